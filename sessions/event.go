@@ -1,0 +1,167 @@
+// Package sessions is mailwire's session engine. It dials a target through a
+// WireTap, plays a protocol driver (SMTP, POP3, IMAP, HTTPS), dissects the TLS
+// bytes that cross the wire and emits one ordered stream of typed Events.
+//
+// The package knows nothing of any user interface: the TUI and the text, JSON
+// and Markdown printers are pure functions of the event stream, and the
+// teaching prose for an event lives in package content under its Annotation key.
+package sessions
+
+import "time"
+
+// Direction says which way bytes travelled.
+type Direction string
+
+const (
+	ClientToServer Direction = "c2s"
+	ServerToClient Direction = "s2c"
+	// Local events did not cross the wire: notes, errors, the endpoint's own
+	// view of the TLS state.
+	Local Direction = "local"
+)
+
+// Kind says what an event is.
+type Kind string
+
+const (
+	KindConnect   Kind = "connect"   // TCP connection established (Text: resolved address)
+	KindLine      Kind = "line"      // one protocol line (or multi-line reply) as sent or read
+	KindBoundary  Kind = "boundary"  // the point where the connection turns into TLS
+	KindRecord    Kind = "record"    // a TLS record header as seen on the wire
+	KindHandshake Kind = "handshake" // a TLS handshake message readable on the wire (or decrypted from a key log)
+	KindEncrypted Kind = "encrypted" // an encrypted record: a passive observer sees only type and length
+	KindTLSState  Kind = "tls-state" // what the client endpoint knows after the handshake
+	KindNote      Kind = "note"      // an explanation mailwire adds (e.g. capabilities changed across STARTTLS)
+	KindError     Kind = "error"     // a failure, with an explanation
+	KindClose     Kind = "close"     // the connection ended
+)
+
+// Layer says at which layer of the stack an event lives.
+type Layer string
+
+const (
+	LayerTCP       Layer = "tcp"
+	LayerCleartext Layer = "cleartext" // protocol bytes before TLS: anyone on the path reads them
+	LayerTLS       Layer = "tls"       // TLS records and handshake messages in the clear
+	LayerEncrypted Layer = "encrypted" // TLS records whose payload only the endpoints can read
+	LayerDecrypted Layer = "decrypted" // protocol lines inside TLS, as the endpoint sees them
+	LayerNote      Layer = "note"
+)
+
+// Visibility says who can read an event's content.
+type Visibility string
+
+const (
+	// VisibleAnyone: cleartext, readable by anyone on the path (RFC 8314 §1).
+	VisibleAnyone Visibility = "anyone"
+	// VisibleMetadata: TLS handshake content sent in the clear (SNI, ALPN, and
+	// before TLS 1.3 the certificate): an observer reads it, but it is metadata.
+	VisibleMetadata Visibility = "metadata"
+	// VisibleEndpoints: only the client and server can read it.
+	VisibleEndpoints Visibility = "endpoints"
+	// VisibleNone: the event did not cross the wire (notes, local errors).
+	VisibleNone Visibility = "none"
+)
+
+// Event is one entry of a session's stream. Every renderer is a pure function
+// of a []Event, so an event must carry enough to be replayed without the
+// network: the raw bytes as they crossed the wire, and a decoded form.
+type Event struct {
+	Seq     int           `json:"seq"`
+	At      time.Duration `json:"at_ns"` // since the session started dialing
+	Kind    Kind          `json:"kind"`
+	Dir     Direction     `json:"dir"`
+	Layer   Layer         `json:"layer"`
+	Visible Visibility    `json:"visible"`
+	// Leg names the connection an event belongs to when a session has more
+	// than one (e.g. "client-attacker" and "attacker-server"); empty otherwise.
+	Leg string `json:"leg,omitempty"`
+	// Raw holds the bytes exactly as they crossed the wire (or, for decrypted
+	// lines, as the endpoint wrote or read them). Never sanitized: renderers
+	// must sanitize before printing.
+	Raw []byte `json:"raw,omitempty"`
+	// Text is a one-line human summary (e.g. the protocol line without CRLF,
+	// "ClientHello", "application_data 53 bytes"). May hold peer-controlled
+	// bytes: renderers must sanitize it.
+	Text string `json:"text"`
+	// Annotation is a key into content's annotation dictionary
+	// (e.g. "smtp.reply.530", "tls.handshake.client_hello").
+	Annotation string `json:"annotation,omitempty"`
+	// Extra annotation keys (e.g. one per capability advertised in an EHLO reply).
+	Also []string `json:"also,omitempty"`
+
+	Line       *Line       `json:"line,omitempty"`
+	Record     *Record     `json:"record,omitempty"`
+	Handshake  *Handshake  `json:"handshake,omitempty"`
+	TLS        *TLSState   `json:"tls,omitempty"`
+	Credential *Credential `json:"credential,omitempty"`
+	Err        *ErrorInfo  `json:"error,omitempty"`
+}
+
+// Line is a decoded protocol line or reply.
+type Line struct {
+	Proto string `json:"proto"` // smtp, pop3, imap, http
+	// Command is the verb a client sent (EHLO, STLS, a1 LOGIN → LOGIN).
+	Command string `json:"command,omitempty"`
+	// Code is an SMTP reply code (250), "+OK"/"-ERR" for POP3, the status
+	// (OK/NO/BAD/BYE/PREAUTH, "*" untagged) for IMAP, the HTTP status.
+	Code string `json:"code,omitempty"`
+	// Enhanced is an RFC 3463 enhanced status code (5.7.0), when present.
+	Enhanced string `json:"enhanced,omitempty"`
+	// Capabilities advertised in this reply (EHLO keywords, CAPA, CAPABILITY).
+	Capabilities []string `json:"capabilities,omitempty"`
+}
+
+// Record is a TLS record header (RFC 8446 §5.1).
+type Record struct {
+	ContentType string `json:"content_type"` // handshake, alert, change_cipher_spec, application_data, or "unknown(23)"
+	Version     string `json:"version"`      // legacy_record_version as written on the wire
+	Length      int    `json:"length"`
+}
+
+// Handshake is a TLS handshake message decoded by the dissector.
+type Handshake struct {
+	Type string `json:"type"` // client_hello, server_hello, hello_retry_request, certificate, …
+	// Fields holds the decoded content in display order, e.g.
+	// {"SNI","mail.lab.test"}, {"cipher suites","TLS_AES_128_GCM_SHA256, …"}.
+	Fields []Field `json:"fields,omitempty"`
+	// Encrypted is true when the message travelled encrypted and was
+	// recovered from the session's own key log (TLS 1.3 EncryptedExtensions …).
+	Encrypted bool `json:"encrypted,omitempty"`
+}
+
+// Field is one named value of a decoded message.
+type Field struct {
+	Name       string `json:"name"`
+	Value      string `json:"value"`
+	Annotation string `json:"annotation,omitempty"`
+}
+
+// TLSState is what the client endpoint knows once the handshake is done
+// (from tls.ConnectionState).
+type TLSState struct {
+	Version      string   `json:"version"`
+	CipherSuite  string   `json:"cipher_suite"`
+	ALPN         string   `json:"alpn,omitempty"`
+	ServerName   string   `json:"server_name,omitempty"`
+	PeerChain    []string `json:"peer_chain,omitempty"` // subject of each certificate, leaf first
+	Verified     bool     `json:"verified"`
+	VerifyError  string   `json:"verify_error,omitempty"`
+	VerifyMethod string   `json:"verify_method,omitempty"` // system roots, lab CA, CA file, off
+}
+
+// Credential marks a secret decoded from the bytes of this event.
+type Credential struct {
+	Mechanism string `json:"mechanism"` // AUTH PLAIN, AUTH LOGIN, LOGIN, USER/PASS
+	Username  string `json:"username,omitempty"`
+	Password  string `json:"password,omitempty"`
+	// OnWire is true when the secret crossed the wire readable (before TLS).
+	OnWire bool `json:"on_wire"`
+}
+
+// ErrorInfo explains a failure.
+type ErrorInfo struct {
+	Op      string `json:"op"`                // dial, read greeting, starttls, handshake, verify, …
+	Message string `json:"message"`           // the Go error text
+	Explain string `json:"explain,omitempty"` // an annotation key for content explaining the likely cause
+}
