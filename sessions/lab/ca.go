@@ -1,0 +1,324 @@
+package lab
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// File names of the CA in the state directory.
+const (
+	caCertFile = "ca.pem"
+	caKeyFile  = "ca-key.pem"
+)
+
+// authority is the lab's CA: made once per state directory and kept, so that
+// a class can trust it once and keep trusting it across runs.
+type authority struct {
+	cert     *x509.Certificate
+	certPEM  []byte
+	key      crypto.Signer
+	certPath string
+}
+
+// loadOrCreateCA returns the CA kept in dir, creating dir and the CA on the
+// first run.
+func loadOrCreateCA(dir string) (*authority, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state dir %s: %w", dir, err)
+	}
+	certPath := filepath.Join(dir, caCertFile)
+	keyPath := filepath.Join(dir, caKeyFile)
+
+	ca, err := loadCA(certPath, keyPath)
+	if err == nil {
+		return ca, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("load CA from %s (delete %s and %s to make a new one): %w", dir, certPath, keyPath, err)
+	}
+
+	ca, err = newCA()
+	if err != nil {
+		return nil, fmt.Errorf("create CA: %w", err)
+	}
+	ca.certPath = certPath
+	keyDER, err := x509.MarshalPKCS8PrivateKey(ca.key)
+	if err != nil {
+		return nil, fmt.Errorf("encode CA key: %w", err)
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+
+	// The key goes first and is published with a hard link, which fails if
+	// the name exists: when two labs start at once on a fresh directory,
+	// exactly one wins and the other loads the winner's CA.
+	if err := publishFile(dir, keyPath, keyPEM); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return waitForCA(certPath, keyPath)
+		}
+		return nil, fmt.Errorf("write CA key: %w", err)
+	}
+	if err := publishFile(dir, certPath, ca.certPEM); err != nil {
+		return nil, fmt.Errorf("write CA certificate: %w", err)
+	}
+	return ca, nil
+}
+
+// waitForCA loads a CA that another process is writing right now.
+func waitForCA(certPath, keyPath string) (*authority, error) {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		ca, err := loadCA(certPath, keyPath)
+		if err == nil || !errors.Is(err, fs.ErrNotExist) || time.Now().After(deadline) {
+			if err != nil {
+				return nil, fmt.Errorf("load CA written concurrently: %w", err)
+			}
+			return ca, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// publishFile writes data to a private temporary file in dir and links it to
+// path, failing with fs.ErrExist if path exists.
+func publishFile(dir, path string, data []byte) error {
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	// CreateTemp already uses 0600; Chmod guards against an odd umask
+	// handling on other systems.
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Link(tmp.Name(), path)
+}
+
+// maxPEMFile bounds what loadCA reads: a P-256 CA is well under 2 KiB.
+const maxPEMFile = 64 << 10
+
+func readSmallFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	buf := make([]byte, maxPEMFile+1)
+	n, err := f.Read(buf)
+	for err == nil && n < len(buf) {
+		var m int
+		m, err = f.Read(buf[n:])
+		n += m
+	}
+	if n > maxPEMFile {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxPEMFile)
+	}
+	return buf[:n], nil
+}
+
+func loadCA(certPath, keyPath string) (*authority, error) {
+	certPEM, err := readSmallFile(certPath)
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := readSmallFile(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	cb, _ := pem.Decode(certPEM)
+	if cb == nil || cb.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("%s: no CERTIFICATE block", certPath)
+	}
+	cert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", certPath, err)
+	}
+	kb, _ := pem.Decode(keyPEM)
+	if kb == nil || kb.Type != "PRIVATE KEY" {
+		return nil, fmt.Errorf("%s: no PRIVATE KEY block", keyPath)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", keyPath, err)
+	}
+	key, ok := k.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%s: not an ECDSA key", keyPath)
+	}
+	if !key.PublicKey.Equal(cert.PublicKey) {
+		return nil, fmt.Errorf("%s does not belong to %s", keyPath, certPath)
+	}
+	if !cert.IsCA {
+		return nil, fmt.Errorf("%s is not a CA certificate", certPath)
+	}
+	if now := time.Now(); now.After(cert.NotAfter) {
+		return nil, fmt.Errorf("%s expired on %s", certPath, cert.NotAfter.Format(time.DateOnly))
+	}
+	return &authority{cert: cert, certPEM: certPEM, key: key, certPath: certPath}, nil
+}
+
+func randomSerial() (*big.Int, error) {
+	// RFC 5280 §4.1.2.2: positive, at most 20 octets; 128 random bits.
+	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
+}
+
+// keyID is the RFC 5280 §4.2.1.2 method (1) key identifier: the SHA-1 of the
+// subjectPublicKey bits.
+func keyID(pub crypto.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	var spki struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(der, &spki); err != nil {
+		return nil, err
+	}
+	sum := sha1.Sum(spki.PublicKey.Bytes)
+	return sum[:], nil
+}
+
+func newCA() (*authority, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := randomSerial()
+	if err != nil {
+		return nil, err
+	}
+	ski, err := keyID(key.Public())
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "mailwire lab CA", Organization: []string{"mailwire lab"}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(10, 0, 0),
+		// RFC 5280 §4.2.1.9 and §4.2.1.3: a CA has critical basic
+		// constraints and keyCertSign; path length 0 because it signs
+		// only end-entity certificates.
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		MaxPathLen:            0,
+		MaxPathLenZero:        true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		SubjectKeyId:          ski,
+		AuthorityKeyId:        ski,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &authority{
+		cert:    cert,
+		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		key:     key,
+	}, nil
+}
+
+// serverCertLifetime is short: the server key lives only in memory and a new
+// certificate is made at each start.
+const serverCertLifetime = 30 * 24 * time.Hour
+
+// issueServerCert makes a key and a certificate for the lab's servers,
+// covering Hostname, localhost, 127.0.0.1 and listenHost.
+func (ca *authority) issueServerCert(listenHost string) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	serial, err := randomSerial()
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	ski, err := keyID(key.Public())
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	dns := []string{Hostname, "localhost"}
+	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
+	if ip := net.ParseIP(listenHost); ip != nil {
+		if !ip.IsUnspecified() && !containsIP(ips, ip) {
+			ips = append(ips, ip)
+		}
+	} else if listenHost != "" && listenHost != Hostname && listenHost != "localhost" {
+		dns = append(dns, listenHost)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: Hostname, Organization: []string{"mailwire lab"}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(serverCertLifetime),
+		// RFC 5280 §4.2.1.3: an ECDSA TLS server key signs, it never
+		// enciphers keys; §4.2.1.12 serverAuth.
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  false,
+		DNSNames:              dns,
+		IPAddresses:           ips,
+		SubjectKeyId:          ski,
+	}
+	if tmpl.NotAfter.After(ca.cert.NotAfter) {
+		tmpl.NotAfter = ca.cert.NotAfter
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{
+		// Only the leaf goes on the wire: clients hold the CA as their
+		// trust anchor, and RFC 8446 §4.4.2 lets a server omit it.
+		Certificate: [][]byte{der},
+		PrivateKey:  key,
+		Leaf:        leaf,
+	}, nil
+}
+
+func containsIP(ips []net.IP, ip net.IP) bool {
+	for _, x := range ips {
+		if bytes.Equal(x.To16(), ip.To16()) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,132 @@
+package lab
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+)
+
+// serveIMAP runs go-imap's server on one endpoint. With InsecureAuth false,
+// go-imap itself advertises LOGINDISABLED and no AUTH= before TLS and
+// answers LOGIN with "NO [PRIVACYREQUIRED]" (RFC 3501 §6.2.3, RFC 9051
+// §7.1), as Dovecot does on the peers.
+func (l *Lab) serveIMAP(spec endpointSpec, ln *guardedListener) error {
+	s := imapserver.New(&imapserver.Options{
+		NewSession: func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return &imapSession{lab: l}, nil, nil
+		},
+		Caps: imap.CapSet{
+			imap.CapIMAP4rev1: {},
+			imap.CapIMAP4rev2: {},
+		},
+		Logger:       l.errLog,
+		TLSConfig:    l.tlsConfig, // STARTTLS on 143; 993 conns arrive as TLS already
+		InsecureAuth: spec.policy.AuthBeforeTLS,
+	})
+	l.closers = append(l.closers, func() error {
+		if err := s.Close(); err != nil {
+			return fmt.Errorf("close imap %d: %w", spec.Canonical, err)
+		}
+		return nil
+	})
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		if err := s.Serve(ln); err != nil {
+			l.errLog.Printf("imap %d: serve: %v", spec.Canonical, err)
+		}
+	}()
+	return nil
+}
+
+// imapSession is go-imap's in-memory user session with the lab's login and
+// bounds: a fixed set of mailboxes, an APPEND size limit, and the store's
+// per-mailbox cap after anything that adds messages.
+type imapSession struct {
+	*imapmemserver.UserSession // nil until LOGIN/AUTHENTICATE succeeds
+	lab                        *Lab
+	failures                   int
+}
+
+var (
+	_ imapserver.SessionIMAP4rev2   = (*imapSession)(nil)
+	_ imapserver.SessionAppendLimit = (*imapSession)(nil)
+)
+
+func (s *imapSession) Login(username, password string) error {
+	if s.failures >= maxAuthFailures {
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed,
+			Text: "Too many failed login attempts on this connection"}
+	}
+	if !checkLogin(username, password) {
+		s.failures++
+		return imapserver.ErrAuthFailed
+	}
+	s.UserSession = imapmemserver.NewUserSession(s.lab.store.user)
+	return nil
+}
+
+func (s *imapSession) Close() error {
+	if s.UserSession == nil {
+		return nil
+	}
+	return s.UserSession.Close()
+}
+
+// AppendLimit advertises APPENDLIMIT (RFC 7889) and makes go-imap refuse
+// bigger literals before reading them.
+func (s *imapSession) AppendLimit() uint32 {
+	return uint32(min(s.lab.opts.Limits.MaxMessageBytes, 1<<32-1))
+}
+
+func (s *imapSession) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+	lim := s.lab.opts.Limits.MaxMessageBytes
+	if r.Size() > lim {
+		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTooBig,
+			Text: fmt.Sprintf("Messages are limited to %d bytes", lim)}
+	}
+	body, err := io.ReadAll(io.LimitReader(r, lim))
+	if err != nil {
+		return nil, err
+	}
+	data, err := s.UserSession.Append(mailbox, bytes.NewReader(body), options)
+	if err != nil {
+		return nil, err
+	}
+	if mailbox == "INBOX" {
+		// POP3 can serve what was appended to INBOX too.
+		s.lab.store.mu.Lock()
+		s.lab.store.bodies[data.UID] = body
+		s.lab.store.mu.Unlock()
+	}
+	return data, s.lab.store.enforceCap(mailbox)
+}
+
+func (s *imapSession) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
+	data, err := s.UserSession.Copy(numSet, dest)
+	if err != nil {
+		return nil, err
+	}
+	return data, s.lab.store.enforceCap(dest)
+}
+
+func (s *imapSession) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
+	if err := s.UserSession.Move(w, numSet, dest); err != nil {
+		return err
+	}
+	return s.lab.store.enforceCap(dest)
+}
+
+var errFixedMailboxes = &imap.Error{
+	Type: imap.StatusResponseTypeNo,
+	Code: imap.ResponseCodeCannot,
+	Text: "The lab's mailboxes are fixed: INBOX, Sent, Drafts, Trash",
+}
+
+func (s *imapSession) Create(string, *imap.CreateOptions) error         { return errFixedMailboxes }
+func (s *imapSession) Delete(string) error                              { return errFixedMailboxes }
+func (s *imapSession) Rename(string, string, *imap.RenameOptions) error { return errFixedMailboxes }

@@ -1,0 +1,403 @@
+// Package lab runs mailwire's embedded lab: real SMTP, POP3, IMAP and HTTPS
+// servers on loopback, with a private CA, so that every mail port and TLS
+// mode can be shown on the wire without an Internet connection.
+//
+// Nothing accepted by the lab ever leaves the process: mail for a local
+// recipient lands in an in-memory mailbox that IMAP and POP3 serve, and every
+// other recipient is refused as a relay attempt.
+package lab
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+)
+
+const (
+	// Hostname is the name the lab's servers use for themselves and that
+	// their certificate covers.
+	Hostname = "mail.lab.test"
+	// DemoUser and DemoPassword are the lab's only credentials.
+	DemoUser     = "learner"
+	DemoPassword = "correct-horse"
+)
+
+// Protocol, TLS mode and purpose names used in Endpoint.
+const (
+	ProtoSMTP  = "smtp"
+	ProtoPOP3  = "pop3"
+	ProtoIMAP  = "imap"
+	ProtoHTTPS = "https"
+
+	// TLSStartTLS: the connection starts in cleartext and upgrades with a
+	// command (STARTTLS, STLS); RFC 3207, RFC 2595.
+	TLSStartTLS = "starttls"
+	// TLSImplicit: TLS from the first byte; RFC 8314 §3.
+	TLSImplicit = "implicit"
+
+	PurposeTransfer   = "transfer"   // server to server, RFC 5321
+	PurposeSubmission = "submission" // client to its own server, RFC 6409
+	PurposeRetrieval  = "retrieval"  // reading a mailbox (POP3, IMAP)
+	PurposeWeb        = "web"        // HTTPS, for comparison
+)
+
+// Endpoint is one listening port of the lab.
+type Endpoint struct {
+	Canonical int    // 25, 587, 465, 110, 995, 143, 993, 443
+	Proto     string // "smtp", "pop3", "imap", "https"
+	TLS       string // "starttls" or "implicit"
+	Purpose   string // "transfer", "submission", "retrieval", "web"
+	Addr      string // actual host:port it listens on
+}
+
+// Limits bound what one client can make the lab do. Every field must be
+// positive; DefaultLimits gives values in line with common servers.
+type Limits struct {
+	MaxConns          int // connections open at once, all endpoints together
+	MaxConnsPerClient int // connections open at once from one client IP
+	// MaxLineLength bounds one command or reply line, CRLF included. SMTP
+	// applies it to message lines too (RFC 5321 §4.5.3.1.6 allows 1000);
+	// IMAP uses go-imap's own bound (50 KiB per command) instead.
+	MaxLineLength int
+	// IdleTimeout disconnects a client that sends nothing (and a client
+	// that reads nothing while the lab writes) for this long.
+	IdleTimeout time.Duration
+	// MaxSessionTime disconnects any client this long after it connected.
+	MaxSessionTime    time.Duration
+	MaxMessageBytes   int64 // one message (SMTP SIZE, RFC 1870; IMAP APPENDLIMIT)
+	MaxStoredMessages int   // per mailbox; the oldest is dropped first
+}
+
+// DefaultLimits returns the limits the lab runs with unless told otherwise.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxConns:          64,
+		MaxConnsPerClient: 16,
+		// Twice RFC 5321 §4.5.3.1.6's 1000 octets, as go-smtp does, so a
+		// slightly sloppy client still works while a flood is cut off.
+		MaxLineLength: 2000,
+		// RFC 5321 §4.5.3.2.7: a server should wait at least 5 minutes.
+		IdleTimeout:    5 * time.Minute,
+		MaxSessionTime: 30 * time.Minute,
+		// Postfix's default message_size_limit.
+		MaxMessageBytes:   10240000,
+		MaxStoredMessages: 100,
+	}
+}
+
+func (l Limits) validate() error {
+	switch {
+	case l.MaxConns <= 0:
+		return errors.New("MaxConns must be positive")
+	case l.MaxConnsPerClient <= 0:
+		return errors.New("MaxConnsPerClient must be positive")
+	case l.MaxLineLength < 64:
+		return errors.New("MaxLineLength must be at least 64")
+	case l.IdleTimeout <= 0:
+		return errors.New("IdleTimeout must be positive")
+	case l.MaxSessionTime <= 0:
+		return errors.New("MaxSessionTime must be positive")
+	case l.MaxMessageBytes <= 0 || l.MaxMessageBytes > mailboxByteCap:
+		return fmt.Errorf("MaxMessageBytes must be in 1..%d", mailboxByteCap)
+	case l.MaxStoredMessages <= 0:
+		return errors.New("MaxStoredMessages must be positive")
+	}
+	return nil
+}
+
+// ConnLog describes one accepted connection.
+type ConnLog struct {
+	Time     time.Time
+	Client   string // the client's host:port
+	Endpoint Endpoint
+	// Rejected is set when the connection was turned away because a
+	// connection limit was reached.
+	Rejected bool
+}
+
+// Options configure Start.
+type Options struct {
+	ListenHost string // default "127.0.0.1"
+	PortOffset int    // used as given; DefaultOptions() sets 10000
+	// FallbackFreePort: when a port is taken (or canonical+offset is not a
+	// valid port), listen on a free one instead. The TUI uses this.
+	FallbackFreePort bool
+	// AnyPort: every endpoint listens on a free port chosen by the kernel,
+	// ignoring PortOffset. Tests use it so that parallel labs never collide.
+	AnyPort  bool
+	StateDir string // CA location; "" means DefaultStateDir()
+	Limits   Limits // the zero value means DefaultLimits()
+	// OnConnect is called for each accepted connection (may be nil). It is
+	// called from the accept loop, so it must not block.
+	OnConnect func(ConnLog)
+	// Logf receives errors the servers meet while serving a client (a
+	// failed handshake, a broken connection). Nil discards them.
+	Logf func(format string, args ...any)
+}
+
+// DefaultOptions returns the options `mailwire lab` starts with.
+func DefaultOptions() Options {
+	return Options{
+		ListenHost: "127.0.0.1",
+		PortOffset: 10000,
+		StateDir:   DefaultStateDir(),
+		Limits:     DefaultLimits(),
+	}
+}
+
+// DefaultStateDir is where the lab keeps its CA unless told otherwise:
+// os.UserConfigDir()/mailwire/lab, or "" when there is no config dir.
+func DefaultStateDir() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "mailwire", "lab")
+}
+
+// Lab is a running lab. Stop it with Close or by cancelling Start's context.
+type Lab struct {
+	opts      Options
+	ca        *authority
+	tlsConfig *tls.Config
+	store     *store
+	errLog    *log.Logger
+
+	endpoints []Endpoint
+	conns     *connTracker
+
+	closers   []func() error // servers, in start order
+	wg        sync.WaitGroup // serving goroutines
+	stop      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// endpointSpec is one entry of the lab's port plan: the endpoint's shape and
+// the policy its server enforces.
+type endpointSpec struct {
+	Endpoint
+	policy policy
+}
+
+// plan is the lab's fixed port plan, in the order Endpoints reports it.
+func plan() []endpointSpec {
+	return []endpointSpec{
+		{Endpoint{Canonical: 25, Proto: ProtoSMTP, TLS: TLSStartTLS, Purpose: PurposeTransfer}, transferPolicy},
+		{Endpoint{Canonical: 587, Proto: ProtoSMTP, TLS: TLSStartTLS, Purpose: PurposeSubmission}, submissionPolicy},
+		{Endpoint{Canonical: 465, Proto: ProtoSMTP, TLS: TLSImplicit, Purpose: PurposeSubmission}, submissionsPolicy},
+		{Endpoint{Canonical: 110, Proto: ProtoPOP3, TLS: TLSStartTLS, Purpose: PurposeRetrieval}, retrievalPolicy},
+		{Endpoint{Canonical: 995, Proto: ProtoPOP3, TLS: TLSImplicit, Purpose: PurposeRetrieval}, retrievalPolicy},
+		{Endpoint{Canonical: 143, Proto: ProtoIMAP, TLS: TLSStartTLS, Purpose: PurposeRetrieval}, retrievalPolicy},
+		{Endpoint{Canonical: 993, Proto: ProtoIMAP, TLS: TLSImplicit, Purpose: PurposeRetrieval}, retrievalPolicy},
+		{Endpoint{Canonical: 443, Proto: ProtoHTTPS, TLS: TLSImplicit, Purpose: PurposeWeb}, webPolicy},
+	}
+}
+
+// Start starts every endpoint and returns once all of them accept
+// connections. Cancelling ctx has the same effect as Close.
+func Start(ctx context.Context, opts Options) (*Lab, error) {
+	if opts.ListenHost == "" {
+		opts.ListenHost = "127.0.0.1"
+	}
+	if opts.StateDir == "" {
+		opts.StateDir = DefaultStateDir()
+		if opts.StateDir == "" {
+			return nil, errors.New("lab: no state directory for the CA (set Options.StateDir)")
+		}
+	}
+	if opts.Limits == (Limits{}) {
+		opts.Limits = DefaultLimits()
+	}
+	if err := opts.Limits.validate(); err != nil {
+		return nil, fmt.Errorf("lab: limits: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	ca, err := loadOrCreateCA(opts.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	leaf, err := ca.issueServerCert(opts.ListenHost)
+	if err != nil {
+		return nil, fmt.Errorf("lab: server certificate: %w", err)
+	}
+
+	l := &Lab{
+		opts: opts,
+		ca:   ca,
+		tlsConfig: &tls.Config{
+			Certificates: []tls.Certificate{leaf},
+			// As the peers (Postfix, Dovecot) and RFC 8996: nothing older
+			// than TLS 1.2.
+			MinVersion: tls.VersionTLS12,
+		},
+		store: newStore(opts.Limits.MaxStoredMessages),
+		stop:  make(chan struct{}),
+		conns: newConnTracker(opts.Limits),
+	}
+	l.errLog = log.New(io.Discard, "", 0)
+	if opts.Logf != nil {
+		l.errLog = log.New(logfWriter(opts.Logf), "", 0)
+	}
+	if err := l.store.seed(time.Now()); err != nil {
+		return nil, fmt.Errorf("lab: seeding the mailbox: %w", err)
+	}
+
+	for _, spec := range plan() {
+		ln, addr, err := l.listen(spec.Canonical)
+		if err != nil {
+			l.Close()
+			return nil, fmt.Errorf("lab: listen for port %d: %w", spec.Canonical, err)
+		}
+		spec.Addr = addr
+		l.endpoints = append(l.endpoints, spec.Endpoint)
+		if err := l.serve(spec, ln); err != nil {
+			ln.Close()
+			l.Close()
+			return nil, fmt.Errorf("lab: serve port %d: %w", spec.Canonical, err)
+		}
+	}
+
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		select {
+		case <-ctx.Done():
+			go l.Close() // Close waits for this goroutine
+		case <-l.stop:
+		}
+	}()
+	return l, nil
+}
+
+// listen opens the TCP listener for one canonical port.
+func (l *Lab) listen(canonical int) (net.Listener, string, error) {
+	host := l.opts.ListenHost
+	var lc net.ListenConfig
+	ctx := context.Background()
+	if l.opts.AnyPort {
+		ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return nil, "", err
+		}
+		return ln, ln.Addr().String(), nil
+	}
+	port := canonical + l.opts.PortOffset
+	var err error
+	if port < 1 || port > 65535 {
+		err = fmt.Errorf("port %d+%d is out of range", canonical, l.opts.PortOffset)
+	} else {
+		var ln net.Listener
+		ln, err = lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err == nil {
+			return ln, ln.Addr().String(), nil
+		}
+	}
+	if !l.opts.FallbackFreePort {
+		return nil, "", err
+	}
+	ln, err2 := lc.Listen(ctx, "tcp", net.JoinHostPort(host, "0"))
+	if err2 != nil {
+		return nil, "", fmt.Errorf("%w; a free port failed too: %w", err, err2)
+	}
+	return ln, ln.Addr().String(), nil
+}
+
+// serve starts the server for one endpoint on ln.
+func (l *Lab) serve(spec endpointSpec, ln net.Listener) error {
+	var implicit *tls.Config
+	if spec.TLS == TLSImplicit && spec.Proto != ProtoHTTPS {
+		implicit = l.tlsConfig
+	}
+	gl := &guardedListener{
+		Listener: ln,
+		lab:      l,
+		endpoint: spec.Endpoint,
+		implicit: implicit,
+	}
+	switch spec.Proto {
+	case ProtoSMTP:
+		return l.serveSMTP(spec, gl)
+	case ProtoIMAP:
+		return l.serveIMAP(spec, gl)
+	case ProtoPOP3:
+		return l.servePOP3(spec, gl)
+	case ProtoHTTPS:
+		return l.serveHTTPS(spec, gl)
+	}
+	return fmt.Errorf("unknown protocol %q", spec.Proto)
+}
+
+// Endpoints returns the endpoints in the order 25, 587, 465, 110, 995, 143,
+// 993, 443.
+func (l *Lab) Endpoints() []Endpoint {
+	return append([]Endpoint(nil), l.endpoints...)
+}
+
+// Endpoint returns the endpoint for a canonical port.
+func (l *Lab) Endpoint(canonical int) (Endpoint, bool) {
+	for _, e := range l.endpoints {
+		if e.Canonical == canonical {
+			return e, true
+		}
+	}
+	return Endpoint{}, false
+}
+
+// CACertPEM returns the lab CA's certificate, PEM-encoded.
+func (l *Lab) CACertPEM() []byte { return append([]byte(nil), l.ca.certPEM...) }
+
+// CAPath returns the path of the CA certificate file in the state directory.
+func (l *Lab) CAPath() string { return l.ca.certPath }
+
+// RootCAs returns a pool holding only the lab CA, for clients of the lab.
+func (l *Lab) RootCAs() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AddCert(l.ca.cert)
+	return pool
+}
+
+// Close stops the listeners, closes every connection and waits for the
+// serving goroutines to end. It is safe to call more than once.
+func (l *Lab) Close() error {
+	l.closeOnce.Do(func() {
+		close(l.stop)
+		var errs []error
+		for i := len(l.closers) - 1; i >= 0; i-- {
+			if err := l.closers[i](); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		// Connections the servers do not know about (rejections, POP3)
+		// and any the servers missed.
+		l.conns.closeAll()
+		l.wg.Wait()
+		l.closeErr = errors.Join(errs...)
+	})
+	return l.closeErr
+}
+
+// logfWriter adapts Options.Logf to an io.Writer for log.Logger.
+type logfWriter func(format string, args ...any)
+
+func (f logfWriter) Write(p []byte) (int, error) {
+	s := string(p)
+	if n := len(s); n > 0 && s[n-1] == '\n' {
+		s = s[:n-1]
+	}
+	f("%s", s)
+	return len(p), nil
+}

@@ -1,0 +1,40 @@
+package lab
+
+// policy is what an endpoint's server enforces, as data: a later scenario (a
+// port that accepts AUTH in cleartext, a deliberately vulnerable mode) is a
+// new policy value, not a new server.
+type policy struct {
+	// AuthOffered: the server has authentication at all (SMTP AUTH, RFC
+	// 4954; IMAP LOGIN/AUTHENTICATE; POP3 USER/PASS/AUTH). Port 25 has none.
+	AuthOffered bool
+	// AuthBeforeTLS: credentials are accepted in cleartext. False
+	// everywhere in the normal lab (RFC 8314 §3 and RFC 4954 §4: a client
+	// must not send a password in the clear, and a server should not
+	// invite it to). When false, the server advertises no AUTH before TLS,
+	// IMAP advertises LOGINDISABLED (RFC 3501 §6.2.3).
+	AuthBeforeTLS bool
+	// RequireTLS: SMTP MAIL (and AUTH) before STARTTLS are refused with
+	// 530 5.7.0, as Postfix does with smtpd_tls_security_level=encrypt on
+	// submission (RFC 3207 §4).
+	RequireTLS bool
+	// RequireAuth: SMTP MAIL needs a successful AUTH first (RFC 6409 §4.3:
+	// submission servers authenticate their users).
+	RequireAuth bool
+}
+
+var (
+	// transferPolicy: port 25, MTA to MTA. STARTTLS is offered but
+	// optional (opportunistic TLS, RFC 3207 §4 and RFC 7435), and there is
+	// no AUTH: anyone may deliver, but only to local recipients.
+	transferPolicy = policy{}
+	// submissionPolicy: port 587 (RFC 6409), STARTTLS required before
+	// anything that matters, then AUTH required to send.
+	submissionPolicy = policy{AuthOffered: true, RequireTLS: true, RequireAuth: true}
+	// submissionsPolicy: port 465, implicit TLS (RFC 8314 §3.3); the
+	// connection is TLS from the first byte, so RequireTLS always holds.
+	submissionsPolicy = policy{AuthOffered: true, RequireTLS: true, RequireAuth: true}
+	// retrievalPolicy: POP3 and IMAP; log in only over TLS.
+	retrievalPolicy = policy{AuthOffered: true}
+	// webPolicy: HTTPS has no mail policy.
+	webPolicy = policy{}
+)

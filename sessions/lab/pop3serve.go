@@ -1,0 +1,91 @@
+//go:build lab_pop3
+
+package lab
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+)
+
+// servePOP3 accepts POP3 clients and hands each to ServePOP3, whose
+// Authenticate opens the store's maildrop.
+func (l *Lab) servePOP3(spec endpointSpec, ln *guardedListener) error {
+	cfg := POP3Config{
+		Implicit:           spec.TLS == TLSImplicit,
+		TLSConfig:          l.tlsConfig,
+		Hostname:           Hostname,
+		Authenticate:       l.pop3Authenticate,
+		AllowPlaintextAuth: spec.policy.AuthBeforeTLS,
+		MaxLineLength:      l.opts.Limits.MaxLineLength,
+		IdleTimeout:        l.opts.Limits.IdleTimeout,
+	}
+	l.closers = append(l.closers, func() error {
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return fmt.Errorf("close pop3 %d: %w", spec.Canonical, err)
+		}
+		return nil
+	})
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				if !errors.Is(err, net.ErrClosed) {
+					l.errLog.Printf("pop3 %d: accept: %v", spec.Canonical, err)
+				}
+				return
+			}
+			l.wg.Add(1)
+			go func() {
+				defer l.wg.Done()
+				defer conn.Close() // ServePOP3 closes it too; Close is idempotent
+				if err := ServePOP3(conn, cfg); err != nil {
+					l.errLog.Printf("pop3 %d: %s: %v", spec.Canonical, conn.RemoteAddr(), err)
+				}
+			}()
+		}
+	}()
+	return nil
+}
+
+var errPOP3AuthFailed = errors.New("authentication failed")
+
+func (l *Lab) pop3Authenticate(user, pass string) (Maildrop, error) {
+	if !checkLogin(user, pass) {
+		return nil, errPOP3AuthFailed
+	}
+	md, err := l.store.openMaildrop()
+	if err != nil {
+		return nil, err
+	}
+	return pop3Maildrop{md}, nil
+}
+
+// pop3Maildrop adapts the store's maildrop to the POP3 server's interface.
+type pop3Maildrop struct{ m *maildrop }
+
+func (p pop3Maildrop) List() []MaildropMessage {
+	out := make([]MaildropMessage, len(p.m.list))
+	for i, e := range p.m.list {
+		out[i] = MaildropMessage{ID: uint64(e.uid), Size: len(e.body)}
+	}
+	return out
+}
+
+func (p pop3Maildrop) Retrieve(id uint64) ([]byte, error) {
+	e, ok := p.m.entry(id)
+	if !ok {
+		return nil, fmt.Errorf("no message %d in this maildrop", id)
+	}
+	return e.body, nil
+}
+
+func (p pop3Maildrop) Delete(ids []uint64) error { return p.m.deleteIDs(ids) }
+func (p pop3Maildrop) Unlock()                   { p.m.unlock() }
+
+var _ = subtle.ConstantTimeCompare
+var _ = strings.Cut

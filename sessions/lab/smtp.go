@@ -1,0 +1,272 @@
+package lab
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// How the lab's SMTP policy fits go-smtp: go-smtp refuses AUTH before TLS
+// itself with "523 5.7.10 TLS is required" when AllowInsecureAuth is false.
+// Postfix, which the lab mirrors, answers "530 5.7.0 Must issue a STARTTLS
+// command first" to AUTH and MAIL alike. So the lab sets AllowInsecureAuth
+// and makes every decision in its Session: AuthMechanisms advertises AUTH
+// only where the policy allows it (go-smtp calls it per EHLO, and makes a
+// new Session after STARTTLS, RFC 3207 §4.2), Auth and Mail refuse with
+// Postfix's codes. The policy, not a server flag, is then the one place that
+// says what an endpoint allows.
+
+// Replies, in Postfix's words where Postfix has them.
+var (
+	errMustStartTLS = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
+		Message: "Must issue a STARTTLS command first"}
+	// RFC 4954 §6: 530 5.7.0 when a command needs authentication.
+	errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
+		Message: "Authentication required"}
+	errAuthNotEnabled = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1},
+		Message: "Error: authentication not enabled"}
+	errAuthFailed = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8},
+		Message: "Error: authentication failed: authentication failure"}
+	errTooManyAuthFailures = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
+		Message: "Error: too many failed authentication attempts on this connection"}
+)
+
+// maxAuthFailures: after this many failed AUTH attempts a connection may not
+// try again, which with the per-client connection limit bounds the rate of
+// password guessing.
+const maxAuthFailures = 3
+
+func errRelayDenied(addr string) error {
+	return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+		Message: fmt.Sprintf("<%s>: Relay access denied", addr)}
+}
+
+func errUnknownUser(addr string) error {
+	return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1},
+		Message: fmt.Sprintf("<%s>: Recipient address rejected: User unknown in virtual mailbox table", addr)}
+}
+
+func (l *Lab) serveSMTP(spec endpointSpec, ln *guardedListener) error {
+	lim := l.opts.Limits
+	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return &smtpSession{lab: l, policy: spec.policy, conn: c}, nil
+	}))
+	s.Domain = Hostname
+	s.TLSConfig = l.tlsConfig  // STARTTLS on 25/587; 465 conns arrive as TLS already
+	s.AllowInsecureAuth = true // see the comment at the top of this file
+	s.MaxMessageBytes = lim.MaxMessageBytes
+	s.MaxLineLength = lim.MaxLineLength
+	s.MaxRecipients = 50
+	// labConn enforces IdleTimeout on every read; go-smtp's ReadTimeout
+	// makes it answer "421 4.4.2 Idle timeout" before closing.
+	s.ReadTimeout = lim.IdleTimeout
+	s.WriteTimeout = lim.IdleTimeout
+	s.ErrorLog = l.errLog
+
+	l.closers = append(l.closers, func() error {
+		if err := s.Close(); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
+			return fmt.Errorf("close smtp %d: %w", spec.Canonical, err)
+		}
+		return nil
+	})
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		if err := s.Serve(ln); err != nil {
+			l.errLog.Printf("smtp %d: serve: %v", spec.Canonical, err)
+		}
+	}()
+	return nil
+}
+
+// smtpSession is one SMTP transaction context. go-smtp makes a new one per
+// EHLO/HELO and after STARTTLS, so it can read the TLS state from conn.
+type smtpSession struct {
+	lab    *Lab
+	policy policy
+	conn   *smtp.Conn
+
+	authed       bool
+	authFailures int
+	from         string
+	rcpts        []string
+}
+
+var _ smtp.AuthSession = (*smtpSession)(nil)
+
+func (s *smtpSession) isTLS() bool {
+	_, ok := s.conn.TLSConnectionState()
+	return ok
+}
+
+// AuthMechanisms is what EHLO advertises (RFC 4954 §3): nothing before TLS
+// unless the policy allows cleartext AUTH.
+func (s *smtpSession) AuthMechanisms() []string {
+	if !s.policy.AuthOffered || (!s.isTLS() && !s.policy.AuthBeforeTLS) {
+		return nil
+	}
+	return []string{sasl.Plain, sasl.Login}
+}
+
+func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
+	if !s.policy.AuthOffered {
+		return nil, errAuthNotEnabled
+	}
+	if !s.isTLS() && !s.policy.AuthBeforeTLS {
+		return nil, errMustStartTLS
+	}
+	if s.authFailures >= maxAuthFailures {
+		return nil, errTooManyAuthFailures
+	}
+	check := func(identity, username, password string) error {
+		// RFC 4616 §2: an authorization identity, if given, must be one
+		// the user may act as: here only itself.
+		if checkLogin(username, password) && (identity == "" || identity == username) {
+			s.authed = true
+			return nil
+		}
+		s.authFailures++
+		return errAuthFailed
+	}
+	switch strings.ToUpper(mech) {
+	case sasl.Plain:
+		return sasl.NewPlainServer(check), nil
+	case sasl.Login:
+		return &loginServer{check: check}, nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+func (s *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
+	if s.policy.RequireTLS && !s.isTLS() {
+		return errMustStartTLS
+	}
+	if s.policy.RequireAuth && !s.authed {
+		return errAuthRequired
+	}
+	s.from = from
+	s.rcpts = s.rcpts[:0]
+	return nil
+}
+
+func (s *smtpSession) Rcpt(to string, opts *smtp.RcptOptions) error {
+	switch classifyRecipient(to) {
+	case recipientLocal:
+		s.rcpts = append(s.rcpts, to)
+		return nil
+	case recipientUnknown:
+		return errUnknownUser(to)
+	}
+	// The lab never relays, authenticated or not: nothing leaves it.
+	return errRelayDenied(to)
+}
+
+func (s *smtpSession) Data(r io.Reader) error {
+	lim := s.lab.opts.Limits.MaxMessageBytes
+	body, err := io.ReadAll(io.LimitReader(r, lim+1))
+	if err != nil {
+		return err // go-smtp turns ErrDataTooLarge into 552 5.3.4
+	}
+	if int64(len(body)) > lim {
+		return smtp.ErrDataTooLarge
+	}
+	now := time.Now()
+	var msg bytes.Buffer
+	fmt.Fprintf(&msg, "Return-Path: <%s>\r\n", s.from)
+	msg.WriteString(s.received(now))
+	msg.Write(body)
+	if err := s.lab.store.deliver(msg.Bytes(), now); err != nil {
+		s.lab.errLog.Printf("smtp: deliver: %v", err)
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
+			Message: "Error: queue file write error"}
+	}
+	return nil
+}
+
+// received builds the trace header RFC 5321 §4.4 asks every SMTP server to
+// add, with the protocol names of RFC 3848 (ESMTP, ESMTPS, ESMTPA,
+// ESMTPSA), so a reader of the message can see whether it came over TLS and
+// authenticated.
+func (s *smtpSession) received(now time.Time) string {
+	proto := "ESMTP"
+	if s.isTLS() {
+		proto += "S"
+	}
+	if s.authed {
+		proto += "A"
+	}
+	client := "unknown"
+	if host, _, err := net.SplitHostPort(s.conn.Conn().RemoteAddr().String()); err == nil {
+		client = host
+	}
+	tlsNote := ""
+	if st, ok := s.conn.TLSConnectionState(); ok {
+		tlsNote = fmt.Sprintf("\r\n\t(using %s with cipher %s)", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
+	}
+	helo := sanitizeHeader(s.conn.Hostname())
+	return fmt.Sprintf("Received: from %s ([%s])\r\n\tby %s (mailwire lab) with %s%s;\r\n\t%s\r\n",
+		helo, client, Hostname, proto, tlsNote, now.Format(time.RFC1123Z))
+}
+
+// sanitizeHeader keeps a client-supplied string from breaking a header.
+func sanitizeHeader(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x21 || r > 0x7e {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) > 255 {
+		s = s[:255]
+	}
+	if s == "" {
+		s = "unknown"
+	}
+	return s
+}
+
+func (s *smtpSession) Reset() {
+	s.from = ""
+	s.rcpts = nil
+}
+
+func (s *smtpSession) Logout() error { return nil }
+
+// loginServer is the server side of the LOGIN mechanism
+// (draft-murchison-sasl-login-00), which go-sasl has only as a client. Many
+// clients still use it, and Postfix offers it next to PLAIN.
+type loginServer struct {
+	check    func(identity, username, password string) error
+	step     int
+	username string
+}
+
+func (a *loginServer) Next(response []byte) (challenge []byte, done bool, err error) {
+	switch a.step {
+	case 0:
+		a.step++
+		// A client may send the user name as an initial response.
+		if response != nil {
+			a.username = string(response)
+			a.step++
+			return []byte("Password:"), false, nil
+		}
+		return []byte("Username:"), false, nil
+	case 1:
+		a.username = string(response)
+		a.step++
+		return []byte("Password:"), false, nil
+	case 2:
+		a.step++
+		return nil, true, a.check("", a.username, string(response))
+	}
+	return nil, true, errors.New("sasl: LOGIN: unexpected response")
+}
