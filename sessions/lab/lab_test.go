@@ -392,4 +392,3 @@ func TestLimitsValidated(t *testing.T) {
 		t.Fatal("MaxConns 0 accepted")
 	}
 }
-

@@ -233,4 +233,3 @@ func imapLogin(t *testing.T, l *Lab) *imapclient.Client {
 	}
 	return c
 }
-
