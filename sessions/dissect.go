@@ -1,0 +1,548 @@
+package sessions
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// The TLS dissector turns the bytes a WireTap recorded into the record and
+// handshake events a passive observer on the path could decode. It never
+// holds keys: what is encrypted stays opaque, and the events say so.
+
+const (
+	recordHeaderLen = 5 // RFC 8446 §5.1: type(1) legacy_record_version(2) length(2)
+
+	// maxRecordPayload is the largest record payload any TLS version permits:
+	// RFC 5246 §6.2.3 allows TLSCiphertext up to 2^14+2048; RFC 8446 §5.2 is
+	// tighter (2^14+256) but an observer does not know the version up front.
+	maxRecordPayload = 1<<14 + 2048
+
+	// maxHandshakeMsg caps one reassembled handshake message. The protocol
+	// allows 2^24-1 bytes (RFC 8446 §4); real certificate chains are a few KiB.
+	maxHandshakeMsg = 64 << 10
+
+	// maxHandshakeBuf caps the reassembly buffer: one capped message still
+	// pending plus one record payload is the most a valid stream needs.
+	maxHandshakeBuf = 4 + maxHandshakeMsg + maxRecordPayload
+
+	// mismatchSample is how much of a non-TLS stream an error event keeps.
+	mismatchSample = 64
+)
+
+// WireSummary is what a passive observer learned from one TLS connection.
+type WireSummary struct {
+	// Version is the negotiated version as the ServerHello states it
+	// ("TLS 1.3"); empty before a ServerHello was seen.
+	Version     string `json:"version,omitempty"`
+	CipherSuite string `json:"cipher_suite,omitempty"`
+	// Group is the key exchange group: the ServerHello key_share in TLS 1.3,
+	// the ServerKeyExchange curve before.
+	Group string `json:"group,omitempty"`
+	// SNI is the server name the client sent in the clear (RFC 6066 §3).
+	SNI string `json:"sni,omitempty"`
+	// ALPNOffered lists the client's protocols (RFC 7301 §3.1).
+	ALPNOffered []string `json:"alpn_offered,omitempty"`
+	// ALPNChosen is the server's choice when it is readable: in TLS 1.2 it is
+	// in the ServerHello; TLS 1.3 moves it into EncryptedExtensions.
+	ALPNChosen string `json:"alpn_chosen,omitempty"`
+	// CertificateVisible is true when the server's certificate crossed the
+	// wire unencrypted (TLS 1.2 and earlier); Certificates holds the subject
+	// of each, leaf first.
+	CertificateVisible bool     `json:"certificate_visible"`
+	Certificates       []string `json:"certificates,omitempty"`
+	// HelloRetryRequest is true when the server asked for another key share
+	// (RFC 8446 §4.1.4).
+	HelloRetryRequest bool `json:"hello_retry_request,omitempty"`
+	// Resumed is true when the server accepted a PSK (TLS 1.3) or echoed the
+	// client's session ID (abbreviated handshake, RFC 5246 §7.3).
+	Resumed bool `json:"resumed,omitempty"`
+	// ECHOffered is true when the ClientHello carried encrypted_client_hello:
+	// the SNI above is then the public (outer) name.
+	ECHOffered bool `json:"ech_offered,omitempty"`
+	// Alerts lists alerts readable on the wire, e.g. "s2c fatal handshake_failure".
+	Alerts []string `json:"alerts,omitempty"`
+}
+
+// Dissector decodes one TLS connection. It keeps state across both
+// directions: the ServerHello decides the version, and the version decides
+// which later records are encrypted. It is not safe for concurrent use.
+type Dissector struct {
+	c2s, s2c dirState
+
+	version   uint16 // negotiated version; 0 until a ServerHello or HRR
+	cipher    uint16 // selected cipher suite
+	shSeen    bool   // a real ServerHello (not a HelloRetryRequest) was seen
+	earlyData bool   // the client offered 0-RTT data (RFC 8446 §4.2.10)
+	clientSID []byte // the client's legacy_session_id, to spot TLS 1.2 resumption
+
+	// Scratch values the extension decoder leaves for the ServerHello parser.
+	lastVersion uint16
+	lastGroup   string
+
+	sum WireSummary
+}
+
+// dirState is the per-direction parser state.
+type dirState struct {
+	dir     Direction
+	buf     []byte // an incomplete record, header included (≤ 5+maxRecordPayload)
+	hs      []byte // handshake bytes from plaintext records, not yet a whole message
+	records int    // complete records seen
+	dead    bool   // stop: the stream is not TLS or broke a hard limit
+
+	// A stream that is not TLS: collect up to mismatchSample bytes (or one
+	// line) to say what it looks like instead.
+	bad    bool
+	sample []byte
+
+	ccs        bool // this direction sent ChangeCipherSpec
+	afterCCS   int  // TLS ≤ 1.2: records after ChangeCipherSpec
+	afterSH13  int  // TLS 1.3: application_data records after the ServerHello
+	earlyCount int  // TLS 1.3: application_data records before the ServerHello
+}
+
+// NewDissector returns a Dissector for one TLS connection.
+func NewDissector() *Dissector {
+	return &Dissector{c2s: dirState{dir: ClientToServer}, s2c: dirState{dir: ServerToClient}}
+}
+
+func (d *Dissector) state(dir Direction) *dirState {
+	switch dir {
+	case ClientToServer:
+		return &d.c2s
+	case ServerToClient:
+		return &d.s2c
+	}
+	return nil
+}
+
+// Feed takes bytes observed in one direction, in order, in arbitrary chunks,
+// and returns the events they complete, with Seq and At left zero. The result
+// does not depend on how a stream is chunked. Bytes for Local are ignored.
+func (d *Dissector) Feed(dir Direction, b []byte) []Event {
+	st := d.state(dir)
+	if st == nil {
+		return nil
+	}
+	var out []Event
+	for len(b) > 0 && !st.dead {
+		if st.bad {
+			b = d.collectBad(st, b, &out)
+			continue
+		}
+		if len(st.buf) == 0 && len(b) >= recordHeaderLen {
+			// Fast path: parse straight from the caller's slice, copying
+			// only what an event keeps.
+			switch checkHeader(b[:recordHeaderLen]) {
+			case headerNotTLS:
+				st.bad = true
+				continue
+			case headerTooLong:
+				out = append(out, d.tooLong(st, b[:recordHeaderLen]))
+				return out
+			}
+			total := recordHeaderLen + recordLen(b)
+			if len(b) >= total {
+				out = d.record(st, b[:total], out)
+				b = b[total:]
+				continue
+			}
+		}
+		// Slow path: accumulate a partial record in st.buf, checking the
+		// header as soon as each of its bytes arrives.
+		if len(st.buf) < recordHeaderLen {
+			take := min(recordHeaderLen-len(st.buf), len(b))
+			st.buf = append(st.buf, b[:take]...)
+			b = b[take:]
+			switch checkHeader(st.buf) {
+			case headerNotTLS:
+				st.bad = true
+				st.sample, st.buf = st.buf, nil
+				d.maybeEmitBad(st, &out)
+				continue
+			case headerTooLong:
+				out = append(out, d.tooLong(st, st.buf))
+				return out
+			}
+			if len(st.buf) < recordHeaderLen {
+				continue
+			}
+		}
+		total := recordHeaderLen + recordLen(st.buf)
+		take := min(total-len(st.buf), len(b))
+		st.buf = append(st.buf, b[:take]...)
+		b = b[take:]
+		if len(st.buf) == total {
+			out = d.record(st, st.buf, out)
+			st.buf = st.buf[:0]
+		}
+	}
+	return out
+}
+
+// Flush reports what is left when a direction's stream ends: a stream that
+// was not TLS and ended before a full line or 64 bytes, or a record or
+// handshake message cut short. Feed ignores that direction afterwards.
+func (d *Dissector) Flush(dir Direction) []Event {
+	st := d.state(dir)
+	if st == nil || st.dead {
+		return nil
+	}
+	st.dead = true
+	switch {
+	case st.bad && len(st.sample) > 0:
+		return []Event{d.mismatch(st)}
+	case len(st.buf) > 0:
+		msg := fmt.Sprintf("stream ended inside a TLS record: %d bytes of the header and payload", len(st.buf))
+		if len(st.buf) >= recordHeaderLen {
+			want := recordHeaderLen + recordLen(st.buf)
+			msg = fmt.Sprintf("stream ended inside a TLS %s record: got %d of %d bytes",
+				recordTypeName(st.buf[0]), len(st.buf), want)
+		}
+		return []Event{errEvent(st.dir, VisibleMetadata, headOf(st.buf, mismatchSample), msg, annErrTruncated)}
+	case len(st.hs) > 0:
+		msg := fmt.Sprintf("stream ended inside a handshake message: %d bytes of it arrived", len(st.hs))
+		return []Event{errEvent(st.dir, VisibleMetadata, headOf(st.hs, mismatchSample), msg, annErrTruncated)}
+	}
+	return nil
+}
+
+// Summary returns what the handshake revealed so far.
+func (d *Dissector) Summary() WireSummary {
+	s := d.sum
+	s.ALPNOffered = slices.Clone(s.ALPNOffered)
+	s.Certificates = slices.Clone(s.Certificates)
+	s.Alerts = slices.Clone(s.Alerts)
+	return s
+}
+
+type headerCheck int
+
+const (
+	headerOK headerCheck = iota
+	headerNotTLS
+	headerTooLong
+)
+
+// checkHeader validates as much of a record header as has arrived, so that a
+// non-TLS stream is recognised from its first byte.
+func checkHeader(h []byte) headerCheck {
+	if len(h) >= 1 && (h[0] < recordChangeCipherSpec || h[0] > recordHeartbeat) {
+		return headerNotTLS // RFC 8446 §5.1 content types
+	}
+	if len(h) >= 2 && h[1] != 3 {
+		return headerNotTLS // every TLS version, and SSL 3.0, has major version 3
+	}
+	if len(h) >= recordHeaderLen && recordLen(h) > maxRecordPayload {
+		return headerTooLong
+	}
+	return headerOK
+}
+
+func (d *Dissector) tooLong(st *dirState, hdr []byte) Event {
+	st.dead = true
+	n := recordLen(hdr)
+	msg := fmt.Sprintf("TLS %s record declares %d bytes, more than the %d any TLS version allows (RFC 5246 §6.2.3, RFC 8446 §5.2); not dissecting this direction further",
+		recordTypeName(hdr[0]), n, maxRecordPayload)
+	return errEvent(st.dir, VisibleMetadata, bytes.Clone(hdr), msg, annErrRecordTooLong)
+}
+
+// collectBad gathers the sample of a non-TLS stream and returns what is left
+// of b (nothing matters after it: the direction is dead once emitted).
+func (d *Dissector) collectBad(st *dirState, b []byte, out *[]Event) []byte {
+	take := min(mismatchSample-len(st.sample), len(b))
+	if i := bytes.IndexByte(b[:take], '\n'); i >= 0 {
+		take = i + 1
+	}
+	st.sample = append(st.sample, b[:take]...)
+	d.maybeEmitBad(st, out)
+	return b[take:]
+}
+
+// maybeEmitBad emits the mismatch error once the sample holds a full line or
+// mismatchSample bytes; the cut depends only on the stream, not on chunking.
+func (d *Dissector) maybeEmitBad(st *dirState, out *[]Event) {
+	if i := bytes.IndexByte(st.sample, '\n'); i >= 0 {
+		st.sample = st.sample[:i+1]
+	} else if len(st.sample) < mismatchSample {
+		return
+	}
+	*out = append(*out, d.mismatch(st))
+	st.dead = true
+}
+
+// mismatch builds the error for a stream that is not TLS, saying what it
+// looks like instead.
+func (d *Dissector) mismatch(st *dirState) Event {
+	s := st.sample
+	where := "the first bytes"
+	if st.records > 0 {
+		where = fmt.Sprintf("the bytes after %d TLS records", st.records)
+	}
+	what, key := classifyNonTLS(s, st.dir)
+	msg := fmt.Sprintf("%s %s are not a TLS record: %s (%q)", st.dir, where, what, truncRunes(string(s), 48))
+	vis := VisibleMetadata
+	if key == annMismatchCleartext || key == annMismatchHTTP {
+		vis = VisibleAnyone
+	}
+	return errEvent(st.dir, vis, bytes.Clone(s), msg, key)
+}
+
+// classifyNonTLS guesses what a stream that should have been TLS is.
+func classifyNonTLS(s []byte, dir Direction) (string, string) {
+	str := string(s)
+	upper := strings.ToUpper(str)
+	switch {
+	case len(s) >= 3 && s[0]&0x80 != 0 && s[2] == 1:
+		// RFC 5246 Appendix E.2: a 2-byte header with the high bit set, then
+		// msg_type 1 (client_hello).
+		return "an SSL 2.0-format ClientHello, which no current server accepts", annMismatchSSLv2
+	case strings.HasPrefix(str, "HTTP/"):
+		return "an HTTP response in cleartext", annMismatchHTTP
+	case hasAnyPrefix(str, "GET ", "POST ", "HEAD ", "PUT ", "OPTIONS ", "CONNECT "):
+		return "an HTTP request in cleartext", annMismatchHTTP
+	case len(s) >= 3 && isDigit(s[0]) && isDigit(s[1]) && isDigit(s[2]) &&
+		(len(s) == 3 || s[3] == ' ' || s[3] == '-' || s[3] == '\r' || s[3] == '\n'):
+		return fmt.Sprintf("a cleartext SMTP reply (code %s): the server speaks plain SMTP here, expecting STARTTLS rather than implicit TLS (RFC 8314 §3)", str[:3]), annMismatchCleartext
+	case strings.HasPrefix(str, "+OK") || strings.HasPrefix(str, "-ERR"):
+		return "a cleartext POP3 response: this port expects STLS rather than implicit TLS (RFC 2595 §4)", annMismatchCleartext
+	case hasAnyPrefix(upper, "* OK", "* PREAUTH", "* BYE"):
+		return "a cleartext IMAP greeting: this port expects STARTTLS rather than implicit TLS (RFC 3501 §6.2.1)", annMismatchCleartext
+	case dir == ClientToServer && hasAnyPrefix(upper, "EHLO", "HELO", "STARTTLS", "STLS", "CAPA", "USER ", "AUTH ", "QUIT"):
+		return "a cleartext mail command from the client, sent where the server expects a TLS ClientHello", annMismatchCleartext
+	case isMostlyText(s):
+		return "readable text in cleartext", annMismatchCleartext
+	case len(s) >= 1 && (s[0] < recordChangeCipherSpec || s[0] > recordHeartbeat):
+		return fmt.Sprintf("byte 0x%02x is not a TLS content type (20–24, RFC 8446 §5.1)", s[0]), annMismatchGarbage
+	case len(s) >= 2:
+		return fmt.Sprintf("record version major byte is 0x%02x, not 3", s[1]), annMismatchGarbage
+	}
+	return "unrecognised bytes", annMismatchGarbage
+}
+
+func hasAnyPrefix(s string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isMostlyText(s []byte) bool {
+	if len(s) < 4 {
+		return false
+	}
+	for _, c := range s {
+		if (c < 0x20 || c > 0x7e) && c != '\r' && c != '\n' && c != '\t' {
+			return false
+		}
+	}
+	return true
+}
+
+func truncRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+func headOf(b []byte, n int) []byte { return bytes.Clone(b[:min(n, len(b))]) }
+
+func errEvent(dir Direction, vis Visibility, raw []byte, msg, key string) Event {
+	return Event{
+		Kind: KindError, Dir: dir, Layer: LayerTLS, Visible: vis, Raw: raw,
+		Text: msg, Annotation: key,
+		Err: &ErrorInfo{Op: "dissect", Message: msg, Explain: key},
+	}
+}
+
+// record handles one complete record; rec may alias the caller's buffer.
+func (d *Dissector) record(st *dirState, rec []byte, out []Event) []Event {
+	st.records++
+	raw := bytes.Clone(rec)
+	typ := raw[0]
+	payload := raw[recordHeaderLen:]
+	hdr := &Record{
+		ContentType: recordTypeName(typ),
+		Version:     versionName(uint16(raw[1])<<8 | uint16(raw[2])),
+		Length:      len(payload),
+	}
+
+	// Which records are encrypted: in TLS 1.3 every protected record is
+	// disguised as application_data (RFC 8446 §5.2); before 1.3 everything a
+	// direction sends after its ChangeCipherSpec is (RFC 5246 §7.1).
+	encrypted := typ == recordApplicationData ||
+		(st.ccs && d.version != verTLS13 && typ != recordChangeCipherSpec)
+
+	if len(st.hs) > 0 && (encrypted || typ != recordHandshake) {
+		// RFC 8446 §5.1: handshake messages must not be interleaved with
+		// other record types.
+		msg := fmt.Sprintf("a %s record interrupted a handshake message (%d bytes pending); the partial message is dropped (RFC 8446 §5.1)",
+			hdr.ContentType, len(st.hs))
+		out = append(out, errEvent(st.dir, VisibleMetadata, headOf(st.hs, mismatchSample), msg, annErrInterleaved))
+		st.hs = st.hs[:0]
+	}
+
+	if encrypted {
+		return append(out, d.encryptedRecord(st, typ, raw, hdr))
+	}
+
+	ev := Event{
+		Kind: KindRecord, Dir: st.dir, Layer: LayerTLS, Visible: VisibleMetadata,
+		Raw: raw, Record: hdr, Annotation: "tls.record." + hdr.ContentType,
+		Text: fmt.Sprintf("TLS record: %s, %s", hdr.ContentType, plural(len(payload), "byte")),
+	}
+	switch typ {
+	case recordHandshake:
+		if len(payload) == 0 {
+			ev.Text += " (empty: RFC 8446 §5.1 forbids zero-length handshake fragments)"
+			ev.Also = []string{annRecordEmpty}
+		}
+		out = append(out, ev)
+		return d.handshakeBytes(st, payload, out)
+	case recordAlert:
+		if len(payload) != 2 {
+			// RFC 8446 §5.1: alerts are two bytes and never fragmented.
+			ev.Text += ": malformed alert (an alert is 2 bytes: level, description)"
+			ev.Annotation, ev.Also = annAlertMalformed, []string{"tls.record.alert"}
+			return append(out, ev)
+		}
+		level := "warning"
+		switch payload[0] {
+		case 1:
+		case 2:
+			level = "fatal"
+		default:
+			level = fmt.Sprintf("level(%d)", payload[0])
+		}
+		name := alertName(payload[1])
+		desc := name
+		if name == "unknown" {
+			desc = fmt.Sprintf("unknown(%d)", payload[1])
+		}
+		ev.Text += fmt.Sprintf(": %s %s", level, desc)
+		ev.Annotation, ev.Also = "tls.alert."+name, []string{"tls.record.alert"}
+		d.sum.Alerts = append(d.sum.Alerts, fmt.Sprintf("%s %s %s", st.dir, level, desc))
+		return append(out, ev)
+	case recordChangeCipherSpec:
+		st.ccs = true
+		switch d.version {
+		case verTLS13:
+			ev.Text += ": a dummy for middlebox compatibility, it changes nothing in TLS 1.3 (RFC 8446 Appendix D.4)"
+			ev.Annotation = annCCSCompat
+		case 0:
+			ev.Text += ": the sender switches to encrypted records (RFC 5246 §7.1), or in TLS 1.3 a compatibility dummy (RFC 8446 Appendix D.4)"
+		default:
+			ev.Text += ": from the next record on, this direction is encrypted (RFC 5246 §7.1)"
+		}
+		if !bytes.Equal(payload, []byte{1}) {
+			ev.Text += " (malformed: the payload must be the single byte 0x01)"
+		}
+		return append(out, ev)
+	}
+	return append(out, ev) // heartbeat (RFC 6520), or application_data handled above
+}
+
+// encryptedRecord describes a record whose payload only the endpoints can
+// read. An observer sees type and length; by position it can sometimes say
+// more, and the text is careful to say how sure that is.
+func (d *Dissector) encryptedRecord(st *dirState, typ uint8, raw []byte, hdr *Record) Event {
+	n := plural(hdr.Length, "byte")
+	text := fmt.Sprintf("encrypted %s, %s", hdr.ContentType, n)
+	ann := annEncAppData
+	switch {
+	case typ == recordApplicationData && d.version == verTLS13 && d.shSeen:
+		st.afterSH13++
+		switch {
+		case st.afterSH13 == 1 && st.dir == ServerToClient:
+			text += ": the server's encrypted handshake, starting with EncryptedExtensions (RFC 8446 §4.3.1); TLS 1.3 hides the real content type (RFC 8446 §5.2)"
+			ann = annEncHandshake
+		case st.afterSH13 == 1 && st.dir == ClientToServer:
+			text += ": probably the client's Finished (or its Certificate, if the server asked for one; RFC 8446 §4.4)"
+			ann = annEncFinished
+		default:
+			text += ": encrypted handshake or application data; TLS 1.3 hides which (RFC 8446 §5.2)"
+			ann = annEncUndetermined
+		}
+	case typ == recordApplicationData && !d.shSeen && st.dir == ClientToServer && d.earlyData:
+		st.earlyCount++
+		text += ": 0-RTT early data, sent before the server answered (RFC 8446 §4.2.10)"
+		ann = annEncEarlyData
+	case typ == recordApplicationData:
+		// TLS ≤ 1.2, or a version not yet known.
+	case typ == recordHandshake:
+		st.afterCCS++
+		if st.afterCCS == 1 {
+			text += ": probably the encrypted Finished, the first message after ChangeCipherSpec (RFC 5246 §7.4.9)"
+			ann = annEncFinished
+		} else {
+			text += ": an encrypted handshake message (renegotiation, RFC 5746)"
+			ann = annEncHandshake
+		}
+		return encEvent(st.dir, raw, hdr, text, ann)
+	case typ == recordAlert:
+		text += ": level and description are hidden (at the end of a session usually close_notify, RFC 5246 §7.2.1)"
+		ann = annEncAlert
+	case typ == recordHeartbeat:
+		ann = annEncHeartbeat
+	}
+	if st.ccs && d.version != verTLS13 {
+		st.afterCCS++
+	}
+	return encEvent(st.dir, raw, hdr, text, ann)
+}
+
+func encEvent(dir Direction, raw []byte, hdr *Record, text, ann string) Event {
+	return Event{
+		Kind: KindEncrypted, Dir: dir, Layer: LayerEncrypted, Visible: VisibleEndpoints,
+		Raw: raw, Record: hdr, Text: text, Annotation: ann,
+	}
+}
+
+// handshakeBytes reassembles handshake messages from plaintext record
+// payloads (RFC 8446 §5.1: a message may span records, and a record may
+// hold several messages) and decodes each complete one.
+func (d *Dissector) handshakeBytes(st *dirState, payload []byte, out []Event) []Event {
+	if len(st.hs)+len(payload) > maxHandshakeBuf {
+		st.dead = true
+		msg := fmt.Sprintf("handshake reassembly would exceed %d bytes; not dissecting this direction further", maxHandshakeBuf)
+		return append(out, errEvent(st.dir, VisibleMetadata, headOf(st.hs, mismatchSample), msg, annErrBuffer))
+	}
+	st.hs = append(st.hs, payload...)
+	rest := st.hs
+	for len(rest) >= 4 {
+		n := int(rest[1])<<16 | int(rest[2])<<8 | int(rest[3])
+		if n > maxHandshakeMsg {
+			st.dead = true
+			msg := fmt.Sprintf("%s message declares %d bytes, more than the dissector's %d-byte limit; not dissecting this direction further",
+				handshakeTypeName(rest[0]), n, maxHandshakeMsg)
+			st.hs = nil
+			return append(out, errEvent(st.dir, VisibleMetadata, headOf(rest, 4), msg, annErrHSTooLong))
+		}
+		if len(rest) < 4+n {
+			break
+		}
+		out = append(out, d.handshakeMessage(st, bytes.Clone(rest[:4+n])))
+		rest = rest[4+n:]
+	}
+	// Keep the pending tail at the front; it is shorter than one message.
+	st.hs = append(st.hs[:0], rest...)
+	return out
+}
+
+// recordLen reads the length field of a record header (h has ≥ 5 bytes).
+func recordLen(h []byte) int { return int(h[3])<<8 | int(h[4]) }
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}

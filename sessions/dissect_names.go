@@ -1,0 +1,387 @@
+package sessions
+
+import (
+	"crypto/tls"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Name tables for the TLS dissector. Names follow the IANA "TLS Parameters"
+// registries (the names an observer finds in Wireshark and in the RFCs), not
+// Go's identifiers: "secp256r1" rather than "CurveP256".
+
+// TLS record content types, RFC 8446 §5.1 and RFC 6520 §3 (heartbeat).
+const (
+	recordChangeCipherSpec = 20
+	recordAlert            = 21
+	recordHandshake        = 22
+	recordApplicationData  = 23
+	recordHeartbeat        = 24
+)
+
+var recordTypeNames = map[uint8]string{
+	recordChangeCipherSpec: "change_cipher_spec",
+	recordAlert:            "alert",
+	recordHandshake:        "handshake",
+	recordApplicationData:  "application_data",
+	recordHeartbeat:        "heartbeat",
+}
+
+func recordTypeName(t uint8) string {
+	if n, ok := recordTypeNames[t]; ok {
+		return n
+	}
+	return fmt.Sprintf("unknown(%d)", t)
+}
+
+// Handshake message types, RFC 8446 §4 and RFC 5246 §7.4.
+const (
+	hsHelloRequest        = 0
+	hsClientHello         = 1
+	hsServerHello         = 2
+	hsNewSessionTicket    = 4
+	hsEndOfEarlyData      = 5
+	hsEncryptedExtensions = 8
+	hsCertificate         = 11
+	hsServerKeyExchange   = 12
+	hsCertificateRequest  = 13
+	hsServerHelloDone     = 14
+	hsCertificateVerify   = 15
+	hsClientKeyExchange   = 16
+	hsFinished            = 20
+	hsCertificateURL      = 21
+	hsCertificateStatus   = 22
+	hsKeyUpdate           = 24
+	hsCompressedCert      = 25
+	hsMessageHash         = 254
+)
+
+var handshakeTypeNames = map[uint8]string{
+	hsHelloRequest:        "hello_request",
+	hsClientHello:         "client_hello",
+	hsServerHello:         "server_hello",
+	hsNewSessionTicket:    "new_session_ticket",
+	hsEndOfEarlyData:      "end_of_early_data",
+	hsEncryptedExtensions: "encrypted_extensions",
+	hsCertificate:         "certificate",
+	hsServerKeyExchange:   "server_key_exchange",
+	hsCertificateRequest:  "certificate_request",
+	hsServerHelloDone:     "server_hello_done",
+	hsCertificateVerify:   "certificate_verify",
+	hsClientKeyExchange:   "client_key_exchange",
+	hsFinished:            "finished",
+	hsCertificateURL:      "certificate_url",
+	hsCertificateStatus:   "certificate_status",
+	hsKeyUpdate:           "key_update",
+	hsCompressedCert:      "compressed_certificate",
+	hsMessageHash:         "message_hash",
+}
+
+// handshakeTypeName returns the IANA name, or "unknown" for an unassigned
+// type (the numeric value goes into the event's Text, not into the name,
+// so that annotation keys stay a closed set).
+func handshakeTypeName(t uint8) string {
+	if n, ok := handshakeTypeNames[t]; ok {
+		return n
+	}
+	return "unknown"
+}
+
+// Extension numbers, IANA "TLS ExtensionType Values".
+const (
+	extServerName           = 0
+	extMaxFragmentLength    = 1
+	extStatusRequest        = 5
+	extSupportedGroups      = 10
+	extECPointFormats       = 11
+	extSignatureAlgorithms  = 13
+	extHeartbeat            = 15
+	extALPN                 = 16
+	extSCT                  = 18
+	extPadding              = 21
+	extEncryptThenMAC       = 22
+	extExtendedMasterSecret = 23
+	extCompressCertificate  = 27
+	extRecordSizeLimit      = 28
+	extDelegatedCredential  = 34
+	extSessionTicket        = 35
+	extPreSharedKey         = 41
+	extEarlyData            = 42
+	extSupportedVersions    = 43
+	extCookie               = 44
+	extPSKModes             = 45
+	extCertAuthorities      = 47
+	extPostHandshakeAuth    = 49
+	extSigAlgsCert          = 50
+	extKeyShare             = 51
+	extQUICTransportParams  = 57
+	extNextProtoNeg         = 13172
+	extALPSOld              = 0x4469
+	extALPS                 = 0x44cd
+	extECHOuterExtensions   = 0xfd00
+	extEncryptedClientHello = 0xfe0d
+	extRenegotiationInfo    = 0xff01
+)
+
+// extensionNames maps an extension number to its IANA name, which is also the
+// suffix of its annotation key (tls.ext.<name>).
+var extensionNames = map[uint16]string{
+	extServerName:           "server_name",
+	extMaxFragmentLength:    "max_fragment_length",
+	extStatusRequest:        "status_request",
+	extSupportedGroups:      "supported_groups",
+	extECPointFormats:       "ec_point_formats",
+	extSignatureAlgorithms:  "signature_algorithms",
+	extHeartbeat:            "heartbeat",
+	extALPN:                 "application_layer_protocol_negotiation",
+	extSCT:                  "signed_certificate_timestamp",
+	extPadding:              "padding",
+	extEncryptThenMAC:       "encrypt_then_mac",
+	extExtendedMasterSecret: "extended_master_secret",
+	extCompressCertificate:  "compress_certificate",
+	extRecordSizeLimit:      "record_size_limit",
+	extDelegatedCredential:  "delegated_credential",
+	extSessionTicket:        "session_ticket",
+	extPreSharedKey:         "pre_shared_key",
+	extEarlyData:            "early_data",
+	extSupportedVersions:    "supported_versions",
+	extCookie:               "cookie",
+	extPSKModes:             "psk_key_exchange_modes",
+	extCertAuthorities:      "certificate_authorities",
+	extPostHandshakeAuth:    "post_handshake_auth",
+	extSigAlgsCert:          "signature_algorithms_cert",
+	extKeyShare:             "key_share",
+	extQUICTransportParams:  "quic_transport_parameters",
+	extNextProtoNeg:         "next_protocol_negotiation",
+	extALPSOld:              "application_settings_old",
+	extALPS:                 "application_settings",
+	extECHOuterExtensions:   "ech_outer_extensions",
+	extEncryptedClientHello: "encrypted_client_hello",
+	extRenegotiationInfo:    "renegotiation_info",
+}
+
+// extensionKeyName is the name used in the annotation key: the known name,
+// "grease" for RFC 8701 values and "unknown" otherwise.
+func extensionKeyName(id uint16) string {
+	if isGREASE(id) {
+		return "grease"
+	}
+	if n, ok := extensionNames[id]; ok {
+		return n
+	}
+	return "unknown"
+}
+
+// extensionDisplayName is the name shown to the user.
+func extensionDisplayName(id uint16) string {
+	if isGREASE(id) {
+		return fmt.Sprintf("GREASE(0x%04x)", id)
+	}
+	if n, ok := extensionNames[id]; ok {
+		return n
+	}
+	return fmt.Sprintf("unknown(0x%04x)", id)
+}
+
+// isGREASE reports whether v is one of the reserved values of RFC 8701 §2
+// (0x0a0a, 0x1a1a, …, 0xfafa) that clients sprinkle into lists so that
+// servers keep tolerating unknown values.
+func isGREASE(v uint16) bool {
+	return v&0x0f0f == 0x0a0a && v>>8 == v&0xff
+}
+
+// Named groups, IANA "TLS Supported Groups" (RFC 8446 §4.2.7, RFC 8422,
+// draft-ietf-tls-ecdhe-mlkem for the hybrid post-quantum groups).
+var groupNames = map[uint16]string{
+	1: "sect163k1", 23: "secp256r1", 24: "secp384r1", 25: "secp521r1",
+	29: "x25519", 30: "x448",
+	256: "ffdhe2048", 257: "ffdhe3072", 258: "ffdhe4096", 259: "ffdhe6144", 260: "ffdhe8192",
+	0x11eb: "SecP256r1MLKEM768", 0x11ec: "X25519MLKEM768", 0x11ed: "SecP384r1MLKEM1024",
+	0x6399: "X25519Kyber768Draft00",
+}
+
+func groupName(id uint16) string {
+	if isGREASE(id) {
+		return fmt.Sprintf("GREASE(0x%04x)", id)
+	}
+	if n, ok := groupNames[id]; ok {
+		return n
+	}
+	return fmt.Sprintf("unknown(0x%04x)", id)
+}
+
+// Signature schemes, IANA "TLS SignatureScheme" (RFC 8446 §4.2.3).
+var sigSchemeNames = map[uint16]string{
+	0x0201: "rsa_pkcs1_sha1", 0x0203: "ecdsa_sha1",
+	0x0401: "rsa_pkcs1_sha256", 0x0501: "rsa_pkcs1_sha384", 0x0601: "rsa_pkcs1_sha512",
+	0x0403: "ecdsa_secp256r1_sha256", 0x0503: "ecdsa_secp384r1_sha384", 0x0603: "ecdsa_secp521r1_sha512",
+	0x0804: "rsa_pss_rsae_sha256", 0x0805: "rsa_pss_rsae_sha384", 0x0806: "rsa_pss_rsae_sha512",
+	0x0807: "ed25519", 0x0808: "ed448",
+	0x0809: "rsa_pss_pss_sha256", 0x080a: "rsa_pss_pss_sha384", 0x080b: "rsa_pss_pss_sha512",
+	0x0904: "mldsa44", 0x0905: "mldsa65", 0x0906: "mldsa87",
+}
+
+func sigSchemeName(id uint16) string {
+	if isGREASE(id) {
+		return fmt.Sprintf("GREASE(0x%04x)", id)
+	}
+	if n, ok := sigSchemeNames[id]; ok {
+		return n
+	}
+	return fmt.Sprintf("unknown(0x%04x)", id)
+}
+
+// cipherSuiteName names a cipher suite; Go's table covers every suite it
+// implements, and a few more common on mail servers are added here.
+func cipherSuiteName(id uint16) string {
+	if isGREASE(id) {
+		return fmt.Sprintf("GREASE(0x%04x)", id)
+	}
+	switch id {
+	case 0x00ff:
+		// RFC 5746 §3.3: a signalling value, not a real suite.
+		return "TLS_EMPTY_RENEGOTIATION_INFO_SCSV"
+	case 0x5600:
+		return "TLS_FALLBACK_SCSV" // RFC 7507
+	case 0x009e:
+		return "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"
+	case 0x009f:
+		return "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"
+	case 0xccaa:
+		return "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256"
+	case 0x0033:
+		return "TLS_DHE_RSA_WITH_AES_128_CBC_SHA"
+	case 0x0039:
+		return "TLS_DHE_RSA_WITH_AES_256_CBC_SHA"
+	}
+	return tls.CipherSuiteName(id) // "0x1234" when unknown
+}
+
+// Protocol versions as written on the wire.
+const (
+	verSSL30 = 0x0300
+	verTLS10 = 0x0301
+	verTLS11 = 0x0302
+	verTLS12 = 0x0303
+	verTLS13 = 0x0304
+)
+
+func versionName(v uint16) string {
+	switch v {
+	case verSSL30:
+		return "SSL 3.0"
+	case verTLS10:
+		return "TLS 1.0"
+	case verTLS11:
+		return "TLS 1.1"
+	case verTLS12:
+		return "TLS 1.2"
+	case verTLS13:
+		return "TLS 1.3"
+	}
+	if isGREASE(v) {
+		return fmt.Sprintf("GREASE(0x%04x)", v)
+	}
+	if v>>8 == 0x7f {
+		return fmt.Sprintf("TLS 1.3 draft %d", v&0xff)
+	}
+	return fmt.Sprintf("0x%04x", v)
+}
+
+// Alert descriptions, RFC 8446 §6 plus the values only earlier versions
+// define (RFC 5246 §7.2).
+var alertNames = map[uint8]string{
+	0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 21: "decryption_failed",
+	22: "record_overflow", 30: "decompression_failure", 40: "handshake_failure",
+	41: "no_certificate", 42: "bad_certificate", 43: "unsupported_certificate",
+	44: "certificate_revoked", 45: "certificate_expired", 46: "certificate_unknown",
+	47: "illegal_parameter", 48: "unknown_ca", 49: "access_denied", 50: "decode_error",
+	51: "decrypt_error", 60: "export_restriction", 70: "protocol_version",
+	71: "insufficient_security", 80: "internal_error", 86: "inappropriate_fallback",
+	90: "user_canceled", 100: "no_renegotiation", 109: "missing_extension",
+	110: "unsupported_extension", 111: "certificate_unobtainable", 112: "unrecognized_name",
+	113: "bad_certificate_status_response", 114: "bad_certificate_hash_value",
+	115: "unknown_psk_identity", 116: "certificate_required", 120: "no_application_protocol",
+	121: "ech_required",
+}
+
+func alertName(d uint8) string {
+	if n, ok := alertNames[d]; ok {
+		return n
+	}
+	return "unknown"
+}
+
+// Annotation keys that are not derived from a name table.
+const (
+	annEncAppData       = "tls.encrypted.application_data"
+	annEncFinished      = "tls.encrypted.finished"
+	annEncHandshake     = "tls.encrypted.handshake"
+	annEncAlert         = "tls.encrypted.alert"
+	annEncHeartbeat     = "tls.encrypted.heartbeat"
+	annEncEarlyData     = "tls.encrypted.early_data"
+	annEncUndetermined  = "tls.encrypted.handshake_or_application_data"
+	annCCSCompat        = "tls.record.change_cipher_spec.compat"
+	annRecordEmpty      = "tls.record.empty"
+	annAlertMalformed   = "tls.alert.malformed"
+	annHRR              = "tls.handshake.hello_retry_request"
+	annDowngrade        = "tls.downgrade_sentinel"
+	annCertSubject      = "tls.cert.subject"
+	annCertIssuer       = "tls.cert.issuer"
+	annCertSAN          = "tls.cert.san"
+	annCertValidity     = "tls.cert.validity"
+	annCertKey          = "tls.cert.key"
+	annCertUnparseable  = "tls.cert.unparseable"
+	annRSAKeyTransport  = "tls.kex.rsa_key_transport"
+	annErrRecordTooLong = "tls.error.record_too_long"
+	annErrHSTooLong     = "tls.error.handshake_too_long"
+	annErrMalformed     = "tls.error.malformed_handshake"
+	annErrInterleaved   = "tls.error.handshake_interleaved"
+	annErrTruncated     = "tls.error.truncated"
+	annErrBuffer        = "tls.error.buffer_limit"
+
+	// Explain keys for a stream that is not TLS at all.
+	annMismatchCleartext = "mismatch.cleartext_on_implicit"
+	annMismatchHTTP      = "mismatch.http"
+	annMismatchSSLv2     = "mismatch.sslv2"
+	annMismatchGarbage   = "mismatch.not_tls"
+)
+
+// DissectorAnnotationKeys lists every annotation key (Event.Annotation,
+// Event.Also, Field.Annotation and ErrorInfo.Explain) the TLS dissector can
+// emit, sorted, so that content can provide prose for each.
+func DissectorAnnotationKeys() []string {
+	keys := []string{
+		annEncAppData, annEncFinished, annEncHandshake, annEncAlert, annEncHeartbeat,
+		annEncEarlyData, annEncUndetermined, annCCSCompat, annRecordEmpty, annAlertMalformed,
+		annHRR, annDowngrade, annCertSubject, annCertIssuer, annCertSAN, annCertValidity,
+		annCertKey, annCertUnparseable, annRSAKeyTransport, annErrRecordTooLong, annErrHSTooLong,
+		annErrMalformed, annErrInterleaved, annErrTruncated, annErrBuffer,
+		annMismatchCleartext, annMismatchHTTP, annMismatchSSLv2, annMismatchGarbage,
+		"tls.record.unknown", "tls.handshake.unknown", "tls.ext.grease", "tls.ext.unknown",
+		"tls.alert.unknown",
+	}
+	for _, n := range recordTypeNames {
+		keys = append(keys, "tls.record."+n)
+	}
+	for _, n := range handshakeTypeNames {
+		keys = append(keys, "tls.handshake."+n)
+	}
+	for _, n := range extensionNames {
+		keys = append(keys, "tls.ext."+n)
+	}
+	for _, n := range alertNames {
+		keys = append(keys, "tls.alert."+n)
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}
+
+// joinNames formats a list for a Field value.
+func joinNames(names []string) string {
+	if len(names) == 0 {
+		return "(none)"
+	}
+	return strings.Join(names, ", ")
+}
