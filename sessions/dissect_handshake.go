@@ -169,6 +169,9 @@ func (d *Dissector) parseClientHello(s cryptobyte.String, r *msgResult) error {
 	if len(summary) == 0 {
 		summary = append(summary, "offers "+versionName(vers))
 	}
+	if d.sum.HelloRetryRequest {
+		summary = append(summary, "the second ClientHello, answering the HelloRetryRequest")
+	}
 	r.text = strings.Join(summary, "; ")
 	return nil
 }
