@@ -1,0 +1,632 @@
+package sessions
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// feedChunks feeds a transcript with the given splitter (nil: whole chunks)
+// and flushes both directions.
+func feedChunks(d *Dissector, chunks []chunk, split func([]byte) [][]byte) []Event {
+	var out []Event
+	for _, c := range chunks {
+		pieces := [][]byte{c.data}
+		if split != nil {
+			pieces = split(c.data)
+		}
+		for _, p := range pieces {
+			out = append(out, d.Feed(c.dir, p)...)
+		}
+	}
+	out = append(out, d.Flush(ClientToServer)...)
+	return append(out, d.Flush(ServerToClient)...)
+}
+
+// shape reduces events to "dir kind annotation" for sequence assertions.
+func shape(evs []Event) []string {
+	s := make([]string, len(evs))
+	for i, e := range evs {
+		s[i] = string(e.Dir) + " " + string(e.Kind) + " " + e.Annotation
+	}
+	return s
+}
+
+func field(t *testing.T, e Event, name string) string {
+	t.Helper()
+	if e.Handshake == nil {
+		t.Fatalf("event %q has no Handshake", e.Text)
+	}
+	for _, f := range e.Handshake.Fields {
+		if f.Name == name {
+			return f.Value
+		}
+	}
+	t.Fatalf("%s has no field %q; fields: %+v", e.Handshake.Type, name, e.Handshake.Fields)
+	return ""
+}
+
+func findHandshake(t *testing.T, evs []Event, typ string) Event {
+	t.Helper()
+	for _, e := range evs {
+		if e.Kind == KindHandshake && e.Handshake.Type == typ {
+			return e
+		}
+	}
+	t.Fatalf("no %s event in %v", typ, shape(evs))
+	return Event{}
+}
+
+// checkEvents asserts invariants every dissector event must hold.
+func checkEvents(t testing.TB, evs []Event) {
+	t.Helper()
+	known := DissectorAnnotationKeys()
+	has := func(k string) bool { _, ok := slices.BinarySearch(known, k); return ok }
+	for _, e := range evs {
+		keys := append([]string{e.Annotation}, e.Also...)
+		if e.Err != nil {
+			keys = append(keys, e.Err.Explain)
+		}
+		if e.Handshake != nil {
+			for _, f := range e.Handshake.Fields {
+				if f.Annotation != "" {
+					keys = append(keys, f.Annotation)
+				}
+			}
+		}
+		for _, k := range keys {
+			if !has(k) {
+				t.Errorf("event %q: annotation key %q missing from DissectorAnnotationKeys", e.Text, k)
+			}
+		}
+		if e.Seq != 0 || e.At != 0 {
+			t.Errorf("event %q: Seq/At must be left to the runner", e.Text)
+		}
+		if e.Dir != ClientToServer && e.Dir != ServerToClient {
+			t.Errorf("event %q: bad direction %q", e.Text, e.Dir)
+		}
+		switch e.Kind {
+		case KindRecord:
+			if e.Layer != LayerTLS || e.Record == nil || len(e.Raw) != recordHeaderLen+e.Record.Length {
+				t.Errorf("record event %q malformed: %+v", e.Text, e)
+			}
+		case KindEncrypted:
+			if e.Layer != LayerEncrypted || e.Visible != VisibleEndpoints || e.Record == nil || len(e.Raw) != recordHeaderLen+e.Record.Length {
+				t.Errorf("encrypted event %q malformed: %+v", e.Text, e)
+			}
+		case KindHandshake:
+			if e.Layer != LayerTLS || e.Handshake == nil || len(e.Raw) < 4 {
+				t.Errorf("handshake event %q malformed", e.Text)
+			}
+		case KindError:
+			if e.Err == nil || e.Err.Op != "dissect" || e.Err.Explain == "" || len(e.Raw) > mismatchSample {
+				t.Errorf("error event %q malformed: %+v", e.Text, e.Err)
+			}
+		default:
+			t.Errorf("unexpected kind %q", e.Kind)
+		}
+	}
+}
+
+func TestDissectTLS13Fixture(t *testing.T) {
+	d := NewDissector()
+	evs := feedChunks(d, readTranscript(t, "tls13.bin"), nil)
+	checkEvents(t, evs)
+	want := []string{
+		"c2s record tls.record.handshake",
+		"c2s handshake tls.handshake.client_hello",
+		"s2c record tls.record.handshake",
+		"s2c handshake tls.handshake.server_hello",
+		"s2c record tls.record.change_cipher_spec.compat",
+		"s2c encrypted tls.encrypted.handshake",
+		"s2c encrypted tls.encrypted.handshake_or_application_data",
+		"s2c encrypted tls.encrypted.handshake_or_application_data",
+		"s2c encrypted tls.encrypted.handshake_or_application_data",
+		"c2s record tls.record.change_cipher_spec.compat",
+		"c2s encrypted tls.encrypted.finished",
+		"s2c encrypted tls.encrypted.handshake_or_application_data", // NewSessionTicket + greeting
+		"c2s encrypted tls.encrypted.handshake_or_application_data", // EHLO
+		"s2c encrypted tls.encrypted.handshake_or_application_data", // 250
+		"c2s encrypted tls.encrypted.handshake_or_application_data", // close_notify
+	}
+	if got := shape(evs); !slices.Equal(got, want) {
+		t.Fatalf("event sequence:\n got %q\nwant %q", got, want)
+	}
+	ch := evs[1]
+	if v := field(t, ch, "SNI"); v != "mail.lab.test" {
+		t.Errorf("SNI = %q", v)
+	}
+	if v := field(t, ch, "ALPN"); v != "h2, http/1.1" {
+		t.Errorf("ALPN = %q", v)
+	}
+	if v := field(t, ch, "supported_versions"); v != "TLS 1.3, TLS 1.2" {
+		t.Errorf("supported_versions = %q", v)
+	}
+	if v := field(t, ch, "key_share"); !strings.Contains(v, "X25519MLKEM768 (1216 bytes)") || !strings.Contains(v, "x25519 (32 bytes)") {
+		t.Errorf("key_share = %q", v)
+	}
+	if v := field(t, ch, "supported_groups"); !strings.HasPrefix(v, "X25519MLKEM768, ") || !strings.Contains(v, "secp256r1") {
+		t.Errorf("supported_groups = %q", v)
+	}
+	if v := field(t, ch, "cipher suites"); !strings.Contains(v, "TLS_AES_128_GCM_SHA256") {
+		t.Errorf("cipher suites = %q", v)
+	}
+	sh := evs[3]
+	if v := field(t, sh, "supported_versions"); v != "TLS 1.3 (selected)" {
+		t.Errorf("ServerHello supported_versions = %q", v)
+	}
+	if !bytes.Equal(sh.Raw[:1], []byte{hsServerHello}) {
+		t.Errorf("ServerHello Raw starts %x", sh.Raw[:4])
+	}
+	// After the ServerHello an observer sees nothing but ciphertext and the
+	// compatibility ChangeCipherSpec (RFC 8446 §5, Appendix D.4).
+	for _, e := range evs[4:] {
+		if e.Kind != KindEncrypted && e.Annotation != annCCSCompat {
+			t.Errorf("after ServerHello: unexpected readable event %q", e.Text)
+		}
+		if e.Kind == KindEncrypted && e.Record.ContentType != "application_data" {
+			t.Errorf("TLS 1.3 encrypted record with outer type %s", e.Record.ContentType)
+		}
+	}
+	got := d.Summary()
+	want13 := WireSummary{
+		Version: "TLS 1.3", CipherSuite: "TLS_AES_128_GCM_SHA256", Group: "X25519MLKEM768",
+		SNI: "mail.lab.test", ALPNOffered: []string{"h2", "http/1.1"},
+	}
+	if !reflect.DeepEqual(got, want13) {
+		t.Errorf("Summary = %+v\nwant %+v", got, want13)
+	}
+}
+
+func TestDissectTLS12Fixture(t *testing.T) {
+	d := NewDissector()
+	evs := feedChunks(d, readTranscript(t, "tls12.bin"), nil)
+	checkEvents(t, evs)
+	want := []string{
+		"c2s record tls.record.handshake",
+		"c2s handshake tls.handshake.client_hello",
+		"s2c record tls.record.handshake",
+		"s2c handshake tls.handshake.server_hello",
+		"s2c record tls.record.handshake",
+		"s2c handshake tls.handshake.certificate",
+		"s2c record tls.record.handshake",
+		"s2c handshake tls.handshake.server_key_exchange",
+		"s2c record tls.record.handshake",
+		"s2c handshake tls.handshake.server_hello_done",
+		"c2s record tls.record.handshake",
+		"c2s handshake tls.handshake.client_key_exchange",
+		"c2s record tls.record.change_cipher_spec",
+		"c2s encrypted tls.encrypted.finished",
+		"s2c record tls.record.change_cipher_spec",
+		"s2c encrypted tls.encrypted.finished",
+		"s2c encrypted tls.encrypted.application_data",
+		"c2s encrypted tls.encrypted.application_data",
+		"s2c encrypted tls.encrypted.application_data",
+		"c2s encrypted tls.encrypted.alert",
+	}
+	if got := shape(evs); !slices.Equal(got, want) {
+		t.Fatalf("event sequence:\n got %q\nwant %q", got, want)
+	}
+	sh := findHandshake(t, evs, "server_hello")
+	if v := field(t, sh, "cipher suite"); v != "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256" {
+		t.Errorf("cipher = %q", v)
+	}
+	if v := field(t, sh, "ALPN"); v != "h2" {
+		t.Errorf("ServerHello ALPN = %q", v)
+	}
+	cert := findHandshake(t, evs, "certificate")
+	if v := field(t, cert, "certificate[0] subject"); v != "CN=mail.lab.test" {
+		t.Errorf("leaf subject = %q", v)
+	}
+	if v := field(t, cert, "certificate[0] SAN"); v != "DNS:mail.lab.test, IP:127.0.0.1" {
+		t.Errorf("leaf SAN = %q", v)
+	}
+	if v := field(t, cert, "certificate[0] issuer"); v != "CN=mailwire fixture CA,O=mailwire" {
+		t.Errorf("leaf issuer = %q", v)
+	}
+	if v := field(t, cert, "certificate[0] key"); v != "ECDSA P-256" {
+		t.Errorf("leaf key = %q", v)
+	}
+	if v := field(t, cert, "certificate[0] validity"); v != "2026-01-01T00:00:00Z to 2036-01-01T00:00:00Z" {
+		t.Errorf("leaf validity = %q", v)
+	}
+	ske := findHandshake(t, evs, "server_key_exchange")
+	if v := field(t, ske, "curve"); v != "x25519" {
+		t.Errorf("SKE curve = %q", v)
+	}
+	if v := field(t, ske, "signature algorithm"); v != "ecdsa_secp256r1_sha256" {
+		t.Errorf("SKE signature algorithm = %q", v)
+	}
+	fin := evs[13]
+	if fin.Record.ContentType != "handshake" || !strings.Contains(fin.Text, "probably the encrypted Finished") {
+		t.Errorf("client Finished event: %q", fin.Text)
+	}
+	got := d.Summary()
+	want12 := WireSummary{
+		Version: "TLS 1.2", CipherSuite: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", Group: "x25519",
+		SNI: "mail.lab.test", ALPNOffered: []string{"h2", "http/1.1"}, ALPNChosen: "h2",
+		CertificateVisible: true, Certificates: []string{"CN=mail.lab.test", "CN=mailwire fixture CA,O=mailwire"},
+	}
+	if !reflect.DeepEqual(got, want12) {
+		t.Errorf("Summary = %+v\nwant %+v", got, want12)
+	}
+}
+
+func TestDissectHelloRetryRequestFixture(t *testing.T) {
+	d := NewDissector()
+	evs := feedChunks(d, readTranscript(t, "tls13_hrr.bin"), nil)
+	checkEvents(t, evs)
+	want := []string{
+		"c2s record tls.record.handshake",
+		"c2s handshake tls.handshake.client_hello",
+		"s2c record tls.record.handshake",
+		"s2c handshake tls.handshake.hello_retry_request",
+		"s2c record tls.record.change_cipher_spec.compat",
+		"c2s record tls.record.change_cipher_spec.compat",
+		"c2s record tls.record.handshake",
+		"c2s handshake tls.handshake.client_hello",
+		"s2c record tls.record.handshake",
+		"s2c handshake tls.handshake.server_hello",
+	}
+	got := shape(evs)
+	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+		t.Fatalf("event sequence:\n got %q\nwant prefix %q", got, want)
+	}
+	for _, e := range evs[len(want):] {
+		if e.Kind != KindEncrypted {
+			t.Errorf("after ServerHello: unexpected %q", e.Text)
+		}
+	}
+	hrr := evs[3]
+	if hrr.Handshake.Type != "hello_retry_request" {
+		t.Errorf("HRR type = %q", hrr.Handshake.Type)
+	}
+	if v := field(t, hrr, "key_share"); v != "selected group secp256r1" {
+		t.Errorf("HRR key_share = %q", v)
+	}
+	if v := field(t, evs[1], "key_share"); v != "x25519 (32 bytes)" {
+		t.Errorf("first ClientHello key_share = %q", v)
+	}
+	if v := field(t, evs[7], "key_share"); v != "secp256r1 (65 bytes)" {
+		t.Errorf("second ClientHello key_share = %q", v)
+	}
+	s := d.Summary()
+	if !s.HelloRetryRequest || s.Group != "secp256r1" || s.Version != "TLS 1.3" {
+		t.Errorf("Summary = %+v", s)
+	}
+}
+
+// TestDissectChunking: one byte at a time, random chunks and whole chunks
+// must give identical events.
+func TestDissectChunking(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, name := range []string{"tls13.bin", "tls12.bin", "tls13_hrr.bin"} {
+		t.Run(name, func(t *testing.T) {
+			chunks := readTranscript(t, name)
+			ref := feedChunks(NewDissector(), chunks, nil)
+			bytewise := feedChunks(NewDissector(), chunks, func(b []byte) [][]byte {
+				var out [][]byte
+				for i := range b {
+					out = append(out, b[i:i+1])
+				}
+				return out
+			})
+			if !reflect.DeepEqual(ref, bytewise) {
+				t.Fatalf("byte-at-a-time differs:\n got %q\nwant %q", shape(bytewise), shape(ref))
+			}
+			for round := 0; round < 20; round++ {
+				random := feedChunks(NewDissector(), chunks, func(b []byte) [][]byte {
+					var out [][]byte
+					for len(b) > 0 {
+						n := min(len(b), 1+rng.IntN(700))
+						out = append(out, b[:n])
+						b = b[n:]
+					}
+					return out
+				})
+				if !reflect.DeepEqual(ref, random) {
+					t.Fatalf("random chunking round %d differs:\n got %q\nwant %q", round, shape(random), shape(ref))
+				}
+			}
+			// Merging a direction's consecutive chunks changes nothing either.
+			var merged []chunk
+			for _, c := range chunks {
+				if n := len(merged); n > 0 && merged[n-1].dir == c.dir {
+					merged[n-1].data = append(merged[n-1].data, c.data...)
+					continue
+				}
+				merged = append(merged, chunk{c.dir, bytes.Clone(c.data)})
+			}
+			if got := feedChunks(NewDissector(), merged, nil); !reflect.DeepEqual(ref, got) {
+				t.Fatalf("merged chunks differ:\n got %q\nwant %q", shape(got), shape(ref))
+			}
+		})
+	}
+}
+
+// TestDissectRefragmented: the same ClientHello split over many small
+// records (RFC 8446 §5.1 allows it) decodes to the same message.
+func TestDissectRefragmented(t *testing.T) {
+	chunks := readTranscript(t, "tls13.bin")
+	ref := feedChunks(NewDissector(), chunks[:1], nil)
+	msg := ref[1].Raw
+	var stream []byte
+	for rest := msg; len(rest) > 0; {
+		n := min(len(rest), 100)
+		stream = append(stream, recordBytes(recordHandshake, rest[:n])...)
+		rest = rest[n:]
+	}
+	evs := NewDissector().Feed(ClientToServer, stream)
+	checkEvents(t, evs)
+	var hs []Event
+	for _, e := range evs {
+		if e.Kind == KindHandshake {
+			hs = append(hs, e)
+		} else if e.Kind != KindRecord {
+			t.Errorf("unexpected %q", e.Text)
+		}
+	}
+	if len(hs) != 1 || !reflect.DeepEqual(hs[0], ref[1]) {
+		t.Fatalf("refragmented ClientHello: got %d handshake events, want 1 equal to the original", len(hs))
+	}
+	if want := (len(msg) + 99) / 100; len(evs)-1 != want {
+		t.Errorf("got %d record events, want %d", len(evs)-1, want)
+	}
+}
+
+func recordBytes(typ uint8, payload []byte) []byte {
+	b := []byte{typ, 3, 3, 0, 0}
+	binary.BigEndian.PutUint16(b[3:], uint16(len(payload)))
+	return append(b, payload...)
+}
+
+func TestDissectHostile(t *testing.T) {
+	bigHS := recordBytes(recordHandshake, []byte{hsCertificate, 0x01, 0x00, 0x01}) // declares 65537 bytes
+	tests := []struct {
+		name    string
+		dir     Direction
+		in      []byte
+		flush   bool
+		want    []string // shape of the events
+		wantRaw string   // Raw of the last event, when set
+		text    string   // substring of the last event's Text
+	}{
+		{
+			name: "cleartext SMTP greeting", dir: ServerToClient,
+			in:      []byte("220 mail.example ESMTP Postfix\r\n250 more\r\n"),
+			want:    []string{"s2c error mismatch.cleartext_on_implicit"},
+			wantRaw: "220 mail.example ESMTP Postfix\r\n", text: "cleartext SMTP reply (code 220)",
+		},
+		{
+			name: "cleartext POP3 greeting", dir: ServerToClient, in: []byte("+OK POP3 ready\r\n"),
+			want: []string{"s2c error mismatch.cleartext_on_implicit"}, text: "POP3",
+		},
+		{
+			name: "cleartext IMAP greeting", dir: ServerToClient, in: []byte("* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n"),
+			want: []string{"s2c error mismatch.cleartext_on_implicit"}, text: "IMAP",
+		},
+		{
+			name: "client speaks SMTP", dir: ClientToServer, in: []byte("EHLO me\r\n"),
+			want: []string{"c2s error mismatch.cleartext_on_implicit"}, text: "mail command",
+		},
+		{
+			name: "HTTP response", dir: ServerToClient,
+			in:      []byte("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n"),
+			want:    []string{"s2c error mismatch.http"},
+			wantRaw: "HTTP/1.1 400 Bad Request\r\n",
+		},
+		{
+			name: "binary garbage", dir: ServerToClient, in: bytes.Repeat([]byte{0x00, 0xff, 0x13}, 40),
+			want: []string{"s2c error mismatch.not_tls"}, text: "0x00 is not a TLS content type",
+		},
+		{
+			name: "short garbage then EOF", dir: ServerToClient, in: []byte{0x00, 0x01}, flush: true,
+			want: []string{"s2c error mismatch.not_tls"}, wantRaw: "\x00\x01",
+		},
+		{
+			name: "bad major version", dir: ServerToClient, in: []byte{0x16, 0x02, 0x00, 0x00, 0x01, 0xff}, flush: true,
+			want: []string{"s2c error mismatch.not_tls"}, text: "major byte is 0x02",
+		},
+		{
+			name: "SSLv2 ClientHello", dir: ClientToServer, in: []byte{0x80, 0x2e, 0x01, 0x00, 0x02}, flush: true,
+			want: []string{"c2s error mismatch.sslv2"},
+		},
+		{
+			name: "record longer than 2^14+2048", dir: ServerToClient,
+			in:      []byte{0x17, 0x03, 0x03, 0x48, 0x01, 0xaa, 0xbb},
+			want:    []string{"s2c error tls.error.record_too_long"},
+			wantRaw: "\x17\x03\x03\x48\x01", text: "declares 18433 bytes",
+		},
+		{
+			name: "record of exactly 2^14+2048", dir: ServerToClient,
+			in:   recordBytes(recordApplicationData, make([]byte, maxRecordPayload)),
+			want: []string{"s2c encrypted tls.encrypted.application_data"},
+		},
+		{
+			name: "zero-length handshake record", dir: ClientToServer, in: recordBytes(recordHandshake, nil),
+			want: []string{"c2s record tls.record.handshake"}, text: "forbids zero-length",
+		},
+		{
+			name: "zero-length application data", dir: ClientToServer, in: recordBytes(recordApplicationData, nil),
+			want: []string{"c2s encrypted tls.encrypted.application_data"}, text: "0 bytes",
+		},
+		{
+			name: "truncated record", dir: ServerToClient, in: []byte{0x16, 0x03, 0x03, 0x00, 0x40, 1, 2, 3}, flush: true,
+			want: []string{"s2c error tls.error.truncated"}, text: "got 8 of 69 bytes",
+		},
+		{
+			name: "truncated header", dir: ServerToClient, in: []byte{0x16, 0x03}, flush: true,
+			want: []string{"s2c error tls.error.truncated"},
+		},
+		{
+			name: "truncated handshake message", dir: ServerToClient,
+			in: recordBytes(recordHandshake, []byte{hsCertificate, 0, 0, 10, 1}), flush: true,
+			want: []string{"s2c record tls.record.handshake", "s2c error tls.error.truncated"},
+		},
+		{
+			name: "handshake message over the cap", dir: ServerToClient, in: append(bigHS, bigHS...),
+			want: []string{"s2c record tls.record.handshake", "s2c error tls.error.handshake_too_long"},
+			text: "65537 bytes",
+		},
+		{
+			name: "handshake interleaved with alert", dir: ServerToClient,
+			in: append(recordBytes(recordHandshake, []byte{hsCertificate, 0, 0, 10, 1}),
+				recordBytes(recordAlert, []byte{2, 40})...),
+			want: []string{"s2c record tls.record.handshake", "s2c error tls.error.handshake_interleaved", "s2c record tls.alert.handshake_failure"},
+			text: "fatal handshake_failure",
+		},
+		{
+			name: "unknown alert", dir: ServerToClient, in: recordBytes(recordAlert, []byte{1, 199}),
+			want: []string{"s2c record tls.alert.unknown"}, text: "warning unknown(199)",
+		},
+		{
+			name: "malformed alert", dir: ServerToClient, in: recordBytes(recordAlert, []byte{2}),
+			want: []string{"s2c record tls.alert.malformed"},
+		},
+		{
+			name: "truncated ClientHello body", dir: ClientToServer,
+			in:   recordBytes(recordHandshake, []byte{hsClientHello, 0, 0, 3, 3, 3, 0}),
+			want: []string{"c2s record tls.record.handshake", "c2s handshake tls.handshake.client_hello"},
+			text: "malformed",
+		},
+		{
+			name: "unknown handshake type", dir: ServerToClient,
+			in:   recordBytes(recordHandshake, []byte{99, 0, 0, 1, 0}),
+			want: []string{"s2c record tls.record.handshake", "s2c handshake tls.handshake.unknown"},
+			text: "type 99",
+		},
+		{
+			name: "ServerHello with lying extension lengths", dir: ServerToClient,
+			in: recordBytes(recordHandshake, append([]byte{hsServerHello, 0, 0, 44, 3, 3},
+				append(make([]byte, 32), 0, 0x13, 0x01, 0, 0, 4, 0, 43, 0xff, 0xff)...)),
+			want: []string{"s2c record tls.record.handshake", "s2c handshake tls.handshake.server_hello"},
+			text: "malformed",
+		},
+		{
+			name: "heartbeat record", dir: ClientToServer, in: recordBytes(recordHeartbeat, []byte{1, 0x40, 0}),
+			want: []string{"c2s record tls.record.heartbeat"},
+		},
+		{
+			name: "garbage after a valid record", dir: ServerToClient,
+			in:   append(recordBytes(recordApplicationData, []byte{1, 2, 3}), []byte("220 oops\r\n")...),
+			want: []string{"s2c encrypted tls.encrypted.application_data", "s2c error mismatch.cleartext_on_implicit"},
+			text: "after 1 TLS records",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// Whole and byte-at-a-time must agree here too.
+			run := func(bytewise bool) []Event {
+				d := NewDissector()
+				var evs []Event
+				if bytewise {
+					for i := range tc.in {
+						evs = append(evs, d.Feed(tc.dir, tc.in[i:i+1])...)
+					}
+				} else {
+					evs = d.Feed(tc.dir, tc.in)
+				}
+				if tc.flush {
+					evs = append(evs, d.Flush(tc.dir)...)
+				}
+				// A dead or flushed direction stays silent.
+				if len(evs) > 0 && evs[len(evs)-1].Kind == KindError || tc.flush {
+					if more := d.Feed(tc.dir, []byte{0x16, 3, 3, 0, 0}); len(more) != 0 {
+						t.Errorf("direction still dissected after the error: %q", shape(more))
+					}
+				}
+				return evs
+			}
+			evs := run(false)
+			checkEvents(t, evs)
+			if got := shape(evs); !slices.Equal(got, tc.want) {
+				t.Fatalf("events:\n got %q\nwant %q\ntexts: %q", got, tc.want, texts(evs))
+			}
+			if bw := run(true); !reflect.DeepEqual(evs, bw) {
+				t.Fatalf("byte-at-a-time differs:\n got %q\nwant %q", texts(bw), texts(evs))
+			}
+			last := evs[len(evs)-1]
+			if tc.wantRaw != "" && string(last.Raw) != tc.wantRaw {
+				t.Errorf("Raw = %q, want %q", last.Raw, tc.wantRaw)
+			}
+			if !strings.Contains(last.Text, tc.text) {
+				t.Errorf("Text = %q, want it to contain %q", last.Text, tc.text)
+			}
+		})
+	}
+}
+
+func texts(evs []Event) []string {
+	s := make([]string, len(evs))
+	for i, e := range evs {
+		s[i] = e.Text
+	}
+	return s
+}
+
+func TestDissectPlaintextAlertSummary(t *testing.T) {
+	d := NewDissector()
+	evs := d.Feed(ServerToClient, recordBytes(recordAlert, []byte{2, 70}))
+	checkEvents(t, evs)
+	if len(evs) != 1 || evs[0].Annotation != "tls.alert.protocol_version" || !slices.Equal(evs[0].Also, []string{"tls.record.alert"}) {
+		t.Fatalf("alert event: %+v", evs)
+	}
+	if s := d.Summary(); !slices.Equal(s.Alerts, []string{"s2c fatal protocol_version"}) {
+		t.Errorf("Summary.Alerts = %q", s.Alerts)
+	}
+	if evs := d.Feed(Local, []byte{1, 2, 3}); evs != nil {
+		t.Errorf("Local bytes produced events: %q", shape(evs))
+	}
+}
+
+// TestDissectMemoryBound: a stream of handshake records whose messages never
+// complete is cut off, and the buffers never exceed their caps.
+func TestDissectMemoryBound(t *testing.T) {
+	d := NewDissector()
+	// One message of exactly the cap (allowed) followed by one over it.
+	msg := append([]byte{hsCertificate, 0x01, 0x00, 0x00}, make([]byte, maxHandshakeMsg)...)
+	msg = append(msg, hsCertificate, 0x01, 0x00, 0x01)
+	var evs []Event
+	for rest := msg; len(rest) > 0; {
+		n := min(len(rest), 1<<14)
+		evs = append(evs, d.Feed(ServerToClient, recordBytes(recordHandshake, rest[:n]))...)
+		rest = rest[n:]
+		if len(d.s2c.hs) > maxHandshakeBuf || cap(d.s2c.buf) > recordHeaderLen+maxRecordPayload+64 {
+			t.Fatalf("buffers grew: hs %d, buf cap %d", len(d.s2c.hs), cap(d.s2c.buf))
+		}
+	}
+	checkEvents(t, evs)
+	last := evs[len(evs)-1]
+	if last.Annotation != annErrHSTooLong {
+		t.Fatalf("last event %q, want the handshake_too_long error", last.Text)
+	}
+	cert := findHandshake(t, evs, "certificate")
+	if len(cert.Raw) != 4+maxHandshakeMsg || !strings.Contains(cert.Text, "malformed") {
+		t.Errorf("capped certificate: %d bytes, %q", len(cert.Raw), cert.Text)
+	}
+}
+
+func TestDissectorAnnotationKeys(t *testing.T) {
+	keys := DissectorAnnotationKeys()
+	if !slices.IsSorted(keys) || len(slices.Compact(slices.Clone(keys))) != len(keys) {
+		t.Fatal("keys must be sorted and unique")
+	}
+	for _, k := range []string{
+		"tls.record.handshake", "tls.handshake.client_hello", "tls.handshake.hello_retry_request",
+		"tls.ext.server_name", "tls.ext.application_layer_protocol_negotiation", "tls.alert.close_notify",
+		"tls.encrypted.application_data", "tls.encrypted.finished", "mismatch.cleartext_on_implicit",
+	} {
+		if _, ok := slices.BinarySearch(keys, k); !ok {
+			t.Errorf("missing %q", k)
+		}
+	}
+	for _, k := range keys {
+		if k == "" || strings.ContainsAny(k, " ()") {
+			t.Errorf("bad key %q", k)
+		}
+	}
+}
