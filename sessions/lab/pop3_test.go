@@ -622,7 +622,7 @@ func TestPOP3LineTooLong(t *testing.T) {
 	c := pop3Dial(t, address, nil)
 	c.line()
 	c.cmd("USER "+strings.Repeat("a", 255-len("USER \r\n")), "+OK") // exactly 255
-	c.send("USER " + strings.Repeat("a", 256-len("USER \r\n")))      // 256
+	c.send("USER " + strings.Repeat("a", 256-len("USER \r\n")))     // 256
 	c.expect("-ERR line too long")
 	c.expectEOF()
 	if err := pop3Result(t, done); !errors.Is(err, errPOP3LineTooLong) {
