@@ -168,7 +168,7 @@ func ServePOP3(conn net.Conn, cfg POP3Config) (err error) {
 		s.isTLS = true
 	}
 	s.r = s.newReader(conn)
-	s.w = bufio.NewWriter(conn)
+	s.w = bufio.NewWriter(pop3DeadlineWriter{s})
 
 	host := cfg.Hostname
 	if host == "" {
@@ -188,6 +188,19 @@ func ServePOP3(conn net.Conn, cfg POP3Config) (err error) {
 			return err
 		}
 	}
+}
+
+// pop3DeadlineWriter is what the session's bufio.Writer writes to: every
+// write to the network, including those bufio makes on its own in the
+// middle of a long RETR, gets a fresh deadline, so a client that reads
+// nothing cannot hold the session while one that reads slowly is served.
+type pop3DeadlineWriter struct{ s *pop3Session }
+
+func (d pop3DeadlineWriter) Write(p []byte) (int, error) {
+	if err := d.s.conn.SetWriteDeadline(time.Now().Add(d.s.idle)); err != nil {
+		return 0, fmt.Errorf("set write deadline: %w", err)
+	}
+	return d.s.conn.Write(p)
 }
 
 // newReader sizes the buffer so that a line longer than the limit fills it.
@@ -239,8 +252,7 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// reply writes one response line and flushes it, bounded by the idle
-// timeout so that a client that reads nothing cannot hold the session.
+// reply writes one response line and flushes it.
 func (s *pop3Session) reply(line string) error {
 	s.w.WriteString(line)
 	s.w.WriteString("\r\n")
@@ -248,9 +260,6 @@ func (s *pop3Session) reply(line string) error {
 }
 
 func (s *pop3Session) flush() error {
-	if err := s.conn.SetWriteDeadline(time.Now().Add(s.idle)); err != nil {
-		return fmt.Errorf("set write deadline: %w", err)
-	}
 	if err := s.w.Flush(); err != nil {
 		return fmt.Errorf("pop3 write to %s: %w", s.raw.RemoteAddr(), err)
 	}
@@ -395,7 +404,7 @@ func (s *pop3Session) stls(args string) (bool, error) {
 		in = io.MultiReader(bytes.NewReader(pending), tc)
 	}
 	s.r = s.newReader(in)
-	s.w = bufio.NewWriter(tc)
+	s.w = bufio.NewWriter(pop3DeadlineWriter{s})
 	// RFC 2595 §4: forget everything learned from the client before TLS
 	// (here: a USER argument). The failure counters are the server's own
 	// and stay, or STLS would reset the guessing limit.

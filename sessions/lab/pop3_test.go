@@ -768,3 +768,23 @@ func FuzzPOP3Commands(f *testing.F) {
 		}
 	})
 }
+
+// A client that sends RETR and never reads cannot hold the session: the
+// write deadline ends it (larger than loopback's socket buffers).
+func TestPOP3StalledReader(t *testing.T) {
+	const idle = 200 * time.Millisecond
+	big := "Subject: big\r\n\r\n" + strings.Repeat(strings.Repeat("x", 78)+"\r\n", 400_000) // 32 MB
+	md := newFakeMaildrop(big)
+	address, done := pop3Serve(t, POP3Config{Authenticate: pop3Auth(md), AllowPlaintextAuth: true, IdleTimeout: idle})
+	c := pop3Dial(t, address, nil)
+	c.line()
+	c.cmd("USER learner", "+OK")
+	c.cmd("PASS correct-horse", "+OK Logged in.")
+	c.send("RETR 1")
+	if err := pop3Result(t, done); !isTimeout(err) {
+		t.Fatalf("ServePOP3 = %v, want a write timeout", err)
+	}
+	if _, unlocked := md.state(); unlocked != 1 {
+		t.Fatalf("Unlock called %d times, want 1", unlocked)
+	}
+}
