@@ -128,7 +128,7 @@ type pop3Session struct {
 // error or a limit, then closes conn. It returns nil when the client quit
 // or closed; otherwise the reason, wrapped with context. Passwords never
 // appear in the error.
-func ServePOP3(conn net.Conn, cfg POP3Config) (err error) {
+func ServePOP3(conn net.Conn, cfg POP3Config) error {
 	s := &pop3Session{
 		cfg:     cfg,
 		maxLine: cfg.MaxLineLength,
