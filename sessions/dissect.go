@@ -532,8 +532,12 @@ func (d *Dissector) handshakeBytes(st *dirState, payload []byte, out []Event) []
 		out = append(out, d.handshakeMessage(st, bytes.Clone(rest[:4+n])))
 		rest = rest[4+n:]
 	}
-	// Keep the pending tail at the front; it is shorter than one message.
-	st.hs = append(st.hs[:0], rest...)
+	// Move the pending tail to the front, but only when a message was
+	// consumed: copying on every record would make a message split into
+	// many tiny records (which RFC 8446 §5.1 allows) cost quadratic time.
+	if consumed := len(st.hs) - len(rest); consumed > 0 {
+		st.hs = append(st.hs[:0], rest...)
+	}
 	return out
 }
 
