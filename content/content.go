@@ -1,0 +1,273 @@
+// Package content holds mailwire's teaching material as data: the port table
+// and the prose that explains each port. Prose lives in embedded Markdown files
+// so it can be reviewed and corrected without touching code.
+//
+// The package imports nothing of mailwire's own, so every other package may
+// depend on it.
+package content
+
+import (
+	"embed"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// PortRow is one row of the port table: a protocol, the port where TLS starts
+// with a command after a cleartext opening (explicit TLS, e.g. STARTTLS), the
+// port where TLS starts with the first byte (implicit TLS), and what the
+// protocol is for. A port of 0 means the protocol has no such port.
+type PortRow struct {
+	Protocol string
+	Explicit int // 0 = N/A
+	Implicit int // 0 = N/A
+	Purpose  string
+}
+
+// PortTable returns the rows of the port table in display order. Port 25 has
+// no implicit-TLS port: server-to-server SMTP always starts in cleartext
+// (RFC 3207 §4). HTTPS has no explicit-TLS port; it is listed for comparison.
+func PortTable() []PortRow {
+	return []PortRow{
+		{Protocol: "SMTP", Explicit: 25, Purpose: "Transfer"},
+		{Protocol: "ESMTP", Explicit: 587, Implicit: 465, Purpose: "Submission"},
+		{Protocol: "POP3", Explicit: 110, Implicit: 995, Purpose: "Retrieval"},
+		{Protocol: "IMAP4", Explicit: 143, Implicit: 993, Purpose: "Retrieval"},
+		{Protocol: "HTTPS", Implicit: 443, Purpose: "Web (for comparison)"},
+	}
+}
+
+// Ref cites a section of an RFC. Section may be empty when the whole document
+// is meant.
+type Ref struct {
+	RFC     int
+	Section string
+	Title   string
+}
+
+// String renders the citation as "RFC 8314 §3.3".
+func (r Ref) String() string {
+	if r.Section == "" {
+		return "RFC " + strconv.Itoa(r.RFC)
+	}
+	return "RFC " + strconv.Itoa(r.RFC) + " §" + r.Section
+}
+
+// PortDetail is the teaching text for one port.
+type PortDetail struct {
+	Port          int
+	Title         string
+	Purpose       string // what the port is for
+	HowTLSStarts  string // the first bytes: a command after cleartext, or a ClientHello
+	WhatGoesWrong string // what an observer or attacker on the path can do
+	Policy        string // what a well-run server (and client) does about it
+	Refs          []Ref
+}
+
+//go:embed ports/*.md
+var portFS embed.FS
+
+var (
+	portsOnce sync.Once
+	ports     map[int]PortDetail
+	portsErr  error
+)
+
+// Port returns the detail for a port of the table. It reports false for a
+// port that has no page.
+func Port(port int) (PortDetail, bool) {
+	all, err := loadPorts()
+	if err != nil {
+		return PortDetail{}, false
+	}
+	d, ok := all[port]
+	return d, ok
+}
+
+// Ports returns every port page, sorted by port number, or the error that
+// made a page unreadable. Tests use it to prove the embedded files parse.
+func Ports() ([]PortDetail, error) {
+	all, err := loadPorts()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PortDetail, 0, len(all))
+	for _, d := range all {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Port < out[j].Port })
+	return out, nil
+}
+
+func loadPorts() (map[int]PortDetail, error) {
+	portsOnce.Do(func() {
+		ports, portsErr = readPorts()
+	})
+	return ports, portsErr
+}
+
+func readPorts() (map[int]PortDetail, error) {
+	entries, err := portFS.ReadDir("ports")
+	if err != nil {
+		return nil, fmt.Errorf("read embedded ports: %w", err)
+	}
+	out := make(map[int]PortDetail, len(entries))
+	for _, e := range entries {
+		name := e.Name()
+		port, err := strconv.Atoi(strings.TrimSuffix(name, ".md"))
+		if err != nil {
+			return nil, fmt.Errorf("port page %q: file name is not a port number", name)
+		}
+		b, err := portFS.ReadFile("ports/" + name)
+		if err != nil {
+			return nil, fmt.Errorf("read port page %q: %w", name, err)
+		}
+		d, err := ParsePortPage(port, string(b))
+		if err != nil {
+			return nil, fmt.Errorf("port page %q: %w", name, err)
+		}
+		out[port] = d
+	}
+	return out, nil
+}
+
+// Section headings of a port page. A page is:
+//
+//	# <title>
+//
+//	## Purpose
+//	<paragraphs>
+//	## How TLS starts
+//	<paragraphs>
+//	## What goes wrong
+//	<paragraphs>
+//	## Policy
+//	<paragraphs>
+//	## References
+//	- RFC <number> [§<section>] | <title>
+//
+// Paragraphs are separated by blank lines; lines within a paragraph are
+// joined with spaces so the renderer can wrap them to any width. Every section
+// is required, each exactly once; unknown headings are an error, so a typo in
+// a heading cannot silently drop text.
+const (
+	headPurpose = "Purpose"
+	headHow     = "How TLS starts"
+	headWrong   = "What goes wrong"
+	headPolicy  = "Policy"
+	headRefs    = "References"
+)
+
+// ParsePortPage parses one port page in the format described above.
+func ParsePortPage(port int, src string) (PortDetail, error) {
+	d := PortDetail{Port: port}
+	sections := map[string][]string{}
+	current := ""
+	for i, raw := range strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n") {
+		line := strings.TrimRight(raw, " \t")
+		switch {
+		case strings.HasPrefix(line, "## "):
+			h := strings.TrimSpace(line[3:])
+			switch h {
+			case headPurpose, headHow, headWrong, headPolicy, headRefs:
+			default:
+				return d, fmt.Errorf("line %d: unknown section %q", i+1, h)
+			}
+			if _, dup := sections[h]; dup {
+				return d, fmt.Errorf("line %d: section %q appears twice", i+1, h)
+			}
+			sections[h] = []string{}
+			current = h
+		case strings.HasPrefix(line, "# "):
+			if d.Title != "" {
+				return d, fmt.Errorf("line %d: second title", i+1)
+			}
+			d.Title = strings.TrimSpace(line[2:])
+		case current == "":
+			if strings.TrimSpace(line) != "" {
+				return d, fmt.Errorf("line %d: text outside any section", i+1)
+			}
+		default:
+			sections[current] = append(sections[current], line)
+		}
+	}
+	if d.Title == "" {
+		return d, fmt.Errorf("missing '# ' title")
+	}
+	for _, h := range []string{headPurpose, headHow, headWrong, headPolicy, headRefs} {
+		if _, ok := sections[h]; !ok {
+			return d, fmt.Errorf("missing section %q", h)
+		}
+	}
+	d.Purpose = paragraphs(sections[headPurpose])
+	d.HowTLSStarts = paragraphs(sections[headHow])
+	d.WhatGoesWrong = paragraphs(sections[headWrong])
+	d.Policy = paragraphs(sections[headPolicy])
+	for _, line := range sections[headRefs] {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		r, err := parseRef(line)
+		if err != nil {
+			return d, err
+		}
+		d.Refs = append(d.Refs, r)
+	}
+	return d, nil
+}
+
+// paragraphs joins the lines of each paragraph with spaces and separates
+// paragraphs with one blank line.
+func paragraphs(lines []string) string {
+	var paras []string
+	var cur []string
+	flush := func() {
+		if len(cur) > 0 {
+			paras = append(paras, strings.Join(cur, " "))
+			cur = nil
+		}
+	}
+	for _, l := range lines {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			flush()
+			continue
+		}
+		cur = append(cur, l)
+	}
+	flush()
+	return strings.Join(paras, "\n\n")
+}
+
+// parseRef parses "- RFC 8314 §3.3 | Implicit TLS for SMTP submission".
+func parseRef(line string) (Ref, error) {
+	body, ok := strings.CutPrefix(line, "- ")
+	if !ok {
+		return Ref{}, fmt.Errorf("reference %q: want '- RFC <n> [§<section>] | <title>'", line)
+	}
+	cite, title, ok := strings.Cut(body, "|")
+	title = strings.TrimSpace(title)
+	if !ok || title == "" {
+		return Ref{}, fmt.Errorf("reference %q: missing '| title'", line)
+	}
+	fields := strings.Fields(cite)
+	if len(fields) < 2 || len(fields) > 3 || fields[0] != "RFC" {
+		return Ref{}, fmt.Errorf("reference %q: want 'RFC <n> [§<section>]'", line)
+	}
+	n, err := strconv.Atoi(fields[1])
+	if err != nil || n <= 0 {
+		return Ref{}, fmt.Errorf("reference %q: bad RFC number", line)
+	}
+	r := Ref{RFC: n, Title: title}
+	if len(fields) == 3 {
+		sec, ok := strings.CutPrefix(fields[2], "§")
+		if !ok || sec == "" {
+			return Ref{}, fmt.Errorf("reference %q: section must start with §", line)
+		}
+		r.Section = sec
+	}
+	return r, nil
+}
