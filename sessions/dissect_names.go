@@ -359,11 +359,14 @@ func DissectorAnnotationKeys() []string {
 		annCertKey, annCertUnparseable, annRSAKeyTransport, annErrRecordTooLong, annErrHSTooLong,
 		annErrMalformed, annErrInterleaved, annErrTruncated, annErrBuffer,
 		annMismatchCleartext, annMismatchHTTP, annMismatchSSLv2, annMismatchGarbage,
-		"tls.record.unknown", "tls.handshake.unknown", "tls.ext.grease", "tls.ext.unknown",
-		"tls.alert.unknown",
+		"tls.handshake.unknown", "tls.ext.grease", "tls.ext.unknown", "tls.alert.unknown",
 	}
-	for _, n := range recordTypeNames {
-		keys = append(keys, "tls.record."+n)
+	for t, n := range recordTypeNames {
+		// application_data is always encrypted (tls.encrypted.*), and an
+		// unknown content type means the stream is not TLS (mismatch.*).
+		if t != recordApplicationData {
+			keys = append(keys, "tls.record."+n)
+		}
 	}
 	for _, n := range handshakeTypeNames {
 		keys = append(keys, "tls.handshake."+n)
