@@ -17,12 +17,15 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -493,6 +496,28 @@ func TestPeersImplicitTLS(t *testing.T) {
 				o.set("995 QUIT", pop3Status(w.line()))
 			}
 			w.conn.Close()
+
+			// RFC 8996: TLS 1.0 and 1.1 are deprecated; both sides
+			// accept only TLS 1.2 and 1.3. Compare only whether the
+			// handshake fails: Postfix and Go send a protocol_version
+			// alert, Dovecot just closes.
+			old := tg.tls.Clone()
+			old.MinVersion, old.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
+			d := &net.Dialer{Timeout: wireTimeout}
+			c, err := tls.DialWithDialer(d, "tcp", tg.addr(port), old)
+			refused := err != nil
+			switch {
+			case err == nil:
+				c.Close()
+			case strings.Contains(err.Error(), "remote error"), errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
+				// The server refused: an alert, or a close.
+				t.Logf("%s %d with TLS 1.1: %v", tg.name, port, err)
+			default:
+				// Anything else (a local config error, a timeout)
+				// says nothing about the server.
+				t.Fatalf("%s %d with TLS 1.1: not a refusal by the server: %v", tg.name, port, err)
+			}
+			o.set(fmt.Sprintf("%d TLS 1.1 refused", port), yesNo(refused))
 		}
 		return o
 	}
@@ -503,5 +528,8 @@ func TestPeersImplicitTLS(t *testing.T) {
 		"465 greeting":           "220",
 		"993 greeting":           "OK",
 		"995 greeting":           "+OK",
+		"465 TLS 1.1 refused":    "yes",
+		"993 TLS 1.1 refused":    "yes",
+		"995 TLS 1.1 refused":    "yes",
 	}, run(lab), run(peers))
 }
