@@ -1,0 +1,472 @@
+package sessions
+
+// Writing a driver
+//
+// A protocol driver (SMTP here; POP3, IMAP and HTTPS alongside) implements
+// Driver and registers itself with RegisterDriver from an init function. The
+// runner (Run) dials, wraps the TCP connection in a WireTap, starts TLS first
+// on implicit-TLS sessions, and hands the driver a *Conversation. The driver
+// never touches the socket; it talks through the Conversation, which emits
+// the events:
+//
+//   - Send(raw, line, ann) emits a KindLine event for a client line and
+//     writes it. Before TLS the event is LayerCleartext/VisibleAnyone and its
+//     Raw is exactly the bytes on the wire; after TLS it is LayerDecrypted/
+//     VisibleEndpoints, and the TLS records that carried it follow from the
+//     dissector. Credentials in the line are decoded (DecodeCredential) and
+//     attached.
+//   - ReadLine / Reader() read bounded lines (MaxLineLength) with the
+//     per-read deadline applied; Received(raw, line, ann) emits what was read.
+//   - StartTLS(injectionAnn) is called right after the server's positive
+//     STARTTLS/STLS reply. It discards (and reports) any bytes the server
+//     sent beyond that reply, emits KindBoundary, switches the tap to the
+//     dissector, handshakes with tls.Client on the raw tapped connection, and
+//     emits KindTLSState. Everything read before is to be forgotten by the
+//     driver (RFC 3207 §4.2, RFC 2595 §4, RFC 9051 §6.2.1).
+//   - Note adds an explanation; Fail emits KindError with an Explain key and
+//     returns a *SessionError, which the driver returns as is.
+//
+// Why not go-smtp's client: it reads through a textproto.Reader whose
+// buffer the caller cannot inspect, so it cannot report the bytes a server
+// injected after "220 Ready to start TLS", it reports whole replies only as
+// parsed values (not the bytes as read, split per reply), and its line reads
+// are not bounded. The SMTP driver here is small and keeps every byte.
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Driver plays one protocol over a Conversation. Play returns nil when the
+// session ended as the protocol intends (QUIT answered), or the error that
+// ended it, normally a *SessionError from Conversation.Fail.
+type Driver interface {
+	Play(c *Conversation) error
+}
+
+// DriverFunc adapts a function to Driver.
+type DriverFunc func(c *Conversation) error
+
+// Play calls f(c).
+func (f DriverFunc) Play(c *Conversation) error { return f(c) }
+
+var (
+	driversMu sync.RWMutex
+	drivers   = map[string]Driver{}
+)
+
+// RegisterDriver makes d the driver for proto. Drivers in this package call
+// it from init; a second registration for a proto replaces the first.
+func RegisterDriver(proto string, d Driver) {
+	driversMu.Lock()
+	defer driversMu.Unlock()
+	drivers[proto] = d
+}
+
+func driverFor(proto string) (Driver, bool) {
+	driversMu.RLock()
+	defer driversMu.RUnlock()
+	d, ok := drivers[proto]
+	return d, ok
+}
+
+// SessionError is an error already reported as a KindError event.
+type SessionError struct {
+	Op      string
+	Explain string
+	Err     error
+}
+
+func (e *SessionError) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *SessionError) Unwrap() error { return e.Err }
+
+// Conversation is a driver's handle on one connection. Its methods are
+// meant for the driver's goroutine; events may also come from the tap on
+// the same goroutine, and emission is serialised.
+type Conversation struct {
+	opts  Options
+	ctx   context.Context
+	start time.Time
+	tap   *WireTap
+	conn  net.Conn // the tap, or the tls.Conn on top of it
+	tlsc  *tls.Conn
+	lr    *LineReader
+	roots *x509.CertPool
+
+	emitMu sync.Mutex
+	emitFn func(Event)
+	seq    int
+
+	diss      *Dissector
+	cred      CredentialState
+	verifyErr error
+	verified  bool
+	failed    *SessionError
+	quit      bool // the driver ended the session politely
+}
+
+// Options returns the session's options with defaults filled in.
+func (c *Conversation) Options() Options { return c.opts }
+
+// Context is cancelled when the session must stop.
+func (c *Conversation) Context() context.Context { return c.ctx }
+
+// TLSActive says whether the connection is now TLS.
+func (c *Conversation) TLSActive() bool { return c.tlsc != nil }
+
+// ConnectionState returns the TLS state once TLS is active.
+func (c *Conversation) ConnectionState() (tls.ConnectionState, bool) {
+	if c.tlsc == nil {
+		return tls.ConnectionState{}, false
+	}
+	return c.tlsc.ConnectionState(), true
+}
+
+// Reader returns the bounded line reader of the current layer (cleartext,
+// then TLS). Drivers must not keep it across StartTLS.
+func (c *Conversation) Reader() *LineReader { return c.lr }
+
+// Ended records that the protocol ended as intended (QUIT/LOGOUT answered);
+// the close event then says the client closed.
+func (c *Conversation) Ended() { c.quit = true }
+
+// Emit assigns Seq and At and passes ev on. Drivers use it for events the
+// helpers below do not cover.
+func (c *Conversation) Emit(ev Event) {
+	c.emitMu.Lock()
+	defer c.emitMu.Unlock()
+	c.seq++
+	ev.Seq = c.seq
+	ev.At = time.Since(c.start)
+	c.emitFn(ev)
+}
+
+func (c *Conversation) lineLayer() (Layer, Visibility) {
+	if c.tlsc != nil {
+		return LayerDecrypted, VisibleEndpoints
+	}
+	return LayerCleartext, VisibleAnyone
+}
+
+// lineText is a one-line summary of raw: the first line without CRLF, and a
+// count of the lines after it.
+func lineText(raw []byte) string {
+	s := string(raw)
+	first, rest, _ := strings.Cut(s, "\n")
+	first = strings.TrimSuffix(first, "\r")
+	if n := strings.Count(strings.TrimSuffix(rest, "\n"), "\n"); rest != "" {
+		return fmt.Sprintf("%s (+%d lines)", first, n+1)
+	}
+	return first
+}
+
+// Send emits a client line event for raw and writes raw. line.Proto is
+// filled from the options when empty. ann is the event's annotation key.
+func (c *Conversation) Send(raw []byte, line Line, ann string, also ...string) error {
+	if line.Proto == "" {
+		line.Proto = c.opts.Proto
+	}
+	layer, vis := c.lineLayer()
+	ev := Event{
+		Kind: KindLine, Dir: ClientToServer, Layer: layer, Visible: vis,
+		Raw: bytes.Clone(raw), Text: lineText(raw), Annotation: ann, Also: also, Line: &line,
+	}
+	if cr := DecodeCredential(line.Proto, raw, &c.cred); cr != nil {
+		cr.OnWire = c.tlsc == nil
+		ev.Credential = cr
+	}
+	c.Emit(ev)
+	c.setDeadline(c.tap.SetWriteDeadline)
+	if _, err := c.conn.Write(raw); err != nil {
+		return fmt.Errorf("write %s: %w", strings.ToUpper(line.Command), err)
+	}
+	return nil
+}
+
+// ReadLine reads one bounded line from the current layer, without emitting.
+func (c *Conversation) ReadLine() ([]byte, error) { return c.lr.ReadLine() }
+
+// Received emits a server line event for raw (one line or a whole
+// multi-line reply) as read.
+func (c *Conversation) Received(raw []byte, line Line, ann string, also ...string) {
+	if line.Proto == "" {
+		line.Proto = c.opts.Proto
+	}
+	layer, vis := c.lineLayer()
+	c.Emit(Event{
+		Kind: KindLine, Dir: ServerToClient, Layer: layer, Visible: vis,
+		Raw: bytes.Clone(raw), Text: lineText(raw), Annotation: ann, Also: also, Line: &line,
+	})
+}
+
+// Note emits an explanation. raw may carry bytes the note is about.
+func (c *Conversation) Note(text, ann string, raw []byte) {
+	c.Emit(Event{Kind: KindNote, Dir: Local, Layer: LayerNote, Visible: VisibleNone,
+		Text: text, Annotation: ann, Raw: bytes.Clone(raw)})
+}
+
+// Fail reports err as a KindError event and returns it as a *SessionError.
+// explain "" means: work out the key from err (Explain). An error that is
+// already a *SessionError is returned unchanged and not reported twice.
+func (c *Conversation) Fail(op string, err error, explain string) error {
+	var se *SessionError
+	if errors.As(err, &se) {
+		return se
+	}
+	if explain == "" {
+		explain = c.explain(op, err)
+	}
+	se = &SessionError{Op: op, Explain: explain, Err: err}
+	if c.failed == nil {
+		c.failed = se
+	}
+	msg := err.Error()
+	if cerr := c.ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		msg = fmt.Sprintf("%s (session stopped: %v)", msg, context.Cause(c.ctx))
+	}
+	c.Emit(Event{Kind: KindError, Dir: Local, Layer: LayerNote, Visible: VisibleNone,
+		Text: op + ": " + msg, Annotation: explain,
+		Err: &ErrorInfo{Op: op, Message: msg, Explain: explain}})
+	return se
+}
+
+// Explain keys for failures; the prose is in package content.
+const (
+	ExplainRefused            = "net.refused"
+	ExplainTimeout            = "net.timeout"
+	ExplainClosedEarly        = "net.closed_early"
+	ExplainDNS                = "net.dns"
+	ExplainNet                = "net.error"
+	ExplainCancelled          = "session.cancelled"
+	ExplainLineTooLong        = "proto.line_too_long"
+	ExplainReplyTooLong       = "proto.reply_too_long"
+	ExplainMalformed          = "proto.malformed"
+	ExplainCleartextOnImplict = "mismatch.cleartext_on_implicit"
+	ExplainSilentGreeting     = "mismatch.silent_greeting"
+	ExplainNoStartTLS         = "mismatch.no_starttls"
+	ExplainHostname           = "tls.verify.hostname"
+	ExplainUnknownAuthority   = "tls.verify.unknown_authority"
+	ExplainExpired            = "tls.verify.expired"
+	ExplainCertInvalid        = "tls.verify.invalid"
+	ExplainTLSAlert           = "tls.alert.received"
+	ExplainHandshake          = "tls.handshake.failed"
+	ExplainOptions            = "session.options"
+)
+
+// explain maps an error to an Explain key.
+func (c *Conversation) explain(op string, err error) string {
+	if errors.Is(c.ctx.Err(), context.Canceled) {
+		return ExplainCancelled
+	}
+	key := Explain(err)
+	if key == ExplainTimeout && op == "read greeting" && c.opts.TLSMode != TLSImplicit {
+		// A server that waits silently is most often an implicit-TLS port
+		// waiting for our ClientHello (RFC 8314 §3).
+		return ExplainSilentGreeting
+	}
+	return key
+}
+
+// Explain maps an error to the Explain key of its likely cause.
+func Explain(err error) string {
+	var (
+		hostErr  x509.HostnameError
+		authErr  x509.UnknownAuthorityError
+		invErr   x509.CertificateInvalidError
+		recErr   tls.RecordHeaderError
+		alertErr tls.AlertError
+		dnsErr   *net.DNSError
+		netErr   net.Error
+	)
+	switch {
+	case errors.As(err, &hostErr):
+		return ExplainHostname
+	case errors.As(err, &authErr):
+		return ExplainUnknownAuthority
+	case errors.As(err, &invErr):
+		if invErr.Reason == x509.Expired {
+			return ExplainExpired
+		}
+		return ExplainCertInvalid
+	case errors.As(err, &recErr):
+		// crypto/tls: "first record does not look like a TLS handshake":
+		// the peer answered our ClientHello in cleartext.
+		return ExplainCleartextOnImplict
+	case errors.As(err, &alertErr):
+		return ExplainTLSAlert
+	case errors.Is(err, ErrLineTooLong):
+		return ExplainLineTooLong
+	case errors.Is(err, ErrTooManyLines):
+		return ExplainReplyTooLong
+	case errors.Is(err, ErrMalformedReply):
+		return ExplainMalformed
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return ExplainRefused
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return ExplainTimeout
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return ExplainTimeout
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed):
+		return ExplainClosedEarly
+	case errors.As(err, &dnsErr):
+		return ExplainDNS
+	case strings.Contains(err.Error(), "tls: "):
+		if strings.Contains(err.Error(), "wrong version number") || strings.Contains(err.Error(), "does not look like a TLS") {
+			return ExplainCleartextOnImplict
+		}
+		return ExplainHandshake
+	case errors.As(err, &netErr):
+		return ExplainNet
+	}
+	return ""
+}
+
+// setDeadline sets a per-operation deadline: ReadTimeout from now, but no
+// later than the session's own deadline.
+func (c *Conversation) setDeadline(set func(time.Time) error) {
+	d := time.Now().Add(c.opts.ReadTimeout)
+	if cd, ok := c.ctx.Deadline(); ok && cd.Before(d) {
+		d = cd
+	}
+	if c.ctx.Err() != nil {
+		d = time.Now() // stop now; the runner also closes the conn
+	}
+	_ = set(d) // a closed conn fails the next read or write, which reports it
+}
+
+func (c *Conversation) newLineReader(r io.Reader) *LineReader {
+	lr := NewLineReader(r, c.opts.MaxLineLength)
+	lr.before = func() { c.setDeadline(c.tap.SetReadDeadline) }
+	return lr
+}
+
+// StartTLS turns the connection into TLS after the server accepted
+// STARTTLS/STLS. injectionAnn is the annotation for the note reporting bytes
+// the server sent after its reply (e.g. "smtp.note.response_injection_discarded").
+func (c *Conversation) StartTLS(injectionAnn string) error {
+	if extra := c.lr.Buffered(); len(extra) > 0 {
+		// RFC 3207 §4.2 / CVE-2011-1575: whatever arrived after the "go
+		// ahead" reply but before TLS is unauthenticated; a client that
+		// read it as the first reply inside TLS would be fooled by anyone
+		// on the path. It is dropped with the cleartext reader.
+		c.Emit(Event{Kind: KindNote, Dir: ServerToClient, Layer: LayerCleartext, Visible: VisibleAnyone,
+			Raw: extra, Annotation: injectionAnn,
+			Text: fmt.Sprintf("discarded %d bytes the server sent after accepting STARTTLS, before TLS began: %s",
+				len(extra), truncRunes(lineText(extra), 60))})
+	}
+	c.lr = nil
+	c.Emit(Event{Kind: KindBoundary, Dir: Local, Layer: LayerTLS, Visible: VisibleMetadata,
+		Annotation: "tls.boundary.starttls",
+		Text:       "STARTTLS accepted: from the next byte on, the connection is TLS (RFC 3207 §4)"})
+	return c.handshake()
+}
+
+// handshake runs the TLS handshake on the tapped raw connection.
+func (c *Conversation) handshake() error {
+	c.diss = NewDissector()
+	c.tap.SetTap(c.feed)
+	cfg := &tls.Config{
+		ServerName: c.opts.ServerName,
+		MinVersion: c.opts.MinTLS,
+		MaxVersion: c.opts.MaxTLS,
+		NextProtos: c.opts.ALPN,
+		// Verification runs in VerifyConnection so that its result is known
+		// (and shown) even when the user turned enforcement off.
+		InsecureSkipVerify: true,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			c.verifyErr = verifyPeer(cs, c.roots, c.opts.ServerName)
+			c.verified = c.verifyErr == nil
+			if c.verifyErr != nil && c.opts.Verify != VerifyOff {
+				return c.verifyErr
+			}
+			return nil
+		},
+	}
+	// tls.Client goes on the tap (the raw connection), never on a reader
+	// that may hold buffered bytes.
+	tc := tls.Client(c.tap, cfg)
+	c.setDeadline(c.tap.SetDeadline)
+	if err := tc.HandshakeContext(c.ctx); err != nil {
+		op := "tls handshake"
+		if c.verifyErr != nil {
+			op = "verify certificate"
+		}
+		return c.Fail(op, fmt.Errorf("with %s (SNI %q): %w", c.opts.Target, c.opts.ServerName, err), "")
+	}
+	c.tlsc, c.conn = tc, tc
+	c.lr = c.newLineReader(tc)
+	c.emitTLSState(tc.ConnectionState())
+	return nil
+}
+
+func verifyPeer(cs tls.ConnectionState, roots *x509.CertPool, name string) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("server sent no certificate")
+	}
+	inter := x509.NewCertPool()
+	for _, ic := range cs.PeerCertificates[1:] {
+		inter.AddCert(ic)
+	}
+	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{
+		Roots: roots, Intermediates: inter, DNSName: name,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	})
+	return err
+}
+
+func (c *Conversation) emitTLSState(cs tls.ConnectionState) {
+	st := &TLSState{
+		Version:      tls.VersionName(cs.Version),
+		CipherSuite:  tls.CipherSuiteName(cs.CipherSuite),
+		ALPN:         cs.NegotiatedProtocol,
+		ServerName:   c.opts.ServerName,
+		Verified:     c.verified,
+		VerifyMethod: string(c.opts.Verify),
+	}
+	for _, pc := range cs.PeerCertificates {
+		st.PeerChain = append(st.PeerChain, pc.Subject.String())
+	}
+	verdict := "certificate verified (" + st.VerifyMethod + ")"
+	if c.verifyErr != nil {
+		st.VerifyError = c.verifyErr.Error()
+		verdict = "certificate NOT verified: " + st.VerifyError
+	}
+	c.Emit(Event{Kind: KindTLSState, Dir: Local, Layer: LayerTLS, Visible: VisibleEndpoints,
+		Annotation: "tls.state", TLS: st,
+		Text: fmt.Sprintf("%s, %s, %s", st.Version, st.CipherSuite, verdict)})
+	if c.opts.Verify == VerifyOff {
+		text := "WARNING: certificate verification is OFF. Anyone on the path could have answered in the server's place and read everything sent inside this TLS session, the password included."
+		if c.verifyErr != nil {
+			text += " And the certificate did fail verification: " + c.verifyErr.Error()
+		}
+		c.Note(text, "tls.verify.off", nil)
+	}
+}
+
+// feed is the tap's receiver once TLS starts: the dissector's events join
+// the stream in wire order.
+func (c *Conversation) feed(dir Direction, _ time.Duration, b []byte) {
+	for _, ev := range c.diss.Feed(dir, b) {
+		c.Emit(ev)
+	}
+}
+
+// startImplicit begins an implicit-TLS session: TLS from the first byte.
+func (c *Conversation) startImplicit() error {
+	c.Emit(Event{Kind: KindBoundary, Dir: Local, Layer: LayerTLS, Visible: VisibleMetadata,
+		Annotation: "tls.boundary.implicit",
+		Text:       "implicit TLS: the connection is TLS from its first byte (RFC 8314 §3)"})
+	return c.handshake()
+}

@@ -1,0 +1,183 @@
+package sessions
+
+import (
+	"bytes"
+	"encoding/base64"
+	"strings"
+)
+
+// CredentialState carries what DecodeCredential must remember between
+// client lines: an AUTH exchange waiting for its continuation, a POP3 USER
+// waiting for PASS. The zero value is ready; use one per connection.
+type CredentialState struct {
+	expect   string // "plain", "login-user", "login-pass" or ""
+	username string // from AUTH LOGIN or POP3 USER
+}
+
+// DecodeCredential recognises a secret in one line a client sent, and
+// returns it, or nil. proto is ProtoSMTP, ProtoPOP3 or ProtoIMAP. It knows:
+//   - AUTH PLAIN with an initial response (RFC 4954 §4, RFC 5034 §4, RFC
+//     4959) or in the continuation line after it (RFC 4616 §2);
+//   - AUTH LOGIN: the user name and the password as two base64
+//     continuations, or the user name as initial response;
+//   - IMAP "tag LOGIN user password" (RFC 9051 §6.2.3) and "tag
+//     AUTHENTICATE PLAIN" (RFC 9051 §6.2.2);
+//   - POP3 USER then PASS (RFC 1939 §7).
+//
+// Only the client's own lines pass through it, in order: the server cannot
+// interleave another command into an exchange, so the state stays right. A
+// "*" line cancels an exchange (RFC 4954 §4). OnWire is left false; the
+// runner sets it when the line crossed the wire before TLS.
+func DecodeCredential(proto string, line []byte, st *CredentialState) *Credential {
+	s := strings.TrimRight(string(line), "\r\n")
+	if st.expect != "" {
+		expect := st.expect
+		st.expect = ""
+		if s == "*" {
+			return nil
+		}
+		switch expect {
+		case "plain":
+			return decodePlain(s)
+		case "login-user":
+			u, ok := b64(s)
+			if !ok {
+				return nil
+			}
+			st.username, st.expect = u, "login-pass"
+			return &Credential{Mechanism: "AUTH LOGIN", Username: u}
+		case "login-pass":
+			p, ok := b64(s)
+			if !ok {
+				return nil
+			}
+			return &Credential{Mechanism: "AUTH LOGIN", Username: st.username, Password: p}
+		}
+	}
+	f := strings.Fields(s)
+	if proto == ProtoIMAP && len(f) >= 2 {
+		f = f[1:] // drop the tag
+	}
+	if len(f) == 0 {
+		return nil
+	}
+	verb := strings.ToUpper(f[0])
+	switch {
+	case (verb == "AUTH" && proto != ProtoIMAP) || (verb == "AUTHENTICATE" && proto == ProtoIMAP):
+		if len(f) < 2 {
+			return nil
+		}
+		switch strings.ToUpper(f[1]) {
+		case AuthPlain:
+			if len(f) >= 3 && f[2] != "=" {
+				return decodePlain(f[2])
+			}
+			st.expect = "plain"
+		case AuthLogin:
+			if len(f) >= 3 {
+				u, ok := b64(f[2])
+				if !ok {
+					return nil
+				}
+				st.username, st.expect = u, "login-pass"
+				return &Credential{Mechanism: "AUTH LOGIN", Username: u}
+			}
+			st.expect = "login-user"
+		}
+	case proto == ProtoIMAP && verb == "LOGIN":
+		args := imapStrings(afterWords(s, 2), 2)
+		if len(args) == 2 {
+			return &Credential{Mechanism: "LOGIN", Username: args[0], Password: args[1]}
+		}
+	case proto == ProtoPOP3 && verb == "USER" && len(f) >= 2:
+		st.username = strings.TrimSpace(s[len("USER"):])
+		return &Credential{Mechanism: "USER/PASS", Username: st.username}
+	case proto == ProtoPOP3 && verb == "PASS" && len(f) >= 2:
+		// RFC 1939 §7: the password is everything after "PASS ", spaces included.
+		return &Credential{Mechanism: "USER/PASS", Username: st.username, Password: s[len("PASS "):]}
+	}
+	return nil
+}
+
+// decodePlain decodes an RFC 4616 message: authzid NUL authcid NUL passwd.
+func decodePlain(s string) *Credential {
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil
+	}
+	parts := bytes.SplitN(raw, []byte{0}, 3)
+	if len(parts) != 3 {
+		return nil
+	}
+	return &Credential{Mechanism: "AUTH PLAIN", Username: string(parts[1]), Password: string(parts[2])}
+}
+
+func b64(s string) (string, bool) {
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return "", false
+	}
+	return string(raw), true
+}
+
+// imapStrings parses up to n IMAP astrings: atoms or quoted strings with
+// backslash escapes (RFC 9051 §4.3). Literals ({5}) are not decoded: the
+// bytes follow on the next line.
+func imapStrings(s string, n int) []string {
+	var out []string
+	for len(out) < n {
+		s = strings.TrimLeft(s, " ")
+		if s == "" {
+			break
+		}
+		if s[0] == '"' {
+			var b strings.Builder
+			i := 1
+			for ; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' && i+1 < len(s) {
+					i++
+				}
+				b.WriteByte(s[i])
+			}
+			if i >= len(s) {
+				return out // unterminated
+			}
+			out = append(out, b.String())
+			s = s[i+1:]
+			continue
+		}
+		if s[0] == '{' {
+			return out
+		}
+		end := strings.IndexByte(s, ' ')
+		if end < 0 {
+			end = len(s)
+		}
+		out = append(out, s[:end])
+		s = s[end:]
+	}
+	return out
+}
+
+// afterWords returns s after its first n space-separated words.
+func afterWords(s string, n int) string {
+	for range n {
+		s = strings.TrimLeft(s, " ")
+		i := strings.IndexByte(s, ' ')
+		if i < 0 {
+			return ""
+		}
+		s = s[i:]
+	}
+	return strings.TrimLeft(s, " ")
+}
+
+// Mask hides a secret for display. Renderers show credentials masked unless
+// the user asks to reveal them; the mask has a fixed length so it does not
+// even tell the password's length.
+func Mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "••••••••"
+}

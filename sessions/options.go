@@ -1,0 +1,285 @@
+package sessions
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Protocol names, as used in Options.Proto and Line.Proto.
+const (
+	ProtoSMTP  = "smtp"
+	ProtoPOP3  = "pop3"
+	ProtoIMAP  = "imap"
+	ProtoHTTPS = "https"
+	ProtoHTTP  = "http" // Line.Proto of lines inside an HTTPS session
+)
+
+// TLSMode says when a session turns into TLS.
+type TLSMode string
+
+const (
+	// TLSNone never starts TLS: everything stays readable on the path.
+	TLSNone TLSMode = "none"
+	// TLSStartTLS starts in cleartext and upgrades with STARTTLS/STLS
+	// (RFC 3207, RFC 2595).
+	TLSStartTLS TLSMode = "starttls"
+	// TLSImplicit speaks TLS from the first byte (RFC 8314 §3).
+	TLSImplicit TLSMode = "implicit"
+)
+
+// Role is what the session does on the server, which decides whether it
+// authenticates and what it sends.
+type Role string
+
+const (
+	// RoleTransfer is MTA to MTA on port 25 (RFC 5321): no AUTH, deliver a
+	// message to a local recipient.
+	RoleTransfer Role = "transfer"
+	// RoleSubmission is a mail client submitting through its own server on
+	// 587 (RFC 6409) or 465 (RFC 8314 §3.3): AUTH, then send.
+	RoleSubmission Role = "submission"
+	// RoleRetrieval is reading a mailbox (POP3, IMAP): log in and list.
+	RoleRetrieval Role = "retrieval"
+	// RoleWeb is HTTPS, shown for comparison.
+	RoleWeb Role = "web"
+)
+
+// VerifyMode says how the server certificate is checked.
+type VerifyMode string
+
+const (
+	VerifySystem VerifyMode = "system roots"
+	VerifyPool   VerifyMode = "lab CA" // Options.RootCAs, typically the lab's CA
+	VerifyCAFile VerifyMode = "CA file"
+	// VerifyOff accepts any certificate. The runner still runs the check and
+	// reports its result, and emits a loud warning note: without it anyone on
+	// the path can impersonate the server (RFC 8314 §4.1 and RFC 6125).
+	VerifyOff VerifyMode = "off"
+)
+
+// AuthMechanism names the SASL mechanism a driver uses.
+const (
+	AuthPlain = "PLAIN" // RFC 4616
+	AuthLogin = "LOGIN" // draft-murchison-sasl-login, widely deployed
+)
+
+// Default bounds. RFC 5321 §4.5.3.1.5 limits an SMTP reply line to 512
+// octets; real servers and IMAP lines run longer, so the default leaves room
+// while still bounding memory.
+const (
+	DefaultMaxLineLength  = 4096
+	DefaultMaxReplyLines  = 100
+	DefaultDialTimeout    = 10 * time.Second
+	DefaultReadTimeout    = 15 * time.Second
+	DefaultSessionTimeout = 2 * time.Minute
+	DefaultRecipient      = "learner@mail.lab.test"
+	fallbackEHLOName      = "mailwire.invalid" // RFC 2606 §2: .invalid never resolves
+)
+
+// Options describe one session. The zero value is not usable: set Target,
+// or build it with OptionsForPort, then adjust.
+type Options struct {
+	// Target is the host:port to dial.
+	Target string
+	// Proto is ProtoSMTP, ProtoPOP3, ProtoIMAP or ProtoHTTPS.
+	Proto   string
+	TLSMode TLSMode
+	Role    Role
+
+	// EHLOName is the name the SMTP client announces (RFC 5321 §4.1.1.1);
+	// empty means DefaultEHLOName().
+	EHLOName string
+	// ServerName is sent as SNI (RFC 6066 §3) and checked against the
+	// certificate; empty means the host part of Target.
+	ServerName string
+	// MinTLS and MaxTLS bound the version (tls.VersionTLS12, …); zero leaves
+	// crypto/tls defaults.
+	MinTLS, MaxTLS uint16
+	// ALPN protocols to offer (RFC 7301), e.g. "h2", "http/1.1".
+	ALPN []string
+
+	Verify  VerifyMode
+	RootCAs *x509.CertPool // for VerifyPool
+	CAFile  string         // for VerifyCAFile
+
+	Username, Password string
+	// AuthMechanism is AuthPlain (default) or AuthLogin.
+	AuthMechanism string
+	// AllowCleartextAuth lets a driver send credentials before TLS when the
+	// server offers it. Off by default: RFC 8314 §3 and RFC 4954 §4 say a
+	// client must not. Scenarios that show a password on the wire set it.
+	AllowCleartextAuth bool
+
+	// From and To are the envelope addresses (RFC 5321 §4.1.1.2–3).
+	From, To string
+
+	DialTimeout    time.Duration // the TCP connect
+	ReadTimeout    time.Duration // each read, including each handshake flight
+	SessionTimeout time.Duration // the whole session, on top of the caller's ctx
+
+	MaxLineLength int // bytes per protocol line, CRLF included
+	MaxReplyLines int // lines per multi-line reply
+
+	// Dial replaces the TCP dialer (tests, proxies); the ctx carries
+	// DialTimeout. It must return a connection to addr.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error) `json:"-"`
+	// Driver replaces the driver chosen from Proto.
+	Driver Driver `json:"-"`
+}
+
+// Endpoint kinds by canonical port (RFC 8314 §7.3, RFC 6409, RFC 5321).
+var canonical = map[int]struct {
+	proto string
+	mode  TLSMode
+	role  Role
+}{
+	25:  {ProtoSMTP, TLSStartTLS, RoleTransfer},
+	587: {ProtoSMTP, TLSStartTLS, RoleSubmission},
+	465: {ProtoSMTP, TLSImplicit, RoleSubmission},
+	110: {ProtoPOP3, TLSStartTLS, RoleRetrieval},
+	995: {ProtoPOP3, TLSImplicit, RoleRetrieval},
+	143: {ProtoIMAP, TLSStartTLS, RoleRetrieval},
+	993: {ProtoIMAP, TLSImplicit, RoleRetrieval},
+	443: {ProtoHTTPS, TLSImplicit, RoleWeb},
+}
+
+// OptionsForPort returns Options for dialing target with the semantics of
+// a canonical port (25, 587, 465, 110, 995, 143, 993, 443), which may differ
+// from target's own port (the lab listens on 10587 for 587).
+func OptionsForPort(target string, port int) (Options, error) {
+	c, ok := canonical[port]
+	if !ok {
+		return Options{}, fmt.Errorf("port %d: not a mail port mailwire knows (25, 587, 465, 110, 995, 143, 993, 443)", port)
+	}
+	return Options{Target: target, Proto: c.proto, TLSMode: c.mode, Role: c.role, Verify: VerifySystem}, nil
+}
+
+// DefaultEHLOName returns the host's name when it looks like a fully
+// qualified domain name, else "mailwire.invalid". RFC 5321 §4.1.4 wants the
+// client's FQDN; a bare "laptop" would be refused by some servers and would
+// leak nothing useful anyway.
+func DefaultEHLOName() string {
+	h, err := os.Hostname()
+	if err == nil && looksLikeFQDN(h) {
+		return strings.ToLower(h)
+	}
+	return fallbackEHLOName
+}
+
+func looksLikeFQDN(h string) bool {
+	if len(h) > 253 || !strings.Contains(h, ".") || strings.HasSuffix(h, ".local") {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// withDefaults fills unset fields and validates the rest.
+func (o Options) withDefaults() (Options, error) {
+	host, port, err := net.SplitHostPort(o.Target)
+	if err != nil {
+		return o, fmt.Errorf("target %q: want host:port: %w", o.Target, err)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return o, fmt.Errorf("target %q: bad port: %w", o.Target, err)
+	}
+	if o.Proto == "" {
+		o.Proto = ProtoSMTP
+	}
+	switch o.TLSMode {
+	case "":
+		o.TLSMode = TLSStartTLS
+	case TLSNone, TLSStartTLS, TLSImplicit:
+	default:
+		return o, fmt.Errorf("tls mode %q: want none, starttls or implicit", o.TLSMode)
+	}
+	if o.Role == "" {
+		o.Role = RoleSubmission
+		if o.Proto == ProtoSMTP && port == "25" {
+			o.Role = RoleTransfer
+		}
+	}
+	if o.EHLOName == "" {
+		o.EHLOName = DefaultEHLOName()
+	}
+	if strings.ContainsAny(o.EHLOName, " \r\n") {
+		return o, errors.New("EHLO name must be one word without CR or LF")
+	}
+	if o.ServerName == "" {
+		o.ServerName = host
+	}
+	if o.Verify == "" {
+		o.Verify = VerifySystem
+		if o.RootCAs != nil {
+			o.Verify = VerifyPool
+		} else if o.CAFile != "" {
+			o.Verify = VerifyCAFile
+		}
+	}
+	switch o.AuthMechanism = strings.ToUpper(o.AuthMechanism); o.AuthMechanism {
+	case "":
+		o.AuthMechanism = AuthPlain
+	case AuthPlain, AuthLogin:
+	default:
+		return o, fmt.Errorf("auth mechanism %q: want PLAIN or LOGIN", o.AuthMechanism)
+	}
+	if o.To == "" {
+		o.To = DefaultRecipient
+	}
+	if o.From == "" {
+		o.From = "mailwire@" + o.EHLOName
+		if strings.Contains(o.Username, "@") {
+			o.From = o.Username
+		} else if o.Username != "" {
+			o.From = o.Username + "@" + o.ServerName
+		}
+	}
+	for _, a := range []string{o.From, o.To, o.Username} {
+		// Anything with CR or LF would let a field inject protocol lines.
+		if strings.ContainsAny(a, "\r\n\x00") {
+			return o, fmt.Errorf("%q: addresses and user names must not contain CR, LF or NUL", a)
+		}
+	}
+	if strings.ContainsAny(o.Password, "\r\n") {
+		return o, errors.New("password must not contain CR or LF")
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = DefaultDialTimeout
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = DefaultReadTimeout
+	}
+	if o.SessionTimeout <= 0 {
+		o.SessionTimeout = DefaultSessionTimeout
+	}
+	if o.MaxLineLength <= 0 {
+		o.MaxLineLength = DefaultMaxLineLength
+	}
+	if o.MaxLineLength < 64 {
+		o.MaxLineLength = 64
+	}
+	if o.MaxReplyLines <= 0 {
+		o.MaxReplyLines = DefaultMaxReplyLines
+	}
+	if o.MinTLS != 0 && o.MaxTLS != 0 && o.MinTLS > o.MaxTLS {
+		return o, fmt.Errorf("min TLS %s is above max TLS %s", tls.VersionName(o.MinTLS), tls.VersionName(o.MaxTLS))
+	}
+	return o, nil
+}

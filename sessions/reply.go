@@ -1,0 +1,207 @@
+package sessions
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Errors a bounded read can end with. Drivers wrap them; errors.Is finds them.
+var (
+	// ErrLineTooLong: a peer sent more than MaxLineLength bytes without LF.
+	ErrLineTooLong = errors.New("line too long")
+	// ErrTooManyLines: a multi-line reply went on past MaxReplyLines.
+	ErrTooManyLines = errors.New("too many lines in one reply")
+	// ErrMalformedReply: a line is not an SMTP reply line (RFC 5321 §4.2).
+	ErrMalformedReply = errors.New("malformed reply")
+)
+
+// LineReader reads CRLF-terminated lines with a hard size limit. It reads
+// from the underlying reader in chunks, so it may hold bytes beyond the last
+// line returned: Buffered reports them, which is how STARTTLS detects a
+// server that pipelined data after its "go ahead" (RFC 3207 §4.2,
+// CVE-2011-1575).
+type LineReader struct {
+	r          io.Reader
+	buf        []byte
+	start, end int
+	max        int
+	// before is called before each read of the underlying reader (the
+	// runner sets the per-read deadline there).
+	before func()
+}
+
+// NewLineReader returns a reader of lines of at most max bytes (terminator
+// included).
+func NewLineReader(r io.Reader, max int) *LineReader {
+	return &LineReader{r: r, buf: make([]byte, max+512), max: max}
+}
+
+// Buffered returns a copy of the bytes read from the wire but not yet
+// returned as a line.
+func (l *LineReader) Buffered() []byte { return bytes.Clone(l.buf[l.start:l.end]) }
+
+// ReadLine returns the next line including its terminator (LF, usually
+// CRLF). The slice is a fresh copy. It returns ErrLineTooLong once max bytes
+// arrived without LF (and the reader is then unusable: where the next line
+// starts is unknown), io.ErrUnexpectedEOF when the peer closed mid-line, and
+// io.EOF when it closed between lines.
+func (l *LineReader) ReadLine() ([]byte, error) {
+	scanned := 0
+	for {
+		if i := bytes.IndexByte(l.buf[l.start+scanned:l.end], '\n'); i >= 0 {
+			n := scanned + i + 1
+			if n > l.max {
+				return nil, fmt.Errorf("%w: over %d bytes", ErrLineTooLong, l.max)
+			}
+			line := bytes.Clone(l.buf[l.start : l.start+n])
+			l.start += n
+			return line, nil
+		}
+		scanned = l.end - l.start
+		if scanned >= l.max {
+			return nil, fmt.Errorf("%w: %d bytes without a line end", ErrLineTooLong, scanned)
+		}
+		if l.start > 0 && l.end == len(l.buf) {
+			copy(l.buf, l.buf[l.start:l.end])
+			l.end -= l.start
+			l.start = 0
+		}
+		if l.before != nil {
+			l.before()
+		}
+		n, err := l.r.Read(l.buf[l.end:])
+		l.end += n
+		if err != nil && n == 0 {
+			if errors.Is(err, io.EOF) && l.end > l.start {
+				return nil, fmt.Errorf("peer closed after %d bytes of an unfinished line: %w", l.end-l.start, io.ErrUnexpectedEOF)
+			}
+			return nil, err
+		}
+	}
+}
+
+// ReadFull reads exactly n bytes (an IMAP literal, a POP3 body chunk),
+// taking buffered bytes first. The caller bounds n.
+func (l *LineReader) ReadFull(n int) ([]byte, error) {
+	out := make([]byte, 0, n)
+	take := min(n, l.end-l.start)
+	out = append(out, l.buf[l.start:l.start+take]...)
+	l.start += take
+	for len(out) < n {
+		if l.before != nil {
+			l.before()
+		}
+		chunk := min(n-len(out), 32<<10)
+		k, err := io.ReadFull(l.r, out[len(out):len(out)+chunk])
+		out = out[:len(out)+k]
+		if err != nil {
+			return out, fmt.Errorf("read %d of %d bytes: %w", len(out), n, err)
+		}
+	}
+	return out, nil
+}
+
+// Reply is one SMTP reply, possibly multi-line (RFC 5321 §4.2.1).
+type Reply struct {
+	Code int
+	// Enhanced is the RFC 3463 status code of the first line ("5.7.0"),
+	// when the server put one there (RFC 2034 §3).
+	Enhanced string
+	// Lines holds each line's text after "NNN-" or "NNN ", without CRLF.
+	Lines []string
+	// Raw holds the reply exactly as read, terminators included.
+	Raw []byte
+}
+
+// Text is the reply's text, lines joined by a space, without the enhanced code.
+func (r *Reply) Text() string {
+	if len(r.Lines) == 0 {
+		return ""
+	}
+	first := strings.TrimSpace(strings.TrimPrefix(r.Lines[0], r.Enhanced))
+	return strings.Join(append([]string{first}, r.Lines[1:]...), " ")
+}
+
+// Positive says whether the code is 2xx or 3xx.
+func (r *Reply) Positive() bool { return r.Code >= 200 && r.Code < 400 }
+
+// ReadSMTPReply reads one reply. Every line must start with the same three
+// digit code whose first digit is 2 to 5 (RFC 5321 §4.2); "NNN-" continues,
+// "NNN " or a bare "NNN" ends it. At most maxLines lines are accepted. On
+// error the lines read so far are returned in the partial reply's Raw, so the
+// caller can still show what arrived.
+func ReadSMTPReply(lr *LineReader, maxLines int) (*Reply, error) {
+	r := &Reply{}
+	for {
+		line, err := lr.ReadLine()
+		if err != nil {
+			return r, err
+		}
+		r.Raw = append(r.Raw, line...)
+		code, text, more, err := parseReplyLine(line)
+		if err != nil {
+			return r, err
+		}
+		if len(r.Lines) == 0 {
+			r.Code = code
+			r.Enhanced = enhancedCode(text, code)
+		} else if code != r.Code {
+			return r, fmt.Errorf("%w: line %d has code %d, the reply started with %d (RFC 5321 §4.2.1)",
+				ErrMalformedReply, len(r.Lines)+1, code, r.Code)
+		}
+		r.Lines = append(r.Lines, text)
+		if !more {
+			return r, nil
+		}
+		if len(r.Lines) >= maxLines {
+			return r, fmt.Errorf("%w: more than %d", ErrTooManyLines, maxLines)
+		}
+	}
+}
+
+func parseReplyLine(line []byte) (code int, text string, more bool, err error) {
+	s := strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r")
+	if len(s) < 3 || s[0] < '2' || s[0] > '5' || !isDigit(s[1]) || !isDigit(s[2]) {
+		return 0, "", false, fmt.Errorf("%w: %q does not start with a reply code 200–599 (RFC 5321 §4.2)",
+			ErrMalformedReply, truncRunes(s, 40))
+	}
+	code, _ = strconv.Atoi(s[:3])
+	switch {
+	case len(s) == 3:
+		return code, "", false, nil
+	case s[3] == ' ':
+		return code, s[4:], false, nil
+	case s[3] == '-':
+		return code, s[4:], true, nil
+	}
+	return 0, "", false, fmt.Errorf("%w: %q: the code must be followed by a space or a hyphen (RFC 5321 §4.2)",
+		ErrMalformedReply, truncRunes(s, 40))
+}
+
+// enhancedCode returns the RFC 3463 code at the start of text when its
+// class matches the reply's first digit (RFC 2034 §3).
+func enhancedCode(text string, code int) string {
+	f := strings.Fields(text)
+	if len(f) == 0 {
+		return ""
+	}
+	parts := strings.Split(f[0], ".")
+	if len(parts) != 3 || parts[0] != strconv.Itoa(code/100) {
+		return ""
+	}
+	for i, p := range parts[1:] {
+		if p == "" || len(p) > 3 || (i == 0 && len(p) > 3) {
+			return ""
+		}
+		for _, c := range []byte(p) {
+			if !isDigit(c) {
+				return ""
+			}
+		}
+	}
+	return f[0]
+}

@@ -1,0 +1,115 @@
+package sessions
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Everything a peer sends may reach a terminal: a greeting, a reply text, a
+// certificate subject. Terminals act on control sequences in that text: ESC
+// starts CSI sequences that move the cursor or rewrite the screen, OSC 52
+// writes the clipboard, OSC 0 retitles the window, "ESC [200~" fakes a
+// bracketed paste, and a lone C1 byte 0x9b is CSI on terminals that honour
+// 8-bit controls. Bidirectional overrides reorder what is shown (CVE-2021-42574).
+// So every renderer prints peer bytes only through SafeText, SafeLines or
+// SafeHexDump, which make every such byte visible and inert.
+
+// SafeText returns b as one line of printable text: printable Unicode passes
+// through; a backslash becomes `\\`; \r, \n, \t become `\r`, `\n`, `\t`; other
+// control and format characters (C0, DEL, C1, bidi and zero-width controls,
+// line separators) become `\x1b` or `\u009b`; each byte of invalid UTF-8
+// becomes `\xff`. The result never contains a byte below 0x20 or DEL.
+func SafeText(b []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(b))
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&sb, `\x%02x`, b[0])
+		case r == '\\':
+			sb.WriteString(`\\`)
+		case r == '\r':
+			sb.WriteString(`\r`)
+		case r == '\n':
+			sb.WriteString(`\n`)
+		case r == '\t':
+			sb.WriteString(`\t`)
+		case r < 0x80 && (r < 0x20 || r == 0x7f):
+			fmt.Fprintf(&sb, `\x%02x`, r)
+		case r == ' ' || unicode.IsPrint(r):
+			sb.WriteRune(r)
+		case r <= 0xffff:
+			// C1 controls (U+0080–U+009F), format characters (bidi
+			// overrides, zero-width joiners), separators other than space.
+			fmt.Fprintf(&sb, `\u%04x`, r)
+		default:
+			fmt.Fprintf(&sb, `\U%08x`, r)
+		}
+		b = b[size:]
+	}
+	return sb.String()
+}
+
+// SafeString is SafeText for a string.
+func SafeString(s string) string { return SafeText([]byte(s)) }
+
+// SafeLines splits b at LF, drops each line's CRLF or LF terminator and
+// returns each line through SafeText: for showing a multi-line reply one
+// line per row. A final line without terminator is kept.
+func SafeLines(b []byte) []string {
+	var out []string
+	for len(b) > 0 {
+		i := 0
+		for i < len(b) && b[i] != '\n' {
+			i++
+		}
+		line := b[:i]
+		if i < len(b) {
+			i++ // the LF
+			if n := len(line); n > 0 && line[n-1] == '\r' {
+				line = line[:n-1]
+			}
+		}
+		out = append(out, SafeText(line))
+		b = b[i:]
+	}
+	return out
+}
+
+// SafeHexDump formats b as offset, hex bytes and printable ASCII, width
+// bytes per row (16 when width ≤ 0), in the style of `hexdump -C`: the ASCII
+// column shows 0x20–0x7e and a dot for anything else, so nothing a peer sent
+// can reach the terminal as a control.
+func SafeHexDump(b []byte, width int) string {
+	if width <= 0 {
+		width = 16
+	}
+	var sb strings.Builder
+	for off := 0; off < len(b); off += width {
+		row := b[off:min(off+width, len(b))]
+		fmt.Fprintf(&sb, "%08x ", off)
+		for i := 0; i < width; i++ {
+			if i%8 == 0 {
+				sb.WriteByte(' ')
+			}
+			if i < len(row) {
+				fmt.Fprintf(&sb, "%02x ", row[i])
+			} else {
+				sb.WriteString("   ")
+			}
+		}
+		sb.WriteString(" |")
+		for _, c := range row {
+			if c >= 0x20 && c <= 0x7e {
+				sb.WriteByte(c)
+			} else {
+				sb.WriteByte('.')
+			}
+		}
+		sb.WriteString("|\n")
+	}
+	return sb.String()
+}

@@ -1,0 +1,382 @@
+package sessions
+
+import (
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func init() { RegisterDriver(ProtoSMTP, SMTPDriver{}) }
+
+// SMTPDriver plays an SMTP client: RFC 5321 for the dialogue, RFC 3207 for
+// STARTTLS, RFC 4954 for AUTH, RFC 8314 for implicit TLS on 465. By role:
+//
+//	transfer (25):    greeting, EHLO, STARTTLS, EHLO, MAIL, RCPT, DATA, QUIT
+//	submission (587): the same with AUTH after the second EHLO
+//	submissions (465, implicit TLS): TLS, greeting, EHLO, AUTH, MAIL, RCPT, DATA, QUIT
+type SMTPDriver struct{}
+
+// SMTPReplyError is a negative or unexpected SMTP reply; it keeps the wire codes.
+type SMTPReplyError struct {
+	Command  string // what the reply answered
+	Code     int
+	Enhanced string
+	Text     string
+}
+
+func (e *SMTPReplyError) Error() string {
+	s := fmt.Sprintf("%s: server replied %d", e.Command, e.Code)
+	if e.Enhanced != "" {
+		s += " " + e.Enhanced
+	}
+	if e.Text != "" {
+		s += " " + strings.TrimSpace(strings.TrimPrefix(e.Text, e.Enhanced))
+	}
+	return s
+}
+
+// Play runs the session.
+func (SMTPDriver) Play(c *Conversation) error {
+	s := &smtpClient{c: c, o: c.Options()}
+	err := s.play()
+	if err != nil && s.canQuit {
+		// Leave politely after a refusal, as RFC 5321 §4.1.1.10 expects;
+		// the first error is the one that counts.
+		s.quit()
+	}
+	return err
+}
+
+type smtpClient struct {
+	c       *Conversation
+	o       Options
+	caps    []string // EHLO keyword lines, keyword upper-cased
+	canQuit bool     // the connection is still in a state to send QUIT
+}
+
+func (s *smtpClient) play() error {
+	r, err := s.reply("read greeting", false)
+	if err != nil {
+		return err
+	}
+	if r.Code != 220 {
+		return s.refused("greeting", r) // 554: no service here (RFC 5321 §3.1)
+	}
+	s.canQuit = true
+	if err := s.ehlo(); err != nil {
+		return err
+	}
+	if s.o.TLSMode == TLSStartTLS {
+		if err := s.startTLS(); err != nil {
+			return err
+		}
+	}
+	if s.o.Role == RoleSubmission {
+		if err := s.auth(); err != nil {
+			return err
+		}
+	}
+	if err := s.send(); err != nil {
+		return err
+	}
+	if err := s.quit(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// reply reads one reply and emits it. A 421 anywhere means the server is
+// closing the channel (RFC 5321 §3.8): it is reported and ends the session.
+func (s *smtpClient) reply(op string, ehlo bool) (*Reply, error) {
+	r, err := ReadSMTPReply(s.c.Reader(), s.o.MaxReplyLines)
+	if err != nil {
+		if len(r.Raw) > 0 {
+			s.c.Received(r.Raw, Line{Code: codeString(r.Code)}, "smtp.reply.incomplete")
+		}
+		s.canQuit = false // the stream is out of step or gone
+		return nil, s.c.Fail(op, err, "")
+	}
+	line := Line{Code: strconv.Itoa(r.Code), Enhanced: r.Enhanced}
+	var also []string
+	if ehlo && r.Code == 250 {
+		line.Capabilities = parseEHLO(r.Lines)
+		for _, cp := range line.Capabilities {
+			kw, _, _ := strings.Cut(cp, " ")
+			also = append(also, "smtp.ext."+strings.ToLower(kw))
+		}
+	}
+	s.c.Received(r.Raw, line, fmt.Sprintf("smtp.reply.%d", r.Code), also...)
+	if r.Code == 421 {
+		s.canQuit = false
+		return nil, s.c.Fail(op, &SMTPReplyError{Command: op, Code: r.Code, Enhanced: r.Enhanced, Text: r.Text()},
+			"smtp.reply.421")
+	}
+	if ehlo && r.Code == 250 {
+		s.caps = line.Capabilities
+	}
+	return r, nil
+}
+
+func codeString(code int) string {
+	if code == 0 {
+		return ""
+	}
+	return strconv.Itoa(code)
+}
+
+// parseEHLO returns the keyword lines of an EHLO reply: each line after the
+// first is "keyword [params]" (RFC 5321 §4.1.1.1); keywords are
+// case-insensitive, so they are upper-cased.
+func parseEHLO(lines []string) []string {
+	var caps []string
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		f[0] = strings.ToUpper(f[0])
+		caps = append(caps, strings.Join(f, " "))
+	}
+	return caps
+}
+
+// capability returns the parameters of an EHLO keyword and whether it was
+// advertised.
+func (s *smtpClient) capability(kw string) (string, bool) {
+	for _, cp := range s.caps {
+		k, params, _ := strings.Cut(cp, " ")
+		if k == kw {
+			return params, true
+		}
+	}
+	return "", false
+}
+
+// command sends one command line. verb is the command's name for the Line
+// and the annotation ("smtp.cmd.ehlo").
+func (s *smtpClient) command(verb, line string) error {
+	if err := s.c.Send([]byte(line+"\r\n"), Line{Command: verb}, "smtp.cmd."+strings.ToLower(verb)); err != nil {
+		s.canQuit = false
+		return s.c.Fail("send "+verb, err, "")
+	}
+	return nil
+}
+
+// refused reports a reply the dialogue cannot go on from.
+func (s *smtpClient) refused(cmd string, r *Reply) error {
+	return s.c.Fail(strings.ToLower(cmd),
+		&SMTPReplyError{Command: cmd, Code: r.Code, Enhanced: r.Enhanced, Text: r.Text()},
+		fmt.Sprintf("smtp.reply.%d", r.Code))
+}
+
+// exchange sends a command and reads its reply, which must have one of the
+// wanted codes.
+func (s *smtpClient) exchange(verb, line string, want ...int) (*Reply, error) {
+	if err := s.command(verb, line); err != nil {
+		return nil, err
+	}
+	r, err := s.reply("read "+verb+" reply", verb == "EHLO")
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(want, r.Code) {
+		return r, s.refused(verb, r)
+	}
+	return r, nil
+}
+
+// ehlo greets with EHLO, falling back to HELO when the server does not know
+// EHLO (RFC 5321 §4.1.4); then there are no extensions.
+func (s *smtpClient) ehlo() error {
+	s.caps = nil
+	if err := s.command("EHLO", "EHLO "+s.o.EHLOName); err != nil {
+		return err
+	}
+	r, err := s.reply("read EHLO reply", true)
+	if err != nil {
+		return err
+	}
+	switch {
+	case r.Code == 250:
+		return nil
+	case r.Code == 500 || r.Code == 502:
+		_, err := s.exchange("HELO", "HELO "+s.o.EHLOName, 250)
+		return err
+	}
+	return s.refused("EHLO", r)
+}
+
+func (s *smtpClient) startTLS() error {
+	if _, ok := s.capability("STARTTLS"); !ok {
+		return s.c.Fail("starttls",
+			fmt.Errorf("%s does not offer STARTTLS in its EHLO reply, and TLS mode is starttls", s.o.Target),
+			ExplainNoStartTLS)
+	}
+	if _, err := s.exchange("STARTTLS", "STARTTLS", 220); err != nil {
+		return err // 454: TLS not available for a temporary reason (RFC 3207 §4)
+	}
+	before := s.caps
+	s.canQuit = false // until TLS is up, the channel is neither cleartext nor TLS
+	if err := s.c.StartTLS("smtp.note.response_injection_discarded"); err != nil {
+		return err
+	}
+	s.canQuit = true
+	// RFC 3207 §4.2: the client must discard what it knew from the server
+	// and issue EHLO again as the first command.
+	s.caps = nil
+	if err := s.ehlo(); err != nil {
+		return err
+	}
+	s.c.Note(capabilityDiff(before, s.caps), "smtp.note.capabilities_changed", nil)
+	return nil
+}
+
+// capabilityDiff describes how the EHLO keywords changed across STARTTLS.
+func capabilityDiff(before, after []string) string {
+	var added, removed []string
+	for _, a := range after {
+		if !slices.Contains(before, a) {
+			added = append(added, a)
+		}
+	}
+	for _, b := range before {
+		if !slices.Contains(after, b) {
+			removed = append(removed, b)
+		}
+	}
+	if len(added) == 0 && len(removed) == 0 {
+		return "capabilities are the same before and after TLS (RFC 3207 §4.2 made the client ask again)"
+	}
+	var parts []string
+	if len(added) > 0 {
+		parts = append(parts, "added after TLS: "+strings.Join(added, ", "))
+	}
+	if len(removed) > 0 {
+		parts = append(parts, "gone after TLS: "+strings.Join(removed, ", "))
+	}
+	return "capabilities changed across STARTTLS (RFC 3207 §4.2): " + strings.Join(parts, "; ")
+}
+
+// auth authenticates with AUTH PLAIN or AUTH LOGIN (RFC 4954 §4).
+func (s *smtpClient) auth() error {
+	switch {
+	case s.o.Username == "":
+		s.c.Note("no credentials given: not authenticating, so the server will probably refuse to relay", "smtp.note.no_credentials", nil)
+		return nil
+	case !s.c.TLSActive() && !s.o.AllowCleartextAuth:
+		s.c.Note("not sending the password on a cleartext connection (RFC 8314 §3, RFC 4954 §4)", "smtp.note.auth_refused_cleartext", nil)
+		return nil
+	}
+	params, ok := s.capability("AUTH")
+	if !ok {
+		s.c.Note("the server does not offer AUTH here, so the client cannot authenticate", "smtp.note.no_auth_offered", nil)
+		return nil
+	}
+	offered := strings.Fields(strings.ToUpper(params))
+	mech := s.o.AuthMechanism
+	if !slices.Contains(offered, mech) {
+		for _, alt := range []string{AuthPlain, AuthLogin} {
+			if slices.Contains(offered, alt) {
+				s.c.Note(fmt.Sprintf("the server does not offer AUTH %s; using %s", mech, alt), "smtp.note.auth_mechanism_switched", nil)
+				mech = alt
+				break
+			}
+		}
+	}
+	b64 := base64.StdEncoding.EncodeToString
+	switch mech {
+	case AuthLogin:
+		if _, err := s.exchange("AUTH", "AUTH LOGIN", 334); err != nil {
+			return err
+		}
+		if _, err := s.exchange("AUTH", b64([]byte(s.o.Username)), 334); err != nil {
+			return err
+		}
+		_, err := s.exchange("AUTH", b64([]byte(s.o.Password)), 235)
+		return err
+	default:
+		// RFC 4616 §2: [authzid] NUL authcid NUL passwd, sent as the
+		// initial response (RFC 4954 §4).
+		msg := b64([]byte("\x00" + s.o.Username + "\x00" + s.o.Password))
+		_, err := s.exchange("AUTH", "AUTH PLAIN "+msg, 235)
+		return err
+	}
+}
+
+// send submits one short message (RFC 5321 §3.3).
+func (s *smtpClient) send() error {
+	if _, err := s.exchange("MAIL", "MAIL FROM:<"+s.o.From+">", 250); err != nil {
+		return err
+	}
+	if _, err := s.exchange("RCPT", "RCPT TO:<"+s.o.To+">", 250, 251); err != nil {
+		return err
+	}
+	if _, err := s.exchange("DATA", "DATA", 354); err != nil {
+		return err
+	}
+	body := s.message()
+	if err := s.c.Send(body, Line{}, "smtp.data.content"); err != nil {
+		s.canQuit = false
+		return s.c.Fail("send message", err, "")
+	}
+	r, err := s.reply("read DATA reply", false)
+	if err != nil {
+		return err
+	}
+	if r.Code != 250 {
+		return s.refused("DATA", r)
+	}
+	return nil
+}
+
+// message builds the test message with dot-stuffing and the final "."
+// line (RFC 5321 §4.5.2).
+func (s *smtpClient) message() []byte {
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	tlsState := "without TLS"
+	if cs, ok := s.c.ConnectionState(); ok {
+		tlsState = "inside " + tls.VersionName(cs.Version)
+	}
+	lines := []string{
+		"Date: " + time.Now().Format(time.RFC1123Z),
+		"From: <" + s.o.From + ">",
+		"To: <" + s.o.To + ">",
+		"Subject: mailwire test message",
+		"Message-ID: <" + hex.EncodeToString(id[:]) + "@" + s.o.EHLOName + ">",
+		"MIME-Version: 1.0",
+		"Content-Type: text/plain; charset=utf-8",
+		"",
+		"This message was sent by mailwire to show an SMTP session on the wire,",
+		"as " + string(s.o.Role) + " to " + s.o.Target + ", " + tlsState + ".",
+	}
+	var b strings.Builder
+	for _, l := range lines {
+		if strings.HasPrefix(l, ".") {
+			b.WriteByte('.')
+		}
+		b.WriteString(l)
+		b.WriteString("\r\n")
+	}
+	b.WriteString(".\r\n")
+	return []byte(b.String())
+}
+
+// quit ends the session (RFC 5321 §4.1.1.10).
+func (s *smtpClient) quit() error {
+	s.canQuit = false
+	r, err := s.exchange("QUIT", "QUIT", 221)
+	if err != nil {
+		return err
+	}
+	if r.Code == 221 {
+		s.c.Ended()
+	}
+	return nil
+}
