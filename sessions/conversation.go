@@ -232,7 +232,9 @@ func (c *Conversation) Fail(op string, err error, explain string) error {
 		c.failed = se
 	}
 	msg := err.Error()
-	if cerr := c.ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+	if c.sessionExpired() {
+		msg = fmt.Sprintf("%s (session time limit of %v reached)", msg, c.opts.SessionTimeout)
+	} else if cerr := c.ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		msg = fmt.Sprintf("%s (session stopped: %v)", msg, context.Cause(c.ctx))
 	}
 	c.Emit(Event{Kind: KindError, Dir: Local, Layer: LayerNote, Visible: VisibleNone,
@@ -266,6 +268,9 @@ const (
 
 // explain maps an error to an Explain key.
 func (c *Conversation) explain(op string, err error) string {
+	if c.sessionExpired() {
+		return ExplainTimeout
+	}
 	if errors.Is(c.ctx.Err(), context.Canceled) {
 		return ExplainCancelled
 	}
@@ -276,6 +281,17 @@ func (c *Conversation) explain(op string, err error) string {
 		return ExplainSilentGreeting
 	}
 	return key
+}
+
+// sessionExpired says whether the whole-session deadline has passed. The
+// per-read deadline is clipped to it, so a read can time out a moment before
+// the context itself notices.
+func (c *Conversation) sessionExpired() bool {
+	if errors.Is(c.ctx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	dl, ok := c.ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // Explain maps an error to the Explain key of its likely cause.
