@@ -306,4 +306,3 @@ func dump(evs []Event) string {
 	}
 	return b.String()
 }
-

@@ -49,7 +49,10 @@ func authSteps(f *fakeConn, mech string) []func() error {
 			func() error { return f.say("334 VXNlcm5hbWU6") },
 			func() error { _, err := f.expect(base64.StdEncoding.EncodeToString([]byte("learner"))); return err },
 			func() error { return f.say("334 UGFzc3dvcmQ6") },
-			func() error { _, err := f.expect(base64.StdEncoding.EncodeToString([]byte("correct-horse"))); return err },
+			func() error {
+				_, err := f.expect(base64.StdEncoding.EncodeToString([]byte("correct-horse")))
+				return err
+			},
 			func() error { return f.say("235 2.7.0 Authentication successful") },
 		}
 	}
