@@ -1,0 +1,84 @@
+package sessions
+
+import (
+	"encoding/base64"
+	"testing"
+)
+
+func b64s(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func TestDecodeCredential(t *testing.T) {
+	type want struct {
+		mech, user, pass string
+	}
+	for _, tc := range []struct {
+		name  string
+		proto string
+		lines []string
+		want  []*want // one per line; nil = no credential on that line
+	}{
+		{"smtp AUTH PLAIN initial response", ProtoSMTP,
+			[]string{"AUTH PLAIN " + b64s("\x00learner\x00correct-horse") + "\r\n"},
+			[]*want{{"AUTH PLAIN", "learner", "correct-horse"}}},
+		{"smtp AUTH PLAIN with authzid", ProtoSMTP,
+			[]string{"auth plain " + b64s("admin\x00learner\x00pw") + "\r\n"},
+			[]*want{{"AUTH PLAIN", "learner", "pw"}}},
+		{"smtp AUTH PLAIN continuation", ProtoSMTP,
+			[]string{"AUTH PLAIN\r\n", b64s("\x00u\x00p") + "\r\n"},
+			[]*want{nil, {"AUTH PLAIN", "u", "p"}}},
+		{"smtp AUTH LOGIN", ProtoSMTP,
+			[]string{"AUTH LOGIN\r\n", b64s("learner") + "\r\n", b64s("s3cret") + "\r\n", "MAIL FROM:<a@b>\r\n"},
+			[]*want{nil, {"AUTH LOGIN", "learner", ""}, {"AUTH LOGIN", "learner", "s3cret"}, nil}},
+		{"smtp AUTH LOGIN initial response", ProtoSMTP,
+			[]string{"AUTH LOGIN " + b64s("learner") + "\r\n", b64s("pw") + "\r\n"},
+			[]*want{{"AUTH LOGIN", "learner", ""}, {"AUTH LOGIN", "learner", "pw"}}},
+		{"cancelled exchange", ProtoSMTP,
+			[]string{"AUTH LOGIN\r\n", "*\r\n", b64s("not a password") + "\r\n"},
+			[]*want{nil, nil, nil}},
+		{"bad base64", ProtoSMTP,
+			[]string{"AUTH PLAIN !!!\r\n"}, []*want{nil}},
+		{"plain without NULs", ProtoSMTP,
+			[]string{"AUTH PLAIN " + b64s("justtext") + "\r\n"}, []*want{nil}},
+		{"ordinary commands", ProtoSMTP,
+			[]string{"EHLO x\r\n", "MAIL FROM:<a@b>\r\n", "PASS word\r\n"}, []*want{nil, nil, nil}},
+		{"imap LOGIN atoms", ProtoIMAP,
+			[]string{"a1 LOGIN learner correct-horse\r\n"},
+			[]*want{{"LOGIN", "learner", "correct-horse"}}},
+		{"imap LOGIN quoted", ProtoIMAP,
+			[]string{`LOGIN1 login "learner" "pa ss\"w\\d"` + "\r\n"},
+			[]*want{{"LOGIN", "learner", `pa ss"w\d`}}},
+		{"imap AUTHENTICATE PLAIN", ProtoIMAP,
+			[]string{"a2 AUTHENTICATE PLAIN\r\n", b64s("\x00u\x00p") + "\r\n"},
+			[]*want{nil, {"AUTH PLAIN", "u", "p"}}},
+		{"imap literal not decoded", ProtoIMAP,
+			[]string{"a1 LOGIN {7}\r\n"}, []*want{nil}},
+		{"pop3 USER PASS", ProtoPOP3,
+			[]string{"USER learner\r\n", "PASS correct horse\r\n"},
+			[]*want{{"USER/PASS", "learner", ""}, {"USER/PASS", "learner", "correct horse"}}},
+		{"pop3 AUTH PLAIN", ProtoPOP3,
+			[]string{"AUTH PLAIN " + b64s("\x00u\x00p") + "\r\n"},
+			[]*want{{"AUTH PLAIN", "u", "p"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var st CredentialState
+			for i, l := range tc.lines {
+				got := DecodeCredential(tc.proto, []byte(l), &st)
+				w := tc.want[i]
+				switch {
+				case w == nil && got != nil:
+					t.Errorf("line %d %q: unexpected %+v", i, l, got)
+				case w != nil && got == nil:
+					t.Errorf("line %d %q: nothing decoded", i, l)
+				case w != nil && (got.Mechanism != w.mech || got.Username != w.user || got.Password != w.pass):
+					t.Errorf("line %d %q: got %+v want %+v", i, l, got, w)
+				}
+			}
+		})
+	}
+}
+
+func TestMask(t *testing.T) {
+	if Mask("") != "" || Mask("a") != Mask("a much longer password") || Mask("x") == "x" {
+		t.Error("Mask must hide the secret and its length")
+	}
+}
