@@ -1,0 +1,84 @@
+// Package tui is mailwire's terminal interface, built on Bubble Tea v2.
+//
+// The package never opens a socket: everything that touches the network
+// (starting the lab, later running sessions) is a function passed in through
+// Options and run inside a tea.Cmd, and its result comes back as a message.
+//
+// Structure: a root Model routes messages, owns the window size and builds
+// the only tea.View; each screen is a model with SetSize and a help.KeyMap;
+// one KeyMap and one Styles value live in a Common that every screen shares.
+package tui
+
+import (
+	"context"
+	"sort"
+)
+
+// LabInfo describes a running lab as the TUI shows it.
+type LabInfo struct {
+	// Endpoints maps a canonical port (25, 587, …) to the address the lab
+	// actually listens on for it (e.g. "127.0.0.1:10587"). A port that was
+	// taken falls back to a free one, so the TUI always shows the real address.
+	Endpoints map[int]string
+	// ListenHost is the host every endpoint listens on.
+	ListenHost string
+	// CAPath is the PEM file of the lab CA, for clients' -CAfile / --cacert.
+	CAPath string
+	// Hostname is the name the lab certificates are issued for; clients
+	// verify it (openssl -verify_hostname).
+	Hostname string
+	// User and Password are the demo credentials the lab accepts.
+	User, Password string
+}
+
+// Ports returns the canonical ports of the lab in ascending order.
+func (l LabInfo) Ports() []int {
+	out := make([]int, 0, len(l.Endpoints))
+	for p := range l.Endpoints {
+		out = append(out, p)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// Options configures the TUI.
+type Options struct {
+	// Context bounds the work started by commands (the lab start). Nil means
+	// context.Background().
+	Context context.Context
+	// StartLab starts the lab. It is called once, inside a tea.Cmd, never
+	// on the UI goroutine. Nil means there is no lab: the screens say so.
+	StartLab func(ctx context.Context) (LabInfo, error)
+}
+
+// labState is what the TUI knows about the lab.
+type labState int
+
+const (
+	labNone     labState = iota // no StartLab function given
+	labStarting                 // StartLab is running
+	labReady                    // Info is valid
+	labFailed                   // Err says why
+)
+
+// Lab holds the lab's state as last reported.
+type Lab struct {
+	State labState
+	Info  LabInfo
+	Err   error
+}
+
+// Common is shared by the root and every screen. Screens hold a pointer, so
+// a theme change (new Styles) or the lab's arrival reaches all of them.
+type Common struct {
+	Ctx    context.Context
+	Styles Styles
+	Keys   KeyMap
+	Lab    Lab
+}
+
+// labResultMsg carries the outcome of Options.StartLab.
+type labResultMsg struct {
+	info LabInfo
+	err  error
+}

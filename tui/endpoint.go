@@ -1,0 +1,168 @@
+package tui
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net"
+	"strings"
+
+	"charm.land/lipgloss/v2"
+
+	"github.com/mailwire/mailwire/content"
+)
+
+// mailProto is what the endpoint view needs to know about a protocol: the
+// openssl -starttls keyword, the command that upgrades the connection, and a
+// first login to type once connected.
+type mailProto struct {
+	starttls string // openssl s_client -starttls value; "" for HTTPS
+	upgrade  string // the command that starts TLS on the explicit port
+	spec     string // where that command is defined
+}
+
+func protoOf(row content.PortRow) mailProto {
+	switch row.Protocol {
+	case "SMTP", "ESMTP":
+		return mailProto{starttls: "smtp", upgrade: "STARTTLS after EHLO", spec: "RFC 3207 §4"}
+	case "POP3":
+		return mailProto{starttls: "pop3", upgrade: "STLS", spec: "RFC 2595 §4"}
+	case "IMAP4":
+		return mailProto{starttls: "imap", upgrade: "STARTTLS", spec: "RFC 9051 §6.2.1"}
+	}
+	return mailProto{}
+}
+
+// endpointView shows where the lab serves the selected port, how TLS starts
+// there, and a ready-to-copy command to connect by hand.
+func (s *portsScreen) endpointView(w int) string {
+	st := s.c.Styles
+	port := s.Selected()
+	row, _ := s.rowOf(port)
+	p := protoOf(row)
+	explicit := row.Explicit == port
+
+	var b strings.Builder
+	line := func(style lipgloss.Style, text string) {
+		b.WriteString(style.Render(lipgloss.Wrap(text, w, " -/")))
+		b.WriteString("\n")
+	}
+	line(st.Title, fmt.Sprintf("Lab endpoint for port %d (%s · %s)", port, row.Protocol, row.Purpose))
+	b.WriteString("\n")
+
+	lab := s.c.Lab
+	switch lab.State {
+	case labNone:
+		line(st.Warning, "No lab in this mode: there is nothing to connect to.")
+		return b.String()
+	case labStarting:
+		line(st.Muted, "The lab is still starting; its address appears here when it is up.")
+		return b.String()
+	case labFailed:
+		line(st.Error, "The lab failed to start: "+lab.Err.Error())
+		return b.String()
+	}
+	addr, ok := s.labAddr(port)
+	if !ok {
+		line(st.Warning, fmt.Sprintf("The lab has no endpoint for port %d.", port))
+		return b.String()
+	}
+	info := lab.Info
+
+	line(st.Heading, "Connect with openssl (copy all lines):")
+	for _, l := range opensslCommand(addr, info, p.starttls, explicit) {
+		line(st.Code, l)
+	}
+	if row.Protocol == "HTTPS" {
+		b.WriteString("\n")
+		line(st.Heading, "Or with curl:")
+		for _, l := range curlCommand(addr, info) {
+			line(st.Code, l)
+		}
+	}
+	b.WriteString("\n")
+
+	field := func(name, value string) {
+		label := st.Muted.Render(fmt.Sprintf("%-9s", name))
+		b.WriteString(label + st.Text.Render(lipgloss.Wrap(value, max(1, w-9), " -/")) + "\n")
+	}
+	field("address", addr)
+	if explicit {
+		field("TLS", fmt.Sprintf("explicit: cleartext first, then %s (%s)", p.upgrade, p.spec))
+	} else {
+		field("TLS", "implicit: the TLS handshake starts with the first byte")
+	}
+	if p.starttls != "" {
+		field("login", info.User+" / "+info.Password)
+	}
+	field("CA", info.CAPath)
+	if first := firstCommands(p.starttls, info); len(first) > 0 {
+		b.WriteString("\n")
+		line(st.Heading, "Then type:")
+		for _, l := range first {
+			line(st.Code, "  "+l)
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// opensslCommand builds an openssl s_client invocation, one option per line
+// with shell continuations so the lines can be pasted as they are.
+//
+// -crlf because SMTP, POP3 and IMAP lines end in CRLF (RFC 5321 §2.3.8,
+// RFC 1939 §3, RFC 9051 §2.2). -ign_eof because without it s_client treats a
+// line starting with "R" (RCPT TO) or "Q" as its own renegotiate/quit
+// command in older OpenSSL versions.
+func opensslCommand(addr string, info LabInfo, starttls string, explicit bool) []string {
+	lines := []string{"openssl s_client -connect " + addr}
+	if starttls != "" {
+		if explicit {
+			lines = append(lines, "  -starttls "+starttls)
+		}
+		lines = append(lines, "  -crlf -ign_eof")
+	}
+	lines = append(lines, "  -CAfile "+shellQuote(info.CAPath))
+	if info.Hostname != "" {
+		lines = append(lines, "  -verify_hostname "+info.Hostname)
+	}
+	for i := range len(lines) - 1 {
+		lines[i] += " \\"
+	}
+	return lines
+}
+
+func curlCommand(addr string, info LabInfo) []string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || info.Hostname == "" {
+		return []string{"curl --cacert " + shellQuote(info.CAPath) + " https://" + addr + "/"}
+	}
+	return []string{
+		"curl --cacert " + shellQuote(info.CAPath) + " \\",
+		"  --resolve " + info.Hostname + ":" + port + ":" + host + " \\",
+		"  https://" + net.JoinHostPort(info.Hostname, port) + "/",
+	}
+}
+
+// firstCommands is what to type once connected: a capability query and a
+// login with the demo credentials.
+func firstCommands(starttls string, info LabInfo) []string {
+	switch starttls {
+	case "smtp":
+		// AUTH PLAIN's initial response is base64 of
+		// authzid NUL authcid NUL password (RFC 4616 §2).
+		plain := base64.StdEncoding.EncodeToString([]byte("\x00" + info.User + "\x00" + info.Password))
+		return []string{"EHLO me", "AUTH PLAIN " + plain, "QUIT"}
+	case "pop3":
+		return []string{"CAPA", "USER " + info.User, "PASS " + info.Password, "LIST", "QUIT"}
+	case "imap":
+		return []string{"a CAPABILITY", "b LOGIN " + info.User + " " + info.Password, "c LOGOUT"}
+	}
+	return nil
+}
+
+// shellQuote quotes a path for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`!*?[]{}()<>|&;#~") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,477 @@
+package tui
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/mailwire/mailwire/content"
+)
+
+// Column widths of the port table, in cells. Fixed widths keep mouse
+// hit-testing simple arithmetic and the table stable as labels change.
+const (
+	colProtocol = 8
+	colPort     = 16 // "587 → :10587" plus room for a fallback port
+	colPurpose  = 20 // "Web (for comparison)"
+	colGap      = 1
+
+	tableInner = colProtocol + colGap + colPort + colGap + colPort + colGap + colPurpose
+	tableFrame = 4 // rounded border (1+1) and padding (1+1)
+	tableWidth = tableInner + tableFrame
+
+	// wideWidth is the terminal width from which the detail pane sits beside
+	// the table instead of below it.
+	wideWidth = 100
+
+	// Selection columns.
+	colExplicit = 0
+	colImplicit = 1
+)
+
+// detailMode says what the detail pane shows.
+type detailMode int
+
+const (
+	modeExplain  detailMode = iota // the port's teaching page
+	modeEndpoint                   // the lab endpoint and a command to try it
+)
+
+// portsScreen is the port table: one row per protocol, a cell per TLS mode,
+// a detail pane for the selected port and the lab's status.
+type portsScreen struct {
+	c    *Common
+	rows []content.PortRow
+
+	row, col int // selected cell
+	wantCol  int // column the user last chose; kept when a row lacks it
+
+	mode   detailMode
+	detail viewport.Model
+
+	width, height int
+}
+
+func newPortsScreen(c *Common) *portsScreen {
+	s := &portsScreen{
+		c:      c,
+		rows:   content.PortTable(),
+		detail: viewport.New(),
+	}
+	s.selectRow(0)
+	return s
+}
+
+func (s *portsScreen) Init() tea.Cmd { return nil }
+
+// SetSize sets the area the screen may draw in.
+func (s *portsScreen) SetSize(width, height int) {
+	s.width, s.height = width, height
+	s.refresh()
+}
+
+// Selected returns the selected port.
+func (s *portsScreen) Selected() int { return s.portAt(s.row, s.col) }
+
+func (s *portsScreen) portAt(row, col int) int {
+	if row < 0 || row >= len(s.rows) {
+		return 0
+	}
+	if col == colExplicit {
+		return s.rows[row].Explicit
+	}
+	return s.rows[row].Implicit
+}
+
+// selectRow moves to a row, in the column the user last chose if the row has
+// a port there, else in the row's only port column: SMTP has no implicit
+// port and HTTPS no explicit one, and landing on "—" would select nothing.
+func (s *portsScreen) selectRow(row int) {
+	s.row = max(0, min(row, len(s.rows)-1))
+	s.col = s.wantCol
+	if s.portAt(s.row, s.col) == 0 {
+		s.col = 1 - s.col
+	}
+}
+
+// selectCol moves to a column of the current row if it has a port there.
+func (s *portsScreen) selectCol(col int) bool {
+	if s.portAt(s.row, col) == 0 {
+		return false
+	}
+	s.col, s.wantCol = col, col
+	return true
+}
+
+func (s *portsScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+	k := s.c.Keys
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		before := s.Selected()
+		switch {
+		case key.Matches(msg, k.Up):
+			s.selectRow(s.row - 1)
+		case key.Matches(msg, k.Down):
+			s.selectRow(s.row + 1)
+		case key.Matches(msg, k.Left):
+			s.selectCol(colExplicit)
+		case key.Matches(msg, k.Right):
+			s.selectCol(colImplicit)
+		case key.Matches(msg, k.PageUp):
+			s.detail.PageUp()
+			return s, nil
+		case key.Matches(msg, k.PageDown):
+			s.detail.PageDown()
+			return s, nil
+		case key.Matches(msg, k.Open):
+			s.mode = modeEndpoint
+			s.refreshTop()
+			return s, nil
+		case key.Matches(msg, k.Back):
+			if s.mode != modeExplain {
+				s.mode = modeExplain
+				s.refreshTop()
+			}
+			return s, nil
+		}
+		if s.Selected() != before {
+			s.mode = modeExplain
+			s.refreshTop()
+		}
+	case tea.MouseClickMsg:
+		m := msg.Mouse()
+		if m.Button == tea.MouseLeft {
+			s.click(m.X, m.Y)
+		}
+	case tea.MouseWheelMsg:
+		switch msg.Mouse().Button {
+		case tea.MouseWheelUp:
+			s.detail.ScrollUp(3)
+		case tea.MouseWheelDown:
+			s.detail.ScrollDown(3)
+		}
+	case labResultMsg, tea.BackgroundColorMsg:
+		// The root has updated Common; re-render what depends on it.
+		s.refresh()
+	}
+	return s, nil
+}
+
+// click selects the cell under screen position (x, y), if any.
+func (s *portsScreen) click(x, y int) {
+	l := s.layout()
+	// Content starts inside the border and padding; rows start below the
+	// header line and the rule under it.
+	cx := x - l.tableX - 2
+	row := y - l.tableY - 3
+	if row < 0 || row >= len(s.rows) || cx < 0 || cx >= tableInner {
+		return
+	}
+	before := s.Selected()
+	explicitStart := colProtocol + colGap
+	implicitStart := explicitStart + colPort + colGap
+	s.row = row
+	switch {
+	case cx >= explicitStart && cx < explicitStart+colPort:
+		s.wantCol = colExplicit
+	case cx >= implicitStart && cx < implicitStart+colPort:
+		s.wantCol = colImplicit
+	}
+	// Clicking the protocol or purpose, or a "—", selects the row's port in
+	// the preferred column, like moving there with the arrows.
+	s.selectRow(row)
+	if s.Selected() != before {
+		s.mode = modeExplain
+		s.refreshTop()
+	}
+}
+
+// portsLayout is where each part of the screen sits, computed from the size
+// alone so View and mouse hit-testing agree.
+type portsLayout struct {
+	wide                               bool
+	header                             string
+	tableX, tableY                     int
+	lab                                string
+	detailX, detailY, detailW, detailH int
+}
+
+func (s *portsScreen) layout() portsLayout {
+	w, h := max(s.width, 1), max(s.height, 1)
+	l := portsLayout{wide: w >= wideWidth}
+	l.header = s.headerView(w)
+	headerH := lipgloss.Height(l.header)
+	l.tableY = headerH
+	tableH := len(s.rows) + 4 // border, header, rule, rows, border
+	if l.wide {
+		l.lab = s.labView(tableWidth)
+		l.detailX = tableWidth + 1
+		l.detailY = headerH
+		l.detailW = w - l.detailX
+		l.detailH = h - headerH
+	} else {
+		l.lab = s.labView(w)
+		if s.c.Lab.State == labReady {
+			// Short on lines: the CA path is in the endpoint view (enter).
+			l.lab = s.labLine(w)
+		}
+		l.detailX = 0
+		l.detailY = headerH + tableH + lipgloss.Height(l.lab)
+		l.detailW = w
+		l.detailH = h - l.detailY
+	}
+	return l
+}
+
+// refresh re-renders the detail pane for the current size, selection, mode,
+// theme and lab state, keeping the scroll position where possible.
+func (s *portsScreen) refresh() {
+	l := s.layout()
+	innerW := max(1, l.detailW-4) // border and padding
+	innerH := max(1, l.detailH-3) // border and the footer line
+	s.detail.SetWidth(innerW)
+	s.detail.SetHeight(innerH)
+	var body string
+	if s.mode == modeEndpoint {
+		body = s.endpointView(innerW)
+	} else {
+		body = s.explainView(innerW)
+	}
+	off := s.detail.YOffset()
+	s.detail.SetContent(body)
+	s.detail.SetYOffset(off)
+}
+
+// refreshTop re-renders and scrolls the detail pane to its top, for a new
+// port or mode.
+func (s *portsScreen) refreshTop() {
+	s.detail.SetYOffset(0)
+	s.refresh()
+}
+
+func (s *portsScreen) headerView(w int) string {
+	st := s.c.Styles
+	title := st.Title.Render("mailwire") + st.Muted.Render(" · mail ports and how TLS starts")
+	legend := st.Cleartext.Render("explicit") + st.Muted.Render(": cleartext, then STARTTLS/STLS · ") +
+		st.Encrypted.Render("implicit") + st.Muted.Render(": TLS from the first byte")
+	return lipgloss.Wrap(title, w, "") + "\n" + lipgloss.Wrap(legend, w, "")
+}
+
+// View renders the screen at its size.
+func (s *portsScreen) View() string {
+	l := s.layout()
+	table := s.tableView()
+	detail := s.detailBox(l)
+	var body string
+	if l.wide {
+		left := lipgloss.JoinVertical(lipgloss.Left, table, l.lab)
+		body = lipgloss.JoinHorizontal(lipgloss.Top, left, " ", detail)
+	} else {
+		body = lipgloss.JoinVertical(lipgloss.Left, table, l.lab, detail)
+	}
+	out := lipgloss.JoinVertical(lipgloss.Left, l.header, body)
+	// Never draw past the area the root gave us.
+	return lipgloss.NewStyle().MaxWidth(max(s.width, 1)).MaxHeight(max(s.height, 1)).Render(out)
+}
+
+func (s *portsScreen) tableView() string {
+	st := s.c.Styles
+	pad := func(str string, w int) string {
+		if d := w - lipgloss.Width(str); d > 0 {
+			return str + strings.Repeat(" ", d)
+		}
+		return str
+	}
+	gap := strings.Repeat(" ", colGap)
+	lines := []string{
+		st.Header.Render(pad("Protocol", colProtocol) + gap + pad(" Explicit TLS", colPort) + gap +
+			pad(" Implicit TLS", colPort) + gap + pad("Purpose", colPurpose)),
+		st.Muted.Render(strings.Repeat("─", tableInner)),
+	}
+	for r, row := range s.rows {
+		cells := make([]string, 2)
+		for c, port := range []int{row.Explicit, row.Implicit} {
+			var cell string
+			switch {
+			case port == 0:
+				cell = st.Muted.Render(pad(" —", colPort))
+			case r == s.row && c == s.col:
+				cell = st.Selected.Render(pad(" "+s.portLabel(port), colPort))
+			case c == colExplicit:
+				cell = st.Cleartext.Render(pad(" "+s.portLabel(port), colPort))
+			default:
+				cell = st.Encrypted.Render(pad(" "+s.portLabel(port), colPort))
+			}
+			cells[c] = cell
+		}
+		proto := st.Text.Render(pad(row.Protocol, colProtocol))
+		if r == s.row {
+			proto = st.Header.Render(pad(row.Protocol, colProtocol))
+		}
+		lines = append(lines, proto+gap+cells[0]+gap+cells[1]+gap+st.Text.Render(pad(row.Purpose, colPurpose)))
+	}
+	return st.Border.Padding(0, 1).Render(strings.Join(lines, "\n"))
+}
+
+// portLabel is "587" before the lab is up and "587 → :10587" once it is, so
+// the user sees where the lab really listens (a taken port falls back to a
+// free one).
+func (s *portsScreen) portLabel(port int) string {
+	addr, ok := s.labAddr(port)
+	if !ok {
+		return fmt.Sprint(port)
+	}
+	if _, p, err := net.SplitHostPort(addr); err == nil {
+		return fmt.Sprintf("%d → :%s", port, p)
+	}
+	return fmt.Sprintf("%d → %s", port, addr)
+}
+
+func (s *portsScreen) labAddr(port int) (string, bool) {
+	if s.c.Lab.State != labReady {
+		return "", false
+	}
+	addr, ok := s.c.Lab.Info.Endpoints[port]
+	return addr, ok && addr != ""
+}
+
+func (s *portsScreen) labView(w int) string {
+	st := s.c.Styles
+	lab := s.c.Lab
+	var text string
+	switch lab.State {
+	case labNone:
+		text = st.Muted.Render("lab: not started in this mode")
+	case labStarting:
+		text = st.Muted.Render("lab: starting…")
+	case labFailed:
+		text = st.Error.Render("lab failed: ") + st.Text.Render(lab.Err.Error()) + "\n" +
+			st.Muted.Render("The table and explanations still work; connecting needs the lab.")
+	case labReady:
+		i := lab.Info
+		text = st.OK.Render("lab ready") + st.Muted.Render(" on ") + st.Text.Render(i.ListenHost) +
+			st.Muted.Render(" · login ") + st.Text.Render(i.User+" / "+i.Password) + "\n" +
+			st.Muted.Render("CA ") + st.Text.Render(i.CAPath)
+	}
+	return lipgloss.Wrap(text, max(w, 1), " /")
+}
+
+// labLine is the one-line lab status used when the screen is narrow.
+func (s *portsScreen) labLine(w int) string {
+	st := s.c.Styles
+	i := s.c.Lab.Info
+	text := st.OK.Render("lab ready") + st.Muted.Render(" on ") + st.Text.Render(i.ListenHost) +
+		st.Muted.Render(" · login ") + st.Text.Render(i.User+" / "+i.Password) +
+		st.Muted.Render(" · CA path: enter")
+	return ansiTruncate(text, w)
+}
+
+func (s *portsScreen) detailBox(l portsLayout) string {
+	st := s.c.Styles
+	innerW := max(1, l.detailW-4)
+	footer := s.detailFooter(innerW)
+	inner := lipgloss.JoinVertical(lipgloss.Left, s.detail.View(), footer)
+	return st.Border.Padding(0, 1).Width(max(l.detailW, 4)).Render(inner)
+}
+
+// detailFooter is one muted line under the pane: how to scroll (when there is
+// more to see) and what enter and esc do here.
+func (s *portsScreen) detailFooter(w int) string {
+	st := s.c.Styles
+	var parts []string
+	if s.detail.TotalLineCount() > s.detail.Height() {
+		parts = append(parts, fmt.Sprintf("%3.0f%% · pgdn/J more", s.detail.ScrollPercent()*100))
+	}
+	if s.mode == modeEndpoint {
+		parts = append(parts, "esc explanation")
+	} else {
+		parts = append(parts, "enter lab endpoint")
+	}
+	return st.Muted.Render(ansiTruncate(strings.Join(parts, " · "), w))
+}
+
+func (s *portsScreen) rowOf(port int) (content.PortRow, bool) {
+	for _, r := range s.rows {
+		if r.Explicit == port || r.Implicit == port {
+			return r, true
+		}
+	}
+	return content.PortRow{}, false
+}
+
+// explainView is the teaching page of the selected port, wrapped to w.
+func (s *portsScreen) explainView(w int) string {
+	st := s.c.Styles
+	port := s.Selected()
+	d, ok := content.Port(port)
+	if !ok {
+		return st.Warning.Render(fmt.Sprintf("No explanation for port %d.", port))
+	}
+	wrap := func(style lipgloss.Style, text string) string {
+		return style.Render(lipgloss.Wrap(keepCitations(text), w, " -/"))
+	}
+	var b strings.Builder
+	b.WriteString(wrap(st.Title, d.Title))
+	b.WriteString("\n")
+	for _, sec := range []struct{ head, text string }{
+		{"Purpose", d.Purpose},
+		{"How TLS starts", d.HowTLSStarts},
+		{"What goes wrong", d.WhatGoesWrong},
+		{"Policy", d.Policy},
+	} {
+		b.WriteString("\n")
+		b.WriteString(st.Heading.Render(sec.head))
+		b.WriteString("\n")
+		b.WriteString(wrap(st.Text, sec.text))
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
+	b.WriteString(st.Heading.Render("References"))
+	for _, r := range d.Refs {
+		b.WriteString("\n")
+		b.WriteString(wrap(st.Text, r.String()+": "+r.Title))
+	}
+	return b.String()
+}
+
+// ansiTruncate shortens s to w cells.
+func ansiTruncate(s string, w int) string {
+	return lipgloss.NewStyle().MaxWidth(max(w, 1)).Render(s)
+}
+
+// ShortHelp lists the keys shown in the one-line help bar.
+func (s *portsScreen) ShortHelp() []key.Binding {
+	k := s.c.Keys
+	if s.mode == modeEndpoint {
+		return []key.Binding{k.Move, k.Back}
+	}
+	return []key.Binding{k.Move, k.Open}
+}
+
+// FullHelp lists every key of the screen, in columns.
+func (s *portsScreen) FullHelp() [][]key.Binding {
+	k := s.c.Keys
+	return [][]key.Binding{
+		{k.Up, k.Down, k.Left, k.Right},
+		{k.PageUp, k.PageDown},
+		{k.Open, k.Back},
+	}
+}
+
+// citation matches "RFC 3207 §4.2" and "RFC 3207" so wrapping can keep a
+// citation on one line.
+var citation = regexp.MustCompile(`RFC (\d+)( §[0-9A-Za-z.]+)?`)
+
+// keepCitations joins the words of each RFC citation with no-break spaces,
+// which the wrapper does not break at: "RFC" alone at a line end reads badly.
+func keepCitations(text string) string {
+	return citation.ReplaceAllStringFunc(text, func(c string) string {
+		return strings.ReplaceAll(c, " ", "\u00a0")
+	})
+}

@@ -1,0 +1,205 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+)
+
+// screenID names a screen the root can show.
+type screenID int
+
+const (
+	screenPorts screenID = iota
+)
+
+// screen is the contract every screen meets: a Bubble Tea model that renders
+// a string (the root builds the tea.View), takes its size from the root and
+// lists its keys for the help bar.
+type screen interface {
+	help.KeyMap
+	Init() tea.Cmd
+	Update(msg tea.Msg) (screen, tea.Cmd)
+	View() string
+	SetSize(width, height int)
+}
+
+// switchScreenMsg asks the root to show another screen.
+type switchScreenMsg struct{ to screenID }
+
+// Default size used until the terminal reports its own, so View never
+// renders into a zero-sized area.
+const (
+	defaultWidth  = 80
+	defaultHeight = 24
+)
+
+// Model is the root model: it routes messages, owns the window size and the
+// help bar, and is the only model that builds the tea.View.
+type Model struct {
+	common   *Common
+	opts     Options
+	screens  map[screenID]screen
+	active   screenID
+	help     help.Model
+	width    int
+	height   int
+	quitting bool
+}
+
+// New returns the root model.
+func New(opts Options) tea.Model {
+	return newModel(opts)
+}
+
+func newModel(opts Options) *Model {
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	c := &Common{
+		Ctx:    ctx,
+		Styles: NewStyles(true), // dark until the terminal answers
+		Keys:   DefaultKeyMap(),
+	}
+	if opts.StartLab != nil {
+		c.Lab.State = labStarting
+	}
+	h := help.New()
+	h.Styles = c.Styles.Help
+	m := &Model{
+		common:  c,
+		opts:    opts,
+		screens: map[screenID]screen{screenPorts: newPortsScreen(c)},
+		active:  screenPorts,
+		help:    h,
+		width:   defaultWidth,
+		height:  defaultHeight,
+	}
+	m.resize()
+	return m
+}
+
+// Init asks the terminal for its background colour and starts the lab.
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{tea.RequestBackgroundColor, m.screens[m.active].Init()}
+	if m.opts.StartLab != nil {
+		start, ctx := m.opts.StartLab, m.common.Ctx
+		cmds = append(cmds, func() tea.Msg {
+			info, err := start(ctx)
+			return labResultMsg{info: info, err: err}
+		})
+	}
+	return tea.Batch(cmds...)
+}
+
+// Update routes a message: global concerns here, the rest to the active
+// screen.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.resize()
+		return m, nil
+
+	case tea.BackgroundColorMsg:
+		m.common.Styles = NewStyles(msg.IsDark())
+		m.help.Styles = m.common.Styles.Help
+		// Screens cache rendered text; let them re-render with the new theme.
+		return m, m.forwardAll(msg)
+
+	case labResultMsg:
+		if msg.err != nil {
+			m.common.Lab = Lab{State: labFailed, Err: msg.err}
+		} else {
+			m.common.Lab = Lab{State: labReady, Info: msg.info}
+		}
+		return m, m.forwardAll(msg)
+
+	case switchScreenMsg:
+		if _, ok := m.screens[msg.to]; ok {
+			m.active = msg.to
+			m.resize()
+		}
+		return m, nil
+
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, m.common.Keys.Quit):
+			m.quitting = true
+			return m, tea.Quit
+		case key.Matches(msg, m.common.Keys.Help):
+			m.help.ShowAll = !m.help.ShowAll
+			m.resize() // the full help is taller
+			return m, nil
+		}
+	}
+	s, cmd := m.screens[m.active].Update(msg)
+	m.screens[m.active] = s
+	return m, cmd
+}
+
+// forwardAll sends a message every screen must see (theme, lab state).
+func (m *Model) forwardAll(msg tea.Msg) tea.Cmd {
+	var cmds []tea.Cmd
+	for id, s := range m.screens {
+		s, cmd := s.Update(msg)
+		m.screens[id] = s
+		cmds = append(cmds, cmd)
+	}
+	return tea.Batch(cmds...)
+}
+
+// resize gives the active screen the window minus the help bar.
+func (m *Model) resize() {
+	m.help.SetWidth(m.width)
+	helpHeight := lipgloss.Height(m.helpView())
+	for _, s := range m.screens {
+		s.SetSize(m.width, max(0, m.height-helpHeight))
+	}
+}
+
+// keyMap is the help.KeyMap of the whole program: the active screen's keys
+// followed by the global ones.
+type keyMap struct {
+	screen help.KeyMap
+	keys   KeyMap
+}
+
+func (k keyMap) ShortHelp() []key.Binding {
+	return append(k.screen.ShortHelp(), k.keys.Help, k.keys.Quit)
+}
+
+func (k keyMap) FullHelp() [][]key.Binding {
+	return append(k.screen.FullHelp(), []key.Binding{k.keys.Help, k.keys.Quit})
+}
+
+func (m *Model) helpView() string {
+	return m.help.View(keyMap{screen: m.screens[m.active], keys: m.common.Keys})
+}
+
+// View renders the active screen above the help bar. It is the only place a
+// tea.View is built: alt screen, mouse mode and window title live here.
+func (m *Model) View() tea.View {
+	var v tea.View
+	if !m.quitting {
+		body := m.screens[m.active].View()
+		v.SetContent(lipgloss.JoinVertical(lipgloss.Left, body, m.helpView()))
+	}
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	v.WindowTitle = fmt.Sprintf("mailwire — %s", m.screenTitle())
+	return v
+}
+
+func (m *Model) screenTitle() string {
+	switch m.active {
+	case screenPorts:
+		return "mail ports"
+	}
+	return "mailwire"
+}
