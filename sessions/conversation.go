@@ -203,6 +203,7 @@ func (c *Conversation) Received(raw []byte, line Line, ann string, also ...strin
 	if line.Proto == "" {
 		line.Proto = c.opts.Proto
 	}
+	c.cred.ServerLine(line.Proto, raw)
 	layer, vis := c.lineLayer()
 	c.Emit(Event{
 		Kind: KindLine, Dir: ServerToClient, Layer: layer, Visible: vis,

@@ -14,6 +14,19 @@ type CredentialState struct {
 	username string // from AUTH LOGIN or POP3 USER
 }
 
+// ServerLine tells the state about a line the server sent: anything but a
+// continuation request (SMTP 334, RFC 4954 §4; "+ " in POP3 and IMAP, RFC
+// 5034 §4, RFC 9051 §7.5) ends a pending exchange, so a client command after
+// a refused AUTH is never taken for a credential.
+func (st *CredentialState) ServerLine(proto string, line []byte) {
+	switch {
+	case proto == ProtoSMTP && bytes.HasPrefix(line, []byte("334")):
+	case proto != ProtoSMTP && len(line) > 0 && line[0] == '+' && !bytes.HasPrefix(line, []byte("+OK")):
+	default:
+		st.expect = ""
+	}
+}
+
 // DecodeCredential recognises a secret in one line a client sent, and
 // returns it, or nil. proto is ProtoSMTP, ProtoPOP3 or ProtoIMAP. It knows:
 //   - AUTH PLAIN with an initial response (RFC 4954 §4, RFC 5034 §4, RFC

@@ -77,6 +77,21 @@ func TestDecodeCredential(t *testing.T) {
 	}
 }
 
+func TestCredentialExchangeEndsOnServerReply(t *testing.T) {
+	var st CredentialState
+	DecodeCredential(ProtoSMTP, []byte("AUTH LOGIN\r\n"), &st)
+	st.ServerLine(ProtoSMTP, []byte("504 5.5.4 Unrecognized authentication type\r\n"))
+	// "QUIT" is valid base64: without the reset it would read as a user name.
+	if cr := DecodeCredential(ProtoSMTP, []byte("QUIT\r\n"), &st); cr != nil {
+		t.Errorf("QUIT decoded as %+v", cr)
+	}
+	DecodeCredential(ProtoIMAP, []byte("a1 AUTHENTICATE PLAIN\r\n"), &st)
+	st.ServerLine(ProtoIMAP, []byte("+ \r\n"))
+	if cr := DecodeCredential(ProtoIMAP, []byte(b64s("\x00u\x00p")+"\r\n"), &st); cr == nil || cr.Password != "p" {
+		t.Errorf("continuation after '+': %+v", cr)
+	}
+}
+
 func TestMask(t *testing.T) {
 	if Mask("") != "" || Mask("a") != Mask("a much longer password") || Mask("x") == "x" {
 		t.Error("Mask must hide the secret and its length")

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -752,5 +754,38 @@ func TestOptionsDefaults(t *testing.T) {
 	}
 	if !looksLikeFQDN("mx1.example.org") || looksLikeFQDN("laptop") || looksLikeFQDN("a..b") || looksLikeFQDN("-a.b") {
 		t.Error("looksLikeFQDN")
+	}
+}
+
+func TestRootsForCAFile(t *testing.T) {
+	dir := t.TempDir()
+	pki := validPKI(t)
+	good := dir + "/ca.pem"
+	if err := os.WriteFile(good, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pki.cert.Certificate[1]}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	junk := dir + "/junk.pem"
+	os.WriteFile(junk, []byte("not pem"), 0o600)
+	if p, err := rootsFor(Options{Verify: VerifyCAFile, CAFile: good}); err != nil || p == nil {
+		t.Errorf("good file: %v", err)
+	}
+	for _, bad := range []Options{
+		{Verify: VerifyCAFile, CAFile: junk},
+		{Verify: VerifyCAFile, CAFile: dir + "/missing.pem"},
+		{Verify: VerifyPool},
+		{Verify: "maybe"},
+	} {
+		if _, err := rootsFor(bad); err == nil {
+			t.Errorf("accepted %+v", bad)
+		}
+	}
+	// The CA file verifies a real session.
+	srv := startFake(t, pki, true, false, func(f *fakeConn) error { return f.say("421 4.3.2 not today") })
+	o := testOptions(srv.addr, pki, TLSImplicit, RoleSubmission)
+	o.RootCAs, o.Verify, o.CAFile = nil, VerifyCAFile, good
+	evs, _ := run(t, o)
+	srv.wait(t)
+	if st := find(evs, 0, isKind(KindTLSState)); st < 0 || !evs[st].TLS.Verified || evs[st].TLS.VerifyMethod != "CA file" {
+		t.Errorf("CA file verification\n%s", dump(evs))
 	}
 }
