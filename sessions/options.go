@@ -110,7 +110,10 @@ type Options struct {
 	RootCAs *x509.CertPool // for VerifyPool
 	CAFile  string         // for VerifyCAFile
 
-	Username, Password string
+	Username string
+	// Password is never serialised with the options (a recorded session
+	// keeps it only where it crossed the wire, in the events).
+	Password string `json:"-"`
 	// AuthMechanism is AuthPlain (default) or AuthLogin.
 	AuthMechanism string
 	// AllowCleartextAuth lets a driver send credentials before TLS when the
