@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"net"
 	"net/http"
 	"time"
 )
@@ -58,10 +59,10 @@ func (l *Lab) serveHTTPS(spec endpointSpec, ln *guardedListener) error {
 		ErrorLog:          l.errLog,
 	}
 	l.closers = append(l.closers, func() error {
-		if err := s.Close(); err != nil {
+		if err := s.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			return fmt.Errorf("close https: %w", err)
 		}
-		return nil
+		return closeListener(ln)
 	})
 	l.wg.Add(1)
 	go func() {

@@ -2,8 +2,10 @@ package lab
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -28,15 +30,15 @@ func (l *Lab) serveIMAP(spec endpointSpec, ln *guardedListener) error {
 		InsecureAuth: spec.policy.AuthBeforeTLS,
 	})
 	l.closers = append(l.closers, func() error {
-		if err := s.Close(); err != nil {
+		if err := s.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			return fmt.Errorf("close imap %d: %w", spec.Canonical, err)
 		}
-		return nil
+		return closeListener(ln)
 	})
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
-		if err := s.Serve(ln); err != nil {
+		if err := s.Serve(ln); err != nil && !l.stopping() {
 			l.errLog.Printf("imap %d: serve: %v", spec.Canonical, err)
 		}
 	}()

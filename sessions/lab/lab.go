@@ -341,6 +341,16 @@ func (l *Lab) serve(spec endpointSpec, ln net.Listener) error {
 	return fmt.Errorf("unknown protocol %q", spec.Proto)
 }
 
+// stopping reports whether Close has begun.
+func (l *Lab) stopping() bool {
+	select {
+	case <-l.stop:
+		return true
+	default:
+		return false
+	}
+}
+
 // Endpoints returns the endpoints in the order 25, 587, 465, 110, 995, 143,
 // 993, 443.
 func (l *Lab) Endpoints() []Endpoint {

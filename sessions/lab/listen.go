@@ -3,6 +3,7 @@ package lab
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -230,6 +231,17 @@ func (g *guardedListener) Accept() (net.Conn, error) {
 		}
 		return c, nil
 	}
+}
+
+// closeListener closes a server's listener whether or not the server did.
+// A server's Close cannot be relied on for this: go-smtp's Close, for one,
+// misses a listener whose Serve goroutine has not registered it yet, and
+// that Serve would then block in Accept for ever.
+func closeListener(ln net.Listener) error {
+	if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("close listener %s: %w", ln.Addr(), err)
+	}
+	return nil
 }
 
 // rejectTimeout bounds how long turning a client away may take.

@@ -1,13 +1,9 @@
-//go:build lab_pop3
-
 package lab
 
 import (
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 )
 
 // servePOP3 accepts POP3 clients and hands each to ServePOP3, whose
@@ -19,14 +15,13 @@ func (l *Lab) servePOP3(spec endpointSpec, ln *guardedListener) error {
 		Hostname:           Hostname,
 		Authenticate:       l.pop3Authenticate,
 		AllowPlaintextAuth: spec.policy.AuthBeforeTLS,
-		MaxLineLength:      l.opts.Limits.MaxLineLength,
-		IdleTimeout:        l.opts.Limits.IdleTimeout,
+		// RFC 2449 §4 bounds POP3 command lines to 255 octets; a smaller
+		// lab-wide limit applies too.
+		MaxLineLength: min(l.opts.Limits.MaxLineLength, 255),
+		IdleTimeout:   l.opts.Limits.IdleTimeout,
 	}
 	l.closers = append(l.closers, func() error {
-		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			return fmt.Errorf("close pop3 %d: %w", spec.Canonical, err)
-		}
-		return nil
+		return closeListener(ln)
 	})
 	l.wg.Add(1)
 	go func() {
@@ -60,7 +55,10 @@ func (l *Lab) pop3Authenticate(user, pass string) (Maildrop, error) {
 	}
 	md, err := l.store.openMaildrop()
 	if err != nil {
-		return nil, err
+		if errors.Is(err, ErrMaildropInUse) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %w", ErrMaildropUnavailable, err)
 	}
 	return pop3Maildrop{md}, nil
 }
@@ -86,6 +84,3 @@ func (p pop3Maildrop) Retrieve(id uint64) ([]byte, error) {
 
 func (p pop3Maildrop) Delete(ids []uint64) error { return p.m.deleteIDs(ids) }
 func (p pop3Maildrop) Unlock()                   { p.m.unlock() }
-
-var _ = subtle.ConstantTimeCompare
-var _ = strings.Cut

@@ -72,15 +72,16 @@ func (l *Lab) serveSMTP(spec endpointSpec, ln *guardedListener) error {
 	s.ErrorLog = l.errLog
 
 	l.closers = append(l.closers, func() error {
-		if err := s.Close(); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
+		err := s.Close()
+		if err != nil && !errors.Is(err, smtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			return fmt.Errorf("close smtp %d: %w", spec.Canonical, err)
 		}
-		return nil
+		return closeListener(ln)
 	})
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
-		if err := s.Serve(ln); err != nil {
+		if err := s.Serve(ln); err != nil && !l.stopping() {
 			l.errLog.Printf("smtp %d: serve: %v", spec.Canonical, err)
 		}
 	}()

@@ -233,7 +233,7 @@ func (s *store) prune(present []imap.UID) {
 	}
 }
 
-var errMaildropLocked = errors.New("maildrop already locked by another POP3 session")
+var errMaildropLocked = fmt.Errorf("INBOX: %w", ErrMaildropInUse)
 
 // openMaildrop locks INBOX for one POP3 session and takes its snapshot
 // (RFC 1939 §4: the maildrop is locked once the session is authorised).
