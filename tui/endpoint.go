@@ -82,8 +82,15 @@ func (s *portsScreen) endpointView(w int) string {
 	b.WriteString("\n")
 
 	field := func(name, value string) {
-		label := st.Muted.Render(fmt.Sprintf("%-9s", name))
-		b.WriteString(label + st.Text.Render(lipgloss.Wrap(value, max(1, w-9), " -/")) + "\n")
+		const labelW = 9
+		lines := strings.Split(lipgloss.Wrap(value, max(1, w-labelW), " -/"), "\n")
+		for i, l := range lines {
+			label := strings.Repeat(" ", labelW)
+			if i == 0 {
+				label = fmt.Sprintf("%-*s", labelW, name)
+			}
+			b.WriteString(st.Muted.Render(label) + st.Text.Render(l) + "\n")
+		}
 	}
 	field("address", addr)
 	if explicit {
@@ -91,11 +98,11 @@ func (s *portsScreen) endpointView(w int) string {
 	} else {
 		field("TLS", "implicit: the TLS handshake starts with the first byte")
 	}
-	if p.starttls != "" {
+	if p.starttls != "" && row.Purpose != "Transfer" {
 		field("login", info.User+" / "+info.Password)
 	}
 	field("CA", info.CAPath)
-	if first := firstCommands(p.starttls, info); len(first) > 0 {
+	if first := firstCommands(p.starttls, row.Purpose == "Transfer", info); len(first) > 0 {
 		b.WriteString("\n")
 		line(st.Heading, "Then type:")
 		for _, l := range first {
@@ -144,9 +151,14 @@ func curlCommand(addr string, info LabInfo) []string {
 
 // firstCommands is what to type once connected: a capability query and a
 // login with the demo credentials.
-func firstCommands(starttls string, info LabInfo) []string {
+// Port 25 gets no login: server-to-server transfer has no user to
+// authenticate, and the lab's MX, like a real one, offers no AUTH.
+func firstCommands(starttls string, transfer bool, info LabInfo) []string {
 	switch starttls {
 	case "smtp":
+		if transfer {
+			return []string{"EHLO me", "QUIT"}
+		}
 		// AUTH PLAIN's initial response is base64 of
 		// authzid NUL authcid NUL password (RFC 4616 §2).
 		plain := base64.StdEncoding.EncodeToString([]byte("\x00" + info.User + "\x00" + info.Password))

@@ -265,7 +265,7 @@ func TestEnterShowsLabEndpoint(t *testing.T) {
 		want []string
 		not  []string
 	}{
-		{25, []string{"127.0.0.1:10025", "-starttls smtp", "explicit", "STARTTLS after EHLO", "EHLO me"}, nil},
+		{25, []string{"127.0.0.1:10025", "-starttls smtp", "explicit", "STARTTLS after EHLO", "EHLO me"}, []string{"AUTH", "login"}},
 		{587, []string{"openssl s_client -connect 127.0.0.1:10587 \\", "-starttls smtp", "-crlf",
 			"-CAfile '/tmp/mailwire lab/ca.pem'", "-verify_hostname mail.lab.test",
 			"AUTH PLAIN AGxlYXJuZXIAY29ycmVjdC1ob3JzZQ==", "learner / correct-horse"}, nil},
