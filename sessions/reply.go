@@ -182,19 +182,18 @@ func parseReplyLine(line []byte) (code int, text string, more bool, err error) {
 		ErrMalformedReply, truncRunes(s, 40))
 }
 
-// enhancedCode returns the RFC 3463 code at the start of text when its
-// class matches the reply's first digit (RFC 2034 §3).
+// enhancedCode returns the RFC 3463 code that starts text, when its class
+// matches the reply's first digit. RFC 2034 §4 puts it right after the
+// reply code's separator, followed by a space or the end of the line.
 func enhancedCode(text string, code int) string {
-	f := strings.Fields(text)
-	if len(f) == 0 {
-		return ""
-	}
-	parts := strings.Split(f[0], ".")
+	word, _, _ := strings.Cut(text, " ")
+	parts := strings.Split(word, ".")
 	if len(parts) != 3 || parts[0] != strconv.Itoa(code/100) {
 		return ""
 	}
-	for i, p := range parts[1:] {
-		if p == "" || len(p) > 3 || (i == 0 && len(p) > 3) {
+	// RFC 3463 §2: subject and detail are 1 to 3 digits.
+	for _, p := range parts[1:] {
+		if p == "" || len(p) > 3 {
 			return ""
 		}
 		for _, c := range []byte(p) {
@@ -203,5 +202,5 @@ func enhancedCode(text string, code int) string {
 			}
 		}
 	}
-	return f[0]
+	return word
 }
