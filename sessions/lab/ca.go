@@ -322,3 +322,20 @@ func containsIP(ips []net.IP, ip net.IP) bool {
 	}
 	return false
 }
+
+// EnsureCA returns the lab CA's certificate (PEM) and the path of its file
+// in stateDir ("" means DefaultStateDir()), creating the CA if there is none
+// yet, without starting any server. `mailwire lab --ca-out` uses it.
+func EnsureCA(stateDir string) (certPEM []byte, path string, err error) {
+	if stateDir == "" {
+		stateDir = DefaultStateDir()
+		if stateDir == "" {
+			return nil, "", errors.New("lab: no state directory for the CA")
+		}
+	}
+	ca, err := loadOrCreateCA(stateDir)
+	if err != nil {
+		return nil, "", fmt.Errorf("lab: %w", err)
+	}
+	return append([]byte(nil), ca.certPEM...), ca.certPath, nil
+}

@@ -141,7 +141,8 @@ type Options struct {
 	// called from the accept loop, so it must not block.
 	OnConnect func(ConnLog)
 	// Logf receives errors the servers meet while serving a client (a
-	// failed handshake, a broken connection). Nil discards them.
+	// failed handshake, a broken connection). Nil discards them. It is
+	// never called after Close returns.
 	Logf func(format string, args ...any)
 }
 
@@ -172,6 +173,7 @@ type Lab struct {
 	tlsConfig *tls.Config
 	store     *store
 	errLog    *log.Logger
+	logf      *gatedLogf // nil when Options.Logf is nil
 
 	endpoints []Endpoint
 	conns     *connTracker
@@ -250,7 +252,8 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 	}
 	l.errLog = log.New(io.Discard, "", 0)
 	if opts.Logf != nil {
-		l.errLog = log.New(logfWriter(opts.Logf), "", 0)
+		l.logf = &gatedLogf{f: opts.Logf}
+		l.errLog = log.New(l.logf, "", 0)
 	}
 	if err := l.store.seed(time.Now()); err != nil {
 		return nil, fmt.Errorf("lab: seeding the mailbox: %w", err)
@@ -395,19 +398,40 @@ func (l *Lab) Close() error {
 		// and any the servers missed.
 		l.conns.closeAll()
 		l.wg.Wait()
+		// go-smtp, go-imap and net/http do not wait for their connection
+		// goroutines on Close; one of them may still be logging its last
+		// error. Logf is never called once Close has returned.
+		if l.logf != nil {
+			l.logf.close()
+		}
 		l.closeErr = errors.Join(errs...)
 	})
 	return l.closeErr
 }
 
-// logfWriter adapts Options.Logf to an io.Writer for log.Logger.
-type logfWriter func(format string, args ...any)
+// gatedLogf adapts Options.Logf to an io.Writer for log.Logger, and stops
+// calling it once the lab is closed.
+type gatedLogf struct {
+	mu     sync.RWMutex
+	closed bool
+	f      func(format string, args ...any)
+}
 
-func (f logfWriter) Write(p []byte) (int, error) {
+func (g *gatedLogf) Write(p []byte) (int, error) {
 	s := string(p)
 	if n := len(s); n > 0 && s[n-1] == '\n' {
 		s = s[:n-1]
 	}
-	f("%s", s)
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if !g.closed {
+		g.f("%s", s)
+	}
 	return len(p), nil
+}
+
+func (g *gatedLogf) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
 }

@@ -392,3 +392,15 @@ func TestLimitsValidated(t *testing.T) {
 		t.Fatal("MaxConns 0 accepted")
 	}
 }
+
+func TestEnsureCAMatchesLab(t *testing.T) {
+	dir := t.TempDir()
+	pemBytes, path, err := EnsureCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := startLab(t, func(o *Options) { o.StateDir = dir })
+	if !bytes.Equal(pemBytes, l.CACertPEM()) || path != l.CAPath() {
+		t.Fatal("EnsureCA and the lab disagree on the CA")
+	}
+}

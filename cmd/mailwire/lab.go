@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailwire/mailwire/sessions/lab"
+)
+
+type labFlags struct {
+	listen   string
+	offset   int
+	anyPort  bool
+	caOut    string
+	stateDir string
+}
+
+func newLabCmd() *cobra.Command {
+	def := lab.DefaultOptions()
+	f := labFlags{listen: def.ListenHost, offset: def.PortOffset, stateDir: def.StateDir}
+	cmd := &cobra.Command{
+		Use:   "lab",
+		Short: "Run the lab's mail servers in the foreground",
+		Long: "Run the embedded lab in the foreground: SMTP (25, 587, 465), POP3 (110, 995),\n" +
+			"IMAP (143, 993) and HTTPS (443), each on its canonical port plus an offset, on\n" +
+			"loopback, with a private CA kept in the state directory. Mail for\n" +
+			lab.DemoUser + "@" + lab.Hostname + " stays in memory; nothing is ever relayed.\n" +
+			"Each connection is logged. Stop with ctrl+c.",
+		Example: "  mailwire lab\n" +
+			"  mailwire lab --port-offset 0          # canonical ports (needs privileges)\n" +
+			"  mailwire lab --ca-out lab-ca.pem      # write the CA certificate and exit",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLab(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", f.listen, "address to listen on (anything but loopback exposes the lab to the network)")
+	fl.IntVar(&f.offset, "port-offset", f.offset, "added to each canonical port (0: the canonical ports themselves)")
+	fl.BoolVar(&f.anyPort, "any-port", false, "listen on free ports chosen by the system instead (the table shows them)")
+	fl.StringVar(&f.caOut, "ca-out", "", "write the lab CA certificate to `FILE` and exit")
+	fl.StringVar(&f.stateDir, "state-dir", f.stateDir, "`DIR` where the lab keeps its CA")
+	return cmd
+}
+
+// isLoopback reports whether host only ever reaches this machine.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func runLab(ctx context.Context, out, errOut io.Writer, f labFlags) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if f.stateDir == "" {
+		return errors.New("no state directory: pass --state-dir")
+	}
+	if f.caOut != "" {
+		pem, _, err := lab.EnsureCA(f.stateDir)
+		if err != nil {
+			return err
+		}
+		// A certificate is public: 0644 so other users and tools can read it.
+		if err := os.WriteFile(f.caOut, pem, 0o644); err != nil {
+			return fmt.Errorf("write CA certificate: %w", err)
+		}
+		fmt.Fprintf(out, "Wrote the lab CA certificate to %s\n", f.caOut)
+		return nil
+	}
+
+	if !isLoopback(f.listen) {
+		fmt.Fprintf(errOut, "\n"+
+			"  !!! WARNING: listening on %s, not on loopback.\n"+
+			"  !!! Other machines can reach the lab, whose password is public\n"+
+			"  !!! (%s / %s). Use this only on a network you control.\n\n",
+			f.listen, lab.DemoUser, lab.DemoPassword)
+	}
+
+	logs := newLineLog(out)
+	defer logs.close()
+	opts := lab.DefaultOptions()
+	opts.ListenHost = f.listen
+	opts.PortOffset = f.offset
+	opts.AnyPort = f.anyPort
+	opts.StateDir = f.stateDir
+	opts.OnConnect = func(c lab.ConnLog) {
+		note := ""
+		if c.Rejected {
+			note = "  rejected: too many connections"
+		}
+		logs.printf("%s  %-21s → %d %s/%s%s", c.Time.Format("15:04:05.000"), c.Client,
+			c.Endpoint.Canonical, c.Endpoint.Proto, c.Endpoint.TLS, note)
+	}
+	opts.Logf = func(format string, args ...any) {
+		logs.printf("%s  %s", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+	}
+
+	l, err := lab.Start(ctx, opts)
+	if err != nil {
+		var hint string
+		if f.offset+25 < 1024 && !f.anyPort {
+			hint = " (ports below 1024 need privileges: try the default --port-offset 10000)"
+		}
+		return fmt.Errorf("start lab%s: %w", hint, err)
+	}
+	defer l.Close()
+
+	printBanner(out, l)
+	logs.start()
+	<-ctx.Done()
+	if err := l.Close(); err != nil {
+		return fmt.Errorf("stop lab: %w", err)
+	}
+	logs.close()
+	fmt.Fprintln(out, "Lab stopped.")
+	return nil
+}
+
+func printBanner(out io.Writer, l *lab.Lab) {
+	fmt.Fprintln(out, "mailwire lab: real mail servers on loopback; nothing leaves this machine.")
+	fmt.Fprintln(out)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PORT\tPROTOCOL\tTLS\tPURPOSE\tLISTENING ON")
+	for _, e := range l.Endpoints() {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", e.Canonical, e.Proto, e.TLS, e.Purpose, e.Addr)
+	}
+	tw.Flush()
+	fmt.Fprintln(out)
+	fmt.Fprintf(out, "CA certificate:  %s\n", l.CAPath())
+	fmt.Fprintf(out, "Server name:     %s\n", lab.Hostname)
+	fmt.Fprintf(out, "Demo login:      %s / %s   (mailbox %s@%s)\n", lab.DemoUser, lab.DemoPassword, lab.DemoUser, lab.Hostname)
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "Try:")
+	if e, ok := l.Endpoint(465); ok {
+		fmt.Fprintf(out, "  openssl s_client -connect %s -CAfile %s -verify_hostname %s\n", e.Addr, l.CAPath(), lab.Hostname)
+	}
+	if e, ok := l.Endpoint(587); ok {
+		fmt.Fprintf(out, "  openssl s_client -connect %s -starttls smtp -CAfile %s -verify_hostname %s\n", e.Addr, l.CAPath(), lab.Hostname)
+	}
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "Connections (ctrl+c to stop):")
+}
+
+// lineLog prints log lines from the lab's goroutines without ever blocking
+// them (lab.Options.OnConnect must not block): lines go through a buffered
+// channel, and when the terminal cannot keep up they are counted and dropped.
+type lineLog struct {
+	out     io.Writer
+	lines   chan string
+	done    chan struct{}
+	once    sync.Once
+	started sync.Once
+	mu      sync.Mutex // guards dropped, closed and sending on lines
+	dropped int
+	closed  bool
+}
+
+func newLineLog(out io.Writer) *lineLog {
+	return &lineLog{out: out, lines: make(chan string, 256), done: make(chan struct{})}
+}
+
+func (g *lineLog) printf(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return
+	}
+	select {
+	case g.lines <- line:
+	default:
+		g.dropped++
+	}
+}
+
+// start begins printing (after the banner, so lines never interleave with it).
+func (g *lineLog) start() {
+	g.started.Do(func() {
+		go func() {
+			defer close(g.done)
+			for line := range g.lines {
+				g.mu.Lock()
+				if g.dropped > 0 {
+					fmt.Fprintf(g.out, "(%d log lines dropped)\n", g.dropped)
+					g.dropped = 0
+				}
+				g.mu.Unlock()
+				fmt.Fprintln(g.out, line)
+			}
+		}()
+	})
+}
+
+// close flushes what is queued and stops printing; later lines are dropped.
+func (g *lineLog) close() {
+	g.once.Do(func() {
+		g.mu.Lock()
+		g.closed = true
+		close(g.lines)
+		g.mu.Unlock()
+		g.start() // drain even if the banner was never printed
+		<-g.done
+	})
+}
