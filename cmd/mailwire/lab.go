@@ -48,8 +48,8 @@ func newLabCmd() *cobra.Command {
 	fl.StringVar(&f.listen, "listen", f.listen, "address to listen on (anything but loopback exposes the lab to the network)")
 	fl.IntVar(&f.offset, "port-offset", f.offset, "added to each canonical port (0: the canonical ports themselves)")
 	fl.BoolVar(&f.anyPort, "any-port", false, "listen on free ports chosen by the system instead (the table shows them)")
-	fl.StringVar(&f.caOut, "ca-out", "", "write the lab CA certificate to `FILE` and exit")
-	fl.StringVar(&f.stateDir, "state-dir", f.stateDir, "`DIR` where the lab keeps its CA")
+	fl.StringVar(&f.caOut, "ca-out", "", "write the lab CA certificate to this file and exit")
+	fl.StringVar(&f.stateDir, "state-dir", f.stateDir, "directory where the lab keeps its CA")
 	return cmd
 }
 
