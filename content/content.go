@@ -39,21 +39,8 @@ func PortTable() []PortRow {
 	}
 }
 
-// Ref cites a section of an RFC. Section may be empty when the whole document
-// is meant.
-type Ref struct {
-	RFC     int
-	Section string
-	Title   string
-}
-
-// String renders the citation as "RFC 8314 §3.3".
-func (r Ref) String() string {
-	if r.Section == "" {
-		return "RFC " + strconv.Itoa(r.RFC)
-	}
-	return "RFC " + strconv.Itoa(r.RFC) + " §" + r.Section
-}
+// Ref (an RFC citation rendered as "RFC 8314 §3.3") is defined with the
+// annotation dictionary in annotations.go and shared by the port pages.
 
 // PortDetail is the teaching text for one port.
 type PortDetail struct {
@@ -63,7 +50,23 @@ type PortDetail struct {
 	HowTLSStarts  string // the first bytes: a command after cleartext, or a ClientHello
 	WhatGoesWrong string // what an observer or attacker on the path can do
 	Policy        string // what a well-run server (and client) does about it
-	Refs          []Ref
+	// Wire is the exchange in order, each step marked with who can read it.
+	Wire []WireStep
+	Refs []Ref
+}
+
+// Wire layers of a WireStep: who can read that step on the path.
+const (
+	WireCleartext = "cleartext" // anyone on the path reads it
+	WireHandshake = "handshake" // TLS handshake: an observer reads its metadata
+	WireEncrypted = "encrypted" // only the two endpoints read it
+)
+
+// WireStep is one step of a port's typical exchange: "C:" lines are the
+// client's, "S:" lines the server's.
+type WireStep struct {
+	Layer string // WireCleartext, WireHandshake or WireEncrypted
+	Text  string
 }
 
 //go:embed ports/*.md
@@ -141,6 +144,8 @@ func readPorts() (map[int]PortDetail, error) {
 //	<paragraphs>
 //	## How TLS starts
 //	<paragraphs>
+//	## On the wire
+//	- <cleartext|handshake|encrypted> | <what crosses the wire>
 //	## What goes wrong
 //	<paragraphs>
 //	## Policy
@@ -155,6 +160,7 @@ func readPorts() (map[int]PortDetail, error) {
 const (
 	headPurpose = "Purpose"
 	headHow     = "How TLS starts"
+	headWire    = "On the wire"
 	headWrong   = "What goes wrong"
 	headPolicy  = "Policy"
 	headRefs    = "References"
@@ -171,7 +177,7 @@ func ParsePortPage(port int, src string) (PortDetail, error) {
 		case strings.HasPrefix(line, "## "):
 			h := strings.TrimSpace(line[3:])
 			switch h {
-			case headPurpose, headHow, headWrong, headPolicy, headRefs:
+			case headPurpose, headHow, headWire, headWrong, headPolicy, headRefs:
 			default:
 				return d, fmt.Errorf("line %d: unknown section %q", i+1, h)
 			}
@@ -196,7 +202,7 @@ func ParsePortPage(port int, src string) (PortDetail, error) {
 	if d.Title == "" {
 		return d, fmt.Errorf("missing '# ' title")
 	}
-	for _, h := range []string{headPurpose, headHow, headWrong, headPolicy, headRefs} {
+	for _, h := range []string{headPurpose, headHow, headWire, headWrong, headPolicy, headRefs} {
 		if _, ok := sections[h]; !ok {
 			return d, fmt.Errorf("missing section %q", h)
 		}
@@ -205,6 +211,17 @@ func ParsePortPage(port int, src string) (PortDetail, error) {
 	d.HowTLSStarts = paragraphs(sections[headHow])
 	d.WhatGoesWrong = paragraphs(sections[headWrong])
 	d.Policy = paragraphs(sections[headPolicy])
+	for _, line := range sections[headWire] {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		w, err := parseWireStep(line)
+		if err != nil {
+			return d, err
+		}
+		d.Wire = append(d.Wire, w)
+	}
 	for _, line := range sections[headRefs] {
 		line = strings.TrimSpace(line)
 		if line == "" {
@@ -270,4 +287,23 @@ func parseRef(line string) (Ref, error) {
 		r.Section = sec
 	}
 	return r, nil
+}
+
+// parseWireStep parses "- cleartext | S: 220 mx.example.org ESMTP".
+func parseWireStep(line string) (WireStep, error) {
+	body, ok := strings.CutPrefix(line, "- ")
+	if !ok {
+		return WireStep{}, fmt.Errorf("wire step %q: want '- <layer> | <text>'", line)
+	}
+	layer, text, ok := strings.Cut(body, "|")
+	layer, text = strings.TrimSpace(layer), strings.TrimSpace(text)
+	if !ok || text == "" {
+		return WireStep{}, fmt.Errorf("wire step %q: missing '| text'", line)
+	}
+	switch layer {
+	case WireCleartext, WireHandshake, WireEncrypted:
+	default:
+		return WireStep{}, fmt.Errorf("wire step %q: unknown layer %q", line, layer)
+	}
+	return WireStep{Layer: layer, Text: text}, nil
 }

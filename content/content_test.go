@@ -32,6 +32,30 @@ func TestEveryTablePortHasCompleteDetail(t *testing.T) {
 					t.Errorf("port %d: %s is empty", p, name)
 				}
 			}
+			if len(d.Wire) == 0 {
+				t.Errorf("port %d: no wire steps", p)
+			}
+			// Explicit ports start in cleartext; implicit ones with the
+			// handshake, and nothing is ever cleartext after it.
+			if len(d.Wire) > 0 {
+				first := d.Wire[0].Layer
+				if p == row.Explicit && first != WireCleartext {
+					t.Errorf("port %d: explicit port starts with %s", p, first)
+				}
+				if p == row.Implicit && first != WireHandshake {
+					t.Errorf("port %d: implicit port starts with %s", p, first)
+				}
+				seenTLS := false
+				for _, w := range d.Wire {
+					seenTLS = seenTLS || w.Layer == WireHandshake
+					if seenTLS && w.Layer == WireCleartext {
+						t.Errorf("port %d: cleartext step %q after the handshake", p, w.Text)
+					}
+				}
+				if !seenTLS {
+					t.Errorf("port %d: no handshake step", p)
+				}
+			}
 			if len(d.Refs) == 0 {
 				t.Errorf("port %d: no references", p)
 			}
@@ -101,7 +125,7 @@ func TestRefString(t *testing.T) {
 }
 
 func TestParsePortPageErrors(t *testing.T) {
-	full := "# T\n## Purpose\np\n## How TLS starts\nh\n## What goes wrong\nw\n## Policy\nx\n## References\n- RFC 1 §2 | t\n"
+	full := "# T\n## Purpose\np\n## How TLS starts\nh\n## On the wire\n- cleartext | S: hi\n## What goes wrong\nw\n## Policy\nx\n## References\n- RFC 1 §2 | t\n"
 	if d, err := ParsePortPage(1, full); err != nil {
 		t.Fatalf("valid page: %v", err)
 	} else if d.Refs[0] != (Ref{RFC: 1, Section: "2", Title: "t"}) {
@@ -116,6 +140,8 @@ func TestParsePortPageErrors(t *testing.T) {
 		"ref no title":    strings.Replace(full, "- RFC 1 §2 | t", "- RFC 1 §2", 1),
 		"ref no §":        strings.Replace(full, "- RFC 1 §2 | t", "- RFC 1 2 | t", 1),
 		"stray text":      "stray\n" + full,
+		"bad layer":       strings.Replace(full, "- cleartext | S: hi", "- plaintext | S: hi", 1),
+		"wire no text":    strings.Replace(full, "- cleartext | S: hi", "- cleartext", 1),
 	}
 	for name, src := range bad {
 		if _, err := ParsePortPage(1, src); err == nil {
@@ -125,7 +151,7 @@ func TestParsePortPageErrors(t *testing.T) {
 }
 
 func TestParagraphsJoinLines(t *testing.T) {
-	d, err := ParsePortPage(1, "# T\n## Purpose\none\ntwo\n\nthree\n## How TLS starts\nh\n## What goes wrong\nw\n## Policy\nx\n## References\n- RFC 1 | t\n")
+	d, err := ParsePortPage(1, "# T\n## Purpose\none\ntwo\n\nthree\n## How TLS starts\nh\n## On the wire\n- encrypted | x\n## What goes wrong\nw\n## Policy\nx\n## References\n- RFC 1 | t\n")
 	if err != nil {
 		t.Fatal(err)
 	}
