@@ -199,6 +199,7 @@ type portsLayout struct {
 	header                             string
 	tableX, tableY                     int
 	lab                                string
+	wire                               string // wide layout only; else in the pane
 	detailX, detailY, detailW, detailH int
 }
 
@@ -211,6 +212,7 @@ func (s *portsScreen) layout() portsLayout {
 	tableH := len(s.rows) + 4 // border, header, rule, rows, border
 	if l.wide {
 		l.lab = s.labView(tableWidth)
+		l.wire = s.wireBox(tableWidth)
 		l.detailX = tableWidth + 1
 		l.detailY = headerH
 		l.detailW = w - l.detailX
@@ -270,7 +272,7 @@ func (s *portsScreen) View() string {
 	detail := s.detailBox(l)
 	var body string
 	if l.wide {
-		left := lipgloss.JoinVertical(lipgloss.Left, table, l.lab)
+		left := lipgloss.JoinVertical(lipgloss.Left, table, l.lab, l.wire)
 		body = lipgloss.JoinHorizontal(lipgloss.Top, left, " ", detail)
 	} else {
 		body = lipgloss.JoinVertical(lipgloss.Left, table, l.lab, detail)
@@ -419,12 +421,25 @@ func (s *portsScreen) explainView(w int) string {
 	var b strings.Builder
 	b.WriteString(wrap(st.Title, d.Title))
 	b.WriteString("\n")
+	wide := s.width >= wideWidth
 	for _, sec := range []struct{ head, text string }{
 		{"Purpose", d.Purpose},
 		{"How TLS starts", d.HowTLSStarts},
+		{"On the wire", ""},
 		{"What goes wrong", d.WhatGoesWrong},
 		{"Policy", d.Policy},
 	} {
+		if sec.head == "On the wire" {
+			if wide {
+				continue // drawn beside the table instead
+			}
+			b.WriteString("\n")
+			b.WriteString(st.Heading.Render(sec.head))
+			b.WriteString("\n")
+			b.WriteString(s.wireSteps(d.Wire, w))
+			b.WriteString("\n")
+			continue
+		}
 		b.WriteString("\n")
 		b.WriteString(st.Heading.Render(sec.head))
 		b.WriteString("\n")
@@ -474,4 +489,50 @@ func keepCitations(text string) string {
 	return citation.ReplaceAllStringFunc(text, func(c string) string {
 		return strings.ReplaceAll(c, " ", "\u00a0")
 	})
+}
+
+// wireBox is the selected port's exchange, in order, with who can read each
+// step: drawn under the table when the screen is wide.
+func (s *portsScreen) wireBox(w int) string {
+	st := s.c.Styles
+	port := s.Selected()
+	d, ok := content.Port(port)
+	if !ok {
+		return ""
+	}
+	inner := max(1, w-4)
+	head := st.Heading.Render(fmt.Sprintf("On the wire, port %d", port))
+	return st.Border.Padding(0, 1).Width(w).Render(head + "\n" + s.wireSteps(d.Wire, inner))
+}
+
+// wireLabel says who can read a step, in the step's style.
+func (s *portsScreen) wireLabel(layer string) (string, lipgloss.Style) {
+	st := s.c.Styles
+	switch layer {
+	case content.WireCleartext:
+		return "anyone reads", st.Cleartext
+	case content.WireHandshake:
+		return "metadata only", st.Handshake
+	default:
+		return "endpoints only", st.Encrypted
+	}
+}
+
+// wireSteps renders steps as "who can read  what", wrapping the text under
+// itself.
+func (s *portsScreen) wireSteps(steps []content.WireStep, w int) string {
+	const labelW = 15
+	var out []string
+	for _, step := range steps {
+		label, style := s.wireLabel(step.Layer)
+		lines := strings.Split(lipgloss.Wrap(step.Text, max(1, w-labelW), " "), "\n")
+		for i, l := range lines {
+			lead := strings.Repeat(" ", labelW)
+			if i == 0 {
+				lead = fmt.Sprintf("%-*s", labelW, label)
+			}
+			out = append(out, style.Render(lead)+s.c.Styles.Text.Render(l))
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -244,6 +244,20 @@ func TestDetailPaneForEveryCell(t *testing.T) {
 						t.Errorf("pane lacks reference %s", r)
 					}
 				}
+				// The exchange on the wire: beside the table when wide, in
+				// the pane when narrow.
+				where := got
+				if size[0] >= wideWidth {
+					where = flatten(ports(m).wireBox(tableWidth))
+					if !strings.Contains(plain(m), fmt.Sprintf("On the wire, port %d", port)) {
+						t.Errorf("wire box not on screen:\n%s", plain(m))
+					}
+				}
+				for _, w := range d.Wire {
+					if !strings.Contains(where, strings.Join(strings.Fields(w.Text), " ")) {
+						t.Errorf("wire step %q not shown", w.Text)
+					}
+				}
 				// The visible part starts with the title.
 				if !strings.Contains(plain(m), firstWords(d.Title, 3)) {
 					t.Errorf("title not visible:\n%s", plain(m))
