@@ -124,7 +124,7 @@ var knownSections = map[int][]string{
 	6066: {"3", "4", "5", "8"},
 	6152: {"2"},
 	6154: {},
-	6176: {"2"},
+	6176: {},
 	6520: {"2", "3"},
 	6531: {"3.1"},
 	6851: {},
@@ -234,7 +234,7 @@ var requiredKeys = []string{
 	"wire.cleartext", "wire.metadata", "wire.encrypted", "wire.credentials",
 }
 
-// dissectorKeys is sessions.DissectorAnnotationKeys() as of commit 301ad74
+// dissectorKeys is sessions.DissectorAnnotationKeys() as of commit 5314644
 // (sessions/dissect_names.go): the name tables for record types, handshake
 // types, extensions and alerts, plus the fixed keys. A cross-package test
 // against the live function belongs outside package content, which must not
@@ -285,7 +285,7 @@ var dissectorKeys = []string{
 	"tls.kex.rsa_key_transport",
 	"tls.record.alert", "tls.record.application_data", "tls.record.change_cipher_spec",
 	"tls.record.change_cipher_spec.compat", "tls.record.empty", "tls.record.handshake",
-	"tls.record.heartbeat", "tls.record.unknown",
+	"tls.record.heartbeat",
 }
 
 func TestRequiredKeysResolve(t *testing.T) {
