@@ -14,6 +14,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/big"
 	"net"
@@ -128,17 +129,14 @@ func readSmallFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	buf := make([]byte, maxPEMFile+1)
-	n, err := f.Read(buf)
-	for err == nil && n < len(buf) {
-		var m int
-		m, err = f.Read(buf[n:])
-		n += m
+	data, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
+	if err != nil {
+		return nil, err
 	}
-	if n > maxPEMFile {
+	if len(data) > maxPEMFile {
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxPEMFile)
 	}
-	return buf[:n], nil
+	return data, nil
 }
 
 func loadCA(certPath, keyPath string) (*authority, error) {

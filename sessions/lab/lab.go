@@ -60,8 +60,9 @@ type Endpoint struct {
 	Addr      string // actual host:port it listens on
 }
 
-// Limits bound what one client can make the lab do. Every field must be
-// positive; DefaultLimits gives values in line with common servers.
+// Limits bound what one client can make the lab do. A zero field takes its
+// value from DefaultLimits, which follows common servers; a negative one is
+// an error.
 type Limits struct {
 	MaxConns          int // connections open at once, all endpoints together
 	MaxConnsPerClient int // connections open at once from one client IP
@@ -93,6 +94,34 @@ func DefaultLimits() Limits {
 		MaxMessageBytes:   10240000,
 		MaxStoredMessages: 100,
 	}
+}
+
+// withDefaults fills each zero field from DefaultLimits, so a caller can set
+// just the limits it cares about (a test: Limits{IdleTimeout: time.Second}).
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxConns == 0 {
+		l.MaxConns = d.MaxConns
+	}
+	if l.MaxConnsPerClient == 0 {
+		l.MaxConnsPerClient = d.MaxConnsPerClient
+	}
+	if l.MaxLineLength == 0 {
+		l.MaxLineLength = d.MaxLineLength
+	}
+	if l.IdleTimeout == 0 {
+		l.IdleTimeout = d.IdleTimeout
+	}
+	if l.MaxSessionTime == 0 {
+		l.MaxSessionTime = d.MaxSessionTime
+	}
+	if l.MaxMessageBytes == 0 {
+		l.MaxMessageBytes = d.MaxMessageBytes
+	}
+	if l.MaxStoredMessages == 0 {
+		l.MaxStoredMessages = d.MaxStoredMessages
+	}
+	return l
 }
 
 func (l Limits) validate() error {
@@ -136,7 +165,7 @@ type Options struct {
 	// ignoring PortOffset. Tests use it so that parallel labs never collide.
 	AnyPort  bool
 	StateDir string // CA location; "" means DefaultStateDir()
-	Limits   Limits // the zero value means DefaultLimits()
+	Limits   Limits // zero fields take DefaultLimits() values
 	// OnConnect is called for each accepted connection (may be nil). It is
 	// called from the accept loop, so it must not block.
 	OnConnect func(ConnLog)
@@ -218,9 +247,7 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 			return nil, errors.New("lab: no state directory for the CA (set Options.StateDir)")
 		}
 	}
-	if opts.Limits == (Limits{}) {
-		opts.Limits = DefaultLimits()
-	}
+	opts.Limits = opts.Limits.withDefaults()
 	if err := opts.Limits.validate(); err != nil {
 		return nil, fmt.Errorf("lab: limits: %w", err)
 	}
@@ -384,7 +411,10 @@ func (l *Lab) RootCAs() *x509.CertPool {
 }
 
 // Close stops the listeners, closes every connection and waits for the
-// serving goroutines to end. It is safe to call more than once.
+// accept loops to end. The per-connection goroutines of go-smtp, go-imap and
+// net/http are not joined (those servers offer no way to), but their
+// connections are closed, so they end at once; Options.Logf is no longer
+// called. It is safe to call more than once.
 func (l *Lab) Close() error {
 	l.closeOnce.Do(func() {
 		close(l.stop)

@@ -387,9 +387,21 @@ func TestOnConnect(t *testing.T) {
 
 func TestLimitsValidated(t *testing.T) {
 	bad := DefaultLimits()
-	bad.MaxConns = 0
+	bad.MaxConns = -1
 	if _, err := Start(context.Background(), Options{AnyPort: true, StateDir: t.TempDir(), Limits: bad}); err == nil {
-		t.Fatal("MaxConns 0 accepted")
+		t.Fatal("MaxConns -1 accepted")
+	}
+	bad = DefaultLimits()
+	bad.MaxMessageBytes = mailboxByteCap + 1
+	if _, err := Start(context.Background(), Options{AnyPort: true, StateDir: t.TempDir(), Limits: bad}); err == nil {
+		t.Fatal("MaxMessageBytes over the mailbox cap accepted")
+	}
+	// Zero fields take the defaults.
+	got := Limits{IdleTimeout: time.Second}.withDefaults()
+	want := DefaultLimits()
+	want.IdleTimeout = time.Second
+	if got != want {
+		t.Fatalf("withDefaults = %+v, want %+v", got, want)
 	}
 }
 
