@@ -181,9 +181,9 @@ func isDigits(s string) bool {
 }
 
 var (
-	// Keys: lower-case segments separated by dots; a segment may hold the
-	// characters that appear in protocol names (auth=plain, sys/temp,
-	// literal+, http/1.1, etc.rn is not a key but smtp.ext.etrn is).
+	// Keys: at least two lower-case segments separated by dots; a segment
+	// may hold the characters that appear in protocol names and codes
+	// (auth=plain, auth=*, sys/temp, literal+, in-use, http/1.1).
 	annotationKeyRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_=+/*-]*(\.[a-z0-9][a-z0-9_=+/*-]*)+$`)
 	refRE           = regexp.MustCompile(`^RFC ([1-9][0-9]{0,4})(?: (?:§([0-9]+(?:\.[0-9]+)*)|(Appendix [A-Z](?:\.[0-9]+)*)))?(?: \| (.+))?$`)
 )
