@@ -1,0 +1,487 @@
+package sessions
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+func init() { RegisterDriver(ProtoIMAP, IMAPDriver{}) }
+
+// IMAPDriver plays an IMAP client: RFC 9051 (IMAP4rev2) and RFC 3501
+// (IMAP4rev1) for the dialogue, §6.2.1 of both for STARTTLS, RFC 8314 for
+// implicit TLS on 993:
+//
+//	143 (STARTTLS): greeting, a1 CAPABILITY, a2 STARTTLS, TLS, a3 CAPABILITY,
+//	                a4 LOGIN, a5 SELECT INBOX, a6 FETCH 1 (ENVELOPE), a7 LOGOUT
+//	993 (implicit): TLS, greeting, a1 CAPABILITY, a2 LOGIN, … LOGOUT
+//
+// Every response line (an untagged line with its literals, or the tagged
+// completion) is one event.
+type IMAPDriver struct{}
+
+// IMAPError is a negative or unexpected status response (NO, BAD, BYE); it
+// keeps the response code.
+type IMAPError struct {
+	Command string // what the response answered ("greeting" for the greeting)
+	Status  string // NO, BAD, BYE
+	Code    string // the response code's atom ("PRIVACYREQUIRED"), if any
+	Text    string
+}
+
+func (e *IMAPError) Error() string {
+	s := e.Command + ": server replied " + e.Status
+	if e.Code != "" {
+		s += " [" + e.Code + "]"
+	}
+	if e.Text != "" {
+		s += " " + e.Text
+	}
+	return s
+}
+
+// Explain keys of the IMAP driver.
+const (
+	// ExplainPreauth: the server sent PREAUTH on a cleartext connection, so
+	// STARTTLS is impossible (it is valid only in the not-authenticated
+	// state, RFC 9051 §6.2.1): a client that requires TLS must close the
+	// connection (the STARTTLS bypass of CVE-2014-2567, CVE-2020-12398).
+	ExplainPreauth = "mismatch.preauth"
+)
+
+// Bounds of one IMAP response. A FETCH ENVELOPE carries literals only for
+// odd strings; a literal over imapMaxLiteral is not what this client asked
+// for and ends the session rather than being buffered.
+const (
+	imapMaxLiteral  = 1 << 20
+	imapMaxResponse = 4 << 20
+	imapMaxLiterals = 256
+)
+
+// ErrLiteralTooBig: a server announced a literal larger than the client
+// accepts.
+var ErrLiteralTooBig = errors.New("literal too big")
+
+// IMAPResponse is one response line with its literals (RFC 9051 §7).
+type IMAPResponse struct {
+	// Tag is "*" for untagged responses, "+" for a continuation request,
+	// else the tag of the command completed.
+	Tag string
+	// Status is OK, NO, BAD, BYE or PREAUTH for a status response, else "".
+	Status string
+	// Code is the response code's atom in brackets (RFC 9051 §7.1),
+	// upper-cased, and CodeArgs what follows it inside the brackets.
+	Code, CodeArgs string
+	// Data names an untagged data response: CAPABILITY, FLAGS, LIST,
+	// EXISTS, FETCH, … (for "* 3 EXISTS", Number is 3).
+	Data   string
+	Number int
+	// Text is the human-readable text of a status response, or the rest of
+	// a data response's first line.
+	Text string
+	// Caps are the capabilities of a CAPABILITY response or response code.
+	Caps []string
+	Raw  []byte
+}
+
+// ReadIMAPResponse reads one response: a line, and for an untagged data
+// response every literal ({n}CRLF followed by n bytes, RFC 9051 §4.3) and
+// the line's continuation after it. Lines are bounded by the reader, each
+// literal by imapMaxLiteral, the whole by imapMaxResponse. On error the
+// bytes read so far are in the partial response's Raw.
+func ReadIMAPResponse(lr *LineReader) (*IMAPResponse, error) {
+	r := &IMAPResponse{}
+	line, err := lr.ReadLine()
+	if err != nil {
+		return r, err
+	}
+	r.Raw = line
+	s := trimEOL(line)
+	tag, rest, _ := strings.Cut(s, " ")
+	if tag == "" || strings.ContainsAny(tag, "(){%\"\\]") || strings.ContainsFunc(tag, isCtlOrSpace) {
+		return r, fmt.Errorf("%w: %q does not start with a tag, \"*\" or \"+\" (RFC 9051 §2.2.2)", ErrMalformedReply, truncRunes(s, 40))
+	}
+	r.Tag = tag
+	if tag == "+" {
+		r.Text = rest
+		return r, nil
+	}
+	word, after, _ := strings.Cut(rest, " ")
+	switch w := strings.ToUpper(word); w {
+	case "OK", "NO", "BAD", "BYE", "PREAUTH":
+		// resp-text: an optional [code] and text; never literals.
+		r.Status = w
+		r.Code, r.CodeArgs, r.Text = imapRespCode(after)
+		if r.Code == "CAPABILITY" {
+			r.Caps = imapCaps(r.CodeArgs)
+		}
+		return r, nil
+	}
+	if tag != "*" {
+		return r, fmt.Errorf("%w: tagged response %q without OK, NO or BAD (RFC 9051 §7.1)", ErrMalformedReply, truncRunes(s, 40))
+	}
+	if n, err := strconv.ParseUint(word, 10, 32); err == nil {
+		r.Number = int(n)
+		word, after, _ = strings.Cut(after, " ")
+	}
+	r.Data = strings.ToUpper(word)
+	if r.Data == "" {
+		return r, fmt.Errorf("%w: empty untagged response (RFC 9051 §7)", ErrMalformedReply)
+	}
+	r.Text = after
+	if r.Data == "CAPABILITY" {
+		r.Caps = imapCaps(after)
+	}
+	// Follow literals: each "{n}" at the end of a line announces n bytes,
+	// after which the same response goes on with another line.
+	for literals := 0; ; literals++ {
+		n, ok, err := imapLiteral(trimEOL(line))
+		if err != nil {
+			return r, err
+		}
+		if !ok {
+			return r, nil
+		}
+		if literals >= imapMaxLiterals {
+			return r, fmt.Errorf("%w: more than %d literals in one response", ErrTooManyLines, imapMaxLiterals)
+		}
+		if len(r.Raw)+n > imapMaxResponse {
+			return r, fmt.Errorf("%w: one response over %d bytes", ErrTooManyLines, imapMaxResponse)
+		}
+		lit, err := lr.ReadFull(n)
+		r.Raw = append(r.Raw, lit...)
+		if err != nil {
+			return r, fmt.Errorf("literal of %d bytes: %w", n, err)
+		}
+		line, err = lr.ReadLine()
+		r.Raw = append(r.Raw, line...)
+		if err != nil {
+			return r, err
+		}
+	}
+}
+
+func isCtlOrSpace(r rune) bool { return r <= ' ' || r == 0x7f }
+
+// imapLiteral reports whether s (a line without CRLF) ends in a literal's
+// announcement "{n}" (or "{n+}", RFC 7888, or "~{n}", RFC 3516) and its
+// size, which must not exceed imapMaxLiteral.
+func imapLiteral(s string) (int, bool, error) {
+	if !strings.HasSuffix(s, "}") {
+		return 0, false, nil
+	}
+	i := strings.LastIndexByte(s, '{')
+	if i < 0 {
+		return 0, false, nil
+	}
+	num := strings.TrimSuffix(s[i+1:len(s)-1], "+")
+	if num == "" || strings.ContainsFunc(num, func(r rune) bool { return r < '0' || r > '9' }) {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseUint(num, 10, 64)
+	if err != nil || n > imapMaxLiteral {
+		return 0, false, fmt.Errorf("%w: the server announced a literal of %s bytes; the limit is %d", ErrLiteralTooBig, truncRunes(num, 20), imapMaxLiteral)
+	}
+	return int(n), true, nil
+}
+
+// imapRespCode splits "[CODE args] text" (RFC 9051 §7.1).
+func imapRespCode(s string) (code, args, text string) {
+	if !strings.HasPrefix(s, "[") {
+		return "", "", s
+	}
+	end := strings.IndexByte(s, ']')
+	if end < 0 {
+		return "", "", s
+	}
+	code, args, _ = strings.Cut(s[1:end], " ")
+	return strings.ToUpper(code), args, strings.TrimSpace(s[end+1:])
+}
+
+// imapCaps splits a capability list; capability names are atoms and
+// case-insensitive (RFC 9051 §7.2.2), so they are upper-cased.
+func imapCaps(s string) []string {
+	f := strings.Fields(s)
+	for i := range f {
+		f[i] = strings.ToUpper(f[i])
+	}
+	return f
+}
+
+// imapQuote makes s an IMAP quoted string (RFC 9051 §4.3): backslash and
+// double quote are escaped. Options already refuse CR, LF and NUL.
+func imapQuote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// Play runs the session.
+func (IMAPDriver) Play(c *Conversation) error {
+	m := &imapClient{c: c, o: c.Options()}
+	err := m.play()
+	if err != nil && m.canLogout {
+		// Leave politely after a refusal (RFC 9051 §6.1.3); the first error
+		// is the one that counts.
+		m.logout()
+	}
+	return err
+}
+
+type imapClient struct {
+	c         *Conversation
+	o         Options
+	tagN      int
+	caps      []string
+	exists    int
+	canLogout bool
+}
+
+func (m *imapClient) play() error {
+	greeting, err := m.greeting()
+	if err != nil {
+		return err
+	}
+	preauth := greeting.Status == "PREAUTH"
+	if preauth && m.o.TLSMode == TLSStartTLS && !m.c.TLSActive() {
+		// RFC 9051 §6.2.1: STARTTLS only in the not-authenticated state,
+		// which PREAUTH skipped. Going on would carry the mailbox in
+		// cleartext; the connection is closed without another word.
+		return m.c.Fail("starttls",
+			errors.New("the server sent PREAUTH on a cleartext connection, so STARTTLS is no longer possible, and TLS is required"),
+			ExplainPreauth)
+	}
+	m.canLogout = true
+	if err := m.capability(); err != nil {
+		return err
+	}
+	if m.o.TLSMode == TLSStartTLS {
+		if err := m.startTLS(); err != nil {
+			return err
+		}
+	}
+	authed := preauth
+	if !preauth {
+		if authed, err = m.login(); err != nil {
+			return err
+		}
+	}
+	if authed {
+		if err := m.read(); err != nil {
+			return err
+		}
+	}
+	return m.logout()
+}
+
+// greeting reads the server's first response (RFC 9051 §7.1.1, §7.1.4,
+// §7.1.5): OK, PREAUTH or BYE.
+func (m *imapClient) greeting() (*IMAPResponse, error) {
+	r, err := m.response("read greeting", "greeting", true)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case r.Tag != "*" || (r.Status != "OK" && r.Status != "PREAUTH" && r.Status != "BYE"):
+		return nil, m.c.Fail("read greeting",
+			fmt.Errorf("%w: the greeting must be \"* OK\", \"* PREAUTH\" or \"* BYE\" (RFC 9051 §7.1)", ErrMalformedReply), "")
+	case r.Status == "BYE":
+		return nil, m.refused("greeting", r)
+	}
+	if r.Caps != nil {
+		m.caps = r.Caps
+	}
+	return r, nil
+}
+
+// response reads one response and emits it.
+func (m *imapClient) response(op, cmd string, greeting bool) (*IMAPResponse, error) {
+	r, err := ReadIMAPResponse(m.c.Reader())
+	if err != nil {
+		if len(r.Raw) > 0 {
+			m.c.Received(r.Raw, Line{Code: imapLineCode(r)}, "imap.response.incomplete")
+		}
+		m.canLogout = false
+		return nil, m.c.Fail(op, err, "")
+	}
+	var ann string
+	var also []string
+	switch {
+	case r.Status != "":
+		ann = "imap.status." + strings.ToLower(r.Status)
+	case r.Tag == "+":
+		ann = "imap.continuation"
+	default:
+		ann = "imap.data." + strings.ToLower(r.Data)
+	}
+	if greeting {
+		also = append(also, ann)
+		ann = "imap.greeting"
+	}
+	if r.Code != "" {
+		also = append(also, ann)
+		ann = "imap.code." + strings.ToLower(r.Code)
+	}
+	for _, cp := range r.Caps {
+		also = append(also, "imap.cap."+strings.ToLower(cp))
+	}
+	m.c.Received(r.Raw, Line{Code: imapLineCode(r), Capabilities: r.Caps}, ann, also...)
+	return r, nil
+}
+
+// imapLineCode is Line.Code for a response: the status, or "*" for
+// untagged data, or "+" for a continuation request.
+func imapLineCode(r *IMAPResponse) string {
+	switch {
+	case r.Status != "":
+		return r.Status
+	case r.Tag == "*" || r.Tag == "+":
+		return r.Tag
+	}
+	return ""
+}
+
+// command sends one tagged command and reads the responses up to its
+// completion, which it returns. An untagged BYE ends the session, except
+// after LOGOUT (RFC 9051 §6.1.3). At most MaxReplyLines untagged responses
+// are accepted per command.
+func (m *imapClient) command(verb, args string) (*IMAPResponse, error) {
+	m.tagN++
+	tag := "a" + strconv.Itoa(m.tagN)
+	line := tag + " " + verb
+	if args != "" {
+		line += " " + args
+	}
+	if err := m.c.Send([]byte(line+"\r\n"), Line{Command: verb}, "imap.cmd."+strings.ToLower(verb)); err != nil {
+		m.canLogout = false
+		return nil, m.c.Fail("send "+verb, err, "")
+	}
+	op := "read " + verb + " response"
+	for untagged := 0; ; untagged++ {
+		if untagged > m.o.MaxReplyLines {
+			m.canLogout = false
+			return nil, m.c.Fail(op, fmt.Errorf("%w: more than %d untagged responses to %s", ErrTooManyLines, m.o.MaxReplyLines, verb), "")
+		}
+		r, err := m.response(op, verb, false)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case r.Tag == tag:
+			if r.Caps != nil {
+				m.caps = r.Caps // e.g. "a4 OK [CAPABILITY …] Logged in"
+			}
+			if r.Status != "OK" {
+				return r, m.refused(verb, r)
+			}
+			return r, nil
+		case r.Tag == "*" && r.Status == "BYE" && verb != "LOGOUT":
+			m.canLogout = false
+			return r, m.refused(verb, r)
+		case r.Tag == "*":
+			if r.Data == "CAPABILITY" {
+				m.caps = r.Caps
+			}
+			if r.Data == "EXISTS" {
+				m.exists = r.Number
+			}
+		default:
+			// A continuation request or another tag: this client sends no
+			// literal and has one command in flight.
+			m.canLogout = false
+			return r, m.c.Fail(op, fmt.Errorf("%w: %q while waiting for the completion of %s %s",
+				ErrMalformedReply, truncRunes(trimEOL(r.Raw), 40), tag, verb), "")
+		}
+	}
+}
+
+// refused reports a status response the dialogue cannot go on from; the
+// explain key is the response code's when there is one.
+func (m *imapClient) refused(cmd string, r *IMAPResponse) error {
+	explain := "imap.status." + strings.ToLower(r.Status)
+	if r.Code != "" {
+		explain = "imap.code." + strings.ToLower(r.Code)
+	}
+	return m.c.Fail(strings.ToLower(cmd), &IMAPError{Command: cmd, Status: r.Status, Code: r.Code, Text: r.Text}, explain)
+}
+
+func (m *imapClient) hasCap(c string) bool { return slices.Contains(m.caps, c) }
+
+func (m *imapClient) capability() error {
+	m.caps = nil
+	_, err := m.command("CAPABILITY", "")
+	return err
+}
+
+// startTLS upgrades the connection (RFC 9051 §6.2.1).
+func (m *imapClient) startTLS() error {
+	if !m.hasCap("STARTTLS") {
+		return m.c.Fail("starttls",
+			fmt.Errorf("%s does not offer STARTTLS in its CAPABILITY response, and TLS mode is starttls", m.o.Target),
+			ExplainNoStartTLS)
+	}
+	if _, err := m.command("STARTTLS", ""); err != nil {
+		return err
+	}
+	before := m.caps
+	m.canLogout = false
+	if err := m.c.StartTLS("imap.note.response_injection_discarded"); err != nil {
+		return err
+	}
+	m.canLogout = true
+	// RFC 9051 §6.2.1: the client must discard cached capabilities and ask
+	// again; LOGINDISABLED typically goes, AUTH= mechanisms arrive.
+	m.caps = nil
+	if err := m.capability(); err != nil {
+		return err
+	}
+	m.c.Note(tlsCapabilityDiff(before, m.caps, "RFC 9051 §6.2.1"), "imap.note.capabilities_changed", nil)
+	return nil
+}
+
+// login sends LOGIN (RFC 9051 §6.2.3). It returns false, without error,
+// when it chose not to log in.
+func (m *imapClient) login() (bool, error) {
+	switch {
+	case m.o.Username == "":
+		m.c.Note("no credentials given: not logging in", "imap.note.no_credentials", nil)
+		return false, nil
+	case !m.c.TLSActive() && !m.o.AllowCleartextAuth:
+		m.c.Note("not sending the password on a cleartext connection (RFC 8314 §3, RFC 9051 §11.1)",
+			"imap.note.auth_refused_cleartext", nil)
+		return false, nil
+	case m.hasCap("LOGINDISABLED"):
+		// RFC 9051 §6.2.3: the client must not send LOGIN then.
+		m.c.Note("the server advertises LOGINDISABLED here: not sending LOGIN (RFC 9051 §6.2.3)",
+			"imap.note.logindisabled", nil)
+		return false, nil
+	}
+	_, err := m.command("LOGIN", imapQuote(m.o.Username)+" "+imapQuote(m.o.Password))
+	return err == nil, err
+}
+
+// read selects INBOX and fetches the first message's envelope
+// (RFC 9051 §6.3.2, §6.4.5).
+func (m *imapClient) read() error {
+	m.exists = -1
+	if _, err := m.command("SELECT", "INBOX"); err != nil {
+		return err
+	}
+	if m.exists == 0 {
+		m.c.Note("INBOX is empty: nothing to FETCH", "imap.note.empty", nil)
+		return nil
+	}
+	_, err := m.command("FETCH", "1 (ENVELOPE)")
+	return err
+}
+
+// logout ends the session: an untagged BYE, then the tagged OK
+// (RFC 9051 §6.1.3).
+func (m *imapClient) logout() error {
+	m.canLogout = false
+	if _, err := m.command("LOGOUT", ""); err != nil {
+		return err
+	}
+	m.c.Ended()
+	return nil
+}
