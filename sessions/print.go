@@ -1,0 +1,843 @@
+package sessions
+
+// Plain output of a session: PrintText (a terminal transcript), PrintJSON
+// (JSON Lines, print_json.go) and PrintMarkdown (a handout,
+// print_markdown.go). All three are pure functions of a []Event: they touch
+// no network, so a recorded session prints exactly as a live one.
+//
+// Two rules hold in every format:
+//
+//   - Everything a peer controls (Text, Raw, Line, Handshake and TLS fields,
+//     error messages) reaches the output only through SafeText/SafeString or
+//     SafeHexDump, so a hostile server cannot put an escape sequence, an
+//     OSC 52 clipboard write or a C1 control on the reader's terminal. JSON
+//     escapes control characters by itself (RFC 8259 §7).
+//   - Passwords are masked unless PrintOptions.RevealSecrets: see
+//     RedactSecrets for exactly what is replaced.
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+
+	"charm.land/lipgloss/v2"
+
+	"github.com/mailwire/mailwire/content"
+)
+
+// Lenses: whose view of the session a printer shows.
+const (
+	// LensEndpoint shows what the client endpoint saw: every protocol line,
+	// decrypted lines inside TLS, decoded handshake messages, notes, errors.
+	LensEndpoint = "endpoint"
+	// LensEavesdropper shows only what a passive observer on the path saw:
+	// cleartext lines as they were, TLS records as type and length, and the
+	// handshake metadata that travels in the clear (SNI, ALPN, and before
+	// TLS 1.3 the server certificate; RFC 8446 §4.4.2).
+	LensEavesdropper = "eavesdropper"
+)
+
+// PrintOptions control the printers. The zero value prints plain text of
+// the endpoint lens, 100 columns wide, with passwords masked.
+type PrintOptions struct {
+	// Color styles the text output with lipgloss (ANSI SGR sequences). The
+	// CLI sets it only when stdout is a terminal and NO_COLOR is unset; the
+	// caller should write through a colorprofile writer to downsample.
+	Color bool
+	// RevealSecrets prints passwords as they were sent. Off by default, in
+	// every format.
+	RevealSecrets bool
+	// Width is the column count text is wrapped to (text format); 0 means 100.
+	Width int
+	// Lens is LensEndpoint (default, "") or LensEavesdropper.
+	Lens string
+	// Hex adds a hex+ASCII dump (SafeHexDump) of each event's bytes (text
+	// format): in the eavesdropper lens the bytes as they crossed the wire
+	// (cleartext lines, whole TLS records), in the endpoint lens the
+	// protocol lines and decoded handshake messages.
+	Hex bool
+	// Annotations looks up the prose for an annotation key; nil means
+	// content.Lookup. Tests pin it to get goldens independent of content.
+	Annotations func(key string) (content.Annotation, bool)
+}
+
+const (
+	defaultPrintWidth = 100
+	minPrintWidth     = 40
+	// maxExtraLines bounds how many lines of one multi-line event (an EHLO
+	// reply, a message body) the text and Markdown outputs show.
+	maxExtraLines = 40
+	// credentialWarning flags a line whose credentials crossed the wire
+	// readable (RFC 8314 §5.2, RFC 2595 §2.3).
+	credentialWarning = "⚠ credentials readable by anyone on the path"
+)
+
+func (o PrintOptions) width() int {
+	switch {
+	case o.Width <= 0:
+		return defaultPrintWidth
+	case o.Width < minPrintWidth:
+		return minPrintWidth
+	}
+	return o.Width
+}
+
+func (o PrintOptions) lookup(key string) (content.Annotation, bool) {
+	if key == "" {
+		return content.Annotation{}, false
+	}
+	if o.Annotations != nil {
+		return o.Annotations(key)
+	}
+	return content.Lookup(key)
+}
+
+func (o PrintOptions) eavesdropper() bool { return o.Lens == LensEavesdropper }
+
+// checkLens rejects a lens name the printers do not know.
+func (o PrintOptions) checkLens() error {
+	switch o.Lens {
+	case "", LensEndpoint, LensEavesdropper:
+		return nil
+	}
+	return fmt.Errorf("lens %q: want %s or %s", o.Lens, LensEndpoint, LensEavesdropper)
+}
+
+// RedactSecrets returns a copy of evs with every password masked, and for
+// each event it changed, true at the same index. On an event whose
+// Credential carries a password:
+//
+//   - Credential.Password becomes Mask(password);
+//   - in Raw and in Text, the argument that carries the secret is replaced
+//     by the mask "••••••••" (UTF-8): the base64 SASL response of AUTH PLAIN
+//     (RFC 4616 §2, which also encodes the user name), the base64 password
+//     line of AUTH LOGIN, the password argument of IMAP LOGIN (RFC 9051
+//     §6.2.3) and everything after "PASS " in POP3 (RFC 1939 §7). The line
+//     terminator and the command words stay, so the line still reads as what
+//     it was. Raw is then no longer the exact wire bytes.
+//
+// If the password still appears in Raw or Text afterwards (an unexpected
+// shape), everything after the first word is masked. The input is not
+// modified.
+func RedactSecrets(evs []Event) ([]Event, []bool) {
+	out := make([]Event, len(evs))
+	changed := make([]bool, len(evs))
+	for i, ev := range evs {
+		out[i] = ev
+		if ev.Credential == nil || ev.Credential.Password == "" {
+			continue
+		}
+		cr := *ev.Credential
+		pw := cr.Password
+		cr.Password = Mask(pw)
+		out[i].Credential = &cr
+		out[i].Raw = redactRaw(ev.Raw, cr.Mechanism, pw)
+		out[i].Text = redactLine(ev.Text, cr.Mechanism, pw)
+		changed[i] = true
+	}
+	return out, changed
+}
+
+// redactRaw masks the secret in each line of raw, keeping terminators.
+func redactRaw(raw []byte, mech, pw string) []byte {
+	if raw == nil {
+		return nil
+	}
+	var out []byte
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line = raw[:i+1]
+		}
+		raw = raw[len(line):]
+		body := bytes.TrimRight(line, "\r\n")
+		out = append(out, redactLine(string(body), mech, pw)...)
+		out = append(out, line[len(body):]...)
+	}
+	return out
+}
+
+// redactLine masks the secret-bearing argument of one client line (without
+// its terminator), by the credential's mechanism as DecodeCredential names
+// it.
+func redactLine(s, mech, pw string) string {
+	mask := Mask(pw)
+	words := strings.Fields(s)
+	var r string
+	switch mech {
+	case "AUTH PLAIN":
+		// "AUTH PLAIN <b64>", "tag AUTHENTICATE PLAIN <b64>", or the bare
+		// <b64> continuation line (RFC 4954 §4, RFC 9051 §6.2.2).
+		switch {
+		case len(words) >= 3 && strings.EqualFold(words[len(words)-2], AuthPlain):
+			r = replaceLastWord(s, mask)
+		case len(words) == 1:
+			r = mask
+		}
+	case "AUTH LOGIN":
+		// The password is always a continuation line of its own.
+		if len(words) == 1 {
+			r = mask
+		}
+	case "LOGIN":
+		// "tag LOGIN user password": keep the tag, the verb and the user.
+		rest := afterWords(s, 2)
+		if user := astringLen(rest); user > 0 {
+			r = s[:len(s)-len(rest)] + rest[:user] + " " + mask
+		}
+	case "USER/PASS":
+		if len(words) >= 2 && strings.EqualFold(words[0], "PASS") {
+			r = s[:strings.Index(s, words[0])+len(words[0])] + " " + mask
+		}
+	}
+	if r == "" || strings.Contains(r, pw) {
+		// Unknown shape: hide everything after the first word rather than
+		// risk printing the secret.
+		if len(words) <= 1 {
+			return mask
+		}
+		return words[0] + " " + mask
+	}
+	return r
+}
+
+func replaceLastWord(s, with string) string {
+	t := strings.TrimRight(s, " \t")
+	i := strings.LastIndexAny(t, " \t")
+	return t[:i+1] + with
+}
+
+// astringLen returns the length of the IMAP astring at the start of s
+// (RFC 9051 §4.3: an atom, or a quoted string with backslash escapes), or 0.
+func astringLen(s string) int {
+	if s == "" || s[0] == '{' {
+		return 0
+	}
+	if s[0] == '"' {
+		for i := 1; i < len(s); i++ {
+			switch s[i] {
+			case '\\':
+				i++
+			case '"':
+				return i + 1
+			}
+		}
+		return 0
+	}
+	if i := strings.IndexByte(s, ' '); i >= 0 {
+		return i
+	}
+	return len(s)
+}
+
+// prepare applies the options every format shares: redaction.
+func (o PrintOptions) prepare(evs []Event) ([]Event, []bool) {
+	if o.RevealSecrets {
+		return evs, make([]bool, len(evs))
+	}
+	return RedactSecrets(evs)
+}
+
+// arrow is the direction column.
+func arrow(d Direction) string {
+	switch d {
+	case ClientToServer:
+		return "C→S"
+	case ServerToClient:
+		return "S→C"
+	}
+	return "·· "
+}
+
+// badge says who can read an event.
+func badge(ev Event) string {
+	switch ev.Visible {
+	case VisibleAnyone:
+		return "CLEARTEXT"
+	case VisibleMetadata:
+		return "HANDSHAKE"
+	case VisibleEndpoints:
+		return "ENCRYPTED"
+	}
+	if ev.Kind == KindError {
+		return "ERROR"
+	}
+	return "LOCAL"
+}
+
+// onWire says whether a passive observer saw (something of) the event, and
+// so whether the eavesdropper lens shows it.
+func onWire(ev Event) bool {
+	switch ev.Kind {
+	case KindConnect, KindClose, KindBoundary, KindRecord, KindEncrypted:
+		return true
+	case KindHandshake:
+		return ev.Handshake == nil || !ev.Handshake.Encrypted
+	case KindLine:
+		return ev.Layer == LayerCleartext
+	case KindNote:
+		// Bytes a server injected before TLS (RFC 3207 §4.2) crossed the
+		// wire in the clear.
+		return ev.Layer == LayerCleartext && len(ev.Raw) > 0
+	}
+	return false
+}
+
+// metadataField says whether a handshake field is metadata an observer
+// learns from a cleartext handshake message.
+func metadataField(f Field) bool {
+	switch f.Annotation {
+	case "tls.ext.server_name", "tls.ext.application_layer_protocol_negotiation",
+		"tls.ext.supported_versions", "tls.cert.subject", "tls.cert.issuer", "tls.cert.san":
+		return true
+	}
+	return f.Name == "cipher suite"
+}
+
+// eavesdropperText is what a passive observer makes of an event.
+func eavesdropperText(ev Event) string {
+	switch ev.Kind {
+	case KindRecord, KindEncrypted:
+		if ev.Record != nil {
+			what := "TLS " + SafeString(ev.Record.ContentType) + " record"
+			if ev.Kind == KindEncrypted {
+				what = "encrypted " + what
+			}
+			return what + ", " + plural(ev.Record.Length, "byte")
+		}
+	case KindHandshake:
+		if ev.Handshake != nil {
+			return SafeString(ev.Handshake.Type) + " (in the clear)"
+		}
+	case KindNote:
+		return fmt.Sprintf("%d cleartext bytes from the server", len(ev.Raw))
+	}
+	return eventText(ev)
+}
+
+// eventText is the sanitized one-line text of an event. A protocol line
+// whose Raw holds several lines shows its first line; the rest follow
+// under it (extraLines).
+func eventText(ev Event) string {
+	if ev.Kind == KindLine && len(ev.Raw) > 0 {
+		if lines := SafeLines(ev.Raw); len(lines) > 1 {
+			return lines[0]
+		}
+	}
+	return SafeString(ev.Text)
+}
+
+// extraLines returns the sanitized lines after the first of a multi-line
+// protocol event, bounded by maxExtraLines.
+func extraLines(ev Event) []string {
+	if ev.Kind != KindLine || len(ev.Raw) == 0 {
+		return nil
+	}
+	lines := SafeLines(ev.Raw)
+	if len(lines) <= 1 {
+		return nil
+	}
+	lines = lines[1:]
+	if len(lines) > maxExtraLines {
+		n := len(lines) - maxExtraLines
+		lines = append(lines[:maxExtraLines:maxExtraLines], fmt.Sprintf("… %d more lines", n))
+	}
+	return lines
+}
+
+// detailLines are the decoded parts of an event shown under it: handshake
+// fields, TLS state, credentials.
+func detailLines(ev Event, eaves bool) []string {
+	var out []string
+	if h := ev.Handshake; h != nil {
+		for _, f := range h.Fields {
+			if eaves && !metadataField(f) {
+				continue
+			}
+			out = append(out, SafeString(f.Name)+": "+SafeString(f.Value))
+		}
+	}
+	if t := ev.TLS; t != nil && !eaves {
+		if t.ALPN != "" {
+			out = append(out, "ALPN: "+SafeString(t.ALPN))
+		}
+		if t.ServerName != "" {
+			out = append(out, "server name: "+SafeString(t.ServerName))
+		}
+		for i, s := range t.PeerChain {
+			out = append(out, fmt.Sprintf("certificate[%d]: %s", i, SafeString(s)))
+		}
+		if t.VerifyError != "" {
+			out = append(out, "verify error: "+SafeString(t.VerifyError))
+		}
+	}
+	if c := ev.Credential; c != nil {
+		s := "credential: " + SafeString(c.Mechanism)
+		if c.Username != "" {
+			s += ", user " + SafeString(c.Username)
+		}
+		if c.Password != "" {
+			s += ", password " + SafeString(c.Password)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// textStyles are the lipgloss styles of the text format; all render as the
+// identity when colour is off.
+type textStyles struct {
+	on                                        bool
+	time, cleartext, handshake, encrypted     lipgloss.Style
+	local, errBadge, rule, title, prose, warn lipgloss.Style
+	refs, detail                              lipgloss.Style
+}
+
+func newTextStyles(color bool) textStyles {
+	s := lipgloss.NewStyle()
+	if !color {
+		return textStyles{time: s, cleartext: s, handshake: s, encrypted: s, local: s, errBadge: s,
+			rule: s, title: s, prose: s, warn: s, refs: s, detail: s}
+	}
+	return textStyles{
+		on:        true,
+		time:      s.Faint(true),
+		cleartext: s.Bold(true).Foreground(lipgloss.Color("#ffffff")).Background(lipgloss.Color("#c0262d")),
+		handshake: s.Bold(true).Foreground(lipgloss.Color("#d7a700")),
+		encrypted: s.Bold(true).Foreground(lipgloss.Color("#3fae5a")),
+		local:     s.Faint(true),
+		errBadge:  s.Bold(true).Foreground(lipgloss.Color("#ff5f5f")),
+		rule:      s.Bold(true).Foreground(lipgloss.Color("#b48ead")),
+		title:     s.Italic(true).Foreground(lipgloss.Color("#8fa1b3")),
+		prose:     s.Faint(true),
+		warn:      s.Bold(true).Foreground(lipgloss.Color("#ff5f5f")),
+		refs:      s.Foreground(lipgloss.Color("#6c7a89")),
+		detail:    s.Foreground(lipgloss.Color("#a0a8b0")),
+	}
+}
+
+func (st textStyles) render(s lipgloss.Style, text string) string {
+	if !st.on || text == "" {
+		return text
+	}
+	return s.Render(text)
+}
+
+func (st textStyles) badge(ev Event) string {
+	b := badge(ev)
+	pad := strings.Repeat(" ", 9-len(b))
+	var s lipgloss.Style
+	switch b {
+	case "CLEARTEXT":
+		s = st.cleartext
+	case "HANDSHAKE":
+		s = st.handshake
+	case "ENCRYPTED":
+		s = st.encrypted
+	case "ERROR":
+		s = st.errBadge
+	default:
+		s = st.local
+	}
+	return st.render(s, b) + pad
+}
+
+// elapsed formats At as milliseconds.
+func elapsed(ev Event) string {
+	return fmt.Sprintf("%.2fms", float64(ev.At.Microseconds())/1000)
+}
+
+// textIndent is where continuation lines start: under the event text.
+// "  12345.67ms  C→S  CLEARTEXT  " is 11+2+3+2+9+2 columns.
+const textIndent = 29
+
+// PrintText writes one line per event: elapsed time, direction, a badge
+// saying who can read the event (CLEARTEXT: anyone on the path; HANDSHAKE:
+// TLS metadata in the clear; ENCRYPTED: only the endpoints; LOCAL/ERROR:
+// never on the wire), the sanitized text and the annotation's title. Where
+// the connection turns into TLS (KindBoundary) a rule line marks it. Under
+// an event: the rest of a multi-line reply, decoded fields, a credential
+// warning, and, the first time an annotation appears, its prose, risk and
+// RFC references. The eavesdropper lens prints only what crossed the wire,
+// as an observer saw it, and ends with a summary.
+func PrintText(w io.Writer, evs []Event, o PrintOptions) error {
+	if err := o.checkLens(); err != nil {
+		return err
+	}
+	evs, _ = o.prepare(evs)
+	bw := bufio.NewWriter(w)
+	st := newTextStyles(o.Color)
+	width := o.width()
+	seen := map[string]bool{}
+	indent := strings.Repeat(" ", textIndent)
+	eaves := o.eavesdropper()
+
+	for _, ev := range evs {
+		if eaves && !onWire(ev) {
+			continue
+		}
+		ann, hasAnn := o.lookup(ev.Annotation)
+		if eaves {
+			// The observer's view: explain each kind of visibility once,
+			// not what the protocol line means.
+			ann, hasAnn = o.lookup(wireKey(ev))
+		}
+		if ev.Kind == KindBoundary {
+			printRule(bw, st, ev, width)
+		} else {
+			text := eventText(ev)
+			title := ""
+			if eaves {
+				text = eavesdropperText(ev)
+			} else if hasAnn {
+				title = "— " + ann.Title
+			}
+			printMain(bw, st, ev, text, title, width)
+		}
+		if ev.Kind == KindLine || ev.Kind == KindNote {
+			for _, l := range extraLines(ev) {
+				fmt.Fprintln(bw, indent+l)
+			}
+		}
+		for _, l := range detailLines(ev, eaves) {
+			for i, wl := range wrap(l, width-textIndent-6) {
+				p := indent + "  "
+				if i > 0 {
+					p += "    " // hanging indent under the field name
+				}
+				fmt.Fprintln(bw, p+st.render(st.detail, wl))
+			}
+		}
+		if ev.Credential != nil && ev.Credential.OnWire {
+			fmt.Fprintln(bw, indent+st.render(st.warn, credentialWarning))
+		}
+		if o.Hex {
+			if b := hexBytes(ev, eaves); len(b) > 0 {
+				for _, l := range strings.Split(strings.TrimSuffix(SafeHexDump(b, 16), "\n"), "\n") {
+					fmt.Fprintln(bw, indent+l)
+				}
+			}
+		}
+		if hasAnn && !seen[ann.Key] {
+			seen[ann.Key] = true
+			in := indent
+			if ev.Kind == KindBoundary {
+				in = strings.Repeat(" ", ruleIndent)
+			}
+			printProse(bw, st, ann, in, width)
+		}
+		if eaves && ev.Credential != nil && ev.Credential.OnWire && !seen["wire.credentials"] {
+			if a, ok := o.lookup("wire.credentials"); ok {
+				seen["wire.credentials"] = true
+				printProse(bw, st, a, indent, width)
+			}
+		}
+	}
+	if eaves {
+		fmt.Fprintln(bw)
+		fmt.Fprintln(bw, st.render(st.rule, "What an eavesdropper saw"))
+		for _, b := range eavesdropperSummary(evs, SafeString) {
+			for i, wl := range wrap(b, width-4) {
+				p := "  • "
+				if i > 0 {
+					p = "    "
+				}
+				fmt.Fprintln(bw, p+wl)
+			}
+		}
+	}
+	return bw.Flush()
+}
+
+// ruleIndent is where the text under a boundary rule starts.
+const ruleIndent = 13
+
+// printRule draws the boundary where the connection turns into TLS.
+func printRule(w io.Writer, st textStyles, ev Event, width int) {
+	label := " TLS STARTS HERE "
+	if ev.Annotation == "tls.boundary.implicit" {
+		label = " TLS FROM THE FIRST BYTE "
+	}
+	n := width - ruleIndent - len(label)
+	left := max(n/2, 3)
+	right := max(n-left, 3)
+	rule := strings.Repeat("═", left) + label + strings.Repeat("═", right)
+	fmt.Fprintf(w, "%s  %s\n", st.render(st.time, fmt.Sprintf("%11s", elapsed(ev))), st.render(st.rule, rule))
+	for _, l := range wrap(SafeString(ev.Text), width-ruleIndent) {
+		fmt.Fprintln(w, strings.Repeat(" ", ruleIndent)+st.render(st.rule, l))
+	}
+}
+
+// printMain writes an event's own line: time, direction, badge, text and
+// title. Text too long for the width continues under itself, and the title
+// moves to a line of its own when it does not fit.
+func printMain(w io.Writer, st textStyles, ev Event, text, title string, width int) {
+	prefix := fmt.Sprintf("%s  %s  %s  ", st.render(st.time, fmt.Sprintf("%11s", elapsed(ev))), arrow(ev.Dir), st.badge(ev))
+	indent := strings.Repeat(" ", textIndent)
+	room := width - textIndent
+	lines := wrap(text, room)
+	last := len(lines) - 1
+	if title != "" && lipgloss.Width(lines[last])+2+lipgloss.Width(title) <= room {
+		lines[last] += "  " + st.render(st.title, title)
+		title = ""
+	}
+	for i, l := range lines {
+		if i == 0 {
+			fmt.Fprintln(w, prefix+l)
+		} else {
+			fmt.Fprintln(w, indent+l)
+		}
+	}
+	if title != "" {
+		for _, l := range wrap(title, room) {
+			fmt.Fprintln(w, indent+st.render(st.title, l))
+		}
+	}
+}
+
+// wireKey is the annotation explaining what an observer sees of an event.
+func wireKey(ev Event) string {
+	switch ev.Visible {
+	case VisibleAnyone:
+		return "wire.cleartext"
+	case VisibleMetadata:
+		if ev.Kind == KindRecord || ev.Kind == KindHandshake {
+			return "wire.metadata"
+		}
+	case VisibleEndpoints:
+		return "wire.encrypted"
+	}
+	return ""
+}
+
+// printProse writes an annotation's text, risk and references, wrapped.
+func printProse(w io.Writer, st textStyles, ann content.Annotation, indent string, width int) {
+	inner := width - len(indent) - 2
+	for i, para := range strings.Split(ann.Text, "\n\n") {
+		if i > 0 {
+			fmt.Fprintln(w, indent+"  ")
+		}
+		for _, l := range wrap(para, inner) {
+			fmt.Fprintln(w, indent+"  "+st.render(st.prose, l))
+		}
+	}
+	if ann.Risk != "" {
+		for _, l := range wrap("⚠ "+ann.Risk, inner) {
+			fmt.Fprintln(w, indent+"  "+st.render(st.warn, l))
+		}
+	}
+	if refs := refList(ann.Refs); refs != "" {
+		for _, l := range wrap(refs, inner) {
+			fmt.Fprintln(w, indent+"  "+st.render(st.refs, l))
+		}
+	}
+}
+
+func refList(refs []content.Ref) string {
+	s := make([]string, len(refs))
+	for i, r := range refs {
+		s[i] = r.String()
+	}
+	return strings.Join(s, "; ")
+}
+
+// hexBytes picks the bytes the hex view dumps for an event.
+func hexBytes(ev Event, eaves bool) []byte {
+	switch ev.Kind {
+	case KindLine, KindNote:
+		return ev.Raw
+	case KindRecord, KindEncrypted:
+		if eaves {
+			return ev.Raw
+		}
+	case KindHandshake:
+		if !eaves {
+			return ev.Raw
+		}
+	}
+	return nil
+}
+
+// wrap breaks s into lines of at most width display columns at spaces; a
+// word longer than width is cut. Runs of spaces inside a line are kept, so
+// a protocol line is shown as it was.
+func wrap(s string, width int) []string {
+	if width < 10 {
+		width = 10
+	}
+	if lipgloss.Width(s) <= width {
+		return []string{s}
+	}
+	var out []string
+	var cur strings.Builder
+	curW, started := 0, false
+	flush := func() {
+		out = append(out, cur.String())
+		cur.Reset()
+		curW, started = 0, false
+	}
+	for _, word := range strings.Split(s, " ") {
+		ww := lipgloss.Width(word)
+		for ww > width { // cut an over-long word (a hex random, a base64 blob)
+			if started {
+				flush()
+			}
+			r := []rune(word)
+			cut, cw := 0, 0
+			for cut < len(r) && cw+lipgloss.Width(string(r[cut])) <= width {
+				cw += lipgloss.Width(string(r[cut]))
+				cut++
+			}
+			cut = max(cut, 1)
+			out = append(out, string(r[:cut]))
+			word = string(r[cut:])
+			ww = lipgloss.Width(word)
+		}
+		if started && curW+1+ww > width {
+			flush()
+		}
+		if started {
+			cur.WriteByte(' ')
+			curW++
+		}
+		cur.WriteString(word)
+		curW += ww
+		started = true
+	}
+	if started || len(out) == 0 {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+// eavesdropperSummary lists, in a few sentences, what a passive observer
+// learned from the session. quote formats a peer-controlled value for the
+// target format (sanitized, and code-quoted in Markdown).
+func eavesdropperSummary(evs []Event, quote func(string) string) []string {
+	var (
+		clearLines, clearBytes int
+		commands               []string
+		creds                  []*Credential
+		hiddenCreds            []*Credential
+		sni, alpn              []string
+		certs                  []string
+		serverHello            string
+		encRecords, encBytes   int
+		tlsSeen                bool
+		injected               int
+	)
+	for _, ev := range evs {
+		switch {
+		case ev.Kind == KindLine && ev.Layer == LayerCleartext:
+			clearLines++
+			clearBytes += len(ev.Raw)
+			if ev.Dir == ClientToServer && ev.Line != nil && ev.Line.Command != "" {
+				commands = appendUnique(commands, ev.Line.Command)
+			}
+		case ev.Kind == KindNote && ev.Layer == LayerCleartext:
+			injected += len(ev.Raw)
+		case ev.Kind == KindBoundary:
+			tlsSeen = true
+		case ev.Kind == KindEncrypted:
+			encRecords++
+			if ev.Record != nil {
+				encBytes += ev.Record.Length
+			}
+		case ev.Kind == KindHandshake && ev.Handshake != nil && !ev.Handshake.Encrypted:
+			for _, f := range ev.Handshake.Fields {
+				switch {
+				case f.Annotation == "tls.ext.server_name" && ev.Handshake.Type == "client_hello":
+					sni = appendUnique(sni, f.Value)
+				case f.Annotation == "tls.ext.application_layer_protocol_negotiation":
+					alpn = appendUnique(alpn, f.Value)
+				case f.Annotation == "tls.cert.subject":
+					certs = appendUnique(certs, f.Value)
+				}
+			}
+			if ev.Handshake.Type == "server_hello" && serverHello == "" {
+				serverHello = ev.Text
+			}
+		}
+		if c := ev.Credential; c != nil {
+			if c.OnWire {
+				creds = append(creds, c)
+			} else {
+				hiddenCreds = append(hiddenCreds, c)
+			}
+		}
+	}
+
+	var out []string
+	out = append(out, "The addresses and ports of both ends, and the timing and size of everything sent.")
+	switch {
+	case clearLines == 0 && tlsSeen:
+		out = append(out, "No protocol line in the clear: TLS started before any mail protocol byte.")
+	case clearLines > 0:
+		s := fmt.Sprintf("%d protocol lines in the clear (%d bytes)", clearLines, clearBytes)
+		if len(commands) > 0 {
+			quoted := make([]string, len(commands))
+			for i, c := range commands {
+				quoted[i] = quote(c)
+			}
+			s += ", including the client's " + strings.Join(quoted, ", ")
+		}
+		out = append(out, s+": readable and changeable by anyone on the path.")
+	}
+	if injected > 0 {
+		out = append(out, fmt.Sprintf("%d bytes the server sent after accepting STARTTLS, before TLS: discarded by the client, but an attacker could have put them there.", injected))
+	}
+	for _, c := range creds {
+		s := "⚠ Credentials in the clear: " + quote(c.Mechanism)
+		if c.Username != "" {
+			s += ", user " + quote(c.Username)
+		}
+		if c.Password != "" {
+			s += ", password " + quote(c.Password)
+		}
+		out = append(out, s+". Base64 is an encoding, not encryption: anyone on the path can read and reuse them.")
+	}
+	if len(creds) == 0 && len(hiddenCreds) > 0 {
+		out = append(out, "Credentials ("+quote(hiddenCreds[0].Mechanism)+") were sent inside TLS: the observer saw only encrypted records.")
+	}
+	if len(sni) > 0 {
+		out = append(out, "The server name the client asked for (SNI, RFC 6066 §3): "+quoteAll(sni, quote)+".")
+	}
+	if len(alpn) > 0 {
+		out = append(out, "ALPN protocols (RFC 7301): "+quoteAll(alpn, quote)+".")
+	}
+	if serverHello != "" {
+		out = append(out, "The negotiated parameters, from the cleartext ServerHello: "+quote(serverHello)+".")
+	}
+	switch {
+	case len(certs) > 0:
+		out = append(out, "The server's certificate, sent in the clear before TLS 1.3 (RFC 8446 §4.4.2): "+quoteAll(certs, quote)+".")
+	case serverHello != "":
+		out = append(out, "Not the server's certificate: TLS 1.3 encrypts it (RFC 8446 §4.4.2).")
+	}
+	switch {
+	case encRecords > 0:
+		out = append(out, fmt.Sprintf("%d encrypted records (%d bytes): only their type, length and timing.", encRecords, encBytes))
+	case !tlsSeen:
+		out = append(out, "No TLS: the whole session was readable.")
+	}
+	return out
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+func quoteAll(list []string, quote func(string) string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = quote(s)
+	}
+	return strings.Join(q, ", ")
+}

@@ -1,0 +1,93 @@
+package sessions
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// PrintJSON writes the session as JSON Lines (https://jsonlines.org): one
+// JSON object per event, one event per line, in stream order. Lines suit
+// streaming (`mailwire session … | jq -c 'select(.visible=="anyone")'`) and a
+// partial output is still valid up to its last line. Each line decodes into
+// an Event with encoding/json; PrintOptions other than RevealSecrets are
+// ignored.
+//
+// Schema of one line (fields with omitempty are absent when empty):
+//
+//	seq         int     1, 2, … in stream order
+//	at_ns       int     nanoseconds since the session started dialing
+//	kind        string  connect | line | boundary | record | handshake |
+//	                    encrypted | tls-state | note | error | close
+//	dir         string  c2s | s2c | local
+//	layer       string  tcp | cleartext | tls | encrypted | decrypted | note
+//	visible     string  anyone (cleartext on the path) | metadata (TLS
+//	                    handshake in the clear) | endpoints (only client and
+//	                    server) | none (never on the wire)
+//	leg         string  connection name when a session has several (omitempty)
+//	raw         string  base64 (RFC 4648 §4) of the bytes as they crossed the
+//	                    wire, or as the endpoint read/wrote them inside TLS
+//	text        string  one-line summary; may hold any byte the peer sent
+//	annotation  string  key into the annotation dictionary (content.Lookup)
+//	also        [string] more annotation keys (one per capability, …)
+//	line        {proto, command, code, enhanced, capabilities[]}
+//	record      {content_type, version, length}       TLS record header
+//	handshake   {type, fields[{name, value, annotation}], encrypted}
+//	tls         {version, cipher_suite, alpn, server_name, peer_chain[],
+//	             verified, verify_error, verify_method}
+//	credential  {mechanism, username, password, on_wire}
+//	error       {op, message, explain}
+//	redacted    bool    true when a password was masked in this event
+//
+// Redaction: unless RevealSecrets, an event that carried a password has
+// credential.password set to "••••••••" and the secret-bearing argument
+// masked the same way in both text and raw (see RedactSecrets), and gets
+// "redacted": true, so a consumer knows raw is not the wire bytes there.
+func PrintJSON(w io.Writer, evs []Event, o PrintOptions) error {
+	evs, redacted := o.prepare(evs)
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	// The output is data, not HTML: keep <, > and & as they are.
+	enc.SetEscapeHTML(false)
+	for i, ev := range evs {
+		if err := enc.Encode(jsonEvent{Event: ev, Redacted: redacted[i]}); err != nil {
+			return fmt.Errorf("encode event %d: %w", ev.Seq, err)
+		}
+	}
+	return bw.Flush()
+}
+
+// jsonEvent is one line of PrintJSON: the event's own fields, plus
+// "redacted".
+type jsonEvent struct {
+	Event
+	Redacted bool `json:"redacted,omitempty"`
+}
+
+// ReadJSON decodes PrintJSON output back into events. It reads at most
+// maxEvents events and rejects a line longer than maxLine bytes, so a
+// hostile file cannot exhaust memory.
+func ReadJSON(r io.Reader, maxEvents, maxLine int) ([]Event, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	var evs []Event
+	for n := 1; sc.Scan(); n++ {
+		b := sc.Bytes()
+		if len(b) == 0 {
+			continue
+		}
+		if len(evs) >= maxEvents {
+			return evs, fmt.Errorf("json line %d: more than %d events", n, maxEvents)
+		}
+		var ev Event
+		if err := json.Unmarshal(b, &ev); err != nil {
+			return evs, fmt.Errorf("json line %d: %w", n, err)
+		}
+		evs = append(evs, ev)
+	}
+	if err := sc.Err(); err != nil {
+		return evs, fmt.Errorf("read json events: %w", err)
+	}
+	return evs, nil
+}

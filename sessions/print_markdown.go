@@ -1,0 +1,194 @@
+package sessions
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// PrintMarkdown writes the session as a GitHub-flavoured Markdown handout: a
+// heading and the outcome, a table of the exchange (one row per event; in
+// the eavesdropper lens only what crossed the wire), the explanation of
+// every annotation that appeared with its RFC references, and what an
+// eavesdropper saw. Every peer-controlled string is sanitized and put in a
+// code span (with `|` escaped inside tables, as GFM requires), so it can
+// neither inject Markdown or HTML nor a terminal escape.
+func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
+	if err := o.checkLens(); err != nil {
+		return err
+	}
+	evs, _ = o.prepare(evs)
+	bw := bufio.NewWriter(w)
+	eaves := o.eavesdropper()
+
+	fmt.Fprintf(bw, "# mailwire session: %s\n\n", mdSessionTitle(evs))
+	for _, l := range mdOutcome(evs) {
+		fmt.Fprintln(bw, "- "+l)
+	}
+	lens := "endpoint: everything the client saw, decrypted lines included"
+	if eaves {
+		lens = "eavesdropper: only what a passive observer on the path saw"
+	}
+	fmt.Fprintf(bw, "- Lens: %s\n\n", lens)
+
+	fmt.Fprintln(bw, "## The exchange")
+	fmt.Fprintln(bw)
+	fmt.Fprintln(bw, "| ms | dir | who can read it | what | meaning |")
+	fmt.Fprintln(bw, "|---:|:---:|---|---|---|")
+	var order []string // annotation keys, by first appearance
+	seen := map[string]bool{}
+	for _, ev := range evs {
+		if eaves && !onWire(ev) {
+			continue
+		}
+		ann, hasAnn := o.lookup(ev.Annotation)
+		if hasAnn && !seen[ann.Key] {
+			seen[ann.Key] = true
+			order = append(order, ann.Key)
+		}
+		var what []string
+		switch {
+		case ev.Kind == KindBoundary:
+			what = append(what, "**TLS starts here:** "+mdCode(SafeString(ev.Text), true))
+		case eaves:
+			what = append(what, mdCode(eavesdropperText(ev), true))
+		default:
+			what = append(what, mdCode(eventText(ev), true))
+		}
+		if ev.Kind == KindLine || ev.Kind == KindNote {
+			for _, l := range extraLines(ev) {
+				what = append(what, mdCode(l, true))
+			}
+		}
+		// A handout keeps to the handshake fields an observer learns
+		// (SNI, ALPN, versions, certificate); the text format has them all.
+		for _, l := range detailLines(ev, true) {
+			what = append(what, mdCode(l, true))
+		}
+		if !eaves && ev.TLS != nil {
+			for _, l := range detailLines(Event{TLS: ev.TLS}, false) {
+				what = append(what, mdCode(l, true))
+			}
+		}
+		if ev.Credential != nil && ev.Credential.OnWire {
+			what = append(what, "**"+credentialWarning+"**")
+		}
+		meaning := ""
+		if hasAnn {
+			meaning = mdTable(ann.Title)
+		}
+		fmt.Fprintf(bw, "| %s | %s | %s | %s | %s |\n",
+			strings.TrimSuffix(elapsed(ev), "ms"), strings.TrimSpace(arrow(ev.Dir)), badge(ev),
+			strings.Join(what, "<br>"), meaning)
+	}
+	fmt.Fprintln(bw)
+
+	if len(order) > 0 {
+		fmt.Fprintln(bw, "## What the lines mean")
+		fmt.Fprintln(bw)
+		for _, key := range order {
+			ann, _ := o.lookup(key)
+			fmt.Fprintf(bw, "### %s\n\n", mdLine(ann.Title))
+			fmt.Fprintf(bw, "%s\n\n", ann.Text)
+			if ann.Risk != "" {
+				fmt.Fprintf(bw, "> ⚠ %s\n\n", ann.Risk)
+			}
+			fmt.Fprintf(bw, "*%s* — `%s`\n\n", refList(ann.Refs), key)
+		}
+	}
+
+	fmt.Fprintln(bw, "## What an eavesdropper saw")
+	fmt.Fprintln(bw)
+	for _, b := range eavesdropperSummary(evs, func(s string) string { return mdCode(SafeString(s), false) }) {
+		fmt.Fprintln(bw, "- "+b)
+	}
+	return bw.Flush()
+}
+
+// mdSessionTitle names the session from its events: the protocol and the
+// address dialed.
+func mdSessionTitle(evs []Event) string {
+	proto, addr := "", ""
+	for _, ev := range evs {
+		if proto == "" && ev.Line != nil && ev.Line.Proto != "" {
+			proto = strings.ToUpper(ev.Line.Proto)
+		}
+		if addr == "" && ev.Kind == KindConnect {
+			// "connected to 127.0.0.1:10587 (target) in 1ms": the address.
+			addr = ev.Text
+			if f := strings.Fields(strings.TrimPrefix(ev.Text, "connected to ")); len(f) > 0 {
+				addr = f[0]
+			}
+		}
+	}
+	var parts []string
+	if proto != "" {
+		parts = append(parts, SafeString(proto))
+	}
+	if addr != "" {
+		parts = append(parts, mdCode(SafeString(addr), false))
+	}
+	if len(parts) == 0 {
+		return "no connection"
+	}
+	return strings.Join(parts, " with ")
+}
+
+// mdOutcome is the handout's summary list: result, TLS parameters.
+func mdOutcome(evs []Event) []string {
+	var out []string
+	var errs []string
+	for _, ev := range evs {
+		if ev.Kind == KindError {
+			errs = append(errs, mdCode(SafeString(ev.Text), false))
+		}
+		if ev.Kind == KindTLSState && ev.TLS != nil {
+			out = append(out, "TLS: "+mdCode(SafeString(ev.Text), false))
+		}
+	}
+	if len(errs) > 0 {
+		out = append([]string{"Result: **failed**: " + strings.Join(errs, "; ")}, out...)
+	} else {
+		out = append([]string{"Result: completed"}, out...)
+	}
+	return append(out, fmt.Sprintf("Events: %d", len(evs)))
+}
+
+// mdCode puts peer text, already through SafeText, in a code span:
+// CommonMark §6.1 lets no Markdown or HTML take effect inside, the fence is
+// one backtick longer than any backtick run in the text, and a space pads
+// text that starts or ends with a backtick. In a GFM table cell, `|` must
+// still be escaped.
+func mdCode(s string, inTable bool) string {
+	if s == "" {
+		return ""
+	}
+	run, longest := 0, 0
+	for _, c := range s {
+		if c == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	if inTable {
+		s = strings.ReplaceAll(s, "|", `\|`)
+	}
+	return fence + s + fence
+}
+
+// mdTable makes trusted prose safe in a table cell.
+func mdTable(s string) string {
+	return strings.ReplaceAll(mdLine(s), "|", `\|`)
+}
+
+// mdLine keeps trusted prose on one line.
+func mdLine(s string) string {
+	return strings.Join(strings.Fields(SafeString(s)), " ")
+}
