@@ -28,9 +28,6 @@ import (
 var (
 	errMustStartTLS = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
 		Message: "Must issue a STARTTLS command first"}
-	// RFC 4954 §6: 530 5.7.0 when a command needs authentication.
-	errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
-		Message: "Authentication required"}
 	errAuthNotEnabled = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1},
 		Message: "Error: authentication not enabled"}
 	errAuthFailed = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8},
@@ -47,6 +44,15 @@ const maxAuthFailures = 3
 func errRelayDenied(addr string) error {
 	return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
 		Message: fmt.Sprintf("<%s>: Relay access denied", addr)}
+}
+
+// errAccessDenied is Postfix's answer on a submission port to a recipient
+// from a client that has not authenticated (smtpd_recipient_restrictions =
+// permit_sasl_authenticated, reject), the behaviour of the real server the
+// lab is compared with in its interop tests.
+func errAccessDenied(addr string) error {
+	return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+		Message: fmt.Sprintf("<%s>: Recipient address rejected: Access denied", addr)}
 }
 
 func errUnknownUser(addr string) error {
@@ -150,15 +156,18 @@ func (s *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
 	if s.policy.RequireTLS && !s.isTLS() {
 		return errMustStartTLS
 	}
-	if s.policy.RequireAuth && !s.authed {
-		return errAuthRequired
-	}
+	// An unauthenticated sender is refused at RCPT, not here: that is what
+	// Postfix does with smtpd_recipient_restrictions =
+	// permit_sasl_authenticated, reject (see errAccessDenied).
 	s.from = from
 	s.rcpts = s.rcpts[:0]
 	return nil
 }
 
 func (s *smtpSession) Rcpt(to string, opts *smtp.RcptOptions) error {
+	if s.policy.RequireAuth && !s.authed {
+		return errAccessDenied(to)
+	}
 	switch classifyRecipient(to) {
 	case recipientLocal:
 		s.rcpts = append(s.rcpts, to)

@@ -78,7 +78,10 @@ func TestSMTPSubmission587(t *testing.T) {
 	if hasLine(ehlo, "STARTTLS") || !hasLine(ehlo, "AUTH PLAIN LOGIN") {
 		t.Fatalf("EHLO after TLS: %q", ehlo)
 	}
-	w.expectSMTP("MAIL FROM:<learner@mail.lab.test>", "530 5.7.0 Authentication required")
+	// As Postfix on a submission port: MAIL is accepted, RCPT refused until AUTH.
+	w.expectSMTP("MAIL FROM:<learner@mail.lab.test>", "250 2.0.0 Roger, accepting mail from <learner@mail.lab.test>")
+	w.expectSMTP("RCPT TO:<learner@mail.lab.test>", "554 5.7.1 <learner@mail.lab.test>: Recipient address rejected: Access denied")
+	w.expectSMTP("RSET", "250 2.0.0 Session reset")
 	w.expectSMTP("AUTH PLAIN "+plainBad, "535 5.7.8 Error: authentication failed: authentication failure")
 	w.expectSMTP("AUTH PLAIN "+plainGood, "235 2.0.0 Authentication succeeded")
 	w.expectSMTP("MAIL FROM:<learner@mail.lab.test>", "250 2.0.0 Roger, accepting mail from <learner@mail.lab.test>")
@@ -129,10 +132,16 @@ func TestSMTPSubmissions465WithGoClient(t *testing.T) {
 	if !c.SupportsAuth("LOGIN") || !c.SupportsAuth("PLAIN") {
 		t.Error("465 does not offer AUTH PLAIN and LOGIN")
 	}
-	err = c.Mail("learner@mail.lab.test", nil)
+	if err := c.Mail("learner@mail.lab.test", nil); err != nil {
+		t.Fatalf("MAIL before AUTH: %v (Postfix accepts it and refuses at RCPT)", err)
+	}
+	err = c.Rcpt("learner@mail.lab.test", nil)
 	var se *smtp.SMTPError
-	if !errors.As(err, &se) || se.Code != 530 {
-		t.Fatalf("MAIL before AUTH: %v, want 530", err)
+	if !errors.As(err, &se) || se.Code != 554 {
+		t.Fatalf("RCPT before AUTH: %v, want 554", err)
+	}
+	if err := c.Reset(); err != nil {
+		t.Fatal(err)
 	}
 	// LOGIN, the mechanism go-sasl has only on the client side.
 	if err := c.Auth(sasl.NewLoginClient(DemoUser, DemoPassword)); err != nil {
