@@ -182,7 +182,9 @@ func imapLiteral(s string) (int, bool, error) {
 	}
 	n, err := strconv.ParseUint(num, 10, 64)
 	if err != nil || n > imapMaxLiteral {
-		return 0, false, fmt.Errorf("%w: the server announced a literal of %s bytes; the limit is %d", ErrLiteralTooBig, truncRunes(num, 20), imapMaxLiteral)
+		// Wrapping ErrTooManyLines too gives it the "reply too long" explanation.
+		return 0, false, fmt.Errorf("%w: %w: the server announced a literal of %s bytes; the limit is %d",
+			ErrTooManyLines, ErrLiteralTooBig, truncRunes(num, 20), imapMaxLiteral)
 	}
 	return int(n), true, nil
 }

@@ -1,0 +1,488 @@
+package sessions
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+func init() { RegisterDriver(ProtoHTTPS, HTTPSDriver{}) }
+
+// HTTPSDriver fetches "/" once, for comparison with mail's TLS modes:
+// implicit TLS (RFC 2818, RFC 8314 §3 works the same way) with ALPN
+// (RFC 7301), then one GET. Lines carry Proto "http".
+//
+// What it speaks follows the server's ALPN choice:
+//
+//   - "http/1.1" or none: HTTP/1.1 (RFC 9112) written and read by hand, so
+//     every decrypted line is the bytes as sent and read;
+//   - "h2": HTTP/2 (RFC 9113) with golang.org/x/net/http2's Framer and
+//     HPACK, on this goroutine: the preface, SETTINGS, one HEADERS request,
+//     the response's frames. Each frame is one event whose Raw is the frame
+//     as sent or read (binary: HPACK-compressed headers) and whose Text
+//     shows it decoded (":method GET, :path /, …"). net/http's client
+//     would hide the frames and emit from its own goroutines.
+//
+// Only the status line, the headers and a short preview of the body
+// (httpPreview bytes) are read; the rest is left unread.
+type HTTPSDriver struct{}
+
+// DefaultHTTPSALPN is what an HTTPS session should offer (RFC 7301 §3.1),
+// in order of preference.
+var DefaultHTTPSALPN = []string{"h2", "http/1.1"}
+
+// HTTPError is a malformed HTTP response or an HTTP/2 stream or connection
+// error from the server.
+type HTTPError struct {
+	Op   string
+	Text string
+}
+
+func (e *HTTPError) Error() string { return e.Op + ": " + e.Text }
+
+const (
+	httpPreview    = 2048     // body bytes kept
+	httpMaxHeaders = 16 << 10 // header block (HTTP/2 MAX_HEADER_LIST_SIZE, RFC 9113 §6.5.2)
+	h2MaxFrames    = 200      // frames read before giving up on the response
+	// h2MaxFrameSize is the default SETTINGS_MAX_FRAME_SIZE (RFC 9113
+	// §6.5.2): a server must not send larger frames unless told.
+	h2MaxFrameSize = 16384
+	httpUserAgent  = "mailwire"
+)
+
+// Play runs the session.
+func (HTTPSDriver) Play(c *Conversation) error {
+	o := c.Options()
+	if o.TLSMode == TLSStartTLS {
+		return c.Fail("options", errors.New("HTTPS has no STARTTLS: use implicit TLS (RFC 2818 §2) or none"), ExplainOptions)
+	}
+	alpn := ""
+	if cs, ok := c.ConnectionState(); ok {
+		alpn = cs.NegotiatedProtocol
+		c.Note(alpnText(alpn, o.ALPN), "http.alpn."+alpnKey(alpn), nil)
+	}
+	switch alpn {
+	case "h2":
+		return (&h2Client{c: c, o: o}).play()
+	case "", "http/1.1":
+		return (&http1Client{c: c, o: o}).play()
+	}
+	return c.Fail("alpn", fmt.Errorf("the server chose ALPN protocol %q, which this client does not speak", alpn), ExplainOptions)
+}
+
+func alpnKey(p string) string {
+	if p == "" {
+		return "none"
+	}
+	return strings.ToLower(p)
+}
+
+func alpnText(chosen string, offered []string) string {
+	if len(offered) == 0 {
+		return "no ALPN offered (RFC 7301): speaking HTTP/1.1, the default; HTTP/2 over TLS needs ALPN \"h2\" (RFC 9113 §3.2)"
+	}
+	if chosen == "" {
+		return fmt.Sprintf("offered ALPN %s, the server chose none: speaking HTTP/1.1 (RFC 7301 §3.2)", strings.Join(offered, ", "))
+	}
+	return fmt.Sprintf("offered ALPN %s, the server chose %q (RFC 7301 §3.2). The offer travels in cleartext in the ClientHello; in TLS 1.3 the choice comes back encrypted, in EncryptedExtensions",
+		strings.Join(offered, ", "), chosen)
+}
+
+// authority is the Host header / :authority (RFC 9110 §7.2): the server
+// name, with the port when it is not 443.
+func authority(o Options) string {
+	_, port, _ := net.SplitHostPort(o.Target)
+	if port == "" || port == "443" {
+		return o.ServerName
+	}
+	return net.JoinHostPort(o.ServerName, port)
+}
+
+func statusAnn(code int) string { return "http.status." + strconv.Itoa(code) }
+
+// http1Client speaks HTTP/1.1 (RFC 9112).
+type http1Client struct {
+	c *Conversation
+	o Options
+}
+
+func (h *http1Client) play() error {
+	req := "GET / HTTP/1.1\r\n" +
+		"Host: " + authority(h.o) + "\r\n" +
+		"User-Agent: " + httpUserAgent + "\r\n" +
+		"Accept: */*\r\n" +
+		// RFC 9112 §9.6: the server closes after this response, so a body
+		// of unknown length ends with the connection.
+		"Connection: close\r\n\r\n"
+	if err := h.c.Send([]byte(req), Line{Proto: ProtoHTTP, Command: "GET"}, "http.request"); err != nil {
+		return h.c.Fail("send request", err, "")
+	}
+	// RFC 9110 §15.2: 1xx responses come before the final one.
+	for range 5 {
+		code, hdr, err := h.response()
+		if err != nil {
+			return err
+		}
+		if code >= 200 {
+			if err := h.body(hdr); err != nil {
+				return err
+			}
+			h.c.Ended()
+			return nil
+		}
+	}
+	return h.c.Fail("read response", fmt.Errorf("%w: more than 5 informational (1xx) responses", ErrMalformedReply), "")
+}
+
+// response reads a status line and header fields (RFC 9112 §4, §5) and
+// emits them as one event.
+func (h *http1Client) response() (int, map[string]string, error) {
+	lr := h.c.Reader()
+	var raw []byte
+	fail := func(err error) (int, map[string]string, error) {
+		if len(raw) > 0 {
+			h.c.Received(raw, Line{Proto: ProtoHTTP}, "http.response.incomplete")
+		}
+		return 0, nil, h.c.Fail("read response", err, "")
+	}
+	line, err := lr.ReadLine()
+	if err != nil {
+		return fail(err)
+	}
+	raw = append(raw, line...)
+	status := trimEOL(line)
+	// status-line = HTTP-version SP status-code SP [ reason-phrase ]
+	ver, rest, _ := strings.Cut(status, " ")
+	codeStr, _, _ := strings.Cut(rest, " ")
+	code, cerr := strconv.Atoi(codeStr)
+	if !strings.HasPrefix(ver, "HTTP/1.") || len(codeStr) != 3 || cerr != nil || code < 100 || code > 599 {
+		return fail(fmt.Errorf("%w: %q is not an HTTP/1.x status line (RFC 9112 §4)", ErrMalformedReply, truncRunes(status, 40)))
+	}
+	hdr := map[string]string{}
+	for n := 0; ; n++ {
+		if n > h.o.MaxReplyLines || len(raw) > httpMaxHeaders {
+			return fail(fmt.Errorf("%w: header section over %d fields or %d bytes", ErrTooManyLines, h.o.MaxReplyLines, httpMaxHeaders))
+		}
+		line, err := lr.ReadLine()
+		if err != nil {
+			return fail(err)
+		}
+		raw = append(raw, line...)
+		l := trimEOL(line)
+		if l == "" {
+			break
+		}
+		name, value, ok := strings.Cut(l, ":")
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return fail(fmt.Errorf("%w: %q is not a header field (RFC 9112 §5)", ErrMalformedReply, truncRunes(l, 40)))
+		}
+		hdr[strings.ToLower(name)] = strings.TrimSpace(value)
+	}
+	h.c.Received(raw, Line{Proto: ProtoHTTP, Code: codeStr}, "http.response", statusAnn(code))
+	return code, hdr, nil
+}
+
+// body reads at most httpPreview bytes of the body (RFC 9112 §6.3) and
+// emits them.
+func (h *http1Client) body(hdr map[string]string) error {
+	lr := h.c.Reader()
+	n, desc := httpPreview, "until the server closes"
+	switch {
+	case strings.Contains(strings.ToLower(hdr["transfer-encoding"]), "chunked"):
+		// RFC 9112 §7.1: chunk-size [ chunk-ext ] CRLF chunk-data CRLF.
+		line, err := lr.ReadLine()
+		if err != nil {
+			return h.c.Fail("read body", err, "")
+		}
+		sizeStr, _, _ := strings.Cut(trimEOL(line), ";")
+		size, err := strconv.ParseUint(strings.TrimSpace(sizeStr), 16, 63)
+		if err != nil {
+			return h.c.Fail("read body", fmt.Errorf("%w: chunk size %q (RFC 9112 §7.1)", ErrMalformedReply, truncRunes(trimEOL(line), 20)), "")
+		}
+		n, desc = int(min(size, httpPreview)), fmt.Sprintf("first chunk of %d bytes", size)
+	case hdr["content-length"] != "":
+		cl, err := strconv.ParseUint(hdr["content-length"], 10, 63)
+		if err != nil {
+			return h.c.Fail("read body", fmt.Errorf("%w: Content-Length %q (RFC 9110 §8.6)", ErrMalformedReply, truncRunes(hdr["content-length"], 20)), "")
+		}
+		n, desc = int(min(cl, httpPreview)), fmt.Sprintf("Content-Length %d", cl)
+	}
+	if n == 0 {
+		return nil
+	}
+	b, err := lr.ReadFull(n)
+	if err != nil && !(desc == "until the server closes" && errors.Is(err, io.EOF)) {
+		return h.c.Fail("read body", err, "")
+	}
+	h.emitBody(b, desc)
+	return nil
+}
+
+func (h *http1Client) emitBody(b []byte, desc string) {
+	layer, vis := h.c.lineLayer()
+	h.c.Emit(Event{Kind: KindLine, Dir: ServerToClient, Layer: layer, Visible: vis, Raw: b,
+		Text:       fmt.Sprintf("body preview: %d bytes (%s); the rest is not read", len(b), desc),
+		Annotation: "http.body", Line: &Line{Proto: ProtoHTTP}})
+}
+
+// h2Client speaks HTTP/2 (RFC 9113) for one request on stream 1.
+type h2Client struct {
+	c  *Conversation
+	o  Options
+	fr *http2.Framer
+	// in collects the bytes of the frame being read; next describes the
+	// frame being written (the Framer writes each frame in one Write).
+	in   []byte
+	next h2Out
+}
+
+type h2Out struct {
+	text, ann string
+	line      Line
+	also      []string
+}
+
+// Read feeds the Framer from the TLS connection, with the per-read
+// deadline, and keeps the bytes so that each frame's event has them.
+func (h *h2Client) Read(p []byte) (int, error) {
+	h.c.setDeadline(h.c.tap.SetReadDeadline)
+	n, err := h.c.conn.Read(p)
+	h.in = append(h.in, p[:n]...)
+	return n, err
+}
+
+// Write emits the frame's event, then writes it (as Conversation.Send
+// does, so the encrypted record that carries it follows its event).
+func (h *h2Client) Write(p []byte) (int, error) {
+	line := h.next.line
+	line.Proto = ProtoHTTP
+	layer, vis := h.c.lineLayer()
+	h.c.Emit(Event{Kind: KindLine, Dir: ClientToServer, Layer: layer, Visible: vis, Raw: bytes.Clone(p),
+		Text: h.next.text, Annotation: h.next.ann, Also: h.next.also, Line: &line})
+	h.next = h2Out{}
+	h.c.setDeadline(h.c.tap.SetWriteDeadline)
+	return h.c.conn.Write(p)
+}
+
+func (h *h2Client) write(out h2Out, f func() error) error {
+	h.next = out
+	if err := f(); err != nil {
+		return h.c.Fail("send "+strings.ToLower(strings.Fields(out.text)[0]), err, "")
+	}
+	return nil
+}
+
+func (h *h2Client) play() error {
+	h.fr = http2.NewFramer(h, h)
+	h.fr.SetMaxReadFrameSize(h2MaxFrameSize)
+	h.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	h.fr.MaxHeaderListSize = httpMaxHeaders
+
+	// RFC 9113 §3.4: the client preface, then a SETTINGS frame. Push is
+	// refused (§6.5.2): the session fetches one page.
+	if err := h.write(h2Out{text: "PRI * HTTP/2.0 connection preface (RFC 9113 §3.4)", ann: "http.h2.preface"},
+		func() error { _, err := h.Write([]byte(http2.ClientPreface)); return err }); err != nil {
+		return err
+	}
+	settings := []http2.Setting{{ID: http2.SettingEnablePush, Val: 0}, {ID: http2.SettingMaxHeaderListSize, Val: httpMaxHeaders}}
+	if err := h.write(h2Out{text: "SETTINGS " + settingsText(settings), ann: "http.h2.frame.settings"},
+		func() error { return h.fr.WriteSettings(settings...) }); err != nil {
+		return err
+	}
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	fields := []hpack.HeaderField{
+		{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "https"},
+		{Name: ":authority", Value: authority(h.o)}, {Name: ":path", Value: "/"},
+		{Name: "user-agent", Value: httpUserAgent}, {Name: "accept", Value: "*/*"},
+	}
+	for _, f := range fields {
+		_ = enc.WriteField(f) // writes to a bytes.Buffer cannot fail
+	}
+	if err := h.write(h2Out{text: "HEADERS stream 1 (END_STREAM, END_HEADERS): " + fieldsText(fields),
+		ann: "http.request", also: []string{"http.h2.frame.headers"}, line: Line{Command: "GET"}},
+		func() error {
+			return h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
+		}); err != nil {
+		return err
+	}
+	if err := h.readResponse(); err != nil {
+		return err
+	}
+	// RFC 9113 §6.8: a graceful shutdown; the client opened no stream
+	// the server could have started, so the last stream id is 0.
+	if err := h.write(h2Out{text: "GOAWAY last stream 0, NO_ERROR", ann: "http.h2.frame.goaway"},
+		func() error { return h.fr.WriteGoAway(0, http2.ErrCodeNo, nil) }); err != nil {
+		return err
+	}
+	h.c.Ended()
+	return nil
+}
+
+// readResponse reads frames until stream 1 ends or the body preview is
+// full, answering SETTINGS and PING as RFC 9113 §6.5.3 and §6.7 require.
+func (h *h2Client) readResponse() error {
+	gotHeaders, preview := false, 0
+	for range h2MaxFrames {
+		h.in = h.in[:0]
+		f, err := h.fr.ReadFrame()
+		if err != nil {
+			if len(h.in) > 0 {
+				h.received(bytes.Clone(h.in), "incomplete or invalid frame", "http.h2.frame.invalid", Line{})
+			}
+			return h.c.Fail("read response", h2Err(err), "")
+		}
+		raw := bytes.Clone(h.in)
+		hd := f.Header()
+		desc := fmt.Sprintf("%s stream %d%s", hd.Type, hd.StreamID, flagsText(hd))
+		ann := "http.h2.frame." + strings.ToLower(hd.Type.String())
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			var s []http2.Setting
+			_ = f.ForeachSetting(func(st http2.Setting) error { s = append(s, st); return nil })
+			h.received(raw, desc+": "+settingsText(s), ann, Line{})
+			if !f.IsAck() {
+				if err := h.write(h2Out{text: "SETTINGS ACK", ann: ann}, h.fr.WriteSettingsAck); err != nil {
+					return err
+				}
+			}
+		case *http2.PingFrame:
+			h.received(raw, desc, ann, Line{})
+			if !f.IsAck() {
+				if err := h.write(h2Out{text: "PING ACK", ann: ann}, func() error { return h.fr.WritePing(true, f.Data) }); err != nil {
+					return err
+				}
+			}
+		case *http2.MetaHeadersFrame:
+			code := f.PseudoValue("status")
+			line, also := Line{}, []string(nil)
+			if f.StreamID == 1 && !gotHeaders {
+				n, err := strconv.Atoi(code)
+				if err != nil || len(code) != 3 {
+					h.received(raw, desc+": "+fieldsText(f.Fields), ann, Line{})
+					return h.c.Fail("read response", fmt.Errorf("%w: response without a valid :status (RFC 9113 §8.3.2)", ErrMalformedReply), "")
+				}
+				line.Code = code
+				also = []string{ann, statusAnn(n)}
+				ann = "http.response"
+				gotHeaders = n >= 200 // 1xx: a final response follows (RFC 9113 §8.1)
+			}
+			h.received(raw, desc+": "+fieldsText(f.Fields), ann, line, also...)
+			if f.StreamEnded() && f.StreamID == 1 {
+				return nil
+			}
+		case *http2.DataFrame:
+			data := f.Data()
+			keep := min(len(data), max(httpPreview-preview, 0))
+			text := fmt.Sprintf("%s: %d bytes", desc, len(data))
+			if keep < len(data) {
+				text += fmt.Sprintf(", first %d kept", keep)
+				head := 9 // frame header (RFC 9113 §4.1), then the pad length if padded (§6.1)
+				if hd.Flags.Has(http2.FlagDataPadded) {
+					head++
+				}
+				raw = raw[:min(len(raw), head+keep)]
+			}
+			preview += len(data)
+			h.received(raw, text, "http.body", Line{}, ann)
+			if f.StreamEnded() && f.StreamID == 1 {
+				return nil
+			}
+			if preview >= httpPreview && f.StreamID == 1 {
+				// Enough: cancel the stream rather than read the rest (§8.7).
+				return h.write(h2Out{text: "RST_STREAM stream 1, CANCEL: the preview is full", ann: "http.h2.frame.rst_stream"},
+					func() error { return h.fr.WriteRSTStream(1, http2.ErrCodeCancel) })
+			}
+		case *http2.RSTStreamFrame:
+			h.received(raw, fmt.Sprintf("%s: %v", desc, f.ErrCode), ann, Line{})
+			if f.StreamID == 1 {
+				return h.c.Fail("read response", &HTTPError{Op: "stream 1", Text: "reset by the server: " + f.ErrCode.String()}, "")
+			}
+		case *http2.GoAwayFrame:
+			h.received(raw, fmt.Sprintf("%s: last stream %d, %v %s", desc, f.LastStreamID, f.ErrCode,
+				truncRunes(string(f.DebugData()), 60)), ann, Line{})
+			if f.LastStreamID < 1 || f.ErrCode != http2.ErrCodeNo {
+				return h.c.Fail("read response", &HTTPError{Op: "goaway", Text: "the server is closing the connection: " + f.ErrCode.String()}, "")
+			}
+		default:
+			// WINDOW_UPDATE, PRIORITY, unknown frame types (ignored, §5.5).
+			h.received(raw, desc, ann, Line{})
+		}
+	}
+	return h.c.Fail("read response", fmt.Errorf("%w: no end of the response after %d frames", ErrTooManyLines, h2MaxFrames), "")
+}
+
+func (h *h2Client) received(raw []byte, text, ann string, line Line, also ...string) {
+	line.Proto = ProtoHTTP
+	layer, vis := h.c.lineLayer()
+	h.c.Emit(Event{Kind: KindLine, Dir: ServerToClient, Layer: layer, Visible: vis, Raw: raw,
+		Text: text, Annotation: ann, Also: also, Line: &line})
+}
+
+// h2Err maps the Framer's errors onto the package's, so Explain finds them.
+func h2Err(err error) error {
+	var ce http2.ConnectionError
+	var se http2.StreamError
+	switch {
+	case errors.Is(err, http2.ErrFrameTooLarge):
+		return fmt.Errorf("%w: HTTP/2 frame over %d bytes (RFC 9113 §4.2)", ErrLineTooLong, h2MaxFrameSize)
+	case errors.As(err, &ce), errors.As(err, &se):
+		return fmt.Errorf("%w: HTTP/2: %v", ErrMalformedReply, err)
+	}
+	return err
+}
+
+func flagsText(hd http2.FrameHeader) string {
+	var f []string
+	switch hd.Type {
+	case http2.FrameData:
+		if hd.Flags.Has(http2.FlagDataEndStream) {
+			f = append(f, "END_STREAM")
+		}
+	case http2.FrameHeaders:
+		if hd.Flags.Has(http2.FlagHeadersEndStream) {
+			f = append(f, "END_STREAM")
+		}
+		if hd.Flags.Has(http2.FlagHeadersEndHeaders) {
+			f = append(f, "END_HEADERS")
+		}
+	case http2.FrameSettings, http2.FramePing:
+		if hd.Flags.Has(http2.FlagSettingsAck) {
+			f = append(f, "ACK")
+		}
+	}
+	if len(f) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(f, ", ") + ")"
+}
+
+func settingsText(s []http2.Setting) string {
+	if len(s) == 0 {
+		return "(none)"
+	}
+	parts := make([]string, len(s))
+	for i, st := range s {
+		parts[i] = st.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+func fieldsText(fields []hpack.HeaderField) string {
+	parts := make([]string, 0, len(fields))
+	for _, f := range fields {
+		sep := ": "
+		if strings.HasPrefix(f.Name, ":") {
+			sep = " "
+		}
+		parts = append(parts, f.Name+sep+f.Value)
+	}
+	return strings.Join(parts, ", ")
+}
