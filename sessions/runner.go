@@ -88,6 +88,16 @@ func Run(ctx context.Context, opts Options, emit func(Event)) error {
 // encrypted alert record; then what the dissector still holds; then the
 // close event.
 func (c *Conversation) finish(raw net.Conn) {
+	if c.lr != nil {
+		// Bytes the server sent that the driver never read (after an
+		// error, or unsolicited at the end) still crossed the wire.
+		if extra := c.lr.Buffered(); len(extra) > 0 {
+			layer, vis := c.lineLayer()
+			c.Emit(Event{Kind: KindNote, Dir: ServerToClient, Layer: layer, Visible: vis, Raw: extra,
+				Annotation: "session.note.unread_bytes",
+				Text:       fmt.Sprintf("%d bytes from the server were never read: %s", len(extra), truncRunes(lineText(extra), 60))})
+		}
+	}
 	if c.tlsc != nil && c.connUsable() {
 		c.setDeadline(c.tap.SetWriteDeadline)
 		_ = c.tlsc.Close() // sends close_notify through the tap; closes raw

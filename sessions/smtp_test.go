@@ -789,3 +789,24 @@ func TestRootsForCAFile(t *testing.T) {
 		t.Errorf("CA file verification\n%s", dump(evs))
 	}
 }
+
+func TestUnreadBytesReported(t *testing.T) {
+	pki := validPKI(t)
+	srv := startFake(t, pki, false, false, func(f *fakeConn) error {
+		// The greeting and, in the same write, a reply nobody asked for.
+		return f.write([]byte("554 5.3.2 go away\r\n250 unsolicited\r\n"))
+	})
+	o := testOptions(srv.addr, pki, TLSNone, RoleSubmission)
+	var rec *wireRecorder
+	o.Dial = recordingDialer(&rec)
+	evs, err := run(t, o)
+	srv.wait(t)
+	if e := errorEvent(evs); err == nil || e == nil || e.Err.Explain != "smtp.reply.554" {
+		t.Fatalf("%v\n%s", err, dump(evs))
+	}
+	i := find(evs, 0, func(ev Event) bool { return ev.Annotation == "session.note.unread_bytes" })
+	if i < 0 || string(evs[i].Raw) != "250 unsolicited\r\n" || evs[i].Visible != VisibleAnyone {
+		t.Fatalf("unread bytes not reported\n%s", dump(evs))
+	}
+	assertWireMatchesEvents(t, evs, rec)
+}
