@@ -1,0 +1,348 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/term"
+	"github.com/spf13/cobra"
+
+	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lab"
+)
+
+// sessionFlags are the flags of `mailwire session`.
+type sessionFlags struct {
+	port       int
+	proto      string
+	tlsMode    string
+	target     string
+	tlsMin     string
+	tlsMax     string
+	sni        string
+	ehlo       string
+	user       string
+	password   string
+	auth       string
+	caFile     string
+	insecure   bool
+	timeout    time.Duration
+	format     string
+	lens       string
+	reveal     bool
+	hex        bool
+	width      int
+	labState   string // lab state dir; "" means lab.DefaultStateDir()
+	forceColor string // "", "always", "never": overrides terminal detection
+}
+
+// newSessionCmd builds `mailwire session`: one session without the TUI,
+// printed as an annotated transcript.
+func newSessionCmd() *cobra.Command {
+	f := sessionFlags{format: "text", lens: sessions.LensEndpoint}
+	cmd := &cobra.Command{
+		Use:   "session",
+		Short: "Run one mail session and print the annotated transcript",
+		Long: "Run one session (SMTP, POP3, IMAP or HTTPS) and print what crossed the wire,\n" +
+			"annotated: cleartext lines, the STARTTLS boundary, TLS records and handshake\n" +
+			"messages, the decrypted lines inside TLS and what each one means.\n\n" +
+			"Without --target the embedded lab starts in-process on loopback, the session\n" +
+			"runs against it (certificate checked with the lab's CA, demo login) and the lab\n" +
+			"stops afterwards. With --target the server certificate is checked against the\n" +
+			"system roots. The exit status is non-zero when the session failed.",
+		Example: "  mailwire session --port 587\n" +
+			"  mailwire session --port 465 --tls-max 1.2 --lens eavesdropper\n" +
+			"  mailwire session --proto imap --tls implicit --format markdown > imap.md\n" +
+			"  mailwire session --port 587 --format json | jq -c 'select(.visible==\"anyone\")'\n" +
+			"  mailwire session --target smtp.example.org --port 587 --user me",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runSession(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&f.port, "port", 0, "canonical port whose protocol and TLS mode to use: 25, 587, 465, 110, 995, 143, 993, 443 (default 587)")
+	fl.StringVar(&f.proto, "proto", "", "protocol: smtp, pop3, imap, https (instead of --port)")
+	fl.StringVar(&f.tlsMode, "tls", "", "TLS mode: none, starttls, implicit (default: the port's own)")
+	fl.StringVar(&f.target, "target", "", "server to dial, HOST[:PORT] (default: the embedded lab)")
+	fl.StringVar(&f.tlsMin, "tls-min", "", "lowest TLS version to offer: 1.0, 1.1, 1.2, 1.3")
+	fl.StringVar(&f.tlsMax, "tls-max", "", "highest TLS version to offer: 1.2 or 1.3 (1.2 shows the certificate on the wire)")
+	fl.StringVar(&f.sni, "sni", "", "server name to send (SNI) and to verify the certificate against")
+	fl.StringVar(&f.ehlo, "ehlo", "", "name the SMTP client announces in EHLO")
+	fl.StringVar(&f.user, "user", "", "user name to log in with (lab: "+lab.DemoUser+")")
+	fl.StringVar(&f.password, "password", "", "password (visible to other local users in the process list: prefer $MAILWIRE_PASSWORD)")
+	fl.StringVar(&f.auth, "auth", "", "SASL mechanism for SMTP AUTH: PLAIN or LOGIN")
+	fl.StringVar(&f.caFile, "ca-file", "", "verify the server certificate with the CAs in this PEM file")
+	fl.BoolVar(&f.insecure, "insecure", false, "do not enforce certificate verification (the result is still shown)")
+	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "limit for the whole session")
+	fl.StringVar(&f.format, "format", f.format, "output format: text, json (JSON Lines), markdown")
+	fl.StringVar(&f.lens, "lens", f.lens, "whose view: endpoint, or eavesdropper (only what a passive observer sees)")
+	fl.BoolVar(&f.reveal, "reveal", false, "print passwords instead of masking them")
+	fl.BoolVar(&f.hex, "hex", false, "add a hex+ASCII dump of the bytes (text format)")
+	fl.IntVar(&f.width, "width", 0, "wrap text at this many columns (default: the terminal's width, else 100)")
+	fl.StringVar(&f.labState, "lab-state-dir", "", "where the in-process lab keeps its CA (default: the lab's usual state directory)")
+	fl.StringVar(&f.forceColor, "color", "", "colour: always or never (default: on a terminal, unless NO_COLOR is set)")
+	cmd.MarkFlagsMutuallyExclusive("port", "proto")
+	cmd.MarkFlagsMutuallyExclusive("ca-file", "insecure")
+	return cmd
+}
+
+// canonicalFor maps a protocol and TLS mode to the canonical port whose
+// semantics (role, lab endpoint) the session takes: RFC 8314 §7.3 for the
+// implicit-TLS ports, RFC 6409 for 587.
+func canonicalFor(proto string, mode sessions.TLSMode) (int, error) {
+	implicit := mode == sessions.TLSImplicit
+	switch strings.ToLower(proto) {
+	case sessions.ProtoSMTP:
+		if implicit {
+			return 465, nil
+		}
+		return 587, nil
+	case sessions.ProtoPOP3:
+		if implicit {
+			return 995, nil
+		}
+		return 110, nil
+	case sessions.ProtoIMAP:
+		if implicit {
+			return 993, nil
+		}
+		return 143, nil
+	case sessions.ProtoHTTPS:
+		return 443, nil
+	}
+	return 0, fmt.Errorf("protocol %q: want smtp, pop3, imap or https", proto)
+}
+
+func parseTLSVersion(flag, v string) (uint16, error) {
+	switch strings.TrimPrefix(strings.ToLower(v), "tls") {
+	case "":
+		return 0, nil
+	case "1.0", "10":
+		return tls.VersionTLS10, nil
+	case "1.1", "11":
+		return tls.VersionTLS11, nil
+	case "1.2", "12":
+		return tls.VersionTLS12, nil
+	case "1.3", "13":
+		return tls.VersionTLS13, nil
+	}
+	return 0, fmt.Errorf("--%s %q: want 1.0, 1.1, 1.2 or 1.3", flag, v)
+}
+
+// sessionOptions turns the flags into session options, without the target
+// and the lab-dependent parts; it returns the canonical port.
+func sessionOptions(f sessionFlags) (sessions.Options, int, error) {
+	var mode sessions.TLSMode
+	switch strings.ToLower(f.tlsMode) {
+	case "":
+	case "none", "starttls", "implicit":
+		mode = sessions.TLSMode(strings.ToLower(f.tlsMode))
+	default:
+		return sessions.Options{}, 0, fmt.Errorf("--tls %q: want none, starttls or implicit", f.tlsMode)
+	}
+	port := f.port
+	switch {
+	case f.proto != "":
+		p, err := canonicalFor(f.proto, mode)
+		if err != nil {
+			return sessions.Options{}, 0, err
+		}
+		port = p
+	case port == 0 && f.target != "":
+		// A target with a canonical port says what to speak.
+		if _, ps, err := net.SplitHostPort(f.target); err == nil {
+			if n, err := strconv.Atoi(ps); err == nil {
+				if _, err := sessions.OptionsForPort(f.target, n); err == nil {
+					port = n
+				}
+			}
+		}
+	}
+	if port == 0 {
+		port = 587
+	}
+	o, err := sessions.OptionsForPort("", port)
+	if err != nil {
+		return o, 0, err
+	}
+	if mode != "" {
+		// A mode other than the port's own shows a mismatch (STARTTLS
+		// on 465, TLS on 587): allowed on purpose.
+		o.TLSMode = mode
+	}
+	if o.MinTLS, err = parseTLSVersion("tls-min", f.tlsMin); err != nil {
+		return o, 0, err
+	}
+	if o.MaxTLS, err = parseTLSVersion("tls-max", f.tlsMax); err != nil {
+		return o, 0, err
+	}
+	if o.MinTLS != 0 && o.MaxTLS != 0 && o.MinTLS > o.MaxTLS {
+		return o, 0, fmt.Errorf("--tls-min %s is above --tls-max %s", f.tlsMin, f.tlsMax)
+	}
+	o.ServerName = f.sni
+	o.EHLOName = f.ehlo
+	o.Username = f.user
+	o.Password = f.password
+	if o.Password == "" && o.Username != "" {
+		o.Password = os.Getenv("MAILWIRE_PASSWORD")
+	}
+	o.AuthMechanism = f.auth
+	o.SessionTimeout = f.timeout
+	if f.timeout > 0 && f.timeout < sessions.DefaultReadTimeout {
+		o.ReadTimeout = f.timeout
+	}
+	if f.timeout > 0 && f.timeout < sessions.DefaultDialTimeout {
+		o.DialTimeout = f.timeout
+	}
+	switch {
+	case f.insecure:
+		o.Verify = sessions.VerifyOff
+	case f.caFile != "":
+		o.Verify, o.CAFile = sessions.VerifyCAFile, f.caFile
+	default:
+		o.Verify = sessions.VerifySystem
+	}
+	return o, port, nil
+}
+
+// withPort adds port to a target that has none.
+func withPort(target string, port int) string {
+	if _, _, err := net.SplitHostPort(target); err == nil {
+		return target
+	}
+	return net.JoinHostPort(strings.Trim(target, "[]"), strconv.Itoa(port))
+}
+
+func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	po := sessions.PrintOptions{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Width: f.width}
+	var print func(io.Writer, []sessions.Event, sessions.PrintOptions) error
+	switch f.format {
+	case "text", "":
+		print = sessions.PrintText
+	case "json", "jsonl":
+		print = sessions.PrintJSON
+	case "markdown", "md":
+		print = sessions.PrintMarkdown
+	default:
+		return fmt.Errorf("--format %q: want text, json or markdown", f.format)
+	}
+	if f.lens != sessions.LensEndpoint && f.lens != sessions.LensEavesdropper {
+		return fmt.Errorf("--lens %q: want endpoint or eavesdropper", f.lens)
+	}
+	o, port, err := sessionOptions(f)
+	if err != nil {
+		return err
+	}
+
+	if f.target == "" {
+		l, err := startSessionLab(ctx, f.labState)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		ep, ok := l.Endpoint(port)
+		if !ok {
+			return fmt.Errorf("the lab has no endpoint for port %d", port)
+		}
+		o.Target = ep.Addr
+		if o.ServerName == "" {
+			o.ServerName = lab.Hostname
+		}
+		if o.Verify == sessions.VerifySystem {
+			o.Verify, o.RootCAs = sessions.VerifyPool, l.RootCAs()
+		} else if o.Verify == sessions.VerifyOff {
+			o.RootCAs = l.RootCAs() // still report what verification would say
+		}
+		if o.Username == "" {
+			o.Username, o.Password = lab.DemoUser, lab.DemoPassword
+		}
+		if o.EHLOName == "" {
+			o.EHLOName = "client.mailwire.invalid" // RFC 2606 §2: never resolves
+		}
+	} else {
+		o.Target = withPort(f.target, port)
+	}
+
+	if f.insecure {
+		fmt.Fprintf(errOut, "\n"+
+			"  !!! WARNING: --insecure: the server's certificate is NOT enforced.\n"+
+			"  !!! Anyone on the path to %s can pose as the server and read\n"+
+			"  !!! everything sent inside TLS, the password included (RFC 8314 §4.1).\n\n", o.Target)
+	}
+
+	w := out
+	if file, ok := out.(*os.File); ok {
+		if useColor(file, f.forceColor) && f.format == "text" {
+			po.Color = true
+			// Downsample the styles to what the terminal supports.
+			w = colorprofile.NewWriter(file, os.Environ())
+		}
+		if po.Width == 0 && term.IsTerminal(file.Fd()) {
+			if cols, _, err := term.GetSize(file.Fd()); err == nil && cols > 0 {
+				po.Width = cols
+			}
+		}
+	} else if f.forceColor == "always" && f.format == "text" {
+		po.Color = true
+	}
+
+	evs, runErr := sessions.Collect(ctx, o)
+	if err := print(w, evs, po); err != nil {
+		return fmt.Errorf("print session: %w", err)
+	}
+	if runErr != nil {
+		return fmt.Errorf("session failed: %w", runErr)
+	}
+	for _, ev := range evs {
+		if ev.Kind == sessions.KindError {
+			return fmt.Errorf("session failed: %s", sessions.SafeString(ev.Text))
+		}
+	}
+	return nil
+}
+
+// useColor: colour on a terminal unless NO_COLOR is set (https://no-color.org),
+// or as forced by --color.
+func useColor(f *os.File, force string) bool {
+	switch force {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	if os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	return term.IsTerminal(f.Fd())
+}
+
+// startSessionLab starts the embedded lab for one session: the usual ports
+// (canonical + 10000), or free ones where those are taken.
+func startSessionLab(ctx context.Context, stateDir string) (*lab.Lab, error) {
+	opts := lab.DefaultOptions()
+	opts.FallbackFreePort = true
+	if stateDir != "" {
+		opts.StateDir = stateDir
+	}
+	if opts.StateDir == "" {
+		return nil, errors.New("start lab: no state directory for its CA: pass --lab-state-dir")
+	}
+	l, err := lab.Start(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("start lab on %s: %w", opts.ListenHost, err)
+	}
+	return l, nil
+}
