@@ -17,8 +17,9 @@ type policy struct {
 	// 530 5.7.0, as Postfix does with smtpd_tls_security_level=encrypt on
 	// submission (RFC 3207 §4).
 	RequireTLS bool
-	// RequireAuth: SMTP MAIL needs a successful AUTH first (RFC 6409 §4.3:
-	// submission servers authenticate their users).
+	// RequireAuth: SMTP recipients are refused until a successful AUTH
+	// (RFC 6409 §4.3: submission servers authenticate their users). Like
+	// Postfix, the refusal comes at RCPT, not MAIL.
 	RequireAuth bool
 }
 
