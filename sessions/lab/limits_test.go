@@ -153,7 +153,7 @@ func TestMessageSize(t *testing.T) {
 	if !hasLine(ehlo, "SIZE 1000") {
 		t.Fatalf("EHLO %q lacks SIZE 1000 (RFC 1870)", ehlo)
 	}
-	w.expectSMTP("AUTH PLAIN "+plainGood, "235 2.0.0 Authentication succeeded")
+	w.expectSMTP("AUTH PLAIN "+plainGood, "235 2.7.0 Authentication successful")
 	// RFC 1870 §6.2: a declared size over the limit is refused at MAIL.
 	w.expectSMTP("MAIL FROM:<learner@lab.test> SIZE=5000", "552 5.3.4 Max message size exceeded")
 	w.expectSMTP("MAIL FROM:<learner@lab.test>", "250 2.0.0 Roger, accepting mail from <learner@lab.test>")

@@ -32,6 +32,15 @@ var (
 		Message: "Error: authentication not enabled"}
 	errAuthFailed = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8},
 		Message: "Error: authentication failed: authentication failure"}
+	// RFC 4954 §6 (and Postfix) answer a successful AUTH with 235 2.7.0;
+	// go-smtp hard-codes 235 2.0.0 after a SASL exchange that returns nil,
+	// but writes an *SMTPError from the exchange exactly as given. So the
+	// lab's check returns this "error" on success and keeps its own
+	// authenticated flag (and refuses a second AUTH itself, RFC 4954 §4).
+	errAuthSucceeded = &smtp.SMTPError{Code: 235, EnhancedCode: smtp.EnhancedCode{2, 7, 0},
+		Message: "Authentication successful"}
+	errAlreadyAuthenticated = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1},
+		Message: "Error: already authenticated"}
 	errTooManyAuthFailures = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
 		Message: "Error: too many failed authentication attempts on this connection"}
 )
@@ -130,6 +139,9 @@ func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
 	if !s.isTLS() && !s.policy.AuthBeforeTLS {
 		return nil, errMustStartTLS
 	}
+	if s.authed {
+		return nil, errAlreadyAuthenticated
+	}
 	if s.authFailures >= maxAuthFailures {
 		return nil, errTooManyAuthFailures
 	}
@@ -138,7 +150,7 @@ func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
 		// the user may act as: here only itself.
 		if checkLogin(username, password) && (identity == "" || identity == username) {
 			s.authed = true
-			return nil
+			return errAuthSucceeded
 		}
 		s.authFailures++
 		return errAuthFailed

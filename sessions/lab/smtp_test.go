@@ -83,7 +83,7 @@ func TestSMTPSubmission587(t *testing.T) {
 	w.expectSMTP("RCPT TO:<learner@mail.lab.test>", "554 5.7.1 <learner@mail.lab.test>: Recipient address rejected: Access denied")
 	w.expectSMTP("RSET", "250 2.0.0 Session reset")
 	w.expectSMTP("AUTH PLAIN "+plainBad, "535 5.7.8 Error: authentication failed: authentication failure")
-	w.expectSMTP("AUTH PLAIN "+plainGood, "235 2.0.0 Authentication succeeded")
+	w.expectSMTP("AUTH PLAIN "+plainGood, "235 2.7.0 Authentication successful")
 	w.expectSMTP("MAIL FROM:<learner@mail.lab.test>", "250 2.0.0 Roger, accepting mail from <learner@mail.lab.test>")
 	// Even authenticated, the lab never relays.
 	w.expectSMTP("RCPT TO:<friend@example.org>", "554 5.7.1 <friend@example.org>: Relay access denied")
