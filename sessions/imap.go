@@ -3,6 +3,7 @@ package sessions
 import (
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -152,6 +153,9 @@ func ReadIMAPResponse(lr *LineReader) (*IMAPResponse, error) {
 		}
 		lit, err := lr.ReadFull(n)
 		r.Raw = append(r.Raw, lit...)
+		if errors.Is(err, io.EOF) {
+			err = fmt.Errorf("%s: %w", err.Error(), io.ErrUnexpectedEOF) // the peer closed inside the response
+		}
 		if err != nil {
 			return r, fmt.Errorf("literal of %d bytes: %w", n, err)
 		}
