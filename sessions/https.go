@@ -403,13 +403,13 @@ func (h *h2Client) readResponse() error {
 		case *http2.RSTStreamFrame:
 			h.received(raw, fmt.Sprintf("%s: %v", desc, f.ErrCode), ann, Line{})
 			if f.StreamID == 1 {
-				return h.c.Fail("read response", &HTTPError{Op: "stream 1", Text: "reset by the server: " + f.ErrCode.String()}, "")
+				return h.c.Fail("read response", &HTTPError{Op: "stream 1", Text: "reset by the server: " + f.ErrCode.String()}, ann)
 			}
 		case *http2.GoAwayFrame:
 			h.received(raw, fmt.Sprintf("%s: last stream %d, %v %s", desc, f.LastStreamID, f.ErrCode,
 				truncRunes(string(f.DebugData()), 60)), ann, Line{})
 			if f.LastStreamID < 1 || f.ErrCode != http2.ErrCodeNo {
-				return h.c.Fail("read response", &HTTPError{Op: "goaway", Text: "the server is closing the connection: " + f.ErrCode.String()}, "")
+				return h.c.Fail("read response", &HTTPError{Op: "goaway", Text: "the server is closing the connection: " + f.ErrCode.String()}, ann)
 			}
 		default:
 			// WINDOW_UPDATE, PRIORITY, unknown frame types (ignored, §5.5).

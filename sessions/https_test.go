@@ -1,0 +1,277 @@
+package sessions
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// serveTLSWithALPN runs the server side of a handshake offering protos.
+func serveTLSWithALPN(f *fakeConn, protos ...string) error {
+	tc := tls.Server(f.conn, &tls.Config{Certificates: []tls.Certificate{f.cert}, NextProtos: protos})
+	tc.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := tc.Handshake(); err != nil {
+		return fmt.Errorf("server handshake: %w", err)
+	}
+	f.conn, f.r = tc, bufio.NewReader(tc)
+	return nil
+}
+
+func httpsOptions(addr string, pki testPKI) Options {
+	o := testOptions(addr, pki, TLSImplicit, RoleWeb)
+	o.Proto, o.ALPN = ProtoHTTPS, DefaultHTTPSALPN
+	return o
+}
+
+// http1Script answers the request with resp after checking its lines.
+func http1Script(serverALPN []string, resp string) func(f *fakeConn) error {
+	return func(f *fakeConn) error {
+		if err := serveTLSWithALPN(f, serverALPN...); err != nil {
+			return err
+		}
+		_, port, _ := net.SplitHostPort(f.conn.LocalAddr().String())
+		for _, want := range []string{"GET / HTTP/1.1\r\n", "Host: mail.lab.test:" + port + "\r\n",
+			"User-Agent: mailwire\r\n", "Accept: */*\r\n", "Connection: close\r\n", "\r\n"} {
+			if _, err := f.expect(want); err != nil {
+				return err
+			}
+		}
+		err := f.write([]byte(resp))
+		return ignoreNetErr(err)
+	}
+}
+
+func TestHTTPS1(t *testing.T) {
+	long := strings.Repeat("x", 5000)
+	for _, tc := range []struct {
+		name      string
+		alpn      []string // the server's
+		resp      string
+		wantALPN  string
+		wantCode  string
+		wantBody  string
+		wantNotes string
+	}{
+		{"content-length", []string{"http/1.1"},
+			"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5000\r\n\r\n" + long,
+			"http.alpn.http/1.1", "200", long[:httpPreview], "Content-Length 5000"},
+		{"chunked", []string{"http/1.1"},
+			"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+			"http.alpn.http/1.1", "404", "hello", "first chunk of 5 bytes"},
+		{"close-delimited, no ALPN", nil,
+			"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nshort body",
+			"http.alpn.none", "200", "short body", "until the server closes"},
+		{"1xx first", []string{"http/1.1"},
+			"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+			"http.alpn.http/1.1", "200", "ok", "Content-Length 2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pki := validPKI(t)
+			srv := startFake(t, pki, false, false, http1Script(tc.alpn, tc.resp))
+			o := httpsOptions(srv.addr, pki)
+			evs, err := run(t, o)
+			srv.wait(t)
+			if err != nil {
+				t.Fatalf("Run: %v\n%s", err, dump(evs))
+			}
+			defer func() {
+				if t.Failed() {
+					t.Log("\n" + dump(evs))
+				}
+			}()
+			assertTLSUpgrade(t, evs, 1)
+			st := find(evs, 0, isKind(KindTLSState))
+			alpn := find(evs, st, isKind(KindNote))
+			if alpn != st+1 || evs[alpn].Annotation != tc.wantALPN {
+				t.Errorf("ALPN note %d: %+v", alpn, evs[alpn])
+			}
+			req := find(evs, st, isLine(ClientToServer, "GET / HTTP/1.1\r\n"))
+			if req < 0 || evs[req].Annotation != "http.request" || evs[req].Line.Proto != ProtoHTTP || evs[req].Line.Command != "GET" {
+				t.Fatalf("request: %d", req)
+			}
+			resp := find(evs, req, func(ev Event) bool { return ev.Annotation == "http.response" && ev.Line.Code == tc.wantCode })
+			if resp < 0 || !strings.Contains(strings.Join(evs[resp].Also, ","), "http.status."+tc.wantCode) ||
+				!bytes.HasSuffix(evs[resp].Raw, []byte("\r\n\r\n")) {
+				t.Fatalf("response: %d", resp)
+			}
+			body := find(evs, resp, func(ev Event) bool { return ev.Annotation == "http.body" })
+			if body < 0 || string(evs[body].Raw) != tc.wantBody || !strings.Contains(evs[body].Text, tc.wantNotes) {
+				t.Errorf("body: %d", body)
+			}
+			if c := evs[len(evs)-1]; !strings.HasPrefix(c.Text, "client closed the connection;") {
+				t.Errorf("close: %q", c.Text)
+			}
+		})
+	}
+}
+
+// h2Script serves one HTTP/2 connection with x/net's server and handler.
+func h2Script(h http.HandlerFunc) func(f *fakeConn) error {
+	return func(f *fakeConn) error {
+		if err := serveTLSWithALPN(f, "h2", "http/1.1"); err != nil {
+			return err
+		}
+		f.conn.SetDeadline(time.Now().Add(5 * time.Second))
+		(&http2.Server{}).ServeConn(f.conn, &http2.ServeConnOpts{Handler: h})
+		return nil
+	}
+}
+
+func TestHTTPS2(t *testing.T) {
+	pki := validPKI(t)
+	srv := startFake(t, pki, false, false, h2Script(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != "GET" || r.URL.Path != "/" || r.UserAgent() != "mailwire" || !strings.HasPrefix(r.Host, "mail.lab.test:") {
+			http.Error(w, "unexpected request", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("X-Test", "yes")
+		fmt.Fprint(w, "hello h2")
+	}))
+	o := httpsOptions(srv.addr, pki)
+	var rec *wireRecorder
+	o.Dial = recordingDialer(&rec)
+	evs, err := run(t, o)
+	srv.wait(t)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, dump(evs))
+	}
+	defer func() {
+		if t.Failed() {
+			t.Log("\n" + dump(evs))
+		}
+	}()
+	assertTLSUpgrade(t, evs, 1)
+	st := find(evs, 0, isKind(KindTLSState))
+	if evs[st].TLS.ALPN != "h2" || evs[st+1].Annotation != "http.alpn.h2" {
+		t.Errorf("ALPN: %q, note %q", evs[st].TLS.ALPN, evs[st+1].Annotation)
+	}
+	pre := find(evs, st, isLine(ClientToServer, http2.ClientPreface))
+	if pre < 0 || evs[pre].Annotation != "http.h2.preface" {
+		t.Fatalf("no preface")
+	}
+	req := find(evs, pre, func(ev Event) bool { return ev.Annotation == "http.request" })
+	if req < 0 || evs[req].Line.Command != "GET" || evs[req].Line.Proto != ProtoHTTP ||
+		!strings.Contains(evs[req].Text, ":method GET, :scheme https, :authority mail.lab.test:") ||
+		evs[req].Raw[3] != byte(http2.FrameHeaders) {
+		t.Fatalf("request: %d", req)
+	}
+	resp := find(evs, req, func(ev Event) bool { return ev.Annotation == "http.response" })
+	if resp < 0 || evs[resp].Dir != ServerToClient || evs[resp].Line.Code != "200" ||
+		!strings.Contains(strings.Join(evs[resp].Also, ","), "http.status.200") || !strings.Contains(evs[resp].Text, "x-test: yes") {
+		t.Fatalf("response: %d", resp)
+	}
+	body := find(evs, resp, func(ev Event) bool { return ev.Annotation == "http.body" })
+	if body < 0 || !bytes.HasSuffix(evs[body].Raw, []byte("hello h2")) {
+		t.Errorf("body: %d", body)
+	}
+	// The server's SETTINGS is acknowledged.
+	if find(evs, st, func(ev Event) bool { return ev.Dir == ClientToServer && ev.Text == "SETTINGS ACK" }) < 0 {
+		t.Errorf("no SETTINGS ACK")
+	}
+	if find(evs, body, func(ev Event) bool { return ev.Dir == ClientToServer && ev.Annotation == "http.h2.frame.goaway" }) < 0 {
+		t.Errorf("no GOAWAY")
+	}
+	if e := errorEvent(evs); e != nil {
+		t.Errorf("error: %+v", e.Err)
+	}
+	if c := evs[len(evs)-1]; !strings.HasPrefix(c.Text, "client closed the connection;") {
+		t.Errorf("close: %q", c.Text)
+	}
+	if testing.Verbose() {
+		t.Log("\n" + dump(evs))
+	}
+	// Every decrypted client frame is exactly what went into TLS: their
+	// concatenation is the client's HTTP/2 byte stream.
+	var out bytes.Buffer
+	for _, ev := range evs {
+		if ev.Kind == KindLine && ev.Dir == ClientToServer {
+			out.Write(ev.Raw)
+		}
+	}
+	if !bytes.HasPrefix(out.Bytes(), []byte(http2.ClientPreface)) {
+		t.Errorf("client stream does not start with the preface")
+	}
+	fr := http2.NewFramer(nil, bytes.NewReader(out.Bytes()[len(http2.ClientPreface):]))
+	n := 0
+	for ; ; n++ {
+		if _, err := fr.ReadFrame(); err != nil {
+			break
+		}
+	}
+	if n < 4 { // SETTINGS, HEADERS, SETTINGS ACK, GOAWAY
+		t.Errorf("client events hold %d whole frames", n)
+	}
+}
+
+func TestHTTPS2PreviewCancels(t *testing.T) {
+	pki := validPKI(t)
+	srv := startFake(t, pki, false, false, h2Script(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(bytes.Repeat([]byte("y"), 100<<10))
+	}))
+	evs, err := run(t, httpsOptions(srv.addr, pki))
+	srv.wait(t)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, dump(evs))
+	}
+	kept := 0
+	for _, ev := range evs {
+		if ev.Annotation == "http.body" {
+			kept += len(ev.Raw) - 9
+		}
+	}
+	if kept != httpPreview {
+		t.Errorf("kept %d body bytes, want %d\n%s", kept, httpPreview, dump(evs))
+	}
+	if find(evs, 0, func(ev Event) bool { return ev.Annotation == "http.h2.frame.rst_stream" && ev.Dir == ClientToServer }) < 0 {
+		t.Errorf("no RST_STREAM\n%s", dump(evs))
+	}
+}
+
+func TestHTTPSFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		script  func(f *fakeConn) error
+		mode    TLSMode
+		op      string
+		explain string
+	}{
+		{"malformed status line", http1Script([]string{"http/1.1"}, "HTTP/1.1 OK\r\n\r\n"), TLSImplicit, "read response", ExplainMalformed},
+		{"not HTTP", http1Script([]string{"http/1.1"}, "+OK POP3 ready\r\n"), TLSImplicit, "read response", ExplainMalformed},
+		{"close before response", http1Script([]string{"http/1.1"}, ""), TLSImplicit, "read response", ExplainClosedEarly},
+		{"too many headers", http1Script([]string{"http/1.1"}, "HTTP/1.1 200 OK\r\n"+strings.Repeat("X-A: b\r\n", 500)+"\r\n"),
+			TLSImplicit, "read response", ExplainReplyTooLong},
+		{"h2 stream reset", h2Script(func(w http.ResponseWriter, r *http.Request) { panic(http.ErrAbortHandler) }),
+			TLSImplicit, "read response", "http.h2.frame.rst_stream"},
+		{"STARTTLS asked", func(f *fakeConn) error { f.drain(); return nil }, TLSStartTLS, "options", ExplainOptions},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pki := validPKI(t)
+			srv := startFake(t, pki, false, false, tc.script)
+			o := httpsOptions(srv.addr, pki)
+			o.TLSMode = tc.mode
+			start := time.Now()
+			evs, err := run(t, o)
+			<-srv.done
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("took %v", took)
+			}
+			var se *SessionError
+			if !errors.As(err, &se) {
+				t.Fatalf("Run returned %v, want a *SessionError\n%s", err, dump(evs))
+			}
+			e := errorEvent(evs)
+			if e == nil || e.Err.Op != tc.op || e.Err.Explain != tc.explain {
+				t.Fatalf("want error op %q explain %q; got %+v\n%s", tc.op, tc.explain, e, dump(evs))
+			}
+		})
+	}
+}
