@@ -69,6 +69,9 @@ const (
 	// maxExtraLines bounds how many lines of one multi-line event (an EHLO
 	// reply, a message body) the text and Markdown outputs show.
 	maxExtraLines = 40
+	// maxHexBytes bounds the hex dump of one event (a TLS record can hold
+	// 16 KiB, RFC 8446 §5.1).
+	maxHexBytes = 1024
 	// credentialWarning flags a line whose credentials crossed the wire
 	// readable (RFC 8314 §5.2, RFC 2595 §2.3).
 	credentialWarning = "⚠ credentials readable by anyone on the path"
@@ -118,9 +121,8 @@ func (o PrintOptions) checkLens() error {
 //     terminator and the command words stay, so the line still reads as what
 //     it was. Raw is then no longer the exact wire bytes.
 //
-// If the password still appears in Raw or Text afterwards (an unexpected
-// shape), everything after the first word is masked. The input is not
-// modified.
+// A line of any other shape has everything after its first word masked.
+// The input is not modified.
 func RedactSecrets(evs []Event) ([]Event, []bool) {
 	out := make([]Event, len(evs))
 	changed := make([]bool, len(evs))
@@ -192,7 +194,7 @@ func redactLine(s, mech, pw string) string {
 			r = s[:strings.Index(s, words[0])+len(words[0])] + " " + mask
 		}
 	}
-	if r == "" || strings.Contains(r, pw) {
+	if r == "" {
 		// Unknown shape: hide everything after the first word rather than
 		// risk printing the secret.
 		if len(words) <= 1 {
@@ -511,12 +513,25 @@ func PrintText(w io.Writer, evs []Event, o PrintOptions) error {
 			}
 		}
 		if ev.Credential != nil && ev.Credential.OnWire {
-			fmt.Fprintln(bw, indent+st.render(st.warn, credentialWarning))
+			fmt.Fprintln(bw, indent+"  "+st.render(st.warn, credentialWarning))
 		}
 		if o.Hex {
 			if b := hexBytes(ev, eaves); len(b) > 0 {
-				for _, l := range strings.Split(strings.TrimSuffix(SafeHexDump(b, 16), "\n"), "\n") {
-					fmt.Fprintln(bw, indent+l)
+				// A 16-byte row is 78 columns: it starts left of the text
+				// column, and rows shrink to 8 bytes on narrow output.
+				perRow := 16
+				if width-ruleIndent < 78 {
+					perRow = 8
+				}
+				more := len(b) - maxHexBytes
+				if more > 0 {
+					b = b[:maxHexBytes]
+				}
+				for _, l := range strings.Split(strings.TrimSuffix(SafeHexDump(b, perRow), "\n"), "\n") {
+					fmt.Fprintln(bw, strings.Repeat(" ", ruleIndent)+st.render(st.detail, l))
+				}
+				if more > 0 {
+					fmt.Fprintf(bw, "%s%s\n", strings.Repeat(" ", ruleIndent), st.render(st.detail, fmt.Sprintf("… %s more", plural(more, "byte"))))
 				}
 			}
 		}
@@ -762,6 +777,12 @@ func eavesdropperSummary(evs []Event, quote func(string) string) []string {
 		}
 		if c := ev.Credential; c != nil {
 			if c.OnWire {
+				// AUTH LOGIN and POP3 USER/PASS reveal the user name on
+				// one line and the password on the next: report once.
+				if n := len(creds); n > 0 && creds[n-1].Password == "" &&
+					creds[n-1].Mechanism == c.Mechanism && creds[n-1].Username == c.Username {
+					creds = creds[:n-1]
+				}
 				creds = append(creds, c)
 			} else {
 				hiddenCreds = append(hiddenCreds, c)

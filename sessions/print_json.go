@@ -2,9 +2,13 @@ package sessions
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // PrintJSON writes the session as JSON Lines (https://jsonlines.org): one
@@ -12,7 +16,10 @@ import (
 // streaming (`mailwire session … | jq -c 'select(.visible=="anyone")'`) and a
 // partial output is still valid up to its last line. Each line decodes into
 // an Event with encoding/json; PrintOptions other than RevealSecrets are
-// ignored.
+// ignored. Text and other strings are JSON strings, so invalid UTF-8 in
+// them becomes U+FFFD; raw keeps every byte. DEL, C1 controls and Unicode
+// format characters are written as \u escapes, so even a raw JSON dump on a
+// terminal is inert.
 //
 // Schema of one line (fields with omitempty are absent when empty):
 //
@@ -47,15 +54,52 @@ import (
 func PrintJSON(w io.Writer, evs []Event, o PrintOptions) error {
 	evs, redacted := o.prepare(evs)
 	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
+	var line bytes.Buffer
+	enc := json.NewEncoder(&line)
 	// The output is data, not HTML: keep <, > and & as they are.
 	enc.SetEscapeHTML(false)
 	for i, ev := range evs {
+		line.Reset()
 		if err := enc.Encode(jsonEvent{Event: ev, Redacted: redacted[i]}); err != nil {
 			return fmt.Errorf("encode event %d: %w", ev.Seq, err)
 		}
+		if _, err := bw.Write(escapeTerminalRunes(line.Bytes())); err != nil {
+			return fmt.Errorf("write event %d: %w", ev.Seq, err)
+		}
 	}
 	return bw.Flush()
+}
+
+// escapeTerminalRunes escapes, as \uXXXX, what encoding/json leaves raw
+// in strings but a terminal may act on: DEL, the C1 controls U+0080–U+009F
+// (U+009B is CSI on terminals that honour 8-bit controls) and format
+// characters such as bidi overrides (CVE-2021-42574). Outside strings JSON
+// is ASCII, so every such rune is inside a string, where the escape decodes
+// to the same rune (RFC 8259 §7). encoding/json already escapes C0
+// controls and replaces invalid UTF-8 with \ufffd.
+func escapeTerminalRunes(b []byte) []byte {
+	var out []byte
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == 0x7f || (r >= 0x80 && r <= 0x9f) || (r > 0x7f && unicode.Is(unicode.Cf, r)) {
+			if out == nil {
+				out = append(make([]byte, 0, len(b)+16), b[:i]...)
+			}
+			if r > 0xffff {
+				r1, r2 := utf16.EncodeRune(r)
+				out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+			} else {
+				out = fmt.Appendf(out, `\u%04x`, r)
+			}
+		} else if out != nil {
+			out = append(out, b[i:i+size]...)
+		}
+		i += size
+	}
+	if out == nil {
+		return b
+	}
+	return out
 }
 
 // jsonEvent is one line of PrintJSON: the event's own fields, plus
@@ -70,7 +114,7 @@ type jsonEvent struct {
 // hostile file cannot exhaust memory.
 func ReadJSON(r io.Reader, maxEvents, maxLine int) ([]Event, error) {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	sc.Buffer(make([]byte, 0, min(64<<10, maxLine)), maxLine)
 	var evs []Event
 	for n := 1; sc.Scan(); n++ {
 		b := sc.Bytes()

@@ -1,0 +1,174 @@
+package sessions
+
+import (
+	"encoding/base64"
+	"time"
+
+	"github.com/mailwire/mailwire/content"
+)
+
+// Fixtures for the printer tests, built in code so that they are stable
+// (fixed times, no random bytes from a real handshake) and hold no real
+// certificate. They follow the shape of real lab sessions (see
+// runner_lab_test.go): the same kinds, layers, annotations and texts.
+
+const fixturePassword = "correct-horse"
+
+// fixtureAnnotations is a fixed dictionary, so that goldens do not change
+// when the prose in package content does.
+func fixtureAnnotations(key string) (content.Annotation, bool) {
+	a, ok := map[string]content.Annotation{
+		"smtp.reply.220": {Title: "220 Service ready", Text: "The server is ready. As the answer to STARTTLS it means: start the TLS handshake now.",
+			Refs: []content.Ref{{RFC: 5321, Section: "4.2.3"}, {RFC: 3207, Section: "4"}}},
+		"smtp.cmd.ehlo": {Title: "EHLO: the client introduces itself", Text: "The server answers with the extensions it supports; before TLS an attacker can read and change this list.",
+			Refs: []content.Ref{{RFC: 5321, Section: "4.1.1.1"}}},
+		"smtp.reply.250":        {Title: "250 OK", Text: "The command succeeded.", Refs: []content.Ref{{RFC: 5321, Section: "4.2.3"}}},
+		"smtp.cmd.starttls":     {Title: "STARTTLS: turn this connection into TLS", Text: "Everything before this was cleartext.", Refs: []content.Ref{{RFC: 3207, Section: "4"}}},
+		"tls.boundary.starttls": {Title: "STARTTLS: the same connection turns into TLS", Text: "From the next byte on, the connection carries TLS records.", Refs: []content.Ref{{RFC: 3207, Section: "4"}}},
+		"tls.record.handshake":  {Title: "TLS record: handshake", Text: "A record carrying handshake messages, cleartext before the keys are in place.", Refs: []content.Ref{{RFC: 8446, Section: "5.1"}}},
+		"tls.handshake.client_hello": {Title: "ClientHello", Text: "The client's opening message. It always travels in cleartext.",
+			Refs: []content.Ref{{RFC: 8446, Section: "4.1.2"}}},
+		"tls.handshake.certificate": {Title: "Certificate", Text: "In TLS 1.2 the chain crosses the wire in cleartext.", Refs: []content.Ref{{RFC: 5246, Section: "7.4.2"}}},
+		"tls.encrypted.application_data": {Title: "Encrypted application data", Text: "An observer sees only the length.",
+			Refs: []content.Ref{{RFC: 8446, Section: "5.2"}}},
+		"tls.state": {Title: "What the client knows after the handshake", Text: "Version, cipher suite and the verified chain.", Refs: []content.Ref{{RFC: 8446, Section: "4"}}},
+		"smtp.cmd.auth": {Title: "AUTH: authenticate", Text: "With PLAIN and LOGIN the password is only base64-encoded.",
+			Risk: "Before TLS anyone on the path can decode the password.", Refs: []content.Ref{{RFC: 4954, Section: "4"}, {RFC: 4616, Section: "2"}}},
+		"smtp.reply.334":   {Title: "334 AUTH continue", Text: "The server asks for the next base64 line.", Refs: []content.Ref{{RFC: 4954, Section: "4"}}},
+		"smtp.reply.235":   {Title: "235 Authentication successful", Text: "The session is authenticated.", Refs: []content.Ref{{RFC: 4954, Section: "6"}}},
+		"smtp.reply.421":   {Title: "421 Service not available", Text: "The server is closing the connection.", Refs: []content.Ref{{RFC: 5321, Section: "4.2.3"}}},
+		"smtp.cmd.quit":    {Title: "QUIT", Text: "End the session.", Refs: []content.Ref{{RFC: 5321, Section: "4.1.1.10"}}},
+		"net.closed_early": {Title: "The server closed the connection", Text: "The server hung up before the session ended.", Refs: []content.Ref{{RFC: 5321, Section: "3.8"}}},
+		"smtp.note.response_injection_discarded": {Title: "Bytes injected before TLS were discarded", Text: "Anything sent after the go-ahead but before TLS is unauthenticated.",
+			Refs: []content.Ref{{RFC: 3207, Section: "4.2"}}},
+		"wire.cleartext":   {Title: "Cleartext", Text: "Anyone on the path reads these bytes.", Refs: []content.Ref{{RFC: 8314, Section: "1"}}},
+		"wire.metadata":    {Title: "Handshake metadata", Text: "An observer sees the server name and, before TLS 1.3, the certificate.", Refs: []content.Ref{{RFC: 8446, Section: "4.1.2"}}},
+		"wire.encrypted":   {Title: "Encrypted", Text: "Only type and length are visible.", Refs: []content.Ref{{RFC: 8446, Section: "5.2"}}},
+		"wire.credentials": {Title: "Credentials readable on the wire", Text: "Base64 is not encryption.", Risk: "Anyone on the path can read this password.", Refs: []content.Ref{{RFC: 8314, Section: "5.2"}}},
+	}[key]
+	a.Key = key
+	return a, ok
+}
+
+type fixtureBuilder struct {
+	evs []Event
+	at  time.Duration
+}
+
+func (b *fixtureBuilder) add(ev Event) *Event {
+	b.at += 1250 * time.Microsecond
+	ev.Seq = len(b.evs) + 1
+	ev.At = b.at
+	b.evs = append(b.evs, ev)
+	return &b.evs[len(b.evs)-1]
+}
+
+func (b *fixtureBuilder) line(dir Direction, tlsOn bool, raw, ann string, l Line) *Event {
+	layer, vis := LayerCleartext, VisibleAnyone
+	if tlsOn {
+		layer, vis = LayerDecrypted, VisibleEndpoints
+	}
+	if l.Proto == "" {
+		l.Proto = ProtoSMTP
+	}
+	return b.add(Event{Kind: KindLine, Dir: dir, Layer: layer, Visible: vis, Raw: []byte(raw),
+		Text: lineText([]byte(raw)), Annotation: ann, Line: &l})
+}
+
+func (b *fixtureBuilder) encrypted(dir Direction, n int) {
+	raw := append([]byte{23, 3, 3, byte(n >> 8), byte(n)}, make([]byte, n)...)
+	for i := 5; i < len(raw); i++ {
+		raw[i] = byte(i * 37) // stand-in ciphertext, fixed
+	}
+	b.add(Event{Kind: KindEncrypted, Dir: dir, Layer: LayerEncrypted, Visible: VisibleEndpoints, Raw: raw,
+		Text: "encrypted application_data, " + plural(n, "byte"), Annotation: "tls.encrypted.application_data",
+		Record: &Record{ContentType: "application_data", Version: "TLS 1.2", Length: n}})
+}
+
+func (b *fixtureBuilder) record(dir Direction, n int) {
+	b.add(Event{Kind: KindRecord, Dir: dir, Layer: LayerTLS, Visible: VisibleMetadata,
+		Raw: []byte{22, 3, 1, byte(n >> 8), byte(n)}, Text: "TLS record: handshake, " + plural(n, "byte"),
+		Annotation: "tls.record.handshake", Record: &Record{ContentType: "handshake", Version: "TLS 1.0", Length: n}})
+}
+
+// fixture587 is a submission session on 587: STARTTLS, TLS 1.2 (so the
+// certificate is on the wire), AUTH PLAIN inside TLS, QUIT.
+func fixture587() []Event {
+	var b fixtureBuilder
+	b.add(Event{Kind: KindConnect, Dir: Local, Layer: LayerTCP, Visible: VisibleMetadata, Annotation: "tcp.connect",
+		Text: "connected to 127.0.0.1:10587 (127.0.0.1:10587) in 210µs"})
+	b.line(ServerToClient, false, "220 mail.lab.test ESMTP Service Ready\r\n", "smtp.reply.220", Line{Code: "220"})
+	b.line(ClientToServer, false, "EHLO client.test\r\n", "smtp.cmd.ehlo", Line{Command: "EHLO"})
+	ehlo := b.line(ServerToClient, false, "250-Hello client.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 SIZE 10240000\r\n", "smtp.reply.250",
+		Line{Code: "250", Capabilities: []string{"PIPELINING", "STARTTLS", "SIZE 10240000"}})
+	ehlo.Also = []string{"smtp.ext.pipelining", "smtp.ext.starttls", "smtp.ext.size"}
+	b.line(ClientToServer, false, "STARTTLS\r\n", "smtp.cmd.starttls", Line{Command: "STARTTLS"})
+	b.line(ServerToClient, false, "220 2.0.0 Ready to start TLS\r\n", "smtp.reply.220", Line{Code: "220", Enhanced: "2.0.0"})
+	b.add(Event{Kind: KindBoundary, Dir: Local, Layer: LayerTLS, Visible: VisibleMetadata, Annotation: "tls.boundary.starttls",
+		Text: "STARTTLS accepted: from the next byte on, the connection is TLS (RFC 3207 §4)"})
+	b.record(ClientToServer, 180)
+	b.add(Event{Kind: KindHandshake, Dir: ClientToServer, Layer: LayerTLS, Visible: VisibleMetadata,
+		Raw: []byte{1, 0, 0, 4, 3, 3, 0, 0}, Text: "ClientHello: SNI mail.lab.test; offers TLS 1.2", Annotation: "tls.handshake.client_hello",
+		Handshake: &Handshake{Type: "client_hello", Fields: []Field{
+			{Name: "legacy_version", Value: "TLS 1.2 (0x0303)"},
+			{Name: "cipher suites", Value: "2: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"},
+			{Name: "SNI", Value: "mail.lab.test", Annotation: "tls.ext.server_name"},
+			{Name: "supported_versions", Value: "TLS 1.2", Annotation: "tls.ext.supported_versions"},
+		}}})
+	b.record(ServerToClient, 512)
+	b.add(Event{Kind: KindHandshake, Dir: ServerToClient, Layer: LayerTLS, Visible: VisibleMetadata,
+		Raw: []byte{2, 0, 0, 2, 3, 3}, Text: "ServerHello: TLS 1.2, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", Annotation: "tls.handshake.server_hello",
+		Handshake: &Handshake{Type: "server_hello", Fields: []Field{{Name: "cipher suite", Value: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}}}})
+	b.add(Event{Kind: KindHandshake, Dir: ServerToClient, Layer: LayerTLS, Visible: VisibleMetadata,
+		Raw: []byte{11, 0, 0, 0}, Annotation: "tls.handshake.certificate",
+		Text: "Certificate: 1 certificate, leaf CN=mail.lab.test,O=mailwire lab: readable by anyone on the path (TLS 1.3 would encrypt it, RFC 8446 §4.4.2)",
+		Handshake: &Handshake{Type: "certificate", Fields: []Field{
+			{Name: "certificate[0] subject", Value: "CN=mail.lab.test,O=mailwire lab", Annotation: "tls.cert.subject"},
+			{Name: "certificate[0] issuer", Value: "CN=mailwire lab CA,O=mailwire lab", Annotation: "tls.cert.issuer"},
+			{Name: "certificate[0] key", Value: "ECDSA P-256", Annotation: "tls.cert.key"},
+		}}})
+	b.encrypted(ServerToClient, 40)
+	b.add(Event{Kind: KindTLSState, Dir: Local, Layer: LayerTLS, Visible: VisibleEndpoints, Annotation: "tls.state",
+		Text: "TLS 1.2, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, certificate verified (lab CA)",
+		TLS: &TLSState{Version: "TLS 1.2", CipherSuite: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", ServerName: "mail.lab.test",
+			PeerChain: []string{"CN=mail.lab.test,O=mailwire lab"}, Verified: true, VerifyMethod: "lab CA"}})
+	b.line(ClientToServer, true, "EHLO client.test\r\n", "smtp.cmd.ehlo", Line{Command: "EHLO"})
+	b.encrypted(ClientToServer, 42)
+	b.encrypted(ServerToClient, 96)
+	b.line(ServerToClient, true, "250-Hello client.test\r\n250-AUTH PLAIN LOGIN\r\n250 SIZE 10240000\r\n", "smtp.reply.250",
+		Line{Code: "250", Capabilities: []string{"AUTH PLAIN LOGIN", "SIZE 10240000"}})
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00learner\x00" + fixturePassword))
+	auth := b.line(ClientToServer, true, "AUTH PLAIN "+plain+"\r\n", "smtp.cmd.auth", Line{Command: "AUTH"})
+	auth.Credential = &Credential{Mechanism: "AUTH PLAIN", Username: "learner", Password: fixturePassword}
+	b.encrypted(ClientToServer, 69)
+	b.encrypted(ServerToClient, 60)
+	b.line(ServerToClient, true, "235 2.0.0 Authentication succeeded\r\n", "smtp.reply.235", Line{Code: "235", Enhanced: "2.0.0"})
+	b.line(ClientToServer, true, "QUIT\r\n", "smtp.cmd.quit", Line{Command: "QUIT"})
+	b.encrypted(ClientToServer, 30)
+	b.add(Event{Kind: KindClose, Dir: Local, Layer: LayerTCP, Visible: VisibleMetadata, Annotation: "tcp.close",
+		Text: "client closed the connection; 1062 bytes sent, 1675 received"})
+	return b.evs
+}
+
+// fixtureCleartextAuth is a session that never starts TLS and logs in with
+// AUTH LOGIN in the clear (a server that allows it, the client told to),
+// then the server injects bytes and drops the connection.
+func fixtureCleartextAuth() []Event {
+	var b fixtureBuilder
+	b.add(Event{Kind: KindConnect, Dir: Local, Layer: LayerTCP, Visible: VisibleMetadata, Annotation: "tcp.connect",
+		Text: "connected to 127.0.0.1:10025 (127.0.0.1:10025) in 180µs"})
+	b.line(ServerToClient, false, "220 mail.lab.test ESMTP\r\n", "smtp.reply.220", Line{Code: "220"})
+	b.line(ClientToServer, false, "AUTH LOGIN\r\n", "smtp.cmd.auth", Line{Command: "AUTH"})
+	b.line(ServerToClient, false, "334 VXNlcm5hbWU6\r\n", "smtp.reply.334", Line{Code: "334"})
+	u := b.line(ClientToServer, false, "bGVhcm5lcg==\r\n", "smtp.cmd.auth", Line{})
+	u.Credential = &Credential{Mechanism: "AUTH LOGIN", Username: "learner", OnWire: true}
+	b.line(ServerToClient, false, "334 UGFzc3dvcmQ6\r\n", "smtp.reply.334", Line{Code: "334"})
+	p := b.line(ClientToServer, false, base64.StdEncoding.EncodeToString([]byte(fixturePassword))+"\r\n", "smtp.cmd.auth", Line{})
+	p.Credential = &Credential{Mechanism: "AUTH LOGIN", Username: "learner", Password: fixturePassword, OnWire: true}
+	b.line(ServerToClient, false, "421 4.3.2 going away\r\n", "smtp.reply.421", Line{Code: "421", Enhanced: "4.3.2"})
+	b.add(Event{Kind: KindError, Dir: Local, Layer: LayerNote, Visible: VisibleNone, Annotation: "net.closed_early",
+		Text: "session: read reply: EOF", Err: &ErrorInfo{Op: "session", Message: "read reply: EOF", Explain: "net.closed_early"}})
+	b.add(Event{Kind: KindClose, Dir: Local, Layer: LayerTCP, Visible: VisibleMetadata, Annotation: "tcp.close",
+		Text: "server closed the connection; 80 bytes sent, 120 received"})
+	return b.evs
+}

@@ -1,0 +1,441 @@
+package sessions
+
+import (
+	"bytes"
+	"encoding/base64"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/mailwire/mailwire/content"
+)
+
+var updatePrint = flag.Bool("update-print", false, "rewrite the printer goldens in testdata/print")
+
+type printer func(w *bytes.Buffer, evs []Event, o PrintOptions) error
+
+var printers = map[string]printer{
+	"text":     func(w *bytes.Buffer, evs []Event, o PrintOptions) error { return PrintText(w, evs, o) },
+	"json":     func(w *bytes.Buffer, evs []Event, o PrintOptions) error { return PrintJSON(w, evs, o) },
+	"markdown": func(w *bytes.Buffer, evs []Event, o PrintOptions) error { return PrintMarkdown(w, evs, o) },
+}
+
+func render(t *testing.T, format string, evs []Event, o PrintOptions) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := printers[format](&b, evs, o); err != nil {
+		t.Fatalf("%s: %v", format, err)
+	}
+	return b.String()
+}
+
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "print", name)
+	if *updatePrint {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update-print to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden (run with -update-print after checking):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestPrintGoldens(t *testing.T) {
+	fixtures := map[string][]Event{"587": fixture587(), "cleartext_auth": fixtureCleartextAuth()}
+	for fname, evs := range fixtures {
+		for _, tc := range []struct {
+			name, format string
+			o            PrintOptions
+		}{
+			{"text", "text", PrintOptions{}},
+			{"text_eavesdropper", "text", PrintOptions{Lens: LensEavesdropper}},
+			{"text_eavesdropper_hex_w60", "text", PrintOptions{Lens: LensEavesdropper, Hex: true, Width: 60}},
+			{"text_color", "text", PrintOptions{Color: true}},
+			{"json", "json", PrintOptions{}},
+			{"markdown", "markdown", PrintOptions{}},
+			{"markdown_eavesdropper", "markdown", PrintOptions{Lens: LensEavesdropper}},
+		} {
+			t.Run(fname+"/"+tc.name, func(t *testing.T) {
+				tc.o.Annotations = fixtureAnnotations
+				ext := map[string]string{"text": ".txt", "json": ".jsonl", "markdown": ".md"}[tc.format]
+				checkGolden(t, fname+"_"+tc.name+ext, render(t, tc.format, evs, tc.o))
+			})
+		}
+	}
+}
+
+// TestPrintTextShape checks the properties the goldens encode, so that a
+// golden regenerated carelessly cannot lose them.
+func TestPrintTextShape(t *testing.T) {
+	o := PrintOptions{Annotations: fixtureAnnotations}
+	out := render(t, "text", fixture587(), o)
+	for _, want := range []string{
+		"S→C  CLEARTEXT  220 mail.lab.test ESMTP Service Ready  — 220 Service ready",
+		"C→S  CLEARTEXT  STARTTLS",
+		"═══ TLS STARTS HERE ═══",
+		"C→S  HANDSHAKE  ClientHello: SNI mail.lab.test",
+		"C→S  ENCRYPTED  AUTH PLAIN ••••••••",
+		"RFC 4954 §4; RFC 4616 §2",
+		"⚠ Before TLS anyone on the path can decode the password.",
+		"   250-STARTTLS", // the rest of a multi-line reply
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+	// Prose appears once per annotation, however often the key recurs.
+	if n := strings.Count(out, "The command succeeded."); n != 1 {
+		t.Errorf("250 prose printed %d times", n)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if w := utf8.RuneCountInString(l); w > defaultPrintWidth {
+			t.Errorf("line wider than %d: %q", defaultPrintWidth, l)
+		}
+	}
+
+	clear := render(t, "text", fixtureCleartextAuth(), o)
+	if strings.Count(clear, credentialWarning) != 2 { // user name line and password line
+		t.Errorf("want 2 credential warnings:\n%s", clear)
+	}
+	if !strings.Contains(clear, "··   ERROR      session: read reply: EOF") {
+		t.Errorf("no error line:\n%s", clear)
+	}
+}
+
+func TestPrintEavesdropperLens(t *testing.T) {
+	o := PrintOptions{Annotations: fixtureAnnotations, Lens: LensEavesdropper}
+	out := render(t, "text", fixture587(), o)
+	for _, want := range []string{
+		"CLEARTEXT  EHLO client.test",
+		"HANDSHAKE  TLS handshake record, 180 bytes",
+		"SNI: mail.lab.test",
+		"certificate[0] subject: CN=mail.lab.test,O=mailwire lab",
+		"ENCRYPTED  encrypted TLS application_data record, 69 bytes",
+		"What an eavesdropper saw",
+		"Credentials (AUTH PLAIN) were sent inside TLS",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("eavesdropper text lacks %q:\n%s", want, out)
+		}
+	}
+	// Inside TLS the observer sees nothing of the lines, the TLS state or
+	// the fields that are not metadata.
+	for _, hidden := range []string{"AUTH PLAIN ••", "235 2.0.0", "QUIT", "certificate verified", "legacy_version", "ECDSA P-256"} {
+		if strings.Contains(out, hidden) {
+			t.Errorf("eavesdropper text shows %q", hidden)
+		}
+	}
+	clear := render(t, "text", fixtureCleartextAuth(), o)
+	for _, want := range []string{"No TLS: the whole session was readable.", "⚠ Credentials in the clear: AUTH LOGIN, user learner, password ••••••••",
+		"Anyone on the path can read this password."} {
+		if !strings.Contains(clear, want) {
+			t.Errorf("cleartext session, eavesdropper lens lacks %q:\n%s", want, clear)
+		}
+	}
+	if _, err := printText(fixture587(), PrintOptions{Lens: "god"}); err == nil {
+		t.Error("unknown lens accepted")
+	}
+}
+
+func printText(evs []Event, o PrintOptions) (string, error) {
+	var b bytes.Buffer
+	err := PrintText(&b, evs, o)
+	return b.String(), err
+}
+
+func TestPrintJSONRoundTrip(t *testing.T) {
+	for _, evs := range [][]Event{fixture587(), fixtureCleartextAuth()} {
+		for _, reveal := range []bool{false, true} {
+			out := render(t, "json", evs, PrintOptions{RevealSecrets: reveal})
+			if n := strings.Count(out, "\n"); n != len(evs) {
+				t.Fatalf("%d lines for %d events", n, len(evs))
+			}
+			got, err := ReadJSON(strings.NewReader(out), 1000, 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := evs
+			if !reveal {
+				want, _ = RedactSecrets(evs)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("reveal=%v: round trip differs:\ngot  %+v\nwant %+v", reveal, got, want)
+			}
+		}
+	}
+	if _, err := ReadJSON(strings.NewReader(strings.Repeat("{}\n", 5)), 4, 100); err == nil {
+		t.Error("ReadJSON read past maxEvents")
+	}
+	if _, err := ReadJSON(strings.NewReader(`{"seq":1,"text":"`+strings.Repeat("a", 200)+`"}`), 4, 100); err == nil {
+		t.Error("ReadJSON read a line past maxLine")
+	}
+}
+
+// secretForms are the ways the fixture password can appear in output.
+func secretForms() []string {
+	return []string{
+		fixturePassword,
+		base64.StdEncoding.EncodeToString([]byte(fixturePassword)),
+		base64.StdEncoding.EncodeToString([]byte("\x00learner\x00" + fixturePassword)),
+	}
+}
+
+func TestPrintMasksPasswords(t *testing.T) {
+	for name, evs := range map[string][]Event{"587": fixture587(), "cleartext": fixtureCleartextAuth()} {
+		for format := range printers {
+			for _, lens := range []string{LensEndpoint, LensEavesdropper} {
+				for _, hex := range []bool{false, true} {
+					o := PrintOptions{Lens: lens, Hex: hex}
+					out := render(t, format, evs, o)
+					// JSON carries Raw as base64: decode every base64 run too.
+					decoded := decodeBase64Runs(out)
+					for _, s := range secretForms() {
+						if strings.Contains(out, s) || strings.Contains(decoded, s) {
+							t.Errorf("%s %s lens=%s hex=%v: output holds %q", name, format, lens, hex, s)
+						}
+					}
+					if !strings.Contains(out, Mask("x")) && (lens == LensEndpoint || name == "cleartext") {
+						t.Errorf("%s %s lens=%s: no mask shown", name, format, lens)
+					}
+				}
+			}
+			o := PrintOptions{RevealSecrets: true}
+			if out := render(t, format, evs, o); !strings.Contains(out, fixturePassword) && !strings.Contains(decodeBase64Runs(out), fixturePassword) {
+				t.Errorf("%s %s: RevealSecrets does not show the password", name, format)
+			}
+		}
+	}
+	// The input is never modified.
+	evs := fixture587()
+	RedactSecrets(evs)
+	if !bytes.Contains(evs[len(evs)-7].Raw, []byte("AUTH PLAIN AGxl")) || evs[len(evs)-7].Credential.Password != fixturePassword {
+		t.Error("RedactSecrets changed its input")
+	}
+}
+
+var base64Run = regexp.MustCompile(`[A-Za-z0-9+/]{8,}={0,2}`)
+
+func decodeBase64Runs(s string) string {
+	var b strings.Builder
+	for _, m := range base64Run.FindAllString(s, -1) {
+		if d, err := base64.StdEncoding.DecodeString(m); err == nil {
+			b.Write(d)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+func TestRedactLine(t *testing.T) {
+	m := Mask("x")
+	for _, tc := range []struct {
+		mech, pw, in, want string
+	}{
+		{"AUTH PLAIN", "pw", "AUTH PLAIN AHUAcHc=", "AUTH PLAIN " + m},
+		{"AUTH PLAIN", "pw", "AHUAcHc=", m}, // continuation line
+		{"AUTH PLAIN", "pw", "a1 AUTHENTICATE PLAIN AHUAcHc=", "a1 AUTHENTICATE PLAIN " + m},
+		{"AUTH LOGIN", "pw", "cHc=", m},
+		{"LOGIN", "pw", "a1 LOGIN learner pw", "a1 LOGIN learner " + m},
+		{"LOGIN", `p "w\`, `a1 LOGIN "lea rner" "p \"w\\"`, `a1 LOGIN "lea rner" ` + m},
+		{"USER/PASS", "my secret pass", "PASS my secret pass", "PASS " + m},
+		// A one-letter password must not mask every "a" of the line.
+		{"LOGIN", "a", "a1 LOGIN alice a", "a1 LOGIN alice " + m},
+		// An unknown shape masks everything after the first word.
+		{"AUTH LOGIN", "pw", "AUTH LOGIN pw extra", "AUTH " + m},
+		{"XOAUTH", "tok", "AUTH XOAUTH2 tok", "AUTH " + m},
+	} {
+		if got := redactLine(tc.in, tc.mech, tc.pw); got != tc.want {
+			t.Errorf("redactLine(%q, %s) = %q, want %q", tc.in, tc.mech, got, tc.want)
+		}
+	}
+	raw := redactRaw([]byte("AUTH PLAIN AHUAcHc=\r\n"), "AUTH PLAIN", "pw")
+	if string(raw) != "AUTH PLAIN "+m+"\r\n" {
+		t.Errorf("redactRaw kept %q", raw)
+	}
+}
+
+// hostileEvents carry, in every peer-controlled field, bytes a terminal
+// would act on: ESC sequences (CSI, OSC 52 clipboard write, OSC 0 title),
+// BEL, 8-bit C1 CSI (0x9b, raw and UTF-8 encoded), bidi overrides and
+// invalid UTF-8.
+func hostileEvents() []Event {
+	const h = "\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\x1b]0;pwned\x07\x9b31m\u009b\u202e\xff\xfe\x00\x7f"
+	evs := fixture587()
+	for i := range evs {
+		ev := &evs[i]
+		ev.Text += h
+		if len(ev.Raw) > 0 {
+			ev.Raw = append(append([]byte{}, ev.Raw...), h+"\r\n"+h...)
+		}
+		if ev.Line != nil {
+			l := *ev.Line
+			l.Command += h
+			l.Code += h
+			l.Capabilities = append(l.Capabilities, h)
+			ev.Line = &l
+		}
+		if ev.Handshake != nil {
+			hs := *ev.Handshake
+			hs.Type += h
+			hs.Fields = append([]Field{}, hs.Fields...)
+			for j := range hs.Fields {
+				hs.Fields[j].Name += h
+				hs.Fields[j].Value += h
+			}
+			ev.Handshake = &hs
+		}
+		if ev.TLS != nil {
+			st := *ev.TLS
+			st.PeerChain = []string{"CN=" + h}
+			st.ServerName += h
+			st.ALPN = h
+			st.VerifyError = h
+			ev.TLS = &st
+		}
+		if ev.Record != nil {
+			r := *ev.Record
+			r.ContentType += h
+			ev.Record = &r
+		}
+		if ev.Credential != nil {
+			c := *ev.Credential
+			c.Username += h
+			c.Mechanism += h
+			c.OnWire = true
+			ev.Credential = &c
+		}
+	}
+	var b fixtureBuilder
+	b.at = evs[len(evs)-1].At
+	b.evs = evs
+	b.add(Event{Kind: KindError, Dir: Local, Layer: LayerNote, Visible: VisibleNone, Text: "dial: " + h,
+		Err: &ErrorInfo{Op: "dial", Message: h}})
+	b.add(Event{Kind: KindNote, Dir: ServerToClient, Layer: LayerCleartext, Visible: VisibleAnyone, Raw: []byte(h),
+		Text: "discarded: " + h, Annotation: "smtp.note.response_injection_discarded"})
+	b.add(Event{Kind: KindConnect, Dir: Local, Layer: LayerTCP, Visible: VisibleMetadata, Text: "connected to " + h})
+	return b.evs
+}
+
+// dangerous reports the first byte or rune in s that a terminal could act
+// on: C0 controls but \n, DEL, ESC, C1 controls (as a raw byte or as UTF-8),
+// bidi overrides, invalid UTF-8.
+func dangerous(s string) (string, bool) {
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			return s[i:min(i+4, len(s))], true
+		case r < 0x20 && r != '\n', r == 0x7f, r >= 0x80 && r <= 0x9f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			return s[i:min(i+4, len(s))], true
+		}
+	}
+	return "", false
+}
+
+var ourSGR = regexp.MustCompile("\x1b\\[[0-9;:]*m")
+
+func TestPrintHostileStrings(t *testing.T) {
+	evs := hostileEvents()
+	for format := range printers {
+		for _, o := range []PrintOptions{
+			{}, {Lens: LensEavesdropper}, {Hex: true}, {Lens: LensEavesdropper, Hex: true}, {RevealSecrets: true}, {Width: 40},
+		} {
+			for _, ann := range []func(string) (content.Annotation, bool){fixtureAnnotations, nil} {
+				o.Annotations = ann
+				out := render(t, format, evs, o)
+				if bad, ok := dangerous(out); ok {
+					t.Errorf("%s %+v: output holds %q", format, o, bad)
+				}
+			}
+		}
+		// With colour on, the only escapes are our own SGR sequences.
+		out := render(t, format, evs, PrintOptions{Color: true, Annotations: fixtureAnnotations})
+		if bad, ok := dangerous(ourSGR.ReplaceAllString(out, "")); ok {
+			t.Errorf("%s with colour: output holds %q", format, bad)
+		}
+	}
+	// Markdown: peer text cannot close its code span or split a table cell.
+	md := render(t, "markdown", []Event{{Kind: KindLine, Dir: ServerToClient, Layer: LayerCleartext, Visible: VisibleAnyone,
+		Text: "250 ``ok`` | <script>alert(1)</script> [x](javascript:y)", Line: &Line{Proto: ProtoSMTP}}}, PrintOptions{})
+	if !strings.Contains(md, "| ``` 250 ``ok`` \\| <script>alert(1)</script> [x](javascript:y) ``` |") &&
+		!strings.Contains(md, "```250 ``ok`` \\| <script>alert(1)</script> [x](javascript:y)```") {
+		t.Errorf("markdown does not fence peer text:\n%s", md)
+	}
+}
+
+func TestPrintColor(t *testing.T) {
+	plain := render(t, "text", fixture587(), PrintOptions{Annotations: fixtureAnnotations})
+	if strings.Contains(plain, "\x1b") {
+		t.Error("escape sequence without Color")
+	}
+	col := render(t, "text", fixture587(), PrintOptions{Color: true, Annotations: fixtureAnnotations})
+	if !strings.Contains(col, "\x1b[") {
+		t.Fatal("no styling with Color")
+	}
+	if got := ourSGR.ReplaceAllString(col, ""); got != plain {
+		t.Errorf("colour changes the text, not only its style:\n%s\n---\n%s", got, plain)
+	}
+}
+
+// TestPrintWithContent prints through the real dictionary: every key the
+// fixture uses that content defines shows its title.
+func TestPrintWithContent(t *testing.T) {
+	out := render(t, "text", fixture587(), PrintOptions{})
+	a, ok := content.Lookup("tls.boundary.starttls")
+	if !ok {
+		t.Skip("content has no tls.boundary.starttls yet")
+	}
+	first, _, _ := strings.Cut(a.Text, ". ")
+	if !strings.Contains(strings.Join(strings.Fields(out), " "), first) {
+		t.Errorf("boundary prose %q missing:\n%s", first, out)
+	}
+	md := render(t, "markdown", fixture587(), PrintOptions{})
+	if !strings.Contains(md, "### "+a.Title) {
+		t.Errorf("markdown lacks the boundary's section %q", a.Title)
+	}
+}
+
+func TestPrintHexBounded(t *testing.T) {
+	ev := Event{Kind: KindLine, Dir: ClientToServer, Layer: LayerCleartext, Visible: VisibleAnyone,
+		Raw: bytes.Repeat([]byte("A"), maxHexBytes+100), Text: "AAAA", Line: &Line{Proto: ProtoSMTP}}
+	out := render(t, "text", []Event{ev}, PrintOptions{Hex: true, Annotations: fixtureAnnotations})
+	if n := strings.Count(out, "|AAAAAAAAAAAAAAAA|"); n != maxHexBytes/16 {
+		t.Errorf("%d hex rows, want %d", n, maxHexBytes/16)
+	}
+	if !strings.Contains(out, "… 100 bytes more") {
+		t.Errorf("no truncation note:\n%s", out)
+	}
+}
+
+func TestWrap(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		width int
+		want  []string
+	}{
+		{"short", 20, []string{"short"}},
+		{"250  two  spaces kept", 40, []string{"250  two  spaces kept"}},
+		{"aaaa bbbb cccc dddd", 10, []string{"aaaa bbbb", "cccc dddd"}},
+		{strings.Repeat("x", 25), 10, []string{"xxxxxxxxxx", "xxxxxxxxxx", "xxxxx"}},
+		{"ab " + strings.Repeat("•", 12), 10, []string{"ab", "••••••••••", "••"}},
+		{"", 10, []string{""}},
+	} {
+		if got := wrap(tc.in, tc.width); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("wrap(%q, %d) = %q, want %q", tc.in, tc.width, got, tc.want)
+		}
+	}
+}
