@@ -320,13 +320,15 @@ func (m *imapClient) response(op, cmd string, greeting bool) (*IMAPResponse, err
 	default:
 		ann = "imap.data." + strings.ToLower(r.Data)
 	}
-	if greeting {
-		also = append(also, ann)
-		ann = "imap.greeting"
-	}
+	// The most specific key leads: the greeting's, else the response
+	// code's (imap.code.privacyrequired), else the status's or data's.
 	if r.Code != "" {
 		also = append(also, ann)
 		ann = "imap.code." + strings.ToLower(r.Code)
+	}
+	if greeting {
+		also = append([]string{ann}, also...)
+		ann = "imap.greeting"
 	}
 	for _, cp := range r.Caps {
 		also = append(also, "imap.cap."+strings.ToLower(cp))

@@ -75,8 +75,8 @@ func TestIMAPStartTLSFlow(t *testing.T) {
 				}
 			}()
 			i := find(evs, 0, isLine(ServerToClient, "* OK"))
-			if i < 0 || evs[i].Layer != LayerCleartext || evs[i].Annotation != "imap.code.capability" ||
-				!strings.Contains(strings.Join(evs[i].Also, ","), "imap.greeting") || evs[i].Line.Code != "OK" ||
+			if i < 0 || evs[i].Layer != LayerCleartext || evs[i].Annotation != "imap.greeting" ||
+				!strings.Contains(strings.Join(evs[i].Also, ","), "imap.code.capability,imap.status.ok") || evs[i].Line.Code != "OK" ||
 				!strings.Contains(strings.Join(evs[i].Also, ","), "imap.cap.logindisabled") {
 				t.Fatalf("greeting: %d", i)
 			}

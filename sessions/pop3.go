@@ -212,14 +212,16 @@ func (p *pop3Client) read(op, cmd string, multi bool) (*POP3Response, error) {
 	if !r.OK {
 		ann = "pop3.reply.err"
 	}
+	// The most specific key leads: the greeting's, else the response
+	// code's (pop3.code.in-use), else the status's.
 	var also []string
-	if cmd == "greeting" {
-		also = append(also, ann)
-		ann = "pop3.greeting"
-	}
 	if r.Code != "" {
 		also = append(also, ann)
 		ann = "pop3.code." + strings.ToLower(r.Code)
+	}
+	if cmd == "greeting" {
+		also = append([]string{ann}, also...)
+		ann = "pop3.greeting"
 	}
 	if cmd == "CAPA" && r.OK {
 		line.Capabilities = parseCAPA(r.Lines)
