@@ -287,6 +287,10 @@ func onWire(ev Event) bool {
 	return false
 }
 
+// inEavesdropperLens: what crossed the wire, and errors, which never do
+// but without which the reader would not learn that the session failed.
+func inEavesdropperLens(ev Event) bool { return onWire(ev) || ev.Kind == KindError }
+
 // metadataField says whether a handshake field is metadata an observer
 // learns from a cleartext handshake message.
 func metadataField(f Field) bool {
@@ -315,6 +319,8 @@ func eavesdropperText(ev Event) string {
 		}
 	case KindNote:
 		return fmt.Sprintf("%d cleartext bytes from the server", len(ev.Raw))
+	case KindError:
+		return "the client gave up (not on the wire): " + SafeString(ev.Text)
 	}
 	return eventText(ev)
 }
@@ -477,7 +483,7 @@ func PrintText(w io.Writer, evs []Event, o PrintOptions) error {
 	eaves := o.eavesdropper()
 
 	for _, ev := range evs {
-		if eaves && !onWire(ev) {
+		if eaves && !inEavesdropperLens(ev) {
 			continue
 		}
 		ann, hasAnn := o.lookup(ev.Annotation)
@@ -772,7 +778,7 @@ func eavesdropperSummary(evs []Event, quote func(string) string) []string {
 				}
 			}
 			if ev.Handshake.Type == "server_hello" && serverHello == "" {
-				serverHello = ev.Text
+				serverHello = strings.TrimPrefix(ev.Text, "ServerHello: ")
 			}
 		}
 		if c := ev.Credential; c != nil {

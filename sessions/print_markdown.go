@@ -39,7 +39,7 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 	var order []string // annotation keys, by first appearance
 	seen := map[string]bool{}
 	for _, ev := range evs {
-		if eaves && !onWire(ev) {
+		if eaves && !inEavesdropperLens(ev) {
 			continue
 		}
 		ann, hasAnn := o.lookup(ev.Annotation)

@@ -65,6 +65,9 @@ func newSessionCmd() *cobra.Command {
 			"  mailwire session --port 587 --format json | jq -c 'select(.visible==\"anyone\")'\n" +
 			"  mailwire session --target smtp.example.org --port 587 --user me",
 		Args: cobra.NoArgs,
+		// A failed session is reported by the transcript and the error,
+		// not by the usage text.
+		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runSession(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
 		},
@@ -287,8 +290,13 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags) erro
 	if file, ok := out.(*os.File); ok {
 		if useColor(file, f.forceColor) && f.format == "text" {
 			po.Color = true
-			// Downsample the styles to what the terminal supports.
-			w = colorprofile.NewWriter(file, os.Environ())
+			// Downsample the styles to what the terminal supports; a
+			// forced colour output (to a pipe, say) keeps 256 colours.
+			cw := colorprofile.NewWriter(file, os.Environ())
+			if f.forceColor == "always" && cw.Profile < colorprofile.ANSI256 {
+				cw.Profile = colorprofile.ANSI256
+			}
+			w = cw
 		}
 		if po.Width == 0 && term.IsTerminal(file.Fd()) {
 			if cols, _, err := term.GetSize(file.Fd()); err == nil && cols > 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -269,5 +270,31 @@ func TestSessionOptionsFromFlags(t *testing.T) {
 	}
 	if got := withPort("[::1]", 993); got != "[::1]:993" {
 		t.Errorf("withPort v6: %s", got)
+	}
+}
+
+// TestSessionCommandEveryPort runs every canonical port against the lab:
+// each completes, and has its TLS boundary where the port says.
+func TestSessionCommandEveryPort(t *testing.T) {
+	state := t.TempDir()
+	for _, tc := range []struct {
+		port     int
+		boundary string
+	}{
+		{25, "tls.boundary.starttls"}, {587, "tls.boundary.starttls"}, {465, "tls.boundary.implicit"},
+		{110, "tls.boundary.starttls"}, {995, "tls.boundary.implicit"},
+		{143, "tls.boundary.starttls"}, {993, "tls.boundary.implicit"},
+		{443, "tls.boundary.implicit"},
+	} {
+		t.Run(strconv.Itoa(tc.port), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			out, _, err := runSessionCmd(t, ctx, "--port", strconv.Itoa(tc.port), "--format", "json", "--lab-state-dir", state)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			evs := decodeEvents(t, out)
+			checkOrder(t, evs, "tcp.connect", tc.boundary, "tls.state", "tcp.close")
+		})
 	}
 }
