@@ -295,6 +295,29 @@ func TestSessionCommandEveryPort(t *testing.T) {
 			}
 			evs := decodeEvents(t, out)
 			checkOrder(t, evs, "tcp.connect", tc.boundary, "tls.state", "tcp.close")
+			// Whatever the login (AUTH PLAIN, IMAP LOGIN, POP3 PASS), the
+			// password is masked in text and raw.
+			for _, ev := range evs {
+				if strings.Contains(ev.Text, lab.DemoPassword) || bytes.Contains(ev.Raw, []byte(lab.DemoPassword)) ||
+					bytes.Contains(ev.Raw, []byte(base64.StdEncoding.EncodeToString([]byte("\x00"+lab.DemoUser+"\x00"+lab.DemoPassword)))) {
+					t.Errorf("event %d holds the password: %q", ev.Seq, ev.Text)
+				}
+			}
+			if tc.port == 25 || tc.port == 443 {
+				return // no login on transfer and web sessions
+			}
+			// The check above can fail: with --reveal the password is there.
+			out, _, err = runSessionCmd(t, ctx, "--port", strconv.Itoa(tc.port), "--format", "json", "--reveal", "--lab-state-dir", state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, ev := range decodeEvents(t, out) {
+				found = found || ev.Credential != nil && ev.Credential.Password == lab.DemoPassword
+			}
+			if !found {
+				t.Errorf("--reveal: no credential with the password")
+			}
 		})
 	}
 }
