@@ -471,105 +471,146 @@ const textIndent = 29
 // RFC references. The eavesdropper lens prints only what crossed the wire,
 // as an observer saw it, and ends with a summary.
 func PrintText(w io.Writer, evs []Event, o PrintOptions) error {
-	if err := o.checkLens(); err != nil {
+	p, err := NewTextPrinter(w, o)
+	if err != nil {
 		return err
 	}
-	evs, _ = o.prepare(evs)
-	bw := bufio.NewWriter(w)
-	st := newTextStyles(o.Color)
-	width := o.width()
-	seen := map[string]bool{}
-	indent := strings.Repeat(" ", textIndent)
-	eaves := o.eavesdropper()
-
 	for _, ev := range evs {
-		if eaves && !inEavesdropperLens(ev) {
-			continue
-		}
-		ann, hasAnn := o.lookup(ev.Annotation)
-		if eaves {
-			// The observer's view: explain each kind of visibility once,
-			// not what the protocol line means.
-			ann, hasAnn = o.lookup(wireKey(ev))
-		}
-		if ev.Kind == KindBoundary {
-			printRule(bw, st, ev, width)
-		} else {
-			text := eventText(ev)
-			title := ""
-			if eaves {
-				text = eavesdropperText(ev)
-			} else if hasAnn {
-				title = "— " + ann.Title
-			}
-			printMain(bw, st, ev, text, title, width)
-		}
-		if ev.Kind == KindLine || ev.Kind == KindNote {
-			for _, l := range extraLines(ev) {
-				fmt.Fprintln(bw, indent+l)
-			}
-		}
-		for _, l := range detailLines(ev, eaves) {
-			for i, wl := range wrap(l, width-textIndent-6) {
-				p := indent + "  "
-				if i > 0 {
-					p += "    " // hanging indent under the field name
-				}
-				fmt.Fprintln(bw, p+st.render(st.detail, wl))
-			}
-		}
-		if ev.Credential != nil && ev.Credential.OnWire {
-			fmt.Fprintln(bw, indent+"  "+st.render(st.warn, credentialWarning))
-		}
-		if o.Hex {
-			if b := hexBytes(ev, eaves); len(b) > 0 {
-				// A 16-byte row is 78 columns: it starts left of the text
-				// column, and rows shrink to 8 bytes on narrow output.
-				perRow := 16
-				if width-ruleIndent < 78 {
-					perRow = 8
-				}
-				more := len(b) - maxHexBytes
-				if more > 0 {
-					b = b[:maxHexBytes]
-				}
-				for _, l := range strings.Split(strings.TrimSuffix(SafeHexDump(b, perRow), "\n"), "\n") {
-					fmt.Fprintln(bw, strings.Repeat(" ", ruleIndent)+st.render(st.detail, l))
-				}
-				if more > 0 {
-					fmt.Fprintf(bw, "%s%s\n", strings.Repeat(" ", ruleIndent), st.render(st.detail, fmt.Sprintf("… %s more", plural(more, "byte"))))
-				}
-			}
-		}
-		if hasAnn && !seen[ann.Key] {
-			seen[ann.Key] = true
-			in := indent
-			if ev.Kind == KindBoundary {
-				in = strings.Repeat(" ", ruleIndent)
-			}
-			printProse(bw, st, ann, in, width)
-		}
-		if eaves && ev.Credential != nil && ev.Credential.OnWire && !seen["wire.credentials"] {
-			if a, ok := o.lookup("wire.credentials"); ok {
-				seen["wire.credentials"] = true
-				printProse(bw, st, a, indent, width)
-			}
+		if err := p.Print(ev); err != nil {
+			return err
 		}
 	}
-	if eaves {
+	return p.Close()
+}
+
+// TextPrinter is PrintText one event at a time, for a live session: each
+// Print writes (and flushes) one event; Close writes what needs the whole
+// session (the eavesdropper summary). Not safe for concurrent use.
+type TextPrinter struct {
+	w     *bufio.Writer
+	o     PrintOptions
+	st    textStyles
+	width int
+	seen  map[string]bool
+	evs   []Event // redacted, for the summary
+}
+
+// NewTextPrinter returns a printer writing to w.
+func NewTextPrinter(w io.Writer, o PrintOptions) (*TextPrinter, error) {
+	if err := o.checkLens(); err != nil {
+		return nil, err
+	}
+	return &TextPrinter{w: bufio.NewWriter(w), o: o, st: newTextStyles(o.Color), width: o.width(), seen: map[string]bool{}}, nil
+}
+
+// Print writes one event.
+func (p *TextPrinter) Print(ev Event) error {
+	if !p.o.RevealSecrets {
+		r, _ := RedactSecrets([]Event{ev})
+		ev = r[0]
+	}
+	if p.o.eavesdropper() {
+		p.evs = append(p.evs, ev)
+	}
+	p.event(ev)
+	return p.w.Flush()
+}
+
+// Close writes the summary of the eavesdropper lens and flushes.
+func (p *TextPrinter) Close() error {
+	if p.o.eavesdropper() {
+		bw, st := p.w, p.st
 		fmt.Fprintln(bw)
 		fmt.Fprintln(bw, st.render(st.rule, "What an eavesdropper saw"))
-		for _, b := range eavesdropperSummary(evs, SafeString) {
-			for i, wl := range wrap(b, width-4) {
-				p := "  • "
+		for _, b := range eavesdropperSummary(p.evs, SafeString) {
+			for i, wl := range wrap(b, p.width-4) {
+				pre := "  • "
 				if i > 0 {
-					p = "    "
+					pre = "    "
 				}
-				fmt.Fprintln(bw, p+wl)
+				fmt.Fprintln(bw, pre+wl)
 			}
 		}
 	}
-	return bw.Flush()
+	return p.w.Flush()
+}
+
+func (p *TextPrinter) event(ev Event) {
+	bw, st, o, width := p.w, p.st, p.o, p.width
+	indent := strings.Repeat(" ", textIndent)
+	eaves := o.eavesdropper()
+	if eaves && !inEavesdropperLens(ev) {
+		return
+	}
+	ann, hasAnn := o.lookup(ev.Annotation)
+	if eaves {
+		// The observer's view: explain each kind of visibility once,
+		// not what the protocol line means.
+		ann, hasAnn = o.lookup(wireKey(ev))
+	}
+	if ev.Kind == KindBoundary {
+		printRule(bw, st, ev, width)
+	} else {
+		text := eventText(ev)
+		title := ""
+		if eaves {
+			text = eavesdropperText(ev)
+		} else if hasAnn {
+			title = "— " + ann.Title
+		}
+		printMain(bw, st, ev, text, title, width)
+	}
+	if ev.Kind == KindLine || ev.Kind == KindNote {
+		for _, l := range extraLines(ev) {
+			fmt.Fprintln(bw, indent+l)
+		}
+	}
+	for _, l := range detailLines(ev, eaves) {
+		for i, wl := range wrap(l, width-textIndent-6) {
+			pre := indent + "  "
+			if i > 0 {
+				pre += "    " // hanging indent under the field name
+			}
+			fmt.Fprintln(bw, pre+st.render(st.detail, wl))
+		}
+	}
+	if ev.Credential != nil && ev.Credential.OnWire {
+		fmt.Fprintln(bw, indent+"  "+st.render(st.warn, credentialWarning))
+	}
+	if o.Hex {
+		if b := hexBytes(ev, eaves); len(b) > 0 {
+			// A 16-byte row is 78 columns: it starts left of the text
+			// column, and rows shrink to 8 bytes on narrow output.
+			perRow := 16
+			if width-ruleIndent < 78 {
+				perRow = 8
+			}
+			more := len(b) - maxHexBytes
+			if more > 0 {
+				b = b[:maxHexBytes]
+			}
+			for _, l := range strings.Split(strings.TrimSuffix(SafeHexDump(b, perRow), "\n"), "\n") {
+				fmt.Fprintln(bw, strings.Repeat(" ", ruleIndent)+st.render(st.detail, l))
+			}
+			if more > 0 {
+				fmt.Fprintf(bw, "%s%s\n", strings.Repeat(" ", ruleIndent), st.render(st.detail, fmt.Sprintf("… %s more", plural(more, "byte"))))
+			}
+		}
+	}
+	if hasAnn && !p.seen[ann.Key] {
+		p.seen[ann.Key] = true
+		in := indent
+		if ev.Kind == KindBoundary {
+			in = strings.Repeat(" ", ruleIndent)
+		}
+		printProse(bw, st, ann, in, width)
+	}
+	if eaves && ev.Credential != nil && ev.Credential.OnWire && !p.seen["wire.credentials"] {
+		if a, ok := o.lookup("wire.credentials"); ok {
+			p.seen["wire.credentials"] = true
+			printProse(bw, st, a, indent, width)
+		}
+	}
 }
 
 // ruleIndent is where the text under a boundary rule starts.

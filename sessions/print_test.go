@@ -439,3 +439,36 @@ func TestWrap(t *testing.T) {
 		}
 	}
 }
+
+// TestTextPrinterStreams: each Print reaches the writer at once (a live
+// session shows where a server stalls), and printing event by event gives
+// exactly PrintText's output.
+func TestTextPrinterStreams(t *testing.T) {
+	evs := fixtureCleartextAuth()
+	for _, lens := range []string{LensEndpoint, LensEavesdropper} {
+		o := PrintOptions{Lens: lens, Annotations: fixtureAnnotations}
+		var b bytes.Buffer
+		p, err := NewTextPrinter(&b, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, ev := range evs {
+			before := b.Len()
+			if err := p.Print(ev); err != nil {
+				t.Fatal(err)
+			}
+			if b.Len() == before && inEavesdropperLens(ev) {
+				t.Errorf("%s: event %d not written at once", lens, i)
+			}
+		}
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if want := render(t, "text", evs, o); b.String() != want {
+			t.Errorf("%s: streamed output differs from PrintText", lens)
+		}
+	}
+	if _, err := NewTextPrinter(&bytes.Buffer{}, PrintOptions{Lens: "x"}); err == nil {
+		t.Error("bad lens accepted")
+	}
+}

@@ -231,16 +231,15 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags) erro
 		ctx = context.Background()
 	}
 	po := sessions.PrintOptions{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Width: f.width}
-	var print func(io.Writer, []sessions.Event, sessions.PrintOptions) error
 	switch f.format {
-	case "text", "":
-		print = sessions.PrintText
-	case "json", "jsonl":
-		print = sessions.PrintJSON
-	case "markdown", "md":
-		print = sessions.PrintMarkdown
+	case "text", "json", "markdown":
 	default:
 		return fmt.Errorf("--format %q: want text, json or markdown", f.format)
+	}
+	switch f.forceColor {
+	case "", "always", "never":
+	default:
+		return fmt.Errorf("--color %q: want always or never", f.forceColor)
 	}
 	if f.lens != sessions.LensEndpoint && f.lens != sessions.LensEavesdropper {
 		return fmt.Errorf("--lens %q: want endpoint or eavesdropper", f.lens)
@@ -307,19 +306,66 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags) erro
 		po.Color = true
 	}
 
-	evs, runErr := sessions.Collect(ctx, o)
-	if err := print(w, evs, po); err != nil {
-		return fmt.Errorf("print session: %w", err)
-	}
-	if runErr != nil {
-		return fmt.Errorf("session failed: %w", runErr)
-	}
-	for _, ev := range evs {
-		if ev.Kind == sessions.KindError {
-			return fmt.Errorf("session failed: %s", sessions.SafeString(ev.Text))
+	fmt.Fprintf(errOut, "mailwire session: %s %s on %s (%s), certificate check: %s\n",
+		o.Proto, o.TLSMode, o.Target, describeTarget(f, o), o.Verify)
+
+	// Text and JSON print each event as it arrives, so a slow or silent
+	// server shows where it stalls; Markdown needs the whole session.
+	var (
+		evs   []sessions.Event
+		text  *sessions.TextPrinter
+		pErr  error
+		fails []string
+	)
+	if f.format == "text" {
+		if text, err = sessions.NewTextPrinter(w, po); err != nil {
+			return err
 		}
 	}
+	for ev := range sessions.Stream(ctx, o) {
+		if ev.Kind == sessions.KindError {
+			fails = append(fails, sessions.SafeString(ev.Text))
+		}
+		if pErr != nil {
+			continue // keep draining: Stream's goroutine must finish
+		}
+		switch f.format {
+		case "text":
+			pErr = text.Print(ev)
+		case "json":
+			pErr = sessions.PrintJSON(w, []sessions.Event{ev}, po)
+		default:
+			evs = append(evs, ev)
+		}
+	}
+	if pErr == nil {
+		switch f.format {
+		case "text":
+			pErr = text.Close()
+		case "markdown":
+			pErr = sessions.PrintMarkdown(w, evs, po)
+		}
+	}
+	if pErr != nil {
+		return fmt.Errorf("print session: %w", pErr)
+	}
+	// Every error that ends a session is reported as a KindError event
+	// (sessions.Run), so the events alone decide the exit status.
+	if len(fails) > 0 {
+		return fmt.Errorf("session failed: %s", strings.Join(fails, "; "))
+	}
 	return nil
+}
+
+// describeTarget says in a few words what is dialed.
+func describeTarget(f sessionFlags, o sessions.Options) string {
+	if f.target == "" {
+		return "the in-process lab, as " + o.ServerName
+	}
+	if o.ServerName != "" {
+		return "SNI " + o.ServerName
+	}
+	return "SNI from the host name"
 }
 
 // useColor: colour on a terminal unless NO_COLOR is set (https://no-color.org),
