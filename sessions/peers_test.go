@@ -1,0 +1,283 @@
+package sessions_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailwire/mailwire/sessions"
+)
+
+// Interop: mailwire's drivers against real Postfix and Dovecot (see
+// ../shared/peers/README.md). Skipped unless MAILWIRE_PEERS names the peers'
+// address, a loopback address such as 127.0.0.2:
+//
+//	MAILWIRE_PEERS=127.0.0.2 go test -run Peers -v ./sessions/
+//
+// The peers' certificates are verified against their own CA
+// (MAILWIRE_PEERS_CA, default /tmp/mailpeers/ca.pem) for the name
+// mail.peers.test, as the acceptance asks.
+
+const (
+	peersServerName = "mail.peers.test"
+	peersUser       = "learner"
+	peersPassword   = "correct-horse"
+	peersMailbox    = "learner@mail.peers.test"
+)
+
+// peersOptions returns session options for one canonical port of the peers,
+// or skips the test when no peers are configured.
+func peersOptions(t *testing.T, port int) sessions.Options {
+	t.Helper()
+	addr := os.Getenv("MAILWIRE_PEERS")
+	if addr == "" {
+		t.Skip("MAILWIRE_PEERS not set: no real Postfix/Dovecot to test against")
+	}
+	// Tests talk to loopback only; refuse anything else rather than dial it.
+	if ip := net.ParseIP(addr); ip == nil || !ip.IsLoopback() {
+		t.Fatalf("MAILWIRE_PEERS=%q: want a loopback IP such as 127.0.0.2", addr)
+	}
+	ca := os.Getenv("MAILWIRE_PEERS_CA")
+	if ca == "" {
+		ca = "/tmp/mailpeers/ca.pem"
+	}
+	if _, err := os.Stat(ca); err != nil {
+		t.Fatalf("peers CA: %v", err)
+	}
+	o, err := sessions.OptionsForPort(net.JoinHostPort(addr, strconv.Itoa(port)), port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.ServerName = peersServerName
+	o.Verify, o.CAFile = sessions.VerifyCAFile, ca
+	o.Username, o.Password = peersUser, peersPassword
+	o.From, o.To = peersMailbox, peersMailbox
+	o.EHLOName = "client.peers.test"
+	o.ReadTimeout, o.SessionTimeout = 5*time.Second, 30*time.Second
+	return o
+}
+
+// peersSecrets are the forms of the password that must never be readable in
+// an event an observer on the path can see: the password itself, the AUTH
+// PLAIN initial response (RFC 4616 §2) and the AUTH LOGIN answer, both
+// base64.
+func peersSecrets() [][]byte {
+	return [][]byte{
+		[]byte(peersPassword),
+		[]byte(base64.StdEncoding.EncodeToString([]byte("\x00" + peersUser + "\x00" + peersPassword))),
+		[]byte(base64.StdEncoding.EncodeToString([]byte(peersPassword))),
+	}
+}
+
+func TestPeersSessions(t *testing.T) {
+	for _, tc := range []struct {
+		port int
+		// cleartext lines expected before the boundary (prefixes, in
+		// order); nil for implicit TLS.
+		cleartext []string
+		// credPrefix starts the decrypted line that carries the
+		// password; mech is the Credential's Mechanism.
+		credPrefix, mech string
+		// done is a prefix of the server line that shows the session
+		// reached its end as intended.
+		done string
+	}{
+		// Port 25 offers no AUTH (README): the session sends the mail to
+		// the local mailbox without credentials.
+		{25, []string{"220 ", "EHLO", "250", "STARTTLS", "220 "}, "", "", "221 "},
+		{587, []string{"220 ", "EHLO", "250", "STARTTLS", "220 "}, "AUTH PLAIN", "AUTH PLAIN", "221 "},
+		{465, nil, "AUTH PLAIN", "AUTH PLAIN", "221 "},
+		{110, []string{"+OK", "CAPA", "+OK", "STLS", "+OK"}, "PASS ", "USER/PASS", "+OK"},
+		{995, nil, "PASS ", "USER/PASS", "+OK"},
+		{143, []string{"* OK", "a1 CAPABILITY", "* CAPABILITY", "a1 OK", "a2 STARTTLS", "a2 OK"}, "LOGIN", "LOGIN", "* BYE"},
+		{993, nil, "LOGIN", "LOGIN", "* BYE"},
+	} {
+		t.Run(strconv.Itoa(tc.port), func(t *testing.T) {
+			o := peersOptions(t, tc.port)
+			if tc.port == 25 {
+				o.Username, o.Password = "", ""
+			}
+			evs, err := sessions.Collect(context.Background(), o)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, text(evs))
+			}
+			if testing.Verbose() {
+				t.Log("\n" + text(evs))
+			}
+			assertPeersSession(t, evs, tc.cleartext, tc.credPrefix, tc.mech)
+			st := annotated(evs, "tls.state")
+			if st == nil || !st.TLS.Verified || st.TLS.VerifyMethod != string(sessions.VerifyCAFile) ||
+				st.TLS.ServerName != peersServerName || len(st.TLS.PeerChain) == 0 ||
+				!strings.Contains(st.TLS.PeerChain[0], peersServerName) {
+				t.Errorf("TLS state: %+v", st)
+			}
+			done := false
+			for _, ev := range evs {
+				done = done || ev.Kind == sessions.KindLine && ev.Dir == sessions.ServerToClient &&
+					ev.Layer == sessions.LayerDecrypted && bytes.HasPrefix(ev.Raw, []byte(tc.done))
+			}
+			if !done {
+				t.Errorf("no decrypted %q from the server\n%s", tc.done, text(evs))
+			}
+		})
+	}
+}
+
+// assertPeersSession checks the stream of one session against a real
+// server: the cleartext lines before TLS, the boundary, a ClientHello
+// with SNI mail.peers.test and a ServerHello, then only TLS on the wire
+// while the decrypted lines carry the credential; the password is never
+// readable in an event an observer could see; no error.
+func assertPeersSession(t *testing.T, evs []sessions.Event, cleartext []string, credPrefix, mech string) {
+	t.Helper()
+	defer func() {
+		if t.Failed() {
+			t.Log("\n" + text(evs))
+		}
+	}()
+	i := 0
+	for _, want := range cleartext {
+		for i < len(evs) && !(evs[i].Kind == sessions.KindLine && bytes.HasPrefix(evs[i].Raw, []byte(want))) {
+			if evs[i].Kind == sessions.KindBoundary {
+				t.Fatalf("boundary before cleartext %q", want)
+			}
+			i++
+		}
+		if i == len(evs) {
+			t.Fatalf("no cleartext %q", want)
+		}
+		if evs[i].Layer != sessions.LayerCleartext || evs[i].Visible != sessions.VisibleAnyone {
+			t.Errorf("%q: layer %s, visible %s", want, evs[i].Layer, evs[i].Visible)
+		}
+		i++
+	}
+	b := -1
+	for j := i; j < len(evs); j++ {
+		if evs[j].Kind == sessions.KindBoundary {
+			b = j
+			break
+		}
+	}
+	if b < 0 {
+		t.Fatal("no boundary")
+	}
+	if len(cleartext) == 0 && b != 1 {
+		t.Errorf("implicit TLS: boundary is event %d, want right after connect", b)
+	}
+	var sni, serverHello, cred, encC2S, encS2C bool
+	for _, ev := range evs[b:] {
+		switch {
+		case ev.Kind == sessions.KindHandshake && ev.Handshake.Type == "client_hello":
+			for _, f := range ev.Handshake.Fields {
+				sni = sni || f.Name == "SNI" && f.Value == peersServerName
+			}
+		case ev.Kind == sessions.KindHandshake && ev.Handshake.Type == "server_hello":
+			serverHello = true
+		case ev.Kind == sessions.KindEncrypted:
+			encC2S = encC2S || ev.Dir == sessions.ClientToServer
+			encS2C = encS2C || ev.Dir == sessions.ServerToClient
+		case credPrefix != "" && ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer &&
+			(bytes.HasPrefix(ev.Raw, []byte(credPrefix)) || credPrefix == "LOGIN" && bytes.Contains(ev.Raw, []byte(" LOGIN "))):
+			if ev.Credential == nil || ev.Credential.Password != peersPassword || ev.Credential.OnWire ||
+				ev.Credential.Mechanism != mech || ev.Layer != sessions.LayerDecrypted || ev.Visible != sessions.VisibleEndpoints {
+				t.Errorf("credential line %q (%s, %s): %+v", ev.Text, ev.Layer, ev.Visible, ev.Credential)
+			}
+			cred = true
+		}
+		// After the boundary an observer sees TLS only: handshake
+		// messages and records in the clear, everything else encrypted.
+		if ev.Layer == sessions.LayerCleartext {
+			t.Errorf("cleartext after the boundary: %q", ev.Text)
+		}
+		if ev.Dir != sessions.Local && ev.Layer != sessions.LayerTLS && ev.Visible != sessions.VisibleEndpoints &&
+			ev.Kind != sessions.KindEncrypted {
+			t.Errorf("after the boundary, %s %s event %q is visible to %s", ev.Layer, ev.Kind, ev.Text, ev.Visible)
+		}
+	}
+	if !sni || !serverHello || !encC2S || !encS2C || credPrefix != "" && !cred {
+		t.Errorf("ClientHello with SNI %s %v, ServerHello %v, encrypted records c2s %v s2c %v, credential line %v",
+			peersServerName, sni, serverHello, encC2S, encS2C, cred)
+	}
+	for _, ev := range evs {
+		if ev.Visible == sessions.VisibleAnyone || ev.Visible == sessions.VisibleMetadata {
+			for _, s := range peersSecrets() {
+				if bytes.Contains(ev.Raw, s) || strings.Contains(ev.Text, string(s)) {
+					t.Errorf("password readable in %s event %d %q", ev.Visible, ev.Seq, ev.Text)
+				}
+			}
+		}
+		if ev.Kind == sessions.KindError {
+			t.Errorf("error event: %q", ev.Text)
+		}
+	}
+}
+
+// TestPeersCertificateVisibility: in TLS 1.2 Postfix's certificate crosses
+// the wire in a cleartext Certificate message (RFC 5246 §7.4.2), so an
+// observer reads subject and SAN; in TLS 1.3 it travels encrypted after
+// ServerHello (RFC 8446 §4.4.2), so no certificate event is readable.
+func TestPeersCertificateVisibility(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		max      uint16
+		wantCert bool
+		version  string
+	}{
+		{"TLS 1.2", tls.VersionTLS12, true, "TLS 1.2"},
+		{"TLS 1.3", tls.VersionTLS13, false, "TLS 1.3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := peersOptions(t, 587)
+			o.MaxTLS = tc.max
+			evs, err := sessions.Collect(context.Background(), o)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, text(evs))
+			}
+			if testing.Verbose() {
+				t.Log("\n" + text(evs))
+			}
+			assertPeersSession(t, evs, []string{"220 ", "EHLO", "250", "STARTTLS", "220 "}, "AUTH PLAIN", "AUTH PLAIN")
+			if st := annotated(evs, "tls.state"); st == nil || st.TLS.Version != tc.version || !st.TLS.Verified {
+				t.Errorf("TLS state %+v, want verified %s", st, tc.version)
+			}
+			var certs []sessions.Event
+			for _, ev := range evs {
+				if ev.Kind == sessions.KindHandshake && ev.Handshake.Type == "certificate" && !ev.Handshake.Encrypted {
+					certs = append(certs, ev)
+				}
+			}
+			if !tc.wantCert {
+				for _, c := range certs {
+					t.Errorf("certificate readable on the wire in %s: %q (%s)", tc.version, c.Text, c.Visible)
+				}
+				return
+			}
+			if len(certs) != 1 {
+				t.Fatalf("%d certificate events on the wire, want 1", len(certs))
+			}
+			c := certs[0]
+			if c.Dir != sessions.ServerToClient || c.Layer != sessions.LayerTLS || c.Visible == sessions.VisibleEndpoints {
+				t.Errorf("certificate event: dir %s, layer %s, visible %s", c.Dir, c.Layer, c.Visible)
+			}
+			var subject, san bool
+			for _, f := range c.Handshake.Fields {
+				switch f.Annotation {
+				case "tls.cert.subject":
+					subject = subject || strings.Contains(f.Value, peersServerName)
+				case "tls.cert.san":
+					san = san || strings.Contains(f.Value, peersServerName)
+				}
+			}
+			if !subject || !san {
+				t.Errorf("certificate fields %+v: subject with %s %v, SAN %v", c.Handshake.Fields, peersServerName, subject, san)
+			}
+		})
+	}
+}
