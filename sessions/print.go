@@ -255,6 +255,11 @@ func arrow(d Direction) string {
 
 // badge says who can read an event.
 func badge(ev Event) string {
+	if ev.Layer == LayerTCP && ev.Kind != KindError {
+		// Connect and close: an observer sees the TCP segments (addresses,
+		// ports, timing), which is metadata but not the TLS handshake.
+		return "TCP"
+	}
 	switch ev.Visible {
 	case VisibleAnyone:
 		return "CLEARTEXT"
@@ -440,7 +445,7 @@ func (st textStyles) badge(ev Event) string {
 	switch b {
 	case "CLEARTEXT":
 		s = st.cleartext
-	case "HANDSHAKE":
+	case "HANDSHAKE", "TCP":
 		s = st.handshake
 	case "ENCRYPTED":
 		s = st.encrypted
@@ -463,7 +468,7 @@ const textIndent = 29
 
 // PrintText writes one line per event: elapsed time, direction, a badge
 // saying who can read the event (CLEARTEXT: anyone on the path; HANDSHAKE:
-// TLS metadata in the clear; ENCRYPTED: only the endpoints; LOCAL/ERROR:
+// TLS metadata in the clear; TCP: the connection itself; ENCRYPTED: only the endpoints; LOCAL/ERROR:
 // never on the wire), the sanitized text and the annotation's title. Where
 // the connection turns into TLS (KindBoundary) a rule line marks it. Under
 // an event: the rest of a multi-line reply, decoded fields, a credential
