@@ -71,7 +71,7 @@ func (r *POP3Response) Status() string {
 // response to this command is multi-line (CAPA, LIST, RETR): then the lines
 // up to the lone "." are read and dot-unstuffed (RFC 1939 §3). A negative
 // response is always one line. maxLines bounds the lines kept for parsing
-// (CAPA); more are counted but not kept, like bytes past pop3KeepBytes. On
+// (CAPA); Raw keeps up to pop3KeepBytes (Truncated says it was cut). On
 // error the partial response is returned, so the caller can show what came.
 func ReadPOP3Response(lr *LineReader, multi bool, maxLines int) (*POP3Response, error) {
 	r := &POP3Response{}
@@ -108,10 +108,10 @@ func ReadPOP3Response(lr *LineReader, multi bool, maxLines int) (*POP3Response, 
 		}
 		// RFC 1939 §3: a line starting with "." was byte-stuffed.
 		l = strings.TrimPrefix(l, ".")
+		// Lines are for parsing (CAPA); past maxLines or past the kept
+		// bytes they are dropped, and Raw (with Truncated) shows the rest.
 		if !r.Truncated && len(r.Lines) < maxLines {
 			r.Lines = append(r.Lines, l)
-		} else {
-			r.Truncated = true
 		}
 	}
 }
