@@ -435,3 +435,13 @@ func TestReadPOP3Response(t *testing.T) {
 		}
 	}
 }
+
+// TestPOP3LongListKeepsBytes: more lines than maxLines are not parsed, but
+// all bytes within pop3KeepBytes are kept and the response is not cut.
+func TestPOP3LongListKeepsBytes(t *testing.T) {
+	in := "+OK\r\n" + strings.Repeat("7 100\r\n", 30) + ".\r\n"
+	r, err := ReadPOP3Response(NewLineReader(strings.NewReader(in), 512), true, 10)
+	if err != nil || len(r.Lines) != 10 || r.Truncated || string(r.Raw) != in || r.Total != len(in) {
+		t.Fatalf("%+v %v", r, err)
+	}
+}
