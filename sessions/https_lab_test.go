@@ -21,7 +21,7 @@ func TestLabHTTPS(t *testing.T) {
 	}{
 		{"h2 and http/1.1 offered", sessions.DefaultHTTPSALPN, "h2"},
 		{"http/1.1 only", []string{"http/1.1"}, "http/1.1"},
-		{"no ALPN", nil, ""},
+		{"no ALPN", []string{}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := labOptions(t, l, 443)

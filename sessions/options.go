@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -103,7 +104,9 @@ type Options struct {
 	// MinTLS and MaxTLS bound the version (tls.VersionTLS12, …); zero leaves
 	// crypto/tls defaults.
 	MinTLS, MaxTLS uint16
-	// ALPN protocols to offer (RFC 7301), e.g. "h2", "http/1.1".
+	// ALPN protocols to offer (RFC 7301), e.g. "h2", "http/1.1". Nil means
+	// the default (DefaultHTTPSALPN for HTTPS, none for mail); an empty,
+	// non-nil slice offers none.
 	ALPN []string
 
 	Verify  VerifyMode
@@ -218,6 +221,11 @@ func (o Options) withDefaults() (Options, error) {
 		if o.Proto == ProtoSMTP && port == "25" {
 			o.Role = RoleTransfer
 		}
+	}
+	if o.Proto == ProtoHTTPS && o.ALPN == nil {
+		// Offer what a browser offers (RFC 7301), so the session shows
+		// which protocol the server picks.
+		o.ALPN = slices.Clone(DefaultHTTPSALPN)
 	}
 	if o.EHLOName == "" {
 		o.EHLOName = DefaultEHLOName()

@@ -128,9 +128,20 @@ func (c *Conversation) connUsable() bool {
 	if c.failed == nil {
 		return true
 	}
-	e := c.failed.Explain
-	return strings.HasPrefix(e, "smtp.reply.") && e != "smtp.reply.421" ||
-		e == ExplainNoStartTLS
+	// A refusal the server answered in protocol (an SMTP 5xx, a POP3 -ERR,
+	// an IMAP NO) leaves the connection open, so it is closed politely
+	// (TLS close_notify); a server that said goodbye (421, BYE) is gone.
+	switch e := c.failed.Explain; {
+	case e == ExplainNoStartTLS:
+		return true
+	case strings.HasPrefix(e, "smtp.reply."):
+		return e != "smtp.reply.421"
+	case strings.HasPrefix(e, "pop3.code."), e == "pop3.reply.err":
+		return true
+	case strings.HasPrefix(e, "imap.status."), strings.HasPrefix(e, "imap.code."):
+		return e != "imap.status.bye"
+	}
+	return false
 }
 
 func (c *Conversation) emitClose(text string) {
