@@ -12,6 +12,8 @@ package tui
 import (
 	"context"
 	"sort"
+
+	"github.com/mailwire/mailwire/sessions"
 )
 
 // LabInfo describes a running lab as the TUI shows it.
@@ -49,6 +51,32 @@ type Options struct {
 	// StartLab starts the lab. It is called once, inside a tea.Cmd, never
 	// on the UI goroutine. Nil means there is no lab: the screens say so.
 	StartLab func(ctx context.Context) (LabInfo, error)
+	// OpenSession starts one session and returns its event stream (as
+	// sessions.Stream does: closed after the close event; the receiver
+	// drains it). It is called inside a tea.Cmd with a context the TUI
+	// cancels when the user leaves or re-runs the session. Nil means
+	// sessions cannot be run: enter on a port shows the lab endpoint.
+	OpenSession func(ctx context.Context, req SessionRequest) (<-chan sessions.Event, error)
+	// Connect, when set, opens the session screen on this request at start
+	// (mailwire connect) instead of the port table.
+	Connect *SessionRequest
+}
+
+// SessionRequest says which session to run. The TUI fills it from the port
+// table (Port and the lab endpoint); `mailwire connect` fills it from its
+// flags. The display fields only label the session screen: OpenSession
+// decides what is dialed.
+type SessionRequest struct {
+	// Port is the canonical port (25, 587, …) whose protocol, TLS mode and
+	// lab endpoint the session uses.
+	Port int
+	// Target is the address dialed, for the header (e.g. "127.0.0.1:10587").
+	Target string
+	// Proto and TLSMode are shown in the header ("smtp", "starttls").
+	Proto   string
+	TLSMode string
+	// Label says in a few words what the target is ("lab", "SNI mx.example").
+	Label string
 }
 
 // labState is what the TUI knows about the lab.
@@ -75,6 +103,8 @@ type Common struct {
 	Styles Styles
 	Keys   KeyMap
 	Lab    Lab
+	// OpenSession is Options.OpenSession (nil: no sessions).
+	OpenSession func(ctx context.Context, req SessionRequest) (<-chan sessions.Event, error)
 }
 
 // labResultMsg carries the outcome of Options.StartLab.

@@ -3,14 +3,33 @@ package tui
 import "charm.land/bubbles/v2/key"
 
 // KeyMap holds every key binding of the TUI. Screens match with key.Matches
-// and expose the bindings they use through help.KeyMap.
+// and expose the bindings they use through help.KeyMap. Two bindings may
+// share a key when no screen uses both (K/J scroll the port table's detail
+// pane and the session's detail pane; l is a column on the port table and
+// the lens on the session screen).
 type KeyMap struct {
 	Up, Down, Left, Right key.Binding
 	// Move is for help display only: one entry standing for the four arrows.
 	Move             key.Binding
 	PageUp, PageDown key.Binding
 	Open, Back       key.Binding
-	Help, Quit       key.Binding
+	// Endpoint shows the lab endpoint of the selected port (port table).
+	Endpoint key.Binding
+
+	// Session screen.
+	PrevPage, NextPage key.Binding // timeline pages
+	Top, Bottom        key.Binding // first and last event
+	DetailUp           key.Binding // scroll the detail pane
+	DetailDown         key.Binding
+	Lens               key.Binding // endpoint ⇄ eavesdropper
+	Reveal             key.Binding // show passwords
+	Step               key.Binding // step mode on/off
+	Next, Prev         key.Binding // step forward/back
+	Auto               key.Binding // auto-play the steps
+	Faster, Slower     key.Binding // auto-play speed
+	Rerun              key.Binding // run the session again
+
+	Help, Quit key.Binding
 }
 
 // DefaultKeyMap returns the standard bindings: arrows and hjkl to move,
@@ -25,9 +44,27 @@ func DefaultKeyMap() KeyMap {
 		Move:     key.NewBinding(key.WithKeys("up", "down", "left", "right"), key.WithHelp("←↓↑→/hjkl", "select port")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "K"), key.WithHelp("pgup/K", "scroll up")),
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "J"), key.WithHelp("pgdn/J", "scroll down")),
-		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "lab endpoint")),
+		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run session")),
 		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
-		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Endpoint: key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "lab endpoint")),
+
+		PrevPage:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		NextPage:   key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+		Top:        key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home/g", "first")),
+		Bottom:     key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "last")),
+		DetailUp:   key.NewBinding(key.WithKeys("K", "shift+up"), key.WithHelp("K", "detail up")),
+		DetailDown: key.NewBinding(key.WithKeys("J", "shift+down"), key.WithHelp("J", "detail down")),
+		Lens:       key.NewBinding(key.WithKeys("tab", "l"), key.WithHelp("tab/l", "lens")),
+		Reveal:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "show password")),
+		Step:       key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "step mode")),
+		Next:       key.NewBinding(key.WithKeys("space", "right"), key.WithHelp("space/→", "next step")),
+		Prev:       key.NewBinding(key.WithKeys("backspace", "left"), key.WithHelp("⌫/←", "step back")),
+		Auto:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "auto-play")),
+		Faster:     key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "faster")),
+		Slower:     key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "slower")),
+		Rerun:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-run")),
+
+		Help: key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit: key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 	}
 }

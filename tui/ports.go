@@ -12,6 +12,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/mailwire/mailwire/content"
+	"github.com/mailwire/mailwire/sessions"
 )
 
 // Column widths of the port table, in cells. Fixed widths keep mouse
@@ -130,6 +131,15 @@ func (s *portsScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			s.detail.PageDown()
 			return s, nil
 		case key.Matches(msg, k.Open):
+			if req, ok := s.sessionRequest(); ok {
+				return s, func() tea.Msg { return openSessionMsg{req: req} }
+			}
+			// No session possible (lab not up, no runner): the endpoint
+			// view says why.
+			s.mode = modeEndpoint
+			s.refreshTop()
+			return s, nil
+		case key.Matches(msg, k.Endpoint):
 			s.mode = modeEndpoint
 			s.refreshTop()
 			return s, nil
@@ -161,6 +171,34 @@ func (s *portsScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		s.refresh()
 	}
 	return s, nil
+}
+
+// sessionRequest is the session enter runs on the selected port: against
+// the lab's endpoint for it, once the lab is up.
+func (s *portsScreen) sessionRequest() (SessionRequest, bool) {
+	if s.c.OpenSession == nil {
+		return SessionRequest{}, false
+	}
+	port := s.Selected()
+	addr, ok := s.labAddr(port)
+	if !ok {
+		return SessionRequest{}, false
+	}
+	o, err := sessions.OptionsForPort(addr, port)
+	if err != nil {
+		return SessionRequest{}, false
+	}
+	return SessionRequest{Port: port, Target: addr, Proto: o.Proto, TLSMode: string(o.TLSMode), Label: "lab"}, true
+}
+
+// openHelp is the help of enter: it runs a session when it can, else it
+// shows the endpoint view.
+func (s *portsScreen) openHelp() key.Binding {
+	k := s.c.Keys.Open
+	if s.c.OpenSession == nil {
+		k.SetHelp("enter", "lab endpoint")
+	}
+	return k
 }
 
 // click selects the cell under screen position (x, y), if any.
@@ -390,9 +428,12 @@ func (s *portsScreen) detailFooter(w int) string {
 	if s.detail.TotalLineCount() > s.detail.Height() {
 		parts = append(parts, fmt.Sprintf("%3.0f%% · pgdn/J more", s.detail.ScrollPercent()*100))
 	}
-	if s.mode == modeEndpoint {
+	switch {
+	case s.mode == modeEndpoint:
 		parts = append(parts, "esc explanation")
-	} else {
+	case s.c.OpenSession != nil:
+		parts = append(parts, "enter run session · e lab endpoint")
+	default:
 		parts = append(parts, "enter lab endpoint")
 	}
 	return st.Muted.Render(ansiTruncate(strings.Join(parts, " · "), w))
@@ -466,16 +507,23 @@ func (s *portsScreen) ShortHelp() []key.Binding {
 	if s.mode == modeEndpoint {
 		return []key.Binding{k.Move, k.Back}
 	}
-	return []key.Binding{k.Move, k.Open}
+	if s.c.OpenSession != nil {
+		return []key.Binding{k.Move, s.openHelp(), k.Endpoint}
+	}
+	return []key.Binding{k.Move, s.openHelp()}
 }
 
 // FullHelp lists every key of the screen, in columns.
 func (s *portsScreen) FullHelp() [][]key.Binding {
 	k := s.c.Keys
+	open := []key.Binding{s.openHelp(), k.Back}
+	if s.c.OpenSession != nil {
+		open = []key.Binding{k.Open, k.Endpoint, k.Back}
+	}
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Left, k.Right},
 		{k.PageUp, k.PageDown},
-		{k.Open, k.Back},
+		open,
 	}
 }
 

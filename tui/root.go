@@ -15,6 +15,7 @@ type screenID int
 
 const (
 	screenPorts screenID = iota
+	screenSession
 )
 
 // screen is the contract every screen meets: a Bubble Tea model that renders
@@ -62,9 +63,10 @@ func newModel(opts Options) *Model {
 		ctx = context.Background()
 	}
 	c := &Common{
-		Ctx:    ctx,
-		Styles: NewStyles(true), // dark until the terminal answers
-		Keys:   DefaultKeyMap(),
+		Ctx:         ctx,
+		Styles:      NewStyles(true), // dark until the terminal answers
+		Keys:        DefaultKeyMap(),
+		OpenSession: opts.OpenSession,
 	}
 	if opts.StartLab != nil {
 		c.Lab.State = labStarting
@@ -79,6 +81,12 @@ func newModel(opts Options) *Model {
 		help:    h,
 		width:   defaultWidth,
 		height:  defaultHeight,
+	}
+	if opts.Connect != nil {
+		// mailwire connect: straight to the session; esc still leads to
+		// the port table.
+		m.screens[screenSession] = newSessionScreen(c, *opts.Connect)
+		m.active = screenSession
 	}
 	m.resize()
 	return m
@@ -119,6 +127,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.common.Lab = Lab{State: labReady, Info: msg.info}
 		}
 		return m, m.forwardAll(msg)
+
+	case openSessionMsg:
+		// A new session screen per request: nothing of the previous
+		// session (selection, lens, step) carries over to another port.
+		s := newSessionScreen(m.common, msg.req)
+		m.screens[screenSession] = s
+		m.active = screenSession
+		m.resize()
+		return m, s.Init()
 
 	case switchScreenMsg:
 		if _, ok := m.screens[msg.to]; ok {
@@ -200,6 +217,10 @@ func (m *Model) screenTitle() string {
 	switch m.active {
 	case screenPorts:
 		return "mail ports"
+	case screenSession:
+		if s, ok := m.screens[screenSession].(*sessionScreen); ok {
+			return fmt.Sprintf("session %s %d", s.req.Proto, s.req.Port)
+		}
 	}
 	return "mailwire"
 }

@@ -29,6 +29,12 @@ type Styles struct {
 	Handshake lipgloss.Style // TLS handshake, readable metadata
 	Encrypted lipgloss.Style // bytes only the endpoints can read
 
+	// Session screen.
+	Boundary lipgloss.Style // the rule where the connection turns into TLS
+	Step     lipgloss.Style // the marker of the current step (step mode)
+	Dim      lipgloss.Style // rows of little interest in a lens (encrypted records)
+	Lens     lipgloss.Style // the lens banner in the session header
+
 	Warning lipgloss.Style // something the user should notice
 	Error   lipgloss.Style // something failed
 	OK      lipgloss.Style // something works
@@ -63,6 +69,10 @@ func NewStyles(isDark bool) Styles {
 		Cleartext: lipgloss.NewStyle().Foreground(cleartext),
 		Handshake: lipgloss.NewStyle().Foreground(handshake),
 		Encrypted: lipgloss.NewStyle().Foreground(encrypted),
+		Boundary:  lipgloss.NewStyle().Foreground(handshake).Bold(true),
+		Step:      lipgloss.NewStyle().Foreground(warning).Bold(true),
+		Dim:       lipgloss.NewStyle().Foreground(muted).Faint(true),
+		Lens:      lipgloss.NewStyle().Reverse(true).Bold(true),
 		Warning:   lipgloss.NewStyle().Foreground(warning).Bold(true),
 		Error:     lipgloss.NewStyle().Foreground(danger).Bold(true),
 		OK:        lipgloss.NewStyle().Foreground(encrypted),

@@ -1,0 +1,868 @@
+package tui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/mailwire/mailwire/content"
+	"github.com/mailwire/mailwire/sessions"
+)
+
+// Rendering of the session screen. Every byte a peer controls (Text, Raw,
+// line fields, handshake fields, certificate names, error messages) reaches
+// the screen only through sessions.SafeText/SafeString/SafeLines or
+// SafeHexDump, so a hostile server cannot put an escape sequence, an OSC 52
+// clipboard write or a C1 control on the user's terminal.
+//
+// Passwords: unless the user reveals them (p), every event that carries a
+// password is rendered from sessions.RedactSecrets' copy. That replaces the
+// secret argument in Text and Raw with the mask "••••••••" (UTF-8), so the
+// hex view of a masked line dumps the mask's bytes (e2 80 a2, eight times)
+// where the base64 or the password was: the bytes shown are then not the
+// wire's, which the pane says.
+
+const (
+	// sessionWideWidth is the width from which the detail pane sits beside
+	// the timeline instead of below it.
+	sessionWideWidth = 120
+	// headerLines is the height of the session header: title line and
+	// lens/step line.
+	headerLines = 2
+	// Timeline columns: gutter, elapsed time, direction, badge.
+	gutterW = 2
+	timeW   = 10
+	dirW    = 3
+	badgeW  = 9
+	textCol = gutterW + timeW + 1 + dirW + 1 + badgeW + 1
+	// maxHexBytes bounds the hex dump of one event (a TLS record holds up
+	// to 16 KiB, RFC 8446 §5.1).
+	maxHexBytes = 1024
+	// maxDetailLines bounds the lines of one multi-line event (an EHLO
+	// reply, a message body) in the detail pane.
+	maxDetailLines = 60
+	// maxRunList bounds the records listed for a collapsed run.
+	maxRunList = 40
+	// credOnWire flags a credential that crossed the wire readable
+	// (RFC 8314 §5.2, RFC 2595 §2.3).
+	credOnWire = "⚠ password readable by anyone on the path"
+)
+
+// sessionLayout is where each part of the screen sits, computed from the
+// size alone so View and mouse hit-testing agree.
+type sessionLayout struct {
+	wide                               bool
+	listY, listW, listH                int // timeline rows (below the column header)
+	detailX, detailY, detailW, detailH int
+}
+
+func (s *sessionScreen) layout() sessionLayout {
+	w, h := max(s.width, 20), max(s.height, headerLines+6)
+	l := sessionLayout{wide: w >= sessionWideWidth}
+	body := h - headerLines
+	if l.wide {
+		l.detailW = max(48, w*2/5)
+		l.listW = w - l.detailW - 1
+		l.listY = headerLines + 1
+		l.listH = body - 1
+		l.detailX = l.listW + 1
+		l.detailY = headerLines
+		l.detailH = body
+		return l
+	}
+	l.listW = w
+	l.listY = headerLines + 1
+	l.listH = max(3, (body-1)*9/20)
+	l.detailX = 0
+	l.detailY = l.listY + l.listH
+	l.detailW = w
+	l.detailH = h - l.detailY
+	return l
+}
+
+// View renders the screen at its size: header, timeline and detail pane.
+func (s *sessionScreen) View() string {
+	l := s.layout()
+	header := s.headerView(max(s.width, 1))
+	list := s.listView(l)
+	detail := s.detailBox(l)
+	var body string
+	if l.wide {
+		body = lipgloss.JoinHorizontal(lipgloss.Top, list, " ", detail)
+	} else {
+		body = lipgloss.JoinVertical(lipgloss.Left, list, detail)
+	}
+	out := header + "\n" + body
+	return lipgloss.NewStyle().MaxWidth(max(s.width, 1)).MaxHeight(max(s.height, 1)).Render(out)
+}
+
+// headerView is two lines: what the session is and how it stands; then the
+// lens, unmistakable, and the step mode.
+func (s *sessionScreen) headerView(w int) string {
+	st := s.c.Styles
+	r := s.req
+	what := strings.ToUpper(r.Proto)
+	if r.Port != 0 {
+		what += " " + strconv.Itoa(r.Port)
+	}
+	if r.TLSMode != "" {
+		what += " · " + tlsModeLabel(r.TLSMode)
+	}
+	target := r.Target
+	if r.Label != "" {
+		target += " (" + r.Label + ")"
+	}
+	stateStyle := st.Muted
+	switch s.state {
+	case stateDone:
+		stateStyle = st.OK
+	case stateFailed:
+		stateStyle = st.Error
+	case stateRunning:
+		stateStyle = st.Warning
+	}
+	line1 := st.Title.Render("mailwire session") + st.Muted.Render(" · ") + st.Text.Render(sessions.SafeString(what)) +
+		st.Muted.Render(" → ") + st.Text.Render(sessions.SafeString(target)) + st.Muted.Render(" · ") +
+		stateStyle.Render(s.state.String()) + st.Muted.Render(fmt.Sprintf(" · %d events", len(s.evs)))
+
+	var lensText, other string
+	if s.lens == lensEndpoint {
+		lensText, other = " ENDPOINT LENS ", "what client and server see · tab: eavesdropper"
+	} else {
+		lensText, other = " EAVESDROPPER LENS ", "only what a passive observer on the path sees · tab: endpoint"
+	}
+	line2 := st.Lens.Render(lensText) + " " + st.Muted.Render(other)
+	if s.stepMode {
+		n := len(s.steps)
+		step := fmt.Sprintf(" STEP %d/%d ", min(s.stepIdx+1, n), n)
+		hint := " space: next"
+		if s.auto {
+			hint = fmt.Sprintf(" auto-play every %v (+/-, a: stop)", autoSpeeds[s.speed])
+		} else if s.stepIdx+1 >= n && s.state != stateRunning && s.state != stateOpening {
+			hint = " the end · s: leave step mode"
+		}
+		line2 = st.Lens.Render(lensText) + " " + st.Step.Reverse(true).Render(step) + st.Step.Render(hint)
+	}
+	if s.reveal {
+		line2 += " " + st.Warning.Render("passwords shown")
+	}
+	return ansi.Truncate(line1, w, "…") + "\n" + ansi.Truncate(line2, w, "…")
+}
+
+func tlsModeLabel(m string) string {
+	switch m {
+	case string(sessions.TLSStartTLS):
+		return "STARTTLS"
+	case string(sessions.TLSImplicit):
+		return "implicit TLS"
+	case string(sessions.TLSNone):
+		return "no TLS"
+	}
+	return m
+}
+
+// listView renders the column header and the visible timeline rows only:
+// a session of 100k events costs as much per frame as one of 50.
+func (s *sessionScreen) listView(l sessionLayout) string {
+	st := s.c.Styles
+	w := l.listW
+	if s.cacheW != w {
+		s.invalidate()
+		s.cacheW = w
+	}
+	head := fmt.Sprintf("%*s%*s %-*s %-*s %s", gutterW, "", timeW, "time", dirW, "dir", badgeW, "who reads", "what")
+	lines := make([]string, 0, l.listH+1)
+	lines = append(lines, st.Header.Render(ansi.Truncate(head, w, "")))
+
+	n := s.visibleRows()
+	limit := s.revealed()
+	stepFrom, stepTo := s.stepRange()
+	switch {
+	case s.state == stateFailed && len(s.evs) == 0 && s.err != nil:
+		lines = append(lines, st.Error.Render(ansi.Truncate("✗ could not start the session", w, "…")))
+		lines = append(lines, s.wrapStyled(st.Text, sessions.SafeString(s.err.Error()), w)...)
+	case n == 0 && (s.state == stateOpening || s.state == stateRunning):
+		lines = append(lines, st.Muted.Render("connecting…"))
+	}
+	for i := s.top; i < n && i < s.top+l.listH; i++ {
+		r := s.rows[i]
+		last := min(r.last, limit-1)
+		current := s.stepMode && r.last >= stepFrom && r.first < stepTo
+		if i == s.sel || current {
+			lines = append(lines, s.renderRow(r.first, last, w, i == s.sel, current))
+			continue
+		}
+		if len(s.cache) != len(s.rows) {
+			s.cache = append(s.cache, make([]string, len(s.rows)-len(s.cache))...)
+			s.cacheLast = append(s.cacheLast, make([]int, len(s.rows)-len(s.cacheLast))...)
+		}
+		if s.cache[i] == "" || s.cacheLast[i] != last {
+			s.cache[i] = s.renderRow(r.first, last, w, false, false)
+			s.cacheLast[i] = last
+		}
+		lines = append(lines, s.cache[i])
+	}
+	for len(lines) < l.listH+1 {
+		lines = append(lines, "")
+	}
+	return lipgloss.NewStyle().Width(w).Render(strings.Join(lines[:l.listH+1], "\n"))
+}
+
+func (s *sessionScreen) wrapStyled(style lipgloss.Style, text string, w int) []string {
+	return strings.Split(style.Render(lipgloss.Wrap(text, max(w, 1), " ")), "\n")
+}
+
+// view returns the event as the screen shows it: with its password masked
+// unless the user revealed it.
+func (s *sessionScreen) view(i int) sessions.Event {
+	ev := s.evs[i]
+	if !s.reveal && ev.Credential != nil && ev.Credential.Password != "" {
+		red, _ := sessions.RedactSecrets([]sessions.Event{ev})
+		return red[0]
+	}
+	return ev
+}
+
+// badge says who can read an event, as the session printers do.
+func badge(ev *sessions.Event) string {
+	if ev.Layer == sessions.LayerTCP && ev.Kind != sessions.KindError {
+		// Connect and close: the observer sees the TCP segments
+		// (addresses, ports, timing), metadata but not TLS.
+		return "TCP"
+	}
+	switch ev.Visible {
+	case sessions.VisibleAnyone:
+		return "CLEARTEXT"
+	case sessions.VisibleMetadata:
+		return "HANDSHAKE"
+	case sessions.VisibleEndpoints:
+		return "ENCRYPTED"
+	}
+	if ev.Kind == sessions.KindError {
+		return "ERROR"
+	}
+	return "LOCAL"
+}
+
+func (s *sessionScreen) badgeStyle(b string) lipgloss.Style {
+	st := s.c.Styles
+	switch b {
+	case "CLEARTEXT":
+		return st.Cleartext.Bold(true)
+	case "HANDSHAKE":
+		return st.Handshake.Bold(true)
+	case "ENCRYPTED":
+		return st.Encrypted.Bold(true)
+	case "ERROR":
+		return st.Error
+	}
+	return st.Muted
+}
+
+func arrow(d sessions.Direction) string {
+	switch d {
+	case sessions.ClientToServer:
+		return "C→S"
+	case sessions.ServerToClient:
+		return "S→C"
+	}
+	return "·· "
+}
+
+func elapsedMS(ev *sessions.Event) string {
+	return fmt.Sprintf("%.2fms", float64(ev.At.Microseconds())/1000)
+}
+
+// renderRow renders the timeline row of events first..last at width w.
+func (s *sessionScreen) renderRow(first, last, w int, selected, current bool) string {
+	st := s.c.Styles
+	ev := s.view(first)
+	if ev.Kind == sessions.KindBoundary {
+		return s.boundaryRow(first, w, selected, current)
+	}
+	gutter := "  "
+	if current {
+		gutter = "▶ "
+	}
+	b := badge(&ev)
+	text, title, warn := s.rowText(first, last)
+	room := max(1, w-textCol)
+	// The text comes first, but a warning must stay visible: it gets its
+	// room before the text is cut. A title is added only if it fits.
+	var extra string
+	switch {
+	case warn != "":
+		extra = "  " + warn
+		text = ansi.Truncate(text, max(8, room-ansi.StringWidth(extra)), "…")
+	case title != "":
+		extra = "  — " + title
+		text = ansi.Truncate(text, room, "…")
+	default:
+		text = ansi.Truncate(text, room, "…")
+	}
+	extra = ansi.Truncate(extra, max(0, room-ansi.StringWidth(text)), "…")
+	prefix := fmt.Sprintf("%*s %s ", timeW, elapsedMS(&ev), arrow(ev.Dir))
+	badgeText := fmt.Sprintf("%-*s", badgeW, b)
+	if selected {
+		line := gutter + prefix + badgeText + " " + text + extra
+		if pad := w - ansi.StringWidth(line); pad > 0 {
+			line += strings.Repeat(" ", pad)
+		}
+		return st.Selected.Render(line)
+	}
+	textStyle := st.Text
+	switch {
+	case ev.Kind == sessions.KindError:
+		textStyle = st.Error
+	case s.lens == lensEndpoint && collapsible(&ev):
+		textStyle = st.Dim
+	case s.lens == lensEndpoint && ev.Layer == sessions.LayerEncrypted:
+		textStyle = st.Dim
+	}
+	if current {
+		textStyle = textStyle.Bold(true)
+	}
+	g := st.Muted.Render(gutter)
+	if current {
+		g = st.Step.Render(gutter)
+	}
+	out := g + st.Muted.Render(prefix) + s.badgeStyle(b).Render(badgeText) + " " + textStyle.Render(text)
+	switch {
+	case warn != "":
+		out += st.Warning.Render(extra)
+	case extra != "":
+		out += st.Muted.Render(extra)
+	}
+	return out
+}
+
+// boundaryRow is the full-width rule where the connection turns into TLS.
+func (s *sessionScreen) boundaryRow(i, w int, selected, current bool) string {
+	st := s.c.Styles
+	ev := &s.evs[i]
+	label := " " + s.upgradeCommand(i) + ": from here on, TLS "
+	if ev.Annotation == "tls.boundary.implicit" {
+		label = " implicit TLS: TLS from the first byte "
+	}
+	gutter := "  "
+	if current {
+		gutter = "▶ "
+	}
+	lw := ansi.StringWidth(label)
+	n := max(w-gutterW-lw, 4)
+	rule := strings.Repeat("═", n/2) + label + strings.Repeat("═", n-n/2)
+	rule = ansi.Truncate(rule, max(1, w-gutterW), "")
+	if selected {
+		return st.Selected.Render(gutter + rule)
+	}
+	g := st.Muted.Render(gutter)
+	if current {
+		g = st.Step.Render(gutter)
+	}
+	return g + st.Boundary.Render(rule)
+}
+
+// upgradeCommand names the command that started TLS before event i
+// (STARTTLS, STLS): the last command the client sent.
+func (s *sessionScreen) upgradeCommand(i int) string {
+	for j := i - 1; j >= 0 && j >= i-8; j-- {
+		ev := &s.evs[j]
+		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer && ev.Line != nil && ev.Line.Command != "" {
+			return sessions.SafeString(strings.ToUpper(ev.Line.Command))
+		}
+	}
+	return "STARTTLS"
+}
+
+// rowText is the sanitized text of a row, an annotation title to add when
+// room allows, and a warning that must be shown (a password on the wire).
+func (s *sessionScreen) rowText(first, last int) (text, title, warn string) {
+	ev := s.view(first)
+	if first != last {
+		return s.runText(first, last), "", ""
+	}
+	if s.lens == lensEavesdropper {
+		text = eavesdropperText(&ev)
+	} else {
+		text = firstLine(&ev)
+		if ann, ok := content.Lookup(ev.Annotation); ok && ev.Kind != sessions.KindError {
+			title = ann.Title
+		}
+	}
+	if ev.Kind == sessions.KindLine && len(ev.Raw) > 0 {
+		if n := len(sessions.SafeLines(ev.Raw)); n > 1 {
+			text += fmt.Sprintf(" (+%d lines)", n-1)
+		}
+	}
+	if ev.Kind == sessions.KindError {
+		text = "✗ " + text
+		if ev.Err != nil {
+			if ann, ok := content.Lookup(ev.Err.Explain); ok {
+				title = ann.Title
+			}
+		}
+	}
+	if c := ev.Credential; c != nil {
+		switch {
+		case c.OnWire:
+			warn = credOnWire
+		case s.lens == lensEndpoint:
+			title = "login, sent inside TLS"
+		}
+	}
+	return text, title, warn
+}
+
+// runText summarises a collapsed run of TLS records.
+func (s *sessionScreen) runText(first, last int) string {
+	var c2s, s2c, bytes int
+	for i := first; i <= last; i++ {
+		ev := &s.evs[i]
+		if ev.Dir == sessions.ClientToServer {
+			c2s++
+		} else {
+			s2c++
+		}
+		if ev.Record != nil {
+			bytes += ev.Record.Length
+		} else {
+			bytes += len(ev.Raw)
+		}
+	}
+	parts := []string{}
+	if c2s > 0 {
+		parts = append(parts, fmt.Sprintf("%d C→S", c2s))
+	}
+	if s2c > 0 {
+		parts = append(parts, fmt.Sprintf("%d S→C", s2c))
+	}
+	return fmt.Sprintf("⋯ %d TLS records, %d bytes (%s)", last-first+1, bytes, strings.Join(parts, ", "))
+}
+
+// firstLine is the sanitized one-line text of an event: the first line of a
+// multi-line reply (the others are in the detail pane).
+func firstLine(ev *sessions.Event) string {
+	if ev.Kind == sessions.KindLine && len(ev.Raw) > 0 {
+		if lines := sessions.SafeLines(ev.Raw); len(lines) > 1 {
+			return lines[0]
+		}
+	}
+	return sessions.SafeString(ev.Text)
+}
+
+// eavesdropperText is what a passive observer makes of an event: cleartext
+// as it was, TLS records as type and size, handshake messages with the
+// metadata they leak (SNI, ALPN, a TLS 1.2 certificate).
+func eavesdropperText(ev *sessions.Event) string {
+	switch ev.Kind {
+	case sessions.KindRecord, sessions.KindEncrypted:
+		if ev.Record != nil {
+			what := "TLS " + sessions.SafeString(ev.Record.ContentType) + " record"
+			if ev.Kind == sessions.KindEncrypted {
+				what = "encrypted " + what
+			}
+			return fmt.Sprintf("%s, %d bytes", what, ev.Record.Length)
+		}
+	case sessions.KindHandshake:
+		if h := ev.Handshake; h != nil {
+			var leaks []string
+			for _, f := range h.Fields {
+				if metadataField(f) {
+					leaks = append(leaks, sessions.SafeString(f.Name)+" "+sessions.SafeString(f.Value))
+				}
+			}
+			t := sessions.SafeString(h.Type) + " in the clear"
+			if len(leaks) > 0 {
+				t += ": " + strings.Join(leaks, "; ")
+			}
+			return t
+		}
+	case sessions.KindNote:
+		return fmt.Sprintf("%d cleartext bytes from the server", len(ev.Raw))
+	case sessions.KindError:
+		return "the client gave up (not on the wire): " + sessions.SafeString(ev.Text)
+	}
+	return firstLine(ev)
+}
+
+// metadataField says whether a handshake field is metadata an observer
+// learns from a cleartext handshake message (as sessions' printers decide).
+func metadataField(f sessions.Field) bool {
+	switch f.Annotation {
+	case "tls.ext.server_name", "tls.ext.application_layer_protocol_negotiation",
+		"tls.ext.supported_versions", "tls.cert.subject", "tls.cert.issuer", "tls.cert.san":
+		return true
+	}
+	return f.Name == "cipher suite"
+}
+
+// wireKey is the annotation explaining what an observer sees of an event.
+func wireKey(ev *sessions.Event) string {
+	switch ev.Visible {
+	case sessions.VisibleAnyone:
+		return "wire.cleartext"
+	case sessions.VisibleMetadata:
+		if ev.Kind == sessions.KindRecord || ev.Kind == sessions.KindHandshake {
+			return "wire.metadata"
+		}
+	case sessions.VisibleEndpoints:
+		return "wire.encrypted"
+	}
+	return ""
+}
+
+// detailBox renders the detail pane in its border, re-rendering its
+// content only when the selection or the view changed.
+func (s *sessionScreen) detailBox(l sessionLayout) string {
+	st := s.c.Styles
+	innerW := max(1, l.detailW-4)
+	innerH := max(1, l.detailH-3)
+	s.detail.SetWidth(innerW)
+	s.detail.SetHeight(innerH)
+	key := s.sel
+	if s.sel >= s.visibleRows() {
+		key = -2
+	}
+	if s.detailFor != key {
+		s.detail.SetContent(s.detailView(innerW))
+		s.detail.SetYOffset(0)
+		s.detailFor = key
+	}
+	var parts []string
+	if s.detail.TotalLineCount() > s.detail.Height() {
+		parts = append(parts, fmt.Sprintf("%3.0f%% · J/K scroll", s.detail.ScrollPercent()*100))
+	}
+	if s.stepMode {
+		parts = append(parts, "space next · ← back")
+	} else {
+		parts = append(parts, "s step · tab lens · esc ports")
+	}
+	footer := st.Muted.Render(ansi.Truncate(strings.Join(parts, " · "), innerW, "…"))
+	inner := lipgloss.JoinVertical(lipgloss.Left, s.detail.View(), footer)
+	return st.Border.Padding(0, 1).Width(max(l.detailW, 4)).Height(max(l.detailH, 3)).Render(inner)
+}
+
+// detailView is the selected row explained: annotation, decoded fields,
+// credential, bytes.
+func (s *sessionScreen) detailView(w int) string {
+	st := s.c.Styles
+	n := s.visibleRows()
+	if s.sel >= n || n == 0 {
+		switch {
+		case s.err != nil:
+			return st.Error.Render("The session could not start.") + "\n" +
+				st.Text.Render(lipgloss.Wrap(sessions.SafeString(s.err.Error()), w, " ")) + "\n\n" +
+				st.Muted.Render(lipgloss.Wrap("esc returns to the port table; r tries again.", w, " "))
+		case s.stepMode:
+			return st.Muted.Render("Press space to reveal the first step.")
+		}
+		return st.Muted.Render("Waiting for the first event…")
+	}
+	r := s.rows[s.sel]
+	last := min(r.last, s.revealed()-1)
+	var b strings.Builder
+	para := func(style lipgloss.Style, text string) {
+		b.WriteString(style.Render(lipgloss.Wrap(keepCitations(text), w, " -/")))
+		b.WriteString("\n")
+	}
+	heading := func(h string) {
+		b.WriteString("\n")
+		b.WriteString(st.Heading.Render(h))
+		b.WriteString("\n")
+	}
+	field := func(name, value string) {
+		para(st.Text, st.Muted.Render(name+": ")+value)
+	}
+	annotate := func(a content.Annotation) {
+		para(st.Text, a.Text)
+		if a.Risk != "" {
+			para(st.Warning, "⚠ "+a.Risk)
+		}
+		if len(a.Refs) > 0 {
+			refs := make([]string, len(a.Refs))
+			for i, ref := range a.Refs {
+				refs[i] = ref.String()
+			}
+			para(st.Muted, strings.Join(refs, "; "))
+		}
+	}
+
+	if r.first != last {
+		para(st.Title, s.runText(r.first, last))
+		para(st.Muted, "TLS records as they crossed the wire. The endpoints decrypt them into the lines and handshake messages around them; an observer sees only type, length and timing (tab: eavesdropper lens).")
+		heading("Records")
+		for i := r.first; i <= last && i < r.first+maxRunList; i++ {
+			ev := &s.evs[i]
+			b.WriteString(st.Text.Render(ansi.Truncate(fmt.Sprintf("%s %s %s", elapsedMS(ev), arrow(ev.Dir), eavesdropperText(ev)), w, "…")))
+			b.WriteString("\n")
+		}
+		if more := last - r.first + 1 - maxRunList; more > 0 {
+			para(st.Muted, fmt.Sprintf("… %d more", more))
+		}
+		return strings.TrimRight(b.String(), "\n")
+	}
+
+	ev := s.view(r.first)
+	eaves := s.lens == lensEavesdropper
+	para(st.Muted, fmt.Sprintf("#%d · %s · %s · %s · %s", ev.Seq, elapsedMS(&ev), sessions.SafeString(string(ev.Kind)), arrow(ev.Dir), badge(&ev)))
+	if ev.Kind == sessions.KindBoundary {
+		para(st.Boundary, sessions.SafeString(ev.Text))
+	}
+
+	// What it means.
+	if ev.Kind == sessions.KindError {
+		para(st.Error, "✗ "+sessions.SafeString(ev.Text))
+		if ev.Err != nil {
+			if a, ok := content.Lookup(ev.Err.Explain); ok {
+				para(st.Title, a.Title)
+				annotate(a)
+			}
+		}
+	} else {
+		if eaves {
+			if a, ok := content.Lookup(wireKey(&ev)); ok {
+				para(st.Title, "On the wire: "+a.Title)
+				annotate(a)
+			}
+		}
+		if !eaves || onWire(&ev) && ev.Visible == sessions.VisibleAnyone || ev.Kind == sessions.KindBoundary {
+			if a, ok := content.Lookup(ev.Annotation); ok {
+				if eaves {
+					b.WriteString("\n")
+				}
+				para(st.Title, a.Title)
+				annotate(a)
+			}
+		}
+	}
+	if !eaves && len(ev.Also) > 0 {
+		heading("Also")
+		for _, k := range ev.Also {
+			if a, ok := content.Lookup(k); ok {
+				para(st.Text, "• "+a.Title)
+			}
+		}
+	}
+
+	// Credential.
+	if c := ev.Credential; c != nil {
+		heading("Credential")
+		if c.OnWire {
+			para(st.Warning, credOnWire+" (RFC 8314 §5.2)")
+		} else {
+			para(st.OK, "sent inside TLS: an observer sees only encrypted records")
+		}
+		field("mechanism", sessions.SafeString(c.Mechanism))
+		if c.Username != "" {
+			field("user", sessions.SafeString(c.Username))
+		}
+		if c.Password != "" {
+			if s.reveal {
+				field("password", sessions.SafeString(c.Password))
+			} else {
+				field("password", sessions.SafeString(c.Password)+st.Muted.Render(" (masked: p shows it)"))
+			}
+		}
+	}
+
+	// Decoded fields.
+	if ln := ev.Line; ln != nil && (!eaves || onWire(&ev)) {
+		heading("Decoded")
+		field("protocol", sessions.SafeString(ln.Proto))
+		if ln.Command != "" {
+			field("command", sessions.SafeString(ln.Command))
+		}
+		if ln.Code != "" {
+			field("code", sessions.SafeString(ln.Code))
+		}
+		if ln.Enhanced != "" {
+			field("enhanced", sessions.SafeString(ln.Enhanced))
+		}
+		for _, c := range ln.Capabilities {
+			para(st.Text, "• "+sessions.SafeString(c))
+		}
+	}
+	if h := ev.Handshake; h != nil {
+		heading("Handshake: " + sessions.SafeString(h.Type))
+		for _, f := range h.Fields {
+			if eaves && !metadataField(f) {
+				continue
+			}
+			field(sessions.SafeString(f.Name), sessions.SafeString(f.Value))
+		}
+		if eaves {
+			para(st.Muted, "Shown: the fields an observer can use (names, versions, cipher suite). The rest is readable too, but says little.")
+		}
+	}
+	if rec := ev.Record; rec != nil {
+		heading("Record header (RFC 8446 §5.1)")
+		field("type", sessions.SafeString(rec.ContentType))
+		field("version", sessions.SafeString(rec.Version))
+		field("length", strconv.Itoa(rec.Length))
+	}
+	if t := ev.TLS; t != nil && !eaves {
+		heading("TLS state (the client's view)")
+		field("version", sessions.SafeString(t.Version))
+		field("cipher suite", sessions.SafeString(t.CipherSuite))
+		if t.ALPN != "" {
+			field("ALPN", sessions.SafeString(t.ALPN))
+		}
+		if t.ServerName != "" {
+			field("server name", sessions.SafeString(t.ServerName))
+		}
+		for i, c := range t.PeerChain {
+			field(fmt.Sprintf("certificate[%d]", i), sessions.SafeString(c))
+		}
+		verified := st.OK.Render("verified")
+		if !t.Verified {
+			verified = st.Error.Render("NOT verified")
+		}
+		field("certificate", verified+" ("+sessions.SafeString(t.VerifyMethod)+")")
+		if t.VerifyError != "" {
+			field("verify error", sessions.SafeString(t.VerifyError))
+		}
+	}
+	if e := ev.Err; e != nil {
+		heading("Error")
+		field("during", sessions.SafeString(e.Op))
+		field("message", sessions.SafeString(e.Message))
+	}
+
+	// Bytes.
+	if raw := s.detailBytes(&ev, eaves); len(raw) > 0 {
+		masked := ev.Credential != nil && ev.Credential.Password != "" && !s.reveal
+		if ev.Kind == sessions.KindLine && !eaves {
+			heading(fmt.Sprintf("As written on the connection (%d bytes)", len(raw)))
+			lines := strings.SplitAfter(string(raw), "\n")
+			for i, l := range lines {
+				if l == "" {
+					continue
+				}
+				if i == maxDetailLines {
+					para(st.Muted, fmt.Sprintf("… %d more lines", len(lines)-i))
+					break
+				}
+				b.WriteString(st.Code.Render(ansi.Truncate(sessions.SafeString(l), w, "…")))
+				b.WriteString("\n")
+			}
+		} else {
+			what := "Bytes on the wire"
+			if ev.Layer == sessions.LayerDecrypted || ev.Kind == sessions.KindHandshake && !eaves {
+				what = "Bytes (decoded message)"
+			}
+			heading(fmt.Sprintf("%s: %d (hex | ASCII)", what, len(raw)))
+			perRow := 16
+			if w < 78 {
+				perRow = 8
+			}
+			dump := raw
+			if len(dump) > maxHexBytes {
+				dump = dump[:maxHexBytes]
+			}
+			b.WriteString(st.Code.Render(strings.TrimRight(sessions.SafeHexDump(dump, perRow), "\n")))
+			b.WriteString("\n")
+			if more := len(raw) - len(dump); more > 0 {
+				para(st.Muted, fmt.Sprintf("… %d more bytes", more))
+			}
+		}
+		if masked {
+			para(st.Muted, "The password is masked here: the bytes show the mask ••••••••, not what was sent. p shows them as sent.")
+		}
+	}
+	if eaves {
+		heading("What the observer has learned so far")
+		for _, l := range s.leaks() {
+			para(st.Text, "• "+l)
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// detailBytes picks the bytes the detail pane shows: in the eavesdropper
+// lens the bytes as they crossed the wire (cleartext lines, whole TLS
+// records, cleartext handshake messages), in the endpoint lens the
+// protocol lines and decoded handshake messages.
+func (s *sessionScreen) detailBytes(ev *sessions.Event, eaves bool) []byte {
+	switch ev.Kind {
+	case sessions.KindLine:
+		if eaves && ev.Layer != sessions.LayerCleartext {
+			return nil
+		}
+		return ev.Raw
+	case sessions.KindNote, sessions.KindRecord, sessions.KindEncrypted, sessions.KindHandshake:
+		return ev.Raw
+	}
+	return nil
+}
+
+// leaks summarises what a passive observer learned from the events revealed
+// so far: the sessions printers' eavesdropper summary, in short.
+func (s *sessionScreen) leaks() []string {
+	var (
+		clearLines, encRecords, encBytes int
+		sni, alpn, certs                 []string
+		creds                            bool
+		tls                              bool
+	)
+	add := func(list []string, v string) []string {
+		for _, x := range list {
+			if x == v {
+				return list
+			}
+		}
+		return append(list, v)
+	}
+	for i := range s.revealed() {
+		ev := &s.evs[i]
+		switch {
+		case ev.Kind == sessions.KindLine && ev.Layer == sessions.LayerCleartext:
+			clearLines++
+		case ev.Kind == sessions.KindBoundary:
+			tls = true
+		case ev.Kind == sessions.KindEncrypted:
+			encRecords++
+			if ev.Record != nil {
+				encBytes += ev.Record.Length
+			}
+		case ev.Kind == sessions.KindHandshake && ev.Handshake != nil && !ev.Handshake.Encrypted:
+			for _, f := range ev.Handshake.Fields {
+				switch {
+				case f.Annotation == "tls.ext.server_name" && ev.Handshake.Type == "client_hello":
+					sni = add(sni, sessions.SafeString(f.Value))
+				case f.Annotation == "tls.ext.application_layer_protocol_negotiation":
+					alpn = add(alpn, sessions.SafeString(f.Value))
+				case f.Annotation == "tls.cert.subject":
+					certs = add(certs, sessions.SafeString(f.Value))
+				}
+			}
+		}
+		if ev.Credential != nil && ev.Credential.OnWire {
+			creds = true
+		}
+	}
+	out := []string{"both addresses and ports, and the timing and size of everything sent"}
+	if clearLines > 0 {
+		out = append(out, fmt.Sprintf("%d protocol lines in the clear: readable and changeable", clearLines))
+	}
+	if creds {
+		out = append(out, "⚠ the credentials: base64 is an encoding, not encryption")
+	}
+	if len(sni) > 0 {
+		out = append(out, "the server name asked for (SNI, RFC 6066 §3): "+strings.Join(sni, ", "))
+	}
+	if len(alpn) > 0 {
+		out = append(out, "ALPN (RFC 7301): "+strings.Join(alpn, ", "))
+	}
+	if len(certs) > 0 {
+		out = append(out, "the server certificate, sent in the clear before TLS 1.3: "+strings.Join(certs, ", "))
+	}
+	if encRecords > 0 {
+		out = append(out, fmt.Sprintf("%d encrypted records, %d bytes: only their sizes and timing", encRecords, encBytes))
+	} else if !tls {
+		out = append(out, "no TLS so far: everything is readable")
+	}
+	return out
+}
