@@ -393,12 +393,20 @@ func (c *Conversation) StartTLS(injectionAnn string) error {
 // handshake runs the TLS handshake on the tapped raw connection.
 func (c *Conversation) handshake() error {
 	c.diss = NewDissector()
+	// mailwire is the client, so crypto/tls can give the dissector this
+	// connection's TLS 1.3 handshake traffic secrets, and the dissector
+	// shows the encrypted EncryptedExtensions … Finished as they travelled
+	// (keylog.go). The KeyLog keeps only those two secrets, in memory,
+	// for this session; it drops the application traffic secrets unread.
+	keys := NewKeyLog()
+	c.diss.UseKeyLog(keys)
 	c.tap.SetTap(c.feed)
 	cfg := &tls.Config{
-		ServerName: c.opts.ServerName,
-		MinVersion: c.opts.MinTLS,
-		MaxVersion: c.opts.MaxTLS,
-		NextProtos: c.opts.ALPN,
+		ServerName:   c.opts.ServerName,
+		MinVersion:   c.opts.MinTLS,
+		MaxVersion:   c.opts.MaxTLS,
+		NextProtos:   c.opts.ALPN,
+		KeyLogWriter: keys,
 		// Verification runs in VerifyConnection so that its result is known
 		// (and shown) even when the user turned enforcement off.
 		InsecureSkipVerify: true,

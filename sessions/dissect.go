@@ -8,8 +8,11 @@ import (
 )
 
 // The TLS dissector turns the bytes a WireTap recorded into the record and
-// handshake events a passive observer on the path could decode. It never
-// holds keys: what is encrypted stays opaque, and the events say so.
+// handshake events a passive observer on the path could decode. What is
+// encrypted stays opaque, and the events say so. The one exception is
+// opt-in (UseKeyLog, keylog.go): with the session's own TLS 1.3 handshake
+// secrets it also shows, after each opaque record, the handshake messages
+// it carried, marked as readable by the endpoints only.
 
 const (
 	recordHeaderLen = 5 // RFC 8446 §5.1: type(1) legacy_record_version(2) length(2)
@@ -82,6 +85,13 @@ type Dissector struct {
 	lastGroup   string
 
 	sum WireSummary
+
+	// Key log decryption (keylog.go); all zero unless UseKeyLog was called.
+	keylog       *KeyLog
+	clientRandom []byte      // from the first ClientHello, to match key log lines
+	cands        []int       // indexes of decryption candidates in the current Feed's events
+	held         []heldEvent // events held back until a secret arrives
+	heldBytes    int
 }
 
 // dirState is the per-direction parser state.
@@ -101,6 +111,8 @@ type dirState struct {
 	afterCCS   int  // TLS ≤ 1.2: records after ChangeCipherSpec
 	afterSH13  int  // TLS 1.3: application_data records after the ServerHello
 	earlyCount int  // TLS 1.3: application_data records before the ServerHello
+
+	dec hsDecrypt // TLS 1.3 handshake decryption with a key log
 }
 
 // NewDissector returns a Dissector for one TLS connection.
@@ -121,11 +133,17 @@ func (d *Dissector) state(dir Direction) *dirState {
 // Feed takes bytes observed in one direction, in order, in arbitrary chunks,
 // and returns the events they complete, with Seq and At left zero. The result
 // does not depend on how a stream is chunked. Bytes for Local are ignored.
+// With a key log (UseKeyLog), events after an encrypted record whose secret
+// has not arrived yet come back from a later Feed or Flush.
 func (d *Dissector) Feed(dir Direction, b []byte) []Event {
 	st := d.state(dir)
 	if st == nil {
 		return nil
 	}
+	return d.settle(d.feed(st, b))
+}
+
+func (d *Dissector) feed(st *dirState, b []byte) []Event {
 	var out []Event
 	for len(b) > 0 && !st.dead {
 		if st.bad {
@@ -184,10 +202,19 @@ func (d *Dissector) Feed(dir Direction, b []byte) []Event {
 
 // Flush reports what is left when a direction's stream ends: a stream that
 // was not TLS and ended before a full line or 64 bytes, or a record or
-// handshake message cut short. Feed ignores that direction afterwards.
+// handshake message cut short. Feed ignores that direction afterwards. Any
+// events held for a key log secret are released first: it will not come.
 func (d *Dissector) Flush(dir Direction) []Event {
 	st := d.state(dir)
-	if st == nil || st.dead {
+	if st == nil {
+		return nil
+	}
+	held := d.drain(true)
+	return append(held, d.flush(st)...)
+}
+
+func (d *Dissector) flush(st *dirState) []Event {
+	if st.dead {
 		return nil
 	}
 	st.dead = true
@@ -391,7 +418,11 @@ func (d *Dissector) record(st *dirState, rec []byte, out []Event) []Event {
 	}
 
 	if encrypted {
-		return append(out, d.encryptedRecord(st, typ, raw, hdr))
+		out = append(out, d.encryptedRecord(st, typ, raw, hdr))
+		if d.decryptCandidate(st, typ) {
+			d.cands = append(d.cands, len(out)-1)
+		}
+		return out
 	}
 
 	ev := Event{
@@ -529,7 +560,12 @@ func (d *Dissector) handshakeBytes(st *dirState, payload []byte, out []Event) []
 		if len(rest) < 4+n {
 			break
 		}
-		out = append(out, d.handshakeMessage(st, bytes.Clone(rest[:4+n])))
+		msg := bytes.Clone(rest[:4+n])
+		if d.clientRandom == nil && st.dir == ClientToServer {
+			// Key log lines name their connection by this random.
+			d.clientRandom = clientRandomOf(msg)
+		}
+		out = append(out, d.handshakeMessage(st, msg))
 		rest = rest[4+n:]
 	}
 	// Move the pending tail to the front, but only when a message was

@@ -1,0 +1,657 @@
+package sessions
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/chacha20poly1305"
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// Decrypting TLS 1.3's encrypted handshake with the session's own key log.
+//
+// mailwire is the client of its own sessions, so crypto/tls can hand it the
+// handshake traffic secrets of the very connection it dissects
+// (tls.Config.KeyLogWriter, NSS key log format). With them the dissector
+// decrypts the records that carry EncryptedExtensions, Certificate,
+// CertificateVerify and Finished (RFC 8446 §4.3, §4.4) and shows them as
+// they really travelled, each right after the opaque record an observer saw.
+//
+// It stops at each side's Finished: after it that side protects its records
+// with the application traffic secret (RFC 8446 §7.1), which KeyLog throws
+// away on arrival. mailwire shows the protocol lines inside TLS from the
+// endpoint's own view instead; it never decrypts application data from a
+// key log. The secrets live only in memory for the session; nothing is
+// written to disk.
+
+// Key log labels (NSS key log format) for the handshake traffic secrets;
+// crypto/tls writes them when it processes the ServerHello
+// (handshake_client_tls13.go, establishHandshakeKeys).
+const (
+	keyLogClientHandshake = "CLIENT_HANDSHAKE_TRAFFIC_SECRET"
+	keyLogServerHandshake = "SERVER_HANDSHAKE_TRAFFIC_SECRET"
+)
+
+const (
+	// maxKeyLogLine bounds one key log line: the longest real one is a
+	// 31-byte label, 64 hex digits of client random and 96 of a SHA-384
+	// secret.
+	maxKeyLogLine = 512
+	// maxKeyLogEntries bounds how many handshake secrets a KeyLog keeps:
+	// one connection logs two (RFC 8446 §7.1 derives them once, even after
+	// a HelloRetryRequest).
+	maxKeyLogEntries = 8
+	// maxHeldBytes bounds the records (and the events around them) the
+	// dissector holds back while it waits for a secret to arrive.
+	maxHeldBytes = 64 << 10
+)
+
+// Annotation keys for the decryption notes (prose in package content).
+const (
+	annKeyLogFailed   = "tls.keylog.decrypt_failed"
+	annKeyLogNoSecret = "tls.keylog.no_secret"
+)
+
+// KeyLogAnnotationKeys lists the annotation keys the key log decryption
+// adds to the dissector's (DissectorAnnotationKeys); decrypted messages
+// themselves use the tls.handshake.*, tls.ext.*, tls.cert.* and
+// tls.alert.* keys of their cleartext counterparts.
+func KeyLogAnnotationKeys() []string {
+	return []string{annKeyLogFailed, annKeyLogNoSecret}
+}
+
+// KeyLog receives a connection's key log from crypto/tls
+// (tls.Config.KeyLogWriter) and keeps only the TLS 1.3 handshake traffic
+// secrets. It is safe for concurrent use; Write never fails, because an
+// error from a KeyLogWriter would abort the handshake.
+type KeyLog struct {
+	mu      sync.Mutex
+	partial []byte // an incomplete line, ≤ maxKeyLogLine
+	skip    bool   // discarding an over-long line up to its newline
+	entries []keyLogEntry
+}
+
+type keyLogEntry struct {
+	label  string
+	random []byte // the ClientHello random, 32 bytes
+	secret []byte
+}
+
+// NewKeyLog returns an empty KeyLog.
+func NewKeyLog() *KeyLog { return &KeyLog{} }
+
+// Write takes key log bytes in any chunking. Lines with other labels
+// (application traffic secrets, TLS 1.2's CLIENT_RANDOM, exporter secrets),
+// comments and malformed lines are dropped.
+func (k *KeyLog) Write(p []byte) (int, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		chunk := p
+		if i >= 0 {
+			chunk, p = p[:i], p[i+1:]
+		} else {
+			p = nil
+		}
+		if !k.skip {
+			if len(k.partial)+len(chunk) > maxKeyLogLine {
+				k.skip, k.partial = true, k.partial[:0]
+			} else {
+				k.partial = append(k.partial, chunk...)
+			}
+		}
+		if i < 0 {
+			break
+		}
+		if !k.skip {
+			k.addLine(k.partial)
+		}
+		k.skip, k.partial = false, k.partial[:0]
+	}
+	return n, nil
+}
+
+// addLine parses one line of the NSS key log format:
+// "<label> <client_random hex> <secret hex>".
+func (k *KeyLog) addLine(line []byte) {
+	f := bytes.Fields(line)
+	if len(f) != 3 || len(k.entries) >= maxKeyLogEntries {
+		return
+	}
+	label := string(f[0])
+	if label != keyLogClientHandshake && label != keyLogServerHandshake {
+		return
+	}
+	random, err1 := hex.DecodeString(string(f[1]))
+	secret, err2 := hex.DecodeString(string(f[2]))
+	if err1 != nil || err2 != nil || len(random) != 32 || len(secret) == 0 || len(secret) > 64 {
+		return
+	}
+	k.entries = append(k.entries, keyLogEntry{label: label, random: random, secret: secret})
+}
+
+// secret returns the secret logged under label for the connection whose
+// ClientHello carried random; a line for another connection never matches.
+func (k *KeyLog) secret(label string, random []byte) []byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, e := range k.entries {
+		if e.label == label && bytes.Equal(e.random, random) {
+			return bytes.Clone(e.secret)
+		}
+	}
+	return nil
+}
+
+// tls13Suite is what record protection needs from a TLS 1.3 cipher suite
+// (RFC 8446 Appendix B.4).
+type tls13Suite struct {
+	keyLen int
+	hash   func() hash.Hash
+	aead   func(key []byte) (cipher.AEAD, error)
+}
+
+func aesGCM(key []byte) (cipher.AEAD, error) {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(b)
+}
+
+// tls13Suites are the suites mailwire can decrypt; the CCM suites
+// (0x1304, 0x1305) are not offered by crypto/tls.
+var tls13Suites = map[uint16]tls13Suite{
+	0x1301: {16, sha256.New, aesGCM},               // TLS_AES_128_GCM_SHA256
+	0x1302: {32, sha512.New384, aesGCM},            // TLS_AES_256_GCM_SHA384
+	0x1303: {32, sha256.New, chacha20poly1305.New}, // TLS_CHACHA20_POLY1305_SHA256
+}
+
+// hkdfExpandLabel is HKDF-Expand-Label of RFC 8446 §7.1:
+//
+//	struct {
+//	    uint16 length = Length;
+//	    opaque label<7..255> = "tls13 " + Label;
+//	    opaque context<0..255> = Context;
+//	} HkdfLabel;
+func hkdfExpandLabel(h func() hash.Hash, secret []byte, label string, context []byte, length int) ([]byte, error) {
+	var b cryptobyte.Builder
+	b.AddUint16(uint16(length))
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
+		b.AddBytes([]byte("tls13 "))
+		b.AddBytes([]byte(label))
+	})
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(context) })
+	info, err := b.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("HkdfLabel %q: %w", label, err)
+	}
+	return hkdf.Expand(h, secret, string(info), length)
+}
+
+// trafficKeys derives the record protection key and iv from a traffic
+// secret (RFC 8446 §7.3): both with an empty context, the iv always 12
+// bytes for the AEADs of TLS 1.3 (RFC 8446 §5.3).
+func trafficKeys(s tls13Suite, secret []byte) (key, iv []byte, err error) {
+	if len(secret) != s.hash().Size() {
+		return nil, nil, fmt.Errorf("secret is %d bytes, the suite's hash needs %d", len(secret), s.hash().Size())
+	}
+	if key, err = hkdfExpandLabel(s.hash, secret, "key", nil, s.keyLen); err != nil {
+		return nil, nil, err
+	}
+	if iv, err = hkdfExpandLabel(s.hash, secret, "iv", nil, 12); err != nil {
+		return nil, nil, err
+	}
+	return key, iv, nil
+}
+
+// hsDecrypt is one direction's handshake decryption state.
+type hsDecrypt struct {
+	aead cipher.AEAD
+	iv   []byte
+	seq  uint64 // records decrypted with this key (RFC 8446 §5.3)
+	hs   []byte // decrypted handshake bytes not yet a whole message
+	// done: this direction's handshake keys are behind us (its Finished was
+	// seen), or decryption stopped (failure, no secret). Its records stay opaque.
+	done bool
+}
+
+// heldEvent is an event the dissector holds back to keep wire order while
+// it waits for a secret; cand marks an encrypted record it may decrypt.
+type heldEvent struct {
+	ev   Event
+	cand bool
+}
+
+// UseKeyLog lets the dissector decrypt TLS 1.3's encrypted handshake with
+// the handshake traffic secrets that arrive in k (see KeyLog). Records that
+// arrive before their secret are held back, with every event after them,
+// until it does (at most maxHeldBytes), so the stream stays in wire order.
+func (d *Dissector) UseKeyLog(k *KeyLog) { d.keylog = k }
+
+// decryptCandidate says whether an encrypted record may carry handshake
+// messages this dissector can recover.
+func (d *Dissector) decryptCandidate(st *dirState, typ uint8) bool {
+	return d.keylog != nil && typ == recordApplicationData && d.version == verTLS13 && d.shSeen && !st.dec.done
+}
+
+// settle passes a Feed's events through the hold queue: candidates are
+// decrypted once their direction's secret is known, and nothing overtakes
+// a record still waiting for one.
+func (d *Dissector) settle(out []Event) []Event {
+	if len(d.cands) == 0 && len(d.held) == 0 {
+		return out
+	}
+	ci := 0
+	for i, ev := range out {
+		cand := ci < len(d.cands) && d.cands[ci] == i
+		if cand {
+			ci++
+		}
+		d.held = append(d.held, heldEvent{ev: ev, cand: cand})
+		d.heldBytes += len(ev.Raw)
+	}
+	d.cands = d.cands[:0]
+	return d.drain(false)
+}
+
+// drain releases held events in order, decrypting candidates. final (the
+// stream ended) or too many held bytes means: stop waiting for secrets.
+func (d *Dissector) drain(final bool) []Event {
+	if len(d.held) == 0 {
+		return nil
+	}
+	giveUp := final || d.heldBytes > maxHeldBytes
+	var res []Event
+	i := 0
+	for ; i < len(d.held); i++ {
+		h := d.held[i]
+		if !h.cand {
+			res = append(res, h.ev)
+			continue
+		}
+		st := d.state(h.ev.Dir)
+		if !st.dec.done && st.dec.aead == nil {
+			if note, ok := d.keyDirection(st); !ok {
+				if note == nil && !giveUp {
+					break // wait for the secret
+				}
+				st.dec.done = true
+				if note == nil {
+					n := d.noSecretNote(st, final)
+					note = &n
+				}
+				res = append(res, h.ev, *note)
+				continue
+			}
+		}
+		res = append(res, h.ev)
+		if !st.dec.done {
+			res = d.decryptRecord(st, h.ev.Raw, res)
+		}
+	}
+	d.held = append(d.held[:0], d.held[i:]...)
+	d.heldBytes = 0
+	for _, h := range d.held {
+		d.heldBytes += len(h.ev.Raw)
+	}
+	return res
+}
+
+// keyDirection sets up a direction's handshake key from the key log. ok
+// false with a nil note means: the secret has not arrived yet; with a note:
+// it cannot be used (the note says why).
+func (d *Dissector) keyDirection(st *dirState) (*Event, bool) {
+	if d.clientRandom == nil {
+		return nil, false
+	}
+	label := keyLogServerHandshake
+	if st.dir == ClientToServer {
+		label = keyLogClientHandshake
+	}
+	secret := d.keylog.secret(label, d.clientRandom)
+	if secret == nil {
+		return nil, false
+	}
+	fail := func(why string) (*Event, bool) {
+		n := keyLogNote(st.dir, fmt.Sprintf("cannot decrypt the %s's encrypted handshake: %s", side(st.dir), why), annKeyLogFailed)
+		return &n, false
+	}
+	suite, ok := tls13Suites[d.cipher]
+	if !ok {
+		return fail(fmt.Sprintf("cipher suite %s is not one mailwire decrypts", cipherSuiteName(d.cipher)))
+	}
+	key, iv, err := trafficKeys(suite, secret)
+	if err != nil {
+		return fail(label + ": " + err.Error())
+	}
+	aead, err := suite.aead(key)
+	if err != nil {
+		return fail(err.Error())
+	}
+	st.dec.aead, st.dec.iv = aead, iv
+	return nil, true
+}
+
+func side(dir Direction) string {
+	if dir == ClientToServer {
+		return "client"
+	}
+	return "server"
+}
+
+func keyLogNote(dir Direction, text, ann string) Event {
+	return Event{Kind: KindNote, Dir: dir, Layer: LayerNote, Visible: VisibleNone, Text: text, Annotation: ann}
+}
+
+func (d *Dissector) noSecretNote(st *dirState, final bool) Event {
+	why := "the connection ended"
+	if !final {
+		why = fmt.Sprintf("more than %d bytes waited for it", maxHeldBytes)
+	}
+	if d.clientRandom == nil {
+		why = "no ClientHello random was seen to match the key log against"
+	}
+	return keyLogNote(st.dir, fmt.Sprintf("the %s's handshake traffic secret for this connection never arrived in the key log (%s): its encrypted handshake stays opaque",
+		side(st.dir), why), annKeyLogNoSecret)
+}
+
+// decryptRecord opens one TLS 1.3 record with the direction's handshake
+// key (RFC 8446 §5.2) and appends the handshake messages it carried.
+func (d *Dissector) decryptRecord(st *dirState, raw []byte, out []Event) []Event {
+	dec := &st.dec
+	n := dec.seq
+	dec.seq++
+	stop := func(why string) []Event {
+		dec.done = true
+		return append(out, keyLogNote(st.dir, fmt.Sprintf("%s record %d under the handshake key: %s; not decrypting this direction further",
+			side(st.dir), n, why), annKeyLogFailed))
+	}
+	payload := raw[recordHeaderLen:]
+	if len(payload) < dec.aead.Overhead()+1 {
+		return stop(fmt.Sprintf("%s is shorter than the %d-byte tag plus a content type", plural(len(payload), "byte"), dec.aead.Overhead()))
+	}
+	// RFC 8446 §5.3: the nonce is the iv XORed with the 64-bit record
+	// sequence number, left-padded with zeros; §5.2: the additional data is
+	// the record header.
+	nonce := bytes.Clone(dec.iv)
+	for i := range 8 {
+		nonce[len(nonce)-1-i] ^= byte(n >> (8 * i))
+	}
+	plain, err := dec.aead.Open(nil, nonce, payload, raw[:recordHeaderLen])
+	if err != nil {
+		return stop("the AEAD tag does not verify (" + err.Error() + ")")
+	}
+	// RFC 8446 §5.4: TLSInnerPlaintext is content, the real content type,
+	// then zero padding.
+	i := len(plain) - 1
+	for i >= 0 && plain[i] == 0 {
+		i--
+	}
+	if i < 0 {
+		return stop("the plaintext is all padding, with no content type (RFC 8446 §5.4)")
+	}
+	content, typ := plain[:i], plain[i]
+	switch typ {
+	case recordHandshake:
+		return d.decryptedHandshakeBytes(st, content, out)
+	case recordAlert:
+		dec.done = true
+		return append(out, decryptedAlert(st.dir, content))
+	}
+	return stop(fmt.Sprintf("it carries %s, which the handshake key never protects (RFC 8446 §2)", recordTypeName(typ)))
+}
+
+// decryptedAlert describes an alert sent under the handshake key, e.g. the
+// client's bad_certificate.
+func decryptedAlert(dir Direction, content []byte) Event {
+	ev := Event{Kind: KindNote, Dir: dir, Layer: LayerDecrypted, Visible: VisibleEndpoints, Raw: bytes.Clone(content)}
+	if len(content) != 2 {
+		ev.Text, ev.Annotation = "decrypted alert: malformed (an alert is 2 bytes: level, description)", annAlertMalformed
+		return ev
+	}
+	level := map[byte]string{1: "warning", 2: "fatal"}[content[0]]
+	if level == "" {
+		level = fmt.Sprintf("level(%d)", content[0])
+	}
+	name := alertName(content[1])
+	desc := name
+	if name == "unknown" {
+		desc = fmt.Sprintf("unknown(%d)", content[1])
+	}
+	ev.Text, ev.Annotation = fmt.Sprintf("decrypted alert, sent under the handshake key: %s %s", level, desc), "tls.alert."+name
+	return ev
+}
+
+// decryptedHandshakeBytes reassembles decrypted handshake messages (one
+// may span records, RFC 8446 §5.1) and decodes each.
+func (d *Dissector) decryptedHandshakeBytes(st *dirState, content []byte, out []Event) []Event {
+	dec := &st.dec
+	if len(dec.hs)+len(content) > maxHandshakeBuf {
+		dec.done = true
+		return append(out, keyLogNote(st.dir, fmt.Sprintf("decrypted handshake reassembly would exceed %d bytes; not decrypting this direction further", maxHandshakeBuf), annKeyLogFailed))
+	}
+	dec.hs = append(dec.hs, content...)
+	rest := dec.hs
+	for len(rest) >= 4 && !dec.done {
+		n := int(rest[1])<<16 | int(rest[2])<<8 | int(rest[3])
+		if n > maxHandshakeMsg {
+			dec.done = true
+			return append(out, keyLogNote(st.dir, fmt.Sprintf("decrypted %s message declares %d bytes, more than the %d-byte limit; not decrypting this direction further",
+				handshakeTypeName(rest[0]), n, maxHandshakeMsg), annKeyLogFailed))
+		}
+		if len(rest) < 4+n {
+			break
+		}
+		msg := bytes.Clone(rest[:4+n])
+		rest = rest[4+n:]
+		out = append(out, d.decryptedMessage(st, msg))
+		if msg[0] == hsFinished {
+			// RFC 8446 §7.2: after its Finished a side switches to the
+			// application traffic key, which mailwire does not use.
+			dec.done = true
+		}
+	}
+	dec.hs = append(dec.hs[:0], rest...)
+	if dec.done {
+		dec.hs = nil
+	}
+	return out
+}
+
+// decryptedMessage decodes one handshake message recovered from the key
+// log: readable by the endpoints only, so marked Encrypted.
+func (d *Dissector) decryptedMessage(st *dirState, msg []byte) Event {
+	typ := msg[0]
+	name := handshakeTypeName(typ)
+	body := cryptobyte.String(msg[4:])
+	r := &msgResult{}
+	var err error
+	switch typ {
+	case hsEncryptedExtensions:
+		err = d.parseEncryptedExtensions(body, r)
+	case hsCertificate:
+		err = d.parseCertificate13(body, r)
+	case hsCertificateRequest:
+		err = d.parseCertificateRequest13(body, r)
+	case hsCertificateVerify:
+		err = parseCertificateVerify(body, r)
+	case hsFinished:
+		err = d.parseFinished(st.dir, body, r)
+	default:
+		r.add("length", plural(len(body), "byte"), "")
+		r.text = "not decoded"
+	}
+	ev := Event{
+		Kind: KindHandshake, Dir: st.dir, Layer: LayerDecrypted, Visible: VisibleEndpoints,
+		Raw: msg, Annotation: "tls.handshake." + name,
+		Handshake: &Handshake{Type: name, Fields: r.fields, Encrypted: true},
+	}
+	title := messageTitle(name, typ) + " (decrypted with the session's key log)"
+	if err != nil {
+		ev.Handshake.Fields = append(ev.Handshake.Fields, Field{Name: "error", Value: err.Error(), Annotation: annErrMalformed})
+		ev.Also = []string{annErrMalformed}
+		ev.Text = title + ": malformed: " + err.Error()
+		return ev
+	}
+	ev.Text = title
+	if r.text != "" {
+		ev.Text += ": " + r.text
+	}
+	return ev
+}
+
+// parseEncryptedExtensions decodes RFC 8446 §4.3.1: the server's answers to
+// the ClientHello extensions that are not needed for the key exchange.
+func (d *Dissector) parseEncryptedExtensions(s cryptobyte.String, r *msgResult) error {
+	if s.Empty() {
+		return fmt.Errorf("%w: EncryptedExtensions needs its extensions block", errMalformed)
+	}
+	var summary []string
+	count := 0
+	err := d.parseExtensions(&s, hsEncryptedExtensions, false, r, func(id uint16, text string) {
+		count++
+		if id == extALPN {
+			summary = append(summary, "ALPN "+text)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	summary = append(summary, plural(count, "extension"))
+	if count == 0 {
+		summary[len(summary)-1] = "no extensions"
+	}
+	r.text = joinNames(summary) + ": hidden from an observer, unlike TLS 1.2's ServerHello extensions (RFC 8446 §4.3.1)"
+	return nil
+}
+
+// parseCertificate13 decodes the TLS 1.3 Certificate (RFC 8446 §4.4.2):
+// a request context, then entries of a certificate and its extensions.
+func (d *Dissector) parseCertificate13(s cryptobyte.String, r *msgResult) error {
+	var ctx []byte
+	var list cryptobyte.String
+	if !readUint8Prefixed(&s, &ctx) {
+		return fmt.Errorf("%w certificate_request_context", errMalformed)
+	}
+	if !s.ReadUint24LengthPrefixed(&list) || !s.Empty() {
+		return fmt.Errorf("%w certificate_list", errMalformed)
+	}
+	if len(ctx) == 0 {
+		r.add("request context", "empty", "")
+	} else {
+		r.add("request context", plural(len(ctx), "byte")+" (answers a post-handshake CertificateRequest)", "")
+	}
+	var subjects []string
+	for i := 0; !list.Empty(); i++ {
+		var der []byte
+		var exts cryptobyte.String
+		if !readUint24Prefixed(&list, &der) || !list.ReadUint16LengthPrefixed(&exts) {
+			return fmt.Errorf("%w certificate entry %d", errMalformed, i)
+		}
+		p := fmt.Sprintf("certificate[%d] ", i)
+		subjects = append(subjects, addCertFields(r, p, der))
+		for !exts.Empty() {
+			var id uint16
+			var data cryptobyte.String
+			if !exts.ReadUint16(&id) || !exts.ReadUint16LengthPrefixed(&data) {
+				return fmt.Errorf("%w certificate entry %d extensions", errMalformed, i)
+			}
+			// status_request carries a stapled OCSP response here and
+			// signed_certificate_timestamp the SCTs (RFC 8446 §4.4.2.1).
+			name, text := d.extension(id, data, hsCertificate, false)
+			r.add(p+name, text, "tls.ext."+extensionKeyName(id))
+		}
+	}
+	if len(subjects) == 0 {
+		r.text = "empty: no certificate"
+		return nil
+	}
+	r.text = fmt.Sprintf("%s, leaf %s: encrypted on the wire in TLS 1.3 (RFC 8446 §4.4.2), an observer does not see it",
+		plural(len(subjects), "certificate"), subjects[0])
+	return nil
+}
+
+// addCertFields adds one certificate's fields and returns its subject.
+func addCertFields(r *msgResult, p string, der []byte) string {
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		r.add(p+"der", fmt.Sprintf("%s, unparseable: %v", plural(len(der), "byte"), err), annCertUnparseable)
+		return "(unparseable)"
+	}
+	subj := cert.Subject.String()
+	r.add(p+"subject", subj, annCertSubject)
+	r.add(p+"issuer", cert.Issuer.String(), annCertIssuer)
+	if san := certSANs(cert); san != "" {
+		r.add(p+"SAN", san, annCertSAN)
+	}
+	r.add(p+"validity", cert.NotBefore.UTC().Format(time.RFC3339)+" to "+cert.NotAfter.UTC().Format(time.RFC3339), annCertValidity)
+	r.add(p+"key", publicKeyText(cert), annCertKey)
+	return subj
+}
+
+// parseCertificateRequest13 decodes RFC 8446 §4.3.2: a context and
+// extensions (signature_algorithms is required).
+func (d *Dissector) parseCertificateRequest13(s cryptobyte.String, r *msgResult) error {
+	var ctx []byte
+	if !readUint8Prefixed(&s, &ctx) || s.Empty() {
+		return fmt.Errorf("%w CertificateRequest", errMalformed)
+	}
+	r.add("request context", plural(len(ctx), "byte"), "")
+	if err := d.parseExtensions(&s, hsCertificateRequest, false, r, nil); err != nil {
+		return err
+	}
+	r.text = "the server asks for a client certificate (RFC 8446 §4.3.2)"
+	return nil
+}
+
+// parseCertificateVerify decodes RFC 8446 §4.4.3.
+func parseCertificateVerify(s cryptobyte.String, r *msgResult) error {
+	var alg uint16
+	var sig []byte
+	if !s.ReadUint16(&alg) || !readUint16Prefixed(&s, &sig) || !s.Empty() {
+		return fmt.Errorf("%w CertificateVerify", errMalformed)
+	}
+	r.add("signature scheme", sigSchemeName(alg), "")
+	r.add("signature", plural(len(sig), "byte"), "")
+	r.text = fmt.Sprintf("signed with %s over the handshake so far: proof that the sender holds the certificate's private key (RFC 8446 §4.4.3)", sigSchemeName(alg))
+	return nil
+}
+
+// parseFinished decodes RFC 8446 §4.4.4: verify_data, as long as the
+// suite's hash.
+func (d *Dissector) parseFinished(dir Direction, s cryptobyte.String, r *msgResult) error {
+	want := 0
+	if suite, ok := tls13Suites[d.cipher]; ok {
+		want = suite.hash().Size()
+	}
+	r.add("verify_data", plural(len(s), "byte"), "")
+	if want != 0 && len(s) != want {
+		return fmt.Errorf("%w: verify_data is %d bytes, the suite's hash gives %d", errMalformed, len(s), want)
+	}
+	r.text = fmt.Sprintf("%s of verify_data, an HMAC over the whole handshake (RFC 8446 §4.4.4); after it the %s uses its application traffic key, which mailwire does not take from the key log: the protocol inside is shown from the endpoint's own view",
+		plural(len(s), "byte"), side(dir))
+	return nil
+}
+
+// clientRandomOf returns the random of a ClientHello message (header
+// included): legacy_version(2) then random(32), RFC 8446 §4.1.2; nil if
+// the message is too short to hold one.
+func clientRandomOf(msg []byte) []byte {
+	if len(msg) < 4+2+32 || msg[0] != hsClientHello {
+		return nil
+	}
+	return bytes.Clone(msg[6:38])
+}
