@@ -291,3 +291,57 @@ func TestPeersCertificateVisibility(t *testing.T) {
 		})
 	}
 }
+
+// TestPeersCleartextRefusals: without TLS, and even with cleartext
+// authentication allowed, the real servers refuse before any password
+// crosses the wire, each in its own way: Postfix offers no AUTH on 587
+// before STARTTLS and answers MAIL with 530 5.7.0 (RFC 3207 §4); Dovecot
+// answers USER with -ERR [AUTH] (RFC 2449 §8.1) and advertises
+// LOGINDISABLED on 143 (RFC 9051 §6.2.3).
+func TestPeersCleartextRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		port    int
+		explain string // the failure expected; "" for a session that ends cleanly
+		note    string // a note the driver must emit
+		never   string // a client command prefix that must not be sent
+	}{
+		{587, "smtp.reply.530", "smtp.note.no_auth_offered", "AUTH"},
+		{110, "pop3.code.auth", "", "PASS"},
+		{143, "", "imap.note.logindisabled", "a2 LOGIN"},
+	} {
+		t.Run(strconv.Itoa(tc.port), func(t *testing.T) {
+			o := peersOptions(t, tc.port)
+			o.TLSMode = sessions.TLSNone
+			o.AllowCleartextAuth = true
+			evs, err := sessions.Collect(context.Background(), o)
+			if testing.Verbose() {
+				t.Log("\n" + text(evs))
+			}
+			if (err != nil) != (tc.explain != "") {
+				t.Fatalf("error %v, want explain %q\n%s", err, tc.explain, text(evs))
+			}
+			if tc.explain != "" {
+				if e := lastError(evs); e == nil || e.Err.Explain != tc.explain {
+					t.Errorf("error event %+v, want explain %q", e, tc.explain)
+				}
+			}
+			if tc.note != "" && annotated(evs, tc.note) == nil {
+				t.Errorf("no %s note\n%s", tc.note, text(evs))
+			}
+			for _, ev := range evs {
+				if ev.Layer != sessions.LayerCleartext && ev.Kind != sessions.KindConnect && ev.Kind != sessions.KindClose && ev.Dir != sessions.Local {
+					t.Errorf("%s event on a cleartext session: %q", ev.Layer, ev.Text)
+				}
+				if ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer && bytes.HasPrefix(ev.Raw, []byte(tc.never)) {
+					t.Errorf("client sent %q", ev.Text)
+				}
+				for _, s := range peersSecrets() {
+					if bytes.Contains(ev.Raw, s) || strings.Contains(ev.Text, string(s)) {
+						t.Errorf("password in event %d %q", ev.Seq, ev.Text)
+					}
+				}
+			}
+			checkEventAnnotations(t, evs)
+		})
+	}
+}
