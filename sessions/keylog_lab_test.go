@@ -88,3 +88,29 @@ func TestLabKeyLog(t *testing.T) {
 		})
 	}
 }
+
+// TestLabKeyLogVerifyFailure: when the certificate fails verification the
+// client's fatal alert travels under its handshake key (RFC 8446 §6.2); the
+// key log shows it, right after the server's decrypted certificate.
+func TestLabKeyLogVerifyFailure(t *testing.T) {
+	l := startLab(t)
+	o := labOptions(t, l, 465)
+	o.ServerName = "wrong.example"
+	evs, err := sessions.Collect(context.Background(), o)
+	if err == nil {
+		t.Fatalf("verification of %s passed\n%s", o.ServerName, text(evs))
+	}
+	var got []string
+	for _, e := range evs {
+		switch {
+		case e.Kind == sessions.KindHandshake && e.Handshake.Encrypted:
+			got = append(got, string(e.Dir)+" "+e.Handshake.Type)
+		case e.Layer == sessions.LayerDecrypted && e.Kind == sessions.KindNote:
+			got = append(got, string(e.Dir)+" "+e.Annotation)
+		}
+	}
+	want := []string{"s2c encrypted_extensions", "s2c certificate", "s2c certificate_verify", "s2c finished", "c2s tls.alert.bad_certificate"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("decrypted %v, want %v\n%s", got, want, text(evs))
+	}
+}
