@@ -442,3 +442,43 @@ func FuzzKeyLogDecrypt(f *testing.F) {
 		}
 	})
 }
+
+// FuzzKeyLogPlaintext seals fuzzed TLSInnerPlaintexts (RFC 8446 §5.2) with
+// the RFC 8448 server handshake key, so the padding, content type,
+// reassembly and message parsers see arbitrary plaintext. The first byte
+// sets the inner plaintext size of each record.
+func FuzzKeyLogPlaintext(f *testing.F) {
+	ee := unhex(`08 00 00 24 00 22 00 0a 00 14 00 12 00 1d 00 17 00 18 00 19 01 00 01 01 01 02 01 03 01 04 00 1c 00 02 40 01 00 00 00 00`)
+	f.Add(append([]byte{byte(len(ee) + 1)}, append(ee, recordHandshake)...))
+	f.Add(append([]byte{20}, append(ee[:19], recordHandshake)...))
+	f.Add([]byte{3, 2, 40, recordAlert})
+	f.Add([]byte{4, 20, 0, 0, 32})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) < 2 {
+			return
+		}
+		k := max(int(data[0]), 1)
+		aead, err := aesGCM(rfc8448ServerHSKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var flight []byte
+		for seq, rest := uint64(0), data[1:]; len(rest) > 0 && seq < 64; seq++ {
+			inner := rest[:min(k, len(rest))]
+			rest = rest[len(inner):]
+			nonce := bytes.Clone(rfc8448ServerHSIV)
+			for i := range 8 {
+				nonce[len(nonce)-1-i] ^= byte(seq >> (8 * i))
+			}
+			n := len(inner) + aead.Overhead()
+			hdr := []byte{recordApplicationData, 3, 3, byte(n >> 8), byte(n)}
+			flight = append(flight, hdr...)
+			flight = aead.Seal(flight, nonce, inner, hdr)
+		}
+		evs := runRFC8448(rfc8448KeyLog(), flight)
+		checkDecrypted(t, evs)
+		if countAnn(evs, annKeyLogFailed) > 1 {
+			t.Fatalf("more than one failure note for one direction:\n%s", strings.Join(shape(evs), "\n"))
+		}
+	})
+}
