@@ -533,13 +533,21 @@ func (s *sessionScreen) prevStep() {
 	s.selectStep()
 }
 
-// selectStep selects the first row of the current step that the lens
-// shows (the eavesdropper lens hides some events), else the last row
+// selectStep selects the row that tells the current step best, so the
+// detail pane shows its annotation: the first row of the step that is not
+// bare TLS records (a command, the boundary, a handshake message), else the
+// step's first row, else (the lens hides the whole step) the last row
 // before it.
 func (s *sessionScreen) selectStep() {
-	from, _ := s.stepRange()
+	from, to := s.stepRange()
 	n := s.visibleRows()
 	i := sort.Search(len(s.rows), func(i int) bool { return s.rows[i].last >= from })
+	for j := i; j < n && s.rows[j].first < to; j++ {
+		if !collapsible(&s.evs[s.rows[j].first]) {
+			i = j
+			break
+		}
+	}
 	if i >= n {
 		i = n - 1
 	}

@@ -371,7 +371,7 @@ func (s *sessionScreen) upgradeCommand(i int) string {
 	for j := i - 1; j >= 0 && j >= i-8; j-- {
 		ev := &s.evs[j]
 		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer && ev.Line != nil && ev.Line.Command != "" {
-			return sessions.SafeString(strings.ToUpper(ev.Line.Command))
+			return sessions.SafeString(ev.Line.Command)
 		}
 	}
 	return "STARTTLS"
@@ -439,7 +439,7 @@ func (s *sessionScreen) runText(first, last int) string {
 	if s2c > 0 {
 		parts = append(parts, fmt.Sprintf("%d S→C", s2c))
 	}
-	return fmt.Sprintf("⋯ %d TLS records, %d bytes (%s)", last-first+1, bytes, strings.Join(parts, ", "))
+	return fmt.Sprintf("⋯ %d TLS records, %s (%s)", last-first+1, plural(bytes, "byte"), strings.Join(parts, ", "))
 }
 
 // firstLine is the sanitized one-line text of an event: the first line of a
@@ -464,7 +464,7 @@ func eavesdropperText(ev *sessions.Event) string {
 			if ev.Kind == sessions.KindEncrypted {
 				what = "encrypted " + what
 			}
-			return fmt.Sprintf("%s, %d bytes", what, ev.Record.Length)
+			return what + ", " + plural(ev.Record.Length, "byte")
 		}
 	case sessions.KindHandshake:
 		if h := ev.Handshake; h != nil {
@@ -481,7 +481,7 @@ func eavesdropperText(ev *sessions.Event) string {
 			return t
 		}
 	case sessions.KindNote:
-		return fmt.Sprintf("%d cleartext bytes from the server", len(ev.Raw))
+		return plural(len(ev.Raw), "cleartext byte") + " from the server"
 	case sessions.KindError:
 		return "the client gave up (not on the wire): " + sessions.SafeString(ev.Text)
 	}
@@ -865,4 +865,12 @@ func (s *sessionScreen) leaks() []string {
 		out = append(out, "no TLS so far: everything is readable")
 	}
 	return out
+}
+
+// plural is "1 byte", "2 bytes".
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
 }

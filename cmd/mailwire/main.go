@@ -26,7 +26,7 @@ func newRootCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: runTUI,
 	}
-	root.AddCommand(newLabCmd(), newSessionCmd())
+	root.AddCommand(newLabCmd(), newSessionCmd(), newConnectCmd())
 	return root
 }
 

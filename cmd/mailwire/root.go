@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/tui"
 )
@@ -24,7 +25,7 @@ func runTUI(cmd *cobra.Command, _ []string) error {
 	defer cancel()
 
 	keeper := &labKeeper{}
-	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, StartLab: keeper.start}), tea.WithContext(ctx))
+	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, StartLab: keeper.start, OpenSession: keeper.openSession}), tea.WithContext(ctx))
 	_, runErr := p.Run()
 	closeErr := keeper.close()
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
@@ -64,6 +65,31 @@ func (k *labKeeper) start(ctx context.Context) (tui.LabInfo, error) {
 	}
 	k.lab = l
 	return labInfo(l, opts.ListenHost), nil
+}
+
+// openSession runs one session against the lab endpoint of req.Port, as
+// `mailwire session --port N` does: the lab's host name as SNI, the
+// certificate checked against the lab CA, the demo login.
+func (k *labKeeper) openSession(ctx context.Context, req tui.SessionRequest) (<-chan sessions.Event, error) {
+	k.mu.Lock()
+	l := k.lab
+	k.mu.Unlock()
+	if l == nil {
+		return nil, errors.New("the lab is not running")
+	}
+	ep, ok := l.Endpoint(req.Port)
+	if !ok {
+		return nil, fmt.Errorf("the lab has no endpoint for port %d", req.Port)
+	}
+	o, err := sessions.OptionsForPort(ep.Addr, req.Port)
+	if err != nil {
+		return nil, err
+	}
+	o.ServerName = lab.Hostname
+	o.Verify, o.RootCAs = sessions.VerifyPool, l.RootCAs()
+	o.Username, o.Password = lab.DemoUser, lab.DemoPassword
+	o.EHLOName = "client.mailwire.invalid" // RFC 2606 §2: never resolves
+	return sessions.Stream(ctx, o), nil
 }
 
 func (k *labKeeper) close() error {

@@ -1,0 +1,251 @@
+package tui
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailwire/mailwire/sessions"
+)
+
+// fixturePassword is the demo password the fixtures log in with; tests
+// assert it (and its base64 forms) never reaches the screen masked.
+const fixturePassword = "correct-horse"
+
+// builder assembles a session's events with Seq and At filled in, the way
+// the runner emits them.
+type builder struct{ evs []sessions.Event }
+
+func (b *builder) add(ev sessions.Event) *sessions.Event {
+	ev.Seq = len(b.evs) + 1
+	ev.At = time.Duration(len(b.evs)+1) * 137 * time.Microsecond
+	b.evs = append(b.evs, ev)
+	return &b.evs[len(b.evs)-1]
+}
+
+// line adds a protocol line: cleartext before TLS, decrypted inside it.
+func (b *builder) line(dir sessions.Direction, inTLS bool, raw, ann string, l sessions.Line) *sessions.Event {
+	layer, vis := sessions.LayerCleartext, sessions.VisibleAnyone
+	if inTLS {
+		layer, vis = sessions.LayerDecrypted, sessions.VisibleEndpoints
+	}
+	l.Proto = "smtp"
+	// The runner's Text is the line without CRLF; a multi-line reply's
+	// first line.
+	text, _, _ := strings.Cut(raw, "\r\n")
+	return b.add(sessions.Event{Kind: sessions.KindLine, Dir: dir, Layer: layer, Visible: vis,
+		Raw: []byte(raw), Text: text, Annotation: ann, Line: &l})
+}
+
+// record adds a cleartext TLS record header event with n payload bytes.
+func (b *builder) record(dir sessions.Direction, typ string, ct byte, n int) {
+	raw := append([]byte{ct, 3, 3, byte(n >> 8), byte(n)}, make([]byte, n)...)
+	b.add(sessions.Event{Kind: sessions.KindRecord, Dir: dir, Layer: sessions.LayerTLS, Visible: sessions.VisibleMetadata,
+		Raw: raw, Text: fmt.Sprintf("TLS record: %s, %d bytes", typ, n), Annotation: "tls.record." + typ,
+		Record: &sessions.Record{ContentType: typ, Version: "TLS 1.2", Length: n}})
+}
+
+// encrypted adds an application_data record whose payload only the
+// endpoints can read.
+func (b *builder) encrypted(dir sessions.Direction, n int) {
+	raw := append([]byte{23, 3, 3, byte(n >> 8), byte(n)}, make([]byte, n)...)
+	for i := 5; i < len(raw); i++ {
+		raw[i] = byte(i * 37)
+	}
+	b.add(sessions.Event{Kind: sessions.KindEncrypted, Dir: dir, Layer: sessions.LayerEncrypted, Visible: sessions.VisibleEndpoints,
+		Raw: raw, Text: fmt.Sprintf("encrypted application_data, %d bytes", n), Annotation: "tls.record.application_data",
+		Record: &sessions.Record{ContentType: "application_data", Version: "TLS 1.2", Length: n}})
+}
+
+// fixture587 is a submission session on 587 as the lab gives it: greeting,
+// EHLO, STARTTLS, a TLS 1.3 handshake (certificate encrypted), EHLO again,
+// AUTH PLAIN inside TLS, QUIT.
+func fixture587() []sessions.Event {
+	var b builder
+	c2s, s2c := sessions.ClientToServer, sessions.ServerToClient
+	b.add(sessions.Event{Kind: sessions.KindConnect, Dir: sessions.Local, Layer: sessions.LayerTCP, Visible: sessions.VisibleMetadata,
+		Annotation: "tcp.connect", Text: "connected to 127.0.0.1:10587 (127.0.0.1:10587) in 210µs"})
+	b.line(s2c, false, "220 mail.lab.test ESMTP Service Ready\r\n", "smtp.reply.220", sessions.Line{Code: "220"})
+	b.line(c2s, false, "EHLO client.mailwire.invalid\r\n", "smtp.cmd.ehlo", sessions.Line{Command: "EHLO"})
+	ehlo := b.line(s2c, false, "250-Hello client.mailwire.invalid\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 SIZE 10240000\r\n",
+		"smtp.reply.250", sessions.Line{Code: "250", Capabilities: []string{"PIPELINING", "STARTTLS", "SIZE 10240000"}})
+	ehlo.Also = []string{"smtp.ext.pipelining", "smtp.ext.starttls", "smtp.ext.size"}
+	b.line(c2s, false, "STARTTLS\r\n", "smtp.cmd.starttls", sessions.Line{Command: "STARTTLS"})
+	b.line(s2c, false, "220 2.0.0 Ready to start TLS\r\n", "smtp.reply.220", sessions.Line{Code: "220", Enhanced: "2.0.0"})
+	b.add(sessions.Event{Kind: sessions.KindBoundary, Dir: sessions.Local, Layer: sessions.LayerTLS, Visible: sessions.VisibleMetadata,
+		Annotation: "tls.boundary.starttls", Text: "STARTTLS accepted: from the next byte on, the connection is TLS (RFC 3207 §4)"})
+	b.record(c2s, "handshake", 22, 250)
+	b.add(sessions.Event{Kind: sessions.KindHandshake, Dir: c2s, Layer: sessions.LayerTLS, Visible: sessions.VisibleMetadata,
+		Raw: []byte{1, 0, 0, 4, 3, 3, 0, 0}, Text: "ClientHello: SNI mail.lab.test; offers TLS 1.3, TLS 1.2",
+		Annotation: "tls.handshake.client_hello", Handshake: &sessions.Handshake{Type: "client_hello", Fields: []sessions.Field{
+			{Name: "legacy_version", Value: "TLS 1.2 (0x0303)"},
+			{Name: "SNI", Value: "mail.lab.test", Annotation: "tls.ext.server_name"},
+			{Name: "ALPN", Value: "smtp", Annotation: "tls.ext.application_layer_protocol_negotiation"},
+			{Name: "supported_versions", Value: "TLS 1.3, TLS 1.2", Annotation: "tls.ext.supported_versions"},
+		}}})
+	b.record(s2c, "handshake", 22, 122)
+	b.add(sessions.Event{Kind: sessions.KindHandshake, Dir: s2c, Layer: sessions.LayerTLS, Visible: sessions.VisibleMetadata,
+		Raw: []byte{2, 0, 0, 2, 3, 3}, Text: "ServerHello: TLS 1.3, TLS_AES_128_GCM_SHA256",
+		Annotation: "tls.handshake.server_hello", Handshake: &sessions.Handshake{Type: "server_hello", Fields: []sessions.Field{
+			{Name: "cipher suite", Value: "TLS_AES_128_GCM_SHA256"},
+			{Name: "supported_versions", Value: "TLS 1.3", Annotation: "tls.ext.supported_versions"},
+		}}})
+	b.record(s2c, "change_cipher_spec", 20, 1)
+	b.encrypted(s2c, 566)
+	b.add(sessions.Event{Kind: sessions.KindHandshake, Dir: s2c, Layer: sessions.LayerEncrypted, Visible: sessions.VisibleEndpoints,
+		Raw: []byte{11, 0, 0, 0}, Text: "Certificate (decrypted with the session's key log): CN=mail.lab.test",
+		Annotation: "tls.handshake.certificate", Handshake: &sessions.Handshake{Type: "certificate", Encrypted: true, Fields: []sessions.Field{
+			{Name: "certificate[0] subject", Value: "CN=mail.lab.test,O=mailwire lab", Annotation: "tls.cert.subject"},
+		}}})
+	b.encrypted(s2c, 53)
+	b.record(c2s, "change_cipher_spec", 20, 1)
+	b.encrypted(c2s, 53)
+	b.add(sessions.Event{Kind: sessions.KindTLSState, Dir: sessions.Local, Layer: sessions.LayerTLS, Visible: sessions.VisibleEndpoints,
+		Annotation: "tls.state", Text: "TLS 1.3, TLS_AES_128_GCM_SHA256, certificate verified (lab CA)",
+		TLS: &sessions.TLSState{Version: "TLS 1.3", CipherSuite: "TLS_AES_128_GCM_SHA256", ServerName: "mail.lab.test",
+			PeerChain: []string{"CN=mail.lab.test,O=mailwire lab"}, Verified: true, VerifyMethod: "lab CA"}})
+	b.line(c2s, true, "EHLO client.mailwire.invalid\r\n", "smtp.cmd.ehlo", sessions.Line{Command: "EHLO"})
+	b.encrypted(c2s, 47)
+	b.encrypted(s2c, 96)
+	b.line(s2c, true, "250-Hello client.mailwire.invalid\r\n250-AUTH PLAIN LOGIN\r\n250 SIZE 10240000\r\n", "smtp.reply.250",
+		sessions.Line{Code: "250", Capabilities: []string{"AUTH PLAIN LOGIN", "SIZE 10240000"}})
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00learner\x00" + fixturePassword))
+	auth := b.line(c2s, true, "AUTH PLAIN "+plain+"\r\n", "smtp.cmd.auth", sessions.Line{Command: "AUTH"})
+	auth.Credential = &sessions.Credential{Mechanism: "AUTH PLAIN", Username: "learner", Password: fixturePassword}
+	b.encrypted(c2s, 62)
+	b.encrypted(s2c, 54)
+	b.line(s2c, true, "235 2.7.0 Authentication successful\r\n", "smtp.reply.235", sessions.Line{Code: "235", Enhanced: "2.7.0"})
+	b.line(c2s, true, "QUIT\r\n", "smtp.cmd.quit", sessions.Line{Command: "QUIT"})
+	b.encrypted(c2s, 23)
+	b.encrypted(s2c, 32)
+	b.line(s2c, true, "221 2.0.0 Bye\r\n", "smtp.reply.221", sessions.Line{Code: "221", Enhanced: "2.0.0"})
+	b.add(sessions.Event{Kind: sessions.KindClose, Dir: sessions.Local, Layer: sessions.LayerTCP, Visible: sessions.VisibleMetadata,
+		Annotation: "tcp.close", Text: "client closed the connection; 1062 bytes sent, 1675 received"})
+	return b.evs
+}
+
+// fixtureCleartextAuth never starts TLS and logs in with AUTH LOGIN in the
+// clear, then the server drops the connection: a failed session with a
+// password on the wire.
+func fixtureCleartextAuth() []sessions.Event {
+	var b builder
+	c2s, s2c := sessions.ClientToServer, sessions.ServerToClient
+	b.add(sessions.Event{Kind: sessions.KindConnect, Dir: sessions.Local, Layer: sessions.LayerTCP, Visible: sessions.VisibleMetadata,
+		Annotation: "tcp.connect", Text: "connected to 127.0.0.1:10025 (127.0.0.1:10025) in 180µs"})
+	b.line(s2c, false, "220 mail.lab.test ESMTP\r\n", "smtp.reply.220", sessions.Line{Code: "220"})
+	b.line(c2s, false, "AUTH LOGIN\r\n", "smtp.cmd.auth", sessions.Line{Command: "AUTH"})
+	b.line(s2c, false, "334 VXNlcm5hbWU6\r\n", "smtp.reply.334", sessions.Line{Code: "334"})
+	u := b.line(c2s, false, "bGVhcm5lcg==\r\n", "smtp.cmd.auth", sessions.Line{})
+	u.Credential = &sessions.Credential{Mechanism: "AUTH LOGIN", Username: "learner", OnWire: true}
+	b.line(s2c, false, "334 UGFzc3dvcmQ6\r\n", "smtp.reply.334", sessions.Line{Code: "334"})
+	p := b.line(c2s, false, base64.StdEncoding.EncodeToString([]byte(fixturePassword))+"\r\n", "smtp.cmd.auth", sessions.Line{})
+	p.Credential = &sessions.Credential{Mechanism: "AUTH LOGIN", Username: "learner", Password: fixturePassword, OnWire: true}
+	b.line(s2c, false, "421 4.3.2 going away\r\n", "smtp.reply.421", sessions.Line{Code: "421", Enhanced: "4.3.2"})
+	b.add(sessions.Event{Kind: sessions.KindError, Dir: sessions.Local, Layer: sessions.LayerNote, Visible: sessions.VisibleNone,
+		Annotation: "net.closed_early", Text: "session: read reply: EOF",
+		Err: &sessions.ErrorInfo{Op: "session", Message: "read reply: EOF", Explain: "net.closed_early"}})
+	b.add(sessions.Event{Kind: sessions.KindClose, Dir: sessions.Local, Layer: sessions.LayerTCP, Visible: sessions.VisibleMetadata,
+		Annotation: "tcp.close", Text: "server closed the connection; 80 bytes sent, 120 received"})
+	return b.evs
+}
+
+// fakeSessions is an OpenSession that plays canned events and records what
+// it was asked.
+type fakeSessions struct {
+	mu    sync.Mutex
+	evs   []sessions.Event
+	err   error
+	reqs  []SessionRequest
+	ctxs  []context.Context
+	chans []chan sessions.Event
+	hold  bool // leave the channel open (a session still running)
+}
+
+func (f *fakeSessions) open(ctx context.Context, req SessionRequest) (<-chan sessions.Event, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reqs = append(f.reqs, req)
+	f.ctxs = append(f.ctxs, ctx)
+	if f.err != nil {
+		return nil, f.err
+	}
+	ch := make(chan sessions.Event, len(f.evs))
+	for _, ev := range f.evs {
+		ch <- ev
+	}
+	if !f.hold {
+		close(ch)
+	}
+	f.chans = append(f.chans, ch)
+	return ch, nil
+}
+
+// newSessionModel returns a root model of size w×h with the lab up and a
+// session on port 587 opened from the port table, all its events delivered.
+func newSessionModel(t testing.TB, w, h int, f *fakeSessions) *Model {
+	t.Helper()
+	info := fakeLabInfo()
+	m := newModel(Options{
+		StartLab:    func(context.Context) (LabInfo, error) { return info, nil },
+		OpenSession: f.open,
+	})
+	mustUpdate(t, m, tea.WindowSizeMsg{Width: w, Height: h})
+	mustUpdate(t, m, labResultMsg{info: info})
+	mustUpdate(t, m, keyCode(tea.KeyDown)) // 587
+	pump(t, m, mustUpdate(t, m, keyCode(tea.KeyEnter)))
+	if m.active != screenSession {
+		t.Fatalf("enter on 587 did not open the session screen")
+	}
+	return m
+}
+
+func mustUpdate(t testing.TB, m *Model, msg tea.Msg) tea.Cmd {
+	t.Helper()
+	got, cmd := m.Update(msg)
+	if got != m {
+		t.Fatalf("Update returned a different model %T", got)
+	}
+	return cmd
+}
+
+// pump runs cmd and every command that follows from it, feeding their
+// messages to the model, as the program would. A command that does not
+// return within a short time (an auto-play tick, a wait on an open channel)
+// is dropped: tests send those messages themselves.
+func pump(t testing.TB, m *Model, cmd tea.Cmd) {
+	t.Helper()
+	queue := []tea.Cmd{cmd}
+	for n := 0; len(queue) > 0; n++ {
+		if n > 100000 {
+			t.Fatal("pump: commands never end")
+		}
+		c := queue[0]
+		queue = queue[1:]
+		if c == nil {
+			continue
+		}
+		done := make(chan tea.Msg, 1)
+		go func() { done <- c() }()
+		var msg tea.Msg
+		select {
+		case msg = <-done:
+		case <-time.After(100 * time.Millisecond):
+			continue
+		}
+		switch msg := msg.(type) {
+		case nil:
+		case tea.BatchMsg:
+			queue = append(queue, msg...)
+		default:
+			queue = append(queue, mustUpdate(t, m, msg))
+		}
+	}
+}
+
+func session(m *Model) *sessionScreen { return m.screens[screenSession].(*sessionScreen) }
