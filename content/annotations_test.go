@@ -165,7 +165,7 @@ var knownSections = map[int][]string{
 	8438: {},
 	8446: {"1.2", "4", "4.1.2", "4.1.3", "4.1.4", "4.2", "4.2.1", "4.2.2", "4.2.3", "4.2.4", "4.2.6", "4.2.7",
 		"4.2.8", "4.2.9", "4.2.10", "4.2.11", "4.3.1", "4.3.2", "4.4", "4.4.1", "4.4.2", "4.4.2.1", "4.4.3",
-		"4.4.4", "4.5", "4.6.1", "4.6.3", "5", "5.1", "5.2", "5.4", "6", "6.1", "6.2", "8", "Appendix D.4"},
+		"4.4.4", "4.5", "4.6.1", "4.6.3", "5", "5.1", "5.2", "5.4", "6", "6.1", "6.2", "7.1", "7.3", "8", "Appendix D.4"},
 	8449: {"4"},
 	8514: {},
 	8689: {"2", "4"},
@@ -281,6 +281,7 @@ var requiredKeys = []string{
 	"http.h2.frame.settings", "http.h2.frame.push_promise", "http.h2.frame.ping", "http.h2.frame.goaway",
 	"http.h2.frame.window_update", "http.h2.frame.continuation", "http.h2.frame.unknown",
 	"http.h2.frame.invalid",
+	"tls.keylog.decrypt_failed", "tls.keylog.no_secret",
 }
 
 // dissectorKeys is sessions.DissectorAnnotationKeys() as of commit 5314644

@@ -28,6 +28,11 @@ func TestDissectorKeysHaveEntries(t *testing.T) {
 	for _, k := range keys {
 		assertOwnEntry(t, k)
 	}
+	// Decrypting the TLS 1.3 handshake from the session's own key log adds
+	// its notes; the decrypted messages reuse the keys above.
+	for _, k := range sessions.KeyLogAnnotationKeys() {
+		assertOwnEntry(t, k)
+	}
 }
 
 // engineKeys lists the complete annotation and explain keys written as
