@@ -134,6 +134,8 @@ type sessionScreen struct {
 
 	detail    viewport.Model
 	detailFor int // row the detail pane was rendered for; -1 for none
+	boxCache  string
+	boxKey    detailKey
 
 	width, height int
 }
@@ -239,6 +241,7 @@ func (s *sessionScreen) SetSize(width, height int) {
 	}
 	s.width, s.height = width, height
 	s.detailFor = -1
+	s.boxCache = ""
 	s.clampScroll()
 }
 
@@ -247,6 +250,7 @@ func (s *sessionScreen) SetSize(width, height int) {
 func (s *sessionScreen) invalidate() {
 	s.cache, s.cacheLast = nil, nil
 	s.detailFor = -1
+	s.boxCache = ""
 }
 
 func (s *sessionScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
@@ -431,6 +435,9 @@ func (s *sessionScreen) appendEvents(evs []sessions.Event) {
 		}
 	}
 	s.addRows(from)
+	// The detail pane may depend on what arrived (the eavesdropper's
+	// summary, a selected run that grew).
+	s.detailFor, s.boxCache = -1, ""
 	if s.follow && !s.stepMode {
 		s.sel = max(0, s.visibleRows()-1)
 	}

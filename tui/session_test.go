@@ -577,4 +577,3 @@ func TestSessionViewFitsEverySize(t *testing.T) {
 		}
 	}
 }
-

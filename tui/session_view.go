@@ -84,19 +84,41 @@ func (s *sessionScreen) layout() sessionLayout {
 }
 
 // View renders the screen at its size: header, timeline and detail pane.
+//
+// It joins its parts by hand rather than with lipgloss.Join*: every row is
+// built to its exact width, and measuring a whole frame's graphemes again
+// would cost more than rendering the visible rows (BenchmarkSessionScreen100k).
 func (s *sessionScreen) View() string {
 	l := s.layout()
-	header := s.headerView(max(s.width, 1))
-	list := s.listView(l)
-	detail := s.detailBox(l)
-	var body string
+	w, h := max(s.width, 1), max(s.height, 1)
+	lines := make([]string, 0, h)
+	lines = append(lines, strings.Split(s.headerView(w), "\n")...)
+	list := s.listLines(l)
+	detail := strings.Split(s.detailBox(l), "\n")
 	if l.wide {
-		body = lipgloss.JoinHorizontal(lipgloss.Top, list, " ", detail)
+		for i := range max(len(list), len(detail)) {
+			left := strings.Repeat(" ", l.listW)
+			if i < len(list) {
+				left = list[i]
+			}
+			right := ""
+			if i < len(detail) {
+				right = detail[i]
+			}
+			lines = append(lines, left+" "+right)
+		}
 	} else {
-		body = lipgloss.JoinVertical(lipgloss.Left, list, detail)
+		lines = append(lines, list...)
+		lines = append(lines, detail...)
 	}
-	out := header + "\n" + body
-	return lipgloss.NewStyle().MaxWidth(max(s.width, 1)).MaxHeight(max(s.height, 1)).Render(out)
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	if s.width < textCol+20 || s.height < headerLines+6 {
+		// Below the layout's minimum size the parts overflow: cut them.
+		return lipgloss.NewStyle().MaxWidth(w).MaxHeight(h).Render(strings.Join(lines, "\n"))
+	}
+	return strings.Join(lines, "\n")
 }
 
 // headerView is two lines: what the session is and how it stands; then the
@@ -164,9 +186,10 @@ func tlsModeLabel(m string) string {
 	return m
 }
 
-// listView renders the column header and the visible timeline rows only:
-// a session of 100k events costs as much per frame as one of 50.
-func (s *sessionScreen) listView(l sessionLayout) string {
+// listLines renders the column header and the visible timeline rows only,
+// each exactly l.listW cells wide: a session of 100k events costs as much
+// per frame as one of 50.
+func (s *sessionScreen) listLines(l sessionLayout) []string {
 	st := s.c.Styles
 	w := l.listW
 	if s.cacheW != w {
@@ -175,17 +198,19 @@ func (s *sessionScreen) listView(l sessionLayout) string {
 	}
 	head := fmt.Sprintf("%*s%*s %-*s %-*s %s", gutterW, "", timeW, "time", dirW, "dir", badgeW, "who reads", "what")
 	lines := make([]string, 0, l.listH+1)
-	lines = append(lines, st.Header.Render(ansi.Truncate(head, w, "")))
+	lines = append(lines, st.Header.Render(padTo(ansi.Truncate(head, w, ""), w)))
 
 	n := s.visibleRows()
 	limit := s.revealed()
 	stepFrom, stepTo := s.stepRange()
 	switch {
 	case s.state == stateFailed && len(s.evs) == 0 && s.err != nil:
-		lines = append(lines, st.Error.Render(ansi.Truncate("✗ could not start the session", w, "…")))
-		lines = append(lines, s.wrapStyled(st.Text, sessions.SafeString(s.err.Error()), w)...)
+		lines = append(lines, st.Error.Render(padTo(ansi.Truncate("✗ could not start the session", w, "…"), w)))
+		for _, l := range strings.Split(lipgloss.Wrap(sessions.SafeString(s.err.Error()), max(w, 1), " "), "\n") {
+			lines = append(lines, st.Text.Render(padTo(l, w)))
+		}
 	case n == 0 && (s.state == stateOpening || s.state == stateRunning):
-		lines = append(lines, st.Muted.Render("connecting…"))
+		lines = append(lines, st.Muted.Render(padTo(ansi.Truncate("connecting…", w, ""), w)))
 	}
 	for i := s.top; i < n && i < s.top+l.listH; i++ {
 		r := s.rows[i]
@@ -205,14 +230,19 @@ func (s *sessionScreen) listView(l sessionLayout) string {
 		}
 		lines = append(lines, s.cache[i])
 	}
+	blank := strings.Repeat(" ", w)
 	for len(lines) < l.listH+1 {
-		lines = append(lines, "")
+		lines = append(lines, blank)
 	}
-	return lipgloss.NewStyle().Width(w).Render(strings.Join(lines[:l.listH+1], "\n"))
+	return lines[:l.listH+1]
 }
 
-func (s *sessionScreen) wrapStyled(style lipgloss.Style, text string, w int) []string {
-	return strings.Split(style.Render(lipgloss.Wrap(text, max(w, 1), " ")), "\n")
+// padTo pads plain (unstyled) text with spaces to w cells.
+func padTo(text string, w int) string {
+	if d := w - ansi.StringWidth(text); d > 0 {
+		return text + strings.Repeat(" ", d)
+	}
+	return text
 }
 
 // view returns the event as the screen shows it: with its password masked
@@ -336,6 +366,9 @@ func (s *sessionScreen) renderRow(first, last, w int, selected, current bool) st
 	case extra != "":
 		out += st.Muted.Render(extra)
 	}
+	if pad := w - gutterW - ansi.StringWidth(prefix) - badgeW - 1 - ansi.StringWidth(text) - ansi.StringWidth(extra); pad > 0 {
+		out += strings.Repeat(" ", pad)
+	}
 	return out
 }
 
@@ -354,7 +387,7 @@ func (s *sessionScreen) boundaryRow(i, w int, selected, current bool) string {
 	lw := ansi.StringWidth(label)
 	n := max(w-gutterW-lw, 4)
 	rule := strings.Repeat("═", n/2) + label + strings.Repeat("═", n-n/2)
-	rule = ansi.Truncate(rule, max(1, w-gutterW), "")
+	rule = padTo(ansi.Truncate(rule, max(1, w-gutterW), ""), w-gutterW)
 	if selected {
 		return st.Selected.Render(gutter + rule)
 	}
@@ -541,8 +574,24 @@ func (s *sessionScreen) detailBox(l sessionLayout) string {
 		parts = append(parts, "s step · tab lens · esc ports")
 	}
 	footer := st.Muted.Render(ansi.Truncate(strings.Join(parts, " · "), innerW, "…"))
-	inner := lipgloss.JoinVertical(lipgloss.Left, s.detail.View(), footer)
-	return st.Border.Padding(0, 1).Width(max(l.detailW, 4)).Height(max(l.detailH, 3)).Render(inner)
+	// The box only changes with its content, scroll position, footer and
+	// size: drawing the border measures every line, so reuse it.
+	ck := detailKey{row: s.detailFor, off: s.detail.YOffset(), footer: footer, w: l.detailW, h: l.detailH}
+	if s.boxCache != "" && s.boxKey == ck {
+		return s.boxCache
+	}
+	inner := s.detail.View() + "\n" + footer
+	s.boxCache = st.Border.Padding(0, 1).Width(max(l.detailW, 4)).Height(max(l.detailH, 3)).Render(inner)
+	s.boxKey = ck
+	return s.boxCache
+}
+
+// detailKey is what the rendered detail box depends on, beside the content
+// rendered for detailFor (invalidate resets detailFor and so the box).
+type detailKey struct {
+	row, off int
+	footer   string
+	w, h     int
 }
 
 // detailView is the selected row explained: annotation, decoded fields,
