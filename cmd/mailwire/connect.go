@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,9 +87,12 @@ func connectOptions(target string, f connectFlags) (sessions.Options, tui.Sessio
 		return o, tui.SessionRequest{}, err
 	}
 	o.Target = withPort(target, port)
-	host, _, err := net.SplitHostPort(o.Target)
+	host, p, err := net.SplitHostPort(o.Target)
 	if err != nil || host == "" {
 		return o, tui.SessionRequest{}, fmt.Errorf("target %q: want HOST or HOST:PORT", target)
+	}
+	if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+		return o, tui.SessionRequest{}, fmt.Errorf("target %q: bad port %q", target, p)
 	}
 	label := "SNI " + host
 	if o.ServerName != "" {
