@@ -356,7 +356,7 @@ func (p *pop3Client) login() (bool, error) {
 		p.c.Note("no credentials given: not logging in", "pop3.note.no_credentials", nil)
 		return false, nil
 	case !p.c.TLSActive() && !p.o.AllowCleartextAuth:
-		p.c.Note("not sending the password on a cleartext connection (RFC 8314 §3, RFC 2595 §2.1)",
+		p.c.Note("not sending the password on a cleartext connection (RFC 8314 §3, RFC 2595 §2.3)",
 			"pop3.note.auth_refused_cleartext", nil)
 		return false, nil
 	}

@@ -104,6 +104,12 @@ func (s *smtpClient) reply(op string, ehlo bool) (*Reply, error) {
 	}
 	line := Line{Code: strconv.Itoa(r.Code), Enhanced: r.Enhanced}
 	var also []string
+	if r.Enhanced != "" {
+		// RFC 3463: the enhanced code says more than the basic one (5.7.0
+		// security, 5.7.8 bad credentials, 5.7.1 policy), so it has its own
+		// annotation.
+		also = append(also, "smtp.enhanced."+r.Enhanced)
+	}
 	if ehlo && r.Code == 250 {
 		line.Capabilities = parseEHLO(r.Lines)
 		for _, cp := range line.Capabilities {
