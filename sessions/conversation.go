@@ -369,13 +369,28 @@ func (c *Conversation) newLineReader(r io.Reader) *LineReader {
 	return lr
 }
 
+// startTLSBoundaryText names the command and the rule of the protocol at
+// hand: SMTP's STARTTLS (RFC 3207 §4), POP3's STLS (RFC 2595 §4), IMAP's
+// STARTTLS (RFC 9051 §6.2.1).
+func startTLSBoundaryText(proto string) string {
+	switch proto {
+	case ProtoPOP3:
+		return "STLS accepted: from the next byte on, the connection is TLS (RFC 2595 §4)"
+	case ProtoIMAP:
+		return "STARTTLS accepted: from the next byte on, the connection is TLS (RFC 9051 §6.2.1)"
+	}
+	return "STARTTLS accepted: from the next byte on, the connection is TLS (RFC 3207 §4)"
+}
+
 // StartTLS turns the connection into TLS after the server accepted
 // STARTTLS/STLS. injectionAnn is the annotation for the note reporting bytes
 // the server sent after its reply (e.g. "smtp.note.response_injection_discarded").
 func (c *Conversation) StartTLS(injectionAnn string) error {
 	if extra := c.lr.Buffered(); len(extra) > 0 {
-		// RFC 3207 §4.2 / CVE-2011-1575: whatever arrived after the "go
-		// ahead" reply but before TLS is unauthenticated; a client that
+		// RFC 3207 §4.2, RFC 2595 §4, RFC 9051 §6.2.1; the STARTTLS
+		// injection class of CVE-2011-0411 seen from the client side (the
+		// "NO STARTTLS" study, USENIX Security 2021): whatever arrived after
+		// the "go ahead" reply but before TLS is unauthenticated; a client that
 		// read it as the first reply inside TLS would be fooled by anyone
 		// on the path. It is dropped with the cleartext reader.
 		c.Emit(Event{Kind: KindNote, Dir: ServerToClient, Layer: LayerCleartext, Visible: VisibleAnyone,
@@ -386,7 +401,7 @@ func (c *Conversation) StartTLS(injectionAnn string) error {
 	c.lr = nil
 	c.Emit(Event{Kind: KindBoundary, Dir: Local, Layer: LayerTLS, Visible: VisibleMetadata,
 		Annotation: "tls.boundary.starttls",
-		Text:       "STARTTLS accepted: from the next byte on, the connection is TLS (RFC 3207 §4)"})
+		Text:       startTLSBoundaryText(c.opts.Proto)})
 	return c.handshake()
 }
 

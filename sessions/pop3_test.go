@@ -218,7 +218,7 @@ func TestPOP3Implicit995(t *testing.T) {
 
 // TestPOP3ResponseInjection: bytes after "+OK Begin TLS" are dropped with
 // the cleartext reader, never read as the first response inside TLS
-// (RFC 2595 §4; CVE-2011-1575 class).
+// (RFC 2595 §4; STARTTLS injection class, CVE-2011-0411).
 func TestPOP3ResponseInjection(t *testing.T) {
 	pki := validPKI(t)
 	const injected = "+OK Capability list follows\r\nUSER\r\n.\r\n"

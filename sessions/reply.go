@@ -23,7 +23,7 @@ var (
 // from the underlying reader in chunks, so it may hold bytes beyond the last
 // line returned: Buffered reports them, which is how STARTTLS detects a
 // server that pipelined data after its "go ahead" (RFC 3207 §4.2,
-// CVE-2011-1575).
+// the STARTTLS injection class of CVE-2011-0411).
 type LineReader struct {
 	r          io.Reader
 	buf        []byte

@@ -399,7 +399,7 @@ func TestSMTPCleartextAuthMarkedOnWire(t *testing.T) {
 
 // TestSMTPResponseInjection: a server (or a man in the middle) pipelines a
 // fake reply after "220 Ready to start TLS". The client must not read it as
-// the first TLS-protected reply (CVE-2011-1575 class).
+// the first TLS-protected reply (STARTTLS injection class, CVE-2011-0411).
 func TestSMTPResponseInjection(t *testing.T) {
 	pki := validPKI(t)
 	const injected = "250-evil.test\r\n250 AUTH PLAIN\r\n"
