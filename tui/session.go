@@ -549,6 +549,7 @@ func (s *sessionScreen) selectStep() {
 	from, to := s.stepRange()
 	n := s.visibleRows()
 	i := sort.Search(len(s.rows), func(i int) bool { return s.rows[i].last >= from })
+	first := i
 	for j := i; j < n && s.rows[j].first < to; j++ {
 		if !collapsible(&s.evs[s.rows[j].first]) {
 			i = j
@@ -560,6 +561,9 @@ func (s *sessionScreen) selectStep() {
 	}
 	s.sel = max(0, i)
 	s.follow = false
+	// The step is the last thing revealed: scroll so that all of it is on
+	// screen, from its first row, as far as it fits.
+	s.top = max(0, min(first, n-max(1, s.layout().listH)))
 	s.clampScroll()
 }
 

@@ -146,9 +146,14 @@ func (s *sessionScreen) headerView(w int) string {
 	case stateRunning:
 		stateStyle = st.Warning
 	}
-	line1 := st.Title.Render("mailwire session") + st.Muted.Render(" · ") + st.Text.Render(sessions.SafeString(what)) +
+	rest := st.Muted.Render(" · ") + st.Text.Render(sessions.SafeString(what)) +
 		st.Muted.Render(" → ") + st.Text.Render(sessions.SafeString(target)) + st.Muted.Render(" · ") +
 		stateStyle.Render(s.state.String()) + st.Muted.Render(fmt.Sprintf(" · %d events", len(s.evs)))
+	line1 := st.Title.Render("mailwire session") + rest
+	if ansi.StringWidth(line1) > w {
+		// Narrow: the state and the count matter more than the name.
+		line1 = st.Title.Render("session") + rest
+	}
 
 	var lensText, other string
 	if s.lens == lensEndpoint {
@@ -313,10 +318,7 @@ func (s *sessionScreen) renderRow(first, last, w int, selected, current bool) st
 	if ev.Kind == sessions.KindBoundary {
 		return s.boundaryRow(first, w, selected, current)
 	}
-	gutter := "  "
-	if current {
-		gutter = "▶ "
-	}
+	gutter := gutterMark(selected, current)
 	b := badge(&ev)
 	text, title, warn := s.rowText(first, last)
 	room := max(1, w-textCol)
@@ -372,6 +374,21 @@ func (s *sessionScreen) renderRow(first, last, w int, selected, current bool) st
 	return out
 }
 
+// gutterMark marks the current step (▶) and the selection (»), in text as
+// well as in style, so both survive NO_COLOR, a monochrome projector and a
+// screen reader.
+func gutterMark(selected, current bool) string {
+	switch {
+	case current && selected:
+		return "▶»"
+	case current:
+		return "▶ "
+	case selected:
+		return "» "
+	}
+	return "  "
+}
+
 // boundaryRow is the full-width rule where the connection turns into TLS.
 func (s *sessionScreen) boundaryRow(i, w int, selected, current bool) string {
 	st := s.c.Styles
@@ -380,10 +397,7 @@ func (s *sessionScreen) boundaryRow(i, w int, selected, current bool) string {
 	if ev.Annotation == "tls.boundary.implicit" {
 		label = " implicit TLS: TLS from the first byte "
 	}
-	gutter := "  "
-	if current {
-		gutter = "▶ "
-	}
+	gutter := gutterMark(selected, current)
 	lw := ansi.StringWidth(label)
 	n := max(w-gutterW-lw, 4)
 	rule := strings.Repeat("═", n/2) + label + strings.Repeat("═", n-n/2)
