@@ -218,7 +218,13 @@ func (h *http1Client) body(hdr map[string]string) error {
 		return nil
 	}
 	b, err := lr.ReadFull(n)
-	if err != nil && !(desc == "until the server closes" && errors.Is(err, io.EOF)) {
+	// RFC 9112 §6.3 (8): without Content-Length or chunked coding, the body
+	// is what arrives before the server closes, so the close may come
+	// before the preview is full: after none of the bytes still wanted
+	// (io.EOF) or after some of them (io.ErrUnexpectedEOF), depending only
+	// on how the network split the response.
+	closeDelimited := desc == "until the server closes"
+	if err != nil && !(closeDelimited && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF))) {
 		return h.c.Fail("read body", err, "")
 	}
 	h.emitBody(b, desc)
