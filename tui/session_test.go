@@ -1,17 +1,21 @@
 package tui
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/mailwire/mailwire/sessions"
 )
@@ -575,5 +579,44 @@ func TestSessionViewFitsEverySize(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSessionProgramSmoke runs the whole program: enter on 587 opens the
+// session screen, the events arrive through the real command loop, the
+// lens changes, esc goes back, q quits.
+func TestSessionProgramSmoke(t *testing.T) {
+	f := &fakeSessions{evs: fixture587()}
+	info := fakeLabInfo()
+	opts := Options{
+		StartLab:    func(context.Context) (LabInfo, error) { return info, nil },
+		OpenSession: f.open,
+	}
+	tm := teatest.NewTestModel(t, New(opts),
+		teatest.WithInitialTermSize(120, 40),
+		teatest.WithProgramOptions(
+			tea.WithEnvironment([]string{"TERM=xterm-256color"}),
+			tea.WithColorProfile(colorprofile.ANSI256),
+		),
+	)
+	waitFor := func(what string) {
+		t.Helper()
+		teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+			return bytes.Contains(b, []byte(what))
+		}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+	}
+	waitFor("correct-horse")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyDown})
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	waitFor("from here on, TLS")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyTab})
+	waitFor("passive observer") // the renderer sends only what changed: not the E of ENDPOINT
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEscape})
+	waitFor("Explicit TLS")
+	tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	final := tm.FinalModel(t).(*Model)
+	if final.active != screenPorts || len(f.reqs) != 1 {
+		t.Errorf("final: screen %v, %d sessions opened", final.active, len(f.reqs))
 	}
 }
