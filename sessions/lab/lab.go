@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -77,6 +78,13 @@ type Limits struct {
 	MaxSessionTime    time.Duration
 	MaxMessageBytes   int64 // one message (SMTP SIZE, RFC 1870; IMAP APPENDLIMIT)
 	MaxStoredMessages int   // per mailbox; the oldest is dropped first
+	// CommandRate and CommandBurst bound the commands one SMTP, POP3 or
+	// IMAP connection may send: a token bucket of CommandBurst commands
+	// refilled at CommandRate per second. A client over it is told so
+	// (SMTP 421 4.7.0, POP3 -ERR [SYS/TEMP], IMAP * BYE) and disconnected,
+	// as Postfix does with its smtpd_client_*_rate_limit family.
+	CommandRate  float64 // commands per second, sustained
+	CommandBurst int     // commands in a burst (pipelining, RFC 2920)
 }
 
 // DefaultLimits returns the limits the lab runs with unless told otherwise.
@@ -93,6 +101,11 @@ func DefaultLimits() Limits {
 		// Postfix's default message_size_limit.
 		MaxMessageBytes:   10240000,
 		MaxStoredMessages: 100,
+		// Far above what a person or a mail client sends (a pipelined
+		// transaction with 50 recipients fits in the burst), far below a
+		// flood: one connection costs the lab at most 50 replies a second.
+		CommandRate:  50,
+		CommandBurst: 200,
 	}
 }
 
@@ -121,6 +134,12 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxStoredMessages == 0 {
 		l.MaxStoredMessages = d.MaxStoredMessages
 	}
+	if l.CommandRate == 0 {
+		l.CommandRate = d.CommandRate
+	}
+	if l.CommandBurst == 0 {
+		l.CommandBurst = d.CommandBurst
+	}
 	return l
 }
 
@@ -140,6 +159,10 @@ func (l Limits) validate() error {
 		return fmt.Errorf("MaxMessageBytes must be in 1..%d", mailboxByteCap)
 	case l.MaxStoredMessages <= 0:
 		return errors.New("MaxStoredMessages must be positive")
+	case !(l.CommandRate > 0) || math.IsInf(l.CommandRate, 1):
+		return errors.New("CommandRate must be a positive number")
+	case l.CommandBurst <= 0:
+		return errors.New("CommandBurst must be positive")
 	}
 	return nil
 }
@@ -272,6 +295,9 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 			// As the peers (Postfix, Dovecot) and RFC 8996: nothing older
 			// than TLS 1.2.
 			MinVersion: tls.VersionTLS12,
+			// Tells the connection under a STARTTLS upgrade that it now
+			// carries TLS (see labConn.markTLS).
+			GetConfigForClient: markTLSStarted,
 		},
 		store: newStore(opts.Limits.MaxStoredMessages),
 		stop:  make(chan struct{}),

@@ -121,10 +121,24 @@ type labConn struct {
 	end     time.Time
 	counted bool
 
+	endpoint Endpoint
+	limits   Limits
+	logf     func(format string, args ...any) // nil: discard
+
 	mu            sync.Mutex
 	readDeadline  time.Time // as asked by the server; zero = none
 	writeDeadline time.Time
+	// The command rate limit (ratelimit.go).
+	cmds      *tokenBucket // nil: commands are not counted (HTTPS, rejections)
+	turns     int          // commands counted
+	wrote     bool         // the server wrote since the last counted command
+	flooded   bool         // over the rate: every further read fails
+	tlsActive bool         // a TLS session runs on this conn
+	top       func() net.Conn
+	bye       func()
+	floodLine string
 
+	floodOnce sync.Once
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -153,6 +167,9 @@ func (c *labConn) Read(p []byte) (int, error) {
 func (c *labConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	d := c.effective(c.writeDeadline)
+	if c.isReply(p) {
+		c.wrote = true
+	}
 	c.mu.Unlock()
 	if err := c.Conn.SetWriteDeadline(d); err != nil {
 		return 0, err
@@ -161,8 +178,13 @@ func (c *labConn) Write(p []byte) (int, error) {
 }
 
 // SetReadDeadline records t for the next reads and also applies it now, so
-// that a server interrupting a blocked Read (net/http does) still can.
+// that a server interrupting a blocked Read (net/http does) still can. The
+// servers arm a deadline before reading each command, which is where the
+// command rate is counted (ratelimit.go).
 func (c *labConn) SetReadDeadline(t time.Time) error {
+	if c.overCommandRate() {
+		return c.tooManyCommands()
+	}
 	c.mu.Lock()
 	c.readDeadline = t
 	d := c.effective(t)
@@ -212,11 +234,16 @@ func (g *guardedListener) Accept() (net.Conn, error) {
 		now := time.Now()
 		lim := g.lab.opts.Limits
 		c := &labConn{
-			Conn:    raw,
-			tracker: g.lab.conns,
-			client:  clientKey(raw.RemoteAddr()),
-			idle:    lim.IdleTimeout,
-			end:     now.Add(lim.MaxSessionTime),
+			Conn:     raw,
+			tracker:  g.lab.conns,
+			client:   clientKey(raw.RemoteAddr()),
+			idle:     lim.IdleTimeout,
+			end:      now.Add(lim.MaxSessionTime),
+			endpoint: g.endpoint,
+			limits:   lim,
+		}
+		if g.lab.logf != nil {
+			c.logf = g.lab.errLog.Printf
 		}
 		admitted := g.lab.conns.admit(c)
 		if fn := g.lab.opts.OnConnect; fn != nil {
@@ -227,8 +254,11 @@ func (g *guardedListener) Accept() (net.Conn, error) {
 			continue
 		}
 		if g.implicit != nil {
-			return tls.Server(c, g.implicit), nil
+			tc := tls.Server(c, g.implicit)
+			c.limitCommands(lim, g.endpoint.Proto, tc, now)
+			return tc, nil
 		}
+		c.limitCommands(lim, g.endpoint.Proto, nil, now)
 		return c, nil
 	}
 }

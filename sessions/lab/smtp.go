@@ -72,6 +72,12 @@ func errUnknownUser(addr string) error {
 func (l *Lab) serveSMTP(spec endpointSpec, ln *guardedListener) error {
 	lim := l.opts.Limits
 	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		// A refusal for too many commands must go through TLS once there
+		// is TLS: c.Conn is go-smtp's current connection, the *tls.Conn
+		// after STARTTLS (ratelimit.go). go-smtp calls this at each EHLO.
+		if lc := labConnOf(c.Conn()); lc != nil {
+			lc.setTop(c.Conn)
+		}
 		return &smtpSession{lab: l, policy: spec.policy, conn: c}, nil
 	}))
 	s.Domain = Hostname
