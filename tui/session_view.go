@@ -320,7 +320,13 @@ func (s *sessionScreen) renderRow(first, last, w int, selected, current bool) st
 	}
 	gutter := gutterMark(selected, current)
 	b := badge(&ev)
+	if first != last && s.runEncrypted(first, last) {
+		b = "ENCRYPTED" // a run of records is mostly ciphertext
+	}
 	text, title, warn := s.rowText(first, last)
+	if title != "" && strings.HasPrefix(text, title) {
+		title = "" // "ClientHello: SNI …" needs no "— ClientHello"
+	}
 	room := max(1, w-textCol)
 	// The text comes first, but a warning must stay visible: it gets its
 	// room before the text is cut. A title is added only if it fits.
@@ -461,6 +467,17 @@ func (s *sessionScreen) rowText(first, last int) (text, title, warn string) {
 		}
 	}
 	return text, title, warn
+}
+
+// runEncrypted says whether a run of records holds encrypted ones (looking
+// at its first few: a run is one flight).
+func (s *sessionScreen) runEncrypted(first, last int) bool {
+	for i := first; i <= last && i < first+64; i++ {
+		if s.evs[i].Kind == sessions.KindEncrypted {
+			return true
+		}
+	}
+	return false
 }
 
 // runText summarises a collapsed run of TLS records.
