@@ -1,0 +1,354 @@
+package sessions_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lab"
+)
+
+// The hostile-server suite (issue 5 §1): every case of lab.HostileCases
+// against the engine and the printers. Each session must end in bounded
+// time with the specific outcome below, keep bounded memory, and nothing
+// the peer sent may reach the rendered output as a control byte.
+
+// Short bounds so the whole suite runs in seconds. The trickle cases send a
+// byte every 100ms, under the read timeout, so only the session time limit
+// can end them.
+const (
+	hostileRead     = 300 * time.Millisecond
+	hostileSession  = 3 * time.Second
+	hostileTrickle  = 100 * time.Millisecond
+	hostileSlack    = 2 * time.Second
+	hostileMaxRaw   = 1 << 20 // bytes of Raw across all events of one session
+	hostileMaxEvent = 2000
+)
+
+// hostileWant is the outcome a case must have.
+type hostileWant struct {
+	// key is the Explain of the session's first KindError; "" means the
+	// session must succeed (Run returns nil).
+	key string
+	// msg must appear in that error's message (or, for a successful
+	// session, in the text output).
+	msg string
+	// note, if set, is the annotation of a KindNote the stream must hold.
+	note string
+}
+
+// hostileWants lists the outcome of every case. A case missing here fails
+// TestHostileCases, so a new row in the lab needs its expectation here.
+var hostileWants = map[string]hostileWant{}
+
+func init() {
+	// Payload cases: the session goes on; the payload must show escaped.
+	for _, pt := range []string{"greeting", "capabilities", "starttls-reply", "after-tls"} {
+		for _, p := range []string{"osc52", "title", "cursor", "clear", "paste", "c1", "bad-utf8", "nul-ctl"} {
+			hostileWants["smtp-"+pt+"-"+p] = hostileWant{}
+		}
+		hostileWants["smtp-"+pt+"-long-line"] = hostileWant{key: sessions.ExplainLineTooLong, msg: "line too long"}
+		hostileWants["smtp-"+pt+"-endless"] = hostileWant{key: sessions.ExplainReplyTooLong, msg: "too many lines in one reply"}
+		// Each byte comes within the read timeout, so only the session
+		// time limit ends a cleartext trickle; inside TLS a record is one
+		// read, and the read timeout ends it first.
+		hostileWants["smtp-"+pt+"-trickle"] = hostileWant{key: sessions.ExplainTimeout, msg: "session time limit of 3s reached"}
+		hostileWants["smtp-"+pt+"-silence"] = hostileWant{key: sessions.ExplainTimeout, msg: "i/o timeout"}
+		hostileWants["smtp-"+pt+"-reset"] = hostileWant{key: sessions.ExplainClosedEarly, msg: "connection reset by peer"}
+	}
+	hostileWants["smtp-after-tls-trickle"] = hostileWant{key: sessions.ExplainTimeout, msg: "i/o timeout"}
+	hostileWants["smtp-greeting-silence"] = hostileWant{key: sessions.ExplainSilentGreeting, msg: "i/o timeout"}
+	for name, w := range map[string]hostileWant{
+		"smtp-handshake-reset":   {key: sessions.ExplainClosedEarly, msg: "connection reset by peer"},
+		"smtp-handshake-silence": {key: sessions.ExplainTimeout, msg: "i/o timeout"},
+		// The read timeout bounds a whole handshake flight.
+		"smtp-handshake-trickle":        {key: sessions.ExplainTimeout, msg: "i/o timeout"},
+		"smtp-handshake-garbage":        {key: sessions.ExplainCleartextOnImplict, msg: "the first bytes are not a TLS record"},
+		"smtp-handshake-tls10-only":     {key: sessions.ExplainHandshake, msg: "protocol version"},
+		"smtp-handshake-expired":        {key: sessions.ExplainExpired, msg: "is after"},
+		"smtp-handshake-not-yet-valid":  {key: sessions.ExplainExpired, msg: "is before"},
+		"smtp-handshake-wrong-host":     {key: sessions.ExplainHostname, msg: "wrong-host.example"},
+		"smtp-handshake-self-signed":    {key: sessions.ExplainUnknownAuthority, msg: "unknown authority"},
+		"smtp-handshake-rsa-1024":       {msg: "RSA 1024 bits"},
+		"smtp-handshake-escapes":        {msg: `CN=\x1b]0`},
+		"smtp-greeting-tls-instead":     {key: sessions.ExplainSilentGreeting, msg: "i/o timeout"},
+		"smtps-handshake-cleartext":     {key: sessions.ExplainCleartextOnImplict, msg: "the first bytes are not a TLS record"},
+		"smtps-greeting-osc52":          {msg: `\x1b]52;c;`},
+		"smtp-greeting-421":             {key: "smtp.reply.421", msg: "421 4.3.2"},
+		"smtp-starttls-reply-454":       {key: "smtp.reply.454", msg: "454 4.7.0"},
+		"smtp-starttls-reply-injection": {note: "smtp.note.response_injection_discarded"},
+		"smtp-capabilities-no-starttls": {key: sessions.ExplainNoStartTLS, msg: "does not offer STARTTLS"},
+		"pop3-greeting-osc52":           {},
+		"pop3-greeting-bad-utf8":        {},
+		"pop3-greeting-nul-ctl":         {},
+		"pop3-greeting-long-line":       {key: sessions.ExplainLineTooLong, msg: "line too long"},
+		"pop3-greeting-silence":         {key: sessions.ExplainSilentGreeting, msg: "i/o timeout"},
+		"pop3-capabilities-endless":     {key: sessions.ExplainReplyTooLong, msg: "multi-line response over"},
+		"pop3-after-tls-title":          {},
+		"pop3-greeting-err":             {key: "pop3.code.sys/temp", msg: "-ERR [SYS/TEMP]"},
+		"pop3-starttls-reply-err":       {key: "pop3.reply.err", msg: "TLS not available"},
+		"pop3-starttls-reply-injection": {note: "pop3.note.response_injection_discarded"},
+		"pop3s-handshake-cleartext":     {key: sessions.ExplainCleartextOnImplict, msg: "the first bytes are not a TLS record"},
+		"imap-greeting-osc52":           {},
+		"imap-greeting-paste":           {},
+		"imap-greeting-c1":              {},
+		"imap-capabilities-endless":     {key: sessions.ExplainReplyTooLong, msg: "untagged responses to CAPABILITY"},
+		"imap-after-tls-clear":          {},
+		"imap-greeting-bye":             {key: "imap.code.unavailable", msg: "BYE [UNAVAILABLE]"},
+		"imap-capabilities-bye":         {key: "imap.status.bye", msg: "BYE going away"},
+		"imap-greeting-preauth":         {key: sessions.ExplainPreauth, msg: "PREAUTH on a cleartext connection"},
+		"imap-starttls-reply-injection": {note: "imap.note.response_injection_discarded"},
+		"imaps-handshake-cleartext":     {key: sessions.ExplainCleartextOnImplict, msg: "the first bytes are not a TLS record"},
+	} {
+		hostileWants[name] = w
+	}
+}
+
+// hostileRun is one case played against the engine.
+type hostileRun struct {
+	c       lab.HostileCase
+	evs     []sessions.Event
+	err     error
+	elapsed time.Duration
+}
+
+func runHostile(t *testing.T, c lab.HostileCase) hostileRun {
+	t.Helper()
+	s, err := lab.StartHostile(context.Background(), c.Name, lab.HostileOptions{
+		MaxConns: 2, Lifetime: 30 * time.Second, ConnTimeout: 10 * time.Second, TrickleInterval: hostileTrickle,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Close()
+		select {
+		case <-s.Done():
+		default:
+			t.Errorf("hostile server %s did not stop", c.Name)
+		}
+	})
+	o := sessions.Options{
+		Target: s.Addr(), Proto: c.Proto, TLSMode: sessions.TLSMode(c.TLS),
+		// The name a client would dial; the certificates carry it.
+		ServerName: lab.Hostname, Verify: sessions.VerifyPool, RootCAs: s.RootCAs(),
+		Username: lab.DemoUser, Password: lab.DemoPassword,
+		DialTimeout: time.Second, ReadTimeout: hostileRead, SessionTimeout: hostileSession,
+	}
+	if c.Proto == sessions.ProtoSMTP {
+		o.Role = sessions.RoleSubmission
+	} else {
+		o.Role = sessions.RoleRetrieval
+	}
+	start := time.Now()
+	evs, err := sessions.Collect(context.Background(), o)
+	return hostileRun{c: c, evs: evs, err: err, elapsed: time.Since(start)}
+}
+
+// firstError returns the session's first error event.
+func firstError(evs []sessions.Event) *sessions.Event {
+	for i := range evs {
+		if evs[i].Kind == sessions.KindError {
+			return &evs[i]
+		}
+	}
+	return nil
+}
+
+// sgr matches the SGR sequences the printers' own colours use; whatever
+// else starts with ESC in coloured output came from somewhere it must not.
+var sgr = regexp.MustCompile(`\x1b\[[0-9;:]*m`)
+
+// assertInert fails if out holds a byte or rune a terminal would act on:
+// ESC (other than the printers' own SGR when colour is on), BEL, any other
+// C0 control but LF and TAB, DEL, a raw 0x9b, a C1 rune, or invalid UTF-8.
+func assertInert(t *testing.T, what, out string, color bool) {
+	t.Helper()
+	if color {
+		out = sgr.ReplaceAllString(out, "")
+	}
+	if !utf8.ValidString(out) {
+		t.Errorf("%s: output is not valid UTF-8", what)
+	}
+	for i := 0; i < len(out); i++ {
+		b := out[i]
+		// A raw 0x9b outside a UTF-8 sequence is invalid UTF-8, caught above.
+		if (b < 0x20 && b != '\n' && b != '\t') || b == 0x7f {
+			t.Errorf("%s: control byte %#02x at %d: %q", what, b, i, out[max(0, i-40):min(len(out), i+40)])
+			return
+		}
+	}
+	for i, r := range out {
+		if r >= 0x80 && r <= 0x9f {
+			t.Errorf("%s: C1 control U+%04X at %d: %q", what, r, i, out[max(0, i-40):min(len(out), i+40)])
+			return
+		}
+	}
+}
+
+// renderAll renders the stream in every format and lens, and returns the
+// plain text output of the endpoint lens.
+func renderAll(t *testing.T, evs []sessions.Event) string {
+	t.Helper()
+	var text string
+	for _, lens := range []string{sessions.LensEndpoint, sessions.LensEavesdropper} {
+		for _, color := range []bool{false, true} {
+			o := sessions.PrintOptions{Lens: lens, Color: color, Hex: true, Width: 80}
+			var b bytes.Buffer
+			if err := sessions.PrintText(&b, evs, o); err != nil {
+				t.Fatalf("PrintText %s color=%v: %v", lens, color, err)
+			}
+			assertInert(t, fmt.Sprintf("PrintText %s color=%v", lens, color), b.String(), color)
+			if lens == sessions.LensEndpoint && !color {
+				text = b.String()
+			}
+			b.Reset()
+			if err := sessions.PrintMarkdown(&b, evs, o); err != nil {
+				t.Fatalf("PrintMarkdown %s color=%v: %v", lens, color, err)
+			}
+			assertInert(t, fmt.Sprintf("PrintMarkdown %s color=%v", lens, color), b.String(), color)
+		}
+		var b bytes.Buffer
+		if err := sessions.PrintJSON(&b, evs, sessions.PrintOptions{Lens: lens}); err != nil {
+			t.Fatalf("PrintJSON %s: %v", lens, err)
+		}
+		assertInert(t, "PrintJSON "+lens, b.String(), false)
+	}
+	return text
+}
+
+// hostileTable collects one row per case for the README (MAILWIRE_HOSTILE_TABLE=file).
+var hostileTable struct {
+	sync.Mutex
+	rows map[string]string
+}
+
+func TestHostileCases(t *testing.T) {
+	cases := lab.HostileCases()
+	if len(cases) < 80 {
+		t.Fatalf("%d hostile cases; the suite covers every point and behaviour", len(cases))
+	}
+	for _, c := range cases {
+		want, ok := hostileWants[c.Name]
+		if !ok {
+			t.Errorf("case %s has no expected outcome in hostileWants", c.Name)
+			continue
+		}
+		t.Run(c.Name, func(t *testing.T) {
+			t.Parallel()
+			r := runHostile(t, c)
+			checkHostile(t, r, want)
+		})
+	}
+	t.Cleanup(func() { writeHostileTable(t, cases) })
+}
+
+func checkHostile(t *testing.T, r hostileRun, want hostileWant) {
+	t.Helper()
+	evs := r.evs
+	if r.elapsed > hostileSession+hostileSlack {
+		t.Errorf("session took %v; bound is %v", r.elapsed, hostileSession+hostileSlack)
+	}
+	if len(evs) == 0 || evs[len(evs)-1].Kind != sessions.KindClose {
+		t.Fatalf("stream does not end with a close event: %d events", len(evs))
+	}
+	if len(evs) > hostileMaxEvent {
+		t.Errorf("%d events; bound is %d", len(evs), hostileMaxEvent)
+	}
+	raw := 0
+	for _, ev := range evs {
+		raw += len(ev.Raw)
+	}
+	if raw > hostileMaxRaw {
+		t.Errorf("events keep %d bytes of Raw; bound is %d", raw, hostileMaxRaw)
+	}
+	text := renderAll(t, evs)
+
+	ee := firstError(evs)
+	outcome := "completes"
+	switch {
+	case want.key == "" && r.err != nil:
+		t.Errorf("session failed (%v); want it to complete", r.err)
+	case want.key != "" && ee == nil:
+		t.Errorf("session completed (err %v); want error %s", r.err, want.key)
+	case want.key != "":
+		outcome = fmt.Sprintf("`%s`: %s", ee.Err.Explain, ee.Err.Message)
+		if ee.Err.Explain != want.key {
+			t.Errorf("error explain = %q (%s); want %q", ee.Err.Explain, ee.Err.Message, want.key)
+		}
+		if !strings.Contains(ee.Err.Message, want.msg) {
+			t.Errorf("error message %q lacks %q", ee.Err.Message, want.msg)
+		}
+		if r.err == nil {
+			t.Errorf("Run returned nil after an error event")
+		}
+	}
+	if want.key == "" && want.msg != "" && !strings.Contains(text, want.msg) {
+		t.Errorf("text output lacks %q", want.msg)
+	}
+	if want.note != "" {
+		i := slices.IndexFunc(evs, func(ev sessions.Event) bool {
+			return ev.Kind == sessions.KindNote && ev.Annotation == want.note
+		})
+		if i < 0 {
+			t.Errorf("no %s note", want.note)
+		} else {
+			outcome += fmt.Sprintf("; note `%s`: %s", want.note, evs[i].Text)
+		}
+	}
+	if want.key == "" && want.msg == "" && want.note == "" {
+		// A payload case: the payload must be visible, escaped, in the
+		// text output (so the learner sees what the server tried).
+		if !hasEscapedPayload(text) {
+			t.Errorf("text output shows no escaped control sequence:\n%s", text)
+		}
+		outcome += ", payload shown escaped"
+	}
+	hostileTable.Lock()
+	if hostileTable.rows == nil {
+		hostileTable.rows = map[string]string{}
+	}
+	hostileTable.rows[r.c.Name] = fmt.Sprintf("%s | %v", strings.ReplaceAll(outcome, "|", `\|`), r.elapsed.Round(10*time.Millisecond))
+	hostileTable.Unlock()
+}
+
+// hasEscapedPayload says whether text shows one of the payloads' control
+// bytes in SafeText's escaped form.
+func hasEscapedPayload(text string) bool {
+	for _, s := range []string{`\x1b`, `\u009b`, `\x9b`, `\xff`, `\x00`} {
+		if strings.Contains(text, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func writeHostileTable(t *testing.T, cases []lab.HostileCase) {
+	path := os.Getenv("MAILWIRE_HOSTILE_TABLE")
+	if path == "" {
+		return
+	}
+	var b strings.Builder
+	b.WriteString("| case | what the server does | what mailwire shows | time |\n|---|---|---|---:|\n")
+	hostileTable.Lock()
+	defer hostileTable.Unlock()
+	for _, c := range cases {
+		row, ok := hostileTable.rows[c.Name]
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(&b, "| `%s` | %s (%s %s, at %s) | %s |\n", c.Name, strings.ReplaceAll(c.Does, "|", `\|`), c.Proto, c.TLS, c.Point, row)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Error(err)
+	}
+}
