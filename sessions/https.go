@@ -255,9 +255,22 @@ type h2Out struct {
 	also      []string
 }
 
+// h2MaxRead bounds the bytes one ReadFrame may take: one frame (RFC 9113
+// §4.1, §4.2), or a header block in HEADERS and CONTINUATION frames (§6.10).
+// The Framer bounds a header block's decoded size (MaxHeaderListSize), but
+// not how many CONTINUATION frames that add nothing to it (empty ones) it
+// reads, so without this a hostile server could make one block, kept in
+// h.in for its event, grow until the session times out: the CONTINUATION
+// flood (CERT VU#421644).
+const h2MaxRead = 9 + h2MaxFrameSize + 2*httpMaxHeaders
+
 // Read feeds the Framer from the TLS connection, with the per-read
 // deadline, and keeps the bytes so that each frame's event has them.
 func (h *h2Client) Read(p []byte) (int, error) {
+	if len(h.in) >= h2MaxRead {
+		return 0, fmt.Errorf("%w: one HTTP/2 frame or header block over %d bytes (RFC 9113 §6.10)", ErrTooManyLines, h2MaxRead)
+	}
+	p = p[:min(len(p), h2MaxRead-len(h.in))]
 	h.c.setDeadline(h.c.tap.SetReadDeadline)
 	n, err := h.c.conn.Read(p)
 	h.in = append(h.in, p[:n]...)
