@@ -178,7 +178,7 @@ func HostileCases() []HostileCase {
 		Does: "answers STARTTLS with 454 (RFC 3207 §4)", act: actReplace,
 		payload: "454 4.7.0 TLS not available due to temporary reason\r\n", refuse: true})
 	add(HostileCase{Name: "smtp-starttls-reply-injection", Proto: hostileSMTP, TLS: hostileStartTLS, Point: PointStartTLSReply,
-		Does: "pipelines a fake EHLO reply after \"220 Ready\" (CVE-2011-1575)", act: actReplace,
+		Does: "pipelines a fake EHLO reply after \"220 Ready\" (response injection, RFC 3207 §4.2)", act: actReplace,
 		payload: "220 2.0.0 Ready to start TLS\r\n250-injected.example\r\n250 AUTH PLAIN LOGIN\r\n"})
 	add(HostileCase{Name: "smtp-capabilities-no-starttls", Proto: hostileSMTP, TLS: hostileStartTLS, Point: PointCapabilities,
 		Does: "leaves STARTTLS out of the EHLO reply (a stripping attack)", act: actReplace,
