@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mailwire/mailwire/sessions"
@@ -132,10 +131,13 @@ type sessionScreen struct {
 	cacheLast []int
 	cacheW    int
 
-	detail    viewport.Model
-	detailFor int // row the detail pane was rendered for; -1 for none
-	boxCache  string
-	boxKey    detailKey
+	// The detail pane: its lines, each cut and padded to detailW, the
+	// first one shown, and its height.
+	detailLines []string
+	detailOff   int
+	detailW     int
+	detailH     int
+	detailFor   int // row the detail pane was rendered for; -1 for none
 
 	width, height int
 }
@@ -146,7 +148,6 @@ func newSessionScreen(c *Common, req SessionRequest) *sessionScreen {
 		req:       req,
 		speed:     autoDefault,
 		follow:    true,
-		detail:    viewport.New(),
 		detailFor: -1,
 		width:     defaultWidth,
 		height:    defaultHeight,
@@ -241,7 +242,6 @@ func (s *sessionScreen) SetSize(width, height int) {
 	}
 	s.width, s.height = width, height
 	s.detailFor = -1
-	s.boxCache = ""
 	s.clampScroll()
 }
 
@@ -250,7 +250,6 @@ func (s *sessionScreen) SetSize(width, height int) {
 func (s *sessionScreen) invalidate() {
 	s.cache, s.cacheLast = nil, nil
 	s.detailFor = -1
-	s.boxCache = ""
 }
 
 func (s *sessionScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
@@ -312,13 +311,13 @@ func (s *sessionScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		switch m.Button {
 		case tea.MouseWheelUp:
 			if overDetail {
-				s.detail.ScrollUp(3)
+				s.scrollDetail(-3)
 			} else {
 				s.moveSel(-3)
 			}
 		case tea.MouseWheelDown:
 			if overDetail {
-				s.detail.ScrollDown(3)
+				s.scrollDetail(3)
 			} else {
 				s.moveSel(3)
 			}
@@ -350,9 +349,9 @@ func (s *sessionScreen) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		s.moveSel(len(s.rows))
 		s.follow = true
 	case key.Matches(msg, k.DetailUp):
-		s.detail.ScrollUp(max(1, s.detail.Height()/2))
+		s.scrollDetail(-max(1, s.detailH/2))
 	case key.Matches(msg, k.DetailDown):
-		s.detail.ScrollDown(max(1, s.detail.Height()/2))
+		s.scrollDetail(max(1, s.detailH/2))
 	case key.Matches(msg, k.Lens):
 		s.setLens(1 - s.lens)
 	case key.Matches(msg, k.Reveal):
@@ -437,7 +436,7 @@ func (s *sessionScreen) appendEvents(evs []sessions.Event) {
 	s.addRows(from)
 	// The detail pane may depend on what arrived (the eavesdropper's
 	// summary, a selected run that grew).
-	s.detailFor, s.boxCache = -1, ""
+	s.detailFor = -1
 	if s.follow && !s.stepMode {
 		s.sel = max(0, s.visibleRows()-1)
 	}

@@ -620,3 +620,41 @@ func TestSessionProgramSmoke(t *testing.T) {
 		t.Errorf("final: screen %v, %d sessions opened", final.active, len(f.reqs))
 	}
 }
+
+func TestSessionDetailScrolls(t *testing.T) {
+	m := newSessionModel(t, 80, 24, &fakeSessions{evs: fixture587()})
+	s := session(m)
+	selectText(t, m, "ClientHello")
+	v := plain(m)
+	if !strings.Contains(v, "  0% · J/K scroll") {
+		t.Fatalf("a long detail pane does not say it scrolls:\n%s", v)
+	}
+	mustUpdate(t, m, keyText('J'))
+	if s.detailOff == 0 {
+		t.Fatal("J did not scroll the detail pane")
+	}
+	for range 20 {
+		mustUpdate(t, m, keyText('J'))
+	}
+	if s.detailOff != len(s.detailLines)-s.detailH || !strings.Contains(plain(m), "100% · J/K scroll") {
+		t.Errorf("scrolled to %d of %d lines (pane %d high)", s.detailOff, len(s.detailLines), s.detailH)
+	}
+	l := s.layout()
+	mustUpdate(t, m, tea.MouseWheelMsg{Button: tea.MouseWheelUp, X: l.detailX + 5, Y: l.detailY + 2})
+	if s.detailOff != len(s.detailLines)-s.detailH-3 {
+		t.Errorf("wheel over the pane: offset %d", s.detailOff)
+	}
+	for range 20 {
+		mustUpdate(t, m, keyText('K'))
+	}
+	if s.detailOff != 0 {
+		t.Errorf("K: offset %d, want 0", s.detailOff)
+	}
+	// A new selection starts at the top of its explanation.
+	mustUpdate(t, m, keyText('J'))
+	mustUpdate(t, m, keyCode(tea.KeyDown))
+	plain(m)
+	if s.detailOff != 0 {
+		t.Errorf("new selection kept offset %d", s.detailOff)
+	}
+}

@@ -579,50 +579,61 @@ func wireKey(ev *sessions.Event) string {
 }
 
 // detailBox renders the detail pane in its border, re-rendering its
-// content only when the selection or the view changed.
+// content only when the selection or the view changed. The box is drawn by
+// hand, from lines already cut to the pane's width: a selection change
+// then costs one detailView and no whole-box measuring.
 func (s *sessionScreen) detailBox(l sessionLayout) string {
 	st := s.c.Styles
 	innerW := max(1, l.detailW-4)
 	innerH := max(1, l.detailH-3)
-	s.detail.SetWidth(innerW)
-	s.detail.SetHeight(innerH)
+	s.detailH = innerH
 	key := s.sel
 	if s.sel >= s.visibleRows() {
 		key = -2
 	}
-	if s.detailFor != key {
-		s.detail.SetContent(s.detailView(innerW))
-		s.detail.SetYOffset(0)
-		s.detailFor = key
+	if s.detailFor != key || s.detailW != innerW {
+		s.detailLines = strings.Split(s.detailView(innerW), "\n")
+		for i, line := range s.detailLines {
+			s.detailLines[i] = padTo(ansi.Truncate(line, innerW, "…"), innerW)
+		}
+		s.detailOff = 0
+		s.detailFor, s.detailW = key, innerW
 	}
+	s.scrollDetail(0)
 	var parts []string
-	if s.detail.TotalLineCount() > s.detail.Height() {
-		parts = append(parts, fmt.Sprintf("%3.0f%% · J/K scroll", s.detail.ScrollPercent()*100))
+	if total := len(s.detailLines); total > innerH {
+		pct := 100 * s.detailOff / max(1, total-innerH)
+		parts = append(parts, fmt.Sprintf("%3d%% · J/K scroll", pct))
 	}
 	if s.stepMode {
 		parts = append(parts, "space next · ← back")
 	} else {
 		parts = append(parts, "s step · tab lens · esc ports")
 	}
-	footer := st.Muted.Render(ansi.Truncate(strings.Join(parts, " · "), innerW, "…"))
-	// The box only changes with its content, scroll position, footer and
-	// size: drawing the border measures every line, so reuse it.
-	ck := detailKey{row: s.detailFor, off: s.detail.YOffset(), footer: footer, w: l.detailW, h: l.detailH}
-	if s.boxCache != "" && s.boxKey == ck {
-		return s.boxCache
+	footer := st.Muted.Render(padTo(ansi.Truncate(strings.Join(parts, " · "), innerW, "…"), innerW))
+
+	b := lipgloss.RoundedBorder()
+	edge := lipgloss.NewStyle().Foreground(st.Border.GetBorderTopForeground())
+	side := edge.Render(b.Left)
+	rside := edge.Render(b.Right)
+	blank := strings.Repeat(" ", innerW)
+	out := make([]string, 0, l.detailH)
+	out = append(out, edge.Render(b.TopLeft+strings.Repeat(b.Top, innerW+2)+b.TopRight))
+	for i := range innerH {
+		line := blank
+		if j := s.detailOff + i; j < len(s.detailLines) {
+			line = s.detailLines[j]
+		}
+		out = append(out, side+" "+line+" "+rside)
 	}
-	inner := s.detail.View() + "\n" + footer
-	s.boxCache = st.Border.Padding(0, 1).Width(max(l.detailW, 4)).Height(max(l.detailH, 3)).Render(inner)
-	s.boxKey = ck
-	return s.boxCache
+	out = append(out, side+" "+footer+" "+rside)
+	out = append(out, edge.Render(b.BottomLeft+strings.Repeat(b.Bottom, innerW+2)+b.BottomRight))
+	return strings.Join(out, "\n")
 }
 
-// detailKey is what the rendered detail box depends on, beside the content
-// rendered for detailFor (invalidate resets detailFor and so the box).
-type detailKey struct {
-	row, off int
-	footer   string
-	w, h     int
+// scrollDetail scrolls the detail pane by d lines, within its content.
+func (s *sessionScreen) scrollDetail(d int) {
+	s.detailOff = max(0, min(s.detailOff+d, len(s.detailLines)-s.detailH))
 }
 
 // detailView is the selected row explained: annotation, decoded fields,
