@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -23,6 +24,7 @@ type labFlags struct {
 	anyPort  bool
 	caOut    string
 	stateDir string
+	hostile  string // a hostile case to play instead of the lab, or "list"
 }
 
 func newLabCmd() *cobra.Command {
@@ -35,10 +37,15 @@ func newLabCmd() *cobra.Command {
 			"IMAP (143, 993) and HTTPS (443), each on its canonical port plus an offset, on\n" +
 			"loopback, with a private CA kept in the state directory. Mail for\n" +
 			lab.DemoUser + "@" + lab.Hostname + " stays in memory; nothing is ever relayed.\n" +
-			"Each connection is logged. Stop with ctrl+c.",
+			"Each connection is logged. Stop with ctrl+c.\n\n" +
+			"With --hostile CASE, one misbehaving server plays that case instead, so you can\n" +
+			"point mailwire (or any client) at it. Cases, by protocol and point of the session:\n" +
+			hostileCaseSummary(),
 		Example: "  mailwire lab\n" +
 			"  mailwire lab --port-offset 0          # canonical ports (needs privileges)\n" +
-			"  mailwire lab --ca-out lab-ca.pem      # write the CA certificate and exit",
+			"  mailwire lab --ca-out lab-ca.pem      # write the CA certificate and exit\n" +
+			"  mailwire lab --hostile list           # every hostile case, one line each\n" +
+			"  mailwire lab --hostile smtp-greeting-osc52",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runLab(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
@@ -50,6 +57,7 @@ func newLabCmd() *cobra.Command {
 	fl.BoolVar(&f.anyPort, "any-port", false, "listen on free ports chosen by the system instead (the table shows them)")
 	fl.StringVar(&f.caOut, "ca-out", "", "write the lab CA certificate to this file and exit")
 	fl.StringVar(&f.stateDir, "state-dir", f.stateDir, "directory where the lab keeps its CA")
+	fl.StringVar(&f.hostile, "hostile", "", "play one hostile server case instead of the lab (list: print the cases)")
 	return cmd
 }
 
@@ -66,8 +74,15 @@ func runLab(ctx context.Context, out, errOut io.Writer, f labFlags) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if f.hostile == "list" {
+		fmt.Fprint(out, lab.HostileCaseList())
+		return nil
+	}
 	if f.stateDir == "" {
 		return errors.New("no state directory: pass --state-dir")
+	}
+	if f.hostile != "" {
+		return runHostileLab(ctx, out, f)
 	}
 	if f.caOut != "" {
 		pem, _, err := lab.EnsureCA(f.stateDir)
@@ -215,4 +230,111 @@ func (g *lineLog) close() {
 		g.start() // drain even if the banner was never printed
 		<-g.done
 	})
+}
+
+// hostileCaseSummary lists the hostile cases compactly for the help text:
+// one line per protocol and point, the cases' last words after it.
+func hostileCaseSummary() string {
+	var keys []string
+	groups := map[string][]string{}
+	for _, c := range lab.HostileCases() {
+		key, rest := c.Name, ""
+		if i := strings.Index(c.Name, "-"+c.Point+"-"); i >= 0 {
+			key, rest = c.Name[:i+len(c.Point)+2], c.Name[i+len(c.Point)+2:]
+		}
+		if _, ok := groups[key]; !ok {
+			keys = append(keys, key)
+		}
+		if rest != "" {
+			groups[key] = append(groups[key], rest)
+		}
+	}
+	// Lines of at most 76 columns: a long group is split into several
+	// lines with the same prefix, so the help never wraps mid-name.
+	var b strings.Builder
+	for _, k := range keys {
+		g := groups[k]
+		if len(g) <= 1 {
+			fmt.Fprintf(&b, "  %s%s\n", k, strings.Join(g, ""))
+			continue
+		}
+		for len(g) > 0 {
+			n, width := 0, len(k)+4
+			for n < len(g) && (n == 0 || width+len(g[n])+1 <= 76) {
+				width += len(g[n]) + 1
+				n++
+			}
+			if n == 1 {
+				fmt.Fprintf(&b, "  %s%s\n", k, g[0])
+			} else {
+				fmt.Fprintf(&b, "  %s{%s}\n", k, strings.Join(g[:n], ","))
+			}
+			g = g[n:]
+		}
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// runHostileLab plays one hostile case on loopback until ctx ends or the
+// server stops itself (after its connection or time limit).
+func runHostileLab(ctx context.Context, out io.Writer, f labFlags) error {
+	if !isLoopback(f.listen) {
+		// A hostile server is for this machine only.
+		return fmt.Errorf("--hostile listens on loopback only, not on %s", f.listen)
+	}
+	logs := newLineLog(out)
+	defer logs.close()
+	// A free port (a canonical port plus the offset could clash with a
+	// running lab), a few connections, half an hour at most.
+	const maxConns, lifetime = 16, 30 * time.Minute
+	s, err := lab.StartHostile(ctx, f.hostile, lab.HostileOptions{
+		ListenHost: f.listen, MaxConns: maxConns, Lifetime: lifetime,
+		Logf: func(format string, args ...any) {
+			logs.printf("%s  %s", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+		},
+	})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := os.MkdirAll(f.stateDir, 0o700); err != nil {
+		return fmt.Errorf("create state dir %s: %w", f.stateDir, err)
+	}
+	// The throwaway CA that signed this run's certificates: trusting it
+	// makes each certificate case fail for its own reason only.
+	caPath := filepath.Join(f.stateDir, "hostile-ca.pem")
+	if err := os.WriteFile(caPath, s.CACertPEM(), 0o644); err != nil {
+		return fmt.Errorf("write hostile CA certificate: %w", err)
+	}
+	c := s.Case()
+	host, p, _ := net.SplitHostPort(s.Addr())
+	fmt.Fprintf(out, "mailwire lab --hostile %s: a misbehaving %s server (%s, like port %d) on %s\n",
+		c.Name, strings.ToUpper(c.Proto), c.TLS, c.Port(), s.Addr())
+	fmt.Fprintf(out, "At the %s: %s.\n", c.Point, c.Does)
+	fmt.Fprintf(out, "It stops by itself after %d connections or %v; ctrl+c stops it now.\n", maxConns, lifetime)
+	fmt.Fprintf(out, "CA certificate:  %s (a throwaway CA made for this run)\n\n", caPath)
+	fmt.Fprintln(out, "Try:")
+	common := fmt.Sprintf("--proto %s --tls %s --ca-file %s --sni %s", c.Proto, c.TLS, shellQuote(caPath), lab.Hostname)
+	fmt.Fprintf(out, "  mailwire session --target %s %s --user %s --timeout 20s\n", net.JoinHostPort(host, p), common, lab.DemoUser)
+	fmt.Fprintf(out, "  mailwire connect %s %s\n", net.JoinHostPort(host, p), common)
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "Connections:")
+	logs.start()
+	select {
+	case <-ctx.Done():
+	case <-s.Done():
+		logs.printf("the hostile server stopped by itself after %d connections", s.Played())
+	}
+	s.Close()
+	logs.close()
+	fmt.Fprintln(out, "Hostile server stopped.")
+	return nil
+}
+
+// shellQuote quotes a path for a copy-pasted shell command when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`!*?[]{}()<>|&;#~") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailwire/mailwire/sessions/lab"
+)
+
+func TestLabHostileList(t *testing.T) {
+	var out, errOut syncBuffer
+	root := newRootCmd()
+	root.SetArgs([]string{"lab", "--hostile", "list"})
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	cases := lab.HostileCases()
+	if len(lines) != len(cases) {
+		t.Fatalf("%d lines for %d cases", len(lines), len(cases))
+	}
+	for i, c := range cases {
+		if !strings.HasPrefix(lines[i], c.Name+" ") || !strings.Contains(lines[i], c.Does) {
+			t.Errorf("line %d %q does not describe %s", i, lines[i], c.Name)
+		}
+	}
+	// The help lists every case too, in a compact form.
+	help := hostileCaseSummary()
+	for _, l := range strings.Split(help, "\n") {
+		if len(l) > 78 {
+			t.Errorf("help line over 78 columns: %q", l)
+		}
+	}
+	if !strings.Contains(help, "smtp-handshake-{") || !strings.Contains(help, "imap-greeting-{") {
+		t.Errorf("help summary:\n%s", help)
+	}
+}
+
+func TestLabHostileRefusals(t *testing.T) {
+	for _, args := range [][]string{
+		{"lab", "--hostile", "no-such-case", "--state-dir", t.TempDir()},
+		{"lab", "--hostile", "smtp-greeting-421", "--listen", "0.0.0.0", "--state-dir", t.TempDir()},
+	} {
+		root := newRootCmd()
+		root.SetArgs(args)
+		var out syncBuffer
+		root.SetOut(&out)
+		root.SetErr(&out)
+		if err := root.ExecuteContext(context.Background()); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}
+
+func TestLabHostileRunsAndStops(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	root := newRootCmd()
+	root.SetArgs([]string{"lab", "--hostile", "smtp-greeting-421", "--state-dir", dir})
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	banner := waitOutput(t, &out, "Connections:")
+	addr := regexp.MustCompile(`on (127\.0\.0\.1:\d+)`).FindStringSubmatch(banner)
+	if addr == nil {
+		t.Fatalf("no address in:\n%s", banner)
+	}
+	for _, want := range []string{"mailwire session --target " + addr[1], "--proto smtp --tls starttls", "mailwire connect " + addr[1]} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner)
+		}
+	}
+	pem, err := os.ReadFile(filepath.Join(dir, "hostile-ca.pem"))
+	if err != nil || !strings.Contains(string(pem), "BEGIN CERTIFICATE") {
+		t.Fatalf("hostile CA file: %v", err)
+	}
+	c, err := net.DialTimeout("tcp", addr[1], time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "421 ") {
+		t.Fatalf("greeting %q, %v", line, err)
+	}
+	waitOutput(t, &out, "connection 1 ended")
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("lab --hostile did not stop on cancel")
+	}
+	if !strings.Contains(out.String(), "Hostile server stopped.") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
