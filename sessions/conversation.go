@@ -233,7 +233,11 @@ func (c *Conversation) Fail(op string, err error, explain string) error {
 		c.failed = se
 	}
 	msg := err.Error()
-	if c.sessionExpired() {
+	if c.sessionExpired() && errors.Is(err, net.ErrClosed) {
+		// The session deadline closed the connection under a pending
+		// read: "use of closed network connection" would only confuse.
+		msg = fmt.Sprintf("no complete answer in time (session time limit of %v reached)", c.opts.SessionTimeout)
+	} else if c.sessionExpired() {
 		msg = fmt.Sprintf("%s (session time limit of %v reached)", msg, c.opts.SessionTimeout)
 	} else if cerr := c.ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		msg = fmt.Sprintf("%s (session stopped: %v)", msg, context.Cause(c.ctx))
@@ -269,17 +273,20 @@ const (
 
 // explain maps an error to an Explain key.
 func (c *Conversation) explain(op string, err error) string {
-	if c.sessionExpired() {
-		return ExplainTimeout
-	}
 	if errors.Is(c.ctx.Err(), context.Canceled) {
 		return ExplainCancelled
 	}
+	expired := c.sessionExpired()
 	key := Explain(err)
-	if key == ExplainTimeout && op == "read greeting" && c.opts.TLSMode != TLSImplicit {
+	silent := c.tap != nil && c.tap.BytesRead() == 0
+	if (expired || key == ExplainTimeout) && silent && op == "read greeting" && c.opts.TLSMode != TLSImplicit {
 		// A server that waits silently is most often an implicit-TLS port
-		// waiting for our ClientHello (RFC 8314 §3).
+		// waiting for our ClientHello (RFC 8314 §3), whichever of the
+		// read and session time limits ran out first.
 		return ExplainSilentGreeting
+	}
+	if expired {
+		return ExplainTimeout
 	}
 	return key
 }
