@@ -27,6 +27,7 @@ func newRootCmd() *cobra.Command {
 		RunE: runTUI,
 	}
 	root.AddCommand(newLabCmd(), newSessionCmd(), newConnectCmd())
+	root.AddCommand(newBenchCmd())
 	return root
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime/metrics"
 	"slices"
 	"strconv"
@@ -382,8 +383,13 @@ func printable(s string) string {
 // failure on different connections counts as one kind.
 func trimAddr(err error) error {
 	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Err != nil {
-		return fmt.Errorf("%s: %w", oe.Op, oe.Err)
+	if !errors.As(err, &oe) || oe.Err == nil {
+		return err
 	}
-	return err
+	inner := oe.Err
+	var se *os.SyscallError
+	if errors.As(inner, &se) && se.Err != nil {
+		inner = se.Err // "read: connection reset by peer" once, not twice
+	}
+	return fmt.Errorf("%s: %w", oe.Op, inner)
 }
