@@ -168,30 +168,46 @@ func firstError(evs []sessions.Event) *sessions.Event {
 // else starts with ESC in coloured output came from somewhere it must not.
 var sgr = regexp.MustCompile(`\x1b\[[0-9;:]*m`)
 
-// assertInert fails if out holds a byte or rune a terminal would act on:
-// ESC (other than the printers' own SGR when colour is on), BEL, any other
-// C0 control but LF and TAB, DEL, a raw 0x9b, a C1 rune, or invalid UTF-8.
-func assertInert(t *testing.T, what, out string, color bool) {
-	t.Helper()
+// liveControl describes the first byte or rune in out a terminal would act
+// on: ESC (other than the printers' own SGR when colour is on), BEL, any
+// other C0 control but LF and TAB, DEL, a C1 rune, or invalid UTF-8 (a raw
+// 0x9b is invalid UTF-8). "" means out is inert.
+func liveControl(out string, color bool) string {
 	if color {
 		out = sgr.ReplaceAllString(out, "")
 	}
 	if !utf8.ValidString(out) {
-		t.Errorf("%s: output is not valid UTF-8", what)
-	}
-	for i := 0; i < len(out); i++ {
-		b := out[i]
-		// A raw 0x9b outside a UTF-8 sequence is invalid UTF-8, caught above.
-		if (b < 0x20 && b != '\n' && b != '\t') || b == 0x7f {
-			t.Errorf("%s: control byte %#02x at %d: %q", what, b, i, out[max(0, i-40):min(len(out), i+40)])
-			return
-		}
+		return "invalid UTF-8"
 	}
 	for i, r := range out {
-		if r >= 0x80 && r <= 0x9f {
-			t.Errorf("%s: C1 control U+%04X at %d: %q", what, r, i, out[max(0, i-40):min(len(out), i+40)])
-			return
+		if (r < 0x20 && r != '\n' && r != '\t') || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
+			return fmt.Sprintf("control U+%04X at %d: %q", r, i, out[max(0, i-40):min(len(out), i+40)])
 		}
+	}
+	return ""
+}
+
+func assertInert(t *testing.T, what, out string, color bool) {
+	t.Helper()
+	if msg := liveControl(out, color); msg != "" {
+		t.Errorf("%s: %s", what, msg)
+	}
+}
+
+// TestLiveControlCatches: the check the suite relies on can fail.
+func TestLiveControlCatches(t *testing.T) {
+	for _, bad := range []string{"\x1b]52;c;Zm9v\x07", "\x1b[2J", "bel\x07", "nul\x00", "\u009b31m", "raw \x9b", "cr\r", "del\x7f"} {
+		for _, color := range []bool{false, true} {
+			if liveControl(bad, color) == "" {
+				t.Errorf("%q (color %v) passed as inert", bad, color)
+			}
+		}
+	}
+	if liveControl("\x1b[1mbold\x1b[0m", false) == "" {
+		t.Error("SGR passed without colour")
+	}
+	if msg := liveControl("\x1b[1;38;5;202mbold\x1b[0m \\x1b]52 escaped\n\t• →", true); msg != "" {
+		t.Error(msg)
 	}
 }
 
