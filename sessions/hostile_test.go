@@ -23,12 +23,12 @@ import (
 // the peer sent may reach the rendered output as a control byte.
 
 // Short bounds so the whole suite runs in seconds. The trickle cases send a
-// byte every 100ms, under the read timeout, so only the session time limit
+// byte every 40ms, well under the read timeout, so only the session time limit
 // can end them.
 const (
 	hostileRead     = 300 * time.Millisecond
 	hostileSession  = 3 * time.Second
-	hostileTrickle  = 100 * time.Millisecond
+	hostileTrickle  = 40 * time.Millisecond
 	hostileSlack    = 2 * time.Second
 	hostileMaxRaw   = 1 << 20 // bytes of Raw across all events of one session
 	hostileMaxEvent = 2000
@@ -37,10 +37,11 @@ const (
 // hostileWant is the outcome a case must have.
 type hostileWant struct {
 	// key is the Explain of the session's first KindError; "" means the
-	// session must succeed (Run returns nil).
+	// session must succeed (Run returns nil). "a|b" accepts either, where
+	// the machine's speed decides which bound is hit first.
 	key string
 	// msg must appear in that error's message (or, for a successful
-	// session, in the text output).
+	// session, in the text output); "a|b" accepts either.
 	msg string
 	// note, if set, is the annotation of a KindNote the stream must hold.
 	note string
@@ -65,6 +66,9 @@ func init() {
 		hostileWants["smtp-"+pt+"-silence"] = hostileWant{key: sessions.ExplainTimeout, msg: "i/o timeout"}
 		hostileWants["smtp-"+pt+"-reset"] = hostileWant{key: sessions.ExplainClosedEarly, msg: "connection reset by peer"}
 	}
+	// Trickled from the STARTTLS reply on: the reply comes through, then
+	// the handshake flight, one read, hits the read timeout.
+	hostileWants["smtp-starttls-reply-trickle"] = hostileWant{key: sessions.ExplainTimeout, msg: "i/o timeout"}
 	hostileWants["smtp-after-tls-trickle"] = hostileWant{key: sessions.ExplainTimeout, msg: "i/o timeout"}
 	hostileWants["smtp-greeting-silence"] = hostileWant{key: sessions.ExplainSilentGreeting, msg: "i/o timeout"}
 	for name, w := range map[string]hostileWant{
@@ -92,7 +96,10 @@ func init() {
 		"pop3-greeting-nul-ctl":         {},
 		"pop3-greeting-long-line":       {key: sessions.ExplainLineTooLong, msg: "line too long"},
 		"pop3-greeting-silence":         {key: sessions.ExplainSilentGreeting, msg: "i/o timeout"},
-		"pop3-capabilities-endless":     {key: sessions.ExplainReplyTooLong, msg: "multi-line response over"},
+		// 64 MiB read and dropped: on a slow machine (or under -race) the
+		// session time limit comes first.
+		"pop3-capabilities-endless": {key: sessions.ExplainReplyTooLong + "|" + sessions.ExplainTimeout,
+			msg: "multi-line response over|session time limit of 3s reached"},
 		"pop3-after-tls-title":          {},
 		"pop3-greeting-err":             {key: "pop3.code.sys/temp", msg: "-ERR [SYS/TEMP]"},
 		"pop3-starttls-reply-err":       {key: "pop3.reply.err", msg: "TLS not available"},
@@ -298,10 +305,10 @@ func checkHostile(t *testing.T, r hostileRun, want hostileWant) {
 		t.Errorf("session completed (err %v); want error %s", r.err, want.key)
 	case want.key != "":
 		outcome = fmt.Sprintf("`%s`: %s", ee.Err.Explain, ee.Err.Message)
-		if ee.Err.Explain != want.key {
+		if !slices.Contains(strings.Split(want.key, "|"), ee.Err.Explain) {
 			t.Errorf("error explain = %q (%s); want %q", ee.Err.Explain, ee.Err.Message, want.key)
 		}
-		if !strings.Contains(ee.Err.Message, want.msg) {
+		if !slices.ContainsFunc(strings.Split(want.msg, "|"), func(m string) bool { return strings.Contains(ee.Err.Message, m) }) {
 			t.Errorf("error message %q lacks %q", ee.Err.Message, want.msg)
 		}
 		if r.err == nil {
