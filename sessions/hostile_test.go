@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -373,5 +375,52 @@ func writeHostileTable(t *testing.T, cases []lab.HostileCase) {
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestHostileMemoryBounded measures the heap while the cases that send the
+// most (a 1 MiB line, endless replies: 64 MiB read and dropped) run one at
+// a time: the engine keeps bounded lines and Raw, so the peak stays small.
+func TestHostileMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures the heap while 64 MiB stream through")
+	}
+	const bound = 32 << 20
+	for _, name := range []string{"smtp-greeting-long-line", "smtp-after-tls-long-line", "smtp-capabilities-endless",
+		"pop3-capabilities-endless", "imap-capabilities-endless", "pop3-greeting-long-line"} {
+		c, ok := lab.HostileCaseByName(name)
+		if !ok {
+			t.Fatalf("no case %s", name)
+		}
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		base := ms.HeapInuse
+		var peak atomic.Uint64
+		stop := make(chan struct{})
+		sampled := make(chan struct{})
+		go func() {
+			defer close(sampled)
+			var ms runtime.MemStats
+			for {
+				runtime.ReadMemStats(&ms)
+				if ms.HeapInuse > peak.Load() {
+					peak.Store(ms.HeapInuse)
+				}
+				select {
+				case <-stop:
+					return
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
+		}()
+		r := runHostile(t, c)
+		close(stop)
+		<-sampled
+		grew := int64(peak.Load()) - int64(base)
+		t.Logf("%s: heap in use grew by at most %d KiB during the session (%v)", name, max(grew, 0)>>10, r.elapsed.Round(time.Millisecond))
+		if grew > bound {
+			t.Errorf("%s: heap grew by %d bytes; bound %d", name, grew, bound)
+		}
 	}
 }
