@@ -156,7 +156,11 @@ func dial(ctx context.Context, o Options) (net.Conn, error) {
 		return o.Dial(dctx, "tcp", o.Target)
 	}
 	var d net.Dialer
-	return d.DialContext(dctx, "tcp", o.Target)
+	c, err := d.DialContext(dctx, "tcp", o.Target)
+	if err != nil {
+		return nil, err
+	}
+	return withQuickAck(c), nil
 }
 
 // rootsFor returns the pool that verifies the server: nil means the system
