@@ -114,6 +114,7 @@ type Conversation struct {
 	verified  bool
 	failed    *SessionError
 	quit      bool // the driver ended the session politely
+	upgraded  bool // TLS began in band, after STARTTLS/STLS
 }
 
 // Options returns the session's options with defaults filled in.
@@ -260,6 +261,7 @@ const (
 	ExplainReplyTooLong       = "proto.reply_too_long"
 	ExplainMalformed          = "proto.malformed"
 	ExplainCleartextOnImplict = "mismatch.cleartext_on_implicit"
+	ExplainNotTLS             = "mismatch.not_tls"
 	ExplainSilentGreeting     = "mismatch.silent_greeting"
 	ExplainNoStartTLS         = "mismatch.no_starttls"
 	ExplainHostname           = "tls.verify.hostname"
@@ -278,6 +280,11 @@ func (c *Conversation) explain(op string, err error) string {
 	}
 	expired := c.sessionExpired()
 	key := Explain(err)
+	if key == ExplainCleartextOnImplict && c.upgraded {
+		// Not a port mix-up: the server accepted STARTTLS and then sent
+		// something other than a ServerHello (RFC 3207 §4).
+		key = ExplainNotTLS
+	}
 	silent := c.tap != nil && c.tap.BytesRead() == 0
 	if (expired || key == ExplainTimeout) && silent && op == "read greeting" && c.opts.TLSMode != TLSImplicit {
 		// A server that waits silently is most often an implicit-TLS port
@@ -310,6 +317,7 @@ func Explain(err error) string {
 		invErr   x509.CertificateInvalidError
 		recErr   tls.RecordHeaderError
 		alertErr tls.AlertError
+		opErr    *net.OpError
 		dnsErr   *net.DNSError
 		netErr   net.Error
 	)
@@ -328,6 +336,11 @@ func Explain(err error) string {
 		// the peer answered our ClientHello in cleartext.
 		return ExplainCleartextOnImplict
 	case errors.As(err, &alertErr):
+		return ExplainTLSAlert
+	case errors.As(err, &opErr) && opErr.Op == "remote error":
+		// crypto/tls reports an alert from the peer as a *net.OpError with
+		// Op "remote error" (conn.go); tls.AlertError is only what it
+		// sends over QUIC. E.g. protocol_version from a TLS 1.0-only server.
 		return ExplainTLSAlert
 	case errors.Is(err, ErrLineTooLong):
 		return ExplainLineTooLong
@@ -406,6 +419,7 @@ func (c *Conversation) StartTLS(injectionAnn string) error {
 				len(extra), truncRunes(lineText(extra), 60))})
 	}
 	c.lr = nil
+	c.upgraded = true
 	c.Emit(Event{Kind: KindBoundary, Dir: Local, Layer: LayerTLS, Visible: VisibleMetadata,
 		Annotation: "tls.boundary.starttls",
 		Text:       startTLSBoundaryText(c.opts.Proto)})
@@ -415,6 +429,7 @@ func (c *Conversation) StartTLS(injectionAnn string) error {
 // handshake runs the TLS handshake on the tapped raw connection.
 func (c *Conversation) handshake() error {
 	c.diss = NewDissector()
+	c.diss.afterSTARTTLS = c.upgraded
 	// mailwire is the client, so crypto/tls can give the dissector this
 	// connection's TLS 1.3 handshake traffic secrets, and the dissector
 	// shows the encrypted EncryptedExtensions … Finished as they travelled

@@ -86,6 +86,12 @@ type Dissector struct {
 
 	sum WireSummary
 
+	// afterSTARTTLS: the connection turned into TLS in band (STARTTLS,
+	// STLS), so cleartext from the server where its ServerHello belongs is
+	// not a port mix-up but a server that accepted STARTTLS and then did
+	// not speak TLS (RFC 3207 §4, RFC 2595 §4). Set by the Conversation.
+	afterSTARTTLS bool
+
 	// Key log decryption (keylog.go); all zero unless UseKeyLog was called.
 	keylog       *KeyLog
 	clientRandom []byte      // from the first ClientHello, to match key log lines
@@ -309,6 +315,12 @@ func (d *Dissector) mismatch(st *dirState) Event {
 		where = fmt.Sprintf("the bytes after %d TLS records", st.records)
 	}
 	what, key := classifyNonTLS(s, st.dir)
+	if d.afterSTARTTLS && st.dir == ServerToClient && st.records == 0 {
+		// classifyNonTLS would blame a port mix-up (implicit TLS against
+		// a STARTTLS port); here the client already did STARTTLS.
+		what = "the server accepted STARTTLS, then answered the ClientHello with bytes that are not TLS (RFC 3207 §4)"
+		key = annMismatchGarbage
+	}
 	msg := fmt.Sprintf("%s %s are not a TLS record: %s (%q)", st.dir, where, what, truncRunes(string(s), 48))
 	vis := VisibleMetadata
 	if key == annMismatchCleartext || key == annMismatchHTTP {
