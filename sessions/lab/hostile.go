@@ -132,16 +132,18 @@ func HostileCases() []HostileCase {
 	var cs []HostileCase
 	add := func(c HostileCase) { cs = append(cs, c) }
 
-	// SMTP on 587 (STARTTLS), the full matrix: every payload and every
-	// behaviour at each cleartext point and after TLS.
-	for _, pt := range []string{PointGreeting, PointCapabilities, PointStartTLSReply, PointAfterTLS} {
-		for _, p := range hostilePayloads {
-			add(HostileCase{Name: "smtp-" + pt + "-" + p.name, Proto: hostileSMTP, TLS: hostileStartTLS, Point: pt,
-				Does: p.does, act: actInject, payload: p.payload})
-		}
-		for _, b := range hostileBehaviours {
-			add(HostileCase{Name: "smtp-" + pt + "-" + b.name, Proto: hostileSMTP, TLS: hostileStartTLS, Point: pt,
-				Does: b.does, act: b.act})
+	// The full matrix, for each protocol on its STARTTLS port: every
+	// payload and every behaviour at each cleartext point and after TLS.
+	for _, proto := range []string{hostileSMTP, hostilePOP3, hostileIMAP} {
+		for _, pt := range []string{PointGreeting, PointCapabilities, PointStartTLSReply, PointAfterTLS} {
+			for _, p := range hostilePayloads {
+				add(HostileCase{Name: proto + "-" + pt + "-" + p.name, Proto: proto, TLS: hostileStartTLS, Point: pt,
+					Does: p.does, act: actInject, payload: p.payload})
+			}
+			for _, b := range hostileBehaviours {
+				add(HostileCase{Name: proto + "-" + pt + "-" + b.name, Proto: proto, TLS: hostileStartTLS, Point: pt,
+					Does: b.does, act: b.act})
+			}
 		}
 	}
 	hs := func(name, does string, act action) HostileCase {
@@ -188,19 +190,6 @@ func HostileCases() []HostileCase {
 		payload: "250-hostile.lab.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n"})
 
 	// POP3 on 110 and 995.
-	for _, p := range []string{"osc52", "bad-utf8", "nul-ctl"} {
-		pl := payloadByName(p)
-		add(HostileCase{Name: "pop3-greeting-" + p, Proto: hostilePOP3, TLS: hostileStartTLS, Point: PointGreeting,
-			Does: pl.does, act: actInject, payload: pl.payload})
-	}
-	add(HostileCase{Name: "pop3-greeting-long-line", Proto: hostilePOP3, TLS: hostileStartTLS, Point: PointGreeting,
-		Does: hostileBehaviours[0].does, act: actLongLine})
-	add(HostileCase{Name: "pop3-greeting-silence", Proto: hostilePOP3, TLS: hostileStartTLS, Point: PointGreeting,
-		Does: hostileBehaviours[3].does, act: actSilence})
-	add(HostileCase{Name: "pop3-capabilities-endless", Proto: hostilePOP3, TLS: hostileStartTLS, Point: PointCapabilities,
-		Does: "a CAPA response that never ends", act: actEndless})
-	add(HostileCase{Name: "pop3-after-tls-title", Proto: hostilePOP3, TLS: hostileStartTLS, Point: PointAfterTLS,
-		Does: payloadByName("title").does + ", inside TLS", act: actInject, payload: payloadByName("title").payload})
 	add(HostileCase{Name: "pop3-greeting-err", Proto: hostilePOP3, TLS: hostileStartTLS, Point: PointGreeting,
 		Does: "greets with -ERR and closes", act: actReplaceClose, payload: "-ERR [SYS/TEMP] hostile server unavailable\r\n"})
 	add(HostileCase{Name: "pop3-starttls-reply-err", Proto: hostilePOP3, TLS: hostileStartTLS, Point: PointStartTLSReply,
@@ -212,15 +201,6 @@ func HostileCases() []HostileCase {
 		Does: "greets in cleartext on an implicit-TLS port (995)", act: actCleartext})
 
 	// IMAP on 143 and 993.
-	for _, p := range []string{"osc52", "paste", "c1"} {
-		pl := payloadByName(p)
-		add(HostileCase{Name: "imap-greeting-" + p, Proto: hostileIMAP, TLS: hostileStartTLS, Point: PointGreeting,
-			Does: pl.does, act: actInject, payload: pl.payload})
-	}
-	add(HostileCase{Name: "imap-capabilities-endless", Proto: hostileIMAP, TLS: hostileStartTLS, Point: PointCapabilities,
-		Does: "untagged responses that never end instead of the CAPABILITY completion", act: actEndless})
-	add(HostileCase{Name: "imap-after-tls-clear", Proto: hostileIMAP, TLS: hostileStartTLS, Point: PointAfterTLS,
-		Does: payloadByName("clear").does + ", inside TLS", act: actInject, payload: payloadByName("clear").payload})
 	add(HostileCase{Name: "imap-greeting-bye", Proto: hostileIMAP, TLS: hostileStartTLS, Point: PointGreeting,
 		Does: "greets with * BYE and closes (RFC 9051 §7.1.5)", act: actReplaceClose,
 		payload: "* BYE [UNAVAILABLE] hostile server shutting down\r\n"})
@@ -237,15 +217,6 @@ func HostileCases() []HostileCase {
 
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
 	return cs
-}
-
-func payloadByName(name string) struct{ name, does, payload string } {
-	for _, p := range hostilePayloads {
-		if p.name == name {
-			return p
-		}
-	}
-	panic("lab: no hostile payload " + name) // a typo in the table above; caught by every test
 }
 
 // HostileCaseByName returns the case called name.
