@@ -318,7 +318,7 @@ func (d *Dissector) mismatch(st *dirState) Event {
 	if d.afterSTARTTLS && st.dir == ServerToClient && st.records == 0 {
 		// classifyNonTLS would blame a port mix-up (implicit TLS against
 		// a STARTTLS port); here the client already did STARTTLS.
-		what = "the server accepted STARTTLS, then answered the ClientHello with bytes that are not TLS (RFC 3207 §4)"
+		what = "the server accepted STARTTLS (or STLS), then answered the ClientHello with bytes that are not TLS (RFC 3207 §4, RFC 2595 §4)"
 		key = annMismatchGarbage
 	}
 	msg := fmt.Sprintf("%s %s are not a TLS record: %s (%q)", st.dir, where, what, truncRunes(string(s), 48))

@@ -85,7 +85,7 @@ func init() {
 		"smtp-handshake-silence": {key: sessions.ExplainTimeout, msg: "i/o timeout"},
 		// The read timeout bounds a whole handshake flight.
 		"smtp-handshake-trickle":        {key: sessions.ExplainTimeout, msg: "i/o timeout"},
-		"smtp-handshake-garbage":        {key: sessions.ExplainNotTLS, msg: "the server accepted STARTTLS, then answered the ClientHello with bytes that are not TLS"},
+		"smtp-handshake-garbage":        {key: sessions.ExplainNotTLS, msg: "then answered the ClientHello with bytes that are not TLS"},
 		"smtp-handshake-tls10-only":     {key: sessions.ExplainTLSAlert, msg: "remote error: tls: protocol version not supported"},
 		"smtp-handshake-expired":        {key: sessions.ExplainExpired, msg: "is after"},
 		"smtp-handshake-not-yet-valid":  {key: sessions.ExplainExpired, msg: "is before"},
