@@ -35,6 +35,7 @@ package sessions
 import (
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -268,6 +269,7 @@ const (
 	ExplainUnknownAuthority   = "tls.verify.unknown_authority"
 	ExplainExpired            = "tls.verify.expired"
 	ExplainCertInvalid        = "tls.verify.invalid"
+	ExplainWeakKey            = "tls.verify.weak_key"
 	ExplainTLSAlert           = "tls.alert.received"
 	ExplainHandshake          = "tls.handshake.failed"
 	ExplainOptions            = "session.options"
@@ -508,6 +510,16 @@ func (c *Conversation) emitTLSState(cs tls.ConnectionState) {
 	c.Emit(Event{Kind: KindTLSState, Dir: Local, Layer: LayerTLS, Visible: VisibleEndpoints,
 		Annotation: "tls.state", TLS: st,
 		Text: fmt.Sprintf("%s, %s, %s", st.Version, st.CipherSuite, verdict)})
+	if len(cs.PeerCertificates) > 0 {
+		// RFC 7525 §4.3 (BCP 195): servers SHOULD use RSA keys of at least
+		// 2048 bits;
+		// a 1024-bit key is within reach of a well-funded attacker, and a
+		// verified certificate does not make it stronger.
+		if k, ok := cs.PeerCertificates[0].PublicKey.(*rsa.PublicKey); ok && k.N.BitLen() < 2048 {
+			c.Note(fmt.Sprintf("weak server key: RSA %d bits, below the 2048 bits RFC 7525 §4.3 asks for", k.N.BitLen()),
+				ExplainWeakKey, nil)
+		}
+	}
 	if c.opts.Verify == VerifyOff {
 		text := "WARNING: certificate verification is OFF. Anyone on the path could have answered in the server's place and read everything sent inside this TLS session, the password included."
 		if c.verifyErr != nil {

@@ -91,7 +91,7 @@ func init() {
 		"smtp-handshake-not-yet-valid":  {key: sessions.ExplainExpired, msg: "is before"},
 		"smtp-handshake-wrong-host":     {key: sessions.ExplainHostname, msg: "wrong-host.example"},
 		"smtp-handshake-self-signed":    {key: sessions.ExplainUnknownAuthority, msg: "unknown authority"},
-		"smtp-handshake-rsa-1024":       {msg: "RSA 1024 bits"},
+		"smtp-handshake-rsa-1024":       {msg: "RSA 1024 bits", note: sessions.ExplainWeakKey},
 		"smtp-handshake-escapes":        {msg: `CN=\x1b]0`},
 		"smtp-greeting-tls-instead":     {key: sessions.ExplainSilentGreeting, msg: "i/o timeout"},
 		"smtps-handshake-cleartext":     {key: sessions.ExplainCleartextOnImplict, msg: "the first bytes are not a TLS record"},
