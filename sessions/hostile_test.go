@@ -101,8 +101,8 @@ func init() {
 		"smtp-starttls-reply-454":       {key: "smtp.reply.454", msg: "454 4.7.0"},
 		"smtp-starttls-reply-injection": {note: "smtp.note.response_injection_discarded"},
 		"smtp-capabilities-no-starttls": {key: sessions.ExplainNoStartTLS, msg: "does not offer STARTTLS"},
-		// 64 MiB read and dropped: on a slow machine (or under -race) the
-		// session time limit comes first.
+		// 1 MiB read and dropped; on a very slow machine the session time
+		// limit could come first.
 		"pop3-capabilities-endless": {key: sessions.ExplainReplyTooLong + "|" + sessions.ExplainTimeout,
 			msg: "multi-line response over|session time limit of 3s reached"},
 		// POP3's greeting is one line: the endless lines after it are read
@@ -111,12 +111,12 @@ func init() {
 		// The endless lines after "+OK Begin TLS" are discarded as
 		// injected, then arrive where the ServerHello should be.
 		"pop3-starttls-reply-endless": {key: sessions.ExplainNotTLS, msg: "answered the ClientHello with bytes that are not TLS"},
-		// A multi-line response inside TLS: POP3 reads and drops up to
-		// 64 MiB (pop3MaxBytes), but every TLS record that carried it stays
-		// in the stream with its bytes (the eavesdropper lens, hex and
-		// replay need them): bounded, at about 64 MiB and 4000 events.
+		// A multi-line response inside TLS: a CAPA listing is cut off at
+		// 1 MiB (pop3MaxListingBytes), and every TLS record that carried
+		// it stays in the stream with its bytes (the eavesdropper lens, hex
+		// and replay need them): bounded, at about 1 MiB.
 		"pop3-after-tls-endless": {key: sessions.ExplainReplyTooLong + "|" + sessions.ExplainTimeout,
-			msg: "multi-line response over|session time limit of 3s reached", maxRaw: 70 << 20, maxEvents: 5000},
+			msg: "multi-line response over|session time limit of 3s reached", maxRaw: 2 << 20, maxEvents: 2000},
 		"pop3-greeting-err":             {key: "pop3.code.sys/temp", msg: "-ERR [SYS/TEMP]"},
 		"pop3-starttls-reply-err":       {key: "pop3.reply.err", msg: "TLS not available"},
 		"pop3-starttls-reply-injection": {note: "pop3.note.response_injection_discarded"},

@@ -42,6 +42,12 @@ func (e *POP3Error) Error() string {
 const (
 	pop3KeepBytes = 64 << 10
 	pop3MaxBytes  = 64 << 20
+	// A capability or scan listing has no reason to be large (RFC 2449
+	// capabilities are a few short lines; a LIST line is two numbers), so
+	// it gets a much smaller bound than a message: a server that streams
+	// an endless CAPA is cut off before its TLS records fill the event
+	// stream.
+	pop3MaxListingBytes = 1 << 20
 )
 
 // POP3Response is one response as read (RFC 1939 §3).
@@ -74,6 +80,12 @@ func (r *POP3Response) Status() string {
 // (CAPA); Raw keeps up to pop3KeepBytes (Truncated says it was cut). On
 // error the partial response is returned, so the caller can show what came.
 func ReadPOP3Response(lr *LineReader, multi bool, maxLines int) (*POP3Response, error) {
+	return readPOP3Response(lr, multi, maxLines, pop3MaxBytes)
+}
+
+// readPOP3Response is ReadPOP3Response with a bound on the whole
+// response's size.
+func readPOP3Response(lr *LineReader, multi bool, maxLines, maxBytes int) (*POP3Response, error) {
 	r := &POP3Response{}
 	line, err := lr.ReadLine()
 	if err != nil {
@@ -99,8 +111,8 @@ func ReadPOP3Response(lr *LineReader, multi bool, maxLines int) (*POP3Response, 
 			return r, err
 		}
 		r.keep(line)
-		if r.Total > pop3MaxBytes {
-			return r, fmt.Errorf("%w: multi-line response over %d bytes", ErrTooManyLines, pop3MaxBytes)
+		if r.Total > maxBytes {
+			return r, fmt.Errorf("%w: multi-line response over %d bytes", ErrTooManyLines, maxBytes)
 		}
 		l := trimEOL(line)
 		if l == "." {
@@ -199,7 +211,11 @@ func (p *pop3Client) play() error {
 // code's key when there is one (pop3.code.in-use), else the greeting's or
 // the status's; the other keys go into Also.
 func (p *pop3Client) read(op, cmd string, multi bool) (*POP3Response, error) {
-	r, err := ReadPOP3Response(p.c.Reader(), multi, p.o.MaxReplyLines)
+	maxBytes := pop3MaxListingBytes
+	if cmd == "RETR" || cmd == "TOP" {
+		maxBytes = pop3MaxBytes
+	}
+	r, err := readPOP3Response(p.c.Reader(), multi, p.o.MaxReplyLines, maxBytes)
 	if err != nil {
 		if len(r.Raw) > 0 {
 			p.c.Received(r.Raw, Line{Code: p.statusIfKnown(r)}, "pop3.reply.incomplete")
