@@ -44,6 +44,9 @@ const (
 	// maxDetailLines bounds the lines of one multi-line event (an EHLO
 	// reply, a message body) in the detail pane.
 	maxDetailLines = 60
+	// maxDetailLineBytes bounds one line of it once escaped (a hostile
+	// server's 4 KiB line is shown in part, wrapped, with an ellipsis).
+	maxDetailLineBytes = 1024
 	// maxRunList bounds the records listed for a collapsed run.
 	maxRunList = 40
 	// credOnWire flags a credential that crossed the wire readable
@@ -836,8 +839,16 @@ func (s *sessionScreen) detailView(w int) string {
 					para(st.Muted, fmt.Sprintf("… %d more lines", len(lines)-i))
 					break
 				}
-				b.WriteString(st.Code.Render(ansi.Truncate(sessions.SafeString(l), w, "…")))
-				b.WriteString("\n")
+				// Wrapped, not cut: whatever a server put at the end of a long
+				// line (an escape sequence, an injected command) stays visible.
+				safe := sessions.SafeString(l)
+				if len(safe) > maxDetailLineBytes {
+					safe = ansi.Truncate(safe, maxDetailLineBytes, "…")
+				}
+				for _, wl := range strings.Split(ansi.Hardwrap(safe, w, true), "\n") {
+					b.WriteString(st.Code.Render(wl))
+					b.WriteString("\n")
+				}
 			}
 		} else {
 			what := "Bytes on the wire"
@@ -845,9 +856,11 @@ func (s *sessionScreen) detailView(w int) string {
 				what = "Bytes (decoded message)"
 			}
 			heading(fmt.Sprintf("%s: %d (hex | ASCII)", what, len(raw)))
+			// A row of n bytes is 12 + 4n + n/8 columns wide (offset, hex
+			// groups, ASCII): the widest of 16, 8 or 4 that fits the pane.
 			perRow := 16
-			if w < 78 {
-				perRow = 8
+			for perRow > 4 && 12+4*perRow+(perRow+7)/8 > w {
+				perRow /= 2
 			}
 			dump := raw
 			if len(dump) > maxHexBytes {
