@@ -19,6 +19,12 @@ import (
 func (l *Lab) serveIMAP(spec endpointSpec, ln *guardedListener) error {
 	s := imapserver.New(&imapserver.Options{
 		NewSession: func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			// go-imap's Bye writes through whatever connection the session
+			// has at that moment, TLS after STARTTLS included, so a client
+			// over the command rate hears why it is cut off (ratelimit.go).
+			if lc := labConnOf(c.NetConn()); lc != nil {
+				lc.setBye(func() { _ = c.Bye("Too many commands") })
+			}
 			return &imapSession{lab: l}, nil, nil
 		},
 		Caps: imap.CapSet{

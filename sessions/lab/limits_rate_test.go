@@ -120,7 +120,7 @@ func TestCommandRateEveryProtocol(t *testing.T) {
 			}
 			w.startTLS(clientTLS(l))
 			return 1
-		}, imapNoop, ""},
+		}, imapNoop, imapRefusal},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -36,10 +36,9 @@ import (
 // the protocol line itself only on a cleartext connection. Inside TLS it
 // writes through the connection the protocol server writes to: the
 // *tls.Conn the guarded listener made (implicit TLS), or go-smtp's current
-// connection (after STARTTLS). A connection upgraded by STARTTLS/STLS whose
-// TLS connection the lab cannot reach (IMAP 143 and POP3 110 after the
-// upgrade) is closed without a farewell line: go-imap's Conn.Bye and a hook
-// in the POP3 server would close that gap (setBye, setTop).
+// connection (after STARTTLS), or go-imap's Conn.Bye (setBye). POP3 110
+// after STLS is closed without a farewell line: the POP3 server would need
+// a hook that exposes the TLS connection it makes (setTop).
 
 // tokenBucket is a classic token bucket. It is not safe for concurrent use;
 // labConn guards it with its mutex.
