@@ -253,60 +253,6 @@ func arrow(d Direction) string {
 	return "·· "
 }
 
-// badge says who can read an event.
-func badge(ev Event) string {
-	if ev.Layer == LayerTCP && ev.Kind != KindError {
-		// Connect and close: an observer sees the TCP segments (addresses,
-		// ports, timing), which is metadata but not the TLS handshake.
-		return "TCP"
-	}
-	switch ev.Visible {
-	case VisibleAnyone:
-		return "CLEARTEXT"
-	case VisibleMetadata:
-		return "HANDSHAKE"
-	case VisibleEndpoints:
-		return "ENCRYPTED"
-	}
-	if ev.Kind == KindError {
-		return "ERROR"
-	}
-	return "LOCAL"
-}
-
-// onWire says whether a passive observer saw (something of) the event, and
-// so whether the eavesdropper lens shows it.
-func onWire(ev Event) bool {
-	switch ev.Kind {
-	case KindConnect, KindClose, KindBoundary, KindRecord, KindEncrypted:
-		return true
-	case KindHandshake:
-		return ev.Handshake == nil || !ev.Handshake.Encrypted
-	case KindLine:
-		return ev.Layer == LayerCleartext
-	case KindNote:
-		// Bytes a server injected before TLS (RFC 3207 §4.2) crossed the
-		// wire in the clear.
-		return ev.Layer == LayerCleartext && len(ev.Raw) > 0
-	}
-	return false
-}
-
-// inEavesdropperLens: what crossed the wire, and errors, which never do
-// but without which the reader would not learn that the session failed.
-func inEavesdropperLens(ev Event) bool { return onWire(ev) || ev.Kind == KindError }
-
-// metadataField says whether a handshake field is metadata an observer
-// learns from a cleartext handshake message.
-func metadataField(f Field) bool {
-	switch f.Annotation {
-	case "tls.ext.server_name", "tls.ext.application_layer_protocol_negotiation",
-		"tls.ext.supported_versions", "tls.cert.subject", "tls.cert.issuer", "tls.cert.san":
-		return true
-	}
-	return f.Name == "cipher suite"
-}
-
 // eavesdropperText is what a passive observer makes of an event.
 func eavesdropperText(ev Event) string {
 	switch ev.Kind {
@@ -366,7 +312,7 @@ func detailLines(ev Event, eaves bool) []string {
 	var out []string
 	if h := ev.Handshake; h != nil {
 		for _, f := range h.Fields {
-			if eaves && !metadataField(f) {
+			if eaves && !MetadataField(f) {
 				continue
 			}
 			out = append(out, SafeString(f.Name)+": "+SafeString(f.Value))
@@ -439,7 +385,7 @@ func (st textStyles) render(s lipgloss.Style, text string) string {
 }
 
 func (st textStyles) badge(ev Event) string {
-	b := badge(ev)
+	b := Badge(ev)
 	pad := strings.Repeat(" ", 9-len(b))
 	var s lipgloss.Style
 	switch b {
@@ -544,14 +490,14 @@ func (p *TextPrinter) event(ev Event) {
 	bw, st, o, width := p.w, p.st, p.o, p.width
 	indent := strings.Repeat(" ", textIndent)
 	eaves := o.eavesdropper()
-	if eaves && !inEavesdropperLens(ev) {
+	if eaves && !InEavesdropperLens(ev) {
 		return
 	}
 	ann, hasAnn := o.lookup(ev.Annotation)
 	if eaves {
 		// The observer's view: explain each kind of visibility once,
 		// not what the protocol line means.
-		ann, hasAnn = o.lookup(wireKey(ev))
+		ann, hasAnn = o.lookup(WireAnnotation(ev))
 	}
 	if ev.Kind == KindBoundary {
 		printRule(bw, st, ev, width)
@@ -662,21 +608,6 @@ func printMain(w io.Writer, st textStyles, ev Event, text, title string, width i
 			fmt.Fprintln(w, indent+st.render(st.title, l))
 		}
 	}
-}
-
-// wireKey is the annotation explaining what an observer sees of an event.
-func wireKey(ev Event) string {
-	switch ev.Visible {
-	case VisibleAnyone:
-		return "wire.cleartext"
-	case VisibleMetadata:
-		if ev.Kind == KindRecord || ev.Kind == KindHandshake {
-			return "wire.metadata"
-		}
-	case VisibleEndpoints:
-		return "wire.encrypted"
-	}
-	return ""
 }
 
 // printProse writes an annotation's text, risk and references, wrapped.

@@ -39,7 +39,7 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 	var order []string // annotation keys, by first appearance
 	seen := map[string]bool{}
 	for _, ev := range evs {
-		if eaves && !inEavesdropperLens(ev) {
+		if eaves && !InEavesdropperLens(ev) {
 			continue
 		}
 		ann, hasAnn := o.lookup(ev.Annotation)
@@ -79,7 +79,7 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 			meaning = mdTable(ann.Title)
 		}
 		fmt.Fprintf(bw, "| %s | %s | %s | %s | %s |\n",
-			strings.TrimSuffix(elapsed(ev), "ms"), strings.TrimSpace(arrow(ev.Dir)), badge(ev),
+			strings.TrimSuffix(elapsed(ev), "ms"), strings.TrimSpace(arrow(ev.Dir)), Badge(ev),
 			strings.Join(what, "<br>"), meaning)
 	}
 	fmt.Fprintln(bw)

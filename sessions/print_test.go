@@ -457,7 +457,7 @@ func TestTextPrinterStreams(t *testing.T) {
 			if err := p.Print(ev); err != nil {
 				t.Fatal(err)
 			}
-			if b.Len() == before && inEavesdropperLens(ev) {
+			if b.Len() == before && InEavesdropperLens(ev) {
 				t.Errorf("%s: event %d not written at once", lens, i)
 			}
 		}

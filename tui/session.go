@@ -615,7 +615,7 @@ func (s *sessionScreen) shows(ev *sessions.Event) bool {
 	if s.lens == lensEndpoint {
 		return true
 	}
-	return inEavesdropperLens(ev)
+	return sessions.InEavesdropperLens(*ev)
 }
 
 // collapsible events are, in the endpoint lens, folded into one row per run:
@@ -623,31 +623,6 @@ func (s *sessionScreen) shows(ev *sessions.Event) bool {
 // lines and handshake messages decoded from them.
 func collapsible(ev *sessions.Event) bool {
 	return ev.Kind == sessions.KindRecord || ev.Kind == sessions.KindEncrypted
-}
-
-// onWire says whether a passive observer saw (something of) the event. It
-// follows the session printers (sessions/print.go), so the TUI and
-// `mailwire session --lens eavesdropper` agree.
-func onWire(ev *sessions.Event) bool {
-	switch ev.Kind {
-	case sessions.KindConnect, sessions.KindClose, sessions.KindBoundary, sessions.KindRecord, sessions.KindEncrypted:
-		return true
-	case sessions.KindHandshake:
-		return ev.Handshake == nil || !ev.Handshake.Encrypted
-	case sessions.KindLine:
-		return ev.Layer == sessions.LayerCleartext
-	case sessions.KindNote:
-		// Bytes a server injected before TLS (RFC 3207 §4.2) crossed the
-		// wire in the clear.
-		return ev.Layer == sessions.LayerCleartext && len(ev.Raw) > 0
-	}
-	return false
-}
-
-// inEavesdropperLens: what crossed the wire, and errors, which never do but
-// without which the reader would not learn that the session failed.
-func inEavesdropperLens(ev *sessions.Event) bool {
-	return onWire(ev) || ev.Kind == sessions.KindError
 }
 
 // visibleRows is how many rows the timeline shows: in step mode the rows

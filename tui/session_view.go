@@ -264,27 +264,6 @@ func (s *sessionScreen) view(i int) sessions.Event {
 	return ev
 }
 
-// badge says who can read an event, as the session printers do.
-func badge(ev *sessions.Event) string {
-	if ev.Layer == sessions.LayerTCP && ev.Kind != sessions.KindError {
-		// Connect and close: the observer sees the TCP segments
-		// (addresses, ports, timing), metadata but not TLS.
-		return "TCP"
-	}
-	switch ev.Visible {
-	case sessions.VisibleAnyone:
-		return "CLEARTEXT"
-	case sessions.VisibleMetadata:
-		return "HANDSHAKE"
-	case sessions.VisibleEndpoints:
-		return "ENCRYPTED"
-	}
-	if ev.Kind == sessions.KindError {
-		return "ERROR"
-	}
-	return "LOCAL"
-}
-
 func (s *sessionScreen) badgeStyle(b string) lipgloss.Style {
 	st := s.c.Styles
 	switch b {
@@ -322,7 +301,7 @@ func (s *sessionScreen) renderRow(first, last, w int, selected, current bool) st
 		return s.boundaryRow(first, w, selected, current)
 	}
 	gutter := gutterMark(selected, current)
-	b := badge(&ev)
+	b := sessions.Badge(ev)
 	if first != last && s.runEncrypted(first, last) {
 		b = "ENCRYPTED" // a run of records is mostly ciphertext
 	}
@@ -537,7 +516,7 @@ func eavesdropperText(ev *sessions.Event) string {
 		if h := ev.Handshake; h != nil {
 			var leaks []string
 			for _, f := range h.Fields {
-				if metadataField(f) {
+				if sessions.MetadataField(f) {
 					leaks = append(leaks, sessions.SafeString(f.Name)+" "+sessions.SafeString(f.Value))
 				}
 			}
@@ -553,32 +532,6 @@ func eavesdropperText(ev *sessions.Event) string {
 		return "the client gave up (not on the wire): " + sessions.SafeString(ev.Text)
 	}
 	return firstLine(ev)
-}
-
-// metadataField says whether a handshake field is metadata an observer
-// learns from a cleartext handshake message (as sessions' printers decide).
-func metadataField(f sessions.Field) bool {
-	switch f.Annotation {
-	case "tls.ext.server_name", "tls.ext.application_layer_protocol_negotiation",
-		"tls.ext.supported_versions", "tls.cert.subject", "tls.cert.issuer", "tls.cert.san":
-		return true
-	}
-	return f.Name == "cipher suite"
-}
-
-// wireKey is the annotation explaining what an observer sees of an event.
-func wireKey(ev *sessions.Event) string {
-	switch ev.Visible {
-	case sessions.VisibleAnyone:
-		return "wire.cleartext"
-	case sessions.VisibleMetadata:
-		if ev.Kind == sessions.KindRecord || ev.Kind == sessions.KindHandshake {
-			return "wire.metadata"
-		}
-	case sessions.VisibleEndpoints:
-		return "wire.encrypted"
-	}
-	return ""
 }
 
 // detailBox renders the detail pane in its border, re-rendering its
@@ -701,7 +654,7 @@ func (s *sessionScreen) detailView(w int) string {
 
 	ev := s.view(r.first)
 	eaves := s.lens == lensEavesdropper
-	para(st.Muted, fmt.Sprintf("#%d · %s · %s · %s · %s", ev.Seq, elapsedMS(&ev), sessions.SafeString(string(ev.Kind)), arrow(ev.Dir), badge(&ev)))
+	para(st.Muted, fmt.Sprintf("#%d · %s · %s · %s · %s", ev.Seq, elapsedMS(&ev), sessions.SafeString(string(ev.Kind)), arrow(ev.Dir), sessions.Badge(ev)))
 	if ev.Kind == sessions.KindBoundary {
 		para(st.Boundary, sessions.SafeString(ev.Text))
 	}
@@ -717,12 +670,12 @@ func (s *sessionScreen) detailView(w int) string {
 		}
 	} else {
 		if eaves {
-			if a, ok := content.Lookup(wireKey(&ev)); ok {
+			if a, ok := content.Lookup(sessions.WireAnnotation(ev)); ok {
 				para(st.Title, "On the wire: "+a.Title)
 				annotate(a)
 			}
 		}
-		if !eaves || onWire(&ev) && ev.Visible == sessions.VisibleAnyone || ev.Kind == sessions.KindBoundary {
+		if !eaves || sessions.OnWire(ev) && ev.Visible == sessions.VisibleAnyone || ev.Kind == sessions.KindBoundary {
 			if a, ok := content.Lookup(ev.Annotation); ok {
 				if eaves {
 					b.WriteString("\n")
@@ -763,7 +716,7 @@ func (s *sessionScreen) detailView(w int) string {
 	}
 
 	// Decoded fields.
-	if ln := ev.Line; ln != nil && (!eaves || onWire(&ev)) {
+	if ln := ev.Line; ln != nil && (!eaves || sessions.OnWire(ev)) {
 		heading("Decoded")
 		field("protocol", sessions.SafeString(ln.Proto))
 		if ln.Command != "" {
@@ -782,7 +735,7 @@ func (s *sessionScreen) detailView(w int) string {
 	if h := ev.Handshake; h != nil {
 		heading("Handshake: " + sessions.SafeString(h.Type))
 		for _, f := range h.Fields {
-			if eaves && !metadataField(f) {
+			if eaves && !sessions.MetadataField(f) {
 				continue
 			}
 			field(sessions.SafeString(f.Name), sessions.SafeString(f.Value))
