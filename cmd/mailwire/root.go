@@ -85,11 +85,7 @@ func (k *labKeeper) openSession(ctx context.Context, req tui.SessionRequest) (<-
 	if err != nil {
 		return nil, err
 	}
-	o.ServerName = lab.Hostname
-	o.Verify, o.RootCAs = sessions.VerifyPool, l.RootCAs()
-	o.Username, o.Password = lab.DemoUser, lab.DemoPassword
-	o.EHLOName = "client.mailwire.invalid" // RFC 2606 §2: never resolves
-	return sessions.Stream(ctx, o), nil
+	return sessions.Stream(ctx, forLab(o, l, ep)), nil
 }
 
 func (k *labKeeper) close() error {

@@ -259,21 +259,7 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags) erro
 		if !ok {
 			return fmt.Errorf("the lab has no endpoint for port %d", port)
 		}
-		o.Target = ep.Addr
-		if o.ServerName == "" {
-			o.ServerName = lab.Hostname
-		}
-		if o.Verify == sessions.VerifySystem {
-			o.Verify, o.RootCAs = sessions.VerifyPool, l.RootCAs()
-		} else if o.Verify == sessions.VerifyOff {
-			o.RootCAs = l.RootCAs() // still report what verification would say
-		}
-		if o.Username == "" {
-			o.Username, o.Password = lab.DemoUser, lab.DemoPassword
-		}
-		if o.EHLOName == "" {
-			o.EHLOName = "client.mailwire.invalid" // RFC 2606 §2: never resolves
-		}
+		o = forLab(o, l, ep)
 	} else {
 		o.Target = withPort(f.target, port)
 	}
@@ -399,4 +385,28 @@ func startSessionLab(ctx context.Context, stateDir string) (*lab.Lab, error) {
 		return nil, fmt.Errorf("start lab on %s: %w", opts.ListenHost, err)
 	}
 	return l, nil
+}
+
+// forLab points session options at a lab endpoint, filling what the user
+// left unset the way a learner expects: the lab's host name as SNI, the
+// certificate checked against the lab CA, the demo login. `mailwire
+// session` and the TUI both start lab sessions through it.
+func forLab(o sessions.Options, l *lab.Lab, ep lab.Endpoint) sessions.Options {
+	o.Target = ep.Addr
+	if o.ServerName == "" {
+		o.ServerName = lab.Hostname
+	}
+	switch o.Verify {
+	case "", sessions.VerifySystem:
+		o.Verify, o.RootCAs = sessions.VerifyPool, l.RootCAs()
+	case sessions.VerifyOff:
+		o.RootCAs = l.RootCAs() // still report what verification would say
+	}
+	if o.Username == "" {
+		o.Username, o.Password = lab.DemoUser, lab.DemoPassword
+	}
+	if o.EHLOName == "" {
+		o.EHLOName = "client.mailwire.invalid" // RFC 2606 §2: never resolves
+	}
+	return o
 }
