@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -35,6 +36,9 @@ func events100k(n int) []sessions.Event {
 func BenchmarkSessionScreen100k(b *testing.B) {
 	for _, size := range [][2]int{{80, 24}, {160, 48}} {
 		b.Run(sizeName(size), func(b *testing.B) {
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
 			f := &fakeSessions{evs: events100k(100_000)}
 			m := newSessionModel(b, size[0], size[1], f)
 			s := session(m)
@@ -46,6 +50,11 @@ func BenchmarkSessionScreen100k(b *testing.B) {
 				mustUpdate(b, m, keyCode(tea.KeyDown))
 			}
 			up, down := keyCode(tea.KeyUp), keyCode(tea.KeyDown)
+			// Memory held with 100k events: the events themselves (in the
+			// fake and the model) plus the screen's rows and caches.
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			heldMiB := float64(after.HeapAlloc-before.HeapAlloc) / (1 << 20)
 			b.ResetTimer()
 			for i := range b.N {
 				k := down
@@ -55,6 +64,8 @@ func BenchmarkSessionScreen100k(b *testing.B) {
 				m.Update(k)
 				_ = m.View()
 			}
+			b.ReportMetric(heldMiB, "MiB-held")
+			runtime.KeepAlive(f)
 		})
 	}
 }
