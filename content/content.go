@@ -207,10 +207,10 @@ func ParsePortPage(port int, src string) (PortDetail, error) {
 			return d, fmt.Errorf("missing section %q", h)
 		}
 	}
-	d.Purpose = paragraphs(sections[headPurpose])
-	d.HowTLSStarts = paragraphs(sections[headHow])
-	d.WhatGoesWrong = paragraphs(sections[headWrong])
-	d.Policy = paragraphs(sections[headPolicy])
+	d.Purpose = joinProse(sections[headPurpose])
+	d.HowTLSStarts = joinProse(sections[headHow])
+	d.WhatGoesWrong = joinProse(sections[headWrong])
+	d.Policy = joinProse(sections[headPolicy])
 	for _, line := range sections[headWire] {
 		line = strings.TrimSpace(line)
 		if line == "" {
@@ -234,29 +234,6 @@ func ParsePortPage(port int, src string) (PortDetail, error) {
 		d.Refs = append(d.Refs, r)
 	}
 	return d, nil
-}
-
-// paragraphs joins the lines of each paragraph with spaces and separates
-// paragraphs with one blank line.
-func paragraphs(lines []string) string {
-	var paras []string
-	var cur []string
-	flush := func() {
-		if len(cur) > 0 {
-			paras = append(paras, strings.Join(cur, " "))
-			cur = nil
-		}
-	}
-	for _, l := range lines {
-		l = strings.TrimSpace(l)
-		if l == "" {
-			flush()
-			continue
-		}
-		cur = append(cur, l)
-	}
-	flush()
-	return strings.Join(paras, "\n\n")
 }
 
 // parseRef parses "- RFC 8314 §3.3 | Implicit TLS for SMTP submission".
