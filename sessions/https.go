@@ -395,9 +395,21 @@ func (h *h2Client) readResponse() error {
 			}
 			h.received(raw, desc+": "+fieldsText(f.Fields), ann, line, also...)
 			if f.StreamEnded() && f.StreamID == 1 {
+				if !gotHeaders {
+					// RFC 9113 §8.1: a 1xx response never ends the stream;
+					// the final response is still owed.
+					return h.c.Fail("read response", fmt.Errorf("%w: stream 1 ended without a final response (RFC 9113 §8.1)", ErrMalformedReply), "")
+				}
 				return nil
 			}
 		case *http2.DataFrame:
+			if f.StreamID == 1 && !gotHeaders {
+				// RFC 9113 §8.1: a response is a HEADERS frame (with the
+				// final :status), then DATA; content without one is
+				// malformed, not a response.
+				h.received(raw, fmt.Sprintf("%s: %d bytes before any final response HEADERS", desc, len(f.Data())), ann, Line{})
+				return h.c.Fail("read response", fmt.Errorf("%w: DATA on stream 1 before the response's HEADERS (RFC 9113 §8.1)", ErrMalformedReply), "")
+			}
 			data := f.Data()
 			keep := min(len(data), max(httpPreview-preview, 0))
 			text := fmt.Sprintf("%s: %d bytes", desc, len(data))

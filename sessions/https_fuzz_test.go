@@ -405,3 +405,34 @@ func TestHTTP2ContinuationFlood(t *testing.T) {
 		t.Errorf("error event %+v", e)
 	}
 }
+
+// TestHTTP2NoFinalResponse is FuzzHTTP2Frames's finding: DATA with
+// END_STREAM on stream 1 before any HEADERS (testdata b860906db19800a3), or
+// only a 1xx HEADERS ending the stream, made the session succeed without a
+// response. RFC 9113 §8.1: such a response is malformed.
+func TestHTTP2NoFinalResponse(t *testing.T) {
+	pki := validPKI(t)
+	cfg := &tls.Config{Certificates: []tls.Certificate{pki.cert}, NextProtos: []string{"h2"}}
+	for name, frames := range map[string][]byte{
+		"DATA first": h2Frames(func(fr *http2.Framer, h func(...string) []byte) {
+			fr.WriteData(1, true, []byte("00000000"))
+		}),
+		"1xx ends the stream": h2Frames(func(fr *http2.Framer, h func(...string) []byte) {
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, EndStream: true, BlockFragment: h(":status", "103")})
+		}),
+	} {
+		srvDone := make(chan error, 1)
+		var evs []Event
+		err := Run(context.Background(), fuzzHTTPSOptions(TLSImplicit, pki.pool, func() net.Conn {
+			cli, srv := net.Pipe()
+			go func() { srvDone <- serveH2Frames(srv, cfg, frames) }()
+			return cli
+		}), func(ev Event) { evs = append(evs, ev) })
+		if serr := <-srvDone; serr != nil {
+			t.Fatalf("%s: server: %v", name, serr)
+		}
+		if !errors.Is(err, ErrMalformedReply) {
+			t.Errorf("%s: Run: %v, want ErrMalformedReply\n%s", name, err, dump(evs))
+		}
+	}
+}
