@@ -242,8 +242,9 @@ func (o PrintOptions) prepare(evs []Event) ([]Event, []bool) {
 	return RedactSecrets(evs)
 }
 
-// arrow is the direction column.
-func arrow(d Direction) string {
+// Arrow is the direction column of a transcript: C→S, S→C, or "·· " for
+// an event of neither direction (a note, the connection itself).
+func Arrow(d Direction) string {
 	switch d {
 	case ClientToServer:
 		return "C→S"
@@ -253,8 +254,15 @@ func arrow(d Direction) string {
 	return "·· "
 }
 
-// eavesdropperText is what a passive observer makes of an event.
-func eavesdropperText(ev Event) string {
+// EavesdropperText is what a passive observer makes of an event: cleartext
+// as it was, TLS records as type and length (RFC 8446 §5.1: the record
+// header is never encrypted), handshake messages sent in the clear, bytes a
+// server injected before TLS. With inlineLeaks, a handshake message also
+// names the metadata it leaks (MetadataField: SNI, ALPN, a TLS 1.2
+// certificate) on the same line, as the session screen's one-row timeline
+// needs; the printers leave it out and list those fields under the event
+// instead.
+func EavesdropperText(ev Event, inlineLeaks bool) string {
 	switch ev.Kind {
 	case KindRecord, KindEncrypted:
 		if ev.Record != nil {
@@ -265,21 +273,35 @@ func eavesdropperText(ev Event) string {
 			return what + ", " + plural(ev.Record.Length, "byte")
 		}
 	case KindHandshake:
-		if ev.Handshake != nil {
-			return SafeString(ev.Handshake.Type) + " (in the clear)"
+		if h := ev.Handshake; h != nil {
+			if !inlineLeaks {
+				return SafeString(h.Type) + " (in the clear)"
+			}
+			var leaks []string
+			for _, f := range h.Fields {
+				if MetadataField(f) {
+					leaks = append(leaks, SafeString(f.Name)+" "+SafeString(f.Value))
+				}
+			}
+			t := SafeString(h.Type) + " in the clear"
+			if len(leaks) > 0 {
+				t += ": " + strings.Join(leaks, "; ")
+			}
+			return t
 		}
 	case KindNote:
-		return fmt.Sprintf("%d cleartext bytes from the server", len(ev.Raw))
+		return plural(len(ev.Raw), "cleartext byte") + " from the server"
 	case KindError:
 		return "the client gave up (not on the wire): " + SafeString(ev.Text)
 	}
-	return eventText(ev)
+	return FirstLine(ev)
 }
 
-// eventText is the sanitized one-line text of an event. A protocol line
-// whose Raw holds several lines shows its first line; the rest follow
-// under it (extraLines).
-func eventText(ev Event) string {
+// FirstLine is the sanitized one-line text of an event. A protocol line
+// whose Raw holds several lines (a multi-line reply, RFC 5321 §4.2.1) shows
+// its first line; the printers put the rest under it (extraLines), the
+// session screen in its detail pane.
+func FirstLine(ev Event) string {
 	if ev.Kind == KindLine && len(ev.Raw) > 0 {
 		if lines := SafeLines(ev.Raw); len(lines) > 1 {
 			return lines[0]
@@ -403,8 +425,9 @@ func (st textStyles) badge(ev Event) string {
 	return st.render(s, b) + pad
 }
 
-// elapsed formats At as milliseconds.
-func elapsed(ev Event) string {
+// Elapsed formats At, the time since the session started, as milliseconds
+// with two decimals: the time column of a transcript.
+func Elapsed(ev Event) string {
 	return fmt.Sprintf("%.2fms", float64(ev.At.Microseconds())/1000)
 }
 
@@ -502,10 +525,10 @@ func (p *TextPrinter) event(ev Event) {
 	if ev.Kind == KindBoundary {
 		printRule(bw, st, ev, width)
 	} else {
-		text := eventText(ev)
+		text := FirstLine(ev)
 		title := ""
 		if eaves {
-			text = eavesdropperText(ev)
+			text = EavesdropperText(ev, false)
 		} else if hasAnn {
 			title = "— " + ann.Title
 		}
@@ -577,7 +600,7 @@ func printRule(w io.Writer, st textStyles, ev Event, width int) {
 	left := max(n/2, 3)
 	right := max(n-left, 3)
 	rule := strings.Repeat("═", left) + label + strings.Repeat("═", right)
-	fmt.Fprintf(w, "%s  %s\n", st.render(st.time, fmt.Sprintf("%11s", elapsed(ev))), st.render(st.rule, rule))
+	fmt.Fprintf(w, "%s  %s\n", st.render(st.time, fmt.Sprintf("%11s", Elapsed(ev))), st.render(st.rule, rule))
 	for _, l := range wrap(SafeString(ev.Text), width-ruleIndent) {
 		fmt.Fprintln(w, strings.Repeat(" ", ruleIndent)+st.render(st.rule, l))
 	}
@@ -587,7 +610,7 @@ func printRule(w io.Writer, st textStyles, ev Event, width int) {
 // title. Text too long for the width continues under itself, and the title
 // moves to a line of its own when it does not fit.
 func printMain(w io.Writer, st textStyles, ev Event, text, title string, width int) {
-	prefix := fmt.Sprintf("%s  %s  %s  ", st.render(st.time, fmt.Sprintf("%11s", elapsed(ev))), arrow(ev.Dir), st.badge(ev))
+	prefix := fmt.Sprintf("%s  %s  %s  ", st.render(st.time, fmt.Sprintf("%11s", Elapsed(ev))), Arrow(ev.Dir), st.badge(ev))
 	indent := strings.Repeat(" ", textIndent)
 	room := width - textIndent
 	lines := wrap(text, room)

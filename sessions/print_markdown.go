@@ -52,9 +52,9 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 		case ev.Kind == KindBoundary:
 			what = append(what, "**TLS starts here:** "+mdCode(SafeString(ev.Text), true))
 		case eaves:
-			what = append(what, mdCode(eavesdropperText(ev), true))
+			what = append(what, mdCode(EavesdropperText(ev, false), true))
 		default:
-			what = append(what, mdCode(eventText(ev), true))
+			what = append(what, mdCode(FirstLine(ev), true))
 		}
 		if ev.Kind == KindLine || ev.Kind == KindNote {
 			for _, l := range extraLines(ev) {
@@ -79,7 +79,7 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 			meaning = mdTable(ann.Title)
 		}
 		fmt.Fprintf(bw, "| %s | %s | %s | %s | %s |\n",
-			strings.TrimSuffix(elapsed(ev), "ms"), strings.TrimSpace(arrow(ev.Dir)), Badge(ev),
+			strings.TrimSuffix(Elapsed(ev), "ms"), strings.TrimSpace(Arrow(ev.Dir)), Badge(ev),
 			strings.Join(what, "<br>"), meaning)
 	}
 	fmt.Fprintln(bw)

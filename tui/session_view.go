@@ -279,20 +279,6 @@ func (s *sessionScreen) badgeStyle(b string) lipgloss.Style {
 	return st.Muted
 }
 
-func arrow(d sessions.Direction) string {
-	switch d {
-	case sessions.ClientToServer:
-		return "C→S"
-	case sessions.ServerToClient:
-		return "S→C"
-	}
-	return "·· "
-}
-
-func elapsedMS(ev *sessions.Event) string {
-	return fmt.Sprintf("%.2fms", float64(ev.At.Microseconds())/1000)
-}
-
 // renderRow renders the timeline row of events first..last at width w.
 func (s *sessionScreen) renderRow(first, last, w int, selected, current bool) string {
 	st := s.c.Styles
@@ -324,7 +310,7 @@ func (s *sessionScreen) renderRow(first, last, w int, selected, current bool) st
 		text = ansi.Truncate(text, room, "…")
 	}
 	extra = ansi.Truncate(extra, max(0, room-ansi.StringWidth(text)), "…")
-	prefix := fmt.Sprintf("%*s %s ", timeW, elapsedMS(&ev), arrow(ev.Dir))
+	prefix := fmt.Sprintf("%*s %s ", timeW, sessions.Elapsed(ev), sessions.Arrow(ev.Dir))
 	badgeText := fmt.Sprintf("%-*s", badgeW, b)
 	if selected {
 		line := gutter + prefix + badgeText + " " + text + extra
@@ -420,9 +406,9 @@ func (s *sessionScreen) rowText(first, last int) (text, title, warn string) {
 		return s.runText(first, last), "", ""
 	}
 	if s.lens == lensEavesdropper {
-		text = eavesdropperText(&ev)
+		text = sessions.EavesdropperText(ev, true)
 	} else {
-		text = firstLine(&ev)
+		text = sessions.FirstLine(ev)
 		if ann, ok := content.Lookup(ev.Annotation); ok && ev.Kind != sessions.KindError {
 			title = ann.Title
 		}
@@ -486,52 +472,6 @@ func (s *sessionScreen) runText(first, last int) string {
 		parts = append(parts, fmt.Sprintf("%d S→C", s2c))
 	}
 	return fmt.Sprintf("⋯ %d TLS records, %s (%s)", last-first+1, plural(bytes, "byte"), strings.Join(parts, ", "))
-}
-
-// firstLine is the sanitized one-line text of an event: the first line of a
-// multi-line reply (the others are in the detail pane).
-func firstLine(ev *sessions.Event) string {
-	if ev.Kind == sessions.KindLine && len(ev.Raw) > 0 {
-		if lines := sessions.SafeLines(ev.Raw); len(lines) > 1 {
-			return lines[0]
-		}
-	}
-	return sessions.SafeString(ev.Text)
-}
-
-// eavesdropperText is what a passive observer makes of an event: cleartext
-// as it was, TLS records as type and size, handshake messages with the
-// metadata they leak (SNI, ALPN, a TLS 1.2 certificate).
-func eavesdropperText(ev *sessions.Event) string {
-	switch ev.Kind {
-	case sessions.KindRecord, sessions.KindEncrypted:
-		if ev.Record != nil {
-			what := "TLS " + sessions.SafeString(ev.Record.ContentType) + " record"
-			if ev.Kind == sessions.KindEncrypted {
-				what = "encrypted " + what
-			}
-			return what + ", " + plural(ev.Record.Length, "byte")
-		}
-	case sessions.KindHandshake:
-		if h := ev.Handshake; h != nil {
-			var leaks []string
-			for _, f := range h.Fields {
-				if sessions.MetadataField(f) {
-					leaks = append(leaks, sessions.SafeString(f.Name)+" "+sessions.SafeString(f.Value))
-				}
-			}
-			t := sessions.SafeString(h.Type) + " in the clear"
-			if len(leaks) > 0 {
-				t += ": " + strings.Join(leaks, "; ")
-			}
-			return t
-		}
-	case sessions.KindNote:
-		return plural(len(ev.Raw), "cleartext byte") + " from the server"
-	case sessions.KindError:
-		return "the client gave up (not on the wire): " + sessions.SafeString(ev.Text)
-	}
-	return firstLine(ev)
 }
 
 // detailBox renders the detail pane in its border, re-rendering its
@@ -643,7 +583,7 @@ func (s *sessionScreen) detailView(w int) string {
 		heading("Records")
 		for i := r.first; i <= last && i < r.first+maxRunList; i++ {
 			ev := &s.evs[i]
-			b.WriteString(st.Text.Render(ansi.Truncate(fmt.Sprintf("%s %s %s", elapsedMS(ev), arrow(ev.Dir), eavesdropperText(ev)), w, "…")))
+			b.WriteString(st.Text.Render(ansi.Truncate(fmt.Sprintf("%s %s %s", sessions.Elapsed(*ev), sessions.Arrow(ev.Dir), sessions.EavesdropperText(*ev, true)), w, "…")))
 			b.WriteString("\n")
 		}
 		if more := last - r.first + 1 - maxRunList; more > 0 {
@@ -654,7 +594,7 @@ func (s *sessionScreen) detailView(w int) string {
 
 	ev := s.view(r.first)
 	eaves := s.lens == lensEavesdropper
-	para(st.Muted, fmt.Sprintf("#%d · %s · %s · %s · %s", ev.Seq, elapsedMS(&ev), sessions.SafeString(string(ev.Kind)), arrow(ev.Dir), sessions.Badge(ev)))
+	para(st.Muted, fmt.Sprintf("#%d · %s · %s · %s · %s", ev.Seq, sessions.Elapsed(ev), sessions.SafeString(string(ev.Kind)), sessions.Arrow(ev.Dir), sessions.Badge(ev)))
 	if ev.Kind == sessions.KindBoundary {
 		para(st.Boundary, sessions.SafeString(ev.Text))
 	}
