@@ -53,7 +53,6 @@ func (r *msgResult) add(name, value, ann string) {
 // handshakeMessage decodes one complete handshake message (header included).
 func (d *Dissector) handshakeMessage(st *dirState, msg []byte) Event {
 	typ := msg[0]
-	name := handshakeTypeName(typ)
 	body := cryptobyte.String(msg[4:])
 	r := &msgResult{}
 	var err error
@@ -79,20 +78,41 @@ func (d *Dissector) handshakeMessage(st *dirState, msg []byte) Event {
 	case hsCertificateStatus:
 		err = parseCertificateStatus(body, r)
 	default:
-		r.add("length", plural(len(body), "byte"), "")
-		r.text = "not decoded"
+		r.notDecoded(body)
 	}
+	return handshakeEvent(st.dir, msg, r, err, false)
+}
+
+// notDecoded records a message mailwire has no parser for: its length only.
+func (r *msgResult) notDecoded(body cryptobyte.String) {
+	r.add("length", plural(len(body), "byte"), "")
+	r.text = "not decoded"
+}
+
+// handshakeEvent is the event of one handshake message (header included),
+// built from what its parser produced. A parse error is reported on the
+// event rather than returned: the message framing was intact, so
+// dissection goes on with the next message. encrypted marks a TLS 1.3
+// message decrypted with the session's key log (RFC 8446 §4.3 onwards):
+// on the wire it travelled inside encrypted records, so only the
+// endpoints could read it.
+func handshakeEvent(dir Direction, msg []byte, r *msgResult, err error, encrypted bool) Event {
+	typ := msg[0]
+	name := handshakeTypeName(typ)
 	if r.typ != "" {
 		name = r.typ
 	}
 	ev := Event{
-		Kind: KindHandshake, Dir: st.dir, Layer: LayerTLS, Visible: VisibleMetadata,
+		Kind: KindHandshake, Dir: dir, Layer: LayerTLS, Visible: VisibleMetadata,
 		Raw: msg, Annotation: "tls.handshake." + name,
-		Handshake: &Handshake{Type: name, Fields: r.fields},
+		Handshake: &Handshake{Type: name, Fields: r.fields, Encrypted: encrypted},
 	}
 	title := messageTitle(name, typ)
+	if encrypted {
+		ev.Layer, ev.Visible = LayerDecrypted, VisibleEndpoints
+		title += " (decrypted with the session's key log)"
+	}
 	if err != nil {
-		// The framing was intact, so dissection goes on with the next message.
 		ev.Handshake.Fields = append(ev.Handshake.Fields, Field{Name: "error", Value: err.Error(), Annotation: annErrMalformed})
 		ev.Also = []string{annErrMalformed}
 		ev.Text = title + ": malformed: " + err.Error()

@@ -475,7 +475,6 @@ func (d *Dissector) decryptedHandshakeBytes(st *dirState, content []byte, out []
 // log: readable by the endpoints only, so marked Encrypted.
 func (d *Dissector) decryptedMessage(st *dirState, msg []byte) Event {
 	typ := msg[0]
-	name := handshakeTypeName(typ)
 	body := cryptobyte.String(msg[4:])
 	r := &msgResult{}
 	var err error
@@ -491,26 +490,9 @@ func (d *Dissector) decryptedMessage(st *dirState, msg []byte) Event {
 	case hsFinished:
 		err = d.parseFinished(st.dir, body, r)
 	default:
-		r.add("length", plural(len(body), "byte"), "")
-		r.text = "not decoded"
+		r.notDecoded(body)
 	}
-	ev := Event{
-		Kind: KindHandshake, Dir: st.dir, Layer: LayerDecrypted, Visible: VisibleEndpoints,
-		Raw: msg, Annotation: "tls.handshake." + name,
-		Handshake: &Handshake{Type: name, Fields: r.fields, Encrypted: true},
-	}
-	title := messageTitle(name, typ) + " (decrypted with the session's key log)"
-	if err != nil {
-		ev.Handshake.Fields = append(ev.Handshake.Fields, Field{Name: "error", Value: err.Error(), Annotation: annErrMalformed})
-		ev.Also = []string{annErrMalformed}
-		ev.Text = title + ": malformed: " + err.Error()
-		return ev
-	}
-	ev.Text = title
-	if r.text != "" {
-		ev.Text += ": " + r.text
-	}
-	return ev
+	return handshakeEvent(st.dir, msg, r, err, true)
 }
 
 // parseEncryptedExtensions decodes RFC 8446 §4.3.1: the server's answers to
