@@ -43,6 +43,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -426,6 +427,78 @@ func (c *Conversation) StartTLS(injectionAnn string) error {
 		Annotation: "tls.boundary.starttls",
 		Text:       startTLSBoundaryText(c.opts.Proto)})
 	return c.handshake()
+}
+
+// upgradeAndAskAgain is what the SMTP, POP3 and IMAP drivers do alike once
+// the server has accepted STARTTLS or STLS: start TLS, forget the
+// capabilities learned in cleartext and ask for them again (RFC 3207 §4.2,
+// RFC 2595 §4, RFC 9051 §6.2.1), then note how they changed. proto
+// prefixes the annotation keys ("smtp" gives
+// "smtp.note.response_injection_discarded" and
+// "smtp.note.capabilities_changed"). caps is the driver's capability list,
+// which ask fills again; canEnd is the driver's "may send QUIT/LOGOUT"
+// flag, false while the handshake runs because the channel is then neither
+// cleartext nor TLS. crossed and cite word the note: what the capabilities
+// changed across, and the rule that made the client ask again.
+func (c *Conversation) upgradeAndAskAgain(proto string, caps *[]string, canEnd *bool, ask func() error, crossed, cite string) error {
+	before := *caps
+	*canEnd = false
+	if err := c.StartTLS(proto + ".note.response_injection_discarded"); err != nil {
+		return err
+	}
+	*canEnd = true
+	*caps = nil
+	if err := ask(); err != nil {
+		return err
+	}
+	c.Note(capabilityDiff(before, *caps, crossed, cite), proto+".note.capabilities_changed", nil)
+	return nil
+}
+
+// capabilityDiff describes how a capability list changed across crossed
+// (STARTTLS, TLS); cite names the rule that made the client ask again.
+func capabilityDiff(before, after []string, crossed, cite string) string {
+	var added, removed []string
+	for _, a := range after {
+		if !slices.Contains(before, a) {
+			added = append(added, a)
+		}
+	}
+	for _, b := range before {
+		if !slices.Contains(after, b) {
+			removed = append(removed, b)
+		}
+	}
+	if len(added) == 0 && len(removed) == 0 {
+		return "capabilities are the same before and after TLS (" + cite + " made the client ask again)"
+	}
+	var parts []string
+	if len(added) > 0 {
+		parts = append(parts, "added after TLS: "+strings.Join(added, ", "))
+	}
+	if len(removed) > 0 {
+		parts = append(parts, "gone after TLS: "+strings.Join(removed, ", "))
+	}
+	return "capabilities changed across " + crossed + " (" + cite + "): " + strings.Join(parts, "; ")
+}
+
+// withholdCredentials applies the rules every driver follows before it
+// logs in, and says whether it must not: no user name was given, or the
+// connection is still cleartext and the user did not allow a password
+// there (RFC 8314 §3; cite adds the protocol's own rule). Either way it
+// leaves a note under proto's annotation keys; noCreds says what going on
+// without credentials means.
+func (c *Conversation) withholdCredentials(proto, noCreds, cite string) bool {
+	switch {
+	case c.opts.Username == "":
+		c.Note("no credentials given: "+noCreds, proto+".note.no_credentials", nil)
+		return true
+	case !c.TLSActive() && !c.opts.AllowCleartextAuth:
+		c.Note("not sending the password on a cleartext connection (RFC 8314 §3, "+cite+")",
+			proto+".note.auth_refused_cleartext", nil)
+		return true
+	}
+	return false
 }
 
 // handshake runs the TLS handshake on the tapped raw connection.

@@ -431,34 +431,18 @@ func (m *imapClient) startTLS() error {
 	if _, err := m.command("STARTTLS", ""); err != nil {
 		return err
 	}
-	before := m.caps
-	m.canLogout = false
-	if err := m.c.StartTLS("imap.note.response_injection_discarded"); err != nil {
-		return err
-	}
-	m.canLogout = true
 	// RFC 9051 §6.2.1: the client must discard cached capabilities and ask
 	// again; LOGINDISABLED typically goes, AUTH= mechanisms arrive.
-	m.caps = nil
-	if err := m.capability(); err != nil {
-		return err
-	}
-	m.c.Note(tlsCapabilityDiff(before, m.caps, "RFC 9051 §6.2.1"), "imap.note.capabilities_changed", nil)
-	return nil
+	return m.c.upgradeAndAskAgain(ProtoIMAP, &m.caps, &m.canLogout, m.capability, "TLS", "RFC 9051 §6.2.1")
 }
 
 // login sends LOGIN (RFC 9051 §6.2.3). It returns false, without error,
 // when it chose not to log in.
 func (m *imapClient) login() (bool, error) {
-	switch {
-	case m.o.Username == "":
-		m.c.Note("no credentials given: not logging in", "imap.note.no_credentials", nil)
+	if m.c.withholdCredentials(ProtoIMAP, "not logging in", "RFC 9051 §11.1") {
 		return false, nil
-	case !m.c.TLSActive() && !m.o.AllowCleartextAuth:
-		m.c.Note("not sending the password on a cleartext connection (RFC 8314 §3, RFC 9051 §11.1)",
-			"imap.note.auth_refused_cleartext", nil)
-		return false, nil
-	case m.hasCap("LOGINDISABLED"):
+	}
+	if m.hasCap("LOGINDISABLED") {
 		// RFC 9051 §6.2.3: the client must not send LOGIN then.
 		m.c.Note("the server advertises LOGINDISABLED here: not sending LOGIN (RFC 9051 §6.2.3)",
 			"imap.note.logindisabled", nil)

@@ -348,32 +348,15 @@ func (p *pop3Client) stls() error {
 	if _, err := p.exchange("STLS", "STLS", false); err != nil {
 		return err
 	}
-	before := p.caps
-	p.canQuit = false // neither cleartext nor TLS until the handshake ends
-	if err := p.c.StartTLS("pop3.note.response_injection_discarded"); err != nil {
-		return err
-	}
-	p.canQuit = true
 	// RFC 2595 §4: the client must discard what it learned from the server
 	// before TLS, and should ask for CAPA again.
-	p.caps = nil
-	if err := p.capa(); err != nil {
-		return err
-	}
-	p.c.Note(tlsCapabilityDiff(before, p.caps, "RFC 2595 §4"), "pop3.note.capabilities_changed", nil)
-	return nil
+	return p.c.upgradeAndAskAgain(ProtoPOP3, &p.caps, &p.canQuit, p.capa, "TLS", "RFC 2595 §4")
 }
 
 // login sends USER and PASS (RFC 1939 §7). It returns false, without error,
 // when it chose not to log in.
 func (p *pop3Client) login() (bool, error) {
-	switch {
-	case p.o.Username == "":
-		p.c.Note("no credentials given: not logging in", "pop3.note.no_credentials", nil)
-		return false, nil
-	case !p.c.TLSActive() && !p.o.AllowCleartextAuth:
-		p.c.Note("not sending the password on a cleartext connection (RFC 8314 §3, RFC 2595 §2.3)",
-			"pop3.note.auth_refused_cleartext", nil)
+	if p.c.withholdCredentials(ProtoPOP3, "not logging in", "RFC 2595 §2.3") {
 		return false, nil
 	}
 	if _, err := p.exchange("USER", "USER "+p.o.Username, false); err != nil {
@@ -419,31 +402,4 @@ func (p *pop3Client) quit() error {
 	}
 	p.c.Ended()
 	return nil
-}
-
-// tlsCapabilityDiff describes how a capability list changed across
-// STARTTLS/STLS; cite names the rule that made the client ask again.
-func tlsCapabilityDiff(before, after []string, cite string) string {
-	var added, removed []string
-	for _, a := range after {
-		if !slices.Contains(before, a) {
-			added = append(added, a)
-		}
-	}
-	for _, b := range before {
-		if !slices.Contains(after, b) {
-			removed = append(removed, b)
-		}
-	}
-	if len(added) == 0 && len(removed) == 0 {
-		return "capabilities are the same before and after TLS (" + cite + " made the client ask again)"
-	}
-	var parts []string
-	if len(added) > 0 {
-		parts = append(parts, "added after TLS: "+strings.Join(added, ", "))
-	}
-	if len(removed) > 0 {
-		parts = append(parts, "gone after TLS: "+strings.Join(removed, ", "))
-	}
-	return "capabilities changed across TLS (" + cite + "): " + strings.Join(parts, "; ")
 }

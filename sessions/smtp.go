@@ -227,56 +227,14 @@ func (s *smtpClient) startTLS() error {
 	if _, err := s.exchange("STARTTLS", "STARTTLS", 220); err != nil {
 		return err // 454: TLS not available for a temporary reason (RFC 3207 §4)
 	}
-	before := s.caps
-	s.canQuit = false // until TLS is up, the channel is neither cleartext nor TLS
-	if err := s.c.StartTLS("smtp.note.response_injection_discarded"); err != nil {
-		return err
-	}
-	s.canQuit = true
 	// RFC 3207 §4.2: the client must discard what it knew from the server
 	// and issue EHLO again as the first command.
-	s.caps = nil
-	if err := s.ehlo(); err != nil {
-		return err
-	}
-	s.c.Note(capabilityDiff(before, s.caps), "smtp.note.capabilities_changed", nil)
-	return nil
-}
-
-// capabilityDiff describes how the EHLO keywords changed across STARTTLS.
-func capabilityDiff(before, after []string) string {
-	var added, removed []string
-	for _, a := range after {
-		if !slices.Contains(before, a) {
-			added = append(added, a)
-		}
-	}
-	for _, b := range before {
-		if !slices.Contains(after, b) {
-			removed = append(removed, b)
-		}
-	}
-	if len(added) == 0 && len(removed) == 0 {
-		return "capabilities are the same before and after TLS (RFC 3207 §4.2 made the client ask again)"
-	}
-	var parts []string
-	if len(added) > 0 {
-		parts = append(parts, "added after TLS: "+strings.Join(added, ", "))
-	}
-	if len(removed) > 0 {
-		parts = append(parts, "gone after TLS: "+strings.Join(removed, ", "))
-	}
-	return "capabilities changed across STARTTLS (RFC 3207 §4.2): " + strings.Join(parts, "; ")
+	return s.c.upgradeAndAskAgain(ProtoSMTP, &s.caps, &s.canQuit, s.ehlo, "STARTTLS", "RFC 3207 §4.2")
 }
 
 // auth authenticates with AUTH PLAIN or AUTH LOGIN (RFC 4954 §4).
 func (s *smtpClient) auth() error {
-	switch {
-	case s.o.Username == "":
-		s.c.Note("no credentials given: not authenticating, so the server will probably refuse to relay", "smtp.note.no_credentials", nil)
-		return nil
-	case !s.c.TLSActive() && !s.o.AllowCleartextAuth:
-		s.c.Note("not sending the password on a cleartext connection (RFC 8314 §3, RFC 4954 §4)", "smtp.note.auth_refused_cleartext", nil)
+	if s.c.withholdCredentials(ProtoSMTP, "not authenticating, so the server will probably refuse to relay", "RFC 4954 §4") {
 		return nil
 	}
 	params, ok := s.capability("AUTH")
