@@ -57,6 +57,20 @@ type Driver interface {
 	Play(c *Conversation) error
 }
 
+// playPolitely runs a mail client's dialogue and, when it failed while the
+// connection could still end as the protocol intends (canEnd: the greeting
+// was read, no TLS handshake is under way, the stream is not out of step or
+// gone), says goodbye with
+// leave (QUIT, LOGOUT). The error of play is the one that counts; one from
+// leave is dropped, as the session already failed.
+func playPolitely(play func() error, canEnd *bool, leave func() error) error {
+	err := play()
+	if err != nil && *canEnd {
+		_ = leave()
+	}
+	return err
+}
+
 // DriverFunc adapts a function to Driver.
 type DriverFunc func(c *Conversation) error
 

@@ -225,13 +225,8 @@ func imapQuote(s string) string {
 // Play runs the session.
 func (IMAPDriver) Play(c *Conversation) error {
 	m := &imapClient{c: c, o: c.Options()}
-	err := m.play()
-	if err != nil && m.canLogout {
-		// Leave politely after a refusal (RFC 9051 §6.1.3); the first error
-		// is the one that counts.
-		m.logout()
-	}
-	return err
+	// Leave politely after a refusal (RFC 9051 §6.1.3).
+	return playPolitely(m.play, &m.canLogout, m.logout)
 }
 
 type imapClient struct {

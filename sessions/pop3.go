@@ -162,13 +162,8 @@ func trimEOL(line []byte) string {
 // Play runs the session.
 func (POP3Driver) Play(c *Conversation) error {
 	p := &pop3Client{c: c, o: c.Options()}
-	err := p.play()
-	if err != nil && p.canQuit {
-		// RFC 1939 §4: QUIT is valid in every state; leave politely, the
-		// first error is the one that counts.
-		p.quit()
-	}
-	return err
+	// RFC 1939 §4: QUIT is valid in every state.
+	return playPolitely(p.play, &p.canQuit, p.quit)
 }
 
 type pop3Client struct {

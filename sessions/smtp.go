@@ -44,13 +44,8 @@ func (e *SMTPReplyError) Error() string {
 // Play runs the session.
 func (SMTPDriver) Play(c *Conversation) error {
 	s := &smtpClient{c: c, o: c.Options()}
-	err := s.play()
-	if err != nil && s.canQuit {
-		// Leave politely after a refusal, as RFC 5321 §4.1.1.10 expects;
-		// the first error is the one that counts.
-		s.quit()
-	}
-	return err
+	// Leave politely after a refusal, as RFC 5321 §4.1.1.10 expects.
+	return playPolitely(s.play, &s.canQuit, s.quit)
 }
 
 type smtpClient struct {
