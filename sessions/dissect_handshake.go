@@ -632,6 +632,28 @@ func (d *Dissector) ech(data cryptobyte.String, client bool, malformed string) s
 	return fmt.Sprintf("outer: config id %d, %s encrypted inner ClientHello (the real SNI is hidden)", cfg, plural(len(payload), "byte"))
 }
 
+// addCertFields adds one certificate's fields (subject, issuer, SAN,
+// validity, key; RFC 5280 §4.1) under the name prefix p and returns its
+// subject, or "(unparseable)" after noting why the DER did not parse. TLS
+// 1.2 Certificate (RFC 5246 §7.4.2) and TLS 1.3 Certificate entries (RFC
+// 8446 §4.4.2) carry the same X.509 DER.
+func addCertFields(r *msgResult, p string, der []byte) string {
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		r.add(p+"der", fmt.Sprintf("%s, unparseable: %v", plural(len(der), "byte"), err), annCertUnparseable)
+		return "(unparseable)"
+	}
+	subj := cert.Subject.String()
+	r.add(p+"subject", subj, annCertSubject)
+	r.add(p+"issuer", cert.Issuer.String(), annCertIssuer)
+	if san := certSANs(cert); san != "" {
+		r.add(p+"SAN", san, annCertSAN)
+	}
+	r.add(p+"validity", cert.NotBefore.UTC().Format(time.RFC3339)+" to "+cert.NotAfter.UTC().Format(time.RFC3339), annCertValidity)
+	r.add(p+"key", publicKeyText(cert), annCertKey)
+	return subj
+}
+
 // parseCertificate decodes the Certificate message: RFC 5246 §7.4.2 for
 // TLS ≤ 1.2 (in TLS 1.3, RFC 8446 §4.4.2, it is encrypted and only seen
 // plaintext if a key log recovered it).
@@ -658,22 +680,7 @@ func (d *Dissector) parseCertificate(s cryptobyte.String, r *msgResult) error {
 				return fmt.Errorf("%w certificate entry %d extensions", errMalformed, i)
 			}
 		}
-		p := fmt.Sprintf("certificate[%d] ", i)
-		cert, err := x509.ParseCertificate(der)
-		if err != nil {
-			r.add(p+"der", fmt.Sprintf("%s, unparseable: %v", plural(len(der), "byte"), err), annCertUnparseable)
-			subjects = append(subjects, "(unparseable)")
-			continue
-		}
-		subj := cert.Subject.String()
-		r.add(p+"subject", subj, annCertSubject)
-		r.add(p+"issuer", cert.Issuer.String(), annCertIssuer)
-		if san := certSANs(cert); san != "" {
-			r.add(p+"SAN", san, annCertSAN)
-		}
-		r.add(p+"validity", cert.NotBefore.UTC().Format(time.RFC3339)+" to "+cert.NotAfter.UTC().Format(time.RFC3339), annCertValidity)
-		r.add(p+"key", publicKeyText(cert), annCertKey)
-		subjects = append(subjects, subj)
+		subjects = append(subjects, addCertFields(r, fmt.Sprintf("certificate[%d] ", i), der))
 	}
 	if d.version != verTLS13 {
 		d.sum.CertificateVisible = true

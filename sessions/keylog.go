@@ -7,12 +7,10 @@ import (
 	"crypto/hkdf"
 	"crypto/sha256"
 	"crypto/sha512"
-	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"hash"
 	"sync"
-	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/cryptobyte"
@@ -564,24 +562,6 @@ func (d *Dissector) parseCertificate13(s cryptobyte.String, r *msgResult) error 
 	r.text = fmt.Sprintf("%s, leaf %s: encrypted on the wire in TLS 1.3 (RFC 8446 §4.4.2), an observer does not see it",
 		plural(len(subjects), "certificate"), subjects[0])
 	return nil
-}
-
-// addCertFields adds one certificate's fields and returns its subject.
-func addCertFields(r *msgResult, p string, der []byte) string {
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		r.add(p+"der", fmt.Sprintf("%s, unparseable: %v", plural(len(der), "byte"), err), annCertUnparseable)
-		return "(unparseable)"
-	}
-	subj := cert.Subject.String()
-	r.add(p+"subject", subj, annCertSubject)
-	r.add(p+"issuer", cert.Issuer.String(), annCertIssuer)
-	if san := certSANs(cert); san != "" {
-		r.add(p+"SAN", san, annCertSAN)
-	}
-	r.add(p+"validity", cert.NotBefore.UTC().Format(time.RFC3339)+" to "+cert.NotAfter.UTC().Format(time.RFC3339), annCertValidity)
-	r.add(p+"key", publicKeyText(cert), annCertKey)
-	return subj
 }
 
 // parseCertificateRequest13 decodes RFC 8446 §4.3.2: a context and
