@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -258,20 +257,7 @@ func TestHTTPSFailures(t *testing.T) {
 			srv := startFake(t, pki, false, false, tc.script)
 			o := httpsOptions(srv.addr, pki)
 			o.TLSMode = tc.mode
-			start := time.Now()
-			evs, err := run(t, o)
-			<-srv.done
-			if took := time.Since(start); took > 5*time.Second {
-				t.Errorf("took %v", took)
-			}
-			var se *SessionError
-			if !errors.As(err, &se) {
-				t.Fatalf("Run returned %v, want a *SessionError\n%s", err, dump(evs))
-			}
-			e := errorEvent(evs)
-			if e == nil || e.Err.Op != tc.op || e.Err.Explain != tc.explain {
-				t.Fatalf("want error op %q explain %q; got %+v\n%s", tc.op, tc.explain, e, dump(evs))
-			}
+			runFailing(t, srv, o, tc.op, tc.explain)
 		})
 	}
 }

@@ -382,20 +382,7 @@ func TestPOP3Failures(t *testing.T) {
 			if tc.opts != nil {
 				tc.opts(&o)
 			}
-			start := time.Now()
-			evs, err := run(t, o)
-			srv.wait(t)
-			if took := time.Since(start); took > 5*time.Second {
-				t.Errorf("took %v", took)
-			}
-			var se *SessionError
-			if !errors.As(err, &se) {
-				t.Fatalf("Run returned %v, want a *SessionError\n%s", err, dump(evs))
-			}
-			e := errorEvent(evs)
-			if e == nil || e.Err.Op != tc.op || e.Err.Explain != tc.explain || se.Explain != tc.explain {
-				t.Fatalf("want error op %q explain %q; got %+v\n%s", tc.op, tc.explain, e, dump(evs))
-			}
+			runFailing(t, srv, o, tc.op, tc.explain)
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -305,4 +306,27 @@ func dump(evs []Event) string {
 			ev.Annotation, SafeString(ev.Text))
 	}
 	return b.String()
+}
+
+// runFailing plays o against srv and checks that the session fails, in
+// bounded time (a hostile or broken server must never hang a session),
+// with an error event of the given op and explain key. It returns the
+// events and that error event.
+func runFailing(t *testing.T, srv *fakeServer, o Options, op, explain string) ([]Event, *Event) {
+	t.Helper()
+	start := time.Now()
+	evs, err := run(t, o)
+	srv.wait(t)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %v", took)
+	}
+	var se *SessionError
+	if !errors.As(err, &se) {
+		t.Fatalf("Run returned %v, want a *SessionError\n%s", err, dump(evs))
+	}
+	e := errorEvent(evs)
+	if e == nil || e.Err.Op != op || e.Err.Explain != explain || se.Explain != explain {
+		t.Fatalf("want error op %q explain %q; got %+v\n%s", op, explain, e, dump(evs))
+	}
+	return evs, e
 }

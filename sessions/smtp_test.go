@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -606,20 +605,7 @@ func TestSMTPFailures(t *testing.T) {
 			if tc.opts != nil {
 				tc.opts(&o)
 			}
-			start := time.Now()
-			evs, err := run(t, o)
-			srv.wait(t)
-			if took := time.Since(start); took > 5*time.Second {
-				t.Errorf("took %v", took)
-			}
-			var se *SessionError
-			if !errors.As(err, &se) {
-				t.Fatalf("Run returned %v, want a *SessionError\n%s", err, dump(evs))
-			}
-			e := errorEvent(evs)
-			if e == nil || e.Err.Op != tc.op || e.Err.Explain != tc.explain || se.Explain != tc.explain {
-				t.Fatalf("want error op %q explain %q; got %+v\n%s", tc.op, tc.explain, e, dump(evs))
-			}
+			_, e := runFailing(t, srv, o, tc.op, tc.explain)
 			if e.Annotation != tc.explain {
 				t.Errorf("error annotation %q", e.Annotation)
 			}
