@@ -69,11 +69,15 @@ func peersOptions(t *testing.T, port int) sessions.Options {
 // an event an observer on the path can see: the password itself, the AUTH
 // PLAIN initial response (RFC 4616 §2) and the AUTH LOGIN answer, both
 // base64.
-func peersSecrets() [][]byte {
+func peersSecrets() [][]byte { return secretsOf(peersUser, peersPassword) }
+
+// secretsOf is a password in every form a driver may send it: as is, in an
+// AUTH PLAIN response and in an AUTH LOGIN response.
+func secretsOf(user, password string) [][]byte {
 	return [][]byte{
-		[]byte(peersPassword),
-		[]byte(base64.StdEncoding.EncodeToString([]byte("\x00" + peersUser + "\x00" + peersPassword))),
-		[]byte(base64.StdEncoding.EncodeToString([]byte(peersPassword))),
+		[]byte(password),
+		[]byte(base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + password))),
+		[]byte(base64.StdEncoding.EncodeToString([]byte(password))),
 	}
 }
 
@@ -147,6 +151,13 @@ func TestPeersSessions(t *testing.T) {
 // readable in an event an observer could see; no error.
 func assertPeersSession(t *testing.T, evs []sessions.Event, cleartext []string, credPrefix, mech string) {
 	t.Helper()
+	assertSessionStream(t, evs, cleartext, credPrefix, mech, peersServerName, peersUser, peersPassword)
+}
+
+// assertSessionStream is assertPeersSession for any server: its name (SNI)
+// and the login whose password must never be readable on the wire.
+func assertSessionStream(t *testing.T, evs []sessions.Event, cleartext []string, credPrefix, mech, serverName, user, password string) {
+	t.Helper()
 	defer func() {
 		if t.Failed() {
 			t.Log("\n" + text(evs))
@@ -186,7 +197,7 @@ func assertPeersSession(t *testing.T, evs []sessions.Event, cleartext []string, 
 		switch {
 		case ev.Kind == sessions.KindHandshake && ev.Handshake.Type == "client_hello":
 			for _, f := range ev.Handshake.Fields {
-				sni = sni || f.Name == "SNI" && f.Value == peersServerName
+				sni = sni || f.Name == "SNI" && f.Value == serverName
 			}
 		case ev.Kind == sessions.KindHandshake && ev.Handshake.Type == "server_hello":
 			serverHello = true
@@ -195,7 +206,7 @@ func assertPeersSession(t *testing.T, evs []sessions.Event, cleartext []string, 
 			encS2C = encS2C || ev.Dir == sessions.ServerToClient
 		case credPrefix != "" && ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer &&
 			(bytes.HasPrefix(ev.Raw, []byte(credPrefix)) || credPrefix == "LOGIN" && bytes.Contains(ev.Raw, []byte(" LOGIN "))):
-			if ev.Credential == nil || ev.Credential.Password != peersPassword || ev.Credential.OnWire ||
+			if ev.Credential == nil || ev.Credential.Password != password || ev.Credential.OnWire ||
 				ev.Credential.Mechanism != mech || ev.Layer != sessions.LayerDecrypted || ev.Visible != sessions.VisibleEndpoints {
 				t.Errorf("credential line %q (%s, %s): %+v", ev.Text, ev.Layer, ev.Visible, ev.Credential)
 			}
@@ -213,11 +224,11 @@ func assertPeersSession(t *testing.T, evs []sessions.Event, cleartext []string, 
 	}
 	if !sni || !serverHello || !encC2S || !encS2C || credPrefix != "" && !cred {
 		t.Errorf("ClientHello with SNI %s %v, ServerHello %v, encrypted records c2s %v s2c %v, credential line %v",
-			peersServerName, sni, serverHello, encC2S, encS2C, cred)
+			serverName, sni, serverHello, encC2S, encS2C, cred)
 	}
 	for _, ev := range evs {
 		if ev.Visible == sessions.VisibleAnyone || ev.Visible == sessions.VisibleMetadata {
-			for _, s := range peersSecrets() {
+			for _, s := range secretsOf(user, password) {
 				if bytes.Contains(ev.Raw, s) || strings.Contains(ev.Text, string(s)) {
 					t.Errorf("password readable in %s event %d %q", ev.Visible, ev.Seq, ev.Text)
 				}
