@@ -34,6 +34,17 @@ const (
 	KindNote      Kind = "note"      // an explanation mailwire adds (e.g. capabilities changed across STARTTLS)
 	KindError     Kind = "error"     // a failure, with an explanation
 	KindClose     Kind = "close"     // the connection ended
+	// KindVerdict is a scenario's finding (credentials leaked, injected
+	// command answered, …), computed from the events before it.
+	KindVerdict Kind = "verdict"
+)
+
+// Legs of a session that runs through a machine in the middle (the
+// stripping and implicit-TLS attack scenarios): the client's connection
+// ends at the attacker, who opens its own to the server.
+const (
+	LegClientAttacker = "client-attacker"
+	LegAttackerServer = "attacker-server"
 )
 
 // Layer says at which layer of the stack an event lives.
@@ -96,6 +107,20 @@ type Event struct {
 	TLS        *TLSState   `json:"tls,omitempty"`
 	Credential *Credential `json:"credential,omitempty"`
 	Err        *ErrorInfo  `json:"error,omitempty"`
+	Verdict    *Verdict    `json:"verdict,omitempty"`
+}
+
+// Verdict is what a scenario found, for a KindVerdict event.
+type Verdict struct {
+	Scenario string `json:"scenario"` // the scenario's name, e.g. "too-early"
+	// Outcome is a short machine-readable result, e.g. "credentials-leaked",
+	// "refused", "vulnerable", "not-vulnerable", "discarded".
+	Outcome string `json:"outcome"`
+	// Safe is true when nothing was exposed: what a careful client and
+	// server achieve.
+	Safe bool `json:"safe"`
+	// Evidence names the events (by Seq) the verdict rests on.
+	Evidence []int `json:"evidence,omitempty"`
 }
 
 // Line is a decoded protocol line or reply.
