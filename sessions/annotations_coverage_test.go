@@ -66,7 +66,8 @@ var engineKeys = []string{
 	"tcp.close", "tcp.connect",
 	"tls.alert.malformed", "tls.alert.received", "tls.alert.unknown", "tls.boundary.implicit",
 	"tls.boundary.starttls", "tls.handshake.failed", "tls.state", "tls.verify.expired",
-	"tls.verify.hostname", "tls.verify.invalid", "tls.verify.off", "tls.verify.unknown_authority", "tls.verify.weak_key",
+	"tls.verify.hostname", "tls.verify.invalid", "tls.verify.off", "tls.verify.opportunistic", "tls.verify.unknown_authority", "tls.verify.weak_key",
+	"scenario.opportunistic-cleartext",
 	"wire.cleartext", "wire.credentials", "wire.encrypted", "wire.metadata",
 }
 

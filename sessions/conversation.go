@@ -496,6 +496,19 @@ func capabilityDiff(before, after []string, crossed, cite string) string {
 	return "capabilities changed across " + crossed + " (" + cite + "): " + strings.Join(parts, "; ")
 }
 
+// ExplainOpportunisticCleartext is the note of an opportunistic client
+// that goes on without TLS.
+const ExplainOpportunisticCleartext = "scenario.opportunistic-cleartext"
+
+// goOnInCleartext is what an opportunistic client does when STARTTLS is not
+// offered or is refused: note it and carry on without TLS (RFC 7435 §1;
+// RFC 3207 §4 for MTAs). It returns nil so the driver goes on.
+func (c *Conversation) goOnInCleartext(why string) error {
+	c.Note("opportunistic: "+why+", so the session goes on in cleartext: everything from here, passwords included, is readable by anyone on the path",
+		ExplainOpportunisticCleartext, nil)
+	return nil
+}
+
 // withholdCredentials applies the rules every driver follows before it
 // logs in, and says whether it must not: no user name was given, or the
 // connection is still cleartext and the user did not allow a password
@@ -539,7 +552,7 @@ func (c *Conversation) handshake() error {
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			c.verifyErr = verifyPeer(cs, c.roots, c.opts.ServerName)
 			c.verified = c.verifyErr == nil
-			if c.verifyErr != nil && c.opts.Verify != VerifyOff {
+			if c.verifyErr != nil && c.opts.Verify != VerifyOff && c.opts.TLSMode != TLSOpportunistic {
 				return c.verifyErr
 			}
 			return nil
@@ -606,6 +619,17 @@ func (c *Conversation) emitTLSState(cs tls.ConnectionState) {
 			c.Note(fmt.Sprintf("weak server key: RSA %d bits, below the 2048 bits RFC 7525 §4.3 asks for", k.N.BitLen()),
 				ExplainWeakKey, nil)
 		}
+	}
+	if c.opts.TLSMode == TLSOpportunistic && c.opts.Verify != VerifyOff {
+		// RFC 7435 §1: opportunistic security encrypts without insisting
+		// on authentication; an MTA on port 25 delivers whatever the
+		// certificate says unless MTA-STS (RFC 8461) or DANE (RFC 7672)
+		// tells it to check.
+		text := "opportunistic TLS: the certificate is checked and reported, but the session would go on even if it failed (RFC 7435)"
+		if c.verifyErr != nil {
+			text = "opportunistic TLS: the certificate failed verification and the session goes on anyway (RFC 7435): " + c.verifyErr.Error()
+		}
+		c.Note(text, "tls.verify.opportunistic", nil)
 	}
 	if c.opts.Verify == VerifyOff {
 		text := "WARNING: certificate verification is OFF. Anyone on the path could have answered in the server's place and read everything sent inside this TLS session, the password included."

@@ -60,7 +60,7 @@ const (
 // Play runs the session.
 func (HTTPSDriver) Play(c *Conversation) error {
 	o := c.Options()
-	if o.TLSMode == TLSStartTLS {
+	if o.TLSMode.usesSTARTTLS() {
 		return c.Fail("options", errors.New("HTTPS has no STARTTLS: use implicit TLS (RFC 2818 §2) or none"), ExplainOptions)
 	}
 	alpn := ""

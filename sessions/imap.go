@@ -256,7 +256,9 @@ func (m *imapClient) play() error {
 	if err := m.capability(); err != nil {
 		return err
 	}
-	if m.o.TLSMode == TLSStartTLS {
+	if m.o.TLSMode.usesSTARTTLS() && preauth {
+		_ = m.c.goOnInCleartext("the server greeted with PREAUTH, after which STARTTLS is no longer allowed (RFC 9051 §6.2.1)")
+	} else if m.o.TLSMode.usesSTARTTLS() {
 		if err := m.startTLS(); err != nil {
 			return err
 		}
@@ -349,6 +351,12 @@ func imapLineCode(r *IMAPResponse) string {
 // after LOGOUT (RFC 9051 §6.1.3). At most MaxReplyLines untagged responses
 // are accepted per command.
 func (m *imapClient) command(verb, args string) (*IMAPResponse, error) {
+	return m.commandMay(verb, args, false)
+}
+
+// commandMay is command; with mayRefuse a tagged NO or BAD is returned
+// without failing the session (an opportunistic client's STARTTLS).
+func (m *imapClient) commandMay(verb, args string, mayRefuse bool) (*IMAPResponse, error) {
 	m.tagN++
 	tag := "a" + strconv.Itoa(m.tagN)
 	line := tag + " " + verb
@@ -374,7 +382,7 @@ func (m *imapClient) command(verb, args string) (*IMAPResponse, error) {
 			if r.Caps != nil {
 				m.caps = r.Caps // e.g. "a4 OK [CAPABILITY …] Logged in"
 			}
-			if r.Status != "OK" {
+			if r.Status != "OK" && !(mayRefuse && (r.Status == "NO" || r.Status == "BAD")) {
 				return r, m.refused(verb, r)
 			}
 			return r, nil
@@ -418,13 +426,18 @@ func (m *imapClient) capability() error {
 
 // startTLS upgrades the connection (RFC 9051 §6.2.1).
 func (m *imapClient) startTLS() error {
-	if !m.hasCap("STARTTLS") {
+	opportunistic := m.o.TLSMode == TLSOpportunistic
+	if !m.hasCap("STARTTLS") && opportunistic {
+		return m.c.goOnInCleartext("the server does not offer STARTTLS in its CAPABILITY response")
+	} else if !m.hasCap("STARTTLS") {
 		return m.c.Fail("starttls",
 			fmt.Errorf("%s does not offer STARTTLS in its CAPABILITY response, and TLS mode is starttls", m.o.Target),
 			ExplainNoStartTLS)
 	}
-	if _, err := m.command("STARTTLS", ""); err != nil {
+	if r, err := m.commandMay("STARTTLS", "", opportunistic); err != nil {
 		return err
+	} else if r.Status != "OK" {
+		return m.c.goOnInCleartext("the server answered STARTTLS with " + r.Status)
 	}
 	// RFC 9051 §6.2.1: the client must discard cached capabilities and ask
 	// again; LOGINDISABLED typically goes, AUTH= mechanisms arrive.

@@ -34,7 +34,17 @@ const (
 	TLSStartTLS TLSMode = "starttls"
 	// TLSImplicit speaks TLS from the first byte (RFC 8314 §3).
 	TLSImplicit TLSMode = "implicit"
+	// TLSOpportunistic upgrades with STARTTLS/STLS when the server offers
+	// it and goes on in cleartext when it does not (or refuses), without
+	// enforcing the certificate check: what MTAs do on port 25 (RFC 3207
+	// §4, RFC 7435 §1) and what careless mail clients do on 587, 110 and
+	// 143. Anyone on the path who removes the offer turns it into
+	// cleartext; the strip scenarios show it.
+	TLSOpportunistic TLSMode = "opportunistic"
 )
+
+// usesSTARTTLS says whether the mode upgrades in band.
+func (m TLSMode) usesSTARTTLS() bool { return m == TLSStartTLS || m == TLSOpportunistic }
 
 // Role is what the session does on the server, which decides whether it
 // authenticates and what it sends.
@@ -212,9 +222,9 @@ func (o Options) withDefaults() (Options, error) {
 	switch o.TLSMode {
 	case "":
 		o.TLSMode = TLSStartTLS
-	case TLSNone, TLSStartTLS, TLSImplicit:
+	case TLSNone, TLSStartTLS, TLSImplicit, TLSOpportunistic:
 	default:
-		return o, fmt.Errorf("tls mode %q: want none, starttls or implicit", o.TLSMode)
+		return o, fmt.Errorf("tls mode %q: want none, starttls, opportunistic or implicit", o.TLSMode)
 	}
 	if o.Role == "" {
 		o.Role = RoleSubmission

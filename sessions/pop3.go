@@ -185,7 +185,7 @@ func (p *pop3Client) play() error {
 	if err := p.capa(); err != nil {
 		return err
 	}
-	if p.o.TLSMode == TLSStartTLS {
+	if p.o.TLSMode.usesSTARTTLS() {
 		if err := p.stls(); err != nil {
 			return err
 		}
@@ -335,12 +335,26 @@ func (p *pop3Client) capa() error {
 
 // stls upgrades the connection (RFC 2595 §4).
 func (p *pop3Client) stls() error {
-	if !p.hasCap("STLS") {
+	opportunistic := p.o.TLSMode == TLSOpportunistic
+	if !p.hasCap("STLS") && opportunistic {
+		return p.c.goOnInCleartext("the server does not offer STLS in its CAPA response")
+	} else if !p.hasCap("STLS") {
 		return p.c.Fail("stls",
 			fmt.Errorf("%s does not offer STLS in its CAPA response, and TLS mode is starttls", p.o.Target),
 			ExplainNoStartTLS)
 	}
-	if _, err := p.exchange("STLS", "STLS", false); err != nil {
+	if opportunistic {
+		if err := p.command("STLS", "STLS"); err != nil {
+			return err
+		}
+		r, err := p.read("read STLS response", "STLS", false)
+		if err != nil {
+			return err
+		}
+		if !r.OK {
+			return p.c.goOnInCleartext("the server answered STLS with -ERR")
+		}
+	} else if _, err := p.exchange("STLS", "STLS", false); err != nil {
 		return err
 	}
 	// RFC 2595 §4: the client must discard what it learned from the server

@@ -67,7 +67,7 @@ func (s *smtpClient) play() error {
 	if err := s.ehlo(); err != nil {
 		return err
 	}
-	if s.o.TLSMode == TLSStartTLS {
+	if s.o.TLSMode.usesSTARTTLS() {
 		if err := s.startTLS(); err != nil {
 			return err
 		}
@@ -214,12 +214,25 @@ func (s *smtpClient) ehlo() error {
 }
 
 func (s *smtpClient) startTLS() error {
-	if _, ok := s.capability("STARTTLS"); !ok {
+	if _, ok := s.capability("STARTTLS"); !ok && s.o.TLSMode == TLSOpportunistic {
+		return s.c.goOnInCleartext("the server does not offer STARTTLS in its EHLO reply")
+	} else if !ok {
 		return s.c.Fail("starttls",
 			fmt.Errorf("%s does not offer STARTTLS in its EHLO reply, and TLS mode is starttls", s.o.Target),
 			ExplainNoStartTLS)
 	}
-	if _, err := s.exchange("STARTTLS", "STARTTLS", 220); err != nil {
+	if s.o.TLSMode == TLSOpportunistic {
+		if err := s.command("STARTTLS", "STARTTLS"); err != nil {
+			return err
+		}
+		r, err := s.reply("read STARTTLS reply", false)
+		if err != nil {
+			return err
+		}
+		if r.Code != 220 {
+			return s.c.goOnInCleartext(fmt.Sprintf("the server answered STARTTLS with %d", r.Code))
+		}
+	} else if _, err := s.exchange("STARTTLS", "STARTTLS", 220); err != nil {
 		return err // 454: TLS not available for a temporary reason (RFC 3207 §4)
 	}
 	// RFC 3207 §4.2: the client must discard what it knew from the server
