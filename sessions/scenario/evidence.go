@@ -1,0 +1,134 @@
+package scenario
+
+import (
+	"bytes"
+	"encoding/base64"
+	"slices"
+	"strings"
+
+	"github.com/mailwire/mailwire/sessions"
+)
+
+// Evidence: pure functions of an event stream that the verdicts, the tests
+// and the compare table share, so that what a scenario claims is always
+// what its events show.
+
+// OnLeg returns the events of one leg.
+func OnLeg(evs []sessions.Event, leg string) []sessions.Event {
+	var out []sessions.Event
+	for _, ev := range evs {
+		if ev.Leg == leg {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// Legs returns the legs of a stream in the order they first appear ("" is
+// left out: events of the scenario as a whole).
+func Legs(evs []sessions.Event) []string {
+	var out []string
+	for _, ev := range evs {
+		if ev.Leg != "" && !slices.Contains(out, ev.Leg) {
+			out = append(out, ev.Leg)
+		}
+	}
+	return out
+}
+
+// CredentialsOnWire returns the Seq of every event that carried a decoded
+// credential readable by anyone on the path (before TLS).
+func CredentialsOnWire(evs []sessions.Event) []int {
+	var out []int
+	for _, ev := range evs {
+		if ev.Credential != nil && ev.Credential.OnWire && sessions.OnWire(ev) && ev.Visible == sessions.VisibleAnyone {
+			out = append(out, ev.Seq)
+		}
+	}
+	return out
+}
+
+// EavesdropperBytes returns, concatenated, the raw bytes of every event a
+// passive observer on the path could read: cleartext lines and the
+// handshake bytes sent in the clear. Encrypted records contribute nothing
+// readable.
+func EavesdropperBytes(evs []sessions.Event) []byte {
+	var b bytes.Buffer
+	for _, ev := range evs {
+		if sessions.OnWire(ev) && ev.Visible == sessions.VisibleAnyone {
+			b.Write(ev.Raw)
+		}
+	}
+	return b.Bytes()
+}
+
+// Exposes says whether secret can be read from b as it would cross the
+// wire: in clear (USER/PASS, IMAP LOGIN), or base64-encoded as SASL sends
+// it (AUTH LOGIN's password alone, AUTH PLAIN's "\x00user\x00password" or
+// "authzid\x00user\x00password", RFC 4616 §2).
+func Exposes(b []byte, secret string) bool {
+	if secret == "" {
+		return false
+	}
+	if bytes.Contains(b, []byte(secret)) {
+		return true
+	}
+	for _, tok := range bytes.Fields(b) {
+		dec, err := base64.StdEncoding.DecodeString(string(tok))
+		if err != nil {
+			continue
+		}
+		if bytes.Contains(dec, []byte(secret)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Handshakes returns the TLS handshake events of a stream with the given
+// message type ("certificate", "client_hello", …).
+func Handshakes(evs []sessions.Event, typ string) []sessions.Event {
+	var out []sessions.Event
+	for _, ev := range evs {
+		if ev.Kind == sessions.KindHandshake && ev.Handshake != nil && ev.Handshake.Type == typ {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// FieldValue returns the value of the first field called name in the
+// handshake events of evs, and the Seq of its event.
+func FieldValue(evs []sessions.Event, name string) (string, int) {
+	for _, ev := range evs {
+		if ev.Handshake == nil {
+			continue
+		}
+		for _, f := range ev.Handshake.Fields {
+			if strings.EqualFold(f.Name, name) {
+				return f.Value, ev.Seq
+			}
+		}
+	}
+	return "", 0
+}
+
+// TLSStateOf returns the client's view of the TLS session, if one began.
+func TLSStateOf(evs []sessions.Event) *sessions.TLSState {
+	for _, ev := range evs {
+		if ev.Kind == sessions.KindTLSState && ev.TLS != nil {
+			return ev.TLS
+		}
+	}
+	return nil
+}
+
+// FirstError returns the first error event, if any.
+func FirstError(evs []sessions.Event) *sessions.Event {
+	for i := range evs {
+		if evs[i].Kind == sessions.KindError {
+			return &evs[i]
+		}
+	}
+	return nil
+}
