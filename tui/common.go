@@ -77,6 +77,11 @@ type SessionRequest struct {
 	TLSMode string
 	// Label says in a few words what the target is ("lab", "SNI mx.example").
 	Label string
+	// Scenario, when set, runs that scenario (sessions/scenario) instead of
+	// a plain session: Port and Variant then choose among its options
+	// (Port 0 and Variant "" for its defaults).
+	Scenario string
+	Variant  string
 }
 
 // labState is what the TUI knows about the lab.
