@@ -58,6 +58,7 @@ var engineKeys = []string{
 	"pop3.note.empty", "pop3.note.no_credentials", "pop3.note.response_injection_discarded",
 	"pop3.note.truncated", "pop3.reply.err", "pop3.reply.incomplete", "pop3.reply.ok",
 	"proto.line_too_long", "proto.malformed", "proto.reply_too_long",
+	"scenario.opportunistic-cleartext",
 	"session.cancelled", "session.note.unread_bytes", "session.options",
 	"smtp.cmd.ehlo", "smtp.data.content", "smtp.note.auth_mechanism_switched",
 	"smtp.note.auth_refused_cleartext", "smtp.note.capabilities_changed", "smtp.note.no_auth_offered",
@@ -67,7 +68,6 @@ var engineKeys = []string{
 	"tls.alert.malformed", "tls.alert.received", "tls.alert.unknown", "tls.boundary.implicit",
 	"tls.boundary.starttls", "tls.handshake.failed", "tls.state", "tls.verify.expired",
 	"tls.verify.hostname", "tls.verify.invalid", "tls.verify.off", "tls.verify.opportunistic", "tls.verify.unknown_authority", "tls.verify.weak_key",
-	"scenario.opportunistic-cleartext",
 	"wire.cleartext", "wire.credentials", "wire.encrypted", "wire.metadata",
 }
 

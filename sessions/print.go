@@ -419,6 +419,11 @@ func (st textStyles) badge(ev Event) string {
 		s = st.encrypted
 	case "ERROR":
 		s = st.errBadge
+	case "VERDICT":
+		s = st.encrypted
+		if ev.Verdict != nil && !ev.Verdict.Safe {
+			s = st.warn
+		}
 	default:
 		s = st.local
 	}
@@ -532,7 +537,7 @@ func (p *TextPrinter) event(ev Event) {
 		} else if hasAnn {
 			title = "— " + ann.Title
 		}
-		printMain(bw, st, ev, text, title, width)
+		printMain(bw, st, ev, LegTag(ev)+text, title, width)
 	}
 	if ev.Kind == KindLine || ev.Kind == KindNote {
 		for _, l := range extraLines(ev) {

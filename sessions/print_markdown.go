@@ -56,6 +56,9 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 		default:
 			what = append(what, mdCode(FirstLine(ev), true))
 		}
+		if ev.Leg != "" {
+			what[0] = "*" + mdLine(SafeString(ev.Leg)) + "* " + what[0]
+		}
 		if ev.Kind == KindLine || ev.Kind == KindNote {
 			for _, l := range extraLines(ev) {
 				what = append(what, mdCode(l, true))

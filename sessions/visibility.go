@@ -9,6 +9,9 @@ package sessions
 // endpoints), TCP (the connection itself), ERROR or LOCAL (never on the
 // wire).
 func Badge(ev Event) string {
+	if ev.Kind == KindVerdict {
+		return "VERDICT"
+	}
 	if ev.Layer == LayerTCP && ev.Kind != KindError {
 		// Connect and close: an observer sees the TCP segments (addresses,
 		// ports, timing), which is metadata but not the TLS handshake.
@@ -48,9 +51,21 @@ func OnWire(ev Event) bool {
 	return false
 }
 
-// InEavesdropperLens: what crossed the wire, and errors, which never do
-// but without which the reader would not learn that the session failed.
-func InEavesdropperLens(ev Event) bool { return OnWire(ev) || ev.Kind == KindError }
+// InEavesdropperLens: what crossed the wire, and errors and a scenario's
+// verdicts, which never do but without which the reader would not learn
+// that the session failed or what the scenario found.
+func InEavesdropperLens(ev Event) bool {
+	return OnWire(ev) || ev.Kind == KindError || ev.Kind == KindVerdict
+}
+
+// LegTag is the prefix the printers put before an event's text when the
+// event belongs to one connection of several ("[attacker-server] "), "" otherwise.
+func LegTag(ev Event) string {
+	if ev.Leg == "" {
+		return ""
+	}
+	return "[" + SafeString(ev.Leg) + "] "
+}
 
 // MetadataField says whether a handshake field is metadata an observer
 // learns from a cleartext handshake message: the server name (RFC 6066 §3),
