@@ -89,4 +89,6 @@ func dump(evs []sessions.Event) string {
 	return b.String()
 }
 
-func has(evs []sessions.Event, pred func(sessions.Event) bool) bool { return slices.ContainsFunc(evs, pred) }
+func has(evs []sessions.Event, pred func(sessions.Event) bool) bool {
+	return slices.ContainsFunc(evs, pred)
+}
