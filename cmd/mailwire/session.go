@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
@@ -43,6 +42,8 @@ type sessionFlags struct {
 	width      int
 	labState   string // lab state dir; "" means lab.DefaultStateDir()
 	forceColor string // "", "always", "never": overrides terminal detection
+	scenario   string // a scenario's name, or "list"
+	variant    string // the scenario's variant
 }
 
 // newSessionCmd builds `mailwire session`: one session without the TUI,
@@ -60,6 +61,7 @@ func newSessionCmd() *cobra.Command {
 			"stops afterwards. With --target the server certificate is checked against the\n" +
 			"system roots. The exit status is non-zero when the session failed.",
 		Example: "  mailwire session --port 587\n" +
+			"  mailwire session --scenario strip-opportunistic --variant replace --lens eavesdropper\n" +
 			"  mailwire session --port 465 --tls-max 1.2 --lens eavesdropper\n" +
 			"  mailwire session --proto imap --tls implicit --format markdown > imap.md\n" +
 			"  mailwire session --port 587 --format json | jq -c 'select(.visible==\"anyone\")'\n" +
@@ -69,6 +71,9 @@ func newSessionCmd() *cobra.Command {
 		// not by the usage text.
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.scenario != "" {
+				return runScenario(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f, cmd.Flags().Changed)
+			}
 			return runSession(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
 		},
 	}
@@ -94,6 +99,8 @@ func newSessionCmd() *cobra.Command {
 	fl.IntVar(&f.width, "width", 0, "wrap text at this many columns (default: the terminal's width, else 100)")
 	fl.StringVar(&f.labState, "lab-state-dir", "", "where the in-process lab keeps its CA (default: the lab's usual state directory)")
 	fl.StringVar(&f.forceColor, "color", "", "colour: always or never (default: on a terminal, unless NO_COLOR is set)")
+	fl.StringVar(&f.scenario, "scenario", "", "run a scenario instead of one session (--scenario list shows them)")
+	fl.StringVar(&f.variant, "variant", "", "the scenario's variant (e.g. an attack: remove, replace, starttls-454, …)")
 	cmd.MarkFlagsMutuallyExclusive("port", "proto")
 	cmd.MarkFlagsMutuallyExclusive("ca-file", "insecure")
 	return cmd
@@ -271,72 +278,23 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags) erro
 			"  !!! everything sent inside TLS, the password included (RFC 8314 §4.1).\n\n", o.Target)
 	}
 
-	w := out
-	if file, ok := out.(*os.File); ok {
-		if useColor(file, f.forceColor) && f.format == "text" {
-			po.Color = true
-			// Downsample the styles to what the terminal supports; a
-			// forced colour output (to a pipe, say) keeps 256 colours.
-			cw := colorprofile.NewWriter(file, os.Environ())
-			if f.forceColor == "always" && cw.Profile < colorprofile.ANSI256 {
-				cw.Profile = colorprofile.ANSI256
-			}
-			w = cw
-		}
-		if po.Width == 0 && term.IsTerminal(file.Fd()) {
-			if cols, _, err := term.GetSize(file.Fd()); err == nil && cols > 0 {
-				po.Width = cols
-			}
-		}
-	} else if f.forceColor == "always" && f.format == "text" {
-		po.Color = true
-	}
+	w := outputWriter(out, f, &po)
 
 	fmt.Fprintf(errOut, "mailwire session: %s %s on %s (%s), certificate check: %s\n",
 		o.Proto, o.TLSMode, o.Target, describeTarget(f, o), o.Verify)
 
-	// Text and JSON print each event as it arrives, so a slow or silent
-	// server shows where it stalls; Markdown needs the whole session.
-	var (
-		evs   []sessions.Event
-		text  *sessions.TextPrinter
-		pErr  error
-		fails []string
-	)
-	if f.format == "text" {
-		if text, err = sessions.NewTextPrinter(w, po); err != nil {
-			return err
-		}
-	}
-	for ev := range sessions.Stream(ctx, o) {
-		if ev.Kind == sessions.KindError {
-			fails = append(fails, sessions.SafeString(ev.Text))
-		}
-		if pErr != nil {
-			continue // keep draining: Stream's goroutine must finish
-		}
-		switch f.format {
-		case "text":
-			pErr = text.Print(ev)
-		case "json":
-			pErr = sessions.PrintJSON(w, []sessions.Event{ev}, po)
-		default:
-			evs = append(evs, ev)
-		}
-	}
-	if pErr == nil {
-		switch f.format {
-		case "text":
-			pErr = text.Close()
-		case "markdown":
-			pErr = sessions.PrintMarkdown(w, evs, po)
-		}
-	}
-	if pErr != nil {
-		return fmt.Errorf("print session: %w", pErr)
+	evs, err := printStream(w, f.format, po, sessions.Stream(ctx, o))
+	if err != nil {
+		return err
 	}
 	// Every error that ends a session is reported as a KindError event
 	// (sessions.Run), so the events alone decide the exit status.
+	var fails []string
+	for _, ev := range evs {
+		if ev.Kind == sessions.KindError {
+			fails = append(fails, sessions.SafeString(ev.Text))
+		}
+	}
 	if len(fails) > 0 {
 		return fmt.Errorf("session failed: %s", strings.Join(fails, "; "))
 	}

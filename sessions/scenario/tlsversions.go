@@ -48,7 +48,7 @@ func playTLSVersions(r *Run) error {
 func tlsVersionVerdict(r *Run, leg string, evs []sessions.Event) {
 	st := TLSStateOf(evs)
 	if st == nil {
-		r.Verdict(leg, "handshake-failed", true, leg+": no TLS session was established, so there is nothing to compare", errorSeqs(evs)...)
+		r.Verdict(leg, "handshake-failed", true, "no TLS session was established, so there is nothing to compare", errorSeqs(evs)...)
 		return
 	}
 	sni, sniSeq := FieldValue(Handshakes(evs, "client_hello"), "SNI")
@@ -64,12 +64,12 @@ func tlsVersionVerdict(r *Run, leg string, evs []sessions.Event) {
 	}
 	if len(clear) > 0 {
 		r.Verdict(leg, "certificate-visible", false,
-			fmt.Sprintf("%s: the server's certificate crossed the wire in the clear, so anyone on the path read who the server is; %s", leg, sniText),
+			fmt.Sprintf("the server's certificate crossed the wire in the clear, so anyone on the path read who the server is; %s", sniText),
 			append(clear, nonZero(sniSeq)...)...)
 		return
 	}
 	r.Verdict(leg, "certificate-hidden", true,
-		fmt.Sprintf("%s: the certificate travelled encrypted, hidden from the path; but %s", leg, sniText),
+		fmt.Sprintf("the certificate travelled encrypted, hidden from the path; but %s", sniText),
 		nonZero(sniSeq)...)
 }
 

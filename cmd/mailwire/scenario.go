@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/term"
+
+	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/scenario"
+)
+
+// outputWriter returns where the transcript goes: out, wrapped to downsample
+// colours to what the terminal supports when the text format is coloured.
+// It sets po.Color and, on a terminal, po.Width.
+func outputWriter(out io.Writer, f sessionFlags, po *sessions.PrintOptions) io.Writer {
+	w := out
+	if file, ok := out.(*os.File); ok {
+		if useColor(file, f.forceColor) && f.format == "text" {
+			po.Color = true
+			// Downsample the styles to what the terminal supports; a
+			// forced colour output (to a pipe, say) keeps 256 colours.
+			cw := colorprofile.NewWriter(file, os.Environ())
+			if f.forceColor == "always" && cw.Profile < colorprofile.ANSI256 {
+				cw.Profile = colorprofile.ANSI256
+			}
+			w = cw
+		}
+		if po.Width == 0 && term.IsTerminal(file.Fd()) {
+			if cols, _, err := term.GetSize(file.Fd()); err == nil && cols > 0 {
+				po.Width = cols
+			}
+		}
+	} else if f.forceColor == "always" && f.format == "text" {
+		po.Color = true
+	}
+	return w
+}
+
+// printStream prints a stream in the chosen format and returns its events.
+// Text and JSON print each event as it arrives, so a slow or silent server
+// shows where it stalls; Markdown needs the whole stream. The channel is
+// always drained, so its producer can finish.
+func printStream(w io.Writer, format string, po sessions.PrintOptions, ch <-chan sessions.Event) ([]sessions.Event, error) {
+	var (
+		evs  []sessions.Event
+		text *sessions.TextPrinter
+		pErr error
+	)
+	if format == "text" {
+		if text, pErr = sessions.NewTextPrinter(w, po); pErr != nil {
+			for range ch {
+			}
+			return nil, pErr
+		}
+	}
+	for ev := range ch {
+		evs = append(evs, ev)
+		if pErr != nil {
+			continue // keep draining: the producer must finish
+		}
+		switch format {
+		case "text":
+			pErr = text.Print(ev)
+		case "json":
+			pErr = sessions.PrintJSON(w, []sessions.Event{ev}, po)
+		}
+	}
+	if pErr == nil {
+		switch format {
+		case "text":
+			pErr = text.Close()
+		case "markdown":
+			pErr = sessions.PrintMarkdown(w, evs, po)
+		}
+	}
+	if pErr != nil {
+		return evs, fmt.Errorf("print session: %w", pErr)
+	}
+	return evs, nil
+}
+
+// scenarioOnlyFlags are session flags that make no sense with --scenario:
+// the scenario chooses TLS modes, versions and verification itself.
+var scenarioOnlyFlags = []string{"tls", "tls-min", "tls-max", "insecure", "auth"}
+
+// runScenario is `mailwire session --scenario NAME`: the scenario's
+// sessions, merged into one annotated transcript, against the in-process
+// lab or, for the scenarios that allow it, a real server. A scenario shows
+// failures on purpose (a client refusing a stripped connection), so the
+// exit status is non-zero only when the scenario itself could not run.
+func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, changed func(string) bool) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if f.scenario == "list" {
+		return listScenarios(out)
+	}
+	for _, name := range scenarioOnlyFlags {
+		if changed(name) {
+			return fmt.Errorf("--%s: not with --scenario (the scenario sets it)", name)
+		}
+	}
+	switch f.format {
+	case "text", "json", "markdown":
+	default:
+		return fmt.Errorf("--format %q: want text, json or markdown", f.format)
+	}
+	switch f.forceColor {
+	case "", "always", "never":
+	default:
+		return fmt.Errorf("--color %q: want always or never", f.forceColor)
+	}
+	if f.lens != sessions.LensEndpoint && f.lens != sessions.LensEavesdropper {
+		return fmt.Errorf("--lens %q: want endpoint or eavesdropper", f.lens)
+	}
+	port := f.port
+	if f.proto != "" {
+		p, err := canonicalFor(f.proto, "")
+		if err != nil {
+			return err
+		}
+		port = p
+	}
+	req := scenario.Request{Name: f.scenario, Port: port, Variant: f.variant}
+	// Resolve early (against a placeholder) so a typo fails before a lab
+	// starts.
+	s, resolved, err := scenario.Request{Name: req.Name, Port: req.Port, Variant: req.Variant,
+		Env: scenario.Env{Endpoints: map[int]string{0: "placeholder"}}}.Resolve()
+	if err != nil {
+		return err
+	}
+	port = resolved.Port
+
+	if f.target == "" {
+		l, err := startSessionLab(ctx, f.labState)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		stateDir := f.labState
+		if stateDir == "" {
+			stateDir = lab.DefaultStateDir()
+		}
+		req.Env = scenario.LabEnv(l, stateDir)
+	} else {
+		if s.NeedsLab {
+			return fmt.Errorf("scenario %s needs the embedded lab (servers in special modes): drop --target", s.Name)
+		}
+		if port == 0 {
+			return fmt.Errorf("scenario %s runs on several ports of the lab: drop --target", s.Name)
+		}
+		env, err := targetEnv(f, port)
+		if err != nil {
+			return err
+		}
+		req.Env = env
+	}
+	if f.user != "" {
+		req.Env.Username, req.Env.Password = f.user, f.password
+		if req.Env.Password == "" {
+			req.Env.Password = os.Getenv("MAILWIRE_PASSWORD")
+		}
+	}
+	if f.ehlo != "" {
+		req.Env.EHLOName = f.ehlo
+	}
+	if f.timeout > 0 {
+		req.Env.SessionTimeout = f.timeout
+		if f.timeout < sessions.DefaultReadTimeout {
+			req.Env.ReadTimeout = f.timeout
+		}
+	}
+
+	po := sessions.PrintOptions{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Width: f.width}
+	w := outputWriter(out, f, &po)
+	where := "the in-process lab"
+	if f.target != "" {
+		where = f.target
+	}
+	desc := s.Name
+	if resolved.Port != 0 {
+		desc += " on port " + strconv.Itoa(resolved.Port)
+	}
+	if resolved.Variant != "" {
+		desc += ", variant " + resolved.Variant
+	}
+	fmt.Fprintf(errOut, "mailwire scenario: %s, against %s\n", desc, where)
+
+	evs, err := printStream(w, f.format, po, scenario.Stream(ctx, req))
+	if err != nil {
+		return err
+	}
+	// An error without a leg is the scenario's own: it could not run.
+	for _, ev := range evs {
+		if ev.Kind == sessions.KindError && ev.Leg == "" {
+			return fmt.Errorf("scenario %s failed: %s", s.Name, sessions.SafeString(ev.Text))
+		}
+	}
+	return nil
+}
+
+// targetEnv is the Env of a real server for a scenario: the target on the
+// scenario's port, trusted with the system roots or --ca-file.
+func targetEnv(f sessionFlags, port int) (scenario.Env, error) {
+	target := withPort(f.target, port)
+	host, _, err := net.SplitHostPort(target)
+	if err != nil {
+		return scenario.Env{}, fmt.Errorf("--target %q: %w", f.target, err)
+	}
+	env := scenario.Env{Endpoints: map[int]string{port: target}, ServerName: host, EHLOName: f.ehlo}
+	if f.sni != "" {
+		env.ServerName = f.sni
+	}
+	if f.caFile != "" {
+		pem, err := os.ReadFile(f.caFile)
+		if err != nil {
+			return env, fmt.Errorf("--ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return env, fmt.Errorf("--ca-file %s: no PEM certificate in it", f.caFile)
+		}
+		env.RootCAs = pool
+	}
+	return env, nil
+}
+
+// listScenarios prints the scenarios with their ports and variants.
+func listScenarios(out io.Writer) error {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tPORTS\tVARIANTS")
+	for _, s := range scenario.All() {
+		var ports []string
+		for _, p := range s.Ports {
+			ports = append(ports, strconv.Itoa(p))
+		}
+		if len(ports) == 0 {
+			ports = []string{"(fixed)"}
+		}
+		vs := strings.Join(s.Variants, ", ")
+		if vs == "" {
+			vs = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, strings.Join(ports, ", "), vs)
+	}
+	return tw.Flush()
+}

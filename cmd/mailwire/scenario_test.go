@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/scenario"
+)
+
+func TestScenarioCommandList(t *testing.T) {
+	out, errOut, err := runSessionCmd(t, context.Background(), "--scenario", "list")
+	if err != nil {
+		t.Fatalf("exit with error: %v\n%s", err, errOut)
+	}
+	for _, s := range scenario.All() {
+		if !strings.Contains(out, s.Name) {
+			t.Errorf("list lacks %s:\n%s", s.Name, out)
+		}
+	}
+}
+
+// Every registered scenario runs from the command line, on its default
+// port and variant, against the in-process lab, prints JSON Lines that
+// read back, and ends with at least one verdict; the password stays masked.
+func TestScenarioCommandEveryScenarioJSON(t *testing.T) {
+	dir := t.TempDir()
+	for _, s := range scenario.All() {
+		t.Run(s.Name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			out, errOut, err := runSessionCmd(t, ctx, "--scenario", s.Name, "--format", "json", "--lab-state-dir", dir)
+			if err != nil {
+				t.Fatalf("exit with error: %v\nstderr: %s\nstdout: %s", err, errOut, out)
+			}
+			evs := decodeEvents(t, out)
+			verdicts := 0
+			for i, ev := range evs {
+				if ev.Seq != i+1 {
+					t.Fatalf("event %d has seq %d", i, ev.Seq)
+				}
+				if ev.Kind == sessions.KindVerdict {
+					verdicts++
+					if ev.Verdict == nil || ev.Verdict.Scenario != s.Name || ev.Verdict.Outcome == "" {
+						t.Errorf("verdict without its finding: %+v", ev)
+					}
+				}
+			}
+			if verdicts == 0 {
+				t.Errorf("no verdict in\n%s", out)
+			}
+			if strings.Contains(out, lab.DemoPassword) {
+				t.Errorf("the password is in the output unmasked")
+			}
+		})
+	}
+}
+
+func TestScenarioCommandTLSVersions(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, errOut, err := runSessionCmd(t, ctx, "--scenario", "tls12-vs-13", "--port", "993", "--format", "json", "--lab-state-dir", t.TempDir())
+	if err != nil {
+		t.Fatalf("exit with error: %v\n%s", err, errOut)
+	}
+	if !strings.Contains(errOut, "tls12-vs-13 on port 993") {
+		t.Errorf("stderr does not say what runs: %q", errOut)
+	}
+	got := map[string]string{}
+	for _, ev := range decodeEvents(t, out) {
+		if ev.Leg == "" {
+			t.Errorf("event without a leg: %+v", ev)
+		}
+		if ev.Kind == sessions.KindVerdict {
+			got[ev.Leg] = ev.Verdict.Outcome
+		}
+	}
+	if got[scenario.LegTLS12] != "certificate-visible" || got[scenario.LegTLS13] != "certificate-hidden" {
+		t.Errorf("verdicts %v", got)
+	}
+}
+
+func TestScenarioCommandText(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, errOut, err := runSessionCmd(t, ctx, "--scenario", "tls12-vs-13", "--lens", "eavesdropper", "--width", "100", "--lab-state-dir", t.TempDir())
+	if err != nil {
+		t.Fatalf("exit with error: %v\n%s", err, errOut)
+	}
+	for _, want := range []string{"VERDICT", "[TLS 1.2]", "[TLS 1.3]", "crossed the wire in the clear"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestScenarioCommandBadFlags(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"--scenario", "no-such-scenario"},
+		{"--scenario", "tls12-vs-13", "--port", "2525"},
+		{"--scenario", "tls12-vs-13", "--variant", "nope"},
+		{"--scenario", "tls12-vs-13", "--tls-max", "1.2"},
+		{"--scenario", "tls12-vs-13", "--insecure"},
+		{"--scenario", "tls12-vs-13", "--format", "yaml"},
+	} {
+		_, _, err := runSessionCmd(t, context.Background(), append(args, "--lab-state-dir", dir)...)
+		if err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}
