@@ -11,6 +11,7 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/scenario"
 	"github.com/mailwire/mailwire/tui"
 )
 
@@ -41,9 +42,10 @@ func runTUI(cmd *cobra.Command, _ []string) error {
 // goroutine) and closes it when the program ends, even if the program ends
 // while the lab is still starting.
 type labKeeper struct {
-	mu     sync.Mutex
-	lab    *lab.Lab
-	closed bool
+	mu       sync.Mutex
+	lab      *lab.Lab
+	stateDir string
+	closed   bool
 }
 
 func (k *labKeeper) start(ctx context.Context) (tui.LabInfo, error) {
@@ -63,7 +65,7 @@ func (k *labKeeper) start(ctx context.Context) (tui.LabInfo, error) {
 		_ = l.Close()
 		return tui.LabInfo{}, errors.New("start lab: the program ended first")
 	}
-	k.lab = l
+	k.lab, k.stateDir = l, opts.StateDir
 	return labInfo(l, opts.ListenHost), nil
 }
 
@@ -72,10 +74,17 @@ func (k *labKeeper) start(ctx context.Context) (tui.LabInfo, error) {
 // certificate checked against the lab CA, the demo login.
 func (k *labKeeper) openSession(ctx context.Context, req tui.SessionRequest) (<-chan sessions.Event, error) {
 	k.mu.Lock()
-	l := k.lab
+	l, stateDir := k.lab, k.stateDir
 	k.mu.Unlock()
 	if l == nil {
 		return nil, errors.New("the lab is not running")
+	}
+	if req.Scenario != "" {
+		sr := scenario.Request{Name: req.Scenario, Port: req.Port, Variant: req.Variant, Env: scenario.LabEnv(l, stateDir)}
+		if _, _, err := sr.Resolve(); err != nil {
+			return nil, err
+		}
+		return scenario.Stream(ctx, sr), nil
 	}
 	ep, ok := l.Endpoint(req.Port)
 	if !ok {
