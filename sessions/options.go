@@ -136,6 +136,11 @@ type Options struct {
 
 	// From and To are the envelope addresses (RFC 5321 §4.1.1.2–3).
 	From, To string
+	// Message is the message an SMTP session sends (RFC 5322, lines ending
+	// in CRLF or LF); nil means a short generated test message. A relaying
+	// MTA (the hops scenario) passes on the message it queued. The driver
+	// dot-stuffs it (RFC 5321 §4.5.2).
+	Message []byte `json:"-"`
 
 	DialTimeout    time.Duration // the TCP connect
 	ReadTimeout    time.Duration // each read, including each handshake flight

@@ -310,6 +310,9 @@ func (s *smtpClient) send() error {
 // message builds the test message with dot-stuffing and the final "."
 // line (RFC 5321 §4.5.2).
 func (s *smtpClient) message() []byte {
+	if s.o.Message != nil {
+		return dotStuff(s.o.Message)
+	}
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	tlsState := "without TLS"
@@ -328,12 +331,20 @@ func (s *smtpClient) message() []byte {
 		"This message was sent by mailwire to show an SMTP session on the wire,",
 		"as " + string(s.o.Role) + " to " + s.o.Target + ", " + tlsState + ".",
 	}
+	return dotStuff([]byte(strings.Join(lines, "\r\n")))
+}
+
+// dotStuff prepares a given message for DATA (RFC 5321 §4.5.2): every line
+// ends in CRLF, a line starting with "." gets another, and the lone "."
+// line ends it.
+func dotStuff(msg []byte) []byte {
 	var b strings.Builder
-	for _, l := range lines {
+	text := strings.TrimSuffix(strings.ReplaceAll(string(msg), "\r\n", "\n"), "\n")
+	for _, l := range strings.Split(text, "\n") {
 		if strings.HasPrefix(l, ".") {
 			b.WriteByte('.')
 		}
-		b.WriteString(l)
+		b.WriteString(strings.TrimSuffix(l, "\r"))
 		b.WriteString("\r\n")
 	}
 	b.WriteString(".\r\n")
