@@ -423,7 +423,9 @@ func (c *pconn) forwardBody(line []byte) error {
 	return c.writeUp(group)
 }
 
-func isDotLine(l []byte) bool { return bytes.Equal(l, []byte(".\r\n")) || bytes.Equal(l, []byte(".\n")) }
+func isDotLine(l []byte) bool {
+	return bytes.Equal(l, []byte(".\r\n")) || bytes.Equal(l, []byte(".\n"))
+}
 
 // serverToClient relays the server's lines to the client, one event per
 // batch that arrived together.
