@@ -265,7 +265,12 @@ func (c *pconn) relay() {
 		defer close(done)
 		c.serverToClient()
 	}()
-	c.clientToServer()
+	if !c.clientToServer() {
+		// Cut off for cause (a bound, a failed write): the client gets
+		// nothing more. After a plain end of its stream it may still be
+		// reading the answer to its last command, so it stays open.
+		c.client.Close()
+	}
 	if !c.serverGone.Load() && !c.quitSent.Load() && c.ctx.Err() == nil && !c.rawMode.Load() {
 		// The client left without QUIT/LOGOUT (a client that requires TLS
 		// and found none): the attacker ends its own session politely, so
@@ -293,28 +298,28 @@ func (c *pconn) nextTag() string {
 }
 
 // clientToServer relays the client's lines to the server, answering
-// capability requests and STARTTLS itself when it strips.
-func (c *pconn) clientToServer() {
+// capability requests and STARTTLS itself when it strips. It returns true
+// when the client's stream ended (or the relay turned to raw bytes), false
+// when the attacker cut it off.
+func (c *pconn) clientToServer() bool {
 	continuation := false // the next line continues a command after a literal
 	for {
 		b, err := c.cr.peek()
 		if err != nil {
-			c.clientGone(err)
-			return
+			return c.clientGone(err)
 		}
 		if !c.rawMode.Load() && looksLikeTLS(b) {
 			c.rawFromClient()
-			return
+			return true
 		}
 		line, err := c.cr.readLine()
 		if err != nil {
-			c.clientGone(err)
-			return
+			return c.clientGone(err)
 		}
 		if c.cfg.Proto == sessions.ProtoSMTP && c.inData.Load() {
 			if err := c.forwardBody(line); err != nil {
 				c.relayFailed("relay the message body", err)
-				return
+				return false
 			}
 			continue
 		}
@@ -322,7 +327,7 @@ func (c *pconn) clientToServer() {
 			handled, err := c.answer(line)
 			if err != nil {
 				c.relayFailed("answer the client", err)
-				return
+				return false
 			}
 			if handled {
 				continue
@@ -330,22 +335,24 @@ func (c *pconn) clientToServer() {
 		}
 		if continuation, err = c.forward(line, continuation); err != nil {
 			c.relayFailed("relay to the server", err)
-			return
+			return false
 		}
 	}
 }
 
-// clientGone handles the end of the client's stream.
-func (c *pconn) clientGone(err error) {
+// clientGone reports how the client's stream ended: true for a plain end.
+func (c *pconn) clientGone(err error) bool {
 	switch {
 	case errors.Is(err, errLineTooLong):
 		c.p.fail("read from the client", err, sessions.ExplainLineTooLong)
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), c.serverGone.Load():
+		return true
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		c.p.fail("read from the client", fmt.Errorf("the client sent nothing for %v: %w", c.cfg.Timeout, err), "")
 	default:
 		c.p.fail("read from the client", err, "")
 	}
+	return false
 }
 
 func (c *pconn) relayFailed(op string, err error) {
@@ -374,6 +381,12 @@ func (c *pconn) forward(line []byte, continuation bool) (bool, error) {
 		cred.OnWire = false
 		c.credSeen.Store(true)
 	}
+	n, more := trailingCount(c.cfg.Proto, verb, line)
+	if n > maxLiteral {
+		// Checked before the line goes out: a server waiting for the
+		// announced bytes would take the attacker's goodbye for them.
+		return false, fmt.Errorf("the client announced more than %d bytes to follow its line; the attacker relays at most that", maxLiteral)
+	}
 	if err := c.sendUp(line, cred); err != nil {
 		return false, err
 	}
@@ -381,12 +394,8 @@ func (c *pconn) forward(line []byte, continuation bool) (bool, error) {
 		c.p.note(fmt.Sprintf("the attacker read %s's password (%s) in the client's cleartext, and passed it on to the server inside its own TLS",
 			sessions.SafeString(cred.Username), cred.Mechanism), "attack.credentials", nil)
 	}
-	n, more := trailingCount(c.cfg.Proto, verb, line)
 	if n < 0 {
 		return more, nil
-	}
-	if n > maxLiteral {
-		return false, fmt.Errorf("the client announced %d bytes; the attacker relays at most %d", n, maxLiteral)
 	}
 	data, err := c.cr.readN(n)
 	if err != nil {

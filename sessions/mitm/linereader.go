@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/mailwire/mailwire/sessions"
 )
 
 // errLineTooLong: a peer sent more than MaxLine bytes without a line end.
-var errLineTooLong = errors.New("line too long")
+// It is the engine's own error, so sessions.Explain names it.
+var errLineTooLong = sessions.ErrLineTooLong
 
 // lineReader reads bounded lines and, unlike sessions.LineReader, lets
 // the relay look at what is buffered: whether the next bytes are a TLS
