@@ -1,0 +1,281 @@
+package scenario
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/mailwire/mailwire/sessions"
+)
+
+// Leg names of hops: each names the hop's two ends and its canonical port,
+// "From→To (port)"; the local delivery has no network and no port.
+const (
+	LegHopSubmission = "MUA→MSA (587)"
+	LegHopRelay      = "MTA→MX (25)"
+	LegHopDelivery   = "MDA"
+	LegHopRetrieval  = "MX→MUA (993)"
+	LegHopWeb        = "browser→web (443)"
+)
+
+// The TLS column of a Hop when it is not a TLS version.
+const (
+	HopCleartext = "cleartext"
+	HopLocal     = "no network"
+)
+
+// The certificate column of a Hop.
+const (
+	CertVerified    = "verified"     // checked, and the session depended on it
+	CertNotEnforced = "not enforced" // checked and reported, but the session would go on anyway (RFC 7435)
+	CertNotChecked  = "not checked"  // no TLS, or verification turned off
+	CertFailed      = "failed"       // checked and failed
+)
+
+// Hop is one step of a message's path, computed from one leg's events.
+type Hop struct {
+	Leg string `json:"leg"`
+	// From and To are the two ends, read from the leg's name ("MUA→MSA
+	// (587)"); Port is the canonical port in it, 0 for a local step.
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+	Port int    `json:"port,omitempty"`
+	// Network: the hop crossed a network (it has a connect event).
+	Network bool `json:"network"`
+	// TLS is the version the tls-state event reports ("TLS 1.3"),
+	// HopCleartext when the hop never began TLS, HopLocal without network.
+	TLS string `json:"tls"`
+	// Boundary is BoundaryStartTLS, BoundaryImplicit or BoundaryNone.
+	Boundary string `json:"boundary,omitempty"`
+	// Cert is CertVerified, CertNotEnforced, CertNotChecked or CertFailed
+	// ("" for a local step); CertDetail says who checked, against what.
+	Cert       string `json:"cert,omitempty"`
+	CertDetail string `json:"cert_detail,omitempty"`
+	// Observer says what anyone on this hop's path reads.
+	Observer string `json:"observer"`
+	// Received holds the Received: trace headers (RFC 5321 §4.4) found in
+	// the message this hop carried, as its endpoint sent it: each server
+	// on the way adds one, naming the hop and whether it used TLS.
+	Received []string `json:"received,omitempty"`
+	// Err is the hop's first error.
+	Err      string `json:"error,omitempty"`
+	Evidence []int  `json:"evidence,omitempty"`
+}
+
+// Hops computes a message's path from a stream: one Hop per leg, in the
+// order the legs first appear. Like Compare it is pure: the verdict, the
+// TUI and the printers draw the same path from the same events.
+func Hops(evs []sessions.Event) []Hop {
+	var out []Hop
+	for _, leg := range Legs(evs) {
+		out = append(out, hopOf(leg, OnLeg(evs, leg)))
+	}
+	return out
+}
+
+// hopEnds reads "From→To (port)" (or "From->To (port)"); a leg named
+// otherwise (the local delivery) keeps its name as From.
+func hopEnds(leg string) (from, to string, port int) {
+	name := leg
+	if i := strings.LastIndex(name, " ("); i >= 0 && strings.HasSuffix(name, ")") {
+		if p, err := strconv.Atoi(name[i+2 : len(name)-1]); err == nil && p > 0 && p < 65536 {
+			port = p
+			name = name[:i]
+		}
+	}
+	for _, arrow := range []string{"→", "->"} {
+		if a, b, ok := strings.Cut(name, arrow); ok {
+			return strings.TrimSpace(a), strings.TrimSpace(b), port
+		}
+	}
+	if leg == LegHopDelivery {
+		// RFC 5598 §4.3.3: the MDA hands the message from the MX to the
+		// recipient's mailbox.
+		return "MX", "mailbox", 0
+	}
+	return name, "", port
+}
+
+func hopOf(leg string, evs []sessions.Event) Hop {
+	f := analyzeLeg(evs)
+	h := Hop{Leg: leg, Network: f.network, Boundary: f.boundary, Err: f.err}
+	h.From, h.To, h.Port = hopEnds(leg)
+	h.Received = receivedHeaders(evs)
+	if !f.network {
+		h.TLS, h.Boundary = HopLocal, ""
+		h.Observer = "nothing: no network, the message is written into the mailbox on the same machine"
+		for _, ev := range evs {
+			h.Evidence = append(h.Evidence, ev.Seq)
+		}
+		return h
+	}
+	h.Evidence = append(h.Evidence, f.evidence...)
+	switch {
+	case f.tls != nil:
+		h.TLS = f.tls.Version
+	case f.boundary == BoundaryNone:
+		h.TLS = HopCleartext
+	default:
+		// STARTTLS or implicit TLS began but the handshake did not
+		// finish: nothing was protected, and nothing more was sent.
+		h.TLS = "handshake failed"
+	}
+	h.CertDetail, _ = f.certCheck()
+	switch {
+	case f.tls == nil || f.tls.VerifyMethod == string(sessions.VerifyOff):
+		h.Cert = CertNotChecked
+	case f.opportunistic:
+		h.Cert = CertNotEnforced
+	case f.tls.Verified:
+		h.Cert = CertVerified
+	default:
+		h.Cert = CertFailed
+	}
+	h.Observer = f.observer()
+	return h
+}
+
+// observer says what anyone on a network hop's path reads.
+func (f legFacts) observer() string {
+	var what []string
+	if f.credsInClear {
+		what = append(what, "the password")
+	}
+	if f.envelopeInClear {
+		what = append(what, "sender, recipients and the whole message")
+	}
+	if f.greetingHost != "" {
+		what = append(what, "server name "+f.greetingHost)
+	}
+	if f.clientName != "" {
+		what = append(what, "client name "+f.clientName)
+	}
+	if n := len(f.caps); n > 0 {
+		what = append(what, fmt.Sprintf("%d capabilities", n))
+	}
+	if f.sni != "" {
+		what = append(what, "SNI "+f.sni)
+	}
+	if f.alpnOffered != "" {
+		what = append(what, "ALPN "+f.alpnOffered)
+	}
+	clear := f.clearC2S + f.clearS2C
+	switch {
+	case f.boundary == BoundaryNone && len(what) == 0:
+		return fmt.Sprintf("all %d bytes of the conversation", clear)
+	case f.boundary == BoundaryNone:
+		return fmt.Sprintf("everything (%d bytes): %s", clear, strings.Join(what, ", "))
+	case f.tls == nil:
+		return strings.Join(append(what, "then the failed handshake"), ", ")
+	}
+	what = append(what, "then only encrypted records (sizes, timing)")
+	return strings.Join(what, ", ")
+}
+
+// receivedHeaders returns the Received: headers of the message data a leg
+// carried (an SMTP DATA content line, decrypted or in the clear), unfolded
+// (RFC 5322 §2.2.3), made safe for display and bounded.
+func receivedHeaders(evs []sessions.Event) []string {
+	const maxHeaders, maxLen = 20, 300
+	var out []string
+	for _, ev := range evs {
+		if ev.Kind != sessions.KindLine || ev.Dir != sessions.ClientToServer || ev.Annotation != "smtp.data.content" {
+			continue
+		}
+		// Only the header section: up to the first empty line (RFC 5322 §2.1).
+		head := ev.Raw
+		if i := bytes.Index(head, []byte("\r\n\r\n")); i >= 0 {
+			head = head[:i+2]
+		} else if i := bytes.Index(head, []byte("\n\n")); i >= 0 {
+			head = head[:i+1]
+		}
+		var cur []byte
+		flush := func() {
+			if len(cur) > 0 && len(out) < maxHeaders {
+				out = append(out, truncate(sessions.SafeString(string(cur)), maxLen))
+			}
+			cur = nil
+		}
+		for _, line := range bytes.Split(head, []byte("\n")) {
+			line = bytes.TrimRight(line, "\r")
+			folded := len(line) > 0 && (line[0] == ' ' || line[0] == '\t')
+			switch {
+			case folded && cur != nil:
+				cur = append(cur, ' ')
+				cur = append(cur, bytes.TrimSpace(line)...)
+			case len(line) > 9 && bytes.EqualFold(line[:9], []byte("received:")):
+				flush()
+				cur = append([]byte(nil), line...)
+			default:
+				flush()
+			}
+		}
+		flush()
+	}
+	return out
+}
+
+// hopsSummary is the hops verdict's text, and whether every network hop
+// of the message's path was protected by TLS with an enforced certificate
+// check. The web hop (LegHopWeb) is not on the message's path: it is
+// described after it, for comparison.
+func hopsSummary(hops []Hop) (string, bool) {
+	var parts, readable, forgeable, web []string
+	network, protected := 0, 0
+	for _, h := range hops {
+		desc := fmt.Sprintf("%s: %s", h.Leg, h.TLS)
+		if h.Cert != "" {
+			desc += ", certificate " + h.Cert
+		}
+		if h.Err != "" {
+			desc += ", failed"
+		}
+		if h.Leg == LegHopWeb {
+			web = append(web, desc)
+			continue
+		}
+		parts = append(parts, desc)
+		if !h.Network {
+			continue
+		}
+		network++
+		tlsOK := strings.HasPrefix(h.TLS, "TLS") && h.Err == ""
+		switch {
+		case !tlsOK:
+			readable = append(readable, h.Leg)
+		case h.Cert != CertVerified:
+			forgeable = append(forgeable, h.Leg)
+			protected++
+		default:
+			protected++
+		}
+	}
+	if network == 0 {
+		return "no hop of the message's path ran, so there is nothing to draw", false
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "TLS protected %d of %d network hops of the message's path (%s). ", protected, network, strings.Join(parts, "; "))
+	b.WriteString("Each hop is its own TLS session and decides for itself whether to use TLS; the servers in between read the whole message: TLS protects the hops, not the message")
+	if len(readable) > 0 {
+		fmt.Fprintf(&b, "; anyone on the path of %s read it", strings.Join(readable, ", "))
+	}
+	if len(forgeable) > 0 {
+		fmt.Fprintf(&b, "; on %s the certificate was not enforced, so an attacker on the path could strip STARTTLS or answer in the server's place", strings.Join(forgeable, ", "))
+	}
+	b.WriteString(". Only end-to-end encryption of the message itself (S/MIME, OpenPGP) protects it across every hop")
+	if len(web) > 0 {
+		fmt.Fprintf(&b, ". HTTPS, by comparison, is a single hop from browser to server (%s)", strings.Join(web, "; "))
+	}
+	b.WriteString(".")
+	return b.String(), len(readable) == 0 && len(forgeable) == 0
+}
+
+// HopEvidence is every hop's evidence.
+func HopEvidence(hops []Hop) []int {
+	var out []int
+	for _, h := range hops {
+		out = append(out, h.Evidence...)
+	}
+	return out
+}
