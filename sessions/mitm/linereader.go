@@ -30,9 +30,11 @@ func newLineReader(r io.Reader, max int, before func()) *lineReader {
 	return &lineReader{r: r, buf: make([]byte, max+512), max: max, before: before}
 }
 
-// fill reads once from r into the free space, compacting first.
+// fill reads once from r into the free space, compacting first when there
+// is none (compacting on every read would copy a slowly arriving line over
+// and over).
 func (l *lineReader) fill() error {
-	if l.start > 0 {
+	if l.start > 0 && l.end == len(l.buf) {
 		copy(l.buf, l.buf[l.start:l.end])
 		l.end -= l.start
 		l.start = 0
