@@ -558,6 +558,11 @@ func (c *pconn) rawFromClient() {
 // the close event.
 func (c *pconn) finish() {
 	c.closeAll()
+	if errors.Is(context.Cause(c.ctx), errTimeLimit) {
+		// The time limit closed the connections under a pending read,
+		// which then reported nothing but "use of closed connection".
+		c.p.fail("proxy", fmt.Errorf("%w (%v)", errTimeLimit, c.cfg.SessionTimeout), sessions.ExplainTimeout)
+	}
 	if c.diss != nil {
 		c.p.emitMu.Lock()
 		for _, dir := range []sessions.Direction{sessions.ClientToServer, sessions.ServerToClient} {

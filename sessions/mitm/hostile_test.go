@@ -268,3 +268,29 @@ func TestCloseCutsConnections(t *testing.T) {
 		t.Error("events after Close returned")
 	}
 }
+
+// A client that connects and then neither speaks nor leaves is cut off at
+// the session time limit, with an error that says so.
+func TestSessionTimeLimit(t *testing.T) {
+	l := startLab(t)
+	ep, _ := l.Endpoint(587)
+	rec := &recorder{}
+	p, err := mitm.Start(context.Background(), mitm.Config{
+		Upstream: ep.Addr, Proto: sessions.ProtoSMTP, Attack: mitm.StripRemove, Emit: rec.emit,
+		Timeout: 5 * time.Second, SessionTimeout: 300 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	drainUntilClosed(t, c, 3*time.Second)
+	evs := waitProxy(t, p, rec)
+	if !slices.Contains(explainOf(evs), sessions.ExplainTimeout) {
+		t.Errorf("proxy errors %v, want %q", explainOf(evs), sessions.ExplainTimeout)
+	}
+}

@@ -120,7 +120,9 @@ type Config struct {
 	// Emit receives the proxy's events, one at a time (the proxy
 	// serialises the calls, which come from its goroutines). Leg is
 	// sessions.LegAttackerServer, At is the time since Start, Seq is left
-	// zero for the caller to number. Nil discards them.
+	// zero for the caller to number. Nil discards them. Emit must not
+	// call the Proxy's methods (Close and Wait wait for the goroutines
+	// that call it).
 	Emit func(sessions.Event)
 	// ListenHost is the address to listen on; default 127.0.0.1.
 	ListenHost string
@@ -250,7 +252,8 @@ func (p *Proxy) Close() error {
 
 // Wait blocks until no connection is being proxied: the client that was
 // served has left and the proxy has emitted its last event for it. A
-// scenario calls it after the client's session ended, before its verdict.
+// scenario calls it after the client's session ended, before its verdict;
+// called before any client connected it returns at once.
 func (p *Proxy) Wait(ctx context.Context) error {
 	p.mu.Lock()
 	idle := p.idle
@@ -347,10 +350,13 @@ func (p *Proxy) fail(op string, err error, explain string) {
 		Err: &sessions.ErrorInfo{Op: op, Message: msg, Explain: explain}})
 }
 
+// errTimeLimit is the cause of a proxied connection's end at
+// Config.SessionTimeout.
+var errTimeLimit = errors.New("the attacker's time limit for one connection was reached")
+
 // serve handles one client connection.
 func (p *Proxy) serve(client net.Conn, id int) {
-	ctx, cancel := context.WithTimeoutCause(p.ctx, p.cfg.SessionTimeout,
-		fmt.Errorf("the attacker's time limit of %v for one connection was reached", p.cfg.SessionTimeout))
+	ctx, cancel := context.WithTimeoutCause(p.ctx, p.cfg.SessionTimeout, errTimeLimit)
 	defer cancel()
 	c := &pconn{p: p, cfg: p.cfg, id: id, ctx: ctx, client: client}
 	stop := context.AfterFunc(ctx, c.closeAll)
