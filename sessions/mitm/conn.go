@@ -253,8 +253,21 @@ func (c *pconn) received(raw []byte, ann string) {
 	if ann == "" {
 		ann = lineAnn
 	}
+	var also []string
+	if c.cfg.Proto == sessions.ProtoIMAP {
+		// Untagged data and the tagged completion often arrive together:
+		// the completion's status is what the batch amounts to (RFC 9051
+		// §7.1), so it is the Code, and its key joins the annotations.
+		lines := splitLines(raw)
+		if last := lines[len(lines)-1]; len(lines) > 1 && !strings.HasPrefix(last, "* ") && !strings.HasPrefix(last, "+") {
+			if st, stAnn := serverLineInfo(c.cfg.Proto, []byte(last)); strings.HasPrefix(stAnn, "imap.status.") {
+				code = st
+				also = append(also, stAnn)
+			}
+		}
+	}
 	c.p.emit(sessions.Event{Kind: sessions.KindLine, Dir: sessions.ServerToClient, Layer: layer, Visible: vis,
-		Raw: raw, Text: lineText(raw), Annotation: ann, Line: &sessions.Line{Proto: c.cfg.Proto, Code: code}})
+		Raw: raw, Text: lineText(raw), Annotation: ann, Also: also, Line: &sessions.Line{Proto: c.cfg.Proto, Code: code}})
 }
 
 // relay runs the two directions until both ended.

@@ -307,7 +307,7 @@ func (c *pconn) clientGreeting(g []byte) []byte {
 	out := []byte("* OK" + text + "\r\n")
 	if !bytes.Equal(out, g) {
 		_, changes := c.editCaps(c.clearCaps)
-		c.capsNote(changes, out)
+		c.capsNote("the attacker rewrote the capabilities in the server's greeting", changes, out)
 	}
 	return out
 }
@@ -351,14 +351,15 @@ func (c *pconn) answer(line []byte) (bool, error) {
 // answerCaps sends a capability answer the attacker wrote, with a note.
 func (c *pconn) answerCaps(out []byte) error {
 	_, changes := c.editCaps(c.clearCaps)
-	c.capsNote(changes, out)
+	c.capsNote("the attacker answered the client's capability request itself", changes, out)
 	return c.writeClient(out)
 }
 
-func (c *pconn) capsNote(changes []string, out []byte) {
+// capsNote says what the attacker changed in a capability list it sent
+// the client (what: where the list was).
+func (c *pconn) capsNote(what string, changes []string, out []byte) {
 	if len(changes) == 0 {
-		c.p.note("the attacker answered the client's capability request itself, with the server's cleartext list unchanged",
-			"attack.strip.capabilities", out)
+		c.p.note(what+", with the server's cleartext list unchanged", "attack.strip.capabilities", out)
 		return
 	}
 	ann := "attack.strip.auth_added"
@@ -368,8 +369,7 @@ func (c *pconn) capsNote(changes []string, out []byte) {
 	case slices.ContainsFunc(changes, func(s string) bool { return strings.HasPrefix(s, "replaced ") }):
 		ann = "attack.strip.replaced"
 	}
-	c.p.note("the attacker answered the client's capability request itself, from the server's cleartext list: "+
-		strings.Join(changes, "; "), ann, out)
+	c.p.note(what+", from the server's cleartext list: "+strings.Join(changes, "; "), ann, out)
 }
 
 // ehloReply builds the EHLO reply the client gets: the server's cleartext
