@@ -110,6 +110,16 @@ type Common struct {
 	Lab    Lab
 	// OpenSession is Options.OpenSession (nil: no sessions).
 	OpenSession func(ctx context.Context, req SessionRequest) (<-chan sessions.Event, error)
+	// runs numbers the session runs of the whole program: a new session
+	// screen replaces the old one while the old run's messages may still
+	// be in flight, and the id alone tells them apart.
+	runs int
+}
+
+// nextRun returns a new session run id.
+func (c *Common) nextRun() int {
+	c.runs++
+	return c.runs
 }
 
 // labResultMsg carries the outcome of Options.StartLab.

@@ -29,6 +29,13 @@ type KeyMap struct {
 	Faster, Slower     key.Binding // auto-play speed
 	Rerun              key.Binding // run the session again
 
+	// Scenarios.
+	Scenarios key.Binding // open the scenario picker (port table, session)
+	Legs      key.Binding // cycle the leg filter: all legs, then each one
+	Panel     key.Binding // the compare table / hop diagram of a scenario
+	Story     key.Binding // the scenario's introduction and conclusion
+	AllItems  key.Binding // the picker: every scenario, not only the port's
+
 	Help, Quit key.Binding
 }
 
@@ -63,6 +70,14 @@ func DefaultKeyMap() KeyMap {
 		Faster:     key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "faster")),
 		Slower:     key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "slower")),
 		Rerun:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-run")),
+
+		// S, not s: s is step mode on the session screen, and one key
+		// opens the picker everywhere.
+		Scenarios: key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "scenarios")),
+		Legs:      key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "filter leg")),
+		Panel:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "table")),
+		Story:     key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "intro")),
+		AllItems:  key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "all scenarios")),
 
 		Help: key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit: key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),

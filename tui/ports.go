@@ -139,6 +139,9 @@ func (s *portsScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			s.mode = modeEndpoint
 			s.refreshTop()
 			return s, nil
+		case key.Matches(msg, k.Scenarios):
+			port := s.Selected()
+			return s, func() tea.Msg { return openPickerMsg{from: screenPorts, port: port} }
 		case key.Matches(msg, k.Endpoint):
 			s.mode = modeEndpoint
 			s.refreshTop()
@@ -432,7 +435,7 @@ func (s *portsScreen) detailFooter(w int) string {
 	case s.mode == modeEndpoint:
 		parts = append(parts, "esc explanation")
 	case s.c.OpenSession != nil:
-		parts = append(parts, "enter run session · e lab endpoint")
+		parts = append(parts, "enter run session · e lab endpoint · S scenarios")
 	default:
 		parts = append(parts, "enter lab endpoint")
 	}
@@ -508,7 +511,7 @@ func (s *portsScreen) ShortHelp() []key.Binding {
 		return []key.Binding{k.Move, k.Back}
 	}
 	if s.c.OpenSession != nil {
-		return []key.Binding{k.Move, s.openHelp(), k.Endpoint}
+		return []key.Binding{k.Move, s.openHelp(), k.Endpoint, k.Scenarios}
 	}
 	return []key.Binding{k.Move, s.openHelp()}
 }
@@ -518,7 +521,7 @@ func (s *portsScreen) FullHelp() [][]key.Binding {
 	k := s.c.Keys
 	open := []key.Binding{s.openHelp(), k.Back}
 	if s.c.OpenSession != nil {
-		open = []key.Binding{k.Open, k.Endpoint, k.Back}
+		open = []key.Binding{k.Open, k.Endpoint, k.Scenarios, k.Back}
 	}
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Left, k.Right},

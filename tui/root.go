@@ -16,6 +16,7 @@ type screenID int
 const (
 	screenPorts screenID = iota
 	screenSession
+	screenPicker
 )
 
 // screen is the contract every screen meets: a Bubble Tea model that renders
@@ -131,11 +132,34 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case openSessionMsg:
 		// A new session screen per request: nothing of the previous
 		// session (selection, lens, step) carries over to another port.
+		var drain tea.Cmd
+		if old, ok := m.screens[screenSession].(*sessionScreen); ok {
+			drain = old.stop() // the picker was opened from a running session
+		}
 		s := newSessionScreen(m.common, msg.req)
 		m.screens[screenSession] = s
 		m.active = screenSession
 		m.resize()
-		return m, s.Init()
+		return m, tea.Batch(drain, s.Init())
+
+	case openPickerMsg:
+		// A fresh picker each time: it starts from the port or scenario
+		// it was opened on.
+		m.screens[screenPicker] = newPickerScreen(m.common, msg)
+		m.active = screenPicker
+		m.resize()
+		return m, nil
+
+	case sessionOpenedMsg, sessionEventsMsg, autoTickMsg:
+		// A session's messages go to the session screen even while the
+		// picker is in front: it keeps receiving (and draining) its
+		// stream.
+		if s, ok := m.screens[screenSession]; ok {
+			s, cmd := s.Update(msg)
+			m.screens[screenSession] = s
+			return m, cmd
+		}
+		return m, nil
 
 	case switchScreenMsg:
 		if _, ok := m.screens[msg.to]; ok {
@@ -219,8 +243,13 @@ func (m *Model) screenTitle() string {
 		return "mail ports"
 	case screenSession:
 		if s, ok := m.screens[screenSession].(*sessionScreen); ok {
+			if s.req.Scenario != "" {
+				return "scenario " + scenarioProse(s.req.Scenario).Title
+			}
 			return fmt.Sprintf("session %s %d", s.req.Proto, s.req.Port)
 		}
+	case screenPicker:
+		return "scenarios"
 	}
 	return "mailwire"
 }

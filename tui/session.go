@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -105,9 +106,30 @@ type sessionScreen struct {
 
 	evs []sessions.Event
 	// steps holds the index of the first event of each step (an
-	// exchange), in order; tlsUp tracks the handshake for stepStart.
+	// exchange), in order; tlsUp tracks the handshake of each leg for
+	// stepStart.
 	steps []int
-	tlsUp bool
+	tlsUp map[string]bool
+
+	// legs are the connections of a multi-connection stream (a
+	// scenario's), in the order they first appear; legFilter 0 shows
+	// them all, i only legs[i-1] (and the scenario's own events).
+	legs      []string
+	legFilter int
+
+	// story: the detail pane shows the scenario's introduction (and its
+	// conclusion once it ends) instead of the selected event; storySet:
+	// the user chose with i, so the end of the stream leaves it alone.
+	story    bool
+	storySet bool
+
+	// panel: the body shows the compare table or the hop diagram instead
+	// of timeline and detail pane; its lines are cached for panelFor
+	// (events revealed, width).
+	panel      bool
+	panelOff   int
+	panelLines []string
+	panelFor   [2]int
 
 	lens   lens
 	reveal bool // show passwords
@@ -149,6 +171,8 @@ func newSessionScreen(c *Common, req SessionRequest) *sessionScreen {
 		speed:     autoDefault,
 		follow:    true,
 		detailFor: -1,
+		story:     req.Scenario != "",
+		panelFor:  [2]int{-1, -1},
 		width:     defaultWidth,
 		height:    defaultHeight,
 	}
@@ -162,8 +186,10 @@ func (s *sessionScreen) Init() tea.Cmd { return s.start() }
 // requires.
 func (s *sessionScreen) start() tea.Cmd {
 	drain := s.stop()
-	s.id++
-	s.evs, s.steps, s.tlsUp = nil, nil, false
+	s.id = s.c.nextRun()
+	s.evs, s.steps, s.tlsUp = nil, nil, map[string]bool{}
+	s.legs, s.legFilter = nil, 0
+	s.story = s.req.Scenario != "" && !s.storySet
 	s.rows, s.sel, s.top, s.follow = nil, 0, 0, true
 	s.stepIdx, s.auto = 0, false
 	s.err = nil
@@ -250,6 +276,7 @@ func (s *sessionScreen) SetSize(width, height int) {
 func (s *sessionScreen) invalidate() {
 	s.cache, s.cacheLast = nil, nil
 	s.detailFor = -1
+	s.panelFor = [2]int{-1, -1}
 }
 
 func (s *sessionScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
@@ -282,6 +309,11 @@ func (s *sessionScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			if s.state != stateFailed {
 				s.state = stateDone
 			}
+			if s.req.Scenario != "" && !s.storySet && s.follow && !s.stepMode {
+				// The end: the detail pane turns to the conclusion.
+				s.story = true
+				s.detailFor = -1
+			}
 			return s, nil
 		}
 		return s, waitEvents(s.id, s.ch)
@@ -301,11 +333,20 @@ func (s *sessionScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 
 	case tea.MouseClickMsg:
 		m := msg.Mouse()
-		if m.Button == tea.MouseLeft {
+		if m.Button == tea.MouseLeft && !s.panel {
 			s.click(m.X, m.Y)
 		}
 	case tea.MouseWheelMsg:
 		m := msg.Mouse()
+		if s.panel {
+			switch m.Button {
+			case tea.MouseWheelUp:
+				s.scrollPanel(-3)
+			case tea.MouseWheelDown:
+				s.scrollPanel(3)
+			}
+			return s, nil
+		}
 		l := s.layout()
 		overDetail := m.Y >= l.detailY && m.X >= l.detailX
 		switch m.Button {
@@ -330,7 +371,31 @@ func (s *sessionScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 
 func (s *sessionScreen) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := s.c.Keys
+	if s.panel {
+		if cmd, ok := s.panelKey(msg); ok {
+			return cmd
+		}
+	}
 	switch {
+	case key.Matches(msg, k.Scenarios):
+		req := s.req
+		return func() tea.Msg {
+			m := openPickerMsg{from: screenSession, current: req.Scenario}
+			if req.Scenario == "" {
+				m.port = req.Port // a plain session: the scenarios of its port
+			}
+			return m
+		}
+	case key.Matches(msg, k.Legs):
+		s.cycleLegFilter()
+	case key.Matches(msg, k.Panel):
+		s.togglePanel()
+	case key.Matches(msg, k.Story):
+		if s.req.Scenario != "" {
+			s.story = !s.story
+			s.storySet = true
+			s.detailFor = -1
+		}
 	case key.Matches(msg, k.Back):
 		s.auto = false
 		drain := s.stop()
@@ -428,9 +493,14 @@ func (s *sessionScreen) appendEvents(evs []sessions.Event) {
 		ev := &s.evs[i]
 		switch ev.Kind {
 		case sessions.KindTLSState:
-			s.tlsUp = true
+			s.tlsUp[ev.Leg] = true
 		case sessions.KindError:
 			s.state = stateFailed
+		}
+		if ev.Leg != "" && !slices.Contains(s.legs, ev.Leg) {
+			// A new leg: the leg column appears or widens.
+			s.legs = append(s.legs, ev.Leg)
+			s.invalidate()
 		}
 	}
 	s.addRows(from)
@@ -459,18 +529,28 @@ func (s *sessionScreen) stepStart(i int) bool {
 	}
 	ev, prev := s.evs[i], s.evs[i-1]
 	switch ev.Kind {
-	case sessions.KindBoundary, sessions.KindError, sessions.KindClose:
+	case sessions.KindBoundary, sessions.KindError, sessions.KindClose, sessions.KindVerdict:
 		return true
+	case sessions.KindConnect:
+		// A scenario's next connection, unless its introduction just
+		// started the step.
+		return prev.Kind != sessions.KindNote || prev.Annotation != annLeg
+	case sessions.KindNote:
+		return ev.Annotation == annLeg
 	case sessions.KindLine:
 		return ev.Dir == sessions.ClientToServer
 	case sessions.KindRecord, sessions.KindHandshake, sessions.KindEncrypted:
-		if s.tlsUp || prev.Kind == sessions.KindBoundary {
+		if s.tlsUp[ev.Leg] || prev.Kind == sessions.KindBoundary && prev.Leg == ev.Leg {
 			return false
 		}
-		// The previous TLS event on the wire: a change of direction starts
-		// the peer's flight (RFC 8446 §2, figure 1).
+		// The previous TLS event on the wire, on the same connection: a
+		// change of direction starts the peer's flight (RFC 8446 §2,
+		// figure 1).
 		for j := i - 1; j >= 0; j-- {
 			p := s.evs[j]
+			if p.Leg != ev.Leg {
+				continue
+			}
 			switch p.Kind {
 			case sessions.KindRecord, sessions.KindHandshake, sessions.KindEncrypted:
 				return p.Dir != ev.Dir
@@ -506,6 +586,7 @@ func (s *sessionScreen) stepRange() (int, int) {
 func (s *sessionScreen) setStepMode(on bool) {
 	s.stepMode = on
 	s.auto = false
+	s.story = false
 	s.invalidate() // markers change
 	if on {
 		// Start the walk-through from the beginning: step mode is for
@@ -567,13 +648,18 @@ func (s *sessionScreen) selectStep() {
 }
 
 func (s *sessionScreen) setLens(l lens) {
-	// Keep the same event selected across lenses where the other lens
-	// shows it, else the nearest one before it.
+	s.lens = l
+	s.rebuildRows()
+}
+
+// rebuildRows builds the timeline again after the lens or the leg filter
+// changed, keeping the same event selected where the new timeline shows
+// it, else the nearest one before it.
+func (s *sessionScreen) rebuildRows() {
 	ev := -1
 	if s.sel < len(s.rows) {
 		ev = s.rows[s.sel].first
 	}
-	s.lens = l
 	s.rows = s.rows[:0]
 	s.addRows(0)
 	s.invalidate()
@@ -612,6 +698,9 @@ func (s *sessionScreen) addRows(from int) {
 
 // shows says whether the current lens has a row for ev.
 func (s *sessionScreen) shows(ev *sessions.Event) bool {
+	if s.legFilter > 0 && ev.Leg != "" && ev.Leg != s.legs[s.legFilter-1] {
+		return false
+	}
 	if s.lens == lensEndpoint {
 		return true
 	}
@@ -642,6 +731,7 @@ func (s *sessionScreen) moveSel(d int) {
 	}
 	s.sel = max(0, min(n-1, s.sel+d))
 	s.follow = s.sel == n-1 && !s.stepMode
+	s.story = false // the user looks at events now
 	s.clampScroll()
 }
 
@@ -669,6 +759,7 @@ func (s *sessionScreen) click(x, y int) {
 	if i < s.visibleRows() {
 		s.sel = i
 		s.follow = false
+		s.story = false
 		s.clampScroll()
 	}
 }
@@ -676,10 +767,37 @@ func (s *sessionScreen) click(x, y int) {
 // ShortHelp lists the keys shown in the one-line help bar.
 func (s *sessionScreen) ShortHelp() []key.Binding {
 	k := s.c.Keys
+	if s.panel {
+		return []key.Binding{k.Up, k.Down, s.panelHelp(), k.Back}
+	}
 	if s.stepMode {
 		return []key.Binding{k.Next, k.Prev, k.Auto, k.Lens, k.Step, k.Back}
 	}
+	if s.req.Scenario != "" {
+		out := []key.Binding{k.Up, k.Down, k.Story}
+		if len(s.legs) > 1 {
+			out = append(out, k.Legs)
+		}
+		if s.panelAvailable() {
+			out = append(out, s.panelHelp())
+		}
+		return append(out, k.Lens, k.Step, k.Scenarios, k.Back)
+	}
 	return []key.Binding{k.Up, k.Down, k.Lens, k.Step, k.Reveal, k.Rerun, k.Back}
+}
+
+// panelHelp is c's help: what the panel of this scenario is.
+func (s *sessionScreen) panelHelp() key.Binding {
+	b := s.c.Keys.Panel
+	switch {
+	case s.panel:
+		b.SetHelp("c", "events")
+	case s.req.Scenario == "hops":
+		b.SetHelp("c", "hop diagram")
+	default:
+		b.SetHelp("c", "compare table")
+	}
+	return b
 }
 
 // FullHelp lists every key of the screen, in columns.
@@ -689,5 +807,6 @@ func (s *sessionScreen) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.PrevPage, k.NextPage, k.Top, k.Bottom},
 		{k.Lens, k.Reveal, k.DetailUp, k.DetailDown, k.Rerun, k.Back},
 		{k.Step, k.Next, k.Prev, k.Auto, k.Faster, k.Slower},
+		{k.Scenarios, k.Story, k.Legs, s.panelHelp()},
 	}
 }

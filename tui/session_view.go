@@ -64,7 +64,10 @@ type sessionLayout struct {
 
 func (s *sessionScreen) layout() sessionLayout {
 	w, h := max(s.width, 20), max(s.height, headerLines+6)
-	l := sessionLayout{wide: w >= sessionWideWidth}
+	split := s.split()
+	// Side by side, the two legs need the whole width: the detail pane
+	// goes below.
+	l := sessionLayout{wide: w >= sessionWideWidth && !split}
 	body := h - headerLines
 	if l.wide {
 		l.detailW = max(48, w*2/5)
@@ -79,6 +82,9 @@ func (s *sessionScreen) layout() sessionLayout {
 	l.listW = w
 	l.listY = headerLines + 1
 	l.listH = max(3, (body-1)*9/20)
+	if split {
+		l.listH = max(3, (body-1)*3/5)
+	}
 	l.detailX = 0
 	l.detailY = l.listY + l.listH
 	l.detailW = w
@@ -96,6 +102,10 @@ func (s *sessionScreen) View() string {
 	w, h := max(s.width, 1), max(s.height, 1)
 	lines := make([]string, 0, h)
 	lines = append(lines, strings.Split(s.headerView(w), "\n")...)
+	if s.panel {
+		lines = append(lines, s.panelView(w, h-headerLines)...)
+		return strings.Join(lines[:min(len(lines), h)], "\n")
+	}
 	list := s.listLines(l)
 	detail := strings.Split(s.detailBox(l), "\n")
 	if l.wide {
@@ -157,6 +167,9 @@ func (s *sessionScreen) headerView(w int) string {
 		// Narrow: the state and the count matter more than the name.
 		line1 = st.Title.Render("session") + rest
 	}
+	if r.Scenario != "" {
+		line1 = s.scenarioHeader(w, stateStyle)
+	}
 
 	var lensText, other string
 	if s.lens == lensEndpoint {
@@ -178,6 +191,13 @@ func (s *sessionScreen) headerView(w int) string {
 	}
 	if s.reveal {
 		line2 += " " + st.Warning.Render("passwords shown")
+	}
+	if f := s.legFilterText(); f != "" && !s.stepMode {
+		// The filter replaces the lens explanation: tab is in the help bar.
+		line2 = st.Lens.Render(lensText) + " " + st.Leg.Render(f)
+		if s.reveal {
+			line2 += " " + st.Warning.Render("passwords shown")
+		}
 	}
 	return ansi.Truncate(line1, w, "…") + "\n" + ansi.Truncate(line2, w, "…")
 }
@@ -205,8 +225,20 @@ func (s *sessionScreen) listLines(l sessionLayout) []string {
 		s.cacheW = w
 	}
 	head := fmt.Sprintf("%*s%*s %-*s %-*s %s", gutterW, "", timeW, "time", dirW, "dir", badgeW, "who reads", "what")
+	if lw := s.legColW(); lw > 0 {
+		head = fmt.Sprintf("%*s%*s %-*s %-*s %-*s %s", gutterW, "", timeW, "time", lw, "leg", dirW, "dir", badgeW, "who reads", "what")
+	}
+	split := s.split()
 	lines := make([]string, 0, l.listH+1)
-	lines = append(lines, st.Header.Render(padTo(ansi.Truncate(head, w, ""), w)))
+	if split {
+		lines = append(lines, s.splitHead(w))
+	} else {
+		lines = append(lines, st.Header.Render(padTo(ansi.Truncate(head, w, ""), w)))
+	}
+	row := s.renderRow
+	if split {
+		row = s.splitRow
+	}
 
 	n := s.visibleRows()
 	limit := s.revealed()
@@ -225,7 +257,7 @@ func (s *sessionScreen) listLines(l sessionLayout) []string {
 		last := min(r.last, limit-1)
 		current := s.stepMode && r.last >= stepFrom && r.first < stepTo
 		if i == s.sel || current {
-			lines = append(lines, s.renderRow(r.first, last, w, i == s.sel, current))
+			lines = append(lines, row(r.first, last, w, i == s.sel, current))
 			continue
 		}
 		if len(s.cache) != len(s.rows) {
@@ -233,7 +265,7 @@ func (s *sessionScreen) listLines(l sessionLayout) []string {
 			s.cacheLast = append(s.cacheLast, make([]int, len(s.rows)-len(s.cacheLast))...)
 		}
 		if s.cache[i] == "" || s.cacheLast[i] != last {
-			s.cache[i] = s.renderRow(r.first, last, w, false, false)
+			s.cache[i] = row(r.first, last, w, false, false)
 			s.cacheLast[i] = last
 		}
 		lines = append(lines, s.cache[i])
@@ -279,14 +311,21 @@ func (s *sessionScreen) badgeStyle(b string) lipgloss.Style {
 	return st.Muted
 }
 
-// renderRow renders the timeline row of events first..last at width w.
+// renderRow renders the timeline row of events first..last at width w,
+// with the leg column when the stream has several legs.
 func (s *sessionScreen) renderRow(first, last, w int, selected, current bool) string {
+	return s.renderCell(first, last, w, gutterMark(selected, current), s.legColW(), selected, current)
+}
+
+// renderCell renders events first..last in w cells: gutter (empty in the
+// halves of the side-by-side view, which share their line's), time, leg
+// tag when legW > 0, direction, badge and text.
+func (s *sessionScreen) renderCell(first, last, w int, gutter string, legW int, selected, current bool) string {
 	st := s.c.Styles
 	ev := s.view(first)
 	if ev.Kind == sessions.KindBoundary {
-		return s.boundaryRow(first, w, selected, current)
+		return s.boundaryCell(first, w, gutter, selected, current)
 	}
-	gutter := gutterMark(selected, current)
 	b := sessions.Badge(ev)
 	if first != last && s.runEncrypted(first, last) {
 		b = "ENCRYPTED" // a run of records is mostly ciphertext
@@ -295,7 +334,11 @@ func (s *sessionScreen) renderRow(first, last, w int, selected, current bool) st
 	if title != "" && strings.HasPrefix(text, title) {
 		title = "" // "ClientHello: SNI …" needs no "— ClientHello"
 	}
-	room := max(1, w-textCol)
+	fixed := ansi.StringWidth(gutter) + timeW + 1 + dirW + 1 + badgeW + 1
+	if legW > 0 {
+		fixed += legW + 1
+	}
+	room := max(1, w-fixed)
 	// The text comes first, but a warning must stay visible: it gets its
 	// room before the text is cut. A title is added only if it fits.
 	var extra string
@@ -310,10 +353,15 @@ func (s *sessionScreen) renderRow(first, last, w int, selected, current bool) st
 		text = ansi.Truncate(text, room, "…")
 	}
 	extra = ansi.Truncate(extra, max(0, room-ansi.StringWidth(text)), "…")
-	prefix := fmt.Sprintf("%*s %s ", timeW, sessions.Elapsed(ev), sessions.Arrow(ev.Dir))
+	timeText := fmt.Sprintf("%*s ", timeW, sessions.Elapsed(ev))
+	dirText := sessions.Arrow(ev.Dir) + " "
+	legText := ""
+	if legW > 0 {
+		legText = padTo(ansi.Truncate(legTag(ev.Leg), legW, "…"), legW) + " "
+	}
 	badgeText := fmt.Sprintf("%-*s", badgeW, b)
 	if selected {
-		line := gutter + prefix + badgeText + " " + text + extra
+		line := gutter + timeText + legText + dirText + badgeText + " " + text + extra
 		if pad := w - ansi.StringWidth(line); pad > 0 {
 			line += strings.Repeat(" ", pad)
 		}
@@ -323,6 +371,11 @@ func (s *sessionScreen) renderRow(first, last, w int, selected, current bool) st
 	switch {
 	case ev.Kind == sessions.KindError:
 		textStyle = st.Error
+	case ev.Kind == sessions.KindVerdict:
+		textStyle = st.OK.Bold(true)
+		if ev.Verdict == nil || !ev.Verdict.Safe {
+			textStyle = st.Warning
+		}
 	case s.lens == lensEndpoint && collapsible(&ev):
 		textStyle = st.Dim
 	case s.lens == lensEndpoint && ev.Layer == sessions.LayerEncrypted:
@@ -331,21 +384,40 @@ func (s *sessionScreen) renderRow(first, last, w int, selected, current bool) st
 	if current {
 		textStyle = textStyle.Bold(true)
 	}
-	g := st.Muted.Render(gutter)
-	if current {
-		g = st.Step.Render(gutter)
+	out := ""
+	if gutter != "" {
+		out = st.Muted.Render(gutter)
+		if current {
+			out = st.Step.Render(gutter)
+		}
 	}
-	out := g + st.Muted.Render(prefix) + s.badgeStyle(b).Render(badgeText) + " " + textStyle.Render(text)
+	if legW > 0 {
+		out += st.Muted.Render(timeText) + st.Leg.Render(legText) + st.Muted.Render(dirText)
+	} else {
+		out += st.Muted.Render(timeText + dirText)
+	}
+	out += s.badgeStyleOf(&ev, b).Render(badgeText) + " " + textStyle.Render(text)
 	switch {
 	case warn != "":
 		out += st.Warning.Render(extra)
 	case extra != "":
 		out += st.Muted.Render(extra)
 	}
-	if pad := w - gutterW - ansi.StringWidth(prefix) - badgeW - 1 - ansi.StringWidth(text) - ansi.StringWidth(extra); pad > 0 {
+	if pad := w - ansi.StringWidth(gutter) - ansi.StringWidth(timeText+legText+dirText) - badgeW - 1 - ansi.StringWidth(text) - ansi.StringWidth(extra); pad > 0 {
 		out += strings.Repeat(" ", pad)
 	}
 	return out
+}
+
+// badgeStyleOf is the badge's style; a verdict's says whether it is safe.
+func (s *sessionScreen) badgeStyleOf(ev *sessions.Event, b string) lipgloss.Style {
+	if ev.Kind == sessions.KindVerdict {
+		if ev.Verdict != nil && ev.Verdict.Safe {
+			return s.c.Styles.VerdictSafe
+		}
+		return s.c.Styles.VerdictUnsafe
+	}
+	return s.badgeStyle(b)
 }
 
 // gutterMark marks the current step (▶) and the selection (»), in text as
@@ -363,25 +435,32 @@ func gutterMark(selected, current bool) string {
 	return "  "
 }
 
-// boundaryRow is the full-width rule where the connection turns into TLS.
-func (s *sessionScreen) boundaryRow(i, w int, selected, current bool) string {
+// boundaryCell is the rule, w cells wide with its gutter, where the
+// connection turns into TLS.
+func (s *sessionScreen) boundaryCell(i, w int, gutter string, selected, current bool) string {
 	st := s.c.Styles
 	ev := &s.evs[i]
 	label := " " + s.upgradeCommand(i) + ": from here on, TLS "
 	if ev.Annotation == "tls.boundary.implicit" {
 		label = " implicit TLS: TLS from the first byte "
 	}
-	gutter := gutterMark(selected, current)
+	if s.legColW() > 0 && ev.Leg != "" && gutter != "" {
+		label = " " + legTag(ev.Leg) + ":" + label
+	}
+	gw := ansi.StringWidth(gutter)
 	lw := ansi.StringWidth(label)
-	n := max(w-gutterW-lw, 4)
+	n := max(w-gw-lw, 4)
 	rule := strings.Repeat("═", n/2) + label + strings.Repeat("═", n-n/2)
-	rule = padTo(ansi.Truncate(rule, max(1, w-gutterW), ""), w-gutterW)
+	rule = padTo(ansi.Truncate(rule, max(1, w-gw), ""), w-gw)
 	if selected {
 		return st.Selected.Render(gutter + rule)
 	}
-	g := st.Muted.Render(gutter)
-	if current {
-		g = st.Step.Render(gutter)
+	g := ""
+	if gutter != "" {
+		g = st.Muted.Render(gutter)
+		if current {
+			g = st.Step.Render(gutter)
+		}
 	}
 	return g + st.Boundary.Render(rule)
 }
@@ -412,6 +491,9 @@ func (s *sessionScreen) rowText(first, last int) (text, title, warn string) {
 		if ann, ok := content.Lookup(ev.Annotation); ok && ev.Kind != sessions.KindError {
 			title = ann.Title
 		}
+	}
+	if ev.Kind == sessions.KindVerdict {
+		text = verdictMark(ev.Verdict) + " " + text
 	}
 	if ev.Kind == sessions.KindLine && len(ev.Raw) > 0 {
 		if n := len(sessions.SafeLines(ev.Raw)); n > 1 {
@@ -487,6 +569,9 @@ func (s *sessionScreen) detailBox(l sessionLayout) string {
 	if s.sel >= s.visibleRows() {
 		key = -2
 	}
+	if s.story {
+		key = -3
+	}
 	if s.detailFor != key || s.detailW != innerW {
 		s.detailLines = strings.Split(s.detailView(innerW), "\n")
 		for i, line := range s.detailLines {
@@ -501,9 +586,14 @@ func (s *sessionScreen) detailBox(l sessionLayout) string {
 		pct := 100 * s.detailOff / max(1, total-innerH)
 		parts = append(parts, fmt.Sprintf("%3d%% · J/K scroll", pct))
 	}
-	if s.stepMode {
+	switch {
+	case s.stepMode:
 		parts = append(parts, "space next · ← back")
-	} else {
+	case s.story:
+		parts = append(parts, "↑/↓ events · i hide")
+	case s.req.Scenario != "":
+		parts = append(parts, "i intro · s step · tab lens")
+	default:
 		parts = append(parts, "s step · tab lens · esc ports")
 	}
 	footer := st.Muted.Render(padTo(ansi.Truncate(strings.Join(parts, " · "), innerW, "…"), innerW))
@@ -536,6 +626,9 @@ func (s *sessionScreen) scrollDetail(d int) {
 // credential, bytes.
 func (s *sessionScreen) detailView(w int) string {
 	st := s.c.Styles
+	if s.story {
+		return s.storyView(w)
+	}
 	n := s.visibleRows()
 	if s.sel >= n || n == 0 {
 		switch {
@@ -595,8 +688,15 @@ func (s *sessionScreen) detailView(w int) string {
 	ev := s.view(r.first)
 	eaves := s.lens == lensEavesdropper
 	para(st.Muted, fmt.Sprintf("#%d · %s · %s · %s · %s", ev.Seq, sessions.Elapsed(ev), sessions.SafeString(string(ev.Kind)), sessions.Arrow(ev.Dir), sessions.Badge(ev)))
+	if ev.Leg != "" {
+		para(st.Leg, "on the connection "+legName(ev.Leg))
+	}
 	if ev.Kind == sessions.KindBoundary {
 		para(st.Boundary, sessions.SafeString(ev.Text))
+	}
+	if ev.Kind == sessions.KindVerdict {
+		s.verdictDetail(&b, ev, w)
+		return strings.TrimRight(b.String(), "\n")
 	}
 
 	// What it means.

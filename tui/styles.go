@@ -35,6 +35,13 @@ type Styles struct {
 	Dim      lipgloss.Style // rows of little interest in a lens (encrypted records)
 	Lens     lipgloss.Style // the lens banner in the session header
 
+	// Scenarios. A verdict is told by its text too ("✓ SAFE", "⚠ UNSAFE"),
+	// not by colour alone; the badge is reversed so it stands out in
+	// NO_COLOR as well.
+	VerdictSafe   lipgloss.Style // the badge of a verdict where nothing leaked
+	VerdictUnsafe lipgloss.Style // the badge of a verdict where something did
+	Leg           lipgloss.Style // the leg tag of a row in a multi-leg stream
+
 	Warning lipgloss.Style // something the user should notice
 	Error   lipgloss.Style // something failed
 	OK      lipgloss.Style // something works
@@ -74,8 +81,12 @@ func NewStyles(isDark bool) Styles {
 		Dim:       lipgloss.NewStyle().Foreground(muted).Faint(true),
 		Lens:      lipgloss.NewStyle().Reverse(true).Bold(true),
 		Warning:   lipgloss.NewStyle().Foreground(warning).Bold(true),
-		Error:     lipgloss.NewStyle().Foreground(danger).Bold(true),
-		OK:        lipgloss.NewStyle().Foreground(encrypted),
-		Help:      help.DefaultStyles(isDark),
+
+		VerdictSafe:   lipgloss.NewStyle().Foreground(encrypted).Bold(true).Reverse(true),
+		VerdictUnsafe: lipgloss.NewStyle().Foreground(danger).Bold(true).Reverse(true),
+		Leg:           lipgloss.NewStyle().Foreground(accent),
+		Error:         lipgloss.NewStyle().Foreground(danger).Bold(true),
+		OK:            lipgloss.NewStyle().Foreground(encrypted),
+		Help:          help.DefaultStyles(isDark),
 	}
 }
