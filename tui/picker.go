@@ -341,10 +341,10 @@ func (p *pickerScreen) run(variant string) tea.Cmd {
 // pickerLayout is where the list sits, from the size alone, so View and
 // click agree.
 type pickerLayout struct {
-	wide          bool
-	listX, listY  int
-	listW, listH  int // listH in lines; an item takes two
-	sideX, sideW  int
+	wide           bool
+	listX, listY   int
+	listW, listH   int // listH in lines; an item takes two
+	sideX, sideW   int
 	belowY, belowH int
 }
 
