@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -192,6 +193,13 @@ type Options struct {
 	// OnConnect is called for each accepted connection (may be nil). It is
 	// called from the accept loop, so it must not block.
 	OnConnect func(ConnLog)
+	// LocalDomains are mail domains this lab receives for besides its own
+	// (mail.lab.test, lab.test): a second lab in the hops scenario takes
+	// "other.lab.test" and delivers it to the same mailbox.
+	LocalDomains []string
+	// Relay, when set, is the lab's only way to send mail onward (see
+	// relay.go). Nil: the lab never relays.
+	Relay *Relay
 	// Logf receives errors the servers meet while serving a client (a
 	// failed handshake, a broken connection). Nil discards them. It is
 	// never called after Close returns.
@@ -229,6 +237,7 @@ type Lab struct {
 
 	endpoints []Endpoint
 	conns     *connTracker
+	relay     *relayer // nil unless Options.Relay
 
 	closers   []func() error // servers, in start order
 	wg        sync.WaitGroup // serving goroutines
@@ -274,6 +283,14 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 	if err := opts.Limits.validate(); err != nil {
 		return nil, fmt.Errorf("lab: limits: %w", err)
 	}
+	if err := opts.Relay.validate(); err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	for _, d := range opts.LocalDomains {
+		if d == "" || strings.ContainsAny(d, "@ \t\r\n") {
+			return nil, fmt.Errorf("lab: local domain %q: want a domain name", d)
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -307,6 +324,9 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 	if opts.Logf != nil {
 		l.logf = &gatedLogf{f: opts.Logf}
 		l.errLog = log.New(l.logf, "", 0)
+	}
+	if opts.Relay != nil {
+		l.relay = &relayer{cfg: *opts.Relay, stop: l.stop, logf: l.errLog.Printf}
 	}
 	if err := l.store.seed(time.Now()); err != nil {
 		return nil, fmt.Errorf("lab: seeding the mailbox: %w", err)
@@ -454,6 +474,8 @@ func (l *Lab) Close() error {
 		// and any the servers missed.
 		l.conns.closeAll()
 		l.wg.Wait()
+		// Deliveries in flight: their contexts ended with l.stop.
+		l.relay.close()
 		// go-smtp, go-imap and net/http do not wait for their connection
 		// goroutines on Close; one of them may still be logging its last
 		// error. Logf is never called once Close has returned.

@@ -120,6 +120,7 @@ type smtpSession struct {
 	authFailures int
 	from         string
 	rcpts        []string
+	relayRcpts   []string // recipients in Options.Relay's domain
 }
 
 var _ smtp.AuthSession = (*smtpSession)(nil)
@@ -179,6 +180,7 @@ func (s *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
 	// permit_sasl_authenticated, reject (see errAccessDenied).
 	s.from = from
 	s.rcpts = s.rcpts[:0]
+	s.relayRcpts = s.relayRcpts[:0]
 	return nil
 }
 
@@ -186,14 +188,20 @@ func (s *smtpSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if s.policy.RequireAuth && !s.authed {
 		return errAccessDenied(to)
 	}
-	switch classifyRecipient(to) {
+	switch s.lab.classify(to) {
 	case recipientLocal:
 		s.rcpts = append(s.rcpts, to)
 		return nil
 	case recipientUnknown:
 		return errUnknownUser(to)
 	}
-	// The lab never relays, authenticated or not: nothing leaves it.
+	// The lab relays only when told to (Options.Relay, the hops scenario),
+	// for its one domain, and only for a client that authenticated on a
+	// submission port; otherwise nothing leaves it.
+	if s.authed && s.policy.AuthOffered && s.lab.relay.relays(to) {
+		s.relayRcpts = append(s.relayRcpts, to)
+		return nil
+	}
 	return errRelayDenied(to)
 }
 
@@ -207,9 +215,22 @@ func (s *smtpSession) Data(r io.Reader) error {
 		return smtp.ErrDataTooLarge
 	}
 	now := time.Now()
+	id := newQueueID()
+	if len(s.relayRcpts) > 0 {
+		// Queued for the next hop: the trace header travels with it
+		// (RFC 5321 §4.4); Return-Path is added only at final delivery.
+		queued := append([]byte(s.received(now, id, s.relayRcpts)), body...)
+		env := Envelope{ID: id, From: s.from, To: append([]string(nil), s.relayRcpts...), Data: crlf(queued), ReceivedAt: now}
+		if err := s.lab.relay.queue(env); err != nil {
+			return err
+		}
+	}
+	if len(s.rcpts) == 0 {
+		return nil
+	}
 	var msg bytes.Buffer
 	fmt.Fprintf(&msg, "Return-Path: <%s>\r\n", s.from)
-	msg.WriteString(s.received(now))
+	msg.WriteString(s.received(now, id, s.rcpts))
 	msg.Write(body)
 	if err := s.lab.store.deliver(msg.Bytes(), now); err != nil {
 		s.lab.errLog.Printf("smtp: deliver: %v", err)
@@ -223,7 +244,7 @@ func (s *smtpSession) Data(r io.Reader) error {
 // add, with the protocol names of RFC 3848 (ESMTP, ESMTPS, ESMTPA,
 // ESMTPSA), so a reader of the message can see whether it came over TLS and
 // authenticated.
-func (s *smtpSession) received(now time.Time) string {
+func (s *smtpSession) received(now time.Time, id string, rcpts []string) string {
 	proto := "ESMTP"
 	if s.isTLS() {
 		proto += "S"
@@ -240,8 +261,14 @@ func (s *smtpSession) received(now time.Time) string {
 		tlsNote = fmt.Sprintf("\r\n\t(using %s with cipher %s)", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
 	}
 	helo := sanitizeHeader(s.conn.Hostname())
-	return fmt.Sprintf("Received: from %s ([%s])\r\n\tby %s (mailwire lab) with %s%s;\r\n\t%s\r\n",
-		helo, client, Hostname, proto, tlsNote, now.Format(time.RFC1123Z))
+	// RFC 5321 §4.4: "for" only with a single recipient, so a message to
+	// several does not disclose the others.
+	forClause := ""
+	if len(rcpts) == 1 {
+		forClause = " for <" + sanitizeHeader(rcpts[0]) + ">"
+	}
+	return fmt.Sprintf("Received: from %s ([%s])\r\n\tby %s (mailwire lab) with %s id %s%s%s;\r\n\t%s\r\n",
+		helo, client, Hostname, proto, id, forClause, tlsNote, now.Format(time.RFC1123Z))
 }
 
 // sanitizeHeader keeps a client-supplied string from breaking a header.
@@ -264,6 +291,7 @@ func sanitizeHeader(s string) string {
 func (s *smtpSession) Reset() {
 	s.from = ""
 	s.rcpts = nil
+	s.relayRcpts = nil
 }
 
 func (s *smtpSession) Logout() error { return nil }

@@ -3,6 +3,7 @@ package lab
 import (
 	"encoding/base64"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -96,12 +97,17 @@ func TestSMTPSubmission587(t *testing.T) {
 	body := lastInboxBody(t, l)
 	for _, want := range []string{
 		"Return-Path: <learner@mail.lab.test>\r\n",
-		"Received: from client.test ([127.0.0.1])\r\n\tby mail.lab.test (mailwire lab) with ESMTPSA\r\n\t(using TLS 1.3",
 		"\r\n.a dot-stuffed line\r\n",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("stored message lacks %q:\n%s", want, body)
 		}
+	}
+	// RFC 5321 §4.4 with RFC 3848's "ESMTPSA", a queue ID and, for a
+	// single recipient, "for".
+	received := regexp.MustCompile(`Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\tby mail\.lab\.test \(mailwire lab\) with ESMTPSA id [0-9A-F]{10} for <[^>]+>\r\n\t\(using TLS 1\.3`)
+	if !received.MatchString(body) {
+		t.Errorf("stored message lacks the Received header:\n%s", body)
 	}
 }
 
