@@ -1,0 +1,201 @@
+package content
+
+import (
+	"embed"
+	"fmt"
+	"path"
+	"strings"
+	"sync"
+)
+
+// Scenario texts: one Markdown file per scenario under scenarios/, named
+// after the scenario (too-early.md). The format is strict, so a broken file
+// fails the tests rather than showing half a lesson:
+//
+//	# Title for pickers
+//	Summary: one line for the picker
+//
+//	## Introduction
+//	What is staged and what to watch. Paragraphs separated by blank lines.
+//
+//	## Conclusion
+//	What it proved and what to do about it.
+//
+//	## Sources
+//	- RFC 3207 §6 | Security Considerations
+//	- CVE-2011-0411 | https://www.postfix.org/CVE-2011-0411.html
+//
+// A source is an RFC reference (as in the port pages) or "text | URL".
+
+//go:embed scenarios/*.md
+var scenarioFS embed.FS
+
+// ScenarioOrder is the canonical order of the scenarios.
+var ScenarioOrder = []string{
+	"too-early", "strip-opportunistic", "strip-required", "implicit-under-attack",
+	"command-injection", "response-injection", "tls12-vs-13", "compare", "hops",
+}
+
+// Scenario is the teaching text of one scenario.
+type Scenario struct {
+	Name       string // "too-early"
+	Title      string // for pickers
+	Summary    string // one line
+	Intro      string // paragraphs separated by "\n\n"
+	Conclusion string
+	Sources    []Source
+}
+
+// Source is one cited source: an RFC (Ref set) or another document.
+type Source struct {
+	Ref  *Ref
+	Text string // "CVE-2011-0411"; for an RFC, its title
+	URL  string
+}
+
+// String renders a source as "RFC 3207 §6 (Security Considerations)" or
+// "CVE-2011-0411 <https://…>".
+func (s Source) String() string {
+	if s.Ref != nil {
+		if s.Text != "" {
+			return s.Ref.String() + " (" + s.Text + ")"
+		}
+		return s.Ref.String()
+	}
+	if s.URL != "" {
+		return s.Text + " <" + s.URL + ">"
+	}
+	return s.Text
+}
+
+var (
+	scenariosOnce sync.Once
+	scenarios     map[string]Scenario
+	scenariosErr  error
+)
+
+func loadScenarios() (map[string]Scenario, error) {
+	scenariosOnce.Do(func() {
+		scenarios = map[string]Scenario{}
+		var errs []string
+		for _, name := range ScenarioOrder {
+			b, err := scenarioFS.ReadFile(path.Join("scenarios", name+".md"))
+			if err != nil {
+				errs = append(errs, err.Error())
+				continue
+			}
+			s, err := ParseScenario(name, string(b))
+			if err != nil {
+				errs = append(errs, err.Error())
+				continue
+			}
+			scenarios[name] = s
+		}
+		if len(errs) > 0 {
+			scenariosErr = fmt.Errorf("scenario texts: %s", strings.Join(errs, "; "))
+		}
+	})
+	return scenarios, scenariosErr
+}
+
+// Scenarios returns every scenario text in canonical order, or the error
+// that made one unreadable.
+func Scenarios() ([]Scenario, error) {
+	all, err := loadScenarios()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Scenario, 0, len(ScenarioOrder))
+	for _, name := range ScenarioOrder {
+		out = append(out, all[name])
+	}
+	return out, nil
+}
+
+// ScenarioByName returns one scenario's text.
+func ScenarioByName(name string) (Scenario, bool) {
+	all, _ := loadScenarios()
+	s, ok := all[name]
+	return s, ok
+}
+
+// ParseScenario parses one scenario file.
+func ParseScenario(name, src string) (Scenario, error) {
+	s := Scenario{Name: name}
+	fail := func(format string, args ...any) (Scenario, error) {
+		return Scenario{}, fmt.Errorf("scenarios/%s.md: %s", name, fmt.Sprintf(format, args...))
+	}
+	lines := strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n")
+	section := ""
+	var intro, concl []string
+	for i, raw := range lines {
+		line := strings.TrimRight(raw, " \t")
+		switch {
+		case strings.HasPrefix(line, "# "):
+			if s.Title != "" {
+				return fail("line %d: a second title", i+1)
+			}
+			s.Title = strings.TrimSpace(line[2:])
+		case strings.HasPrefix(line, "Summary:") && section == "":
+			s.Summary = strings.TrimSpace(strings.TrimPrefix(line, "Summary:"))
+		case strings.HasPrefix(line, "## "):
+			switch h := strings.TrimSpace(line[3:]); h {
+			case "Introduction", "Conclusion", "Sources":
+				section = h
+			default:
+				return fail("line %d: unknown section %q (want Introduction, Conclusion, Sources)", i+1, h)
+			}
+		case section == "Introduction":
+			intro = append(intro, line)
+		case section == "Conclusion":
+			concl = append(concl, line)
+		case section == "Sources":
+			if line == "" {
+				continue
+			}
+			src, err := parseSource(line)
+			if err != nil {
+				return fail("line %d: %v", i+1, err)
+			}
+			s.Sources = append(s.Sources, src)
+		case line == "":
+		default:
+			return fail("line %d: text outside a section: %q", i+1, line)
+		}
+	}
+	s.Intro, s.Conclusion = joinProse(intro), joinProse(concl)
+	switch {
+	case s.Title == "":
+		return fail("no title")
+	case s.Summary == "":
+		return fail("no Summary line")
+	case s.Intro == "":
+		return fail("no Introduction")
+	case s.Conclusion == "":
+		return fail("no Conclusion")
+	case len(s.Sources) == 0:
+		return fail("no Sources")
+	}
+	return s, nil
+}
+
+// parseSource parses "- RFC 3207 §6 | title" or "- text | URL".
+func parseSource(line string) (Source, error) {
+	body, ok := strings.CutPrefix(line, "- ")
+	if !ok {
+		return Source{}, fmt.Errorf("source %q: want '- RFC <n> [§<section>] | <title>' or '- <text> | <URL>'", line)
+	}
+	if strings.HasPrefix(body, "RFC ") {
+		r, err := parseRef(line)
+		if err != nil {
+			return Source{}, err
+		}
+		return Source{Ref: &r, Text: r.Title}, nil
+	}
+	text, url, ok := strings.Cut(body, "|")
+	text, url = strings.TrimSpace(text), strings.TrimSpace(url)
+	if !ok || text == "" || !strings.HasPrefix(url, "https://") {
+		return Source{}, fmt.Errorf("source %q: want '<text> | https://…'", line)
+	}
+	return Source{Text: text, URL: url}, nil
+}
