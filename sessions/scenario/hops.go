@@ -2,12 +2,229 @@ package scenario
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/mitm"
 )
+
+// hops: one message's path through the mail system, each hop its own
+// connection with its own TLS (RFC 5598 §2 names the roles): the mail
+// client submits to its server (MSA, port 587, STARTTLS and AUTH, RFC
+// 6409); that server's MTA relays to the recipient's MX on port 25 with
+// opportunistic STARTTLS (RFC 3207, RFC 7435); the MX's MDA writes it into
+// the mailbox (no network); the recipient's client fetches it over IMAP on
+// 993 (RFC 8314 §3). Two lab instances on loopback play the two domains.
+// Next to it, HTTPS's single hop from browser to server.
+func init() {
+	register(Scenario{
+		Name:     "hops",
+		Variants: []string{HopsOpportunistic, HopsStripped},
+		NeedsLab: true,
+		play:     playHops,
+	})
+}
+
+// Variants of hops.
+const (
+	// HopsOpportunistic: the relay hop uses STARTTLS, as offered.
+	HopsOpportunistic = "opportunistic"
+	// HopsStripped: a machine in the middle on the relay hop removes
+	// STARTTLS from the MX's capabilities; the MTA, opportunistic, relays
+	// in cleartext (RFC 3207 §6), and the message arrives all the same.
+	HopsStripped = "stripped"
+)
+
+// LegHopAttacker is the attacker's own connection to the MX in the
+// stripped variant.
+const LegHopAttacker = "attacker→MX (25)"
+
+// HopsDomain is the recipient's domain, served by the second lab.
+const HopsDomain = "other.lab.test"
+
+// HopsSubject is the Subject of the scenario's message, so that it can be found again.
+const HopsSubject = "mailwire hops: one message, four hops"
+
+func playHops(r *Run) error {
+	env := r.Req.Env
+	if env.Lab == nil || env.StateDir == "" {
+		return fmt.Errorf("hops: needs the lab (two lab instances on loopback play the sender's and the recipient's domains)")
+	}
+	ctx := r.Context()
+	bounds := env.SessionTimeout
+	if bounds <= 0 {
+		bounds = sessions.DefaultSessionTimeout
+	}
+	// Lab B: the recipient's domain. It shares the Env lab's state
+	// directory, so the same CA vouches for it.
+	labB, err := lab.Start(ctx, lab.Options{ListenHost: "127.0.0.1", AnyPort: true, StateDir: env.StateDir,
+		LocalDomains: []string{HopsDomain}})
+	if err != nil {
+		return fmt.Errorf("hops: starting the recipient's lab: %w", err)
+	}
+	defer labB.Close()
+	mx, ok := labB.Endpoint(25)
+	if !ok {
+		return fmt.Errorf("hops: the recipient's lab has no port 25")
+	}
+	relayTarget := mx.Addr
+	if r.Req.Variant == HopsStripped {
+		p, err := mitm.Start(ctx, mitm.Config{Upstream: mx.Addr, Proto: sessions.ProtoSMTP, Attack: mitm.StripRemove,
+			ServerName: env.ServerName, Emit: r.EmitLeg(LegHopAttacker), Timeout: env.ReadTimeout, SessionTimeout: bounds})
+		if err != nil {
+			return fmt.Errorf("hops: the machine in the middle: %w", err)
+		}
+		defer p.Close()
+		relayTarget = p.Addr()
+	}
+
+	// Lab A: the sender's domain, relaying mail for HopsDomain with
+	// mailwire's own engine, after it has answered the submission's DATA.
+	relayed := make(chan error, 1)
+	deliver := func(dctx context.Context, m lab.Envelope) error {
+		err := relayHop(dctx, r, relayTarget, m)
+		select {
+		case relayed <- err:
+		default:
+		}
+		return err
+	}
+	labA, err := lab.Start(ctx, lab.Options{ListenHost: "127.0.0.1", AnyPort: true, StateDir: env.StateDir,
+		Relay: &lab.Relay{Domain: HopsDomain, Deliver: deliver}})
+	if err != nil {
+		return fmt.Errorf("hops: starting the sender's lab: %w", err)
+	}
+	defer labA.Close()
+
+	// Hop 1: submission.
+	msa, ok := labA.Endpoint(587)
+	if !ok {
+		return fmt.Errorf("hops: the sender's lab has no port 587")
+	}
+	o, err := env.options(msa.Addr, 587)
+	if err != nil {
+		return err
+	}
+	o.To = "learner@" + HopsDomain
+	o.Message = hopsMessage(o.To)
+	r.StartLeg(LegHopSubmission, fmt.Sprintf("the mail client (MUA) submits a message for %s to its own server (MSA) on port 587: STARTTLS, then AUTH (RFC 6409, RFC 3207)", o.To))
+	if _, err := r.Session(LegHopSubmission, o); err != nil {
+		// The session reported its failure; with no message there is
+		// no path to follow.
+		return hopsVerdict(r)
+	}
+
+	// Hop 2 runs inside lab A, started by the submission's DATA.
+	wait := time.NewTimer(bounds)
+	defer wait.Stop()
+	select {
+	case err = <-relayed:
+	case <-wait.C:
+		err = fmt.Errorf("the relay did not finish within %v", bounds)
+		r.Error("hops relay", err)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err != nil {
+		return hopsVerdict(r)
+	}
+
+	// Hop 3: local delivery, as the relay hop's own events show it.
+	accepted := acceptedData(OnLeg(r.Events(), LegHopRelay))
+	if accepted == nil {
+		return hopsVerdict(r)
+	}
+	r.Note(LegHopDelivery, fmt.Sprintf("the recipient's server accepted the message (%q) and its MDA wrote it into %s's mailbox: a step on one machine, no network (RFC 5598 §4.3.3)",
+		truncate(accepted.Text, 80), "learner"), "scenario.leg")
+
+	// Hop 4: retrieval from the recipient's server.
+	imaps, ok := labB.Endpoint(993)
+	if !ok {
+		return fmt.Errorf("hops: the recipient's lab has no port 993")
+	}
+	if o, err = env.options(imaps.Addr, 993); err != nil {
+		return err
+	}
+	r.StartLeg(LegHopRetrieval, "the recipient's mail client (MUA) reads the mailbox on its server over IMAP, TLS from the first byte (RFC 8314 §3)")
+	_, _ = r.Session(LegHopRetrieval, o)
+
+	// Next to it: the web's single hop.
+	if web, ok := labB.Endpoint(443); ok {
+		if o, err = env.options(web.Addr, 443); err == nil {
+			r.StartLeg(LegHopWeb, "for comparison, a web page: the browser talks to the web server directly, one hop, TLS from the first byte")
+			_, _ = r.Session(LegHopWeb, o)
+		}
+	}
+	return hopsVerdict(r)
+}
+
+// relayHop is lab A's MTA relaying one queued message to the MX: mailwire's
+// own SMTP session in the transfer role, with opportunistic TLS, as MTAs
+// do on port 25 (RFC 5321 §2.3.10, RFC 7435 §1).
+func relayHop(dctx context.Context, r *Run, target string, m lab.Envelope) error {
+	if len(m.To) != 1 {
+		return fmt.Errorf("hops relay: %d recipients, the scenario sends to one", len(m.To))
+	}
+	o, err := r.Req.Env.options(target, 25)
+	if err != nil {
+		return err
+	}
+	o.TLSMode, o.Role = sessions.TLSOpportunistic, sessions.RoleTransfer
+	o.Username, o.Password = "", ""
+	o.EHLOName = lab.Hostname // the MTA announces its own name (RFC 5321 §4.1.1.1)
+	o.From, o.To, o.Message = m.From, m.To[0], m.Data
+	r.StartLeg(LegHopRelay, "the sender's server (MTA) relays the message to the recipient's MX on port 25: STARTTLS if offered, certificate reported but not enforced (RFC 3207, RFC 7435)")
+	// The session ends with the scenario or with the lab's own bound on
+	// a delivery, whichever comes first.
+	ctx, cancel := context.WithCancel(dctx)
+	defer cancel()
+	stop := context.AfterFunc(r.Context(), cancel)
+	defer stop()
+	return sessions.Run(ctx, o, r.EmitLeg(LegHopRelay))
+}
+
+// acceptedData returns the server's reply accepting the message data on a
+// leg (the 250 after the DATA content, RFC 5321 §4.1.1.4), or nil.
+func acceptedData(evs []sessions.Event) *sessions.Event {
+	sent := false
+	for i, ev := range evs {
+		if ev.Kind != sessions.KindLine || ev.Line == nil {
+			continue
+		}
+		switch {
+		case ev.Dir == sessions.ClientToServer:
+			sent = ev.Annotation == "smtp.data.content"
+		case sent && ev.Dir == sessions.ServerToClient && ev.Line.Code == "250":
+			return &evs[i]
+		}
+	}
+	return nil
+}
+
+// hopsMessage is the message the scenario sends (RFC 5322).
+func hopsMessage(to string) []byte {
+	return []byte("From: learner@" + lab.Hostname + "\r\n" +
+		"To: " + to + "\r\n" +
+		"Subject: " + HopsSubject + "\r\n" +
+		"Date: " + time.Now().UTC().Format(time.RFC1123Z) + "\r\n" +
+		"Message-ID: <hops." + strconv.FormatInt(time.Now().UnixNano(), 36) + "@" + lab.Hostname + ">\r\n" +
+		"\r\n" +
+		"Each hop of this message's path had its own TLS session, or none.\r\n")
+}
+
+// hopsVerdict computes the path from the events so far and emits the
+// verdict.
+func hopsVerdict(r *Run) error {
+	hops := Hops(r.Events())
+	text, safe := hopsSummary(hops)
+	r.Verdict("", "hops", safe, text, HopEvidence(hops)...)
+	return nil
+}
 
 // Leg names of hops: each names the hop's two ends and its canonical port,
 // "From→To (port)"; the local delivery has no network and no port.
@@ -221,7 +438,7 @@ func receivedHeaders(evs []sessions.Event) []string {
 // check. The web hop (LegHopWeb) is not on the message's path: it is
 // described after it, for comparison.
 func hopsSummary(hops []Hop) (string, bool) {
-	var parts, readable, forgeable, web []string
+	var parts, readable, forgeable, attacker, web []string
 	network, protected := 0, 0
 	for _, h := range hops {
 		desc := fmt.Sprintf("%s: %s", h.Leg, h.TLS)
@@ -236,6 +453,12 @@ func hopsSummary(hops []Hop) (string, bool) {
 			continue
 		}
 		parts = append(parts, desc)
+		if h.From == "attacker" {
+			// The attacker's own connection onward is the other half of
+			// the hop it sits on: counted there, described here.
+			attacker = append(attacker, h.Leg)
+			continue
+		}
 		if !h.Network {
 			continue
 		}
@@ -262,6 +485,9 @@ func hopsSummary(hops []Hop) (string, bool) {
 	}
 	if len(forgeable) > 0 {
 		fmt.Fprintf(&b, "; on %s the certificate was not enforced, so an attacker on the path could strip STARTTLS or answer in the server's place", strings.Join(forgeable, ", "))
+	}
+	if len(attacker) > 0 {
+		fmt.Fprintf(&b, "; the attacker passed the message on over its own connection (%s), so the recipient's server saw nothing wrong", strings.Join(attacker, ", "))
 	}
 	b.WriteString(". Only end-to-end encryption of the message itself (S/MIME, OpenPGP) protects it across every hop")
 	if len(web) > 0 {

@@ -45,7 +45,7 @@ func renderTable() scenario.CompareTable {
 			HandshakeClearBytes: 2732, RoundTrips: 2, ToEncrypted: 870 * time.Microsecond,
 			Greeting: "220 mail.lab.test ESMTP", GreetingHost: "evil\x1b[2J|host\u202e.test", ClientName: "client.mailwire.invalid",
 			Capabilities: []string{"PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES", "CHUNKING", "STARTTLS", "SIZE 10240000", "LIMITS RCPTMAX=50"},
-			SNI: "mail.lab.test", TLSVersion: "TLS 1.3", Downgradeable: true,
+			SNI:          "mail.lab.test", TLSVersion: "TLS 1.3", Downgradeable: true,
 			DowngradeWhy: "yes: TLS began with STARTTLS after cleartext capabilities, which anyone on the path can rewrite (RFC 3207 §6)",
 			CertCheck:    "the mail client, against lab CA: verified", CertVerified: true},
 		{Leg: "465", Proto: "smtp", Boundary: scenario.BoundaryImplicit, HandshakeClearBytes: 2732, ToEncrypted: 610 * time.Microsecond,
