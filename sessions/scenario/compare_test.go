@@ -185,3 +185,24 @@ func TestCompareRoundTrips(t *testing.T) {
 		t.Errorf("leaked %q, safe %v", r.Leaked(), tab.Safe())
 	}
 }
+
+// An environment serving only 587 (a mail server without a web server):
+// the table has one column, and the ports left out are said so.
+func TestCompareOnlySomePorts(t *testing.T) {
+	env := labEnv(t)
+	addr, _ := env.Addr(587)
+	env.Endpoints, env.Lab = map[int]string{587: addr}, nil
+	evs := play(t, scenario.Request{Name: "compare", Env: env})
+	wantVerdict(t, evs, "", "compare")
+	tab := scenario.Compare(evs)
+	if len(tab.Rows) != 1 || tab.Rows[0].Leg != scenario.LegCompare587 {
+		t.Fatalf("rows %+v", tab.Rows)
+	}
+	for _, port := range []string{"465", "443"} {
+		if !has(evs, func(ev sessions.Event) bool {
+			return ev.Kind == sessions.KindNote && ev.Leg == "" && strings.Contains(ev.Text, "port "+port+" left out")
+		}) {
+			t.Errorf("no note on port %s\n%s", port, dump(evs))
+		}
+	}
+}
