@@ -1,0 +1,159 @@
+package scenario
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/mailwire/mailwire/sessions"
+)
+
+// dialog is a scripted client for the scenarios whose client misbehaves on
+// purpose (a login before STARTTLS, a command pipelined after it): a
+// sessions.Driver written over the engine's exported Conversation API, so
+// every line it sends and reads is an event like any driver's. The protocol
+// drivers of package sessions never misbehave, which is why these clients
+// live here.
+type dialog struct {
+	c     *sessions.Conversation
+	proto string
+	tagN  int
+}
+
+func newDialog(c *sessions.Conversation) *dialog {
+	return &dialog{c: c, proto: c.Options().Proto}
+}
+
+// send writes raw (one or more CRLF-terminated lines, in one write) as a
+// client line whose command is verb.
+func (d *dialog) send(raw, verb string) error {
+	if err := d.c.Send([]byte(raw), sessions.Line{Command: verb}, d.proto+".cmd."+strings.ToLower(verb)); err != nil {
+		return d.c.Fail("send "+verb, err, "")
+	}
+	return nil
+}
+
+// tag returns the next IMAP tag.
+func (d *dialog) tag() string {
+	d.tagN++
+	return "a" + strconv.Itoa(d.tagN)
+}
+
+// smtpReply reads one SMTP reply and emits it.
+func (d *dialog) smtpReply(op string) (*sessions.Reply, error) {
+	r, err := sessions.ReadSMTPReply(d.c.Reader(), d.c.Options().MaxReplyLines)
+	if err != nil {
+		if r != nil && len(r.Raw) > 0 {
+			d.c.Received(r.Raw, sessions.Line{}, "smtp.reply.incomplete")
+		}
+		return nil, d.c.Fail(op, err, "")
+	}
+	line := sessions.Line{Code: strconv.Itoa(r.Code), Enhanced: r.Enhanced}
+	var also []string
+	if r.Enhanced != "" {
+		also = append(also, "smtp.enhanced."+r.Enhanced)
+	}
+	d.c.Received(r.Raw, line, fmt.Sprintf("smtp.reply.%d", r.Code), also...)
+	return r, nil
+}
+
+// smtp sends one command and reads its reply.
+func (d *dialog) smtp(verb, line string) (*sessions.Reply, error) {
+	if err := d.send(line+"\r\n", verb); err != nil {
+		return nil, err
+	}
+	return d.smtpReply("read " + verb + " reply")
+}
+
+// pop3Reply reads one POP3 response and emits it.
+func (d *dialog) pop3Reply(op string, multi bool) (*sessions.POP3Response, error) {
+	r, err := sessions.ReadPOP3Response(d.c.Reader(), multi, d.c.Options().MaxReplyLines)
+	if err != nil {
+		if r != nil && len(r.Raw) > 0 {
+			d.c.Received(r.Raw, sessions.Line{}, "pop3.reply.incomplete")
+		}
+		return nil, d.c.Fail(op, err, "")
+	}
+	ann := "pop3.reply.ok"
+	if !r.OK {
+		ann = "pop3.reply.err"
+	}
+	var also []string
+	if r.Code != "" {
+		also = append(also, ann)
+		ann = "pop3.code." + strings.ToLower(r.Code)
+	}
+	d.c.Received(r.Raw, sessions.Line{Code: r.Status()}, ann, also...)
+	return r, nil
+}
+
+// pop3 sends one command and reads its response.
+func (d *dialog) pop3(verb, line string, multi bool) (*sessions.POP3Response, error) {
+	if err := d.send(line+"\r\n", verb); err != nil {
+		return nil, err
+	}
+	return d.pop3Reply("read "+verb+" response", multi)
+}
+
+// imapResponse reads one IMAP response and emits it.
+func (d *dialog) imapResponse(op string) (*sessions.IMAPResponse, error) {
+	r, err := sessions.ReadIMAPResponse(d.c.Reader())
+	if err != nil {
+		if r != nil && len(r.Raw) > 0 {
+			d.c.Received(r.Raw, sessions.Line{}, "imap.response.incomplete")
+		}
+		return nil, d.c.Fail(op, err, "")
+	}
+	var ann string
+	switch {
+	case r.Status != "":
+		ann = "imap.status." + strings.ToLower(r.Status)
+	case r.Tag == "+":
+		ann = "imap.continuation"
+	default:
+		ann = "imap.data." + strings.ToLower(r.Data)
+	}
+	code := r.Status
+	if code == "" {
+		code = r.Tag
+	}
+	d.c.Received(r.Raw, sessions.Line{Code: code, Capabilities: r.Caps}, ann)
+	return r, nil
+}
+
+// imapUntil reads responses until the one tagged tag (bounded by
+// MaxReplyLines), and returns it.
+func (d *dialog) imapUntil(tag, verb string) (*sessions.IMAPResponse, error) {
+	op := "read " + verb + " response"
+	for n := 0; n <= d.c.Options().MaxReplyLines; n++ {
+		r, err := d.imapResponse(op)
+		if err != nil {
+			return nil, err
+		}
+		if r.Tag == tag {
+			return r, nil
+		}
+		if r.Tag == "*" && r.Status == "BYE" && verb != "LOGOUT" {
+			return r, d.c.Fail(op, fmt.Errorf("the server said BYE: %s", r.Text), "imap.status.bye")
+		}
+	}
+	return nil, d.c.Fail(op, fmt.Errorf("%w: more than %d responses to %s", sessions.ErrTooManyLines, d.c.Options().MaxReplyLines, verb), "")
+}
+
+// imap sends one tagged command and reads up to its completion.
+func (d *dialog) imap(verb, args string) (*sessions.IMAPResponse, error) {
+	tag := d.tag()
+	line := tag + " " + verb
+	if args != "" {
+		line += " " + args
+	}
+	if err := d.send(line+"\r\n", verb); err != nil {
+		return nil, err
+	}
+	return d.imapUntil(tag, verb)
+}
+
+// imapQuote quotes s as an IMAP quoted string (RFC 9051 §4.3).
+func imapQuote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}

@@ -1,0 +1,209 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/mitm"
+)
+
+// The machine-in-the-middle scenarios: the client connects to an attacker
+// (package mitm) on loopback, which opens its own connection to the real
+// server. The client's events are on sessions.LegClientAttacker, the
+// attacker's on sessions.LegAttackerServer.
+//
+//   - strip-opportunistic: the attacker removes STARTTLS (or refuses it, or
+//     forces HELO, or greets with PREAUTH) and the client, which uses TLS
+//     only when offered, goes on in cleartext (RFC 3207 §6, RFC 7435).
+//   - strip-required: the same attacker against a client that requires TLS
+//     (RFC 8314 §5.2, RFC 2595 §2.2): it refuses, nothing leaks.
+//   - implicit-under-attack: on 465/993/995 there is nothing to strip; the
+//     attacker can present its own certificate, break the connection or
+//     pass the bytes through (RFC 8314 §3).
+func init() {
+	stripPorts := []int{587, 25, 143, 110}
+	register(Scenario{
+		Name: "strip-opportunistic", Ports: stripPorts, Variants: attackNames(sessions.ProtoSMTP, false),
+		variantsFor: stripVariants, play: func(r *Run) error { return playStrip(r, false) },
+	})
+	register(Scenario{
+		Name: "strip-required", Ports: stripPorts, Variants: attackNames(sessions.ProtoSMTP, false),
+		variantsFor: stripVariants, play: func(r *Run) error { return playStrip(r, true) },
+	})
+	register(Scenario{
+		Name: "implicit-under-attack", Ports: []int{465, 993, 995},
+		Variants: attackNames(sessions.ProtoSMTP, true), play: playImplicitAttack,
+	})
+}
+
+func attackNames(proto string, implicit bool) []string {
+	var out []string
+	for _, a := range mitm.Attacks(proto, implicit) {
+		out = append(out, string(a))
+	}
+	return out
+}
+
+// stripVariants: the attacks that apply to a port's protocol.
+func stripVariants(port int) []string {
+	o, err := sessions.OptionsForPort("127.0.0.1:1", port)
+	if err != nil {
+		return nil
+	}
+	return attackNames(o.Proto, false)
+}
+
+// proxyWait bounds the wait for the attacker's connections to end once the
+// client is done.
+const proxyWait = 10 * time.Second
+
+// throughAttacker runs the client's session (o, whose Target is replaced)
+// through a machine in the middle in front of the real server of port.
+func throughAttacker(r *Run, port int, attack mitm.Attack, implicit bool, o sessions.Options) ([]sessions.Event, error) {
+	upstream, ok := r.Req.Env.Addr(port)
+	if !ok {
+		return nil, fmt.Errorf("no server for port %d", port)
+	}
+	p, err := mitm.Start(r.Context(), mitm.Config{
+		Upstream: upstream, Proto: o.Proto, Implicit: implicit, Attack: attack,
+		ServerName: r.Req.Env.ServerName, Emit: r.Emit,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the attacker: %w", err)
+	}
+	defer p.Close()
+	o.Target = p.Addr()
+	r.StartLeg(sessions.LegClientAttacker, fmt.Sprintf("the client connects to port %d; an attacker on the path (%s) answers and opens its own connection to the server (%s)", port, attack, upstream))
+	_, _ = r.Session(sessions.LegClientAttacker, o)
+	ctx, cancel := context.WithTimeout(r.Context(), proxyWait)
+	defer cancel()
+	if err := p.Wait(ctx); err != nil {
+		r.Note(sessions.LegAttackerServer, "the attacker's connection did not end in time: "+err.Error(), "attack.error")
+	}
+	return r.Events(), nil
+}
+
+func playStrip(r *Run, required bool) error {
+	o, err := r.Options(r.Req.Port)
+	if err != nil {
+		return err
+	}
+	if required {
+		o.TLSMode = sessions.TLSStartTLS
+	} else {
+		// A client that uses TLS when it is offered, and logs in when it
+		// is not: what RFC 8314 §5.2 tells mail clients not to be.
+		o.TLSMode, o.AllowCleartextAuth = sessions.TLSOpportunistic, true
+	}
+	evs, err := throughAttacker(r, r.Req.Port, mitm.Attack(r.Req.Variant), false, o)
+	if err != nil {
+		return err
+	}
+	stripVerdict(r, evs, mitm.Attack(r.Req.Variant))
+	return nil
+}
+
+// stripVerdict judges what crossed the client's leg in cleartext.
+func stripVerdict(r *Run, evs []sessions.Event, attack mitm.Attack) {
+	client := OnLeg(evs, sessions.LegClientAttacker)
+	attackerRead := 0
+	for _, ev := range OnLeg(evs, sessions.LegAttackerServer) {
+		if ev.Credential != nil && ev.Credential.Password != "" {
+			attackerRead = ev.Seq
+			break
+		}
+	}
+	if leaked := CredentialsOnWire(client); len(leaked) > 0 {
+		text := "the client logged in over the stripped connection: its password crossed the wire in cleartext"
+		if attackerRead != 0 {
+			text += ", and the attacker read it and passed it on to the server over its own TLS connection"
+			leaked = append(leaked, attackerRead)
+		}
+		r.Verdict("", "credentials-leaked", false, text, leaked...)
+		return
+	}
+	if data := cleartextData(client); len(data) > 0 {
+		r.Verdict("", "message-leaked", false,
+			"the message crossed the wire in cleartext: the attacker read it, and could have changed it, before relaying it", data...)
+		return
+	}
+	tls := TLSStateOf(client)
+	went := opportunisticNotes(client)
+	switch {
+	case tls == nil && len(went) > 0 && attack == mitm.StripPreauth:
+		r.Verdict("", "preauth-accepted", false,
+			"the client accepted a PREAUTH greeting in cleartext and went on without TLS, in a session the attacker controls", went...)
+	case tls == nil && len(went) > 0:
+		r.Verdict("", "cleartext-session", false,
+			"the client went on without TLS: no password or message crossed, but every command it sent was readable", went...)
+	case tls == nil:
+		r.Verdict("", "refused-without-tls", true,
+			"the client required TLS, did not get it, and stopped before sending anything secret", errorSeqs(client)...)
+	default:
+		r.Verdict("", "nothing-leaked", true, "the client's session was encrypted end to end with the attacker unable to read it")
+	}
+}
+
+// cleartextData returns the Seq of message bodies sent before TLS.
+func cleartextData(evs []sessions.Event) []int {
+	var out []int
+	for _, ev := range evs {
+		if ev.Annotation == "smtp.data.content" && ev.Visible == sessions.VisibleAnyone {
+			out = append(out, ev.Seq)
+		}
+	}
+	return out
+}
+
+func opportunisticNotes(evs []sessions.Event) []int {
+	var out []int
+	for _, ev := range evs {
+		if ev.Annotation == sessions.ExplainOpportunisticCleartext {
+			out = append(out, ev.Seq)
+		}
+	}
+	return out
+}
+
+func playImplicitAttack(r *Run) error {
+	o, err := r.Options(r.Req.Port)
+	if err != nil {
+		return err
+	}
+	evs, err := throughAttacker(r, r.Req.Port, mitm.Attack(r.Req.Variant), true, o)
+	if err != nil {
+		return err
+	}
+	client := OnLeg(evs, sessions.LegClientAttacker)
+	if leaked := CredentialsOnWire(client); len(leaked) > 0 {
+		r.Verdict("", "credentials-leaked", false, "the password crossed the wire readable", leaked...)
+		return nil
+	}
+	var readable []int
+	for _, ev := range client {
+		if ev.Kind == sessions.KindLine && sessions.OnWire(ev) {
+			readable = append(readable, ev.Seq)
+		}
+	}
+	if len(readable) > 0 {
+		r.Verdict("", "cleartext-session", false, "protocol lines crossed the wire readable", readable...)
+		return nil
+	}
+	e := FirstError(client)
+	switch {
+	case e != nil && e.Err != nil && strings.HasPrefix(e.Err.Explain, "tls.verify."):
+		r.Verdict("", "verification-failed", true,
+			"the attacker's certificate failed verification, so the client stopped inside the handshake: no protocol line, no password", e.Seq)
+	case e != nil:
+		r.Verdict("", "connection-broken", true,
+			"the attacker could only break the connection: a denial of service, with nothing disclosed", e.Seq)
+	default:
+		sni, seq := FieldValue(Handshakes(client, "client_hello"), "SNI")
+		r.Verdict("", "only-metadata", true,
+			fmt.Sprintf("the session ran encrypted through the attacker, who saw only record types and sizes and the server name %q", sni), nonZero(seq)...)
+	}
+	return nil
+}

@@ -1,0 +1,92 @@
+package scenario_test
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/scenario"
+)
+
+// What each strip variant does to a client that uses TLS only when
+// offered, by port: the outcome must follow from the events.
+func stripOutcome(port int, variant string) string {
+	switch {
+	case variant == "preauth":
+		return "preauth-accepted"
+	case port == 25:
+		return "message-leaked" // no AUTH on port 25: the mail itself crosses
+	case port == 587 && variant == "ehlo-502":
+		return "cleartext-session" // HELO: no extensions, so no AUTH to send
+	}
+	return "credentials-leaked"
+}
+
+func TestStripOpportunisticEveryVariant(t *testing.T) {
+	env := labEnv(t)
+	s, _ := scenario.ByName("strip-opportunistic")
+	for _, port := range s.Ports {
+		for _, v := range s.VariantsFor(port) {
+			t.Run(strconv.Itoa(port)+"/"+v, func(t *testing.T) {
+				evs := play(t, scenario.Request{Name: s.Name, Port: port, Variant: v, Env: env})
+				want := stripOutcome(port, v)
+				wantVerdict(t, evs, "", want)
+				client := scenario.OnLeg(evs, sessions.LegClientAttacker)
+				leaked := scenario.Exposes(scenario.EavesdropperBytes(client), lab.DemoPassword)
+				if leaked != (want == "credentials-leaked") {
+					t.Errorf("password in the eavesdropper's bytes: %v, want %v\n%s", leaked, want == "credentials-leaked", dump(evs))
+				}
+				if len(scenario.OnLeg(evs, sessions.LegAttackerServer)) == 0 {
+					t.Errorf("no events on the attacker's leg\n%s", dump(evs))
+				}
+				if scenario.TLSStateOf(client) != nil {
+					t.Errorf("the client's leg began TLS\n%s", dump(evs))
+				}
+			})
+		}
+	}
+}
+
+func TestStripRequiredEveryVariant(t *testing.T) {
+	env := labEnv(t)
+	s, _ := scenario.ByName("strip-required")
+	for _, port := range s.Ports {
+		for _, v := range s.VariantsFor(port) {
+			t.Run(strconv.Itoa(port)+"/"+v, func(t *testing.T) {
+				evs := play(t, scenario.Request{Name: s.Name, Port: port, Variant: v, Env: env})
+				wantVerdict(t, evs, "", "refused-without-tls")
+				for _, leg := range []string{sessions.LegClientAttacker, sessions.LegAttackerServer} {
+					if scenario.Exposes(scenario.EavesdropperBytes(scenario.OnLeg(evs, leg)), lab.DemoPassword) {
+						t.Errorf("%s: the password is readable\n%s", leg, dump(evs))
+					}
+				}
+				if has(evs, func(ev sessions.Event) bool { return ev.Credential != nil }) {
+					t.Errorf("a credential crossed some leg\n%s", dump(evs))
+				}
+			})
+		}
+	}
+}
+
+func TestImplicitUnderAttack(t *testing.T) {
+	env := labEnv(t)
+	want := map[string]string{"own-cert": "verification-failed", "break": "connection-broken", "passthrough": "only-metadata"}
+	s, _ := scenario.ByName("implicit-under-attack")
+	for _, port := range s.Ports {
+		for _, v := range s.VariantsFor(port) {
+			t.Run(strconv.Itoa(port)+"/"+v, func(t *testing.T) {
+				evs := play(t, scenario.Request{Name: s.Name, Port: port, Variant: v, Env: env})
+				wantVerdict(t, evs, "", want[v])
+				if has(evs, func(ev sessions.Event) bool {
+					return ev.Leg == sessions.LegClientAttacker && ev.Kind == sessions.KindLine && sessions.OnWire(ev)
+				}) {
+					t.Errorf("a protocol line crossed the client's leg readable\n%s", dump(evs))
+				}
+				if has(evs, func(ev sessions.Event) bool { return ev.Credential != nil && ev.Leg == sessions.LegAttackerServer }) {
+					t.Errorf("the attacker read a credential\n%s", dump(evs))
+				}
+			})
+		}
+	}
+}
