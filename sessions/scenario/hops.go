@@ -51,6 +51,18 @@ const HopsDomain = "other.lab.test"
 const HopsSubject = "mailwire hops: one message, four hops"
 
 func playHops(r *Run) error {
+	if err := hopsPath(r); err != nil {
+		return err
+	}
+	// hopsPath has closed both labs, which waits for the relay: every
+	// event of the path is in before the verdict is computed.
+	return hopsVerdict(r)
+}
+
+// hopsPath runs the hops as far as they go; a hop that fails ends the path
+// (its session reported why) and leaves the verdict to say how far the
+// message got.
+func hopsPath(r *Run) error {
 	env := r.Req.Env
 	if env.Lab == nil || env.StateDir == "" {
 		return fmt.Errorf("hops: needs the lab (two lab instances on loopback play the sender's and the recipient's domains)")
@@ -113,10 +125,12 @@ func playHops(r *Run) error {
 	o.To = "learner@" + HopsDomain
 	o.Message = hopsMessage(o.To)
 	r.StartLeg(LegHopSubmission, fmt.Sprintf("the mail client (MUA) submits a message for %s to its own server (MSA) on port 587: STARTTLS, then AUTH (RFC 6409, RFC 3207)", o.To))
-	if _, err := r.Session(LegHopSubmission, o); err != nil {
-		// The session reported its failure; with no message there is
-		// no path to follow.
-		return hopsVerdict(r)
+	subm, _ := r.Session(LegHopSubmission, o)
+	if acceptedData(subm) == nil {
+		// The MSA did not take the message (the session reported why):
+		// there is no path to follow. Once it has, a later failure
+		// (QUIT) does not stop the message.
+		return nil
 	}
 
 	// Hop 2 runs inside lab A, started by the submission's DATA.
@@ -131,13 +145,13 @@ func playHops(r *Run) error {
 		return ctx.Err()
 	}
 	if err != nil {
-		return hopsVerdict(r)
+		return nil
 	}
 
 	// Hop 3: local delivery, as the relay hop's own events show it.
 	accepted := acceptedData(OnLeg(r.Events(), LegHopRelay))
 	if accepted == nil {
-		return hopsVerdict(r)
+		return nil
 	}
 	r.Note(LegHopDelivery, fmt.Sprintf("the recipient's server accepted the message (%q) and its MDA wrote it into %s's mailbox: a step on one machine, no network (RFC 5598 §4.3.3)",
 		truncate(accepted.Text, 80), "learner"), "scenario.leg")
@@ -160,7 +174,7 @@ func playHops(r *Run) error {
 			_, _ = r.Session(LegHopWeb, o)
 		}
 	}
-	return hopsVerdict(r)
+	return nil
 }
 
 // relayHop is lab A's MTA relaying one queued message to the MX: mailwire's

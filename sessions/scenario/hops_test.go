@@ -27,6 +27,9 @@ func TestHopsLive(t *testing.T) {
 	env := labEnv(t)
 	evs := play(t, scenario.Request{Name: "hops", Env: env})
 	v := wantVerdict(t, evs, "", "hops")
+	if last := evs[len(evs)-1]; last.Seq != v.Seq {
+		t.Errorf("event %d (%s) came after the verdict", last.Seq, last.Leg)
+	}
 	hops := scenario.Hops(evs)
 	var legs []string
 	for _, h := range hops {
@@ -92,8 +95,16 @@ func TestHopsStripped(t *testing.T) {
 	env := labEnv(t)
 	evs := play(t, scenario.Request{Name: "hops", Variant: scenario.HopsStripped, Env: env})
 	v := wantVerdict(t, evs, "", "hops")
+	if last := evs[len(evs)-1]; last.Seq != v.Seq {
+		t.Errorf("event %d (%s) came after the verdict", last.Seq, last.Leg)
+	}
 	hops := scenario.Hops(evs)
 	rh := hopByLeg(t, hops, scenario.LegHopRelay)
+	// The attacker's own connection onward is on the path too, with TLS:
+	// the recipient's server saw nothing wrong.
+	if ah := hopByLeg(t, hops, scenario.LegHopAttacker); !strings.HasPrefix(ah.TLS, "TLS 1.") {
+		t.Errorf("attacker hop %+v", ah)
+	}
 	if rh.TLS != scenario.HopCleartext || rh.Cert != scenario.CertNotChecked || !strings.Contains(rh.Observer, "whole message") {
 		t.Errorf("relay hop through the attacker: %+v\n%s", rh, dump(evs))
 	}
