@@ -114,6 +114,8 @@ type Common struct {
 	// screen replaces the old one while the old run's messages may still
 	// be in flight, and the id alone tells them apart.
 	runs int
+	// catalog lists the scenarios and their prose.
+	catalog scenarioCatalog
 }
 
 // nextRun returns a new session run id.

@@ -96,7 +96,7 @@ func (p *pickerScreen) SetSize(width, height int) {
 // own ports (compare, hops) runs from any cell.
 func (p *pickerScreen) scenarios() []scenario.Scenario {
 	var out []scenario.Scenario
-	for _, s := range scenario.All() {
+	for _, s := range p.c.scenarios() {
 		if p.port == 0 || p.all || len(s.Ports) == 0 || slices.Contains(s.Ports, p.port) {
 			out = append(out, s)
 		}
@@ -126,7 +126,7 @@ func (p *pickerScreen) items() []pickerItem {
 	}
 	var out []pickerItem
 	for _, s := range p.scenarios() {
-		t := scenarioProse(s.Name)
+		t := p.c.scenarioProse(s.Name)
 		out = append(out, pickerItem{title: t.Title, summary: t.Summary})
 	}
 	return out
@@ -464,7 +464,7 @@ func (p *pickerScreen) crumbLine(w int) string {
 	if p.stage == pickScenario {
 		return ansi.Truncate(st.Muted.Render("enter choose · esc back · each scenario runs live against the lab"), w, "…")
 	}
-	parts := []string{scenarioProse(p.scen.Name).Title}
+	parts := []string{p.c.scenarioProse(p.scen.Name).Title}
 	if p.chosen != 0 {
 		parts = append(parts, "port "+strconv.Itoa(p.chosen))
 	}
@@ -508,7 +508,7 @@ func (p *pickerScreen) sideLines(w, h int) []string {
 	if s.Name == "" {
 		return nil
 	}
-	t := scenarioProse(s.Name)
+	t := p.c.scenarioProse(s.Name)
 	var b strings.Builder
 	wrap := func(style lipgloss.Style, text string) {
 		b.WriteString(style.Render(lipgloss.Wrap(keepCitations(sessions.SafeString(text)), w, " -/")))

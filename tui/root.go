@@ -3,11 +3,13 @@ package tui
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // screenID names a screen the root can show.
@@ -68,6 +70,7 @@ func newModel(opts Options) *Model {
 		Styles:      NewStyles(true), // dark until the terminal answers
 		Keys:        DefaultKeyMap(),
 		OpenSession: opts.OpenSession,
+		catalog:     defaultCatalog(),
 	}
 	if opts.StartLab != nil {
 		c.Lab.State = labStarting
@@ -220,7 +223,16 @@ func (k keyMap) FullHelp() [][]key.Binding {
 }
 
 func (m *Model) helpView() string {
-	return m.help.View(keyMap{screen: m.screens[m.active], keys: m.common.Keys})
+	v := m.help.View(keyMap{screen: m.screens[m.active], keys: m.common.Keys})
+	// help.Model adds an item that overflows when not even its ellipsis
+	// fits (bubbles v2.2.1 shouldAddItem): cut each line to the width.
+	lines := strings.Split(v, "\n")
+	for i, l := range lines {
+		if ansi.StringWidth(l) > m.width {
+			lines[i] = ansi.Truncate(l, max(m.width, 1), "…")
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // View renders the active screen above the help bar. It is the only place a
@@ -244,7 +256,7 @@ func (m *Model) screenTitle() string {
 	case screenSession:
 		if s, ok := m.screens[screenSession].(*sessionScreen); ok {
 			if s.req.Scenario != "" {
-				return "scenario " + scenarioProse(s.req.Scenario).Title
+				return "scenario " + m.common.scenarioProse(s.req.Scenario).Title
 			}
 			return fmt.Sprintf("session %s %d", s.req.Proto, s.req.Port)
 		}

@@ -1,5 +1,16 @@
 package tui
 
-// contentScenario reads a scenario's prose from package content. Until
-// content.ScenarioByName exists, it has none.
-func contentScenario(name string) (scenarioText, bool) { return scenarioText{}, false }
+import "github.com/mailwire/mailwire/content"
+
+// contentScenario reads a scenario's prose from package content.
+func contentScenario(name string) (scenarioText, bool) {
+	s, ok := content.ScenarioByName(name)
+	if !ok {
+		return scenarioText{}, false
+	}
+	t := scenarioText{Name: name, Title: s.Title, Summary: s.Summary, Intro: s.Intro, Conclusion: s.Conclusion}
+	for _, src := range s.Sources {
+		t.Sources = append(t.Sources, src.String())
+	}
+	return t, true
+}

@@ -148,7 +148,7 @@ func (s *sessionScreen) compareView(evs []sessions.Event, w int) string {
 		return b.String()
 	}
 	n := len(t.Rows)
-	labelW := min(26, max(12, w/4))
+	labelW := min(22, max(12, w/4))
 	colW := max(8, (w-labelW-2*n)/n)
 	plainCell := func(text string) cell { return cell{text, st.Text} }
 	props := []struct {
@@ -164,26 +164,26 @@ func (s *sessionScreen) compareView(evs []sessions.Event, w int) string {
 			}
 			return cell{"never", st.Error}
 		}},
-		{"cleartext bytes before TLS", func(r scenario.CompareRow) cell {
+		{"cleartext before TLS", func(r scenario.CompareRow) cell {
 			c := cell{fmt.Sprintf("%d (%d sent, %d received)", r.CleartextBytes, r.CleartextC2S, r.CleartextS2C), st.OK}
 			if r.CleartextBytes > 0 {
 				c.style = st.Cleartext
 			}
 			return c
 		}},
-		{"round trips before TLS", func(r scenario.CompareRow) cell { return plainCell(strconv.Itoa(r.RoundTrips)) }},
-		{"TLS handshake in the clear", func(r scenario.CompareRow) cell {
+		{"round trips pre-TLS", func(r scenario.CompareRow) cell { return plainCell(strconv.Itoa(r.RoundTrips)) }},
+		{"handshake in clear", func(r scenario.CompareRow) cell {
 			return cell{plural(r.HandshakeClearBytes, "byte"), st.Handshake}
 		}},
-		{"connect to 1st encrypted", func(r scenario.CompareRow) cell {
+		{"to 1st encrypted", func(r scenario.CompareRow) cell {
 			if r.ToEncrypted < 0 {
 				return cell{"—", st.Muted}
 			}
 			return plainCell(scenario.FormatMillis(r.ToEncrypted))
 		}},
-		{"server name (greeting)", func(r scenario.CompareRow) cell { return leakCell(st, r.GreetingHost) }},
+		{"greeting names", func(r scenario.CompareRow) cell { return leakCell(st, r.GreetingHost) }},
 		{"client name (EHLO)", func(r scenario.CompareRow) cell { return leakCell(st, r.ClientName) }},
-		{"capabilities in clear", func(r scenario.CompareRow) cell { return leakCell(st, strings.Join(r.Capabilities, ", ")) }},
+		{"capabilities seen", func(r scenario.CompareRow) cell { return leakCell(st, strings.Join(r.Capabilities, ", ")) }},
 		{"password in clear", func(r scenario.CompareRow) cell {
 			if r.CredentialsInClear {
 				return cell{"⚠ YES", st.Error}
@@ -199,7 +199,7 @@ func (s *sessionScreen) compareView(evs []sessions.Event, w int) string {
 			}
 			return cell{r.DowngradeWhy, st.OK}
 		}},
-		{"certificate checked by", func(r scenario.CompareRow) cell {
+		{"certificate checked", func(r scenario.CompareRow) cell {
 			if r.CertVerified {
 				return cell{r.CertCheck, st.OK}
 			}
@@ -330,7 +330,11 @@ func (s *sessionScreen) panelVerdicts(b *strings.Builder, evs []sessions.Event, 
 		if ev.Verdict != nil && ev.Verdict.Safe {
 			style = st.OK.Bold(true)
 		}
-		b.WriteString(style.Render(lipgloss.Wrap(keepCitations(verdictMark(ev.Verdict)+" "+sessions.SafeString(ev.Text)), w, " -/")) + "\n")
+		text := verdictMark(ev.Verdict) + " " + sessions.SafeString(ev.Text)
+		if ev.Leg != "" {
+			text = verdictMark(ev.Verdict) + " " + legTag(ev.Leg) + ": " + sessions.SafeString(ev.Text)
+		}
+		b.WriteString(style.Render(lipgloss.Wrap(keepCitations(text), w, " -/")) + "\n")
 	}
 }
 
@@ -390,10 +394,12 @@ func (s *sessionScreen) hopsView(evs []sessions.Event, w int) string {
 		if h.Err != "" {
 			obs += "; failed: " + sessions.SafeString(h.Err)
 		}
-		for _, l := range strings.Split(lipgloss.Wrap(keepCitations(obs), max(10, w-numW-2), " ,/-"), "\n") {
-			b.WriteString(strings.Repeat(" ", numW+2) + st.Muted.Render(l) + "\n")
+		for _, l := range strings.Split(lipgloss.Wrap(keepCitations(obs), max(10, w-numW-3), " ,/-"), "\n") {
+			b.WriteString(strings.Repeat(" ", numW+2) + st.Muted.Render(strings.TrimRight(l, " ")) + "\n")
 		}
-		b.WriteString("\n")
+		if i < len(hops)-1 {
+			b.WriteString("\n")
+		}
 	}
 	for _, h := range hops {
 		if len(h.Received) == 0 {

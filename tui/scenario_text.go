@@ -15,16 +15,51 @@ type scenarioText struct {
 	Sources              []string
 }
 
+// scenarioCatalog is where the TUI finds the scenarios and their prose:
+// package scenario's registry and package content, or fixed lists in
+// tests (the registry grows as scenarios are written; goldens must not).
+type scenarioCatalog struct {
+	list  func() []scenario.Scenario
+	prose func(name string) (scenarioText, bool)
+}
+
+func defaultCatalog() scenarioCatalog {
+	return scenarioCatalog{list: scenario.All, prose: contentScenario}
+}
+
+// scenarios lists the scenarios in canonical order.
+func (c *Common) scenarios() []scenario.Scenario {
+	if c.catalog.list == nil {
+		return nil
+	}
+	return c.catalog.list()
+}
+
+// scenarioByName finds a scenario of the catalog.
+func (c *Common) scenarioByName(name string) (scenario.Scenario, bool) {
+	for _, s := range c.scenarios() {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return scenario.Scenario{}, false
+}
+
 // scenarioProse returns the texts of the named scenario. A scenario without
 // prose yet still gets a title (its name) and a summary from its ports and
 // variants, so the picker never lists a blank entry.
-func scenarioProse(name string) scenarioText {
+func (c *Common) scenarioProse(name string) scenarioText {
 	t := scenarioText{Name: name, Title: name}
-	if p, ok := contentScenario(name); ok {
-		t = p
+	if c.catalog.prose != nil {
+		if p, ok := c.catalog.prose(name); ok {
+			t = p
+		}
+	}
+	if t.Title == "" {
+		t.Title = name
 	}
 	if t.Summary == "" {
-		if s, ok := scenario.ByName(name); ok {
+		if s, ok := c.scenarioByName(name); ok {
 			t.Summary = portsSummary(s)
 		}
 	}

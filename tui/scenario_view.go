@@ -42,25 +42,39 @@ func legName(leg string) string {
 func (s *sessionScreen) scenarioHeader(w int, stateStyle lipgloss.Style) string {
 	st := s.c.Styles
 	r := s.req
-	t := scenarioProse(r.Scenario)
-	var where []string
+	t := s.c.scenarioProse(r.Scenario)
+	title := st.Title.Render("scenario: " + sessions.SafeString(t.Title))
+	state := st.Muted.Render(" · ") + stateStyle.Render(s.state.String())
+	count := st.Muted.Render(fmt.Sprintf(" · %d events", len(s.evs)))
+	// Long and short forms of where it runs; narrow screens drop the
+	// event count first, then shorten this, then cut the title.
+	var long, short []string
 	if r.Port != 0 {
-		where = append(where, "port "+strconv.Itoa(r.Port))
+		long = append(long, "port "+strconv.Itoa(r.Port))
+		short = append(short, strconv.Itoa(r.Port))
 	}
 	if r.Variant != "" {
-		where = append(where, "variant "+sessions.SafeString(r.Variant))
+		v := sessions.SafeString(r.Variant)
+		long = append(long, "variant "+v)
+		short = append(short, v)
 	}
-	rest := ""
-	if len(where) > 0 {
-		rest = st.Muted.Render(" · ") + st.Text.Render(strings.Join(where, " · "))
+	where := func(parts []string, sep string) string {
+		if len(parts) == 0 {
+			return ""
+		}
+		return st.Muted.Render(" · ") + st.Text.Render(strings.Join(parts, sep))
 	}
-	rest += st.Muted.Render(" · ") + stateStyle.Render(s.state.String()) + st.Muted.Render(fmt.Sprintf(" · %d events", len(s.evs)))
-	title := st.Title.Render("scenario: " + sessions.SafeString(t.Title))
-	if room := w - ansi.StringWidth(rest); room < ansi.StringWidth(title) {
-		// Narrow: keep the state and count whole, cut the title.
-		title = ansi.Truncate(title, max(8, room), "…")
+	for _, line := range []string{
+		title + where(long, " · ") + state + count,
+		title + where(long, " · ") + state,
+		title + where(short, "/") + state,
+	} {
+		if ansi.StringWidth(line) <= w {
+			return line
+		}
 	}
-	return title + rest
+	rest := where(short, "/") + state
+	return ansi.Truncate(title, max(8, w-ansi.StringWidth(rest)), "…") + rest
 }
 
 // verdicts returns the verdict events revealed so far.
@@ -140,7 +154,7 @@ func (s *sessionScreen) verdictDetail(b *strings.Builder, ev sessions.Event, w i
 // the end the conclusion and the sources.
 func (s *sessionScreen) storyView(w int) string {
 	st := s.c.Styles
-	t := scenarioProse(s.req.Scenario)
+	t := s.c.scenarioProse(s.req.Scenario)
 	var b strings.Builder
 	para := func(style lipgloss.Style, text string) {
 		b.WriteString(style.Render(lipgloss.Wrap(keepCitations(sessions.SafeString(text)), w, " -/")))

@@ -20,9 +20,15 @@ const fixturePassword = "correct-horse"
 
 // builder assembles a session's events with Seq and At filled in, the way
 // the runner emits them.
-type builder struct{ evs []sessions.Event }
+type builder struct {
+	evs []sessions.Event
+	leg string // set on every event added (a scenario's connection)
+}
 
 func (b *builder) add(ev sessions.Event) *sessions.Event {
+	if ev.Leg == "" {
+		ev.Leg = b.leg
+	}
 	ev.Seq = len(b.evs) + 1
 	ev.At = time.Duration(len(b.evs)+1) * 137 * time.Microsecond
 	b.evs = append(b.evs, ev)

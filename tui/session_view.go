@@ -52,6 +52,8 @@ const (
 	// credOnWire flags a credential that crossed the wire readable
 	// (RFC 8314 §5.2, RFC 2595 §2.3).
 	credOnWire = "⚠ password readable by anyone on the path"
+	// credOnWireShort says it where the row is narrow.
+	credOnWireShort = "⚠ password readable"
 )
 
 // sessionLayout is where each part of the screen sits, computed from the
@@ -344,6 +346,9 @@ func (s *sessionScreen) renderCell(first, last, w int, gutter string, legW int, 
 	var extra string
 	switch {
 	case warn != "":
+		if gutter == "" && warn == credOnWire {
+			warn = credOnWireShort // a half of the side-by-side view
+		}
 		extra = "  " + warn
 		text = ansi.Truncate(text, max(8, room-ansi.StringWidth(extra)), "…")
 	case title != "":
