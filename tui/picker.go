@@ -116,7 +116,7 @@ func (p *pickerScreen) items() []pickerItem {
 	case pickVariant:
 		var out []pickerItem
 		for i, v := range p.scen.VariantsFor(p.chosen) {
-			sum := variantSummary(p.scen.Name, v)
+			sum := variantSummary(v)
 			if i == 0 {
 				sum = "the default · " + sum
 			}
@@ -147,15 +147,33 @@ func (p *pickerScreen) portSummary(port int) string {
 	return "lab endpoint not up yet"
 }
 
-// variantSummary explains a variant in a few words when the annotations
-// have an entry for it ("scenario.<name>.<variant>"), else says nothing
-// more than its name.
-func variantSummary(name, v string) string {
-	if a, ok := content.Lookup("scenario." + name + "." + v); ok {
+// variantAnnotations names, for each variant, the annotation of what the
+// attacker or server does in it; its title is the variant's summary.
+var variantAnnotations = map[string]string{
+	"remove":       "attack.strip.removed",
+	"stripped":     "attack.strip.removed",
+	"replace":      "attack.strip.replaced",
+	"starttls-454": "attack.strip.refused",
+	"starttls-501": "attack.strip.refused",
+	"starttls-502": "attack.strip.refused",
+	"ehlo-502":     "attack.strip.ehlo_refused",
+	"preauth":      "attack.strip.preauth",
+	"own-cert":     "attack.own_cert.presented",
+	"break":        "attack.break.reset",
+	"passthrough":  "attack.passthrough",
+}
+
+// variantSummary explains a variant in a few words: the title of its
+// annotation, with the reply code for the refusals.
+func variantSummary(v string) string {
+	if a, ok := content.Lookup(variantAnnotations[v]); ok {
+		if _, code, ok := strings.Cut(v, "-"); ok && len(code) == 3 && code[0] >= '4' && code[0] <= '5' {
+			return a.Title + " (" + code + ")"
+		}
 		return a.Title
 	}
-	if a, ok := content.Lookup("variant." + v); ok {
-		return a.Title
+	if v == "opportunistic" {
+		return "the relay uses STARTTLS when the MX offers it"
 	}
 	return "variant " + sessions.SafeString(v)
 }
@@ -353,9 +371,10 @@ func (p *pickerScreen) layout() pickerLayout {
 	l := pickerLayout{wide: w >= pickerWide, listY: pickerHeader + 1}
 	body := h - l.listY
 	if l.wide {
-		l.listW = pickerListW
+		// Half the screen: the titles are sentences.
+		l.listW = max(pickerListW, w/2-2)
 		l.listH = body
-		l.sideX = pickerListW + 2
+		l.sideX = l.listW + 2
 		l.sideW = w - l.sideX
 		return l
 	}
@@ -511,7 +530,7 @@ func (p *pickerScreen) sideLines(w, h int) []string {
 	t := p.c.scenarioProse(s.Name)
 	var b strings.Builder
 	wrap := func(style lipgloss.Style, text string) {
-		b.WriteString(style.Render(lipgloss.Wrap(keepCitations(sessions.SafeString(text)), w, " -/")))
+		b.WriteString(style.Render(lipgloss.Wrap(keepCitations(safeProse(text)), w, " -/")))
 		b.WriteString("\n")
 	}
 	wrap(st.Title, t.Title)

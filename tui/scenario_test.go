@@ -24,7 +24,7 @@ func testCatalog() scenarioCatalog {
 	list := []scenario.Scenario{
 		{Name: "too-early", Ports: []int{587, 25, 143, 110}},
 		{Name: "strip-opportunistic", Ports: []int{587, 25, 143, 110},
-			Variants: []string{"line-removed", "replaced", "starttls-454"}},
+			Variants: []string{"remove", "replace", "starttls-454"}},
 		{Name: "implicit-under-attack", Ports: []int{465, 993, 995}, Variants: []string{"own-cert", "break"}},
 		{Name: "compare"},
 		{Name: "hops"},
@@ -80,7 +80,7 @@ func newScenarioModel(t testing.TB, w, h int, f *fakeSessions, req SessionReques
 }
 
 func mitmRequest() SessionRequest {
-	return SessionRequest{Scenario: "strip-opportunistic", Port: 587, Variant: "line-removed", Target: "127.0.0.1:10587",
+	return SessionRequest{Scenario: "strip-opportunistic", Port: 587, Variant: "remove", Target: "127.0.0.1:10587",
 		Proto: "smtp", TLSMode: "starttls", Label: "lab"}
 }
 
@@ -123,7 +123,7 @@ func TestPickerFromPortTable(t *testing.T) {
 	if p.stage != pickVariant || p.chosen != 587 {
 		t.Fatalf("after enter: stage %d, port %d; want the variant stage on 587", p.stage, p.chosen)
 	}
-	if got := pickerTitles(p); strings.Join(got, "|") != "line-removed|replaced|starttls-454" {
+	if got := pickerTitles(p); strings.Join(got, "|") != "remove|replace|starttls-454" {
 		t.Errorf("variants %q", got)
 	}
 	if v := plain(m); !strings.Contains(v, "STARTTLS stripped › port 587") {
@@ -134,12 +134,12 @@ func TestPickerFromPortTable(t *testing.T) {
 	if m.active != screenSession {
 		t.Fatal("enter on a variant did not run the scenario")
 	}
-	wantReq := SessionRequest{Scenario: "strip-opportunistic", Port: 587, Variant: "replaced", Target: "127.0.0.1:10587",
+	wantReq := SessionRequest{Scenario: "strip-opportunistic", Port: 587, Variant: "replace", Target: "127.0.0.1:10587",
 		Proto: "smtp", TLSMode: "starttls", Label: "lab"}
 	if len(f.reqs) != 1 || f.reqs[0] != wantReq {
 		t.Fatalf("OpenSession got %+v, want %+v", f.reqs, wantReq)
 	}
-	if h := strings.Split(plain(m), "\n")[0]; !strings.Contains(h, "scenario: STARTTLS stripped · port 587 · variant replaced") {
+	if h := strings.Split(plain(m), "\n")[0]; !strings.Contains(h, "scenario: STARTTLS stripped · port 587 · variant replace") {
 		t.Errorf("header %q", h)
 	}
 }
@@ -226,7 +226,7 @@ func TestScenarioStory(t *testing.T) {
 	s := session(m)
 	v := flatten(plain(m))
 	story := flatten(s.storyView(200))
-	for _, want := range []string{"scenario: STARTTLS stripped · port 587 · variant line-removed · running", "What happens", "A machine in the middle relays", "Running"} {
+	for _, want := range []string{"scenario: STARTTLS stripped · port 587 · variant remove · running", "What happens", "A machine in the middle relays", "Running"} {
 		if !strings.Contains(v, want) && !strings.Contains(story, want) {
 			t.Errorf("running scenario lacks %q:\n%s", want, plain(m))
 		}

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/scenario"
 )
 
@@ -92,4 +93,15 @@ func joinInts(ns []int) string {
 		parts[i] = strconv.Itoa(n)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// safeProse makes text safe for the terminal line by line, keeping its
+// line breaks: the scenario texts separate paragraphs with blank lines,
+// which sessions.SafeString alone would escape into "\n".
+func safeProse(text string) string {
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		lines[i] = sessions.SafeString(l)
+	}
+	return strings.Join(lines, "\n")
 }

@@ -157,7 +157,7 @@ func (s *sessionScreen) storyView(w int) string {
 	t := s.c.scenarioProse(s.req.Scenario)
 	var b strings.Builder
 	para := func(style lipgloss.Style, text string) {
-		b.WriteString(style.Render(lipgloss.Wrap(keepCitations(sessions.SafeString(text)), w, " -/")))
+		b.WriteString(style.Render(lipgloss.Wrap(keepCitations(safeProse(text)), w, " -/")))
 		b.WriteString("\n")
 	}
 	heading := func(h string) {
@@ -184,21 +184,12 @@ func (s *sessionScreen) storyView(w int) string {
 	if len(where) > 0 {
 		para(st.Muted, strings.Join(where, " · "))
 	}
-	if t.Intro != "" {
-		heading("What happens")
-		para(st.Text, t.Intro)
-	}
-	switch s.state {
-	case stateOpening, stateRunning:
-		heading("Running")
-		para(st.Muted, fmt.Sprintf("%s so far; the timeline fills as they arrive. ↑/↓ looks at them, i brings this text back.", plural(len(s.evs), "event")))
-	case stateFailed:
-		if s.err != nil {
-			heading("Could not run")
-			para(st.Error, s.err.Error())
+	ended := s.state == stateDone || s.state == stateFailed && len(s.evs) > 0
+	verdicts := func() {
+		vs := s.verdicts()
+		if len(vs) == 0 {
+			return
 		}
-	}
-	if vs := s.verdicts(); len(vs) > 0 {
 		heading("Verdict")
 		for _, v := range vs {
 			text := verdictMark(v.Verdict) + " " + sessions.SafeString(v.Text)
@@ -211,20 +202,44 @@ func (s *sessionScreen) storyView(w int) string {
 			}
 			para(style, text)
 		}
+		if s.panelAvailable() {
+			para(st.Muted, "c shows the "+s.panelName()+", computed from these events.")
+		}
 	}
-	if s.panelAvailable() {
-		para(st.Muted, "c shows the "+s.panelName()+", computed from these events.")
-	}
-	if s.state == stateDone || s.state == stateFailed && len(s.evs) > 0 {
+	if ended {
+		// The end: what was found and what it means come first; the
+		// introduction follows for whoever arrives now.
+		verdicts()
 		if t.Conclusion != "" {
 			heading("What it shows")
 			para(st.Text, t.Conclusion)
 		}
-		if len(t.Sources) > 0 {
-			heading("Sources")
-			for _, src := range t.Sources {
-				para(st.Muted, "• "+src)
-			}
+	}
+	if t.Intro != "" {
+		if ended {
+			heading("What was staged")
+		} else {
+			heading("What happens")
+		}
+		para(st.Text, t.Intro)
+	}
+	switch s.state {
+	case stateOpening, stateRunning:
+		heading("Running")
+		para(st.Muted, fmt.Sprintf("%s so far; the timeline fills as they arrive. ↑/↓ looks at them, i brings this text back.", plural(len(s.evs), "event")))
+	case stateFailed:
+		if s.err != nil {
+			heading("Could not run")
+			para(st.Error, s.err.Error())
+		}
+	}
+	if !ended {
+		verdicts()
+	}
+	if ended && len(t.Sources) > 0 {
+		heading("Sources")
+		for _, src := range t.Sources {
+			para(st.Muted, "• "+src)
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")

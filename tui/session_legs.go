@@ -38,7 +38,19 @@ func legTag(leg string) string {
 	case sessions.LegAttackerServer:
 		return "MITM↔server"
 	}
-	return sessions.SafeString(leg)
+	tag := sessions.SafeString(leg)
+	// Too long for the column: drop what the rest of the screen says
+	// anyway ("MUA→MSA (587)" keeps its port while it fits; "vulnerable
+	// server" becomes "vulnerable").
+	if ansi.StringWidth(tag) > maxLegW {
+		if i := strings.LastIndex(tag, " ("); i > 0 && strings.HasSuffix(tag, ")") {
+			tag = tag[:i]
+		}
+	}
+	if ansi.StringWidth(tag) > maxLegW {
+		tag = strings.TrimSuffix(tag, " server")
+	}
+	return tag
 }
 
 // legColW is the width of the leg column: 0 for a stream of one
