@@ -16,7 +16,7 @@ func init() { RegisterDriver(ProtoIMAP, IMAPDriver{}) }
 // implicit TLS on 993:
 //
 //	143 (STARTTLS): greeting, a1 CAPABILITY, a2 STARTTLS, TLS, a3 CAPABILITY,
-//	                a4 LOGIN, a5 SELECT INBOX, a6 FETCH 1 (ENVELOPE), a7 LOGOUT
+//	                a4 LOGIN, a5 SELECT INBOX, a6 FETCH * (ENVELOPE), a7 LOGOUT
 //	993 (implicit): TLS, greeting, a1 CAPABILITY, a2 LOGIN, … LOGOUT
 //
 // Every response line (an untagged line with its literals, or the tagged
@@ -460,8 +460,9 @@ func (m *imapClient) login() (bool, error) {
 	return err == nil, err
 }
 
-// read selects INBOX and fetches the first message's envelope
-// (RFC 9051 §6.3.2, §6.4.5).
+// read selects INBOX and fetches the newest message's envelope: "*" is
+// the highest message sequence number (RFC 9051 §6.3.2, §6.4.5, §9), so a
+// message just delivered (the hops scenario) is the one shown.
 func (m *imapClient) read() error {
 	m.exists = -1
 	if _, err := m.command("SELECT", "INBOX"); err != nil {
@@ -471,7 +472,7 @@ func (m *imapClient) read() error {
 		m.c.Note("INBOX is empty: nothing to FETCH", "imap.note.empty", nil)
 		return nil
 	}
-	_, err := m.command("FETCH", "1 (ENVELOPE)")
+	_, err := m.command("FETCH", "* (ENVELOPE)")
 	return err
 }
 

@@ -24,7 +24,7 @@ func imapAfterLogin(first int) []string {
 	return []string{
 		a(0) + " SELECT INBOX\r\n", "* 2 EXISTS\r\n* FLAGS (\\Seen \\Deleted)\r\n* OK [UIDVALIDITY 1] UIDs valid\r\n" +
 			a(0) + " OK [READ-WRITE] SELECT completed",
-		a(1) + " FETCH 1 (ENVELOPE)\r\n", imapEnvelope + "\r\n" + a(1) + " OK FETCH completed",
+		a(1) + " FETCH * (ENVELOPE)\r\n", imapEnvelope + "\r\n" + a(1) + " OK FETCH completed",
 		a(2) + " LOGOUT\r\n", "* BYE logging out\r\n" + a(2) + " OK LOGOUT completed",
 	}
 }

@@ -134,6 +134,9 @@ type Env struct {
 	Username, Password string
 	// EHLOName is the name the SMTP client announces; "" is mailwire's.
 	EHLOName string
+	// Recipient is where sessions on port 25 deliver (a local mailbox of
+	// the server); "" is sessions.DefaultRecipient, the lab's.
+	Recipient string
 	// ReadTimeout and SessionTimeout bound each session (sessions'
 	// defaults when zero).
 	ReadTimeout, SessionTimeout time.Duration
@@ -365,6 +368,7 @@ func (e Env) options(addr string, port int) (sessions.Options, error) {
 	}
 	o.Username, o.Password = e.Username, e.Password
 	o.EHLOName = e.EHLOName
+	o.To = e.Recipient
 	o.ReadTimeout, o.SessionTimeout = e.ReadTimeout, e.SessionTimeout
 	return o, nil
 }
