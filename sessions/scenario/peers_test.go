@@ -62,7 +62,9 @@ func TestPeersStrip(t *testing.T) {
 				}
 				wantVerdict(t, evs, "", want)
 				if scenario.TLSStateOf(scenario.OnLeg(evs, sessions.LegAttackerServer)) == nil &&
-					!has(evs, func(ev sessions.Event) bool { return ev.Leg == sessions.LegAttackerServer && ev.Kind == sessions.KindBoundary }) {
+					!has(evs, func(ev sessions.Event) bool {
+						return ev.Leg == sessions.LegAttackerServer && ev.Kind == sessions.KindBoundary
+					}) {
 					t.Errorf("the attacker's leg to the real server never started TLS\n%s", dump(evs))
 				}
 			})
