@@ -405,9 +405,9 @@ func (s *sessionScreen) hopsView(evs []sessions.Event, w int) string {
 		if len(h.Received) == 0 {
 			continue
 		}
-		b.WriteString(st.Heading.Render("Received: headers on "+legTag(h.Leg)+" (newest first)") + "\n")
+		b.WriteString("\n" + st.Heading.Render("Received: headers on "+legTag(h.Leg)+" (newest first)") + "\n")
 		for _, r := range h.Received {
-			for _, l := range strings.Split(ansi.Hardwrap(sessions.SafeString(r), max(10, w-2), true), "\n") {
+			for _, l := range strings.Split(lipgloss.Wrap(sessions.SafeString(r), max(10, w-2), " "), "\n") {
 				b.WriteString("  " + st.Code.Render(l) + "\n")
 			}
 		}

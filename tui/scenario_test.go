@@ -633,3 +633,26 @@ func TestScenarioGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestScenarioStateIgnoresLegErrors: a connection failing inside a
+// scenario (the client refusing the attacker's certificate) is evidence;
+// the scenario ends done. Its own error (no leg) fails it.
+func TestScenarioStateIgnoresLegErrors(t *testing.T) {
+	for _, c := range []struct {
+		leg  string
+		want sessionState
+	}{{sessions.LegClientAttacker, stateDone}, {"", stateFailed}} {
+		var b builder
+		b.leg = c.leg
+		b.connect("127.0.0.1:20465")
+		b.add(sessions.Event{Kind: sessions.KindError, Dir: sessions.Local, Layer: sessions.LayerNote, Visible: sessions.VisibleNone,
+			Text: "verify certificate: x509: certificate signed by unknown authority",
+			Err:  &sessions.ErrorInfo{Op: "verify certificate", Message: "x509: certificate signed by unknown authority"}})
+		b.leg = ""
+		b.verdict("implicit-under-attack", "verification-failed", true, "the attacker's certificate failed verification")
+		m := newScenarioModel(t, 80, 24, &fakeSessions{evs: b.evs}, SessionRequest{Scenario: "implicit-under-attack", Port: 465})
+		if s := session(m); s.state != c.want {
+			t.Errorf("error on leg %q: state %v, want %v", c.leg, s.state, c.want)
+		}
+	}
+}

@@ -495,7 +495,12 @@ func (s *sessionScreen) appendEvents(evs []sessions.Event) {
 		case sessions.KindTLSState:
 			s.tlsUp[ev.Leg] = true
 		case sessions.KindError:
-			s.state = stateFailed
+			// A scenario's connection may fail by design (a client
+			// refusing the attacker's certificate): that is evidence,
+			// not the scenario failing. Its own errors have no leg.
+			if s.req.Scenario == "" || ev.Leg == "" {
+				s.state = stateFailed
+			}
 		}
 		if ev.Leg != "" && !slices.Contains(s.legs, ev.Leg) {
 			// A new leg: the leg column appears or widens.
