@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/term"
 
+	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/scenario"
@@ -196,9 +197,28 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, cha
 	}
 	fmt.Fprintf(errOut, "mailwire scenario: %s, against %s\n", desc, where)
 
+	// Text and Markdown frame the transcript with the scenario's prose;
+	// JSON stays one event per line.
+	text, hasText := content.ScenarioByName(s.Name)
+	if hasText && f.format != "json" {
+		writeScenarioProse(w, f.format, po.Width, text.Title, "", text.Intro)
+	}
 	evs, err := printStream(w, f.format, po, scenario.Stream(ctx, req))
 	if err != nil {
 		return err
+	}
+	if f.format != "json" {
+		if err := writeScenarioTables(w, s.Name, evs, f.format == "markdown"); err != nil {
+			return fmt.Errorf("print scenario: %w", err)
+		}
+		if hasText {
+			writeScenarioProse(w, f.format, po.Width, "", "What it shows", text.Conclusion)
+			var srcs []string
+			for _, src := range text.Sources {
+				srcs = append(srcs, src.String())
+			}
+			writeScenarioProse(w, f.format, po.Width, "", "Sources", strings.Join(srcs, "; "))
+		}
 	}
 	// An error without a leg is the scenario's own: it could not run.
 	for _, ev := range evs {
@@ -207,6 +227,71 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, cha
 		}
 	}
 	return nil
+}
+
+// writeScenarioTables prints what a scenario computes from its whole
+// stream: the comparison table, the hop diagram.
+func writeScenarioTables(w io.Writer, name string, evs []sessions.Event, markdown bool) error {
+	switch name {
+	case "compare":
+		fmt.Fprintln(w)
+		return scenario.RenderCompare(w, scenario.Compare(evs), markdown)
+	case "hops":
+		fmt.Fprintln(w)
+		return scenario.RenderHops(w, scenario.Hops(evs), markdown)
+	}
+	return nil
+}
+
+// writeScenarioProse prints a title or a heading and a paragraph of the
+// scenario's text, wrapped for the text format.
+func writeScenarioProse(w io.Writer, format string, width int, title, heading, prose string) {
+	if width <= 0 {
+		width = 100
+	}
+	if format == "markdown" {
+		if title != "" {
+			fmt.Fprintf(w, "# %s\n\n", title)
+		}
+		if heading != "" {
+			fmt.Fprintf(w, "\n## %s\n\n", heading)
+		}
+		fmt.Fprintf(w, "%s\n\n", prose)
+		return
+	}
+	if title != "" {
+		fmt.Fprintln(w, title)
+		fmt.Fprintln(w, strings.Repeat("=", min(len([]rune(title)), width)))
+	}
+	if heading != "" {
+		fmt.Fprintf(w, "\n%s\n", heading)
+	}
+	for i, para := range strings.Split(prose, "\n\n") {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintln(w, wrapWords(para, width))
+	}
+	fmt.Fprintln(w)
+}
+
+// wrapWords wraps prose at width columns.
+func wrapWords(s string, width int) string {
+	var b strings.Builder
+	col := 0
+	for _, word := range strings.Fields(s) {
+		n := len([]rune(word))
+		if col > 0 && col+1+n > width {
+			b.WriteByte('\n')
+			col = 0
+		} else if col > 0 {
+			b.WriteByte(' ')
+			col++
+		}
+		b.WriteString(word)
+		col += n
+	}
+	return b.String()
 }
 
 // targetEnv is the Env of a real server for a scenario: the target on the

@@ -129,7 +129,7 @@ type CompareRow struct {
 	// cleartext. True when TLS began with STARTTLS after cleartext
 	// capabilities (whoever removes STARTTLS from them wins, RFC 3207 §6)
 	// or never began; false for implicit TLS, where there is no cleartext
-	// phase to tamper with (RFC 8314 §2).
+	// phase to tamper with (RFC 8314 §3).
 	Downgradeable bool   `json:"downgradeable"`
 	DowngradeWhy  string `json:"downgrade_why"`
 
@@ -498,7 +498,7 @@ func (f legFacts) row(leg string) CompareRow {
 			r.DowngradeWhy = "yes: TLS began with STARTTLS after a cleartext exchange, which anyone on the path can rewrite (RFC 3207 §6)"
 		}
 	case BoundaryImplicit:
-		r.DowngradeWhy = "no: TLS from the first byte, nothing in cleartext to tamper with (RFC 8314 §2)"
+		r.DowngradeWhy = "no: TLS from the first byte, nothing in cleartext to tamper with (RFC 8314 §3)"
 	default:
 		r.Downgradeable = true
 		r.DowngradeWhy = "already down: the session never left cleartext"

@@ -50,11 +50,11 @@ func renderTable() scenario.CompareTable {
 			CertCheck:    "the mail client, against lab CA: verified", CertVerified: true},
 		{Leg: "465", Proto: "smtp", Boundary: scenario.BoundaryImplicit, HandshakeClearBytes: 2732, ToEncrypted: 610 * time.Microsecond,
 			SNI: "mail.lab.test", TLSVersion: "TLS 1.3",
-			DowngradeWhy: "no: TLS from the first byte, nothing in cleartext to tamper with (RFC 8314 §2)",
+			DowngradeWhy: "no: TLS from the first byte, nothing in cleartext to tamper with (RFC 8314 §3)",
 			CertCheck:    "the mail client, against lab CA: verified", CertVerified: true},
 		{Leg: "443", Proto: "http", Boundary: scenario.BoundaryImplicit, HandshakeClearBytes: 2750, ToEncrypted: 550 * time.Microsecond,
 			SNI: "mail.lab.test", ALPNOffered: "h2, http/1.1", TLSVersion: "TLS 1.3",
-			DowngradeWhy: "no: TLS from the first byte, nothing in cleartext to tamper with (RFC 8314 §2)",
+			DowngradeWhy: "no: TLS from the first byte, nothing in cleartext to tamper with (RFC 8314 §3)",
 			CertCheck:    "the browser (here mailwire as one), against lab CA: verified", CertVerified: true,
 			Err: "read response: connection reset"},
 	}}
