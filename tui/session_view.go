@@ -875,8 +875,18 @@ func (s *sessionScreen) detailView(w int) string {
 		}
 	}
 	if eaves {
-		heading("What the observer has learned so far")
-		for _, l := range s.leaks() {
+		// With several connections, an observer sits on one path: the
+		// selected event's (events of no leg speak for the whole).
+		leg := ""
+		if len(s.legs) > 1 {
+			leg = ev.Leg
+		}
+		if leg != "" {
+			heading("What an observer of " + legTag(leg) + " has learned so far")
+		} else {
+			heading("What the observer has learned so far")
+		}
+		for _, l := range s.leaks(leg) {
 			para(st.Text, "• "+l)
 		}
 	}
@@ -901,8 +911,9 @@ func (s *sessionScreen) detailBytes(ev *sessions.Event, eaves bool) []byte {
 }
 
 // leaks summarises what a passive observer learned from the events revealed
-// so far: the sessions printers' eavesdropper summary, in short.
-func (s *sessionScreen) leaks() []string {
+// so far (on one leg's path, when leg is set): the sessions printers'
+// eavesdropper summary, in short.
+func (s *sessionScreen) leaks(leg string) []string {
 	var (
 		clearLines, encRecords, encBytes int
 		sni, alpn, certs                 []string
@@ -919,6 +930,9 @@ func (s *sessionScreen) leaks() []string {
 	}
 	for i := range s.revealed() {
 		ev := &s.evs[i]
+		if leg != "" && ev.Leg != leg {
+			continue
+		}
 		switch {
 		case ev.Kind == sessions.KindLine && ev.Layer == sessions.LayerCleartext:
 			clearLines++
