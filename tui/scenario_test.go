@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
@@ -654,5 +655,42 @@ func TestScenarioStateIgnoresLegErrors(t *testing.T) {
 		if s := session(m); s.state != c.want {
 			t.Errorf("error on leg %q: state %v, want %v", c.leg, s.state, c.want)
 		}
+	}
+}
+
+// TestScenarioHelp: the help bar lists the scenario keys where they do
+// something, and only there.
+func TestScenarioHelp(t *testing.T) {
+	keysOf := func(bs []key.Binding) string {
+		var out []string
+		for _, b := range bs {
+			out = append(out, b.Help().Key)
+		}
+		return strings.Join(out, " ")
+	}
+	m := newScenarioModel(t, 120, 40, &fakeSessions{evs: fixtureHops()}, SessionRequest{Scenario: "hops"})
+	s := session(m)
+	if got := keysOf(s.ShortHelp()); got != "↑/k ↓/j i f c tab/l s S esc" {
+		t.Errorf("scenario help %q", got)
+	}
+	if got := s.panelHelp().Help().Desc; got != "hop diagram" {
+		t.Errorf("c on hops says %q", got)
+	}
+	mustUpdate(t, m, keyText('c'))
+	if got := keysOf(s.ShortHelp()); got != "↑/k ↓/j c esc" {
+		t.Errorf("panel help %q", got)
+	}
+	p := newSessionModel(t, 120, 40, &fakeSessions{evs: fixture587()})
+	ps := session(p)
+	short, full := keysOf(ps.ShortHelp()), ""
+	for _, col := range ps.FullHelp() {
+		full += keysOf(col) + " "
+	}
+	if strings.Contains(short, " i ") || strings.Contains(full, " f ") || strings.Contains(full, " c ") || !strings.Contains(full, "S") {
+		t.Errorf("plain session help: short %q, full %q", short, full)
+	}
+	mustUpdate(t, p, keyCode(tea.KeyEscape))
+	if got := keysOf(ports(p).ShortHelp()); !strings.Contains(got, "S") {
+		t.Errorf("port table help %q lacks S", got)
 	}
 }

@@ -808,10 +808,20 @@ func (s *sessionScreen) panelHelp() key.Binding {
 // FullHelp lists every key of the screen, in columns.
 func (s *sessionScreen) FullHelp() [][]key.Binding {
 	k := s.c.Keys
+	scen := []key.Binding{k.Scenarios}
+	if s.req.Scenario != "" {
+		scen = append(scen, k.Story)
+	}
+	if len(s.legs) > 1 {
+		scen = append(scen, k.Legs)
+	}
+	if s.panelAvailable() {
+		scen = append(scen, s.panelHelp())
+	}
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PrevPage, k.NextPage, k.Top, k.Bottom},
 		{k.Lens, k.Reveal, k.DetailUp, k.DetailDown, k.Rerun, k.Back},
 		{k.Step, k.Next, k.Prev, k.Auto, k.Faster, k.Slower},
-		{k.Scenarios, k.Story, k.Legs, s.panelHelp()},
+		scen,
 	}
 }
