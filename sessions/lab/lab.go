@@ -60,6 +60,9 @@ type Endpoint struct {
 	TLS       string // "starttls" or "implicit"
 	Purpose   string // "transfer", "submission", "retrieval", "web"
 	Addr      string // actual host:port it listens on
+	// Mode is how the endpoint departs from the normal lab: empty for the
+	// lab's own plan, set for endpoints from AddEndpoint (modes.go).
+	Mode Mode
 }
 
 // Limits bound what one client can make the lab do. A zero field takes its
@@ -244,6 +247,12 @@ type Lab struct {
 	stop      chan struct{}
 	closeOnce sync.Once
 	closeErr  error
+
+	// modeMu orders AddEndpoint against Close: an endpoint being added
+	// either registers its closer before Close reads closers, or sees the
+	// lab stopping and gives up.
+	modeMu sync.Mutex
+	added  []Endpoint // from AddEndpoint, in order
 }
 
 // endpointSpec is one entry of the lab's port plan: the endpoint's shape and
@@ -464,9 +473,12 @@ func (l *Lab) RootCAs() *x509.CertPool {
 func (l *Lab) Close() error {
 	l.closeOnce.Do(func() {
 		close(l.stop)
+		l.modeMu.Lock() // wait for an AddEndpoint in progress
+		closers := l.closers
+		l.modeMu.Unlock()
 		var errs []error
-		for i := len(l.closers) - 1; i >= 0; i-- {
-			if err := l.closers[i](); err != nil {
+		for i := len(closers) - 1; i >= 0; i-- {
+			if err := closers[i](); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -223,6 +223,10 @@ type guardedListener struct {
 	lab      *Lab
 	endpoint Endpoint
 	implicit *tls.Config // nil: cleartext or STARTTLS
+	// wrap, when set, wraps each admitted STARTTLS-port connection (a mode
+	// endpoint's behaviour, modes.go); the result must lead back to the
+	// labConn through NetConn (labConnOf).
+	wrap func(*labConn) net.Conn
 }
 
 func (g *guardedListener) Accept() (net.Conn, error) {
@@ -259,6 +263,9 @@ func (g *guardedListener) Accept() (net.Conn, error) {
 			return tc, nil
 		}
 		c.limitCommands(lim, g.endpoint.Proto, nil, now)
+		if g.wrap != nil {
+			return g.wrap(c), nil
+		}
 		return c, nil
 	}
 }

@@ -21,6 +21,20 @@ type policy struct {
 	// (RFC 6409 §4.3: submission servers authenticate their users). Like
 	// Postfix, the refusal comes at RCPT, not MAIL.
 	RequireAuth bool
+	// NoRelay: the endpoint never relays, even with Options.Relay set and
+	// an authenticated client. Every on-demand mode endpoint (modes.go)
+	// has it, so a deliberately careless endpoint cannot become a way out
+	// of the lab.
+	NoRelay bool
+	// KeepPipelinedAfterTLS: the CVE-2011-0411 class bug, on purpose.
+	// Commands the client sent in cleartext after STARTTLS/STLS, already
+	// in the server's input buffer, are read as if they had arrived inside
+	// TLS (ModeInjectionVulnerable only; RFC 3207 §4.2, RFC 2595 §4).
+	KeepPipelinedAfterTLS bool
+	// InjectAfterStartTLS, when set, is written right after the positive
+	// STARTTLS/STLS reply, in the same write and before TLS starts: the
+	// response injection of ModeResponseInjection.
+	InjectAfterStartTLS string
 }
 
 var (

@@ -19,6 +19,8 @@ func (l *Lab) servePOP3(spec endpointSpec, ln *guardedListener) error {
 		// lab-wide limit applies too.
 		MaxLineLength: min(l.opts.Limits.MaxLineLength, 255),
 		IdleTimeout:   l.opts.Limits.IdleTimeout,
+		// Only ModeInjectionVulnerable sets it (modes.go).
+		keepPipelinedAfterSTLS: spec.policy.KeepPipelinedAfterTLS,
 	}
 	l.closers = append(l.closers, func() error {
 		return closeListener(ln)

@@ -198,7 +198,7 @@ func (s *smtpSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	// The lab relays only when told to (Options.Relay, the hops scenario),
 	// for its one domain, and only for a client that authenticated on a
 	// submission port; otherwise nothing leaves it.
-	if s.authed && s.policy.AuthOffered && s.lab.relay.relays(to) {
+	if s.authed && s.policy.AuthOffered && !s.policy.NoRelay && s.lab.relay.relays(to) {
 		s.relayRcpts = append(s.relayRcpts, to)
 		return nil
 	}
