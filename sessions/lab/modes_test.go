@@ -242,7 +242,6 @@ func TestModeInjectionVulnerable(t *testing.T) {
 	}
 }
 
-
 // The vulnerable server otherwise behaves as the lab: the demo credentials
 // only inside TLS (RFC 8314 §3), wrong ones refused, local delivery, and
 // the state before TLS forgotten (RFC 3207 §4.2).
@@ -512,7 +511,6 @@ func TestModeEndpointsCloseWithLab(t *testing.T) {
 		t.Fatal("AddEndpoint after Close succeeded")
 	}
 }
-
 
 // AddEndpoint racing Close: each call either returns an endpoint that
 // Close then shuts, or an error; Close returns and nothing is left
