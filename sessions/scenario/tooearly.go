@@ -1,0 +1,192 @@
+package scenario
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strconv"
+
+	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lab"
+)
+
+// too-early: a careless client logs in before STARTTLS (SMTP AUTH PLAIN,
+// IMAP LOGIN, POP3 AUTH PLAIN). Against the lab's normal port the server
+// refuses, but the password has already crossed the wire; against a port
+// configured to accept it (lab.ModeCleartextAuth), the login succeeds in
+// cleartext. RFC 2595 §2.3 and RFC 8314 are the rules it breaks.
+func init() {
+	register(Scenario{
+		Name:  "too-early",
+		Ports: []int{587, 143, 110},
+		play:  playTooEarly,
+	})
+}
+
+// Leg names of too-early.
+const (
+	LegNormalPort   = "normal port"
+	LegCarelessPort = "careless port"
+)
+
+func playTooEarly(r *Run) error {
+	port := r.Req.Port
+	o, err := r.Options(port)
+	if err != nil {
+		return err
+	}
+	o.AllowCleartextAuth = true
+	o.Driver = sessions.DriverFunc(loginTooEarly)
+	r.StartLeg(LegNormalPort, fmt.Sprintf("a careless client logs in before STARTTLS on port %d, which refuses a login before TLS", port))
+	evs, _ := r.Session(LegNormalPort, o)
+	tooEarlyVerdict(r, LegNormalPort, evs)
+
+	if r.Req.Env.Lab == nil {
+		r.Note(LegCarelessPort, "the second part needs the embedded lab (a port that accepts a login before TLS); skipped against a real server", "scenario.leg")
+		return nil
+	}
+	ep, err := r.Req.Env.Lab.AddEndpoint(port, lab.ModeCleartextAuth)
+	if err != nil {
+		return fmt.Errorf("careless port %d: %w", port, err)
+	}
+	o.Target = ep.Addr
+	r.StartLeg(LegCarelessPort, fmt.Sprintf("the same client against a lab port %d configured to accept a login before TLS (%s)", port, ep.Addr))
+	evs, _ = r.Session(LegCarelessPort, o)
+	tooEarlyVerdict(r, LegCarelessPort, evs)
+	return nil
+}
+
+// tooEarlyVerdict: did the password cross in cleartext, and did the server
+// take it?
+func tooEarlyVerdict(r *Run, leg string, evs []sessions.Event) {
+	leaked := CredentialsOnWire(evs)
+	if len(leaked) == 0 {
+		r.Verdict(leg, "nothing-leaked", true, "no password crossed the wire before TLS", errorSeqs(evs)...)
+		return
+	}
+	// The server's answer to the first leaked login line.
+	answer := ""
+	for _, ev := range evs {
+		if ev.Seq > leaked[0] && ev.Kind == sessions.KindLine && ev.Dir == sessions.ServerToClient && ev.Line != nil {
+			answer = ev.Line.Code
+			break
+		}
+	}
+	accepted := answer == "235" || answer == "OK" || answer == "+OK"
+	text := fmt.Sprintf("the server refused the login before TLS (%s), but the password had already crossed the wire in cleartext", answer)
+	if accepted {
+		text = fmt.Sprintf("the server accepted the login in cleartext (%s): the password crossed the wire readable by anyone on the path", answer)
+	}
+	r.Verdict(leg, "credentials-leaked", false, text, leaked...)
+}
+
+// loginTooEarly is the careless client: the login goes first, then (when
+// refused) STARTTLS and the login again inside TLS.
+func loginTooEarly(c *sessions.Conversation) error {
+	d := newDialog(c)
+	o := c.Options()
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00" + o.Username + "\x00" + o.Password))
+	switch o.Proto {
+	case sessions.ProtoIMAP:
+		return d.imapTooEarly()
+	case sessions.ProtoPOP3:
+		return d.pop3TooEarly(plain)
+	}
+	return d.smtpTooEarly(plain)
+}
+
+func (d *dialog) smtpTooEarly(plain string) error {
+	o := d.c.Options()
+	if r, err := d.smtpReply("read greeting"); err != nil {
+		return err
+	} else if r.Code != 220 {
+		return d.c.Fail("greeting", fmt.Errorf("server greeted with %d", r.Code), "smtp.reply."+strconv.Itoa(r.Code))
+	}
+	if _, err := d.smtp("EHLO", "EHLO "+o.EHLOName); err != nil {
+		return err
+	}
+	d.c.Note("the client sends AUTH now, before STARTTLS, whatever the server advertised", "scenario.login-before-tls", nil)
+	r, err := d.smtp("AUTH", "AUTH PLAIN "+plain)
+	if err != nil {
+		return err
+	}
+	if r.Code != 235 {
+		if r, err = d.smtp("STARTTLS", "STARTTLS"); err != nil {
+			return err
+		} else if r.Code != 220 {
+			return d.c.Fail("starttls", fmt.Errorf("server answered STARTTLS with %d", r.Code), "smtp.reply."+strconv.Itoa(r.Code))
+		}
+		if err := d.c.StartTLS("smtp.note.response_injection_discarded"); err != nil {
+			return err
+		}
+		if _, err := d.smtp("EHLO", "EHLO "+o.EHLOName); err != nil {
+			return err
+		}
+		if _, err := d.smtp("AUTH", "AUTH PLAIN "+plain); err != nil {
+			return err
+		}
+	}
+	if r, err := d.smtp("QUIT", "QUIT"); err == nil && r.Code == 221 {
+		d.c.Ended()
+	}
+	return nil
+}
+
+func (d *dialog) imapTooEarly() error {
+	o := d.c.Options()
+	if _, err := d.imapResponse("read greeting"); err != nil {
+		return err
+	}
+	d.c.Note("the client sends LOGIN now, before STARTTLS, ignoring LOGINDISABLED", "scenario.login-before-tls", nil)
+	login := imapQuote(o.Username) + " " + imapQuote(o.Password)
+	r, err := d.imap("LOGIN", login)
+	if err != nil {
+		return err
+	}
+	if r.Status != "OK" {
+		if r, err = d.imap("STARTTLS", ""); err != nil {
+			return err
+		} else if r.Status != "OK" {
+			return d.c.Fail("starttls", fmt.Errorf("server answered STARTTLS with %s", r.Status), "imap.status."+r.Status)
+		}
+		if err := d.c.StartTLS("imap.note.response_injection_discarded"); err != nil {
+			return err
+		}
+		if _, err := d.imap("LOGIN", login); err != nil {
+			return err
+		}
+	}
+	if r, err := d.imap("LOGOUT", ""); err == nil && r.Status == "OK" {
+		d.c.Ended()
+	}
+	return nil
+}
+
+func (d *dialog) pop3TooEarly(plain string) error {
+	if r, err := d.pop3Reply("read greeting", false); err != nil {
+		return err
+	} else if !r.OK {
+		return d.c.Fail("greeting", fmt.Errorf("server greeted with -ERR %s", r.Text), "pop3.reply.err")
+	}
+	d.c.Note("the client sends AUTH PLAIN now, before STLS", "scenario.login-before-tls", nil)
+	r, err := d.pop3("AUTH", "AUTH PLAIN "+plain, false)
+	if err != nil {
+		return err
+	}
+	if !r.OK {
+		if r, err = d.pop3("STLS", "STLS", false); err != nil {
+			return err
+		} else if !r.OK {
+			return d.c.Fail("stls", fmt.Errorf("server answered STLS with -ERR %s", r.Text), "pop3.reply.err")
+		}
+		if err := d.c.StartTLS("pop3.note.response_injection_discarded"); err != nil {
+			return err
+		}
+		if _, err := d.pop3("AUTH", "AUTH PLAIN "+plain, false); err != nil {
+			return err
+		}
+	}
+	if r, err := d.pop3("QUIT", "QUIT", false); err == nil && r.OK {
+		d.c.Ended()
+	}
+	return nil
+}

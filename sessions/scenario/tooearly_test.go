@@ -1,0 +1,58 @@
+package scenario_test
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/scenario"
+)
+
+// The password crosses in cleartext on both legs: refused by the normal
+// port, accepted by the careless one. Both facts come from the events.
+func TestTooEarly(t *testing.T) {
+	env := labEnv(t)
+	refusal := map[int]string{587: "530", 143: "NO", 110: "-ERR"}
+	accept := map[int]string{587: "235", 143: "OK", 110: "+OK"}
+	for _, port := range []int{587, 143, 110} {
+		t.Run(strconv.Itoa(port), func(t *testing.T) {
+			evs := play(t, scenario.Request{Name: "too-early", Port: port, Env: env})
+			for leg, code := range map[string]string{scenario.LegNormalPort: refusal[port], scenario.LegCarelessPort: accept[port]} {
+				v := wantVerdict(t, evs, leg, "credentials-leaked")
+				legEvs := scenario.OnLeg(evs, leg)
+				if !scenario.Exposes(scenario.EavesdropperBytes(legEvs), lab.DemoPassword) {
+					t.Errorf("%s: the password is not in the eavesdropper's bytes\n%s", leg, dump(evs))
+				}
+				// The server's answer right after the leaked login.
+				first := v.Verdict.Evidence[0]
+				answer := ""
+				for _, ev := range legEvs {
+					if ev.Seq > first && ev.Kind == sessions.KindLine && ev.Dir == sessions.ServerToClient {
+						answer = ev.Line.Code
+						break
+					}
+				}
+				if answer != code {
+					t.Errorf("%s: answer to the early login %q, want %q\n%s", leg, answer, code, dump(evs))
+				}
+			}
+			// On the normal port the client then upgrades and logs in inside TLS.
+			if scenario.TLSStateOf(scenario.OnLeg(evs, scenario.LegNormalPort)) == nil {
+				t.Errorf("the normal leg never reached TLS\n%s", dump(evs))
+			}
+		})
+	}
+}
+
+// Against a server without the lab's careless mode, only the first part runs.
+func TestTooEarlyWithoutLab(t *testing.T) {
+	env := labEnv(t)
+	addr, _ := env.Addr(587)
+	env.Endpoints, env.Lab = map[int]string{587: addr}, nil
+	evs := play(t, scenario.Request{Name: "too-early", Port: 587, Env: env})
+	wantVerdict(t, evs, scenario.LegNormalPort, "credentials-leaked")
+	if len(scenario.OnLeg(evs, scenario.LegCarelessPort)) != 1 {
+		t.Errorf("the careless leg should hold only the note that it was skipped\n%s", dump(evs))
+	}
+}
