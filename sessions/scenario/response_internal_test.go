@@ -107,7 +107,9 @@ func TestJudgeResponseInjectionEditedLegs(t *testing.T) {
 		return out
 	}
 	// Without the engine's note the bytes stayed in the buffer: fooled.
-	noNote := drop(func(ev sessions.Event) bool { return strings.HasSuffix(ev.Annotation, ".note.response_injection_discarded") })
+	noNote := drop(func(ev sessions.Event) bool {
+		return strings.HasSuffix(ev.Annotation, ".note.response_injection_discarded")
+	})
 	if o, safe, _, _ := judgeResponseInjection(sessions.ProtoIMAP, noNote); o != OutcomeResponseAccepted || safe {
 		t.Errorf("no note: %s (safe %v), want response-accepted", o, safe)
 	}
