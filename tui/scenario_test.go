@@ -39,7 +39,7 @@ func testCatalog() scenarioCatalog {
 			Conclusion: "Opportunistic STARTTLS protects only against passive observers: an active attacker removes it and the client cannot tell (RFC 3207 §6). Require TLS, or use implicit TLS (RFC 8314 §3).",
 			Sources:    []string{"RFC 3207 §6", "RFC 8314 §3"}},
 		"compare": {Title: "587 vs 465 vs 443", Summary: "The same work three ways: what crosses the wire before encryption.",
-			Intro: "Three sessions: submission with STARTTLS, submission with implicit TLS, a web request. The table compares them.", Conclusion: "Implicit TLS leaves nothing in cleartext to read or tamper with (RFC 8314 §2)."},
+			Intro: "Three sessions: submission with STARTTLS, submission with implicit TLS, a web request. The table compares them.", Conclusion: "Implicit TLS leaves nothing in cleartext to read or tamper with (RFC 8314 §3)."},
 		"hops": {Title: "A message's hops", Summary: "From the author's client to the recipient's, hop by hop, each with its own TLS.",
 			Intro: "The message is submitted, relayed, delivered and read.", Conclusion: "TLS protects one hop at a time (RFC 5321 §2.1)."},
 	}

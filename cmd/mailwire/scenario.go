@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -332,7 +333,16 @@ func listScenarios(out io.Writer) error {
 		if len(ports) == 0 {
 			ports = []string{"(fixed)"}
 		}
-		vs := strings.Join(s.Variants, ", ")
+		// The variants of every port (IMAP adds preauth to the strips).
+		all := append([]string(nil), s.Variants...)
+		for _, p := range s.Ports {
+			for _, v := range s.VariantsFor(p) {
+				if !slices.Contains(all, v) {
+					all = append(all, v)
+				}
+			}
+		}
+		vs := strings.Join(all, ", ")
 		if vs == "" {
 			vs = "-"
 		}
