@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/scenario"
@@ -48,6 +49,21 @@ func play(t *testing.T, req scenario.Request) []sessions.Event {
 	}
 	if len(verdicts(evs)) == 0 {
 		t.Fatalf("scenario %s emitted no verdict\n%s", req.Name, dump(evs))
+	}
+	// Every key the scenario emitted explains itself in content: the
+	// scenario's own (verdict.*, scenario.*, attack.*) with an entry of
+	// their own, the engine's at least by fallback.
+	for _, ev := range evs {
+		for _, k := range append([]string{ev.Annotation}, ev.Also...) {
+			if k == "" {
+				continue
+			}
+			a, ok := content.Lookup(k)
+			own := strings.HasPrefix(k, "verdict.") || strings.HasPrefix(k, "scenario.") || strings.HasPrefix(k, "attack.")
+			if !ok || (own && a.Key != k) {
+				t.Errorf("annotation key %q of event %d has no entry of its own in content", k, ev.Seq)
+			}
+		}
 	}
 	return evs
 }
