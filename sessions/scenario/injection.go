@@ -22,7 +22,8 @@ import (
 // answers it inside TLS, as if the client had sent it there.
 //
 // The test needs no timing guess: inside TLS the client sends a probe and
-// then QUIT/LOGOUT, and reads every answer until the server closes. The
+// then QUIT/LOGOUT (for SMTP after the probe's reply, RFC 2920 §3.1), and
+// reads every answer until the server closes. The
 // server answers in order, so a normal server gives exactly two answers and
 // a vulnerable one an extra answer before them: the injected command's,
 // which the client never sent inside TLS (for IMAP its tag "b" proves it).
@@ -258,11 +259,18 @@ func (d *dialog) goAhead(inj injection) error {
 func (d *dialog) probe(inj injection) error {
 	c := d.c
 	var sent []string // IMAP tags sent inside TLS
+	var answers [][]byte
 	switch d.proto {
 	case sessions.ProtoSMTP:
-		if err := d.send("EHLO "+c.Options().EHLOName+"\r\n", "EHLO"); err != nil {
+		// EHLO waits for its reply before QUIT: RFC 2920 §3.1 lets EHLO
+		// only end a pipelined group. Still no timing guess: a vulnerable
+		// server answers its old buffer first, so the reply read here is
+		// then the injected command's, and the EHLO's comes after QUIT.
+		r, err := d.smtp("EHLO", "EHLO "+c.Options().EHLOName)
+		if err != nil {
 			return err
 		}
+		answers = append(answers, r.Raw)
 		if err := d.send("QUIT\r\n", "QUIT"); err != nil {
 			return err
 		}
@@ -282,7 +290,7 @@ func (d *dialog) probe(inj injection) error {
 			}
 		}
 	}
-	answers, err := d.drain()
+	answers, err := d.drain(answers)
 	if err != nil {
 		return err
 	}
@@ -295,12 +303,11 @@ func (d *dialog) probe(inj injection) error {
 	return nil
 }
 
-// drain reads answers inside TLS until the server closes, and emits each.
-// For IMAP an answer is a tagged completion (untagged data is emitted but
-// not counted).
-func (d *dialog) drain() ([][]byte, error) {
+// drain reads answers inside TLS until the server closes, emits each and
+// adds it to answers. For IMAP an answer is a tagged completion (untagged
+// data is emitted but not counted).
+func (d *dialog) drain(answers [][]byte) ([][]byte, error) {
 	c := d.c
-	var answers [][]byte
 	max := c.Options().MaxReplyLines
 	var pop3 pop3Splitter
 	for reads := 0; reads < maxAnswers*max; reads++ {
@@ -448,6 +455,15 @@ func imapTag(raw []byte) string {
 	return tag
 }
 
+// lastPart is the innermost cause of a wrapped error message ("dial: with
+// x: EOF" gives "EOF").
+func lastPart(msg string) string {
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		return msg[i+2:]
+	}
+	return msg
+}
+
 // judgeCommandInjection reads one injecting client's leg and says whether
 // the server answered the injected command inside TLS. It counts, from
 // the events, the commands the client sent inside TLS and the answers it
@@ -479,7 +495,7 @@ func judgeCommandInjection(proto string, evs []sessions.Event) (outcome string, 
 			// are what follows STARTTLS on the wire).
 			return OutcomeInjectionBrokeHandshake, true,
 				fmt.Sprintf("the TLS handshake after STARTTLS failed (%s), as it does when the server reads the injected %s as the first bytes of TLS: the command never ran inside TLS, but the connection was lost",
-					truncate(e.Err.Message, 80), inj.injected),
+					truncate(lastPart(e.Err.Message), 60), inj.injected),
 				append(nonZero(injectSeq), e.Seq)
 		}
 		return OutcomeInjectionUntested, true,

@@ -71,3 +71,54 @@ func TestPeersStrip(t *testing.T) {
 		}
 	}
 }
+
+// peerInjectionOutcome is what each real server does with a command
+// pipelined after STARTTLS. Postfix (fixed CVE-2011-0411 in 2.7.3/2.8)
+// discards its cleartext buffer and completes the handshake. Dovecot hands
+// the buffered bytes to OpenSSL as the start of TLS, which fails
+// (dovecot.log: "SSL_accept() failed: … wrong version number"): the
+// command never runs, the connection is lost.
+var peerInjectionOutcome = map[int]string{
+	587: "injection-discarded", 25: "injection-discarded",
+	143: "injection-broke-handshake", 110: "injection-broke-handshake",
+}
+
+// Neither Postfix nor Dovecot is vulnerable to STARTTLS command
+// injection: without a lab the scenario runs only against the target, on
+// a leg named for its address, and the injected command must go
+// unanswered inside TLS.
+func TestPeersCommandInjection(t *testing.T) {
+	env := peersEnv(t)
+	for _, port := range []int{587, 25, 143, 110} {
+		t.Run(strconv.Itoa(port), func(t *testing.T) {
+			evs := play(t, scenario.Request{Name: "command-injection", Port: port, Env: env})
+			leg := scenario.TargetLeg(env.Endpoints[port])
+			if legs := scenario.Legs(evs); len(legs) != 1 || legs[0] != leg {
+				t.Fatalf("legs %q, want only %q\n%s", legs, leg, dump(evs))
+			}
+			v := wantVerdict(t, evs, leg, peerInjectionOutcome[port])
+			if !v.Verdict.Safe {
+				t.Errorf("verdict says unsafe")
+			}
+			on := scenario.OnLeg(evs, leg)
+			if has(on, func(ev sessions.Event) bool { return ev.Annotation == "scenario.injected-answer" }) {
+				t.Errorf("the peer answered the injected command\n%s", dump(evs))
+			}
+			st := scenario.TLSStateOf(on)
+			if v.Verdict.Outcome == "injection-discarded" {
+				if got := answersInTLS(on, port == 143); len(got) != 2 {
+					t.Errorf("%d answers inside TLS, want 2 (the probe's and the goodbye's)\n%s", len(got), dump(evs))
+				}
+				if st == nil || !st.Verified {
+					t.Errorf("TLS with the peer not verified: %+v", st)
+				}
+				if has(on, func(ev sessions.Event) bool { return ev.Kind == sessions.KindError }) {
+					t.Errorf("an error on the leg\n%s", dump(evs))
+				}
+			} else if st != nil {
+				t.Errorf("TLS started, yet the verdict says the handshake broke\n%s", dump(evs))
+			}
+			t.Logf("%s: %s", leg, v.Text)
+		})
+	}
+}
