@@ -101,7 +101,7 @@ func playCommandInjection(r *Run) error {
 			return fmt.Errorf("no server for port %d", port)
 		}
 		leg := TargetLeg(addr)
-		r.Note("", "no lab: the deliberately vulnerable server is left out; only "+addr+" is tested", "scenario.leg")
+		r.Note("", "no lab: the deliberately vulnerable server is left out; only "+addr+" is tested", "scenario.no-lab")
 		return injectionLeg(r, leg, port, addr, fmt.Sprintf("the injecting client against %s (port %d)", addr, port))
 	}
 	ep, err := r.Req.Env.Lab.AddEndpoint(port, lab.ModeInjectionVulnerable)

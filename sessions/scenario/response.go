@@ -36,7 +36,7 @@ func playResponseInjection(r *Run) error {
 	if r.Req.Env.Lab == nil {
 		// A real server does not inject on demand, and an attacker would
 		// be needed to do it for it; the scenario has nothing to show.
-		r.Note("", "response-injection needs the lab's injecting server; nothing was run", "scenario.leg")
+		r.Note("", "response-injection needs the lab's injecting server; nothing was run", "scenario.no-lab")
 		r.Verdict("", OutcomeInjectionUntested, true, "no lab, so no server injected anything and nothing was tested")
 		return nil
 	}
