@@ -79,6 +79,9 @@ func (l *Lab) serveVulnerable(spec endpointSpec, ln *guardedListener) error {
 				if err != nil && !l.stopping() {
 					l.errLog.Printf("%s %d (%s): %s: %v", spec.Proto, spec.Canonical, spec.Mode, conn.RemoteAddr(), err)
 				}
+				// Inside TLS, end with close_notify (RFC 8446 §6.1), as
+				// the lab's other servers do; then the raw conn closes.
+				_ = v.conn.Close()
 			}()
 		}
 	}()
