@@ -65,23 +65,65 @@ func (l *LineReader) ReadLine() ([]byte, error) {
 		if scanned >= l.max {
 			return nil, fmt.Errorf("%w: %d bytes without a line end", ErrLineTooLong, scanned)
 		}
-		if l.start > 0 && l.end == len(l.buf) {
-			copy(l.buf, l.buf[l.start:l.end])
-			l.end -= l.start
-			l.start = 0
-		}
-		if l.before != nil {
-			l.before()
-		}
-		n, err := l.r.Read(l.buf[l.end:])
-		l.end += n
-		if err != nil && n == 0 {
+		if err := l.fill(); err != nil {
 			if errors.Is(err, io.EOF) && l.end > l.start {
 				return nil, fmt.Errorf("peer closed after %d bytes of an unfinished line: %w", l.end-l.start, io.ErrUnexpectedEOF)
 			}
 			return nil, err
 		}
 	}
+}
+
+// fill reads once from the underlying reader into the free space,
+// compacting first only when there is none (compacting on every read would
+// copy a slowly arriving line over and over).
+func (l *LineReader) fill() error {
+	if l.start > 0 && l.end == len(l.buf) {
+		copy(l.buf, l.buf[l.start:l.end])
+		l.end -= l.start
+		l.start = 0
+	}
+	if l.end == len(l.buf) {
+		return fmt.Errorf("%w: %d bytes without a line end", ErrLineTooLong, l.end)
+	}
+	if l.before != nil {
+		l.before()
+	}
+	n, err := l.r.Read(l.buf[l.end:])
+	l.end += n
+	if err != nil && n == 0 {
+		return err
+	}
+	return nil
+}
+
+// SetBefore sets a function called before each read of the underlying
+// reader, e.g. to set the per-read deadline.
+func (l *LineReader) SetBefore(f func()) { l.before = f }
+
+// Peek returns the buffered bytes, reading once if there are none, without
+// consuming them: a relay looks at them to tell a TLS record from a
+// command. The slice is valid until the next call.
+func (l *LineReader) Peek() ([]byte, error) {
+	for l.end == l.start {
+		if err := l.fill(); err != nil {
+			return nil, err
+		}
+	}
+	return l.buf[l.start:l.end], nil
+}
+
+// HasLine says whether a complete line is already buffered, so a relay can
+// take pipelined lines together without waiting on the network.
+func (l *LineReader) HasLine() bool {
+	return bytes.IndexByte(l.buf[l.start:l.end], '\n') >= 0
+}
+
+// Take returns a copy of the buffered bytes and forgets them.
+func (l *LineReader) Take() []byte {
+	b := bytes.Clone(l.buf[l.start:l.end])
+	l.start, l.end = 0, 0
+	return b
 }
 
 // ReadFull reads exactly n bytes (an IMAP literal, a POP3 body chunk),

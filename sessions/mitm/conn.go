@@ -46,17 +46,17 @@ type pconn struct {
 	id  int
 	ctx context.Context
 
-	client net.Conn    // as accepted
-	cconn  net.Conn    // the client side the relay uses: client, or tls.Server over it
-	cr     *lineReader // from the client
+	client net.Conn             // as accepted
+	cconn  net.Conn             // the client side the relay uses: client, or tls.Server over it
+	cr     *sessions.LineReader // from the client
 
 	closeMu sync.Mutex
 	closed  bool
-	up      net.Conn          // the raw connection to the server
-	tap     *sessions.WireTap // on up: counts bytes, feeds the dissector once TLS starts
-	uconn   net.Conn          // tap, or tls.Client over it
-	ur      *lineReader       // from the server, at the current layer
-	upTLS   bool              // the attacker's leg is TLS (set before the relay starts)
+	up      net.Conn             // the raw connection to the server
+	tap     *sessions.WireTap    // on up: counts bytes, feeds the dissector once TLS starts
+	uconn   net.Conn             // tap, or tls.Client over it
+	ur      *sessions.LineReader // from the server, at the current layer
+	upTLS   bool                 // the attacker's leg is TLS (set before the relay starts)
 	diss    *sessions.Dissector
 
 	cwMu, uwMu sync.Mutex // writes to the client, to the server
@@ -317,7 +317,7 @@ func (c *pconn) nextTag() string {
 func (c *pconn) clientToServer() bool {
 	continuation := false // the next line continues a command after a literal
 	for {
-		b, err := c.cr.peek()
+		b, err := c.cr.Peek()
 		if err != nil {
 			return c.clientGone(err)
 		}
@@ -325,7 +325,7 @@ func (c *pconn) clientToServer() bool {
 			c.rawFromClient()
 			return true
 		}
-		line, err := c.cr.readLine()
+		line, err := c.cr.ReadLine()
 		if err != nil {
 			return c.clientGone(err)
 		}
@@ -410,7 +410,7 @@ func (c *pconn) forward(line []byte, continuation bool) (bool, error) {
 	if n < 0 {
 		return more, nil
 	}
-	data, err := c.cr.readN(n)
+	data, err := c.cr.ReadFull(n)
 	if err != nil {
 		return false, fmt.Errorf("read %d announced bytes from the client: %w", n, err)
 	}
@@ -427,8 +427,8 @@ func (c *pconn) forward(line []byte, continuation bool) (bool, error) {
 func (c *pconn) forwardBody(line []byte) error {
 	group := line
 	end := isDotLine(line)
-	for !end && c.cr.hasLine() && len(group) < maxGroup {
-		l, err := c.cr.readLine()
+	for !end && c.cr.HasLine() && len(group) < maxGroup {
+		l, err := c.cr.ReadLine()
 		if err != nil {
 			return err
 		}
@@ -462,15 +462,15 @@ func (c *pconn) serverToClient() {
 	clientOK := true
 	for {
 		if c.rawMode.Load() {
-			if _, err := c.ur.peek(); err != nil {
+			if _, err := c.ur.Peek(); err != nil {
 				return
 			}
-			if clientOK && c.writeClient(c.ur.take()) != nil {
+			if clientOK && c.writeClient(c.ur.Take()) != nil {
 				clientOK = false
 			}
 			continue
 		}
-		line, err := c.ur.readLine()
+		line, err := c.ur.ReadLine()
 		if err != nil {
 			if errors.Is(err, errLineTooLong) {
 				if c.rawMode.Load() {
@@ -516,13 +516,13 @@ func (c *pconn) serverBatch(line []byte) ([]byte, error) {
 				if n > maxLiteral {
 					return group, fmt.Errorf("the server announced a literal of %d bytes; the attacker relays at most %d", n, maxLiteral)
 				}
-				data, err := c.ur.readN(n)
+				data, err := c.ur.ReadFull(n)
 				group = append(group, data...)
 				if err != nil {
 					return group, fmt.Errorf("read a literal of %d bytes: %w", n, err)
 				}
 				// The response goes on after the literal.
-				l, err := c.ur.readLine()
+				l, err := c.ur.ReadLine()
 				group = append(group, l...)
 				if err != nil {
 					return group, err
@@ -531,10 +531,10 @@ func (c *pconn) serverBatch(line []byte) ([]byte, error) {
 				continue
 			}
 		}
-		if !c.ur.hasLine() || len(group) >= maxGroup || lines >= maxGroupLines {
+		if !c.ur.HasLine() || len(group) >= maxGroup || lines >= maxGroupLines {
 			return group, nil
 		}
-		l, err := c.ur.readLine()
+		l, err := c.ur.ReadLine()
 		if err != nil {
 			return group, err
 		}
@@ -549,7 +549,7 @@ func (c *pconn) rawFromClient() {
 	c.rawMode.Store(true)
 	c.p.note("the client sent TLS records where the attacker expected a command: the attacker cannot read them, and relays bytes both ways from here",
 		"attack.relay.tls_from_client", nil)
-	if err := c.writeUp(c.cr.take()); err != nil {
+	if err := c.writeUp(c.cr.Take()); err != nil {
 		return
 	}
 	buf := make([]byte, 32<<10)

@@ -36,10 +36,10 @@ func FuzzRelayParsing(f *testing.F) {
 		lr := newLineReader(r, max, nil)
 		var lines [][]byte
 		for len(lines) < 1000 {
-			if bb, err := lr.peek(); err == nil {
+			if bb, err := lr.Peek(); err == nil {
 				_ = looksLikeTLS(bb)
 			}
-			l, err := lr.readLine()
+			l, err := lr.ReadLine()
 			if err != nil {
 				if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, errLineTooLong) {
 					t.Fatalf("unexpected error %v", err)

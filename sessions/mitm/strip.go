@@ -210,7 +210,7 @@ func (c *pconn) upstreamCleartext(why string) {
 func (c *pconn) readSMTPReply(op string) ([]byte, error) {
 	var raw []byte
 	for range maxReplyLines {
-		line, err := c.ur.readLine()
+		line, err := c.ur.ReadLine()
 		raw = append(raw, line...)
 		if err != nil {
 			return c.readFailed(op, raw, err)
@@ -226,7 +226,7 @@ func (c *pconn) readSMTPReply(op string) ([]byte, error) {
 // readPOP3 reads one response (RFC 1939 §3), multi-line ones up to the
 // lone "." when positive.
 func (c *pconn) readPOP3(op string, multi bool) ([]byte, error) {
-	raw, err := c.ur.readLine()
+	raw, err := c.ur.ReadLine()
 	if err != nil {
 		return c.readFailed(op, raw, err)
 	}
@@ -235,7 +235,7 @@ func (c *pconn) readPOP3(op string, multi bool) ([]byte, error) {
 			if n >= maxReplyLines {
 				return c.readFailed(op, raw, fmt.Errorf("%w: more than %d lines", sessions.ErrTooManyLines, maxReplyLines))
 			}
-			line, err := c.ur.readLine()
+			line, err := c.ur.ReadLine()
 			raw = append(raw, line...)
 			if err != nil {
 				return c.readFailed(op, raw, err)
@@ -258,7 +258,7 @@ func (c *pconn) readPOP3(op string, multi bool) ([]byte, error) {
 func (c *pconn) readIMAP(op, tag string) ([]byte, error) {
 	var raw []byte
 	for range maxReplyLines {
-		line, err := c.ur.readLine()
+		line, err := c.ur.ReadLine()
 		raw = append(raw, line...)
 		if err != nil {
 			return c.readFailed(op, raw, err)
