@@ -567,11 +567,22 @@ func (c *pconn) rawFromClient() {
 	}
 }
 
+// timeLimitReached says whether the connection's time limit ended it. The
+// per-read deadlines are clipped to the limit, so a read can time out a
+// moment before the context notices; the clock decides then.
+func (c *pconn) timeLimitReached() bool {
+	if errors.Is(context.Cause(c.ctx), errTimeLimit) {
+		return true
+	}
+	dl, ok := c.ctx.Deadline()
+	return ok && !time.Now().Before(dl) && c.p.ctx.Err() == nil
+}
+
 // finish ends the attacker's side: what the dissector still holds, then
 // the close event.
 func (c *pconn) finish() {
 	c.closeAll()
-	if errors.Is(context.Cause(c.ctx), errTimeLimit) {
+	if c.timeLimitReached() {
 		// The time limit closed the connections under a pending read,
 		// which then reported nothing but "use of closed connection".
 		c.p.fail("proxy", fmt.Errorf("%w (%v)", errTimeLimit, c.cfg.SessionTimeout), sessions.ExplainTimeout)
