@@ -66,34 +66,13 @@ func (c *pconn) prepareSMTP() ([]byte, error) {
 		c.ehloFirst = lines[0]
 		return lines[1:], nil
 	}
-	if c.clearCaps, err = ehlo(); err != nil {
-		return nil, err
-	}
-	c.intercept = true
-	if !hasCap(c.clearCaps, "STARTTLS") {
-		c.upstreamCleartext("the server offers no STARTTLS")
-		return g, nil
-	}
-	if err := c.sendUp([]byte("STARTTLS\r\n"), nil); err != nil {
-		return nil, err
-	}
-	r, err := c.readSMTPReply("read the STARTTLS reply")
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.HasPrefix(r, []byte("220")) {
-		c.upstreamCleartext("the server refused the attacker's STARTTLS")
-		return g, nil
-	}
-	if err := c.startUpstreamTLS("tls.boundary.starttls",
-		"the server accepted the attacker's STARTTLS: the attacker's own leg is TLS from the next byte (RFC 3207 §4)"); err != nil {
-		return nil, err
-	}
-	// RFC 3207 §4.2: EHLO again inside TLS, where AUTH usually appears.
-	if c.tlsCaps, err = ehlo(); err != nil {
-		return nil, err
-	}
-	return g, nil
+	return g, c.upgradeUpstream(ehlo, "STARTTLS", func() (bool, error) {
+		if err := c.sendUp([]byte("STARTTLS\r\n"), nil); err != nil {
+			return false, err
+		}
+		r, err := c.readSMTPReply("read the STARTTLS reply")
+		return err == nil && bytes.HasPrefix(r, []byte("220")), err
+	}, "RFC 3207 §4")
 }
 
 func (c *pconn) preparePOP3() ([]byte, error) {
@@ -115,34 +94,13 @@ func (c *pconn) preparePOP3() ([]byte, error) {
 		lines := splitLines(r)
 		return lines[1 : len(lines)-1], nil // without "+OK …" and "."
 	}
-	if c.clearCaps, err = capa(); err != nil {
-		return nil, err
-	}
-	c.intercept = true
-	if !hasCap(c.clearCaps, "STLS") {
-		c.upstreamCleartext("the server offers no STLS")
-		return g, nil
-	}
-	if err := c.sendUp([]byte("STLS\r\n"), nil); err != nil {
-		return nil, err
-	}
-	r, err := c.readPOP3("read the STLS response", false)
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.HasPrefix(r, []byte("+OK")) {
-		c.upstreamCleartext("the server refused the attacker's STLS")
-		return g, nil
-	}
-	if err := c.startUpstreamTLS("tls.boundary.starttls",
-		"the server accepted the attacker's STLS: the attacker's own leg is TLS from the next byte (RFC 2595 §4)"); err != nil {
-		return nil, err
-	}
-	// RFC 2595 §4: CAPA again inside TLS, where USER and SASL PLAIN appear.
-	if c.tlsCaps, err = capa(); err != nil {
-		return nil, err
-	}
-	return g, nil
+	return g, c.upgradeUpstream(capa, "STLS", func() (bool, error) {
+		if err := c.sendUp([]byte("STLS\r\n"), nil); err != nil {
+			return false, err
+		}
+		r, err := c.readPOP3("read the STLS response", false)
+		return err == nil && bytes.HasPrefix(r, []byte("+OK")), err
+	}, "RFC 2595 §4")
 }
 
 func (c *pconn) prepareIMAP() ([]byte, error) {
@@ -169,36 +127,48 @@ func (c *pconn) prepareIMAP() ([]byte, error) {
 		}
 		return nil, nil
 	}
-	if c.clearCaps, err = capability(); err != nil {
-		return nil, err
+	return g, c.upgradeUpstream(capability, "STARTTLS", func() (bool, error) {
+		tag := c.nextTag()
+		if err := c.sendUp([]byte(tag+" STARTTLS\r\n"), nil); err != nil {
+			return false, err
+		}
+		r, err := c.readIMAP("read the STARTTLS response", tag)
+		return err == nil && bytes.HasPrefix(r, []byte(tag+" OK")), err
+	}, "RFC 9051 §6.2.1")
+}
+
+// upgradeUpstream is the attacker's own STARTTLS towards the server, the
+// same for every protocol: ask for the capabilities in cleartext (what the
+// client will be shown, modified), upgrade when the server offers it, and
+// ask again inside TLS, where the login methods appear (RFC 3207 §4.2, RFC
+// 2595 §4, RFC 9051 §6.2.1). verb is the upgrade command's name (STLS on
+// POP3); upgrade sends it and says whether the server said go ahead; cite
+// is the rule for the boundary note. A server without the offer, or one
+// that refuses, leaves the attacker relaying in cleartext.
+func (c *pconn) upgradeUpstream(ask func() ([]string, error), verb string, upgrade func() (bool, error), cite string) error {
+	var err error
+	if c.clearCaps, err = ask(); err != nil {
+		return err
 	}
 	c.intercept = true
-	if !hasCap(c.clearCaps, "STARTTLS") {
-		c.upstreamCleartext("the server offers no STARTTLS")
-		return g, nil
+	if !hasCap(c.clearCaps, verb) {
+		c.upstreamCleartext("the server offers no " + verb)
+		return nil
 	}
-	tag := c.nextTag()
-	if err := c.sendUp([]byte(tag+" STARTTLS\r\n"), nil); err != nil {
-		return nil, err
-	}
-	r, err := c.readIMAP("read the STARTTLS response", tag)
+	ok, err := upgrade()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if !bytes.HasPrefix(r, []byte(tag+" OK")) {
-		c.upstreamCleartext("the server refused the attacker's STARTTLS")
-		return g, nil
+	if !ok {
+		c.upstreamCleartext("the server refused the attacker's " + verb)
+		return nil
 	}
 	if err := c.startUpstreamTLS("tls.boundary.starttls",
-		"the server accepted the attacker's STARTTLS: the attacker's own leg is TLS from the next byte (RFC 9051 §6.2.1)"); err != nil {
-		return nil, err
+		"the server accepted the attacker's "+verb+": the attacker's own leg is TLS from the next byte ("+cite+")"); err != nil {
+		return err
 	}
-	// RFC 9051 §6.2.1: capabilities again inside TLS, where AUTH= appears
-	// and LOGINDISABLED goes.
-	if c.tlsCaps, err = capability(); err != nil {
-		return nil, err
-	}
-	return g, nil
+	c.tlsCaps, err = ask()
+	return err
 }
 
 func (c *pconn) upstreamCleartext(why string) {
