@@ -57,7 +57,7 @@ type Maildrop interface {
 	List() []MaildropMessage            // snapshot taken at login
 	Retrieve(id uint64) ([]byte, error) // the message with CRLF line endings
 	Delete(ids []uint64) error          // applied at QUIT (RFC 1939 §6 UPDATE state)
-	Unlock()                            // called when the session ends, however it ends
+	Unlock()                            // called once: at QUIT, or when the session ends, however it ends
 }
 
 var (
@@ -695,12 +695,23 @@ func (s *pop3Session) update() error {
 			ids = append(ids, m.ID)
 		}
 	}
+	var delErr error
 	if len(ids) > 0 {
-		if err := s.md.Delete(ids); err != nil {
-			// RFC 1939 §6: -ERR when some deleted messages were not removed.
-			_ = s.reply("-ERR [SYS/TEMP] Some deleted messages were not removed.")
-			return fmt.Errorf("pop3 update for %s: %w", s.raw.RemoteAddr(), err)
-		}
+		delErr = s.md.Delete(ids)
+	}
+	// RFC 1939 §6 releases the maildrop lock after the reply; releasing it
+	// just before, once the deletions are done, keeps a client that
+	// reconnects the moment it reads "+OK" (the too-early scenario's
+	// second connection) from meeting its own old lock ([IN-USE]). Nil
+	// afterwards, so the session's end does not unlock a second time.
+	s.md.Unlock()
+	s.md = nil
+	switch {
+	case delErr != nil:
+		// RFC 1939 §6: -ERR when some deleted messages were not removed.
+		_ = s.reply("-ERR [SYS/TEMP] Some deleted messages were not removed.")
+		return fmt.Errorf("pop3 update for %s: %w", s.raw.RemoteAddr(), delErr)
+	case len(ids) > 0:
 		return s.reply("+OK Logging out, messages deleted.")
 	}
 	return s.reply("+OK Logging out.")
