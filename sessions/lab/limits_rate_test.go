@@ -221,7 +221,7 @@ func TestCommandRateDataNotCounted(t *testing.T) {
 		w.send("a line of the body")
 	}
 	w.send(".")
-	w.expectSMTP("", "250 2.0.0 OK: queued") // 6
+	expectQueued(w) // 6
 	w.expectSMTP("QUIT", "221 2.0.0 Bye")
 }
 

@@ -93,9 +93,12 @@ func (r *relayer) relays(addr string) bool {
 	return ok && strings.EqualFold(domain, r.cfg.Domain)
 }
 
-// queue hands a message to Deliver in a new goroutine, or refuses it when
-// the lab is closing or MaxRelayInFlight deliveries are running.
-func (r *relayer) queue(env Envelope) error {
+// acquire takes one of the MaxRelayInFlight delivery slots, or refuses
+// with a temporary 451 when the lab is closing or all are taken: the
+// client keeps the message and retries (RFC 5321 §4.2.5), which is
+// simpler and more honest for a lab than a queue that Close would have to
+// throw away. Every acquire is followed by exactly one release or start.
+func (r *relayer) acquire() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed || r.busy >= MaxRelayInFlight {
@@ -103,27 +106,39 @@ func (r *relayer) queue(env Envelope) error {
 	}
 	r.busy++
 	r.wg.Add(1)
+	return nil
+}
+
+// release gives back a slot taken by acquire that will not be used.
+func (r *relayer) release() {
+	r.mu.Lock()
+	r.busy--
+	r.mu.Unlock()
+	r.wg.Done()
+}
+
+// start runs Deliver for env in a new goroutine, in the slot acquire took.
+// The delivery's context ends after RelayTimeout or when the lab closes.
+func (r *relayer) start(env Envelope) {
 	go func() {
-		defer r.wg.Done()
-		defer func() {
-			r.mu.Lock()
-			r.busy--
-			r.mu.Unlock()
-		}()
+		defer r.release()
 		ctx, cancel := context.WithTimeout(context.Background(), RelayTimeout)
-		defer cancel()
+		watched := make(chan struct{})
 		go func() {
+			defer close(watched)
 			select {
 			case <-r.stop:
 				cancel()
 			case <-ctx.Done():
 			}
 		}()
+		// The watcher ends before the slot is released, so Close,
+		// waiting on the slots, leaves no goroutine behind.
+		defer func() { cancel(); <-watched }()
 		if err := r.cfg.Deliver(ctx, env); err != nil && r.logf != nil {
 			r.logf("relay %s to %s: %v", env.ID, strings.Join(env.To, ", "), err)
 		}
 	}()
-	return nil
 }
 
 // close refuses new deliveries and waits for running ones, whose contexts

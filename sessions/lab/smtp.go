@@ -216,28 +216,42 @@ func (s *smtpSession) Data(r io.Reader) error {
 	}
 	now := time.Now()
 	id := newQueueID()
-	if len(s.relayRcpts) > 0 {
-		// Queued for the next hop: the trace header travels with it
-		// (RFC 5321 §4.4); Return-Path is added only at final delivery.
-		queued := append([]byte(s.received(now, id, s.relayRcpts)), body...)
-		env := Envelope{ID: id, From: s.from, To: append([]string(nil), s.relayRcpts...), Data: crlf(queued), ReceivedAt: now}
-		if err := s.lab.relay.queue(env); err != nil {
+	// A relay slot is taken before anything is stored, so that a 451 for
+	// a busy relay leaves nothing behind that the client's retry would
+	// duplicate; likewise a failed local delivery gives the slot back.
+	relaying := len(s.relayRcpts) > 0
+	if relaying {
+		if err := s.lab.relay.acquire(); err != nil {
 			return err
 		}
 	}
-	if len(s.rcpts) == 0 {
-		return nil
+	if len(s.rcpts) > 0 {
+		var msg bytes.Buffer
+		fmt.Fprintf(&msg, "Return-Path: <%s>\r\n", s.from)
+		msg.WriteString(s.received(now, id, s.rcpts))
+		msg.Write(body)
+		if err := s.lab.store.deliver(msg.Bytes(), now); err != nil {
+			if relaying {
+				s.lab.relay.release()
+			}
+			s.lab.errLog.Printf("smtp: deliver: %v", err)
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
+				Message: "Error: queue file write error"}
+		}
 	}
-	var msg bytes.Buffer
-	fmt.Fprintf(&msg, "Return-Path: <%s>\r\n", s.from)
-	msg.WriteString(s.received(now, id, s.rcpts))
-	msg.Write(body)
-	if err := s.lab.store.deliver(msg.Bytes(), now); err != nil {
-		s.lab.errLog.Printf("smtp: deliver: %v", err)
-		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
-			Message: "Error: queue file write error"}
+	if relaying {
+		// Queued for the next hop: the trace header travels with it
+		// (RFC 5321 §4.4); Return-Path is added only at final delivery
+		// (§4.4, "final delivery"), so lab B adds it, not lab A.
+		queued := append([]byte(s.received(now, id, s.relayRcpts)), body...)
+		s.lab.relay.start(Envelope{ID: id, From: s.from, To: append([]string(nil), s.relayRcpts...),
+			Data: crlf(queued), ReceivedAt: now})
 	}
-	return nil
+	// go-smtp sends a *SMTPError's code as is, 250 included: the reply
+	// names the queue ID, as Postfix's does, so a reader can match it to
+	// the "id" of the Received: header and, in the hops scenario, to the
+	// next hop.
+	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "OK: queued as " + id}
 }
 
 // received builds the trace header RFC 5321 §4.4 asks every SMTP server to
