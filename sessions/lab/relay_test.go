@@ -215,6 +215,37 @@ func TestRelayBusy(t *testing.T) {
 	}
 }
 
+// Implicit TLS submission (465, RFC 8314 §3.3) relays like 587 once
+// authenticated, and the trace header says so.
+func TestRelayFrom465(t *testing.T) {
+	got := make(chan Envelope, 1)
+	a := startLab(t, func(o *Options) {
+		o.Relay = &Relay{Domain: "other.lab.test", Deliver: func(_ context.Context, env Envelope) error {
+			got <- env
+			return nil
+		}}
+	})
+	c, err := smtp.DialTLS(addr(t, a, 465), clientTLS(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Auth(sasl.NewPlainClient("", DemoUser, DemoPassword)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendMail("learner@mail.lab.test", []string{"learner@other.lab.test"}, strings.NewReader("Subject: s\r\n\r\nb\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case env := <-got:
+		if !bytes.Contains(env.Data, []byte("with ESMTPSA id "+env.ID)) {
+			t.Errorf("queued data:\n%s", env.Data)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Deliver not called")
+	}
+}
+
 // submitWire is a scripted client authenticated on lab l's port 587.
 func submitWire(t *testing.T, l *Lab) *wire {
 	t.Helper()
