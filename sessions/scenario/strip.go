@@ -102,12 +102,12 @@ func playStrip(r *Run, required bool) error {
 	if err != nil {
 		return err
 	}
-	stripVerdict(r, evs, mitm.Attack(r.Req.Variant))
+	stripVerdict(r, evs)
 	return nil
 }
 
 // stripVerdict judges what crossed the client's leg in cleartext.
-func stripVerdict(r *Run, evs []sessions.Event, attack mitm.Attack) {
+func stripVerdict(r *Run, evs []sessions.Event) {
 	client := OnLeg(evs, sessions.LegClientAttacker)
 	attackerRead := 0
 	for _, ev := range OnLeg(evs, sessions.LegAttackerServer) {
@@ -133,18 +133,46 @@ func stripVerdict(r *Run, evs []sessions.Event, attack mitm.Attack) {
 	tls := TLSStateOf(client)
 	went := opportunisticNotes(client)
 	switch {
-	case tls == nil && len(went) > 0 && attack == mitm.StripPreauth:
+	case tls == nil && len(went) > 0 && preauthGreeting(client) != 0:
 		r.Verdict("", "preauth-accepted", false,
-			"the client accepted a PREAUTH greeting in cleartext and went on without TLS, in a session the attacker controls", went...)
+			"the client accepted a PREAUTH greeting in cleartext and went on without TLS, in a session the attacker controls",
+			append([]int{preauthGreeting(client)}, went...)...)
 	case tls == nil && len(went) > 0:
 		r.Verdict("", "cleartext-session", false,
 			"the client went on without TLS: no password or message crossed, but every command it sent was readable", went...)
 	case tls == nil:
-		r.Verdict("", "refused-without-tls", true,
-			"the client required TLS, did not get it, and stopped before sending anything secret", errorSeqs(client)...)
+		// Refused only if the client stopped at the TLS step itself (its
+		// own check: no STARTTLS offered, STARTTLS refused, PREAUTH); a
+		// connection that failed earlier proves nothing about the client.
+		e := FirstError(client)
+		if e != nil && e.Err != nil && (e.Err.Op == "starttls" || e.Err.Op == "stls") {
+			r.Verdict("", "refused-without-tls", true,
+				"the client required TLS, did not get it, and stopped before sending anything secret (RFC 8314 §5.2)", e.Seq)
+			return
+		}
+		r.Verdict("", "connection-broken", true,
+			"the session ended before TLS for another reason than the client's own check: nothing secret crossed, but this run shows nothing about the client's refusal", errorSeqs(client)...)
 	default:
-		r.Verdict("", "nothing-leaked", true, "the client's session was encrypted end to end with the attacker unable to read it")
+		var seqs []int
+		for _, ev := range client {
+			if ev.Kind == sessions.KindTLSState {
+				seqs = append(seqs, ev.Seq)
+			}
+		}
+		r.Verdict("", "nothing-leaked", true, "the client's session was encrypted end to end with the attacker unable to read it", seqs...)
 	}
+}
+
+// preauthGreeting returns the Seq of a PREAUTH greeting the client read in
+// cleartext (RFC 9051 §7.1.4), or 0.
+func preauthGreeting(evs []sessions.Event) int {
+	for _, ev := range evs {
+		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ServerToClient && ev.Annotation == "imap.greeting" &&
+			ev.Visible == sessions.VisibleAnyone && strings.HasPrefix(strings.ToUpper(ev.Text), "* PREAUTH") {
+			return ev.Seq
+		}
+	}
+	return 0
 }
 
 // cleartextData returns the Seq of message bodies sent before TLS.
@@ -200,10 +228,22 @@ func playImplicitAttack(r *Run) error {
 	case e != nil:
 		r.Verdict("", "connection-broken", true,
 			"the attacker could only break the connection: a denial of service, with nothing disclosed", e.Seq)
+	case TLSStateOf(client) == nil:
+		r.Verdict("", "connection-broken", true,
+			"the session ended without TLS and without an error: nothing was disclosed, and nothing was delivered either")
 	default:
-		sni, seq := FieldValue(Handshakes(client, "client_hello"), "SNI")
+		// What the attacker saw is on its own leg: the cleartext
+		// ClientHello (RFC 8446 §4.1.2) and record headers (RFC 8446 §5.1).
+		attacker := OnLeg(evs, sessions.LegAttackerServer)
+		sni, seq := FieldValue(Handshakes(attacker, "client_hello"), "SNI")
+		evidence := nonZero(seq)
+		for _, ev := range client {
+			if ev.Kind == sessions.KindTLSState {
+				evidence = append(evidence, ev.Seq)
+			}
+		}
 		r.Verdict("", "only-metadata", true,
-			fmt.Sprintf("the session ran encrypted through the attacker, who saw only record types and sizes and the server name %q", sni), nonZero(seq)...)
+			fmt.Sprintf("the session ran encrypted through the attacker, who saw only record types and sizes and the server name %q", sni), evidence...)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package scenario_test
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/mailwire/mailwire/sessions"
@@ -78,15 +79,64 @@ func TestImplicitUnderAttack(t *testing.T) {
 			t.Run(strconv.Itoa(port)+"/"+v, func(t *testing.T) {
 				evs := play(t, scenario.Request{Name: s.Name, Port: port, Variant: v, Env: env})
 				wantVerdict(t, evs, "", want[v])
-				if has(evs, func(ev sessions.Event) bool {
-					return ev.Leg == sessions.LegClientAttacker && ev.Kind == sessions.KindLine && sessions.OnWire(ev)
-				}) {
-					t.Errorf("a protocol line crossed the client's leg readable\n%s", dump(evs))
+				if has(evs, func(ev sessions.Event) bool { return ev.Kind == sessions.KindLine && sessions.OnWire(ev) }) {
+					t.Errorf("a protocol line crossed some leg readable\n%s", dump(evs))
+				}
+				for _, leg := range []string{sessions.LegClientAttacker, sessions.LegAttackerServer} {
+					if scenario.Exposes(scenario.EavesdropperBytes(scenario.OnLeg(evs, leg)), lab.DemoPassword) {
+						t.Errorf("%s: the password is readable\n%s", leg, dump(evs))
+					}
+				}
+				if v == "passthrough" && !strings.Contains(verdicts(evs)[""].Text, `"mail.lab.test"`) {
+					t.Errorf("the passthrough verdict does not name the SNI the attacker saw\n%s", dump(evs))
 				}
 				if has(evs, func(ev sessions.Event) bool { return ev.Credential != nil && ev.Leg == sessions.LegAttackerServer }) {
 					t.Errorf("the attacker read a credential\n%s", dump(evs))
 				}
 			})
 		}
+	}
+}
+
+// Against real servers (no lab, Endpoints only) the attacker scenarios run
+// the same way: here the lab's addresses stand in for Postfix and Dovecot.
+func TestAttackScenariosWithoutLab(t *testing.T) {
+	env := labEnv(t)
+	eps := map[int]string{}
+	for _, port := range []int{587, 143, 465, 993} {
+		addr, ok := env.Addr(port)
+		if !ok {
+			t.Fatalf("lab has no port %d", port)
+		}
+		eps[port] = addr
+	}
+	env.Endpoints, env.Lab = eps, nil
+	for _, c := range []struct {
+		name    string
+		port    int
+		variant string
+		want    string
+	}{
+		{"strip-opportunistic", 587, "remove", "credentials-leaked"},
+		{"strip-opportunistic", 143, "preauth", "preauth-accepted"},
+		{"strip-required", 143, "starttls-454", "refused-without-tls"},
+		{"implicit-under-attack", 465, "own-cert", "verification-failed"},
+		{"implicit-under-attack", 993, "passthrough", "only-metadata"},
+	} {
+		t.Run(c.name+"/"+strconv.Itoa(c.port)+"/"+c.variant, func(t *testing.T) {
+			evs := play(t, scenario.Request{Name: c.name, Port: c.port, Variant: c.variant, Env: env})
+			wantVerdict(t, evs, "", c.want)
+		})
+	}
+}
+
+// A port the environment has no server for is an error, not a verdict.
+func TestStripWithoutServer(t *testing.T) {
+	env := labEnv(t)
+	addr, _ := env.Addr(587)
+	env.Endpoints, env.Lab = map[int]string{587: addr}, nil
+	_, err := scenario.Collect(t.Context(), scenario.Request{Name: "strip-required", Port: 143, Variant: "remove", Env: env})
+	if err == nil || !strings.Contains(err.Error(), "143") {
+		t.Fatalf("strip-required on a port without a server: error %v, want one naming port 143", err)
 	}
 }
