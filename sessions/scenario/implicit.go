@@ -1,0 +1,67 @@
+package scenario
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/mitm"
+)
+
+// playImplicitAttack is implicit-under-attack (registered in strip.go with
+// the other machine-in-the-middle scenarios): on 465/993/995 the first byte
+// is TLS (RFC 8314 §3), so there is no offer to strip. The attacker can
+// present its own certificate (the client's verification fails), break the
+// connection (a denial of service), or pass the bytes through (it sees the
+// ClientHello and record sizes, nothing else).
+func playImplicitAttack(r *Run) error {
+	o, err := r.Options(r.Req.Port)
+	if err != nil {
+		return err
+	}
+	evs, err := throughAttacker(r, r.Req.Port, mitm.Attack(r.Req.Variant), true, o)
+	if err != nil {
+		return err
+	}
+	client := OnLeg(evs, sessions.LegClientAttacker)
+	if leaked := CredentialsOnWire(client); len(leaked) > 0 {
+		r.Verdict("", "credentials-leaked", false, "the password crossed the wire readable", leaked...)
+		return nil
+	}
+	var readable []int
+	for _, ev := range client {
+		if ev.Kind == sessions.KindLine && sessions.OnWire(ev) {
+			readable = append(readable, ev.Seq)
+		}
+	}
+	if len(readable) > 0 {
+		r.Verdict("", "cleartext-session", false, "protocol lines crossed the wire readable", readable...)
+		return nil
+	}
+	e := FirstError(client)
+	switch {
+	case e != nil && e.Err != nil && strings.HasPrefix(e.Err.Explain, "tls.verify."):
+		r.Verdict("", "verification-failed", true,
+			"the attacker's certificate failed verification, so the client stopped inside the handshake: no protocol line, no password", e.Seq)
+	case e != nil:
+		r.Verdict("", "connection-broken", true,
+			"the attacker could only break the connection: a denial of service, with nothing disclosed", e.Seq)
+	case TLSStateOf(client) == nil:
+		r.Verdict("", "connection-broken", true,
+			"the session ended without TLS and without an error: nothing was disclosed, and nothing was delivered either")
+	default:
+		// What the attacker saw is on its own leg: the cleartext
+		// ClientHello (RFC 8446 §4.1.2) and record headers (RFC 8446 §5.1).
+		attacker := OnLeg(evs, sessions.LegAttackerServer)
+		sni, seq := FieldValue(Handshakes(attacker, "client_hello"), "SNI")
+		evidence := nonZero(seq)
+		for _, ev := range client {
+			if ev.Kind == sessions.KindTLSState {
+				evidence = append(evidence, ev.Seq)
+			}
+		}
+		r.Verdict("", "only-metadata", true,
+			fmt.Sprintf("the session ran encrypted through the attacker, who saw only record types and sizes and the server name %q", sni), evidence...)
+	}
+	return nil
+}
