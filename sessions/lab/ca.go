@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -20,6 +19,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -313,12 +313,7 @@ func (ca *authority) issueServerCert(listenHost string) (tls.Certificate, error)
 }
 
 func containsIP(ips []net.IP, ip net.IP) bool {
-	for _, x := range ips {
-		if bytes.Equal(x.To16(), ip.To16()) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(ips, ip.Equal)
 }
 
 // EnsureCA returns the lab CA's certificate (PEM) and the path of its file

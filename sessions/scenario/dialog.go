@@ -18,8 +18,6 @@ type dialog struct {
 	c     *sessions.Conversation
 	proto string
 	tagN  int
-	// tlsTags are the IMAP tags of responses read inside TLS.
-	tlsTags map[string]bool
 }
 
 func newDialog(c *sessions.Conversation) *dialog {
@@ -119,12 +117,6 @@ func (d *dialog) imapResponse(op string) (*sessions.IMAPResponse, error) {
 	if code == "" {
 		code = r.Tag
 	}
-	if d.c.TLSActive() {
-		if d.tlsTags == nil {
-			d.tlsTags = map[string]bool{}
-		}
-		d.tlsTags[r.Tag] = true
-	}
 	d.c.Received(r.Raw, sessions.Line{Code: code, Capabilities: r.Caps}, ann)
 	return r, nil
 }
@@ -160,9 +152,6 @@ func (d *dialog) imap(verb, args string) (*sessions.IMAPResponse, error) {
 	}
 	return d.imapUntil(tag, verb)
 }
-
-// sawTag says whether a response tagged tag arrived inside TLS.
-func (d *dialog) sawTag(tag string) bool { return d.tlsTags[tag] }
 
 // imapQuote quotes s as an IMAP quoted string (RFC 9051 §4.3).
 func imapQuote(s string) string {
