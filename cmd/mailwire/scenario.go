@@ -112,18 +112,8 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, cha
 			return fmt.Errorf("--%s: not with --scenario (the scenario sets it)", name)
 		}
 	}
-	switch f.format {
-	case "text", "json", "markdown":
-	default:
-		return fmt.Errorf("--format %q: want text, json or markdown", f.format)
-	}
-	switch f.forceColor {
-	case "", "always", "never":
-	default:
-		return fmt.Errorf("--color %q: want always or never", f.forceColor)
-	}
-	if f.lens != sessions.LensEndpoint && f.lens != sessions.LensEavesdropper {
-		return fmt.Errorf("--lens %q: want endpoint or eavesdropper", f.lens)
+	if err := checkOutputFlags(f); err != nil {
+		return err
 	}
 	port := f.port
 	if f.proto != "" {

@@ -238,18 +238,8 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags) erro
 		ctx = context.Background()
 	}
 	po := sessions.PrintOptions{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Width: f.width}
-	switch f.format {
-	case "text", "json", "markdown":
-	default:
-		return fmt.Errorf("--format %q: want text, json or markdown", f.format)
-	}
-	switch f.forceColor {
-	case "", "always", "never":
-	default:
-		return fmt.Errorf("--color %q: want always or never", f.forceColor)
-	}
-	if f.lens != sessions.LensEndpoint && f.lens != sessions.LensEavesdropper {
-		return fmt.Errorf("--lens %q: want endpoint or eavesdropper", f.lens)
+	if err := checkOutputFlags(f); err != nil {
+		return err
 	}
 	o, port, err := sessionOptions(f)
 	if err != nil {
@@ -297,6 +287,25 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags) erro
 	}
 	if len(fails) > 0 {
 		return fmt.Errorf("session failed: %s", strings.Join(fails, "; "))
+	}
+	return nil
+}
+
+// checkOutputFlags checks the flags that shape the output, for a
+// session and a scenario alike.
+func checkOutputFlags(f sessionFlags) error {
+	switch f.format {
+	case "text", "json", "markdown":
+	default:
+		return fmt.Errorf("--format %q: want text, json or markdown", f.format)
+	}
+	switch f.forceColor {
+	case "", "always", "never":
+	default:
+		return fmt.Errorf("--color %q: want always or never", f.forceColor)
+	}
+	if f.lens != sessions.LensEndpoint && f.lens != sessions.LensEavesdropper {
+		return fmt.Errorf("--lens %q: want endpoint or eavesdropper", f.lens)
 	}
 	return nil
 }
