@@ -307,22 +307,9 @@ func (m *imapClient) response(op, cmd string, greeting bool) (*IMAPResponse, err
 		m.canLogout = false
 		return nil, m.c.Fail(op, err, "")
 	}
-	var ann string
-	var also []string
-	switch {
-	case r.Status != "":
-		ann = "imap.status." + strings.ToLower(r.Status)
-	case r.Tag == "+":
-		ann = "imap.continuation"
-	default:
-		ann = "imap.data." + strings.ToLower(r.Data)
-	}
 	// The most specific key leads: the greeting's, else the response
 	// code's (imap.code.privacyrequired), else the status's or data's.
-	if r.Code != "" {
-		also = append(also, ann)
-		ann = "imap.code." + strings.ToLower(r.Code)
-	}
+	ann, also := r.Annotations()
 	if greeting {
 		also = append([]string{ann}, also...)
 		ann = "imap.greeting"

@@ -219,17 +219,9 @@ func (p *pop3Client) read(op, cmd string, multi bool) (*POP3Response, error) {
 		return nil, p.c.Fail(op, err, "")
 	}
 	line := Line{Code: r.Status()}
-	ann := "pop3.reply.ok"
-	if !r.OK {
-		ann = "pop3.reply.err"
-	}
 	// The most specific key leads: the greeting's, else the response
 	// code's (pop3.code.in-use), else the status's.
-	var also []string
-	if r.Code != "" {
-		also = append(also, ann)
-		ann = "pop3.code." + strings.ToLower(r.Code)
-	}
+	ann, also := r.Annotations()
 	if cmd == "greeting" {
 		also = append([]string{ann}, also...)
 		ann = "pop3.greeting"

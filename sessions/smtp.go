@@ -97,14 +97,11 @@ func (s *smtpClient) reply(op string, ehlo bool) (*Reply, error) {
 		s.canQuit = false // the stream is out of step or gone
 		return nil, s.c.Fail(op, err, "")
 	}
-	line := Line{Code: strconv.Itoa(r.Code), Enhanced: r.Enhanced}
-	var also []string
-	if r.Enhanced != "" {
-		// RFC 3463: the enhanced code says more than the basic one (5.7.0
-		// security, 5.7.8 bad credentials, 5.7.1 policy), so it has its own
-		// annotation.
-		also = append(also, "smtp.enhanced."+r.Enhanced)
-	}
+	// RFC 3463: the enhanced code says more than the basic one (5.7.0
+	// security, 5.7.8 bad credentials, 5.7.1 policy), so it has its own
+	// annotation.
+	line := r.Line()
+	ann, also := r.Annotations()
 	if ehlo && r.Code == 250 {
 		line.Capabilities = parseEHLO(r.Lines)
 		for _, cp := range line.Capabilities {
@@ -112,7 +109,7 @@ func (s *smtpClient) reply(op string, ehlo bool) (*Reply, error) {
 			also = append(also, "smtp.ext."+strings.ToLower(kw))
 		}
 	}
-	s.c.Received(r.Raw, line, fmt.Sprintf("smtp.reply.%d", r.Code), also...)
+	s.c.Received(r.Raw, line, ann, also...)
 	if r.Code == 421 {
 		s.canQuit = false
 		return nil, s.c.Fail(op, &SMTPReplyError{Command: op, Code: r.Code, Enhanced: r.Enhanced, Text: r.Text()},

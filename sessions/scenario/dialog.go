@@ -48,12 +48,8 @@ func (d *dialog) smtpReply(op string) (*sessions.Reply, error) {
 		}
 		return nil, d.c.Fail(op, err, "")
 	}
-	line := sessions.Line{Code: strconv.Itoa(r.Code), Enhanced: r.Enhanced}
-	var also []string
-	if r.Enhanced != "" {
-		also = append(also, "smtp.enhanced."+r.Enhanced)
-	}
-	d.c.Received(r.Raw, line, fmt.Sprintf("smtp.reply.%d", r.Code), also...)
+	ann, also := r.Annotations()
+	d.c.Received(r.Raw, r.Line(), ann, also...)
 	return r, nil
 }
 
@@ -74,15 +70,7 @@ func (d *dialog) pop3Reply(op string, multi bool) (*sessions.POP3Response, error
 		}
 		return nil, d.c.Fail(op, err, "")
 	}
-	ann := "pop3.reply.ok"
-	if !r.OK {
-		ann = "pop3.reply.err"
-	}
-	var also []string
-	if r.Code != "" {
-		also = append(also, ann)
-		ann = "pop3.code." + strings.ToLower(r.Code)
-	}
+	ann, also := r.Annotations()
 	d.c.Received(r.Raw, sessions.Line{Code: r.Status()}, ann, also...)
 	return r, nil
 }
@@ -104,20 +92,8 @@ func (d *dialog) imapResponse(op string) (*sessions.IMAPResponse, error) {
 		}
 		return nil, d.c.Fail(op, err, "")
 	}
-	var ann string
-	switch {
-	case r.Status != "":
-		ann = "imap.status." + strings.ToLower(r.Status)
-	case r.Tag == "+":
-		ann = "imap.continuation"
-	default:
-		ann = "imap.data." + strings.ToLower(r.Data)
-	}
-	code := r.Status
-	if code == "" {
-		code = r.Tag
-	}
-	d.c.Received(r.Raw, sessions.Line{Code: code, Capabilities: r.Caps}, ann)
+	ann, also := r.Annotations()
+	d.c.Received(r.Raw, sessions.Line{Code: r.LineCode(), Capabilities: r.Caps}, ann, also...)
 	return r, nil
 }
 

@@ -317,7 +317,8 @@ func (d *dialog) drain(answers [][]byte) ([][]byte, error) {
 			var r *sessions.Reply
 			r, err = sessions.ReadSMTPReply(c.Reader(), max)
 			if err == nil {
-				c.Received(r.Raw, sessions.Line{Code: fmt.Sprint(r.Code), Enhanced: r.Enhanced}, fmt.Sprintf("smtp.reply.%d", r.Code))
+				ann, also := r.Annotations()
+				c.Received(r.Raw, r.Line(), ann, also...)
 				answers = append(answers, r.Raw)
 			} else if len(r.Raw) > 0 {
 				c.Received(r.Raw, sessions.Line{}, "smtp.reply.incomplete")
@@ -326,12 +327,8 @@ func (d *dialog) drain(answers [][]byte) ([][]byte, error) {
 			var r *sessions.IMAPResponse
 			r, err = sessions.ReadIMAPResponse(c.Reader())
 			if err == nil {
-				ann := "imap.data." + strings.ToLower(r.Data)
-				code := r.Tag
-				if r.Status != "" {
-					ann, code = "imap.status."+strings.ToLower(r.Status), r.Status
-				}
-				c.Received(r.Raw, sessions.Line{Code: code, Capabilities: r.Caps}, ann)
+				ann, also := r.Annotations()
+				c.Received(r.Raw, sessions.Line{Code: r.LineCode(), Capabilities: r.Caps}, ann, also...)
 				if r.Tag != "*" && r.Tag != "+" {
 					answers = append(answers, r.Raw)
 				}

@@ -1,0 +1,60 @@
+package sessions
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Annotation keys of server responses, in one place for the drivers and
+// for the scenario clients that read responses themselves. The most
+// specific key leads (a response code's, RFC 3463 / RFC 2449 §8 / RFC 9051
+// §7.1), the general one follows in also.
+
+// Annotations returns the keys of an SMTP reply: "smtp.reply.NNN", and
+// the enhanced code's key when there is one (RFC 3463).
+func (r *Reply) Annotations() (ann string, also []string) {
+	if r.Enhanced != "" {
+		also = append(also, "smtp.enhanced."+r.Enhanced)
+	}
+	return "smtp.reply." + strconv.Itoa(r.Code), also
+}
+
+// Line returns the decoded form of the reply for an event.
+func (r *Reply) Line() Line {
+	return Line{Code: codeString(r.Code), Enhanced: r.Enhanced}
+}
+
+// Annotations returns the keys of a POP3 response: its response code's
+// (pop3.code.in-use) when there is one, else the status's.
+func (r *POP3Response) Annotations() (ann string, also []string) {
+	ann = "pop3.reply.ok"
+	if !r.OK {
+		ann = "pop3.reply.err"
+	}
+	if r.Code != "" {
+		return "pop3.code." + strings.ToLower(r.Code), []string{ann}
+	}
+	return ann, nil
+}
+
+// Annotations returns the keys of an IMAP response: its response code's
+// (imap.code.privacyrequired) when there is one, else the status's, the
+// continuation's or the data's.
+func (r *IMAPResponse) Annotations() (ann string, also []string) {
+	switch {
+	case r.Status != "":
+		ann = "imap.status." + strings.ToLower(r.Status)
+	case r.Tag == "+":
+		ann = "imap.continuation"
+	default:
+		ann = "imap.data." + strings.ToLower(r.Data)
+	}
+	if r.Code != "" {
+		return "imap.code." + strings.ToLower(r.Code), []string{ann}
+	}
+	return ann, nil
+}
+
+// LineCode is Line.Code for an IMAP response: the status, or "*" for
+// untagged data, or "+" for a continuation request.
+func (r *IMAPResponse) LineCode() string { return imapLineCode(r) }
