@@ -6,12 +6,12 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"maps"
-	"net"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailwire/mailwire/sessions/internal/peers"
 
 	"github.com/mailwire/mailwire/sessions"
 )
@@ -27,37 +27,23 @@ import (
 // mail.peers.test, as the acceptance asks.
 
 const (
-	peersServerName = "mail.peers.test"
-	peersUser       = "learner"
-	peersPassword   = "correct-horse"
-	peersMailbox    = "learner@mail.peers.test"
+	peersServerName = peers.ServerName
+	peersUser       = peers.User
+	peersPassword   = peers.Password
+	peersMailbox    = peers.Mailbox
 )
 
 // peersOptions returns session options for one canonical port of the peers,
 // or skips the test when no peers are configured.
 func peersOptions(t *testing.T, port int) sessions.Options {
 	t.Helper()
-	addr := os.Getenv("MAILWIRE_PEERS")
-	if addr == "" {
-		t.Skip("MAILWIRE_PEERS not set: no real Postfix/Dovecot to test against")
-	}
-	// Tests talk to loopback only; refuse anything else rather than dial it.
-	if ip := net.ParseIP(addr); ip == nil || !ip.IsLoopback() {
-		t.Fatalf("MAILWIRE_PEERS=%q: want a loopback IP such as 127.0.0.2", addr)
-	}
-	ca := os.Getenv("MAILWIRE_PEERS_CA")
-	if ca == "" {
-		ca = "/tmp/mailpeers/ca.pem"
-	}
-	if _, err := os.Stat(ca); err != nil {
-		t.Fatalf("peers CA: %v", err)
-	}
-	o, err := sessions.OptionsForPort(net.JoinHostPort(addr, strconv.Itoa(port)), port)
+	p := peers.Find(t)
+	o, err := sessions.OptionsForPort(p.Addr(port), port)
 	if err != nil {
 		t.Fatal(err)
 	}
 	o.ServerName = peersServerName
-	o.Verify, o.CAFile = sessions.VerifyCAFile, ca
+	o.Verify, o.CAFile = sessions.VerifyCAFile, p.CAFile
 	o.Username, o.Password = peersUser, peersPassword
 	o.From, o.To = peersMailbox, peersMailbox
 	o.EHLOName = "client.peers.test"

@@ -15,27 +15,22 @@ package lab
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+
+	peerenv "github.com/mailwire/mailwire/sessions/internal/peers"
 )
 
-const (
-	peersEnv       = "MAILWIRE_PEERS"
-	peersCAEnv     = "MAILWIRE_PEERS_CA"
-	peersDefaultCA = "/tmp/mailpeers/ca.pem"
-	// peersHostname is the name on the peers' certificate.
-	peersHostname = "mail.peers.test"
-)
+// peersHostname is the name on the peers' certificate.
+const peersHostname = peerenv.ServerName
 
 // peerTarget is one side of a comparison: the lab or the real servers.
 type peerTarget struct {
@@ -49,26 +44,8 @@ type peerTarget struct {
 // test when MAILWIRE_PEERS is unset.
 func peerTargets(t *testing.T) (lab, peers peerTarget) {
 	t.Helper()
-	host := os.Getenv(peersEnv)
-	if host == "" {
-		t.Skipf("%s not set: interop tests against real Postfix/Dovecot are off", peersEnv)
-	}
-	// Tests talk to loopback only.
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		t.Fatalf("%s=%q: must be a loopback IP address such as 127.0.0.2", peersEnv, host)
-	}
-	caPath := os.Getenv(peersCAEnv)
-	if caPath == "" {
-		caPath = peersDefaultCA
-	}
-	caPEM, err := os.ReadFile(caPath)
-	if err != nil {
-		t.Fatalf("read peers CA (%s): %v", peersCAEnv, err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		t.Fatalf("peers CA %s: no certificate in it", caPath)
-	}
+	p := peerenv.Find(t)
+	host, pool := p.IP, p.Roots
 
 	l := startLab(t, nil)
 	lab = peerTarget{

@@ -2,12 +2,11 @@ package mitm_test
 
 import (
 	"context"
-	"net"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
+
+	"github.com/mailwire/mailwire/sessions/internal/peers"
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/mitm"
@@ -22,18 +21,8 @@ import (
 
 func peersAddr(t *testing.T, port int) (string, string) {
 	t.Helper()
-	addr := os.Getenv("MAILWIRE_PEERS")
-	if addr == "" {
-		t.Skip("MAILWIRE_PEERS not set: no real Postfix/Dovecot to test against")
-	}
-	if ip := net.ParseIP(addr); ip == nil || !ip.IsLoopback() {
-		t.Fatalf("MAILWIRE_PEERS=%q: want a loopback IP such as 127.0.0.2", addr)
-	}
-	ca := os.Getenv("MAILWIRE_PEERS_CA")
-	if ca == "" {
-		ca = "/tmp/mailpeers/ca.pem"
-	}
-	return net.JoinHostPort(addr, strconv.Itoa(port)), ca
+	p := peers.Find(t)
+	return p.Addr(port), p.CAFile
 }
 
 func peersRun(t *testing.T, port int, attack mitm.Attack, mode sessions.TLSMode, careless bool) ([]sessions.Event, []sessions.Event, error) {

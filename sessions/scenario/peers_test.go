@@ -1,11 +1,10 @@
 package scenario_test
 
 import (
-	"crypto/x509"
-	"net"
-	"os"
 	"strconv"
 	"testing"
+
+	"github.com/mailwire/mailwire/sessions/internal/peers"
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/scenario"
@@ -19,32 +18,14 @@ import (
 
 func peersEnv(t *testing.T) scenario.Env {
 	t.Helper()
-	addr := os.Getenv("MAILWIRE_PEERS")
-	if addr == "" {
-		t.Skip("MAILWIRE_PEERS not set: no real Postfix/Dovecot to test against")
-	}
-	if ip := net.ParseIP(addr); ip == nil || !ip.IsLoopback() {
-		t.Fatalf("MAILWIRE_PEERS=%q: want a loopback IP such as 127.0.0.2", addr)
-	}
-	ca := os.Getenv("MAILWIRE_PEERS_CA")
-	if ca == "" {
-		ca = "/tmp/mailpeers/ca.pem"
-	}
-	pem, err := os.ReadFile(ca)
-	if err != nil {
-		t.Fatalf("peers CA: %v", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		t.Fatalf("peers CA %s: no certificate", ca)
-	}
+	p := peers.Find(t)
 	eps := map[int]string{}
-	for _, p := range []int{25, 587, 465, 110, 995, 143, 993} {
-		eps[p] = net.JoinHostPort(addr, strconv.Itoa(p))
+	for _, port := range []int{25, 587, 465, 110, 995, 143, 993} {
+		eps[port] = p.Addr(port)
 	}
-	return scenario.Env{Endpoints: eps, ServerName: "mail.peers.test", RootCAs: pool,
-		Username: "learner", Password: "correct-horse", EHLOName: "client.mailwire.invalid",
-		Recipient: "learner@mail.peers.test"}
+	return scenario.Env{Endpoints: eps, ServerName: peers.ServerName, RootCAs: p.Roots,
+		Username: peers.User, Password: peers.Password, EHLOName: "client.mailwire.invalid",
+		Recipient: peers.Mailbox}
 }
 
 // Stripping works the same against the real servers: the attacker's own
