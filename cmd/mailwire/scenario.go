@@ -124,10 +124,8 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, cha
 		port = p
 	}
 	req := scenario.Request{Name: f.scenario, Port: port, Variant: f.variant}
-	// Resolve early (against a placeholder) so a typo fails before a lab
-	// starts.
-	s, resolved, err := scenario.Request{Name: req.Name, Port: req.Port, Variant: req.Variant,
-		Env: scenario.Env{Endpoints: map[int]string{0: "placeholder"}}}.Resolve()
+	// Resolve early so a typo fails before a lab starts.
+	s, resolved, err := req.Resolve()
 	if err != nil {
 		return err
 	}

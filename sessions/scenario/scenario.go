@@ -172,7 +172,8 @@ type Request struct {
 	Env     Env
 }
 
-// Resolve checks req against its scenario and fills the defaults.
+// Resolve checks req's name, port and variant against its scenario and
+// fills the defaults; where it runs (Env) is checked when it plays.
 func (req Request) Resolve() (Scenario, Request, error) {
 	s, ok := ByName(req.Name)
 	if !ok {
@@ -193,9 +194,6 @@ func (req Request) Resolve() (Scenario, Request, error) {
 			return s, req, fmt.Errorf("scenario %s: has no variants", s.Name)
 		}
 		return s, req, fmt.Errorf("scenario %s on port %d: variant %q not supported (want %s)", s.Name, req.Port, req.Variant, strings.Join(vs, ", "))
-	}
-	if req.Env.Lab == nil && s.NeedsLab && len(req.Env.Endpoints) == 0 {
-		return s, req, fmt.Errorf("scenario %s: needs the lab or a target", s.Name)
 	}
 	return s, req, nil
 }
@@ -223,6 +221,11 @@ func Play(ctx context.Context, req Request, emit func(sessions.Event)) error {
 		return err
 	}
 	r.Scenario = s
+	if req.Env.Lab == nil && len(req.Env.Endpoints) == 0 {
+		err := fmt.Errorf("scenario %s: no servers to run against (neither the lab nor endpoints)", s.Name)
+		r.Error("scenario", err)
+		return err
+	}
 	if err := s.play(r); err != nil {
 		if !errors.Is(err, errReported) {
 			r.Error("scenario "+s.Name, err)

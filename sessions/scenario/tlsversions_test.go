@@ -1,6 +1,7 @@
 package scenario_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/mailwire/mailwire/sessions"
@@ -52,5 +53,13 @@ func TestRequestResolve(t *testing.T) {
 		if err == nil && (s.Name != tc.req.Name || req.Port == 0) {
 			t.Errorf("%+v: resolved to %q port %d", tc.req, s.Name, req.Port)
 		}
+	}
+}
+
+// A scenario with nowhere to run says so in its stream and its error.
+func TestPlayWithoutServers(t *testing.T) {
+	evs, err := scenario.Collect(context.Background(), scenario.Request{Name: "tls12-vs-13"})
+	if err == nil || len(evs) != 1 || evs[0].Kind != sessions.KindError {
+		t.Fatalf("err %v, events %+v; want one error event", err, evs)
 	}
 }
