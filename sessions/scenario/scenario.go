@@ -306,19 +306,6 @@ func (r *Run) Events() []sessions.Event {
 	return slices.Clone(r.events)
 }
 
-// LegEvents returns the events of one leg emitted so far.
-func (r *Run) LegEvents(leg string) []sessions.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []sessions.Event
-	for _, ev := range r.events {
-		if ev.Leg == leg {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
-
 // StartLeg announces a new connection of the scenario: a note on leg whose
 // text says what it is.
 func (r *Run) StartLeg(leg, text string) {
