@@ -53,6 +53,15 @@ type Ref struct {
 	Title   string // optional
 }
 
+// JoinRefs renders references as "RFC 3207 §4; RFC 8314 §3".
+func JoinRefs(refs []Ref) string {
+	s := make([]string, len(refs))
+	for i, r := range refs {
+		s[i] = r.String()
+	}
+	return strings.Join(s, "; ")
+}
+
 // String renders a reference as "RFC 8314 §3.3" ("RFC 8446 Appendix D.4"
 // for an appendix, "RFC 1985" when no section is given).
 func (r Ref) String() string {

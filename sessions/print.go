@@ -654,19 +654,11 @@ func printProse(w io.Writer, st textStyles, ann content.Annotation, indent strin
 			fmt.Fprintln(w, indent+"  "+st.render(st.warn, l))
 		}
 	}
-	if refs := refList(ann.Refs); refs != "" {
+	if refs := content.JoinRefs(ann.Refs); refs != "" {
 		for _, l := range wrap(refs, inner) {
 			fmt.Fprintln(w, indent+"  "+st.render(st.refs, l))
 		}
 	}
-}
-
-func refList(refs []content.Ref) string {
-	s := make([]string, len(refs))
-	for i, r := range refs {
-		s[i] = r.String()
-	}
-	return strings.Join(s, "; ")
 }
 
 // hexBytes picks the bytes the hex view dumps for an event.

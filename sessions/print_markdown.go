@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/mailwire/mailwire/content"
 )
 
 // PrintMarkdown writes the session as a GitHub-flavoured Markdown handout: a
@@ -97,7 +99,7 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 			if ann.Risk != "" {
 				fmt.Fprintf(bw, "> ⚠ %s\n\n", ann.Risk)
 			}
-			fmt.Fprintf(bw, "*%s* — `%s`\n\n", refList(ann.Refs), key)
+			fmt.Fprintf(bw, "*%s* — `%s`\n\n", content.JoinRefs(ann.Refs), key)
 		}
 	}
 

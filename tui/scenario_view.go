@@ -109,17 +109,7 @@ func (s *sessionScreen) verdictDetail(b *strings.Builder, ev sessions.Event, w i
 	if a, ok := content.Lookup(ev.Annotation); ok {
 		b.WriteString("\n")
 		para(st.Title, a.Title)
-		para(st.Text, a.Text)
-		if a.Risk != "" {
-			para(st.Warning, "⚠ "+a.Risk)
-		}
-		if len(a.Refs) > 0 {
-			refs := make([]string, len(a.Refs))
-			for i, ref := range a.Refs {
-				refs[i] = ref.String()
-			}
-			para(st.Muted, strings.Join(refs, "; "))
-		}
+		annotationParas(para, st, a)
 	}
 	para(st.Muted, "outcome: "+sessions.SafeString(v.Outcome))
 	if len(v.Evidence) == 0 {

@@ -661,19 +661,7 @@ func (s *sessionScreen) detailView(w int) string {
 	field := func(name, value string) {
 		para(st.Text, st.Muted.Render(name+": ")+value)
 	}
-	annotate := func(a content.Annotation) {
-		para(st.Text, a.Text)
-		if a.Risk != "" {
-			para(st.Warning, "⚠ "+a.Risk)
-		}
-		if len(a.Refs) > 0 {
-			refs := make([]string, len(a.Refs))
-			for i, ref := range a.Refs {
-				refs[i] = ref.String()
-			}
-			para(st.Muted, strings.Join(refs, "; "))
-		}
-	}
+	annotate := func(a content.Annotation) { annotationParas(para, st, a) }
 
 	if r.first != last {
 		para(st.Title, s.runText(r.first, last))
@@ -989,4 +977,16 @@ func plural(n int, unit string) string {
 		return "1 " + unit
 	}
 	return strconv.Itoa(n) + " " + unit + "s"
+}
+
+// annotationParas writes an annotation's prose, its risk and its
+// references, each a paragraph, for the detail panes.
+func annotationParas(para func(lipgloss.Style, string), st Styles, a content.Annotation) {
+	para(st.Text, a.Text)
+	if a.Risk != "" {
+		para(st.Warning, "⚠ "+a.Risk)
+	}
+	if len(a.Refs) > 0 {
+		para(st.Muted, content.JoinRefs(a.Refs))
+	}
 }
