@@ -314,9 +314,7 @@ func (m *imapClient) response(op, cmd string, greeting bool) (*IMAPResponse, err
 		also = append([]string{ann}, also...)
 		ann = "imap.greeting"
 	}
-	for _, cp := range r.Caps {
-		also = append(also, "imap.cap."+strings.ToLower(cp))
-	}
+	also = append(also, capabilityKeys("imap.cap.", r.Caps, true)...)
 	m.c.Received(r.Raw, Line{Code: imapLineCode(r), Capabilities: r.Caps}, ann, also...)
 	return r, nil
 }

@@ -228,10 +228,7 @@ func (p *pop3Client) read(op, cmd string, multi bool) (*POP3Response, error) {
 	}
 	if cmd == "CAPA" && r.OK {
 		line.Capabilities = parseCAPA(r.Lines)
-		for _, cp := range line.Capabilities {
-			kw, _, _ := strings.Cut(cp, " ")
-			also = append(also, "pop3.capa."+strings.ToLower(kw))
-		}
+		also = append(also, capabilityKeys("pop3.capa.", line.Capabilities, false)...)
 	}
 	p.c.Received(r.Raw, line, ann, also...)
 	if r.Truncated {

@@ -104,10 +104,7 @@ func (s *smtpClient) reply(op string, ehlo bool) (*Reply, error) {
 	ann, also := r.Annotations()
 	if ehlo && r.Code == 250 {
 		line.Capabilities = parseEHLO(r.Lines)
-		for _, cp := range line.Capabilities {
-			kw, _, _ := strings.Cut(cp, " ")
-			also = append(also, "smtp.ext."+strings.ToLower(kw))
-		}
+		also = append(also, capabilityKeys("smtp.ext.", line.Capabilities, false)...)
 	}
 	s.c.Received(r.Raw, line, ann, also...)
 	if r.Code == 421 {

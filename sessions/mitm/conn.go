@@ -70,7 +70,8 @@ type pconn struct {
 	quitSent   atomic.Bool // the client's QUIT/LOGOUT went to the server
 	rawMode    atomic.Bool // the client sent TLS records: relay bytes, not lines
 	serverGone atomic.Bool
-	relaying   atomic.Bool // reads from the server wait for as long as the client does
+	lastUpVerb atomic.Value // string: the verb of the last line sent to the server, for parsing its answer
+	relaying   atomic.Bool  // reads from the server wait for as long as the client does
 	leaveBy    atomic.Int64
 
 	// Strip state, set up before the relay.
@@ -215,6 +216,7 @@ func (c *pconn) layer() (sessions.Layer, sessions.Visibility) {
 // the credential the line carries (the client's, relayed), or nil.
 func (c *pconn) sendUp(raw []byte, cred *sessions.Credential) error {
 	verb, ann := clientLineInfo(c.cfg.Proto, raw)
+	c.lastUpVerb.Store(verb)
 	layer, vis := c.layer()
 	ev := sessions.Event{Kind: sessions.KindLine, Dir: sessions.ClientToServer, Layer: layer, Visible: vis,
 		Raw: raw, Text: lineText(raw), Annotation: ann, Credential: cred,
@@ -266,8 +268,14 @@ func (c *pconn) received(raw []byte, ann string) {
 			}
 		}
 	}
+	// The capabilities the server listed are as readable here as on a
+	// driver's connection (before the attacker's STARTTLS, by anyone on
+	// the path), so the event carries them the same way.
+	verb, _ := c.lastUpVerb.Load().(string)
+	caps, keys := sessions.ServerCapabilities(c.cfg.Proto, verb, raw)
 	c.p.emit(sessions.Event{Kind: sessions.KindLine, Dir: sessions.ServerToClient, Layer: layer, Visible: vis,
-		Raw: raw, Text: lineText(raw), Annotation: ann, Also: also, Line: &sessions.Line{Proto: c.cfg.Proto, Code: code}})
+		Raw: raw, Text: lineText(raw), Annotation: ann, Also: append(also, keys...),
+		Line: &sessions.Line{Proto: c.cfg.Proto, Code: code, Capabilities: caps}})
 }
 
 // relay runs the two directions until both ended.

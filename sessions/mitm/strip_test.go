@@ -118,6 +118,7 @@ func TestStripOpportunisticLeaks(t *testing.T) {
 			if !hasAnnotation(evs, sessions.ExplainOpportunisticCleartext) {
 				t.Error("the client did not note that it goes on in cleartext")
 			}
+			assertServerOfferSeen(t, pevs, tc.port)
 			if !tc.leaks {
 				if c := credentials(append(evs, pevs...)); len(c) > 0 {
 					t.Errorf("a credential crossed: %q", c[0].Text)
@@ -130,6 +131,30 @@ func TestStripOpportunisticLeaks(t *testing.T) {
 			assertLeak(t, evs, pevs, tc.success)
 		})
 	}
+}
+
+// assertServerOfferSeen checks that the attacker's leg carries the
+// capability list the server sent it in cleartext, upgrade offer included,
+// as a driver's events would: parsed, with each entry's annotation key.
+func assertServerOfferSeen(t *testing.T, pevs []sessions.Event, port int) {
+	t.Helper()
+	offer, key := "STARTTLS", "smtp.ext.starttls"
+	switch port {
+	case 110:
+		offer, key = "STLS", "pop3.capa.stls"
+	case 143:
+		key = "imap.cap.starttls"
+	}
+	for _, ev := range pevs {
+		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ServerToClient && ev.Layer == sessions.LayerCleartext &&
+			ev.Line != nil && slices.Contains(ev.Line.Capabilities, offer) {
+			if !slices.Contains(ev.Also, key) {
+				t.Errorf("the server's offer %q is parsed but its key %s is missing: %v", ev.Text, key, ev.Also)
+			}
+			return
+		}
+	}
+	t.Errorf("no cleartext server event on the attacker's leg lists %s among its capabilities", offer)
 }
 
 func assertLeak(t *testing.T, evs, pevs []sessions.Event, success string) {

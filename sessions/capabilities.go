@@ -1,0 +1,72 @@
+package sessions
+
+import (
+	"bytes"
+	"strings"
+)
+
+// capabilityKeys returns the annotation key of each capability: prefix
+// and the keyword in lower case. SMTP and POP3 entries are a keyword and
+// parameters ("SIZE 10240000", RFC 5321 §4.1.1.1; RFC 2449 §5); an IMAP
+// entry is one atom ("AUTH=PLAIN", RFC 9051 §7.2.2) whose whole text is
+// the keyword.
+func capabilityKeys(prefix string, caps []string, wholeAtom bool) []string {
+	keys := make([]string, 0, len(caps))
+	for _, cp := range caps {
+		kw := cp
+		if !wholeAtom {
+			kw, _, _ = strings.Cut(cp, " ")
+		}
+		keys = append(keys, prefix+strings.ToLower(kw))
+	}
+	return keys
+}
+
+// ServerCapabilities parses the capability list in raw, a server's
+// complete response to verb, as the drivers do: the EHLO keywords of a 250
+// reply (RFC 5321 §4.1.1.1), the lines of a positive CAPA response (RFC
+// 2449 §5), or for IMAP the last CAPABILITY response or response code in
+// raw, whatever verb was (RFC 9051 §7.2.2, §7.1). It returns the list and
+// the annotation key of each entry, or nils when raw lists none. It is for
+// code that relays responses without a driver (the attacker's proxy), so
+// its events carry what the drivers' do.
+func ServerCapabilities(proto, verb string, raw []byte) (caps, keys []string) {
+	lr := NewLineReader(bytes.NewReader(raw), len(raw)+1)
+	switch proto {
+	case ProtoSMTP:
+		if !strings.EqualFold(verb, "EHLO") {
+			return nil, nil
+		}
+		r, err := ReadSMTPReply(lr, DefaultMaxReplyLines)
+		if err != nil || r.Code != 250 {
+			return nil, nil
+		}
+		caps = parseEHLO(r.Lines)
+		return caps, capabilityKeys("smtp.ext.", caps, false)
+	case ProtoPOP3:
+		if !strings.EqualFold(verb, "CAPA") {
+			return nil, nil
+		}
+		r, err := ReadPOP3Response(lr, true, DefaultMaxReplyLines)
+		if err != nil || !r.OK {
+			return nil, nil
+		}
+		caps = parseCAPA(r.Lines)
+		return caps, capabilityKeys("pop3.capa.", caps, false)
+	case ProtoIMAP:
+		for {
+			r, err := ReadIMAPResponse(lr)
+			if err != nil {
+				break
+			}
+			if r.Caps != nil {
+				caps = r.Caps
+			}
+		}
+		if caps == nil {
+			return nil, nil
+		}
+		return caps, capabilityKeys("imap.cap.", caps, true)
+	}
+	return nil, nil
+}

@@ -1,0 +1,59 @@
+package sessions
+
+import (
+	"slices"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestServerCapabilities(t *testing.T) {
+	tests := []struct {
+		name, proto, verb, raw string
+		caps, keys             []string
+	}{
+		{"ehlo", ProtoSMTP, "EHLO",
+			"250-mail.lab.test greets you\r\n250-STARTTLS\r\n250-size 1000\r\n250 PIPELINING\r\n",
+			[]string{"STARTTLS", "SIZE 1000", "PIPELINING"},
+			[]string{"smtp.ext.starttls", "smtp.ext.size", "smtp.ext.pipelining"}},
+		{"ehlo refused", ProtoSMTP, "EHLO", "502 5.5.2 no\r\n", nil, nil},
+		{"not an ehlo reply", ProtoSMTP, "RCPT", "250-a\r\n250 STARTTLS\r\n", nil, nil},
+		{"ehlo cut short", ProtoSMTP, "EHLO", "250-a\r\n250-STARTTLS\r\n", nil, nil},
+		{"capa", ProtoPOP3, "CAPA", "+OK list\r\nSTLS\r\nsasl PLAIN LOGIN\r\n.\r\n",
+			[]string{"STLS", "SASL PLAIN LOGIN"}, []string{"pop3.capa.stls", "pop3.capa.sasl"}},
+		{"capa refused", ProtoPOP3, "CAPA", "-ERR no\r\n", nil, nil},
+		{"not a capa response", ProtoPOP3, "LIST", "+OK\r\n1 2\r\n.\r\n", nil, nil},
+		{"imap data", ProtoIMAP, "", "* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\na OK done\r\n",
+			[]string{"IMAP4REV1", "STARTTLS", "LOGINDISABLED"},
+			[]string{"imap.cap.imap4rev1", "imap.cap.starttls", "imap.cap.logindisabled"}},
+		{"imap greeting code", ProtoIMAP, "", "* OK [CAPABILITY IMAP4rev2 STARTTLS] ready\r\n",
+			[]string{"IMAP4REV2", "STARTTLS"}, []string{"imap.cap.imap4rev2", "imap.cap.starttls"}},
+		{"imap none", ProtoIMAP, "", "* OK ready\r\n", nil, nil},
+		{"http", ProtoHTTPS, "", "HTTP/1.1 200 OK\r\n", nil, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			caps, keys := ServerCapabilities(tc.proto, tc.verb, []byte(tc.raw))
+			if !slices.Equal(caps, tc.caps) || !slices.Equal(keys, tc.keys) {
+				t.Errorf("got %q %q, want %q %q", caps, keys, tc.caps, tc.keys)
+			}
+		})
+	}
+}
+
+// FuzzServerCapabilities: the proxy hands it whatever a server sent.
+func FuzzServerCapabilities(f *testing.F) {
+	f.Add(ProtoSMTP, "EHLO", []byte("250-x\r\n250 STARTTLS\r\n"))
+	f.Add(ProtoPOP3, "CAPA", []byte("+OK\r\nSTLS\r\n.\r\n"))
+	f.Add(ProtoIMAP, "", []byte("* CAPABILITY IMAP4rev1 {3}\r\nabc\r\n* OK [CAPABILITY X] y\r\n"))
+	f.Fuzz(func(t *testing.T, proto, verb string, raw []byte) {
+		caps, keys := ServerCapabilities(proto, verb, raw)
+		if len(caps) != len(keys) {
+			t.Fatalf("%d capabilities, %d keys", len(caps), len(keys))
+		}
+		for _, k := range keys {
+			if utf8.ValidString(string(raw)) && !utf8.ValidString(k) {
+				t.Fatalf("invalid key %q from valid input", k)
+			}
+		}
+	})
+}
