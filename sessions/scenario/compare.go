@@ -287,6 +287,7 @@ type legFacts struct {
 	sni, alpnOffered, alpnChosen string
 	tls                          *sessions.TLSState
 	opportunistic                bool // a tls.verify.opportunistic note
+	attacker                     bool // the attacker's own leg to the server: it is the client here
 	err                          string
 
 	evidence []int
@@ -301,6 +302,9 @@ func analyzeLeg(evs []sessions.Event) legFacts {
 	for _, ev := range evs {
 		if ev.Line != nil && f.proto == "" {
 			f.proto = ev.Line.Proto
+		}
+		if ev.Leg == sessions.LegAttackerServer {
+			f.attacker = true
 		}
 		switch ev.Kind {
 		case sessions.KindConnect:
@@ -465,6 +469,10 @@ func (f legFacts) certCheck() (string, bool) {
 		who = "the browser (here mailwire as one)"
 	}
 	switch {
+	case f.attacker && st.VerifyMethod == string(sessions.VerifyOff):
+		// On its own leg the attacker is the client; it connects to the
+		// real server and has no reason to doubt it.
+		return "the attacker, as this leg's client: not checked (it has no reason to)", false
 	case st.VerifyMethod == string(sessions.VerifyOff):
 		return who + ": verification off, anyone could impersonate the server", false
 	case f.opportunistic && st.Verified:

@@ -1,6 +1,7 @@
 package scenario_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -204,5 +205,34 @@ func TestCompareOnlySomePorts(t *testing.T) {
 		}) {
 			t.Errorf("no note on port %s\n%s", port, dump(evs))
 		}
+	}
+}
+
+// The table over a strip scenario's two legs shows the strip itself: the
+// server offered STARTTLS to the attacker in the clear, the client never
+// saw the offer, and on its own leg the attacker, not a mail client, is
+// the one that does not check the certificate.
+func TestCompareShowsTheStrip(t *testing.T) {
+	env := labEnv(t)
+	for _, port := range []int{587, 110, 143} {
+		t.Run(fmt.Sprint(port), func(t *testing.T) {
+			offer := "STARTTLS"
+			if port == 110 {
+				offer = "STLS"
+			}
+			evs := play(t, scenario.Request{Name: "strip-opportunistic", Env: env, Port: port})
+			tab := scenario.Compare(evs)
+			up := compareRow(t, tab, sessions.LegAttackerServer)
+			down := compareRow(t, tab, sessions.LegClientAttacker)
+			if !slices.Contains(up.Capabilities, offer) {
+				t.Errorf("attacker↔server capabilities %q lack the server's %s offer", up.Capabilities, offer)
+			}
+			if len(down.Capabilities) == 0 || slices.Contains(down.Capabilities, offer) {
+				t.Errorf("client↔attacker capabilities %q: want the list without %s", down.Capabilities, offer)
+			}
+			if !strings.HasPrefix(up.CertCheck, "the attacker") || up.CertVerified {
+				t.Errorf("attacker↔server certificate check %q (verified %v)", up.CertCheck, up.CertVerified)
+			}
+		})
 	}
 }
