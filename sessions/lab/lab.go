@@ -75,9 +75,19 @@ type Limits struct {
 	// applies it to message lines too (RFC 5321 §4.5.3.1.6 allows 1000);
 	// IMAP uses go-imap's own bound (50 KiB per command) instead.
 	MaxLineLength int
-	// IdleTimeout disconnects a client that sends nothing (and a client
-	// that reads nothing while the lab writes) for this long.
+	// IdleTimeout disconnects an SMTP or HTTPS client that sends nothing
+	// (and a client that reads nothing while the lab writes) for this
+	// long. POP3 and IMAP have their own, because their RFCs set a floor.
 	IdleTimeout time.Duration
+	// POP3IdleTimeout is IdleTimeout for POP3: RFC 1939 §3 says an
+	// autologout timer MUST be at least 10 minutes.
+	POP3IdleTimeout time.Duration
+	// IMAPIdleTimeout is IdleTimeout for IMAP: RFC 9051 §5.4 says an
+	// autologout timer after login MUST be at least 30 minutes (a client in
+	// IDLE re-issues it every 29, RFC 2177 §3). The lab does not track
+	// login, so it applies to the whole connection; MaxSessionTime still
+	// ends every connection.
+	IMAPIdleTimeout time.Duration
 	// MaxSessionTime disconnects any client this long after it connected.
 	MaxSessionTime    time.Duration
 	MaxMessageBytes   int64 // one message (SMTP SIZE, RFC 1870; IMAP APPENDLIMIT)
@@ -100,7 +110,11 @@ func DefaultLimits() Limits {
 		// slightly sloppy client still works while a flood is cut off.
 		MaxLineLength: 2000,
 		// RFC 5321 §4.5.3.2.7: a server should wait at least 5 minutes.
-		IdleTimeout:    5 * time.Minute,
+		IdleTimeout:     5 * time.Minute,
+		POP3IdleTimeout: 10 * time.Minute,
+		IMAPIdleTimeout: 30 * time.Minute,
+		// A safety cap for a lab, not an RFC timer: an IMAP client in IDLE
+		// is cut off after it and reconnects, as after any network loss.
 		MaxSessionTime: 30 * time.Minute,
 		// Postfix's default message_size_limit.
 		MaxMessageBytes:   10240000,
@@ -129,6 +143,12 @@ func (l Limits) withDefaults() Limits {
 	if l.IdleTimeout == 0 {
 		l.IdleTimeout = d.IdleTimeout
 	}
+	if l.POP3IdleTimeout == 0 {
+		l.POP3IdleTimeout = d.POP3IdleTimeout
+	}
+	if l.IMAPIdleTimeout == 0 {
+		l.IMAPIdleTimeout = d.IMAPIdleTimeout
+	}
 	if l.MaxSessionTime == 0 {
 		l.MaxSessionTime = d.MaxSessionTime
 	}
@@ -147,6 +167,17 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
+// idleFor is the idle timeout of an endpoint speaking proto.
+func (l Limits) idleFor(proto string) time.Duration {
+	switch proto {
+	case ProtoPOP3:
+		return l.POP3IdleTimeout
+	case ProtoIMAP:
+		return l.IMAPIdleTimeout
+	}
+	return l.IdleTimeout
+}
+
 func (l Limits) validate() error {
 	switch {
 	case l.MaxConns <= 0:
@@ -155,8 +186,8 @@ func (l Limits) validate() error {
 		return errors.New("MaxConnsPerClient must be positive")
 	case l.MaxLineLength < 64:
 		return errors.New("MaxLineLength must be at least 64")
-	case l.IdleTimeout <= 0:
-		return errors.New("IdleTimeout must be positive")
+	case l.IdleTimeout <= 0 || l.POP3IdleTimeout <= 0 || l.IMAPIdleTimeout <= 0:
+		return errors.New("IdleTimeout, POP3IdleTimeout and IMAPIdleTimeout must be positive")
 	case l.MaxSessionTime <= 0:
 		return errors.New("MaxSessionTime must be positive")
 	case l.MaxMessageBytes <= 0 || l.MaxMessageBytes > mailboxByteCap:

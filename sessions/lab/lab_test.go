@@ -396,6 +396,15 @@ func TestLimitsValidated(t *testing.T) {
 	if _, err := Start(context.Background(), Options{AnyPort: true, StateDir: t.TempDir(), Limits: bad}); err == nil {
 		t.Fatal("MaxMessageBytes over the mailbox cap accepted")
 	}
+	// The defaults respect each protocol's floor for an autologout timer:
+	// SMTP 5 min (RFC 5321 §4.5.3.2.7), POP3 10 min (RFC 1939 §3), IMAP
+	// 30 min (RFC 9051 §5.4).
+	d := DefaultLimits()
+	for proto, floor := range map[string]time.Duration{ProtoSMTP: 5 * time.Minute, ProtoPOP3: 10 * time.Minute, ProtoIMAP: 30 * time.Minute} {
+		if got := d.idleFor(proto); got < floor {
+			t.Errorf("%s idle timeout %v, below the RFC's %v", proto, got, floor)
+		}
+	}
 	// Zero fields take the defaults.
 	got := Limits{IdleTimeout: time.Second}.withDefaults()
 	want := DefaultLimits()

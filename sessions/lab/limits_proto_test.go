@@ -27,7 +27,7 @@ func TestPOP3LabLineLength(t *testing.T) {
 }
 
 func TestPOP3LabIdleTimeout(t *testing.T) {
-	l := startLab(t, func(o *Options) { o.Limits.IdleTimeout = 300 * time.Millisecond })
+	l := startLab(t, func(o *Options) { o.Limits.POP3IdleTimeout = 300 * time.Millisecond })
 	w := dialWire(t, addr(t, l, 110))
 	w.line()
 	if got := w.line(); got != "-ERR Disconnected for inactivity." {

@@ -78,7 +78,10 @@ func TestMaxConnsPerClient(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	l := startLab(t, func(o *Options) { o.Limits.IdleTimeout = 300 * time.Millisecond })
+	l := startLab(t, func(o *Options) {
+		o.Limits.IdleTimeout = 300 * time.Millisecond
+		o.Limits.IMAPIdleTimeout = 300 * time.Millisecond
+	})
 
 	smtp := dialWire(t, addr(t, l, 587))
 	smtp.smtpReply()
@@ -92,7 +95,7 @@ func TestIdleTimeout(t *testing.T) {
 	}
 
 	// go-imap itself would wait 30 s (35 min once logged in); the lab's
-	// connection wrapper cuts it to IdleTimeout.
+	// connection wrapper cuts it to IMAPIdleTimeout.
 	imapc := dialWire(t, addr(t, l, 143))
 	imapc.line()
 	start = time.Now()

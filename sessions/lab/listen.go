@@ -241,7 +241,7 @@ func (g *guardedListener) Accept() (net.Conn, error) {
 			Conn:     raw,
 			tracker:  g.lab.conns,
 			client:   clientKey(raw.RemoteAddr()),
-			idle:     lim.IdleTimeout,
+			idle:     lim.idleFor(g.endpoint.Proto),
 			end:      now.Add(lim.MaxSessionTime),
 			endpoint: g.endpoint,
 			limits:   lim,

@@ -18,7 +18,7 @@ func (l *Lab) servePOP3(spec endpointSpec, ln *guardedListener) error {
 		// RFC 2449 §4 bounds POP3 command lines to 255 octets; a smaller
 		// lab-wide limit applies too.
 		MaxLineLength: min(l.opts.Limits.MaxLineLength, 255),
-		IdleTimeout:   l.opts.Limits.IdleTimeout,
+		IdleTimeout:   l.opts.Limits.POP3IdleTimeout,
 		// Only ModeInjectionVulnerable sets it (modes.go).
 		keepPipelinedAfterSTLS: spec.policy.KeepPipelinedAfterTLS,
 	}
