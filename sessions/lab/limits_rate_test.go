@@ -87,7 +87,7 @@ func TestCommandRateEveryProtocol(t *testing.T) {
 		// session to the state under test and returns how many it sent.
 		setup   func(t *testing.T, l *Lab, w *wire) int
 		cmd     step
-		refusal string // "" : closed without a farewell (see ratelimit.go)
+		refusal string // the farewell line, inside TLS when there is TLS
 	}{
 		{"smtp 25 cleartext", 25, false, func(t *testing.T, l *Lab, w *wire) int { w.smtpReply(); return 0 }, smtpNoop, smtpRefusal},
 		{"smtp 587 after STARTTLS", 587, false, func(t *testing.T, l *Lab, w *wire) int {
@@ -110,7 +110,7 @@ func TestCommandRateEveryProtocol(t *testing.T) {
 			}
 			w.startTLS(clientTLS(l))
 			return 1
-		}, pop3Capa, ""},
+		}, pop3Capa, pop3Refusal},
 		{"imap 143 cleartext", 143, false, func(t *testing.T, l *Lab, w *wire) int { w.line(); return 0 }, imapNoop, imapRefusal},
 		{"imap 993", 993, true, func(t *testing.T, l *Lab, w *wire) int { w.line(); return 0 }, imapNoop, imapRefusal},
 		{"imap 143 after STARTTLS", 143, false, func(t *testing.T, l *Lab, w *wire) int {
@@ -139,10 +139,8 @@ func TestCommandRateEveryProtocol(t *testing.T) {
 			// The burst is spent: the refusal comes unasked, before the
 			// client sends anything more (so no unread command makes the
 			// close a reset that could eat the line).
-			if tc.refusal != "" {
-				if got := w.line(); got != tc.refusal {
-					t.Fatalf("after %d commands: %q, want %q", rateBurst, got, tc.refusal)
-				}
+			if got := w.line(); got != tc.refusal {
+				t.Fatalf("after %d commands: %q, want %q", rateBurst, got, tc.refusal)
 			}
 			w.expectClosed(3 * time.Second)
 			waitFor(t, func() bool { return l.conns.openCount() == 0 })

@@ -399,6 +399,10 @@ func (s *pop3Session) stls(args string) (bool, error) {
 	}
 	s.conn = tc
 	s.isTLS = true
+	// A refusal for too many commands must now go through TLS (ratelimit.go).
+	if lc := labConnOf(s.raw); lc != nil {
+		lc.setTop(func() net.Conn { return tc })
+	}
 	var in io.Reader = tc
 	if pending != nil {
 		in = io.MultiReader(bytes.NewReader(pending), tc)

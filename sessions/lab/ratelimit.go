@@ -36,9 +36,8 @@ import (
 // the protocol line itself only on a cleartext connection. Inside TLS it
 // writes through the connection the protocol server writes to: the
 // *tls.Conn the guarded listener made (implicit TLS), or go-smtp's current
-// connection (after STARTTLS), or go-imap's Conn.Bye (setBye). POP3 110
-// after STLS is closed without a farewell line: the POP3 server would need
-// a hook that exposes the TLS connection it makes (setTop).
+// connection (after STARTTLS), or the lab POP3 server's after STLS
+// (setTop), or go-imap's Conn.Bye (setBye).
 
 // tokenBucket is a classic token bucket. It is not safe for concurrent use;
 // labConn guards it with its mutex.
