@@ -36,6 +36,18 @@ func TestPOP3LabIdleTimeout(t *testing.T) {
 	w.expectClosed(2 * time.Second)
 }
 
+// A POP3 client cut off by the session time cap is told that, not that it
+// was idle: its idle timer (10 min, RFC 1939 §3) had not run out.
+func TestPOP3LabSessionTimeFarewell(t *testing.T) {
+	l := startLab(t, func(o *Options) { o.Limits.MaxSessionTime = 300 * time.Millisecond })
+	w := dialWire(t, addr(t, l, 110))
+	w.line()
+	if got := w.line(); got != "-ERR Session time limit reached, disconnecting." {
+		t.Fatalf("POP3 session cap: %q", got)
+	}
+	w.expectClosed(2 * time.Second)
+}
+
 // TestSessionTimeEveryProtocol: a client that keeps busy is still
 // disconnected MaxSessionTime after it connected, on SMTP (inside TLS), POP3
 // and IMAP alike.

@@ -143,10 +143,21 @@ type labConn struct {
 	closeErr  error
 }
 
-func (c *labConn) effective(asked time.Time) time.Time {
+// sessionOver reports whether MaxSessionTime has run out: a deadline that
+// fired now is the session cap, not the idle timer, and the farewell
+// should say which.
+func (c *labConn) sessionOver() bool {
+	return !time.Now().Before(c.end)
+}
+
+// effective is the deadline for a read or write the server asked to end
+// by asked (zero: no deadline of its own). grace extends the session's end
+// for writes, so the farewell a server writes when the cap fires (POP3's
+// -ERR, SMTP's 421) still goes out, within farewellTimeout.
+func (c *labConn) effective(asked time.Time, grace time.Duration) time.Time {
 	d := time.Now().Add(c.idle)
-	if c.end.Before(d) {
-		d = c.end
+	if end := c.end.Add(grace); end.Before(d) {
+		d = end
 	}
 	if !asked.IsZero() && asked.Before(d) {
 		d = asked
@@ -156,7 +167,7 @@ func (c *labConn) effective(asked time.Time) time.Time {
 
 func (c *labConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
-	d := c.effective(c.readDeadline)
+	d := c.effective(c.readDeadline, 0)
 	c.mu.Unlock()
 	if err := c.Conn.SetReadDeadline(d); err != nil {
 		return 0, err
@@ -166,7 +177,7 @@ func (c *labConn) Read(p []byte) (int, error) {
 
 func (c *labConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
-	d := c.effective(c.writeDeadline)
+	d := c.effective(c.writeDeadline, farewellTimeout)
 	if c.isReply(p) {
 		c.wrote = true
 	}
@@ -187,7 +198,7 @@ func (c *labConn) SetReadDeadline(t time.Time) error {
 	}
 	c.mu.Lock()
 	c.readDeadline = t
-	d := c.effective(t)
+	d := c.effective(t, 0)
 	c.mu.Unlock()
 	return c.Conn.SetReadDeadline(d)
 }
@@ -195,7 +206,7 @@ func (c *labConn) SetReadDeadline(t time.Time) error {
 func (c *labConn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
 	c.writeDeadline = t
-	d := c.effective(t)
+	d := c.effective(t, farewellTimeout)
 	c.mu.Unlock()
 	return c.Conn.SetWriteDeadline(d)
 }

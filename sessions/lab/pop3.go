@@ -238,12 +238,24 @@ func (s *pop3Session) endOnReadError(err error) error {
 		// RFC 1939 §6: a close without QUIT does not enter UPDATE, so no
 		// message is deleted.
 		return nil
+	case isTimeout(err) && s.sessionOver():
+		// The lab's cap on a whole session (Limits.MaxSessionTime), which
+		// no RFC sets; as with autologout, no UPDATE state.
+		_ = s.reply("-ERR Session time limit reached, disconnecting.")
+		return fmt.Errorf("pop3 from %s: session time limit reached: %w", addr, err)
 	case isTimeout(err):
 		// RFC 1939 §3: the autologout timer expired; no UPDATE state.
 		_ = s.reply("-ERR Disconnected for inactivity.")
 		return fmt.Errorf("pop3 from %s: idle for %s: %w", addr, s.idle, err)
 	}
 	return fmt.Errorf("pop3 read from %s: %w", addr, err)
+}
+
+// sessionOver reports whether the lab's session time cap ended the
+// session (false when the server runs outside a lab, as in its tests).
+func (s *pop3Session) sessionOver() bool {
+	lc := labConnOf(s.raw)
+	return lc != nil && lc.sessionOver()
 }
 
 // isTimeout reports whether err is a deadline expiring.
