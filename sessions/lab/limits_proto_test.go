@@ -26,26 +26,28 @@ func TestPOP3LabLineLength(t *testing.T) {
 	w.expectClosed(2 * time.Second)
 }
 
-func TestPOP3LabIdleTimeout(t *testing.T) {
-	l := startLab(t, func(o *Options) { o.Limits.POP3IdleTimeout = 300 * time.Millisecond })
-	w := dialWire(t, addr(t, l, 110))
-	w.line()
-	if got := w.line(); got != "-ERR Disconnected for inactivity." {
-		t.Fatalf("POP3 idle: %q", got)
+// A silent POP3 client is told why it is cut off: inactivity when its idle
+// timer runs out (RFC 1939 §3), the lab's cap when MaxSessionTime does
+// first (its 10-minute idle timer had not run out).
+func TestPOP3LabTimeoutFarewells(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		limits func(*Limits)
+		want   string
+	}{
+		{"idle", func(l *Limits) { l.POP3IdleTimeout = 300 * time.Millisecond }, "-ERR Disconnected for inactivity."},
+		{"session cap", func(l *Limits) { l.MaxSessionTime = 300 * time.Millisecond }, "-ERR Session time limit reached, disconnecting."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := startLab(t, func(o *Options) { tc.limits(&o.Limits) })
+			w := dialWire(t, addr(t, l, 110))
+			w.line()
+			if got := w.line(); got != tc.want {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+			w.expectClosed(2 * time.Second)
+		})
 	}
-	w.expectClosed(2 * time.Second)
-}
-
-// A POP3 client cut off by the session time cap is told that, not that it
-// was idle: its idle timer (10 min, RFC 1939 §3) had not run out.
-func TestPOP3LabSessionTimeFarewell(t *testing.T) {
-	l := startLab(t, func(o *Options) { o.Limits.MaxSessionTime = 300 * time.Millisecond })
-	w := dialWire(t, addr(t, l, 110))
-	w.line()
-	if got := w.line(); got != "-ERR Session time limit reached, disconnecting." {
-		t.Fatalf("POP3 session cap: %q", got)
-	}
-	w.expectClosed(2 * time.Second)
 }
 
 // TestSessionTimeEveryProtocol: a client that keeps busy is still
