@@ -501,10 +501,17 @@ func (f legFacts) row(leg string) CompareRow {
 	switch f.boundary {
 	case BoundaryStartTLS:
 		r.Downgradeable = true
-		r.DowngradeWhy = "yes: TLS began with STARTTLS after cleartext capabilities, which anyone on the path can rewrite (RFC 3207 §6)"
+		what := "cleartext capabilities"
 		if len(f.caps) == 0 {
-			r.DowngradeWhy = "yes: TLS began with STARTTLS after a cleartext exchange, which anyone on the path can rewrite (RFC 3207 §6)"
+			what = "a cleartext exchange"
 		}
+		// RFC 3207 §6 describes the attack for SMTP; RFC 2595, for IMAP
+		// and POP3, answers it with a mode that requires TLS (§2.2).
+		cite := "RFC 3207 §6"
+		if f.proto == sessions.ProtoIMAP || f.proto == sessions.ProtoPOP3 {
+			cite = "only a client that requires TLS resists it, RFC 2595 §2.2"
+		}
+		r.DowngradeWhy = "yes: TLS began with STARTTLS after " + what + ", which anyone on the path can rewrite (" + cite + ")"
 	case BoundaryImplicit:
 		r.DowngradeWhy = "no: TLS from the first byte, nothing in cleartext to tamper with (RFC 8314 §3)"
 	default:

@@ -230,6 +230,14 @@ func TestCompareShowsTheStrip(t *testing.T) {
 			if len(down.Capabilities) == 0 || slices.Contains(down.Capabilities, offer) {
 				t.Errorf("client↔attacker capabilities %q: want the list without %s", down.Capabilities, offer)
 			}
+			// The downgrade is cited from the protocol's own STARTTLS RFC.
+			cite := "RFC 3207"
+			if port != 587 {
+				cite = "RFC 2595"
+			}
+			if !up.Downgradeable || !strings.Contains(up.DowngradeWhy, cite) {
+				t.Errorf("attacker↔server downgrade %q, want it citing %s", up.DowngradeWhy, cite)
+			}
 			if !strings.HasPrefix(up.CertCheck, "the attacker") || up.CertVerified {
 				t.Errorf("attacker↔server certificate check %q (verified %v)", up.CertCheck, up.CertVerified)
 			}
