@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -369,27 +370,15 @@ func hopOf(leg string, evs []sessions.Event) Hop {
 
 // observer says what anyone on a network hop's path reads.
 func (f legFacts) observer() string {
-	var what []string
-	if f.credsInClear {
-		what = append(what, "the password")
-	}
+	// The same readable items as the compare table's, plus the message
+	// itself, which only a hop carrying one can show.
+	what := f.row("").Leaked()
 	if f.envelopeInClear {
-		what = append(what, "sender, recipients and the whole message")
-	}
-	if f.greetingHost != "" {
-		what = append(what, "server name "+f.greetingHost)
-	}
-	if f.clientName != "" {
-		what = append(what, "client name "+f.clientName)
-	}
-	if n := len(f.caps); n > 0 {
-		what = append(what, fmt.Sprintf("%d capabilities", n))
-	}
-	if f.sni != "" {
-		what = append(what, "SNI "+f.sni)
-	}
-	if f.alpnOffered != "" {
-		what = append(what, "ALPN "+f.alpnOffered)
+		at := 0
+		if f.credsInClear {
+			at = 1 // after "the password", as the most sensitive first
+		}
+		what = slices.Insert(what, at, "sender, recipients and the whole message")
 	}
 	clear := f.clearC2S + f.clearS2C
 	switch {
