@@ -1,6 +1,7 @@
 package sessions
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 )
@@ -58,3 +59,31 @@ func (r *IMAPResponse) Annotations() (ann string, also []string) {
 // LineCode is Line.Code for an IMAP response: the status, or "*" for
 // untagged data, or "+" for a continuation request.
 func (r *IMAPResponse) LineCode() string { return imapLineCode(r) }
+
+// ServerLineInfo reads the first response in raw, bytes a server sent to
+// code that relays them without a driver (the attacker's proxy), and
+// returns its Line.Code and annotation keys as a driver would. code and
+// ann are "" when raw does not start with a well-formed response.
+func ServerLineInfo(proto string, raw []byte) (code, ann string, also []string) {
+	lr := NewLineReader(bytes.NewReader(raw), len(raw)+1)
+	switch proto {
+	case ProtoSMTP:
+		// A reply cut short still has its code from the first line.
+		if r, _ := ReadSMTPReply(lr, DefaultMaxReplyLines); r.Code != 0 {
+			ann, also = r.Annotations()
+			return r.Line().Code, ann, also
+		}
+	case ProtoPOP3:
+		if r, err := ReadPOP3Response(lr, false, 0); err == nil {
+			ann, also = r.Annotations()
+			return r.Status(), ann, also
+		}
+	case ProtoIMAP:
+		// A literal cut short still leaves the response's first line parsed.
+		if r, _ := ReadIMAPResponse(lr); r.Status != "" || r.Data != "" || r.Tag == "+" {
+			ann, also = r.Annotations()
+			return r.LineCode(), ann, also
+		}
+	}
+	return "", "", nil
+}

@@ -57,3 +57,27 @@ func FuzzServerCapabilities(f *testing.F) {
 		}
 	})
 }
+
+func TestServerLineInfo(t *testing.T) {
+	tests := []struct {
+		proto, raw, code, ann string
+		also                  []string
+	}{
+		{ProtoSMTP, "454 4.7.0 TLS not available\r\n", "454", "smtp.reply.454", []string{"smtp.enhanced.4.7.0"}},
+		{ProtoSMTP, "250-mail.lab.test\r\n250-STARTTLS\r\n", "250", "smtp.reply.250", nil}, // cut short
+		{ProtoSMTP, "hello\r\n", "", "", nil},
+		{ProtoPOP3, "-ERR [SYS/TEMP] busy\r\n", "-ERR", "pop3.code.sys/temp", []string{"pop3.reply.err"}},
+		{ProtoPOP3, "+OK\r\nSTLS\r\n.\r\n", "+OK", "pop3.reply.ok", nil},
+		{ProtoPOP3, "* OK\r\n", "", "", nil},
+		{ProtoIMAP, "a OK [CAPABILITY IMAP4rev2] done\r\n", "OK", "imap.code.capability", []string{"imap.status.ok"}},
+		{ProtoIMAP, "* 3 EXISTS\r\n", "*", "imap.data.exists", nil},
+		{ProtoIMAP, "+ go ahead\r\n", "+", "imap.continuation", nil},
+		{ProtoIMAP, "(garbage\r\n", "", "", nil},
+	}
+	for _, tc := range tests {
+		code, ann, also := ServerLineInfo(tc.proto, []byte(tc.raw))
+		if code != tc.code || ann != tc.ann || !slices.Equal(also, tc.also) {
+			t.Errorf("%s %q: got %q %q %q, want %q %q %q", tc.proto, tc.raw, code, ann, also, tc.code, tc.ann, tc.also)
+		}
+	}
+}

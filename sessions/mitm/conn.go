@@ -251,20 +251,22 @@ func (c *pconn) writeClient(b []byte) error {
 // received emits what the attacker read from the server.
 func (c *pconn) received(raw []byte, ann string) {
 	layer, vis := c.layer()
-	code, lineAnn := serverLineInfo(c.cfg.Proto, raw)
-	if ann == "" {
+	code, lineAnn, also := sessions.ServerLineInfo(c.cfg.Proto, raw)
+	switch {
+	case ann == "":
 		ann = lineAnn
+	case lineAnn != "":
+		also = append([]string{lineAnn}, also...)
 	}
-	var also []string
 	if c.cfg.Proto == sessions.ProtoIMAP {
 		// Untagged data and the tagged completion often arrive together:
 		// the completion's status is what the batch amounts to (RFC 9051
 		// §7.1), so it is the Code, and its key joins the annotations.
 		lines := splitLines(raw)
 		if last := lines[len(lines)-1]; len(lines) > 1 && !strings.HasPrefix(last, "* ") && !strings.HasPrefix(last, "+") {
-			if st, stAnn := serverLineInfo(c.cfg.Proto, []byte(last)); strings.HasPrefix(stAnn, "imap.status.") {
+			if st, stAnn, stAlso := sessions.ServerLineInfo(c.cfg.Proto, []byte(last)); st != "" && st != "*" && st != "+" {
 				code = st
-				also = append(also, stAnn)
+				also = append(append(also, stAnn), stAlso...)
 			}
 		}
 	}

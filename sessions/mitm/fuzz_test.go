@@ -58,7 +58,7 @@ func FuzzRelayParsing(f *testing.F) {
 				if (verb == "") != (ann == "") {
 					t.Fatalf("clientLineInfo(%q) = %q, %q", l, verb, ann)
 				}
-				_, _ = serverLineInfo(proto, l)
+				_, _, _ = sessions.ServerLineInfo(proto, l)
 				if n, _ := trailingCount(proto, verb, l); n < -1 || proto == sessions.ProtoIMAP && n > maxLiteral+1 {
 					t.Fatalf("trailingCount(%q) = %d, above the bound's sentinel", l, n)
 				}
