@@ -22,9 +22,18 @@ func (l *Lab) servePOP3(spec endpointSpec, ln *guardedListener) error {
 		// Only ModeInjectionVulnerable sets it (modes.go).
 		keepPipelinedAfterSTLS: spec.policy.KeepPipelinedAfterTLS,
 	}
-	l.closers = append(l.closers, func() error {
-		return closeListener(ln)
+	l.serveEach(ln, fmt.Sprintf("pop3 %d", spec.Canonical), func(conn net.Conn) error {
+		return ServePOP3(conn, cfg) // which closes conn too; Close is idempotent
 	})
+	return nil
+}
+
+// serveEach accepts clients on ln until it closes and runs handle for each
+// in its own goroutine, counted in l.wg so Close waits for them; name
+// labels the log lines. The caller holds what Start or AddEndpoint holds
+// while registering servers, so Close sees the closer and the WaitGroup.
+func (l *Lab) serveEach(ln *guardedListener, name string, handle func(net.Conn) error) {
+	l.closers = append(l.closers, func() error { return closeListener(ln) })
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -32,21 +41,20 @@ func (l *Lab) servePOP3(spec endpointSpec, ln *guardedListener) error {
 			conn, err := ln.Accept()
 			if err != nil {
 				if !errors.Is(err, net.ErrClosed) {
-					l.errLog.Printf("pop3 %d: accept: %v", spec.Canonical, err)
+					l.errLog.Printf("%s: accept: %v", name, err)
 				}
 				return
 			}
 			l.wg.Add(1)
 			go func() {
 				defer l.wg.Done()
-				defer conn.Close() // ServePOP3 closes it too; Close is idempotent
-				if err := ServePOP3(conn, cfg); err != nil {
-					l.errLog.Printf("pop3 %d: %s: %v", spec.Canonical, conn.RemoteAddr(), err)
+				defer conn.Close()
+				if err := handle(conn); err != nil && !l.stopping() {
+					l.errLog.Printf("%s: %s: %v", name, conn.RemoteAddr(), err)
 				}
 			}()
 		}
 	}()
-	return nil
 }
 
 var errPOP3AuthFailed = errors.New("authentication failed")

@@ -53,38 +53,16 @@ func (l *Lab) serveVulnerable(spec endpointSpec, ln *guardedListener) error {
 	if spec.Proto != ProtoSMTP && spec.Proto != ProtoIMAP {
 		return fmt.Errorf("no injection-vulnerable server for %s", spec.Proto)
 	}
-	l.closers = append(l.closers, func() error { return closeListener(ln) })
-	l.wg.Add(1)
-	go func() {
-		defer l.wg.Done()
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				if !errors.Is(err, net.ErrClosed) {
-					l.errLog.Printf("%s %d (%s): accept: %v", spec.Proto, spec.Canonical, spec.Mode, err)
-				}
-				return
-			}
-			l.wg.Add(1)
-			go func() {
-				defer l.wg.Done()
-				defer conn.Close()
-				v := &vulnConn{lab: l, spec: spec, raw: conn, conn: conn, r: bufio.NewReaderSize(conn, 4096)}
-				var err error
-				if spec.Proto == ProtoSMTP {
-					err = v.smtp()
-				} else {
-					err = v.imap()
-				}
-				if err != nil && !l.stopping() {
-					l.errLog.Printf("%s %d (%s): %s: %v", spec.Proto, spec.Canonical, spec.Mode, conn.RemoteAddr(), err)
-				}
-				// Inside TLS, end with close_notify (RFC 8446 §6.1), as
-				// the lab's other servers do; then the raw conn closes.
-				_ = v.conn.Close()
-			}()
+	l.serveEach(ln, fmt.Sprintf("%s %d (%s)", spec.Proto, spec.Canonical, spec.Mode), func(conn net.Conn) error {
+		v := &vulnConn{lab: l, spec: spec, raw: conn, conn: conn, r: bufio.NewReaderSize(conn, 4096)}
+		// Inside TLS, end with close_notify (RFC 8446 §6.1), as the lab's
+		// other servers do; then the raw conn closes.
+		defer func() { _ = v.conn.Close() }() // v.conn as it is then
+		if spec.Proto == ProtoSMTP {
+			return v.smtp()
 		}
-	}()
+		return v.imap()
+	})
 	return nil
 }
 
