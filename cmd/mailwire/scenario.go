@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/term"
 
 	"github.com/mailwire/mailwire/content"
@@ -259,28 +260,11 @@ func writeScenarioProse(w io.Writer, format string, width int, title, heading, p
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintln(w, wrapWords(para, width))
+		// Display columns, not bytes or runes (ansi.Wordwrap), as the
+		// TUI measures; a word longer than width stays whole.
+		fmt.Fprintln(w, ansi.Wordwrap(strings.Join(strings.Fields(para), " "), width, ""))
 	}
 	fmt.Fprintln(w)
-}
-
-// wrapWords wraps prose at width columns.
-func wrapWords(s string, width int) string {
-	var b strings.Builder
-	col := 0
-	for _, word := range strings.Fields(s) {
-		n := len([]rune(word))
-		if col > 0 && col+1+n > width {
-			b.WriteByte('\n')
-			col = 0
-		} else if col > 0 {
-			b.WriteByte(' ')
-			col++
-		}
-		b.WriteString(word)
-		col += n
-	}
-	return b.String()
 }
 
 // targetEnv is the Env of a real server for a scenario: the target on the
