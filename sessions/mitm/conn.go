@@ -27,6 +27,10 @@ const (
 	// reported as one event.
 	maxGroup      = 64 << 10
 	maxGroupLines = 200
+	// maxResponse bounds a batch with its IMAP literals: one response may
+	// chain literal after literal (RFC 9051 §4.3), and the engine's own
+	// clients refuse a response over 4 MiB anyway.
+	maxResponse = 4 << 20
 	// maxReplyLines bounds a multi-line reply the attacker reads for
 	// itself before the relay (an EHLO reply, a CAPA list).
 	maxReplyLines = 200
@@ -525,6 +529,10 @@ func (c *pconn) serverBatch(line []byte) ([]byte, error) {
 			if n, ok := imapLiteral(line); ok {
 				if n > maxLiteral {
 					return group, fmt.Errorf("the server announced a literal of %d bytes; the attacker relays at most %d", n, maxLiteral)
+				}
+				if len(group)+n > maxResponse {
+					return group, fmt.Errorf("%w: the server's response goes on past %d bytes, literal after literal; the attacker holds at most that",
+						sessions.ErrTooManyLines, maxResponse)
 				}
 				data, err := c.ur.ReadFull(n)
 				group = append(group, data...)

@@ -235,6 +235,52 @@ func TestHostileServers(t *testing.T) {
 	}
 }
 
+// An IMAP server may chain literal after literal in one response (RFC
+// 9051 §4.3); each is within the bound, but the attacker holds a batch
+// whole, so the chain ends the connection once it passes 4 MiB, not at the
+// time limit with all of it in memory.
+func TestHostileServerChainedLiterals(t *testing.T) {
+	const literal = 1 << 20
+	addr := fakeServer(t, func(c net.Conn) {
+		r := bufio.NewReader(c)
+		_, _ = io.WriteString(c, "* OK hostile IMAP ready\r\n")
+		line, _ := r.ReadString('\n')
+		tag, _, _ := strings.Cut(line, " ")
+		_, _ = io.WriteString(c, "* CAPABILITY IMAP4rev1\r\n"+tag+" OK done\r\n")
+		// 8 MiB in one response, then silence.
+		data := bytes.Repeat([]byte("A"), literal)
+		_, _ = io.WriteString(c, "* 1 FETCH (X {"+itoa(literal)+"}\r\n")
+		for range 8 {
+			if _, err := c.Write(data); err != nil {
+				return
+			}
+			if _, err := io.WriteString(c, " X {"+itoa(literal)+"}\r\n"); err != nil {
+				return
+			}
+		}
+		_, _ = io.Copy(io.Discard, r)
+	})
+	p, rec := hostileProxy(t, addr, sessions.ProtoIMAP, mitm.StripRemove)
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	if _, err := br.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, br) }()
+	start := time.Now()
+	evs := waitProxy(t, p, rec)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("the proxy took %v to give up", d)
+	}
+	if !slices.Contains(explainOf(evs), sessions.ExplainReplyTooLong) {
+		t.Errorf("proxy errors %v, want %q", explainOf(evs), sessions.ExplainReplyTooLong)
+	}
+}
+
 // Close cuts connections in progress and returns; Wait then returns.
 func TestCloseCutsConnections(t *testing.T) {
 	l := startLab(t)
