@@ -148,7 +148,8 @@ func (c *pconn) dialUpstream() error {
 	c.closeMu.Unlock()
 	c.tap = sessions.NewWireTap(raw, c.p.start, nil)
 	c.uconn = c.tap
-	c.ur = newLineReader(c.tap, c.cfg.MaxLine, c.upDeadline)
+	c.ur = sessions.NewLineReader(c.tap, c.cfg.MaxLine)
+	c.ur.SetBefore(c.upDeadline)
 	c.p.emit(sessions.Event{Kind: sessions.KindConnect, Dir: sessions.Local, Layer: sessions.LayerTCP,
 		Visible: sessions.VisibleMetadata, Annotation: "tcp.connect",
 		Text: fmt.Sprintf("attacker connected to the server %s on behalf of the client %s (connection %d)",
@@ -190,7 +191,8 @@ func (c *pconn) startUpstreamTLS(boundaryAnn, boundaryText string) error {
 		return err
 	}
 	c.uconn = tc
-	c.ur = newLineReader(tc, c.cfg.MaxLine, c.upDeadline)
+	c.ur = sessions.NewLineReader(tc, c.cfg.MaxLine)
+	c.ur.SetBefore(c.upDeadline)
 	c.upTLS = true
 	cs := tc.ConnectionState()
 	st := &sessions.TLSState{Version: tls.VersionName(cs.Version), CipherSuite: tls.CipherSuiteName(cs.CipherSuite),
@@ -370,7 +372,7 @@ func (c *pconn) clientToServer() bool {
 // clientGone reports how the client's stream ended: true for a plain end.
 func (c *pconn) clientGone(err error) bool {
 	switch {
-	case errors.Is(err, errLineTooLong):
+	case errors.Is(err, sessions.ErrLineTooLong):
 		c.p.fail("read from the client", err, sessions.ExplainLineTooLong)
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), c.serverGone.Load():
 		return true
@@ -486,7 +488,7 @@ func (c *pconn) serverToClient() {
 		}
 		line, err := c.ur.ReadLine()
 		if err != nil {
-			if errors.Is(err, errLineTooLong) {
+			if errors.Is(err, sessions.ErrLineTooLong) {
 				if c.rawMode.Load() {
 					continue // bytes, not lines, from here
 				}

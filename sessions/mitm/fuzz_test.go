@@ -33,7 +33,7 @@ func FuzzRelayParsing(f *testing.F) {
 		} else if chunk%3 == 1 {
 			r = iotest.HalfReader(r)
 		}
-		lr := newLineReader(r, max, nil)
+		lr := sessions.NewLineReader(r, max)
 		var lines [][]byte
 		for len(lines) < 1000 {
 			if bb, err := lr.Peek(); err == nil {
@@ -41,7 +41,7 @@ func FuzzRelayParsing(f *testing.F) {
 			}
 			l, err := lr.ReadLine()
 			if err != nil {
-				if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, errLineTooLong) {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, sessions.ErrLineTooLong) {
 					t.Fatalf("unexpected error %v", err)
 				}
 				break

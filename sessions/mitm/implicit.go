@@ -45,7 +45,8 @@ func (c *pconn) ownCert() {
 	c.p.note("the client accepted the attacker's certificate: everything it sends from here, the password included, is readable by the attacker",
 		"attack.own_cert.accepted", nil)
 	c.cconn = tc
-	c.cr = newLineReader(tc, c.cfg.MaxLine, c.clientDeadline)
+	c.cr = sessions.NewLineReader(tc, c.cfg.MaxLine)
+	c.cr.SetBefore(c.clientDeadline)
 	if err := c.dialUpstream(); err != nil {
 		return
 	}

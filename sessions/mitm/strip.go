@@ -16,7 +16,8 @@ import (
 // strip serves one client on a STARTTLS port.
 func (c *pconn) strip() {
 	c.cconn = c.client
-	c.cr = newLineReader(c.client, c.cfg.MaxLine, c.clientDeadline)
+	c.cr = sessions.NewLineReader(c.client, c.cfg.MaxLine)
+	c.cr.SetBefore(c.clientDeadline)
 	if err := c.dialUpstream(); err != nil {
 		return
 	}
