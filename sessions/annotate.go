@@ -65,6 +65,11 @@ func (r *IMAPResponse) LineCode() string { return imapLineCode(r) }
 // returns its Line.Code and annotation keys as a driver would. code and
 // ann are "" when raw does not start with a well-formed response.
 func ServerLineInfo(proto string, raw []byte) (code, ann string, also []string) {
+	// A line without its end (a read cut short, or a line split off a
+	// batch) is judged on what it says.
+	if !bytes.HasSuffix(raw, []byte("\n")) {
+		raw = append(bytes.Clone(raw), '\r', '\n')
+	}
 	lr := NewLineReader(bytes.NewReader(raw), len(raw)+1)
 	switch proto {
 	case ProtoSMTP:

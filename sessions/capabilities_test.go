@@ -73,6 +73,8 @@ func TestServerLineInfo(t *testing.T) {
 		{ProtoIMAP, "* 3 EXISTS\r\n", "*", "imap.data.exists", nil},
 		{ProtoIMAP, "+ go ahead\r\n", "+", "imap.continuation", nil},
 		{ProtoIMAP, "(garbage\r\n", "", "", nil},
+		{ProtoIMAP, "a2 OK Logged in", "OK", "imap.status.ok", nil}, // a line split off a batch, without its end
+		{ProtoSMTP, "421 4.7.0 bye", "421", "smtp.reply.421", []string{"smtp.enhanced.4.7.0"}},
 	}
 	for _, tc := range tests {
 		code, ann, also := ServerLineInfo(tc.proto, []byte(tc.raw))
