@@ -144,6 +144,15 @@ func credentials(evs []sessions.Event) []sessions.Event {
 	return out
 }
 
+// assertNoCredential: no credential crossed the client's leg or the
+// attacker's.
+func assertNoCredential(t *testing.T, evs, pevs []sessions.Event) {
+	t.Helper()
+	if c := credentials(append(slices.Clone(evs), pevs...)); len(c) > 0 {
+		t.Errorf("a credential crossed: %q", c[0].Text)
+	}
+}
+
 func explainOf(evs []sessions.Event) []string {
 	var out []string
 	for _, ev := range evs {

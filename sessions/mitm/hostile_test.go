@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,23 @@ func fakeServer(t *testing.T, script func(c net.Conn)) string {
 	return ln.Addr().String()
 }
 
+// dialProxy connects to the proxy and reads the greeting it relays; the
+// proxy is then serving the connection, so Wait waits for it.
+func dialProxy(t *testing.T, p *mitm.Proxy) (net.Conn, *bufio.Reader, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	br := bufio.NewReader(c)
+	greeting, err := br.ReadString('\n')
+	if err != nil {
+		t.Fatalf("greeting %q: %v", greeting, err)
+	}
+	return c, br, greeting
+}
+
 // drainUntilClosed reads from c until the proxy closes it, failing the
 // test if that takes longer than limit; it returns what was read.
 func drainUntilClosed(t *testing.T, c net.Conn, limit time.Duration) []byte {
@@ -88,14 +106,9 @@ func TestHostileClientEndlessLine(t *testing.T) {
 	l := startLab(t)
 	ep, _ := l.Endpoint(587)
 	p, rec := hostileProxy(t, ep.Addr, sessions.ProtoSMTP, mitm.StripRemove)
-	c, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	greeting, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || !strings.HasPrefix(greeting, "220") {
-		t.Fatalf("greeting %q, %v", greeting, err)
+	c, _, greeting := dialProxy(t, p)
+	if !strings.HasPrefix(greeting, "220") {
+		t.Fatalf("greeting %q", greeting)
 	}
 	// Escapes and NULs, never a line end: 1 MiB offered, the proxy must
 	// give up after MaxLine.
@@ -119,14 +132,7 @@ func TestHostileClientHugeLiteral(t *testing.T) {
 	l := startLab(t)
 	ep, _ := l.Endpoint(143)
 	p, rec := hostileProxy(t, ep.Addr, sessions.ProtoIMAP, mitm.StripRemove)
-	c, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
+	c, _, _ := dialProxy(t, p)
 	if _, err := io.WriteString(c, "a1 LOGIN {999999999999}\r\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +148,7 @@ func TestHostileClientHugeLiteral(t *testing.T) {
 func TestHostileClientGarbage(t *testing.T) {
 	l := startLab(t)
 	for _, port := range []int{587, 110, 143} {
-		t.Run(itoa(port), func(t *testing.T) {
+		t.Run(strconv.Itoa(port), func(t *testing.T) {
 			ep, _ := l.Endpoint(port)
 			p, rec := hostileProxy(t, ep.Addr, ep.Proto, mitm.StripReplace)
 			c, err := net.Dial("tcp", p.Addr())
@@ -249,27 +255,19 @@ func TestHostileServerChainedLiterals(t *testing.T) {
 		_, _ = io.WriteString(c, "* CAPABILITY IMAP4rev1\r\n"+tag+" OK done\r\n")
 		// 8 MiB in one response, then silence.
 		data := bytes.Repeat([]byte("A"), literal)
-		_, _ = io.WriteString(c, "* 1 FETCH (X {"+itoa(literal)+"}\r\n")
+		_, _ = io.WriteString(c, "* 1 FETCH (X {"+strconv.Itoa(literal)+"}\r\n")
 		for range 8 {
 			if _, err := c.Write(data); err != nil {
 				return
 			}
-			if _, err := io.WriteString(c, " X {"+itoa(literal)+"}\r\n"); err != nil {
+			if _, err := io.WriteString(c, " X {"+strconv.Itoa(literal)+"}\r\n"); err != nil {
 				return
 			}
 		}
 		_, _ = io.Copy(io.Discard, r)
 	})
 	p, rec := hostileProxy(t, addr, sessions.ProtoIMAP, mitm.StripRemove)
-	c, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	br := bufio.NewReader(c)
-	if _, err := br.ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
+	_, br, _ := dialProxy(t, p)
 	go func() { _, _ = io.Copy(io.Discard, br) }()
 	start := time.Now()
 	evs := waitProxy(t, p, rec)
@@ -286,14 +284,7 @@ func TestCloseCutsConnections(t *testing.T) {
 	l := startLab(t)
 	ep, _ := l.Endpoint(110)
 	p, rec := hostileProxy(t, ep.Addr, sessions.ProtoPOP3, mitm.StripRemove)
-	c, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
+	c, _, _ := dialProxy(t, p)
 	done := make(chan error, 1)
 	go func() { done <- p.Close() }()
 	select {

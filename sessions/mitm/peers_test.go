@@ -3,6 +3,7 @@ package mitm_test
 import (
 	"context"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -66,19 +67,15 @@ func TestPeersStrip(t *testing.T) {
 		{143, mitm.StripRemove, sessions.ExplainNoStartTLS, "OK"},
 		{143, mitm.StripPreauth, sessions.ExplainPreauth, ""},
 	} {
-		t.Run(itoa(tc.port)+"/"+string(tc.attack), func(t *testing.T) {
+		t.Run(strconv.Itoa(tc.port)+"/"+string(tc.attack), func(t *testing.T) {
 			evs, pevs, err := peersRun(t, tc.port, tc.attack, sessions.TLSStartTLS, false)
 			if err == nil || !slices.Contains(explainOf(evs), tc.required) {
 				t.Errorf("TLS-requiring client: err %v, explains %v; want %q", err, explainOf(evs), tc.required)
 			}
-			if c := credentials(append(evs, pevs...)); len(c) > 0 {
-				t.Errorf("TLS-requiring client: a credential crossed: %q", c[0].Text)
-			}
+			assertNoCredential(t, evs, pevs)
 			evs, pevs, err = peersRun(t, tc.port, tc.attack, sessions.TLSOpportunistic, true)
 			if tc.success == "" {
-				if c := credentials(append(evs, pevs...)); len(c) > 0 {
-					t.Errorf("a credential crossed: %q", c[0].Text)
-				}
+				assertNoCredential(t, evs, pevs)
 				return
 			}
 			if err != nil {
@@ -91,14 +88,12 @@ func TestPeersStrip(t *testing.T) {
 
 func TestPeersOwnCert(t *testing.T) {
 	for _, port := range []int{465, 993, 995} {
-		t.Run(itoa(port), func(t *testing.T) {
+		t.Run(strconv.Itoa(port), func(t *testing.T) {
 			evs, pevs, err := peersRun(t, port, mitm.OwnCertificate, sessions.TLSImplicit, false)
 			if err == nil || !slices.Contains(explainOf(evs), sessions.ExplainUnknownAuthority) {
 				t.Errorf("err %v, explains %v; want %q", err, explainOf(evs), sessions.ExplainUnknownAuthority)
 			}
-			if c := credentials(append(evs, pevs...)); len(c) > 0 {
-				t.Errorf("a credential crossed: %q", c[0].Text)
-			}
+			assertNoCredential(t, evs, pevs)
 			_, pevs, err = peersRun(t, port, mitm.Passthrough, sessions.TLSImplicit, false)
 			if err != nil {
 				t.Errorf("through a passive relay: %v", err)

@@ -3,7 +3,7 @@ package mitm_test
 import (
 	"bytes"
 	"slices"
-	"strings"
+	"strconv"
 	"testing"
 
 	"github.com/mailwire/mailwire/sessions"
@@ -42,15 +42,7 @@ var stripCases = []stripCase{
 	{143, mitm.StripPreauth, sessions.ExplainPreauth, false, ""},
 }
 
-func (c stripCase) name() string { return strings.Join([]string{itoa(c.port), string(c.attack)}, "/") }
-
-func itoa(n int) string {
-	b := []byte{}
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
-}
+func (c stripCase) name() string { return strconv.Itoa(c.port) + "/" + string(c.attack) }
 
 // Every strip attack is in Attacks for its protocol, and every attack
 // Attacks lists for a STARTTLS protocol is tested.
@@ -81,9 +73,7 @@ func TestStripRequiredTLSRefuses(t *testing.T) {
 			if got := explainOf(evs); !slices.Contains(got, tc.required) {
 				t.Errorf("client errors explain %v, want %q", got, tc.required)
 			}
-			if c := credentials(append(evs, pevs...)); len(c) > 0 {
-				t.Errorf("a credential crossed: %q", c[0].Text)
-			}
+			assertNoCredential(t, evs, pevs)
 			if hasKind(evs, sessions.KindTLSState) {
 				t.Error("the client's leg reached TLS; the attacker should have kept it in cleartext")
 			}
@@ -120,9 +110,7 @@ func TestStripOpportunisticLeaks(t *testing.T) {
 			}
 			assertServerOfferSeen(t, pevs, tc.port)
 			if !tc.leaks {
-				if c := credentials(append(evs, pevs...)); len(c) > 0 {
-					t.Errorf("a credential crossed: %q", c[0].Text)
-				}
+				assertNoCredential(t, evs, pevs)
 				return
 			}
 			if err != nil {
@@ -217,7 +205,7 @@ func TestStripNotesMatchWhatClientSaw(t *testing.T) {
 		{143, mitm.StripRefuse454, "attack.strip.auth_added", "AUTH=PLAIN"},
 		{143, mitm.StripPreauth, "attack.strip.preauth", "* PREAUTH [CAPABILITY "},
 	} {
-		t.Run(itoa(tc.port)+"/"+string(tc.attack), func(t *testing.T) {
+		t.Run(strconv.Itoa(tc.port)+"/"+string(tc.attack), func(t *testing.T) {
 			p, rec := startProxy(t, l, tc.port, tc.attack)
 			evs, pevs, _ := runThrough(t, p, rec, clientOptions(t, l, p, tc.port, sessions.TLSOpportunistic))
 			var note *sessions.Event
