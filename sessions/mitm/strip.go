@@ -51,28 +51,27 @@ func (c *pconn) prepareSMTP() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !bytes.HasPrefix(g, []byte("220")) {
+	if g.Code != 220 {
 		// No service (RFC 5321 §3.1): nothing to attack; the client hears it.
-		return g, nil
+		return g.Raw, nil
 	}
 	ehlo := func() ([]string, error) {
 		if err := c.sendUp([]byte("EHLO "+attackerEHLO+"\r\n"), nil); err != nil {
 			return nil, err
 		}
 		r, err := c.readSMTPReply("read the EHLO reply")
-		if err != nil || !bytes.HasPrefix(r, []byte("250")) {
+		if err != nil || r.Code != 250 {
 			return nil, err
 		}
-		lines := smtpReplyLines(r)
-		c.ehloFirst = lines[0]
-		return lines[1:], nil
+		c.ehloFirst = r.Lines[0]
+		return r.Lines[1:], nil
 	}
-	return g, c.upgradeUpstream(ehlo, "STARTTLS", func() (bool, error) {
+	return g.Raw, c.upgradeUpstream(ehlo, "STARTTLS", func() (bool, error) {
 		if err := c.sendUp([]byte("STARTTLS\r\n"), nil); err != nil {
 			return false, err
 		}
 		r, err := c.readSMTPReply("read the STARTTLS reply")
-		return err == nil && bytes.HasPrefix(r, []byte("220")), err
+		return err == nil && r.Code == 220, err
 	}, "RFC 3207 §4")
 }
 
@@ -177,21 +176,16 @@ func (c *pconn) upstreamCleartext(why string) {
 		"attack.upstream.cleartext", nil)
 }
 
-// readSMTPReply reads one reply (RFC 5321 §4.2.1) and emits it.
-func (c *pconn) readSMTPReply(op string) ([]byte, error) {
-	var raw []byte
-	for range maxReplyLines {
-		line, err := c.ur.ReadLine()
-		raw = append(raw, line...)
-		if err != nil {
-			return c.readFailed(op, raw, err)
-		}
-		if len(line) < 4 || line[3] != '-' {
-			c.received(raw, "")
-			return raw, nil
-		}
+// readSMTPReply reads one reply with the engine's parser (RFC 5321
+// §4.2.1) and emits it.
+func (c *pconn) readSMTPReply(op string) (*sessions.Reply, error) {
+	r, err := sessions.ReadSMTPReply(c.ur, maxReplyLines)
+	if err != nil {
+		_, err = c.readFailed(op, r.Raw, err)
+		return nil, err
 	}
-	return c.readFailed(op, raw, fmt.Errorf("%w: more than %d lines", sessions.ErrTooManyLines, maxReplyLines))
+	c.received(r.Raw, "")
+	return r, nil
 }
 
 // readPOP3 reads one response (RFC 1939 §3), multi-line ones up to the
@@ -461,19 +455,6 @@ func capKeyword(cp string) string {
 
 func hasCap(caps []string, kw string) bool {
 	return slices.ContainsFunc(caps, func(cp string) bool { return capKeyword(cp) == kw })
-}
-
-// smtpReplyLines returns each line's text after "NNN-" or "NNN ".
-func smtpReplyLines(raw []byte) []string {
-	var out []string
-	for _, l := range splitLines(raw) {
-		if len(l) > 4 {
-			out = append(out, l[4:])
-		} else {
-			out = append(out, "")
-		}
-	}
-	return out
 }
 
 // splitLines splits raw into lines without their terminators.
