@@ -374,7 +374,7 @@ func (p *Proxy) serve(client net.Conn, id int) {
 	}
 }
 
-// protoName is how the notes name the protocol's upgrade command.
+// startTLSVerb is how the notes name the protocol's upgrade command.
 func startTLSVerb(proto string) string {
 	if proto == sessions.ProtoPOP3 {
 		return "STLS"
