@@ -9,6 +9,7 @@ package content
 import (
 	"embed"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -169,49 +170,21 @@ const (
 // ParsePortPage parses one port page in the format described above.
 func ParsePortPage(port int, src string) (PortDetail, error) {
 	d := PortDetail{Port: port}
-	sections := map[string][]string{}
-	current := ""
-	for i, raw := range strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n") {
-		line := strings.TrimRight(raw, " \t")
-		switch {
-		case strings.HasPrefix(line, "## "):
-			h := strings.TrimSpace(line[3:])
-			switch h {
-			case headPurpose, headHow, headWire, headWrong, headPolicy, headRefs:
-			default:
-				return d, fmt.Errorf("line %d: unknown section %q", i+1, h)
-			}
-			if _, dup := sections[h]; dup {
-				return d, fmt.Errorf("line %d: section %q appears twice", i+1, h)
-			}
-			sections[h] = []string{}
-			current = h
-		case strings.HasPrefix(line, "# "):
-			if d.Title != "" {
-				return d, fmt.Errorf("line %d: second title", i+1)
-			}
-			d.Title = strings.TrimSpace(line[2:])
-		case current == "":
-			if strings.TrimSpace(line) != "" {
-				return d, fmt.Errorf("line %d: text outside any section", i+1)
-			}
-		default:
-			sections[current] = append(sections[current], line)
+	doc, err := splitSections(src, headPurpose, headHow, headWire, headWrong, headPolicy, headRefs)
+	if err != nil {
+		return d, err
+	}
+	for _, line := range doc.preamble {
+		if strings.TrimSpace(line) != "" {
+			return d, fmt.Errorf("text outside any section: %q", line)
 		}
 	}
-	if d.Title == "" {
-		return d, fmt.Errorf("missing '# ' title")
-	}
-	for _, h := range []string{headPurpose, headHow, headWire, headWrong, headPolicy, headRefs} {
-		if _, ok := sections[h]; !ok {
-			return d, fmt.Errorf("missing section %q", h)
-		}
-	}
-	d.Purpose = joinProse(sections[headPurpose])
-	d.HowTLSStarts = joinProse(sections[headHow])
-	d.WhatGoesWrong = joinProse(sections[headWrong])
-	d.Policy = joinProse(sections[headPolicy])
-	for _, line := range sections[headWire] {
+	d.Title = doc.title
+	d.Purpose = joinProse(doc.sections[headPurpose])
+	d.HowTLSStarts = joinProse(doc.sections[headHow])
+	d.WhatGoesWrong = joinProse(doc.sections[headWrong])
+	d.Policy = joinProse(doc.sections[headPolicy])
+	for _, line := range doc.sections[headWire] {
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
@@ -222,7 +195,7 @@ func ParsePortPage(port int, src string) (PortDetail, error) {
 		}
 		d.Wire = append(d.Wire, w)
 	}
-	for _, line := range sections[headRefs] {
+	for _, line := range doc.sections[headRefs] {
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
@@ -234,6 +207,56 @@ func ParsePortPage(port int, src string) (PortDetail, error) {
 		d.Refs = append(d.Refs, r)
 	}
 	return d, nil
+}
+
+// markdownDoc is a content file cut at its headings: the "# " title, the
+// lines before the first "## " heading, and the lines of each section.
+type markdownDoc struct {
+	title    string
+	preamble []string
+	sections map[string][]string
+}
+
+// splitSections cuts src (a port page, a scenario text) at its headings.
+// The title is required and appears once; every "## " heading must be one
+// of sections, each exactly once, so a typo in a heading cannot silently
+// drop text. Lines keep their leading space; trailing space is trimmed.
+func splitSections(src string, sections ...string) (markdownDoc, error) {
+	doc := markdownDoc{sections: map[string][]string{}}
+	current := ""
+	for i, raw := range strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n") {
+		line := strings.TrimRight(raw, " \t")
+		switch {
+		case strings.HasPrefix(line, "## "):
+			h := strings.TrimSpace(line[3:])
+			if !slices.Contains(sections, h) {
+				return doc, fmt.Errorf("line %d: unknown section %q (want %s)", i+1, h, strings.Join(sections, ", "))
+			}
+			if _, dup := doc.sections[h]; dup {
+				return doc, fmt.Errorf("line %d: section %q appears twice", i+1, h)
+			}
+			doc.sections[h] = []string{}
+			current = h
+		case strings.HasPrefix(line, "# "):
+			if doc.title != "" {
+				return doc, fmt.Errorf("line %d: second title", i+1)
+			}
+			doc.title = strings.TrimSpace(line[2:])
+		case current == "":
+			doc.preamble = append(doc.preamble, line)
+		default:
+			doc.sections[current] = append(doc.sections[current], line)
+		}
+	}
+	if doc.title == "" {
+		return doc, fmt.Errorf("missing '# ' title")
+	}
+	for _, h := range sections {
+		if _, ok := doc.sections[h]; !ok {
+			return doc, fmt.Errorf("missing section %q", h)
+		}
+	}
+	return doc, nil
 }
 
 // parseRef parses "- RFC 8314 §3.3 | Implicit TLS for SMTP submission".

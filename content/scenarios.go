@@ -121,52 +121,34 @@ func ScenarioByName(name string) (Scenario, bool) {
 
 // ParseScenario parses one scenario file.
 func ParseScenario(name, src string) (Scenario, error) {
-	s := Scenario{Name: name}
 	fail := func(format string, args ...any) (Scenario, error) {
 		return Scenario{}, fmt.Errorf("scenarios/%s.md: %s", name, fmt.Sprintf(format, args...))
 	}
-	lines := strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n")
-	section := ""
-	var intro, concl []string
-	for i, raw := range lines {
-		line := strings.TrimRight(raw, " \t")
+	doc, err := splitSections(src, "Introduction", "Conclusion", "Sources")
+	if err != nil {
+		return fail("%v", err)
+	}
+	s := Scenario{Name: name, Title: doc.title}
+	for _, line := range doc.preamble {
 		switch {
-		case strings.HasPrefix(line, "# "):
-			if s.Title != "" {
-				return fail("line %d: a second title", i+1)
-			}
-			s.Title = strings.TrimSpace(line[2:])
-		case strings.HasPrefix(line, "Summary:") && section == "":
+		case strings.HasPrefix(line, "Summary:"):
 			s.Summary = strings.TrimSpace(strings.TrimPrefix(line, "Summary:"))
-		case strings.HasPrefix(line, "## "):
-			switch h := strings.TrimSpace(line[3:]); h {
-			case "Introduction", "Conclusion", "Sources":
-				section = h
-			default:
-				return fail("line %d: unknown section %q (want Introduction, Conclusion, Sources)", i+1, h)
-			}
-		case section == "Introduction":
-			intro = append(intro, line)
-		case section == "Conclusion":
-			concl = append(concl, line)
-		case section == "Sources":
-			if line == "" {
-				continue
-			}
-			src, err := parseSource(line)
-			if err != nil {
-				return fail("line %d: %v", i+1, err)
-			}
-			s.Sources = append(s.Sources, src)
-		case line == "":
-		default:
-			return fail("line %d: text outside a section: %q", i+1, line)
+		case line != "":
+			return fail("text outside a section: %q", line)
 		}
 	}
-	s.Intro, s.Conclusion = joinProse(intro), joinProse(concl)
+	for _, line := range doc.sections["Sources"] {
+		if line == "" {
+			continue
+		}
+		src, err := parseSource(line)
+		if err != nil {
+			return fail("%v", err)
+		}
+		s.Sources = append(s.Sources, src)
+	}
+	s.Intro, s.Conclusion = joinProse(doc.sections["Introduction"]), joinProse(doc.sections["Conclusion"])
 	switch {
-	case s.Title == "":
-		return fail("no title")
 	case s.Summary == "":
 		return fail("no Summary line")
 	case s.Intro == "":

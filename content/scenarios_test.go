@@ -98,6 +98,7 @@ func TestParseScenarioErrors(t *testing.T) {
 		"bad section":    strings.Replace(good, "## Conclusion", "## Outro", 1),
 		"stray text":     strings.Replace(good, "Summary: s\n", "Summary: s\nstray\n", 1),
 		"two titles":     good + "# again\n",
+		"two intros":     good + "## Introduction\nmore\n",
 		"bad source":     strings.Replace(good, "- RFC 3207 §6 | x", "- somewhere", 1),
 		"http source":    strings.Replace(good, "- RFC 3207 §6 | x", "- A paper | http://example.org", 1),
 		"bad rfc source": strings.Replace(good, "- RFC 3207 §6 | x", "- RFC x §6 | x", 1),
