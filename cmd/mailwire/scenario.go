@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -275,18 +274,14 @@ func targetEnv(f sessionFlags, port int) (scenario.Env, error) {
 	if err != nil {
 		return scenario.Env{}, fmt.Errorf("--target %q: %w", f.target, err)
 	}
-	env := scenario.Env{Endpoints: map[int]string{port: target}, ServerName: host, EHLOName: f.ehlo}
+	env := scenario.Env{Endpoints: map[int]string{port: target}, ServerName: host}
 	if f.sni != "" {
 		env.ServerName = f.sni
 	}
 	if f.caFile != "" {
-		pem, err := os.ReadFile(f.caFile)
+		pool, err := loadCAFile(f.caFile)
 		if err != nil {
-			return env, fmt.Errorf("--ca-file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return env, fmt.Errorf("--ca-file %s: no PEM certificate in it", f.caFile)
+			return env, err
 		}
 		env.RootCAs = pool
 	}
