@@ -269,22 +269,7 @@ func FuzzHTTP2Frames(f *testing.F) {
 	pki := validPKI(f)
 	srvCfg := &tls.Config{Certificates: []tls.Certificate{pki.cert}, NextProtos: []string{"h2"}}
 	f.Fuzz(func(t *testing.T, frames []byte) {
-		srvDone := make(chan error, 1)
-		dial := func() net.Conn {
-			cli, srv := net.Pipe()
-			go func() { srvDone <- serveH2Frames(srv, srvCfg, frames) }()
-			return cli
-		}
-		var evs []Event
-		err := Run(context.Background(), fuzzHTTPSOptions(TLSImplicit, pki.pool, dial), func(ev Event) { evs = append(evs, ev) })
-		select {
-		case serr := <-srvDone:
-			if serr != nil {
-				t.Fatalf("server: %v\n%s", serr, dump(evs))
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("server did not finish\n%s", dump(evs))
-		}
+		evs, err := runH2Frames(t, srvCfg, pki.pool, frames)
 		if find(evs, 0, isKind(KindTLSState)) < 0 {
 			t.Fatalf("no TLS session:\n%s", dump(evs))
 		}
@@ -320,6 +305,29 @@ func FuzzHTTP2Frames(f *testing.F) {
 			t.Fatalf("session succeeded without a response:\n%s", dump(evs))
 		}
 	})
+}
+
+// runH2Frames runs an HTTPS session against serveH2Frames and returns the
+// client's events and Run's error. It fails t when the server fails or
+// does not finish.
+func runH2Frames(t *testing.T, cfg *tls.Config, roots *x509.CertPool, frames []byte) ([]Event, error) {
+	t.Helper()
+	srvDone := make(chan error, 1)
+	var evs []Event
+	err := Run(context.Background(), fuzzHTTPSOptions(TLSImplicit, roots, func() net.Conn {
+		cli, srv := net.Pipe()
+		go func() { srvDone <- serveH2Frames(srv, cfg, frames) }()
+		return cli
+	}), func(ev Event) { evs = append(evs, ev) })
+	select {
+	case serr := <-srvDone:
+		if serr != nil {
+			t.Fatalf("server: %v\n%s", serr, dump(evs))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("server did not finish\n%s", dump(evs))
+	}
+	return evs, err
 }
 
 // serveH2Frames is the fuzz server: TLS with ALPN h2 on conn, then frames,
@@ -383,16 +391,7 @@ func TestHTTP2ContinuationFlood(t *testing.T) {
 	})
 	pki := validPKI(t)
 	cfg := &tls.Config{Certificates: []tls.Certificate{pki.cert}, NextProtos: []string{"h2"}}
-	srvDone := make(chan error, 1)
-	var evs []Event
-	err := Run(context.Background(), fuzzHTTPSOptions(TLSImplicit, pki.pool, func() net.Conn {
-		cli, srv := net.Pipe()
-		go func() { srvDone <- serveH2Frames(srv, cfg, frames) }()
-		return cli
-	}), func(ev Event) { evs = append(evs, ev) })
-	if serr := <-srvDone; serr != nil {
-		t.Fatalf("server: %v", serr)
-	}
+	evs, err := runH2Frames(t, cfg, pki.pool, frames)
 	if !errors.Is(err, ErrTooManyLines) {
 		t.Fatalf("Run: %v, want ErrTooManyLines\n%s", err, dump(evs))
 	}
@@ -421,18 +420,11 @@ func TestHTTP2NoFinalResponse(t *testing.T) {
 			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, EndStream: true, BlockFragment: h(":status", "103")})
 		}),
 	} {
-		srvDone := make(chan error, 1)
-		var evs []Event
-		err := Run(context.Background(), fuzzHTTPSOptions(TLSImplicit, pki.pool, func() net.Conn {
-			cli, srv := net.Pipe()
-			go func() { srvDone <- serveH2Frames(srv, cfg, frames) }()
-			return cli
-		}), func(ev Event) { evs = append(evs, ev) })
-		if serr := <-srvDone; serr != nil {
-			t.Fatalf("%s: server: %v", name, serr)
-		}
-		if !errors.Is(err, ErrMalformedReply) {
-			t.Errorf("%s: Run: %v, want ErrMalformedReply\n%s", name, err, dump(evs))
-		}
+		t.Run(name, func(t *testing.T) {
+			evs, err := runH2Frames(t, cfg, pki.pool, frames)
+			if !errors.Is(err, ErrMalformedReply) {
+				t.Errorf("Run: %v, want ErrMalformedReply\n%s", err, dump(evs))
+			}
+		})
 	}
 }
