@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/scenario"
@@ -110,6 +111,52 @@ func TestScenarioCommandBadFlags(t *testing.T) {
 		_, _, err := runSessionCmd(t, context.Background(), append(args, "--lab-state-dir", dir)...)
 		if err == nil {
 			t.Errorf("%v: no error", args)
+		}
+	}
+}
+
+// Text and Markdown frame the transcript with the scenario's own prose:
+// its title and introduction before, what it shows and its sources after.
+func TestScenarioCommandProse(t *testing.T) {
+	text, ok := content.ScenarioByName("tls12-vs-13")
+	if !ok {
+		t.Fatal("no text for tls12-vs-13")
+	}
+	dir := t.TempDir()
+	for format, want := range map[string][]string{
+		"text":     {text.Title + "\n", "\nWhat it shows\n", "\nSources\n", "RFC 8446 §4.4.2"},
+		"markdown": {"# " + text.Title + "\n", "\n## What it shows\n", "\n## Sources\n", "RFC 8446 §4.4.2"},
+	} {
+		t.Run(format, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			out, errOut, err := runSessionCmd(t, ctx, "--scenario", "tls12-vs-13", "--format", format, "--lab-state-dir", dir)
+			if err != nil {
+				t.Fatalf("exit with error: %v\n%s", err, errOut)
+			}
+			for _, w := range want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if i, j := strings.Index(out, text.Title), strings.Index(out, "What it shows"); i < 0 || j < i {
+				t.Errorf("the title does not come before the conclusion")
+			}
+		})
+	}
+}
+
+// With --target, what cannot run against a real server fails before any
+// connection, and says why.
+func TestScenarioCommandTargetFlags(t *testing.T) {
+	for want, args := range map[string][]string{
+		"needs the embedded lab": {"--scenario", "hops"},
+		"several ports":          {"--scenario", "compare"},
+		"--ca-file":              {"--scenario", "tls12-vs-13", "--port", "993", "--ca-file", "/nonexistent/ca.pem"},
+	} {
+		_, _, err := runSessionCmd(t, context.Background(), append(args, "--target", "127.0.0.1")...)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: error %v, want one saying %q", args, err, want)
 		}
 	}
 }
