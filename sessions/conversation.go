@@ -512,7 +512,7 @@ func (c *Conversation) goOnInCleartext(why string) error {
 // withholdCredentials applies the rules every driver follows before it
 // logs in, and says whether it must not: no user name was given, or the
 // connection is still cleartext and the user did not allow a password
-// there (RFC 8314 §3; cite adds the protocol's own rule). Either way it
+// there (RFC 8314 §5.2; cite adds the protocol's own rule). Either way it
 // leaves a note under proto's annotation keys; noCreds says what going on
 // without credentials means.
 func (c *Conversation) withholdCredentials(proto, noCreds, cite string) bool {
@@ -521,7 +521,7 @@ func (c *Conversation) withholdCredentials(proto, noCreds, cite string) bool {
 		c.Note("no credentials given: "+noCreds, proto+".note.no_credentials", nil)
 		return true
 	case !c.TLSActive() && !c.opts.AllowCleartextAuth:
-		c.Note("not sending the password on a cleartext connection (RFC 8314 §3, "+cite+")",
+		c.Note("not sending the password on a cleartext connection (RFC 8314 §5.2, "+cite+")",
 			proto+".note.auth_refused_cleartext", nil)
 		return true
 	}
