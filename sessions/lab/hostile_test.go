@@ -222,23 +222,30 @@ func TestHostileEndlessIsBoundedByTheServerToo(t *testing.T) {
 }
 
 func TestHostileTrickle(t *testing.T) {
-	s := startHostile(t, "smtp-greeting-trickle", func(o *HostileOptions) { o.TrickleInterval = 40 * time.Millisecond })
-	c := dialHostile(t, s)
+	const every = 40 * time.Millisecond
+	s := startHostile(t, "smtp-greeting-trickle", func(o *HostileOptions) { o.TrickleInterval = every })
+	// The clock starts before the dial: the server may write its first byte
+	// before dialHostile returns, and the guarantee is only that byte 5
+	// leaves at least 4 intervals after byte 1.
 	start := time.Now()
+	c := dialHostile(t, s)
 	buf := make([]byte, 8)
-	got := 0
+	got, reads := 0, 0
 	for got < 5 {
 		n, err := c.Read(buf)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n != 1 {
-			t.Errorf("read %d bytes at once; a trickle sends one", n)
-		}
 		got += n
+		reads++
 	}
-	if d := time.Since(start); d < 4*40*time.Millisecond {
+	if d := time.Since(start); d < 4*every {
 		t.Errorf("5 bytes in %v: not trickling", d)
+	}
+	// A reader descheduled past an interval may see two bytes at once, so
+	// only a greeting that arrived (almost) whole is a failure.
+	if reads < 3 {
+		t.Errorf("5 bytes in %d reads: a trickle sends one byte at a time", reads)
 	}
 }
 

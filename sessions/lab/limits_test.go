@@ -90,7 +90,9 @@ func TestIdleTimeout(t *testing.T) {
 		t.Fatalf("SMTP idle: %q", got)
 	}
 	smtp.expectClosed(2 * time.Second)
-	if d := time.Since(start); d < 250*time.Millisecond || d > 3*time.Second {
+	// The server's clock started before the greeting reached us, so the
+	// lower bound leaves room for a loaded machine.
+	if d := time.Since(start); d < 150*time.Millisecond || d > 3*time.Second {
 		t.Errorf("SMTP idle disconnect after %v", d)
 	}
 
@@ -100,7 +102,7 @@ func TestIdleTimeout(t *testing.T) {
 	imapc.line()
 	start = time.Now()
 	imapc.expectClosed(3 * time.Second)
-	if d := time.Since(start); d < 250*time.Millisecond {
+	if d := time.Since(start); d < 150*time.Millisecond {
 		t.Errorf("IMAP idle disconnect after %v", d)
 	}
 
@@ -132,7 +134,7 @@ func TestMaxSessionTime(t *testing.T) {
 		}
 	}
 	w.expectClosed(2 * time.Second)
-	if d := time.Since(start); d < 300*time.Millisecond || d > 2*time.Second {
+	if d := time.Since(start); d < 200*time.Millisecond || d > 2*time.Second {
 		t.Errorf("session lasted %v, want about 400ms", d)
 	}
 }
