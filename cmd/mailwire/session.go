@@ -373,7 +373,7 @@ func forLab(o sessions.Options, l *lab.Lab, ep lab.Endpoint) sessions.Options {
 		o.Username, o.Password = lab.DemoUser, lab.DemoPassword
 	}
 	if o.EHLOName == "" {
-		o.EHLOName = "client.mailwire.invalid" // RFC 2606 §2: never resolves
+		o.EHLOName = lab.DemoClientName
 	}
 	return o
 }

@@ -32,6 +32,9 @@ const (
 	// DemoUser and DemoPassword are the lab's only credentials.
 	DemoUser     = "learner"
 	DemoPassword = "correct-horse"
+	// DemoClientName is the EHLO name mailwire's clients give the lab. It
+	// is under .invalid, which never resolves (RFC 2606 §2).
+	DemoClientName = "client.mailwire.invalid"
 )
 
 // Protocol, TLS mode and purpose names used in Endpoint.

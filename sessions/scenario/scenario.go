@@ -146,7 +146,7 @@ type Env struct {
 // credentials.
 func LabEnv(l *lab.Lab, stateDir string) Env {
 	return Env{Lab: l, StateDir: stateDir, ServerName: lab.Hostname, RootCAs: l.RootCAs(),
-		Username: lab.DemoUser, Password: lab.DemoPassword, EHLOName: "client.mailwire.invalid"}
+		Username: lab.DemoUser, Password: lab.DemoPassword, EHLOName: lab.DemoClientName}
 }
 
 // Addr returns the address serving a canonical port.
