@@ -164,12 +164,7 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, cha
 	if f.ehlo != "" {
 		req.Env.EHLOName = f.ehlo
 	}
-	if f.timeout > 0 {
-		req.Env.SessionTimeout = f.timeout
-		if f.timeout < sessions.DefaultReadTimeout {
-			req.Env.ReadTimeout = f.timeout
-		}
-	}
+	req.Env.SessionTimeout, req.Env.ReadTimeout, req.Env.DialTimeout = timeoutsFor(f.timeout)
 
 	po := sessions.PrintOptions{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Width: f.width}
 	w := outputWriter(out, f, &po)

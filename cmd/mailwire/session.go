@@ -207,13 +207,7 @@ func sessionOptions(f sessionFlags) (sessions.Options, int, error) {
 		o.Password = os.Getenv("MAILWIRE_PASSWORD")
 	}
 	o.AuthMechanism = f.auth
-	o.SessionTimeout = f.timeout
-	if f.timeout > 0 && f.timeout < sessions.DefaultReadTimeout {
-		o.ReadTimeout = f.timeout
-	}
-	if f.timeout > 0 && f.timeout < sessions.DefaultDialTimeout {
-		o.DialTimeout = f.timeout
-	}
+	o.SessionTimeout, o.ReadTimeout, o.DialTimeout = timeoutsFor(f.timeout)
 	switch {
 	case f.insecure:
 		o.Verify = sessions.VerifyOff
@@ -376,4 +370,14 @@ func forLab(o sessions.Options, l *lab.Lab, ep lab.Endpoint) sessions.Options {
 		o.EHLOName = lab.DemoClientName
 	}
 	return o
+}
+
+// timeoutsFor turns --timeout d into the session's limits: d bounds the
+// whole session, and each read and the dial too where it is shorter than
+// their defaults. Zero (no --timeout) leaves all three to the defaults.
+func timeoutsFor(d time.Duration) (session, read, dial time.Duration) {
+	if d <= 0 {
+		return 0, 0, 0
+	}
+	return d, min(d, sessions.DefaultReadTimeout), min(d, sessions.DefaultDialTimeout)
 }

@@ -321,3 +321,19 @@ func TestSessionCommandEveryPort(t *testing.T) {
 		})
 	}
 }
+
+func TestTimeoutsFor(t *testing.T) {
+	for _, tc := range []struct {
+		flag, session, read, dial time.Duration
+	}{
+		{0, 0, 0, 0}, // the defaults
+		{2 * time.Second, 2 * time.Second, 2 * time.Second, 2 * time.Second},
+		{12 * time.Second, 12 * time.Second, 12 * time.Second, sessions.DefaultDialTimeout},
+		{5 * time.Minute, 5 * time.Minute, sessions.DefaultReadTimeout, sessions.DefaultDialTimeout},
+	} {
+		s, r, d := timeoutsFor(tc.flag)
+		if s != tc.session || r != tc.read || d != tc.dial {
+			t.Errorf("timeoutsFor(%v) = %v, %v, %v; want %v, %v, %v", tc.flag, s, r, d, tc.session, tc.read, tc.dial)
+		}
+	}
+}

@@ -235,3 +235,15 @@ func TestPOP3Splitter(t *testing.T) {
 		t.Error("an endless multi-line response was not cut off")
 	}
 }
+
+// The Env's limits reach every session it builds.
+func TestEnvOptionsCarryTheLimits(t *testing.T) {
+	env := Env{DialTimeout: time.Second, ReadTimeout: 2 * time.Second, SessionTimeout: 3 * time.Second}
+	o, err := env.options("127.0.0.1:1", 587)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.DialTimeout != time.Second || o.ReadTimeout != 2*time.Second || o.SessionTimeout != 3*time.Second {
+		t.Errorf("limits %v, %v, %v; want 1s, 2s, 3s", o.DialTimeout, o.ReadTimeout, o.SessionTimeout)
+	}
+}

@@ -137,9 +137,9 @@ type Env struct {
 	// Recipient is where sessions on port 25 deliver (a local mailbox of
 	// the server); "" is sessions.DefaultRecipient, the lab's.
 	Recipient string
-	// ReadTimeout and SessionTimeout bound each session (sessions'
-	// defaults when zero).
-	ReadTimeout, SessionTimeout time.Duration
+	// DialTimeout, ReadTimeout and SessionTimeout bound each session
+	// (sessions' defaults when zero).
+	DialTimeout, ReadTimeout, SessionTimeout time.Duration
 }
 
 // LabEnv returns the Env of a running lab: its endpoints, CA and demo
@@ -359,7 +359,7 @@ func (e Env) options(addr string, port int) (sessions.Options, error) {
 	o.Username, o.Password = e.Username, e.Password
 	o.EHLOName = e.EHLOName
 	o.To = e.Recipient
-	o.ReadTimeout, o.SessionTimeout = e.ReadTimeout, e.SessionTimeout
+	o.DialTimeout, o.ReadTimeout, o.SessionTimeout = e.DialTimeout, e.ReadTimeout, e.SessionTimeout
 	return o, nil
 }
 
