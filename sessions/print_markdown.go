@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 
 	"github.com/mailwire/mailwire/content"
@@ -24,10 +25,7 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 	bw := bufio.NewWriter(w)
 	eaves := o.eavesdropper()
 
-	fmt.Fprintf(bw, "# mailwire session: %s\n\n", mdSessionTitle(evs))
-	for _, l := range mdOutcome(evs) {
-		fmt.Fprintln(bw, "- "+l)
-	}
+	mdHeader(bw, evs)
 	lens := "endpoint: everything the client saw, decrypted lines included"
 	if eaves {
 		lens = "eavesdropper: only what a passive observer on the path saw"
@@ -111,6 +109,47 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 	return bw.Flush()
 }
 
+// mdHeader writes the heading and the outcome list. A scenario's stream
+// holds several connections (its legs); each gets its own title and
+// outcome, so the handout does not describe them all as the first.
+func mdHeader(w io.Writer, evs []Event) {
+	var legs []string
+	byLeg := map[string][]Event{}
+	var unlegged []Event
+	for _, ev := range evs {
+		if ev.Leg == "" {
+			unlegged = append(unlegged, ev)
+			continue
+		}
+		if _, ok := byLeg[ev.Leg]; !ok {
+			legs = append(legs, ev.Leg)
+		}
+		byLeg[ev.Leg] = append(byLeg[ev.Leg], ev)
+	}
+	if len(legs) < 2 {
+		fmt.Fprintf(w, "# mailwire session: %s\n\n", mdSessionTitle(evs))
+		for _, l := range mdOutcome(evs) {
+			fmt.Fprintln(w, "- "+l)
+		}
+		return
+	}
+	fmt.Fprintf(w, "# mailwire sessions: %d connections\n\n", len(legs))
+	for _, leg := range legs {
+		fmt.Fprintf(w, "- *%s*: %s\n", mdLine(leg), mdSessionTitle(byLeg[leg]))
+		for _, l := range mdOutcome(byLeg[leg]) {
+			fmt.Fprintln(w, "  - "+l)
+		}
+	}
+	// The scenario's own events (its verdicts, a failure before any
+	// connection) belong to no leg.
+	for _, ev := range unlegged {
+		if ev.Kind == KindError {
+			fmt.Fprintln(w, "- Result: **failed**: "+mdCode(SafeString(ev.Text), false))
+		}
+	}
+	fmt.Fprintf(w, "- Events: %d\n", len(evs))
+}
+
 // mdSessionTitle names the session from its events: the protocol and the
 // address dialed.
 func mdSessionTitle(evs []Event) string {
@@ -120,10 +159,15 @@ func mdSessionTitle(evs []Event) string {
 			proto = strings.ToUpper(ev.Line.Proto)
 		}
 		if addr == "" && ev.Kind == KindConnect {
-			// "connected to 127.0.0.1:10587 (target) in 1ms": the address.
+			// "connected to 127.0.0.1:10587 (target) in 1ms", or the
+			// attacker's "attacker connected to the server 127.0.0.1:10587
+			// on behalf of …": the first host:port is the address dialed.
 			addr = ev.Text
-			if f := strings.Fields(strings.TrimPrefix(ev.Text, "connected to ")); len(f) > 0 {
-				addr = f[0]
+			for _, f := range strings.Fields(ev.Text) {
+				if _, port, err := net.SplitHostPort(f); err == nil && port != "" {
+					addr = f
+					break
+				}
 			}
 		}
 	}

@@ -472,3 +472,35 @@ func TestTextPrinterStreams(t *testing.T) {
 		t.Error("bad lens accepted")
 	}
 }
+
+// A scenario's stream holds several connections: the handout names each,
+// with its own address and outcome, instead of titling them all after the
+// first.
+func TestPrintMarkdownNamesEveryLeg(t *testing.T) {
+	evs := []Event{
+		{Seq: 1, Leg: "client-attacker", Kind: KindConnect, Text: "connected to 127.0.0.1:41249 (127.0.0.1:41249) in 2ms"},
+		{Seq: 2, Leg: "attacker-server", Kind: KindConnect, Text: "attacker connected to the server 127.0.0.1:10587 on behalf of the client 127.0.0.1:45182 (connection 1)"},
+		{Seq: 3, Leg: "attacker-server", Kind: KindTLSState, TLS: &TLSState{Version: "TLS 1.3"}, Text: "TLS 1.3, between the attacker and the server"},
+		{Seq: 4, Leg: "client-attacker", Kind: KindError, Text: "client gave up"},
+		{Seq: 5, Kind: KindVerdict, Text: "credentials leaked"},
+	}
+	got := render(t, "markdown", evs, PrintOptions{})
+	for _, want := range []string{
+		"# mailwire sessions: 2 connections\n",
+		"- *client-attacker*: `127.0.0.1:41249`\n  - Result: **failed**: `client gave up`\n  - Events: 2\n",
+		"- *attacker-server*: `127.0.0.1:10587`\n  - Result: completed\n  - TLS: `TLS 1.3, between the attacker and the server`\n  - Events: 2\n",
+		"- Events: 5\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("handout lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "# mailwire session:") {
+		t.Errorf("a multi-connection handout titled after one connection:\n%s", got)
+	}
+	// One connection keeps the single title.
+	one := render(t, "markdown", evs[:1], PrintOptions{})
+	if !strings.HasPrefix(one, "# mailwire session: `127.0.0.1:41249`\n") {
+		t.Errorf("single connection:\n%s", one)
+	}
+}
