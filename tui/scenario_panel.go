@@ -14,9 +14,9 @@ import (
 	"github.com/mailwire/mailwire/sessions/scenario"
 )
 
-// The panel: the compare table (scenario "compare", and any stream of
-// several connections) or the hop diagram (scenario "hops"), drawn over
-// the whole body. Both are computed by package scenario from the events
+// The panel: the compare table (a scenario whose Summary is
+// SummaryCompare, and any stream of several connections) or the hop
+// diagram (SummaryHops), drawn over the whole body. Both are computed by package scenario from the events
 // revealed so far (scenario.Compare, scenario.Hops), the same functions
 // the scenario's verdict and the printers use, so the panel fills in as
 // the events arrive and, in step mode, as the steps are revealed.
@@ -27,11 +27,19 @@ const maxCellLines = 6
 
 // panelAvailable says whether c has something to show.
 func (s *sessionScreen) panelAvailable() bool {
-	return s.req.Scenario == "hops" || s.req.Scenario == "compare" || len(s.legs) > 1
+	return s.summary() != scenario.SummaryNone || len(s.legs) > 1
+}
+
+// summary is what the running scenario computes from its stream.
+func (s *sessionScreen) summary() scenario.Summary {
+	if sc, ok := s.c.scenarioByName(s.req.Scenario); ok {
+		return sc.Summary
+	}
+	return scenario.SummaryNone
 }
 
 func (s *sessionScreen) panelName() string {
-	if s.req.Scenario == "hops" {
+	if s.summary() == scenario.SummaryHops {
 		return "hop diagram"
 	}
 	return "comparison table"
@@ -87,7 +95,7 @@ func (s *sessionScreen) panelView(w, h int) []string {
 	n := s.revealed()
 	if s.panelFor != [2]int{n, w} {
 		var body string
-		if s.req.Scenario == "hops" {
+		if s.summary() == scenario.SummaryHops {
 			body = s.hopsView(s.evs[:n], w)
 		} else {
 			body = s.compareView(s.evs[:n], w)

@@ -27,8 +27,8 @@ func testCatalog() scenarioCatalog {
 		{Name: "strip-opportunistic", Ports: []int{587, 25, 143, 110},
 			Variants: []string{"remove", "replace", "starttls-454"}},
 		{Name: "implicit-under-attack", Ports: []int{465, 993, 995}, Variants: []string{"own-cert", "break"}},
-		{Name: "compare"},
-		{Name: "hops"},
+		{Name: "compare", Summary: scenario.SummaryCompare},
+		{Name: "hops", Summary: scenario.SummaryHops},
 	}
 	prose := map[string]scenarioText{
 		"too-early": {Title: "Credentials before STARTTLS", Summary: "A client sends AUTH before TLS, and the password crosses the wire readable.",

@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/scenario"
 )
 
 // The session screen: one session's event stream as a timeline, a detail
@@ -797,7 +798,7 @@ func (s *sessionScreen) panelHelp() key.Binding {
 	switch {
 	case s.panel:
 		b.SetHelp("c", "events")
-	case s.req.Scenario == "hops":
+	case s.summary() == scenario.SummaryHops:
 		b.SetHelp("c", "hop diagram")
 	default:
 		b.SetHelp("c", "compare table")

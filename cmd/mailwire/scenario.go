@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -192,7 +191,7 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, cha
 		return err
 	}
 	if f.format != "json" {
-		if err := writeScenarioTables(w, s.Name, evs, f.format == "markdown"); err != nil {
+		if err := scenario.RenderSummary(w, s, evs, f.format == "markdown"); err != nil {
 			return fmt.Errorf("print scenario: %w", err)
 		}
 		if hasText {
@@ -209,20 +208,6 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, cha
 		if ev.Kind == sessions.KindError && ev.Leg == "" {
 			return fmt.Errorf("scenario %s failed: %s", s.Name, sessions.SafeString(ev.Text))
 		}
-	}
-	return nil
-}
-
-// writeScenarioTables prints what a scenario computes from its whole
-// stream: the comparison table, the hop diagram.
-func writeScenarioTables(w io.Writer, name string, evs []sessions.Event, markdown bool) error {
-	switch name {
-	case "compare":
-		fmt.Fprintln(w)
-		return scenario.RenderCompare(w, scenario.Compare(evs), markdown)
-	case "hops":
-		fmt.Fprintln(w)
-		return scenario.RenderHops(w, scenario.Hops(evs), markdown)
 	}
 	return nil
 }
@@ -295,16 +280,7 @@ func listScenarios(out io.Writer) error {
 		if len(ports) == 0 {
 			ports = []string{"(fixed)"}
 		}
-		// The variants of every port (IMAP adds preauth to the strips).
-		all := append([]string(nil), s.Variants...)
-		for _, p := range s.Ports {
-			for _, v := range s.VariantsFor(p) {
-				if !slices.Contains(all, v) {
-					all = append(all, v)
-				}
-			}
-		}
-		vs := strings.Join(all, ", ")
+		vs := strings.Join(s.AllVariants(), ", ")
 		if vs == "" {
 			vs = "-"
 		}

@@ -18,8 +18,9 @@ import (
 // anyone on the path read and how much it costs before encryption starts.
 func init() {
 	register(Scenario{
-		Name: "compare",
-		play: playCompare,
+		Name:    "compare",
+		Summary: SummaryCompare,
+		play:    playCompare,
 	})
 }
 

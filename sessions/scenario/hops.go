@@ -27,6 +27,7 @@ func init() {
 		Name:     "hops",
 		Variants: []string{HopsOpportunistic, HopsStripped},
 		NeedsLab: true,
+		Summary:  SummaryHops,
 		play:     playHops,
 	})
 }

@@ -137,3 +137,50 @@ func TestRenderEmpty(t *testing.T) {
 		t.Errorf("no hops: %q, %v", b.String(), err)
 	}
 }
+
+// compare and hops end with their table, drawn by RenderSummary; the other
+// scenarios have none.
+func TestRenderSummary(t *testing.T) {
+	want := map[string]string{"compare": "nothing to compare", "hops": "no hop"}
+	for _, s := range scenario.All() {
+		var b bytes.Buffer
+		if err := scenario.RenderSummary(&b, s, nil, false); err != nil {
+			t.Fatalf("%s: %v", s.Name, err)
+		}
+		switch w, ok := want[s.Name]; {
+		case ok && !strings.Contains(b.String(), w):
+			t.Errorf("%s: summary %q lacks %q", s.Name, b.String(), w)
+		case !ok && b.Len() != 0:
+			t.Errorf("%s: a summary %q where none is due", s.Name, b.String())
+		}
+	}
+}
+
+// AllVariants lists every port's variants once, the default first.
+func TestAllVariants(t *testing.T) {
+	s, ok := scenario.ByName("strip-opportunistic")
+	if !ok {
+		t.Fatal("no strip-opportunistic")
+	}
+	all := s.AllVariants()
+	if len(all) == 0 || all[0] != s.Variants[0] {
+		t.Fatalf("AllVariants = %v; want the default %q first", all, s.Variants[0])
+	}
+	seen := map[string]bool{}
+	for _, v := range all {
+		if seen[v] {
+			t.Errorf("%q twice in %v", v, all)
+		}
+		seen[v] = true
+	}
+	for _, p := range s.Ports {
+		for _, v := range s.VariantsFor(p) {
+			if !seen[v] {
+				t.Errorf("port %d's variant %q missing from %v", p, v, all)
+			}
+		}
+	}
+	if !seen["preauth"] {
+		t.Errorf("IMAP's preauth missing from %v", all)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,6 +43,9 @@ type Scenario struct {
 	// accepting AUTH before TLS, a vulnerable server, a second lab), so it
 	// cannot run against another server alone.
 	NeedsLab bool
+	// Summary is what the scenario computes from its whole stream, shown
+	// after the transcript (RenderSummary) and in the TUI's panel.
+	Summary Summary
 
 	// variantsFor, when set, narrows Variants for a port.
 	variantsFor func(port int) []string
@@ -54,6 +58,47 @@ func (s Scenario) VariantsFor(port int) []string {
 		return s.variantsFor(port)
 	}
 	return s.Variants
+}
+
+// AllVariants returns the variants of every port, the default first (IMAP
+// adds preauth to the strips).
+func (s Scenario) AllVariants() []string {
+	all := slices.Clone(s.Variants)
+	for _, p := range s.Ports {
+		for _, v := range s.VariantsFor(p) {
+			if !slices.Contains(all, v) {
+				all = append(all, v)
+			}
+		}
+	}
+	return all
+}
+
+// Summary names what a scenario computes from its whole stream.
+type Summary int
+
+const (
+	// SummaryNone: the transcript and its verdicts say it all.
+	SummaryNone Summary = iota
+	// SummaryCompare: a table comparing the connections (Compare).
+	SummaryCompare
+	// SummaryHops: a message's path, hop by hop (Hops).
+	SummaryHops
+)
+
+// RenderSummary writes the scenario's summary of a stream (the compare
+// table, the hop diagram), preceded by a blank line; nothing when it has
+// none.
+func RenderSummary(w io.Writer, s Scenario, evs []sessions.Event, markdown bool) error {
+	switch s.Summary {
+	case SummaryCompare:
+		fmt.Fprintln(w)
+		return RenderCompare(w, Compare(evs), markdown)
+	case SummaryHops:
+		fmt.Fprintln(w)
+		return RenderHops(w, Hops(evs), markdown)
+	}
+	return nil
 }
 
 var (
