@@ -16,6 +16,29 @@ import (
 // under a megabyte.
 const maxCAFile = 4 << 20
 
+// LoadCAFile reads a PEM bundle of CA certificates, bounded in size: the
+// pool of --ca-file, for sessions, scenarios and the load generator alike.
+// Its errors name the file; the caller says what the file was for.
+func LoadCAFile(path string) (*x509.CertPool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	pem, err := io.ReadAll(io.LimitReader(f, maxCAFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(pem) > maxCAFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxCAFile)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no PEM certificate in it", path)
+	}
+	return pool, nil
+}
+
 // Run plays one session and reports it through emit, in order, with Seq
 // (from 1) and At (since dialing began) filled in. emit is called from Run's
 // goroutine only and must not block for long; the stream always ends with a
@@ -178,21 +201,9 @@ func rootsFor(o Options) (*x509.CertPool, error) {
 		}
 		return o.RootCAs, nil
 	case VerifyCAFile:
-		f, err := os.Open(o.CAFile)
+		pool, err := LoadCAFile(o.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("CA file: %w", err)
-		}
-		defer f.Close()
-		pem, err := io.ReadAll(io.LimitReader(f, maxCAFile+1))
-		if err != nil {
-			return nil, fmt.Errorf("CA file %s: %w", o.CAFile, err)
-		}
-		if len(pem) > maxCAFile {
-			return nil, fmt.Errorf("CA file %s: larger than %d bytes", o.CAFile, maxCAFile)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("CA file %s: no PEM certificate in it", o.CAFile)
 		}
 		return pool, nil
 	}

@@ -752,11 +752,20 @@ func TestRootsForCAFile(t *testing.T) {
 	}
 	junk := dir + "/junk.pem"
 	os.WriteFile(junk, []byte("not pem"), 0o600)
+	// A file past the bound is refused before it is parsed, even when
+	// it starts with a good certificate.
+	huge := dir + "/huge.pem"
+	good1, _ := os.ReadFile(good)
+	os.WriteFile(huge, append(good1, make([]byte, maxCAFile)...), 0o600)
+	if _, err := LoadCAFile(huge); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("oversized CA file: %v", err)
+	}
 	if p, err := rootsFor(Options{Verify: VerifyCAFile, CAFile: good}); err != nil || p == nil {
 		t.Errorf("good file: %v", err)
 	}
 	for _, bad := range []Options{
 		{Verify: VerifyCAFile, CAFile: junk},
+		{Verify: VerifyCAFile, CAFile: huge},
 		{Verify: VerifyCAFile, CAFile: dir + "/missing.pem"},
 		{Verify: VerifyPool},
 		{Verify: "maybe"},

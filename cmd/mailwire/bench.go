@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 )
 
@@ -238,23 +239,11 @@ func loopbackTarget(ctx context.Context, target string) (string, string, error) 
 	return net.JoinHostPort(addrs[0].Unmap().String(), port), host, nil
 }
 
-// loadCAFile reads a PEM bundle of CA certificates, bounded in size.
+// loadCAFile reads --ca-file (sessions.LoadCAFile: bounded, PEM).
 func loadCAFile(path string) (*x509.CertPool, error) {
-	fh, err := os.Open(path)
+	pool, err := sessions.LoadCAFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--ca-file: %w", err)
-	}
-	defer fh.Close()
-	pem, err := io.ReadAll(io.LimitReader(fh, 1<<20+1))
-	if err != nil {
-		return nil, fmt.Errorf("--ca-file %s: %w", path, err)
-	}
-	if len(pem) > 1<<20 {
-		return nil, fmt.Errorf("--ca-file %s: larger than 1 MiB", path)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", path)
 	}
 	return pool, nil
 }
