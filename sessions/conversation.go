@@ -433,7 +433,7 @@ func (c *Conversation) StartTLS(injectionAnn string) error {
 		c.Emit(Event{Kind: KindNote, Dir: ServerToClient, Layer: LayerCleartext, Visible: VisibleAnyone,
 			Raw: extra, Annotation: injectionAnn,
 			Text: fmt.Sprintf("discarded %d bytes the server sent after accepting STARTTLS, before TLS began: %s",
-				len(extra), truncRunes(lineText(extra), 60))})
+				len(extra), Truncate(lineText(extra), 60))})
 	}
 	c.lr = nil
 	c.upgraded = true

@@ -321,7 +321,7 @@ func (d *Dissector) mismatch(st *dirState) Event {
 		what = "the server accepted STARTTLS (or STLS), then answered the ClientHello with bytes that are not TLS (RFC 3207 §4, RFC 2595 §4)"
 		key = annMismatchGarbage
 	}
-	msg := fmt.Sprintf("%s %s are not a TLS record: %s (%q)", st.dir, where, what, truncRunes(string(s), 48))
+	msg := fmt.Sprintf("%s %s are not a TLS record: %s (%q)", st.dir, where, what, Truncate(string(s), 48))
 	vis := VisibleMetadata
 	if key == annMismatchCleartext || key == annMismatchHTTP {
 		vis = VisibleAnyone
@@ -382,14 +382,6 @@ func isMostlyText(s []byte) bool {
 		}
 	}
 	return true
-}
-
-func truncRunes(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }
 
 func headOf(b []byte, n int) []byte { return bytes.Clone(b[:min(n, len(b))]) }

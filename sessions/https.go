@@ -163,7 +163,7 @@ func (h *http1Client) response() (int, map[string]string, error) {
 	codeStr, _, _ := strings.Cut(rest, " ")
 	code, cerr := strconv.Atoi(codeStr)
 	if !strings.HasPrefix(ver, "HTTP/1.") || len(codeStr) != 3 || cerr != nil || code < 100 || code > 599 {
-		return fail(fmt.Errorf("%w: %q is not an HTTP/1.x status line (RFC 9112 §4)", ErrMalformedReply, truncRunes(status, 40)))
+		return fail(fmt.Errorf("%w: %q is not an HTTP/1.x status line (RFC 9112 §4)", ErrMalformedReply, Truncate(status, 40)))
 	}
 	hdr := map[string]string{}
 	for n := 0; ; n++ {
@@ -181,7 +181,7 @@ func (h *http1Client) response() (int, map[string]string, error) {
 		}
 		name, value, ok := strings.Cut(l, ":")
 		if !ok || name == "" || strings.ContainsAny(name, " \t") {
-			return fail(fmt.Errorf("%w: %q is not a header field (RFC 9112 §5)", ErrMalformedReply, truncRunes(l, 40)))
+			return fail(fmt.Errorf("%w: %q is not a header field (RFC 9112 §5)", ErrMalformedReply, Truncate(l, 40)))
 		}
 		hdr[strings.ToLower(name)] = strings.TrimSpace(value)
 	}
@@ -204,13 +204,13 @@ func (h *http1Client) body(hdr map[string]string) error {
 		sizeStr, _, _ := strings.Cut(trimEOL(line), ";")
 		size, err := strconv.ParseUint(strings.TrimSpace(sizeStr), 16, 63)
 		if err != nil {
-			return h.c.Fail("read body", fmt.Errorf("%w: chunk size %q (RFC 9112 §7.1)", ErrMalformedReply, truncRunes(trimEOL(line), 20)), "")
+			return h.c.Fail("read body", fmt.Errorf("%w: chunk size %q (RFC 9112 §7.1)", ErrMalformedReply, Truncate(trimEOL(line), 20)), "")
 		}
 		n, desc = int(min(size, httpPreview)), fmt.Sprintf("first chunk of %d bytes", size)
 	case hdr["content-length"] != "":
 		cl, err := strconv.ParseUint(hdr["content-length"], 10, 63)
 		if err != nil {
-			return h.c.Fail("read body", fmt.Errorf("%w: Content-Length %q (RFC 9110 §8.6)", ErrMalformedReply, truncRunes(hdr["content-length"], 20)), "")
+			return h.c.Fail("read body", fmt.Errorf("%w: Content-Length %q (RFC 9110 §8.6)", ErrMalformedReply, Truncate(hdr["content-length"], 20)), "")
 		}
 		n, desc = int(min(cl, httpPreview)), fmt.Sprintf("Content-Length %d", cl)
 	}
@@ -438,7 +438,7 @@ func (h *h2Client) readResponse() error {
 			}
 		case *http2.GoAwayFrame:
 			h.received(raw, fmt.Sprintf("%s: last stream %d, %v %s", desc, f.LastStreamID, f.ErrCode,
-				truncRunes(string(f.DebugData()), 60)), ann, Line{})
+				Truncate(string(f.DebugData()), 60)), ann, Line{})
 			if f.LastStreamID < 1 || f.ErrCode != http2.ErrCodeNo {
 				return h.c.Fail("read response", &HTTPError{Op: "goaway", Text: "the server is closing the connection: " + f.ErrCode.String()}, ann)
 			}

@@ -102,7 +102,7 @@ func ReadIMAPResponse(lr *LineReader) (*IMAPResponse, error) {
 	s := trimEOL(line)
 	tag, rest, _ := strings.Cut(s, " ")
 	if tag == "" || strings.ContainsAny(tag, "(){%\"\\]") || strings.ContainsFunc(tag, isCtlOrSpace) {
-		return r, fmt.Errorf("%w: %q does not start with a tag, \"*\" or \"+\" (RFC 9051 §2.2.2)", ErrMalformedReply, truncRunes(s, 40))
+		return r, fmt.Errorf("%w: %q does not start with a tag, \"*\" or \"+\" (RFC 9051 §2.2.2)", ErrMalformedReply, Truncate(s, 40))
 	}
 	r.Tag = tag
 	if tag == "+" {
@@ -121,7 +121,7 @@ func ReadIMAPResponse(lr *LineReader) (*IMAPResponse, error) {
 		return r, nil
 	}
 	if tag != "*" {
-		return r, fmt.Errorf("%w: tagged response %q without OK, NO or BAD (RFC 9051 §7.1)", ErrMalformedReply, truncRunes(s, 40))
+		return r, fmt.Errorf("%w: tagged response %q without OK, NO or BAD (RFC 9051 §7.1)", ErrMalformedReply, Truncate(s, 40))
 	}
 	if n, err := strconv.ParseUint(word, 10, 32); err == nil {
 		r.Number = int(n)
@@ -188,7 +188,7 @@ func imapLiteral(s string) (int, bool, error) {
 	if err != nil || n > imapMaxLiteral {
 		// Wrapping ErrTooManyLines too gives it the "reply too long" explanation.
 		return 0, false, fmt.Errorf("%w: %w: the server announced a literal of %s bytes; the limit is %d",
-			ErrTooManyLines, ErrLiteralTooBig, truncRunes(num, 20), imapMaxLiteral)
+			ErrTooManyLines, ErrLiteralTooBig, Truncate(num, 20), imapMaxLiteral)
 	}
 	return int(n), true, nil
 }
@@ -386,7 +386,7 @@ func (m *imapClient) commandMay(verb, args string, mayRefuse bool) (*IMAPRespons
 			// literal and has one command in flight.
 			m.canLogout = false
 			return r, m.c.Fail(op, fmt.Errorf("%w: %q while waiting for the completion of %s %s",
-				ErrMalformedReply, truncRunes(trimEOL(r.Raw), 40), tag, verb), "")
+				ErrMalformedReply, Truncate(trimEOL(r.Raw), 40), tag, verb), "")
 		}
 	}
 }

@@ -98,7 +98,7 @@ func readPOP3Response(lr *LineReader, multi bool, maxLines, maxBytes int) (*POP3
 		r.OK = true
 	case strings.HasPrefix(s, "-ERR") && (len(s) == 4 || s[4] == ' '):
 	default:
-		return r, fmt.Errorf("%w: %q does not start with +OK or -ERR (RFC 1939 §3)", ErrMalformedReply, truncRunes(s, 40))
+		return r, fmt.Errorf("%w: %q does not start with +OK or -ERR (RFC 1939 §3)", ErrMalformedReply, Truncate(s, 40))
 	}
 	_, rest, _ := strings.Cut(s, " ")
 	r.Code, r.Text = pop3RespCode(rest)

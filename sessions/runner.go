@@ -118,7 +118,7 @@ func (c *Conversation) finish(raw net.Conn) {
 			layer, vis := c.lineLayer()
 			c.Emit(Event{Kind: KindNote, Dir: ServerToClient, Layer: layer, Visible: vis, Raw: extra,
 				Annotation: "session.note.unread_bytes",
-				Text:       fmt.Sprintf("%d bytes from the server were never read: %s", len(extra), truncRunes(lineText(extra), 60))})
+				Text:       fmt.Sprintf("%d bytes from the server were never read: %s", len(extra), Truncate(lineText(extra), 60))})
 		}
 	}
 	if c.tlsc != nil && c.connUsable() {

@@ -56,6 +56,19 @@ func SafeText(b []byte) string {
 // SafeString is SafeText for a string.
 func SafeString(s string) string { return SafeText([]byte(s)) }
 
+// Truncate shortens s to at most n bytes, cut on a rune boundary so a
+// multi-byte character is never split, and marks the cut with "…".
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := max(n, 0)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
 // SafeLines splits b at LF, drops each line's CRLF or LF terminator and
 // returns each line through SafeText: for showing a multi-line reply one
 // line per row. A final line without terminator is kept.

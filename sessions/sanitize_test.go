@@ -87,3 +87,24 @@ func TestSafeHexDump(t *testing.T) {
 		t.Error("default width")
 	}
 }
+
+func TestTruncate(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly10!", 10, "exactly10!"},
+		{"abcdefghijk", 5, "abcde…"},
+		// "é" is two bytes: a cut inside it moves back to its start.
+		{"abcdé", 5, "abcd…"},
+		{"日本語", 4, "日…"},
+		{"日本語", 0, "…"},
+	} {
+		got := Truncate(tc.in, tc.n)
+		if got != tc.want || !utf8.ValidString(got) {
+			t.Errorf("Truncate(%q, %d) = %q; want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}

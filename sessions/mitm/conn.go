@@ -687,9 +687,7 @@ func imapLiteral(line []byte) (int, bool) {
 func lineText(raw []byte) string {
 	first, rest, _ := strings.Cut(string(raw), "\n")
 	first = strings.TrimSuffix(first, "\r")
-	if len(first) > 200 {
-		first = first[:200] + "…"
-	}
+	first = sessions.Truncate(first, 200)
 	if rest = strings.TrimSuffix(rest, "\n"); rest != "" {
 		return fmt.Sprintf("%s (+%d lines)", first, strings.Count(rest, "\n")+1)
 	}

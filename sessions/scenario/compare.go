@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/mailwire/mailwire/sessions"
 )
@@ -407,7 +406,7 @@ func (f *legFacts) clearLine(ev sessions.Event) {
 			}
 			// A domain name has at most 255 octets (RFC 1035 §2.3.4);
 			// anything longer is not one, and would swamp the table.
-			f.greetingHost = truncate(f.greetingHost, 255)
+			f.greetingHost = sessions.Truncate(f.greetingHost, 255)
 		}
 	case ev.Dir == sessions.ClientToServer:
 		switch strings.ToUpper(ev.Line.Command) {
@@ -530,20 +529,7 @@ func firstLine(b []byte) string {
 	if i := bytes.IndexByte(b, '\n'); i >= 0 {
 		b = b[:i]
 	}
-	return truncate(sessions.SafeString(strings.TrimRight(string(b), "\r")), 200)
-}
-
-// truncate shortens s to at most n bytes, on a rune boundary, marking the
-// cut with "...".
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - 3
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
+	return sessions.Truncate(sessions.SafeString(strings.TrimRight(string(b), "\r")), 200)
 }
 
 // FormatMillis shows a duration in milliseconds with two decimals

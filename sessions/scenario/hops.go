@@ -156,7 +156,7 @@ func hopsPath(r *Run) error {
 		return nil
 	}
 	r.Note(LegHopDelivery, fmt.Sprintf("the recipient's server accepted the message (%q) and its MDA wrote it into %s's mailbox: a step on one machine, no network (RFC 5598 §4.3.3)",
-		truncate(accepted.Text, 80), "learner"), "scenario.leg")
+		sessions.Truncate(accepted.Text, 80), "learner"), "scenario.leg")
 
 	// Hop 4: retrieval from the recipient's server.
 	imaps, ok := labB.Endpoint(993)
@@ -414,7 +414,7 @@ func receivedHeaders(evs []sessions.Event) []string {
 		var cur []byte
 		flush := func() {
 			if len(cur) > 0 && len(out) < maxHeaders {
-				out = append(out, truncate(sessions.SafeString(string(cur)), maxLen))
+				out = append(out, sessions.Truncate(sessions.SafeString(string(cur)), maxLen))
 			}
 			cur = nil
 		}

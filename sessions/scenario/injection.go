@@ -396,7 +396,7 @@ func (p *pop3Splitter) add(line []byte, maxLines int, emit func([]byte)) error {
 		}
 		p.cur, p.lines = line, 1
 	case p.cur == nil:
-		return fmt.Errorf("%w: %q is neither +OK nor -ERR (RFC 1939 §3)", sessions.ErrMalformedReply, truncate(s, 60))
+		return fmt.Errorf("%w: %q is neither +OK nor -ERR (RFC 1939 §3)", sessions.ErrMalformedReply, sessions.Truncate(s, 60))
 	default:
 		p.cur = append(p.cur, line...)
 		p.lines++
@@ -492,7 +492,7 @@ func judgeCommandInjection(proto string, evs []sessions.Event) (outcome string, 
 			// are what follows STARTTLS on the wire).
 			return OutcomeInjectionBrokeHandshake, true,
 				fmt.Sprintf("the TLS handshake after STARTTLS failed (%s), as it does when the server reads the injected %s as the first bytes of TLS: the command never ran inside TLS, but the connection was lost",
-					truncate(lastPart(e.Err.Message), 60), inj.injected),
+					sessions.Truncate(lastPart(e.Err.Message), 60), inj.injected),
 				append(nonZero(injectSeq), e.Seq)
 		}
 		return OutcomeInjectionUntested, true,

@@ -149,8 +149,8 @@ func judgeResponseInjection(proto string, evs []sessions.Event) (outcome string,
 	}
 	return OutcomeResponseDiscarded, true,
 		fmt.Sprintf("the client discarded the %d bytes sent after the STARTTLS go-ahead, before TLS (%s), and took its capabilities from the server's answer inside TLS (%s)%s",
-			len(note.Raw), truncate(strings.Join(sessions.SafeLines(note.Raw), " / "), 60),
-			truncate(strings.Join(caps.Line.Capabilities, ", "), 80), ignored),
+			len(note.Raw), sessions.Truncate(strings.Join(sessions.SafeLines(note.Raw), " / "), 60),
+			sessions.Truncate(strings.Join(caps.Line.Capabilities, ", "), 80), ignored),
 		[]int{note.Seq, caps.Seq}
 }
 
