@@ -35,6 +35,7 @@ type KeyMap struct {
 	Panel     key.Binding // the compare table / hop diagram of a scenario
 	Story     key.Binding // the scenario's introduction and conclusion
 	AllItems  key.Binding // the picker: every scenario, not only the port's
+	Number    key.Binding // the picker: choose the item with that number
 
 	Help, Quit key.Binding
 }
@@ -78,6 +79,7 @@ func DefaultKeyMap() KeyMap {
 		Panel:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "table")),
 		Story:     key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "intro")),
 		AllItems:  key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "all scenarios")),
+		Number:    key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8", "9"), key.WithHelp("1–9", "choose by number")),
 
 		Help: key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit: key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),

@@ -237,6 +237,13 @@ func (p *pickerScreen) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	case key.Matches(msg, k.Open):
 		return p.choose()
+	case key.Matches(msg, k.Number):
+		// The list is numbered on screen: a digit chooses that line.
+		if i := int(msg.String()[0] - '1'); i < len(p.items()) {
+			p.sel[p.stage] = i
+			p.clampScroll()
+			return p.choose()
+		}
 	}
 	return nil
 }
@@ -581,5 +588,5 @@ func (p *pickerScreen) FullHelp() [][]key.Binding {
 	k := p.c.Keys
 	open := k.Open
 	open.SetHelp("enter", "choose")
-	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {open, k.Back, k.AllItems}}
+	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {open, k.Number, k.Back, k.AllItems}}
 }

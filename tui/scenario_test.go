@@ -145,6 +145,31 @@ func TestPickerFromPortTable(t *testing.T) {
 	}
 }
 
+// The lists are numbered on screen; a digit chooses that line, at every
+// stage, and a number past the list does nothing.
+func TestPickerByNumber(t *testing.T) {
+	f := &fakeSessions{evs: fixtureMITM()}
+	m := newPickerTestModel(t, 80, 24, f)
+	mustUpdate(t, m, keyCode(tea.KeyDown)) // 587
+	pump(t, m, mustUpdate(t, m, keyText('S')))
+	p := picker(m)
+	mustUpdate(t, m, keyText('9'))
+	if p.stage != pickScenario {
+		t.Fatalf("9 of %d scenarios moved to stage %d", len(p.items()), p.stage)
+	}
+	mustUpdate(t, m, keyText('2')) // STARTTLS stripped
+	if p.stage != pickVariant || p.scen.Name != "strip-opportunistic" {
+		t.Fatalf("2: stage %d, scenario %q; want the variants of strip-opportunistic", p.stage, p.scen.Name)
+	}
+	pump(t, m, mustUpdate(t, m, keyText('3'))) // starttls-454
+	if m.active != screenSession {
+		t.Fatal("3 on the variants did not run the scenario")
+	}
+	if len(f.reqs) != 1 || f.reqs[0].Scenario != "strip-opportunistic" || f.reqs[0].Variant != "starttls-454" || f.reqs[0].Port != 587 {
+		t.Errorf("ran %+v", f.reqs)
+	}
+}
+
 func TestPickerPortStageAndBack(t *testing.T) {
 	f := &fakeSessions{evs: fixtureMITM()}
 	m := newScenarioModel(t, 120, 40, f, mitmRequest())
