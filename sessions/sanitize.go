@@ -17,10 +17,15 @@ import (
 // SafeHexDump, which make every such byte visible and inert.
 
 // SafeText returns b as one line of printable text: printable Unicode passes
-// through; a backslash becomes `\\`; \r, \n, \t become `\r`, `\n`, `\t`; other
-// control and format characters (C0, DEL, C1, bidi and zero-width controls,
-// line separators) become `\x1b` or `\u009b`; each byte of invalid UTF-8
-// becomes `\xff`. The result never contains a byte below 0x20 or DEL.
+// through; \r, \n, \t become `\r`, `\n`, `\t`; other control and format
+// characters (C0, DEL, C1, bidi and zero-width controls, line separators)
+// become `\x1b` or `\u009b`; each byte of invalid UTF-8 becomes `\xff`. The
+// result never contains a byte below 0x20 or DEL.
+//
+// A backslash is doubled only where it would otherwise read as one of those
+// escapes (before x, u, U, r, n, t or another backslash, and at the end), so
+// the text stays unambiguous while IMAP's flags (\Seen, \*) and mailbox
+// attributes (\Noselect) show as they crossed the wire.
 func SafeText(b []byte) string {
 	var sb strings.Builder
 	sb.Grow(len(b))
@@ -30,7 +35,11 @@ func SafeText(b []byte) string {
 		case r == utf8.RuneError && size <= 1:
 			fmt.Fprintf(&sb, `\x%02x`, b[0])
 		case r == '\\':
-			sb.WriteString(`\\`)
+			if literalBackslash(b[1:]) {
+				sb.WriteByte('\\')
+			} else {
+				sb.WriteString(`\\`)
+			}
 		case r == '\r':
 			sb.WriteString(`\r`)
 		case r == '\n':
@@ -51,6 +60,21 @@ func SafeText(b []byte) string {
 		b = b[size:]
 	}
 	return sb.String()
+}
+
+// literalBackslash says whether a backslash followed by next can be shown
+// as one: next starts with a printable character that, after a backslash,
+// does not read as an escape (x, u, U, r, n, t, a backslash) and is not
+// itself escaped (\ before ESC must show as `\\\x1b`, not `\\x1b`).
+func literalBackslash(next []byte) bool {
+	if len(next) == 0 || strings.IndexByte(`xuUrnt\`, next[0]) >= 0 {
+		return false
+	}
+	r, size := utf8.DecodeRune(next)
+	if r == utf8.RuneError && size <= 1 {
+		return false
+	}
+	return r == ' ' || (r >= 0x20 && r != 0x7f && unicode.IsPrint(r))
 }
 
 // SafeString is SafeText for a string.

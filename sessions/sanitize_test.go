@@ -1,6 +1,8 @@
 package sessions
 
 import (
+	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -23,7 +25,13 @@ func TestSafeText(t *testing.T) {
 		{"bidi override", "abc\u202edcba", `abc\u202edcba`},
 		{"zero width and line separator", "a\u200bb\u2028c", `a\u200bb\u2028c`},
 		{"unicode letters pass", "Grüße 日本", "Grüße 日本"},
-		{"backslash is escaped", `a\x1b`, `a\\x1b`},
+		{"a backslash that would read as an escape is doubled", `a\x1b`, `a\\x1b`},
+		{"IMAP flags show as sent", `* FLAGS (\Seen \Answered) [PERMANENTFLAGS (\*)]`, `* FLAGS (\Seen \Answered) [PERMANENTFLAGS (\*)]`},
+		{"backslash before an escaped byte", "a\\\x1b", `a\\\x1b`},
+		{"backslash before invalid UTF-8", "a\\\xff", `a\\\xff`},
+		{"backslash pair", `a\\b`, `a\\\b`},
+		{"trailing backslash", `a\`, `a\\`},
+		{"backslash before lowercase escape letters", `\n\r\t\u\U\x`, `\\n\\r\\t\\u\\U\\x`},
 		{"tab", "a\tb", `a\tb`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,12 +57,63 @@ func assertInert(t *testing.T, s string) {
 	}
 }
 
+// unescapeSafeText reverses SafeText: the proof that its output is
+// unambiguous.
+func unescapeSafeText(t *testing.T, s string) []byte {
+	t.Helper()
+	var out []byte
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			out = append(out, s[i])
+			continue
+		}
+		if i+1 == len(s) {
+			t.Fatalf("%q ends in a lone backslash", s)
+		}
+		hexAt := func(from, n int) uint64 {
+			if from+n > len(s) {
+				t.Fatalf("%q: short escape at %d", s, i)
+			}
+			v, err := strconv.ParseUint(s[from:from+n], 16, 32)
+			if err != nil {
+				t.Fatalf("%q: bad escape at %d: %v", s, i, err)
+			}
+			return v
+		}
+		switch s[i+1] {
+		case '\\':
+			out = append(out, '\\')
+			i++
+		case 'r', 'n', 't':
+			out = append(out, map[byte]byte{'r': '\r', 'n': '\n', 't': '\t'}[s[i+1]])
+			i++
+		case 'x':
+			out = append(out, byte(hexAt(i+2, 2)))
+			i += 3
+		case 'u':
+			out = utf8.AppendRune(out, rune(hexAt(i+2, 4)))
+			i += 5
+		case 'U':
+			out = utf8.AppendRune(out, rune(hexAt(i+2, 8)))
+			i += 9
+		default:
+			out = append(out, '\\') // a literal backslash, shown as one
+		}
+	}
+	return out
+}
+
 func FuzzSafeText(f *testing.F) {
-	for _, s := range []string{"\x1b]52;c;x\x07", "\x9b", "\xc2\x9b", "ok\r\n", "\u202e"} {
+	for _, s := range []string{"\x1b]52;c;x\x07", "\x9b", "\xc2\x9b", "ok\r\n", "\u202e", `(\Seen \*)`, "\\\x1b", `\\`, "\\"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		assertInert(t, SafeText(b))
+		got := SafeText(b)
+		assertInert(t, got)
+		// Unambiguous: the bytes can be read back from what is shown.
+		if back := unescapeSafeText(t, got); !bytes.Equal(back, b) {
+			t.Errorf("SafeText(%q) = %q reads back as %q", b, got, back)
+		}
 		for _, l := range SafeLines(b) {
 			assertInert(t, l)
 		}
