@@ -50,9 +50,15 @@ func playResponseInjection(r *Run) error {
 	}
 	// The protocol's own driver, requiring TLS: exactly what a user gets.
 	o.TLSMode = sessions.TLSStartTLS
+	// The lines, each quoted, without their CRLF: a %q would put "\r\n"
+	// in the text, which the printers (rightly) show as a backslash and r.
+	var injected []string
+	for _, l := range sessions.SafeLines([]byte(lab.InjectedLines(o.Proto))) {
+		injected = append(injected, `"`+l+`"`)
+	}
 	r.StartLeg(LegInjectingServer, fmt.Sprintf(
-		"mailwire's normal client against a lab server for port %d (%s) that writes %q right after its STARTTLS go-ahead, before TLS",
-		port, ep.Addr, lab.InjectedLines(o.Proto)))
+		"mailwire's normal client against a lab server for port %d (%s) that writes %s right after its STARTTLS go-ahead, before TLS",
+		port, ep.Addr, strings.Join(injected, " and ")))
 	evs, _ := r.Session(LegInjectingServer, o)
 	outcome, safe, text, evidence := judgeResponseInjection(o.Proto, evs)
 	r.Verdict(LegInjectingServer, outcome, safe, text, evidence...)
