@@ -485,6 +485,12 @@ func (d *Dissector) record(st *dirState, rec []byte, out []Event) []Event {
 	return append(out, ev) // heartbeat (RFC 6520), or application_data handled above
 }
 
+// encryptedAlertLen is the length of a TLS 1.3 record carrying one alert
+// under an AEAD with a 16-byte tag (AES-GCM, ChaCha20-Poly1305): 2 bytes of
+// alert, 1 byte of real content type and the tag (RFC 8446 §5.2), without
+// padding. No handshake message is that short.
+const encryptedAlertLen = 2 + 1 + 16
+
 // encryptedRecord describes a record whose payload only the endpoints can
 // read. An observer sees type and length; by position it can sometimes say
 // more, and the text is careful to say how sure that is.
@@ -499,6 +505,12 @@ func (d *Dissector) encryptedRecord(st *dirState, typ uint8, raw []byte, hdr *Re
 		case st.afterSH13 == 1 && st.dir == ServerToClient:
 			text += ": the server's encrypted handshake, starting with EncryptedExtensions (RFC 8446 §4.3.1); TLS 1.3 hides the real content type (RFC 8446 §5.2)"
 			ann = annEncHandshake
+		case st.afterSH13 == 1 && st.dir == ClientToServer && hdr.Length == encryptedAlertLen:
+			// A client that rejects the server's certificate answers its
+			// flight with an alert instead of Finished (RFC 8446 §6.2),
+			// and an encrypted alert has a size of its own.
+			text += ": by its size, 19 bytes (a 2-byte alert, the hidden content type and a 16-byte tag), probably an alert instead of the client's Finished: the client ended the handshake (RFC 8446 §5.2, §6.2)"
+			ann = annEncAlert
 		case st.afterSH13 == 1 && st.dir == ClientToServer:
 			text += ": probably the client's Finished (or its Certificate, if the server asked for one; RFC 8446 §4.4)"
 			ann = annEncFinished

@@ -182,6 +182,35 @@ func TestDissectTLS13Fixture(t *testing.T) {
 	}
 }
 
+// A TLS 1.3 client that rejects the certificate sends an encrypted alert
+// where its Finished would be: 19 bytes, which an observer can tell by size.
+func TestDissectTLS13ClientAlertBySize(t *testing.T) {
+	for _, tc := range []struct {
+		size int
+		want string
+	}{
+		{encryptedAlertLen, "c2s encrypted tls.encrypted.alert"},
+		{53, "c2s encrypted tls.encrypted.finished"}, // a SHA-256 Finished
+	} {
+		var chunks []chunk
+		c2s := 0
+		for _, c := range readTranscript(t, "tls13.bin") {
+			if c.dir == ClientToServer {
+				if c2s++; c2s == 2 { // the client's CCS and Finished
+					c.data = append(recordBytes(recordChangeCipherSpec, []byte{1}), recordBytes(recordApplicationData, make([]byte, tc.size))...)
+					chunks = append(chunks, c)
+					break
+				}
+			}
+			chunks = append(chunks, c)
+		}
+		got := shape(feedChunks(NewDissector(), chunks, nil))
+		if len(got) == 0 || got[len(got)-1] != tc.want {
+			t.Errorf("%d-byte record: events end %q; want %q", tc.size, got[max(0, len(got)-2):], tc.want)
+		}
+	}
+}
+
 func TestDissectTLS12Fixture(t *testing.T) {
 	d := NewDissector()
 	evs := feedChunks(d, readTranscript(t, "tls12.bin"), nil)
