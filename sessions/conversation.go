@@ -410,13 +410,23 @@ func (c *Conversation) newLineReader(r io.Reader) *LineReader {
 // hand: SMTP's STARTTLS (RFC 3207 §4), POP3's STLS (RFC 2595 §4), IMAP's
 // STARTTLS (RFC 9051 §6.2.1).
 func startTLSBoundaryText(proto string) string {
+	rule := "RFC 3207 §4"
 	switch proto {
 	case ProtoPOP3:
-		return "STLS accepted: from the next byte on, the connection is TLS (RFC 2595 §4)"
+		rule = "RFC 2595 §4"
 	case ProtoIMAP:
-		return "STARTTLS accepted: from the next byte on, the connection is TLS (RFC 9051 §6.2.1)"
+		rule = "RFC 9051 §6.2.1"
 	}
-	return "STARTTLS accepted: from the next byte on, the connection is TLS (RFC 3207 §4)"
+	return startTLSVerb(proto) + " accepted: from the next byte on, the connection is TLS (" + rule + ")"
+}
+
+// startTLSVerb is the protocol's upgrade command: STLS in POP3 (RFC 2595
+// §4), STARTTLS elsewhere.
+func startTLSVerb(proto string) string {
+	if proto == ProtoPOP3 {
+		return "STLS"
+	}
+	return "STARTTLS"
 }
 
 // StartTLS turns the connection into TLS after the server accepted
@@ -432,8 +442,8 @@ func (c *Conversation) StartTLS(injectionAnn string) error {
 		// on the path. It is dropped with the cleartext reader.
 		c.Emit(Event{Kind: KindNote, Dir: ServerToClient, Layer: LayerCleartext, Visible: VisibleAnyone,
 			Raw: extra, Annotation: injectionAnn,
-			Text: fmt.Sprintf("discarded %d bytes the server sent after accepting STARTTLS, before TLS began: %s",
-				len(extra), Truncate(lineText(extra), 60))})
+			Text: fmt.Sprintf("discarded %d bytes the server sent after accepting %s, before TLS began: %s",
+				len(extra), startTLSVerb(c.opts.Proto), Truncate(lineText(extra), 60))})
 	}
 	c.lr = nil
 	c.upgraded = true

@@ -216,9 +216,9 @@ func (d *Dissector) parseServerHello(s cryptobyte.String, r *msgResult) error {
 	}
 	switch tail := random[24:]; {
 	case bytes.Equal(tail, downgradeTLS12):
-		r.add("downgrade sentinel", "DOWNGRD\\x01: the server supports TLS 1.3 but negotiates TLS 1.2 (RFC 8446 §4.1.3)", annDowngrade)
+		r.add("downgrade sentinel", "DOWNGRD followed by the byte 0x01: the server supports TLS 1.3 but negotiates TLS 1.2 (RFC 8446 §4.1.3)", annDowngrade)
 	case bytes.Equal(tail, downgradeTLS11):
-		r.add("downgrade sentinel", "DOWNGRD\\x00: the server supports TLS 1.2 or later but negotiates TLS 1.1 or below (RFC 8446 §4.1.3)", annDowngrade)
+		r.add("downgrade sentinel", "DOWNGRD followed by the byte 0x00: the server supports TLS 1.2 or later but negotiates TLS 1.1 or below (RFC 8446 §4.1.3)", annDowngrade)
 	}
 	r.add("session id", sessionIDText(sid), "")
 	r.add("cipher suite", cipherSuiteName(suite), "")

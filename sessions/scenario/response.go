@@ -149,14 +149,17 @@ func judgeResponseInjection(proto string, evs []sessions.Event) (outcome string,
 			"the capabilities the client used after STARTTLS are the injected lines, not an answer read inside TLS",
 			[]int{note.Seq, caps.Seq}
 	}
-	ignored := ""
+	// Whether the genuine list happens to include what the injected lines
+	// offered does not matter: they were dropped unread, and what the
+	// client went on with was read inside TLS.
+	offer := ""
 	if len(injected) > 0 {
-		ignored = fmt.Sprintf("; the injected offer of %s was never read as an answer", strings.Join(injected, ", "))
+		offer = fmt.Sprintf(", so their offer of %s played no part", strings.Join(injected, ", "))
 	}
 	return OutcomeResponseDiscarded, true,
-		fmt.Sprintf("the client discarded the %d bytes sent after the STARTTLS go-ahead, before TLS (%s), and took its capabilities from the server's answer inside TLS (%s)%s",
-			len(note.Raw), sessions.Truncate(strings.Join(sessions.SafeLines(note.Raw), " / "), 60),
-			sessions.Truncate(strings.Join(caps.Line.Capabilities, ", "), 80), ignored),
+		fmt.Sprintf("the client discarded the %d bytes sent after the STARTTLS go-ahead, before TLS (%s)%s: the capabilities it went on with (%s) are the server's own answer, read inside TLS",
+			len(note.Raw), sessions.Truncate(strings.Join(sessions.SafeLines(note.Raw), " / "), 60), offer,
+			sessions.Truncate(strings.Join(caps.Line.Capabilities, ", "), 80)),
 		[]int{note.Seq, caps.Seq}
 }
 
