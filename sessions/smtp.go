@@ -52,6 +52,7 @@ type smtpClient struct {
 	c       *Conversation
 	o       Options
 	caps    []string // EHLO keyword lines, keyword upper-cased
+	helo    bool     // EHLO was refused and the client fell back to HELO
 	canQuit bool     // the connection is still in a state to send QUIT
 }
 
@@ -189,7 +190,7 @@ func (s *smtpClient) exchange(verb, line string, want ...int) (*Reply, error) {
 // ehlo greets with EHLO, falling back to HELO when the server does not know
 // EHLO (RFC 5321 §4.1.4); then there are no extensions.
 func (s *smtpClient) ehlo() error {
-	s.caps = nil
+	s.caps, s.helo = nil, false
 	if err := s.command("EHLO", "EHLO "+s.o.EHLOName); err != nil {
 		return err
 	}
@@ -201,6 +202,7 @@ func (s *smtpClient) ehlo() error {
 	case r.Code == 250:
 		return nil
 	case r.Code == 500 || r.Code == 502:
+		s.helo = true
 		_, err := s.exchange("HELO", "HELO "+s.o.EHLOName, 250)
 		return err
 	}
@@ -208,11 +210,17 @@ func (s *smtpClient) ehlo() error {
 }
 
 func (s *smtpClient) startTLS() error {
+	// Why STARTTLS is missing: not in the EHLO reply, or no EHLO reply at
+	// all (after HELO there are no extensions, RFC 5321 §4.1.4).
+	missing := "the server does not offer STARTTLS in its EHLO reply"
+	if s.helo {
+		missing = "the server refused EHLO, and HELO, which the client fell back to, offers no extensions, STARTTLS included (RFC 5321 §4.1.4)"
+	}
 	if _, ok := s.capability("STARTTLS"); !ok && s.o.TLSMode == TLSOpportunistic {
-		return s.c.goOnInCleartext("the server does not offer STARTTLS in its EHLO reply")
+		return s.c.goOnInCleartext(missing)
 	} else if !ok {
 		return s.c.Fail("starttls",
-			fmt.Errorf("%s does not offer STARTTLS in its EHLO reply, and TLS mode is starttls", s.o.Target),
+			fmt.Errorf("%s: %s, and TLS mode is starttls", s.o.Target, missing),
 			ExplainNoStartTLS)
 	}
 	if s.o.TLSMode == TLSOpportunistic {

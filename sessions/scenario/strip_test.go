@@ -44,6 +44,13 @@ func TestStripOpportunisticEveryVariant(t *testing.T) {
 				if scenario.TLSStateOf(client) != nil {
 					t.Errorf("the client's leg began TLS\n%s", dump(evs))
 				}
+				// The client's reason names what the attacker did: after a
+				// refused EHLO there was no EHLO reply to lack STARTTLS.
+				if v == "ehlo-502" && !has(client, func(ev sessions.Event) bool {
+					return ev.Annotation == sessions.ExplainOpportunisticCleartext && strings.Contains(ev.Text, "refused EHLO")
+				}) {
+					t.Errorf("the client's note does not say EHLO was refused\n%s", dump(evs))
+				}
 			})
 		}
 	}
