@@ -18,6 +18,7 @@ type dialog struct {
 	c     *sessions.Conversation
 	proto string
 	tagN  int
+	verb  string // the last command sent, whose response is read next
 }
 
 func newDialog(c *sessions.Conversation) *dialog {
@@ -27,6 +28,7 @@ func newDialog(c *sessions.Conversation) *dialog {
 // send writes raw (one or more CRLF-terminated lines, in one write) as a
 // client line whose command is verb.
 func (d *dialog) send(raw, verb string) error {
+	d.verb = verb
 	if err := d.c.Send([]byte(raw), sessions.Line{Command: verb}, d.proto+".cmd."+strings.ToLower(verb)); err != nil {
 		return d.c.Fail("send "+verb, err, "")
 	}
@@ -49,7 +51,7 @@ func (d *dialog) smtpReply(op string) (*sessions.Reply, error) {
 		return nil, d.c.Fail(op, err, "")
 	}
 	ann, also := r.Annotations()
-	d.c.Received(r.Raw, r.Line(), ann, also...)
+	d.received(r.Raw, r.Line(), ann, also)
 	return r, nil
 }
 
@@ -71,8 +73,18 @@ func (d *dialog) pop3Reply(op string, multi bool) (*sessions.POP3Response, error
 		return nil, d.c.Fail(op, err, "")
 	}
 	ann, also := r.Annotations()
-	d.c.Received(r.Raw, sessions.Line{Code: r.Status()}, ann, also...)
+	d.received(r.Raw, sessions.Line{Code: r.Status()}, ann, also)
 	return r, nil
+}
+
+// received emits a server response with the capabilities it lists, if
+// any, and their annotation keys, parsed as the drivers do
+// (sessions.ServerCapabilities): a list read in cleartext is what anyone on
+// the path learned, and the compare table counts it.
+func (d *dialog) received(raw []byte, line sessions.Line, ann string, also []string) {
+	caps, keys := sessions.ServerCapabilities(d.proto, d.verb, raw)
+	line.Capabilities = caps
+	d.c.Received(raw, line, ann, append(also, keys...)...)
 }
 
 // pop3 sends one command and reads its response.
@@ -93,7 +105,7 @@ func (d *dialog) imapResponse(op string) (*sessions.IMAPResponse, error) {
 		return nil, d.c.Fail(op, err, "")
 	}
 	ann, also := r.Annotations()
-	d.c.Received(r.Raw, sessions.Line{Code: r.LineCode(), Capabilities: r.Caps}, ann, also...)
+	d.received(r.Raw, sessions.Line{Code: r.LineCode()}, ann, also)
 	return r, nil
 }
 

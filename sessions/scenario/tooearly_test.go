@@ -1,6 +1,7 @@
 package scenario_test
 
 import (
+	"slices"
 	"strconv"
 	"testing"
 
@@ -35,6 +36,19 @@ func TestTooEarly(t *testing.T) {
 				}
 				if answer != code {
 					t.Errorf("%s: answer to the early login %q, want %q\n%s", leg, answer, code, dump(evs))
+				}
+			}
+			// The capability list the careless client read in cleartext is
+			// what anyone on the path read: the compare table shows it
+			// (POP3's client sends no CAPA).
+			if port != 110 {
+				for _, r := range scenario.Compare(evs).Rows {
+					if r.Leg == scenario.LegNormalPort && !slices.Contains(r.Capabilities, "STARTTLS") {
+						t.Errorf("%s: capabilities seen %q; want the cleartext list with STARTTLS\n%s", r.Leg, r.Capabilities, dump(evs))
+					}
+					if len(r.Capabilities) == 0 {
+						t.Errorf("%s: no capabilities seen\n%s", r.Leg, dump(evs))
+					}
 				}
 			}
 			// On the normal port the client then upgrades and logs in inside TLS.
