@@ -514,7 +514,16 @@ const ExplainOpportunisticCleartext = "scenario.opportunistic-cleartext"
 // offered or is refused: note it and carry on without TLS (RFC 7435 §1;
 // RFC 3207 §4 for MTAs). It returns nil so the driver goes on.
 func (c *Conversation) goOnInCleartext(why string) error {
-	c.Note("opportunistic: "+why+", so the session goes on in cleartext: everything from here, passwords included, is readable by anyone on the path",
+	// Name what is at stake on this connection: a relay on port 25 sends
+	// no password, but the message.
+	what := "everything from here"
+	switch {
+	case c.opts.Username != "":
+		what += ", the password included,"
+	case c.opts.Role == RoleTransfer || c.opts.Role == RoleSubmission:
+		what += ", the message included,"
+	}
+	c.Note("opportunistic: "+why+", so the session goes on in cleartext: "+what+" is readable by anyone on the path",
 		ExplainOpportunisticCleartext, nil)
 	return nil
 }

@@ -3,6 +3,7 @@ package sessions_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +38,9 @@ func TestOpportunisticGoesOnInCleartext(t *testing.T) {
 			})
 			if note < 0 {
 				t.Fatalf("no opportunistic-cleartext note\n%s", text(evs))
+			}
+			if !strings.Contains(evs[note].Text, "the password included") {
+				t.Errorf("the note does not say the password is at stake: %q", evs[note].Text)
 			}
 			if slices.ContainsFunc(evs, func(ev sessions.Event) bool { return ev.Kind == sessions.KindBoundary }) {
 				t.Errorf("the session started TLS although the server denied it\n%s", text(evs))

@@ -111,6 +111,13 @@ func TestHopsStripped(t *testing.T) {
 	if !scenario.Exposes(scenario.EavesdropperBytes(scenario.OnLeg(evs, scenario.LegHopRelay)), scenario.HopsSubject) {
 		t.Errorf("the subject is not readable on the stripped hop\n%s", dump(evs))
 	}
+	// A relay sends no password: its note names the message as what is
+	// exposed.
+	if !has(scenario.OnLeg(evs, scenario.LegHopRelay), func(ev sessions.Event) bool {
+		return ev.Annotation == sessions.ExplainOpportunisticCleartext && strings.Contains(ev.Text, "the message included")
+	}) {
+		t.Errorf("the relay's cleartext note does not name the message\n%s", dump(evs))
+	}
 	hopByLeg(t, hops, scenario.LegHopDelivery) // it arrived
 	if v.Verdict.Safe || !strings.Contains(v.Text, "anyone on the path of "+scenario.LegHopRelay) {
 		t.Errorf("verdict safe=%v: %s", v.Verdict.Safe, v.Text)
