@@ -31,7 +31,7 @@ const attackerCAName = "mailwire attacker CA (not trusted by anyone)"
 func (c *pconn) ownCert() {
 	defer c.finish()
 	c.p.note(fmt.Sprintf("the attacker answers the client's ClientHello itself, with a certificate for %s issued by its own CA %q: "+
-		"the name is right, but a client that checks the chain against the roots it trusts (RFC 8314 §4.1) refuses it",
+		"the name is right, but a client that checks the chain against the roots it trusts (RFC 8314 §5.3) refuses it",
 		c.cfg.ServerName, attackerCAName), "attack.own_cert.presented", nil)
 	tc := tls.Server(c.client, &tls.Config{Certificates: []tls.Certificate{*c.p.cert}, MinVersion: tls.VersionTLS12})
 	_ = c.client.SetDeadline(c.deadline(c.cfg.Timeout))
