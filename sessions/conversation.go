@@ -417,12 +417,12 @@ func startTLSBoundaryText(proto string) string {
 	case ProtoIMAP:
 		rule = "RFC 9051 §6.2.1"
 	}
-	return startTLSVerb(proto) + " accepted: from the next byte on, the connection is TLS (" + rule + ")"
+	return StartTLSVerb(proto) + " accepted: from the next byte on, the connection is TLS (" + rule + ")"
 }
 
-// startTLSVerb is the protocol's upgrade command: STLS in POP3 (RFC 2595
+// StartTLSVerb is the protocol's upgrade command: STLS in POP3 (RFC 2595
 // §4), STARTTLS elsewhere.
-func startTLSVerb(proto string) string {
+func StartTLSVerb(proto string) string {
 	if proto == ProtoPOP3 {
 		return "STLS"
 	}
@@ -443,7 +443,7 @@ func (c *Conversation) StartTLS(injectionAnn string) error {
 		c.Emit(Event{Kind: KindNote, Dir: ServerToClient, Layer: LayerCleartext, Visible: VisibleAnyone,
 			Raw: extra, Annotation: injectionAnn,
 			Text: fmt.Sprintf("discarded %d bytes the server sent after accepting %s, before TLS began: %s",
-				len(extra), startTLSVerb(c.opts.Proto), Truncate(lineText(extra), 60))})
+				len(extra), StartTLSVerb(c.opts.Proto), Truncate(lineText(extra), 60))})
 	}
 	c.lr = nil
 	c.upgraded = true

@@ -77,7 +77,7 @@ func FuzzRelayParsing(f *testing.F) {
 					continue
 				}
 				for _, cp := range out {
-					if capKeyword(cp) == startTLSVerb(proto) {
+					if capKeyword(cp) == sessions.StartTLSVerb(proto) {
 						t.Fatalf("%s: %s survived removal in %q", proto, cp, out)
 					}
 				}

@@ -374,14 +374,6 @@ func (p *Proxy) serve(client net.Conn, id int) {
 	}
 }
 
-// startTLSVerb is how the notes name the protocol's upgrade command.
-func startTLSVerb(proto string) string {
-	if proto == sessions.ProtoPOP3 {
-		return "STLS"
-	}
-	return "STARTTLS"
-}
-
 func plural(n int, unit string) string {
 	if n == 1 {
 		return "1 " + unit

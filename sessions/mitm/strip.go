@@ -304,7 +304,7 @@ func (c *pconn) answer(line []byte) (bool, error) {
 		caps, _ := c.editCaps(c.clearCaps)
 		out := "* CAPABILITY " + strings.Join(caps, " ") + "\r\n" + tag + " OK CAPABILITY completed\r\n"
 		return true, c.answerCaps([]byte(out))
-	case verb == startTLSVerb(c.cfg.Proto):
+	case verb == sessions.StartTLSVerb(c.cfg.Proto):
 		out := c.refusal(tag)
 		c.p.note(fmt.Sprintf("the attacker answered the client's %s itself with %q and did not pass it on: the client's connection stays cleartext",
 			verb, lineText(out)), "attack.strip.refused", out)
@@ -329,7 +329,7 @@ func (c *pconn) capsNote(what string, changes []string, out []byte) {
 	}
 	ann := "attack.strip.auth_added"
 	switch {
-	case slices.ContainsFunc(changes, func(s string) bool { return strings.HasPrefix(s, "removed "+startTLSVerb(c.cfg.Proto)) }):
+	case slices.ContainsFunc(changes, func(s string) bool { return strings.HasPrefix(s, "removed "+sessions.StartTLSVerb(c.cfg.Proto)) }):
 		ann = "attack.strip.removed"
 	case slices.ContainsFunc(changes, func(s string) bool { return strings.HasPrefix(s, "replaced ") }):
 		ann = "attack.strip.replaced"
@@ -390,7 +390,7 @@ func (c *pconn) refusal(tag string) []byte {
 // so that the client logs in in cleartext. It returns the list and what
 // changed, in words.
 func (c *pconn) editCaps(clear []string) ([]string, []string) {
-	proto, stls := c.cfg.Proto, startTLSVerb(c.cfg.Proto)
+	proto, stls := c.cfg.Proto, sessions.StartTLSVerb(c.cfg.Proto)
 	var out, changes []string
 	for _, cp := range clear {
 		kw := capKeyword(cp)
