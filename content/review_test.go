@@ -228,7 +228,27 @@ func TestReviewCorrections(t *testing.T) {
 		want      []string         // must appear
 		forbidden []*regexp.Regexp // must not match
 	}
-	checks := []check{}
+	checks := []check{
+		{
+			// RFC 6409 §3.1 reserves 587 and lets a site use 25 too; 465
+			// comes from RFC 8314 §3.3 and §7.3.
+			name: "25: submission ports and their sources",
+			text: func(t *testing.T) string { return portText(t, 25) },
+			want: []string{"587, which RFC 6409 §3.1 reserves", "465 with implicit TLS (RFC 8314 §3.3, §7.3)",
+				"RFC 6409 §3.1 still lets a site choose to take submissions on port 25"},
+			forbidden: []*regexp.Regexp{regexp.MustCompile(`587 or 465 \(RFC 6409`),
+				regexp.MustCompile(`should not submit mail here`)},
+		},
+		{
+			// Only mode: enforce makes an MTA-STS sender refuse delivery;
+			// under DANE the certificate must match the TLSA records.
+			name: "25: MTA-STS enforce and testing, DANE matching",
+			text: func(t *testing.T) string { return portText(t, 25) },
+			want: []string{"only when the policy says mode: enforce", "mode: testing it delivers anyway",
+				"(RFC 8461 §5)", "matches those records", "(RFC 7672 §2.2, §3)"},
+			forbidden: []*regexp.Regexp{regexp.MustCompile(`senders that honour them refuse to deliver without valid TLS`)},
+		},
+	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
 			text := c.text(t)
