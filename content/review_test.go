@@ -248,6 +248,17 @@ func TestReviewCorrections(t *testing.T) {
 				"(RFC 8461 §5)", "matches those records", "(RFC 7672 §2.2, §3)"},
 			forbidden: []*regexp.Regexp{regexp.MustCompile(`senders that honour them refuse to deliver without valid TLS`)},
 		},
+		{
+			// RFC 4954 §4 requires servers to implement a configuration
+			// that refuses plaintext mechanisms before TLS, and sites
+			// SHOULD use it; it does not require refusing all AUTH.
+			name: "587: what RFC 4954 §4 requires",
+			text: func(t *testing.T) string { return portText(t, 587) },
+			want: []string{"no plaintext password mechanism such as PLAIN or LOGIN",
+				"RFC 4954 §4 requires servers to implement a configuration that refuses plaintext password mechanisms",
+				"sites SHOULD NOT run without it"},
+			forbidden: []*regexp.Regexp{regexp.MustCompile(`refuses AUTH until TLS is active: RFC 4954`)},
+		},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
