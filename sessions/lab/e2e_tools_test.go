@@ -249,7 +249,8 @@ func TestE2ECurlSubmitThenReadBack(t *testing.T) {
 	}
 
 	// Submission without TLS is refused: curl without --ssl-reqd stays in
-	// cleartext, the lab offers no AUTH there (RFC 4954 §4) and refuses
+	// cleartext, the lab offers no AUTH there (RFC 4954 §4 only requires
+	// refusing plaintext password mechanisms; it offers none) and refuses
 	// MAIL with 530 5.7.0 (RFC 3207 §4).
 	t.Run("587-cleartext-refused", func(t *testing.T) {
 		file, _ := writeMessage(t, "cleartext")

@@ -25,10 +25,11 @@ const (
 	ModeNormal Mode = ""
 	// ModeCleartextAuth (587, 110, 143): a careless server that offers and
 	// accepts AUTH PLAIN/LOGIN, IMAP LOGIN and POP3 USER/PASS before
-	// STARTTLS/STLS, which RFC 8314 §3 and RFC 4954 §4 tell servers not
-	// to invite. STARTTLS is still offered. On 587 mail may be submitted
-	// in cleartext too (no RequireTLS); recipients still need AUTH (RFC
-	// 6409 §4.3), and it never relays.
+	// STARTTLS/STLS, which servers must be able to refuse and sites should
+	// refuse (RFC 4954 §4 for SMTP, RFC 9051 §6.2.3 for IMAP LOGIN, RFC
+	// 2595 §2.3 for POP3). STARTTLS is still offered. On 587 mail may be
+	// submitted in cleartext too (no RequireTLS); recipients still need
+	// AUTH (RFC 6409 §4.3), and it never relays.
 	ModeCleartextAuth Mode = "cleartext-auth"
 	// ModeInjectionVulnerable (25, 587, 110, 143): keeps its cleartext
 	// input buffer across STARTTLS/STLS and answers commands pipelined

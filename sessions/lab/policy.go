@@ -8,10 +8,12 @@ type policy struct {
 	// 4954; IMAP LOGIN/AUTHENTICATE; POP3 USER/PASS/AUTH). Port 25 has none.
 	AuthOffered bool
 	// AuthBeforeTLS: credentials are accepted in cleartext. False
-	// everywhere in the normal lab (RFC 8314 §3 and RFC 4954 §4: a client
-	// must not send a password in the clear, and a server should not
-	// invite it to). When false, the server advertises no AUTH before TLS,
-	// IMAP advertises LOGINDISABLED (RFC 3501 §6.2.3).
+	// everywhere in the normal lab: servers must be able to refuse a
+	// cleartext password until TLS is active and sites should (RFC 4954 §4
+	// for SMTP, RFC 9051 §6.2.3 for IMAP, RFC 2595 §2.3 for POP3), and a
+	// client that requires TLS sends none (RFC 8314 §5.2). When false, the
+	// server advertises no AUTH before TLS, IMAP advertises LOGINDISABLED
+	// (RFC 3501 §6.2.3).
 	AuthBeforeTLS bool
 	// RequireTLS: SMTP MAIL (and AUTH) before STARTTLS are refused with
 	// 530 5.7.0, as Postfix does with smtpd_tls_security_level=encrypt on
