@@ -54,6 +54,7 @@ var sectionTitles = map[string]string{
 	"RFC 8446 §2":     "Protocol Overview",
 	"RFC 8446 §4.1.2": "Client Hello",
 	"RFC 8446 §4.4.2": "Certificate",
+	"RFC 8461 §4.2":   "Recipient MTA Certificate Validation",
 	"RFC 8461 §5":     "Policy Application",
 	"RFC 8461 §10":    "Security Considerations",
 	"RFC 9051 §6.2.1": "STARTTLS Command",
@@ -219,6 +220,30 @@ func portText(t *testing.T, port int) string {
 	return text
 }
 
+// scenarioText is everything a scenario says, sources included.
+func scenarioText(t *testing.T, name string) string {
+	t.Helper()
+	s, ok := ScenarioByName(name)
+	if !ok {
+		t.Fatalf("no scenario %s", name)
+	}
+	text := strings.Join([]string{s.Summary, s.Intro, s.Conclusion}, "\n")
+	for _, src := range s.Sources {
+		text += "\n" + src.String()
+	}
+	return text
+}
+
+// annotationText is an entry's title, risk, text and references.
+func annotationText(t *testing.T, key string) string {
+	t.Helper()
+	a, ok := Lookup(key)
+	if !ok || a.Key != key {
+		t.Fatalf("no annotation %s", key)
+	}
+	return strings.Join([]string{a.Title, a.Risk, a.Text, JoinRefs(a.Refs)}, "\n")
+}
+
 // The corrections of issue 12's review, one case each; every case fails on
 // the text before its correction.
 func TestReviewCorrections(t *testing.T) {
@@ -258,6 +283,30 @@ func TestReviewCorrections(t *testing.T) {
 				"RFC 4954 §4 requires servers to implement a configuration that refuses plaintext password mechanisms",
 				"sites SHOULD NOT run without it"},
 			forbidden: []*regexp.Regexp{regexp.MustCompile(`refuses AUTH until TLS is active: RFC 4954`)},
+		},
+		{
+			// RFC 8461 §10 names removing STARTTLS, altering the
+			// negotiation and impersonating the MX, not 454/501/502, HELO
+			// fallback or PREAUTH; under DANE a valid certificate is one
+			// that matches the TLSA records.
+			name: "strip-opportunistic: what RFC 8461 §10 lists, what DANE checks",
+			text: func(t *testing.T) string { return scenarioText(t, "strip-opportunistic") },
+			want: []string{"RFC 8461 §10 names are removing the STARTTLS offer, altering the TLS negotiation and impersonating the MX",
+				"does not list the individual tricks", "matches the domain's TLSA records under DANE (RFC 7672 §3)"},
+			forbidden: []*regexp.Regexp{regexp.MustCompile(`§10 lists these attacks`),
+				regexp.MustCompile(`TLS, with a valid certificate, is required`)},
+		},
+		{
+			name:      "hops: what a valid certificate means under DANE",
+			text:      func(t *testing.T) string { return scenarioText(t, "hops") },
+			want:      []string{"matches the domain's TLSA records (DANE)"},
+			forbidden: []*regexp.Regexp{regexp.MustCompile(`require TLS with a valid certificate on that hop`)},
+		},
+		{
+			name:      "tls.verify.opportunistic: what MTA-STS and DANE insist on",
+			text:      func(t *testing.T) string { return annotationText(t, "tls.verify.opportunistic") },
+			want:      []string{"matches the domain's TLSA records under DANE"},
+			forbidden: []*regexp.Regexp{regexp.MustCompile(`insist on a verified certificate`)},
 		},
 	}
 	for _, c := range checks {
