@@ -21,6 +21,7 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/loadgen"
 )
 
 // benchFlags are the flags of `mailwire bench`.
@@ -109,7 +110,7 @@ func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
 	if f.sourceIPs < 0 || f.sourceIPs > 200 {
 		return errors.New("--source-ips must be in 0..200")
 	}
-	o := lab.LoadOptions{
+	o := loadgen.Options{
 		Concurrency: f.concurrency,
 		Sessions:    f.sessions,
 		User:        f.user,
@@ -162,7 +163,7 @@ func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
 		}
 	}
 
-	r, err := lab.RunLoad(ctx, o)
+	r, err := loadgen.Run(ctx, o)
 	if err != nil && r.Sessions == 0 {
 		return fmt.Errorf("bench: %w", err)
 	}

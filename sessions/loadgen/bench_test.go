@@ -1,9 +1,11 @@
-package lab
+package loadgen
 
 import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/mailwire/mailwire/sessions/lab"
 )
 
 // BenchmarkLoadSubmission500 runs b.N STARTTLS+AUTH submission sessions on
@@ -13,31 +15,15 @@ import (
 // the rate is a lower bound for the lab alone. Run with -benchtime=2000x so
 // that all 500 are open together:
 //
-//	go test ./sessions/lab -run '^$' -bench LoadSubmission500 -benchtime 2000x
+//	go test ./sessions/loadgen -run '^$' -bench LoadSubmission500 -benchtime 2000x
 func BenchmarkLoadSubmission500(b *testing.B) {
-	l, err := Start(context.Background(), Options{
-		ListenHost: "127.0.0.1",
-		AnyPort:    true,
-		StateDir:   b.TempDir(),
-		Limits:     Limits{MaxConns: 1000, MaxConnsPerClient: 1000},
+	l := startLab(b, func(o *lab.Options) {
+		o.Limits = lab.Limits{MaxConns: 1000, MaxConnsPerClient: 1000}
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	e, _ := l.Endpoint(587)
-	o := LoadOptions{
-		Target:      e.Addr,
-		TLS:         clientTLS(l),
-		User:        DemoUser,
-		Password:    DemoPassword,
-		Concurrency: 500,
-		Sessions:    b.N,
-		Hold:        true,
-		Timeout:     time.Minute,
-	}
+	o := labOptions(b, l, 587)
+	o.Concurrency, o.Sessions, o.Hold, o.Timeout = 500, b.N, true, time.Minute
 	b.ResetTimer()
-	r, err := RunLoad(context.Background(), o)
+	r, err := Run(context.Background(), o)
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
