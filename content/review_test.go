@@ -308,6 +308,14 @@ func TestReviewCorrections(t *testing.T) {
 			want:      []string{"matches the domain's TLSA records under DANE"},
 			forbidden: []*regexp.Regexp{regexp.MustCompile(`insist on a verified certificate`)},
 		},
+		{
+			// IMAP servers advertise LOGINDISABLED before TLS (RFC 9051
+			// §6.2.3) rather than only leaving AUTH out.
+			name:      "too-early: IMAP's LOGINDISABLED",
+			text:      func(t *testing.T) string { return scenarioText(t, "too-early") },
+			want:      []string{"a careful IMAP server advertises LOGINDISABLED, which forbids the client to send LOGIN (RFC 9051 §6.2.3)"},
+			forbidden: []*regexp.Regexp{regexp.MustCompile(`can only decline to advertise AUTH`)},
+		},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
