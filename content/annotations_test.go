@@ -191,6 +191,7 @@ var knownSections = map[int][]string{
 	9422: {},
 	9525: {"6"},
 	9580: {},
+	9849: {},
 }
 
 func checkSection(r Ref) error {

@@ -316,6 +316,49 @@ func TestReviewCorrections(t *testing.T) {
 			want:      []string{"a careful IMAP server advertises LOGINDISABLED, which forbids the client to send LOGIN (RFC 9051 §6.2.3)"},
 			forbidden: []*regexp.Regexp{regexp.MustCompile(`can only decline to advertise AUTH`)},
 		},
+		{
+			// "Only metadata and the server name" holds for TLS 1.3; with
+			// TLS 1.2 the server's certificate crosses in the clear too.
+			name: "implicit-under-attack: TLS 1.2 shows the certificate",
+			text: func(t *testing.T) string { return scenarioText(t, "implicit-under-attack") },
+			want: []string{"with TLS 1.3, only record types and sizes plus the server name",
+				"with TLS 1.2, the server's certificate as well"},
+			forbidden: []*regexp.Regexp{regexp.MustCompile(`shows the attacker only record types and sizes, plus the server name`)},
+		},
+		{
+			name:      "attack.passthrough: TLS 1.2 shows the certificate",
+			text:      func(t *testing.T) string { return annotationText(t, "attack.passthrough") },
+			want:      []string{"the server's certificate too if TLS 1.2 is negotiated (TLS 1.3 encrypts it)", "RFC 5246 §7.4.2"},
+			forbidden: []*regexp.Regexp{regexp.MustCompile(`in the ClientHello, then the type, size and timing`)},
+		},
+		{
+			name:      "verdict.only-metadata: TLS 1.2 shows the certificate",
+			text:      func(t *testing.T) string { return annotationText(t, "verdict.only-metadata") },
+			want:      []string{"had the session used TLS 1.2, it would also have read the server's certificate"},
+			forbidden: []*regexp.Regexp{regexp.MustCompile(`and timing\. The content`)},
+		},
+		{
+			// The ClientHello is cleartext unless Encrypted Client Hello
+			// (RFC 9849) encrypts the real one inside an outer one.
+			name:      "tls.handshake.client_hello: the ECH qualification",
+			text:      func(t *testing.T) string { return annotationText(t, "tls.handshake.client_hello") },
+			want:      []string{"unless the client uses Encrypted Client Hello (RFC 9849)", "RFC 9849"},
+			forbidden: []*regexp.Regexp{regexp.MustCompile(`always travels in cleartext`)},
+		},
+		{
+			name: "tls.ext.server_name: the ECH qualification",
+			text: func(t *testing.T) string { return annotationText(t, "tls.ext.server_name") },
+			want: []string{"Only Encrypted Client Hello (RFC 9849) hides it."},
+		},
+		{
+			name: "ECH entries cite RFC 9849",
+			text: func(t *testing.T) string {
+				return annotationText(t, "tls.ext.encrypted_client_hello") + annotationText(t, "tls.ext.ech_outer_extensions") +
+					annotationText(t, "tls.alert.ech_required")
+			},
+			want:      []string{"RFC 9849; RFC 8446 §4.1.2", "Defined by Encrypted Client Hello (RFC 9849)"},
+			forbidden: []*regexp.Regexp{regexp.MustCompile(`Encrypted Client Hello specification`)},
+		},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
