@@ -57,6 +57,7 @@ var sectionTitles = map[string]string{
 	"RFC 8461 §4.2":   "Recipient MTA Certificate Validation",
 	"RFC 8461 §5":     "Policy Application",
 	"RFC 8461 §10":    "Security Considerations",
+	"RFC 8997 §3":     "Updates to RFC 8314",
 	"RFC 9051 §6.2.1": "STARTTLS Command",
 	"RFC 9051 §6.2.2": "AUTHENTICATE Command",
 	"RFC 9051 §6.2.3": "LOGIN Command",
@@ -358,6 +359,29 @@ func TestReviewCorrections(t *testing.T) {
 			},
 			want:      []string{"RFC 9849; RFC 8446 §4.1.2", "Defined by Encrypted Client Hello (RFC 9849)"},
 			forbidden: []*regexp.Regexp{regexp.MustCompile(`Encrypted Client Hello specification`)},
+		},
+		{
+			// RFC 8997 (TLS 1.2 minimum for mail, updating RFC 8314) was
+			// never mentioned where mail's TLS versions come up.
+			name: "port pages: RFC 8997's TLS 1.2 minimum",
+			text: func(t *testing.T) string {
+				var all string
+				for _, p := range []int{110, 143, 465, 587, 993, 995} {
+					text := portText(t, p)
+					if !strings.Contains(text, "RFC 8997 §3 updated RFC 8314 to make TLS 1.2 the minimum") ||
+						!strings.Contains(text, "RFC 8997 §3 | Updates to RFC 8314") {
+						t.Errorf("port %d does not mention RFC 8997's TLS 1.2 minimum", p)
+					}
+					all += text
+				}
+				return all
+			},
+			want: []string{"TLS 1.2 or later with a validated certificate (RFC 8314 §5.2)"},
+		},
+		{
+			name: "tls.alert.protocol_version: the mail minimum",
+			text: func(t *testing.T) string { return annotationText(t, "tls.alert.protocol_version") },
+			want: []string{"RFC 8997 §3 makes TLS 1.2 the minimum", "RFC 8996"},
 		},
 	}
 	for _, c := range checks {
