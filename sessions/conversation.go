@@ -630,12 +630,12 @@ func (c *Conversation) emitTLSState(cs tls.ConnectionState) {
 		Annotation: "tls.state", TLS: st,
 		Text: fmt.Sprintf("%s, %s, %s", st.Version, st.CipherSuite, verdict)})
 	if len(cs.PeerCertificates) > 0 {
-		// RFC 7525 §4.3 (BCP 195): servers SHOULD use RSA keys of at least
-		// 2048 bits;
-		// a 1024-bit key is within reach of a well-funded attacker, and a
-		// verified certificate does not make it stronger.
+		// RFC 9325 §4.5 (BCP 195, which replaced RFC 7525): servers MUST
+		// authenticate with RSA keys of at least 2048 bits; a 1024-bit key
+		// is within reach of a well-funded attacker, and a verified
+		// certificate does not make it stronger.
 		if k, ok := cs.PeerCertificates[0].PublicKey.(*rsa.PublicKey); ok && k.N.BitLen() < 2048 {
-			c.Note(fmt.Sprintf("weak server key: RSA %d bits, below the 2048 bits RFC 7525 §4.3 asks for", k.N.BitLen()),
+			c.Note(fmt.Sprintf("weak server key: RSA %d bits, below the 2048 bits RFC 9325 §4.5 requires", k.N.BitLen()),
 				ExplainWeakKey, nil)
 		}
 	}
