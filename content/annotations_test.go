@@ -109,7 +109,7 @@ var knownSections = map[int][]string{
 	3348: {},
 	3461: {"4"},
 	3463: {"2", "3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7", "3.8"},
-	3501: {"2.2.2", "3.1", "4.3", "6.1.1", "6.2.1", "6.2.3", "6.3.1", "6.3.2", "6.3.8", "6.4.5", "7", "7.1",
+	3501: {"2.2.2", "2.3.2", "3.1", "4.3", "6.1.1", "6.2.1", "6.2.3", "6.3.1", "6.3.2", "6.3.8", "6.4.5", "7", "7.1",
 		"7.2.1", "7.2.2", "7.2.6", "7.3.1", "7.3.2", "7.4.1", "7.4.2", "7.5"},
 	3502: {},
 	3516: {},
@@ -132,10 +132,11 @@ var knownSections = map[int][]string{
 	5256: {},
 	5258: {},
 	5267: {},
-	5280: {"4.1", "4.1.2.4", "4.1.2.5", "4.1.2.6", "4.1.2.7", "4.2.1.6", "4.2.1.9", "4.2.1.12", "6", "6.1.3"},
+	5280: {"4.1", "4.1.1.2", "4.1.2.4", "4.1.2.5", "4.1.2.6", "4.1.2.7", "4.2.1.6", "4.2.1.9", "4.2.1.12", "4.2.2.1",
+		"6", "6.1", "6.1.3"},
 	5321: {"2.1", "2.2.1", "2.2.2", "3.1", "3.3", "3.5", "3.8", "4.1", "4.1.1.1", "4.1.1.2", "4.1.1.3", "4.1.1.4",
 		"4.1.1.5", "4.1.1.6", "4.1.1.8", "4.1.1.9", "4.1.1.10", "4.1.4", "4.2", "4.2.1", "4.2.3", "4.2.4", "4.4", "4.5.2",
-		"4.5.3.1.4", "4.5.3.1.5", "4.5.3.1.10", "4.5.3.2", "5", "7.3"},
+		"4.5.3.1.4", "4.5.3.1.5", "4.5.3.1.10", "4.5.3.2", "5", "6.1", "7.3"},
 	5465: {},
 	5550: {},
 	5746: {"3.2"},
@@ -147,6 +148,7 @@ var knownSections = map[int][]string{
 	6176: {},
 	6520: {"2", "3"},
 	6531: {"3.1"},
+	6698: {"2.1"},
 	6851: {},
 	6409: {"3.1", "4.3"},
 	6797: {},
@@ -160,12 +162,13 @@ var knownSections = map[int][]string{
 	7507: {"3"},
 	7525: {"4.3"},
 	7627: {"4", "5.1"},
+	7633: {},
 	7672: {"2.2", "3"},
 	7685: {"3"},
 	7817: {},
 	7888: {},
 	7889: {},
-	8314: {"1", "3", "3.1", "3.2", "3.3", "4.1", "5.2", "5.3", "7.1", "7.2", "7.3"},
+	8314: {"1", "3", "3.1", "3.2", "3.3", "4.1", "4.4", "5.2", "5.3", "7.1", "7.2", "7.3"},
 	8422: {"5.1.1", "5.1.2"},
 	8438: {},
 	8446: {"1.2", "2", "4", "4.1.2", "4.1.3", "4.1.4", "4.2", "4.2.1", "4.2.2", "4.2.3", "4.2.4", "4.2.6", "4.2.7",
@@ -188,6 +191,7 @@ var knownSections = map[int][]string{
 	9112: {"3", "4", "6", "8"},
 	9113: {"3.2", "3.4", "4.1", "5.4", "5.5", "6.1", "6.2", "6.3", "6.4", "6.5", "6.6", "6.7", "6.8", "6.9",
 		"6.10", "8.7"},
+	9155: {},
 	9293: {"3.5", "3.5.2", "3.5.3", "3.6", "3.8.3"},
 	9325: {"4.5"},
 	9345: {},
@@ -264,6 +268,11 @@ var requiredKeys = []string{
 	"tls.boundary.starttls", "tls.boundary.implicit", "tls.state",
 	"tls.verify.ok", "tls.verify.hostname", "tls.verify.unknown_authority", "tls.verify.expired",
 	"tls.verify.off",
+	// certificates (sessions/certs): every problem kind and every fact a chain view explains
+	"tls.verify.not_yet_valid", "tls.verify.self_signed", "tls.verify.incomplete_chain",
+	"tls.verify.sha1_signature", "tls.verify.weak_key", "tls.verify.failed",
+	"tls.cert.chain", "tls.cert.signature_algorithm", "tls.cert.fingerprint", "tls.cert.ca",
+	"tls.cert.must_staple", "tls.cert.sct",
 	// errors and mismatches
 	"mismatch.cleartext_on_implicit", "mismatch.tls_on_starttls", "mismatch.no_starttls",
 	"net.refused", "net.timeout", "net.reset", "net.closed",
@@ -467,7 +476,7 @@ func TestParseAnnotationFileErrors(t *testing.T) {
 		name, src, wantErr string
 		wantOK             int
 	}{
-		{"good", "# t\n\n## a.b\nTitle\nRefs: RFC 1 §2; RFC 3 Appendix B.1 | Some title\nRisk: r\nText one.\nmore.\n\nPara two.\n", "", 1},
+		{"good", "# t\n\n## a.b\nTitle\nRefs: RFC 1 §2; RFC 3 Appendix B.1 | Some title\nRisk: r\nFix: f\nText one.\nmore.\n\nPara two.\n", "", 1},
 		{"no refs", "## a.b\nTitle\nText.\n", "no Refs", 0},
 		{"no text", "## a.b\nTitle\nRefs: RFC 1\n", "no text", 0},
 		{"no title", "## a.b\n\n", "no title", 0},
@@ -475,6 +484,11 @@ func TestParseAnnotationFileErrors(t *testing.T) {
 		{"bad section", "## a.b\nTitle\nRefs: RFC 1 section 2\nText.\n", "bad reference", 0},
 		{"refs first", "## a.b\nRefs: RFC 1\nTitle\nText.\n", "first line must be the title", 0},
 		{"refs late", "## a.b\nTitle\nRefs: RFC 1\nText.\nRefs: RFC 2\n", "after the prose", 0},
+		{"fix late", "## a.b\nTitle\nRefs: RFC 1\nText.\nFix: f\n", "Fix line after the prose", 0},
+		{"fix first", "## a.b\nFix: f\nTitle\nRefs: RFC 1\nText.\n", "first line must be the title", 0},
+		{"second fix", "## a.b\nTitle\nRefs: RFC 1\nFix: f\nFix: g\nText.\n", "second Fix line", 0},
+		{"empty fix", "## a.b\nTitle\nRefs: RFC 1\nFix:\nText.\n", "empty Fix line", 0},
+		{"empty risk", "## a.b\nTitle\nRefs: RFC 1\nRisk: \nText.\n", "empty Risk line", 0},
 		{"bad key", "## A.B\nTitle\nRefs: RFC 1\nText.\n", "bad key", 0},
 		{"one-segment key", "## abc\nTitle\nRefs: RFC 1\nText.\n", "bad key", 0},
 		{"stray heading", "## a.b\nTitle\nRefs: RFC 1\nText.\n### sub\n", "unexpected heading", 0},
@@ -504,10 +518,10 @@ func TestParseAnnotationFileErrors(t *testing.T) {
 		})
 	}
 	anns, _ := parseAnnotationFile("x.md", tests[0].src)
-	want := Annotation{Key: "a.b", Title: "Title", Text: "Text one. more.\n\nPara two.", Risk: "r",
+	want := Annotation{Key: "a.b", Title: "Title", Text: "Text one. more.\n\nPara two.", Risk: "r", Fix: "f",
 		Refs: []Ref{{RFC: 1, Section: "2"}, {RFC: 3, Section: "Appendix B.1", Title: "Some title"}}}
 	if len(anns) != 1 || anns[0].Key != want.Key || anns[0].Title != want.Title || anns[0].Text != want.Text ||
-		anns[0].Risk != want.Risk || !slices.Equal(anns[0].Refs, want.Refs) {
+		anns[0].Risk != want.Risk || anns[0].Fix != want.Fix || !slices.Equal(anns[0].Refs, want.Refs) {
 		t.Errorf("parsed %+v, want %+v", anns, want)
 	}
 }

@@ -528,6 +528,42 @@ func (c *Conversation) goOnInCleartext(why string) error {
 	return nil
 }
 
+// ExplainStoppedOnRequest is the note of a session that ended on purpose
+// after a stage (Options.StopAfter).
+const ExplainStoppedOnRequest = "session.note.stopped_on_request"
+
+// stopAfter says whether the session ends after stage, as Options.StopAfter
+// asks, and notes it. The driver then says goodbye (QUIT, LOGOUT) as at the
+// end of any session: stopping on request is a clean end, not a failure.
+// reached says what the session got to, for the note.
+func (c *Conversation) stopAfter(stage Stage, reached string) bool {
+	if c.opts.StopAfter == StageAll || c.opts.StopAfter != stage {
+		return false
+	}
+	c.Note("stopping after the "+string(stage)+" stage, as asked: "+reached, ExplainStoppedOnRequest, nil)
+	return true
+}
+
+// tlsReached words what the tls stage got to, for stopAfter: ask is the
+// command that lists the capabilities (EHLO, CAPA, CAPABILITY).
+func (c *Conversation) tlsReached(ask string) string {
+	switch {
+	case c.TLSActive() && c.upgraded:
+		return "TLS is up, and the client asked " + ask + " again inside it"
+	case c.TLSActive():
+		return "TLS is up from the first byte, and the client asked " + ask + " inside it"
+	}
+	return "this session did not start TLS, so it ends where TLS would have begun"
+}
+
+// authReached words what the auth stage got to, for stopAfter.
+func authReached(loggedIn bool) string {
+	if loggedIn {
+		return "the server accepted the login"
+	}
+	return "no login was made (the note above says why)"
+}
+
 // withholdCredentials applies the rules every driver follows before it
 // logs in, and says whether it must not: no user name was given, or the
 // connection is still cleartext and the user did not allow a password

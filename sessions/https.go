@@ -68,6 +68,17 @@ func (HTTPSDriver) Play(c *Conversation) error {
 		alpn = cs.NegotiatedProtocol
 		c.Note(alpnText(alpn, o.ALPN), "http.alpn."+alpnKey(alpn), nil)
 	}
+	// HTTPS has no greeting: connect and tls both end once the connection
+	// (and TLS) is up, before any request; TLS's close_notify ends it
+	// (RFC 8446 §6.1). Options refuse auth for HTTPS.
+	reached := "the TLS handshake is done; no HTTP request is sent"
+	if !c.TLSActive() {
+		reached = "the connection is open; no HTTP request is sent"
+	}
+	if c.stopAfter(StageConnect, reached) || c.stopAfter(StageTLS, reached) {
+		c.Ended()
+		return nil
+	}
 	switch alpn {
 	case "h2":
 		return (&h2Client{c: c, o: o}).play()

@@ -16,8 +16,12 @@ func init() { RegisterDriver(ProtoIMAP, IMAPDriver{}) }
 // implicit TLS on 993:
 //
 //	143 (STARTTLS): greeting, a1 CAPABILITY, a2 STARTTLS, TLS, a3 CAPABILITY,
-//	                a4 LOGIN, a5 SELECT INBOX, a6 FETCH * (ENVELOPE), a7 LOGOUT
-//	993 (implicit): TLS, greeting, a1 CAPABILITY, a2 LOGIN, … LOGOUT
+//	                [a4 LOGIN, [a5 SELECT INBOX, a6 FETCH * (ENVELOPE)]], a7 LOGOUT
+//	993 (implicit): TLS, greeting, a1 CAPABILITY, [a2 LOGIN, […]], LOGOUT
+//
+// LOGIN only with credentials (Options.Username), SELECT and FETCH only
+// when asked (Options.Fetch); Options.StopAfter ends it earlier, always
+// with LOGOUT.
 //
 // Every response line (an untagged line with its literals, or the tagged
 // completion) is one event.
@@ -253,6 +257,9 @@ func (m *imapClient) play() error {
 			ExplainPreauth)
 	}
 	m.canLogout = true
+	if m.c.stopAfter(StageConnect, "the server greeted with "+greeting.Status) {
+		return m.logout()
+	}
 	if err := m.capability(); err != nil {
 		return err
 	}
@@ -263,16 +270,30 @@ func (m *imapClient) play() error {
 			return err
 		}
 	}
+	if m.c.stopAfter(StageTLS, m.c.tlsReached("CAPABILITY")) {
+		return m.logout()
+	}
 	authed := preauth
 	if !preauth {
 		if authed, err = m.login(); err != nil {
 			return err
 		}
 	}
-	if authed {
+	reached := authReached(authed)
+	if preauth {
+		reached = "the server's PREAUTH greeting had already logged the session in (RFC 9051 §7.1.4)"
+	}
+	if m.c.stopAfter(StageAuth, reached) {
+		return m.logout()
+	}
+	switch {
+	case authed && m.o.Fetch:
 		if err := m.read(); err != nil {
 			return err
 		}
+	case authed:
+		m.c.Note("logged in; reading the mailbox was not asked for, so the client leaves without SELECT or FETCH",
+			"imap.note.no_fetch", nil)
 	}
 	return m.logout()
 }

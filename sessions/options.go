@@ -91,9 +91,35 @@ const (
 	DefaultDialTimeout    = 10 * time.Second
 	DefaultReadTimeout    = 15 * time.Second
 	DefaultSessionTimeout = 2 * time.Minute
-	DefaultRecipient      = "learner@mail.lab.test"
 	fallbackEHLOName      = "mailwire.invalid" // RFC 2606 §2: .invalid never resolves
 )
+
+// Stage names a point of the dialogue after which a session may end on
+// purpose (Options.StopAfter). Each stage ends with the protocol's own
+// goodbye (QUIT, LOGOUT; on HTTPS the TLS close_notify), so stopping is a
+// clean, successful session, never a failure.
+type Stage string
+
+const (
+	// StageAll plays the whole dialogue (the zero value).
+	StageAll Stage = ""
+	// StageConnect ends after the server's greeting; on an implicit-TLS
+	// port the handshake comes first (RFC 8314 §3), on HTTPS there is no
+	// greeting and the session ends after the handshake.
+	StageConnect Stage = "connect"
+	// StageTLS ends once TLS is up and the capabilities were asked again
+	// inside it (EHLO, CAPA, CAPABILITY: RFC 3207 §4.2, RFC 2595 §4,
+	// RFC 9051 §6.2.1), which is what an admin checking a server wants to
+	// see; without TLS (TLSNone, or an opportunistic client that went on
+	// in cleartext) it ends where TLS would have begun.
+	StageTLS Stage = "tls"
+	// StageAuth ends after the login (or where it would have been, when no
+	// credentials were given or the driver withheld them). HTTPS has none.
+	StageAuth Stage = "auth"
+)
+
+// Stages lists the stages a session can stop after, in dialogue order.
+var Stages = []Stage{StageConnect, StageTLS, StageAuth}
 
 // Options describe one session. The zero value is not usable: set Target,
 // or build it with OptionsForPort, then adjust.
@@ -134,8 +160,22 @@ type Options struct {
 	// client must not. Scenarios that show a password on the wire set it.
 	AllowCleartextAuth bool
 
-	// From and To are the envelope addresses (RFC 5321 §4.1.1.2–3).
-	From, To string
+	// To is the envelope recipient (RFC 5321 §4.1.1.3). An SMTP session
+	// sends a message only when To is set: against a server mailwire does
+	// not own, nothing with side effects happens unless asked. The lab's
+	// demo sets it (lab.DemoRecipient).
+	To string
+	// From is the envelope sender (RFC 5321 §4.1.1.2); empty means the
+	// login (user@ServerName when it has no @), else mailwire@EHLOName.
+	From string
+	// Fetch lets a POP3 or IMAP session read the mailbox after logging in
+	// (POP3 STAT, LIST, RETR 1; IMAP SELECT INBOX, FETCH of the newest
+	// envelope). Off, a session logs in (when given credentials) and
+	// leaves without reading anything. SMTP and HTTPS ignore it.
+	Fetch bool
+	// StopAfter ends the session on purpose after a stage (StageConnect,
+	// StageTLS, StageAuth) with QUIT/LOGOUT; StageAll plays it all.
+	StopAfter Stage
 	// Message is the message an SMTP session sends (RFC 5322, lines ending
 	// in CRLF or LF); nil means a short generated test message. A relaying
 	// MTA (the hops scenario) passes on the message it queued. The driver
@@ -212,6 +252,14 @@ func looksLikeFQDN(h string) bool {
 	return true
 }
 
+// Validate checks the options as Run would, without dialing: what a
+// caller (the CLI) can refuse as a usage error before anything starts. It
+// does not read CAFile.
+func (o Options) Validate() error {
+	_, err := o.withDefaults()
+	return err
+}
+
 // withDefaults fills unset fields and validates the rest.
 func (o Options) withDefaults() (Options, error) {
 	host, port, err := net.SplitHostPort(o.Target)
@@ -266,8 +314,14 @@ func (o Options) withDefaults() (Options, error) {
 	default:
 		return o, fmt.Errorf("auth mechanism %q: want PLAIN or LOGIN", o.AuthMechanism)
 	}
-	if o.To == "" {
-		o.To = DefaultRecipient
+	switch o.StopAfter {
+	case StageAll, StageConnect, StageTLS:
+	case StageAuth:
+		if o.Proto == ProtoHTTPS {
+			return o, errors.New("stop after auth: HTTPS has no login stage (want connect or tls)")
+		}
+	default:
+		return o, fmt.Errorf("stop after %q: want connect, tls or auth", o.StopAfter)
 	}
 	if o.From == "" {
 		o.From = "mailwire@" + o.EHLOName

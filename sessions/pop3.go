@@ -14,8 +14,12 @@ func init() { RegisterDriver(ProtoPOP3, POP3Driver{}) }
 // CAPA and response codes, RFC 2595 §4 for STLS, RFC 8314 for implicit TLS
 // on 995:
 //
-//	110 (STLS):     greeting, CAPA, STLS, TLS, CAPA, USER, PASS, STAT, LIST, RETR 1, QUIT
-//	995 (implicit): TLS, greeting, CAPA, USER, PASS, STAT, LIST, RETR 1, QUIT
+//	110 (STLS):     greeting, CAPA, STLS, TLS, CAPA, [USER, PASS, [STAT, LIST, RETR 1]], QUIT
+//	995 (implicit): TLS, greeting, CAPA, [USER, PASS, [STAT, LIST, RETR 1]], QUIT
+//
+// USER and PASS only with credentials (Options.Username), the maildrop is
+// read only when asked (Options.Fetch); Options.StopAfter ends it earlier,
+// always with QUIT.
 type POP3Driver struct{}
 
 // POP3Error is a "-ERR" response; it keeps the RFC 2449 §8 response code.
@@ -182,6 +186,9 @@ func (p *pop3Client) play() error {
 		return p.refused("greeting", r)
 	}
 	p.canQuit = true
+	if p.c.stopAfter(StageConnect, "the server greeted with +OK") {
+		return p.quit()
+	}
 	if err := p.capa(); err != nil {
 		return err
 	}
@@ -190,14 +197,24 @@ func (p *pop3Client) play() error {
 			return err
 		}
 	}
+	if p.c.stopAfter(StageTLS, p.c.tlsReached("CAPA")) {
+		return p.quit()
+	}
 	loggedIn, err := p.login()
 	if err != nil {
 		return err
 	}
-	if loggedIn {
+	if p.c.stopAfter(StageAuth, authReached(loggedIn)) {
+		return p.quit()
+	}
+	switch {
+	case loggedIn && p.o.Fetch:
 		if err := p.transaction(); err != nil {
 			return err
 		}
+	case loggedIn:
+		p.c.Note("logged in; reading the maildrop was not asked for, so the client leaves without STAT, LIST or RETR",
+			"pop3.note.no_fetch", nil)
 	}
 	return p.quit()
 }

@@ -227,13 +227,16 @@ func recordingDialer(rec **wireRecorder) func(ctx context.Context, network, addr
 	}
 }
 
-// testOptions are options for a session against a fake server.
+// testOptions are options for a session against a fake server, playing
+// the whole demo dialogue (a message sent, the mailbox read), which the
+// fake servers' scripts expect.
 func testOptions(addr string, pki testPKI, mode TLSMode, role Role) Options {
 	return Options{
 		Target: addr, Proto: ProtoSMTP, TLSMode: mode, Role: role,
 		EHLOName: "client.test", ServerName: "mail.lab.test",
 		Verify: VerifyPool, RootCAs: pki.pool,
 		Username: "learner", Password: "correct-horse",
+		To: "learner@mail.lab.test", Fetch: true,
 		ReadTimeout: 3 * time.Second, SessionTimeout: 10 * time.Second,
 	}
 }

@@ -38,6 +38,7 @@ func labOptions(t *testing.T, l *lab.Lab, port int) sessions.Options {
 	o.ServerName = lab.Hostname
 	o.Verify, o.RootCAs = sessions.VerifyPool, l.RootCAs()
 	o.Username, o.Password = lab.DemoUser, lab.DemoPassword
+	o.To, o.Fetch = lab.DemoRecipient, true // the lab's full demo
 	o.EHLOName = "client.test"
 	o.ReadTimeout, o.SessionTimeout = 3*time.Second, 15*time.Second
 	return o

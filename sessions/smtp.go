@@ -17,9 +17,13 @@ func init() { RegisterDriver(ProtoSMTP, SMTPDriver{}) }
 // SMTPDriver plays an SMTP client: RFC 5321 for the dialogue, RFC 3207 for
 // STARTTLS, RFC 4954 for AUTH, RFC 8314 for implicit TLS on 465. By role:
 //
-//	transfer (25):    greeting, EHLO, STARTTLS, EHLO, MAIL, RCPT, DATA, QUIT
-//	submission (587): the same with AUTH after the second EHLO
-//	submissions (465, implicit TLS): TLS, greeting, EHLO, AUTH, MAIL, RCPT, DATA, QUIT
+//	transfer (25):    greeting, EHLO, STARTTLS, EHLO, [MAIL, RCPT, DATA], QUIT
+//	submission (587): the same with [AUTH] after the second EHLO
+//	submissions (465, implicit TLS): TLS, greeting, EHLO, [AUTH], [MAIL, RCPT, DATA], QUIT
+//
+// AUTH only with credentials (Options.Username), MAIL, RCPT and DATA only
+// with a recipient (Options.To); Options.StopAfter ends it earlier, always
+// with QUIT.
 type SMTPDriver struct{}
 
 // SMTPReplyError is a negative or unexpected SMTP reply; it keeps the wire codes.
@@ -54,6 +58,7 @@ type smtpClient struct {
 	caps    []string // EHLO keyword lines, keyword upper-cased
 	helo    bool     // EHLO was refused and the client fell back to HELO
 	canQuit bool     // the connection is still in a state to send QUIT
+	authed  bool     // the server accepted AUTH (235)
 }
 
 func (s *smtpClient) play() error {
@@ -65,6 +70,9 @@ func (s *smtpClient) play() error {
 		return s.refused("greeting", r) // 554: no service here (RFC 5321 §3.1)
 	}
 	s.canQuit = true
+	if s.c.stopAfter(StageConnect, "the server greeted with 220") {
+		return s.quit()
+	}
 	if err := s.ehlo(); err != nil {
 		return err
 	}
@@ -73,18 +81,29 @@ func (s *smtpClient) play() error {
 			return err
 		}
 	}
+	if s.c.stopAfter(StageTLS, s.c.tlsReached("EHLO")) {
+		return s.quit()
+	}
+	// An MTA on port 25 does not authenticate (RFC 5321); a submission
+	// client does when it was given credentials (RFC 6409 §4.3, RFC 4954).
 	if s.o.Role == RoleSubmission {
 		if err := s.auth(); err != nil {
 			return err
 		}
 	}
-	if err := s.send(); err != nil {
+	if s.c.stopAfter(StageAuth, authReached(s.authed)) {
+		return s.quit()
+	}
+	if s.o.To == "" {
+		// Nothing with side effects unless asked: a message is queued
+		// and delivered by the server, so it is sent only to a
+		// recipient the user named.
+		s.c.Note("no recipient given: the client sends no message (no MAIL, RCPT or DATA), so nothing is queued on the server",
+			"smtp.note.no_message", nil)
+	} else if err := s.send(); err != nil {
 		return err
 	}
-	if err := s.quit(); err != nil {
-		return err
-	}
-	return nil
+	return s.quit()
 }
 
 // reply reads one reply and emits it. A 421 anywhere means the server is
@@ -244,7 +263,11 @@ func (s *smtpClient) startTLS() error {
 
 // auth authenticates with AUTH PLAIN or AUTH LOGIN (RFC 4954 §4).
 func (s *smtpClient) auth() error {
-	if s.c.withholdCredentials(ProtoSMTP, "not authenticating, so the server will probably refuse to relay", "RFC 4954 §4") {
+	noCreds := "not authenticating"
+	if s.o.To != "" {
+		noCreds += ", so the server will probably refuse to relay"
+	}
+	if s.c.withholdCredentials(ProtoSMTP, noCreds, "RFC 4954 §4") {
 		return nil
 	}
 	params, ok := s.capability("AUTH")
@@ -273,12 +296,14 @@ func (s *smtpClient) auth() error {
 			return err
 		}
 		_, err := s.exchange("AUTH", b64([]byte(s.o.Password)), 235)
+		s.authed = err == nil
 		return err
 	default:
 		// RFC 4616 §2: [authzid] NUL authcid NUL passwd, sent as the
 		// initial response (RFC 4954 §4).
 		msg := b64([]byte("\x00" + s.o.Username + "\x00" + s.o.Password))
 		_, err := s.exchange("AUTH", "AUTH PLAIN "+msg, 235)
+		s.authed = err == nil
 		return err
 	}
 }

@@ -350,10 +350,16 @@ func startSessionLab(ctx context.Context, stateDir string) (*lab.Lab, error) {
 
 // forLab points session options at a lab endpoint, filling what the user
 // left unset the way a learner expects: the lab's host name as SNI, the
-// certificate checked against the lab CA, the demo login. `mailwire
-// session` and the TUI both start lab sessions through it.
+// certificate checked against the lab CA, the demo login, and the full
+// demo (a message to lab.DemoRecipient, the mailbox read), which the lab
+// is there for. `mailwire session` and the TUI both start lab sessions
+// through it.
 func forLab(o sessions.Options, l *lab.Lab, ep lab.Endpoint) sessions.Options {
 	o.Target = ep.Addr
+	if o.To == "" {
+		o.To = lab.DemoRecipient
+	}
+	o.Fetch = true
 	if o.ServerName == "" {
 		o.ServerName = lab.Hostname
 	}

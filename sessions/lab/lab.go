@@ -32,6 +32,9 @@ const (
 	// DemoUser and DemoPassword are the lab's only credentials.
 	DemoUser     = "learner"
 	DemoPassword = "correct-horse"
+	// DemoRecipient is the mailbox the lab's demo sessions send to: the
+	// demo user's, delivered to its INBOX (see localParts).
+	DemoRecipient = DemoUser + "@" + Hostname
 	// DemoClientName is the EHLO name mailwire's clients give the lab. It
 	// is under .invalid, which never resolves (RFC 2606 §2).
 	DemoClientName = "client.mailwire.invalid"

@@ -166,6 +166,7 @@ func hopsPath(r *Run) error {
 	if o, err = env.options(imaps.Addr, 993); err != nil {
 		return err
 	}
+	o.Fetch = true // reading the message is the hop
 	r.StartLeg(LegHopRetrieval, "the recipient's mail client (MUA) reads the mailbox on its server over IMAP, TLS from the first byte (RFC 8314 §3)")
 	_, _ = r.Session(LegHopRetrieval, o)
 

@@ -179,19 +179,26 @@ type Env struct {
 	Username, Password string
 	// EHLOName is the name the SMTP client announces; "" is mailwire's.
 	EHLOName string
-	// Recipient is where sessions on port 25 deliver (a local mailbox of
-	// the server); "" is sessions.DefaultRecipient, the lab's.
+	// Recipient is where the scenario's SMTP sessions send a message (a
+	// local mailbox of the server). "": they send none, as against a
+	// server mailwire does not own nothing with side effects happens
+	// unless asked (sessions.Options.To).
 	Recipient string
+	// Fetch lets the scenario's POP3 and IMAP sessions read the mailbox
+	// after logging in (sessions.Options.Fetch).
+	Fetch bool
 	// DialTimeout, ReadTimeout and SessionTimeout bound each session
 	// (sessions' defaults when zero).
 	DialTimeout, ReadTimeout, SessionTimeout time.Duration
 }
 
 // LabEnv returns the Env of a running lab: its endpoints, CA and demo
-// credentials.
+// credentials, and its full demo (a message sent to lab.DemoRecipient, the
+// mailbox read), since the lab is ours.
 func LabEnv(l *lab.Lab, stateDir string) Env {
 	return Env{Lab: l, StateDir: stateDir, ServerName: lab.Hostname, RootCAs: l.RootCAs(),
-		Username: lab.DemoUser, Password: lab.DemoPassword, EHLOName: lab.DemoClientName}
+		Username: lab.DemoUser, Password: lab.DemoPassword, EHLOName: lab.DemoClientName,
+		Recipient: lab.DemoRecipient, Fetch: true}
 }
 
 // Addr returns the address serving a canonical port.
@@ -403,7 +410,7 @@ func (e Env) options(addr string, port int) (sessions.Options, error) {
 	}
 	o.Username, o.Password = e.Username, e.Password
 	o.EHLOName = e.EHLOName
-	o.To = e.Recipient
+	o.To, o.Fetch = e.Recipient, e.Fetch
 	o.DialTimeout, o.ReadTimeout, o.SessionTimeout = e.DialTimeout, e.ReadTimeout, e.SessionTimeout
 	return o, nil
 }
