@@ -72,6 +72,9 @@ func TestLabNoSideEffectsUnlessAsked(t *testing.T) {
 			if annotated(evs, tc.note) == nil {
 				t.Errorf("no %s note\n%s", tc.note, text(evs))
 			}
+			if f := sessions.Findings(evs); len(f) != 0 {
+				t.Errorf("findings on a healthy session: %+v", f)
+			}
 		})
 	}
 	// Without credentials a submission session does not AUTH either:
