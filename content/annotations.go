@@ -23,6 +23,7 @@ import (
 //	530 Must issue a STARTTLS command first
 //	Refs: RFC 3207 §4; RFC 3463 §3.8
 //	Risk: optional one-liner when the event exposes something
+//	Fix: optional one-liner: what to change (on the server) to mend it
 //	Prose, one or more lines; a blank line starts a new paragraph.
 //
 // Keys are lower case. A Refs item is "RFC <number>", optionally followed by
@@ -40,6 +41,9 @@ type Annotation struct {
 	Text  string // 1–4 sentences of plain prose; paragraphs separated by "\n\n"
 	Refs  []Ref  // where the behaviour comes from
 	Risk  string // optional: what this event exposes, e.g. "Anyone on the path can read this password."
+	// Fix is optional: what to change to mend the problem the entry
+	// names, e.g. "Renew the certificate and reload the server."
+	Fix string
 }
 
 // Ref cites an RFC and, optionally, a section of it.
@@ -289,7 +293,7 @@ func parseAnnotationFile(name, src string) ([]Annotation, []error) {
 			if line == "" {
 				continue
 			}
-			if strings.HasPrefix(line, "Refs:") || strings.HasPrefix(line, "Risk:") {
+			if isHeaderLine(line) {
 				fail(n, "entry %q: the first line must be the title", cur.Key)
 			}
 			cur.Title = line
@@ -304,19 +308,15 @@ func parseAnnotationFile(name, src string) ([]Annotation, []error) {
 			}
 			cur.Refs = refs
 		case state == 1 && strings.HasPrefix(line, "Risk:"):
-			if cur.Risk != "" {
-				fail(n, "entry %q: second Risk line", cur.Key)
-			}
-			cur.Risk = strings.TrimSpace(strings.TrimPrefix(line, "Risk:"))
-			if cur.Risk == "" {
-				fail(n, "entry %q: empty Risk line", cur.Key)
-			}
+			setOnce(&cur.Risk, "Risk", line, func(format string) { fail(n, format, cur.Key) })
+		case state == 1 && strings.HasPrefix(line, "Fix:"):
+			setOnce(&cur.Fix, "Fix", line, func(format string) { fail(n, format, cur.Key) })
 		default:
 			if state == 1 && line == "" && len(prose) == 0 {
 				continue
 			}
-			if strings.HasPrefix(line, "Refs:") || strings.HasPrefix(line, "Risk:") {
-				fail(n, "entry %q: %s line after the prose started", cur.Key, line[:4])
+			if isHeaderLine(line) {
+				fail(n, "entry %q: %s line after the prose started", cur.Key, line[:strings.IndexByte(line, ':')])
 			}
 			state = 2
 			prose = append(prose, line)
@@ -324,6 +324,25 @@ func parseAnnotationFile(name, src string) ([]Annotation, []error) {
 	}
 	finish()
 	return out, errs
+}
+
+// isHeaderLine says whether line is one of an entry's header lines
+// (Refs, Risk, Fix), which come after the title and before the prose.
+func isHeaderLine(line string) bool {
+	return strings.HasPrefix(line, "Refs:") || strings.HasPrefix(line, "Risk:") || strings.HasPrefix(line, "Fix:")
+}
+
+// setOnce sets *field from the header line "Name: value", reporting
+// (through fail, with a format taking the entry's key) a second line of
+// the same name or an empty value.
+func setOnce(field *string, name, line string, fail func(format string)) {
+	if *field != "" {
+		fail("entry %q: second " + name + " line")
+	}
+	*field = strings.TrimSpace(strings.TrimPrefix(line, name+":"))
+	if *field == "" {
+		fail("entry %q: empty " + name + " line")
+	}
 }
 
 // parseRefs parses " RFC 5321 §4.2.3; RFC 3463 §3.8".
