@@ -32,14 +32,9 @@ func init() {
 const LegInjectingServer = "injecting server"
 
 func playResponseInjection(r *Run) error {
+	// NeedsLab: Play refuses to run it without the lab, as a real server
+	// does not inject on demand.
 	port := r.Req.Port
-	if r.Req.Env.Lab == nil {
-		// A real server does not inject on demand, and an attacker would
-		// be needed to do it for it; the scenario has nothing to show.
-		r.Note("", "response-injection needs the lab's injecting server; nothing was run", "scenario.no-lab")
-		r.Verdict("", OutcomeInjectionUntested, true, "no lab, so no server injected anything and nothing was tested")
-		return nil
-	}
 	ep, err := r.Req.Env.Lab.AddEndpoint(port, lab.ModeResponseInjection)
 	if err != nil {
 		return fmt.Errorf("start the injecting server for port %d: %w", port, err)

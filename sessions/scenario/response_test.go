@@ -2,6 +2,7 @@ package scenario_test
 
 import (
 	"bytes"
+	"context"
 	"slices"
 	"strconv"
 	"strings"
@@ -87,11 +88,14 @@ func TestResponseInjection(t *testing.T) {
 	}
 }
 
-// Without a lab nothing injects, and the scenario says it tested nothing.
+// Without a lab nothing injects: the scenario needs the lab and refuses to
+// run, without connecting anywhere.
 func TestResponseInjectionWithoutLab(t *testing.T) {
 	env := scenario.Env{Endpoints: map[int]string{587: "127.0.0.1:1"}}
-	evs := play(t, scenario.Request{Name: "response-injection", Port: 587, Env: env})
-	wantVerdict(t, evs, "", "injection-untested")
+	evs, err := scenario.Collect(context.Background(), scenario.Request{Name: "response-injection", Port: 587, Env: env})
+	if err == nil || !strings.Contains(err.Error(), "needs the embedded lab") {
+		t.Fatalf("error %v, want a refusal\n%s", err, dump(evs))
+	}
 	if has(evs, func(ev sessions.Event) bool { return ev.Kind == sessions.KindConnect }) {
 		t.Errorf("connected somewhere without a lab\n%s", dump(evs))
 	}

@@ -214,6 +214,19 @@ func (e Env) Addr(port int) (string, bool) {
 	return "", false
 }
 
+// CheckEnv says whether the scenario can run in env: somewhere to run, and
+// the embedded lab when it needs one (NeedsLab). Play refuses what it
+// refuses; the CLI asks first, to refuse before anything starts.
+func (s Scenario) CheckEnv(env Env) error {
+	switch {
+	case env.Lab == nil && len(env.Endpoints) == 0:
+		return fmt.Errorf("scenario %s: no servers to run against (neither the lab nor endpoints)", s.Name)
+	case env.Lab == nil && s.NeedsLab:
+		return fmt.Errorf("scenario %s needs the embedded lab (servers in special modes): it cannot run against another server", s.Name)
+	}
+	return nil
+}
+
 // Request says which scenario to run, and how.
 type Request struct {
 	Name string
@@ -273,8 +286,7 @@ func Play(ctx context.Context, req Request, emit func(sessions.Event)) error {
 		return err
 	}
 	r.Scenario = s
-	if req.Env.Lab == nil && len(req.Env.Endpoints) == 0 {
-		err := fmt.Errorf("scenario %s: no servers to run against (neither the lab nor endpoints)", s.Name)
+	if err := s.CheckEnv(req.Env); err != nil {
 		r.Error("scenario", err)
 		return err
 	}
@@ -321,6 +333,9 @@ type Run struct {
 	emitFn func(sessions.Event)
 	seq    int
 	events []sessions.Event
+
+	decoyOnce sync.Once
+	decoy     decoy
 }
 
 // Context is the scenario's context.
@@ -416,8 +431,11 @@ func (e Env) options(addr string, port int) (sessions.Options, error) {
 }
 
 // Session runs one session of the scenario as leg and returns its events
-// (as numbered in the scenario's stream) and the session's error.
+// (as numbered in the scenario's stream) and the session's error. Against
+// a server that is not the lab, a session that may expose its credentials
+// logs in as the run's decoy (guardCredentials).
 func (r *Run) Session(leg string, o sessions.Options) ([]sessions.Event, error) {
+	o = r.guardCredentials(o)
 	var evs []sessions.Event
 	err := sessions.Run(r.ctx, o, func(ev sessions.Event) {
 		ev.Leg = leg

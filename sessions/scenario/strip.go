@@ -117,7 +117,7 @@ func stripVerdict(r *Run, evs []sessions.Event) {
 		}
 	}
 	if leaked := CredentialsOnWire(client); len(leaked) > 0 {
-		text := "the client logged in over the stripped connection: its password crossed the wire in cleartext"
+		text := "the client logged in over the stripped connection: " + r.passwordWord() + " crossed the wire in cleartext"
 		if attackerRead != 0 {
 			text += ", and the attacker read it and passed it on to the server over its own TLS connection"
 			leaked = append(leaked, attackerRead)

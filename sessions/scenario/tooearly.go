@@ -13,7 +13,8 @@ import (
 // IMAP LOGIN, POP3 AUTH PLAIN). Against the lab's normal port the server
 // refuses, but the password has already crossed the wire; against a port
 // configured to accept it (lab.ModeCleartextAuth), the login succeeds in
-// cleartext. RFC 2595 §2.3 and RFC 8314 are the rules it breaks.
+// cleartext. RFC 2595 §2.3 and RFC 8314 are the rules it breaks. Against a
+// server that is not the lab the client logs in as a decoy (decoy.go).
 func init() {
 	register(Scenario{
 		Name:  "too-early",
@@ -72,9 +73,9 @@ func tooEarlyVerdict(r *Run, leg string, evs []sessions.Event) {
 		}
 	}
 	accepted := answer == "235" || answer == "OK" || answer == "+OK"
-	text := fmt.Sprintf("the server refused the login before TLS (%s), but the password had already crossed the wire in cleartext", answer)
+	text := fmt.Sprintf("the server refused the login before TLS (%s), but %s had already crossed the wire in cleartext", answer, r.passwordWord())
 	if accepted {
-		text = fmt.Sprintf("the server accepted the login in cleartext (%s): the password crossed the wire readable by anyone on the path", answer)
+		text = fmt.Sprintf("the server accepted the login in cleartext (%s): %s crossed the wire readable by anyone on the path", answer, r.passwordWord())
 	}
 	r.Verdict(leg, "credentials-leaked", false, text, leaked...)
 }
