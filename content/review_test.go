@@ -1,6 +1,9 @@
 package content
 
 import (
+	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -63,6 +66,7 @@ var sectionTitles = map[string]string{
 	"RFC 9051 §6.2.3": "LOGIN Command",
 	"RFC 9110 §4.2.2": "https URI Scheme",
 	"RFC 9110 §4.3.4": "https Certificate Verification",
+	"RFC 9325 §4.5":   "Public Key Length",
 	"RFC 9525 §6":     "Verifying Service Identity",
 }
 
@@ -383,6 +387,14 @@ func TestReviewCorrections(t *testing.T) {
 			text: func(t *testing.T) string { return annotationText(t, "tls.alert.protocol_version") },
 			want: []string{"RFC 8997 §3 makes TLS 1.2 the minimum", "RFC 8996"},
 		},
+		{
+			// RFC 9325 replaced RFC 7525; its §4.5 (Public Key Length)
+			// makes 2048-bit RSA a MUST.
+			name:      "tls.verify.weak_key: RFC 9325 §4.5",
+			text:      func(t *testing.T) string { return annotationText(t, "tls.verify.weak_key") },
+			want:      []string{"RFC 9325 §4.5", "servers MUST authenticate with RSA keys of at least 2048 bits"},
+			forbidden: []*regexp.Regexp{regexp.MustCompile(`RFC 7525 §4\.3`), regexp.MustCompile(`SHOULD authenticate`)},
+		},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -398,5 +410,36 @@ func TestReviewCorrections(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// RFC 9325 replaced RFC 7525 (BCP 195), so nothing in the repository cites
+// a section of RFC 7525 any more: content, README or Go comments.
+func TestNoRFC7525Citations(t *testing.T) {
+	root := filepath.Join("..")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); name == ".git" || name == "testdata" || name == "node_modules" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if ext := filepath.Ext(path); ext != ".go" && ext != ".md" || strings.HasSuffix(path, "review_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if i := strings.Index(string(b), "RFC 7525 §"); i >= 0 {
+			t.Errorf("%s cites %q; RFC 9325 replaced RFC 7525 (public key length is RFC 9325 §4.5)", path, string(b[i:min(len(b), i+16)]))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
