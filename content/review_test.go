@@ -395,6 +395,13 @@ func TestReviewCorrections(t *testing.T) {
 			want:      []string{"RFC 9325 §4.5", "servers MUST authenticate with RSA keys of at least 2048 bits"},
 			forbidden: []*regexp.Regexp{regexp.MustCompile(`RFC 7525 §4\.3`), regexp.MustCompile(`SHOULD authenticate`)},
 		},
+		{
+			// The unexpected_message rule for unknown record types is in
+			// RFC 8446 §5; §5.1 only lists the content types.
+			name: "tls.record.unknown cites RFC 8446 §5",
+			text: func(t *testing.T) string { return annotationText(t, "tls.record.unknown") },
+			want: []string{"RFC 8446 §5; RFC 8446 §5.1"},
+		},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
