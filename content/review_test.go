@@ -402,6 +402,14 @@ func TestReviewCorrections(t *testing.T) {
 			text: func(t *testing.T) string { return annotationText(t, "tls.record.unknown") },
 			want: []string{"RFC 8446 §5; RFC 8446 §5.1"},
 		},
+		{
+			// Only servers ignore unknown extensions (RFC 8446 §4.1.2); a
+			// client aborts on one it never offered (§4.2).
+			name:      "tls.ext.unknown: who ignores what",
+			text:      func(t *testing.T) string { return annotationText(t, "tls.ext.unknown") },
+			want:      []string{"A server must ignore extensions it does not recognise in a ClientHello", "must abort with unsupported_extension"},
+			forbidden: []*regexp.Regexp{regexp.MustCompile(`TLS endpoints ignore extensions`)},
+		},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
