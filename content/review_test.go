@@ -410,6 +410,13 @@ func TestReviewCorrections(t *testing.T) {
 			want:      []string{"A server must ignore extensions it does not recognise in a ClientHello", "must abort with unsupported_extension"},
 			forbidden: []*regexp.Regexp{regexp.MustCompile(`TLS endpoints ignore extensions`)},
 		},
+		{
+			// RFC 8446 §6: unknown alert types MUST be treated as error
+			// alerts, whatever their level.
+			name: "tls.alert.unknown: TLS 1.3 ends the connection",
+			text: func(t *testing.T) string { return annotationText(t, "tls.alert.unknown") },
+			want: []string{"treats an unknown alert as an error alert and closes the connection whatever its level field says"},
+		},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
