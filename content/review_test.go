@@ -66,6 +66,7 @@ var sectionTitles = map[string]string{
 	"RFC 9051 §6.2.3": "LOGIN Command",
 	"RFC 9110 §4.2.2": "https URI Scheme",
 	"RFC 9110 §4.3.4": "https Certificate Verification",
+	"RFC 9325 §3.1.3": "Fallback to Lower Versions",
 	"RFC 9325 §4.5":   "Public Key Length",
 	"RFC 9525 §6":     "Verifying Service Identity",
 }
@@ -416,6 +417,13 @@ func TestReviewCorrections(t *testing.T) {
 			name: "tls.alert.unknown: TLS 1.3 ends the connection",
 			text: func(t *testing.T) string { return annotationText(t, "tls.alert.unknown") },
 			want: []string{"treats an unknown alert as an error alert and closes the connection whatever its level field says"},
+		},
+		{
+			// RFC 8996 obsoleted RFC 7507; RFC 9325 §3.1.3 says clients no
+			// longer need the SCSV.
+			name: "tls.alert.inappropriate_fallback: RFC 7507 is obsolete",
+			text: func(t *testing.T) string { return annotationText(t, "tls.alert.inappropriate_fallback") },
+			want: []string{"RFC 8996 has since obsoleted RFC 7507", "RFC 9325 §3.1.3"},
 		},
 	}
 	for _, c := range checks {
