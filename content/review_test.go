@@ -425,6 +425,14 @@ func TestReviewCorrections(t *testing.T) {
 			text: func(t *testing.T) string { return annotationText(t, "tls.alert.inappropriate_fallback") },
 			want: []string{"RFC 8996 has since obsoleted RFC 7507", "RFC 9325 §3.1.3"},
 		},
+		{
+			// RFC 8314 §5.3 requires validating the certificate; refusing
+			// the session when it fails comes from §5.2's minimum level.
+			name:      "993 and 995: where refusing comes from",
+			text:      func(t *testing.T) string { return portText(t, 993) + portText(t, 995) },
+			forbidden: []*regexp.Regexp{regexp.MustCompile(`refuses the session if it fails \(RFC 8314 §5\.3\)`)},
+			want:      []string{"refuses the session if the check fails (RFC 8314 §5.2)"},
+		},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
