@@ -55,6 +55,7 @@ var sectionTitles = map[string]string{
 	"RFC 8314 §7.2":   "IMAPS Port Registration Update",
 	"RFC 8314 §7.3":   "Submissions Port Registration",
 	"RFC 8446 §2":     "Protocol Overview",
+	"RFC 8446 §2.3":   "0-RTT Data",
 	"RFC 8446 §4.1.2": "Client Hello",
 	"RFC 8446 §4.4.2": "Certificate",
 	"RFC 8461 §4.2":   "Recipient MTA Certificate Validation",
@@ -432,6 +433,15 @@ func TestReviewCorrections(t *testing.T) {
 			text:      func(t *testing.T) string { return portText(t, 993) + portText(t, 995) },
 			forbidden: []*regexp.Regexp{regexp.MustCompile(`refuses the session if it fails \(RFC 8314 §5\.3\)`)},
 			want:      []string{"refuses the session if the check fails (RFC 8314 §5.2)"},
+		},
+		{
+			// TLS 1.3 early data carries HTTP before the handshake ends;
+			// ECH hides the server name; TLS 1.2 shows the certificate.
+			name: "443: early data, ECH and the TLS 1.2 certificate",
+			text: func(t *testing.T) string { return portText(t, 443) },
+			want: []string{"encrypted TLS 1.3 early data (RFC 8446 §2.3)", "unless the client uses Encrypted Client Hello (RFC 9849)",
+				"with TLS 1.2 also the server's certificate"},
+			forbidden: []*regexp.Regexp{regexp.MustCompile(`no HTTP byte is sent before the handshake completes`)},
 		},
 	}
 	for _, c := range checks {
