@@ -443,6 +443,13 @@ func TestReviewCorrections(t *testing.T) {
 				"with TLS 1.2 also the server's certificate"},
 			forbidden: []*regexp.Regexp{regexp.MustCompile(`no HTTP byte is sent before the handshake completes`)},
 		},
+		{
+			// RFC 8446 §5.1: the first ClientHello's record may carry
+			// 0x0301, so not every legacy version field says TLS 1.2.
+			name: "tls.ext.supported_versions: legacy version fields",
+			text: func(t *testing.T) string { return annotationText(t, "tls.ext.supported_versions") },
+			want: []string{"the record header of the first ClientHello may even say TLS 1.0", "RFC 8446 §5.1"},
+		},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
