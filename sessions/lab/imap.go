@@ -25,7 +25,11 @@ func (l *Lab) serveIMAP(spec endpointSpec, ln *guardedListener) error {
 			if lc := labConnOf(c.NetConn()); lc != nil {
 				lc.setBye(func() { _ = c.Bye("Too many commands") })
 			}
-			return &imapSession{lab: l}, nil, nil
+			return &imapSession{lab: l, bye: func() {
+				l.errLog.Printf("imap %d: %s: over %d mailbox updates behind: disconnected",
+					spec.Canonical, c.NetConn().RemoteAddr(), l.store.updates.limit)
+				_ = c.Bye(byeTooManyUpdates)
+			}}, nil, nil
 		},
 		Caps: imap.CapSet{
 			imap.CapIMAP4rev1: {},
@@ -58,6 +62,9 @@ type imapSession struct {
 	*imapmemserver.UserSession // nil until LOGIN/AUTHENTICATE succeeds
 	lab                        *Lab
 	failures                   int
+	mailbox                    string // selected, or ""
+	// bye ends the connection for falling too far behind (imapupdates.go).
+	bye func()
 }
 
 var (
@@ -79,6 +86,7 @@ func (s *imapSession) Login(username, password string) error {
 }
 
 func (s *imapSession) Close() error {
+	s.watch().unselect(s)
 	if s.UserSession == nil {
 		return nil
 	}
@@ -105,6 +113,7 @@ func (s *imapSession) Append(mailbox string, r imap.LiteralReader, options *imap
 	if err != nil {
 		return nil, err
 	}
+	s.watch().changed(mailbox, 1, 0, nil) // EXISTS
 	if mailbox == "INBOX" {
 		// POP3 can serve what was appended to INBOX too.
 		s.lab.store.mu.Lock()
@@ -119,10 +128,16 @@ func (s *imapSession) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, err
 	if err != nil {
 		return nil, err
 	}
+	// One EXISTS per message copied.
+	s.watch().changed(dest, setSize(data.DestUIDs, s.messages(dest)), 0, nil)
 	return data, s.lab.store.enforceCap(dest)
 }
 
 func (s *imapSession) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
+	// An EXISTS per message in dest, an EXPUNGE per message here.
+	n := setSize(numSet, s.messages(s.mailbox))
+	s.watch().changed(s.mailbox, n, n, nil)
+	s.watch().changed(dest, n, 0, nil)
 	if err := s.UserSession.Move(w, numSet, dest); err != nil {
 		return err
 	}

@@ -42,6 +42,10 @@ type store struct {
 	mu     sync.Mutex
 	bodies map[imap.UID][]byte // INBOX messages POP3 can serve
 	locked bool                // RFC 1939 §4: one POP3 session per maildrop
+
+	// updates counts what each selected IMAP connection is owed
+	// (imapupdates.go); every change to a mailbox reports to it.
+	updates *updateWatch
 }
 
 func newStore(maxMessages int) *store {
@@ -50,7 +54,8 @@ func newStore(maxMessages int) *store {
 		// Cannot fail: the names are distinct and the user is new.
 		_ = u.Create(name, nil)
 	}
-	return &store{max: maxMessages, user: u, bodies: make(map[imap.UID][]byte)}
+	return &store{max: maxMessages, user: u, bodies: make(map[imap.UID][]byte),
+		updates: newUpdateWatch(maxPendingUpdates)}
 }
 
 // checkLogin checks the lab's credentials. The user name may be given bare
@@ -130,6 +135,7 @@ func (s *store) deliver(msg []byte, at time.Time) error {
 	s.mu.Lock()
 	s.bodies[data.UID] = msg
 	s.mu.Unlock()
+	s.updates.changed("INBOX", 1, 0, nil) // EXISTS
 	return s.enforceCap("INBOX")
 }
 
@@ -176,6 +182,9 @@ func (s *store) expunge(name string, uids []imap.UID) error {
 		}
 		return sess.Expunge(nil, &set)
 	})
+	// Whether or not it failed half-way: a FETCH FLAGS (\Deleted) and an
+	// EXPUNGE per message, for every connection with the mailbox selected.
+	s.updates.changed(name, 2*len(uids), len(uids), nil)
 	if err != nil {
 		return fmt.Errorf("expunge from %s: %w", name, err)
 	}
