@@ -9,6 +9,7 @@ import (
 )
 
 func TestConnectOptions(t *testing.T) {
+	ca := testCAFile(t)
 	for _, c := range []struct {
 		target string
 		f      connectFlags
@@ -22,7 +23,7 @@ func TestConnectOptions(t *testing.T) {
 		{"pop.example.test", connectFlags{proto: "pop3"}, tui.SessionRequest{Port: 110, Target: "pop.example.test:110", Proto: "pop3", TLSMode: "starttls"}, sessions.VerifySystem},
 		// A canonical port gives the protocol.
 		{"pop.example.test:995", connectFlags{}, tui.SessionRequest{Port: 995, Target: "pop.example.test:995", Proto: "pop3", TLSMode: "implicit"}, sessions.VerifySystem},
-		{"127.0.0.1:25", connectFlags{caFile: "/tmp/ca.pem"}, tui.SessionRequest{Port: 25, Target: "127.0.0.1:25", Proto: "smtp", TLSMode: "starttls"}, sessions.VerifyCAFile},
+		{"127.0.0.1:25", connectFlags{caFile: ca}, tui.SessionRequest{Port: 25, Target: "127.0.0.1:25", Proto: "smtp", TLSMode: "starttls"}, sessions.VerifyCAFile},
 		// Another port is dialed as given, with 587's semantics unless
 		// --proto says otherwise.
 		{"127.0.0.1:10587", connectFlags{insecure: true, sni: "mail.lab.test"}, tui.SessionRequest{Port: 587, Target: "127.0.0.1:10587", Proto: "smtp", TLSMode: "starttls"}, sessions.VerifyOff},
@@ -64,6 +65,9 @@ func TestConnectOptions(t *testing.T) {
 		{"x:notaport", connectFlags{}, "bad port"},
 		{"x:0", connectFlags{}, "bad port"},
 		{"x:70000", connectFlags{}, "bad port"},
+		{"x", connectFlags{caFile: "/nonexistent/ca.pem"}, "--ca-file"},
+		{"x:110", connectFlags{side: sessionFlags{to: "a@example.org"}}, "only for SMTP"},
+		{"x:993", connectFlags{side: sessionFlags{stopAfter: "never"}}, "--stop-after"},
 	} {
 		_, _, err := connectOptions(c.target, c.f)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

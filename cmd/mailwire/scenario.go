@@ -50,8 +50,9 @@ func outputWriter(out io.Writer, f sessionFlags, po *sessions.PrintOptions) io.W
 // printStream prints a stream in the chosen format and returns its events.
 // Text and JSON print each event as it arrives, so a slow or silent server
 // shows where it stalls; Markdown needs the whole stream. The channel is
-// always drained, so its producer can finish.
-func printStream(w io.Writer, format string, po sessions.PrintOptions, ch <-chan sessions.Event) ([]sessions.Event, error) {
+// always drained, so its producer can finish. notify, when set, sees each
+// event as it arrives (the decoy note repeated on stderr).
+func printStream(w io.Writer, format string, po sessions.PrintOptions, ch <-chan sessions.Event, notify func(sessions.Event)) ([]sessions.Event, error) {
 	var (
 		evs  []sessions.Event
 		text *sessions.TextPrinter
@@ -66,6 +67,9 @@ func printStream(w io.Writer, format string, po sessions.PrintOptions, ch <-chan
 	}
 	for ev := range ch {
 		evs = append(evs, ev)
+		if notify != nil {
+			notify(ev)
+		}
 		if pErr != nil {
 			continue // keep draining: the producer must finish
 		}
@@ -97,9 +101,10 @@ var scenarioOnlyFlags = []string{"tls", "tls-min", "tls-max", "insecure", "auth"
 // runScenario is `mailwire session --scenario NAME`: the scenario's
 // sessions, merged into one annotated transcript, against the in-process
 // lab or, for the scenarios that allow it, a real server. A scenario shows
-// failures on purpose (a client refusing a stripped connection), so the
-// exit status is non-zero only when the scenario itself could not run.
-func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, changed func(string) bool) error {
+// failures on purpose (a client refusing a stripped connection), so its
+// legs' errors do not fail it: the exit status is 3 when a verdict is
+// unsafe, else 1 when the scenario itself could not run.
+func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw passwordSource, changed func(string) bool) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -108,7 +113,7 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, cha
 	}
 	for _, name := range scenarioOnlyFlags {
 		if changed(name) {
-			return fmt.Errorf("--%s: not with --scenario (the scenario sets it)", name)
+			return usageError(fmt.Errorf("--%s: not with --scenario (the scenario sets it)", name))
 		}
 	}
 	if err := checkOutputFlags(f); err != nil {
@@ -118,7 +123,7 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, cha
 	if f.proto != "" {
 		p, err := canonicalFor(f.proto, "")
 		if err != nil {
-			return err
+			return usageError(err)
 		}
 		port = p
 	}
@@ -126,7 +131,7 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, cha
 	// Resolve early so a typo fails before a lab starts.
 	s, resolved, err := req.Resolve()
 	if err != nil {
-		return err
+		return usageError(err)
 	}
 	port = resolved.Port
 
@@ -142,22 +147,28 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, cha
 		}
 		req.Env = scenario.LabEnv(l, stateDir)
 	} else {
-		if s.NeedsLab {
-			return fmt.Errorf("scenario %s needs the embedded lab (servers in special modes): drop --target", s.Name)
+		// What the scenario needs is checked against a target-shaped Env
+		// (no lab) before anything else.
+		if err := s.CheckEnv(scenario.Env{Endpoints: map[int]string{port: f.target}}); err != nil {
+			return usageError(fmt.Errorf("%w: drop --target", err))
 		}
 		if port == 0 {
-			return fmt.Errorf("scenario %s runs on several ports of the lab: drop --target", s.Name)
+			return usageError(fmt.Errorf("scenario %s runs on several ports of the lab: drop --target", s.Name))
 		}
 		env, err := targetEnv(f, port)
 		if err != nil {
-			return err
+			return usageError(err)
 		}
 		req.Env = env
 	}
 	if f.user != "" {
-		req.Env.Username, req.Env.Password = f.user, f.password
-		if req.Env.Password == "" {
-			req.Env.Password = os.Getenv("MAILWIRE_PASSWORD")
+		where := f.target
+		if where == "" {
+			where = "the lab"
+		}
+		req.Env.Username = f.user
+		if req.Env.Password, err = pw.password(f.user, f.password, where); err != nil {
+			return err
 		}
 	}
 	if f.ehlo != "" {
@@ -186,7 +197,14 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, cha
 	if hasText && f.format != "json" {
 		writeScenarioProse(w, f.format, po.Width, text.Title, "", text.Intro)
 	}
-	evs, err := printStream(w, f.format, po, scenario.Stream(ctx, req))
+	// The decoy note is repeated on stderr as it comes, where a user who
+	// gave a password reads that it was not sent.
+	decoyNote := func(ev sessions.Event) {
+		if ev.Annotation == scenario.AnnotationDecoy {
+			fmt.Fprintf(errOut, "mailwire scenario: %s\n", sessions.SafeString(ev.Text))
+		}
+	}
+	evs, err := printStream(w, f.format, po, scenario.Stream(ctx, req), decoyNote)
 	if err != nil {
 		return err
 	}
@@ -204,12 +222,7 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, cha
 		}
 	}
 	// An error without a leg is the scenario's own: it could not run.
-	for _, ev := range evs {
-		if ev.Kind == sessions.KindError && ev.Leg == "" {
-			return fmt.Errorf("scenario %s failed: %s", s.Name, sessions.SafeString(ev.Text))
-		}
-	}
-	return nil
+	return streamOutcome(evs, "scenario "+s.Name, func(ev sessions.Event) bool { return ev.Leg == "" })
 }
 
 // writeScenarioProse prints a title or a heading and a paragraph of the

@@ -34,11 +34,11 @@ func TestScenarioCommandEveryScenarioJSON(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			out, errOut, err := runSessionCmd(t, ctx, "--scenario", s.Name, "--format", "json", "--lab-state-dir", dir)
-			if err != nil {
+			if !scenarioRan(err) {
 				t.Fatalf("exit with error: %v\nstderr: %s\nstdout: %s", err, errOut, out)
 			}
 			evs := decodeEvents(t, out)
-			verdicts := 0
+			verdicts, unsafe := 0, false
 			for i, ev := range evs {
 				if ev.Seq != i+1 {
 					t.Fatalf("event %d has seq %d", i, ev.Seq)
@@ -48,10 +48,15 @@ func TestScenarioCommandEveryScenarioJSON(t *testing.T) {
 					if ev.Verdict == nil || ev.Verdict.Scenario != s.Name || ev.Verdict.Outcome == "" {
 						t.Errorf("verdict without its finding: %+v", ev)
 					}
+					unsafe = unsafe || !ev.Verdict.Safe
 				}
 			}
 			if verdicts == 0 {
 				t.Errorf("no verdict in\n%s", out)
+			}
+			// The exit status is the verdicts': 3 when one is unsafe.
+			if want := map[bool]int{false: exitOK, true: exitUnsafe}[unsafe]; exitCode(err) != want {
+				t.Errorf("exit status %d, want %d (an unsafe verdict: %v)", exitCode(err), want, unsafe)
 			}
 			if strings.Contains(out, lab.DemoPassword) {
 				t.Errorf("the password is in the output unmasked")
@@ -60,11 +65,15 @@ func TestScenarioCommandEveryScenarioJSON(t *testing.T) {
 	}
 }
 
+// scenarioRan: the scenario ran to its verdicts, which may be unsafe
+// (exit status 3: tls12-vs-13's TLS 1.2 leg shows the certificate).
+func scenarioRan(err error) bool { return err == nil || exitCode(err) == exitUnsafe }
+
 func TestScenarioCommandTLSVersions(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, errOut, err := runSessionCmd(t, ctx, "--scenario", "tls12-vs-13", "--port", "993", "--format", "json", "--lab-state-dir", t.TempDir())
-	if err != nil {
+	if !scenarioRan(err) {
 		t.Fatalf("exit with error: %v\n%s", err, errOut)
 	}
 	if !strings.Contains(errOut, "tls12-vs-13 on port 993") {
@@ -88,7 +97,7 @@ func TestScenarioCommandText(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, errOut, err := runSessionCmd(t, ctx, "--scenario", "tls12-vs-13", "--lens", "eavesdropper", "--width", "100", "--lab-state-dir", t.TempDir())
-	if err != nil {
+	if !scenarioRan(err) {
 		t.Fatalf("exit with error: %v\n%s", err, errOut)
 	}
 	for _, want := range []string{"VERDICT", "[TLS 1.2]", "[TLS 1.3]", "crossed the wire in the clear"} {
@@ -109,8 +118,8 @@ func TestScenarioCommandBadFlags(t *testing.T) {
 		{"--scenario", "tls12-vs-13", "--format", "yaml"},
 	} {
 		_, _, err := runSessionCmd(t, context.Background(), append(args, "--lab-state-dir", dir)...)
-		if err == nil {
-			t.Errorf("%v: no error", args)
+		if exitCode(err) != exitUsage {
+			t.Errorf("%v: error %v, want a usage error", args, err)
 		}
 	}
 }
@@ -131,7 +140,7 @@ func TestScenarioCommandProse(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			out, errOut, err := runSessionCmd(t, ctx, "--scenario", "tls12-vs-13", "--format", format, "--lab-state-dir", dir)
-			if err != nil {
+			if !scenarioRan(err) {
 				t.Fatalf("exit with error: %v\n%s", err, errOut)
 			}
 			for _, w := range want {
@@ -155,8 +164,8 @@ func TestScenarioCommandTargetFlags(t *testing.T) {
 		"--ca-file":              {"--scenario", "tls12-vs-13", "--port", "993", "--ca-file", "/nonexistent/ca.pem"},
 	} {
 		_, _, err := runSessionCmd(t, context.Background(), append(args, "--target", "127.0.0.1")...)
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%v: error %v, want one saying %q", args, err, want)
+		if err == nil || !strings.Contains(err.Error(), want) || exitCode(err) != exitUsage {
+			t.Errorf("%v: error %v, want a usage error saying %q", args, err, want)
 		}
 	}
 }

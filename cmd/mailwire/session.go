@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
@@ -44,6 +47,10 @@ type sessionFlags struct {
 	forceColor string // "", "always", "never": overrides terminal detection
 	scenario   string // a scenario's name, or "list"
 	variant    string // the scenario's variant
+	to         string // SMTP: send a message to this address (nothing is sent without it)
+	from       string // SMTP: the envelope sender
+	stopAfter  string // connect, tls, auth: end the session after that stage
+	fetch      bool   // POP3/IMAP: read the mailbox after logging in
 }
 
 // newSessionCmd builds `mailwire session`: one session without the TUI,
@@ -57,24 +64,32 @@ func newSessionCmd() *cobra.Command {
 			"annotated: cleartext lines, the STARTTLS boundary, TLS records and handshake\n" +
 			"messages, the decrypted lines inside TLS and what each one means.\n\n" +
 			"Without --target the embedded lab starts in-process on loopback, the session\n" +
-			"runs against it (certificate checked with the lab's CA, demo login) and the lab\n" +
-			"stops afterwards. With --target the server certificate is checked against the\n" +
-			"system roots. The exit status is non-zero when the session failed.",
+			"runs against it (certificate checked with the lab's CA, demo login, a message\n" +
+			"sent and the mailbox read) and the lab stops afterwards.\n\n" +
+			"With --target the certificate is checked against the system roots (or --ca-file),\n" +
+			"and nothing with side effects happens unless asked: SMTP logs in only with\n" +
+			"--user and sends a message only with --to; POP3 and IMAP read the mailbox only\n" +
+			"with --fetch; --stop-after ends the session earlier, always with QUIT/LOGOUT.\n" +
+			"No password is ever sent before TLS. --user without a password asks for it on\n" +
+			"the terminal (or set $MAILWIRE_PASSWORD).\n\n" + exitStatusHelp,
 		Example: "  mailwire session --port 587\n" +
 			"  mailwire session --scenario strip-opportunistic --variant replace --lens eavesdropper\n" +
 			"  mailwire session --port 465 --tls-max 1.2 --lens eavesdropper\n" +
 			"  mailwire session --proto imap --tls implicit --format markdown > imap.md\n" +
 			"  mailwire session --port 587 --format json | jq -c 'select(.visible==\"anyone\")'\n" +
-			"  mailwire session --target smtp.example.org --port 587 --user me",
-		Args: cobra.NoArgs,
+			"  mailwire session --target smtp.example.org --port 587 --user me --stop-after auth\n" +
+			"  mailwire session --target mx.example.org:25 --to postmaster@example.org\n" +
+			"  mailwire session --target imap.example.org:993 --user me --fetch",
+		Args: usageArgs(cobra.NoArgs),
 		// A failed session is reported by the transcript and the error,
 		// not by the usage text.
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			pw := stdinPasswordSource(cmd.InOrStdin(), cmd.ErrOrStderr())
 			if f.scenario != "" {
-				return runScenario(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f, cmd.Flags().Changed)
+				return runScenario(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f, pw, cmd.Flags().Changed)
 			}
-			return runSession(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
+			return runSession(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f, pw)
 		},
 	}
 	fl := cmd.Flags()
@@ -101,6 +116,7 @@ func newSessionCmd() *cobra.Command {
 	fl.StringVar(&f.forceColor, "color", "", "colour: always or never (default: on a terminal, unless NO_COLOR is set)")
 	fl.StringVar(&f.scenario, "scenario", "", "run a scenario instead of one session (--scenario list shows them)")
 	fl.StringVar(&f.variant, "variant", "", "the scenario's variant (e.g. an attack: remove, replace, starttls-454, …)")
+	addSideEffectFlags(fl, &f)
 	cmd.MarkFlagsMutuallyExclusive("port", "proto")
 	cmd.MarkFlagsMutuallyExclusive("ca-file", "insecure")
 	return cmd
@@ -149,9 +165,37 @@ func parseTLSVersion(flag, v string) (uint16, error) {
 	return 0, fmt.Errorf("--%s %q: want 1.0, 1.1, 1.2 or 1.3", flag, v)
 }
 
+// addSideEffectFlags adds the flags that ask for what a session does on
+// the server, shared by session and connect.
+func addSideEffectFlags(fl *pflag.FlagSet, f *sessionFlags) {
+	fl.StringVar(&f.to, "to", "", "SMTP: send a test message to this address (without it, no message is sent; lab: "+lab.DemoRecipient+")")
+	fl.StringVar(&f.from, "from", "", "SMTP: envelope sender of the message (default: the login, else mailwire@EHLO-name)")
+	fl.StringVar(&f.stopAfter, "stop-after", "", "end the session after this stage, with QUIT/LOGOUT: connect (the greeting), tls (TLS and the capabilities inside it), auth (the login)")
+	fl.BoolVar(&f.fetch, "fetch", false, "POP3/IMAP: read the mailbox after logging in (STAT, LIST, RETR 1; SELECT, FETCH); without it nothing is read")
+}
+
+// checkAddress accepts a bare RFC 5321 mailbox (local@domain), which the
+// SMTP driver puts between angle brackets.
+func checkAddress(flag, a string) error {
+	if a == "" {
+		return nil
+	}
+	p, err := mail.ParseAddress(a)
+	if err != nil || p.Address != a || p.Name != "" {
+		return fmt.Errorf("--%s %q: want a mail address such as user@example.org", flag, a)
+	}
+	return nil
+}
+
 // sessionOptions turns the flags into session options, without the target
-// and the lab-dependent parts; it returns the canonical port.
+// and the lab-dependent parts; it returns the canonical port. Its errors
+// are usage errors.
 func sessionOptions(f sessionFlags) (sessions.Options, int, error) {
+	o, port, err := flagOptions(f)
+	return o, port, usageError(err)
+}
+
+func flagOptions(f sessionFlags) (sessions.Options, int, error) {
 	var mode sessions.TLSMode
 	switch strings.ToLower(f.tlsMode) {
 	case "":
@@ -202,16 +246,38 @@ func sessionOptions(f sessionFlags) (sessions.Options, int, error) {
 	o.ServerName = f.sni
 	o.EHLOName = f.ehlo
 	o.Username = f.user
-	o.Password = f.password
-	if o.Password == "" && o.Username != "" {
-		o.Password = os.Getenv("MAILWIRE_PASSWORD")
+	o.Password = f.password // a missing one is asked for later (passwordSource)
+	switch st := sessions.Stage(strings.ToLower(f.stopAfter)); {
+	case st == sessions.StageAll:
+	case slices.Contains(sessions.Stages, st) && !(st == sessions.StageAuth && o.Proto == sessions.ProtoHTTPS):
+		o.StopAfter = st
+	default:
+		return o, 0, fmt.Errorf("--stop-after %q: want connect, tls or auth (auth not for HTTPS)", f.stopAfter)
 	}
+	if (f.to != "" || f.from != "") && o.Proto != sessions.ProtoSMTP {
+		return o, 0, fmt.Errorf("--to and --from: only for SMTP (this session is %s)", o.Proto)
+	}
+	if f.fetch && o.Proto != sessions.ProtoPOP3 && o.Proto != sessions.ProtoIMAP {
+		return o, 0, fmt.Errorf("--fetch: only for POP3 and IMAP (this session is %s)", o.Proto)
+	}
+	if err := checkAddress("to", f.to); err != nil {
+		return o, 0, err
+	}
+	if err := checkAddress("from", f.from); err != nil {
+		return o, 0, err
+	}
+	o.To, o.From, o.Fetch = f.to, f.from, f.fetch
 	o.AuthMechanism = f.auth
 	o.SessionTimeout, o.ReadTimeout, o.DialTimeout = timeoutsFor(f.timeout)
 	switch {
 	case f.insecure:
 		o.Verify = sessions.VerifyOff
 	case f.caFile != "":
+		// Read it now, so a wrong path is a usage error, before a lab
+		// starts or anything is dialed; the session reads it again.
+		if _, err := sessions.LoadCAFile(f.caFile); err != nil {
+			return o, 0, fmt.Errorf("--ca-file: %w", err)
+		}
 		o.Verify, o.CAFile = sessions.VerifyCAFile, f.caFile
 	default:
 		o.Verify = sessions.VerifySystem
@@ -227,7 +293,7 @@ func withPort(target string, port int) string {
 	return net.JoinHostPort(strings.Trim(target, "[]"), strconv.Itoa(port))
 }
 
-func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags) error {
+func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw passwordSource) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -237,6 +303,19 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags) erro
 	}
 	o, port, err := sessionOptions(f)
 	if err != nil {
+		return err
+	}
+	if f.target != "" {
+		o.Target = withPort(f.target, port)
+		if err := o.Validate(); err != nil {
+			return usageError(err)
+		}
+	}
+	where := o.Target
+	if where == "" {
+		where = "the lab"
+	}
+	if o.Password, err = pw.password(o.Username, o.Password, where); err != nil {
 		return err
 	}
 
@@ -251,8 +330,6 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags) erro
 			return fmt.Errorf("the lab has no endpoint for port %d", port)
 		}
 		o = forLab(o, l, ep)
-	} else {
-		o.Target = withPort(f.target, port)
 	}
 
 	if f.insecure {
@@ -267,22 +344,13 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags) erro
 	fmt.Fprintf(errOut, "mailwire session: %s %s on %s (%s), certificate check: %s\n",
 		o.Proto, o.TLSMode, o.Target, describeTarget(f, o), o.Verify)
 
-	evs, err := printStream(w, f.format, po, sessions.Stream(ctx, o))
+	evs, err := printStream(w, f.format, po, sessions.Stream(ctx, o), nil)
 	if err != nil {
 		return err
 	}
 	// Every error that ends a session is reported as a KindError event
 	// (sessions.Run), so the events alone decide the exit status.
-	var fails []string
-	for _, ev := range evs {
-		if ev.Kind == sessions.KindError {
-			fails = append(fails, sessions.SafeString(ev.Text))
-		}
-	}
-	if len(fails) > 0 {
-		return fmt.Errorf("session failed: %s", strings.Join(fails, "; "))
-	}
-	return nil
+	return streamOutcome(evs, "session", func(sessions.Event) bool { return true })
 }
 
 // checkOutputFlags checks the flags that shape the output, for a
@@ -291,15 +359,15 @@ func checkOutputFlags(f sessionFlags) error {
 	switch f.format {
 	case "text", "json", "markdown":
 	default:
-		return fmt.Errorf("--format %q: want text, json or markdown", f.format)
+		return usageError(fmt.Errorf("--format %q: want text, json or markdown", f.format))
 	}
 	switch f.forceColor {
 	case "", "always", "never":
 	default:
-		return fmt.Errorf("--color %q: want always or never", f.forceColor)
+		return usageError(fmt.Errorf("--color %q: want always or never", f.forceColor))
 	}
 	if f.lens != sessions.LensEndpoint && f.lens != sessions.LensEavesdropper {
-		return fmt.Errorf("--lens %q: want endpoint or eavesdropper", f.lens)
+		return usageError(fmt.Errorf("--lens %q: want endpoint or eavesdropper", f.lens))
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ func runSessionCmd(t *testing.T, ctx context.Context, args ...string) (string, s
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
 	cmd.SetArgs(args)
+	cmd.SetIn(strings.NewReader("")) // not a terminal: nothing is asked
 	cmd.SetContext(ctx)
 	err := cmd.Execute()
 	return out.String(), errOut.String(), err
