@@ -32,7 +32,7 @@ func TestFindingsOfLabSessions(t *testing.T) {
 		{"healthy 587", func(o *sessions.Options) {}, nil, ""},
 		{"healthy 993 stop after auth", func(o *sessions.Options) { o.StopAfter = sessions.StageAuth }, nil, ""},
 		{"wrong name", func(o *sessions.Options) { o.ServerName = "wrong.example" },
-			[]sessions.FindingKind{sessions.FindingCertificate}, sessions.ExplainHostname},
+			[]sessions.FindingKind{sessions.FindingCertificate}, "tls.verify.hostname"},
 		{"wrong name, verification off", func(o *sessions.Options) { o.ServerName, o.Verify = "wrong.example", sessions.VerifyOff },
 			[]sessions.FindingKind{sessions.FindingCertificate}, "tls.state"},
 		{"cleartext by choice", func(o *sessions.Options) { o.TLSMode, o.To = sessions.TLSNone, "" }, nil, ""},
@@ -90,7 +90,7 @@ func TestFindingsRules(t *testing.T) {
 			[]sessions.FindingKind{sessions.FindingNoTLS}},
 		{"user name alone", []sessions.Event{cred(5, "")}, nil},
 		{"password", []sessions.Event{cred(5, ""), cred(6, "secret")}, []sessions.FindingKind{sessions.FindingCleartextCredential}},
-		{"scenario: verdicts only", []sessions.Event{cred(1, "secret"), errEv(2, sessions.ExplainHostname),
+		{"scenario: verdicts only", []sessions.Event{cred(1, "secret"), errEv(2, "tls.verify.hostname"),
 			verdict(3, "a", true), verdict(4, "b", false)}, []sessions.FindingKind{sessions.FindingUnsafeVerdict}},
 		{"scenario: all safe", []sessions.Event{cred(1, "secret"), verdict(2, "", true)}, nil},
 	} {
