@@ -29,13 +29,18 @@ const (
 	caKeyFile  = "ca-key.pem"
 )
 
-// authority is the lab's CA: made once per state directory and kept, so that
-// a class can trust it once and keep trusting it across runs.
+// authority is a CA of the lab. The root is made once per state directory
+// and kept, so that a class can trust it once and keep trusting it across
+// runs; an intermediate below it (issueIntermediate) lives in memory only.
 type authority struct {
 	cert     *x509.Certificate
 	certPEM  []byte
 	key      crypto.Signer
 	certPath string
+	// chain is what a server sends after a leaf this authority issued:
+	// nothing for a root (the client holds it, RFC 8446 §4.4.2), the
+	// intermediate's own certificate for an intermediate.
+	chain [][]byte
 }
 
 // loadOrCreateCA returns the CA kept in dir, creating dir and the CA on the
@@ -227,11 +232,13 @@ func newCA() (*authority, error) {
 		// only end-entity certificates.
 		IsCA:                  true,
 		BasicConstraintsValid: true,
-		MaxPathLen:            0,
-		MaxPathLenZero:        true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		SubjectKeyId:          ski,
-		AuthorityKeyId:        ski,
+		// Path length 1: one intermediate below the root, which signs
+		// the servers' certificates, as public CAs do. Roots made before
+		// the lab had an intermediate say 0; issueServerCert copes.
+		MaxPathLen:     1,
+		KeyUsage:       x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		SubjectKeyId:   ski,
+		AuthorityKeyId: ski,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
@@ -249,12 +256,86 @@ func newCA() (*authority, error) {
 }
 
 // serverCertLifetime is short: the server key lives only in memory and a new
-// certificate is made at each start.
+// certificate is made at each start. The intermediate lives as long.
 const serverCertLifetime = 30 * 24 * time.Hour
 
+// IntermediateURL is where the lab's leaves say their issuer's certificate
+// is published (Authority Information Access caIssuers, RFC 5280
+// §4.2.2.1), as leaves from a public CA's intermediate do. Nothing serves
+// it (.test is reserved, RFC 2606 §2): mail clients never fetch it, and a
+// server must send its intermediate itself.
+const IntermediateURL = "http://ca.lab.test/mailwire-lab-intermediate.der"
+
+// canIssueCAs says whether the root allows a CA below it: a root made
+// before the lab had an intermediate carries path length 0 (RFC 5280
+// §4.2.1.9), and crypto/x509 parses an absent constraint as -1.
+func (ca *authority) canIssueCAs() bool { return ca.cert.MaxPathLen != 0 }
+
+// issueIntermediate makes, in memory, an intermediate CA below ca: what a
+// server presents between its own certificate and the root.
+func (ca *authority) issueIntermediate(cn string) (*authority, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := randomSerial()
+	if err != nil {
+		return nil, err
+	}
+	ski, err := keyID(key.Public())
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: cn, Organization: ca.cert.Subject.Organization},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(serverCertLifetime),
+		// RFC 5280 §4.2.1.9: a CA, path length 0 (it signs only
+		// end-entity certificates); §4.2.1.12: like a public CA's
+		// intermediates, it may only issue for TLS servers.
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		MaxPathLen:            0,
+		MaxPathLenZero:        true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		SubjectKeyId:          ski,
+	}
+	if tmpl.NotAfter.After(ca.cert.NotAfter) {
+		tmpl.NotAfter = ca.cert.NotAfter
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &authority{cert: cert, key: key, chain: [][]byte{der},
+		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
+}
+
 // issueServerCert makes a key and a certificate for the lab's servers,
-// covering Hostname, localhost, 127.0.0.1 and listenHost.
+// covering Hostname, localhost, 127.0.0.1 and listenHost. When the root
+// allows it, a fresh intermediate issues it and the server sends leaf and
+// intermediate, as real servers do; the root stays the one trust anchor
+// clients hold (ca.pem).
 func (ca *authority) issueServerCert(listenHost string) (tls.Certificate, error) {
+	issuer := ca
+	if ca.canIssueCAs() {
+		var err error
+		if issuer, err = ca.issueIntermediate("mailwire lab intermediate CA"); err != nil {
+			return tls.Certificate{}, fmt.Errorf("intermediate CA: %w", err)
+		}
+	}
+	return issuer.issueLeaf(listenHost)
+}
+
+// issueLeaf is issueServerCert's leaf, issued by ca itself.
+func (ca *authority) issueLeaf(listenHost string) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, err
@@ -292,6 +373,9 @@ func (ca *authority) issueServerCert(listenHost string) (tls.Certificate, error)
 		IPAddresses:           ips,
 		SubjectKeyId:          ski,
 	}
+	if len(ca.chain) > 0 {
+		tmpl.IssuingCertificateURL = []string{IntermediateURL}
+	}
 	if tmpl.NotAfter.After(ca.cert.NotAfter) {
 		tmpl.NotAfter = ca.cert.NotAfter
 	}
@@ -304,9 +388,10 @@ func (ca *authority) issueServerCert(listenHost string) (tls.Certificate, error)
 		return tls.Certificate{}, err
 	}
 	return tls.Certificate{
-		// Only the leaf goes on the wire: clients hold the CA as their
-		// trust anchor, and RFC 8446 §4.4.2 lets a server omit it.
-		Certificate: [][]byte{der},
+		// The leaf and its intermediate go on the wire, not the root:
+		// clients hold it as their trust anchor, and RFC 8446 §4.4.2
+		// lets a server omit it.
+		Certificate: append([][]byte{der}, ca.chain...),
 		PrivateKey:  key,
 		Leaf:        leaf,
 	}, nil

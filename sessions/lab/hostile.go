@@ -166,6 +166,9 @@ func HostileCases() []HostileCase {
 	add(withCert(hs("self-signed", "a self-signed certificate", actTLS), certSelfSigned))
 	add(withCert(hs("rsa-1024", "a certificate with a 1024-bit RSA key", actTLS), certRSA1024))
 	add(withCert(hs("escapes", "escape sequences and C1 controls in the certificate subject", actTLS), certEscapes))
+	add(withCert(hs("missing-intermediate", "a certificate from an intermediate CA, sent without that intermediate", actTLS), certMissingIntermediate))
+	add(withCert(hs("sha1", "a certificate signed with SHA-1 (ECDSA-SHA1)", actTLS), certSHA1))
+	add(withCert(hs("ct", "a valid certificate with two embedded SCTs from made-up Certificate Transparency logs", actTLS), certCT))
 
 	add(HostileCase{Name: "smtp-greeting-tls-instead", Proto: hostileSMTP, TLS: hostileStartTLS, Point: PointGreeting,
 		Does: "speaks TLS on a STARTTLS port: waits for a ClientHello instead of greeting", act: actTLSInstead, cert: certValid})

@@ -6,9 +6,12 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"time"
@@ -26,9 +29,25 @@ const (
 	certNotYetValid certKind = "not-yet-valid" // NotBefore in the future (RFC 5280 §4.1.2.5)
 	certWrongHost   certKind = "wrong-host"    // names another host only (RFC 6125 §6)
 	certSelfSigned  certKind = "self-signed"   // issued by itself, not by the trusted CA
-	certRSA1024     certKind = "rsa-1024"      // a 1024-bit RSA key: below NIST SP 800-131A's 2048
+	certRSA1024     certKind = "rsa-1024"      // a 1024-bit RSA key: below the 2048 of RFC 9325 §4.5 and NIST SP 800-131A
 	certEscapes     certKind = "escapes"       // terminal escape sequences in the subject
+	// certMissingIntermediate is issued by an intermediate CA below the
+	// trusted root, and the server sends the leaf alone (RFC 8446 §4.4.2
+	// wants the chain): the leaf names where the intermediate is published
+	// (AIA), as a public CA's leaves do.
+	certMissingIntermediate certKind = "missing-intermediate"
+	// certSHA1 is signed with ECDSA-SHA1 (RFC 9325 §4.5 forbids SHA-1
+	// signatures). crypto/x509 still creates one; it refuses only to verify it.
+	certSHA1 certKind = "sha1"
+	// certCT is a valid certificate carrying two embedded SCTs (RFC 6962
+	// §3.3) from made-up logs: their signatures are not real, and nothing
+	// in mailwire checks them; they are there to be shown.
+	certCT certKind = "ct"
 )
+
+// hostileIntermediateURL is where the missing-intermediate leaf says its
+// issuer is published; nothing serves it (.test is reserved, RFC 2606 §2).
+const hostileIntermediateURL = "http://ca.lab.test/mailwire-hostile-intermediate.der"
 
 // hostileWrongHost is the only name the wrong-host certificate carries; RFC
 // 2606 §3 reserves example. for documentation.
@@ -95,6 +114,21 @@ func (ca *authority) issueHostileCert(kind certKind) (tls.Certificate, error) {
 	}
 	parent, signer := ca.cert, ca.key
 	switch kind {
+	case certMissingIntermediate:
+		inter, err := ca.issueIntermediate("mailwire hostile intermediate CA")
+		if err != nil {
+			return tls.Certificate{}, fmt.Errorf("%s certificate: %w", kind, err)
+		}
+		parent, signer = inter.cert, inter.key
+		tmpl.IssuingCertificateURL = []string{hostileIntermediateURL}
+	case certSHA1:
+		tmpl.SignatureAlgorithm = x509.ECDSAWithSHA1
+	case certCT:
+		scts, err := madeUpSCTs(now)
+		if err != nil {
+			return tls.Certificate{}, fmt.Errorf("%s certificate: %w", kind, err)
+		}
+		tmpl.ExtraExtensions = []pkix.Extension{scts}
 	case certExpired:
 		tmpl.NotBefore = now.AddDate(0, 0, -60)
 		tmpl.NotAfter = now.AddDate(0, 0, -30)
@@ -121,4 +155,32 @@ func (ca *authority) issueHostileCert(kind certKind) (tls.Certificate, error) {
 		return tls.Certificate{}, fmt.Errorf("%s certificate: %w", kind, err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// oidSCTList is the embedded SCT list extension (RFC 6962 §3.3).
+var oidSCTList = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 2}
+
+// madeUpSCTs is an SCT list extension with two v1 SCTs (RFC 6962 §3.2)
+// from logs that do not exist: each log ID is the SHA-256 of a name, each
+// signature 64 zero bytes. Encoded by hand: a 2-byte-length list of
+// 2-byte-length SCTs, inside an OCTET STRING (RFC 6962 §3.3).
+func madeUpSCTs(now time.Time) (pkix.Extension, error) {
+	var list []byte
+	for i, log := range []string{"mailwire made-up log A", "mailwire made-up log B"} {
+		id := sha256.Sum256([]byte(log))
+		sct := []byte{0} // v1
+		sct = append(sct, id[:]...)
+		sct = binary.BigEndian.AppendUint64(sct, uint64(now.Add(-time.Duration(i+1)*time.Hour).UnixMilli()))
+		sct = append(sct, 0, 0)        // no extensions
+		sct = append(sct, 4, 3, 0, 64) // SHA-256, ECDSA; a 64-byte signature
+		sct = append(sct, make([]byte, 64)...)
+		list = binary.BigEndian.AppendUint16(list, uint16(len(sct)))
+		list = append(list, sct...)
+	}
+	body := binary.BigEndian.AppendUint16(nil, uint16(len(list)))
+	der, err := asn1.Marshal(append(body, list...))
+	if err != nil {
+		return pkix.Extension{}, err
+	}
+	return pkix.Extension{Id: oidSCTList, Value: der}, nil
 }

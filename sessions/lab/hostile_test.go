@@ -305,6 +305,26 @@ func TestHostileCertificates(t *testing.T) {
 			}
 			return ""
 		},
+		"smtp-handshake-missing-intermediate": func(c *x509.Certificate) string {
+			if c.Issuer.CommonName != "mailwire hostile intermediate CA" || len(c.IssuingCertificateURL) != 1 {
+				return "not issued by the hostile intermediate, or no AIA URL"
+			}
+			return ""
+		},
+		"smtp-handshake-sha1": func(c *x509.Certificate) string {
+			if c.SignatureAlgorithm != x509.ECDSAWithSHA1 {
+				return "signed with " + c.SignatureAlgorithm.String()
+			}
+			return ""
+		},
+		"smtp-handshake-ct": func(c *x509.Certificate) string {
+			for _, e := range c.Extensions {
+				if e.Id.String() == "1.3.6.1.4.1.11129.2.4.2" {
+					return ""
+				}
+			}
+			return "no SCT list extension"
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := startHostile(t, name, nil)
@@ -325,18 +345,25 @@ func TestHostileCertificates(t *testing.T) {
 				}
 			}
 			var leaf *x509.Certificate
+			sent := 0
 			tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true, ServerName: Hostname,
-				VerifyConnection: func(cs tls.ConnectionState) error { leaf = cs.PeerCertificates[0]; return nil }})
+				VerifyConnection: func(cs tls.ConnectionState) error {
+					leaf, sent = cs.PeerCertificates[0], len(cs.PeerCertificates)
+					return nil
+				}})
 			if err := tc.Handshake(); err != nil {
 				t.Fatal(err)
 			}
 			if msg := check(leaf); msg != "" {
 				t.Error(msg)
 			}
+			if sent != 1 {
+				t.Errorf("server sent %d certificates; every case sends its leaf alone", sent)
+			}
 			// Verified against the case's CA and name, only the intended
-			// flaw remains (or none, for rsa-1024 and escapes).
+			// flaw remains (or none, for rsa-1024, escapes and ct).
 			_, err := leaf.Verify(x509.VerifyOptions{Roots: s.RootCAs(), DNSName: Hostname})
-			wantErr := name != "smtp-handshake-rsa-1024" && name != "smtp-handshake-escapes"
+			wantErr := name != "smtp-handshake-rsa-1024" && name != "smtp-handshake-escapes" && name != "smtp-handshake-ct"
 			if (err != nil) != wantErr {
 				t.Errorf("verify: %v; want an error: %v", err, wantErr)
 			}

@@ -173,17 +173,24 @@ func TestServerCertificateOpenSSLStrict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf := c.ConnectionState().PeerCertificates[0]
+	chain := c.ConnectionState().PeerCertificates
 	c.Close()
+	if len(chain) != 2 {
+		t.Fatalf("server sent %d certificates; want the leaf and the intermediate", len(chain))
+	}
+	leaf := chain[0]
 	dir := t.TempDir()
-	leafPath := filepath.Join(dir, "leaf.pem")
-	if err := os.WriteFile(leafPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw}), 0o600); err != nil {
-		t.Fatal(err)
+	leafPath, interPath := filepath.Join(dir, "leaf.pem"), filepath.Join(dir, "intermediate.pem")
+	for path, c := range map[string][]byte{leafPath: leaf.Raw, interPath: chain[1].Raw} {
+		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c}), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, args := range [][]string{
-		{"verify", "-x509_strict", "-CAfile", l.CAPath(), leafPath},
-		{"verify", "-x509_strict", "-purpose", "sslserver", "-verify_hostname", Hostname, "-CAfile", l.CAPath(), leafPath},
-		{"verify", "-x509_strict", "-verify_ip", "127.0.0.1", "-CAfile", l.CAPath(), leafPath},
+		{"verify", "-x509_strict", "-CAfile", l.CAPath(), "-untrusted", interPath, leafPath},
+		{"verify", "-x509_strict", "-purpose", "sslserver", "-verify_hostname", Hostname, "-CAfile", l.CAPath(), "-untrusted", interPath, leafPath},
+		{"verify", "-x509_strict", "-verify_ip", "127.0.0.1", "-CAfile", l.CAPath(), "-untrusted", interPath, leafPath},
+		{"verify", "-x509_strict", "-CAfile", l.CAPath(), interPath},
 		{"verify", "-x509_strict", "-CAfile", l.CAPath(), l.CAPath()},
 	} {
 		out, err := exec.Command(openssl, args...).CombinedOutput()
