@@ -2,6 +2,7 @@ package scenario_test
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/mailwire/mailwire/sessions/internal/peers"
@@ -100,6 +101,34 @@ func TestPeersCommandInjection(t *testing.T) {
 				t.Errorf("TLS started, yet the verdict says the handshake broke\n%s", dump(evs))
 			}
 			t.Logf("%s: %s", leg, v.Text)
+		})
+	}
+}
+
+// too-early against the real servers logs in as the decoy, never with the
+// peers' real password, and the decoy still draws each server's policy
+// answer: Postfix 530 5.7.0 before STARTTLS, Dovecot NO [PRIVACYREQUIRED]
+// (its tagged answer, after an untagged BAD [ALERT]) and -ERR [AUTH].
+func TestPeersTooEarlyDecoy(t *testing.T) {
+	env := peersEnv(t)
+	for _, tc := range []struct {
+		port   int
+		answer string
+	}{
+		{587, "(530)"}, {143, "(NO)"}, {110, "(-ERR)"},
+	} {
+		t.Run(strconv.Itoa(tc.port), func(t *testing.T) {
+			evs := play(t, scenario.Request{Name: "too-early", Port: tc.port, Env: env})
+			for _, ev := range cleartextLeaks(evs, passwordForms(peers.User, peers.Password)) {
+				t.Errorf("the real password crossed before TLS: event %d %s", ev.Seq, sessions.SafeString(ev.Text))
+			}
+			if !has(evs, func(ev sessions.Event) bool { return ev.Annotation == scenario.AnnotationDecoy }) {
+				t.Errorf("no decoy note\n%s", dump(evs))
+			}
+			v := wantVerdict(t, evs, scenario.LegNormalPort, "credentials-leaked")
+			if !strings.Contains(v.Text, tc.answer) {
+				t.Errorf("verdict %q does not name the server's answer %s", v.Text, tc.answer)
+			}
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"strconv"
@@ -64,10 +65,17 @@ func tooEarlyVerdict(r *Run, leg string, evs []sessions.Event) {
 		r.Verdict(leg, "nothing-leaked", true, "no password crossed the wire before TLS", errorSeqs(evs)...)
 		return
 	}
-	// The server's answer to the first leaked login line.
+	// The server's answer to the first leaked login line: its final
+	// reply. An IMAP server may send untagged lines first (Dovecot: "* BAD
+	// [ALERT] Plaintext authentication not allowed …" before its tagged
+	// "NO [PRIVACYREQUIRED]"); the tagged completion is the answer
+	// (RFC 9051 §7.1).
 	answer := ""
 	for _, ev := range evs {
 		if ev.Seq > leaked[0] && ev.Kind == sessions.KindLine && ev.Dir == sessions.ServerToClient && ev.Line != nil {
+			if ev.Line.Proto == sessions.ProtoIMAP && bytes.HasPrefix(ev.Raw, []byte("* ")) {
+				continue
+			}
 			answer = ev.Line.Code
 			break
 		}
