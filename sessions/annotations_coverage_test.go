@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/certs"
 )
 
 // Every annotation key the engine can emit must lead to prose in package
@@ -66,8 +67,8 @@ var engineKeys = []string{
 	"smtp.reply.530", "smtp.reply.incomplete",
 	"tcp.close", "tcp.connect",
 	"tls.alert.malformed", "tls.alert.received", "tls.alert.unknown", "tls.boundary.implicit",
-	"tls.boundary.starttls", "tls.handshake.failed", "tls.state", "tls.verify.expired",
-	"tls.verify.hostname", "tls.verify.invalid", "tls.verify.off", "tls.verify.opportunistic", "tls.verify.unknown_authority", "tls.verify.weak_key",
+	"tls.boundary.starttls", "tls.handshake.failed", "tls.state",
+	"tls.verify.off", "tls.verify.opportunistic",
 	"wire.cleartext", "wire.credentials", "wire.encrypted", "wire.metadata",
 }
 
@@ -101,11 +102,27 @@ func TestEngineKeysHaveEntries(t *testing.T) {
 		sessions.ExplainRefused, sessions.ExplainTimeout, sessions.ExplainClosedEarly, sessions.ExplainDNS,
 		sessions.ExplainNet, sessions.ExplainCancelled, sessions.ExplainLineTooLong, sessions.ExplainReplyTooLong,
 		sessions.ExplainMalformed, sessions.ExplainCleartextOnImplict, sessions.ExplainSilentGreeting,
-		sessions.ExplainNoStartTLS, sessions.ExplainHostname, sessions.ExplainUnknownAuthority,
-		sessions.ExplainExpired, sessions.ExplainCertInvalid, sessions.ExplainTLSAlert, sessions.ExplainHandshake,
+		sessions.ExplainNoStartTLS, sessions.ExplainTLSAlert, sessions.ExplainHandshake,
 		sessions.ExplainOptions, sessions.ExplainPreauth,
 	} {
 		assertOwnEntry(t, k)
+	}
+}
+
+// TestCertKeysHaveEntries: every verification result package certs can
+// return (the keys of its problem kinds, and tls.verify.ok) and every fact
+// a chain view explains has its own entry, and every problem says what to
+// change on the server, except "failed", whose cause the error names.
+func TestCertKeysHaveEntries(t *testing.T) {
+	assertOwnEntry(t, certs.KeyOK)
+	for _, k := range certs.FactKeys() {
+		assertOwnEntry(t, k)
+	}
+	for _, k := range certs.Kinds() {
+		assertOwnEntry(t, k.Key())
+		if a, _ := content.Lookup(k.Key()); a.Fix == "" && k != certs.Failed {
+			t.Errorf("%s: no Fix line: a problem must say what to change on the server", k.Key())
+		}
 	}
 }
 

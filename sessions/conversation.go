@@ -35,7 +35,6 @@ package sessions
 import (
 	"bytes"
 	"context"
-	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -48,6 +47,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/mailwire/mailwire/sessions/certs"
 )
 
 // Driver plays one protocol over a Conversation. Play returns nil when the
@@ -126,8 +127,9 @@ type Conversation struct {
 
 	diss      *Dissector
 	cred      CredentialState
-	verifyErr error
-	verified  bool
+	chain     *certs.Chain // the server's chain, checked in VerifyConnection
+	verifyErr error        // crypto/x509's verdict on it
+	refused   *TLSState    // set when the client refused the chain: what the handshake had settled
 	failed    *SessionError
 	quit      bool // the driver ended the session politely
 	upgraded  bool // TLS began in band, after STARTTLS/STLS
@@ -238,6 +240,12 @@ func (c *Conversation) Note(text, ann string, raw []byte) {
 // explain "" means: work out the key from err (Explain). An error that is
 // already a *SessionError is returned unchanged and not reported twice.
 func (c *Conversation) Fail(op string, err error, explain string) error {
+	return c.fail(op, err, explain, nil)
+}
+
+// fail is Fail with, for a handshake that stopped on the certificate, the
+// TLS state to attach to the error event (TLSState's doc says what it holds).
+func (c *Conversation) fail(op string, err error, explain string, st *TLSState) error {
 	var se *SessionError
 	if errors.As(err, &se) {
 		return se
@@ -260,7 +268,7 @@ func (c *Conversation) Fail(op string, err error, explain string) error {
 		msg = fmt.Sprintf("%s (session stopped: %v)", msg, context.Cause(c.ctx))
 	}
 	c.Emit(Event{Kind: KindError, Dir: Local, Layer: LayerNote, Visible: VisibleNone,
-		Text: op + ": " + msg, Annotation: explain,
+		Text: op + ": " + msg, Annotation: explain, TLS: st,
 		Err: &ErrorInfo{Op: op, Message: msg, Explain: explain}})
 	return se
 }
@@ -280,11 +288,6 @@ const (
 	ExplainNotTLS             = "mismatch.not_tls"
 	ExplainSilentGreeting     = "mismatch.silent_greeting"
 	ExplainNoStartTLS         = "mismatch.no_starttls"
-	ExplainHostname           = "tls.verify.hostname"
-	ExplainUnknownAuthority   = "tls.verify.unknown_authority"
-	ExplainExpired            = "tls.verify.expired"
-	ExplainCertInvalid        = "tls.verify.invalid"
-	ExplainWeakKey            = "tls.verify.weak_key"
 	ExplainTLSAlert           = "tls.alert.received"
 	ExplainHandshake          = "tls.handshake.failed"
 	ExplainOptions            = "session.options"
@@ -326,12 +329,15 @@ func (c *Conversation) sessionExpired() bool {
 	return ok && !time.Now().Before(dl)
 }
 
-// Explain maps an error to the Explain key of its likely cause.
+// Explain maps an error to the Explain key of its likely cause. A
+// certificate verification error is classified by package certs (its
+// Kind.Key, "tls.verify.…"); a session that has the chain at hand uses the
+// chain's own Key, which looks past crypto/x509's first complaint.
 func Explain(err error) string {
+	if k := certs.ErrorKind(err); k != "" {
+		return k.Key()
+	}
 	var (
-		hostErr  x509.HostnameError
-		authErr  x509.UnknownAuthorityError
-		invErr   x509.CertificateInvalidError
 		recErr   tls.RecordHeaderError
 		alertErr tls.AlertError
 		opErr    *net.OpError
@@ -339,15 +345,6 @@ func Explain(err error) string {
 		netErr   net.Error
 	)
 	switch {
-	case errors.As(err, &hostErr):
-		return ExplainHostname
-	case errors.As(err, &authErr):
-		return ExplainUnknownAuthority
-	case errors.As(err, &invErr):
-		if invErr.Reason == x509.Expired {
-			return ExplainExpired
-		}
-		return ExplainCertInvalid
 	case errors.As(err, &recErr):
 		// crypto/tls: "first record does not look like a TLS handshake":
 		// the peer answered our ClientHello in cleartext.
@@ -602,12 +599,14 @@ func (c *Conversation) handshake() error {
 		NextProtos:   c.opts.ALPN,
 		KeyLogWriter: keys,
 		// Verification runs in VerifyConnection so that its result is known
-		// (and shown) even when the user turned enforcement off.
+		// (and shown) even when the user turned enforcement off. Package
+		// certs checks the chain as crypto/tls would (the roots, the name,
+		// server authentication) and also says what exactly is wrong.
 		InsecureSkipVerify: true,
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			c.verifyErr = verifyPeer(cs, c.roots, c.opts.ServerName)
-			c.verified = c.verifyErr == nil
+			c.chain, c.verifyErr = certs.Analyze(cs.PeerCertificates, certs.Check{Name: c.opts.ServerName, Roots: c.roots})
 			if c.verifyErr != nil && c.opts.Verify != VerifyOff && c.opts.TLSMode != TLSOpportunistic {
+				c.refused = c.tlsState(cs)
 				return c.verifyErr
 			}
 			return nil
@@ -618,11 +617,14 @@ func (c *Conversation) handshake() error {
 	tc := tls.Client(c.tap, cfg)
 	c.setDeadline(c.tap.SetDeadline)
 	if err := tc.HandshakeContext(c.ctx); err != nil {
-		op := "tls handshake"
-		if c.verifyErr != nil {
-			op = "verify certificate"
+		err = fmt.Errorf("with %s (SNI %q): %w", c.opts.Target, c.opts.ServerName, err)
+		if c.refused != nil {
+			// The client refused the certificate: the error says which
+			// problem stopped it (not only crypto/x509's first
+			// complaint) and carries the chain that failed.
+			return c.fail("verify certificate", err, c.chain.Key(), c.refused)
 		}
-		return c.Fail(op, fmt.Errorf("with %s (SNI %q): %w", c.opts.Target, c.opts.ServerName, err), "")
+		return c.Fail("tls handshake", err, "")
 	}
 	c.tlsc, c.conn = tc, tc
 	c.lr = c.newLineReader(tc)
@@ -630,49 +632,56 @@ func (c *Conversation) handshake() error {
 	return nil
 }
 
-func verifyPeer(cs tls.ConnectionState, roots *x509.CertPool, name string) error {
-	if len(cs.PeerCertificates) == 0 {
-		return errors.New("server sent no certificate")
-	}
-	inter := x509.NewCertPool()
-	for _, ic := range cs.PeerCertificates[1:] {
-		inter.AddCert(ic)
-	}
-	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{
-		Roots: roots, Intermediates: inter, DNSName: name,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	})
-	return err
-}
-
-func (c *Conversation) emitTLSState(cs tls.ConnectionState) {
+// tlsState is what the handshake settled, as far as cs shows it, with
+// the chain VerifyConnection checked.
+func (c *Conversation) tlsState(cs tls.ConnectionState) *TLSState {
 	st := &TLSState{
 		Version:      tls.VersionName(cs.Version),
 		CipherSuite:  tls.CipherSuiteName(cs.CipherSuite),
 		ALPN:         cs.NegotiatedProtocol,
 		ServerName:   c.opts.ServerName,
-		Verified:     c.verified,
+		Verified:     c.verifyErr == nil,
 		VerifyMethod: string(c.opts.Verify),
+		Chain:        c.chain,
+		PeerChain:    c.chain.Subjects(),
 	}
-	for _, pc := range cs.PeerCertificates {
-		st.PeerChain = append(st.PeerChain, pc.Subject.String())
-	}
-	verdict := "certificate verified (" + st.VerifyMethod + ")"
 	if c.verifyErr != nil {
 		st.VerifyError = c.verifyErr.Error()
-		verdict = "certificate NOT verified: " + st.VerifyError
+	}
+	return st
+}
+
+// chainProblems are the problems of the checked chain, if any.
+func (c *Conversation) chainProblems() []certs.Problem {
+	if c.chain == nil {
+		return nil
+	}
+	return c.chain.Problems
+}
+
+// failedCheck words the chain's first fatal problem, for the notes of a
+// session that goes on despite it.
+func (c *Conversation) failedCheck() string {
+	p, _ := c.chain.First()
+	return c.chain.Describe(p)
+}
+
+func (c *Conversation) emitTLSState(cs tls.ConnectionState) {
+	st := c.tlsState(cs)
+	verdict := "certificate verified (" + st.VerifyMethod + ")"
+	if !st.Verified {
+		verdict = "certificate NOT verified (" + st.VerifyMethod + "): " + c.failedCheck()
 	}
 	c.Emit(Event{Kind: KindTLSState, Dir: Local, Layer: LayerTLS, Visible: VisibleEndpoints,
 		Annotation: "tls.state", TLS: st,
 		Text: fmt.Sprintf("%s, %s, %s", st.Version, st.CipherSuite, verdict)})
-	if len(cs.PeerCertificates) > 0 {
-		// RFC 9325 §4.5 (BCP 195, which replaced RFC 7525): servers MUST
-		// authenticate with RSA keys of at least 2048 bits; a 1024-bit key
-		// is within reach of a well-funded attacker, and a verified
-		// certificate does not make it stronger.
-		if k, ok := cs.PeerCertificates[0].PublicKey.(*rsa.PublicKey); ok && k.N.BitLen() < 2048 {
-			c.Note(fmt.Sprintf("weak server key: RSA %d bits, below the 2048 bits RFC 9325 §4.5 requires", k.N.BitLen()),
-				ExplainWeakKey, nil)
+	// What does not fail a chain but weakens it gets a note of its own:
+	// an RSA key under 2048 bits (RFC 9325 §4.5), or a certificate the
+	// server sends that the verified path does not use but that is
+	// expired or signed with SHA-1.
+	for _, p := range c.chainProblems() {
+		if !p.Fatal {
+			c.Note(c.chain.Describe(p), p.Annotation, nil)
 		}
 	}
 	if c.opts.TLSMode == TLSOpportunistic && c.opts.Verify != VerifyOff {
@@ -681,15 +690,15 @@ func (c *Conversation) emitTLSState(cs tls.ConnectionState) {
 		// certificate says unless MTA-STS (RFC 8461) or DANE (RFC 7672)
 		// tells it to check.
 		text := "opportunistic TLS: the certificate is checked and reported, but the session would go on even if it failed (RFC 7435)"
-		if c.verifyErr != nil {
-			text = "opportunistic TLS: the certificate failed verification and the session goes on anyway (RFC 7435): " + c.verifyErr.Error()
+		if !st.Verified {
+			text = "opportunistic TLS: the certificate failed verification and the session goes on anyway (RFC 7435): " + c.failedCheck()
 		}
 		c.Note(text, "tls.verify.opportunistic", nil)
 	}
 	if c.opts.Verify == VerifyOff {
 		text := "WARNING: certificate verification is OFF. Anyone on the path could have answered in the server's place and read everything sent inside this TLS session, the password included."
-		if c.verifyErr != nil {
-			text += " And the certificate did fail verification: " + c.verifyErr.Error()
+		if !st.Verified {
+			text += " And the certificate did fail verification: " + c.failedCheck()
 		}
 		c.Note(text, "tls.verify.off", nil)
 	}

@@ -2,9 +2,6 @@ package sessions
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -15,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/mailwire/mailwire/sessions/certs"
 )
 
 // One parse function per handshake message, in the manner of Go's
@@ -643,15 +642,15 @@ func addCertFields(r *msgResult, p string, der []byte) string {
 		r.add(p+"der", fmt.Sprintf("%s, unparseable: %v", plural(len(der), "byte"), err), annCertUnparseable)
 		return "(unparseable)"
 	}
-	subj := cert.Subject.String()
-	r.add(p+"subject", subj, annCertSubject)
-	r.add(p+"issuer", cert.Issuer.String(), annCertIssuer)
-	if san := certSANs(cert); san != "" {
+	f := certs.Facts(cert)
+	r.add(p+"subject", f.Subject, annCertSubject)
+	r.add(p+"issuer", f.Issuer, annCertIssuer)
+	if san := f.NamesText(); san != "" {
 		r.add(p+"SAN", san, annCertSAN)
 	}
-	r.add(p+"validity", cert.NotBefore.UTC().Format(time.RFC3339)+" to "+cert.NotAfter.UTC().Format(time.RFC3339), annCertValidity)
-	r.add(p+"key", publicKeyText(cert), annCertKey)
-	return subj
+	r.add(p+"validity", f.NotBefore.Format(time.RFC3339)+" to "+f.NotAfter.Format(time.RFC3339), annCertValidity)
+	r.add(p+"key", f.KeyText(), annCertKey)
+	return f.Subject
 }
 
 // parseCertificate decodes the Certificate message: RFC 5246 §7.4.2 for
@@ -693,35 +692,6 @@ func (d *Dissector) parseCertificate(s cryptobyte.String, r *msgResult) error {
 	r.text = fmt.Sprintf("%s, leaf %s: readable by anyone on the path (TLS 1.3 would encrypt it, RFC 8446 §4.4.2)",
 		plural(len(subjects), "certificate"), subjects[0])
 	return nil
-}
-
-func certSANs(c *x509.Certificate) string {
-	var s []string
-	for _, n := range c.DNSNames {
-		s = append(s, "DNS:"+n)
-	}
-	for _, ip := range c.IPAddresses {
-		s = append(s, "IP:"+ip.String())
-	}
-	for _, e := range c.EmailAddresses {
-		s = append(s, "email:"+e)
-	}
-	for _, u := range c.URIs {
-		s = append(s, "URI:"+u.String())
-	}
-	return strings.Join(s, ", ")
-}
-
-func publicKeyText(c *x509.Certificate) string {
-	switch k := c.PublicKey.(type) {
-	case *rsa.PublicKey:
-		return fmt.Sprintf("RSA %d bits", k.N.BitLen())
-	case *ecdsa.PublicKey:
-		return "ECDSA " + k.Curve.Params().Name
-	case ed25519.PublicKey:
-		return "Ed25519"
-	}
-	return c.PublicKeyAlgorithm.String()
 }
 
 // parseServerKeyExchange decodes RFC 8422 §5.4 (ECDHE) or RFC 5246 §7.4.3

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/mailwire/mailwire/sessions/certs"
 )
 
 // Name tables for the TLS dissector. Names follow the IANA "TLS Parameters"
@@ -327,11 +329,11 @@ const (
 	annAlertMalformed   = "tls.alert.malformed"
 	annHRR              = "tls.handshake.hello_retry_request"
 	annDowngrade        = "tls.downgrade_sentinel"
-	annCertSubject      = "tls.cert.subject"
-	annCertIssuer       = "tls.cert.issuer"
-	annCertSAN          = "tls.cert.san"
-	annCertValidity     = "tls.cert.validity"
-	annCertKey          = "tls.cert.key"
+	annCertSubject      = certs.KeySubject
+	annCertIssuer       = certs.KeyIssuer
+	annCertSAN          = certs.KeyNames
+	annCertValidity     = certs.KeyValidity
+	annCertKey          = certs.KeyKey
 	annCertUnparseable  = "tls.cert.unparseable"
 	annRSAKeyTransport  = "tls.kex.rsa_key_transport"
 	annErrRecordTooLong = "tls.error.record_too_long"

@@ -7,7 +7,11 @@
 // teaching prose for an event lives in package content under its Annotation key.
 package sessions
 
-import "time"
+import (
+	"time"
+
+	"github.com/mailwire/mailwire/sessions/certs"
+)
 
 // Direction says which way bytes travelled.
 type Direction string
@@ -163,16 +167,26 @@ type Field struct {
 }
 
 // TLSState is what the client endpoint knows once the handshake is done
-// (from tls.ConnectionState).
+// (from tls.ConnectionState). A KindError event whose handshake stopped on
+// the certificate carries one too, with what the handshake had settled by
+// then: the version, the cipher suite and the chain that failed.
 type TLSState struct {
-	Version      string   `json:"version"`
-	CipherSuite  string   `json:"cipher_suite"`
-	ALPN         string   `json:"alpn,omitempty"`
-	ServerName   string   `json:"server_name,omitempty"`
-	PeerChain    []string `json:"peer_chain,omitempty"` // subject of each certificate, leaf first
+	Version     string `json:"version"`
+	CipherSuite string `json:"cipher_suite"`
+	ALPN        string `json:"alpn,omitempty"`
+	ServerName  string `json:"server_name,omitempty"`
+	// PeerChain is the subject of each certificate, leaf first: Chain's
+	// Subjects, kept as the short form the TUI and scripts read.
+	PeerChain    []string `json:"peer_chain,omitempty"`
 	Verified     bool     `json:"verified"`
-	VerifyError  string   `json:"verify_error,omitempty"`
+	VerifyError  string   `json:"verify_error,omitempty"`  // crypto/x509's words
 	VerifyMethod string   `json:"verify_method,omitempty"` // system roots, lab CA, CA file, off
+	// Chain is the server's certificate chain, leaf first, described and
+	// checked by package certs: each certificate's facts, and every
+	// problem with the index of the certificate it concerns. It is
+	// computed even when verification is off. Its strings come from the
+	// certificates: sanitize them before printing.
+	Chain *certs.Chain `json:"chain,omitempty"`
 }
 
 // Credential marks a secret decoded from the bytes of this event.

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/certs"
 	"github.com/mailwire/mailwire/sessions/lab"
 )
 
@@ -84,23 +85,26 @@ func init() {
 		"smtp-handshake-reset":   {key: sessions.ExplainClosedEarly, msg: "connection reset by peer"},
 		"smtp-handshake-silence": {key: sessions.ExplainTimeout, msg: "i/o timeout"},
 		// The read timeout bounds a whole handshake flight.
-		"smtp-handshake-trickle":        {key: sessions.ExplainTimeout, msg: "i/o timeout"},
-		"smtp-handshake-garbage":        {key: sessions.ExplainNotTLS, msg: "then answered the ClientHello with bytes that are not TLS"},
-		"smtp-handshake-tls10-only":     {key: sessions.ExplainTLSAlert, msg: "remote error: tls: protocol version not supported"},
-		"smtp-handshake-expired":        {key: sessions.ExplainExpired, msg: "is after"},
-		"smtp-handshake-not-yet-valid":  {key: sessions.ExplainExpired, msg: "is before"},
-		"smtp-handshake-wrong-host":     {key: sessions.ExplainHostname, msg: "wrong-host.example"},
-		"smtp-handshake-self-signed":    {key: sessions.ExplainUnknownAuthority, msg: "unknown authority"},
-		"smtp-handshake-rsa-1024":       {msg: "RSA 1024 bits", note: sessions.ExplainWeakKey},
-		"smtp-handshake-escapes":        {msg: `CN=\x1b]0`},
-		"smtp-greeting-tls-instead":     {key: sessions.ExplainSilentGreeting, msg: "i/o timeout"},
-		"smtps-handshake-cleartext":     {key: sessions.ExplainCleartextOnImplict, msg: "the first bytes are not a TLS record"},
-		"smtps-greeting-osc52":          {msg: `\x1b]52;c;`},
-		"smtp-greeting-421":             {key: "smtp.reply.421", msg: "421 4.3.2"},
-		"smtp-greeting-554-escapes":     {key: "smtp.reply.554", msg: `554 5.3.2`},
-		"smtp-starttls-reply-454":       {key: "smtp.reply.454", msg: "454 4.7.0"},
-		"smtp-starttls-reply-injection": {note: "smtp.note.response_injection_discarded"},
-		"smtp-capabilities-no-starttls": {key: sessions.ExplainNoStartTLS, msg: "does not offer STARTTLS"},
+		"smtp-handshake-trickle":              {key: sessions.ExplainTimeout, msg: "i/o timeout"},
+		"smtp-handshake-garbage":              {key: sessions.ExplainNotTLS, msg: "then answered the ClientHello with bytes that are not TLS"},
+		"smtp-handshake-tls10-only":           {key: sessions.ExplainTLSAlert, msg: "remote error: tls: protocol version not supported"},
+		"smtp-handshake-expired":              {key: certs.Expired.Key(), msg: "is after"},
+		"smtp-handshake-not-yet-valid":        {key: certs.NotYetValid.Key(), msg: "is before"},
+		"smtp-handshake-wrong-host":           {key: certs.WrongName.Key(), msg: "wrong-host.example"},
+		"smtp-handshake-self-signed":          {key: certs.SelfSigned.Key(), msg: "unknown authority"},
+		"smtp-handshake-rsa-1024":             {msg: "RSA 1024 bits", note: certs.WeakKey.Key()},
+		"smtp-handshake-missing-intermediate": {key: certs.IncompleteChain.Key(), msg: "unknown authority"},
+		"smtp-handshake-sha1":                 {key: certs.SHA1Signature.Key(), msg: "insecure algorithm ECDSA-SHA1"},
+		"smtp-handshake-ct":                   {msg: "2 SCTs (Certificate Transparency)"},
+		"smtp-handshake-escapes":              {msg: `CN=\x1b]0`},
+		"smtp-greeting-tls-instead":           {key: sessions.ExplainSilentGreeting, msg: "i/o timeout"},
+		"smtps-handshake-cleartext":           {key: sessions.ExplainCleartextOnImplict, msg: "the first bytes are not a TLS record"},
+		"smtps-greeting-osc52":                {msg: `\x1b]52;c;`},
+		"smtp-greeting-421":                   {key: "smtp.reply.421", msg: "421 4.3.2"},
+		"smtp-greeting-554-escapes":           {key: "smtp.reply.554", msg: `554 5.3.2`},
+		"smtp-starttls-reply-454":             {key: "smtp.reply.454", msg: "454 4.7.0"},
+		"smtp-starttls-reply-injection":       {note: "smtp.note.response_injection_discarded"},
+		"smtp-capabilities-no-starttls":       {key: sessions.ExplainNoStartTLS, msg: "does not offer STARTTLS"},
 		// 1 MiB read and dropped; on a very slow machine the session time
 		// limit could come first.
 		"pop3-capabilities-endless": {key: sessions.ExplainReplyTooLong + "|" + sessions.ExplainTimeout,

@@ -347,10 +347,9 @@ func detailLines(ev Event, eaves bool) []string {
 		if t.ServerName != "" {
 			out = append(out, "server name: "+SafeString(t.ServerName))
 		}
-		for i, s := range t.PeerChain {
-			out = append(out, fmt.Sprintf("certificate[%d]: %s", i, SafeString(s)))
-		}
-		if t.VerifyError != "" {
+		if t.Chain == nil && t.VerifyError != "" {
+			// A recording made before chains were kept; otherwise the
+			// chain view says what failed, in words.
 			out = append(out, "verify error: "+SafeString(t.VerifyError))
 		}
 	}
@@ -553,6 +552,9 @@ func (p *TextPrinter) event(ev Event) {
 			fmt.Fprintln(bw, pre+st.render(st.detail, wl))
 		}
 	}
+	if v := newChainView(ev.TLS); v != nil && !eaves {
+		p.chain(v)
+	}
 	if ev.Credential != nil && ev.Credential.OnWire {
 		fmt.Fprintln(bw, indent+"  "+st.render(st.warn, credentialWarning))
 	}
@@ -594,6 +596,63 @@ func (p *TextPrinter) event(ev Event) {
 
 // ruleIndent is where the text under a boundary rule starts.
 const ruleIndent = 13
+
+// chainLabel is the width of a fact's name in the text chain view.
+const chainLabel = 14
+
+// chain writes the chain view under its event, left of the text column as
+// the hex view is, so that a fingerprint fits on one line at 100 columns:
+// the verdict, each certificate with its facts, then each problem with its
+// annotation's title, and the first time a problem appears its words and
+// what to change (printProse).
+func (p *TextPrinter) chain(v *chainView) {
+	bw, st, width := p.w, p.st, p.width
+	in := strings.Repeat(" ", ruleIndent)
+	style := st.encrypted
+	if !v.verified {
+		style = st.warn
+	}
+	for _, l := range wrap(v.heading, width-ruleIndent) {
+		fmt.Fprintln(bw, in+st.render(style, l))
+	}
+	for _, c := range v.certs {
+		for i, l := range wrap(c.title, width-ruleIndent-2) {
+			pre := in + "  "
+			if i > 0 {
+				pre += "    "
+			}
+			fmt.Fprintln(bw, pre+l)
+		}
+		room := width - ruleIndent - 6 - chainLabel
+		for _, f := range c.brief {
+			for i, l := range wrap(f.value, room) {
+				label := strings.Repeat(" ", chainLabel)
+				if i == 0 {
+					label = fmt.Sprintf("%-*s", chainLabel, f.name)
+				}
+				fmt.Fprintln(bw, in+"      "+st.render(st.detail, label+l))
+			}
+		}
+	}
+	for _, pr := range v.problems {
+		ann, ok := p.o.lookup(pr.key)
+		text := pr.mark() + " " + pr.text
+		if ok {
+			text += " — " + ann.Title
+		}
+		for i, l := range wrap(text, width-ruleIndent-2) {
+			pre := in
+			if i > 0 {
+				pre += "  "
+			}
+			fmt.Fprintln(bw, pre+st.render(st.warn, l))
+		}
+		if ok && !p.seen[ann.Key] {
+			p.seen[ann.Key] = true
+			printProse(bw, st, ann, in, width)
+		}
+	}
+}
 
 // printRule draws the boundary where the connection turns into TLS.
 func printRule(w io.Writer, st textStyles, ev Event, width int) {
@@ -652,6 +711,11 @@ func printProse(w io.Writer, st textStyles, ann content.Annotation, indent strin
 	if ann.Risk != "" {
 		for _, l := range wrap("⚠ "+ann.Risk, inner) {
 			fmt.Fprintln(w, indent+"  "+st.render(st.warn, l))
+		}
+	}
+	if ann.Fix != "" {
+		for _, l := range wrap("→ What to change: "+ann.Fix, inner) {
+			fmt.Fprintln(w, indent+"  "+st.render(st.title, l))
 		}
 	}
 	if refs := content.JoinRefs(ann.Refs); refs != "" {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mailwire/mailwire/content"
+	"github.com/mailwire/mailwire/sessions/certs"
 )
 
 // Fixtures for the printer tests, built in code so that they are stable
@@ -131,7 +132,7 @@ func fixture587() []Event {
 	b.add(Event{Kind: KindTLSState, Dir: Local, Layer: LayerTLS, Visible: VisibleEndpoints, Annotation: "tls.state",
 		Text: "TLS 1.2, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, certificate verified (lab CA)",
 		TLS: &TLSState{Version: "TLS 1.2", CipherSuite: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", ServerName: "mail.lab.test",
-			PeerChain: []string{"CN=mail.lab.test,O=mailwire lab"}, Verified: true, VerifyMethod: "lab CA"}})
+			PeerChain: fixtureChain().Subjects(), Verified: true, VerifyMethod: "lab CA", Chain: fixtureChain()}})
 	b.line(ClientToServer, true, "EHLO client.test\r\n", "smtp.cmd.ehlo", Line{Command: "EHLO"})
 	b.encrypted(ClientToServer, 42)
 	b.encrypted(ServerToClient, 96)
@@ -171,4 +172,26 @@ func fixtureCleartextAuth() []Event {
 	b.add(Event{Kind: KindClose, Dir: Local, Layer: LayerTCP, Visible: VisibleMetadata, Annotation: "tcp.close",
 		Text: "server closed the connection; 80 bytes sent, 120 received"})
 	return b.evs
+}
+
+// fixtureChain is the lab's chain as certs.Analyze describes it: a leaf
+// and the intermediate that issued it, verified up to the lab root.
+func fixtureChain() *certs.Chain {
+	checked := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	return &certs.Chain{Name: "mail.lab.test", CheckedAt: checked, Anchor: "CN=mailwire lab CA,O=mailwire lab",
+		Certs: []certs.Cert{{
+			Subject: "CN=mail.lab.test,O=mailwire lab", Issuer: "CN=mailwire lab intermediate CA,O=mailwire lab",
+			Serial: "5eed", DNSNames: []string{"mail.lab.test", "localhost"}, IPAddresses: []string{"127.0.0.1", "::1"},
+			NotBefore: checked.Add(-time.Hour), NotAfter: checked.Add(30 * 24 * time.Hour),
+			KeyType: "ECDSA", KeyBits: 256, Curve: "P-256", SignatureAlgorithm: "ECDSA-SHA256",
+			SHA256:     "6a1b7f3c0e2d4c5b8a9f00112233445566778899aabbccddeeff001122334455",
+			SPKISHA256: "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0",
+			IssuerURLs: []string{"http://ca.lab.test/intermediate.der"},
+		}, {
+			Subject: "CN=mailwire lab intermediate CA,O=mailwire lab", Issuer: "CN=mailwire lab CA,O=mailwire lab",
+			Serial: "1a7e", NotBefore: checked.Add(-time.Hour), NotAfter: checked.Add(60 * 24 * time.Hour),
+			KeyType: "ECDSA", KeyBits: 256, Curve: "P-256", SignatureAlgorithm: "ECDSA-SHA256", CA: true,
+			SHA256:     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+			SPKISHA256: "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100",
+		}}}
 }

@@ -41,8 +41,17 @@ import (
 //	line        {proto, command, code, enhanced, capabilities[]}
 //	record      {content_type, version, length}       TLS record header
 //	handshake   {type, fields[{name, value, annotation}], encrypted}
-//	tls         {version, cipher_suite, alpn, server_name, peer_chain[],
-//	             verified, verify_error, verify_method}
+//	tls         {version, cipher_suite, alpn, server_name, verified,
+//	             verify_error, verify_method, chain}; chain is
+//	             {name, checked_at, certs[], more_certs, anchor,
+//	             problems[{kind, annotation, cert, fatal, detail}]}, each
+//	             cert {subject, issuer, serial, dns_names[], ip_addresses[],
+//	             emails[], uris[], more_names, not_before, not_after,
+//	             key_type, key_bits, curve, signature_algorithm, sha256,
+//	             spki_sha256, ca, self_signed, must_staple,
+//	             scts[{version, log_id, time}], scts_malformed,
+//	             issuer_urls[]} (package certs); an error event whose
+//	             handshake stopped on the certificate carries tls too
 //	credential  {mechanism, username, password, on_wire}
 //	error       {op, message, explain}
 //	redacted    bool    true when a password was masked in this event

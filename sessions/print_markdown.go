@@ -38,15 +38,20 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 	fmt.Fprintln(bw, "|---:|:---:|---|---|---|")
 	var order []string // annotation keys, by first appearance
 	seen := map[string]bool{}
+	explain := func(key string) (content.Annotation, bool) {
+		ann, ok := o.lookup(key)
+		if ok && !seen[ann.Key] {
+			seen[ann.Key] = true
+			order = append(order, ann.Key)
+		}
+		return ann, ok
+	}
+	var chains []*chainView
 	for _, ev := range evs {
 		if eaves && !InEavesdropperLens(ev) {
 			continue
 		}
-		ann, hasAnn := o.lookup(ev.Annotation)
-		if hasAnn && !seen[ann.Key] {
-			seen[ann.Key] = true
-			order = append(order, ann.Key)
-		}
+		ann, hasAnn := explain(ev.Annotation)
 		var what []string
 		switch {
 		case ev.Kind == KindBoundary:
@@ -74,6 +79,17 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 				what = append(what, mdCode(l, true))
 			}
 		}
+		if v := newChainView(ev.TLS); v != nil && !eaves {
+			// The row names the verdict and the problems; the
+			// certificates follow the table, and the problems' words
+			// join "What the lines mean".
+			chains = append(chains, v)
+			what = append(what, mdCode(v.heading, true)+fmt.Sprintf(" (chain %d below)", len(chains)))
+			for _, pr := range v.problems {
+				explain(pr.key)
+				what = append(what, pr.mark()+" "+mdCode(pr.text, true))
+			}
+		}
 		if ev.Credential != nil && ev.Credential.OnWire {
 			what = append(what, "**"+credentialWarning+"**")
 		}
@@ -86,6 +102,7 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 			strings.Join(what, "<br>"), meaning)
 	}
 	fmt.Fprintln(bw)
+	mdChains(bw, chains, o)
 
 	if len(order) > 0 {
 		fmt.Fprintln(bw, "## What the lines mean")
@@ -97,6 +114,9 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 			if ann.Risk != "" {
 				fmt.Fprintf(bw, "> ⚠ %s\n\n", ann.Risk)
 			}
+			if ann.Fix != "" {
+				fmt.Fprintf(bw, "**What to change:** %s\n\n", ann.Fix)
+			}
 			fmt.Fprintf(bw, "*%s* — `%s`\n\n", content.JoinRefs(ann.Refs), key)
 		}
 	}
@@ -107,6 +127,61 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 		fmt.Fprintln(bw, "- "+b)
 	}
 	return bw.Flush()
+}
+
+// mdChains writes each certificate chain of the session: its verdict, a
+// table of facts per certificate (values from the certificate in code
+// spans), and its problems with their titles.
+func mdChains(w io.Writer, chains []*chainView, o PrintOptions) {
+	for n, v := range chains {
+		if len(chains) == 1 {
+			fmt.Fprintf(w, "## Certificate chain\n\n")
+		} else {
+			fmt.Fprintf(w, "## Certificate chain %d\n\n", n+1)
+		}
+		s := "The server sent " + plural(v.sent, "certificate")
+		if v.name != "" {
+			s += ", checked for " + mdCode(v.name, false)
+		}
+		if v.method != "" {
+			s += " against " + mdLine(v.method)
+		}
+		switch {
+		case v.verified && v.anchor != "":
+			s += ": **verified**, up to the trusted root " + mdCode(v.anchor, false) + "."
+		case v.verified:
+			s += ": **verified**."
+		default:
+			s += ": **not verified**."
+		}
+		fmt.Fprintf(w, "%s\n\n", s)
+		for _, c := range v.certs {
+			fmt.Fprintf(w, "### %s\n\n", mdCode(c.title, false))
+			if len(c.fields) == 0 {
+				continue
+			}
+			fmt.Fprintln(w, "| fact | value |")
+			fmt.Fprintln(w, "|---|---|")
+			for _, f := range c.fields {
+				val := mdTable(f.value)
+				if f.peer {
+					val = mdCode(f.value, true)
+				}
+				fmt.Fprintf(w, "| %s | %s |\n", f.name, val)
+			}
+			fmt.Fprintln(w)
+		}
+		for _, pr := range v.problems {
+			title := ""
+			if ann, ok := o.lookup(pr.key); ok {
+				title = "**" + mdLine(ann.Title) + "**: "
+			}
+			fmt.Fprintf(w, "- %s %s%s\n", pr.mark(), title, mdCode(pr.text, false))
+		}
+		if len(v.problems) > 0 {
+			fmt.Fprintln(w)
+		}
+	}
 }
 
 // mdHeader writes the heading and the outcome list. A scenario's stream

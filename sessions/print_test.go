@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mailwire/mailwire/content"
+	"github.com/mailwire/mailwire/sessions/certs"
 )
 
 var updatePrint = flag.Bool("update-print", false, "rewrite the printer goldens in testdata/print")
@@ -305,6 +306,19 @@ func hostileEvents() []Event {
 			st.ServerName += h
 			st.ALPN = h
 			st.VerifyError = h
+			st.VerifyMethod = h
+			// Every string of a chain comes from the server's certificates
+			// (or crypto/x509's words about them).
+			st.Chain = &certs.Chain{Name: h, Anchor: "CN=" + h, Certs: []certs.Cert{{
+				Subject: "CN=" + h, Issuer: "CN=" + h, Serial: h, DNSNames: []string{h}, IPAddresses: []string{h},
+				Emails: []string{h}, URIs: []string{h}, KeyType: h, Curve: h, SignatureAlgorithm: h,
+				IssuerURLs: []string{h}, SCTs: []certs.SCT{{LogID: h}},
+			}}, Problems: []certs.Problem{
+				{Kind: certs.WrongName, Annotation: certs.WrongName.Key(), Cert: 0, Fatal: true},
+				{Kind: certs.IncompleteChain, Annotation: certs.IncompleteChain.Key(), Cert: 0, Fatal: true},
+				{Kind: certs.Invalid, Annotation: certs.Invalid.Key(), Cert: 0, Fatal: true, Detail: h},
+				{Kind: certs.Failed, Annotation: h, Cert: -1, Fatal: true, Detail: h},
+			}}
 			ev.TLS = &st
 		}
 		if ev.Record != nil {

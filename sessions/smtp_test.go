@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailwire/mailwire/sessions/certs"
 )
 
 const (
@@ -630,13 +632,13 @@ func TestSMTPVerification(t *testing.T) {
 	}{
 		{"hostname", func(t *testing.T) testPKI {
 			return newTestPKI(t, []string{"other.test"}, now.Add(-time.Hour), now.Add(time.Hour))
-		}, nil, ExplainHostname},
+		}, nil, certs.WrongName.Key()},
 		{"expired", func(t *testing.T) testPKI {
 			return newTestPKI(t, []string{"mail.lab.test"}, now.Add(-48*time.Hour), now.Add(-24*time.Hour))
-		}, nil, ExplainExpired},
+		}, nil, certs.Expired.Key()},
 		{"unknown authority", func(t *testing.T) testPKI { return validPKI(t) }, func(p testPKI) Options {
 			return Options{Verify: VerifyPool, RootCAs: validPKI(t).pool}
-		}, ExplainUnknownAuthority},
+		}, certs.UnknownAuthority.Key()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pki := tc.pki(t)
@@ -653,6 +655,12 @@ func TestSMTPVerification(t *testing.T) {
 			e := errorEvent(evs)
 			if e == nil || e.Err.Explain != tc.explain || e.Err.Op != "verify certificate" {
 				t.Fatalf("error %+v, want %s\n%s", e, tc.explain, dump(evs))
+			}
+			// The refused chain travels with the error, so a printer or
+			// the TUI can show which certificate failed and why.
+			if e.TLS == nil || e.TLS.Chain == nil || e.TLS.Chain.Key() != tc.explain || e.TLS.Verified ||
+				e.TLS.Version == "" || len(e.TLS.Chain.Certs) == 0 {
+				t.Fatalf("error event's TLS state %+v, want the chain that failed with %s", e.TLS, tc.explain)
 			}
 		})
 	}

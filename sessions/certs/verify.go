@@ -109,8 +109,12 @@ func (c *Chain) Verified() bool {
 	return !bad
 }
 
-// First returns the first fatal problem, the one a client stops at.
+// First returns the first fatal problem, the one a client stops at. A nil
+// chain (no handshake got that far) has none; so do its other methods.
 func (c *Chain) First() (Problem, bool) {
+	if c == nil {
+		return Problem{}, false
+	}
 	for _, p := range c.Problems {
 		if p.Fatal {
 			return p, true
@@ -130,6 +134,9 @@ func (c *Chain) Key() string {
 
 // Subjects lists each certificate's subject, leaf first.
 func (c *Chain) Subjects() []string {
+	if c == nil {
+		return nil
+	}
 	out := make([]string, len(c.Certs))
 	for i, ct := range c.Certs {
 		out[i] = ct.Subject

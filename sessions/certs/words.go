@@ -5,6 +5,29 @@ import (
 	"time"
 )
 
+// Annotation keys of what a chain view shows, for a view that explains a
+// fact when it is selected; package content has the words
+// (content/annotations/cert.md).
+const (
+	KeyChain       = "tls.cert.chain"
+	KeySubject     = "tls.cert.subject"
+	KeyIssuer      = "tls.cert.issuer"
+	KeyNames       = "tls.cert.san"
+	KeyValidity    = "tls.cert.validity"
+	KeyKey         = "tls.cert.key"
+	KeySignature   = "tls.cert.signature_algorithm"
+	KeyFingerprint = "tls.cert.fingerprint"
+	KeyCA          = "tls.cert.ca"
+	KeyMustStaple  = "tls.cert.must_staple"
+	KeySCT         = "tls.cert.sct"
+)
+
+// FactKeys lists the keys above, in the order a chain view shows the facts.
+func FactKeys() []string {
+	return []string{KeyChain, KeySubject, KeyNames, KeyIssuer, KeyValidity, KeyKey, KeySignature,
+		KeyFingerprint, KeyCA, KeySCT, KeyMustStaple}
+}
+
 // Label names certificate i of the chain by its place: "the leaf [0]",
 // "the intermediate [1]", "the root [2]" (a self-signed CA the server
 // sent), or "a certificate outside the chain" for -1.

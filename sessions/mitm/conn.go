@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/certs"
 )
 
 // Relay bounds.
@@ -198,9 +199,10 @@ func (c *pconn) startUpstreamTLS(boundaryAnn, boundaryText string) error {
 	st := &sessions.TLSState{Version: tls.VersionName(cs.Version), CipherSuite: tls.CipherSuiteName(cs.CipherSuite),
 		ALPN: cs.NegotiatedProtocol, ServerName: c.cfg.ServerName, VerifyMethod: string(sessions.VerifyOff),
 		VerifyError: "not checked: the attacker accepts any certificate"}
-	for _, pc := range cs.PeerCertificates {
-		st.PeerChain = append(st.PeerChain, pc.Subject.String())
-	}
+	// The attacker does not check, but the chain view still shows what
+	// the server sent, and what a check against the system roots finds.
+	st.Chain, _ = certs.Analyze(cs.PeerCertificates, certs.Check{Name: c.cfg.ServerName})
+	st.PeerChain = st.Chain.Subjects()
 	c.p.emit(sessions.Event{Kind: sessions.KindTLSState, Dir: sessions.Local, Layer: sessions.LayerTLS,
 		Visible: sessions.VisibleEndpoints, Annotation: "tls.state", TLS: st,
 		Text: fmt.Sprintf("%s, %s, between the attacker and the server", st.Version, st.CipherSuite)})

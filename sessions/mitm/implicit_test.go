@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/certs"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/mitm"
 )
@@ -26,8 +27,8 @@ func TestOwnCertRefused(t *testing.T) {
 			if err == nil {
 				t.Fatal("session succeeded with the attacker's certificate")
 			}
-			if got := explainOf(evs); !slices.Contains(got, sessions.ExplainUnknownAuthority) {
-				t.Errorf("client errors explain %v, want %q", got, sessions.ExplainUnknownAuthority)
+			if got := explainOf(evs); !slices.Contains(got, certs.UnknownAuthority.Key()) {
+				t.Errorf("client errors explain %v, want %q", got, certs.UnknownAuthority.Key())
 			}
 			assertNoCredential(t, evs, pevs)
 			if !hasAnnotation(pevs, "attack.own_cert.presented") || !hasAnnotation(pevs, "attack.own_cert.refused") {

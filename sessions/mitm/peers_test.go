@@ -10,6 +10,7 @@ import (
 	"github.com/mailwire/mailwire/sessions/internal/peers"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/certs"
 	"github.com/mailwire/mailwire/sessions/mitm"
 )
 
@@ -90,8 +91,8 @@ func TestPeersOwnCert(t *testing.T) {
 	for _, port := range []int{465, 993, 995} {
 		t.Run(strconv.Itoa(port), func(t *testing.T) {
 			evs, pevs, err := peersRun(t, port, mitm.OwnCertificate, sessions.TLSImplicit, false)
-			if err == nil || !slices.Contains(explainOf(evs), sessions.ExplainUnknownAuthority) {
-				t.Errorf("err %v, explains %v; want %q", err, explainOf(evs), sessions.ExplainUnknownAuthority)
+			if err == nil || !slices.Contains(explainOf(evs), certs.UnknownAuthority.Key()) {
+				t.Errorf("err %v, explains %v; want %q", err, explainOf(evs), certs.UnknownAuthority.Key())
 			}
 			assertNoCredential(t, evs, pevs)
 			_, pevs, err = peersRun(t, port, mitm.Passthrough, sessions.TLSImplicit, false)

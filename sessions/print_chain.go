@@ -1,0 +1,159 @@
+package sessions
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mailwire/mailwire/sessions/certs"
+)
+
+// The chain view of the printers: what a TLS state (or a handshake that
+// stopped on the certificate) says about the server's certificate chain,
+// per certificate and per problem. The text and Markdown printers lay it
+// out; this file decides what it holds. Every string from a certificate is
+// sanitized here, before either printer sees it.
+
+// chainView is a chain ready to print.
+type chainView struct {
+	heading string // the whole verdict in one line, for the text printer
+	// The heading's parts, for a printer that sets them apart: the name
+	// checked, how many certificates were sent, against what they were
+	// checked, the verdict, and the trusted root the chain led to.
+	name, method, anchor string
+	sent                 int
+	verified             bool
+	certs                []certView
+	problems             []problemView
+}
+
+// certView is one certificate: a title ("[0] CN=…") and its facts, in
+// order: all of them (fields, for Markdown), and the compact set a
+// terminal transcript shows (brief).
+type certView struct {
+	title         string
+	fields, brief []chainField
+}
+
+// chainField is one fact; peer says its value comes from the certificate
+// (a name, a fingerprint), not from mailwire's own words.
+type chainField struct {
+	name, value string
+	peer        bool
+}
+
+// problemView is one problem: its words and its annotation key.
+type problemView struct {
+	fatal bool
+	text  string // certs.Chain.Describe, sanitized
+	key   string
+}
+
+// newChainView returns the chain view of t, or nil when t carries no chain.
+func newChainView(t *TLSState) *chainView {
+	if t == nil || t.Chain == nil {
+		return nil
+	}
+	ch := t.Chain
+	v := &chainView{name: SafeString(ch.Name), method: SafeString(t.VerifyMethod), anchor: SafeString(ch.Anchor),
+		sent: len(ch.Certs) + ch.MoreCerts, verified: t.Verified}
+	var h strings.Builder
+	h.WriteString("certificate chain")
+	if ch.Name != "" {
+		h.WriteString(" for " + SafeString(ch.Name))
+	}
+	fmt.Fprintf(&h, ", %s sent", plural(len(ch.Certs)+ch.MoreCerts, "certificate"))
+	if t.VerifyMethod != "" {
+		h.WriteString(", checked against " + SafeString(t.VerifyMethod))
+	}
+	switch {
+	case t.Verified && ch.Anchor != "":
+		h.WriteString(": verified, up to the trusted root " + SafeString(ch.Anchor))
+	case t.Verified:
+		h.WriteString(": verified")
+	default:
+		h.WriteString(": NOT verified")
+	}
+	v.heading = h.String()
+	for i, c := range ch.Certs {
+		v.certs = append(v.certs, certViewOf(ch, i, c))
+	}
+	if ch.MoreCerts > 0 {
+		v.certs = append(v.certs, certView{title: fmt.Sprintf("… and %s more, not shown", plural(ch.MoreCerts, "certificate"))})
+	}
+	for _, p := range ch.Problems {
+		v.problems = append(v.problems, problemView{fatal: p.Fatal, text: SafeString(ch.Describe(p)), key: p.Annotation})
+	}
+	return v
+}
+
+func certViewOf(ch *certs.Chain, i int, c certs.Cert) certView {
+	title := fmt.Sprintf("[%d] %s", i, SafeString(c.Subject))
+	switch {
+	case c.SelfSigned && c.CA:
+		title += " (root CA, self-signed)"
+	case c.SelfSigned:
+		title += " (self-signed)"
+	case c.CA:
+		title += " (CA)"
+	}
+	names := SafeString(c.NamesText())
+	if names == "" {
+		names = "none"
+	}
+	scts := "none"
+	switch {
+	case c.SCTsMalformed:
+		scts = "present but malformed"
+	case len(c.SCTs) > 0:
+		scts = plural(len(c.SCTs), "SCT") + " (Certificate Transparency)"
+	}
+	staple := "no"
+	if c.MustStaple {
+		staple = "yes: the server must staple an OCSP response"
+	}
+	ext := "no SCTs, no OCSP must-staple"
+	switch {
+	case scts != "none" && c.MustStaple:
+		ext = scts + "; OCSP must-staple"
+	case scts != "none":
+		ext = scts + "; no OCSP must-staple"
+	case c.MustStaple:
+		ext = "no SCTs; OCSP must-staple"
+	}
+	f := []chainField{
+		{"names", names, true},
+		{"issuer", SafeString(c.Issuer), true},
+		{"valid", fmt.Sprintf("%s to %s (%s)", c.NotBefore.UTC().Format("2006-01-02 15:04"),
+			c.NotAfter.UTC().Format("2006-01-02 15:04 UTC"), ch.Validity(i)), false},
+		{"key", SafeString(c.KeyText()), false},
+		{"signature", SafeString(c.SignatureAlgorithm), false},
+		{"SHA-256", c.SHA256, true},
+		{"SPKI SHA-256", c.SPKISHA256, true},
+		{"serial", SafeString(c.Serial), true},
+		{"SCTs", scts, false},
+		{"must-staple", staple, false},
+	}
+	brief := []chainField{
+		f[0], f[1], f[2],
+		{"key", f[3].value + ", signed " + f[4].value, false},
+		f[5], f[6],
+		{"extensions", ext, false},
+	}
+	if names == "none" && c.CA {
+		brief = brief[1:] // a CA names no host; "names: none" would only add a line
+	}
+	if len(c.IssuerURLs) > 0 {
+		u := chainField{"issuer URL", SafeString(strings.Join(c.IssuerURLs, ", ")), true}
+		f, brief = append(f, u), append(brief, u)
+	}
+	return certView{title: title, fields: f, brief: brief}
+}
+
+// problemMark is the sign before a problem: ✗ when it fails the chain,
+// ⚠ for a weakness of a chain that verified.
+func (p problemView) mark() string {
+	if p.fatal {
+		return "✗"
+	}
+	return "⚠"
+}
