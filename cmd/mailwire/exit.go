@@ -24,10 +24,11 @@ const exitStatusHelp = "Exit status:\n" +
 	"  0  the session worked and nothing was graded unsafe\n" +
 	"  1  the session or the connection failed\n" +
 	"  2  usage error: a bad flag, a bad value, a missing argument\n" +
-	"  3  unsafe: STARTTLS missing where the port provides for it, a certificate that\n" +
-	"     does not verify for the name, a password on the wire before TLS, or an\n" +
-	"     unsafe scenario verdict; 3 wins over 1 when the finding is what stopped\n" +
-	"     the session (an invalid certificate, no STARTTLS on 587)"
+	"  3  unsafe: STARTTLS missing where the port provides for it, a\n" +
+	"     certificate that does not verify for the name, a password on the\n" +
+	"     wire before TLS, or an unsafe scenario verdict; 3 wins over 1 when\n" +
+	"     the finding is what stopped the session (an invalid certificate,\n" +
+	"     no STARTTLS on 587)"
 
 // exitError carries the exit status an error stands for.
 type exitError struct {

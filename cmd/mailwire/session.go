@@ -66,12 +66,12 @@ func newSessionCmd() *cobra.Command {
 			"Without --target the embedded lab starts in-process on loopback, the session\n" +
 			"runs against it (certificate checked with the lab's CA, demo login, a message\n" +
 			"sent and the mailbox read) and the lab stops afterwards.\n\n" +
-			"With --target the certificate is checked against the system roots (or --ca-file),\n" +
-			"and nothing with side effects happens unless asked: SMTP logs in only with\n" +
-			"--user and sends a message only with --to; POP3 and IMAP read the mailbox only\n" +
-			"with --fetch; --stop-after ends the session earlier, always with QUIT/LOGOUT.\n" +
-			"No password is ever sent before TLS. --user without a password asks for it on\n" +
-			"the terminal (or set $MAILWIRE_PASSWORD).\n\n" + exitStatusHelp,
+			"With --target the certificate is checked against the system roots (or\n" +
+			"--ca-file), and nothing with side effects happens unless asked: a session logs\n" +
+			"in only with --user, SMTP sends a message only with --to, POP3 and IMAP read\n" +
+			"the mailbox only with --fetch, and --stop-after ends it earlier, always with\n" +
+			"QUIT/LOGOUT. No password is ever sent before TLS. --user without a password\n" +
+			"asks for it on the terminal (or set $MAILWIRE_PASSWORD).\n\n" + exitStatusHelp,
 		Example: "  mailwire session --port 587\n" +
 			"  mailwire session --scenario strip-opportunistic --variant replace --lens eavesdropper\n" +
 			"  mailwire session --port 465 --tls-max 1.2 --lens eavesdropper\n" +
@@ -168,10 +168,10 @@ func parseTLSVersion(flag, v string) (uint16, error) {
 // addSideEffectFlags adds the flags that ask for what a session does on
 // the server, shared by session and connect.
 func addSideEffectFlags(fl *pflag.FlagSet, f *sessionFlags) {
-	fl.StringVar(&f.to, "to", "", "SMTP: send a test message to this address (without it, no message is sent; lab: "+lab.DemoRecipient+")")
-	fl.StringVar(&f.from, "from", "", "SMTP: envelope sender of the message (default: the login, else mailwire@EHLO-name)")
+	fl.StringVar(&f.to, "to", "", "send a test message to this address, over SMTP (without it no message is sent; lab: "+lab.DemoRecipient+")")
+	fl.StringVar(&f.from, "from", "", "envelope sender of the SMTP message (default: the login, else mailwire@ the EHLO name)")
 	fl.StringVar(&f.stopAfter, "stop-after", "", "end the session after this stage, with QUIT/LOGOUT: connect (the greeting), tls (TLS and the capabilities inside it), auth (the login)")
-	fl.BoolVar(&f.fetch, "fetch", false, "POP3/IMAP: read the mailbox after logging in (STAT, LIST, RETR 1; SELECT, FETCH); without it nothing is read")
+	fl.BoolVar(&f.fetch, "fetch", false, "read the mailbox after logging in, over POP3 (STAT, LIST, RETR 1) or IMAP (SELECT, FETCH); without it nothing is read")
 }
 
 // checkAddress accepts a bare RFC 5321 mailbox (local@domain), which the
