@@ -625,7 +625,11 @@ func (p *TextPrinter) chain(v *chainView) {
 		}
 		room := width - ruleIndent - 6 - chainLabel
 		for _, f := range c.brief {
-			for i, l := range wrap(f.value, room) {
+			val := f.value
+			if f.halves && len(val) > room {
+				val = val[:len(val)/2] + " " + val[len(val)/2:]
+			}
+			for i, l := range wrap(val, room) {
 				label := strings.Repeat(" ", chainLabel)
 				if i == 0 {
 					label = fmt.Sprintf("%-*s", chainLabel, f.name)

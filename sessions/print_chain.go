@@ -35,10 +35,12 @@ type certView struct {
 }
 
 // chainField is one fact; peer says its value comes from the certificate
-// (a name, a fingerprint), not from mailwire's own words.
+// (a name, a fingerprint), not from mailwire's own words; halves says it is
+// one long word (a fingerprint) that a narrow view may split in the middle
+// rather than cut where the line ends.
 type chainField struct {
-	name, value string
-	peer        bool
+	name, value  string
+	peer, halves bool
 }
 
 // problemView is one problem: its words and its annotation key.
@@ -121,29 +123,29 @@ func certViewOf(ch *certs.Chain, i int, c certs.Cert) certView {
 		ext = "no SCTs; OCSP must-staple"
 	}
 	f := []chainField{
-		{"names", names, true},
-		{"issuer", SafeString(c.Issuer), true},
+		{"names", names, true, false},
+		{"issuer", SafeString(c.Issuer), true, false},
 		{"valid", fmt.Sprintf("%s to %s (%s)", c.NotBefore.UTC().Format("2006-01-02 15:04"),
-			c.NotAfter.UTC().Format("2006-01-02 15:04 UTC"), ch.Validity(i)), false},
-		{"key", SafeString(c.KeyText()), false},
-		{"signature", SafeString(c.SignatureAlgorithm), false},
-		{"SHA-256", c.SHA256, true},
-		{"SPKI SHA-256", c.SPKISHA256, true},
-		{"serial", SafeString(c.Serial), true},
-		{"SCTs", scts, false},
-		{"must-staple", staple, false},
+			c.NotAfter.UTC().Format("2006-01-02 15:04 UTC"), ch.Validity(i)), false, false},
+		{"key", SafeString(c.KeyText()), false, false},
+		{"signature", SafeString(c.SignatureAlgorithm), false, false},
+		{"SHA-256", c.SHA256, true, true},
+		{"SPKI SHA-256", c.SPKISHA256, true, true},
+		{"serial", SafeString(c.Serial), true, false},
+		{"SCTs", scts, false, false},
+		{"must-staple", staple, false, false},
 	}
 	brief := []chainField{
 		f[0], f[1], f[2],
-		{"key", f[3].value + ", signed " + f[4].value, false},
+		{"key", f[3].value + ", signed " + f[4].value, false, false},
 		f[5], f[6],
-		{"extensions", ext, false},
+		{"extensions", ext, false, false},
 	}
 	if names == "none" && c.CA {
 		brief = brief[1:] // a CA names no host; "names: none" would only add a line
 	}
 	if len(c.IssuerURLs) > 0 {
-		u := chainField{"issuer URL", SafeString(strings.Join(c.IssuerURLs, ", ")), true}
+		u := chainField{"issuer URL", SafeString(strings.Join(c.IssuerURLs, ", ")), true, false}
 		f, brief = append(f, u), append(brief, u)
 	}
 	return certView{title: title, fields: f, brief: brief}
