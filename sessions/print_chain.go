@@ -64,7 +64,13 @@ func newChainView(t *TLSState) *chainView {
 		h.WriteString(" for " + SafeString(ch.Name))
 	}
 	fmt.Fprintf(&h, ", %s sent", plural(len(ch.Certs)+ch.MoreCerts, "certificate"))
-	if t.VerifyMethod != "" {
+	switch t.VerifyMethod {
+	case "":
+	case string(VerifyOff):
+		// Not enforced, but still checked (against the system roots, or
+		// the pool the session was given), so the verdict is shown.
+		h.WriteString(", verification off but checked anyway")
+	default:
 		h.WriteString(", checked against " + SafeString(t.VerifyMethod))
 	}
 	switch {

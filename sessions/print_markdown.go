@@ -143,7 +143,11 @@ func mdChains(w io.Writer, chains []*chainView, o PrintOptions) {
 		if v.name != "" {
 			s += ", checked for " + mdCode(v.name, false)
 		}
-		if v.method != "" {
+		switch v.method {
+		case "":
+		case string(VerifyOff):
+			s += " (verification off, but checked anyway)"
+		default:
 			s += " against " + mdLine(v.method)
 		}
 		switch {
