@@ -183,7 +183,13 @@ func Analyze(chain []*x509.Certificate, chk Check) (*Chain, error) {
 		out.Anchor = root.Subject.String()
 	}
 
-	a := analysis{chain: shown, now: now, failed: err != nil, path: walk(shown)}
+	a := analysis{chain: shown, now: now, failed: err != nil}
+	if a.failed {
+		// Only a failure needs the path: it decides which problems are
+		// the reason (a signature check per link, so not on every
+		// successful handshake).
+		a.path = walk(shown)
+	}
 	a.dates()
 	if chk.Name != "" {
 		if chain[0].VerifyHostname(chk.Name) != nil {
@@ -213,7 +219,7 @@ type analysis struct {
 	chain    []*x509.Certificate
 	now      time.Time
 	failed   bool  // crypto/x509 refused the chain
-	path     []int // indices on the path up from the leaf through what the server sent (walk)
+	path     []int // when failed: the indices on the path up from the leaf through what the server sent (walk)
 	problems []Problem
 }
 
