@@ -157,6 +157,18 @@ func TestAnalyze(t *testing.T) {
 	inter := root.sub(t, "Test Intermediate")
 	other := newRoot(t, "Other Root")
 	good := inter.leaf(t, nil)
+	oldRootKey := key()
+	oldRoot := &issuer{sign(t, func() *x509.Certificate {
+		c := caTmpl("Old Root")
+		c.NotBefore, c.NotAfter = now.AddDate(-5, 0, 0), now.AddDate(0, 0, -1)
+		return c
+	}(), nil, oldRootKey.Public(), oldRootKey), oldRootKey}
+	underOldKey := key()
+	underOld := &issuer{sign(t, func() *x509.Certificate {
+		c := caTmpl("Intermediate under Old Root")
+		c.NotBefore, c.NotAfter = now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0)
+		return c
+	}(), oldRoot, underOldKey.Public(), underOldKey), underOldKey}
 	k := key()
 	k2 := key()
 
@@ -253,6 +265,9 @@ func TestAnalyze(t *testing.T) {
 			want: []string{"!invalid@0"}, key: "tls.verify.invalid", describe: "the leaf [0]: x509: certificate specifies an incompatible key usage"},
 		{name: "no certificate", roots: pool(root.cert), check: "mail.example.test",
 			want: []string{"!failed@-"}, key: "tls.verify.failed", describe: "the server sent no certificate"},
+		{name: "expired trusted root", chain: []*x509.Certificate{underOld.leaf(t, nil), underOld.cert}, roots: pool(oldRoot.cert),
+			check: "mail.example.test", want: []string{"!expired@-"}, key: "tls.verify.expired",
+			describe: "a trusted root above the chain has expired: x509: certificate has expired or is not yet valid: current time 2030-06-15T12:00:00Z is after 2030-06-14T12:00:00Z"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

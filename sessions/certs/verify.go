@@ -311,6 +311,8 @@ func (a *analysis) authority(roots, inter *x509.CertPool) {
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 	var unknown x509.UnknownAuthorityError
 	if !errors.As(err, &unknown) {
+		// Trusted, or refused for another reason (a trusted root that
+		// expired: crypto/x509 names it, and Analyze reports its words).
 		return
 	}
 	switch {

@@ -30,11 +30,12 @@ func FactKeys() []string {
 
 // Label names certificate i of the chain by its place: "the leaf [0]",
 // "the intermediate [1]", "the root [2]" (a self-signed CA the server
-// sent), or "a certificate outside the chain" for -1.
+// sent), or, for -1, one outside Certs: a trusted root from the client's
+// store, or one past MaxCerts.
 func (c *Chain) Label(i int) string {
 	switch {
 	case i < 0 || i >= len(c.Certs):
-		return "a certificate the server did not send (a trusted root)"
+		return "a certificate outside those shown (a trusted root, or one past the first " + fmt.Sprint(MaxCerts) + ")"
 	case i == 0:
 		return "the leaf [0]"
 	case c.Certs[i].SelfSigned:
@@ -57,6 +58,10 @@ func (c *Chain) Describe(p Problem) string {
 	}
 	who := c.Label(p.Cert)
 	switch {
+	case p.Kind == Failed:
+		return p.Detail
+	case p.Kind == Expired && p.Cert < 0:
+		return "a trusted root above the chain has expired: " + p.Detail
 	case p.Cert < 0 || p.Cert >= len(c.Certs):
 		return who + ": " + p.Detail
 	case p.Kind == Expired:
