@@ -156,8 +156,11 @@ type Options struct {
 	// AuthMechanism is AuthPlain (default) or AuthLogin.
 	AuthMechanism string
 	// AllowCleartextAuth lets a driver send credentials before TLS when the
-	// server offers it. Off by default: RFC 8314 §3 and RFC 4954 §4 say a
-	// client must not. Scenarios that show a password on the wire set it.
+	// server offers it. Off by default: RFC 8314 §5.2 has a client refuse,
+	// and the drivers then withhold the password with a note. The CLI
+	// never sets it; scenarios that show a password on the wire do, and
+	// against a server that is not the lab they log in as a decoy made up
+	// per run (scenario/decoy.go), never with the user's password.
 	AllowCleartextAuth bool
 
 	// To is the envelope recipient (RFC 5321 §4.1.1.3). An SMTP session
