@@ -52,6 +52,7 @@ func TestExitStatusUsage(t *testing.T) {
 		{[]string{"session", "--target", closed, "--to", "not an address"}, "--to"},
 		{[]string{"session", "--target", closed, "--ca-file", "/nonexistent/ca.pem"}, "--ca-file"},
 		{[]string{"session", "--target", closed, "--ehlo", "two words"}, "EHLO name"},
+		{[]string{"session", "--ehlo", "two words"}, "EHLO name"}, // against the lab: refused before it starts
 		{[]string{"session", "--target", closed, "--user", "me"}, "no password"},
 		{[]string{"session", "--scenario", "nope"}, "no such scenario"},
 		{[]string{"session", "--scenario", "hops", "--target", closed}, "needs the embedded lab"},

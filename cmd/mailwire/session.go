@@ -305,11 +305,17 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw p
 	if err != nil {
 		return err
 	}
+	// Everything the flags set is checked before a lab starts or anything
+	// is dialed; the lab's own address (known once it runs) stands in as
+	// a loopback placeholder.
+	probe := o
+	probe.Target = "127.0.0.1:1"
 	if f.target != "" {
 		o.Target = withPort(f.target, port)
-		if err := o.Validate(); err != nil {
-			return usageError(err)
-		}
+		probe.Target = o.Target
+	}
+	if err := probe.Validate(); err != nil {
+		return usageError(err)
 	}
 	where := o.Target
 	if where == "" {
