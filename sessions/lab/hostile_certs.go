@@ -27,7 +27,7 @@ const (
 	certValid       certKind = "valid"
 	certExpired     certKind = "expired"       // NotAfter in the past (RFC 5280 §4.1.2.5)
 	certNotYetValid certKind = "not-yet-valid" // NotBefore in the future (RFC 5280 §4.1.2.5)
-	certWrongHost   certKind = "wrong-host"    // names another host only (RFC 6125 §6)
+	certWrongHost   certKind = "wrong-host"    // names another host only (RFC 9525 §6, which obsoletes RFC 6125)
 	certSelfSigned  certKind = "self-signed"   // issued by itself, not by the trusted CA
 	certRSA1024     certKind = "rsa-1024"      // a 1024-bit RSA key: below the 2048 of RFC 9325 §4.5 and NIST SP 800-131A
 	certEscapes     certKind = "escapes"       // terminal escape sequences in the subject
