@@ -82,6 +82,12 @@ func streamOutcome(evs []sessions.Event, what string, failed func(sessions.Event
 		var parts []string
 		for _, f := range fs {
 			t := sessions.SafeString(f.Text)
+			switch f.Kind {
+			case sessions.FindingCertificate:
+				t = "certificate: " + t
+			case sessions.FindingNoTLS:
+				t = "no TLS: " + t
+			}
 			if f.Leg != "" {
 				t = sessions.SafeString(f.Leg) + ": " + t
 			}
