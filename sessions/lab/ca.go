@@ -190,6 +190,24 @@ func randomSerial() (*big.Int, error) {
 	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
 }
 
+// freshKey makes a P-256 key and what a certificate for it needs: a random
+// serial number and the key's identifier.
+func freshKey() (*ecdsa.PrivateKey, *big.Int, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	serial, err := randomSerial()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ski, err := keyID(key.Public())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return key, serial, ski, nil
+}
+
 // keyID is the RFC 5280 §4.2.1.2 method (1) key identifier: the SHA-1 of the
 // subjectPublicKey bits.
 func keyID(pub crypto.PublicKey) ([]byte, error) {
@@ -209,15 +227,7 @@ func keyID(pub crypto.PublicKey) ([]byte, error) {
 }
 
 func newCA() (*authority, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	serial, err := randomSerial()
-	if err != nil {
-		return nil, err
-	}
-	ski, err := keyID(key.Public())
+	key, serial, ski, err := freshKey()
 	if err != nil {
 		return nil, err
 	}
@@ -274,15 +284,7 @@ func (ca *authority) canIssueCAs() bool { return ca.cert.MaxPathLen != 0 }
 // issueIntermediate makes, in memory, an intermediate CA below ca: what a
 // server presents between its own certificate and the root.
 func (ca *authority) issueIntermediate(cn string) (*authority, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	serial, err := randomSerial()
-	if err != nil {
-		return nil, err
-	}
-	ski, err := keyID(key.Public())
+	key, serial, ski, err := freshKey()
 	if err != nil {
 		return nil, err
 	}
@@ -336,15 +338,7 @@ func (ca *authority) issueServerCert(listenHost string) (tls.Certificate, error)
 
 // issueLeaf is issueServerCert's leaf, issued by ca itself.
 func (ca *authority) issueLeaf(listenHost string) (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	serial, err := randomSerial()
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	ski, err := keyID(key.Public())
+	key, serial, ski, err := freshKey()
 	if err != nil {
 		return tls.Certificate{}, err
 	}
