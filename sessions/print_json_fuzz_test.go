@@ -44,6 +44,10 @@ func FuzzReadJSON(f *testing.F) {
 		`{"seq":5,"kind":"handshake","dir":"s2c","layer":"tls","visible":"metadata","handshake":{"type":"Certificate","fields":[{"name":"subject","value":"CN=\u0007x","annotation":"tls.cert.subject"},{}],"encrypted":true}}`,
 		`{"seq":6,"kind":"tls-state","dir":"local","layer":"tls","visible":"endpoints","tls":{"version":"TLS 1.3","peer_chain":["CN=a","\u2066"],"verify_error":"x\ny"}}`,
 		`{"seq":7,"kind":"error","dir":"local","layer":"note","visible":"none","text":"","error":{"op":"read","message":"\u001b]52;c;aGk=\u0007","explain":"net.closed_early"}}`,
+		// A chain as a hostile file may describe it: problems about
+		// certificates that are not there, a kind without the facts its
+		// words need, peer strings with controls.
+		`{"seq":8,"kind":"error","dir":"local","layer":"note","visible":"none","error":{"op":"verify certificate"},"tls":{"verify_method":"off","chain":{"name":"\u001b[2J","more_certs":-3,"certs":[{"subject":"CN=\u009b","dns_names":["\u202e"],"key_type":"RSA","scts":[{}],"issuer_urls":[]},{}],"problems":[{"kind":"incomplete_chain","annotation":"tls.verify.incomplete_chain","cert":0,"fatal":true},{"kind":"expired","cert":99},{"kind":"hostname","cert":-7},{"kind":"x","annotation":"\u0007","cert":1,"detail":"\u001b]0;t\u0007"}]}}}`,
 		`{"seq":-1,"at_ns":-9223372036854775808,"kind":"close","dir":"sideways","layer":"?","visible":"all","text":"\ud800"}`,
 		"{}\n\n{}\r\n", `{"kind":"line","line":null,"record":{}}`, `[1,2]`, `{"seq":1e400}`, `{"raw":"!!"}`,
 		`{"kind":"encrypted","dir":"c2s","layer":"encrypted","visible":"endpoints","raw":"FwMDABAAAAAAAAAAAAAAAAAAAAAA","record":{"content_type":"application_data","version":"TLS 1.2","length":16}}`,

@@ -78,9 +78,11 @@ func (c *Chain) Describe(p Problem) string {
 		return fmt.Sprintf("the chain ends at %s, %s, which is not among the trusted roots", who, ct.Subject)
 	case p.Kind == UnknownAuthority:
 		return fmt.Sprintf("%s was issued by %s, which is not among the trusted roots and which the server did not send", who, ct.Issuer)
-	case p.Kind == IncompleteChain:
+	case p.Kind == IncompleteChain && len(ct.IssuerURLs) > 0:
 		return fmt.Sprintf("%s was issued by %s, whose certificate the server did not send; the leaf says it is published at %s",
 			who, ct.Issuer, ct.IssuerURLs[0])
+	case p.Kind == IncompleteChain:
+		return fmt.Sprintf("%s was issued by %s, whose certificate the server did not send", who, ct.Issuer)
 	case p.Kind == WeakKey:
 		return fmt.Sprintf("%s has an RSA key of %d bits; at least 2048 are required", who, ct.KeyBits)
 	case p.Kind == SHA1Signature && p.Fatal:
