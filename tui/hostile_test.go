@@ -129,10 +129,10 @@ func TestSessionScreenHostile(t *testing.T) {
 				// Every row of the first 150 (a long stream of records:
 				// the rest are alike), then the last ones.
 				mustUpdate(t, m, keyText('g'))
-				for i := 0; i <= len(s.rows); i++ {
-					if i == 150 && len(s.rows) > 160 {
+				for i := 0; i <= len(s.tl.rows); i++ {
+					if i == 150 && len(s.tl.rows) > 160 {
 						mustUpdate(t, m, keyText('G'))
-						i = len(s.rows) - 2
+						i = len(s.tl.rows) - 2
 					}
 					frame := m.View().Content
 					if !assertInertView(t, lensName, frame) {

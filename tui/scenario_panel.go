@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -25,113 +26,184 @@ import (
 // capability list).
 const maxCellLines = 6
 
-// panelAvailable says whether c has something to show.
-func (s *sessionScreen) panelAvailable() bool {
-	return s.summary() != scenario.SummaryNone || len(s.legs) > 1
+// scenarioPanel is the panel's model: open or not, and its text in a
+// bubbles viewport, built for the events revealed and the width.
+type scenarioPanel struct {
+	c    *Common
+	d    *sessionData // read only
+	step *stepper     // read only: what is revealed
+	legs *legFilter   // read only: how many connections
+
+	open bool
+	vp   viewport.Model
+	// builtFor is the (events revealed, width) the text was built for;
+	// {-1, -1} when it must be built again.
+	builtFor [2]int
+
+	width, height int // the body's: the text, then a footer line
+}
+
+func newScenarioPanel(c *Common, d *sessionData, step *stepper, legs *legFilter) *scenarioPanel {
+	vp := viewport.New()
+	vp.KeyMap = viewport.KeyMap{} // keys come from the one KeyMap (Update)
+	return &scenarioPanel{c: c, d: d, step: step, legs: legs, vp: vp, builtFor: [2]int{-1, -1}}
+}
+
+// available says whether c has something to show.
+func (p *scenarioPanel) available() bool {
+	return p.summary() != scenario.SummaryNone || p.legs.several()
 }
 
 // summary is what the running scenario computes from its stream.
-func (s *sessionScreen) summary() scenario.Summary {
-	if sc, ok := s.c.scenarioByName(s.req.Scenario); ok {
+func (p *scenarioPanel) summary() scenario.Summary {
+	if sc, ok := p.c.scenarioByName(p.d.req.Scenario); ok {
 		return sc.Summary
 	}
 	return scenario.SummaryNone
 }
 
-func (s *sessionScreen) panelName() string {
-	if s.summary() == scenario.SummaryHops {
+// name says what the panel of this scenario is.
+func (p *scenarioPanel) name() string {
+	if p.summary() == scenario.SummaryHops {
 		return "hop diagram"
 	}
 	return "comparison table"
 }
 
-func (s *sessionScreen) togglePanel() {
-	if !s.panel && !s.panelAvailable() {
+// toggle opens the panel (when it has something to show) or closes it;
+// either way it starts at its top.
+func (p *scenarioPanel) toggle() {
+	if !p.open && !p.available() {
 		return
 	}
-	s.panel = !s.panel
-	s.panelOff = 0
-	s.panelFor = [2]int{-1, -1}
-	// The side-by-side view and the layout depend on the panel.
-	s.invalidate()
-	s.clampScroll()
+	p.open = !p.open
+	p.vp.SetYOffset(0)
+	p.invalidate()
 }
 
-// panelKey handles the keys that mean something else over the panel:
-// scrolling, and esc closing it. ok is false for the others.
-func (s *sessionScreen) panelKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
-	k := s.c.Keys
-	page := max(1, s.height-headerLines-2)
-	switch {
-	case key.Matches(msg, k.Back):
-		s.togglePanel()
-	case key.Matches(msg, k.Up):
-		s.scrollPanel(-1)
-	case key.Matches(msg, k.Down):
-		s.scrollPanel(1)
-	case key.Matches(msg, k.PrevPage), key.Matches(msg, k.DetailUp):
-		s.scrollPanel(-page)
-	case key.Matches(msg, k.NextPage), key.Matches(msg, k.DetailDown):
-		s.scrollPanel(page)
-	case key.Matches(msg, k.Top):
-		s.scrollPanel(-len(s.panelLines))
-	case key.Matches(msg, k.Bottom):
-		s.scrollPanel(len(s.panelLines))
-	default:
+// invalidate has the text built again at the next sync.
+func (p *scenarioPanel) invalidate() { p.builtFor = [2]int{-1, -1} }
+
+// SetSize sets the body's size: the text and a footer line.
+func (p *scenarioPanel) SetSize(width, height int) {
+	p.width, p.height = width, height
+	p.vp.SetWidth(max(1, width))
+	p.vp.SetHeight(max(1, height-1))
+	p.vp.SetYOffset(p.vp.YOffset()) // within the new height
+}
+
+// sync builds the text again when more events are revealed or the width
+// changed, keeping the scroll position.
+func (p *scenarioPanel) sync() {
+	n, w := p.step.revealed(), p.width
+	if p.builtFor == [2]int{n, w} {
+		return
+	}
+	var body string
+	if p.summary() == scenario.SummaryHops {
+		body = p.hopsView(p.d.evs[:n], w)
+	} else {
+		body = p.compareView(p.d.evs[:n], w)
+	}
+	lines := strings.Split(body, "\n")
+	for i, l := range lines {
+		lines[i] = padTo(ansi.Truncate(l, w, "…"), w)
+	}
+	p.vp.SetContentLines(lines)
+	p.builtFor = [2]int{n, w}
+}
+
+// Update scrolls the open panel and closes it on esc. ok is false for the
+// other messages, which mean the same over the panel as over the events.
+func (p *scenarioPanel) Update(msg tea.Msg) (tea.Cmd, bool) {
+	if !p.open {
 		return nil, false
 	}
-	return nil, true
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		return nil, p.key(msg)
+	case tea.MouseWheelMsg:
+		switch msg.Mouse().Button {
+		case tea.MouseWheelUp:
+			p.vp.ScrollUp(3)
+		case tea.MouseWheelDown:
+			p.vp.ScrollDown(3)
+		}
+		return nil, true
+	}
+	return nil, false
 }
 
-func (s *sessionScreen) scrollPanel(d int) {
-	h := max(1, s.height-headerLines-1)
-	s.panelOff = max(0, min(s.panelOff+d, len(s.panelLines)-h))
+func (p *scenarioPanel) key(msg tea.KeyPressMsg) bool {
+	k := p.c.Keys
+	page := max(1, p.vp.Height()-1)
+	switch {
+	case key.Matches(msg, k.Back):
+		p.toggle()
+	case key.Matches(msg, k.Up):
+		p.vp.ScrollUp(1)
+	case key.Matches(msg, k.Down):
+		p.vp.ScrollDown(1)
+	case key.Matches(msg, k.PrevPage), key.Matches(msg, k.DetailUp):
+		p.vp.ScrollUp(page)
+	case key.Matches(msg, k.NextPage), key.Matches(msg, k.DetailDown):
+		p.vp.ScrollDown(page)
+	case key.Matches(msg, k.Top):
+		p.vp.GotoTop()
+	case key.Matches(msg, k.Bottom):
+		p.vp.GotoBottom()
+	default:
+		return false
+	}
+	return true
 }
 
-// panelView renders the panel in h lines of width w: its content, cut
-// and padded to w, and a footer line.
-func (s *sessionScreen) panelView(w, h int) []string {
-	st := s.c.Styles
-	n := s.revealed()
-	if s.panelFor != [2]int{n, w} {
-		var body string
-		if s.summary() == scenario.SummaryHops {
-			body = s.hopsView(s.evs[:n], w)
-		} else {
-			body = s.compareView(s.evs[:n], w)
-		}
-		s.panelLines = strings.Split(body, "\n")
-		for i, l := range s.panelLines {
-			s.panelLines[i] = padTo(ansi.Truncate(l, w, "…"), w)
-		}
-		s.panelFor = [2]int{n, w}
-	}
-	bodyH := max(1, h-1)
-	s.panelOff = max(0, min(s.panelOff, len(s.panelLines)-bodyH))
-	out := make([]string, 0, h)
-	for i := range bodyH {
-		if j := s.panelOff + i; j < len(s.panelLines) {
-			out = append(out, s.panelLines[j])
-		} else {
-			out = append(out, strings.Repeat(" ", w))
-		}
-	}
+// View renders the panel's text and a footer line, in its width.
+func (p *scenarioPanel) View() string {
+	st := p.c.Styles
+	total, bodyH := p.vp.TotalLineCount(), p.vp.Height()
 	foot := "c or esc: back to the events"
-	if len(s.panelLines) > bodyH {
-		foot = fmt.Sprintf("%d%% · ↑/↓ pgup/pgdn scroll · ", 100*s.panelOff/max(1, len(s.panelLines)-bodyH)) + foot
+	if total > bodyH {
+		foot = fmt.Sprintf("%d%% · ↑/↓ pgup/pgdn scroll · ", 100*p.vp.YOffset()/max(1, total-bodyH)) + foot
 	}
-	return append(out, st.Muted.Render(padTo(ansi.Truncate(foot, w, "…"), w)))
+	return p.vp.View() + "\n" + st.Muted.Render(padTo(ansi.Truncate(foot, p.width, "…"), p.width))
 }
+
+// helpBinding is c's help: what the panel of this scenario is, or the way
+// back from it.
+func (p *scenarioPanel) helpBinding() key.Binding {
+	b := p.c.Keys.Panel
+	switch {
+	case p.open:
+		b.SetHelp("c", "events")
+	case p.summary() == scenario.SummaryHops:
+		b.SetHelp("c", "hop diagram")
+	default:
+		b.SetHelp("c", "compare table")
+	}
+	return b
+}
+
+// ShortHelp lists c where the scenario has a panel.
+func (p *scenarioPanel) ShortHelp() []key.Binding {
+	if !p.open && !p.available() {
+		return nil
+	}
+	return []key.Binding{p.helpBinding()}
+}
+
+// FullHelp is ShortHelp, in one column.
+func (p *scenarioPanel) FullHelp() [][]key.Binding { return [][]key.Binding{p.ShortHelp()} }
 
 // panelHead is the panel's first lines: what it is and what it is
 // computed from.
-func (s *sessionScreen) panelHead(b *strings.Builder, title string, evs []sessions.Event, w int) {
-	st := s.c.Styles
+func (p *scenarioPanel) panelHead(b *strings.Builder, title string, evs []sessions.Event, w int) {
+	st := p.c.Styles
 	live := ""
 	switch {
-	case s.stepMode && len(evs) < len(s.evs):
+	case p.step.on && len(evs) < len(p.d.evs):
 		live = " (step mode: as far as revealed)"
-	case s.state == stateRunning || s.state == stateOpening:
+	case p.d.live():
 		live = " (running: it fills in as they arrive)"
 	}
 	b.WriteString(st.Title.Render(title) + "\n")
@@ -146,10 +218,10 @@ type cell struct {
 
 // compareView draws the compare table: one column per leg, one row per
 // property, cells wrapped within their column.
-func (s *sessionScreen) compareView(evs []sessions.Event, w int) string {
-	st := s.c.Styles
+func (p *scenarioPanel) compareView(evs []sessions.Event, w int) string {
+	st := p.c.Styles
 	var b strings.Builder
-	s.panelHead(&b, "Comparison, per connection", evs, w)
+	p.panelHead(&b, "Comparison, per connection", evs, w)
 	t := scenario.Compare(evs)
 	if len(t.Rows) == 0 {
 		b.WriteString(st.Muted.Render("No connection yet."))
@@ -243,7 +315,7 @@ func (s *sessionScreen) compareView(evs []sessions.Event, w int) string {
 		}
 		writeTableRow(&b, cell{p.label, st.Muted}, cells, labelW, colW)
 	}
-	s.panelVerdicts(&b, evs, w)
+	p.panelVerdicts(&b, evs, w)
 	return strings.TrimRight(b.String(), "\n")
 }
 
@@ -323,8 +395,8 @@ func writeTableRow(b *strings.Builder, label cell, cells []cell, labelW, colW in
 }
 
 // panelVerdicts lists the verdicts under the table or diagram.
-func (s *sessionScreen) panelVerdicts(b *strings.Builder, evs []sessions.Event, w int) {
-	st := s.c.Styles
+func (p *scenarioPanel) panelVerdicts(b *strings.Builder, evs []sessions.Event, w int) {
+	st := p.c.Styles
 	first := true
 	for _, ev := range evs {
 		if ev.Kind != sessions.KindVerdict {
@@ -350,10 +422,10 @@ func (s *sessionScreen) panelVerdicts(b *strings.Builder, evs []sessions.Event, 
 // arrow between them labelled with the port and how the hop was protected
 // (TLS version, or CLEARTEXT) and whether the certificate was checked,
 // then what an observer on that hop reads.
-func (s *sessionScreen) hopsView(evs []sessions.Event, w int) string {
-	st := s.c.Styles
+func (p *scenarioPanel) hopsView(evs []sessions.Event, w int) string {
+	st := p.c.Styles
 	var b strings.Builder
-	s.panelHead(&b, "The message's path, hop by hop", evs, w)
+	p.panelHead(&b, "The message's path, hop by hop", evs, w)
 	hops := scenario.Hops(evs)
 	if len(hops) == 0 {
 		b.WriteString(st.Muted.Render("No hop yet."))
@@ -420,7 +492,7 @@ func (s *sessionScreen) hopsView(evs []sessions.Event, w int) string {
 			}
 		}
 	}
-	s.panelVerdicts(&b, evs, w)
+	p.panelVerdicts(&b, evs, w)
 	return strings.TrimRight(b.String(), "\n")
 }
 

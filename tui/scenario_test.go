@@ -251,7 +251,7 @@ func TestScenarioStory(t *testing.T) {
 	m := newScenarioModel(t, 80, 24, f, mitmRequest())
 	s := session(m)
 	v := flatten(plain(m))
-	story := flatten(s.storyView(200))
+	story := flatten(s.explain.story(200))
 	for _, want := range []string{"scenario: STARTTLS stripped · port 587 · variant remove · running", "What happens", "A machine in the middle relays", "Running"} {
 		if !strings.Contains(v, want) && !strings.Contains(story, want) {
 			t.Errorf("running scenario lacks %q:\n%s", want, plain(m))
@@ -266,7 +266,7 @@ func TestScenarioStory(t *testing.T) {
 	if s.state != stateDone || !s.story {
 		t.Fatalf("state %v, story %v; want done with the story shown", s.state, s.story)
 	}
-	v = flatten(s.storyView(200))
+	v = flatten(s.explain.story(200))
 	for _, want := range []string{"⚠ UNSAFE: the password crossed both legs in cleartext", "What it shows", "Opportunistic STARTTLS protects only against passive observers", "Sources", "RFC 3207 §6"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("ended scenario's story lacks %q:\n%s", want, v)
@@ -302,14 +302,14 @@ func TestScenarioVerdictRow(t *testing.T) {
 	if !strings.Contains(tl, "VERDICT   ⚠ UNSAFE: the password crossed") {
 		t.Errorf("verdict row:\n%s", tl)
 	}
-	ev := s.evs[s.rows[s.sel].first]
+	ev := s.evs[s.tl.rows[s.tl.sel].first]
 	if ev.Kind != sessions.KindVerdict {
 		t.Fatalf("selected %v", ev.Kind)
 	}
-	detail := strings.Join(s.detailLines, "\n")
+	detail := s.detail.vp.GetContent()
 	for i := 0; i < 10; i++ {
 		mustUpdate(t, m, keyText('J'))
-		detail += "\n" + strings.Join(s.detailLines[s.detailOff:], "\n")
+		detail += "\n" + s.detail.vp.View()
 	}
 	detail = ansi.Strip(detail)
 	for _, want := range []string{"VERDICT", "⚠ UNSAFE:", "Evidence (2 events)", "client↔MITM C→S CLEARTEXT AUTH PLAIN ••••••••", "MITM↔server C→S CLEARTEXT AUTH PLAIN ••••••••"} {
@@ -333,7 +333,7 @@ func TestScenarioLegFilter(t *testing.T) {
 	f := &fakeSessions{evs: fixtureMITM()}
 	m := newScenarioModel(t, 80, 24, f, mitmRequest())
 	s := session(m)
-	if got := strings.Join(s.legs, ","); got != sessions.LegClientAttacker+","+sessions.LegAttackerServer {
+	if got := strings.Join(s.legs.list, ","); got != sessions.LegClientAttacker+","+sessions.LegAttackerServer {
 		t.Fatalf("legs %q", got)
 	}
 	// Interleaved, each row tagged.
@@ -341,11 +341,11 @@ func TestScenarioLegFilter(t *testing.T) {
 	if !strings.Contains(tl, "client↔MITM") || !strings.Contains(tl, "MITM↔server") {
 		t.Errorf("rows lack their legs' tags:\n%s", tl)
 	}
-	all := len(s.rows)
+	all := len(s.tl.rows)
 	for _, want := range []string{sessions.LegClientAttacker, sessions.LegAttackerServer, ""} {
 		mustUpdate(t, m, keyText('f'))
 		n := 0
-		for _, r := range s.rows {
+		for _, r := range s.tl.rows {
 			leg := s.evs[r.first].Leg
 			if want != "" && leg != "" && leg != want {
 				t.Errorf("filter %q shows a row of %q", want, leg)
@@ -366,7 +366,7 @@ func TestScenarioLegFilter(t *testing.T) {
 	// A plain session has no legs: f does nothing, no leg column.
 	p := newSessionModel(t, 80, 24, &fakeSessions{evs: fixture587()})
 	mustUpdate(t, p, keyText('f'))
-	if ps := session(p); ps.legFilter != 0 || ps.legColW() != 0 {
+	if ps := session(p); ps.legs.sel != 0 || ps.legs.colW() != 0 {
 		t.Error("f changed a plain session")
 	}
 }
@@ -386,10 +386,10 @@ func TestScenarioSideBySide(t *testing.T) {
 		t.Errorf("column header %q", lines[l.listY-1])
 	}
 	// Each event of a MITM leg sits in its column, in time order.
-	for i := s.top; i < s.visibleRows() && i < s.top+l.listH; i++ {
-		ev := s.evs[s.rows[i].first]
-		line := []rune(ansi.Strip(lines[l.listY+i-s.top]))
-		text, _, _ := s.rowText(s.rows[i].first, s.rows[i].last)
+	for i := s.tl.top; i < s.tl.visible() && i < s.tl.top+l.listH; i++ {
+		ev := s.evs[s.tl.rows[i].first]
+		line := []rune(ansi.Strip(lines[l.listY+i-s.tl.top]))
+		text, _, _ := s.tl.rowText(s.tl.rows[i].first, s.tl.rows[i].last)
 		text = ansi.Truncate(text, 7, "")
 		left, right := string(line[:sepX]), string(line[sepX+1:])
 		switch ev.Leg {
@@ -418,7 +418,7 @@ func TestScenarioSideBySide(t *testing.T) {
 	mustUpdate(t, m, tea.WindowSizeMsg{Width: 120, Height: 40})
 	x, y := cellPos(t, m, "EHLO client.mailwire.invalid")
 	mustUpdate(t, m, click(x, y))
-	if ev := s.evs[s.rows[s.sel].first]; ev.Line == nil || ev.Line.Command != "EHLO" {
+	if ev := s.evs[s.tl.rows[s.tl.sel].first]; ev.Line == nil || ev.Line.Command != "EHLO" {
 		t.Errorf("click selected %q", ev.Text)
 	}
 }
@@ -428,14 +428,14 @@ func TestScenarioStepModeAcrossLegs(t *testing.T) {
 	m := newScenarioModel(t, 80, 24, f, mitmRequest())
 	s := session(m)
 	mustUpdate(t, m, keyText('s'))
-	for range len(s.steps) + 2 {
+	for range len(s.step.starts) + 2 {
 		mustUpdate(t, m, keyText(' '))
 	}
-	if s.stepIdx != len(s.steps)-1 {
-		t.Fatalf("step %d of %d", s.stepIdx, len(s.steps))
+	if s.step.idx != len(s.step.starts)-1 {
+		t.Fatalf("step %d of %d", s.step.idx, len(s.step.starts))
 	}
 	// The verdict is a step of its own, the last.
-	last := s.evs[s.steps[len(s.steps)-1]]
+	last := s.evs[s.step.starts[len(s.step.starts)-1]]
 	if last.Kind != sessions.KindVerdict {
 		t.Errorf("last step starts with %v, want the verdict", last.Kind)
 	}
@@ -446,8 +446,8 @@ func TestScenarioStepModeAcrossLegs(t *testing.T) {
 			cmds++
 		}
 	}
-	if len(s.steps) < cmds {
-		t.Errorf("%d steps for %d commands", len(s.steps), cmds)
+	if len(s.step.starts) < cmds {
+		t.Errorf("%d steps for %d commands", len(s.step.starts), cmds)
 	}
 }
 
@@ -456,11 +456,11 @@ func TestScenarioComparePanel(t *testing.T) {
 	f := &fakeSessions{evs: evs}
 	m := newScenarioModel(t, 120, 40, f, SessionRequest{Scenario: "compare", Target: "127.0.0.1", Label: "lab"})
 	s := session(m)
-	if !s.panelAvailable() {
+	if !s.panel.available() {
 		t.Fatal("compare has no panel")
 	}
 	mustUpdate(t, m, keyText('c'))
-	if !s.panel {
+	if !s.panel.open {
 		t.Fatal("c did not open the panel")
 	}
 	table := scenario.Compare(evs)
@@ -476,7 +476,7 @@ func TestScenarioComparePanel(t *testing.T) {
 		t.Fatal("the fixture's 587 leg has no cleartext")
 	}
 	pump(t, m, mustUpdate(t, m, keyCode(tea.KeyEscape)))
-	if s.panel || m.active != screenSession {
+	if s.panel.open || m.active != screenSession {
 		t.Fatal("esc did not close the panel (or left the screen)")
 	}
 	pump(t, m, mustUpdate(t, m, keyCode(tea.KeyEscape)))
@@ -529,7 +529,7 @@ func TestScenarioHopsPanel(t *testing.T) {
 			t.Errorf("hop diagram lacks %q:\n%s", want, v)
 		}
 	}
-	if !s.panel {
+	if !s.panel.open {
 		t.Error("paging closed the panel")
 	}
 	// Hops computed from the events the diagram drew.
@@ -698,7 +698,7 @@ func TestScenarioHelp(t *testing.T) {
 	if got := keysOf(s.ShortHelp()); got != "↑/k ↓/j i f c tab/l s S esc" {
 		t.Errorf("scenario help %q", got)
 	}
-	if got := s.panelHelp().Help().Desc; got != "hop diagram" {
+	if got := s.panel.helpBinding().Help().Desc; got != "hop diagram" {
 		t.Errorf("c on hops says %q", got)
 	}
 	mustUpdate(t, m, keyText('c'))

@@ -78,11 +78,11 @@ func (s *sessionScreen) scenarioHeader(w int, stateStyle lipgloss.Style) string 
 }
 
 // verdicts returns the verdict events revealed so far.
-func (s *sessionScreen) verdicts() []sessions.Event {
+func (e *explainer) verdicts() []sessions.Event {
 	var out []sessions.Event
-	for i := range s.revealed() {
-		if s.evs[i].Kind == sessions.KindVerdict {
-			out = append(out, s.evs[i])
+	for i := range e.step.revealed() {
+		if e.evs[i].Kind == sessions.KindVerdict {
+			out = append(out, e.evs[i])
 		}
 	}
 	return out
@@ -90,147 +90,145 @@ func (s *sessionScreen) verdicts() []sessions.Event {
 
 // verdictDetail explains a verdict: what it found, what that means, and
 // the events it rests on, each on one line.
-func (s *sessionScreen) verdictDetail(b *strings.Builder, ev sessions.Event, w int) {
-	st := s.c.Styles
-	para := func(style lipgloss.Style, text string) {
-		b.WriteString(style.Render(lipgloss.Wrap(keepCitations(text), w, " -/")))
-		b.WriteString("\n")
-	}
+func (e *explainer) verdictDetail(t *paneText, ev sessions.Event) {
+	st := t.st
 	v := ev.Verdict
 	style := st.VerdictUnsafe
 	if v != nil && v.Safe {
 		style = st.VerdictSafe
 	}
-	b.WriteString(style.Render(" VERDICT ") + " " + st.Heading.Render(verdictMark(v)) + "\n")
-	para(st.Text, sessions.SafeString(ev.Text))
+	t.raw(style.Render(" VERDICT ") + " " + st.Heading.Render(verdictMark(v)) + "\n")
+	t.para(st.Text, sessions.SafeString(ev.Text))
 	if v == nil {
 		return
 	}
 	if a, ok := content.Lookup(ev.Annotation); ok {
-		b.WriteString("\n")
-		para(st.Title, a.Title)
-		annotationParas(para, st, a)
+		t.raw("\n")
+		t.para(st.Title, a.Title)
+		t.annotation(a)
 	}
-	para(st.Muted, "outcome: "+sessions.SafeString(v.Outcome))
+	t.para(st.Muted, "outcome: "+sessions.SafeString(v.Outcome))
 	if len(v.Evidence) == 0 {
 		return
 	}
-	b.WriteString("\n" + st.Heading.Render(fmt.Sprintf("Evidence (%s)", plural(len(v.Evidence), "event"))) + "\n")
-	bySeq := make(map[int]int, len(s.evs))
-	for i := range s.evs {
-		bySeq[s.evs[i].Seq] = i
+	t.heading(fmt.Sprintf("Evidence (%s)", plural(len(v.Evidence), "event")))
+	bySeq := make(map[int]int, len(e.evs))
+	for i := range e.evs {
+		bySeq[e.evs[i].Seq] = i
 	}
 	for n, seq := range v.Evidence {
 		if n == maxRunList {
-			para(st.Muted, fmt.Sprintf("… %d more", len(v.Evidence)-n))
+			t.para(st.Muted, fmt.Sprintf("… %d more", len(v.Evidence)-n))
 			break
 		}
 		i, ok := bySeq[seq]
 		if !ok {
-			para(st.Muted, fmt.Sprintf("#%d (not in this stream)", seq))
+			t.para(st.Muted, fmt.Sprintf("#%d (not in this stream)", seq))
 			continue
 		}
-		e := s.view(i) // passwords stay masked unless revealed
+		e := e.event(i) // passwords stay masked unless revealed
 		line := fmt.Sprintf("#%d %s %s %s", e.Seq, sessions.Arrow(e.Dir), sessions.Badge(e), sessions.FirstLine(e))
 		if e.Leg != "" {
 			line = fmt.Sprintf("#%d %s %s %s %s", e.Seq, legTag(e.Leg), sessions.Arrow(e.Dir), sessions.Badge(e), sessions.FirstLine(e))
 		}
-		b.WriteString(st.Text.Render(ansi.Truncate(line, w, "…")) + "\n")
+		t.line(st.Text, line)
 	}
 }
 
-// storyView is the scenario told in the detail pane: title and summary,
+// story is the scenario told in the detail pane: title and summary,
 // where it runs, the introduction; then as they arrive the verdicts; at
 // the end the conclusion and the sources.
-func (s *sessionScreen) storyView(w int) string {
-	st := s.c.Styles
-	t := s.c.scenarioProse(s.req.Scenario)
-	var b strings.Builder
-	para := func(style lipgloss.Style, text string) {
-		b.WriteString(style.Render(lipgloss.Wrap(keepCitations(safeProse(text)), w, " -/")))
-		b.WriteString("\n")
+func (e *explainer) story(w int) string {
+	st := e.c.Styles
+	prose := e.c.scenarioProse(e.req.Scenario)
+	t := &paneText{st: st, w: w, prose: safeProse}
+	t.para(st.Title, prose.Title)
+	if prose.Summary != "" {
+		t.para(st.Text, prose.Summary)
 	}
-	heading := func(h string) {
-		b.WriteString("\n" + st.Heading.Render(h) + "\n")
+	if where := e.storyWhere(); where != "" {
+		t.para(st.Muted, where)
 	}
-	para(st.Title, t.Title)
-	if t.Summary != "" {
-		para(st.Text, t.Summary)
+	ended := e.state == stateDone || e.state == stateFailed && len(e.evs) > 0
+	if ended {
+		// The end: what was found and what it means come first; the
+		// introduction follows for whoever arrives now.
+		e.storyVerdicts(t)
+		if prose.Conclusion != "" {
+			t.heading("What it shows")
+			t.para(st.Text, prose.Conclusion)
+		}
 	}
+	if prose.Intro != "" {
+		if ended {
+			t.heading("What was staged")
+		} else {
+			t.heading("What happens")
+		}
+		t.para(st.Text, prose.Intro)
+	}
+	switch e.state {
+	case stateOpening, stateRunning:
+		t.heading("Running")
+		t.para(st.Muted, fmt.Sprintf("%s so far; the timeline fills as they arrive. ↑/↓ looks at them, i brings this text back.", plural(len(e.evs), "event")))
+	case stateFailed:
+		if e.err != nil {
+			t.heading("Could not run")
+			t.para(st.Error, e.err.Error())
+		}
+	}
+	if !ended {
+		e.storyVerdicts(t)
+	}
+	if ended && len(prose.Sources) > 0 {
+		t.heading("Sources")
+		for _, src := range prose.Sources {
+			t.para(st.Muted, "• "+src)
+		}
+	}
+	return t.String()
+}
+
+// storyWhere says where the scenario runs: port, variant, connections.
+func (e *explainer) storyWhere() string {
 	var where []string
-	if s.req.Port != 0 {
-		where = append(where, "port "+strconv.Itoa(s.req.Port))
+	if e.req.Port != 0 {
+		where = append(where, "port "+strconv.Itoa(e.req.Port))
 	}
-	if s.req.Variant != "" {
-		where = append(where, "variant "+s.req.Variant)
+	if e.req.Variant != "" {
+		where = append(where, "variant "+e.req.Variant)
 	}
-	if len(s.legs) > 0 {
-		names := make([]string, len(s.legs))
-		for i, l := range s.legs {
+	if len(e.legs.list) > 0 {
+		names := make([]string, len(e.legs.list))
+		for i, l := range e.legs.list {
 			names[i] = legTag(l)
 		}
 		where = append(where, "connections: "+strings.Join(names, ", "))
 	}
-	if len(where) > 0 {
-		para(st.Muted, strings.Join(where, " · "))
+	return strings.Join(where, " · ")
+}
+
+// storyVerdicts lists the verdicts so far, and where the panel computed
+// from the same events is.
+func (e *explainer) storyVerdicts(t *paneText) {
+	st := t.st
+	vs := e.verdicts()
+	if len(vs) == 0 {
+		return
 	}
-	ended := s.state == stateDone || s.state == stateFailed && len(s.evs) > 0
-	verdicts := func() {
-		vs := s.verdicts()
-		if len(vs) == 0 {
-			return
+	t.heading("Verdict")
+	for _, v := range vs {
+		text := verdictMark(v.Verdict) + " " + sessions.SafeString(v.Text)
+		if v.Leg != "" {
+			text = verdictMark(v.Verdict) + " " + legTag(v.Leg) + ": " + sessions.SafeString(v.Text)
 		}
-		heading("Verdict")
-		for _, v := range vs {
-			text := verdictMark(v.Verdict) + " " + sessions.SafeString(v.Text)
-			if v.Leg != "" {
-				text = verdictMark(v.Verdict) + " " + legTag(v.Leg) + ": " + sessions.SafeString(v.Text)
-			}
-			style := st.Warning
-			if v.Verdict != nil && v.Verdict.Safe {
-				style = st.OK.Bold(true)
-			}
-			para(style, text)
+		style := st.Warning
+		if v.Verdict != nil && v.Verdict.Safe {
+			style = st.OK.Bold(true)
 		}
-		if s.panelAvailable() {
-			para(st.Muted, "c shows the "+s.panelName()+", computed from these events.")
-		}
+		t.para(style, text)
 	}
-	if ended {
-		// The end: what was found and what it means come first; the
-		// introduction follows for whoever arrives now.
-		verdicts()
-		if t.Conclusion != "" {
-			heading("What it shows")
-			para(st.Text, t.Conclusion)
-		}
+	if e.panel.available() {
+		t.para(st.Muted, "c shows the "+e.panel.name()+", computed from these events.")
 	}
-	if t.Intro != "" {
-		if ended {
-			heading("What was staged")
-		} else {
-			heading("What happens")
-		}
-		para(st.Text, t.Intro)
-	}
-	switch s.state {
-	case stateOpening, stateRunning:
-		heading("Running")
-		para(st.Muted, fmt.Sprintf("%s so far; the timeline fills as they arrive. ↑/↓ looks at them, i brings this text back.", plural(len(s.evs), "event")))
-	case stateFailed:
-		if s.err != nil {
-			heading("Could not run")
-			para(st.Error, s.err.Error())
-		}
-	}
-	if !ended {
-		verdicts()
-	}
-	if ended && len(t.Sources) > 0 {
-		heading("Sources")
-		for _, src := range t.Sources {
-			para(st.Muted, "• "+src)
-		}
-	}
-	return strings.TrimRight(b.String(), "\n")
 }

@@ -62,8 +62,8 @@ func TestSessionEventsArrive(t *testing.T) {
 		}
 	}
 	// Following the stream: the last event is selected.
-	if s.sel != len(s.rows)-1 {
-		t.Errorf("selected row %d of %d, want the last", s.sel, len(s.rows))
+	if s.tl.sel != len(s.tl.rows)-1 {
+		t.Errorf("selected row %d of %d, want the last", s.tl.sel, len(s.tl.rows))
 	}
 	// The boundary is a full-width rule.
 	for _, line := range strings.Split(timeline(m), "\n") {
@@ -97,7 +97,7 @@ func TestSessionSelection(t *testing.T) {
 	f := &fakeSessions{evs: fixture587()}
 	m := newSessionModel(t, 80, 24, f)
 	s := session(m)
-	last := len(s.rows) - 1
+	last := len(s.tl.rows) - 1
 	steps := []struct {
 		msg  tea.Msg
 		want int
@@ -116,27 +116,27 @@ func TestSessionSelection(t *testing.T) {
 	}
 	for i, st := range steps {
 		mustUpdate(t, m, st.msg)
-		if s.sel != st.want {
-			t.Fatalf("step %d (%v): selected %d, want %d", i, st.msg, s.sel, st.want)
+		if s.tl.sel != st.want {
+			t.Fatalf("step %d (%v): selected %d, want %d", i, st.msg, s.tl.sel, st.want)
 		}
-		if s.sel < s.top || s.sel >= s.top+s.layout().listH {
-			t.Fatalf("step %d: selection %d off screen (top %d)", i, s.sel, s.top)
+		if s.tl.sel < s.tl.top || s.tl.sel >= s.tl.top+s.layout().listH {
+			t.Fatalf("step %d: selection %d off screen (top %d)", i, s.tl.sel, s.tl.top)
 		}
 	}
 	// A click on the third timeline row selects it; the detail pane
 	// follows.
 	l := s.layout()
 	mustUpdate(t, m, tea.MouseClickMsg{Button: tea.MouseLeft, X: 10, Y: l.listY + 2})
-	if s.sel != s.top+2 {
-		t.Fatalf("click: selected %d, want %d", s.sel, s.top+2)
+	if s.tl.sel != s.tl.top+2 {
+		t.Fatalf("click: selected %d, want %d", s.tl.sel, s.tl.top+2)
 	}
 	if !strings.Contains(plain(m), "EHLO: client introduces itself") {
 		t.Errorf("detail pane does not explain the selected EHLO:\n%s", plain(m))
 	}
 	// A click on the detail pane selects nothing.
 	mustUpdate(t, m, tea.MouseClickMsg{Button: tea.MouseLeft, X: 10, Y: l.detailY + 3})
-	if s.sel != s.top+2 {
-		t.Errorf("click on the detail pane moved the selection to %d", s.sel)
+	if s.tl.sel != s.tl.top+2 {
+		t.Errorf("click on the detail pane moved the selection to %d", s.tl.sel)
 	}
 }
 
@@ -144,8 +144,8 @@ func TestSessionSelection(t *testing.T) {
 func selectText(t *testing.T, m *Model, sub string) {
 	t.Helper()
 	s := session(m)
-	for i, r := range s.rows[:s.visibleRows()] {
-		text, _, _ := s.rowText(r.first, r.last)
+	for i, r := range s.tl.rows[:s.tl.visible()] {
+		text, _, _ := s.tl.rowText(r.first, r.last)
 		if strings.Contains(text, sub) {
 			mustUpdate(t, m, keyCode(tea.KeyHome))
 			for range i {
@@ -166,7 +166,7 @@ func TestSessionLensToggle(t *testing.T) {
 	if s.lens != lensEavesdropper {
 		t.Fatal("tab did not switch to the eavesdropper lens")
 	}
-	if ev := s.evs[s.rows[s.sel].first]; ev.Kind != sessions.KindHandshake || ev.Handshake.Type != "client_hello" {
+	if ev := s.evs[s.tl.rows[s.tl.sel].first]; ev.Kind != sessions.KindHandshake || ev.Handshake.Type != "client_hello" {
 		t.Errorf("selection moved to %v across the lens change", ev.Text)
 	}
 	v := plain(m)
@@ -263,7 +263,7 @@ func TestSessionStepMode(t *testing.T) {
 	// ClientHello flight; the server flight; the client flight with the
 	// TLS state; EHLO; AUTH; QUIT; close.
 	var starts []string
-	for _, i := range s.steps {
+	for _, i := range s.step.starts {
 		starts = append(starts, string(evs[i].Kind)+" "+evs[i].Text)
 	}
 	want := []string{
@@ -283,8 +283,8 @@ func TestSessionStepMode(t *testing.T) {
 	}
 
 	mustUpdate(t, m, keyText('s'))
-	if !s.stepMode || s.revealed() != 2 {
-		t.Fatalf("s: step mode %v, %d events revealed; want on, 2", s.stepMode, s.revealed())
+	if !s.step.on || s.step.revealed() != 2 {
+		t.Fatalf("s: step mode %v, %d events revealed; want on, 2", s.step.on, s.step.revealed())
 	}
 	v := plain(m)
 	if !strings.Contains(v, "STEP 1/10") || strings.Contains(timeline(m), "EHLO") {
@@ -295,52 +295,52 @@ func TestSessionStepMode(t *testing.T) {
 	}
 	mustUpdate(t, m, keyText(' '))
 	mustUpdate(t, m, keyCode(tea.KeyRight))
-	if s.stepIdx != 2 || !strings.Contains(timeline(m), "STARTTLS") || strings.Contains(timeline(m), "from here on") {
-		t.Fatalf("after two steps: step %d:\n%s", s.stepIdx, timeline(m))
+	if s.step.idx != 2 || !strings.Contains(timeline(m), "STARTTLS") || strings.Contains(timeline(m), "from here on") {
+		t.Fatalf("after two steps: step %d:\n%s", s.step.idx, timeline(m))
 	}
-	if ev := s.evs[s.rows[s.sel].first]; ev.Text != "STARTTLS" {
+	if ev := s.evs[s.tl.rows[s.tl.sel].first]; ev.Text != "STARTTLS" {
 		t.Errorf("the current step's command is not selected: %q", ev.Text)
 	}
 	mustUpdate(t, m, keyCode(tea.KeyLeft))
-	if s.stepIdx != 1 {
-		t.Errorf("← went to step %d, want 1", s.stepIdx)
+	if s.step.idx != 1 {
+		t.Errorf("← went to step %d, want 1", s.step.idx)
 	}
 	// Auto-play: a tick of this play advances; a stale one does nothing.
 	cmd := mustUpdate(t, m, keyText('a'))
-	if !s.auto || cmd == nil {
+	if !s.step.auto || cmd == nil {
 		t.Fatal("a did not start auto-play")
 	}
-	gen := s.autoGen
+	gen := s.step.gen
 	mustUpdate(t, m, autoTickMsg{id: s.id, gen: gen})
-	if s.stepIdx != 2 {
-		t.Errorf("tick: step %d, want 2", s.stepIdx)
+	if s.step.idx != 2 {
+		t.Errorf("tick: step %d, want 2", s.step.idx)
 	}
 	mustUpdate(t, m, autoTickMsg{id: s.id, gen: gen - 1})
 	mustUpdate(t, m, autoTickMsg{id: s.id - 1, gen: gen})
-	if s.stepIdx != 2 {
-		t.Errorf("stale ticks advanced to step %d", s.stepIdx)
+	if s.step.idx != 2 {
+		t.Errorf("stale ticks advanced to step %d", s.step.idx)
 	}
-	speed := s.speed
+	speed := s.step.speed
 	mustUpdate(t, m, keyText('+'))
-	if s.speed != speed-1 || s.autoGen == gen {
-		t.Errorf("+: speed %d gen %d, want %d and a new generation", s.speed, s.autoGen, speed-1)
+	if s.step.speed != speed-1 || s.step.gen == gen {
+		t.Errorf("+: speed %d gen %d, want %d and a new generation", s.step.speed, s.step.gen, speed-1)
 	}
 	mustUpdate(t, m, keyText('-'))
 	mustUpdate(t, m, keyText('-'))
-	if s.speed != speed+1 {
-		t.Errorf("-: speed %d, want %d", s.speed, speed+1)
+	if s.step.speed != speed+1 {
+		t.Errorf("-: speed %d, want %d", s.step.speed, speed+1)
 	}
 	for range 20 {
-		mustUpdate(t, m, autoTickMsg{id: s.id, gen: s.autoGen})
+		mustUpdate(t, m, autoTickMsg{id: s.id, gen: s.step.gen})
 	}
-	if s.auto || s.stepIdx != len(s.steps)-1 {
-		t.Errorf("auto-play did not stop at the end: auto %v step %d", s.auto, s.stepIdx)
+	if s.step.auto || s.step.idx != len(s.step.starts)-1 {
+		t.Errorf("auto-play did not stop at the end: auto %v step %d", s.step.auto, s.step.idx)
 	}
 	if !strings.Contains(plain(m), "the end") {
 		t.Errorf("the last step does not say so:\n%s", plain(m))
 	}
 	mustUpdate(t, m, keyText('s'))
-	if s.stepMode || s.visibleRows() != len(s.rows) {
+	if s.step.on || s.tl.visible() != len(s.tl.rows) {
 		t.Error("s did not leave step mode with every event shown")
 	}
 }
@@ -354,12 +354,12 @@ func TestSessionStepWhileRunning(t *testing.T) {
 	s := session(m)
 	mustUpdate(t, m, keyText('s'))
 	mustUpdate(t, m, keyText(' ')) // step 2: EHLO, its reply still to come
-	if s.revealed() != 3 {
-		t.Fatalf("revealed %d, want 3", s.revealed())
+	if s.step.revealed() != 3 {
+		t.Fatalf("revealed %d, want 3", s.step.revealed())
 	}
 	mustUpdate(t, m, sessionEventsMsg{id: s.id, evs: evs[3:5]}) // reply, STARTTLS
-	if s.revealed() != 4 || s.state != stateRunning {
-		t.Errorf("revealed %d (state %v), want the reply of the current step only", s.revealed(), s.state)
+	if s.step.revealed() != 4 || s.state != stateRunning {
+		t.Errorf("revealed %d (state %v), want the reply of the current step only", s.step.revealed(), s.state)
 	}
 	close(f.chans[0])
 }
@@ -510,7 +510,7 @@ func TestSessionHostileEvents(t *testing.T) {
 				mustUpdate(t, m, keyText('p'))
 			}
 			mustUpdate(t, m, keyCode(tea.KeyHome))
-			for i := 0; i < len(s.rows); i++ {
+			for i := 0; i < len(s.tl.rows); i++ {
 				v := withProfile(t, m.View().Content, colorprofile.NoTTY)
 				if bad := strings.IndexFunc(v, func(r rune) bool {
 					return r == 0x1b || r == 0x07 || r >= 0x80 && r <= 0x9f || r == 0x202e || r == '\ufffd' || r < 0x20 && r != '\n'
@@ -630,31 +630,31 @@ func TestSessionDetailScrolls(t *testing.T) {
 		t.Fatalf("a long detail pane does not say it scrolls:\n%s", v)
 	}
 	mustUpdate(t, m, keyText('J'))
-	if s.detailOff == 0 {
+	if s.detail.vp.YOffset() == 0 {
 		t.Fatal("J did not scroll the detail pane")
 	}
 	for range 20 {
 		mustUpdate(t, m, keyText('J'))
 	}
-	if s.detailOff != len(s.detailLines)-s.detailH || !strings.Contains(plain(m), "100% · J/K scroll") {
-		t.Errorf("scrolled to %d of %d lines (pane %d high)", s.detailOff, len(s.detailLines), s.detailH)
+	if s.detail.vp.YOffset() != s.detail.vp.TotalLineCount()-s.detail.vp.Height() || !strings.Contains(plain(m), "100% · J/K scroll") {
+		t.Errorf("scrolled to %d of %d lines (pane %d high)", s.detail.vp.YOffset(), s.detail.vp.TotalLineCount(), s.detail.vp.Height())
 	}
 	l := s.layout()
 	mustUpdate(t, m, tea.MouseWheelMsg{Button: tea.MouseWheelUp, X: l.detailX + 5, Y: l.detailY + 2})
-	if s.detailOff != len(s.detailLines)-s.detailH-3 {
-		t.Errorf("wheel over the pane: offset %d", s.detailOff)
+	if s.detail.vp.YOffset() != s.detail.vp.TotalLineCount()-s.detail.vp.Height()-3 {
+		t.Errorf("wheel over the pane: offset %d", s.detail.vp.YOffset())
 	}
 	for range 20 {
 		mustUpdate(t, m, keyText('K'))
 	}
-	if s.detailOff != 0 {
-		t.Errorf("K: offset %d, want 0", s.detailOff)
+	if s.detail.vp.YOffset() != 0 {
+		t.Errorf("K: offset %d, want 0", s.detail.vp.YOffset())
 	}
 	// A new selection starts at the top of its explanation.
 	mustUpdate(t, m, keyText('J'))
 	mustUpdate(t, m, keyCode(tea.KeyDown))
 	plain(m)
-	if s.detailOff != 0 {
-		t.Errorf("new selection kept offset %d", s.detailOff)
+	if s.detail.vp.YOffset() != 0 {
+		t.Errorf("new selection kept offset %d", s.detail.vp.YOffset())
 	}
 }

@@ -1,0 +1,424 @@
+package tui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/mailwire/mailwire/content"
+	"github.com/mailwire/mailwire/sessions"
+)
+
+// What the detail pane says: the selected row explained (an event, or a
+// run of TLS records), a scenario's story, or a placeholder. Which parts of
+// an event the lens may read is decided in visibility.go; this file words
+// them. Peer bytes go through sessions.SafeString/SafeHexDump (see
+// session_view.go).
+
+// paneText builds the text of a pane: paragraphs wrapped to its width,
+// headings and fields, in the screen's styles.
+type paneText struct {
+	b  strings.Builder
+	st Styles
+	w  int
+	// prose prepares a paragraph's text before wrapping (the story's make
+	// multi-line prose safe); nil leaves it as it is.
+	prose func(string) string
+}
+
+// para writes text wrapped to the width, RFC citations kept whole.
+func (t *paneText) para(style lipgloss.Style, text string) {
+	if t.prose != nil {
+		text = t.prose(text)
+	}
+	t.b.WriteString(style.Render(lipgloss.Wrap(keepCitations(text), t.w, " -/")))
+	t.b.WriteString("\n")
+}
+
+// heading writes a blank line and a heading.
+func (t *paneText) heading(h string) {
+	t.b.WriteString("\n" + t.st.Heading.Render(h) + "\n")
+}
+
+// field writes "name: value", wrapped.
+func (t *paneText) field(name, value string) {
+	t.para(t.st.Text, t.st.Muted.Render(name+": ")+value)
+}
+
+// line writes text on one line, cut to the width.
+func (t *paneText) line(style lipgloss.Style, text string) {
+	t.b.WriteString(style.Render(ansi.Truncate(text, t.w, "…")) + "\n")
+}
+
+// raw writes already styled text as it is.
+func (t *paneText) raw(text string) { t.b.WriteString(text) }
+
+// annotation writes an annotation's prose, its risk and its references,
+// each a paragraph.
+func (t *paneText) annotation(a content.Annotation) {
+	t.para(t.st.Text, a.Text)
+	if a.Risk != "" {
+		t.para(t.st.Warning, "⚠ "+a.Risk)
+	}
+	if len(a.Refs) > 0 {
+		t.para(t.st.Muted, content.JoinRefs(a.Refs))
+	}
+}
+
+// String is the text, without its last line break.
+func (t *paneText) String() string { return strings.TrimRight(t.b.String(), "\n") }
+
+// explainer writes the detail pane's text. It reads the session (events,
+// lens, passwords), what the step controller revealed, the legs and
+// whether the scenario has a panel; it changes none of them.
+type explainer struct {
+	*sessionData
+	c     *Common
+	step  *stepper
+	legs  *legFilter
+	panel *scenarioPanel
+}
+
+// text is the pane's text at width w for what it shows: a scenario's
+// story, a timeline row explained, or what to do while there is none.
+func (e *explainer) text(subject detailSubject, w int) string {
+	switch subject.kind {
+	case detailStory:
+		return e.story(w)
+	case detailNone:
+		return e.placeholder(w)
+	}
+	t := &paneText{st: e.c.Styles, w: w}
+	if subject.first != subject.last {
+		e.runDetail(t, subject.first, subject.last)
+	} else {
+		e.eventDetail(t, subject.first)
+	}
+	return t.String()
+}
+
+// placeholder stands in the pane while no row is selected.
+func (e *explainer) placeholder(w int) string {
+	st := e.c.Styles
+	switch {
+	case e.err != nil:
+		return st.Error.Render("The session could not start.") + "\n" +
+			st.Text.Render(lipgloss.Wrap(sessions.SafeString(e.err.Error()), w, " ")) + "\n\n" +
+			st.Muted.Render(lipgloss.Wrap("esc returns to the port table; r tries again.", w, " "))
+	case e.step.on:
+		return st.Muted.Render("Press space to reveal the first step.")
+	}
+	return st.Muted.Render("Waiting for the first event…")
+}
+
+// runDetail explains a collapsed run of TLS records (the endpoint lens):
+// what it is, and its records one per line.
+func (e *explainer) runDetail(t *paneText, first, last int) {
+	st := t.st
+	t.para(st.Title, runText(e.evs, first, last))
+	t.para(st.Muted, "TLS records as they crossed the wire. The endpoints decrypt them into the lines and handshake messages around them; an observer sees only type, length and timing (tab: eavesdropper lens).")
+	t.heading("Records")
+	for i := first; i <= last && i < first+maxRunList; i++ {
+		ev := &e.evs[i]
+		t.line(st.Text, fmt.Sprintf("%s %s %s", sessions.Elapsed(*ev), sessions.Arrow(ev.Dir), wireText(*ev)))
+	}
+	if more := last - first + 1 - maxRunList; more > 0 {
+		t.para(st.Muted, fmt.Sprintf("… %d more", more))
+	}
+}
+
+// eventSections explain one event, in this order; each writes nothing
+// where it does not apply (or the lens cannot read it).
+var eventSections = []func(e *explainer, t *paneText, ev *sessions.Event){
+	(*explainer).meaningSection,
+	(*explainer).credentialSection,
+	(*explainer).lineSection,
+	(*explainer).handshakeSection,
+	(*explainer).recordSection,
+	(*explainer).tlsStateSection,
+	(*explainer).errorSection,
+	(*explainer).bytesSection,
+	(*explainer).observedSection,
+}
+
+// eventDetail explains event i: what it is and where, then its sections; a
+// verdict has its own explanation.
+func (e *explainer) eventDetail(t *paneText, i int) {
+	st := t.st
+	ev := e.event(i)
+	t.para(st.Muted, fmt.Sprintf("#%d · %s · %s · %s · %s", ev.Seq, sessions.Elapsed(ev), sessions.SafeString(string(ev.Kind)), sessions.Arrow(ev.Dir), sessions.Badge(ev)))
+	if ev.Leg != "" {
+		t.para(st.Leg, "on the connection "+legName(ev.Leg))
+	}
+	if ev.Kind == sessions.KindBoundary {
+		t.para(st.Boundary, sessions.SafeString(ev.Text))
+	}
+	if ev.Kind == sessions.KindVerdict {
+		e.verdictDetail(t, ev)
+		return
+	}
+	for _, section := range eventSections {
+		section(e, t, &ev)
+	}
+}
+
+// meaningSection says what the event means: an error and its explanation,
+// or the annotations the lens reads it with; then its further notes.
+func (e *explainer) meaningSection(t *paneText, ev *sessions.Event) {
+	st := t.st
+	ex := lensExplains(e.lens, *ev)
+	if ev.Kind == sessions.KindError {
+		t.para(st.Error, "✗ "+sessions.SafeString(ev.Text))
+		if ev.Err != nil {
+			if a, ok := content.Lookup(ev.Err.Explain); ok {
+				t.para(st.Title, a.Title)
+				t.annotation(a)
+			}
+		}
+	} else {
+		if a, ok := content.Lookup(ex.wire); ok {
+			t.para(st.Title, "On the wire: "+a.Title)
+			t.annotation(a)
+		}
+		if a, ok := content.Lookup(ex.own); ok {
+			if e.lens.observer() {
+				t.raw("\n") // after what the observer saw
+			}
+			t.para(st.Title, a.Title)
+			t.annotation(a)
+		}
+	}
+	if len(ex.also) > 0 {
+		t.heading("Also")
+		for _, k := range ex.also {
+			if a, ok := content.Lookup(k); ok {
+				t.para(st.Text, "• "+a.Title)
+			}
+		}
+	}
+}
+
+// credentialSection says how a credential crossed the wire.
+func (e *explainer) credentialSection(t *paneText, ev *sessions.Event) {
+	c := ev.Credential
+	if c == nil {
+		return
+	}
+	st := t.st
+	t.heading("Credential")
+	if c.OnWire {
+		t.para(st.Warning, credOnWire+" (RFC 8314 §5.2)")
+	} else {
+		t.para(st.OK, "sent inside TLS: an observer sees only encrypted records")
+	}
+	t.field("mechanism", sessions.SafeString(c.Mechanism))
+	if c.Username != "" {
+		t.field("user", sessions.SafeString(c.Username))
+	}
+	if c.Password != "" {
+		if e.reveal {
+			t.field("password", sessions.SafeString(c.Password))
+		} else {
+			t.field("password", sessions.SafeString(c.Password)+st.Muted.Render(" (masked: p shows it)"))
+		}
+	}
+}
+
+// lineSection lists the decoded fields of a protocol line.
+func (e *explainer) lineSection(t *paneText, ev *sessions.Event) {
+	ln := ev.Line
+	if ln == nil || !lensShowsLine(e.lens, *ev) {
+		return
+	}
+	t.heading("Decoded")
+	t.field("protocol", sessions.SafeString(ln.Proto))
+	for _, f := range []struct{ name, value string }{
+		{"command", ln.Command}, {"code", ln.Code}, {"enhanced", ln.Enhanced},
+	} {
+		if f.value != "" {
+			t.field(f.name, sessions.SafeString(f.value))
+		}
+	}
+	for _, c := range ln.Capabilities {
+		t.para(t.st.Text, "• "+sessions.SafeString(c))
+	}
+}
+
+// handshakeSection lists the fields of a handshake message the lens reads.
+func (e *explainer) handshakeSection(t *paneText, ev *sessions.Event) {
+	h := ev.Handshake
+	if h == nil {
+		return
+	}
+	t.heading("Handshake: " + sessions.SafeString(h.Type))
+	for _, f := range h.Fields {
+		if lensShowsField(e.lens, f) {
+			t.field(sessions.SafeString(f.Name), sessions.SafeString(f.Value))
+		}
+	}
+	if e.lens.observer() {
+		t.para(t.st.Muted, "Shown: the fields an observer can use (names, versions, cipher suite). The rest is readable too, but says little.")
+	}
+}
+
+// recordSection shows a TLS record's header.
+func (e *explainer) recordSection(t *paneText, ev *sessions.Event) {
+	rec := ev.Record
+	if rec == nil {
+		return
+	}
+	t.heading("Record header (RFC 8446 §5.1)")
+	t.field("type", sessions.SafeString(rec.ContentType))
+	t.field("version", sessions.SafeString(rec.Version))
+	t.field("length", strconv.Itoa(rec.Length))
+}
+
+// tlsStateSection shows what the handshake settled, as the client sees it.
+func (e *explainer) tlsStateSection(t *paneText, ev *sessions.Event) {
+	ts := ev.TLS
+	if ts == nil || !lensShowsTLSState(e.lens) {
+		return
+	}
+	st := t.st
+	t.heading("TLS state (the client's view)")
+	t.field("version", sessions.SafeString(ts.Version))
+	t.field("cipher suite", sessions.SafeString(ts.CipherSuite))
+	if ts.ALPN != "" {
+		t.field("ALPN", sessions.SafeString(ts.ALPN))
+	}
+	if ts.ServerName != "" {
+		t.field("server name", sessions.SafeString(ts.ServerName))
+	}
+	for i, c := range ts.PeerChain {
+		t.field(fmt.Sprintf("certificate[%d]", i), sessions.SafeString(c))
+	}
+	verified := st.OK.Render("verified")
+	if !ts.Verified {
+		verified = st.Error.Render("NOT verified")
+	}
+	t.field("certificate", verified+" ("+sessions.SafeString(ts.VerifyMethod)+")")
+	if ts.VerifyError != "" {
+		t.field("verify error", sessions.SafeString(ts.VerifyError))
+	}
+}
+
+// errorSection shows where an error happened.
+func (e *explainer) errorSection(t *paneText, ev *sessions.Event) {
+	info := ev.Err
+	if info == nil {
+		return
+	}
+	t.heading("Error")
+	t.field("during", sessions.SafeString(info.Op))
+	t.field("message", sessions.SafeString(info.Message))
+}
+
+// bytesSection shows the event's bytes the lens reads: protocol lines as
+// written, the rest as a hex dump.
+func (e *explainer) bytesSection(t *paneText, ev *sessions.Event) {
+	raw, form := lensBytes(e.lens, ev)
+	if len(raw) == 0 {
+		return
+	}
+	if form == bytesWritten {
+		writtenLines(t, raw)
+	} else {
+		what := "Bytes on the wire"
+		if form == bytesDecoded {
+			what = "Bytes (decoded message)"
+		}
+		hexDump(t, what, raw)
+	}
+	if ev.Credential != nil && ev.Credential.Password != "" && !e.reveal {
+		t.para(t.st.Muted, "The password is masked here: the bytes show the mask ••••••••, not what was sent. p shows them as sent.")
+	}
+}
+
+// writtenLines shows protocol lines as written on the connection, up to
+// maxDetailLines. Long lines are wrapped, not cut: whatever a server put at
+// the end of a long line (an escape sequence, an injected command) stays
+// visible.
+func writtenLines(t *paneText, raw []byte) {
+	st := t.st
+	t.heading(fmt.Sprintf("As written on the connection (%d bytes)", len(raw)))
+	lines := strings.SplitAfter(string(raw), "\n")
+	for i, l := range lines {
+		if l == "" {
+			continue
+		}
+		if i == maxDetailLines {
+			t.para(st.Muted, fmt.Sprintf("… %d more lines", len(lines)-i))
+			break
+		}
+		safe := sessions.SafeString(l)
+		if len(safe) > maxDetailLineBytes {
+			safe = ansi.Truncate(safe, maxDetailLineBytes, "…")
+		}
+		for _, wl := range strings.Split(ansi.Hardwrap(safe, t.w, true), "\n") {
+			t.raw(st.Code.Render(wl) + "\n")
+		}
+	}
+}
+
+// hexDump shows bytes as offset, hex and ASCII, up to maxHexBytes.
+func hexDump(t *paneText, what string, raw []byte) {
+	st := t.st
+	t.heading(fmt.Sprintf("%s: %d (hex | ASCII)", what, len(raw)))
+	// A row of n bytes is 12 + 4n + n/8 columns wide (offset, hex groups,
+	// ASCII): the widest of 16, 8 or 4 that fits the pane.
+	perRow := 16
+	for perRow > 4 && 12+4*perRow+(perRow+7)/8 > t.w {
+		perRow /= 2
+	}
+	dump := raw[:min(len(raw), maxHexBytes)]
+	t.raw(st.Code.Render(strings.TrimRight(sessions.SafeHexDump(dump, perRow), "\n")) + "\n")
+	if more := len(raw) - len(dump); more > 0 {
+		t.para(st.Muted, fmt.Sprintf("… %d more bytes", more))
+	}
+}
+
+// observedSection lists, in the eavesdropper lens, what the observer has
+// learned up to the event revealed last, on the event's path.
+func (e *explainer) observedSection(t *paneText, ev *sessions.Event) {
+	if !e.lens.observer() {
+		return
+	}
+	leg := observerLeg(len(e.legs.list), ev)
+	if leg != "" {
+		t.heading("What an observer of " + legTag(leg) + " has learned so far")
+	} else {
+		t.heading("What the observer has learned so far")
+	}
+	for _, l := range observedLines(observe(e.evs, e.step.revealed(), leg)) {
+		t.para(t.st.Text, "• "+l)
+	}
+}
+
+// observedLines words an observation, one fact a line.
+func observedLines(o observation) []string {
+	out := []string{"both addresses and ports, and the timing and size of everything sent"}
+	if o.clearLines > 0 {
+		out = append(out, fmt.Sprintf("%d protocol lines in the clear: readable and changeable", o.clearLines))
+	}
+	if o.creds {
+		out = append(out, "⚠ the credentials: base64 is an encoding, not encryption")
+	}
+	if len(o.sni) > 0 {
+		out = append(out, "the server name asked for (SNI, RFC 6066 §3): "+strings.Join(o.sni, ", "))
+	}
+	if len(o.alpn) > 0 {
+		out = append(out, "ALPN (RFC 7301): "+strings.Join(o.alpn, ", "))
+	}
+	if len(o.certs) > 0 {
+		out = append(out, "the server certificate, sent in the clear before TLS 1.3: "+strings.Join(o.certs, ", "))
+	}
+	if o.encRecords > 0 {
+		out = append(out, fmt.Sprintf("%d encrypted records, %d bytes: only their sizes and timing", o.encRecords, o.encBytes))
+	} else if !o.tls {
+		out = append(out, "no TLS so far: everything is readable")
+	}
+	return out
+}

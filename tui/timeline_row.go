@@ -1,0 +1,328 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/mailwire/mailwire/content"
+	"github.com/mailwire/mailwire/sessions"
+)
+
+// Rendering of one timeline row. Every byte a peer controls reaches the
+// row only through sessions.SafeText/SafeString/SafeLines (see
+// session_view.go).
+
+// head is the column header: the columns, or the two halves of the
+// side-by-side view.
+func (t *timelineModel) head(w int) string {
+	if t.split {
+		return t.splitHead(w)
+	}
+	head := fmt.Sprintf("%*s%*s %-*s %-*s %s", gutterW, "", timeW, "time", dirW, "dir", badgeW, "who reads", "what")
+	if lw := t.legs.colW(); lw > 0 {
+		head = fmt.Sprintf("%*s%*s %-*s %-*s %-*s %s", gutterW, "", timeW, "time", lw, "leg", dirW, "dir", badgeW, "who reads", "what")
+	}
+	return t.c.Styles.Header.Render(padTo(ansi.Truncate(head, w, ""), w))
+}
+
+// renderRow renders the timeline row of events first..last at width w,
+// with the leg column when the stream has several legs.
+func (t *timelineModel) renderRow(first, last, w int, selected, current bool) string {
+	return t.renderCell(first, last, w, gutterMark(selected, current), t.legs.colW(), selected, current)
+}
+
+// cellParts are the plain texts of a row's columns, each already cut to
+// its room.
+type cellParts struct {
+	time, leg, dir string
+	who, badge     string // who reads it, and that padded to its column
+	text, extra    string
+	warn           bool // extra is a warning
+}
+
+// renderCell renders events first..last in w cells: gutter (empty in the
+// halves of the side-by-side view, which share their line's), time, leg
+// tag when legW > 0, direction, badge and text.
+func (t *timelineModel) renderCell(first, last, w int, gutter string, legW int, selected, current bool) string {
+	ev := t.d.event(first)
+	if ev.Kind == sessions.KindBoundary {
+		return t.boundaryCell(first, w, gutter, selected, current)
+	}
+	p := t.cellParts(&ev, first, last, w, gutter, legW)
+	if selected {
+		line := gutter + p.time + p.leg + p.dir + p.badge + " " + p.text + p.extra
+		if pad := w - ansi.StringWidth(line); pad > 0 {
+			line += strings.Repeat(" ", pad)
+		}
+		return t.c.Styles.Selected.Render(line)
+	}
+	return t.styledCell(&ev, p, w, gutter, legW, current)
+}
+
+// cellParts lays out a row's texts in w cells. The text comes first, but
+// a warning must stay visible: it gets its room before the text is cut. A
+// title is added only if it fits.
+func (t *timelineModel) cellParts(ev *sessions.Event, first, last, w int, gutter string, legW int) cellParts {
+	b := rowBadge(t.d.evs, first, last)
+	text, title, warn := t.rowText(first, last)
+	if title != "" && strings.HasPrefix(text, title) {
+		title = "" // "ClientHello: SNI …" needs no "— ClientHello"
+	}
+	fixed := ansi.StringWidth(gutter) + timeW + 1 + dirW + 1 + badgeW + 1
+	if legW > 0 {
+		fixed += legW + 1
+	}
+	room := max(1, w-fixed)
+	var extra string
+	switch {
+	case warn != "":
+		if gutter == "" && warn == credOnWire {
+			warn = credOnWireShort // a half of the side-by-side view
+		}
+		extra = "  " + warn
+		text = ansi.Truncate(text, max(8, room-ansi.StringWidth(extra)), "…")
+	case title != "":
+		extra = "  — " + title
+		text = ansi.Truncate(text, room, "…")
+	default:
+		text = ansi.Truncate(text, room, "…")
+	}
+	p := cellParts{
+		time:  fmt.Sprintf("%*s ", timeW, sessions.Elapsed(*ev)),
+		dir:   sessions.Arrow(ev.Dir) + " ",
+		who:   b,
+		badge: fmt.Sprintf("%-*s", badgeW, b),
+		text:  text,
+		extra: ansi.Truncate(extra, max(0, room-ansi.StringWidth(text)), "…"),
+		warn:  warn != "",
+	}
+	if legW > 0 {
+		p.leg = padTo(ansi.Truncate(legTag(ev.Leg), legW, "…"), legW) + " "
+	}
+	return p
+}
+
+// styledCell renders a row that is not selected, in the styles of what it
+// shows.
+func (t *timelineModel) styledCell(ev *sessions.Event, p cellParts, w int, gutter string, legW int, current bool) string {
+	st := t.c.Styles
+	textStyle := st.Text
+	switch {
+	case ev.Kind == sessions.KindError:
+		textStyle = st.Error
+	case ev.Kind == sessions.KindVerdict:
+		textStyle = st.OK.Bold(true)
+		if ev.Verdict == nil || !ev.Verdict.Safe {
+			textStyle = st.Warning
+		}
+	case lensDims(t.d.lens, ev):
+		textStyle = st.Dim
+	}
+	if current {
+		textStyle = textStyle.Bold(true)
+	}
+	out := ""
+	if gutter != "" {
+		out = st.Muted.Render(gutter)
+		if current {
+			out = st.Step.Render(gutter)
+		}
+	}
+	if legW > 0 {
+		out += st.Muted.Render(p.time) + st.Leg.Render(p.leg) + st.Muted.Render(p.dir)
+	} else {
+		out += st.Muted.Render(p.time + p.dir)
+	}
+	out += t.badgeStyleOf(ev, p.who).Render(p.badge) + " " + textStyle.Render(p.text)
+	switch {
+	case p.warn:
+		out += st.Warning.Render(p.extra)
+	case p.extra != "":
+		out += st.Muted.Render(p.extra)
+	}
+	if pad := w - ansi.StringWidth(gutter) - ansi.StringWidth(p.time+p.leg+p.dir) - badgeW - 1 - ansi.StringWidth(p.text) - ansi.StringWidth(p.extra); pad > 0 {
+		out += strings.Repeat(" ", pad)
+	}
+	return out
+}
+
+// badgeStyleOf is the badge's style; a verdict's says whether it is safe.
+func (t *timelineModel) badgeStyleOf(ev *sessions.Event, b string) lipgloss.Style {
+	st := t.c.Styles
+	if ev.Kind == sessions.KindVerdict {
+		if ev.Verdict != nil && ev.Verdict.Safe {
+			return st.VerdictSafe
+		}
+		return st.VerdictUnsafe
+	}
+	switch b {
+	case "CLEARTEXT":
+		return st.Cleartext.Bold(true)
+	case "HANDSHAKE":
+		return st.Handshake.Bold(true)
+	case "ENCRYPTED":
+		return st.Encrypted.Bold(true)
+	case "ERROR":
+		return st.Error
+	}
+	return st.Muted
+}
+
+// gutterMark marks the current step (▶) and the selection (»), in text as
+// well as in style, so both survive NO_COLOR, a monochrome projector and a
+// screen reader.
+func gutterMark(selected, current bool) string {
+	switch {
+	case current && selected:
+		return "▶»"
+	case current:
+		return "▶ "
+	case selected:
+		return "» "
+	}
+	return "  "
+}
+
+// boundaryCell is the rule, w cells wide with its gutter, where the
+// connection turns into TLS.
+func (t *timelineModel) boundaryCell(i, w int, gutter string, selected, current bool) string {
+	st := t.c.Styles
+	ev := &t.d.evs[i]
+	label := " " + t.upgradeCommand(i) + ": from here on, TLS "
+	if ev.Annotation == "tls.boundary.implicit" {
+		label = " implicit TLS: TLS from the first byte "
+	}
+	if t.legs.colW() > 0 && ev.Leg != "" && gutter != "" {
+		label = " " + legTag(ev.Leg) + ":" + label
+	}
+	gw := ansi.StringWidth(gutter)
+	lw := ansi.StringWidth(label)
+	n := max(w-gw-lw, 4)
+	rule := strings.Repeat("═", n/2) + label + strings.Repeat("═", n-n/2)
+	rule = padTo(ansi.Truncate(rule, max(1, w-gw), ""), w-gw)
+	if selected {
+		return st.Selected.Render(gutter + rule)
+	}
+	g := ""
+	if gutter != "" {
+		g = st.Muted.Render(gutter)
+		if current {
+			g = st.Step.Render(gutter)
+		}
+	}
+	return g + st.Boundary.Render(rule)
+}
+
+// upgradeCommand names the command that started TLS before event i
+// (STARTTLS, STLS): the last command the client sent.
+func (t *timelineModel) upgradeCommand(i int) string {
+	for j := i - 1; j >= 0 && j >= i-8; j-- {
+		ev := &t.d.evs[j]
+		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer && ev.Line != nil && ev.Line.Command != "" {
+			return sessions.SafeString(ev.Line.Command)
+		}
+	}
+	return "STARTTLS"
+}
+
+// rowText is the sanitized text of a row, an annotation title to add when
+// room allows, and a warning that must be shown (a password on the wire).
+func (t *timelineModel) rowText(first, last int) (text, title, warn string) {
+	ev := t.d.event(first)
+	if first != last {
+		return runText(t.d.evs, first, last), "", ""
+	}
+	text, titled := lensRowText(t.d.lens, ev)
+	if titled {
+		if ann, ok := content.Lookup(ev.Annotation); ok && ev.Kind != sessions.KindError {
+			title = ann.Title
+		}
+	}
+	if ev.Kind == sessions.KindVerdict {
+		text = verdictMark(ev.Verdict) + " " + text
+	}
+	if ev.Kind == sessions.KindLine && len(ev.Raw) > 0 {
+		if n := len(sessions.SafeLines(ev.Raw)); n > 1 {
+			text += fmt.Sprintf(" (+%d lines)", n-1)
+		}
+	}
+	if ev.Kind == sessions.KindError {
+		text = "✗ " + text
+		if ev.Err != nil {
+			if ann, ok := content.Lookup(ev.Err.Explain); ok {
+				title = ann.Title
+			}
+		}
+	}
+	if c := ev.Credential; c != nil {
+		switch {
+		case c.OnWire:
+			warn = credOnWire
+		case titled:
+			title = "login, sent inside TLS"
+		}
+	}
+	return text, title, warn
+}
+
+// runText summarises a collapsed run of TLS records, evs[first..last].
+func runText(evs []sessions.Event, first, last int) string {
+	var c2s, s2c, bytes int
+	for i := first; i <= last; i++ {
+		ev := &evs[i]
+		if ev.Dir == sessions.ClientToServer {
+			c2s++
+		} else {
+			s2c++
+		}
+		if ev.Record != nil {
+			bytes += ev.Record.Length
+		} else {
+			bytes += len(ev.Raw)
+		}
+	}
+	parts := []string{}
+	if c2s > 0 {
+		parts = append(parts, fmt.Sprintf("%d C→S", c2s))
+	}
+	if s2c > 0 {
+		parts = append(parts, fmt.Sprintf("%d S→C", s2c))
+	}
+	return fmt.Sprintf("⋯ %d TLS records, %s (%s)", last-first+1, plural(bytes, "byte"), strings.Join(parts, ", "))
+}
+
+// splitHead is the column header of the side-by-side view.
+func (t *timelineModel) splitHead(w int) string {
+	st := t.c.Styles
+	lw, rw := splitWidths(w)
+	cols := func(name string, w int) string {
+		text := name + " · time dir who reads what"
+		return st.Header.Render(padTo(ansi.Truncate(text, w, "…"), w))
+	}
+	return strings.Repeat(" ", gutterW) + cols(splitLeftHead, lw) + st.Muted.Render("│") + cols(splitRightHead, rw)
+}
+
+// splitRow renders a row of the side-by-side view: the event in its leg's
+// column, or across the line when it belongs to no MITM leg (the
+// scenario's notes and verdicts).
+func (t *timelineModel) splitRow(first, last, w int, selected, current bool) string {
+	st := t.c.Styles
+	leg := t.d.evs[first].Leg
+	if leg != sessions.LegClientAttacker && leg != sessions.LegAttackerServer {
+		return t.renderCell(first, last, w, gutterMark(selected, current), 0, selected, current)
+	}
+	lw, rw := splitWidths(w)
+	gutter := gutterMark(selected, current)
+	g := st.Muted.Render(gutter)
+	if current {
+		g = st.Step.Render(gutter)
+	}
+	sep := st.Muted.Render("│")
+	if leg == sessions.LegClientAttacker {
+		return g + t.renderCell(first, last, lw, "", 0, selected, current) + sep + strings.Repeat(" ", rw)
+	}
+	return g + strings.Repeat(" ", lw) + sep + t.renderCell(first, last, rw, "", 0, selected, current)
+}
