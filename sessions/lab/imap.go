@@ -25,7 +25,7 @@ func (l *Lab) serveIMAP(spec endpointSpec, ln *guardedListener) error {
 			if lc := labConnOf(c.NetConn()); lc != nil {
 				lc.setBye(func() { _ = c.Bye("Too many commands") })
 			}
-			return &imapSession{lab: l, bye: func() {
+			return &imapSession{lab: l, client: clientOf(c.NetConn()), bye: func() {
 				l.errLog.Printf("imap %d: %s: over %d mailbox updates behind: disconnected",
 					spec.Canonical, c.NetConn().RemoteAddr(), l.store.updates.limit)
 				_ = c.Bye(byeTooManyUpdates)
@@ -62,6 +62,7 @@ type imapSession struct {
 	*imapmemserver.UserSession // nil until LOGIN/AUTHENTICATE succeeds
 	lab                        *Lab
 	failures                   int
+	client                     string // the client's address (clientKey)
 	mailbox                    string // selected, or ""
 	// bye ends the connection for falling too far behind (imapupdates.go).
 	bye func()
@@ -105,9 +106,17 @@ func (s *imapSession) Append(mailbox string, r imap.LiteralReader, options *imap
 		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTooBig,
 			Text: fmt.Sprintf("Messages are limited to %d bytes", lim)}
 	}
-	body, err := io.ReadAll(io.LimitReader(r, lim))
+	// The literal's size is known: the budget is charged before it is
+	// read (msgbudget.go), and it is read into a buffer of its size.
+	release, err := s.lab.store.budget.reserve(s.client, r.Size())
+	defer release()
 	if err != nil {
-		return nil, err
+		s.lab.errLog.Printf("imap: %s: APPEND refused: %v (msgbudget.go)", s.client, err)
+		return nil, errAppendUnavailable
+	}
+	body := make([]byte, r.Size())
+	if _, err := io.ReadFull(r, body); err != nil {
+		return nil, fmt.Errorf("read APPEND literal: %w", err)
 	}
 	data, err := s.UserSession.Append(mailbox, bytes.NewReader(body), options)
 	if err != nil {
@@ -142,6 +151,14 @@ func (s *imapSession) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest st
 		return err
 	}
 	return s.lab.store.enforceCap(dest)
+}
+
+// errAppendUnavailable: too many large messages arrive at once
+// (msgbudget.go); RFC 5530 §3: UNAVAILABLE is a temporary failure.
+var errAppendUnavailable = &imap.Error{
+	Type: imap.StatusResponseTypeNo,
+	Code: imap.ResponseCodeUnavailable,
+	Text: "Too many large messages are being received at once; try again shortly",
 }
 
 var errFixedMailboxes = &imap.Error{

@@ -43,6 +43,11 @@ var (
 		Message: "Error: already authenticated"}
 	errTooManyAuthFailures = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
 		Message: "Error: too many failed authentication attempts on this connection"}
+	// RFC 5321 §4.2.3 452, RFC 3463 §3.4 X.3.1; Postfix's words when its
+	// queue is short of space. The lab says it when too many large
+	// messages arrive at once (msgbudget.go).
+	errInsufficientStorage = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 1},
+		Message: "Insufficient system storage"}
 )
 
 // maxAuthFailures: after this many failed AUTH attempts a connection may not
@@ -207,15 +212,28 @@ func (s *smtpSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 
 func (s *smtpSession) Data(r io.Reader) error {
 	lim := s.lab.opts.Limits.MaxMessageBytes
-	body, err := io.ReadAll(io.LimitReader(r, lim+1))
+	// The trace header (RFC 5321 §4.4) is stamped as the data begins, so
+	// that the body is read straight after it, into the one buffer that
+	// is delivered: a message is held once while it arrives, not twice.
+	now := time.Now()
+	id := newQueueID()
+	var msg bytes.Buffer
+	if len(s.rcpts) > 0 {
+		fmt.Fprintf(&msg, "Return-Path: <%s>\r\n", s.from)
+		msg.WriteString(s.received(now, id, s.rcpts))
+	}
+	head := msg.Len()
+	client := clientOf(s.conn.Conn())
+	release, err := s.lab.store.budget.receive(client, &msg, r, lim, smtp.ErrDataTooLarge)
+	defer release()
+	if errors.Is(err, errNoBudget) {
+		s.lab.errLog.Printf("smtp: %s: message refused: %v (msgbudget.go)", client, err)
+		return errInsufficientStorage
+	}
 	if err != nil {
 		return err // go-smtp turns ErrDataTooLarge into 552 5.3.4
 	}
-	if int64(len(body)) > lim {
-		return smtp.ErrDataTooLarge
-	}
-	now := time.Now()
-	id := newQueueID()
+	body := msg.Bytes()[head:]
 	// A relay slot is taken before anything is stored, so that a 451 for
 	// a busy relay leaves nothing behind that the client's retry would
 	// duplicate; likewise a failed local delivery gives the slot back.
@@ -226,10 +244,6 @@ func (s *smtpSession) Data(r io.Reader) error {
 		}
 	}
 	if len(s.rcpts) > 0 {
-		var msg bytes.Buffer
-		fmt.Fprintf(&msg, "Return-Path: <%s>\r\n", s.from)
-		msg.WriteString(s.received(now, id, s.rcpts))
-		msg.Write(body)
 		if err := s.lab.store.deliver(msg.Bytes(), now); err != nil {
 			if relaying {
 				s.lab.relay.release()

@@ -46,6 +46,8 @@ type store struct {
 	// updates counts what each selected IMAP connection is owed
 	// (imapupdates.go); every change to a mailbox reports to it.
 	updates *updateWatch
+	// budget bounds the bytes of messages being received (msgbudget.go).
+	budget *msgBudget
 }
 
 func newStore(maxMessages int) *store {
@@ -55,7 +57,8 @@ func newStore(maxMessages int) *store {
 		_ = u.Create(name, nil)
 	}
 	return &store{max: maxMessages, user: u, bodies: make(map[imap.UID][]byte),
-		updates: newUpdateWatch(maxPendingUpdates)}
+		updates: newUpdateWatch(maxPendingUpdates),
+		budget:  newMsgBudget(msgBudgetTotal, msgBudgetPerClient)}
 }
 
 // checkLogin checks the lab's credentials. The user name may be given bare
