@@ -27,14 +27,15 @@ import (
 // bounded by the mailbox caps (MaxStoredMessages, mailboxByteCap).
 //
 // With the defaults one client address can send one full-size message at
-// a time, and three can at once lab-wide; messages under 128 KiB are never
-// refused for want of budget.
+// a time, and two can at once lab-wide; messages under 128 KiB are never
+// refused for want of budget. With the store's caps (store.go) that keeps
+// the lab's memory for mail under about 250 MiB whatever clients send.
 const (
 	msgFreeBytes = 128 << 10 // of each message, not charged
 	// msgCopies: the receiving buffer (up to twice the bytes, as it grows
 	// by doubling), the store's copy and go-imap's (up to twice again).
 	msgCopies          = 5
-	msgBudgetTotal     = 160 << 20
+	msgBudgetTotal     = 112 << 20
 	msgBudgetPerClient = 56 << 20
 )
 

@@ -31,10 +31,10 @@ func TestMsgBudget(t *testing.T) {
 		t.Error("charge: the free allowance is not free, or the rest not charged msgCopies times")
 	}
 	// With the defaults, one full-size message fits a client's budget and
-	// three fit the lab's; a second at once from one client, or a fourth
-	// in all, does not.
+	// two fit the lab's; a second at once from one client, or a third in
+	// all, does not.
 	full := charge(DefaultLimits().MaxMessageBytes)
-	if full > msgBudgetPerClient || 2*full <= msgBudgetPerClient || 3*full > msgBudgetTotal || 4*full <= msgBudgetTotal {
+	if full > msgBudgetPerClient || 2*full <= msgBudgetPerClient || 2*full > msgBudgetTotal || 3*full <= msgBudgetTotal {
 		t.Errorf("a full message charges %d: per client %d, total %d", full, msgBudgetPerClient, msgBudgetTotal)
 	}
 }

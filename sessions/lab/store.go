@@ -19,8 +19,15 @@ import (
 var mailboxes = []string{"INBOX", "Sent", "Drafts", "Trash"}
 
 // mailboxByteCap bounds the bytes one mailbox holds; with MaxStoredMessages
-// it keeps the lab's memory use small whatever clients send.
-const mailboxByteCap = 64 << 20
+// it keeps the lab's memory use small whatever clients send. The memory
+// held is more than the bytes: go-imap's in-memory mailbox keeps each
+// message in a buffer grown by doubling (up to twice its size), and INBOX
+// is held a second time for POP3. Filled with 10 MB messages, four
+// mailboxes capped at 64 MiB each held 432 MiB of heap; at 16 MiB each they
+// hold at most about 4×16×2 + 16 ≈ 144 MiB (74 MiB with those messages),
+// and every mailbox still takes a message of the largest size
+// (MaxMessageBytes ≤ mailboxByteCap).
+const mailboxByteCap = 16 << 20
 
 // Local domains and mailboxes. Every local address is delivered to
 // DemoUser's INBOX, as Postfix's virtual aliases do on the peers.
