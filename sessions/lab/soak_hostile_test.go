@@ -35,7 +35,9 @@ const (
 	flood
 	// hugeLines: command lines far over every limit: EHLO, MAIL, AUTH
 	// PLAIN and AUTH LOGIN responses, USER, PASS, IMAP LOGIN atoms and
-	// literals, AUTHENTICATE responses, HTTP headers, a line with no end.
+	// literals, AUTHENTICATE responses, HTTP headers, a line with no end;
+	// and whole messages of the largest size taken (SMTP DATA, IMAP
+	// APPEND) from a client that knows the lab's password.
 	hugeLines
 	// tlsGarbage: random bytes, and records with impossible headers, where
 	// TLS is expected: on implicit ports and after STARTTLS/STLS.
@@ -520,9 +522,47 @@ type hugeCase struct {
 	prefix string
 	size   int
 	noEOL  bool // never send a line end
+	// message: the payload is a message body of size bytes in 1000-octet
+	// lines (RFC 5321 §4.5.3.1.6) ended by the lone dot of DATA.
+	message bool
+	payload []byte // built once by hugeCases, shared by the workers
 }
 
-func hugeCases() []hugeCase {
+// hugeCases lists the line cases and the message cases, with their
+// payloads built (about 30 MB in
+// all, made once: building them per connection would make the soak's own
+// garbage the largest thing in the heap).
+func hugeCases() (lines, messages []hugeCase) {
+	cases := hugeCaseList()
+	for i := range cases {
+		hc := &cases[i]
+		line := make([]byte, 0, len(hc.prefix)+hc.size+5)
+		line = append(line, hc.prefix...)
+		if hc.message {
+			row := append(bytes.Repeat([]byte("A"), 998), "\r\n"...)
+			for len(line)+len(row) <= hc.size {
+				line = append(line, row...)
+			}
+			line = append(line, ".\r\n"...)
+		} else {
+			line = append(line, bytes.Repeat([]byte("A"), hc.size)...)
+			if !hc.noEOL {
+				line = append(line, "\r\n"...)
+			}
+		}
+		hc.payload = line
+	}
+	for _, hc := range cases {
+		if hc.size >= 10_000_000 {
+			messages = append(messages, hc)
+		} else {
+			lines = append(lines, hc)
+		}
+	}
+	return lines, messages
+}
+
+func hugeCaseList() []hugeCase {
 	const k64, m1 = 64 << 10, 1 << 20
 	return []hugeCase{
 		{name: "EHLO 64K", port: 587, prefix: "EHLO ", size: k64},
@@ -537,12 +577,22 @@ func hugeCases() []hugeCase {
 		{name: "IMAP LOGIN literal 100M", port: 993, tls: true, prefix: "h LOGIN {104857600}\r\n", size: m1},
 		{name: "IMAP AUTHENTICATE 1M", port: 993, tls: true, before: []string{"h AUTHENTICATE PLAIN"}, size: m1},
 		{name: "HTTP header 1M", port: 443, tls: true, prefix: "GET / HTTP/1.1\r\nHost: " + Hostname + "\r\nX-Big: ", size: m1},
+		// Messages of the largest size the lab takes, from a client that
+		// knows the lab's password: the in-flight budget (msgbudget.go)
+		// lets one at a time through per address.
+		{name: "DATA 10M", port: 465, tls: true, message: true, size: 10_000_000, before: []string{
+			"EHLO h.invalid", "AUTH PLAIN AGxlYXJuZXIAY29ycmVjdC1ob3JzZQ==",
+			"MAIL FROM:<" + DemoUser + "@" + Hostname + ">", "RCPT TO:<" + DemoUser + "@" + Hostname + ">", "DATA"}},
+		{name: "APPEND 10M", port: 993, tls: true, size: 10_000_000, before: []string{
+			"h LOGIN " + DemoUser + " " + DemoPassword, "h APPEND Drafts {10000000}"}},
 	}
 }
 
 // runHuge plays the huge-line cases in turn.
-func (s *soak) runHuge(ctx context.Context, src net.IP, worker int) {
-	cases := hugeCases()
+// The whole-message cases cost the most (10 MB through TLS each), so a
+// worker of their own plays them, one every bigPause; the others play the
+// line cases.
+func (s *soak) runHuge(ctx context.Context, src net.IP, worker int, cases []hugeCase, pause time.Duration) {
 	for i := worker; ctx.Err() == nil; i++ {
 		hc := cases[i%len(cases)]
 		c, done, err := s.dial(ctx, hugeLines, src, hc.port)
@@ -550,7 +600,7 @@ func (s *soak) runHuge(ctx context.Context, src net.IP, worker int) {
 			c.k.outcome(hc.name + ": " + s.huge(c, hc))
 			done()
 		}
-		pace(ctx, s.cfg.hostilePause)
+		pace(ctx, pause)
 	}
 }
 
@@ -585,12 +635,7 @@ func (s *soak) huge(c *hostileConn, hc hugeCase) string {
 			return "before: " + errClass(err)
 		}
 	}
-	line := make([]byte, 0, len(hc.prefix)+hc.size+2)
-	line = append(line, hc.prefix...)
-	line = append(line, bytes.Repeat([]byte("A"), hc.size)...)
-	if !hc.noEOL {
-		line = append(line, "\r\n"...)
-	}
+	line := hc.payload
 	_ = c.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	// The lab may cut the client off mid-line: a write error is expected,
 	// and what it said before that is still there to read.
@@ -598,6 +643,9 @@ func (s *soak) huge(c *hostileConn, hc hugeCase) string {
 	got := c.reply(3 * time.Second)
 	if werr != nil && strings.HasPrefix(got, "closed") {
 		return "cut off mid-line"
+	}
+	if i := strings.Index(got, "queued as "); i >= 0 {
+		got = got[:i+len("queued as")] + " …" // one key for every queue ID
 	}
 	return got
 }
