@@ -60,12 +60,13 @@ hyperfine --warmup 3 --runs "$runs" --export-markdown "$out" --export-json "$jso
   -n "openssl s_client -starttls smtp" "$sclient" \
   -n "swaks --quit-after AUTH" "$swaks"
 
-# Medians, and mailwire's against s_client's and swaks's (the targets: no
-# slower than s_client, under 0.3x swaks).
+# Medians (and CPU time, user + system, which a busy machine disturbs
+# less), and mailwire's medians against s_client's and swaks's (the
+# targets: no slower than s_client, under 0.3x swaks).
 echo
 jq -r '
   (.results | map({(.command): .median}) | add) as $m
-  | .results[] | "\(.median * 1000 | . * 10 | round / 10) ms median  \(.command)"
+  | .results[] | "\(.median * 1000 | . * 10 | round / 10) ms median, \((.user + .system) * 1000 | . * 10 | round / 10) ms CPU  \(.command)"
     + (if (.command | startswith("mailwire")) then
          "  (\(.median / $m["openssl s_client -starttls smtp"] * 100 | round / 100)x s_client, \(.median / $m["swaks --quit-after AUTH"] * 100 | round / 100)x swaks)"
        else "" end)' "$json"
