@@ -10,6 +10,7 @@ import (
 
 	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lens"
 )
 
 // What the detail pane says: the selected row explained (an event, or a
@@ -184,7 +185,7 @@ func (e *explainer) meaningSection(t *paneText, ev *sessions.Event) {
 			t.annotation(a)
 		}
 		if a, ok := content.Lookup(ex.own); ok {
-			if e.lens.observer() {
+			if observer(e.lens) {
 				t.raw("\n") // after what the observer saw
 			}
 			t.para(st.Title, a.Title)
@@ -254,12 +255,10 @@ func (e *explainer) handshakeSection(t *paneText, ev *sessions.Event) {
 		return
 	}
 	t.heading("Handshake: " + sessions.SafeString(h.Type))
-	for _, f := range h.Fields {
-		if lensShowsField(e.lens, f) {
-			t.field(sessions.SafeString(f.Name), sessions.SafeString(f.Value))
-		}
+	for _, f := range lensFields(e.lens, *ev) {
+		t.field(sessions.SafeString(f.Name), sessions.SafeString(f.Value))
 	}
-	if e.lens.observer() {
+	if observer(e.lens) {
 		t.para(t.st.Muted, "Shown: the fields an observer can use (names, versions, cipher suite). The rest is readable too, but says little.")
 	}
 }
@@ -279,7 +278,7 @@ func (e *explainer) recordSection(t *paneText, ev *sessions.Event) {
 // tlsStateSection shows what the handshake settled, as the client sees it.
 func (e *explainer) tlsStateSection(t *paneText, ev *sessions.Event) {
 	ts := ev.TLS
-	if ts == nil || !lensShowsTLSState(e.lens) {
+	if ts == nil || !lensShowsTLSState(e.lens, *ev) {
 		return
 	}
 	st := t.st
@@ -383,42 +382,76 @@ func hexDump(t *paneText, what string, raw []byte) {
 // observedSection lists, in the eavesdropper lens, what the observer has
 // learned up to the event revealed last, on the event's path.
 func (e *explainer) observedSection(t *paneText, ev *sessions.Event) {
-	if !e.lens.observer() {
+	if !observer(e.lens) {
 		return
 	}
-	leg := observerLeg(len(e.legs.list), ev)
+	leg := observerLeg(e.legs.list, ev)
 	if leg != "" {
 		t.heading("What an observer of " + legTag(leg) + " has learned so far")
 	} else {
 		t.heading("What the observer has learned so far")
 	}
-	for _, l := range observedLines(observe(e.evs, e.step.revealed(), leg)) {
+	for _, l := range observedLines(observe(e.evs, ev.Seq, leg)) {
 		t.para(t.st.Text, "• "+l)
 	}
 }
 
-// observedLines words an observation, one fact a line.
-func observedLines(o observation) []string {
+// observedLines words an observation, one fact a line. Every value came
+// from the peer or the path: sanitized here.
+func observedLines(o lens.Observation) []string {
+	if !o.Connected {
+		return []string{"nothing yet: the connection has not opened"}
+	}
 	out := []string{"both addresses and ports, and the timing and size of everything sent"}
-	if o.clearLines > 0 {
-		out = append(out, fmt.Sprintf("%d protocol lines in the clear: readable and changeable", o.clearLines))
+	if o.ClearLines > 0 {
+		out = append(out, fmt.Sprintf("%s in the clear: readable and changeable", plural(o.ClearLines, "protocol line")))
 	}
-	if o.creds {
-		out = append(out, "⚠ the credentials: base64 is an encoding, not encryption")
+	if o.Injected > 0 {
+		out = append(out, fmt.Sprintf("%s the server sent after accepting STARTTLS, before TLS", plural(o.Injected, "byte")))
 	}
-	if len(o.sni) > 0 {
-		out = append(out, "the server name asked for (SNI, RFC 6066 §3): "+strings.Join(o.sni, ", "))
+	for _, c := range o.Credentials {
+		s := "⚠ a credential (" + sessions.SafeString(c.Mechanism)
+		if c.Username != "" {
+			s += ", user " + sessions.SafeString(c.Username)
+		}
+		if c.Password {
+			s += ", and its password"
+		}
+		out = append(out, s+")")
 	}
-	if len(o.alpn) > 0 {
-		out = append(out, "ALPN (RFC 7301): "+strings.Join(o.alpn, ", "))
+	if len(o.SNI) > 0 {
+		out = append(out, "the server name asked for (SNI, RFC 6066 §3): "+safeJoin(o.SNI))
 	}
-	if len(o.certs) > 0 {
-		out = append(out, "the server certificate, sent in the clear before TLS 1.3: "+strings.Join(o.certs, ", "))
+	if len(o.ALPNOffered) > 0 {
+		out = append(out, "ALPN (RFC 7301): "+safeJoin(o.ALPNOffered))
 	}
-	if o.encRecords > 0 {
-		out = append(out, fmt.Sprintf("%d encrypted records, %d bytes: only their sizes and timing", o.encRecords, o.encBytes))
-	} else if !o.tls {
-		out = append(out, "no TLS so far: everything is readable")
+	if o.Version != "" {
+		out = append(out, "the version and cipher suite chosen, from the ServerHello: "+sessions.SafeString(o.Version)+", "+sessions.SafeString(o.CipherSuite))
+	}
+	switch {
+	case len(o.Certificates) > 0:
+		out = append(out, "the server certificate, sent in the clear before TLS 1.3: "+safeJoin(o.Certificates))
+	case o.CertificateHidden:
+		out = append(out, "not the server certificate: TLS 1.3 encrypts it (RFC 8446 §4.4.2)")
+	}
+	switch {
+	case o.EncryptedRecords > 0:
+		out = append(out, fmt.Sprintf("%s, %s: only their sizes and timing", plural(o.EncryptedRecords, "encrypted record"), plural(o.Encrypted.Total(), "byte")))
+	case o.TLSBegun():
+		out = append(out, "TLS has begun: nothing encrypted has crossed yet")
+	case o.ClearLines == 0:
+		out = append(out, "no protocol byte has crossed yet")
+	default:
+		out = append(out, "no TLS so far: everything sent is readable")
 	}
 	return out
+}
+
+// safeJoin lists peer-controlled values, sanitized.
+func safeJoin(list []string) string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = sessions.SafeString(s)
+	}
+	return strings.Join(out, ", ")
 }

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lens"
 )
 
 // The session screen: one session's event stream as a timeline, a detail
@@ -91,7 +92,7 @@ type sessionData struct {
 	err   error // OpenSession's error
 	evs   []sessions.Event
 
-	lens   lens
+	lens   lens.Lens
 	reveal bool // show passwords
 }
 
@@ -425,7 +426,7 @@ func (s *sessionScreen) screenKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		drain := s.stop()
 		return tea.Batch(drain, func() tea.Msg { return switchScreenMsg{to: screenPorts} }), true
 	case key.Matches(msg, k.Lens):
-		s.lens = s.lens.other()
+		s.lens = otherLens(s.lens)
 		s.tl.rebuild()
 		s.invalidate()
 	case key.Matches(msg, k.Reveal):

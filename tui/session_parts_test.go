@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lens"
 )
 
 // Model tests of the session screen's parts, each on its own: Update with
@@ -185,14 +186,14 @@ func TestTimelineModel(t *testing.T) {
 	if d.evs[ev].Kind != sessions.KindHandshake {
 		t.Fatalf("row 8 is %v", d.evs[ev].Kind)
 	}
-	d.lens = lensEavesdropper
+	d.lens = lens.Eavesdropper
 	tl.rebuild()
 	if tl.rows[tl.sel].first != ev {
 		t.Errorf("the eavesdropper lens moved the selection to %q", d.evs[tl.rows[tl.sel].first].Text)
 	}
 
 	// Step mode: only the revealed rows, the step's marked.
-	d.lens = lensEndpoint
+	d.lens = lens.Endpoint
 	tl.rebuild()
 	step.setMode(true)
 	step.next()
@@ -346,35 +347,35 @@ func TestVisibility(t *testing.T) {
 	record := find(func(e *sessions.Event) bool { return e.Kind == sessions.KindRecord })
 	hello := find(func(e *sessions.Event) bool { return e.Kind == sessions.KindHandshake })
 
-	if !lensShows(lensEndpoint, tlsLine) || lensShows(lensEavesdropper, tlsLine) || !lensShows(lensEavesdropper, clearLine) {
+	if !lensShows(lens.Endpoint, tlsLine) || lensShows(lens.Eavesdropper, tlsLine) || !lensShows(lens.Eavesdropper, clearLine) {
 		t.Error("rows: a decrypted line is the endpoints' only")
 	}
-	if !lensFolds(lensEndpoint, record) || lensFolds(lensEavesdropper, record) || lensFolds(lensEndpoint, hello) {
+	if !lensFolds(lens.Endpoint, record) || lensFolds(lens.Eavesdropper, record) || lensFolds(lens.Endpoint, hello) {
 		t.Error("folding: records fold in the endpoint lens only")
 	}
 	for _, c := range []struct {
-		l    lens
+		l    lens.Lens
 		ev   *sessions.Event
 		form bytesForm
 		none bool
 	}{
-		{lensEndpoint, clearLine, bytesWritten, false},
-		{lensEndpoint, tlsLine, bytesWritten, false},
-		{lensEavesdropper, tlsLine, bytesWire, true},
-		{lensEavesdropper, clearLine, bytesWire, false},
-		{lensEndpoint, hello, bytesDecoded, false},
-		{lensEavesdropper, hello, bytesWire, false},
-		{lensEavesdropper, record, bytesWire, false},
+		{lens.Endpoint, clearLine, bytesWritten, false},
+		{lens.Endpoint, tlsLine, bytesWritten, false},
+		{lens.Eavesdropper, tlsLine, bytesWire, true},
+		{lens.Eavesdropper, clearLine, bytesWire, false},
+		{lens.Endpoint, hello, bytesDecoded, false},
+		{lens.Eavesdropper, hello, bytesWire, false},
+		{lens.Eavesdropper, record, bytesWire, false},
 	} {
 		raw, form := lensBytes(c.l, c.ev)
 		if form != c.form || (len(raw) == 0) != c.none {
 			t.Errorf("lens %d, %s %q: %d bytes as %d; want form %d, none %v", c.l, c.ev.Kind, c.ev.Text, len(raw), form, c.form, c.none)
 		}
 	}
-	if ex := lensExplains(lensEavesdropper, *tlsLine); ex.own != "" || ex.wire == "" {
+	if ex := lensExplains(lens.Eavesdropper, *tlsLine); ex.own != "" || ex.wire == "" {
 		t.Errorf("an observer reads the annotation of a line it cannot see: %+v", ex)
 	}
-	if text, titled := lensRowText(lensEavesdropper, *hello); titled || !strings.Contains(text, "SNI mail.lab.test") {
+	if text, titled := lensRowText(lens.Eavesdropper, *hello); titled || !strings.Contains(text, "SNI mail.lab.test") {
 		t.Errorf("eavesdropper row of the ClientHello: %q, titled %v", text, titled)
 	}
 
@@ -386,15 +387,17 @@ func TestVisibility(t *testing.T) {
 			break
 		}
 	}
-	early := observe(evs, boundary, "")
-	if early.tls || early.clearLines == 0 || early.encRecords != 0 || len(early.sni) != 0 {
+	// observe takes a Seq and includes that event: up to the last one
+	// before the boundary.
+	early := observe(evs, evs[boundary].Seq-1, "")
+	if early.TLSBegun() || early.ClearLines == 0 || early.EncryptedRecords != 0 || len(early.SNI) != 0 {
 		t.Errorf("before the boundary: %+v", early)
 	}
-	all := observe(evs, len(evs), "")
-	if !all.tls || all.encRecords == 0 || all.encBytes == 0 || strings.Join(all.sni, ",") != "mail.lab.test" || all.creds {
+	all := observe(evs, evs[len(evs)-1].Seq, "")
+	if !all.TLSBegun() || all.EncryptedRecords == 0 || all.Encrypted.Total() == 0 || strings.Join(all.SNI, ",") != "mail.lab.test" || len(all.Credentials) > 0 {
 		t.Errorf("at the end: %+v", all)
 	}
-	if other := observe(evs, len(evs), "another leg"); other.clearLines != 0 || other.tls {
+	if other := observe(evs, evs[len(evs)-1].Seq, "another leg"); other.ClearLines != 0 || other.TLSBegun() {
 		t.Errorf("another leg's observer: %+v", other)
 	}
 }

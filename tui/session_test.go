@@ -18,6 +18,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lens"
 )
 
 // timeline returns the plain text of the timeline rows on screen (the
@@ -163,7 +164,7 @@ func TestSessionLensToggle(t *testing.T) {
 	s := session(m)
 	selectText(t, m, "ClientHello")
 	mustUpdate(t, m, keyCode(tea.KeyTab))
-	if s.lens != lensEavesdropper {
+	if s.lens != lens.Eavesdropper {
 		t.Fatal("tab did not switch to the eavesdropper lens")
 	}
 	if ev := s.evs[s.tl.rows[s.tl.sel].first]; ev.Kind != sessions.KindHandshake || ev.Handshake.Type != "client_hello" {
@@ -189,7 +190,7 @@ func TestSessionLensToggle(t *testing.T) {
 		t.Errorf("eavesdropper timeline lacks the cleartext EHLO:\n%s", tl)
 	}
 	mustUpdate(t, m, keyText('l'))
-	if s.lens != lensEndpoint || !strings.Contains(plain(m), "ENDPOINT LENS") {
+	if s.lens != lens.Endpoint || !strings.Contains(plain(m), "ENDPOINT LENS") {
 		t.Error("l did not switch back to the endpoint lens")
 	}
 }
@@ -501,7 +502,7 @@ func TestSessionHostileEvents(t *testing.T) {
 	m := newSessionModel(t, 160, 48, &fakeSessions{evs: evs})
 	m.screens[screenSession].(*sessionScreen).req.Target = nasty
 	s := session(m)
-	for _, l := range []lens{lensEndpoint, lensEavesdropper} {
+	for _, l := range []lens.Lens{lens.Endpoint, lens.Eavesdropper} {
 		if s.lens != l {
 			mustUpdate(t, m, keyCode(tea.KeyTab))
 		}
@@ -657,4 +658,47 @@ func TestSessionDetailScrolls(t *testing.T) {
 	if s.detail.vp.YOffset() != 0 {
 		t.Errorf("new selection kept offset %d", s.detail.vp.YOffset())
 	}
+}
+
+// TestSessionObserverUpToSelection: the eavesdropper's "learned so far"
+// covers the events up to the selected one, not the whole session (issue
+// 10: at the TCP connect it listed the whole session's SNI and records),
+// and before any protocol byte it does not claim that everything was
+// readable (issue 10: step 1 on 465 said "no TLS so far: everything is
+// readable").
+func TestSessionObserverUpToSelection(t *testing.T) {
+	f := &fakeSessions{evs: fixture587()}
+	m := newSessionModel(t, 160, 48, f)
+	mustUpdate(t, m, keyCode(tea.KeyTab))
+	mustUpdate(t, m, keyCode(tea.KeyHome))
+	v := detailPaneText(m)
+	if !strings.Contains(v, "What the observer has learned so far") {
+		t.Fatalf("no observation in the pane:\n%s", plain(m))
+	}
+	for _, early := range []string{"SNI", "encrypted record", "everything sent is readable", "protocol line"} {
+		if strings.Contains(v, early) {
+			t.Errorf("at the TCP connect the observer already knows %q:\n%s", early, plain(m))
+		}
+	}
+	if !strings.Contains(v, "no protocol byte has crossed yet") {
+		t.Errorf("at the TCP connect the pane does not say nothing crossed yet:\n%s", plain(m))
+	}
+	mustUpdate(t, m, keyCode(tea.KeyEnd))
+	if v := detailPaneText(m); !strings.Contains(v, "SNI, RFC 6066 §3): mail.lab.test") || !strings.Contains(v, "encrypted records") {
+		t.Errorf("at the last event the observer has not learned the SNI and the records:\n%s", plain(m))
+	}
+}
+
+// detailPaneText is the detail pane's text on screen, flattened: what stands
+// between the box's borders on the right of each line.
+func detailPaneText(m *Model) string {
+	var b strings.Builder
+	for _, line := range strings.Split(plain(m), "\n") {
+		i, j := strings.Index(line, "│"), strings.LastIndex(line, "│")
+		if i >= 0 && j > i {
+			b.WriteString(line[i+len("│") : j])
+			b.WriteString("\n")
+		}
+	}
+	return flatten(b.String())
 }

@@ -181,7 +181,7 @@ func (s *sessionScreen) headerView(w int) string {
 	}
 
 	var lensText, other string
-	if s.lens.observer() {
+	if observer(s.lens) {
 		lensText, other = " EAVESDROPPER LENS ", "only what a passive observer on the path sees · tab: endpoint"
 	} else {
 		lensText, other = " ENDPOINT LENS ", "what client and server see · tab: eavesdropper"
