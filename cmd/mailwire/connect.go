@@ -62,7 +62,7 @@ func newConnectCmd() *cobra.Command {
 				return err
 			}
 			pw := stdinPasswordSource(cmd.InOrStdin(), cmd.ErrOrStderr())
-			if o.Password, err = pw.password(o.Username, o.Password, o.Target); err != nil {
+			if o.Password, err = pw.password(ctx, o.Username, o.Password, o.Target); err != nil {
 				return err
 			}
 			return runConnect(ctx, o, req)

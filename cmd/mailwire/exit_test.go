@@ -152,33 +152,33 @@ func testCAFile(t *testing.T) string {
 func TestPasswordSource(t *testing.T) {
 	var prompt bytes.Buffer
 	asked := 0
-	term := passwordSource{terminal: true, prompt: &prompt, read: func() ([]byte, error) { asked++; return []byte("typed"), nil }}
+	term := passwordSource{terminal: true, prompt: &prompt, read: func(context.Context) ([]byte, error) { asked++; return []byte("typed"), nil }}
 	noTerm := passwordSource{prompt: &prompt}
 
 	t.Setenv(envPassword, "")
-	if p, err := term.password("me", "", "mail.example.org:587"); err != nil || p != "typed" || asked != 1 {
+	if p, err := term.password(context.Background(), "me", "", "mail.example.org:587"); err != nil || p != "typed" || asked != 1 {
 		t.Errorf("terminal: %q %v (asked %d)", p, err, asked)
 	}
 	if !strings.Contains(prompt.String(), "Password for me on mail.example.org:587: ") {
 		t.Errorf("prompt %q", prompt.String())
 	}
-	if p, err := term.password("me", "given", "x"); err != nil || p != "given" || asked != 1 {
+	if p, err := term.password(context.Background(), "me", "given", "x"); err != nil || p != "given" || asked != 1 {
 		t.Errorf("--password: %q %v", p, err)
 	}
-	if p, err := noTerm.password("", "", "x"); err != nil || p != "" {
+	if p, err := noTerm.password(context.Background(), "", "", "x"); err != nil || p != "" {
 		t.Errorf("no user: %q %v", p, err)
 	}
-	_, err := noTerm.password("me", "", "x")
+	_, err := noTerm.password(context.Background(), "me", "", "x")
 	var ee *exitError
 	if err == nil || !errors.As(err, &ee) || ee.code != exitUsage || !strings.Contains(err.Error(), envPassword) {
 		t.Errorf("no terminal: %v, want a usage error naming $%s", err, envPassword)
 	}
-	empty := passwordSource{terminal: true, prompt: &prompt, read: func() ([]byte, error) { return nil, nil }}
-	if _, err := empty.password("me", "", "x"); err == nil {
+	empty := passwordSource{terminal: true, prompt: &prompt, read: func(context.Context) ([]byte, error) { return nil, nil }}
+	if _, err := empty.password(context.Background(), "me", "", "x"); err == nil {
 		t.Error("an empty typed password was accepted")
 	}
 	t.Setenv(envPassword, "from-env")
-	if p, err := term.password("me", "", "x"); err != nil || p != "from-env" || asked != 1 {
+	if p, err := term.password(context.Background(), "me", "", "x"); err != nil || p != "from-env" || asked != 1 {
 		t.Errorf("environment: %q %v (asked %d)", p, err, asked)
 	}
 }

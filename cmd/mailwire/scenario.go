@@ -167,7 +167,7 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw 
 			where = "the lab"
 		}
 		req.Env.Username = f.user
-		if req.Env.Password, err = pw.password(f.user, f.password, where); err != nil {
+		if req.Env.Password, err = pw.password(ctx, f.user, f.password, where); err != nil {
 			return err
 		}
 	}

@@ -321,7 +321,7 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw p
 	if where == "" {
 		where = "the lab"
 	}
-	if o.Password, err = pw.password(o.Username, o.Password, where); err != nil {
+	if o.Password, err = pw.password(ctx, o.Username, o.Password, where); err != nil {
 		return err
 	}
 
