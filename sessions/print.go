@@ -429,11 +429,9 @@ func (st textStyles) badge(ev Event) string {
 	return st.render(s, b) + pad
 }
 
-// Elapsed formats At, the time since the session started, as milliseconds
-// with two decimals: the time column of a transcript.
-func Elapsed(ev Event) string {
-	return fmt.Sprintf("%.2fms", float64(ev.At.Microseconds())/1000)
-}
+// Elapsed formats At, the time since the session started, as
+// FormatDuration does: the time column of a transcript.
+func Elapsed(ev Event) string { return FormatDuration(ev.At) }
 
 // textIndent is where continuation lines start: under the event text.
 // "  12345.67ms  C→S  CLEARTEXT  " is 11+2+3+2+9+2 columns.

@@ -34,7 +34,7 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 
 	fmt.Fprintln(bw, "## The exchange")
 	fmt.Fprintln(bw)
-	fmt.Fprintln(bw, "| ms | dir | who can read it | what | meaning |")
+	fmt.Fprintln(bw, "| time | dir | who can read it | what | meaning |")
 	fmt.Fprintln(bw, "|---:|:---:|---|---|---|")
 	var order []string // annotation keys, by first appearance
 	seen := map[string]bool{}
@@ -98,7 +98,7 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 			meaning = mdTable(ann.Title)
 		}
 		fmt.Fprintf(bw, "| %s | %s | %s | %s | %s |\n",
-			strings.TrimSuffix(Elapsed(ev), "ms"), strings.TrimSpace(Arrow(ev.Dir)), Badge(ev),
+			Elapsed(ev), strings.TrimSpace(Arrow(ev.Dir)), Badge(ev),
 			strings.Join(what, "<br>"), meaning)
 	}
 	fmt.Fprintln(bw)

@@ -81,8 +81,8 @@ func Run(ctx context.Context, opts Options, emit func(Event)) error {
 	}
 	c.Emit(Event{Kind: KindConnect, Dir: Local, Layer: LayerTCP, Visible: VisibleMetadata,
 		Annotation: "tcp.connect",
-		Text: fmt.Sprintf("connected to %s (%s) in %v", raw.RemoteAddr(), o.Target,
-			time.Since(start).Round(10*time.Microsecond))})
+		Text: fmt.Sprintf("connected to %s (%s) in %s", raw.RemoteAddr(), o.Target,
+			FormatDuration(time.Since(start)))})
 	// Stopping the session (deadline, cancel) must unblock any read or
 	// handshake at once: closing the socket does that.
 	stop := context.AfterFunc(ctx, func() { raw.Close() })

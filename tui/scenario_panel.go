@@ -259,7 +259,7 @@ func (p *scenarioPanel) compareView(evs []sessions.Event, w int) string {
 			if r.ToEncrypted < 0 {
 				return cell{"—", st.Muted}
 			}
-			return plainCell(scenario.FormatMillis(r.ToEncrypted))
+			return plainCell(sessions.FormatDuration(r.ToEncrypted))
 		}},
 		{"greeting names", func(r scenario.CompareRow) cell { return leakCell(st, r.GreetingHost) }},
 		{"client name (EHLO)", func(r scenario.CompareRow) cell { return leakCell(st, r.ClientName) }},

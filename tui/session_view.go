@@ -33,7 +33,7 @@ const (
 	headerLines = 2
 	// Timeline columns: gutter, elapsed time, direction, badge.
 	gutterW = 2
-	timeW   = 10
+	timeW   = 8
 	dirW    = 3
 	badgeW  = 9
 	textCol = gutterW + timeW + 1 + dirW + 1 + badgeW + 1

@@ -150,7 +150,7 @@ func TestSessionCommandMarkdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"# mailwire session: SMTP with `127.0.0.1:", "| ms | dir |", "**TLS starts here:**", "## What an eavesdropper saw", "RFC 3207"} {
+	for _, want := range []string{"# mailwire session: SMTP with `127.0.0.1:", "| time | dir |", "**TLS starts here:**", "## What an eavesdropper saw", "RFC 3207"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown lacks %q", want)
 		}

@@ -225,7 +225,7 @@ func (r CompareRow) summary() string {
 		fmt.Fprintf(&b, "%s (no TLS): all %d bytes in cleartext", name, r.CleartextBytes)
 	}
 	if r.ToEncrypted >= 0 {
-		fmt.Fprintf(&b, ", first encrypted record %s after connect", FormatMillis(r.ToEncrypted))
+		fmt.Fprintf(&b, ", first encrypted record %s after connect", sessions.FormatDuration(r.ToEncrypted))
 	}
 	if leak := r.Leaked(); len(leak) > 0 {
 		fmt.Fprintf(&b, ", %s readable", strings.Join(leak, ", "))
@@ -530,10 +530,4 @@ func firstLine(b []byte) string {
 		b = b[:i]
 	}
 	return sessions.Truncate(sessions.SafeString(strings.TrimRight(string(b), "\r")), 200)
-}
-
-// FormatMillis shows a duration in milliseconds with two decimals
-// ("0.87 ms"): loopback handshakes take well under one.
-func FormatMillis(d time.Duration) string {
-	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
 }

@@ -57,7 +57,7 @@ func RenderCompare(w io.Writer, t CompareTable, markdown bool) error {
 			if r.ToEncrypted < 0 {
 				return "-"
 			}
-			return FormatMillis(r.ToEncrypted)
+			return sessions.FormatDuration(r.ToEncrypted)
 		}),
 		prop("server name (greeting)", func(r CompareRow) string { return orDash(r.GreetingHost) }),
 		prop("client name (EHLO)", func(r CompareRow) string { return orDash(r.ClientName) }),
