@@ -3,7 +3,6 @@ package sessions
 import (
 	"bytes"
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -34,57 +33,20 @@ const (
 	mismatchSample = 64
 )
 
-// WireSummary is what a passive observer learned from one TLS connection.
-type WireSummary struct {
-	// Version is the negotiated version as the ServerHello states it
-	// ("TLS 1.3"); empty before a ServerHello was seen.
-	Version     string `json:"version,omitempty"`
-	CipherSuite string `json:"cipher_suite,omitempty"`
-	// Group is the key exchange group: the ServerHello key_share in TLS 1.3,
-	// the ServerKeyExchange curve before.
-	Group string `json:"group,omitempty"`
-	// SNI is the server name the client sent in the clear (RFC 6066 §3).
-	SNI string `json:"sni,omitempty"`
-	// ALPNOffered lists the client's protocols (RFC 7301 §3.1).
-	ALPNOffered []string `json:"alpn_offered,omitempty"`
-	// ALPNChosen is the server's choice when it is readable: in TLS 1.2 it is
-	// in the ServerHello; TLS 1.3 moves it into EncryptedExtensions.
-	ALPNChosen string `json:"alpn_chosen,omitempty"`
-	// CertificateVisible is true when the server's certificate crossed the
-	// wire unencrypted (TLS 1.2 and earlier); Certificates holds the subject
-	// of each, leaf first.
-	CertificateVisible bool     `json:"certificate_visible"`
-	Certificates       []string `json:"certificates,omitempty"`
-	// HelloRetryRequest is true when the server asked for another key share
-	// (RFC 8446 §4.1.4).
-	HelloRetryRequest bool `json:"hello_retry_request,omitempty"`
-	// Resumed is true when the server accepted a PSK (TLS 1.3) or echoed the
-	// client's session ID (abbreviated handshake, RFC 5246 §7.3).
-	Resumed bool `json:"resumed,omitempty"`
-	// ECHOffered is true when the ClientHello carried encrypted_client_hello:
-	// the SNI above is then the public (outer) name.
-	ECHOffered bool `json:"ech_offered,omitempty"`
-	// Alerts lists alerts readable on the wire, e.g. "s2c fatal handshake_failure".
-	Alerts []string `json:"alerts,omitempty"`
-}
-
 // Dissector decodes one TLS connection. It keeps state across both
 // directions: the ServerHello decides the version, and the version decides
 // which later records are encrypted. It is not safe for concurrent use.
 type Dissector struct {
 	c2s, s2c dirState
 
+	// What the dissector needs to know across messages; what an observer
+	// learned is in the typed messages of the events (Handshake).
 	version   uint16 // negotiated version; 0 until a ServerHello or HRR
 	cipher    uint16 // selected cipher suite
 	shSeen    bool   // a real ServerHello (not a HelloRetryRequest) was seen
+	hrr       bool   // a HelloRetryRequest was seen (RFC 8446 §4.1.4)
 	earlyData bool   // the client offered 0-RTT data (RFC 8446 §4.2.10)
 	clientSID []byte // the client's legacy_session_id, to spot TLS 1.2 resumption
-
-	// Scratch values the extension decoder leaves for the ServerHello parser.
-	lastVersion uint16
-	lastGroup   string
-
-	sum WireSummary
 
 	// afterSTARTTLS: the connection turned into TLS in band (STARTTLS,
 	// STLS), so cleartext from the server where its ServerHello belongs is
@@ -240,15 +202,6 @@ func (d *Dissector) flush(st *dirState) []Event {
 		return []Event{errEvent(st.dir, VisibleMetadata, headOf(st.hs, mismatchSample), msg, annErrTruncated)}
 	}
 	return nil
-}
-
-// Summary returns what the handshake revealed so far.
-func (d *Dissector) Summary() WireSummary {
-	s := d.sum
-	s.ALPNOffered = slices.Clone(s.ALPNOffered)
-	s.Certificates = slices.Clone(s.Certificates)
-	s.Alerts = slices.Clone(s.Alerts)
-	return s
 }
 
 type headerCheck int
@@ -449,22 +402,9 @@ func (d *Dissector) record(st *dirState, rec []byte, out []Event) []Event {
 			ev.Annotation, ev.Also = annAlertMalformed, []string{"tls.record.alert"}
 			return append(out, ev)
 		}
-		level := "warning"
-		switch payload[0] {
-		case 1:
-		case 2:
-			level = "fatal"
-		default:
-			level = fmt.Sprintf("level(%d)", payload[0])
-		}
-		name := alertName(payload[1])
-		desc := name
-		if name == "unknown" {
-			desc = fmt.Sprintf("unknown(%d)", payload[1])
-		}
-		ev.Text += fmt.Sprintf(": %s %s", level, desc)
-		ev.Annotation, ev.Also = "tls.alert."+name, []string{"tls.record.alert"}
-		d.sum.Alerts = append(d.sum.Alerts, fmt.Sprintf("%s %s %s", st.dir, level, desc))
+		hdr.Alert = &Alert{Level: payload[0], Description: payload[1]}
+		ev.Text += ": " + describeAlert(*hdr.Alert)
+		ev.Annotation, ev.Also = "tls.alert."+alertName(payload[1]), []string{"tls.record.alert"}
 		return append(out, ev)
 	case recordChangeCipherSpec:
 		st.ccs = true

@@ -260,6 +260,80 @@ func cipherSuiteName(id uint16) string {
 	return tls.CipherSuiteName(id) // "0x1234" when unknown
 }
 
+// suiteKeyExchange says how a TLS ≤ 1.2 cipher suite agrees on the
+// premaster secret. The IANA registry writes it into the suite's name,
+// TLS_<key exchange>_WITH_<cipher>_<hash> (RFC 5246 Appendix A.5), so the
+// name table above is its one source; "" for a suite mailwire cannot name,
+// a signalling value, or a TLS 1.3 suite, which leaves the key exchange to
+// extensions (RFC 8446 §4.1.2).
+func suiteKeyExchange(id uint16) KeyExchange {
+	name := cipherSuiteName(id)
+	switch {
+	case strings.Contains(name, "_ECDHE_"):
+		return KeyExchangeECDHE
+	case strings.Contains(name, "_DHE_"):
+		return KeyExchangeDHE
+	case strings.HasPrefix(name, "TLS_RSA_WITH_"):
+		return KeyExchangeRSA
+	}
+	return ""
+}
+
+// pointFormatName names an EC point format (RFC 8422 §5.1.2).
+func pointFormatName(v uint16) string {
+	switch v {
+	case 0:
+		return "uncompressed"
+	case 1:
+		return "ansiX962_compressed_prime"
+	case 2:
+		return "ansiX962_compressed_char2"
+	}
+	return fmt.Sprintf("unknown(%d)", v)
+}
+
+// pskModeName names a PSK key exchange mode (RFC 8446 §4.2.9).
+func pskModeName(v uint16) string {
+	switch v {
+	case 0:
+		return "psk_ke"
+	case 1:
+		return "psk_dhe_ke"
+	}
+	return fmt.Sprintf("unknown(%d)", v)
+}
+
+// certCompressionName names a certificate compression algorithm (RFC 8879 §7.3).
+func certCompressionName(v uint16) string {
+	switch v {
+	case 1:
+		return "zlib"
+	case 2:
+		return "brotli"
+	case 3:
+		return "zstd"
+	}
+	return fmt.Sprintf("unknown(%d)", v)
+}
+
+// certTypeName names a TLS 1.2 ClientCertificateType (RFC 5246 §7.4.4,
+// RFC 8422 §5.5 for ecdsa_sign).
+func certTypeName(t uint8) string {
+	switch t {
+	case 1:
+		return "rsa_sign"
+	case 2:
+		return "dss_sign"
+	case 3:
+		return "rsa_fixed_dh"
+	case 4:
+		return "dss_fixed_dh"
+	case 64:
+		return "ecdsa_sign"
+	}
+	return fmt.Sprintf("unknown(%d)", t)
+}
+
 // Protocol versions as written on the wire.
 const (
 	verSSL30 = 0x0300

@@ -125,8 +125,9 @@ func TestDissectSyntheticClientHello(t *testing.T) {
 			t.Errorf("no field annotated %s", k)
 		}
 	}
-	if s := d.Summary(); !s.ECHOffered || s.SNI != "public.example" {
-		t.Errorf("Summary = %+v", s)
+	if m := ch.Handshake.ClientHello; !m.ECHOffered() || m.ServerName() != "public.example" || !m.EarlyData() || !m.OffersResumption() ||
+		!slices.Equal(m.SupportedGroups(), []uint16{0x2a2a, 0x11ec, 29}) || !slices.Equal(m.PSKModes(), []uint16{1}) || m.KeyShares() != nil {
+		t.Errorf("ClientHello: %+v", m)
 	}
 	// The client offered early data: application_data before the
 	// ServerHello is 0-RTT.
@@ -164,7 +165,8 @@ func TestDissectSyntheticTLS12(t *testing.T) {
 	if v := field(t, sh, "downgrade sentinel"); !strings.Contains(v, "supports TLS 1.3") {
 		t.Errorf("downgrade sentinel = %q", v)
 	}
-	if !strings.Contains(sh.Text, "resuming the client's session") || !d.Summary().Resumed {
+	if !strings.Contains(sh.Text, "resuming the client's session") || !sh.Handshake.ServerHello.Resumed() ||
+		sh.Handshake.ServerHello.Downgrade() != VersionTLS12 {
 		t.Errorf("resumption not seen: %q", sh.Text)
 	}
 	cke := hsMsg(hsClientKeyExchange, func(b *cryptobyte.Builder) {

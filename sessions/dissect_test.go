@@ -3,6 +3,7 @@ package sessions
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -61,9 +62,97 @@ func findHandshake(t *testing.T, evs []Event, typ string) Event {
 	return Event{}
 }
 
+// message returns the typed message of the first handshake event that
+// get finds one in.
+func message[T any](t testing.TB, evs []Event, get func(*Handshake) *T) *T {
+	t.Helper()
+	for _, e := range evs {
+		if e.Handshake != nil {
+			if m := get(e.Handshake); m != nil {
+				return m
+			}
+		}
+	}
+	t.Fatalf("no such message in %q", shape(evs))
+	return nil
+}
+
+func getCH(h *Handshake) *ClientHello         { return h.ClientHello }
+func getCert(h *Handshake) *Certificate       { return h.Certificate }
+func getSKE(h *Handshake) *ServerKeyExchange  { return h.ServerKeyExchange }
+func getEE(h *Handshake) *EncryptedExtensions { return h.EncryptedExtensions }
+
+// lastServerHello returns the last ServerHello (not a HelloRetryRequest).
+func lastServerHello(t testing.TB, evs []Event) *ServerHello {
+	t.Helper()
+	var sh *ServerHello
+	for _, e := range evs {
+		if e.Handshake != nil && e.Handshake.ServerHello != nil && !e.Handshake.ServerHello.IsHelloRetryRequest() {
+			sh = e.Handshake.ServerHello
+		}
+	}
+	if sh == nil {
+		t.Fatalf("no ServerHello in %q", shape(evs))
+	}
+	return sh
+}
+
+// checkTyped asserts that each handshake event's display (its fields and
+// text) is what describeHandshake makes of its typed message, and that the
+// message reads back from JSON (a recording) as it was, with the same
+// display: the typed value carries everything the display says.
+func checkTyped(t testing.TB, evs []Event) {
+	t.Helper()
+	for _, e := range evs {
+		h := e.Handshake
+		if h == nil {
+			continue
+		}
+		if n := countMessages(h); n > 1 || (n == 0 && h.Error == "") {
+			t.Errorf("%s: %d typed messages, error %q", h.Type, n, h.Error)
+		}
+		fields, text := describeHandshake(e.Dir, h)
+		if text != e.Text || !reflect.DeepEqual(fields, h.Fields) {
+			t.Errorf("%s: display is not the description of the typed message:\n got %q %+v\nwant %q %+v", h.Type, text, fields, e.Text, h.Fields)
+		}
+		b, err := json.Marshal(h)
+		if err != nil {
+			t.Fatalf("%s: marshal: %v", h.Type, err)
+		}
+		var back Handshake
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("%s: unmarshal: %v\n%s", h.Type, err, b)
+		}
+		if bytes.Contains(b, []byte(`\ufffd`)) {
+			// Invalid UTF-8 in a peer's string became U+FFFD, as
+			// PrintJSON documents; the rest must still read back.
+			continue
+		}
+		if !reflect.DeepEqual(&back, h) {
+			t.Errorf("%s: JSON round trip differs:\n got %+v\nwant %+v\n%s", h.Type, back, h, b)
+		}
+		if f2, t2 := describeHandshake(e.Dir, &back); t2 != e.Text || !reflect.DeepEqual(f2, h.Fields) {
+			t.Errorf("%s: display after a JSON round trip differs: %q", h.Type, t2)
+		}
+	}
+}
+
+// countMessages counts the typed message pointers set in h.
+func countMessages(h *Handshake) int {
+	n := 0
+	v := reflect.ValueOf(h).Elem()
+	for i := range v.NumField() {
+		if f := v.Field(i); f.Kind() == reflect.Pointer && !f.IsNil() {
+			n++
+		}
+	}
+	return n
+}
+
 // checkEvents asserts invariants every dissector event must hold.
 func checkEvents(t testing.TB, evs []Event) {
 	t.Helper()
+	checkTyped(t, evs)
 	known := DissectorAnnotationKeys()
 	has := func(k string) bool { _, ok := slices.BinarySearch(known, k); return ok }
 	for _, e := range evs {
@@ -172,13 +261,22 @@ func TestDissectTLS13Fixture(t *testing.T) {
 			t.Errorf("TLS 1.3 encrypted record with outer type %s", e.Record.ContentType)
 		}
 	}
-	got := d.Summary()
-	want13 := WireSummary{
-		Version: "TLS 1.3", CipherSuite: "TLS_AES_128_GCM_SHA256", Group: "X25519MLKEM768",
-		SNI: "mail.lab.test", ALPNOffered: []string{"h2", "http/1.1"},
+	// What an observer learned, from the typed messages.
+	chm, shm := message(t, evs, getCH), lastServerHello(t, evs)
+	if chm.ServerName() != "mail.lab.test" || !slices.Equal(chm.ALPNProtocols(), []string{"h2", "http/1.1"}) ||
+		!slices.Equal(chm.SupportedVersions(), []uint16{VersionTLS13, VersionTLS12}) || chm.ECHOffered() {
+		t.Errorf("ClientHello: SNI %q, ALPN %q, versions %x, ECH %v", chm.ServerName(), chm.ALPNProtocols(), chm.SupportedVersions(), chm.ECHOffered())
 	}
-	if !reflect.DeepEqual(got, want13) {
-		t.Errorf("Summary = %+v\nwant %+v", got, want13)
+	if !slices.Equal(chm.KeyShareGroups(), []uint16{0x11ec, 29}) {
+		t.Errorf("key share groups %x", chm.KeyShareGroups())
+	}
+	g, ok := shm.KeyShareGroup()
+	if shm.SelectedVersion() != VersionTLS13 || shm.CipherSuite != 0x1301 || !ok || g != 0x11ec ||
+		shm.ALPN() != "" || shm.Resumed() || shm.IsHelloRetryRequest() || shm.Downgrade() != 0 {
+		t.Errorf("ServerHello: %+v", shm)
+	}
+	if GroupName(g) != "X25519MLKEM768" || CipherSuiteName(shm.CipherSuite) != "TLS_AES_128_GCM_SHA256" {
+		t.Errorf("names: %s %s", GroupName(g), CipherSuiteName(shm.CipherSuite))
 	}
 }
 
@@ -274,14 +372,25 @@ func TestDissectTLS12Fixture(t *testing.T) {
 	if fin.Record.ContentType != "handshake" || !strings.Contains(fin.Text, "probably the encrypted Finished") {
 		t.Errorf("client Finished event: %q", fin.Text)
 	}
-	got := d.Summary()
-	want12 := WireSummary{
-		Version: "TLS 1.2", CipherSuite: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", Group: "x25519",
-		SNI: "mail.lab.test", ALPNOffered: []string{"h2", "http/1.1"}, ALPNChosen: "h2",
-		CertificateVisible: true, Certificates: []string{"CN=mail.lab.test", "CN=mailwire fixture CA,O=mailwire"},
+	chm, shm := message(t, evs, getCH), lastServerHello(t, evs)
+	if chm.ServerName() != "mail.lab.test" || !slices.Equal(chm.ALPNProtocols(), []string{"h2", "http/1.1"}) {
+		t.Errorf("ClientHello: SNI %q, ALPN %q", chm.ServerName(), chm.ALPNProtocols())
 	}
-	if !reflect.DeepEqual(got, want12) {
-		t.Errorf("Summary = %+v\nwant %+v", got, want12)
+	if shm.SelectedVersion() != VersionTLS12 || shm.CipherSuite != 0xc02b || shm.ALPN() != "h2" || shm.Resumed() {
+		t.Errorf("ServerHello: %+v", shm)
+	}
+	if _, ok := shm.KeyShareGroup(); ok {
+		t.Error("a TLS 1.2 ServerHello has no key share")
+	}
+	if ske := message(t, evs, getSKE); ske.KeyExchange != KeyExchangeECDHE || ske.Curve != 29 || ske.SignatureAlgorithm != 0x0403 {
+		t.Errorf("ServerKeyExchange: %+v", ske)
+	}
+	cm := message(t, evs, getCert)
+	if len(cm.Chain()) != 2 || !slices.Equal(cm.CertificateSubjects(), []string{"CN=mail.lab.test", "CN=mailwire fixture CA,O=mailwire"}) {
+		t.Errorf("certificate chain: %d certificates, subjects %q", len(cm.Chain()), cm.CertificateSubjects())
+	}
+	if !OnWire(cert) {
+		t.Error("a TLS 1.2 certificate crossed the wire in the clear")
 	}
 }
 
@@ -323,9 +432,17 @@ func TestDissectHelloRetryRequestFixture(t *testing.T) {
 	if v := field(t, evs[7], "key_share"); v != "secp256r1 (65 bytes)" {
 		t.Errorf("second ClientHello key_share = %q", v)
 	}
-	s := d.Summary()
-	if !s.HelloRetryRequest || s.Group != "secp256r1" || s.Version != "TLS 1.3" {
-		t.Errorf("Summary = %+v", s)
+	if hrrm := hrr.Handshake.ServerHello; hrrm == nil || !hrrm.IsHelloRetryRequest() || hrrm.Resumed() {
+		t.Errorf("HelloRetryRequest: %+v", hrrm)
+	} else if g, ok := hrrm.KeyShareGroup(); !ok || g != 23 {
+		t.Errorf("HelloRetryRequest asks for group %x", g)
+	}
+	if ch2 := evs[7].Handshake.ClientHello; ch2 == nil || !ch2.AfterHelloRetryRequest || evs[1].Handshake.ClientHello.AfterHelloRetryRequest {
+		t.Error("the second ClientHello is not marked as answering the HelloRetryRequest")
+	}
+	shm := lastServerHello(t, evs)
+	if g, _ := shm.KeyShareGroup(); g != 23 || shm.SelectedVersion() != VersionTLS13 {
+		t.Errorf("ServerHello: %+v", shm)
 	}
 }
 
@@ -604,8 +721,8 @@ func TestDissectPlaintextAlertSummary(t *testing.T) {
 	if len(evs) != 1 || evs[0].Annotation != "tls.alert.protocol_version" || !slices.Equal(evs[0].Also, []string{"tls.record.alert"}) {
 		t.Fatalf("alert event: %+v", evs)
 	}
-	if s := d.Summary(); !slices.Equal(s.Alerts, []string{"s2c fatal protocol_version"}) {
-		t.Errorf("Summary.Alerts = %q", s.Alerts)
+	if a := evs[0].Record.Alert; a == nil || *a != (Alert{Level: 2, Description: 70}) || evs[0].Text != "TLS record: alert, 2 bytes: fatal protocol_version" {
+		t.Errorf("alert: %+v, %q", a, evs[0].Text)
 	}
 	if evs := d.Feed(Local, []byte{1, 2, 3}); evs != nil {
 		t.Errorf("Local bytes produced events: %q", shape(evs))

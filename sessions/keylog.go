@@ -420,16 +420,8 @@ func decryptedAlert(dir Direction, content []byte) Event {
 		ev.Text, ev.Annotation = "decrypted alert: malformed (an alert is 2 bytes: level, description)", annAlertMalformed
 		return ev
 	}
-	level := map[byte]string{1: "warning", 2: "fatal"}[content[0]]
-	if level == "" {
-		level = fmt.Sprintf("level(%d)", content[0])
-	}
-	name := alertName(content[1])
-	desc := name
-	if name == "unknown" {
-		desc = fmt.Sprintf("unknown(%d)", content[1])
-	}
-	ev.Text, ev.Annotation = fmt.Sprintf("decrypted alert, sent under the handshake key: %s %s", level, desc), "tls.alert."+name
+	a := Alert{Level: content[0], Description: content[1]}
+	ev.Text, ev.Annotation = "decrypted alert, sent under the handshake key: "+describeAlert(a), "tls.alert."+alertName(a.Description)
 	return ev
 }
 
@@ -472,140 +464,61 @@ func (d *Dissector) decryptedHandshakeBytes(st *dirState, content []byte, out []
 // decryptedMessage decodes one handshake message recovered from the key
 // log: readable by the endpoints only, so marked Encrypted.
 func (d *Dissector) decryptedMessage(st *dirState, msg []byte) Event {
-	typ := msg[0]
+	h := newHandshake(msg[0])
+	h.Encrypted = true
 	body := cryptobyte.String(msg[4:])
-	r := &msgResult{}
 	var err error
-	switch typ {
+	switch msg[0] {
 	case hsEncryptedExtensions:
-		err = d.parseEncryptedExtensions(body, r)
+		h.EncryptedExtensions, err = parseEncryptedExtensions(body)
 	case hsCertificate:
-		err = d.parseCertificate13(body, r)
+		h.Certificate, err = parseCertificate(body, verTLS13)
 	case hsCertificateRequest:
-		err = d.parseCertificateRequest13(body, r)
+		h.CertificateRequest, err = parseCertificateRequest(body, verTLS13)
 	case hsCertificateVerify:
-		err = parseCertificateVerify(body, r)
+		h.CertificateVerify, err = parseCertificateVerify(body)
 	case hsFinished:
-		err = d.parseFinished(st.dir, body, r)
+		h.Finished, err = d.parseFinished(body)
 	default:
-		r.notDecoded(body)
+		h.NotDecoded = &NotDecoded{Length: len(body)}
 	}
-	return handshakeEvent(st.dir, msg, r, err, true)
+	if err != nil {
+		h.Error = err.Error()
+	}
+	return handshakeEvent(st.dir, msg, h)
 }
 
 // parseEncryptedExtensions decodes RFC 8446 §4.3.1: the server's answers to
 // the ClientHello extensions that are not needed for the key exchange.
-func (d *Dissector) parseEncryptedExtensions(s cryptobyte.String, r *msgResult) error {
+func parseEncryptedExtensions(s cryptobyte.String) (*EncryptedExtensions, error) {
 	if s.Empty() {
-		return fmt.Errorf("%w: EncryptedExtensions needs its extensions block", errMalformed)
+		return nil, fmt.Errorf("%w: EncryptedExtensions needs its extensions block", errMalformed)
 	}
-	var summary []string
-	count := 0
-	err := d.parseExtensions(&s, hsEncryptedExtensions, false, r, func(id uint16, text string) {
-		count++
-		if id == extALPN {
-			summary = append(summary, "ALPN "+text)
-		}
-	})
-	if err != nil {
-		return err
-	}
-	summary = append(summary, plural(count, "extension"))
-	if count == 0 {
-		summary[len(summary)-1] = "no extensions"
-	}
-	r.text = joinNames(summary) + ": hidden from an observer, unlike TLS 1.2's ServerHello extensions (RFC 8446 §4.3.1)"
-	return nil
-}
-
-// parseCertificate13 decodes the TLS 1.3 Certificate (RFC 8446 §4.4.2):
-// a request context, then entries of a certificate and its extensions.
-func (d *Dissector) parseCertificate13(s cryptobyte.String, r *msgResult) error {
-	var ctx []byte
-	var list cryptobyte.String
-	if !readUint8Prefixed(&s, &ctx) {
-		return fmt.Errorf("%w certificate_request_context", errMalformed)
-	}
-	if !s.ReadUint24LengthPrefixed(&list) || !s.Empty() {
-		return fmt.Errorf("%w certificate_list", errMalformed)
-	}
-	if len(ctx) == 0 {
-		r.add("request context", "empty", "")
-	} else {
-		r.add("request context", plural(len(ctx), "byte")+" (answers a post-handshake CertificateRequest)", "")
-	}
-	var subjects []string
-	for i := 0; !list.Empty(); i++ {
-		var der []byte
-		var exts cryptobyte.String
-		if !readUint24Prefixed(&list, &der) || !list.ReadUint16LengthPrefixed(&exts) {
-			return fmt.Errorf("%w certificate entry %d", errMalformed, i)
-		}
-		p := fmt.Sprintf("certificate[%d] ", i)
-		subjects = append(subjects, addCertFields(r, p, der))
-		for !exts.Empty() {
-			var id uint16
-			var data cryptobyte.String
-			if !exts.ReadUint16(&id) || !exts.ReadUint16LengthPrefixed(&data) {
-				return fmt.Errorf("%w certificate entry %d extensions", errMalformed, i)
-			}
-			// status_request carries a stapled OCSP response here and
-			// signed_certificate_timestamp the SCTs (RFC 8446 §4.4.2.1).
-			name, text := d.extension(id, data, hsCertificate, false)
-			r.add(p+name, text, "tls.ext."+extensionKeyName(id))
-		}
-	}
-	if len(subjects) == 0 {
-		r.text = "empty: no certificate"
-		return nil
-	}
-	r.text = fmt.Sprintf("%s, leaf %s: encrypted on the wire in TLS 1.3 (RFC 8446 §4.4.2), an observer does not see it",
-		plural(len(subjects), "certificate"), subjects[0])
-	return nil
-}
-
-// parseCertificateRequest13 decodes RFC 8446 §4.3.2: a context and
-// extensions (signature_algorithms is required).
-func (d *Dissector) parseCertificateRequest13(s cryptobyte.String, r *msgResult) error {
-	var ctx []byte
-	if !readUint8Prefixed(&s, &ctx) || s.Empty() {
-		return fmt.Errorf("%w CertificateRequest", errMalformed)
-	}
-	r.add("request context", plural(len(ctx), "byte"), "")
-	if err := d.parseExtensions(&s, hsCertificateRequest, false, r, nil); err != nil {
-		return err
-	}
-	r.text = "the server asks for a client certificate (RFC 8446 §4.3.2)"
-	return nil
+	m := &EncryptedExtensions{}
+	var err error
+	m.Extensions, err = parseExtensions(&s, hsEncryptedExtensions, false)
+	return m, err
 }
 
 // parseCertificateVerify decodes RFC 8446 §4.4.3.
-func parseCertificateVerify(s cryptobyte.String, r *msgResult) error {
-	var alg uint16
+func parseCertificateVerify(s cryptobyte.String) (*CertificateVerify, error) {
+	m := &CertificateVerify{}
 	var sig []byte
-	if !s.ReadUint16(&alg) || !readUint16Prefixed(&s, &sig) || !s.Empty() {
-		return fmt.Errorf("%w CertificateVerify", errMalformed)
+	if !s.ReadUint16(&m.Algorithm) || !readUint16Prefixed(&s, &sig) || !s.Empty() {
+		return nil, fmt.Errorf("%w CertificateVerify", errMalformed)
 	}
-	r.add("signature scheme", sigSchemeName(alg), "")
-	r.add("signature", plural(len(sig), "byte"), "")
-	r.text = fmt.Sprintf("signed with %s over the handshake so far: proof that the sender holds the certificate's private key (RFC 8446 §4.4.3)", sigSchemeName(alg))
-	return nil
+	m.SignatureLength = len(sig)
+	return m, nil
 }
 
 // parseFinished decodes RFC 8446 §4.4.4: verify_data, as long as the
 // suite's hash.
-func (d *Dissector) parseFinished(dir Direction, s cryptobyte.String, r *msgResult) error {
-	want := 0
-	if suite, ok := tls13Suites[d.cipher]; ok {
-		want = suite.hash().Size()
+func (d *Dissector) parseFinished(s cryptobyte.String) (*Finished, error) {
+	m := &Finished{VerifyData: keep(s)}
+	if suite, ok := tls13Suites[d.cipher]; ok && len(s) != suite.hash().Size() {
+		return m, fmt.Errorf("%w: verify_data is %d bytes, the suite's hash gives %d", errMalformed, len(s), suite.hash().Size())
 	}
-	r.add("verify_data", plural(len(s), "byte"), "")
-	if want != 0 && len(s) != want {
-		return fmt.Errorf("%w: verify_data is %d bytes, the suite's hash gives %d", errMalformed, len(s), want)
-	}
-	r.text = fmt.Sprintf("%s of verify_data, an HMAC over the whole handshake (RFC 8446 §4.4.4); after it the %s uses its application traffic key, which mailwire does not take from the key log: the protocol inside is shown from the endpoint's own view",
-		plural(len(s), "byte"), side(dir))
-	return nil
+	return m, nil
 }
 
 // clientRandomOf returns the random of a ClientHello message (header

@@ -65,7 +65,7 @@ func testCert(t *testing.T) (tls.Certificate, *x509.CertPool, []byte, []byte) {
 // dissectClient runs a crypto/tls client against addr through a WireTap
 // feeding a Dissector with the client's key log, as Conversation does;
 // then exchange runs on the established connection.
-func dissectClient(t *testing.T, addr string, cfg *tls.Config, exchange func(*tls.Conn) error) ([]Event, *Dissector) {
+func dissectClient(t *testing.T, addr string, cfg *tls.Config, exchange func(*tls.Conn) error) []Event {
 	t.Helper()
 	raw, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -99,7 +99,7 @@ func dissectClient(t *testing.T, addr string, cfg *tls.Config, exchange func(*tl
 	defer mu.Unlock()
 	evs = append(evs, d.Flush(ClientToServer)...)
 	evs = append(evs, d.Flush(ServerToClient)...)
-	return evs, d
+	return evs
 }
 
 // goServer serves one TLS connection per accept on 127.0.0.1: it sends a
@@ -245,7 +245,7 @@ func TestKeyLogLoopbackGoServer(t *testing.T) {
 			if tc.clientAuth {
 				ccfg.Certificates = []tls.Certificate{cert}
 			}
-			evs, d := dissectClient(t, addr, ccfg, func(c *tls.Conn) error {
+			evs := dissectClient(t, addr, ccfg, func(c *tls.Conn) error {
 				if err := readGreeting(c); err != nil {
 					return err
 				}
@@ -253,8 +253,8 @@ func TestKeyLogLoopbackGoServer(t *testing.T) {
 				return err
 			})
 			checkTLS13Flight(t, evs, tc.wantServer, tc.wantClient)
-			if s := d.Summary(); s.CipherSuite != "TLS_AES_128_GCM_SHA256" && s.CipherSuite != "TLS_CHACHA20_POLY1305_SHA256" {
-				t.Errorf("suite %s", s.CipherSuite)
+			if s := lastServerHello(t, evs).CipherSuite; s != 0x1301 && s != 0x1303 {
+				t.Errorf("suite %s", CipherSuiteName(s))
 			}
 			var certEv Event
 			for _, e := range evs {
@@ -276,8 +276,8 @@ func TestKeyLogLoopbackGoServer(t *testing.T) {
 				if v := field(t, ee, "ALPN"); v != "smtp" {
 					t.Errorf("EncryptedExtensions ALPN %q", v)
 				}
-				if d.Summary().ALPNChosen != "" {
-					t.Error("the observer's summary learned the ALPN choice from decrypted data")
+				if m := message(t, evs, getEE); m.ALPN() != "smtp" || lastServerHello(t, evs).ALPN() != "" {
+					t.Error("the ALPN choice is not in EncryptedExtensions alone")
 				}
 			}
 			// The server's several encrypted records were each decrypted
@@ -316,9 +316,9 @@ func TestKeyLogLoopbackOpenSSL(t *testing.T) {
 	for _, suite := range []string{"TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256"} {
 		t.Run(suite, func(t *testing.T) {
 			addr := startOpenSSLServer(t, bin, certFile, keyFile, suite)
-			evs, d := dissectClient(t, addr, &tls.Config{ServerName: e2eHost, RootCAs: pool}, nil)
-			if s := d.Summary(); s.CipherSuite != suite {
-				t.Fatalf("negotiated %s, want %s", s.CipherSuite, suite)
+			evs := dissectClient(t, addr, &tls.Config{ServerName: e2eHost, RootCAs: pool}, nil)
+			if s := CipherSuiteName(lastServerHello(t, evs).CipherSuite); s != suite {
+				t.Fatalf("negotiated %s, want %s", s, suite)
 			}
 			checkTLS13Flight(t, evs,
 				[]string{"encrypted_extensions", "certificate", "certificate_verify", "finished"}, []string{"finished"})

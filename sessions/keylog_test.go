@@ -134,6 +134,7 @@ func decryptedShape(evs []Event) []string {
 // checkDecrypted asserts the invariants of events a key log adds.
 func checkDecrypted(t *testing.T, evs []Event) {
 	t.Helper()
+	checkTyped(t, evs)
 	known := append(DissectorAnnotationKeys(), KeyLogAnnotationKeys()...)
 	for i, e := range evs {
 		if !slices.Contains(known, e.Annotation) {
@@ -234,8 +235,18 @@ func TestKeyLogRFC8448(t *testing.T) {
 				if !bytes.Equal(cfin.Raw, append([]byte{hsFinished, 0, 0, 32}, rfc8448ClientVerifyData...)) {
 					t.Errorf("client Finished raw %x", cfin.Raw)
 				}
-				if s := d.Summary(); s.CertificateVisible || len(s.Certificates) > 0 || s.ALPNChosen != "" {
-					t.Errorf("decrypted content leaked into the observer's summary: %+v", s)
+				// Decrypted content never shows as what crossed the wire.
+				for _, e := range evs {
+					if e.Kind == KindHandshake && OnWire(e) && (e.Handshake.Certificate != nil || e.Handshake.EncryptedExtensions != nil) {
+						t.Errorf("decrypted %s counts as on the wire", e.Handshake.Type)
+					}
+					if e.Handshake != nil && e.Handshake.Encrypted {
+						for _, f := range e.Handshake.Fields {
+							if f.Metadata {
+								t.Errorf("decrypted %s: field %s marked as metadata an observer learns", e.Handshake.Type, f.Name)
+							}
+						}
+					}
 				}
 			})
 		}

@@ -805,9 +805,7 @@ func eavesdropperSummary(evs []Event, quote func(string) string) []string {
 		commands               []string
 		creds                  []*Credential
 		hiddenCreds            []*Credential
-		sni, alpn              []string
-		certs                  []string
-		serverHello            string
+		hs                     clearHandshake
 		encRecords, encBytes   int
 		tlsSeen                bool
 		injected               int
@@ -830,19 +828,7 @@ func eavesdropperSummary(evs []Event, quote func(string) string) []string {
 				encBytes += ev.Record.Length
 			}
 		case ev.Kind == KindHandshake && ev.Handshake != nil && !ev.Handshake.Encrypted:
-			for _, f := range ev.Handshake.Fields {
-				switch {
-				case f.Annotation == "tls.ext.server_name" && ev.Handshake.Type == "client_hello":
-					sni = appendUnique(sni, f.Value)
-				case f.Annotation == "tls.ext.application_layer_protocol_negotiation":
-					alpn = appendUnique(alpn, f.Value)
-				case f.Annotation == "tls.cert.subject":
-					certs = appendUnique(certs, f.Value)
-				}
-			}
-			if ev.Handshake.Type == "server_hello" && serverHello == "" {
-				serverHello = strings.TrimPrefix(ev.Text, "ServerHello: ")
-			}
+			hs.add(ev.Handshake)
 		}
 		if c := ev.Credential; c != nil {
 			if c.OnWire {
@@ -891,19 +877,19 @@ func eavesdropperSummary(evs []Event, quote func(string) string) []string {
 	if len(creds) == 0 && len(hiddenCreds) > 0 {
 		out = append(out, "Credentials ("+quote(hiddenCreds[0].Mechanism)+") were sent inside TLS: the observer saw only encrypted records.")
 	}
-	if len(sni) > 0 {
-		out = append(out, "The server name the client asked for (SNI, RFC 6066 §3): "+quoteAll(sni, quote)+".")
+	if len(hs.sni) > 0 {
+		out = append(out, "The server name the client asked for (SNI, RFC 6066 §3): "+quoteAll(hs.sni, quote)+".")
 	}
-	if len(alpn) > 0 {
-		out = append(out, "ALPN protocols (RFC 7301): "+quoteAll(alpn, quote)+".")
+	if len(hs.alpn) > 0 {
+		out = append(out, "ALPN protocols (RFC 7301): "+quoteAll(hs.alpn, quote)+".")
 	}
-	if serverHello != "" {
-		out = append(out, "The negotiated parameters, from the cleartext ServerHello: "+quote(serverHello)+".")
+	if hs.serverHello != "" {
+		out = append(out, "The negotiated parameters, from the cleartext ServerHello: "+quote(hs.serverHello)+".")
 	}
 	switch {
-	case len(certs) > 0:
-		out = append(out, "The server's certificate, sent in the clear before TLS 1.3 (RFC 8446 §4.4.2): "+quoteAll(certs, quote)+".")
-	case serverHello != "":
+	case len(hs.certs) > 0:
+		out = append(out, "The server's certificate, sent in the clear before TLS 1.3 (RFC 8446 §4.4.2): "+quoteAll(hs.certs, quote)+".")
+	case hs.serverHello != "":
 		out = append(out, "Not the server's certificate: TLS 1.3 encrypts it (RFC 8446 §4.4.2).")
 	}
 	switch {
@@ -913,6 +899,39 @@ func eavesdropperSummary(evs []Event, quote func(string) string) []string {
 		out = append(out, "No TLS: the whole session was readable.")
 	}
 	return out
+}
+
+// clearHandshake gathers what the handshake messages sent in the clear
+// told an observer, from their typed values: the server names and ALPN
+// protocols the client offered, the ServerHello's choices, the subjects of
+// a TLS ≤ 1.2 certificate chain.
+type clearHandshake struct {
+	sni, alpn, certs []string
+	serverHello      string
+}
+
+func (c *clearHandshake) add(h *Handshake) {
+	if ch := h.ClientHello; ch != nil {
+		if names := ch.ServerNames(); len(names) > 0 {
+			c.sni = appendUnique(c.sni, strings.Join(names, ", "))
+		}
+		if protos := ch.ALPNProtocols(); len(protos) > 0 {
+			c.alpn = appendUnique(c.alpn, strings.Join(protos, ", "))
+		}
+	}
+	if sh := h.ServerHello; sh != nil && !sh.IsHelloRetryRequest() {
+		if p := sh.ALPN(); p != "" {
+			c.alpn = appendUnique(c.alpn, p)
+		}
+		if c.serverHello == "" && h.Error == "" {
+			c.serverHello = serverHelloText(sh)
+		}
+	}
+	if m := h.Certificate; m != nil {
+		for _, subject := range m.CertificateSubjects() {
+			c.certs = appendUnique(c.certs, subject)
+		}
+	}
 }
 
 func appendUnique(list []string, s string) []string {

@@ -1,7 +1,13 @@
 package sessions
 
 import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
+	"math/big"
+	"sync"
 	"time"
 
 	"github.com/mailwire/mailwire/content"
@@ -50,6 +56,24 @@ func fixtureAnnotations(key string) (content.Annotation, bool) {
 	a.Key = key
 	return a, ok
 }
+
+// fixtureLeafDER is a certificate for the fixture's Certificate message:
+// Ed25519 keys from fixed seeds sign deterministically (RFC 8032 §5.1.6),
+// so the DER, and the JSON golden that carries it, never changes.
+var fixtureLeafDER = sync.OnceValue(func() []byte {
+	caKey := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, ed25519.SeedSize))
+	leafKey := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{2}, ed25519.SeedSize))
+	when := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mailwire lab CA", Organization: []string{"mailwire lab"}},
+		NotBefore: when, NotAfter: when.AddDate(10, 0, 0), IsCA: true, BasicConstraintsValid: true}
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "mail.lab.test", Organization: []string{"mailwire lab"}},
+		NotBefore: when, NotAfter: when.AddDate(1, 0, 0), DNSNames: []string{"mail.lab.test"}}
+	der, err := x509.CreateCertificate(nil, leaf, ca, leafKey.Public(), caKey)
+	if err != nil {
+		panic(err)
+	}
+	return der
+})
 
 type fixtureBuilder struct {
 	evs []Event
@@ -110,24 +134,32 @@ func fixture587() []Event {
 	b.record(ClientToServer, 180)
 	b.add(Event{Kind: KindHandshake, Dir: ClientToServer, Layer: LayerTLS, Visible: VisibleMetadata,
 		Raw: []byte{1, 0, 0, 4, 3, 3, 0, 0}, Text: "ClientHello: SNI mail.lab.test; offers TLS 1.2", Annotation: "tls.handshake.client_hello",
-		Handshake: &Handshake{Type: "client_hello", Fields: []Field{
+		Handshake: &Handshake{Type: "client_hello", MsgType: hsClientHello, Fields: []Field{
 			{Name: "legacy_version", Value: "TLS 1.2 (0x0303)"},
 			{Name: "cipher suites", Value: "2: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"},
-			{Name: "SNI", Value: "mail.lab.test", Annotation: "tls.ext.server_name"},
-			{Name: "supported_versions", Value: "TLS 1.2", Annotation: "tls.ext.supported_versions"},
+			{Name: "SNI", Value: "mail.lab.test", Annotation: "tls.ext.server_name", Metadata: true},
+			{Name: "supported_versions", Value: "TLS 1.2", Annotation: "tls.ext.supported_versions", Metadata: true},
+		}, ClientHello: &ClientHello{
+			LegacyVersion: VersionTLS12, CipherSuites: []uint16{0xc02b, 0xc02f}, CompressionMethods: ByteCodes{0},
+			Extensions: []Extension{
+				{ID: extServerName, Length: 18, Names: []string{"mail.lab.test"}},
+				{ID: extSupportedVersions, Length: 3, Codes: []uint16{VersionTLS12}},
+			},
 		}}})
 	b.record(ServerToClient, 512)
 	b.add(Event{Kind: KindHandshake, Dir: ServerToClient, Layer: LayerTLS, Visible: VisibleMetadata,
 		Raw: []byte{2, 0, 0, 2, 3, 3}, Text: "ServerHello: TLS 1.2, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", Annotation: "tls.handshake.server_hello",
-		Handshake: &Handshake{Type: "server_hello", Fields: []Field{{Name: "cipher suite", Value: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}}}})
+		Handshake: &Handshake{Type: "server_hello", MsgType: hsServerHello,
+			Fields:      []Field{{Name: "cipher suite", Value: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", Metadata: true}},
+			ServerHello: &ServerHello{LegacyVersion: VersionTLS12, CipherSuite: 0xc02b}}})
 	b.add(Event{Kind: KindHandshake, Dir: ServerToClient, Layer: LayerTLS, Visible: VisibleMetadata,
 		Raw: []byte{11, 0, 0, 0}, Annotation: "tls.handshake.certificate",
 		Text: "Certificate: 1 certificate, leaf CN=mail.lab.test,O=mailwire lab: readable by anyone on the path (TLS 1.3 would encrypt it, RFC 8446 §4.4.2)",
-		Handshake: &Handshake{Type: "certificate", Fields: []Field{
-			{Name: "certificate[0] subject", Value: "CN=mail.lab.test,O=mailwire lab", Annotation: "tls.cert.subject"},
-			{Name: "certificate[0] issuer", Value: "CN=mailwire lab CA,O=mailwire lab", Annotation: "tls.cert.issuer"},
+		Handshake: &Handshake{Type: "certificate", MsgType: hsCertificate, Fields: []Field{
+			{Name: "certificate[0] subject", Value: "CN=mail.lab.test,O=mailwire lab", Annotation: "tls.cert.subject", Metadata: true},
+			{Name: "certificate[0] issuer", Value: "CN=mailwire lab CA,O=mailwire lab", Annotation: "tls.cert.issuer", Metadata: true},
 			{Name: "certificate[0] key", Value: "ECDSA P-256", Annotation: "tls.cert.key"},
-		}}})
+		}, Certificate: &Certificate{Version: VersionTLS12, Entries: []CertificateEntry{{DER: fixtureLeafDER()}}}}})
 	b.encrypted(ServerToClient, 40)
 	b.add(Event{Kind: KindTLSState, Dir: Local, Layer: LayerTLS, Visible: VisibleEndpoints, Annotation: "tls.state",
 		Text: "TLS 1.2, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, certificate verified (lab CA)",

@@ -39,8 +39,14 @@ import (
 //	annotation  string  key into the annotation dictionary (content.Lookup)
 //	also        [string] more annotation keys (one per capability, …)
 //	line        {proto, command, code, enhanced, capabilities[]}
-//	record      {content_type, version, length}       TLS record header
-//	handshake   {type, fields[{name, value, annotation}], encrypted}
+//	record      {content_type, version, length, alert{level, description}}
+//	            TLS record header; alert for an alert readable on the wire
+//	handshake   {type, msg_type, fields[{name, value, annotation, metadata}],
+//	            encrypted, error} and the typed message under its type's
+//	            name (client_hello, server_hello, certificate, …; see
+//	            dissect_messages.go): code points as numbers, bytes base64,
+//	            extensions[{id, length, malformed, names[], codes[],
+//	            key_shares[], identity_lengths[], value, ech}] in wire order
 //	tls         {version, cipher_suite, alpn, server_name, verified,
 //	             verify_error, verify_method, chain}; chain is
 //	             {name, checked_at, certs[], more_certs, anchor,

@@ -42,6 +42,7 @@ func FuzzReadJSON(f *testing.F) {
 		`{"seq":3,"kind":"line","dir":"s2c","layer":"cleartext","visible":"anyone","text":"250-mail \u001b[2J\u009b","also":["smtp.ehlo.starttls",""],"line":{"proto":"smtp","code":"250","capabilities":["STARTTLS","\u202e"]}}`,
 		`{"seq":4,"kind":"record","dir":"s2c","layer":"tls","visible":"metadata","raw":"FgMDAAQ=","record":{"content_type":"handshake","version":"TLS 1.2","length":-1}}`,
 		`{"seq":5,"kind":"handshake","dir":"s2c","layer":"tls","visible":"metadata","handshake":{"type":"Certificate","fields":[{"name":"subject","value":"CN=\u0007x","annotation":"tls.cert.subject"},{}],"encrypted":true}}`,
+		`{"seq":5,"kind":"handshake","dir":"s2c","layer":"tls","visible":"metadata","handshake":{"type":"server_hello","msg_type":2,"server_hello":{"random":"AAE=","cipher_suite":4865,"extensions":[{"id":43,"codes":[772,1]},{"id":51,"key_shares":[]},{"id":16,"names":["\u001b[2J"]}]},"client_hello":{"compression_methods":[0,255],"extensions":[{"id":0,"names":["\u202e"]},{"id":16,"names":[]},{"id":65037,"ech":{"type":7}}]},"certificate":{"entries":[{"der":"AAE="}]}}}`,
 		`{"seq":6,"kind":"tls-state","dir":"local","layer":"tls","visible":"endpoints","tls":{"version":"TLS 1.3","peer_chain":["CN=a","\u2066"],"verify_error":"x\ny"}}`,
 		`{"seq":7,"kind":"error","dir":"local","layer":"note","visible":"none","text":"","error":{"op":"read","message":"\u001b]52;c;aGk=\u0007","explain":"net.closed_early"}}`,
 		// A chain as a hostile file may describe it: problems about

@@ -298,6 +298,16 @@ func hostileEvents() []Event {
 				hs.Fields[j].Name += h
 				hs.Fields[j].Value += h
 			}
+			if hs.ClientHello != nil {
+				// The summary reads the server name and ALPN from the
+				// typed message: the peer chose those bytes too.
+				ch := *hs.ClientHello
+				ch.Extensions = []Extension{
+					{ID: extServerName, Names: []string{"mail.lab.test" + h}},
+					{ID: extALPN, Names: []string{h, "smtp"}},
+				}
+				hs.ClientHello = &ch
+			}
 			ev.Handshake = &hs
 		}
 		if ev.TLS != nil {

@@ -70,15 +70,9 @@ func LegTag(ev Event) string {
 // MetadataField says whether a handshake field is metadata an observer
 // learns from a cleartext handshake message: the server name (RFC 6066 §3),
 // ALPN (RFC 7301), versions and cipher suite, and before TLS 1.3 the
-// certificate (RFC 5246 §7.4.2).
-func MetadataField(f Field) bool {
-	switch f.Annotation {
-	case "tls.ext.server_name", "tls.ext.application_layer_protocol_negotiation",
-		"tls.ext.supported_versions", "tls.cert.subject", "tls.cert.issuer", "tls.cert.san":
-		return true
-	}
-	return f.Name == "cipher suite"
-}
+// certificate (RFC 5246 §7.4.2). The dissector marks them when it makes
+// the fields from the typed message (Field.Metadata).
+func MetadataField(f Field) bool { return f.Metadata }
 
 // WireAnnotation is the annotation key explaining what an observer sees of
 // an event ("" when it saw nothing of it).

@@ -53,17 +53,19 @@ func (b *builder) tlsHandshake(implicit bool, alpn string, verified bool, method
 	b.add(sessions.Event{Kind: sessions.KindBoundary, Dir: sessions.Local, Layer: sessions.LayerTLS, Visible: sessions.VisibleMetadata,
 		Annotation: ann, Text: text})
 	b.record(c2s, "handshake", 22, 250)
-	fields := []sessions.Field{{Name: "SNI", Value: "mail.lab.test", Annotation: "tls.ext.server_name"}}
+	fields := []sessions.Field{{Name: "SNI", Value: "mail.lab.test", Annotation: "tls.ext.server_name", Metadata: true}}
 	if alpn != "" {
-		fields = append(fields, sessions.Field{Name: "ALPN", Value: alpn, Annotation: "tls.ext.application_layer_protocol_negotiation"})
+		fields = append(fields, sessions.Field{Name: "ALPN", Value: alpn, Annotation: "tls.ext.application_layer_protocol_negotiation", Metadata: true})
 	}
 	b.add(sessions.Event{Kind: sessions.KindHandshake, Dir: c2s, Layer: sessions.LayerTLS, Visible: sessions.VisibleMetadata,
 		Raw: []byte{1, 0, 0, 4, 3, 3, 0, 0}, Text: "ClientHello: SNI mail.lab.test",
-		Annotation: "tls.handshake.client_hello", Handshake: &sessions.Handshake{Type: "client_hello", Fields: fields}})
+		Annotation: "tls.handshake.client_hello", Handshake: &sessions.Handshake{Type: "client_hello", MsgType: 1, Fields: fields,
+			ClientHello: fixtureClientHello(alpn)}})
 	b.record(s2c, "handshake", 22, 122)
 	b.add(sessions.Event{Kind: sessions.KindHandshake, Dir: s2c, Layer: sessions.LayerTLS, Visible: sessions.VisibleMetadata,
 		Raw: []byte{2, 0, 0, 2, 3, 3}, Text: "ServerHello: TLS 1.3, TLS_AES_128_GCM_SHA256",
-		Annotation: "tls.handshake.server_hello", Handshake: &sessions.Handshake{Type: "server_hello"}})
+		Annotation: "tls.handshake.server_hello", Handshake: &sessions.Handshake{Type: "server_hello", MsgType: 2,
+			ServerHello: fixtureServerHello()}})
 	b.encrypted(s2c, 566)
 	b.encrypted(c2s, 53)
 	state := "TLS 1.3, TLS_AES_128_GCM_SHA256, certificate verified (" + method + ")"

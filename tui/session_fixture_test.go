@@ -72,6 +72,27 @@ func (b *builder) encrypted(dir sessions.Direction, n int) {
 // fixture587 is a submission session on 587 as the lab gives it: greeting,
 // EHLO, STARTTLS, a TLS 1.3 handshake (certificate encrypted), EHLO again,
 // AUTH PLAIN inside TLS, QUIT.
+// fixtureClientHello and fixtureServerHello are the typed messages of the
+// fixtures' hellos, which the eavesdropper's view and the scenario
+// comparison read (the display fields above are what the dissector made of
+// them): SNI mail.lab.test, the ALPN protocol if any, TLS 1.3 and 1.2
+// offered; TLS 1.3 with TLS_AES_128_GCM_SHA256 and x25519 chosen.
+func fixtureClientHello(alpn string) *sessions.ClientHello {
+	exts := []sessions.Extension{{ID: 0, Length: 18, Names: []string{"mail.lab.test"}}} // server_name
+	if alpn != "" {
+		exts = append(exts, sessions.Extension{ID: 16, Length: 3 + len(alpn), Names: []string{alpn}}) // ALPN
+	}
+	exts = append(exts, sessions.Extension{ID: 43, Length: 5, Codes: []uint16{sessions.VersionTLS13, sessions.VersionTLS12}}) // supported_versions
+	return &sessions.ClientHello{LegacyVersion: sessions.VersionTLS12, CipherSuites: []uint16{0x1301}, CompressionMethods: sessions.ByteCodes{0}, Extensions: exts}
+}
+
+func fixtureServerHello() *sessions.ServerHello {
+	return &sessions.ServerHello{LegacyVersion: sessions.VersionTLS12, CipherSuite: 0x1301, Extensions: []sessions.Extension{
+		{ID: 51, Length: 36, KeyShares: []sessions.KeyShare{{Group: 29, KeyLength: 32}}}, // key_share
+		{ID: 43, Length: 2, Codes: []uint16{sessions.VersionTLS13}},                      // supported_versions
+	}}
+}
+
 func fixture587() []sessions.Event {
 	var b builder
 	c2s, s2c := sessions.ClientToServer, sessions.ServerToClient
@@ -89,19 +110,19 @@ func fixture587() []sessions.Event {
 	b.record(c2s, "handshake", 22, 250)
 	b.add(sessions.Event{Kind: sessions.KindHandshake, Dir: c2s, Layer: sessions.LayerTLS, Visible: sessions.VisibleMetadata,
 		Raw: []byte{1, 0, 0, 4, 3, 3, 0, 0}, Text: "ClientHello: SNI mail.lab.test; offers TLS 1.3, TLS 1.2",
-		Annotation: "tls.handshake.client_hello", Handshake: &sessions.Handshake{Type: "client_hello", Fields: []sessions.Field{
+		Annotation: "tls.handshake.client_hello", Handshake: &sessions.Handshake{Type: "client_hello", MsgType: 1, Fields: []sessions.Field{
 			{Name: "legacy_version", Value: "TLS 1.2 (0x0303)"},
-			{Name: "SNI", Value: "mail.lab.test", Annotation: "tls.ext.server_name"},
-			{Name: "ALPN", Value: "smtp", Annotation: "tls.ext.application_layer_protocol_negotiation"},
-			{Name: "supported_versions", Value: "TLS 1.3, TLS 1.2", Annotation: "tls.ext.supported_versions"},
-		}}})
+			{Name: "SNI", Value: "mail.lab.test", Annotation: "tls.ext.server_name", Metadata: true},
+			{Name: "ALPN", Value: "smtp", Annotation: "tls.ext.application_layer_protocol_negotiation", Metadata: true},
+			{Name: "supported_versions", Value: "TLS 1.3, TLS 1.2", Annotation: "tls.ext.supported_versions", Metadata: true},
+		}, ClientHello: fixtureClientHello("smtp")}})
 	b.record(s2c, "handshake", 22, 122)
 	b.add(sessions.Event{Kind: sessions.KindHandshake, Dir: s2c, Layer: sessions.LayerTLS, Visible: sessions.VisibleMetadata,
 		Raw: []byte{2, 0, 0, 2, 3, 3}, Text: "ServerHello: TLS 1.3, TLS_AES_128_GCM_SHA256",
-		Annotation: "tls.handshake.server_hello", Handshake: &sessions.Handshake{Type: "server_hello", Fields: []sessions.Field{
-			{Name: "cipher suite", Value: "TLS_AES_128_GCM_SHA256"},
-			{Name: "supported_versions", Value: "TLS 1.3", Annotation: "tls.ext.supported_versions"},
-		}}})
+		Annotation: "tls.handshake.server_hello", Handshake: &sessions.Handshake{Type: "server_hello", MsgType: 2, Fields: []sessions.Field{
+			{Name: "cipher suite", Value: "TLS_AES_128_GCM_SHA256", Metadata: true},
+			{Name: "supported_versions", Value: "TLS 1.3", Annotation: "tls.ext.supported_versions", Metadata: true},
+		}, ServerHello: fixtureServerHello()}})
 	b.record(s2c, "change_cipher_spec", 20, 1)
 	b.encrypted(s2c, 566)
 	b.add(sessions.Event{Kind: sessions.KindHandshake, Dir: s2c, Layer: sessions.LayerEncrypted, Visible: sessions.VisibleEndpoints,
