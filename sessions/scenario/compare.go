@@ -426,31 +426,22 @@ func (f *legFacts) clearLine(ev sessions.Event) {
 	}
 }
 
-// handshake records what a ClientHello or ServerHello showed in the clear.
+// handshake records what a ClientHello or ServerHello showed in the
+// clear, from the dissector's typed messages.
 func (f *legFacts) handshake(ev sessions.Event) {
-	if ev.Handshake == nil || !sessions.OnWire(ev) {
+	h := ev.Handshake
+	if h == nil || !sessions.OnWire(ev) {
 		return
 	}
-	switch ev.Handshake.Type {
-	case "client_hello":
-		if f.sni != "" || f.alpnOffered != "" {
-			return
-		}
+	if ch := h.ClientHello; ch != nil && f.sni == "" && f.alpnOffered == "" {
 		f.evidence = append(f.evidence, ev.Seq)
-		for _, fl := range ev.Handshake.Fields {
-			switch fl.Name {
-			case "SNI":
-				f.sni = fl.Value
-			case "ALPN":
-				f.alpnOffered = fl.Value
-			}
-		}
-	case "server_hello":
-		for _, fl := range ev.Handshake.Fields {
-			if fl.Name == "ALPN" {
-				f.alpnChosen = fl.Value
-				f.evidence = append(f.evidence, ev.Seq)
-			}
+		f.sni = ch.ServerName()
+		f.alpnOffered = strings.Join(ch.ALPNProtocols(), ", ")
+	}
+	if sh := h.ServerHello; sh != nil && !sh.IsHelloRetryRequest() {
+		if p := sh.ALPN(); p != "" {
+			f.alpnChosen = p
+			f.evidence = append(f.evidence, ev.Seq)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"slices"
-	"strings"
 
 	"github.com/mailwire/mailwire/sessions"
 )
@@ -97,16 +96,13 @@ func Handshakes(evs []sessions.Event, typ string) []sessions.Event {
 	return out
 }
 
-// FieldValue returns the value of the first field called name in the
-// handshake events of evs, and the Seq of its event.
-func FieldValue(evs []sessions.Event, name string) (string, int) {
+// ServerName returns the server name (SNI, RFC 6066 §3) of the first
+// ClientHello in evs that sent one, and the Seq of its event.
+func ServerName(evs []sessions.Event) (string, int) {
 	for _, ev := range evs {
-		if ev.Handshake == nil {
-			continue
-		}
-		for _, f := range ev.Handshake.Fields {
-			if strings.EqualFold(f.Name, name) {
-				return f.Value, ev.Seq
+		if ev.Handshake != nil && ev.Handshake.ClientHello != nil {
+			if sni := ev.Handshake.ClientHello.ServerName(); sni != "" {
+				return sni, ev.Seq
 			}
 		}
 	}

@@ -280,6 +280,9 @@ type Hop struct {
 	// TLS is the version the tls-state event reports ("TLS 1.3"),
 	// HopCleartext when the hop never began TLS, HopLocal without network.
 	TLS string `json:"tls"`
+	// Encrypted: the hop's TLS handshake completed (a tls-state event), so
+	// what it carried after crossed encrypted.
+	Encrypted bool `json:"encrypted"`
 	// Boundary is BoundaryStartTLS, BoundaryImplicit or BoundaryNone.
 	Boundary string `json:"boundary,omitempty"`
 	// Cert is CertVerified, CertNotEnforced, CertNotChecked or CertFailed
@@ -347,7 +350,7 @@ func hopOf(leg string, evs []sessions.Event) Hop {
 	h.Evidence = append(h.Evidence, f.evidence...)
 	switch {
 	case f.tls != nil:
-		h.TLS = f.tls.Version
+		h.TLS, h.Encrypted = f.tls.Version, true
 	case f.boundary == BoundaryNone:
 		h.TLS = HopCleartext
 	default:
@@ -468,7 +471,7 @@ func hopsSummary(hops []Hop) (string, bool) {
 			continue
 		}
 		network++
-		tlsOK := strings.HasPrefix(h.TLS, "TLS") && h.Err == ""
+		tlsOK := h.Encrypted && h.Err == ""
 		switch {
 		case !tlsOK:
 			readable = append(readable, h.Leg)

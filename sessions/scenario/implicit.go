@@ -53,7 +53,7 @@ func playImplicitAttack(r *Run) error {
 		// What the attacker saw is on its own leg: the cleartext
 		// ClientHello (RFC 8446 §4.1.2) and record headers (RFC 8446 §5.1).
 		attacker := OnLeg(evs, sessions.LegAttackerServer)
-		sni, seq := FieldValue(Handshakes(attacker, "client_hello"), "SNI")
+		sni, seq := ServerName(attacker)
 		evidence := nonZero(seq)
 		for _, ev := range client {
 			if ev.Kind == sessions.KindTLSState {

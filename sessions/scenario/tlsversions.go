@@ -51,7 +51,7 @@ func tlsVersionVerdict(r *Run, leg string, evs []sessions.Event) {
 		r.Verdict(leg, "handshake-failed", true, "no TLS session was established, so there is nothing to compare", errorSeqs(evs)...)
 		return
 	}
-	sni, sniSeq := FieldValue(Handshakes(evs, "client_hello"), "SNI")
+	sni, sniSeq := ServerName(evs)
 	var clear []int
 	for _, ev := range Handshakes(evs, "certificate") {
 		if sessions.OnWire(ev) {

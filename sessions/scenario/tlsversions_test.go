@@ -26,7 +26,7 @@ func TestTLS12VersusTLS13(t *testing.T) {
 			if len(certs) == 0 {
 				t.Fatalf("port %d %s: no certificate message\n%s", port, leg, dump(evs))
 			}
-			if sni, _ := scenario.FieldValue(scenario.Handshakes(scenario.OnLeg(evs, leg), "client_hello"), "SNI"); sni != lab.Hostname {
+			if sni, _ := scenario.ServerName(scenario.OnLeg(evs, leg)); sni != lab.Hostname {
 				t.Errorf("port %d %s: SNI %q, want %q", port, leg, sni, lab.Hostname)
 			}
 			if onWire := sessions.OnWire(certs[0]); onWire != (leg == scenario.LegTLS12) {
