@@ -577,11 +577,12 @@ func (p *pickerScreen) ShortHelp() []key.Binding {
 	k := p.c.Keys
 	open := k.Open
 	open.SetHelp("enter", "choose")
-	out := []key.Binding{k.Up, k.Down, open, k.Back}
+	out := []key.Binding{open, k.Back}
 	if p.stage == pickScenario && p.port != 0 {
 		out = append(out, k.AllItems)
 	}
-	return out
+	// Moving last: the root drops the last keys when the line is full.
+	return append(out, k.Up, k.Down)
 }
 
 func (p *pickerScreen) FullHelp() [][]key.Binding {

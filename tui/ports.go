@@ -504,16 +504,18 @@ func ansiTruncate(s string, w int) string {
 	return lipgloss.NewStyle().MaxWidth(max(w, 1)).Render(s)
 }
 
-// ShortHelp lists the keys shown in the one-line help bar.
+// ShortHelp lists the keys shown in the one-line help bar, most important
+// first (the root drops the last ones when the line does not fit): what
+// enter and e do, then how to move.
 func (s *portsScreen) ShortHelp() []key.Binding {
 	k := s.c.Keys
 	if s.mode == modeEndpoint {
-		return []key.Binding{k.Move, k.Back}
+		return []key.Binding{k.Back, k.Move}
 	}
 	if s.c.OpenSession != nil {
-		return []key.Binding{k.Move, s.openHelp(), k.Endpoint, k.Scenarios}
+		return []key.Binding{s.openHelp(), k.Endpoint, k.Scenarios, k.Move}
 	}
-	return []key.Binding{k.Move, s.openHelp()}
+	return []key.Binding{s.openHelp(), k.Move}
 }
 
 // FullHelp lists every key of the screen, in columns.

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/help"
@@ -207,29 +208,67 @@ func (m *Model) resize() {
 	}
 }
 
-// keyMap is the help.KeyMap of the whole program: the active screen's keys
-// followed by the global ones.
-type keyMap struct {
-	screen help.KeyMap
-	keys   KeyMap
-}
-
-func (k keyMap) ShortHelp() []key.Binding {
-	return append(k.screen.ShortHelp(), k.keys.Help, k.keys.Quit)
-}
-
-func (k keyMap) FullHelp() [][]key.Binding {
-	return append(k.screen.FullHelp(), []key.Binding{k.keys.Help, k.keys.Quit})
-}
-
+// helpView is the help bar: one line of the keys that matter most, or
+// (after ?) every key in columns. "? help" and "q quit" always show.
 func (m *Model) helpView() string {
-	v := m.help.View(keyMap{screen: m.screens[m.active], keys: m.common.Keys})
-	// help.Model adds an item that overflows when not even its ellipsis
-	// fits (bubbles v2.2.1 shouldAddItem): cut each line to the width.
-	lines := strings.Split(v, "\n")
-	for i, l := range lines {
-		if ansi.StringWidth(l) > m.width {
-			lines[i] = ansi.Truncate(l, max(m.width, 1), "…")
+	s := m.screens[m.active]
+	if m.help.ShowAll {
+		return m.fullHelpView(s.FullHelp())
+	}
+	return m.shortHelpView(s.ShortHelp())
+}
+
+// globalKeys are the keys of every screen, which the help bar never drops.
+func (m *Model) globalKeys() []key.Binding {
+	return []key.Binding{m.common.Keys.Help, m.common.Keys.Quit}
+}
+
+// shortHelpView is the one-line help: the screen's keys, most important
+// first, then the global ones. When the line does not fit, the screen's
+// last keys go first (the full help still lists them), never ? and q.
+func (m *Model) shortHelpView(keys []key.Binding) string {
+	h := m.help
+	h.SetWidth(0) // measure whole lines; the cut is ours
+	w := max(m.width, 1)
+	for n := len(keys); ; n-- {
+		line := h.ShortHelpView(append(slices.Clone(keys[:n]), m.globalKeys()...))
+		if n == 0 || ansi.StringWidth(line) <= w {
+			// Only a screen too narrow for "? help • q quit" cuts.
+			return ansi.Truncate(line, w, "…")
+		}
+	}
+}
+
+// fullHelpView lays the screen's columns of keys, and the global ones,
+// side by side; columns that do not fit the width start a new row of
+// columns below, so every key shows at any width from 80 columns on.
+func (m *Model) fullHelpView(groups [][]key.Binding) string {
+	h := m.help
+	h.SetWidth(0)
+	w := max(m.width, 1)
+	sep := ansi.StringWidth(h.FullSeparator)
+	var rows [][][]key.Binding
+	var row [][]key.Binding
+	rowW := 0
+	for _, g := range append(slices.Clone(groups), m.globalKeys()) {
+		colW := lipgloss.Width(h.FullHelpView([][]key.Binding{g}))
+		if colW == 0 {
+			continue // no enabled key
+		}
+		if len(row) > 0 && rowW+sep+colW > w {
+			rows, row, rowW = append(rows, row), nil, 0
+		}
+		if len(row) > 0 {
+			rowW += sep
+		}
+		row, rowW = append(row, g), rowW+colW
+	}
+	rows = append(rows, row)
+	var lines []string
+	for _, r := range rows {
+		for _, l := range strings.Split(h.FullHelpView(r), "\n") {
+			// A column wider than the screen (below 80 columns) is cut.
+			lines = append(lines, ansi.Truncate(l, w, "…"))
 		}
 	}
 	return strings.Join(lines, "\n")

@@ -695,14 +695,14 @@ func TestScenarioHelp(t *testing.T) {
 	}
 	m := newScenarioModel(t, 120, 40, &fakeSessions{evs: fixtureHops()}, SessionRequest{Scenario: "hops"})
 	s := session(m)
-	if got := keysOf(s.ShortHelp()); got != "↑/k ↓/j i f c tab/l s S esc" {
+	if got := keysOf(s.ShortHelp()); got != "i f c tab/l s S esc ↑/k ↓/j" {
 		t.Errorf("scenario help %q", got)
 	}
 	if got := s.panel.helpBinding().Help().Desc; got != "hop diagram" {
 		t.Errorf("c on hops says %q", got)
 	}
 	mustUpdate(t, m, keyText('c'))
-	if got := keysOf(s.ShortHelp()); got != "↑/k ↓/j c esc" {
+	if got := keysOf(s.ShortHelp()); got != "c esc ↑/k ↓/j" {
 		t.Errorf("panel help %q", got)
 	}
 	p := newSessionModel(t, 120, 40, &fakeSessions{evs: fixture587()})

@@ -558,22 +558,25 @@ func (s *sessionScreen) detailHint() string {
 	return "s step · tab lens · esc ports"
 }
 
-// ShortHelp lists the keys shown in the one-line help bar.
+// ShortHelp lists the keys shown in the one-line help bar, most important
+// first: the root drops the last ones when the line does not fit. Moving
+// the selection comes last: the arrows are what everyone tries first.
 func (s *sessionScreen) ShortHelp() []key.Binding {
 	k := s.c.Keys
-	if s.panel.open {
-		return append(s.tl.ShortHelp(), s.panel.helpBinding(), k.Back)
-	}
-	if s.step.on {
-		return append(s.step.ShortHelp(), k.Lens, k.Step, k.Back)
-	}
-	if s.req.Scenario != "" {
-		out := append(s.tl.ShortHelp(), k.Story)
-		out = append(out, s.legs.ShortHelp()...)
+	var out []key.Binding
+	switch {
+	case s.panel.open:
+		out = []key.Binding{s.panel.helpBinding(), k.Back}
+	case s.step.on:
+		out = append(s.step.ShortHelp(), k.Step, k.Reveal, k.Lens, k.Back)
+	case s.req.Scenario != "":
+		out = append([]key.Binding{k.Story}, s.legs.ShortHelp()...)
 		out = append(out, s.panel.ShortHelp()...)
-		return append(out, k.Lens, k.Step, k.Scenarios, k.Back)
+		out = append(out, k.Lens, k.Step, k.Scenarios, k.Back)
+	default:
+		out = []key.Binding{k.Lens, k.Step, k.Reveal, k.Rerun, k.Back}
 	}
-	return append(s.tl.ShortHelp(), k.Lens, k.Step, k.Reveal, k.Rerun, k.Back)
+	return append(out, s.tl.ShortHelp()...)
 }
 
 // FullHelp lists every key of the screen, in columns.

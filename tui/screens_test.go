@@ -1,0 +1,76 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+
+	"charm.land/bubbles/v2/key"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// Tests of issue 12's screen defects: each would fail on the code before
+// its fix.
+
+// helpLines is the help bar: the lines of the view below the screen's.
+func helpLines(m *Model) []string {
+	lines := strings.Split(plain(m), "\n")
+	n := strings.Count(m.helpView(), "\n") + 1
+	return lines[len(lines)-n:]
+}
+
+// helpScreens are the screens (and their states) whose help bar must fit.
+func helpScreens(t *testing.T, w, h int) map[string]*Model {
+	t.Helper()
+	out := map[string]*Model{}
+	out["ports"] = newPickerTestModel(t, w, h, &fakeSessions{})
+	out["session"] = newSessionModel(t, w, h, &fakeSessions{evs: fixture587()})
+	step := newSessionModel(t, w, h, &fakeSessions{evs: fixture587()})
+	mustUpdate(t, step, keyText('s'))
+	out["step"] = step
+	out["scenario"] = newScenarioModel(t, w, h, &fakeSessions{evs: fixtureMITM()}, mitmRequest())
+	pk := newPickerTestModel(t, w, h, &fakeSessions{})
+	mustUpdate(t, pk, keyText('S'))
+	out["picker"] = pk
+	return out
+}
+
+// TestHelpFits: at 80×24 the one-line help ends with "? help" and "q
+// quit" on every screen (the screen's last keys make room), and the full
+// help lists every key of the screen within the width.
+func TestHelpFits(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		for name, m := range helpScreens(t, size[0], size[1]) {
+			bar := helpLines(m)
+			if len(bar) != 1 {
+				t.Fatalf("%s %v: short help is %d lines", name, size, len(bar))
+			}
+			if !strings.HasSuffix(strings.TrimRight(bar[0], " "), "? help • q quit") || ansi.StringWidth(bar[0]) > size[0] {
+				t.Errorf("%s %v: help bar %q does not end with ? help and q quit within the width", name, size, bar[0])
+			}
+			// The first key the screen names always shows.
+			s := m.screens[m.active]
+			if first := s.ShortHelp()[0].Help(); !strings.Contains(bar[0], first.Key+" "+first.Desc) {
+				t.Errorf("%s %v: help bar %q lacks the screen's first key %q", name, size, bar[0], first.Key)
+			}
+
+			mustUpdate(t, m, keyText('?'))
+			full := strings.Join(helpLines(m), "\n")
+			for _, col := range append(s.FullHelp(), []key.Binding{m.common.Keys.Help, m.common.Keys.Quit}) {
+				for _, b := range col {
+					if !strings.Contains(full, b.Help().Desc) {
+						t.Errorf("%s %v: full help lacks %q:\n%s", name, size, b.Help().Desc, full)
+					}
+				}
+			}
+			for _, l := range strings.Split(plain(m), "\n") {
+				if ansi.StringWidth(l) > size[0] {
+					t.Errorf("%s %v: line wider than the screen: %q", name, size, l)
+				}
+			}
+			if got := strings.Count(plain(m), "\n") + 1; got > size[1] {
+				t.Errorf("%s %v: %d lines with the full help", name, size, got)
+			}
+			mustUpdate(t, m, keyText('?'))
+		}
+	}
+}
