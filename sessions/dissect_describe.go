@@ -213,6 +213,11 @@ func serverHelloText(m *ServerHello) string {
 	return strings.Join(parts, ", ")
 }
 
+// Summary is the ServerHello's one line as the dissector shows it: the
+// version, cipher suite, key share group and ALPN chosen, and whether the
+// server resumes; for a HelloRetryRequest, what it asks for.
+func (m *ServerHello) Summary() string { return serverHelloText(m) }
+
 // describeExtension returns one extension's field name and value.
 func describeExtension(e Extension, msgType uint8, hrr bool) (string, string) {
 	name := extensionDisplayName(e.ID)
@@ -559,6 +564,10 @@ func (d *describer) finished(m *Finished, dir Direction) string {
 	return fmt.Sprintf("%s of verify_data, an HMAC over the whole handshake (RFC 8446 §4.4.4); after it the %s uses its application traffic key, which mailwire does not take from the key log: the protocol inside is shown from the endpoint's own view",
 		plural(len(m.VerifyData), "byte"), side(dir))
 }
+
+// String names an alert's level and description as the dissector shows
+// them: "fatal handshake_failure".
+func (a Alert) String() string { return describeAlert(a) }
 
 // describeAlert names an alert's level and description: "fatal
 // handshake_failure", "warning unknown(199)" (RFC 8446 §6).

@@ -150,8 +150,10 @@ func checkObservations(t *testing.T, port int, ver uint16, evs []sessions.Event)
 	} else if len(end.Certificates) > 0 || !end.CertificateHidden {
 		t.Errorf("TLS 1.3: the certificate is encrypted, observed %q (hidden %v)", end.Certificates, end.CertificateHidden)
 	}
-	if !strings.Contains(end.Version, tls.VersionName(ver)[len("TLS "):]) {
-		t.Errorf("version %q, want %s", end.Version, tls.VersionName(ver))
+	// The dissector's typed ServerHello gives the version chosen as its
+	// name: "TLS 1.3", not a display value such as "TLS 1.3 (selected)".
+	if want := tls.VersionName(ver); end.Version != want || end.CipherSuite == "" {
+		t.Errorf("version %q, cipher suite %q; want %s", end.Version, end.CipherSuite, want)
 	}
 	if end.EncryptedRecords == 0 || end.ToEncrypted < 0 {
 		t.Errorf("no encrypted record observed: %+v", end)
