@@ -51,7 +51,13 @@ type portsScreen struct {
 	rows []content.PortRow
 
 	row, col int // selected cell
-	wantCol  int // column the user last chose; kept when a row lacks it
+	// wantCol is the column to keep while moving up or down in one
+	// direction, through a row that lacks it; vertDir is that direction
+	// (-1 up, 1 down, 0 after any other move). Turning back starts from
+	// the column the selection is in: after j l k j the selection is back
+	// on 587, not on 465.
+	wantCol int
+	vertDir int
 
 	mode   detailMode
 	detail viewport.Model
@@ -101,12 +107,22 @@ func (s *portsScreen) selectRow(row int) {
 	}
 }
 
+// moveRow moves the selection one row up (-1) or down (1), keeping the
+// column while it goes on in the same direction.
+func (s *portsScreen) moveRow(dir int) {
+	if dir != s.vertDir {
+		s.wantCol = s.col
+	}
+	s.vertDir = dir
+	s.selectRow(s.row + dir)
+}
+
 // selectCol moves to a column of the current row if it has a port there.
 func (s *portsScreen) selectCol(col int) bool {
 	if s.portAt(s.row, col) == 0 {
 		return false
 	}
-	s.col, s.wantCol = col, col
+	s.col, s.wantCol, s.vertDir = col, col, 0
 	return true
 }
 
@@ -117,9 +133,9 @@ func (s *portsScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		before := s.Selected()
 		switch {
 		case key.Matches(msg, k.Up):
-			s.selectRow(s.row - 1)
+			s.moveRow(-1)
 		case key.Matches(msg, k.Down):
-			s.selectRow(s.row + 1)
+			s.moveRow(1)
 		case key.Matches(msg, k.Left):
 			s.selectCol(colExplicit)
 		case key.Matches(msg, k.Right):
@@ -215,6 +231,7 @@ func (s *portsScreen) click(x, y int) {
 		return
 	}
 	before := s.Selected()
+	s.vertDir = 0
 	explicitStart := colProtocol + colGap
 	implicitStart := explicitStart + colPort + colGap
 	s.row = row

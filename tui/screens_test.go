@@ -1,11 +1,14 @@
 package tui
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"charm.land/bubbles/v2/key"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/mailwire/mailwire/content"
 )
 
 // Tests of issue 12's screen defects: each would fail on the code before
@@ -72,5 +75,45 @@ func TestHelpFits(t *testing.T) {
 			}
 			mustUpdate(t, m, keyText('?'))
 		}
+	}
+}
+
+// TestPortTableColumnMemory: turning back starts from the column the
+// selection is in (j l k j returns to 587, it landed on 465), while going
+// on in one direction through a row without the column keeps it.
+func TestPortTableColumnMemory(t *testing.T) {
+	m := newTestModel(t, 80, 24, nil, nil)
+	p := ports(m)
+	for _, k := range "jlkj" {
+		update(t, m, keyText(k))
+	}
+	if got := p.Selected(); got != 587 {
+		t.Errorf("after j l k j: port %d, want 587", got)
+	}
+	// From 443 (implicit only) up the implicit column to 465, then on
+	// through SMTP's row (explicit only) and back down: 587.
+	for range 5 {
+		update(t, m, keyText('j'))
+	}
+	var got []int
+	for range 4 {
+		update(t, m, keyText('k'))
+		got = append(got, p.Selected())
+	}
+	if want := []int{993, 995, 465, 25}; !slices.Equal(got, want) {
+		t.Errorf("up from 443: %v, want %v", got, want)
+	}
+	update(t, m, keyText('j'))
+	if p.Selected() != 587 {
+		t.Errorf("back down from 25: %d, want 587", p.Selected())
+	}
+
+	// A middle row without the column: going on keeps the column.
+	p.rows = []content.PortRow{{Protocol: "A", Explicit: 1, Implicit: 2}, {Protocol: "B", Explicit: 3}, {Protocol: "C", Explicit: 5, Implicit: 6}}
+	p.row, p.col, p.wantCol, p.vertDir = 0, colImplicit, colImplicit, 0
+	update(t, m, keyText('j'))
+	update(t, m, keyText('j'))
+	if p.Selected() != 6 {
+		t.Errorf("down through a row without the implicit column: %d, want 6", p.Selected())
 	}
 }
