@@ -36,12 +36,13 @@ func TestKeyboardNavigation(t *testing.T) {
 		{keyText('k'), 993},
 		{keyCode(tea.KeyLeft), 143},
 		{keyCode(tea.KeyDown), 443}, // no explicit HTTPS port: land on 443…
-		{keyCode(tea.KeyUp), 143},   // …and come back to the explicit column chosen before
+		{keyCode(tea.KeyUp), 993},   // …and turning back starts from the column the selection is in
+		{keyText('h'), 143},
 		{keyText('k'), 110},
 		{keyText('l'), 995},
 		{keyText('k'), 465},
 		{keyText('k'), 25},  // SMTP: only explicit
-		{keyText('j'), 465}, // the implicit choice survives the SMTP row
+		{keyText('j'), 587}, // back down from where the selection is (issue 12)
 	}
 	for i, s := range steps {
 		update(t, m, s.key)
@@ -181,32 +182,25 @@ func lineHasBoth(s, a, b string) bool {
 // selectPort moves the selection to port with the keyboard.
 func selectPort(t *testing.T, m *Model, port int) {
 	t.Helper()
-	// Choose the column on the ESMTP row, which has both, then walk from the
-	// top: the choice is kept across rows.
+	// Walk to the top, down to the port's row, then to its column.
 	for range 6 {
 		update(t, m, keyCode(tea.KeyUp))
 	}
-	update(t, m, keyCode(tea.KeyDown))
 	for _, row := range content.PortTable() {
-		if row.Explicit == port {
+		switch port {
+		case row.Explicit:
 			update(t, m, keyCode(tea.KeyLeft))
-			break
-		}
-		if row.Implicit == port {
+		case row.Implicit:
 			update(t, m, keyCode(tea.KeyRight))
-			break
+		default:
+			update(t, m, keyCode(tea.KeyDown))
+			continue
 		}
+		break
 	}
-	for range 6 {
-		update(t, m, keyCode(tea.KeyUp))
+	if got := ports(m).Selected(); got != port {
+		t.Fatalf("could not select port %d (at %d)", port, got)
 	}
-	for range 6 {
-		if ports(m).Selected() == port {
-			return
-		}
-		update(t, m, keyCode(tea.KeyDown))
-	}
-	t.Fatalf("could not select port %d (at %d)", port, ports(m).Selected())
 }
 
 func allPorts() []int {
