@@ -278,7 +278,7 @@ func (s *portsScreen) layout() portsLayout {
 	} else {
 		l.lab = s.labView(w)
 		if s.c.Lab.State == labReady {
-			// Short on lines: the CA path is in the endpoint view (enter).
+			// Short on lines: the CA path is in the endpoint view (e).
 			l.lab = s.labLine(w)
 		}
 		l.detailX = 0
@@ -428,7 +428,7 @@ func (s *portsScreen) labLine(w int) string {
 	i := s.c.Lab.Info
 	text := st.OK.Render("lab ready") + st.Muted.Render(" on ") + st.Text.Render(i.ListenHost) +
 		st.Muted.Render(" · login ") + st.Text.Render(i.User+" / "+i.Password) +
-		st.Muted.Render(" · CA path: enter")
+		st.Muted.Render(" · CA path: e")
 	return ansiTruncate(text, w)
 }
 

@@ -117,3 +117,18 @@ func TestPortTableColumnMemory(t *testing.T) {
 		t.Errorf("down through a row without the implicit column: %d, want 6", p.Selected())
 	}
 }
+
+// TestPortTableCAHint: the narrow lab line sends the user to the key that
+// shows the CA path (e), not to enter, which runs a session.
+func TestPortTableCAHint(t *testing.T) {
+	info := fakeLabInfo()
+	m := newTestModel(t, 80, 24, &info, nil)
+	v := plain(m)
+	if strings.Contains(v, "CA path: enter") || !strings.Contains(v, "CA path: e") {
+		t.Errorf("lab line at 80×24:\n%s", v)
+	}
+	update(t, m, keyText('e'))
+	if !strings.Contains(flatten(plain(m)), info.CAPath) {
+		t.Errorf("e does not show the CA path:\n%s", plain(m))
+	}
+}
