@@ -644,8 +644,12 @@ func (s *soak) huge(c *hostileConn, hc hugeCase) string {
 	if werr != nil && strings.HasPrefix(got, "closed") {
 		return "cut off mid-line"
 	}
+	// One key for every queue ID and every APPENDUID.
 	if i := strings.Index(got, "queued as "); i >= 0 {
-		got = got[:i+len("queued as")] + " …" // one key for every queue ID
+		got = got[:i+len("queued as")] + " …"
+	}
+	if i := strings.Index(got, "[APPENDUID "); i >= 0 {
+		got = got[:i] + "[APPENDUID …] APPEND completed"
 	}
 	return got
 }
