@@ -43,6 +43,13 @@ const (
 	defaultHeight = 24
 )
 
+// The smallest terminal the screens are laid out for. Below it the root
+// shows what is missing instead of clipped screens; keys still work.
+const (
+	minWidth  = 80
+	minHeight = 24
+)
+
 // Model is the root model: it routes messages, owns the window size and the
 // help bar, and is the only model that builds the tea.View.
 type Model struct {
@@ -172,6 +179,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 
+	case tea.MouseMsg:
+		if m.tooSmall() {
+			return m, nil // nothing on screen to point at
+		}
+
 	case tea.KeyPressMsg:
 		switch {
 		case key.Matches(msg, m.common.Keys.Quit):
@@ -278,7 +290,11 @@ func (m *Model) fullHelpView(groups [][]key.Binding) string {
 // tea.View is built: alt screen, mouse mode and window title live here.
 func (m *Model) View() tea.View {
 	var v tea.View
-	if !m.quitting {
+	switch {
+	case m.quitting:
+	case m.tooSmall():
+		v.SetContent(m.tooSmallView())
+	default:
 		body := m.screens[m.active].View()
 		v.SetContent(lipgloss.JoinVertical(lipgloss.Left, body, m.helpView()))
 	}
@@ -286,6 +302,31 @@ func (m *Model) View() tea.View {
 	v.MouseMode = tea.MouseModeCellMotion
 	v.WindowTitle = fmt.Sprintf("mailwire — %s", m.screenTitle())
 	return v
+}
+
+// tooSmall says whether the terminal is smaller than the screens' layout.
+func (m *Model) tooSmall() bool { return m.width < minWidth || m.height < minHeight }
+
+// tooSmallView says so, and what size is needed, in the middle of the
+// terminal.
+func (m *Model) tooSmallView() string {
+	st := m.common.Styles
+	w, h := max(m.width, 1), max(m.height, 1)
+	var lines []string
+	for _, l := range []struct {
+		style lipgloss.Style
+		text  string
+	}{
+		{st.Warning, fmt.Sprintf("terminal too small (need %d×%d)", minWidth, minHeight)},
+		{st.Text, fmt.Sprintf("this one is %d×%d", m.width, m.height)},
+		{st.Muted, "enlarge the window to go on · q quits"},
+	} {
+		for _, wl := range strings.Split(lipgloss.Wrap(l.text, w, " "), "\n") {
+			lines = append(lines, l.style.Render(wl))
+		}
+	}
+	lines = lines[:min(len(lines), h)]
+	return lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, strings.Join(lines, "\n"))
 }
 
 func (m *Model) screenTitle() string {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailwire/mailwire/content"
@@ -130,5 +131,47 @@ func TestPortTableCAHint(t *testing.T) {
 	update(t, m, keyText('e'))
 	if !strings.Contains(flatten(plain(m)), info.CAPath) {
 		t.Errorf("e does not show the CA path:\n%s", plain(m))
+	}
+}
+
+// TestTooSmall: below 80×24 the root says the terminal is too small
+// instead of drawing clipped screens (the table was cut at 60×20); keys
+// still work, and the screens come back at 80×24.
+func TestTooSmall(t *testing.T) {
+	for _, size := range [][2]int{{60, 20}, {79, 24}, {80, 23}, {20, 5}, {1, 1}} {
+		m := newTestModel(t, size[0], size[1], nil, nil)
+		v := plain(m)
+		if size[0] >= 40 && !strings.Contains(v, "terminal too small (need 80×24)") {
+			t.Errorf("%v: no too-small message:\n%s", size, v)
+		}
+		if strings.Contains(v, "Protocol") {
+			t.Errorf("%v: the clipped table is drawn:\n%s", size, v)
+		}
+		lines := strings.Split(v, "\n")
+		if len(lines) > size[1] {
+			t.Errorf("%v: %d lines", size, len(lines))
+		}
+		for _, l := range lines {
+			if ansi.StringWidth(l) > size[0] {
+				t.Errorf("%v: line %q wider than the terminal", size, l)
+			}
+		}
+	}
+	m := newTestModel(t, 60, 20, nil, nil)
+	update(t, m, keyText('j'))
+	if got := ports(m).Selected(); got != 587 {
+		t.Errorf("j while too small: port %d, want 587", got)
+	}
+	update(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	if v := plain(m); strings.Contains(v, "too small") || !strings.Contains(v, "Protocol") {
+		t.Errorf("at 80×24 the port table is back:\n%s", v)
+	}
+	update(t, m, tea.WindowSizeMsg{Width: 60, Height: 20})
+	cmd := update(t, m, keyText('q'))
+	if cmd == nil {
+		t.Fatal("q while too small: no command")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Error("q while too small does not quit")
 	}
 }
