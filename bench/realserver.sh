@@ -67,7 +67,7 @@ echo
 jq -r '
   (.results | map({(.command): .median}) | add) as $m
   | .results[] | "\(.median * 1000 | . * 10 | round / 10) ms median, \((.user + .system) * 1000 | . * 10 | round / 10) ms CPU  \(.command)"
-    + (if (.command | startswith("mailwire")) then
+    + (if (.command | startswith("mailwire")) and $m["openssl s_client -starttls smtp"] > 0 and $m["swaks --quit-after AUTH"] > 0 then
          "  (\(.median / $m["openssl s_client -starttls smtp"] * 100 | round / 100)x s_client, \(.median / $m["swaks --quit-after AUTH"] * 100 | round / 100)x swaks)"
        else "" end)' "$json"
 echo "table: $out"
