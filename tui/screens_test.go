@@ -175,3 +175,46 @@ func TestTooSmall(t *testing.T) {
 		t.Error("q while too small does not quit")
 	}
 }
+
+// TestCredentialRowKeepsTheSecret: a row whose credential crossed the
+// wire shows the (masked) credential whole, then the warning; it read
+// "AUTH PL…  ⚠ password readable…" with a leg column.
+func TestCredentialRowKeepsTheSecret(t *testing.T) {
+	for _, w := range []int{80, 100, 120, 160, 200} {
+		for _, lens := range []string{"endpoint", "eavesdropper"} {
+			m := newScenarioModel(t, w, 40, &fakeSessions{evs: fixtureMITM()}, mitmRequest())
+			if lens == "eavesdropper" {
+				mustUpdate(t, m, keyCode(tea.KeyTab))
+			}
+			mustUpdate(t, m, keyText('g')) // the selection off the rows
+			rows := 0
+			for _, l := range strings.Split(timeline(m), "\n") {
+				if !strings.Contains(l, "AUTH PL") {
+					continue
+				}
+				rows++
+				i := strings.Index(l, "AUTH PLAIN ••••••••")
+				if i < 0 || !strings.Contains(l[i:], "⚠") {
+					t.Errorf("%d %s: row %q lacks the masked credential and then ⚠", w, lens, l)
+				}
+			}
+			if rows == 0 {
+				t.Errorf("%d %s: no AUTH row:\n%s", w, lens, timeline(m))
+			}
+		}
+	}
+	// fitWarning in every room: the credential whole as long as it fits.
+	text := "AUTH PLAIN •••••••• (+1 lines)"
+	for room := 20; room <= 80; room++ {
+		got, extra := fitWarning(text, credOnWire, room)
+		if w := ansi.StringWidth(got + extra); w > room {
+			t.Errorf("room %d: %q%q is %d wide", room, got, extra, w)
+		}
+		if !strings.HasPrefix(got, "AUTH PLAIN ••••••••") {
+			t.Errorf("room %d: credential cut: %q", room, got)
+		}
+		if room >= 22 && !strings.Contains(extra, "⚠") {
+			t.Errorf("room %d: no warning beside %q", room, got)
+		}
+	}
+}

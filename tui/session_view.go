@@ -51,8 +51,12 @@ const (
 	// credOnWire flags a credential that crossed the wire readable
 	// (RFC 8314 §5.2, RFC 2595 §2.3).
 	credOnWire = "⚠ password readable by anyone on the path"
-	// credOnWireShort says it where the row is narrow.
-	credOnWireShort = "⚠ password readable"
+	// credOnWireShort says it where the row is narrow, credOnWireShorter
+	// and credOnWireMark where even that does not fit beside the
+	// credential.
+	credOnWireShort   = "⚠ password readable"
+	credOnWireShorter = "⚠ readable"
+	credOnWireMark    = "⚠"
 )
 
 // sessionLayout is where each part of the screen sits, computed from the

@@ -82,8 +82,7 @@ func (t *timelineModel) cellParts(ev *sessions.Event, first, last, w int, gutter
 		if gutter == "" && warn == credOnWire {
 			warn = credOnWireShort // a half of the side-by-side view
 		}
-		extra = "  " + warn
-		text = ansi.Truncate(text, max(8, room-ansi.StringWidth(extra)), "…")
+		text, extra = fitWarning(text, warn, room)
 	case title != "":
 		extra = "  — " + title
 		text = ansi.Truncate(text, room, "…")
@@ -103,6 +102,46 @@ func (t *timelineModel) cellParts(ev *sessions.Event, first, last, w int, gutter
 		p.leg = padTo(ansi.Truncate(legTag(ev.Leg), legW, "…"), legW) + " "
 	}
 	return p
+}
+
+// fitWarning fits a row's text and its warning in room cells. The row
+// teaches that the credential crossed the wire readable, so the text up to
+// the (masked) credential comes first, then the warning in the longest of
+// its forms that fits: the whole text with a shorter warning rather than
+// a cut text with the full one; the text is cut after the credential only
+// when even "⚠" does not fit beside it.
+func fitWarning(text, warn string, room int) (string, string) {
+	tiers := []string{warn}
+	for _, short := range []string{credOnWireShort, credOnWireShorter, credOnWireMark} {
+		if short != tiers[len(tiers)-1] {
+			tiers = append(tiers, short)
+		}
+	}
+	tw := ansi.StringWidth(text)
+	for _, tier := range tiers {
+		if tw+2+ansi.StringWidth(tier) <= room {
+			return text, "  " + tier
+		}
+	}
+	// keep is where the credential ends: after the mask, or (revealed)
+	// the whole text.
+	keep := tw
+	if i := strings.Index(text, sessions.Mask("x")); i >= 0 {
+		keep = ansi.StringWidth(text[:i]) + ansi.StringWidth(sessions.Mask("x"))
+	}
+	for _, tier := range tiers {
+		ew := 2 + ansi.StringWidth(tier)
+		switch {
+		case keep+1+ew <= room: // +1: the "…" of the cut
+			return ansi.Truncate(text, room-ew, "…"), "  " + tier
+		case keep+ew <= room: // no room for "…": end at the credential
+			return ansi.Truncate(text, keep, ""), "  " + tier
+		}
+	}
+	if room >= keep {
+		return ansi.Truncate(text, room, "…"), "" // the credential, whole
+	}
+	return ansi.Truncate(text, max(1, room-3), "…"), "  " + credOnWireMark
 }
 
 // styledCell renders a row that is not selected, in the styles of what it
