@@ -13,7 +13,7 @@ const (
 	// without TLS (RFC 7435 §1).
 	FindingNoTLS FindingKind = "no-tls"
 	// FindingCertificate: the server's certificate did not verify for the
-	// name asked (wrong name, unknown authority, expired, …; RFC 6125
+	// name asked (wrong name, unknown authority, expired, …; RFC 9525
 	// §6, RFC 8314 §5.3), whether the session stopped there or went on
 	// because verification was not enforced.
 	FindingCertificate FindingKind = "certificate"
