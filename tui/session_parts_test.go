@@ -401,3 +401,30 @@ func TestVisibility(t *testing.T) {
 		t.Errorf("another leg's observer: %+v", other)
 	}
 }
+
+// TestTimelineFoldsOneLeg: in the endpoint lens a run of TLS records folds
+// into one row only within one connection; with a machine in the middle
+// the two legs' records interleave, and the attacker's records to the
+// server showed up in the client's folded row (issue 10).
+func TestTimelineFoldsOneLeg(t *testing.T) {
+	var b builder
+	for i := range 6 {
+		b.leg = sessions.LegClientAttacker
+		if i%2 == 1 {
+			b.leg = sessions.LegAttackerServer
+		}
+		b.encrypted(sessions.ServerToClient, 20+i)
+	}
+	m := newSessionModel(t, 160, 48, &fakeSessions{evs: b.evs})
+	s := session(m)
+	if len(s.tl.rows) != 6 {
+		t.Fatalf("%d rows for 6 records that alternate between legs, want 6 (no fold across legs)", len(s.tl.rows))
+	}
+	for _, r := range s.tl.rows {
+		for i := r.first; i <= r.last; i++ {
+			if s.evs[i].Leg != s.evs[r.first].Leg {
+				t.Fatalf("row %d..%d mixes legs %q and %q", r.first, r.last, s.evs[r.first].Leg, s.evs[i].Leg)
+			}
+		}
+	}
+}

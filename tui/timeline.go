@@ -112,11 +112,9 @@ func (t *timelineModel) addRows(from int) {
 		if !t.shows(ev) {
 			continue
 		}
-		if lensFolds(t.d.lens, ev) {
-			if n := len(t.rows); n > 0 && t.rows[n-1].last == i-1 && lensFolds(t.d.lens, &evs[i-1]) {
-				t.rows[n-1].last = i
-				continue
-			}
+		if n := len(t.rows); n > 0 && t.rows[n-1].last == i-1 && lensFoldsWith(t.d.lens, &evs[i-1], ev) {
+			t.rows[n-1].last = i
+			continue
 		}
 		t.rows = append(t.rows, row{first: i, last: i})
 	}

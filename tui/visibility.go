@@ -36,6 +36,13 @@ func lensFolds(l lens.Lens, ev *sessions.Event) bool {
 	return l == lens.Endpoint && isRecord(ev)
 }
 
+// lensFoldsWith says whether ev joins the folded row that prev ends: both
+// fold, and both crossed the same connection (with a machine in the
+// middle, the attacker's records to the server are not the client's).
+func lensFoldsWith(l lens.Lens, prev, ev *sessions.Event) bool {
+	return lensFolds(l, prev) && lensFolds(l, ev) && prev.Leg == ev.Leg
+}
+
 // lensDims says whether ev's row is of little interest in the lens and is
 // drawn dimmed: records and encrypted bytes, to the endpoints, who read
 // what they carry on other rows.
