@@ -175,6 +175,9 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw 
 		req.Env.EHLOName = f.ehlo
 	}
 	req.Env.SessionTimeout, req.Env.ReadTimeout, req.Env.DialTimeout = timeoutsFor(f.timeout)
+	if req.Env.MaxTLS, err = parseTLSVersion("tls-max", f.tlsMax); err != nil {
+		return usageError(err)
+	}
 
 	po := sessions.PrintOptions{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Width: f.width}
 	w := outputWriter(out, f, &po)

@@ -2,9 +2,11 @@ package scenario
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/mitm"
 )
 
@@ -50,18 +52,26 @@ func playImplicitAttack(r *Run) error {
 		r.Verdict("", "connection-broken", true,
 			"the session ended without TLS and without an error: nothing was disclosed, and nothing was delivered either")
 	default:
-		// What the attacker saw is on its own leg: the cleartext
-		// ClientHello (RFC 8446 §4.1.2) and record headers (RFC 8446 §5.1).
-		attacker := OnLeg(evs, sessions.LegAttackerServer)
-		sni, seq := ServerName(attacker)
-		evidence := nonZero(seq)
+		// What the attacker saw is what a passive observer of its own leg
+		// learns (the lens): the cleartext ClientHello (RFC 8446 §4.1.2),
+		// record headers (RFC 8446 §5.1) and, under TLS 1.2, the
+		// certificate (RFC 5246 §7.4.2).
+		seen := lens.Observe(evs, len(evs), sessions.LegAttackerServer)
+		evidence := slices.Clone(seen.Evidence)
 		for _, ev := range client {
 			if ev.Kind == sessions.KindTLSState {
 				evidence = append(evidence, ev.Seq)
 			}
 		}
+		what := "record types and sizes"
+		if len(seen.SNI) > 0 {
+			what += fmt.Sprintf(" and the server name %q", strings.Join(seen.SNI, ", "))
+		}
+		if len(seen.Certificates) > 0 {
+			what += fmt.Sprintf(", and the server's certificate (%s: TLS %s sends it in the clear)", strings.Join(seen.Certificates, "; "), strings.TrimPrefix(seen.Version, "TLS "))
+		}
 		r.Verdict("", "only-metadata", true,
-			fmt.Sprintf("the session ran encrypted through the attacker, who saw only record types and sizes and the server name %q", sni), evidence...)
+			"the session ran encrypted through the attacker, who saw only "+what, evidence...)
 	}
 	return nil
 }

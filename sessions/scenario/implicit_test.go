@@ -1,6 +1,7 @@
 package scenario_test
 
 import (
+	"crypto/tls"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,5 +36,30 @@ func TestImplicitUnderAttack(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestImplicitPassthroughTLS12: under TLS 1.2 the certificate crosses in
+// the clear (RFC 5246 §7.4.2), so the passthrough verdict names it along
+// with the SNI; under TLS 1.3 it does not (the verdict said "only record
+// types and sizes and the server name" for both).
+func TestImplicitPassthroughTLS12(t *testing.T) {
+	env := labEnv(t)
+	for _, tc := range []struct {
+		max  uint16
+		cert bool
+	}{{tls.VersionTLS12, true}, {tls.VersionTLS13, false}} {
+		t.Run(tls.VersionName(tc.max), func(t *testing.T) {
+			e := env
+			e.MaxTLS = tc.max
+			evs := play(t, scenario.Request{Name: "implicit-under-attack", Port: 993, Variant: "passthrough", Env: e})
+			v := verdicts(evs)[""]
+			if got := strings.Contains(v.Text, "certificate"); got != tc.cert {
+				t.Errorf("verdict names the certificate: %v, want %v: %q", got, tc.cert, v.Text)
+			}
+			if !strings.Contains(v.Text, `"mail.lab.test"`) {
+				t.Errorf("verdict lacks the SNI: %q", v.Text)
+			}
+		})
 	}
 }

@@ -190,6 +190,11 @@ type Env struct {
 	// DialTimeout, ReadTimeout and SessionTimeout bound each session
 	// (sessions' defaults when zero).
 	DialTimeout, ReadTimeout, SessionTimeout time.Duration
+	// MaxTLS caps the TLS version the scenario's clients offer
+	// (tls.VersionTLS12 shows what TLS 1.2 leaves in the clear); zero
+	// leaves crypto/tls's default. A scenario that compares versions
+	// (tls12-vs-13) sets its own.
+	MaxTLS uint16
 }
 
 // LabEnv returns the Env of a running lab: its endpoints, CA and demo
@@ -427,6 +432,7 @@ func (e Env) options(addr string, port int) (sessions.Options, error) {
 	o.EHLOName = e.EHLOName
 	o.To, o.Fetch = e.Recipient, e.Fetch
 	o.DialTimeout, o.ReadTimeout, o.SessionTimeout = e.DialTimeout, e.ReadTimeout, e.SessionTimeout
+	o.MaxTLS = e.MaxTLS
 	return o, nil
 }
 
