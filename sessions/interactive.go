@@ -561,13 +561,27 @@ func (s *interactive) expect(line, verb, tag string, cont, body bool) {
 			return
 		}
 		if s.helper == nil && s.io.Lockstep {
-			s.await(waitReply, tag, "“"+Truncate(line, 40)+"”")
+			s.await(waitReply, tag, lineName(tag, verb, cont))
 		}
 		return
 	}
 	if s.helper == nil {
-		s.lockstep("“" + Truncate(line, 40) + "”")
+		s.lockstep(lineName(tag, verb, cont))
 	}
+}
+
+// lineName names a line for a note by its command, never by its text,
+// which may carry a password (an IMAP LOGIN, a POP3 PASS).
+func lineName(tag, verb string, cont bool) string {
+	switch {
+	case cont:
+		return "the line continuing " + verbOr(verb, "the command")
+	case verb == "":
+		return "the last line"
+	case tag != "":
+		return Truncate(tag, 20) + " " + Truncate(verb, 20)
+	}
+	return Truncate(verb, 20)
 }
 
 func (s *interactive) lockstep(what string) {

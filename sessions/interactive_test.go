@@ -495,3 +495,34 @@ func TestReadLines(t *testing.T) {
 		t.Errorf("too long: %+v", got)
 	}
 }
+
+// A note about a line never quotes it: the line may carry a password.
+func TestInteractiveNoReplyNoteHidesLine(t *testing.T) {
+	pki := validPKI(t)
+	srv := startFake(t, pki, false, false, func(f *fakeConn) error {
+		if err := f.say("* OK ready"); err != nil {
+			return err
+		}
+		if _, err := f.expect(`a1 LOGIN`); err != nil {
+			return err
+		}
+		f.drain() // never answers
+		return nil
+	})
+	in := make(chan Input, 1)
+	in <- Input{Line: `a1 LOGIN "learner" "s3cret-pass"`, ConfirmCleartext: true}
+	close(in)
+	o := interactiveTestOptions(srv.addr, pki, ProtoIMAP)
+	o.Driver = InteractiveDriver{Input: in, Opts: InteractiveOptions{Lockstep: true, ReplyWait: 100 * time.Millisecond}}
+	evs, _ := run(t, o)
+	srv.wait(t)
+	n := find(evs, 0, func(ev Event) bool { return ev.Annotation == AnnInteractiveNoReply })
+	if n < 0 || !strings.Contains(evs[n].Text, "a1 LOGIN") {
+		t.Fatalf("no note naming the command\n%s", dump(evs))
+	}
+	for _, ev := range evs {
+		if ev.Kind != KindLine && strings.Contains(ev.Text, "s3cret-pass") {
+			t.Errorf("%s %q quotes the password", ev.Kind, ev.Text)
+		}
+	}
+}
