@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
 	"github.com/mailwire/mailwire/sessions"
@@ -30,27 +33,34 @@ type connectFlags struct {
 	side sessionFlags
 }
 
-// newConnectCmd builds `mailwire connect HOST[:PORT]`: the session screen
-// of the TUI against a real server.
+// newConnectCmd builds `mailwire connect HOST[:PORT]`: a session typed by
+// hand against a server, on the terminal interface's prompt, or from lines
+// on standard input.
 func newConnectCmd() *cobra.Command {
-	var f connectFlags
+	f := connectFlags{side: sessionFlags{format: "text", lens: sessions.LensEndpoint}}
 	cmd := &cobra.Command{
 		Use:   "connect HOST[:PORT]",
-		Short: "Run one session against a server and explore it in the terminal interface",
-		Long: "Connect to a mail server (or an HTTPS server, for comparison) and open the\n" +
-			"session screen on what crossed the wire: the timeline, the STARTTLS boundary,\n" +
-			"what each line means, and the eavesdropper's view (tab).\n\n" +
+		Short: "Talk to a server by hand, with every line and reply annotated",
+		Long: "Connect to a mail server and type the protocol yourself: every line is sent\n" +
+			"exactly as typed (CRLF added), and the replies come back annotated in the\n" +
+			"session screen's timeline. Typing STARTTLS (STLS, or a tagged STARTTLS in\n" +
+			"IMAP) upgrades the connection and dissects the handshake. Nothing is sent\n" +
+			"that you did not type: no EHLO, no QUIT. On the terminal, keys that cannot be\n" +
+			"protocol text act for mailwire (ctrl+a: AUTH helper, ctrl+d: end, esc: back).\n\n" +
+			"Without a terminal (standard input or output redirected, or --format given)\n" +
+			"it reads lines from standard input, sends each after the server answered\n" +
+			"the one before (at most 15 s each, or --timeout), and prints the annotated\n" +
+			"transcript, as openssl s_client does, but annotated.\n\n" +
 			"The protocol comes from --proto, else from the port (25, 587, 465, 110, 995,\n" +
-			"143, 993, 443); the port from PORT, else from the protocol and --tls. The\n" +
-			"certificate is checked against the system roots, or --ca-file. Nothing is\n" +
-			"logged in unless --user is given (its password is asked for on the terminal\n" +
-			"unless $MAILWIRE_PASSWORD is set), no message is sent without --to and no\n" +
-			"mailbox is read without --fetch; esc leads to the port table. The exit status\n" +
-			"is the last session's.\n\n" + exitStatusHelp,
+			"143, 993); the port from PORT, else from the protocol and --tls. The\n" +
+			"certificate is checked against the system roots, or --ca-file. A password\n" +
+			"typed before TLS is held for confirmation on the terminal and warned about\n" +
+			"in line mode (exit status 3). HTTPS (443) plays its scripted session.\n\n" + exitStatusHelp,
 		Example: "  mailwire connect smtp.example.org:587\n" +
-			"  mailwire connect imap.example.org --proto imap --tls implicit\n" +
-			"  mailwire connect 127.0.0.1:10587 --sni mail.lab.test --ca-file ~/.local/state/mailwire/lab/ca.pem",
-		Args:         usageArgs(cobra.ExactArgs(1)),
+			"  mailwire connect imap.example.org --proto imap --tls implicit --user me\n" +
+			"  printf 'EHLO me\\r\\nSTARTTLS\\r\\nEHLO me\\r\\nQUIT\\r\\n' | mailwire connect mx.example.org:25\n" +
+			"  mailwire connect 127.0.0.1:10143 --sni mail.lab.test --ca-file ~/.local/state/mailwire/lab/ca.pem",
+		Args:         connectArgs,
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -60,6 +70,15 @@ func newConnectCmd() *cobra.Command {
 			o, req, err := connectOptions(args[0], f)
 			if err != nil {
 				return err
+			}
+			if err := checkOutputFlags(f.side); err != nil {
+				return err
+			}
+			if !onTerminal(cmd.InOrStdin(), cmd.OutOrStdout()) || cmd.Flags().Changed("format") {
+				if err := checkLineMode(cmd.Flags().Changed); err != nil {
+					return err
+				}
+				return runConnectLines(ctx, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o, f)
 			}
 			pw := stdinPasswordSource(cmd.InOrStdin(), cmd.ErrOrStderr())
 			if o.Password, err = pw.password(ctx, o.Username, o.Password, o.Target); err != nil {
@@ -74,13 +93,88 @@ func newConnectCmd() *cobra.Command {
 	fl.StringVar(&f.sni, "sni", "", "server name to send (SNI) and verify the certificate against (default: HOST)")
 	fl.StringVar(&f.caFile, "ca-file", "", "verify the server certificate with the CAs in this PEM file")
 	fl.BoolVar(&f.insecure, "insecure", false, "do not enforce certificate verification (the result is still shown)")
-	fl.StringVar(&f.user, "user", "", "user name to log in with")
+	fl.StringVar(&f.user, "user", "", "user name for the AUTH helper and the scripted sessions (terminal only)")
 	fl.StringVar(&f.password, "password", "", "password (visible to other local users in the process list: prefer $MAILWIRE_PASSWORD)")
 	fl.StringVar(&f.tlsMax, "tls-max", "", "highest TLS version to offer: 1.2 or 1.3 (1.2 shows the certificate on the wire)")
-	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "limit for the whole session")
+	fl.DurationVar(&f.timeout, "timeout", 0, "limit for the whole session (default: 1h typed or piped, 30s scripted), and for each answer when shorter than 15s")
+	fl.StringVar(&f.side.format, "format", f.side.format, "line mode's output: text, json (JSON Lines), markdown")
+	fl.StringVar(&f.side.lens, "lens", f.side.lens, "line mode: endpoint, or eavesdropper (only what a passive observer sees)")
+	fl.BoolVar(&f.side.reveal, "reveal", false, "line mode: print passwords instead of masking them")
+	fl.BoolVar(&f.side.hex, "hex", false, "line mode: add a hex+ASCII dump of the bytes (text format)")
+	fl.IntVar(&f.side.width, "width", 0, "line mode: wrap text at this many columns (default: the terminal's width, else 100)")
+	fl.StringVar(&f.side.forceColor, "color", "", "line mode: colour always or never (default: on a terminal, unless NO_COLOR is set)")
 	addSideEffectFlags(fl, &f.side)
 	cmd.MarkFlagsMutuallyExclusive("ca-file", "insecure")
 	return cmd
+}
+
+// connectArgs wants one HOST[:PORT]; without it the usage line is part of
+// the error (exit status 2).
+func connectArgs(cmd *cobra.Command, args []string) error {
+	if err := cobra.ExactArgs(1)(cmd, args); err != nil {
+		return usageError(fmt.Errorf("%w\nusage: %s", err, cmd.UseLine()))
+	}
+	return nil
+}
+
+// onTerminal says whether both ends of the conversation are a terminal:
+// the screen needs to draw on out and read keys from in.
+func onTerminal(in io.Reader, out io.Writer) bool {
+	fi, ok := in.(*os.File)
+	fo, ok2 := out.(*os.File)
+	return ok && ok2 && term.IsTerminal(fi.Fd()) && term.IsTerminal(fo.Fd())
+}
+
+// lineModeRefused are the flags that shape a scripted session or the
+// screen's helper: in line mode only the lines read are sent, so they
+// would do nothing, which is a usage error rather than a silent no-op.
+var lineModeRefused = []string{"user", "password", "to", "from", "stop-after", "fetch"}
+
+func checkLineMode(changed func(string) bool) error {
+	for _, name := range lineModeRefused {
+		if changed(name) {
+			return usageError(fmt.Errorf("--%s: in line mode mailwire sends only the lines it reads; put the command in the input (an AUTH, USER/PASS or LOGIN line is decoded and masked in the transcript)", name))
+		}
+	}
+	return nil
+}
+
+// runConnectLines is line mode: standard input's lines are sent one by
+// one, each after the server answered the one before, and the transcript
+// is printed as `mailwire session` prints it. The exit status follows the
+// events (streamOutcome).
+func runConnectLines(ctx context.Context, in io.Reader, out, errOut io.Writer, o sessions.Options, f connectFlags) error {
+	po := sessions.PrintOptions{RevealSecrets: f.side.reveal, Lens: f.side.lens, Hex: f.side.hex, Width: f.side.width}
+	w := outputWriter(out, f.side, &po)
+	if o.Proto == sessions.ProtoHTTPS {
+		return usageError(errors.New("line mode speaks SMTP, POP3 and IMAP; for HTTPS run `mailwire session --target HOST:443`"))
+	}
+	wait := o.ReadTimeout
+	if wait <= 0 {
+		wait = sessions.DefaultReadTimeout
+	}
+	fmt.Fprintf(errOut, "mailwire connect: %s %s on %s (SNI %s), certificate check: %s; sending standard input line by line, each after the answer to the last (at most %v)\n",
+		o.Proto, o.TLSMode, sessions.SafeString(o.Target), sessions.SafeString(serverName(o)), o.Verify, wait)
+	warn := func(ev sessions.Event) {
+		if ev.Annotation == sessions.AnnInteractiveCleartext {
+			fmt.Fprintln(errOut, "mailwire connect: "+sessions.SafeString(ev.Text))
+		}
+	}
+	ch := sessions.StreamLines(ctx, o, in, sessions.InteractiveOptions{Lockstep: true})
+	evs, err := printStream(w, f.side.format, po, ch, warn)
+	if err != nil {
+		return err
+	}
+	return streamOutcome(evs, "session", func(sessions.Event) bool { return true })
+}
+
+// serverName is the SNI a session sends: --sni, else the target's host.
+func serverName(o sessions.Options) string {
+	if o.ServerName != "" {
+		return o.ServerName
+	}
+	host, _, _ := net.SplitHostPort(o.Target)
+	return host
 }
 
 // connectOptions turns HOST[:PORT] and the flags into session options and
@@ -96,6 +190,7 @@ func connectOptions(target string, f connectFlags) (sessions.Options, tui.Sessio
 		user: f.user, password: f.password, caFile: f.caFile, insecure: f.insecure, timeout: f.timeout,
 		to: f.side.to, from: f.side.from, stopAfter: f.side.stopAfter, fetch: f.side.fetch,
 	}
+
 	o, port, err := sessionOptions(sf)
 	if err != nil {
 		return o, tui.SessionRequest{}, err

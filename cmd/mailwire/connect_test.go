@@ -1,10 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"net"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/tui"
 )
 
@@ -72,6 +78,116 @@ func TestConnectOptions(t *testing.T) {
 		_, _, err := connectOptions(c.target, c.f)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q %+v: error %v, want one about %q", c.target, c.f, err, c.want)
+		}
+	}
+}
+
+// runMailwireIn runs mailwire with stdin holding in (not a terminal: line
+// mode).
+func runMailwireIn(t *testing.T, in string, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	code := run(ctx, args, strings.NewReader(in), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// typedLines are the lines the client sent, as typed.
+func typedLines(evs []sessions.Event) []string {
+	var out []string
+	for _, ev := range evs {
+		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer {
+			out = append(out, strings.TrimSuffix(string(ev.Raw), "\r\n"))
+		}
+	}
+	return out
+}
+
+// Line mode against the lab as a target: piped lines, STARTTLS mid-stream,
+// the annotated transcript, exit statuses 0, 3 and 2.
+func TestConnectLinesLab(t *testing.T) {
+	l, err := lab.Start(context.Background(), lab.Options{ListenHost: "127.0.0.1", AnyPort: true, StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ep, _ := l.Endpoint(587)
+	base := []string{"connect", ep.Addr, "--sni", lab.Hostname, "--ca-file", l.CAPath()}
+
+	script := "EHLO me.test\r\nSTARTTLS\r\nEHLO me.test\r\nQUIT\r\n"
+	code, out, errOut := runMailwireIn(t, script, append(base, "--format", "json")...)
+	if code != exitOK {
+		t.Fatalf("exit status %d\n%s\n%s", code, errOut, out)
+	}
+	evs := decodeEvents(t, out)
+	if got := typedLines(evs); !slices.Equal(got, []string{"EHLO me.test", "STARTTLS", "EHLO me.test", "QUIT"}) {
+		t.Errorf("sent %q", got)
+	}
+	verified := false
+	for _, ev := range evs {
+		verified = verified || (ev.Kind == sessions.KindTLSState && ev.TLS != nil && ev.TLS.Verified)
+	}
+	if !verified {
+		t.Errorf("no verified TLS after the typed STARTTLS\n%s", out)
+	}
+
+	// The text printer: the same printers as `mailwire session`.
+	code, out, errOut = runMailwireIn(t, script, base...)
+	if code != exitOK || !strings.Contains(out, "STARTTLS") || !strings.Contains(out, "TLS 1.3") {
+		t.Errorf("text: exit status %d\n%s\n%s", code, errOut, out)
+	}
+
+	// A password typed before TLS: sent (the script's author chose it),
+	// warned about on stderr, and graded unsafe.
+	ep25, _ := l.Endpoint(25)
+	code, out, errOut = runMailwireIn(t, "EHLO me.test\r\nAUTH PLAIN AGxlYXJuZXIAY29ycmVjdC1ob3JzZQ==\r\nQUIT\r\n",
+		"connect", ep25.Addr, "--sni", lab.Hostname, "--ca-file", l.CAPath(), "--format", "json")
+	if code != exitUnsafe || !strings.Contains(errOut, "before TLS") {
+		t.Errorf("cleartext password: exit status %d, want %d\n%s", code, exitUnsafe, errOut)
+	}
+	for _, ev := range decodeEvents(t, out) {
+		if strings.Contains(ev.Text, "correct-horse") || strings.Contains(ev.Text, "AGxlYXJuZXIAY29ycmVjdC1ob3JzZQ==") {
+			t.Errorf("the transcript shows the password unmasked: %q", ev.Text)
+		}
+	}
+
+	// IMAP with a tagged STARTTLS, and POP3 with STLS.
+	for _, tc := range []struct {
+		port   int
+		script string
+	}{
+		{143, "a1 CAPABILITY\r\na2 STARTTLS\r\na3 CAPABILITY\r\na4 LOGOUT\r\n"},
+		{110, "CAPA\r\nSTLS\r\nCAPA\r\nQUIT\r\n"},
+	} {
+		ep, _ := l.Endpoint(tc.port)
+		code, out, errOut := runMailwireIn(t, tc.script, "connect", ep.Addr, "--proto", map[int]string{143: "imap", 110: "pop3"}[tc.port],
+			"--sni", lab.Hostname, "--ca-file", l.CAPath(), "--format", "json")
+		if code != exitOK {
+			t.Errorf("%d: exit status %d\n%s\n%s", tc.port, code, errOut, out)
+		}
+	}
+}
+
+// Line mode's usage errors: nothing is dialed.
+func TestConnectLinesUsage(t *testing.T) {
+	closed := closedPort(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"connect"}, "usage: mailwire connect HOST[:PORT]"},
+		{[]string{"connect", closed, "--user", "me"}, "--user: in line mode"},
+		{[]string{"connect", closed, "--to", "a@example.org"}, "--to: in line mode"},
+		{[]string{"connect", closed, "--format", "xml"}, "--format"},
+		{[]string{"connect", net.JoinHostPort("127.0.0.1", "443")}, "line mode speaks SMTP, POP3 and IMAP"},
+	} {
+		code, out, errOut := runMailwireIn(t, "QUIT\r\n", tc.args...)
+		if code != exitUsage || !strings.Contains(strings.Join(strings.Fields(errOut), " "), tc.want) {
+			t.Errorf("%q: exit status %d, stderr %q; want %d and %q", tc.args, code, errOut, exitUsage, tc.want)
+		}
+		if strings.Contains(out+errOut, "connected to") {
+			t.Errorf("%q dialed", tc.args)
 		}
 	}
 }

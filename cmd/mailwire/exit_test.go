@@ -60,7 +60,7 @@ func TestExitStatusUsage(t *testing.T) {
 		{[]string{"session", "--scenario", "too-early", "--target", closed, "--user", "me"}, "no password"},
 		{[]string{"session", "extra"}, "unknown command"},
 		{[]string{"connect"}, "accepts 1 arg"},
-		{[]string{"connect", closed, "--user", "me"}, "no password"},
+		{[]string{"connect", closed, "--user", "me"}, "--user: in line mode"}, // standard input is not a terminal
 		{[]string{"connect", closed, "--stop-after", "quit"}, "--stop-after"},
 		{[]string{"nonsense"}, "unknown command"},
 	} {
