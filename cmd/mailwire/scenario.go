@@ -95,8 +95,10 @@ func printStream(w io.Writer, format string, po sessions.PrintOptions, ch <-chan
 }
 
 // scenarioOnlyFlags are session flags that make no sense with --scenario:
-// the scenario chooses TLS modes, versions and verification itself.
-var scenarioOnlyFlags = []string{"tls", "tls-min", "tls-max", "insecure", "auth"}
+// the scenario chooses TLS modes, the lowest version and verification
+// itself. --tls-max applies (TLS 1.2 shows what it leaves in the clear),
+// except to a scenario that compares versions.
+var scenarioOnlyFlags = []string{"tls", "tls-min", "insecure", "auth"}
 
 // runScenario is `mailwire session --scenario NAME`: the scenario's
 // sessions, merged into one annotated transcript, against the in-process
@@ -134,6 +136,9 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw 
 		return usageError(err)
 	}
 	port = resolved.Port
+	if s.SetsVersion && changed("tls-max") {
+		return usageError(fmt.Errorf("--tls-max: not with --scenario %s (it chooses the versions it compares)", s.Name))
+	}
 
 	if f.target == "" {
 		l, err := startSessionLab(ctx, f.labState)

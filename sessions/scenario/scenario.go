@@ -43,6 +43,9 @@ type Scenario struct {
 	// accepting AUTH before TLS, a vulnerable server, a second lab), so it
 	// cannot run against another server alone.
 	NeedsLab bool
+	// SetsVersion: the scenario chooses the TLS versions its sessions
+	// offer (it compares them), so Env.MaxTLS does not apply.
+	SetsVersion bool
 	// Summary is what the scenario computes from its whole stream, shown
 	// after the transcript (RenderSummary) and in the TUI's panel.
 	Summary Summary

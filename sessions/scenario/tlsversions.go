@@ -14,9 +14,10 @@ import (
 // hidden; the SNI in the ClientHello is visible in both (RFC 6066 §3).
 func init() {
 	register(Scenario{
-		Name:  "tls12-vs-13",
-		Ports: []int{465, 587, 993, 143, 995, 110, 25, 443},
-		play:  playTLSVersions,
+		Name:        "tls12-vs-13",
+		Ports:       []int{465, 587, 993, 143, 995, 110, 25, 443},
+		SetsVersion: true,
+		play:        playTLSVersions,
 	})
 }
 
