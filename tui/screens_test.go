@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailwire/mailwire/content"
+	"github.com/mailwire/mailwire/sessions"
 )
 
 // Tests of issue 12's screen defects: each would fail on the code before
@@ -216,5 +218,105 @@ func TestCredentialRowKeepsTheSecret(t *testing.T) {
 		if room >= 22 && !strings.Contains(extra, "⚠") {
 			t.Errorf("room %d: no warning beside %q", room, got)
 		}
+	}
+}
+
+// fixtureLongStep is a cleartext session whose third step (a command and
+// its nine reply lines, each an event) has ten rows.
+func fixtureLongStep() []sessions.Event {
+	var b builder
+	c2s, s2c := sessions.ClientToServer, sessions.ServerToClient
+	b.connect("127.0.0.1:10025")
+	b.line(s2c, false, "220 mail.lab.test ESMTP\r\n", "smtp.reply.220", sessions.Line{Code: "220"})
+	b.line(c2s, false, "HELP\r\n", "smtp.cmd.help", sessions.Line{Command: "HELP"})
+	for i := range 9 {
+		b.line(s2c, false, fmt.Sprintf("214-help line %d\r\n", i+1), "smtp.reply.214", sessions.Line{Code: "214"})
+	}
+	b.line(c2s, false, "QUIT\r\n", "smtp.cmd.quit", sessions.Line{Command: "QUIT"})
+	b.line(s2c, false, "221 Bye\r\n", "smtp.reply.221", sessions.Line{Code: "221"})
+	b.close("client closed the connection")
+	return b.evs
+}
+
+// TestStepModeDefects: a at the last step plays again from the first; g
+// and G go to the first and last step and the header follows; leaving
+// step mode keeps the selection; - and + say the new speed while nothing
+// plays; the step help has p; a step of ten rows fits at 80×24.
+func TestStepModeDefects(t *testing.T) {
+	m := newSessionModel(t, 80, 24, &fakeSessions{evs: fixture587()})
+	s := session(m)
+	n := len(s.step.starts)
+	mustUpdate(t, m, keyText('s'))
+	mustUpdate(t, m, keyText('G'))
+	if s.step.idx != n-1 || !strings.Contains(plain(m), fmt.Sprintf("STEP %d/%d", n, n)) {
+		t.Fatalf("G: step %d, header:\n%s", s.step.idx, plain(m))
+	}
+	if !strings.Contains(plain(m), "a: play again") {
+		t.Errorf("the last step does not say what a does:\n%s", plain(m))
+	}
+	if cmd := mustUpdate(t, m, keyText('a')); cmd == nil || !s.step.auto || s.step.idx != 0 {
+		t.Errorf("a at the last step: auto %v, step %d; want playing from step 1", s.step.auto, s.step.idx)
+	}
+	mustUpdate(t, m, autoTickMsg{id: s.id, gen: s.step.gen})
+	if s.step.idx != 1 {
+		t.Errorf("a tick after a at the end: step %d, want 2", s.step.idx+1)
+	}
+	mustUpdate(t, m, keyText('a')) // stop
+	mustUpdate(t, m, keyText('g'))
+	if s.step.idx != 0 || !strings.Contains(plain(m), fmt.Sprintf("STEP 1/%d", n)) {
+		t.Errorf("g: step %d, header:\n%s", s.step.idx+1, plain(m))
+	}
+
+	// The speed, said while nothing plays.
+	mustUpdate(t, m, keyText('-'))
+	if !strings.Contains(plain(m), "auto-play: one step every 1.5 s") {
+		t.Errorf("- while nothing plays says nothing:\n%s", plain(m))
+	}
+	mustUpdate(t, m, keyText(' ')) // the note goes with the next key
+	if strings.Contains(plain(m), "one step every") {
+		t.Errorf("the speed note stays:\n%s", plain(m))
+	}
+
+	// The step help has p.
+	var keys []string
+	for _, b := range s.ShortHelp() {
+		keys = append(keys, b.Help().Key)
+	}
+	if !slices.Contains(keys, "p") {
+		t.Errorf("step help %v lacks p", keys)
+	}
+
+	// Leaving step mode keeps the selected event.
+	for range 2 {
+		mustUpdate(t, m, keyText(' '))
+	}
+	selectText(t, m, "STARTTLS")
+	before := s.tl.rows[s.tl.sel].first
+	mustUpdate(t, m, keyText('s'))
+	if s.step.on || s.tl.rows[s.tl.sel].first != before || s.tl.follow {
+		t.Errorf("leaving step mode: selected event %d (follow %v), want %d", s.tl.rows[s.tl.sel].first, s.tl.follow, before)
+	}
+	// Outside step mode the speed note takes the lens line.
+	mustUpdate(t, m, keyText('+'))
+	if !strings.Contains(plain(m), "auto-play: one step every 1.0 s") {
+		t.Errorf("+ outside step mode says nothing:\n%s", plain(m))
+	}
+
+	// A step of ten rows fits at 80×24.
+	m = newSessionModel(t, 80, 24, &fakeSessions{evs: fixtureLongStep()})
+	s = session(m)
+	mustUpdate(t, m, keyText('s'))
+	mustUpdate(t, m, keyText(' '))
+	if got := s.step.rows(s.tl.rows); got != 10 {
+		t.Fatalf("the long step has %d rows, want 10", got)
+	}
+	tl := timeline(m)
+	for i := range 9 {
+		if !strings.Contains(tl, fmt.Sprintf("214-help line %d", i+1)) {
+			t.Errorf("help line %d of the step is off screen:\n%s", i+1, tl)
+		}
+	}
+	if !strings.Contains(tl, "HELP") {
+		t.Errorf("the step's command is off screen:\n%s", tl)
 	}
 }

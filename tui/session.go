@@ -472,7 +472,7 @@ func (s *sessionScreen) stepUpdate(msg tea.Msg) (tea.Cmd, bool) {
 		if after.on {
 			s.tl.selectStep()
 		} else {
-			s.tl.selectLast()
+			s.tl.keepSelection() // every event shows; the one looked at stays
 		}
 	default:
 		s.invalidate()
@@ -568,7 +568,10 @@ func (s *sessionScreen) ShortHelp() []key.Binding {
 	case s.panel.open:
 		out = []key.Binding{s.panel.helpBinding(), k.Back}
 	case s.step.on:
-		out = append(s.step.ShortHelp(), k.Step, k.Reveal, k.Lens, k.Back)
+		reveal, leave := k.Reveal, k.Step
+		reveal.SetHelp("p", "password")
+		leave.SetHelp("s", "leave")
+		out = append(s.step.ShortHelp(), reveal, leave, k.Lens, k.Back)
 	case s.req.Scenario != "":
 		out = append([]key.Binding{k.Story}, s.legs.ShortHelp()...)
 		out = append(out, s.panel.ShortHelp()...)

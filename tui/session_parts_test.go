@@ -79,7 +79,7 @@ func TestStepperModel(t *testing.T) {
 		t.Errorf("tick: step %d, want 2", p.idx)
 	}
 	p.SetSize(80, 1)
-	if v := ansi.Strip(p.View()); v != " STEP 3/10  auto-play every 1s (+/-, a: stop)" {
+	if v := ansi.Strip(p.View()); v != " STEP 3/10  auto-play every 1.0 s (+/-, a: stop)" {
 		t.Errorf("view %q", v)
 	}
 	p.SetSize(12, 1)
@@ -141,7 +141,7 @@ func TestLegFilterModel(t *testing.T) {
 func TestTimelineModel(t *testing.T) {
 	_, d, step, _, tl := partsOf(fixture587(), SessionRequest{})
 	tl.SetSize(80, 8) // header and 7 rows
-	tl.selectLast()
+	tl.followEnd() // a new timeline follows the stream
 	n := len(tl.rows)
 	if tl.sel != n-1 || tl.top != n-7 || !tl.follow {
 		t.Fatalf("at the end: selected %d, top %d, follow %v; want %d, %d, true", tl.sel, tl.top, tl.follow, n-1, n-7)

@@ -31,6 +31,10 @@ const (
 	// headerLines is the height of the session header: title line and
 	// lens/step line.
 	headerLines = 2
+	// minDetailH is the least height of the detail pane below the
+	// timeline when a step needs the room: its border, footer and four
+	// lines of text.
+	minDetailH = 7
 	// Timeline columns: gutter, elapsed time, direction, badge.
 	gutterW = 2
 	timeW   = 8
@@ -89,6 +93,11 @@ func (s *sessionScreen) layout() sessionLayout {
 	l.listH = max(3, (body-1)*9/20)
 	if split {
 		l.listH = max(3, (body-1)*3/5)
+	}
+	if s.step.on {
+		// Every row of the current step on screen, as far as the detail
+		// pane keeps room for a few lines; a longer step scrolls.
+		l.listH = max(l.listH, min(s.step.rows(s.tl.rows), body-1-minDetailH))
 	}
 	l.detailX = 0
 	l.detailY = l.listY + l.listH
@@ -191,13 +200,17 @@ func (s *sessionScreen) headerView(w int) string {
 		lensText, other = " ENDPOINT LENS ", "what client and server see · tab: eavesdropper"
 	}
 	line2 := st.Lens.Render(lensText) + " " + st.Muted.Render(other)
-	if s.step.on {
+	switch {
+	case s.step.on:
 		line2 = st.Lens.Render(lensText) + " " + s.step.View()
+	case s.step.note != "":
+		// What the last key did (a new auto-play speed), until the next.
+		line2 = st.Lens.Render(lensText) + " " + st.Step.Render(s.step.note)
 	}
 	if s.reveal {
 		line2 += " " + st.Warning.Render("passwords shown")
 	}
-	if f := s.legs.View(); f != "" && !s.step.on {
+	if f := s.legs.View(); f != "" && !s.step.on && s.step.note == "" {
 		// The filter replaces the lens explanation: tab is in the help bar.
 		line2 = st.Lens.Render(lensText) + " " + f
 		if s.reveal {

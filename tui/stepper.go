@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -43,6 +44,9 @@ type stepper struct {
 	auto  bool // auto-play
 	gen   int  // of the current auto-play
 	speed int  // index into autoSpeeds
+	// note says what the last key did where the screen would not show it
+	// otherwise (a new speed while nothing plays); the next key clears it.
+	note string
 
 	width int
 }
@@ -195,9 +199,18 @@ func (p *stepper) Update(msg tea.Msg) (tea.Cmd, bool) {
 
 func (p *stepper) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	k := p.c.Keys
+	p.note = ""
 	switch {
 	case key.Matches(msg, k.Step):
 		p.setMode(!p.on)
+	case p.on && key.Matches(msg, k.Top):
+		// The first and the last step: the header follows (it kept the
+		// old step while only the selection moved).
+		p.auto = false
+		p.idx = 0
+	case p.on && key.Matches(msg, k.Bottom):
+		p.auto = false
+		p.idx = max(0, len(p.starts)-1)
 	case key.Matches(msg, k.Next):
 		if !p.on {
 			p.setMode(true)
@@ -215,18 +228,21 @@ func (p *stepper) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 			p.auto = false
 			return nil, true
 		}
-		if !p.on {
+		switch {
+		case !p.on:
 			p.setMode(true)
+		case p.atEnd():
+			p.idx = 0 // at the last step: play it all again
 		}
 		p.auto = true
 		p.gen++
 		return p.tick(), true
 	case key.Matches(msg, k.Faster):
 		p.speed = max(0, p.speed-1)
-		return p.restartTick(), true
+		return p.speedChanged(), true
 	case key.Matches(msg, k.Slower):
 		p.speed = min(len(autoSpeeds)-1, p.speed+1)
-		return p.restartTick(), true
+		return p.speedChanged(), true
 	default:
 		return nil, false
 	}
@@ -239,15 +255,19 @@ func (p *stepper) tick() tea.Cmd {
 	return tea.Tick(autoSpeeds[p.speed], func(time.Time) tea.Msg { return autoTickMsg{id: id, gen: gen} })
 }
 
-// restartTick applies a new speed at once rather than after the pending
-// tick.
-func (p *stepper) restartTick() tea.Cmd {
+// speedChanged applies a new speed at once rather than after the pending
+// tick; while nothing plays, the note says what the speed now is.
+func (p *stepper) speedChanged() tea.Cmd {
 	if !p.auto {
+		p.note = "auto-play: one step every " + sessions.FormatDuration(autoSpeeds[p.speed]) + " · a plays"
 		return nil
 	}
 	p.gen++
 	return p.tick()
 }
+
+// atEnd says whether the last step is shown and no other will come.
+func (p *stepper) atEnd() bool { return p.idx+1 >= len(p.starts) && !p.d.live() }
 
 // SetSize sets the room the controller has in the header line.
 func (p *stepper) SetSize(width, _ int) { p.width = width }
@@ -262,10 +282,13 @@ func (p *stepper) View() string {
 	n := len(p.starts)
 	step := fmt.Sprintf(" STEP %d/%d ", min(p.idx+1, n), n)
 	hint := " space: next"
-	if p.auto {
-		hint = fmt.Sprintf(" auto-play every %v (+/-, a: stop)", autoSpeeds[p.speed])
-	} else if p.idx+1 >= n && !p.d.live() {
-		hint = " the end · s: leave step mode"
+	switch {
+	case p.auto:
+		hint = " auto-play every " + sessions.FormatDuration(autoSpeeds[p.speed]) + " (+/-, a: stop)"
+	case p.note != "":
+		hint = " " + p.note
+	case p.atEnd():
+		hint = " the end · a: play again · s: leave step mode"
 	}
 	v := st.Step.Reverse(true).Render(step) + st.Step.Render(hint)
 	if p.width > 0 && ansi.StringWidth(v) > p.width {
@@ -274,17 +297,38 @@ func (p *stepper) View() string {
 	return v
 }
 
-// ShortHelp lists the step keys while stepping, else the one that starts.
+// ShortHelp lists the step keys while stepping, in few words so that the
+// screen's other keys (p, s to leave) fit the line too, else the key that
+// starts.
 func (p *stepper) ShortHelp() []key.Binding {
 	k := p.c.Keys
-	if p.on {
-		return []key.Binding{k.Next, k.Prev, k.Auto}
+	if !p.on {
+		return []key.Binding{k.Step}
 	}
-	return []key.Binding{k.Step}
+	next, prev, auto := k.Next, k.Prev, k.Auto
+	next.SetHelp("space", "next")
+	prev.SetHelp("⌫", "back")
+	auto.SetHelp("a", "play")
+	if p.auto {
+		auto.SetHelp("a", "stop")
+	}
+	return []key.Binding{next, prev, auto}
 }
 
 // FullHelp lists every step key.
 func (p *stepper) FullHelp() [][]key.Binding {
 	k := p.c.Keys
 	return [][]key.Binding{{k.Step, k.Next, k.Prev, k.Auto, k.Faster, k.Slower}}
+}
+
+// rows is how many of the timeline's rows (by their first and last
+// events) the current step has: the layout makes room for them.
+func (p *stepper) rows(rows []row) int {
+	from, to := p.current()
+	if from == to {
+		return 0
+	}
+	i := sort.Search(len(rows), func(i int) bool { return rows[i].last >= from })
+	j := sort.Search(len(rows), func(i int) bool { return rows[i].first >= to })
+	return max(0, j-i)
 }

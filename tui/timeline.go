@@ -184,11 +184,11 @@ func (t *timelineModel) followEnd() {
 	t.clampScroll()
 }
 
-// selectLast selects the last row and follows the stream again.
-func (t *timelineModel) selectLast() {
-	t.follow = true
-	t.sel = max(0, t.visible()-1)
+// keepSelection keeps the selected row after more rows became visible
+// (step mode left): the stream is followed again only from the last row.
+func (t *timelineModel) keepSelection() {
 	t.clampScroll()
+	t.follow = t.sel == t.visible()-1
 }
 
 // clampScroll keeps the selection in range and on screen.
