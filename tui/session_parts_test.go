@@ -141,7 +141,7 @@ func TestLegFilterModel(t *testing.T) {
 func TestTimelineModel(t *testing.T) {
 	_, d, step, _, tl := partsOf(fixture587(), SessionRequest{})
 	tl.SetSize(80, 8) // header and 7 rows
-	tl.followEnd() // a new timeline follows the stream
+	tl.followEnd()    // a new timeline follows the stream
 	n := len(tl.rows)
 	if tl.sel != n-1 || tl.top != n-7 || !tl.follow {
 		t.Fatalf("at the end: selected %d, top %d, follow %v; want %d, %d, true", tl.sel, tl.top, tl.follow, n-1, n-7)
