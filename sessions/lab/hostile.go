@@ -35,19 +35,29 @@ const (
 	PointStartTLSReply = "starttls-reply" // the reply to STARTTLS/STLS
 	PointHandshake     = "handshake"      // the TLS handshake (after STARTTLS, or first on an implicit port)
 	PointAfterTLS      = "after-tls"      // the first reply inside TLS
+	PointAuth          = "auth"           // the reply that ends AUTH (SMTP)
+	PointData          = "data"           // the reply to DATA (SMTP)
+	PointList          = "list"           // the reply to LIST (POP3)
+	PointFetch         = "fetch"          // the reply that carries mail: RETR (POP3), FETCH (IMAP)
+	PointResponse      = "response"       // the HTTP response (HTTPS)
 )
 
 // Protocols a hostile case speaks, as in sessions.Options.Proto.
 const (
-	hostileSMTP = "smtp"
-	hostilePOP3 = "pop3"
-	hostileIMAP = "imap"
+	hostileSMTP  = "smtp"
+	hostilePOP3  = "pop3"
+	hostileIMAP  = "imap"
+	hostileHTTPS = "https"
 )
 
 // TLS modes of a hostile case, as in sessions.TLSMode.
 const (
 	hostileStartTLS = "starttls"
 	hostileImplicit = "implicit"
+	// hostileNone: the server offers STARTTLS, but the case is meant to
+	// be dialled without TLS (its point comes before STARTTLS, and a
+	// cleartext session keeps the volume out of TLS).
+	hostileNone = "none"
 )
 
 // action is what a case does at its point.
@@ -66,6 +76,20 @@ const (
 	actTLS                            // handshake: with the case's certificate and versions
 	actTLSInstead                     // greeting: a TLS server waiting for a ClientHello on a STARTTLS port
 	actCleartext                      // handshake on an implicit port: the cleartext greeting instead
+
+	// The volume and explanation cases of issue 11 (hostile_volume.go).
+	actReplaceHold      // payload instead of the normal reply; then silence
+	actTinyRecords      // the case's big reply, each byte in a TLS record of its own
+	actBigReply         // the case's big reply (size bytes), streamed
+	actLiterals         // from here on, count untagged responses with size-byte literals before each completion (IMAP)
+	actEndlessStream    // a reply that never ends, until the client leaves (IMAP untagged, POP3 LIST)
+	actOversizeRecord   // handshake: a record declaring 65535 bytes (RFC 8446 §5.1 allows 2^14)
+	actUnfinishedRecord // a TLS record header declaring 16384 bytes, 100 of them, then silence
+	actTinyHandshake    // handshake (TLS 1.2): each handshake record split into one-byte records
+	actRefusePipelining // a command with more input behind it: 500 and close (OpenSMTPD)
+	actH2Pings          // HTTP/2: count PING frames before the response
+	actH2EmptyData      // HTTP/2: the response's body as count empty DATA frames
+	actH2Continuations  // HTTP/2: a header block of count CONTINUATION frames
 )
 
 // HostileCase is one misbehaving server.
@@ -89,12 +113,25 @@ type HostileCase struct {
 	// refuse: the replaced reply is a refusal (454 to STARTTLS, -ERR to
 	// STLS, PREAUTH): the server does not go on as if it had accepted.
 	refuse bool
+
+	// ClientFlags are the flags `mailwire session` needs, besides the
+	// protocol, TLS mode, CA and login, to reach the case's point: --fetch
+	// for a mailbox read, --to for DATA, --tls-min for an old version, a
+	// scenario.
+	ClientFlags []string
+	// size and count shape the volume cases: the bytes of the big reply,
+	// of each literal; the literals, the frames.
+	size  int64
+	count int
+	// alpn is what an HTTPS case's server accepts (RFC 7301): "h2" or
+	// "http/1.1".
+	alpn string
 }
 
 // Port returns the canonical port whose semantics the case pretends to
 // have: 587, 110, 143 for STARTTLS; 465, 995, 993 for implicit TLS.
 func (c HostileCase) Port() int {
-	ports := map[string][2]int{hostileSMTP: {587, 465}, hostilePOP3: {110, 995}, hostileIMAP: {143, 993}}
+	ports := map[string][2]int{hostileSMTP: {587, 465}, hostilePOP3: {110, 995}, hostileIMAP: {143, 993}, hostileHTTPS: {443, 443}}
 	p := ports[c.Proto]
 	if c.TLS == hostileImplicit {
 		return p[1]
@@ -159,6 +196,7 @@ func HostileCases() []HostileCase {
 	add(c)
 	c = hs("tls10-only", "accepts only TLS 1.0 (RFC 8996 deprecates it)", actTLS)
 	c.cert, c.minTLS, c.maxTLS = certValid, tls.VersionTLS10, tls.VersionTLS10
+	c.ClientFlags = []string{"--tls-min", "1.0"} // to negotiate it
 	add(c)
 	add(withCert(hs("expired", "a certificate that expired 30 days ago", actTLS), certExpired))
 	add(withCert(hs("not-yet-valid", "a certificate valid only from 30 days from now", actTLS), certNotYetValid))
@@ -222,9 +260,17 @@ func HostileCases() []HostileCase {
 	return cs
 }
 
+// AllHostileCases returns HostileCases and HostileSweepCases, sorted by
+// name.
+func AllHostileCases() []HostileCase {
+	cs := append(HostileCases(), HostileSweepCases()...)
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+	return cs
+}
+
 // HostileCaseByName returns the case called name.
 func HostileCaseByName(name string) (HostileCase, bool) {
-	for _, c := range HostileCases() {
+	for _, c := range AllHostileCases() {
 		if c.Name == name {
 			return c, true
 		}
@@ -310,6 +356,13 @@ func StartHostile(ctx context.Context, name string, opts HostileOptions) (*Hosti
 	if !ok {
 		return nil, fmt.Errorf("hostile case %q: no such case (mailwire lab --hostile list)", name)
 	}
+	return startHostileCase(ctx, c, opts)
+}
+
+// startHostileCase starts a server playing c (the tests shrink the volume
+// cases' sizes with it).
+func startHostileCase(ctx context.Context, c HostileCase, opts HostileOptions) (*HostileServer, error) {
+	name := c.Name
 	opts = opts.withDefaults()
 	ca, err := newHostileCA()
 	if err != nil {
@@ -448,6 +501,7 @@ type hconn struct {
 	tls          bool
 	fired        bool // the case's point came and went
 	tlsReplySeen bool // the first reply inside TLS was written
+	literalsOn   bool // actLiterals: every completion from now on comes after the literals
 }
 
 func (s *HostileServer) play(raw net.Conn) error {
@@ -464,6 +518,8 @@ func (s *HostileServer) play(raw net.Conn) error {
 		return h.pop3()
 	case hostileIMAP:
 		return h.imap()
+	case hostileHTTPS:
+		return h.https()
 	}
 	return h.smtp()
 }
@@ -477,6 +533,16 @@ func (h *hconn) reply(point, normal string) error {
 		}
 	}
 	normal = strings.ReplaceAll(normal, "{tag}", h.tag)
+	if !h.fired && point == h.c.Point && h.c.act == actLiterals {
+		h.literalsOn = true
+	}
+	if h.literalsOn && point != PointStartTLSReply {
+		// Every command's answer but STARTTLS's (which must be the last
+		// bytes before the handshake, RFC 9051 §6.2.1).
+		if err := h.flood(false, h.literals); err != nil {
+			return err
+		}
+	}
 	if h.fired || point != h.c.Point {
 		return h.write(normal)
 	}
@@ -523,6 +589,22 @@ func (h *hconn) act(normal string) error {
 		return h.silence()
 	case actReset:
 		return h.reset()
+	case actReplaceHold:
+		if err := h.write(strings.ReplaceAll(h.c.payload, "{tag}", h.tag)); err != nil {
+			return err
+		}
+		return h.silence()
+	case actTinyRecords:
+		return h.flood(true, h.bigReply(normal))
+	case actBigReply:
+		return h.flood(false, h.bigReply(normal))
+	case actLiterals:
+		h.literalsOn = true
+		return h.write(normal) // reply puts the literals before it
+	case actEndlessStream:
+		return h.endlessStream(normal)
+	case actUnfinishedRecord:
+		return h.unfinishedRecord()
 	}
 	return fmt.Errorf("hostile case %s: action %d does nothing at %s", h.c.Name, h.c.act, h.c.Point)
 }
@@ -666,14 +748,23 @@ func (h *hconn) startTLS() error {
 				return err
 			}
 			return h.silence()
+		case actOversizeRecord:
+			return h.oversizeRecord()
+		case actTinyHandshake:
+			h.raw.setSplit(&recordSplitter{})
+			defer h.raw.setSplit(nil)
+			fallthrough
 		case actTLS:
-			if h.c.cert != certValid {
+			if h.c.cert != certValid && h.c.cert != "" {
 				cert = h.s.odd
 			}
 			cfg.MinVersion, cfg.MaxVersion = h.c.minTLS, h.c.maxTLS
 		}
 	}
 	cfg.Certificates = []tls.Certificate{cert}
+	if h.c.Proto == hostileHTTPS {
+		cfg.NextProtos = []string{h.c.alpn}
+	}
 	// Bytes the bufio reader already holds belong to the handshake.
 	tc := tls.Server(&prefixConn{Conn: h.raw, r: io.MultiReader(bytes.NewReader(bufferedBytes(h.r)), h.raw)}, cfg)
 	if err := tc.HandshakeContext(h.s.ctx); err != nil {
@@ -716,6 +807,9 @@ func (h *hconn) smtp() error {
 		if err != nil {
 			return err
 		}
+		if h.c.act == actRefusePipelining && h.r.Buffered() > 0 {
+			return h.refusePipelining()
+		}
 		verb, _, _ := strings.Cut(strings.ToUpper(line), " ")
 		switch verb {
 		case "EHLO", "HELO":
@@ -748,10 +842,13 @@ func (h *hconn) smtp() error {
 					}
 				}
 			}
-			err = h.write("235 2.7.0 Authentication successful\r\n")
+			err = h.reply(PointAuth, "235 2.7.0 Authentication successful\r\n")
 		case "DATA":
-			if err = h.write("354 End data with <CR><LF>.<CR><LF>\r\n"); err != nil {
+			if err = h.reply(PointData, "354 End data with <CR><LF>.<CR><LF>\r\n"); err != nil {
 				return err
+			}
+			if h.refused(PointData) {
+				continue // no 354: what follows are commands again
 			}
 			if err = h.readData(); err != nil {
 				return err
@@ -822,9 +919,19 @@ func (h *hconn) pop3() error {
 		case "USER", "PASS":
 			err = h.write("+OK\r\n")
 		case "STAT":
-			err = h.write("+OK 0 0\r\n")
+			err = h.write(fmt.Sprintf("+OK %d %d\r\n", h.messages(), h.messageSize()))
 		case "LIST":
-			err = h.write("+OK 0 messages\r\n.\r\n")
+			if h.messages() == 0 {
+				err = h.reply(PointList, "+OK 0 messages\r\n.\r\n")
+			} else {
+				err = h.reply(PointList, fmt.Sprintf("+OK 1 messages\r\n1 %d\r\n.\r\n", h.messageSize()))
+			}
+		case "RETR":
+			if h.messages() == 0 {
+				err = h.write("-ERR no such message\r\n")
+			} else {
+				err = h.reply(PointFetch, "+OK message follows\r\n"+hostileMessage+".\r\n")
+			}
 		case "QUIT":
 			_ = h.write("+OK Bye\r\n")
 			return errHangUp
@@ -873,14 +980,17 @@ func (h *hconn) imap() error {
 			}
 			err = h.startTLS()
 		case "LOGIN":
-			err = h.write(tag + " OK LOGIN completed\r\n")
+			err = h.reply("", "{tag} OK LOGIN completed\r\n")
 		case "SELECT":
-			err = h.write("* 0 EXISTS\r\n* FLAGS (\\Seen)\r\n" + tag + " OK [READ-WRITE] SELECT completed\r\n")
+			err = h.reply("", fmt.Sprintf("* %d EXISTS\r\n* FLAGS (\\Seen)\r\n{tag} OK [READ-WRITE] SELECT completed\r\n", h.messages()))
+		case "FETCH":
+			// The envelope of the one message (RFC 9051 §7.5.2).
+			err = h.reply(PointFetch, "* 1 FETCH (ENVELOPE ("+imapEnvelopeDate+" \"hostile\" NIL NIL NIL NIL NIL NIL NIL NIL))\r\n{tag} OK FETCH completed\r\n")
 		case "LOGOUT":
-			_ = h.write("* BYE logging out\r\n" + tag + " OK LOGOUT completed\r\n")
+			_ = h.reply("", "* BYE logging out\r\n{tag} OK LOGOUT completed\r\n")
 			return errHangUp
 		default:
-			err = h.write(tag + " BAD unknown command\r\n")
+			err = h.reply("", "{tag} BAD unknown command\r\n")
 		}
 		if err != nil {
 			return err
@@ -910,11 +1020,15 @@ func (t *trickleWriter) Write(p []byte) (int, error) {
 }
 
 // switchConn is the accepted connection, whose writes can be made to
-// trickle at any point of the session.
+// trickle, gather in a buffer (a flood) or have their TLS records split,
+// at any point of the session. mu serializes writes: an HTTP/2 case reads
+// the TLS connection in another goroutine, and a read may write (an alert).
 type switchConn struct {
 	net.Conn
-	mu sync.Mutex
-	tw *trickleWriter
+	mu    sync.Mutex
+	tw    *trickleWriter
+	buf   *bufio.Writer
+	split *recordSplitter
 }
 
 func (c *switchConn) setTrickle(tw *trickleWriter) {
@@ -923,12 +1037,46 @@ func (c *switchConn) setTrickle(tw *trickleWriter) {
 	c.tw = tw
 }
 
+func (c *switchConn) setSplit(s *recordSplitter) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.split = s
+}
+
+// startBuffer gathers the writes that follow in a buffer, written out
+// when full and by stopBuffer.
+func (c *switchConn) startBuffer() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf = bufio.NewWriterSize(c.Conn, 64<<10)
+}
+
+func (c *switchConn) stopBuffer() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.buf == nil {
+		return nil
+	}
+	err := c.buf.Flush()
+	c.buf = nil
+	return err
+}
+
 func (c *switchConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
-	tw := c.tw
-	c.mu.Unlock()
-	if tw != nil {
-		return tw.Write(p)
+	defer c.mu.Unlock()
+	if c.split != nil {
+		return c.split.write(p, c.out)
+	}
+	return c.out(p)
+}
+
+func (c *switchConn) out(p []byte) (int, error) {
+	switch {
+	case c.buf != nil:
+		return c.buf.Write(p)
+	case c.tw != nil:
+		return c.tw.Write(p)
 	}
 	return c.Conn.Write(p)
 }
@@ -945,8 +1093,8 @@ func (c *prefixConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 // point, what it does.
 func HostileCaseList() string {
 	var b strings.Builder
-	for _, c := range HostileCases() {
-		fmt.Fprintf(&b, "%-34s %-4s %-8s %-14s %s\n", c.Name, c.Proto, c.TLS, c.Point, c.Does)
+	for _, c := range AllHostileCases() {
+		fmt.Fprintf(&b, "%-40s %-5s %-8s %-14s %s\n", c.Name, c.Proto, c.TLS, c.Point, c.Does)
 	}
 	return b.String()
 }

@@ -43,6 +43,9 @@ const (
 	// §3.3) from made-up logs: their signatures are not real, and nothing
 	// in mailwire checks them; they are there to be shown.
 	certCT certKind = "ct"
+	// certLongChain is a valid leaf followed by 199 unrelated
+	// certificates (longChain): a Certificate message of about 70 KB.
+	certLongChain certKind = "long-chain"
 )
 
 // hostileIntermediateURL is where the missing-intermediate leaf says its
@@ -154,7 +157,11 @@ func (ca *authority) issueHostileCert(kind certKind) (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("%s certificate: %w", kind, err)
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+	if kind == certLongChain {
+		return longChain(cert)
+	}
+	return cert, nil
 }
 
 // oidSCTList is the embedded SCT list extension (RFC 6962 §3.3).
