@@ -8,6 +8,7 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -131,6 +132,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.help.Styles = m.common.Styles.Help
 		// Screens cache rendered text; let them re-render with the new theme.
 		return m, m.forwardAll(msg)
+
+	case spinner.TickMsg:
+		// The session screen's spinner turns while its session runs, also
+		// behind the picker.
+		if s, ok := m.screens[screenSession]; ok {
+			s, cmd := s.Update(msg)
+			m.screens[screenSession] = s
+			return m, cmd
+		}
+		return m, nil
 
 	case labResultMsg:
 		if msg.err != nil {

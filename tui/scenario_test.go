@@ -252,7 +252,7 @@ func TestScenarioStory(t *testing.T) {
 	s := session(m)
 	v := flatten(plain(m))
 	story := flatten(s.explain.story(200))
-	for _, want := range []string{"scenario: STARTTLS stripped · port 587 · variant remove · running", "What happens", "A machine in the middle relays", "Running"} {
+	for _, want := range []string{"scenario: STARTTLS stripped · port 587 · variant remove · ⠋ running", "What happens", "A machine in the middle relays", "Running"} {
 		if !strings.Contains(v, want) && !strings.Contains(story, want) {
 			t.Errorf("running scenario lacks %q:\n%s", want, plain(m))
 		}

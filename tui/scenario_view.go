@@ -44,8 +44,8 @@ func (s *sessionScreen) scenarioHeader(w int, stateStyle lipgloss.Style) string 
 	r := s.req
 	t := s.c.scenarioProse(r.Scenario)
 	title := st.Title.Render("scenario: " + sessions.SafeString(t.Title))
-	state := st.Muted.Render(" · ") + stateStyle.Render(s.state.String())
-	count := st.Muted.Render(fmt.Sprintf(" · %d events", len(s.evs)))
+	state := st.Muted.Render(" · ") + s.stateText(stateStyle)
+	count := st.Muted.Render(" · " + plural(len(s.evs), "event"))
 	// Long and short forms of where it runs; narrow screens drop the
 	// event count first, then shorten this, then cut the title.
 	var long, short []string

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -318,5 +319,37 @@ func TestStepModeDefects(t *testing.T) {
 	}
 	if !strings.Contains(tl, "HELP") {
 		t.Errorf("the step's command is off screen:\n%s", tl)
+	}
+}
+
+// TestRunningSessionShowsProgress: while a session runs the header has a
+// turning spinner and the time since it started (it looked frozen); once
+// done, how long it took; "1 event", not "1 events".
+func TestRunningSessionShowsProgress(t *testing.T) {
+	evs := fixture587()
+	f := &fakeSessions{evs: evs[:1], hold: true}
+	m := newSessionModel(t, 80, 24, f)
+	s := session(m)
+	now := s.started.Add(3200 * time.Millisecond)
+	s.now = func() time.Time { return now }
+	mustUpdate(t, m, nil) // render again with the clock
+	head := strings.Split(plain(m), "\n")[0]
+	if !strings.Contains(head, "⠋ running 3.2 s") || !strings.Contains(head, "· 1 event") || strings.Contains(head, "1 events") {
+		t.Errorf("running header %q", head)
+	}
+	cmd := mustUpdate(t, m, s.spin.Tick())
+	if cmd == nil {
+		t.Fatal("the spinner stopped while the session runs")
+	}
+	if head2 := strings.Split(plain(m), "\n")[0]; head2 == head {
+		t.Errorf("a tick did not turn the spinner: %q", head2)
+	}
+	mustUpdate(t, m, sessionEventsMsg{id: s.id, evs: evs[1:], done: true})
+	head = strings.Split(plain(m), "\n")[0]
+	if want := "done in " + sessions.FormatDuration(evs[len(evs)-1].At); !strings.Contains(head, want) || strings.Contains(head, "⠋") {
+		t.Errorf("done header %q, want %q", head, want)
+	}
+	if cmd := mustUpdate(t, m, s.spin.Tick()); cmd != nil {
+		t.Error("the spinner goes on after the session ended")
 	}
 }

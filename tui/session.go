@@ -3,9 +3,11 @@ package tui
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mailwire/mailwire/sessions"
@@ -153,6 +155,13 @@ type sessionScreen struct {
 	story    bool
 	storySet bool
 
+	// spin turns in the header while the session runs, beside the time
+	// since started (a session waiting on a slow server must not look
+	// frozen); now is the clock (tests pin it).
+	spin    spinner.Model
+	started time.Time
+	now     func() time.Time
+
 	width, height int
 }
 
@@ -172,6 +181,8 @@ func newSessionScreen(c *Common, req SessionRequest) *sessionScreen {
 		legs:        legs,
 		panel:       panel,
 		story:       req.Scenario != "",
+		spin:        spinner.New(spinner.WithSpinner(spinner.MiniDot)),
+		now:         time.Now,
 		width:       defaultWidth,
 		height:      defaultHeight,
 	}
@@ -180,7 +191,14 @@ func newSessionScreen(c *Common, req SessionRequest) *sessionScreen {
 }
 
 // Init starts the session.
-func (s *sessionScreen) Init() tea.Cmd { return s.start() }
+func (s *sessionScreen) Init() tea.Cmd { return s.run() }
+
+// run (re)starts the session, its clock and the spinner that turns in the
+// header while it runs.
+func (s *sessionScreen) run() tea.Cmd {
+	s.started = s.now()
+	return tea.Batch(s.start(), s.spin.Tick)
+}
 
 // start (re)runs the session under a new id. The previous run, if any, is
 // cancelled and its channel drained in the background, as sessions.Stream
@@ -363,6 +381,10 @@ func (s *sessionScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		cmd = s.received(msg)
 	case autoTickMsg:
 		cmd, _ = s.stepUpdate(msg)
+	case spinner.TickMsg:
+		if s.live() { // else the spinner stops: no next tick
+			s.spin, cmd = s.spin.Update(msg)
+		}
 	case tea.KeyPressMsg:
 		cmd = s.handleKey(msg)
 	case tea.MouseClickMsg, tea.MouseWheelMsg:
@@ -433,7 +455,7 @@ func (s *sessionScreen) screenKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		s.reveal = !s.reveal
 		s.invalidate()
 	case key.Matches(msg, k.Rerun):
-		return s.start(), true
+		return s.run(), true
 	default:
 		return nil, false
 	}

@@ -50,7 +50,7 @@ func TestSessionEventsArrive(t *testing.T) {
 	}
 	v := plain(m)
 	for _, want := range []string{
-		"SMTP 587 · STARTTLS → 127.0.0.1:10587 (lab) · done · 31 events",
+		"SMTP 587 · STARTTLS → 127.0.0.1:10587 (lab) · done in 4.25 ms · 31 events",
 		"ENDPOINT LENS",
 		"220 mail.lab.test ESMTP Service Ready",
 		"CLEARTEXT", "HANDSHAKE", "ENCRYPTED",

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -168,9 +167,9 @@ func (s *sessionScreen) headerView(w int) string {
 	if r.TLSMode != "" {
 		what += " · " + tlsModeLabel(r.TLSMode)
 	}
-	target := r.Target
+	target := sessions.SafeString(r.Target)
 	if r.Label != "" {
-		target += " (" + r.Label + ")"
+		target += " (" + sessions.SafeString(r.Label) + ")"
 	}
 	stateStyle := st.Muted
 	switch s.state {
@@ -181,13 +180,24 @@ func (s *sessionScreen) headerView(w int) string {
 	case stateRunning:
 		stateStyle = st.Warning
 	}
-	rest := st.Muted.Render(" · ") + st.Text.Render(sessions.SafeString(what)) +
-		st.Muted.Render(" → ") + st.Text.Render(sessions.SafeString(target)) + st.Muted.Render(" · ") +
-		stateStyle.Render(s.state.String()) + st.Muted.Render(fmt.Sprintf(" · %d events", len(s.evs)))
-	line1 := st.Title.Render("mailwire session") + rest
-	if ansi.StringWidth(line1) > w {
-		// Narrow: the state and the count matter more than the name.
-		line1 = st.Title.Render("session") + rest
+	state := st.Muted.Render(" · ") + s.stateText(stateStyle)
+	count := st.Muted.Render(" · " + plural(len(s.evs), "event"))
+	where := func(target string) string {
+		return st.Muted.Render(" · ") + st.Text.Render(sessions.SafeString(what)) +
+			st.Muted.Render(" → ") + st.Text.Render(target)
+	}
+	// Narrow screens drop the name first, then the target's label, then
+	// the event count: the state (and the spinner) stay.
+	var line1 string
+	for _, l := range []string{
+		st.Title.Render("mailwire session") + where(target) + state + count,
+		st.Title.Render("session") + where(target) + state + count,
+		st.Title.Render("session") + where(sessions.SafeString(r.Target)) + state + count,
+		st.Title.Render("session") + where(sessions.SafeString(r.Target)) + state,
+	} {
+		if line1 = l; ansi.StringWidth(l) <= w {
+			break
+		}
 	}
 	if r.Scenario != "" {
 		line1 = s.scenarioHeader(w, stateStyle)
@@ -218,6 +228,21 @@ func (s *sessionScreen) headerView(w int) string {
 		}
 	}
 	return ansi.Truncate(line1, w, "…") + "\n" + ansi.Truncate(line2, w, "…")
+}
+
+// stateText says how the session stands, for the header: while it runs,
+// a turning spinner and the time since it started; once done, how long
+// it took by its own clock (the last event's time).
+func (s *sessionScreen) stateText(style lipgloss.Style) string {
+	switch s.state {
+	case stateOpening, stateRunning:
+		return style.Render(s.spin.View() + " " + s.state.String() + " " + sessions.FormatDuration(s.now().Sub(s.started)))
+	case stateDone:
+		if n := len(s.evs); n > 0 {
+			return style.Render("done in " + sessions.FormatDuration(s.evs[n-1].At))
+		}
+	}
+	return style.Render(s.state.String())
 }
 
 func tlsModeLabel(m string) string {
