@@ -11,6 +11,7 @@ package tui
 
 import (
 	"context"
+	"net"
 	"sort"
 
 	"github.com/mailwire/mailwire/sessions"
@@ -58,8 +59,30 @@ type Options struct {
 	// sessions cannot be run: enter on a port shows the lab endpoint.
 	OpenSession func(ctx context.Context, req SessionRequest) (<-chan sessions.Event, error)
 	// Connect, when set, opens the session screen on this request at start
-	// (mailwire connect) instead of the port table.
+	// (mailwire connect) instead of the port table. The program is then
+	// in target mode: the port table runs its sessions against the
+	// request's host, and esc from a typed session leads to the connect
+	// form, never to a lab that is not there.
 	Connect *SessionRequest
+	// OpenPrompt starts a session typed by hand (SessionRequest.Prompt):
+	// a handle for what the user types and the session's event stream,
+	// as OpenSession's. Like OpenSession it is called inside a tea.Cmd
+	// with a context the TUI cancels when the run is over. Nil means the
+	// connect form cannot connect.
+	OpenPrompt func(ctx context.Context, req SessionRequest) (PromptHandle, <-chan sessions.Event, error)
+	// RecentFile is where the connect form remembers recent targets
+	// (recent.go); empty means they are not remembered.
+	RecentFile string
+}
+
+// PromptHandle is what the prompt needs of a typed session: a way in for
+// what the user types, the end of input, and whether a line would put a
+// password on the wire before TLS. *sessions.Prompt is one; its methods
+// never block, so the prompt calls them from Update.
+type PromptHandle interface {
+	Send(in sessions.Input) error
+	Close()
+	Exposes(line string) *sessions.Credential
 }
 
 // SessionRequest says which session to run. The TUI fills it from the port
@@ -82,6 +105,23 @@ type SessionRequest struct {
 	// (Port 0 and Variant "" for its defaults).
 	Scenario string
 	Variant  string
+
+	// Prompt: the session is typed by hand at a prompt (mailwire connect,
+	// the connect form) and run by Options.OpenPrompt.
+	Prompt bool
+	// ServerName, CAFile and User come from the connect form: the SNI
+	// (empty: the host), a PEM file to verify the certificate with
+	// (empty: the system roots), the user name the AUTH helper starts
+	// with. Against the lab they are unset.
+	ServerName, CAFile, User string
+}
+
+// host is the request's host, without the port.
+func (r SessionRequest) host() string {
+	if h, _, err := net.SplitHostPort(r.Target); err == nil {
+		return h
+	}
+	return r.Target
 }
 
 // labState is what the TUI knows about the lab.
@@ -110,6 +150,14 @@ type Common struct {
 	Lab    Lab
 	// OpenSession is Options.OpenSession (nil: no sessions).
 	OpenSession func(ctx context.Context, req SessionRequest) (<-chan sessions.Event, error)
+	// OpenPrompt is Options.OpenPrompt (nil: no typed sessions).
+	OpenPrompt func(ctx context.Context, req SessionRequest) (PromptHandle, <-chan sessions.Event, error)
+	// Target is the real server of target mode (mailwire connect), or of
+	// the last typed session the connect form opened: the port table's
+	// sessions go there when no lab runs. Nil: no target.
+	Target *SessionRequest
+	// recentFile is Options.RecentFile.
+	recentFile string
 	// runs numbers the session runs of the whole program: a new session
 	// screen replaces the old one while the old run's messages may still
 	// be in flight, and the id alone tells them apart.

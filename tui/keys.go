@@ -15,6 +15,9 @@ type KeyMap struct {
 	Open, Back       key.Binding
 	// Endpoint shows the lab endpoint of the selected port (port table).
 	Endpoint key.Binding
+	// Connect opens the connect form (port table): a real server to type
+	// a session against.
+	Connect key.Binding
 
 	// Session screen.
 	PrevPage, NextPage key.Binding // timeline pages
@@ -55,6 +58,7 @@ func DefaultKeyMap() KeyMap {
 		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run session")),
 		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Endpoint: key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "lab endpoint")),
+		Connect:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "connect…")),
 
 		PrevPage:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
 		NextPage:   key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),

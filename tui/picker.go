@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,7 +97,14 @@ func (p *pickerScreen) SetSize(width, height int) {
 // own ports (compare, hops) runs from any cell.
 func (p *pickerScreen) scenarios() []scenario.Scenario {
 	var out []scenario.Scenario
+	target := p.targetMode()
 	for _, s := range p.c.scenarios() {
+		if target && (s.NeedsLab || len(s.Ports) == 0) {
+			// Against a real server: only what runs there (a scenario that
+			// needs the lab's special servers, or several of its ports,
+			// cannot, as `session --scenario … --target` says).
+			continue
+		}
 		if p.port == 0 || p.all || len(s.Ports) == 0 || slices.Contains(s.Ports, p.port) {
 			out = append(out, s)
 		}
@@ -141,6 +149,9 @@ func (p *pickerScreen) portTitle(port int) string {
 }
 
 func (p *pickerScreen) portSummary(port int) string {
+	if p.targetMode() {
+		return "target " + sessions.SafeString(net.JoinHostPort(p.c.Target.host(), strconv.Itoa(port)))
+	}
 	if addr, ok := p.labAddr(port); ok {
 		return "lab endpoint " + addr
 	}
@@ -344,6 +355,15 @@ func (p *pickerScreen) run(variant string) tea.Cmd {
 		p.msg = "Scenarios cannot be run in this mode."
 		return nil
 	}
+	if p.targetMode() {
+		t := p.c.Target
+		req := SessionRequest{Scenario: p.scen.Name, Port: p.chosen, Variant: variant, Label: "target",
+			Target: net.JoinHostPort(t.host(), strconv.Itoa(p.chosen)), ServerName: t.ServerName, CAFile: t.CAFile, User: t.User}
+		if o, err := sessions.OptionsForPort(req.Target, p.chosen); err == nil {
+			req.Proto, req.TLSMode = o.Proto, string(o.TLSMode)
+		}
+		return func() tea.Msg { return openSessionMsg{req: req} }
+	}
 	if p.c.Lab.State != labReady {
 		p.msg = "The lab is not running yet: scenarios run against it."
 		if p.c.Lab.State == labFailed {
@@ -362,6 +382,10 @@ func (p *pickerScreen) run(variant string) tea.Cmd {
 	}
 	return func() tea.Msg { return openSessionMsg{req: req} }
 }
+
+// targetMode: no lab, a target (mailwire connect): scenarios run against
+// the target's host.
+func (p *pickerScreen) targetMode() bool { return p.c.Lab.State == labNone && p.c.Target != nil }
 
 // pickerLayout is where the list sits, from the size alone, so View and
 // click agree.

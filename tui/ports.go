@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -158,6 +159,8 @@ func (s *portsScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		case key.Matches(msg, k.Scenarios):
 			port := s.Selected()
 			return s, func() tea.Msg { return openPickerMsg{from: screenPorts, port: port} }
+		case key.Matches(msg, k.Connect) && s.c.OpenPrompt != nil:
+			return s, func() tea.Msg { return openFormMsg{} }
 		case key.Matches(msg, k.Endpoint):
 			s.mode = modeEndpoint
 			s.refreshTop()
@@ -193,7 +196,8 @@ func (s *portsScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 }
 
 // sessionRequest is the session enter runs on the selected port: against
-// the lab's endpoint for it, once the lab is up.
+// the lab's endpoint for it, once the lab is up; in target mode (no lab,
+// mailwire connect) against the target's host on that port.
 func (s *portsScreen) sessionRequest() (SessionRequest, bool) {
 	if s.c.OpenSession == nil {
 		return SessionRequest{}, false
@@ -201,13 +205,29 @@ func (s *portsScreen) sessionRequest() (SessionRequest, bool) {
 	port := s.Selected()
 	addr, ok := s.labAddr(port)
 	if !ok {
-		return SessionRequest{}, false
+		return s.targetRequest(port)
 	}
 	o, err := sessions.OptionsForPort(addr, port)
 	if err != nil {
 		return SessionRequest{}, false
 	}
 	return SessionRequest{Port: port, Target: addr, Proto: o.Proto, TLSMode: string(o.TLSMode), Label: "lab"}, true
+}
+
+// targetRequest is the scripted session of port against the target's
+// host, with the target's SNI, CA file and user.
+func (s *portsScreen) targetRequest(port int) (SessionRequest, bool) {
+	t := s.c.Target
+	if t == nil || s.c.Lab.State != labNone {
+		return SessionRequest{}, false
+	}
+	addr := net.JoinHostPort(t.host(), strconv.Itoa(port))
+	o, err := sessions.OptionsForPort(addr, port)
+	if err != nil {
+		return SessionRequest{}, false
+	}
+	return SessionRequest{Port: port, Target: addr, Proto: o.Proto, TLSMode: string(o.TLSMode), Label: "target",
+		ServerName: t.ServerName, CAFile: t.CAFile, User: t.User}, true
 }
 
 // openHelp is the help of enter: it runs a session when it can, else it
@@ -408,6 +428,10 @@ func (s *portsScreen) labView(w int) string {
 	switch lab.State {
 	case labNone:
 		text = st.Muted.Render("lab: not started in this mode")
+		if t := s.c.Target; t != nil {
+			text = st.OK.Render("target ") + st.Text.Render(sessions.SafeString(t.host())) +
+				st.Muted.Render(": enter runs the selected port's scripted session against it, c types one")
+		}
 	case labStarting:
 		text = st.Muted.Render("lab: starting…")
 	case labFailed:
@@ -529,10 +553,14 @@ func (s *portsScreen) ShortHelp() []key.Binding {
 	if s.mode == modeEndpoint {
 		return []key.Binding{k.Back, k.Move}
 	}
+	out := []key.Binding{s.openHelp()}
 	if s.c.OpenSession != nil {
-		return []key.Binding{s.openHelp(), k.Endpoint, k.Scenarios, k.Move}
+		out = append(out, k.Endpoint, k.Scenarios)
 	}
-	return []key.Binding{s.openHelp(), k.Move}
+	if s.c.OpenPrompt != nil {
+		out = append(out, k.Connect)
+	}
+	return append(out, k.Move)
 }
 
 // FullHelp lists every key of the screen, in columns.
@@ -541,6 +569,9 @@ func (s *portsScreen) FullHelp() [][]key.Binding {
 	open := []key.Binding{s.openHelp(), k.Back}
 	if s.c.OpenSession != nil {
 		open = []key.Binding{k.Open, k.Endpoint, k.Scenarios, k.Back}
+	}
+	if s.c.OpenPrompt != nil {
+		open = append(open, k.Connect)
 	}
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Left, k.Right},

@@ -12,6 +12,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/mailwire/mailwire/sessions"
 )
 
 // screenID names a screen the root can show.
@@ -21,6 +23,7 @@ const (
 	screenPorts screenID = iota
 	screenSession
 	screenPicker
+	screenForm // the connect form (connect_form.go)
 )
 
 // screen is the contract every screen meets: a Bubble Tea model that renders
@@ -79,6 +82,8 @@ func newModel(opts Options) *Model {
 		Styles:      NewStyles(true), // dark until the terminal answers
 		Keys:        DefaultKeyMap(),
 		OpenSession: opts.OpenSession,
+		OpenPrompt:  opts.OpenPrompt,
+		recentFile:  opts.RecentFile,
 		catalog:     defaultCatalog(),
 	}
 	if opts.StartLab != nil {
@@ -96,9 +101,12 @@ func newModel(opts Options) *Model {
 		height:  defaultHeight,
 	}
 	if opts.Connect != nil {
-		// mailwire connect: straight to the session; esc still leads to
-		// the port table.
-		m.screens[screenSession] = newSessionScreen(c, *opts.Connect)
+		// mailwire connect: straight to the session, in target mode: the
+		// port table runs its sessions against the target, and esc from a
+		// typed session leads to the connect form.
+		req := *opts.Connect
+		c.Target = &req
+		m.screens[screenSession] = newSessionFor(c, req)
 		m.active = screenSession
 	}
 	m.resize()
@@ -108,6 +116,11 @@ func newModel(opts Options) *Model {
 // Init asks the terminal for its background colour and starts the lab.
 func (m *Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{tea.RequestBackgroundColor, m.screens[m.active].Init()}
+	if c := m.opts.Connect; c != nil && c.Prompt {
+		// A target typed on the command line joins the connect form's
+		// recent ones, as one opened from the form does.
+		cmds = append(cmds, rememberTarget(m.common.recentFile, *c))
+	}
 	if m.opts.StartLab != nil {
 		start, ctx := m.opts.StartLab, m.common.Ctx
 		cmds = append(cmds, func() tea.Msg {
@@ -155,10 +168,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// A new session screen per request: nothing of the previous
 		// session (selection, lens, step) carries over to another port.
 		var drain tea.Cmd
-		if old, ok := m.screens[screenSession].(*sessionScreen); ok {
+		if old, ok := m.screens[screenSession].(interface{ stop() tea.Cmd }); ok {
 			drain = old.stop() // the picker was opened from a running session
 		}
-		s := newSessionScreen(m.common, msg.req)
+		s := newSessionFor(m.common, msg.req)
 		m.screens[screenSession] = s
 		m.active = screenSession
 		m.resize()
@@ -172,7 +185,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.resize()
 		return m, nil
 
-	case sessionOpenedMsg, sessionEventsMsg, autoTickMsg:
+	case openFormMsg:
+		// A fresh form each time, filled in from the session it was
+		// opened from (or the last target).
+		f := newFormScreen(m.common, msg)
+		m.screens[screenForm] = f
+		m.active = screenForm
+		m.resize()
+		return m, f.Init()
+
+	case sessionOpenedMsg, sessionEventsMsg, autoTickMsg, promptOpenedMsg:
 		// A session's messages go to the session screen even while the
 		// picker is in front: it keeps receiving (and draining) its
 		// stream.
@@ -196,6 +218,20 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 
 	case tea.KeyPressMsg:
+		if m.typing() {
+			// Text is being typed: every key that can be text goes to the
+			// screen (no keyboard traps); only ctrl+c and F1 stay global.
+			switch msg.String() {
+			case "ctrl+c":
+				m.quitting = true
+				return m, tea.Quit
+			case "f1":
+				m.help.ShowAll = !m.help.ShowAll
+				m.resize()
+				return m, nil
+			}
+			break
+		}
 		switch {
 		case key.Matches(msg, m.common.Keys.Quit):
 			m.quitting = true
@@ -242,8 +278,31 @@ func (m *Model) helpView() string {
 }
 
 // globalKeys are the keys of every screen, which the help bar never drops.
+// While text is typed they are F1 and ctrl+c: ? and q are text then.
 func (m *Model) globalKeys() []key.Binding {
+	if m.typing() {
+		return []key.Binding{
+			key.NewBinding(key.WithKeys("f1"), key.WithHelp("f1", "help")),
+			key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+		}
+	}
 	return []key.Binding{m.common.Keys.Help, m.common.Keys.Quit}
+}
+
+// typing says whether the active screen takes keys as text (a prompt, a
+// form's field).
+func (m *Model) typing() bool {
+	t, ok := m.screens[m.active].(interface{ typing() bool })
+	return ok && t.typing()
+}
+
+// newSessionFor is the session screen for a request: with a prompt when
+// the session is typed by hand.
+func newSessionFor(c *Common, req SessionRequest) screen {
+	if req.Prompt {
+		return newPromptScreen(c, req)
+	}
+	return newSessionScreen(c, req)
 }
 
 // shortHelpView is the one-line help: the screen's keys, most important
@@ -345,14 +404,19 @@ func (m *Model) screenTitle() string {
 	case screenPorts:
 		return "mail ports"
 	case screenSession:
-		if s, ok := m.screens[screenSession].(*sessionScreen); ok {
+		switch s := m.screens[screenSession].(type) {
+		case *sessionScreen:
 			if s.req.Scenario != "" {
 				return "scenario " + m.common.scenarioProse(s.req.Scenario).Title
 			}
 			return fmt.Sprintf("session %s %d", s.req.Proto, s.req.Port)
+		case *promptScreen:
+			return "typed session " + sessions.SafeString(s.req.Target)
 		}
 	case screenPicker:
 		return "scenarios"
+	case screenForm:
+		return "connect"
 	}
 	return "mailwire"
 }

@@ -141,6 +141,10 @@ type sessionScreen struct {
 	c      *Common
 	cancel context.CancelFunc
 	ch     <-chan sessions.Event
+	// open starts a run inside a tea.Cmd and returns the message that
+	// says how it went; nil means Common.OpenSession (sessionOpenedMsg).
+	// The prompt screen (prompt_screen.go) opens its typed session here.
+	open func(ctx context.Context, id int, req SessionRequest) tea.Msg
 
 	tl      *timelineModel
 	detail  *detailPane
@@ -214,7 +218,14 @@ func (s *sessionScreen) start() tea.Cmd {
 	s.err = nil
 	s.invalidate()
 	s.resizeParts()
-	open := s.c.OpenSession
+	open := s.open
+	if open == nil && s.c.OpenSession != nil {
+		openSession := s.c.OpenSession
+		open = func(ctx context.Context, id int, req SessionRequest) tea.Msg {
+			ch, err := openSession(ctx, req)
+			return sessionOpenedMsg{id: id, ch: ch, err: err}
+		}
+	}
 	if open == nil {
 		s.state = stateFailed
 		s.err = fmt.Errorf("sessions cannot be run in this mode")
@@ -228,10 +239,7 @@ func (s *sessionScreen) start() tea.Cmd {
 	ctx, cancel := context.WithCancel(parent)
 	s.cancel = cancel
 	id, req := s.id, s.req
-	return tea.Batch(drain, func() tea.Msg {
-		ch, err := open(ctx, req)
-		return sessionOpenedMsg{id: id, ch: ch, err: err}
-	})
+	return tea.Batch(drain, func() tea.Msg { return open(ctx, id, req) })
 }
 
 // stop cancels the running session and returns a command that drains its
@@ -333,12 +341,16 @@ func (s *sessionScreen) appendEvents(evs []sessions.Event) {
 	s.evs = append(s.evs, evs...)
 	s.step.add(from)
 	newLeg := false
+	failure := -1 // the session's first failure, if it arrived now
 	for i := from; i < len(s.evs); i++ {
 		ev := &s.evs[i]
 		if ev.Kind == sessions.KindError && (s.req.Scenario == "" || ev.Leg == "") {
 			// A scenario's connection may fail by design (a client
 			// refusing the attacker's certificate): that is evidence,
 			// not the scenario failing. Its own errors have no leg.
+			if s.state != stateFailed && ev.Dir == sessions.Local {
+				failure = i
+			}
 			s.state = stateFailed
 		}
 		newLeg = s.legs.add(ev.Leg) || newLeg
@@ -354,6 +366,12 @@ func (s *sessionScreen) appendEvents(evs []sessions.Event) {
 	// summary, a selected run that grew).
 	s.detail.invalidate()
 	s.tl.followEnd()
+	if failure >= 0 && s.tl.follow && !s.step.on {
+		// After a failure the failure stays selected, with its
+		// explanation in the detail pane, rather than the close event
+		// that follows it (which would explain close_notify).
+		s.tl.selectEvent(failure)
+	}
 }
 
 // invalidate has every part render again: after a change of lens,
@@ -576,6 +594,8 @@ func (s *sessionScreen) detailHint() string {
 		return "↑/↓ events · i hide"
 	case s.req.Scenario != "":
 		return "i intro · s step · tab lens"
+	case s.req.Prompt:
+		return "shift+tab: the timeline's keys (s step, tab lens)"
 	}
 	return "s step · tab lens · esc ports"
 }

@@ -184,6 +184,19 @@ func (t *timelineModel) followEnd() {
 	t.clampScroll()
 }
 
+// selectEvent selects the row that shows event i and stops following the
+// stream there; false when the lens hides the event.
+func (t *timelineModel) selectEvent(i int) bool {
+	n := t.visible()
+	r := sort.Search(n, func(r int) bool { return t.rows[r].last >= i })
+	if r >= n || t.rows[r].first > i {
+		return false
+	}
+	t.sel, t.follow = r, false
+	t.clampScroll()
+	return true
+}
+
 // keepSelection keeps the selected row after more rows became visible
 // (step mode left): the stream is followed again only from the last row.
 func (t *timelineModel) keepSelection() {
