@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/scenario"
 	"github.com/mailwire/mailwire/tui"
 )
 
@@ -80,10 +81,14 @@ func newConnectCmd() *cobra.Command {
 				}
 				return runConnectLines(ctx, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o, f)
 			}
-			pw := stdinPasswordSource(cmd.InOrStdin(), cmd.ErrOrStderr())
-			if o.Password, err = pw.password(ctx, o.Username, o.Password, o.Target); err != nil {
-				return err
+			// On the screen the AUTH helper asks for the password in a
+			// masked field; the scripted sessions of the port table log
+			// in only with one given by --password or $MAILWIRE_PASSWORD.
+			if o.Password == "" {
+				o.Password = os.Getenv(envPassword)
 			}
+			req.Prompt = o.Proto != sessions.ProtoHTTPS
+			req.ServerName, req.CAFile, req.User = f.sni, f.caFile, f.user
 			return runConnect(ctx, o, req)
 		},
 	}
@@ -215,43 +220,174 @@ func connectOptions(target string, f connectFlags) (sessions.Options, tui.Sessio
 	return o, req, nil
 }
 
-// runConnect runs the TUI on the session screen. The session starts when
-// the screen does, and again on each re-run (r), always with the same
-// options. The exit status is the last run's, as for `mailwire session`.
-func runConnect(ctx context.Context, o sessions.Options, req tui.SessionRequest) error {
+// runConnect runs the TUI in target mode: a typed session on req first
+// (HTTPS, which has no prompt, plays its scripted session), then whatever
+// the user opens from the connect form or the port table, all against real
+// servers, built from the flags (base) and each request. The exit status
+// is the last run's, as for `mailwire session`.
+func runConnect(ctx context.Context, base sessions.Options, req tui.SessionRequest) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var last runRecord
-	open := func(ctx context.Context, _ tui.SessionRequest) (<-chan sessions.Event, error) {
-		return last.record(ctx, sessions.Stream(ctx, o)), nil
+	open := func(ctx context.Context, r tui.SessionRequest) (<-chan sessions.Event, error) {
+		if r.Scenario != "" {
+			sr, err := targetScenario(base, r)
+			if err != nil {
+				return nil, err
+			}
+			return last.record(ctx, scenario.Stream(ctx, sr), nil), nil
+		}
+		o, err := requestOptions(base, r)
+		if err != nil {
+			return nil, err
+		}
+		return last.record(ctx, sessions.Stream(ctx, o), nil), nil
 	}
-	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, OpenSession: open, Connect: &req}), tea.WithContext(ctx))
-	if _, err := p.Run(); err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("terminal interface: %w", err)
+	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, OpenSession: open, OpenPrompt: promptOpener(base, &last), Connect: &req,
+		RecentFile: tui.DefaultRecentFile()}), tea.WithContext(ctx))
+	_, runErr := p.Run()
+	// Leaving the screen ends a typed session as the end of its input
+	// does: the answers still due are read, the connection is closed
+	// politely, and that is the outcome the exit status reports.
+	last.finish(promptGrace)
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return fmt.Errorf("terminal interface: %w", runErr)
 	}
 	return streamOutcome(last.events(), "session", func(sessions.Event) bool { return true })
+}
+
+// promptOpener is the TUI's OpenPrompt: a typed session against the
+// request's target, with the flags' options (base). Its events are kept
+// in last when given, for the exit status.
+func promptOpener(base sessions.Options, last *runRecord) func(context.Context, tui.SessionRequest) (tui.PromptHandle, <-chan sessions.Event, error) {
+	return func(ctx context.Context, r tui.SessionRequest) (tui.PromptHandle, <-chan sessions.Event, error) {
+		o, err := requestOptions(base, r)
+		if err != nil {
+			return nil, nil, err
+		}
+		// On the screen someone can be asked: a password typed before
+		// TLS waits for a second enter.
+		p := sessions.StartPrompt(ctx, o, sessions.InteractiveOptions{ConfirmCleartext: true})
+		if last == nil {
+			return p, p.Events(), nil
+		}
+		return p, last.record(ctx, p.Events(), p), nil
+	}
+}
+
+// promptGrace bounds how long leaving the screen waits for a typed session
+// to end by itself before it is cancelled.
+const promptGrace = 5 * time.Second
+
+// requestOptions builds a session's options from the TUI's request (the
+// connect form's target, or a port of the port table against the target)
+// and the flags of mailwire connect (base: --tls-max, --insecure, the
+// timeouts, --to, --fetch, --stop-after, --user and a password given by
+// --password or $MAILWIRE_PASSWORD).
+func requestOptions(base sessions.Options, r tui.SessionRequest) (sessions.Options, error) {
+	o, err := sessions.OptionsForPort(r.Target, r.Port)
+	if err != nil {
+		return o, err
+	}
+	if r.Proto != "" {
+		o.Proto = r.Proto
+	}
+	if r.TLSMode != "" {
+		o.TLSMode = sessions.TLSMode(r.TLSMode)
+	}
+	o.ServerName = r.ServerName
+	o.MinTLS, o.MaxTLS = base.MinTLS, base.MaxTLS
+	o.EHLOName = base.EHLOName
+	o.DialTimeout, o.ReadTimeout, o.SessionTimeout = base.DialTimeout, base.ReadTimeout, base.SessionTimeout
+	if !r.Prompt && o.SessionTimeout == 0 {
+		o.SessionTimeout = scriptedTimeout
+	}
+	switch {
+	case base.Verify == sessions.VerifyOff:
+		o.Verify = sessions.VerifyOff
+	case r.CAFile != "":
+		o.Verify, o.CAFile = sessions.VerifyCAFile, r.CAFile
+	default:
+		o.Verify = sessions.VerifySystem
+	}
+	if !r.Prompt {
+		// A scripted session logs in only with a password the user gave
+		// (--password, $MAILWIRE_PASSWORD): never with an empty one. At
+		// the prompt the AUTH helper asks for it.
+		if r.User != "" && r.User == base.Username && base.Password != "" {
+			o.Username, o.Password = base.Username, base.Password
+		}
+		o.To, o.From, o.Fetch, o.StopAfter = base.To, base.From, base.Fetch, base.StopAfter
+		if o.Proto != sessions.ProtoSMTP {
+			o.To, o.From = "", ""
+		}
+	}
+	if err := o.Validate(); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// scriptedTimeout is the budget of a scripted session the port table runs
+// in target mode, as `mailwire session --target` has by default.
+const scriptedTimeout = 30 * time.Second
+
+// targetScenario is a scenario the picker runs against the target, as
+// `mailwire session --scenario NAME --target HOST` does.
+func targetScenario(base sessions.Options, r tui.SessionRequest) (scenario.Request, error) {
+	sr := scenario.Request{Name: r.Scenario, Port: r.Port, Variant: r.Variant}
+	s, resolved, err := sr.Resolve()
+	if err != nil {
+		return sr, err
+	}
+	env, err := targetEnv(sessionFlags{target: r.Target, sni: r.ServerName, caFile: r.CAFile}, resolved.Port)
+	if err != nil {
+		return sr, err
+	}
+	if err := s.CheckEnv(env); err != nil {
+		return sr, err
+	}
+	sr.Env = env
+	sr.Env.SessionTimeout, sr.Env.ReadTimeout, sr.Env.DialTimeout = base.SessionTimeout, base.ReadTimeout, base.DialTimeout
+	sr.Env.MaxTLS = base.MaxTLS
+	if r.User != "" && r.User == base.Username && base.Password != "" {
+		sr.Env.Username, sr.Env.Password = base.Username, base.Password
+	}
+	return sr, nil
 }
 
 // runRecord keeps the events of the latest run a screen shows, for the
 // exit status.
 type runRecord struct {
-	mu  sync.Mutex
-	gen int
-	evs []sessions.Event
+	mu       sync.Mutex
+	gen      int
+	evs      []sessions.Event
+	prompt   *sessions.Prompt // the latest run's, when it is typed
+	done     chan struct{}    // closed when the latest run's stream ended
+	detached chan struct{}    // closed when no screen reads any more
+	once     sync.Once
 }
 
-// record passes ch through, keeping its events as the latest run's. Once
-// ctx ends it stops passing events on but still drains ch, so the session's
-// goroutine can finish even if the screen no longer reads.
-func (r *runRecord) record(ctx context.Context, ch <-chan sessions.Event) <-chan sessions.Event {
+// record passes ch through, keeping its events as the latest run's (p is
+// its prompt, for a typed session). Once ctx ends, or the screen is gone
+// (finish), it stops passing events on but still drains ch, so the
+// session's goroutine can finish even if nothing reads.
+func (r *runRecord) record(ctx context.Context, ch <-chan sessions.Event, p *sessions.Prompt) <-chan sessions.Event {
 	r.mu.Lock()
 	r.gen++
 	gen := r.gen
-	r.evs = nil
+	r.evs, r.prompt = nil, p
+	done := make(chan struct{})
+	r.done = done
+	if r.detached == nil {
+		r.detached = make(chan struct{})
+	}
+	detached := r.detached
 	r.mu.Unlock()
 	out := make(chan sessions.Event, cap(ch))
 	go func() {
 		defer close(out)
+		defer close(done)
 		for ev := range ch {
 			r.mu.Lock()
 			if r.gen == gen {
@@ -261,10 +397,31 @@ func (r *runRecord) record(ctx context.Context, ch <-chan sessions.Event) <-chan
 			select {
 			case out <- ev:
 			case <-ctx.Done():
+			case <-detached:
 			}
 		}
 	}()
 	return out
+}
+
+// finish is called once the screen is gone: a typed session's input is
+// closed and its end awaited, at most grace.
+func (r *runRecord) finish(grace time.Duration) {
+	r.mu.Lock()
+	if r.detached == nil {
+		r.detached = make(chan struct{})
+	}
+	p, done := r.prompt, r.done
+	r.mu.Unlock()
+	r.once.Do(func() { close(r.detached) })
+	if p == nil || done == nil {
+		return
+	}
+	p.Close()
+	select {
+	case <-done:
+	case <-time.After(grace):
+	}
 }
 
 func (r *runRecord) events() []sessions.Event {

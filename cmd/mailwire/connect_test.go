@@ -191,3 +191,44 @@ func TestConnectLinesUsage(t *testing.T) {
 		}
 	}
 }
+
+// The TUI's requests against a target become options the way the flags
+// say: the request's target, protocol, TLS mode, SNI and CA file; a login
+// for a scripted session only with a password given; nothing with side
+// effects on a typed session.
+func TestRequestOptions(t *testing.T) {
+	ca := testCAFile(t)
+	base := sessions.Options{Username: "me", Password: "pw", To: "a@example.org", Fetch: true, MaxTLS: 0x0303, Verify: sessions.VerifySystem}
+	o, err := requestOptions(base, tui.SessionRequest{Port: 587, Target: "mx.example.test:587", Proto: "smtp", TLSMode: "starttls",
+		ServerName: "mail.example.test", CAFile: ca, User: "me"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Target != "mx.example.test:587" || o.ServerName != "mail.example.test" || o.Verify != sessions.VerifyCAFile || o.CAFile != ca ||
+		o.Username != "me" || o.Password != "pw" || o.To != "a@example.org" || o.MaxTLS != 0x0303 || o.SessionTimeout != scriptedTimeout {
+		t.Errorf("scripted: %+v", o)
+	}
+	// POP3 from the port table: no --to; another user: no login.
+	o, err = requestOptions(base, tui.SessionRequest{Port: 995, Target: "mx.example.test:995", User: "someone"})
+	if err != nil || o.Proto != "pop3" || o.TLSMode != "implicit" || o.To != "" || o.Username != "" || !o.Fetch {
+		t.Errorf("pop3: %+v, %v", o, err)
+	}
+	// No password given: no login, never an empty password.
+	o, _ = requestOptions(sessions.Options{Username: "me"}, tui.SessionRequest{Port: 587, Target: "mx.example.test:587", User: "me"})
+	if o.Username != "" || o.Password != "" {
+		t.Errorf("no password: user %q", o.Username)
+	}
+	// A typed session: the user types what happens.
+	o, err = requestOptions(base, tui.SessionRequest{Port: 143, Target: "mx.example.test:143", Proto: "imap", TLSMode: "starttls", Prompt: true, User: "me"})
+	if err != nil || o.Username != "" || o.To != "" || o.Fetch || o.SessionTimeout != 0 || o.Verify != sessions.VerifySystem {
+		t.Errorf("typed: %+v, %v", o, err)
+	}
+	// --insecure wins over a CA file.
+	o, _ = requestOptions(sessions.Options{Verify: sessions.VerifyOff}, tui.SessionRequest{Port: 993, Target: "x.test:993", CAFile: ca})
+	if o.Verify != sessions.VerifyOff {
+		t.Errorf("insecure: %v", o.Verify)
+	}
+	if _, err := requestOptions(base, tui.SessionRequest{Port: 587, Target: "no port"}); err == nil {
+		t.Error("a bad target passed")
+	}
+}

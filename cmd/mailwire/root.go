@@ -26,7 +26,10 @@ func runTUI(cmd *cobra.Command, _ []string) error {
 	defer cancel()
 
 	keeper := &labKeeper{}
-	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, StartLab: keeper.start, OpenSession: keeper.openSession}), tea.WithContext(ctx))
+	// The connect form (c) types sessions against real servers, with the
+	// defaults of mailwire connect: system roots, no flags.
+	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, StartLab: keeper.start, OpenSession: keeper.openSession,
+		OpenPrompt: promptOpener(sessions.Options{}, nil), RecentFile: tui.DefaultRecentFile()}), tea.WithContext(ctx))
 	_, runErr := p.Run()
 	closeErr := keeper.close()
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
