@@ -161,17 +161,17 @@ func (p *pickerScreen) portSummary(port int) string {
 // variantAnnotations names, for each variant, the annotation of what the
 // attacker or server does in it; its title is the variant's summary.
 var variantAnnotations = map[string]string{
-	"remove":       "attack.strip.removed",
-	"stripped":     "attack.strip.removed",
-	"replace":      "attack.strip.replaced",
-	"starttls-454": "attack.strip.refused",
-	"starttls-501": "attack.strip.refused",
-	"starttls-502": "attack.strip.refused",
-	"ehlo-502":     "attack.strip.ehlo_refused",
-	"preauth":      "attack.strip.preauth",
-	"own-cert":     "attack.own_cert.presented",
-	"break":        "attack.break.reset",
-	"passthrough":  "attack.passthrough",
+	"remove":               "attack.strip.removed",
+	"stripped":             "attack.strip.removed",
+	"replace":              "attack.strip.replaced",
+	"refuse":               "attack.strip.refused",
+	"refuse-syntax":        "attack.strip.refused",
+	"refuse-unimplemented": "attack.strip.refused",
+	"refuse-ehlo":          "attack.strip.ehlo_refused",
+	"preauth":              "attack.strip.preauth",
+	"own-cert":             "attack.own_cert.presented",
+	"break":                "attack.break.reset",
+	"passthrough":          "attack.passthrough",
 }
 
 // variantSummary explains a variant in a few words: the title of its

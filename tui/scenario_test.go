@@ -25,7 +25,7 @@ func testCatalog() scenarioCatalog {
 	list := []scenario.Scenario{
 		{Name: "too-early", Ports: []int{587, 25, 143, 110}},
 		{Name: "strip-opportunistic", Ports: []int{587, 25, 143, 110},
-			Variants: []string{"remove", "replace", "starttls-454"}},
+			Variants: []string{"remove", "replace", "refuse"}},
 		{Name: "implicit-under-attack", Ports: []int{465, 993, 995}, Variants: []string{"own-cert", "break"}},
 		{Name: "compare", Summary: scenario.SummaryCompare},
 		{Name: "hops", Summary: scenario.SummaryHops},
@@ -124,7 +124,7 @@ func TestPickerFromPortTable(t *testing.T) {
 	if p.stage != pickVariant || p.chosen != 587 {
 		t.Fatalf("after enter: stage %d, port %d; want the variant stage on 587", p.stage, p.chosen)
 	}
-	if got := pickerTitles(p); strings.Join(got, "|") != "remove|replace|starttls-454" {
+	if got := pickerTitles(p); strings.Join(got, "|") != "remove|replace|refuse" {
 		t.Errorf("variants %q", got)
 	}
 	if v := plain(m); !strings.Contains(v, "STARTTLS stripped › port 587") {
@@ -161,11 +161,11 @@ func TestPickerByNumber(t *testing.T) {
 	if p.stage != pickVariant || p.scen.Name != "strip-opportunistic" {
 		t.Fatalf("2: stage %d, scenario %q; want the variants of strip-opportunistic", p.stage, p.scen.Name)
 	}
-	pump(t, m, mustUpdate(t, m, keyText('3'))) // starttls-454
+	pump(t, m, mustUpdate(t, m, keyText('3'))) // refuse
 	if m.active != screenSession {
 		t.Fatal("3 on the variants did not run the scenario")
 	}
-	if len(f.reqs) != 1 || f.reqs[0].Scenario != "strip-opportunistic" || f.reqs[0].Variant != "starttls-454" || f.reqs[0].Port != 587 {
+	if len(f.reqs) != 1 || f.reqs[0].Scenario != "strip-opportunistic" || f.reqs[0].Variant != "refuse" || f.reqs[0].Port != 587 {
 		t.Errorf("ran %+v", f.reqs)
 	}
 }

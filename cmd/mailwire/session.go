@@ -115,7 +115,7 @@ func newSessionCmd() *cobra.Command {
 	fl.StringVar(&f.labState, "lab-state-dir", "", "where the in-process lab keeps its CA (default: the lab's usual state directory)")
 	fl.StringVar(&f.forceColor, "color", "", "colour: always or never (default: on a terminal, unless NO_COLOR is set)")
 	fl.StringVar(&f.scenario, "scenario", "", "run a scenario instead of one session (--scenario list shows them)")
-	fl.StringVar(&f.variant, "variant", "", "the scenario's variant (e.g. an attack: remove, replace, starttls-454, …)")
+	fl.StringVar(&f.variant, "variant", "", "the scenario's variant (e.g. an attack: remove, replace, refuse, …)")
 	addSideEffectFlags(fl, &f)
 	cmd.MarkFlagsMutuallyExclusive("port", "proto")
 	cmd.MarkFlagsMutuallyExclusive("ca-file", "insecure")

@@ -167,9 +167,9 @@ func TestAttacksAndConfig(t *testing.T) {
 		}
 	}
 	for _, cfg := range []mitm.Config{
-		{Upstream: "127.0.0.1:1", Proto: sessions.ProtoSMTP, Attack: mitm.StripPreauth},   // IMAP only
-		{Upstream: "127.0.0.1:1", Proto: sessions.ProtoIMAP, Attack: mitm.StripEHLO502},   // SMTP only
-		{Upstream: "127.0.0.1:1", Proto: sessions.ProtoSMTP, Attack: mitm.OwnCertificate}, // implicit only
+		{Upstream: "127.0.0.1:1", Proto: sessions.ProtoSMTP, Attack: mitm.StripPreauth},    // IMAP only
+		{Upstream: "127.0.0.1:1", Proto: sessions.ProtoIMAP, Attack: mitm.StripRefuseEHLO}, // SMTP only
+		{Upstream: "127.0.0.1:1", Proto: sessions.ProtoSMTP, Attack: mitm.OwnCertificate},  // implicit only
 		{Upstream: "127.0.0.1:1", Proto: sessions.ProtoSMTP, Implicit: true, Attack: mitm.StripRemove},
 		{Upstream: "nowhere", Proto: sessions.ProtoSMTP, Attack: mitm.StripRemove},
 	} {

@@ -44,18 +44,22 @@ const (
 	// (SMTP "XXXXXXXA", IMAP "XXXXXXXX", POP3 "XXXX"), as attackers and
 	// broken middleboxes do so that packet sizes stay the same.
 	StripReplace Attack = "replace"
-	// StripRefuse454 leaves the capability but answers the STARTTLS
-	// command "454 4.7.0 TLS not available due to temporary reason" (RFC
-	// 3207 §4); POP3 "-ERR", IMAP "NO".
-	StripRefuse454 Attack = "starttls-454"
-	// StripRefuse501 answers STARTTLS "501 5.5.4 Syntax error" (SMTP only).
-	StripRefuse501 Attack = "starttls-501"
-	// StripRefuse502 answers STARTTLS "502 5.5.1 Command not implemented"
-	// (SMTP only).
-	StripRefuse502 Attack = "starttls-502"
-	// StripEHLO502 answers EHLO with 502, so the client falls back to HELO
-	// (RFC 5321 §4.1.4) and sees no extension at all (SMTP only).
-	StripEHLO502 Attack = "ehlo-502"
+	// StripRefuse leaves the capability but refuses the STARTTLS command
+	// as TLS not available for now, in each protocol's words: SMTP "454
+	// 4.7.0 TLS not available due to temporary reason" (RFC 3207 §4),
+	// POP3 "-ERR [SYS/TEMP]" (RFC 3206 §4), IMAP "NO" (RFC 9051 §6.2.1).
+	// The names say what the attacker does, not an SMTP code: 454 means
+	// nothing to an IMAP client.
+	StripRefuse Attack = "refuse"
+	// StripRefuseSyntax answers STARTTLS "501 5.5.4 Syntax error" (SMTP
+	// only).
+	StripRefuseSyntax Attack = "refuse-syntax"
+	// StripRefuseUnimplemented answers STARTTLS "502 5.5.1 Command not
+	// implemented" (SMTP only).
+	StripRefuseUnimplemented Attack = "refuse-unimplemented"
+	// StripRefuseEHLO answers EHLO with 502, so the client falls back to
+	// HELO (RFC 5321 §4.1.4) and sees no extension at all (SMTP only).
+	StripRefuseEHLO Attack = "refuse-ehlo"
 	// StripPreauth replaces the greeting by "* PREAUTH": the client is then
 	// in the authenticated state, where STARTTLS is not allowed (RFC 9051
 	// §6.2.1, §7.1.4; IMAP only).
@@ -86,13 +90,32 @@ func Attacks(proto string, implicit bool) []Attack {
 	}
 	switch proto {
 	case sessions.ProtoSMTP:
-		return []Attack{StripRemove, StripReplace, StripRefuse454, StripRefuse501, StripRefuse502, StripEHLO502}
+		return []Attack{StripRemove, StripReplace, StripRefuse, StripRefuseSyntax, StripRefuseUnimplemented, StripRefuseEHLO}
 	case sessions.ProtoPOP3:
-		return []Attack{StripRemove, StripReplace, StripRefuse454}
+		return []Attack{StripRemove, StripReplace, StripRefuse}
 	case sessions.ProtoIMAP:
-		return []Attack{StripRemove, StripReplace, StripRefuse454, StripPreauth}
+		return []Attack{StripRemove, StripReplace, StripRefuse, StripPreauth}
 	}
 	return nil
+}
+
+// formerNames are the names attacks had before they were named by what
+// they do: SMTP reply codes, which POP3 and IMAP do not use.
+var formerNames = map[string]Attack{
+	"starttls-454": StripRefuse,
+	"starttls-501": StripRefuseSyntax,
+	"starttls-502": StripRefuseUnimplemented,
+	"ehlo-502":     StripRefuseEHLO,
+}
+
+// Canonical returns the attack's name for a name that may be a former one
+// ("starttls-454" is "refuse"), so that scripts written before the rename
+// go on working; any other name is returned as it is.
+func Canonical(name string) string {
+	if a, ok := formerNames[name]; ok {
+		return string(a)
+	}
+	return name
 }
 
 // Default bounds.

@@ -63,7 +63,7 @@ func TestPeersStrip(t *testing.T) {
 		success  string
 	}{
 		{587, mitm.StripRemove, sessions.ExplainNoStartTLS, "235"},
-		{587, mitm.StripRefuse454, "smtp.reply.454", "235"},
+		{587, mitm.StripRefuse, "smtp.reply.454", "235"},
 		{110, mitm.StripReplace, sessions.ExplainNoStartTLS, "+OK"},
 		{143, mitm.StripRemove, sessions.ExplainNoStartTLS, "OK"},
 		{143, mitm.StripPreauth, sessions.ExplainPreauth, ""},

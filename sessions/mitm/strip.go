@@ -286,7 +286,7 @@ func (c *pconn) answer(line []byte) (bool, error) {
 		tag, _, _ = strings.Cut(strings.TrimRight(string(line), "\r\n"), " ")
 	}
 	switch {
-	case c.cfg.Proto == sessions.ProtoSMTP && verb == "EHLO" && c.cfg.Attack == StripEHLO502:
+	case c.cfg.Proto == sessions.ProtoSMTP && verb == "EHLO" && c.cfg.Attack == StripRefuseEHLO:
 		out := []byte("502 5.5.2 Error: command not recognized\r\n")
 		c.p.note("the attacker answered the client's EHLO with 502 itself: the client falls back to HELO (RFC 5321 §4.1.4) "+
 			"and learns of no extension at all, STARTTLS included", "attack.strip.ehlo_refused", out)
@@ -361,23 +361,23 @@ func (c *pconn) ehloReply(line []byte) []byte {
 func (c *pconn) refusal(tag string) []byte {
 	switch c.cfg.Proto {
 	case sessions.ProtoPOP3:
-		if c.cfg.Attack == StripRefuse454 {
+		if c.cfg.Attack == StripRefuse {
 			return []byte("-ERR [SYS/TEMP] TLS not available\r\n")
 		}
 		return []byte("-ERR Unknown command.\r\n")
 	case sessions.ProtoIMAP:
-		if c.cfg.Attack == StripRefuse454 {
+		if c.cfg.Attack == StripRefuse {
 			return []byte(tag + " NO TLS not available\r\n")
 		}
 		return []byte(tag + " BAD Unknown command\r\n")
 	}
 	switch c.cfg.Attack {
-	case StripRefuse454:
+	case StripRefuse:
 		// RFC 3207 §4's own wording for a temporary failure.
 		return []byte("454 4.7.0 TLS not available due to temporary reason\r\n")
-	case StripRefuse501:
+	case StripRefuseSyntax:
 		return []byte("501 5.5.4 Syntax error (no parameters allowed)\r\n")
-	case StripRefuse502:
+	case StripRefuseUnimplemented:
 		return []byte("502 5.5.1 Command not implemented\r\n")
 	}
 	// What a server without the extension says (Postfix's words).

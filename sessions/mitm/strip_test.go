@@ -26,18 +26,18 @@ type stripCase struct {
 var stripCases = []stripCase{
 	{587, mitm.StripRemove, sessions.ExplainNoStartTLS, true, "235"},
 	{587, mitm.StripReplace, sessions.ExplainNoStartTLS, true, "235"},
-	{587, mitm.StripRefuse454, "smtp.reply.454", true, "235"},
-	{587, mitm.StripRefuse501, "smtp.reply.501", true, "235"},
-	{587, mitm.StripRefuse502, "smtp.reply.502", true, "235"},
+	{587, mitm.StripRefuse, "smtp.reply.454", true, "235"},
+	{587, mitm.StripRefuseSyntax, "smtp.reply.501", true, "235"},
+	{587, mitm.StripRefuseUnimplemented, "smtp.reply.502", true, "235"},
 	// Without EHLO there is no AUTH advert, and mailwire's client does
 	// not log in blind; the message itself still goes in cleartext (25).
-	{587, mitm.StripEHLO502, sessions.ExplainNoStartTLS, false, ""},
+	{587, mitm.StripRefuseEHLO, sessions.ExplainNoStartTLS, false, ""},
 	{110, mitm.StripRemove, sessions.ExplainNoStartTLS, true, "+OK"},
 	{110, mitm.StripReplace, sessions.ExplainNoStartTLS, true, "+OK"},
-	{110, mitm.StripRefuse454, "pop3.code.sys/temp", true, "+OK"},
+	{110, mitm.StripRefuse, "pop3.code.sys/temp", true, "+OK"},
 	{143, mitm.StripRemove, sessions.ExplainNoStartTLS, true, "OK"},
 	{143, mitm.StripReplace, sessions.ExplainNoStartTLS, true, "OK"},
-	{143, mitm.StripRefuse454, "imap.status.no", true, "OK"},
+	{143, mitm.StripRefuse, "imap.status.no", true, "OK"},
 	// After PREAUTH the client sends no password at all.
 	{143, mitm.StripPreauth, sessions.ExplainPreauth, false, ""},
 }
@@ -197,12 +197,12 @@ func TestStripNotesMatchWhatClientSaw(t *testing.T) {
 	}{
 		{587, mitm.StripRemove, "attack.strip.removed", "250 AUTH PLAIN LOGIN"},
 		{587, mitm.StripReplace, "attack.strip.replaced", "250-XXXXXXXA\r\n"},
-		{587, mitm.StripRefuse454, "attack.strip.refused", "454 4.7.0 TLS not available"},
-		{587, mitm.StripEHLO502, "attack.strip.ehlo_refused", "502 5.5.2"},
+		{587, mitm.StripRefuse, "attack.strip.refused", "454 4.7.0 TLS not available"},
+		{587, mitm.StripRefuseEHLO, "attack.strip.ehlo_refused", "502 5.5.2"},
 		{110, mitm.StripReplace, "attack.strip.replaced", "\r\nXXXX\r\n"},
 		{110, mitm.StripRemove, "attack.strip.removed", "SASL PLAIN"},
 		{143, mitm.StripReplace, "attack.strip.replaced", " XXXXXXXX "},
-		{143, mitm.StripRefuse454, "attack.strip.auth_added", "AUTH=PLAIN"},
+		{143, mitm.StripRefuse, "attack.strip.auth_added", "AUTH=PLAIN"},
 		{143, mitm.StripPreauth, "attack.strip.preauth", "* PREAUTH [CAPABILITY "},
 	} {
 		t.Run(strconv.Itoa(tc.port)+"/"+string(tc.attack), func(t *testing.T) {
@@ -245,7 +245,7 @@ func TestStripNotesMatchWhatClientSaw(t *testing.T) {
 // cleartext through the attacker, who reads it; even with no EHLO at all.
 func TestStripTransferMessageRead(t *testing.T) {
 	l := startLab(t)
-	for _, a := range []mitm.Attack{mitm.StripRemove, mitm.StripEHLO502} {
+	for _, a := range []mitm.Attack{mitm.StripRemove, mitm.StripRefuseEHLO} {
 		t.Run(string(a), func(t *testing.T) {
 			p, rec := startProxy(t, l, 25, a)
 			o := clientOptions(t, l, p, 25, sessions.TLSOpportunistic)
@@ -256,7 +256,7 @@ func TestStripTransferMessageRead(t *testing.T) {
 			if err != nil {
 				t.Fatalf("delivery through the attacker failed: %v", err)
 			}
-			if a == mitm.StripEHLO502 && !slices.ContainsFunc(evs, func(ev sessions.Event) bool {
+			if a == mitm.StripRefuseEHLO && !slices.ContainsFunc(evs, func(ev sessions.Event) bool {
 				return ev.Line != nil && ev.Line.Command == "HELO"
 			}) {
 				t.Error("the client did not fall back to HELO")

@@ -26,6 +26,7 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/mitm"
 )
 
 // Scenario describes one demonstration.
@@ -259,6 +260,8 @@ func (req Request) Resolve() (Scenario, Request, error) {
 		return s, req, fmt.Errorf("scenario %s: port %d not supported (want %s)", s.Name, req.Port, joinPorts(s.Ports))
 	}
 	vs := s.VariantsFor(req.Port)
+	// An attack's former name (starttls-454 for refuse) still works.
+	req.Variant = mitm.Canonical(req.Variant)
 	if req.Variant == "" && len(vs) > 0 {
 		req.Variant = vs[0]
 	}

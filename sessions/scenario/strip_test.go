@@ -18,7 +18,7 @@ func stripOutcome(port int, variant string) string {
 		return "preauth-accepted"
 	case port == 25:
 		return "message-leaked" // no AUTH on port 25: the mail itself crosses
-	case port == 587 && variant == "ehlo-502":
+	case port == 587 && variant == "refuse-ehlo":
 		return "cleartext-session" // HELO: no extensions, so no AUTH to send
 	}
 	return "credentials-leaked"
@@ -46,7 +46,7 @@ func TestStripOpportunisticEveryVariant(t *testing.T) {
 				}
 				// The client's reason names what the attacker did: after a
 				// refused EHLO there was no EHLO reply to lack STARTTLS.
-				if v == "ehlo-502" && !has(client, func(ev sessions.Event) bool {
+				if v == "refuse-ehlo" && !has(client, func(ev sessions.Event) bool {
 					return ev.Annotation == sessions.ExplainOpportunisticCleartext && strings.Contains(ev.Text, "refused EHLO")
 				}) {
 					t.Errorf("the client's note does not say EHLO was refused\n%s", dump(evs))
@@ -98,7 +98,8 @@ func TestAttackScenariosWithoutLab(t *testing.T) {
 	}{
 		{"strip-opportunistic", 587, "remove", "credentials-leaked"},
 		{"strip-opportunistic", 143, "preauth", "preauth-accepted"},
-		{"strip-required", 143, "starttls-454", "refused-without-tls"},
+		{"strip-required", 143, "refuse", "refused-without-tls"},
+		{"strip-required", 143, "starttls-454", "refused-without-tls"}, // the former name still works
 		{"implicit-under-attack", 465, "own-cert", "verification-failed"},
 		{"implicit-under-attack", 993, "passthrough", "only-metadata"},
 	} {
