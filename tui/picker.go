@@ -41,8 +41,10 @@ const (
 	pickVariant
 )
 
-// pickerItem is one entry of a list: a title line and a summary line.
+// pickerItem is one entry of a list: a title line and a summary line,
+// and the number it is chosen by.
 type pickerItem struct {
+	num            int
 	title, summary string
 }
 
@@ -117,8 +119,8 @@ func (p *pickerScreen) items() []pickerItem {
 	switch p.stage {
 	case pickPort:
 		var out []pickerItem
-		for _, port := range p.scen.Ports {
-			out = append(out, pickerItem{title: p.portTitle(port), summary: p.portSummary(port)})
+		for i, port := range p.scen.Ports {
+			out = append(out, pickerItem{num: i + 1, title: p.portTitle(port), summary: p.portSummary(port)})
 		}
 		return out
 	case pickVariant:
@@ -128,16 +130,23 @@ func (p *pickerScreen) items() []pickerItem {
 			if i == 0 {
 				sum = "the default · " + sum
 			}
-			out = append(out, pickerItem{title: sessions.SafeString(v), summary: sum})
+			out = append(out, pickerItem{num: i + 1, title: sessions.SafeString(v), summary: sum})
 		}
 		return out
 	}
 	var out []pickerItem
 	for _, s := range p.scenarios() {
 		t := p.c.scenarioProse(s.Name)
-		out = append(out, pickerItem{title: t.Title, summary: t.Summary})
+		out = append(out, pickerItem{num: p.scenarioNumber(s.Name), title: t.Title, summary: t.Summary})
 	}
 	return out
+}
+
+// scenarioNumber is a scenario's number: its place in the whole catalog,
+// so that it is the same in a port's list and in the list of all (a: the
+// numbers changed from one to the other).
+func (p *pickerScreen) scenarioNumber(name string) int {
+	return slices.IndexFunc(p.c.scenarios(), func(s scenario.Scenario) bool { return s.Name == name }) + 1
 }
 
 func (p *pickerScreen) portTitle(port int) string {
@@ -158,36 +167,17 @@ func (p *pickerScreen) portSummary(port int) string {
 	return "lab endpoint not up yet"
 }
 
-// variantAnnotations names, for each variant, the annotation of what the
-// attacker or server does in it; its title is the variant's summary.
-var variantAnnotations = map[string]string{
-	"remove":               "attack.strip.removed",
-	"stripped":             "attack.strip.removed",
-	"replace":              "attack.strip.replaced",
-	"refuse":               "attack.strip.refused",
-	"refuse-syntax":        "attack.strip.refused",
-	"refuse-unimplemented": "attack.strip.refused",
-	"refuse-ehlo":          "attack.strip.ehlo_refused",
-	"preauth":              "attack.strip.preauth",
-	"own-cert":             "attack.own_cert.presented",
-	"break":                "attack.break.reset",
-	"passthrough":          "attack.passthrough",
-}
-
-// variantSummary explains a variant in a few words: the title of its
-// annotation, with the reply code for the refusals.
+// variantSummary says in a line what a variant stages: the title of its
+// entry in package content ("variant." and its name).
 func variantSummary(v string) string {
-	if a, ok := content.Lookup(variantAnnotations[v]); ok {
-		if _, code, ok := strings.Cut(v, "-"); ok && len(code) == 3 && code[0] >= '4' && code[0] <= '5' {
-			return a.Title + " (" + code + ")"
-		}
+	if a, ok := content.Lookup(variantKey(v)); ok {
 		return a.Title
-	}
-	if v == "opportunistic" {
-		return "the relay uses STARTTLS when the MX offers it"
 	}
 	return "variant " + sessions.SafeString(v)
 }
+
+// variantKey is the content key of a variant's explanation.
+func variantKey(v string) string { return "variant." + v }
 
 func (p *pickerScreen) labAddr(port int) (string, bool) {
 	if p.c.Lab.State != labReady {
@@ -249,8 +239,10 @@ func (p *pickerScreen) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Open):
 		return p.choose()
 	case key.Matches(msg, k.Number):
-		// The list is numbered on screen: a digit chooses that line.
-		if i := int(msg.String()[0] - '1'); i < len(p.items()) {
+		// The list is numbered on screen: a digit chooses the item of
+		// that number, if the list shows it.
+		n := int(msg.String()[0] - '0')
+		if i := slices.IndexFunc(p.items(), func(it pickerItem) bool { return it.num == n }); i >= 0 {
 			p.sel[p.stage] = i
 			p.clampScroll()
 			return p.choose()
@@ -529,13 +521,20 @@ func (p *pickerScreen) listLines(w, h int) []string {
 	var out []string
 	for i := p.top; i < len(items) && len(out)+2 <= h; i++ {
 		it := items[i]
-		title := ansi.Truncate(fmt.Sprintf("%d. %s", i+1, sessions.SafeString(it.title)), max(1, w-2), "…")
-		sum := ansi.Truncate(sessions.SafeString(it.summary), max(1, w-5), "…")
+		title, more := itemTitle(it, w-2)
+		titleStyle := st.Text.Bold(true)
 		if i == sel {
 			out = append(out, st.Step.Render("» ")+st.Selected.Render(padTo(title, w-2)))
 		} else {
-			out = append(out, "  "+st.Text.Bold(true).Render(padTo(title, w-2)))
+			out = append(out, "  "+titleStyle.Render(padTo(title, w-2)))
 		}
+		if more != "" {
+			// The title goes on where the summary would be: its last
+			// words may be what tells it from the next item.
+			out = append(out, "     "+titleStyle.Render(padTo(more, w-5)))
+			continue
+		}
+		sum := ansi.Truncate(sessions.SafeString(it.summary), max(1, w-5), "…")
 		out = append(out, "     "+st.Muted.Render(padTo(sum, w-5)))
 	}
 	if len(items) == 0 {
@@ -547,8 +546,25 @@ func (p *pickerScreen) listLines(w, h int) []string {
 	return out
 }
 
-// sideLines tells more of the highlighted item: a scenario's summary,
-// introduction, ports and variants.
+// itemTitle is an item's numbered title in w cells; a title too long for
+// one line is wrapped at a space, its second line (more) cut to w-3 cells
+// (it is indented under the title's text).
+func itemTitle(it pickerItem, w int) (title, more string) {
+	title = fmt.Sprintf("%d. %s", it.num, sessions.SafeString(it.title))
+	if ansi.StringWidth(title) <= w {
+		return title, ""
+	}
+	lines := strings.SplitN(ansi.Wordwrap(title, max(1, w), ""), "\n", 2)
+	if len(lines) < 2 || ansi.StringWidth(lines[0]) > w {
+		return ansi.Truncate(title, max(1, w), "…"), ""
+	}
+	rest := strings.Join(strings.Fields(lines[1]), " ")
+	return lines[0], ansi.Truncate(rest, max(1, w-3), "…")
+}
+
+// sideLines tells more of the highlighted item: a variant's explanation
+// when variants are offered, then the scenario's summary, introduction,
+// ports and variants.
 func (p *pickerScreen) sideLines(w, h int) []string {
 	st := p.c.Styles
 	if h <= 0 || w <= 0 {
@@ -563,6 +579,17 @@ func (p *pickerScreen) sideLines(w, h int) []string {
 	wrap := func(style lipgloss.Style, text string) {
 		b.WriteString(style.Render(lipgloss.Wrap(keepCitations(safeProse(text)), w, " -/")))
 		b.WriteString("\n")
+	}
+	if p.stage == pickVariant {
+		if vs := s.VariantsFor(p.chosen); p.sel[pickVariant] < len(vs) {
+			v := vs[p.sel[pickVariant]]
+			if a, ok := content.Lookup(variantKey(v)); ok {
+				wrap(st.Heading, "Variant "+v+": "+a.Title)
+				wrap(st.Text, a.Text)
+				wrap(st.Muted, content.JoinRefs(a.Refs))
+				b.WriteString("\n")
+			}
+		}
 	}
 	wrap(st.Title, t.Title)
 	if t.Summary != "" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/scenario"
 )
 
 // Tests of issue 12's screen defects: each would fail on the code before
@@ -351,5 +352,98 @@ func TestRunningSessionShowsProgress(t *testing.T) {
 	}
 	if cmd := mustUpdate(t, m, s.spin.Tick()); cmd != nil {
 		t.Error("the spinner goes on after the session ended")
+	}
+}
+
+// realPicker is the picker of the real catalog (scenario registry and
+// content), opened on port with the lab up.
+func realPicker(t *testing.T, w, h, port int) (*Model, *pickerScreen) {
+	t.Helper()
+	m := newPickerTestModel(t, w, h, &fakeSessions{})
+	m.common.catalog = defaultCatalog()
+	mustUpdate(t, m, openPickerMsg{from: screenPorts, port: port})
+	return m, picker(m)
+}
+
+// TestPickerVariantsExplained: each variant has its own line (the three
+// refusals had the same one) and the side pane explains the highlighted
+// variant.
+func TestPickerVariantsExplained(t *testing.T) {
+	for _, port := range []int{587, 143, 110} {
+		m, p := realPicker(t, 80, 40, port)
+		i := slices.IndexFunc(p.scenarios(), func(s scenario.Scenario) bool { return s.Name == "strip-opportunistic" })
+		p.sel[pickScenario] = i
+		mustUpdate(t, m, keyCode(tea.KeyEnter))
+		if p.stage != pickVariant {
+			t.Fatalf("%d: stage %d", port, p.stage)
+		}
+		seen := map[string]string{}
+		for n, it := range p.items() {
+			v := p.scen.VariantsFor(p.chosen)[n]
+			sum := strings.TrimPrefix(it.summary, "the default · ")
+			if other, dup := seen[sum]; dup {
+				t.Errorf("%d: %s and %s share the line %q", port, other, v, sum)
+			}
+			seen[sum] = v
+			if strings.HasPrefix(sum, "variant ") {
+				t.Errorf("%d: %s has no explanation in content", port, v)
+			}
+			p.sel[pickVariant] = n
+			a, _ := content.Lookup("variant." + v)
+			if side := flatten(plain(m)); !strings.Contains(side, a.Title) || !strings.Contains(side, flatten(a.Text)[:40]) {
+				t.Errorf("%d: the side pane does not explain %s:\n%s", port, v, plain(m))
+			}
+		}
+	}
+}
+
+// TestPickerNumbersStable: a scenario has the same number in a port's
+// list and in the list of all, and that number chooses it.
+func TestPickerNumbersStable(t *testing.T) {
+	m, p := realPicker(t, 120, 40, 465)
+	all := map[string]int{}
+	for i, s := range p.c.scenarios() {
+		all[s.Name] = i + 1
+	}
+	for i, it := range p.items() {
+		if want := all[p.scenarios()[i].Name]; it.num != want || !strings.Contains(plain(m), fmt.Sprintf("%d. %s", want, it.title)) {
+			t.Errorf("%s: number %d on the port's list, %d in all", it.title, it.num, want)
+		}
+	}
+	mustUpdate(t, m, keyText('a'))
+	for i, it := range p.items() {
+		if want := all[p.scenarios()[i].Name]; it.num != want {
+			t.Errorf("all: %s numbered %d, want %d", it.title, it.num, want)
+		}
+	}
+	mustUpdate(t, m, keyText('a'))
+	// The number of a scenario not on 465's list chooses nothing there.
+	mustUpdate(t, m, keyText(rune('0'+all["too-early"])))
+	if p.stage != pickScenario {
+		t.Errorf("the number of a scenario the list does not show chose %q", p.scen.Name)
+	}
+	mustUpdate(t, m, keyText(rune('0'+all["implicit-under-attack"])))
+	if p.scen.Name != "implicit-under-attack" {
+		t.Errorf("its number chose %q, want implicit-under-attack", p.scen.Name)
+	}
+}
+
+// TestPickerTitlesNotCut: a title too long for the list goes on in the
+// line below rather than losing its last words ("requires TLS" told item
+// 2 from item 3 and was cut).
+func TestPickerTitlesNotCut(t *testing.T) {
+	for _, w := range []int{80, 100, 120, 160} {
+		m, p := realPicker(t, w, 40, 587)
+		v := plain(m)
+		for _, it := range p.items() {
+			title, more := itemTitle(it, p.layout().listW-2)
+			whole := fmt.Sprintf("%d. %s", it.num, it.title)
+			if got := strings.Join(strings.Fields(title+" "+more), " "); got != whole {
+				t.Errorf("%d: %q shows as %q", w, whole, got)
+			}
+			if !strings.Contains(v, title) || !strings.Contains(v, more) {
+				t.Errorf("%d: %q / %q not on screen:\n%s", w, title, more, v)
+			}
+		}
 	}
 }
