@@ -125,6 +125,27 @@ type Verdict struct {
 	Safe bool `json:"safe"`
 	// Evidence names the events (by Seq) the verdict rests on.
 	Evidence []int `json:"evidence,omitempty"`
+	// Informational marks the result of a scenario that shows how
+	// something works rather than testing for a flaw (compare, hops):
+	// Safe still says whether anything was exposed, but the finding is
+	// headed as a result, not as safe or unsafe.
+	Informational bool `json:"informational,omitempty"`
+}
+
+// Headline heads a verdict in words that read without colour: "✓ SAFE"
+// (nothing was exposed), "⚠ UNSAFE", or "ℹ RESULT" for an informational
+// scenario's finding ("⚠ UNSAFE: TLS protected 3 of 3 network hops" read
+// as a contradiction). A nil verdict is unsafe: nothing says otherwise.
+func (v *Verdict) Headline() string {
+	switch {
+	case v == nil:
+		return "⚠ UNSAFE"
+	case v.Informational:
+		return "ℹ RESULT"
+	case v.Safe:
+		return "✓ SAFE"
+	}
+	return "⚠ UNSAFE"
 }
 
 // Line is a decoded protocol line or reply.

@@ -419,8 +419,12 @@ func (st textStyles) badge(ev Event) string {
 	case "ERROR":
 		s = st.errBadge
 	case "VERDICT":
-		s = st.encrypted
-		if ev.Verdict != nil && !ev.Verdict.Safe {
+		switch {
+		case ev.Verdict != nil && ev.Verdict.Informational:
+			s = st.rule // neither safe nor unsafe: a result
+		case ev.Verdict != nil && ev.Verdict.Safe:
+			s = st.encrypted
+		default:
 			s = st.warn
 		}
 	default:
@@ -533,6 +537,9 @@ func (p *TextPrinter) event(ev Event) {
 			text = EavesdropperText(ev, false)
 		} else if hasAnn {
 			title = "— " + ann.Title
+		}
+		if ev.Kind == KindVerdict {
+			text = ev.Verdict.Headline() + ": " + text
 		}
 		printMain(bw, st, ev, LegTag(ev)+text, title, width)
 	}

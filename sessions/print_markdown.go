@@ -61,6 +61,9 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 		default:
 			what = append(what, mdCode(FirstLine(ev), true))
 		}
+		if ev.Kind == KindVerdict {
+			what[0] = "**" + ev.Verdict.Headline() + ":** " + what[0]
+		}
 		if ev.Leg != "" {
 			what[0] = "*" + mdLine(SafeString(ev.Leg)) + "* " + what[0]
 		}

@@ -39,7 +39,9 @@ func (b *builder) note(leg, ann, text string) {
 func (b *builder) verdict(name, outcome string, safe bool, text string, evidence ...int) {
 	b.add(sessions.Event{Kind: sessions.KindVerdict, Dir: sessions.Local, Layer: sessions.LayerNote, Visible: sessions.VisibleNone,
 		Annotation: "verdict." + outcome, Text: text,
-		Verdict: &sessions.Verdict{Scenario: name, Outcome: outcome, Safe: safe, Evidence: evidence}})
+		Verdict: &sessions.Verdict{Scenario: name, Outcome: outcome, Safe: safe, Evidence: evidence,
+			// As package scenario emits them (Run.Result).
+			Informational: name == "compare" || name == "hops"}})
 }
 
 // tlsHandshake adds a TLS 1.3 handshake as the wire shows it: boundary,

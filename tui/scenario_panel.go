@@ -397,24 +397,22 @@ func writeTableRow(b *strings.Builder, label cell, cells []cell, labelW, colW in
 // panelVerdicts lists the verdicts under the table or diagram.
 func (p *scenarioPanel) panelVerdicts(b *strings.Builder, evs []sessions.Event, w int) {
 	st := p.c.Styles
-	first := true
+	var vs []sessions.Event
 	for _, ev := range evs {
-		if ev.Kind != sessions.KindVerdict {
-			continue
+		if ev.Kind == sessions.KindVerdict {
+			vs = append(vs, ev)
 		}
-		if first {
-			b.WriteString("\n" + st.Heading.Render("Verdict") + "\n")
-			first = false
-		}
-		style := st.Warning
-		if ev.Verdict != nil && ev.Verdict.Safe {
-			style = st.OK.Bold(true)
-		}
+	}
+	if len(vs) == 0 {
+		return
+	}
+	b.WriteString("\n" + st.Heading.Render(verdictsHeading(vs)) + "\n")
+	for _, ev := range vs {
 		text := verdictMark(ev.Verdict) + " " + sessions.SafeString(ev.Text)
 		if ev.Leg != "" {
 			text = verdictMark(ev.Verdict) + " " + legTag(ev.Leg) + ": " + sessions.SafeString(ev.Text)
 		}
-		b.WriteString(style.Render(lipgloss.Wrap(keepCitations(text), w, " -/")) + "\n")
+		b.WriteString(verdictStyle(st, ev.Verdict).Render(lipgloss.Wrap(keepCitations(text), w, " -/")) + "\n")
 	}
 }
 

@@ -16,13 +16,43 @@ import (
 // story (introduction, verdicts, conclusion) in the detail pane until the
 // user turns to the events, and its verdicts as rows that stand out.
 
-// verdictMark says in text whether a verdict is safe, so that it reads
-// the same without colour.
-func verdictMark(v *sessions.Verdict) string {
-	if v != nil && v.Safe {
-		return "✓ SAFE:"
+// verdictMark says in text whether a verdict is safe, unsafe or an
+// informational scenario's result, so that it reads the same without
+// colour.
+func verdictMark(v *sessions.Verdict) string { return v.Headline() + ":" }
+
+// verdictStyle is the style of a verdict's text: safe, unsafe, or the
+// neutral heading of a result.
+func verdictStyle(st Styles, v *sessions.Verdict) lipgloss.Style {
+	switch {
+	case v != nil && v.Informational:
+		return st.Heading
+	case v != nil && v.Safe:
+		return st.OK.Bold(true)
 	}
-	return "⚠ UNSAFE:"
+	return st.Warning
+}
+
+// verdictsHeading heads a list of verdicts: "Result" when they are all an
+// informational scenario's results.
+func verdictsHeading(evs []sessions.Event) string {
+	for _, ev := range evs {
+		if ev.Verdict == nil || !ev.Verdict.Informational {
+			return "Verdict"
+		}
+	}
+	return "Result"
+}
+
+// verdictBadge is the style of a verdict's badge.
+func verdictBadge(st Styles, v *sessions.Verdict) lipgloss.Style {
+	switch {
+	case v != nil && v.Informational:
+		return st.VerdictInfo
+	case v != nil && v.Safe:
+		return st.VerdictSafe
+	}
+	return st.VerdictUnsafe
 }
 
 // legName is a leg as the detail pane names it: in full, with the
@@ -93,11 +123,11 @@ func (e *explainer) verdicts() []sessions.Event {
 func (e *explainer) verdictDetail(t *paneText, ev sessions.Event) {
 	st := t.st
 	v := ev.Verdict
-	style := st.VerdictUnsafe
-	if v != nil && v.Safe {
-		style = st.VerdictSafe
+	label := " VERDICT "
+	if v != nil && v.Informational {
+		label = " RESULT "
 	}
-	t.raw(style.Render(" VERDICT ") + " " + st.Heading.Render(verdictMark(v)) + "\n")
+	t.raw(verdictBadge(st, v).Render(label) + " " + verdictStyle(st, v).Render(verdictMark(v)) + "\n")
 	t.para(st.Text, sessions.SafeString(ev.Text))
 	if v == nil {
 		return
@@ -216,17 +246,13 @@ func (e *explainer) storyVerdicts(t *paneText) {
 	if len(vs) == 0 {
 		return
 	}
-	t.heading("Verdict")
+	t.heading(verdictsHeading(vs))
 	for _, v := range vs {
 		text := verdictMark(v.Verdict) + " " + sessions.SafeString(v.Text)
 		if v.Leg != "" {
 			text = verdictMark(v.Verdict) + " " + legTag(v.Leg) + ": " + sessions.SafeString(v.Text)
 		}
-		style := st.Warning
-		if v.Verdict != nil && v.Verdict.Safe {
-			style = st.OK.Bold(true)
-		}
-		t.para(style, text)
+		t.para(verdictStyle(st, v.Verdict), text)
 	}
 	if e.panel.available() {
 		t.para(st.Muted, "c shows the "+e.panel.name()+", computed from these events.")

@@ -40,6 +40,7 @@ type Styles struct {
 	// NO_COLOR as well.
 	VerdictSafe   lipgloss.Style // the badge of a verdict where nothing leaked
 	VerdictUnsafe lipgloss.Style // the badge of a verdict where something did
+	VerdictInfo   lipgloss.Style // the badge of an informational scenario's result
 	Leg           lipgloss.Style // the leg tag of a row in a multi-leg stream
 
 	Warning lipgloss.Style // something the user should notice
@@ -84,6 +85,7 @@ func NewStyles(isDark bool) Styles {
 
 		VerdictSafe:   lipgloss.NewStyle().Foreground(encrypted).Bold(true).Reverse(true),
 		VerdictUnsafe: lipgloss.NewStyle().Foreground(danger).Bold(true).Reverse(true),
+		VerdictInfo:   lipgloss.NewStyle().Foreground(accent).Bold(true).Reverse(true),
 		Leg:           lipgloss.NewStyle().Foreground(accent),
 		Error:         lipgloss.NewStyle().Foreground(danger).Bold(true),
 		OK:            lipgloss.NewStyle().Foreground(encrypted),

@@ -153,10 +153,7 @@ func (t *timelineModel) styledCell(ev *sessions.Event, p cellParts, w int, gutte
 	case ev.Kind == sessions.KindError:
 		textStyle = st.Error
 	case ev.Kind == sessions.KindVerdict:
-		textStyle = st.OK.Bold(true)
-		if ev.Verdict == nil || !ev.Verdict.Safe {
-			textStyle = st.Warning
-		}
+		textStyle = verdictStyle(st, ev.Verdict)
 	case lensDims(t.d.lens, ev):
 		textStyle = st.Dim
 	}
@@ -192,10 +189,7 @@ func (t *timelineModel) styledCell(ev *sessions.Event, p cellParts, w int, gutte
 func (t *timelineModel) badgeStyleOf(ev *sessions.Event, b string) lipgloss.Style {
 	st := t.c.Styles
 	if ev.Kind == sessions.KindVerdict {
-		if ev.Verdict != nil && ev.Verdict.Safe {
-			return st.VerdictSafe
-		}
-		return st.VerdictUnsafe
+		return verdictBadge(st, ev.Verdict)
 	}
 	switch b {
 	case "CLEARTEXT":

@@ -100,7 +100,7 @@ func TestScenarioCommandText(t *testing.T) {
 	if !scenarioRan(err) {
 		t.Fatalf("exit with error: %v\n%s", err, errOut)
 	}
-	for _, want := range []string{"VERDICT", "[TLS 1.2]", "[TLS 1.3]", "crossed the wire in the clear"} {
+	for _, want := range []string{"VERDICT", "[TLS 1.2] ⚠ UNSAFE: the server's certificate crossed the wire", "[TLS 1.3] ✓ SAFE:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -61,7 +61,7 @@ func playCompare(r *Run) error {
 		return fmt.Errorf("compare: none of the ports 587, 465, 443 has a server in this environment")
 	}
 	t := Compare(r.Events())
-	r.Verdict("", "compare", t.Safe(), t.Summary(), t.Evidence()...)
+	r.Result("", "compare", t.Safe(), t.Summary(), t.Evidence()...)
 	return nil
 }
 

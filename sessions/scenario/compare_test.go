@@ -27,6 +27,9 @@ func TestCompareLive(t *testing.T) {
 	env := labEnv(t)
 	evs := play(t, scenario.Request{Name: "compare", Env: env})
 	v := wantVerdict(t, evs, "", "compare")
+	if !v.Verdict.Informational || v.Verdict.Headline() != "ℹ RESULT" {
+		t.Errorf("compare's verdict is not an informational result: %+v", v.Verdict)
+	}
 	if v.Verdict.Safe {
 		t.Errorf("compare is safe although 587 showed its capabilities in the clear: %s", v.Text)
 	}

@@ -239,7 +239,7 @@ func hopsMessage(to string) []byte {
 func hopsVerdict(r *Run) error {
 	hops := Hops(r.Events())
 	text, safe := hopsSummary(hops)
-	r.Verdict("", "hops", safe, text, HopEvidence(hops)...)
+	r.Result("", "hops", safe, text, HopEvidence(hops)...)
 	return nil
 }
 

@@ -27,6 +27,9 @@ func TestHopsLive(t *testing.T) {
 	env := labEnv(t)
 	evs := play(t, scenario.Request{Name: "hops", Env: env})
 	v := wantVerdict(t, evs, "", "hops")
+	if !v.Verdict.Informational || v.Verdict.Headline() != "ℹ RESULT" {
+		t.Errorf("hops' verdict is not an informational result: %+v", v.Verdict)
+	}
 	if last := evs[len(evs)-1]; last.Seq != v.Seq {
 		t.Errorf("event %d (%s) came after the verdict", last.Seq, last.Leg)
 	}

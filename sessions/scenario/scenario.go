@@ -409,9 +409,20 @@ func (r *Run) Error(op string, err error) {
 // key's last part ("verdict." + outcome); evidence names the events it
 // rests on.
 func (r *Run) Verdict(leg, outcome string, safe bool, text string, evidence ...int) {
+	r.verdict(leg, outcome, safe, false, text, evidence)
+}
+
+// Result emits the finding of a scenario that shows how something works
+// rather than testing for a flaw (compare, hops): a verdict marked
+// Informational, headed "ℹ RESULT" instead of safe or unsafe.
+func (r *Run) Result(leg, outcome string, safe bool, text string, evidence ...int) {
+	r.verdict(leg, outcome, safe, true, text, evidence)
+}
+
+func (r *Run) verdict(leg, outcome string, safe, info bool, text string, evidence []int) {
 	r.Emit(sessions.Event{Kind: sessions.KindVerdict, Dir: sessions.Local, Layer: sessions.LayerNote,
 		Visible: sessions.VisibleNone, Leg: leg, Annotation: "verdict." + outcome, Text: text,
-		Verdict: &sessions.Verdict{Scenario: r.Scenario.Name, Outcome: outcome, Safe: safe, Evidence: evidence}})
+		Verdict: &sessions.Verdict{Scenario: r.Scenario.Name, Outcome: outcome, Safe: safe, Evidence: evidence, Informational: info}})
 }
 
 // Options returns session options for a canonical port of the Env: its
