@@ -35,7 +35,7 @@ func (t *paneText) para(style lipgloss.Style, text string) {
 	if t.prose != nil {
 		text = t.prose(text)
 	}
-	t.b.WriteString(style.Render(lipgloss.Wrap(keepCitations(text), t.w, " -/")))
+	t.b.WriteString(style.Render(wrapText(keepCitations(text), t.w)))
 	t.b.WriteString("\n")
 }
 
@@ -107,8 +107,8 @@ func (e *explainer) placeholder(w int) string {
 	switch {
 	case e.err != nil:
 		return st.Error.Render("The session could not start.") + "\n" +
-			st.Text.Render(lipgloss.Wrap(sessions.SafeString(e.err.Error()), w, " ")) + "\n\n" +
-			st.Muted.Render(lipgloss.Wrap("esc returns to the port table; r tries again.", w, " "))
+			st.Text.Render(wrapText(sessions.SafeString(e.err.Error()), w)) + "\n\n" +
+			st.Muted.Render(wrapText("esc returns to the port table; r tries again.", w))
 	case e.step.on:
 		return st.Muted.Render("Press space to reveal the first step.")
 	}

@@ -577,7 +577,7 @@ func (p *pickerScreen) sideLines(w, h int) []string {
 	t := p.c.scenarioProse(s.Name)
 	var b strings.Builder
 	wrap := func(style lipgloss.Style, text string) {
-		b.WriteString(style.Render(lipgloss.Wrap(keepCitations(safeProse(text)), w, " -/")))
+		b.WriteString(style.Render(wrapText(keepCitations(safeProse(text)), w)))
 		b.WriteString("\n")
 	}
 	if p.stage == pickVariant {

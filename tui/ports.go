@@ -340,7 +340,7 @@ func (s *portsScreen) headerView(w int) string {
 	title := st.Title.Render("mailwire") + st.Muted.Render(" · mail ports and how TLS starts")
 	legend := st.Cleartext.Render("explicit") + st.Muted.Render(": cleartext, then STARTTLS/STLS · ") +
 		st.Encrypted.Render("implicit") + st.Muted.Render(": TLS from the first byte")
-	return lipgloss.Wrap(title, w, "") + "\n" + lipgloss.Wrap(legend, w, "")
+	return wrapText(title, w) + "\n" + wrapText(legend, w)
 }
 
 // View renders the screen at its size.
@@ -443,7 +443,7 @@ func (s *portsScreen) labView(w int) string {
 			st.Muted.Render(" · login ") + st.Text.Render(i.User+" / "+i.Password) + "\n" +
 			st.Muted.Render("CA ") + st.Text.Render(i.CAPath)
 	}
-	return lipgloss.Wrap(text, max(w, 1), " /")
+	return wrapText(text, max(w, 1))
 }
 
 // labLine is the one-line lab status used when the screen is narrow.
@@ -501,7 +501,7 @@ func (s *portsScreen) explainView(w int) string {
 		return st.Warning.Render(fmt.Sprintf("No explanation for port %d.", port))
 	}
 	wrap := func(style lipgloss.Style, text string) string {
-		return style.Render(lipgloss.Wrap(keepCitations(text), w, " -/"))
+		return style.Render(wrapText(keepCitations(text), w))
 	}
 	var b strings.Builder
 	b.WriteString(wrap(st.Title, d.Title))
@@ -626,7 +626,7 @@ func (s *portsScreen) wireSteps(steps []content.WireStep, w int) string {
 	var out []string
 	for _, step := range steps {
 		label, style := s.wireLabel(step.Layer)
-		lines := strings.Split(lipgloss.Wrap(step.Text, max(1, w-labelW), " "), "\n")
+		lines := strings.Split(wrapText(step.Text, max(1, w-labelW)), "\n")
 		for i, l := range lines {
 			lead := strings.Repeat(" ", labelW)
 			if i == 0 {

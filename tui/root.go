@@ -391,7 +391,7 @@ func (m *Model) tooSmallView() string {
 		{st.Text, fmt.Sprintf("this one is %d×%d", m.width, m.height)},
 		{st.Muted, "enlarge the window to go on · q quits"},
 	} {
-		for _, wl := range strings.Split(lipgloss.Wrap(l.text, w, " "), "\n") {
+		for _, wl := range strings.Split(wrapText(l.text, w), "\n") {
 			lines = append(lines, l.style.Render(wl))
 		}
 	}

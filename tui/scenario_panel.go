@@ -207,7 +207,7 @@ func (p *scenarioPanel) panelHead(b *strings.Builder, title string, evs []sessio
 		live = " (running: it fills in as they arrive)"
 	}
 	b.WriteString(st.Title.Render(title) + "\n")
-	b.WriteString(st.Muted.Render(lipgloss.Wrap("computed from "+plural(len(evs), "event")+live+", by the same function as the verdict", w, " ")) + "\n\n")
+	b.WriteString(st.Muted.Render(wrapText("computed from "+plural(len(evs), "event")+live+", by the same function as the verdict", w)) + "\n\n")
 }
 
 // cell is one styled cell of the compare table.
@@ -358,7 +358,7 @@ func metaCell(st Styles, v string) cell {
 // cell (up to maxCellLines).
 func writeTableRow(b *strings.Builder, label cell, cells []cell, labelW, colW int) {
 	wrapCell := func(c cell, w int) []string {
-		lines := strings.Split(lipgloss.Wrap(keepCitations(sessions.SafeString(c.text)), w, " ,/-"), "\n")
+		lines := strings.Split(wrapText(keepCitations(sessions.SafeString(c.text)), w), "\n")
 		for i, l := range lines {
 			lines[i] = ansi.Hardwrap(l, w, true)
 		}
@@ -412,7 +412,7 @@ func (p *scenarioPanel) panelVerdicts(b *strings.Builder, evs []sessions.Event, 
 		if ev.Leg != "" {
 			text = verdictMark(ev.Verdict) + " " + legTag(ev.Leg) + ": " + sessions.SafeString(ev.Text)
 		}
-		b.WriteString(verdictStyle(st, ev.Verdict).Render(lipgloss.Wrap(keepCitations(text), w, " -/")) + "\n")
+		b.WriteString(verdictStyle(st, ev.Verdict).Render(wrapText(keepCitations(text), w)) + "\n")
 	}
 }
 
@@ -472,7 +472,7 @@ func (p *scenarioPanel) hopsView(evs []sessions.Event, w int) string {
 		if h.Err != "" {
 			obs += "; failed: " + sessions.SafeString(h.Err)
 		}
-		for _, l := range strings.Split(lipgloss.Wrap(keepCitations(obs), max(10, w-numW-3), " ,/-"), "\n") {
+		for _, l := range strings.Split(wrapText(keepCitations(obs), max(10, w-numW-3)), "\n") {
 			b.WriteString(strings.Repeat(" ", numW+2) + st.Muted.Render(strings.TrimRight(l, " ")) + "\n")
 		}
 		if i < len(hops)-1 {
@@ -485,7 +485,7 @@ func (p *scenarioPanel) hopsView(evs []sessions.Event, w int) string {
 		}
 		b.WriteString("\n" + st.Heading.Render("Received: headers on "+legTag(h.Leg)+" (newest first)") + "\n")
 		for _, r := range h.Received {
-			for _, l := range strings.Split(lipgloss.Wrap(sessions.SafeString(r), max(10, w-2), " "), "\n") {
+			for _, l := range strings.Split(wrapText(sessions.SafeString(r), max(10, w-2)), "\n") {
 				b.WriteString("  " + st.Code.Render(l) + "\n")
 			}
 		}

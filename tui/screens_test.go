@@ -9,6 +9,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailwire/mailwire/content"
@@ -445,5 +446,35 @@ func TestPickerTitlesNotCut(t *testing.T) {
 				t.Errorf("%d: %q / %q not on screen:\n%s", w, title, more, v)
 			}
 		}
+	}
+}
+
+// TestWrapAtSpacesOnly: prose and values wrap at spaces, never inside a
+// host name or "http/1.1" (the wrappers broke after "-" and "/"); only a
+// word longer than the line is broken.
+func TestWrapAtSpacesOnly(t *testing.T) {
+	text := "the server mx-backup.example-mail.org offers http/1.1 and h2 to whoever asks"
+	for w := 27; w <= 60; w++ { // the host name is 26 cells
+		got := wrapText(text, w)
+		if strings.Join(strings.Fields(got), " ") != text {
+			t.Fatalf("%d: words changed: %q", w, got)
+		}
+		for _, l := range strings.Split(got, "\n") {
+			if ansi.StringWidth(l) > w {
+				t.Errorf("%d: line %q too wide", w, l)
+			}
+			if strings.HasSuffix(l, "-") || strings.HasSuffix(l, "/") || strings.HasPrefix(l, "backup") || strings.HasPrefix(l, "1.1") {
+				t.Errorf("%d: broken inside a word: %q", w, got)
+			}
+		}
+	}
+	if got := wrapText("abcdefghij-klmnop", 8); got != "abcdefgh\nij-klmno\np" {
+		t.Errorf("a word longer than the line: %q", got)
+	}
+	// The detail pane's paragraphs wrap the same way.
+	pt := &paneText{st: NewStyles(true), w: 30}
+	pt.para(lipgloss.NewStyle(), text)
+	if strings.Contains(ansi.Strip(pt.String()), "mx-\n") {
+		t.Errorf("pane text broke the host name:\n%s", pt.String())
 	}
 }

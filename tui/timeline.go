@@ -6,7 +6,6 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailwire/mailwire/sessions"
@@ -317,7 +316,7 @@ func (t *timelineModel) lines() []string {
 	switch {
 	case d.state == stateFailed && len(d.evs) == 0 && d.err != nil:
 		lines = append(lines, st.Error.Render(padTo(ansi.Truncate("✗ could not start the session", w, "…"), w)))
-		for _, l := range strings.Split(lipgloss.Wrap(sessions.SafeString(d.err.Error()), max(w, 1), " "), "\n") {
+		for _, l := range strings.Split(wrapText(sessions.SafeString(d.err.Error()), max(w, 1)), "\n") {
 			lines = append(lines, st.Text.Render(padTo(l, w)))
 		}
 	case n == 0 && d.live():
