@@ -23,24 +23,27 @@ import (
 // connection (scenario.Run.StartLeg).
 const annLeg = "scenario.leg"
 
-const (
-	// maxLegW caps the leg column: longer names are cut with "…".
-	maxLegW = 14
-	// Column headings of the side-by-side view.
-	splitLeftHead  = "client ↔ attacker"
-	splitRightHead = "attacker ↔ server"
-)
+// maxLegW caps the leg column: longer names are cut with "…".
+const maxLegW = 15
 
-// legTag is a leg's short name in the leg column: the machine-in-the-middle
-// legs shortened so both fit the column, others as named (sanitized).
-func legTag(leg string) string {
+// legName is a connection's one name on every screen: the leg column,
+// the side-by-side view's headings, the detail pane, the story. The
+// machine-in-the-middle legs are named for their ends (the engine's names,
+// sessions.LegClientAttacker and LegAttackerServer, are identifiers);
+// others as the scenario named them, sanitized.
+func legName(leg string) string {
 	switch leg {
 	case sessions.LegClientAttacker:
-		return "client↔MITM"
+		return "client↔attacker"
 	case sessions.LegAttackerServer:
-		return "MITM↔server"
+		return "attacker↔server"
 	}
-	tag := sessions.SafeString(leg)
+	return sessions.SafeString(leg)
+}
+
+// legTag is a leg's name shortened to fit the leg column.
+func legTag(leg string) string {
+	tag := legName(leg)
 	// Too long for the column: drop what the rest of the screen says
 	// anyway ("MUA→MSA (587)" keeps its port while it fits; "vulnerable
 	// server" becomes "vulnerable").

@@ -410,7 +410,7 @@ func (p *scenarioPanel) panelVerdicts(b *strings.Builder, evs []sessions.Event, 
 	for _, ev := range vs {
 		text := verdictMark(ev.Verdict) + " " + sessions.SafeString(ev.Text)
 		if ev.Leg != "" {
-			text = verdictMark(ev.Verdict) + " " + legTag(ev.Leg) + ": " + sessions.SafeString(ev.Text)
+			text = verdictMark(ev.Verdict) + " " + legName(ev.Leg) + ": " + sessions.SafeString(ev.Text)
 		}
 		b.WriteString(verdictStyle(st, ev.Verdict).Render(wrapText(keepCitations(text), w)) + "\n")
 	}
@@ -483,7 +483,7 @@ func (p *scenarioPanel) hopsView(evs []sessions.Event, w int) string {
 		if len(h.Received) == 0 {
 			continue
 		}
-		b.WriteString("\n" + st.Heading.Render("Received: headers on "+legTag(h.Leg)+" (newest first)") + "\n")
+		b.WriteString("\n" + st.Heading.Render("Received: headers on "+legName(h.Leg)+" (newest first)") + "\n")
 		for _, r := range h.Received {
 			for _, l := range strings.Split(wrapText(sessions.SafeString(r), max(10, w-2)), "\n") {
 				b.WriteString("  " + st.Code.Render(l) + "\n")

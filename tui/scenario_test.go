@@ -312,7 +312,7 @@ func TestScenarioVerdictRow(t *testing.T) {
 		detail += "\n" + s.detail.vp.View()
 	}
 	detail = ansi.Strip(detail)
-	for _, want := range []string{"VERDICT", "⚠ UNSAFE:", "Evidence (2 events)", "client↔MITM C→S CLEARTEXT AUTH PLAIN ••••••••", "MITM↔server C→S CLEARTEXT AUTH PLAIN ••••••••"} {
+	for _, want := range []string{"VERDICT", "⚠ UNSAFE:", "Evidence (2 events)", "client↔attacker C→S CLEARTEXT AUTH PLAIN ••••••••", "attacker↔server C→S CLEARTEXT AUTH PLAIN ••••••••"} {
 		if !strings.Contains(detail, want) {
 			t.Errorf("verdict detail lacks %q:\n%s", want, detail)
 		}
@@ -338,7 +338,7 @@ func TestScenarioLegFilter(t *testing.T) {
 	}
 	// Interleaved, each row tagged.
 	tl := timeline(m)
-	if !strings.Contains(tl, "client↔MITM") || !strings.Contains(tl, "MITM↔server") {
+	if !strings.Contains(tl, "client↔attacker") || !strings.Contains(tl, "attacker↔server") {
 		t.Errorf("rows lack their legs' tags:\n%s", tl)
 	}
 	all := len(s.tl.rows)
@@ -382,7 +382,7 @@ func TestScenarioSideBySide(t *testing.T) {
 	lw, _ := splitWidths(l.listW)
 	sepX := gutterW + lw
 	lines := strings.Split(plain(m), "\n")
-	if !strings.Contains(lines[l.listY-1], splitLeftHead) || !strings.Contains(lines[l.listY-1], splitRightHead) {
+	if !strings.Contains(lines[l.listY-1], "client↔attacker") || !strings.Contains(lines[l.listY-1], "attacker↔server") {
 		t.Errorf("column header %q", lines[l.listY-1])
 	}
 	// Each event of a MITM leg sits in its column, in time order.
@@ -411,7 +411,7 @@ func TestScenarioSideBySide(t *testing.T) {
 	mustUpdate(t, m, keyText('f'))
 	mustUpdate(t, m, keyText('f'))
 	mustUpdate(t, m, tea.WindowSizeMsg{Width: 119, Height: 40})
-	if s.split() || !strings.Contains(timeline(m), "MITM↔server") {
+	if s.split() || !strings.Contains(timeline(m), "attacker↔server") {
 		t.Error("at 119 columns the legs are not interleaved with tags")
 	}
 	// Clicking a row of the right column selects it.

@@ -55,18 +55,6 @@ func verdictBadge(st Styles, v *sessions.Verdict) lipgloss.Style {
 	return st.VerdictUnsafe
 }
 
-// legName is a leg as the detail pane names it: in full, with the
-// machine-in-the-middle legs spelt out.
-func legName(leg string) string {
-	switch leg {
-	case sessions.LegClientAttacker:
-		return "client ↔ attacker (" + leg + ")"
-	case sessions.LegAttackerServer:
-		return "attacker ↔ server (" + leg + ")"
-	}
-	return sessions.SafeString(leg)
-}
-
 // scenarioHeader is the first header line of a scenario: its title, port
 // and variant, state and event count; cut from the right, the title last.
 func (s *sessionScreen) scenarioHeader(w int, stateStyle lipgloss.Style) string {
@@ -231,7 +219,7 @@ func (e *explainer) storyWhere() string {
 	if len(e.legs.list) > 0 {
 		names := make([]string, len(e.legs.list))
 		for i, l := range e.legs.list {
-			names[i] = legTag(l)
+			names[i] = legName(l)
 		}
 		where = append(where, "connections: "+strings.Join(names, ", "))
 	}
@@ -250,7 +238,7 @@ func (e *explainer) storyVerdicts(t *paneText) {
 	for _, v := range vs {
 		text := verdictMark(v.Verdict) + " " + sessions.SafeString(v.Text)
 		if v.Leg != "" {
-			text = verdictMark(v.Verdict) + " " + legTag(v.Leg) + ": " + sessions.SafeString(v.Text)
+			text = verdictMark(v.Verdict) + " " + legName(v.Leg) + ": " + sessions.SafeString(v.Text)
 		}
 		t.para(verdictStyle(st, v.Verdict), text)
 	}

@@ -478,3 +478,32 @@ func TestWrapAtSpacesOnly(t *testing.T) {
 		t.Errorf("pane text broke the host name:\n%s", pt.String())
 	}
 }
+
+// TestOneNamePerConnection: the attacker's two connections have one name
+// each on every screen (they were client↔MITM in the leg column, client ↔
+// attacker in the side-by-side headings and client-attacker in the detail
+// pane).
+func TestOneNamePerConnection(t *testing.T) {
+	for _, w := range []int{80, 160} {
+		m := newScenarioModel(t, w, 48, &fakeSessions{evs: fixtureMITM()}, mitmRequest())
+		var seen strings.Builder
+		seen.WriteString(plain(m))
+		for range 25 {
+			mustUpdate(t, m, keyCode(tea.KeyUp))
+			seen.WriteString(plain(m))
+		}
+		mustUpdate(t, m, keyText('f'))
+		seen.WriteString(plain(m))
+		v := seen.String()
+		for _, other := range []string{"MITM", "client ↔ attacker", "attacker ↔ server", sessions.LegClientAttacker, sessions.LegAttackerServer} {
+			if strings.Contains(v, other) {
+				t.Errorf("%d: a connection is also called %q", w, other)
+			}
+		}
+		for _, name := range []string{"client↔attacker", "attacker↔server"} {
+			if !strings.Contains(v, name) {
+				t.Errorf("%d: %q never shows", w, name)
+			}
+		}
+	}
+}

@@ -101,7 +101,7 @@ func TestStepperModel(t *testing.T) {
 
 func TestLegFilterModel(t *testing.T) {
 	c, _, _, f, _ := partsOf(fixtureMITM(), mitmRequest())
-	if !f.several() || !f.mitm() || f.colW() != len("client↔MITM")-2 { // ↔ is 3 bytes, 1 cell
+	if !f.several() || !f.mitm() || f.colW() != len("client↔attacker")-2 { // ↔ is 3 bytes, 1 cell
 		t.Fatalf("legs %q: several %v, mitm %v, column %d", f.list, f.several(), f.mitm(), f.colW())
 	}
 	f.SetSize(80, 1)
@@ -115,15 +115,15 @@ func TestLegFilterModel(t *testing.T) {
 		view       string
 		ca, as, ok bool
 	}{
-		{"leg: client↔MITM only · f: next", true, false, true},
-		{"leg: MITM↔server only · f: next", false, true, true},
+		{"leg: client↔attacker only · f: next", true, false, true},
+		{"leg: attacker↔server only · f: next", false, true, true},
 		{"legs: all 2 connections · f: one", true, true, true},
 	} {
 		if _, ok := f.Update(keyText('f')); !ok {
 			t.Fatalf("f %d: not taken", i+1)
 		}
 		if v := ansi.Strip(f.View()); v != want.view || f.admits(&ca) != want.ca || f.admits(&as) != want.as || !f.admits(&own) {
-			t.Errorf("f %d: view %q, admits client↔MITM %v, MITM↔server %v, own %v", i+1, v, f.admits(&ca), f.admits(&as), f.admits(&own))
+			t.Errorf("f %d: view %q, admits client↔attacker %v, attacker↔server %v, own %v", i+1, v, f.admits(&ca), f.admits(&as), f.admits(&own))
 		}
 	}
 	f.SetSize(10, 1)

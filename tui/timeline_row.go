@@ -335,7 +335,7 @@ func (t *timelineModel) splitHead(w int) string {
 		text := name + " · time dir who reads what"
 		return st.Header.Render(padTo(ansi.Truncate(text, w, "…"), w))
 	}
-	return strings.Repeat(" ", gutterW) + cols(splitLeftHead, lw) + st.Muted.Render("│") + cols(splitRightHead, rw)
+	return strings.Repeat(" ", gutterW) + cols(legName(sessions.LegClientAttacker), lw) + st.Muted.Render("│") + cols(legName(sessions.LegAttackerServer), rw)
 }
 
 // splitRow renders a row of the side-by-side view: the event in its leg's
