@@ -210,9 +210,12 @@ func (e *explainer) credentialSection(t *paneText, ev *sessions.Event) {
 	}
 	st := t.st
 	t.heading("Credential")
-	if c.OnWire {
+	switch {
+	case c.OnWire && c.Password != "":
 		t.para(st.Warning, credOnWire+" (RFC 8314 §5.2)")
-	} else {
+	case c.OnWire:
+		t.para(st.Warning, "⚠ user name readable by anyone on the path; the password is not in this line (RFC 8314 §5.2)")
+	default:
 		t.para(st.OK, "sent inside TLS: an observer sees only encrypted records")
 	}
 	t.field("mechanism", sessions.SafeString(c.Mechanism))

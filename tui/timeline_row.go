@@ -292,8 +292,11 @@ func (t *timelineModel) rowText(first, last int) (text, title, warn string) {
 	}
 	if c := ev.Credential; c != nil {
 		switch {
-		case c.OnWire:
+		case c.OnWire && c.Password != "":
 			warn = credOnWire
+		case c.OnWire:
+			// A user name alone (USER, AUTH LOGIN's first answer): no
+			// password crossed with this line.
 		case titled:
 			title = "login, sent inside TLS"
 		}
