@@ -332,3 +332,64 @@ func TestCompareNames(t *testing.T) {
 }
 
 func netListenUDP() (net.PacketConn, error) { return net.ListenPacket("udp", "127.0.0.1:0") }
+
+// FuzzHostileAnswer replaces the sections of the reply to an MX query
+// with records decoded from the fuzzer's bytes (seeded with real signed
+// replies): whatever arrives, the lookup ends, and nothing unsigned by
+// the zone's keys comes out secure.
+func FuzzHostileAnswer(f *testing.F) {
+	h := hierarchy(f)
+	var mu sync.Mutex
+	var forged *dns.Msg
+	h.Tamper = func(q, resp *dns.Msg) {
+		mu.Lock()
+		defer mu.Unlock()
+		if forged == nil || q.Question[0].Qtype != dns.TypeMX {
+			return
+		}
+		resp.Rcode, resp.Answer, resp.Ns, resp.Extra = forged.Rcode, forged.Answer, forged.Ns, forged.Extra
+	}
+	addr := h.Serve(f)
+	seedR := newResolver(f, h, addr)
+	for _, q := range []string{"secure.test.", "nope.secure.test.", "insecure.test.", "host.wild.secure.test."} {
+		if _, err := seedR.Lookup(context.Background(), q, dns.TypeMX); err != nil {
+			f.Fatal(err)
+		}
+	}
+	for _, q := range []string{"secure.test.", "nope.secure.test.", "host.wild.secure.test.", "signed.opt."} {
+		m := new(dns.Msg)
+		m.SetQuestion(q, dns.TypeMX)
+		m.SetEdns0(4096, true)
+		resp, err := dns.Exchange(m, addr)
+		if err != nil {
+			f.Fatal(err)
+		}
+		b, _ := resp.Pack()
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var m dns.Msg
+		if err := m.Unpack(b); err != nil {
+			return
+		}
+		mu.Lock()
+		forged = &m
+		mu.Unlock()
+		r := newResolver(t, h, addr)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		a, err := r.Lookup(ctx, "secure.test.", dns.TypeMX)
+		if err != nil {
+			return
+		}
+		if a.Security == resolver.Secure && len(a.Records) > 0 {
+			// A secure answer must be the zone's own MX set.
+			for _, rr := range a.Records {
+				mx, ok := rr.(*dns.MX)
+				if !ok || (mx.Mx != "mx.secure.test." && mx.Mx != "mx2.secure.test.") {
+					t.Fatalf("forged record came out secure: %v", rr)
+				}
+			}
+		}
+	})
+}

@@ -381,15 +381,25 @@ func (z *Zone) buildNSEC3() {
 // ends, and returns the address.
 func (h *Hierarchy) Serve(t testing.TB) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
+	// UDP and TCP on one port: take a UDP port, then try its TCP
+	// twin, again with another port when something else holds it.
+	var pc net.PacketConn
+	var ln net.Listener
+	for try := 0; ; try++ {
+		var err error
+		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := pc.LocalAddr().(*net.UDPAddr).Port
+		ln, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			break
+		}
 		pc.Close()
-		t.Fatal(err)
+		if try == 50 {
+			t.Fatal(err)
+		}
 	}
 	udp := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(h.handle)}
 	tcp := &dns.Server{Listener: ln, Handler: dns.HandlerFunc(h.handle)}
