@@ -41,12 +41,7 @@ type Dissector struct {
 
 	// What the dissector needs to know across messages; what an observer
 	// learned is in the typed messages of the events (Handshake).
-	version   uint16 // negotiated version; 0 until a ServerHello or HRR
-	cipher    uint16 // selected cipher suite
-	shSeen    bool   // a real ServerHello (not a HelloRetryRequest) was seen
-	hrr       bool   // a HelloRetryRequest was seen (RFC 8446 §4.1.4)
-	earlyData bool   // the client offered 0-RTT data (RFC 8446 §4.2.10)
-	clientSID []byte // the client's legacy_session_id, to spot TLS 1.2 resumption
+	msgs Parser // the handshake messages so far: version, cipher suite, …
 
 	// afterSTARTTLS: the connection turned into TLS in band (STARTTLS,
 	// STLS), so cleartext from the server where its ServerHello belongs is
@@ -355,7 +350,7 @@ func (d *Dissector) record(st *dirState, rec []byte, out []Event) []Event {
 	payload := raw[recordHeaderLen:]
 	hdr := &Record{
 		ContentType: recordTypeName(typ),
-		Version:     versionName(uint16(raw[1])<<8 | uint16(raw[2])),
+		Version:     VersionName(uint16(raw[1])<<8 | uint16(raw[2])),
 		Length:      len(payload),
 	}
 
@@ -363,7 +358,7 @@ func (d *Dissector) record(st *dirState, rec []byte, out []Event) []Event {
 	// disguised as application_data (RFC 8446 §5.2); before 1.3 everything a
 	// direction sends after its ChangeCipherSpec is (RFC 5246 §7.1).
 	encrypted := typ == recordApplicationData ||
-		(st.ccs && d.version != verTLS13 && typ != recordChangeCipherSpec)
+		(st.ccs && d.msgs.Version != VersionTLS13 && typ != recordChangeCipherSpec)
 
 	if len(st.hs) > 0 && (encrypted || typ != recordHandshake) {
 		// RFC 8446 §5.1: handshake messages must not be interleaved with
@@ -403,13 +398,13 @@ func (d *Dissector) record(st *dirState, rec []byte, out []Event) []Event {
 			return append(out, ev)
 		}
 		hdr.Alert = &Alert{Level: payload[0], Description: payload[1]}
-		ev.Text += ": " + describeAlert(*hdr.Alert)
-		ev.Annotation, ev.Also = "tls.alert."+alertName(payload[1]), []string{"tls.record.alert"}
+		ev.Text += ": " + hdr.Alert.String()
+		ev.Annotation, ev.Also = "tls.alert."+AlertDescriptionName(payload[1]), []string{"tls.record.alert"}
 		return append(out, ev)
 	case recordChangeCipherSpec:
 		st.ccs = true
-		switch d.version {
-		case verTLS13:
+		switch d.msgs.Version {
+		case VersionTLS13:
 			ev.Text += ": a dummy for middlebox compatibility, it changes nothing in TLS 1.3 (RFC 8446 Appendix D.4)"
 			ev.Annotation = annCCSCompat
 		case 0:
@@ -439,7 +434,7 @@ func (d *Dissector) encryptedRecord(st *dirState, typ uint8, raw []byte, hdr *Re
 	text := fmt.Sprintf("encrypted %s, %s", hdr.ContentType, n)
 	ann := annEncAppData
 	switch {
-	case typ == recordApplicationData && d.version == verTLS13 && d.shSeen:
+	case typ == recordApplicationData && d.msgs.Version == VersionTLS13 && d.msgs.ServerHelloSeen:
 		st.afterSH13++
 		switch {
 		case st.afterSH13 == 1 && st.dir == ServerToClient:
@@ -458,7 +453,7 @@ func (d *Dissector) encryptedRecord(st *dirState, typ uint8, raw []byte, hdr *Re
 			text += ": encrypted handshake or application data; TLS 1.3 hides which (RFC 8446 §5.2)"
 			ann = annEncUndetermined
 		}
-	case typ == recordApplicationData && !d.shSeen && st.dir == ClientToServer && d.earlyData:
+	case typ == recordApplicationData && !d.msgs.ServerHelloSeen && st.dir == ClientToServer && d.msgs.EarlyData:
 		st.earlyCount++
 		text += ": 0-RTT early data, sent before the server answered (RFC 8446 §4.2.10)"
 		ann = annEncEarlyData
@@ -480,7 +475,7 @@ func (d *Dissector) encryptedRecord(st *dirState, typ uint8, raw []byte, hdr *Re
 	case typ == recordHeartbeat:
 		ann = annEncHeartbeat
 	}
-	if st.ccs && d.version != verTLS13 {
+	if st.ccs && d.msgs.Version != VersionTLS13 {
 		st.afterCCS++
 	}
 	return encEvent(st.dir, raw, hdr, text, ann)
@@ -521,7 +516,7 @@ func (d *Dissector) handshakeBytes(st *dirState, payload []byte, out []Event) []
 			// Key log lines name their connection by this random.
 			d.clientRandom = clientRandomOf(msg)
 		}
-		out = append(out, d.handshakeMessage(st, msg))
+		out = append(out, handshakeEvent(st.dir, msg, d.msgs.Parse(msg)))
 		rest = rest[4+n:]
 	}
 	// Move the pending tail to the front, but only when a message was

@@ -22,8 +22,8 @@ import (
 
 // describeHandshake returns the display fields of a handshake message and
 // the event's text: its title ("ClientHello"), and after a colon what it
-// says, or why it did not parse.
-func describeHandshake(dir Direction, h *Handshake) ([]Field, string) {
+// says, or why it did not parse. fromClient says which side sent it.
+func describeHandshake(h *Handshake, fromClient bool) ([]Field, string) {
 	d := describer{meta: !h.Encrypted, failed: h.Error != ""}
 	var text string
 	switch {
@@ -52,7 +52,7 @@ func describeHandshake(dir Direction, h *Handshake) ([]Field, string) {
 	case h.CertificateVerify != nil:
 		text = d.certificateVerify(h.CertificateVerify)
 	case h.Finished != nil:
-		text = d.finished(h.Finished, dir)
+		text = d.finished(h.Finished, fromClient)
 	case h.NotDecoded != nil:
 		d.add("length", plural(h.NotDecoded.Length, "byte"), "")
 		text = "not decoded"
@@ -202,7 +202,7 @@ func serverHelloText(m *ServerHello) string {
 		parts = append(parts, "ALPN "+joinNames(e.Names))
 	}
 	switch {
-	case v == verTLS13:
+	case v == VersionTLS13:
 		if m.PSKAccepted() {
 			parts = append(parts, "resuming with a PSK")
 		}
@@ -394,7 +394,7 @@ func heartbeatText(e Extension, _ extAt) string {
 // certificate adds one field per certificate fact and, in TLS 1.3, the
 // request context and each certificate's extensions.
 func (d *describer) certificate(m *Certificate, encrypted bool) string {
-	tls13 := m.Version == verTLS13
+	tls13 := m.Version == VersionTLS13
 	if tls13 {
 		if len(m.RequestContext) == 0 {
 			d.add("request context", "empty", "")
@@ -462,7 +462,7 @@ func (d *describer) serverKeyExchange(m *ServerKeyExchange) string {
 	if d.failed {
 		return summary // the signature did not parse
 	}
-	if m.Version >= verTLS12 {
+	if m.Version >= VersionTLS12 {
 		d.add("signature algorithm", sigSchemeName(m.SignatureAlgorithm), "")
 		summary += ", signed with " + sigSchemeName(m.SignatureAlgorithm)
 	}
@@ -471,7 +471,7 @@ func (d *describer) serverKeyExchange(m *ServerKeyExchange) string {
 }
 
 func (d *describer) certificateRequest(m *CertificateRequest) string {
-	if m.Version == verTLS13 {
+	if m.Version == VersionTLS13 {
 		d.add("request context", plural(len(m.RequestContext), "byte"), "")
 		d.extensions("", m.Extensions, hsCertificateRequest, false)
 		return "the server asks for a client certificate (RFC 8446 §4.3.2)"
@@ -481,7 +481,7 @@ func (d *describer) certificateRequest(m *CertificateRequest) string {
 		tn[i] = certTypeName(t)
 	}
 	d.add("certificate types", joinNames(tn), "")
-	if m.Version >= verTLS12 && (!d.failed || m.SignatureAlgorithms != nil) {
+	if m.Version >= VersionTLS12 && (!d.failed || m.SignatureAlgorithms != nil) {
 		d.add("signature algorithms", mapJoin(m.SignatureAlgorithms, sigSchemeName), "")
 	}
 	if d.failed {
@@ -516,7 +516,7 @@ func (d *describer) clientKeyExchange(m *ClientKeyExchange) string {
 }
 
 func (d *describer) newSessionTicket(m *NewSessionTicket) string {
-	if m.Version == verTLS13 {
+	if m.Version == VersionTLS13 {
 		d.add("lifetime", fmt.Sprintf("%d s", m.Lifetime), "")
 		d.add("ticket", plural(m.TicketLength, "byte"), "")
 		d.extensions("", m.Extensions, hsNewSessionTicket, false)
@@ -559,10 +559,14 @@ func (d *describer) certificateVerify(m *CertificateVerify) string {
 	return fmt.Sprintf("signed with %s over the handshake so far: proof that the sender holds the certificate's private key (RFC 8446 §4.4.3)", sigSchemeName(m.Algorithm))
 }
 
-func (d *describer) finished(m *Finished, dir Direction) string {
+func (d *describer) finished(m *Finished, fromClient bool) string {
+	sender := "server"
+	if fromClient {
+		sender = "client"
+	}
 	d.add("verify_data", plural(len(m.VerifyData), "byte"), "")
 	return fmt.Sprintf("%s of verify_data, an HMAC over the whole handshake (RFC 8446 §4.4.4); after it the %s uses its application traffic key, which mailwire does not take from the key log: the protocol inside is shown from the endpoint's own view",
-		plural(len(m.VerifyData), "byte"), side(dir))
+		plural(len(m.VerifyData), "byte"), sender)
 }
 
 // String names an alert's level and description as the dissector shows

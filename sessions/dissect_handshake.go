@@ -36,26 +36,42 @@ var (
 	downgradeTLS11 = []byte("DOWNGRD\x00")
 )
 
-// handshakeMessage decodes one complete handshake message (header
-// included) seen in the clear.
-func (d *Dissector) handshakeMessage(st *dirState, msg []byte) Event {
+// Parser decodes the handshake messages of one TLS connection, both
+// directions, in wire order. It keeps what a later message's parse
+// depends on: the version and cipher suite the ServerHello chose, whether
+// a HelloRetryRequest came first, the client's session ID (to recognise a
+// TLS 1.2 resumption). The zero value is ready to use. Its fields are what
+// the record layer needs to know as well.
+type Parser struct {
+	Version         uint16 // negotiated version; 0 until a ServerHello or HRR
+	CipherSuite     uint16 // selected cipher suite
+	ServerHelloSeen bool   // a real ServerHello (not a HelloRetryRequest) was seen
+	EarlyData       bool   // the client offered 0-RTT data (RFC 8446 §4.2.10)
+
+	hrr       bool   // a HelloRetryRequest was seen (RFC 8446 §4.1.4)
+	clientSID []byte // the client's legacy_session_id, to spot TLS 1.2 resumption
+}
+
+// Parse decodes one complete handshake message (header included) seen in
+// the clear. Its display fields are not made yet (Describe).
+func (p *Parser) Parse(msg []byte) *Handshake {
 	h := newHandshake(msg[0])
 	body := cryptobyte.String(msg[4:])
 	var err error
 	switch msg[0] {
 	case hsClientHello:
-		h.ClientHello, err = d.parseClientHello(body)
+		h.ClientHello, err = p.parseClientHello(body)
 	case hsServerHello:
-		h.ServerHello, err = d.parseServerHello(body)
+		h.ServerHello, err = p.parseServerHello(body)
 		if h.ServerHello != nil && h.ServerHello.IsHelloRetryRequest() {
 			h.Type = "hello_retry_request"
 		}
 	case hsCertificate:
-		h.Certificate, err = parseCertificate(body, d.version)
+		h.Certificate, err = parseCertificate(body, p.Version)
 	case hsServerKeyExchange:
-		h.ServerKeyExchange, err = parseServerKeyExchange(body, d.version, d.cipher)
+		h.ServerKeyExchange, err = parseServerKeyExchange(body, p.Version, p.CipherSuite)
 	case hsCertificateRequest:
-		h.CertificateRequest, err = parseCertificateRequest(body, d.version)
+		h.CertificateRequest, err = parseCertificateRequest(body, p.Version)
 	case hsServerHelloDone:
 		if err = parseEmpty(body); err == nil {
 			h.ServerHelloDone = &ServerHelloDone{}
@@ -65,9 +81,9 @@ func (d *Dissector) handshakeMessage(st *dirState, msg []byte) Event {
 			h.HelloRequest = &HelloRequest{}
 		}
 	case hsClientKeyExchange:
-		h.ClientKeyExchange, err = parseClientKeyExchange(body, d.cipher)
+		h.ClientKeyExchange, err = parseClientKeyExchange(body, p.CipherSuite)
 	case hsNewSessionTicket:
-		h.NewSessionTicket, err = parseNewSessionTicket(body, d.version)
+		h.NewSessionTicket, err = parseNewSessionTicket(body, p.Version)
 	case hsCertificateStatus:
 		h.CertificateStatus, err = parseCertificateStatus(body)
 	default:
@@ -76,7 +92,37 @@ func (d *Dissector) handshakeMessage(st *dirState, msg []byte) Event {
 	if err != nil {
 		h.Error = err.Error()
 	}
-	return handshakeEvent(st.dir, msg, h)
+	return h
+}
+
+// ParseDecrypted decodes one TLS 1.3 handshake message (header included)
+// recovered from the session's key log: it travelled encrypted (RFC 8446
+// §4.3 onwards), so it is marked Encrypted. verifyDataLen is the size of
+// the suite's hash, which a Finished's verify_data must have; 0 when the
+// suite is unknown.
+func (p *Parser) ParseDecrypted(msg []byte, verifyDataLen int) *Handshake {
+	h := newHandshake(msg[0])
+	h.Encrypted = true
+	body := cryptobyte.String(msg[4:])
+	var err error
+	switch msg[0] {
+	case hsEncryptedExtensions:
+		h.EncryptedExtensions, err = parseEncryptedExtensions(body)
+	case hsCertificate:
+		h.Certificate, err = parseCertificate(body, VersionTLS13)
+	case hsCertificateRequest:
+		h.CertificateRequest, err = parseCertificateRequest(body, VersionTLS13)
+	case hsCertificateVerify:
+		h.CertificateVerify, err = parseCertificateVerify(body)
+	case hsFinished:
+		h.Finished, err = parseFinished(body, verifyDataLen)
+	default:
+		h.NotDecoded = &NotDecoded{Length: len(body)}
+	}
+	if err != nil {
+		h.Error = err.Error()
+	}
+	return h
 }
 
 func newHandshake(typ uint8) *Handshake {
@@ -91,7 +137,7 @@ func newHandshake(typ uint8) *Handshake {
 // travelled inside encrypted records, so only the endpoints could read it.
 func handshakeEvent(dir Direction, msg []byte, h *Handshake) Event {
 	var text string
-	h.Fields, text = describeHandshake(dir, h)
+	h.Fields, text = describeHandshake(h, dir == ClientToServer)
 	ev := Event{
 		Kind: KindHandshake, Dir: dir, Layer: LayerTLS, Visible: VisibleMetadata,
 		Raw: msg, Text: text, Annotation: "tls.handshake." + h.Type, Handshake: h,
@@ -113,15 +159,15 @@ func parseEmpty(body cryptobyte.String) error {
 }
 
 // parseClientHello decodes RFC 8446 §4.1.2 (and RFC 5246 §7.4.1.2).
-func (d *Dissector) parseClientHello(s cryptobyte.String) (*ClientHello, error) {
-	m := &ClientHello{AfterHelloRetryRequest: d.hrr}
+func (p *Parser) parseClientHello(s cryptobyte.String) (*ClientHello, error) {
+	m := &ClientHello{AfterHelloRetryRequest: p.hrr}
 	var random, sid, suites, comp []byte
 	if !s.ReadUint16(&m.LegacyVersion) || !s.ReadBytes(&random, 32) ||
 		!readUint8Prefixed(&s, &sid) || !readUint16Prefixed(&s, &suites) || !readUint8Prefixed(&s, &comp) {
 		return nil, fmt.Errorf("%w ClientHello header", errMalformed)
 	}
 	// Kept to recognise a TLS 1.2 resumption in the ServerHello.
-	d.clientSID = bytes.Clone(sid)
+	p.clientSID = bytes.Clone(sid)
 	if len(suites)%2 != 0 {
 		return nil, fmt.Errorf("%w cipher_suites: odd length %d", errMalformed, len(suites))
 	}
@@ -132,7 +178,7 @@ func (d *Dissector) parseClientHello(s cryptobyte.String) (*ClientHello, error) 
 	m.Extensions, err = parseExtensions(&s, hsClientHello, false)
 	if m.EarlyData() {
 		// Application data before the ServerHello is then 0-RTT.
-		d.earlyData = true
+		p.EarlyData = true
 	}
 	return m, err
 }
@@ -140,7 +186,7 @@ func (d *Dissector) parseClientHello(s cryptobyte.String) (*ClientHello, error) 
 // parseServerHello decodes RFC 8446 §4.1.3, including the HelloRetryRequest
 // form (same message, special random, RFC 8446 §4.1.4). Once it parsed,
 // the dissector knows the version and cipher suite.
-func (d *Dissector) parseServerHello(s cryptobyte.String) (*ServerHello, error) {
+func (p *Parser) parseServerHello(s cryptobyte.String) (*ServerHello, error) {
 	m := &ServerHello{}
 	var random, sid []byte
 	if !s.ReadUint16(&m.LegacyVersion) || !s.ReadBytes(&random, 32) || !readUint8Prefixed(&s, &sid) ||
@@ -153,14 +199,14 @@ func (d *Dissector) parseServerHello(s cryptobyte.String) (*ServerHello, error) 
 	if m.Extensions, err = parseExtensions(&s, hsServerHello, hrr); err != nil {
 		return m, err
 	}
-	d.version, d.cipher = m.SelectedVersion(), m.CipherSuite
+	p.Version, p.CipherSuite = m.SelectedVersion(), m.CipherSuite
 	if hrr {
-		d.hrr = true
+		p.hrr = true
 		return m, nil
 	}
-	d.shSeen = true
+	p.ServerHelloSeen = true
 	// RFC 5246 §7.4.1.3: an echoed session ID means an abbreviated handshake.
-	m.EchoedSessionID = d.version != verTLS13 && len(sid) > 0 && bytes.Equal(sid, d.clientSID)
+	m.EchoedSessionID = p.Version != VersionTLS13 && len(sid) > 0 && bytes.Equal(sid, p.clientSID)
 	return m, nil
 }
 
@@ -198,7 +244,7 @@ func parseExtensionList(exts cryptobyte.String, msgType uint8, hrr bool) ([]Exte
 // in the clear only if a key log recovered it, or from a broken server.
 func parseCertificate(s cryptobyte.String, version uint16) (*Certificate, error) {
 	m := &Certificate{Version: version}
-	tls13 := version == verTLS13
+	tls13 := version == VersionTLS13
 	if tls13 {
 		var ctx []byte
 		if !readUint8Prefixed(&s, &ctx) {
@@ -257,7 +303,7 @@ func parseServerKeyExchange(s cryptobyte.String, version, suite uint16) (*Server
 		m.DHPrimeBits, m.PublicKeyLength = bitLen(p), len(y)
 	}
 	// The parameters parsed: a broken signature keeps them.
-	if version >= verTLS12 && !s.ReadUint16(&m.SignatureAlgorithm) {
+	if version >= VersionTLS12 && !s.ReadUint16(&m.SignatureAlgorithm) {
 		return m, fmt.Errorf("%w signature algorithm", errMalformed)
 	}
 	var sig []byte
@@ -285,7 +331,7 @@ func bitLen(b []byte) int {
 // §4.3.2: a context and extensions (signature_algorithms is required).
 func parseCertificateRequest(s cryptobyte.String, version uint16) (*CertificateRequest, error) {
 	m := &CertificateRequest{Version: version}
-	if version == verTLS13 {
+	if version == VersionTLS13 {
 		var ctx []byte
 		if !readUint8Prefixed(&s, &ctx) || s.Empty() {
 			return nil, fmt.Errorf("%w CertificateRequest", errMalformed)
@@ -300,7 +346,7 @@ func parseCertificateRequest(s cryptobyte.String, version uint16) (*CertificateR
 		return nil, fmt.Errorf("%w certificate_types", errMalformed)
 	}
 	m.CertificateTypes = ByteCodes(keep(types))
-	if version >= verTLS12 {
+	if version >= VersionTLS12 {
 		ids, ok := readUint16List(&s)
 		if !ok {
 			return m, fmt.Errorf("%w supported_signature_algorithms", errMalformed)
@@ -359,7 +405,7 @@ func parseNewSessionTicket(s cryptobyte.String, version uint16) (*NewSessionTick
 	if !s.ReadUint32(&m.Lifetime) {
 		return nil, fmt.Errorf("%w ticket lifetime", errMalformed)
 	}
-	if version == verTLS13 {
+	if version == VersionTLS13 {
 		var nonce []byte
 		if !s.ReadUint32(&m.AgeAdd) || !readUint8Prefixed(&s, &nonce) || !readUint16Prefixed(&s, &ticket) {
 			return nil, fmt.Errorf("%w NewSessionTicket", errMalformed)

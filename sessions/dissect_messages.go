@@ -22,16 +22,6 @@ import (
 // and opaque blobs that only matter by size (keys, signatures, tickets) are
 // kept as lengths. The accessors accept any value a JSON file can describe.
 
-// Protocol versions as written on the wire (RFC 8446 §4.2.1, RFC 5246
-// Appendix A.1), exported for the consumers of the typed messages.
-const (
-	VersionSSL30 uint16 = verSSL30
-	VersionTLS10 uint16 = verTLS10
-	VersionTLS11 uint16 = verTLS11
-	VersionTLS12 uint16 = verTLS12
-	VersionTLS13 uint16 = verTLS13
-)
-
 // The names the dissector's display uses for the typed values, from the
 // tables in dissect_names.go (the IANA registries' names, as Wireshark and
 // the RFCs write them).

@@ -21,7 +21,7 @@ func typedSamples(t *testing.T) []Event {
 	}
 	evs = append(evs, runRFC8448(rfc8448KeyLog(), rfc8448ServerFlightPart)...)
 	sh := hsMsg(hsServerHello, func(b *cryptobyte.Builder) {
-		b.AddUint16(verTLS12)
+		b.AddUint16(VersionTLS12)
 		b.AddBytes(make([]byte, 32))
 		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {})
 		b.AddUint16(0x009e) // DHE
@@ -93,7 +93,7 @@ func TestHandshakeJSONRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(back[i].Handshake, h) {
 			t.Errorf("%s: read back\n got %+v\nwant %+v", key, back[i].Handshake, h)
 		}
-		if fields, text := describeHandshake(back[i].Dir, back[i].Handshake); text != e.Text || !reflect.DeepEqual(fields, h.Fields) {
+		if fields, text := describeHandshake(back[i].Handshake, back[i].Dir == ClientToServer); text != e.Text || !reflect.DeepEqual(fields, h.Fields) {
 			t.Errorf("%s: described after reading back: %q", key, text)
 		}
 	}
@@ -152,7 +152,7 @@ func TestMessageAccessorsTotal(t *testing.T) {
 		{Type: "unknown", MsgType: 200},
 		{},
 	} {
-		describeHandshake(ServerToClient, h)
+		describeHandshake(h, false)
 		if sh := h.ServerHello; sh != nil {
 			sh.SelectedVersion()
 			sh.KeyShareGroup()

@@ -334,26 +334,27 @@ func certTypeName(t uint8) string {
 	return fmt.Sprintf("unknown(%d)", t)
 }
 
-// Protocol versions as written on the wire.
+// Protocol versions as written on the wire (RFC 8446 §4.2.1, RFC 5246
+// Appendix A.1).
 const (
-	verSSL30 = 0x0300
-	verTLS10 = 0x0301
-	verTLS11 = 0x0302
-	verTLS12 = 0x0303
-	verTLS13 = 0x0304
+	VersionSSL30 uint16 = 0x0300
+	VersionTLS10 uint16 = 0x0301
+	VersionTLS11 uint16 = 0x0302
+	VersionTLS12 uint16 = 0x0303
+	VersionTLS13 uint16 = 0x0304
 )
 
 func versionName(v uint16) string {
 	switch v {
-	case verSSL30:
+	case VersionSSL30:
 		return "SSL 3.0"
-	case verTLS10:
+	case VersionTLS10:
 		return "TLS 1.0"
-	case verTLS11:
+	case VersionTLS11:
 		return "TLS 1.1"
-	case verTLS12:
+	case VersionTLS12:
 		return "TLS 1.2"
-	case verTLS13:
+	case VersionTLS13:
 		return "TLS 1.3"
 	}
 	if isGREASE(v) {
@@ -389,7 +390,8 @@ func alertName(d uint8) string {
 	return "unknown"
 }
 
-// Annotation keys that are not derived from a name table.
+// Annotation keys of the record layer that are not derived from a name
+// table.
 const (
 	annEncAppData       = "tls.encrypted.application_data"
 	annEncFinished      = "tls.encrypted.finished"
@@ -401,18 +403,8 @@ const (
 	annCCSCompat        = "tls.record.change_cipher_spec.compat"
 	annRecordEmpty      = "tls.record.empty"
 	annAlertMalformed   = "tls.alert.malformed"
-	annHRR              = "tls.handshake.hello_retry_request"
-	annDowngrade        = "tls.downgrade_sentinel"
-	annCertSubject      = certs.KeySubject
-	annCertIssuer       = certs.KeyIssuer
-	annCertSAN          = certs.KeyNames
-	annCertValidity     = certs.KeyValidity
-	annCertKey          = certs.KeyKey
-	annCertUnparseable  = "tls.cert.unparseable"
-	annRSAKeyTransport  = "tls.kex.rsa_key_transport"
 	annErrRecordTooLong = "tls.error.record_too_long"
 	annErrHSTooLong     = "tls.error.handshake_too_long"
-	annErrMalformed     = "tls.error.malformed_handshake"
 	annErrInterleaved   = "tls.error.handshake_interleaved"
 	annErrTruncated     = "tls.error.truncated"
 	annErrBuffer        = "tls.error.buffer_limit"
@@ -424,18 +416,31 @@ const (
 	annMismatchGarbage   = "mismatch.not_tls"
 )
 
+// Annotation keys of handshake messages that are not derived from a name
+// table.
+const (
+	annHRR             = "tls.handshake.hello_retry_request"
+	annDowngrade       = "tls.downgrade_sentinel"
+	annCertSubject     = certs.KeySubject
+	annCertIssuer      = certs.KeyIssuer
+	annCertSAN         = certs.KeyNames
+	annCertValidity    = certs.KeyValidity
+	annCertKey         = certs.KeyKey
+	annCertUnparseable = "tls.cert.unparseable"
+	annRSAKeyTransport = "tls.kex.rsa_key_transport"
+	annErrMalformed    = "tls.error.malformed_handshake"
+)
+
 // DissectorAnnotationKeys lists every annotation key (Event.Annotation,
 // Event.Also, Field.Annotation and ErrorInfo.Explain) the TLS dissector can
-// emit, sorted, so that content can provide prose for each.
+// emit, sorted, so that content can provide prose for each: the record
+// layer's and its handshake messages' (messageAnnotationKeys).
 func DissectorAnnotationKeys() []string {
 	keys := []string{
 		annEncAppData, annEncFinished, annEncHandshake, annEncAlert, annEncHeartbeat,
 		annEncEarlyData, annEncUndetermined, annCCSCompat, annRecordEmpty, annAlertMalformed,
-		annHRR, annDowngrade, annCertSubject, annCertIssuer, annCertSAN, annCertValidity,
-		annCertKey, annCertUnparseable, annRSAKeyTransport, annErrRecordTooLong, annErrHSTooLong,
-		annErrMalformed, annErrInterleaved, annErrTruncated, annErrBuffer,
+		annErrRecordTooLong, annErrHSTooLong, annErrInterleaved, annErrTruncated, annErrBuffer,
 		annMismatchCleartext, annMismatchHTTP, annMismatchSSLv2, annMismatchGarbage,
-		"tls.handshake.unknown", "tls.ext.grease", "tls.ext.unknown", "tls.alert.unknown",
 	}
 	for t, n := range recordTypeNames {
 		// application_data is always encrypted (tls.encrypted.*), and an
@@ -443,6 +448,20 @@ func DissectorAnnotationKeys() []string {
 		if t != recordApplicationData {
 			keys = append(keys, "tls.record."+n)
 		}
+	}
+	keys = append(keys, messageAnnotationKeys()...)
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}
+
+// messageAnnotationKeys lists every annotation key a handshake message's
+// event and fields can carry, and the alerts' (an alert record is named
+// by its description), sorted.
+func messageAnnotationKeys() []string {
+	keys := []string{
+		annHRR, annDowngrade, annCertSubject, annCertIssuer, annCertSAN, annCertValidity,
+		annCertKey, annCertUnparseable, annRSAKeyTransport, annErrMalformed,
+		"tls.handshake.unknown", "tls.ext.grease", "tls.ext.unknown", "tls.alert.unknown",
 	}
 	for _, n := range handshakeTypeNames {
 		keys = append(keys, "tls.handshake."+n)

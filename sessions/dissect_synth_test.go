@@ -30,7 +30,7 @@ func ext(b *cryptobyte.Builder, id uint16, data func(b *cryptobyte.Builder)) {
 
 func synthClientHello() []byte {
 	return hsMsg(hsClientHello, func(b *cryptobyte.Builder) {
-		b.AddUint16(verTLS12)
+		b.AddUint16(VersionTLS12)
 		b.AddBytes(make([]byte, 32))
 		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {})
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
@@ -140,7 +140,7 @@ func TestDissectSyntheticClientHello(t *testing.T) {
 func TestDissectSyntheticTLS12(t *testing.T) {
 	serverHello := func(suite uint16, sid []byte, random []byte) []byte {
 		return hsMsg(hsServerHello, func(b *cryptobyte.Builder) {
-			b.AddUint16(verTLS12)
+			b.AddUint16(VersionTLS12)
 			b.AddBytes(random)
 			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(sid) })
 			b.AddUint16(suite)
@@ -152,7 +152,7 @@ func TestDissectSyntheticTLS12(t *testing.T) {
 	d := NewDissector()
 	sid := []byte{1, 2, 3, 4}
 	ch := hsMsg(hsClientHello, func(b *cryptobyte.Builder) {
-		b.AddUint16(verTLS12)
+		b.AddUint16(VersionTLS12)
 		b.AddBytes(make([]byte, 32))
 		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(sid) })
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint16(0x009c) })

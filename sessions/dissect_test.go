@@ -111,7 +111,7 @@ func checkTyped(t testing.TB, evs []Event) {
 		if n := countMessages(h); n > 1 || (n == 0 && h.Error == "") {
 			t.Errorf("%s: %d typed messages, error %q", h.Type, n, h.Error)
 		}
-		fields, text := describeHandshake(e.Dir, h)
+		fields, text := describeHandshake(h, e.Dir == ClientToServer)
 		if text != e.Text || !reflect.DeepEqual(fields, h.Fields) {
 			t.Errorf("%s: display is not the description of the typed message:\n got %q %+v\nwant %q %+v", h.Type, text, fields, e.Text, h.Fields)
 		}
@@ -131,7 +131,7 @@ func checkTyped(t testing.TB, evs []Event) {
 		if !reflect.DeepEqual(&back, h) {
 			t.Errorf("%s: JSON round trip differs:\n got %+v\nwant %+v\n%s", h.Type, back, h, b)
 		}
-		if f2, t2 := describeHandshake(e.Dir, &back); t2 != e.Text || !reflect.DeepEqual(f2, h.Fields) {
+		if f2, t2 := describeHandshake(&back, e.Dir == ClientToServer); t2 != e.Text || !reflect.DeepEqual(f2, h.Fields) {
 			t.Errorf("%s: display after a JSON round trip differs: %q", h.Type, t2)
 		}
 	}

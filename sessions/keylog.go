@@ -242,7 +242,7 @@ func (d *Dissector) UseKeyLog(k *KeyLog) { d.keylog = k }
 // decryptCandidate says whether an encrypted record may carry handshake
 // messages this dissector can recover.
 func (d *Dissector) decryptCandidate(st *dirState, typ uint8) bool {
-	return d.keylog != nil && typ == recordApplicationData && d.version == verTLS13 && d.shSeen && !st.dec.done
+	return d.keylog != nil && typ == recordApplicationData && d.msgs.Version == VersionTLS13 && d.msgs.ServerHelloSeen && !st.dec.done
 }
 
 // settle passes a Feed's events through the hold queue: candidates are
@@ -327,9 +327,9 @@ func (d *Dissector) keyDirection(st *dirState) (*Event, bool) {
 		n := keyLogNote(st.dir, fmt.Sprintf("cannot decrypt the %s's encrypted handshake: %s", side(st.dir), why), annKeyLogFailed)
 		return &n, false
 	}
-	suite, ok := tls13Suites[d.cipher]
+	suite, ok := tls13Suites[d.msgs.CipherSuite]
 	if !ok {
-		return fail(fmt.Sprintf("cipher suite %s is not one mailwire decrypts", cipherSuiteName(d.cipher)))
+		return fail(fmt.Sprintf("cipher suite %s is not one mailwire decrypts", CipherSuiteName(d.msgs.CipherSuite)))
 	}
 	key, iv, err := trafficKeys(suite, secret)
 	if err != nil {
@@ -421,7 +421,7 @@ func decryptedAlert(dir Direction, content []byte) Event {
 		return ev
 	}
 	a := Alert{Level: content[0], Description: content[1]}
-	ev.Text, ev.Annotation = "decrypted alert, sent under the handshake key: "+describeAlert(a), "tls.alert."+alertName(a.Description)
+	ev.Text, ev.Annotation = "decrypted alert, sent under the handshake key: "+a.String(), "tls.alert."+AlertDescriptionName(a.Description)
 	return ev
 }
 
@@ -447,7 +447,7 @@ func (d *Dissector) decryptedHandshakeBytes(st *dirState, content []byte, out []
 		}
 		msg := bytes.Clone(rest[:4+n])
 		rest = rest[4+n:]
-		out = append(out, d.decryptedMessage(st, msg))
+		out = append(out, handshakeEvent(st.dir, msg, d.msgs.ParseDecrypted(msg, d.verifyDataLen())))
 		if msg[0] == hsFinished {
 			// RFC 8446 §7.2: after its Finished a side switches to the
 			// application traffic key, which mailwire does not use.
@@ -459,33 +459,6 @@ func (d *Dissector) decryptedHandshakeBytes(st *dirState, content []byte, out []
 		dec.hs = nil
 	}
 	return out
-}
-
-// decryptedMessage decodes one handshake message recovered from the key
-// log: readable by the endpoints only, so marked Encrypted.
-func (d *Dissector) decryptedMessage(st *dirState, msg []byte) Event {
-	h := newHandshake(msg[0])
-	h.Encrypted = true
-	body := cryptobyte.String(msg[4:])
-	var err error
-	switch msg[0] {
-	case hsEncryptedExtensions:
-		h.EncryptedExtensions, err = parseEncryptedExtensions(body)
-	case hsCertificate:
-		h.Certificate, err = parseCertificate(body, verTLS13)
-	case hsCertificateRequest:
-		h.CertificateRequest, err = parseCertificateRequest(body, verTLS13)
-	case hsCertificateVerify:
-		h.CertificateVerify, err = parseCertificateVerify(body)
-	case hsFinished:
-		h.Finished, err = d.parseFinished(body)
-	default:
-		h.NotDecoded = &NotDecoded{Length: len(body)}
-	}
-	if err != nil {
-		h.Error = err.Error()
-	}
-	return handshakeEvent(st.dir, msg, h)
 }
 
 // parseEncryptedExtensions decodes RFC 8446 §4.3.1: the server's answers to
@@ -512,13 +485,23 @@ func parseCertificateVerify(s cryptobyte.String) (*CertificateVerify, error) {
 }
 
 // parseFinished decodes RFC 8446 §4.4.4: verify_data, as long as the
-// suite's hash.
-func (d *Dissector) parseFinished(s cryptobyte.String) (*Finished, error) {
+// suite's hash (want; 0 when the suite is unknown).
+func parseFinished(s cryptobyte.String, want int) (*Finished, error) {
 	m := &Finished{VerifyData: keep(s)}
-	if suite, ok := tls13Suites[d.cipher]; ok && len(s) != suite.hash().Size() {
-		return m, fmt.Errorf("%w: verify_data is %d bytes, the suite's hash gives %d", errMalformed, len(s), suite.hash().Size())
+	if want > 0 && len(s) != want {
+		return m, fmt.Errorf("%w: verify_data is %d bytes, the suite's hash gives %d", errMalformed, len(s), want)
 	}
 	return m, nil
+}
+
+// verifyDataLen is the size of a Finished's verify_data under the
+// negotiated suite: its hash's (RFC 8446 §4.4.4); 0 for a suite mailwire
+// does not decrypt.
+func (d *Dissector) verifyDataLen() int {
+	if suite, ok := tls13Suites[d.msgs.CipherSuite]; ok {
+		return suite.hash().Size()
+	}
+	return 0
 }
 
 // clientRandomOf returns the random of a ClientHello message (header

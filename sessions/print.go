@@ -258,7 +258,7 @@ func Arrow(d Direction) string {
 // as it was, TLS records as type and length (RFC 8446 §5.1: the record
 // header is never encrypted), handshake messages sent in the clear, bytes a
 // server injected before TLS. With inlineLeaks, a handshake message also
-// names the metadata it leaks (MetadataField: SNI, ALPN, a TLS 1.2
+// names the metadata it leaks (Field.Metadata: SNI, ALPN, a TLS 1.2
 // certificate) on the same line, as the session screen's one-row timeline
 // needs; the printers leave it out and list those fields under the event
 // instead.
@@ -279,7 +279,7 @@ func EavesdropperText(ev Event, inlineLeaks bool) string {
 			}
 			var leaks []string
 			for _, f := range h.Fields {
-				if MetadataField(f) {
+				if f.Metadata {
 					leaks = append(leaks, SafeString(f.Name)+" "+SafeString(f.Value))
 				}
 			}
@@ -334,7 +334,7 @@ func detailLines(ev Event, eaves bool) []string {
 	var out []string
 	if h := ev.Handshake; h != nil {
 		for _, f := range h.Fields {
-			if eaves && !MetadataField(f) {
+			if eaves && !f.Metadata {
 				continue
 			}
 			out = append(out, SafeString(f.Name)+": "+SafeString(f.Value))
@@ -931,7 +931,7 @@ func (c *clearHandshake) add(h *Handshake) {
 			c.alpn = appendUnique(c.alpn, p)
 		}
 		if c.serverHello == "" && h.Error == "" {
-			c.serverHello = serverHelloText(sh)
+			c.serverHello = sh.Summary()
 		}
 	}
 	if m := h.Certificate; m != nil {

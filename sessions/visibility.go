@@ -67,13 +67,6 @@ func LegTag(ev Event) string {
 	return "[" + SafeString(ev.Leg) + "] "
 }
 
-// MetadataField says whether a handshake field is metadata an observer
-// learns from a cleartext handshake message: the server name (RFC 6066 §3),
-// ALPN (RFC 7301), versions and cipher suite, and before TLS 1.3 the
-// certificate (RFC 5246 §7.4.2). The dissector marks them when it makes
-// the fields from the typed message (Field.Metadata).
-func MetadataField(f Field) bool { return f.Metadata }
-
 // WireAnnotation is the annotation key explaining what an observer sees of
 // an event ("" when it saw nothing of it).
 func WireAnnotation(ev Event) string {

@@ -170,7 +170,7 @@ func (l Lens) Fields(ev sessions.Event) []sessions.Field {
 	}
 	var out []sessions.Field
 	for _, f := range h.Fields {
-		if sessions.MetadataField(f) {
+		if f.Metadata {
 			out = append(out, f)
 		}
 	}
