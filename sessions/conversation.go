@@ -399,7 +399,7 @@ func (c *Conversation) setDeadline(set func(time.Time) error) {
 
 func (c *Conversation) newLineReader(r io.Reader) *LineReader {
 	lr := NewLineReader(r, c.opts.MaxLineLength)
-	lr.before = func() { c.setDeadline(c.tap.SetReadDeadline) }
+	lr.SetBefore(func() { c.setDeadline(c.tap.SetReadDeadline) })
 	return lr
 }
 
@@ -583,7 +583,7 @@ func (c *Conversation) withholdCredentials(proto, noCreds, cite string) bool {
 // handshake runs the TLS handshake on the tapped raw connection.
 func (c *Conversation) handshake() error {
 	c.diss = NewDissector()
-	c.diss.afterSTARTTLS = c.upgraded
+	c.diss.AfterSTARTTLS = c.upgraded
 	// mailwire is the client, so crypto/tls can give the dissector this
 	// connection's TLS 1.3 handshake traffic secrets, and the dissector
 	// shows the encrypted EncryptedExtensions … Finished as they travelled

@@ -43,11 +43,11 @@ type Dissector struct {
 	// learned is in the typed messages of the events (Handshake).
 	msgs Parser // the handshake messages so far: version, cipher suite, …
 
-	// afterSTARTTLS: the connection turned into TLS in band (STARTTLS,
+	// AfterSTARTTLS: the connection turned into TLS in band (STARTTLS,
 	// STLS), so cleartext from the server where its ServerHello belongs is
 	// not a port mix-up but a server that accepted STARTTLS and then did
 	// not speak TLS (RFC 3207 §4, RFC 2595 §4). Set by the Conversation.
-	afterSTARTTLS bool
+	AfterSTARTTLS bool
 
 	// Key log decryption (keylog.go); all zero unless UseKeyLog was called.
 	keylog       *KeyLog
@@ -263,7 +263,7 @@ func (d *Dissector) mismatch(st *dirState) Event {
 		where = fmt.Sprintf("the bytes after %d TLS records", st.records)
 	}
 	what, key := classifyNonTLS(s, st.dir)
-	if d.afterSTARTTLS && st.dir == ServerToClient && st.records == 0 {
+	if d.AfterSTARTTLS && st.dir == ServerToClient && st.records == 0 {
 		// classifyNonTLS would blame a port mix-up (implicit TLS against
 		// a STARTTLS port); here the client already did STARTTLS.
 		what = "the server accepted STARTTLS (or STLS), then answered the ClientHello with bytes that are not TLS (RFC 3207 §4, RFC 2595 §4)"

@@ -26,11 +26,11 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 	eaves := o.eavesdropper()
 
 	mdHeader(bw, evs)
-	lens := "endpoint: everything the client saw, decrypted lines included"
+	view := "endpoint: everything the client saw, decrypted lines included"
 	if eaves {
-		lens = "eavesdropper: only what a passive observer on the path saw"
+		view = "eavesdropper: only what a passive observer on the path saw"
 	}
-	fmt.Fprintf(bw, "- Lens: %s\n\n", lens)
+	fmt.Fprintf(bw, "- Lens: %s\n\n", view)
 
 	fmt.Fprintln(bw, "## The exchange")
 	fmt.Fprintln(bw)

@@ -199,19 +199,19 @@ func secretForms() []string {
 func TestPrintMasksPasswords(t *testing.T) {
 	for name, evs := range map[string][]Event{"587": fixture587(), "cleartext": fixtureCleartextAuth()} {
 		for format := range printers {
-			for _, lens := range []string{LensEndpoint, LensEavesdropper} {
+			for _, view := range []string{LensEndpoint, LensEavesdropper} {
 				for _, hex := range []bool{false, true} {
-					o := PrintOptions{Lens: lens, Hex: hex}
+					o := PrintOptions{Lens: view, Hex: hex}
 					out := render(t, format, evs, o)
 					// JSON carries Raw as base64: decode every base64 run too.
 					decoded := decodeBase64Runs(out)
 					for _, s := range secretForms() {
 						if strings.Contains(out, s) || strings.Contains(decoded, s) {
-							t.Errorf("%s %s lens=%s hex=%v: output holds %q", name, format, lens, hex, s)
+							t.Errorf("%s %s lens=%s hex=%v: output holds %q", name, format, view, hex, s)
 						}
 					}
-					if !strings.Contains(out, Mask("x")) && (lens == LensEndpoint || name == "cleartext") {
-						t.Errorf("%s %s lens=%s: no mask shown", name, format, lens)
+					if !strings.Contains(out, Mask("x")) && (view == LensEndpoint || name == "cleartext") {
+						t.Errorf("%s %s lens=%s: no mask shown", name, format, view)
 					}
 				}
 			}
@@ -469,8 +469,8 @@ func TestWrap(t *testing.T) {
 // exactly PrintText's output.
 func TestTextPrinterStreams(t *testing.T) {
 	evs := fixtureCleartextAuth()
-	for _, lens := range []string{LensEndpoint, LensEavesdropper} {
-		o := PrintOptions{Lens: lens, Annotations: fixtureAnnotations}
+	for _, view := range []string{LensEndpoint, LensEavesdropper} {
+		o := PrintOptions{Lens: view, Annotations: fixtureAnnotations}
 		var b bytes.Buffer
 		p, err := NewTextPrinter(&b, o)
 		if err != nil {
@@ -482,14 +482,14 @@ func TestTextPrinterStreams(t *testing.T) {
 				t.Fatal(err)
 			}
 			if b.Len() == before && InEavesdropperLens(ev) {
-				t.Errorf("%s: event %d not written at once", lens, i)
+				t.Errorf("%s: event %d not written at once", view, i)
 			}
 		}
 		if err := p.Close(); err != nil {
 			t.Fatal(err)
 		}
 		if want := render(t, "text", evs, o); b.String() != want {
-			t.Errorf("%s: streamed output differs from PrintText", lens)
+			t.Errorf("%s: streamed output differs from PrintText", view)
 		}
 	}
 	if _, err := NewTextPrinter(&bytes.Buffer{}, PrintOptions{Lens: "x"}); err == nil {

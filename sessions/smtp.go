@@ -112,7 +112,7 @@ func (s *smtpClient) reply(op string, ehlo bool) (*Reply, error) {
 	r, err := ReadSMTPReply(s.c.Reader(), s.o.MaxReplyLines)
 	if err != nil {
 		if len(r.Raw) > 0 {
-			s.c.Received(r.Raw, Line{Code: codeString(r.Code)}, "smtp.reply.incomplete")
+			s.c.Received(r.Raw, Line{Code: r.Line().Code}, "smtp.reply.incomplete")
 		}
 		s.canQuit = false // the stream is out of step or gone
 		return nil, s.c.Fail(op, err, "")
