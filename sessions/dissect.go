@@ -531,6 +531,7 @@ func (d *Dissector) handshakeBytes(st *dirState, payload []byte, out []Event) []
 // recordLen reads the length field of a record header (h has ≥ 5 bytes).
 func recordLen(h []byte) int { return int(h[3])<<8 | int(h[4]) }
 
+// plural counts n of unit in words: "1 byte", "2 bytes".
 func plural(n int, unit string) string {
 	if n == 1 {
 		return "1 " + unit

@@ -59,9 +59,9 @@ func fuzzHTTPSOptions(mode TLSMode, roots *x509.CertPool, dial func() net.Conn) 
 // checkFuzzStream asserts what every stream must hold, however hostile the
 // server: Seq from 1 without gaps, one close event and it is last, an error
 // event exactly when Run failed, every line the server sent cut from what it
-// sent (wire holds the bytes the client read inside the connection) and no
+// sent (read holds the bytes the client read inside the connection) and no
 // server event larger than maxRaw.
-func checkFuzzStream(t *testing.T, evs []Event, runErr error, wire []byte, maxRaw int) {
+func checkFuzzStream(t *testing.T, evs []Event, runErr error, read []byte, maxRaw int) {
 	t.Helper()
 	if len(evs) == 0 || evs[len(evs)-1].Kind != KindClose {
 		t.Fatalf("stream does not end with a close event:\n%s", dump(evs))
@@ -85,7 +85,7 @@ func checkFuzzStream(t *testing.T, evs []Event, runErr error, wire []byte, maxRa
 		if len(ev.Raw) > maxRaw {
 			t.Fatalf("event %d (%s) keeps %d bytes, over %d", i, ev.Annotation, len(ev.Raw), maxRaw)
 		}
-		if !bytes.Contains(wire, ev.Raw) {
+		if !bytes.Contains(read, ev.Raw) {
 			t.Fatalf("event %d (%s) Raw %q is not from what the server sent", i, ev.Annotation, ev.Raw)
 		}
 	}

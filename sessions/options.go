@@ -82,12 +82,16 @@ const (
 	AuthLogin = "LOGIN" // draft-murchison-sasl-login, widely deployed
 )
 
-// Default bounds. RFC 5321 §4.5.3.1.5 limits an SMTP reply line to 512
-// octets; real servers and IMAP lines run longer, so the default leaves room
-// while still bounding memory.
+// Default bounds of what a session reads. RFC 5321 §4.5.3.1.5 limits an
+// SMTP reply line to 512 octets; real servers and IMAP lines run longer, so
+// the default leaves room while still bounding memory.
 const (
-	DefaultMaxLineLength  = 4096
-	DefaultMaxReplyLines  = 100
+	DefaultMaxLineLength = 4096
+	DefaultMaxReplyLines = 100
+)
+
+// Default time limits of a session.
+const (
 	DefaultDialTimeout    = 10 * time.Second
 	DefaultReadTimeout    = 15 * time.Second
 	DefaultSessionTimeout = 2 * time.Minute

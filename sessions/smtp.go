@@ -138,6 +138,7 @@ func (s *smtpClient) reply(op string, ehlo bool) (*Reply, error) {
 	return r, nil
 }
 
+// codeString is a reply code as Line.Code holds it: "" when there is none.
 func codeString(code int) string {
 	if code == 0 {
 		return ""
