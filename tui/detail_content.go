@@ -345,14 +345,14 @@ func (e *explainer) bytesSection(t *paneText, ev *sessions.Event) {
 // visible.
 func writtenLines(t *paneText, raw []byte) {
 	st := t.st
-	t.heading(fmt.Sprintf("As written on the connection (%d bytes)", len(raw)))
+	t.heading("As written on the connection (" + plural(len(raw), "byte") + ")")
 	lines := strings.SplitAfter(string(raw), "\n")
 	for i, l := range lines {
 		if l == "" {
 			continue
 		}
 		if i == maxDetailLines {
-			t.para(st.Muted, fmt.Sprintf("… %d more lines", len(lines)-i))
+			t.para(st.Muted, "… "+plural(len(lines)-i, "more line"))
 			break
 		}
 		safe := sessions.SafeString(l)
@@ -378,7 +378,7 @@ func hexDump(t *paneText, what string, raw []byte) {
 	dump := raw[:min(len(raw), maxHexBytes)]
 	t.raw(st.Code.Render(strings.TrimRight(sessions.SafeHexDump(dump, perRow), "\n")) + "\n")
 	if more := len(raw) - len(dump); more > 0 {
-		t.para(st.Muted, fmt.Sprintf("… %d more bytes", more))
+		t.para(st.Muted, "… "+plural(more, "more byte"))
 	}
 }
 

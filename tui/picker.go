@@ -610,7 +610,7 @@ func (p *pickerScreen) sideLines(w, h int) []string {
 
 // scenarioWhere lists a scenario's ports and variants in one line.
 func scenarioWhere(s scenario.Scenario, port int) string {
-	where := "ports: its own"
+	where := "ports: chosen by the scenario"
 	if len(s.Ports) > 0 {
 		where = "ports: " + joinInts(s.Ports)
 	}

@@ -11,6 +11,7 @@ import (
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions"
@@ -470,17 +471,34 @@ func (s *portsScreen) detailFooter(w int) string {
 	st := s.c.Styles
 	var parts []string
 	if s.detail.TotalLineCount() > s.detail.Height() {
-		parts = append(parts, fmt.Sprintf("%3.0f%% · pgdn/J more", s.detail.ScrollPercent()*100))
+		if s.detail.AtBottom() {
+			parts = append(parts, "100% · pgup/K back")
+		} else {
+			parts = append(parts, fmt.Sprintf("%3.0f%% · pgdn/J more", s.detail.ScrollPercent()*100))
+		}
 	}
 	switch {
 	case s.mode == modeEndpoint:
 		parts = append(parts, "esc explanation")
 	case s.c.OpenSession != nil:
-		parts = append(parts, "enter run session · e lab endpoint · S scenarios")
+		parts = append(parts, "enter run session", "e lab endpoint", "S scenarios")
 	default:
 		parts = append(parts, "enter lab endpoint")
 	}
-	return st.Muted.Render(ansiTruncate(strings.Join(parts, " · "), w))
+	// Whole hints only, as many as fit: a hint cut in its middle read
+	// "e lab e".
+	line := ""
+	for _, p := range parts {
+		next := p
+		if line != "" {
+			next = line + " · " + p
+		}
+		if ansi.StringWidth(next) > w {
+			break
+		}
+		line = next
+	}
+	return st.Muted.Render(line)
 }
 
 func (s *portsScreen) rowOf(port int) (content.PortRow, bool) {

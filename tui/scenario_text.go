@@ -67,12 +67,12 @@ func (c *Common) scenarioProse(name string) scenarioText {
 	return t
 }
 
-// portsSummary says where a scenario runs: "ports 587, 465" or "its own
-// ports", and how many variants it has.
+// portsSummary says where a scenario runs: "ports 587, 465" or on ports
+// it chooses, and how many variants it has.
 func portsSummary(s scenario.Scenario) string {
 	var b strings.Builder
 	if len(s.Ports) == 0 {
-		b.WriteString("runs on its own ports")
+		b.WriteString("runs on ports the scenario chooses")
 	} else {
 		b.WriteString("port")
 		if len(s.Ports) > 1 {

@@ -507,3 +507,63 @@ func TestOneNamePerConnection(t *testing.T) {
 		}
 	}
 }
+
+// portsFooter is the port table's detail pane footer, as shown.
+func portsFooter(m *Model) string {
+	lines := strings.Split(plain(m), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], "╰") && i > 0 {
+			l := lines[i-1]
+			if j := strings.LastIndex(l, "│"); j > 0 {
+				l = l[:j]
+			}
+			if j := strings.LastIndex(l, "│"); j >= 0 {
+				l = l[j+len("│"):]
+			}
+			return strings.TrimSpace(l)
+		}
+	}
+	return ""
+}
+
+// TestSmallTexts: the separator before "passwords shown", "1 line" not
+// "1 lines", a footer of whole hints that says where the end is, and hops'
+// ports worded.
+func TestSmallTexts(t *testing.T) {
+	m := newSessionModel(t, 120, 40, &fakeSessions{evs: fixture587()})
+	mustUpdate(t, m, keyText('p'))
+	if v := plain(m); !strings.Contains(v, "tab: eavesdropper · passwords shown") {
+		t.Errorf("no separator before passwords shown:\n%s", strings.Split(v, "\n")[1])
+	}
+
+	var b builder
+	b.line(sessions.ServerToClient, false, "250-mail.lab.test\r\n250 STARTTLS\r\n", "smtp.reply.250", sessions.Line{Code: "250"})
+	m = newSessionModel(t, 120, 40, &fakeSessions{evs: b.evs})
+	if v := plain(m); !strings.Contains(v, "(+1 line)") || strings.Contains(v, "(+1 lines)") {
+		t.Errorf("a reply of two lines:\n%s", v)
+	}
+
+	// The port table's footer: whole hints at every width, and the end
+	// of the text said at 100%.
+	for _, w := range []int{80, 100, 110, 120, 130, 160} {
+		m := newPickerTestModel(t, w, 24, &fakeSessions{})
+		f := portsFooter(m)
+		for _, part := range strings.Split(f, " · ") {
+			if !slices.Contains([]string{"0%", "pgdn/J more", "enter run session", "e lab endpoint", "S scenarios"}, part) {
+				t.Errorf("%d: footer %q has a cut hint %q", w, f, part)
+			}
+		}
+		for range 40 {
+			mustUpdate(t, m, keyText('J'))
+		}
+		if f := portsFooter(m); !strings.HasPrefix(f, "100% · pgup/K back") || strings.Contains(f, "more") {
+			t.Errorf("%d: footer at the end %q", w, f)
+		}
+	}
+
+	pm, p := realPicker(t, 80, 40, 0)
+	p.sel[pickScenario] = slices.IndexFunc(p.scenarios(), func(s scenario.Scenario) bool { return s.Name == "hops" })
+	if v := plain(pm); strings.Contains(v, "ports: its own") || !strings.Contains(v, "ports: chosen by the scenario") {
+		t.Errorf("hops' ports: %s", v)
+	}
+}

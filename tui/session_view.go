@@ -218,13 +218,13 @@ func (s *sessionScreen) headerView(w int) string {
 		line2 = st.Lens.Render(lensText) + " " + st.Step.Render(s.step.note)
 	}
 	if s.reveal {
-		line2 += " " + st.Warning.Render("passwords shown")
+		line2 += st.Muted.Render(" · ") + st.Warning.Render("passwords shown")
 	}
 	if f := s.legs.View(); f != "" && !s.step.on && s.step.note == "" {
 		// The filter replaces the lens explanation: tab is in the help bar.
 		line2 = st.Lens.Render(lensText) + " " + f
 		if s.reveal {
-			line2 += " " + st.Warning.Render("passwords shown")
+			line2 += st.Muted.Render(" · ") + st.Warning.Render("passwords shown")
 		}
 	}
 	return ansi.Truncate(line1, w, "…") + "\n" + ansi.Truncate(line2, w, "…")

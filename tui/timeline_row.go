@@ -279,7 +279,7 @@ func (t *timelineModel) rowText(first, last int) (text, title, warn string) {
 	}
 	if ev.Kind == sessions.KindLine && len(ev.Raw) > 0 {
 		if n := len(sessions.SafeLines(ev.Raw)); n > 1 {
-			text += fmt.Sprintf(" (+%d lines)", n-1)
+			text += " (+" + plural(n-1, "line") + ")"
 		}
 	}
 	if ev.Kind == sessions.KindError {
