@@ -125,9 +125,12 @@ func (p proof) nsec3Match(name, zoneName string) *dns.NSEC3 {
 	return nil
 }
 
+// nsec3Cover returns an NSEC3 whose hash interval holds name's hash.
+// miekg/dns's Cover also counts the owner's own hash as covered; a record
+// matching name proves that it exists, so it is excluded here.
 func (p proof) nsec3Cover(name, zoneName string) *dns.NSEC3 {
 	for _, n := range p.nsec3 {
-		if n.Cover(name) {
+		if n.Cover(name) && !n.Match(name) {
 			return n
 		}
 	}

@@ -3,6 +3,7 @@ package resolver_test
 import (
 	"context"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +35,7 @@ func hierarchy(t testing.TB) *resolvertest.Hierarchy {
 	root := h.Zone(".", dns.RSASHA256)
 	tld := h.Zone("test.", dns.ECDSAP256SHA256)
 	tld.NSEC3 = true
+	tld.Add("*.wild3.test. 300 IN A 127.0.0.4")
 	sec := h.Zone("secure.test.", dns.ED25519)
 	sec.Add(
 		"secure.test. 300 IN MX 10 mx.secure.test.",
@@ -227,7 +229,7 @@ func TestHostileReplies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := hierarchy(t)
-			h.Tamper = tt.tamper
+			h.SetTamper(tt.tamper)
 			r := newResolver(t, h, h.Serve(t))
 			a, err := r.Lookup(context.Background(), tt.qname, tt.qtype)
 			if tt.err != "" {
@@ -243,6 +245,52 @@ func TestHostileReplies(t *testing.T) {
 				t.Errorf("got %s/%s (%s), want %s/%s", a.Security, a.Reason, a.Detail, tt.sec, tt.why)
 			}
 		})
+	}
+}
+
+// TestForgedNXDOMAINOverWildcard: an attacker turns a wildcard answer
+// into NXDOMAIN with genuine NSEC3 records: the closest encloser's, the
+// one covering the next closer name, and the one matching the wildcard,
+// which proves that the wildcard exists, not that it does not.
+func TestForgedNXDOMAINOverWildcard(t *testing.T) {
+	h := hierarchy(t)
+	addr := h.Serve(t)
+	var proofRRs []dns.RR
+	for _, q := range []struct {
+		name  string
+		qtype uint16
+	}{{"a.wild3.test.", dns.TypeA}, {"wild3.test.", dns.TypeA}, {"*.wild3.test.", dns.TypeTXT}} {
+		m := new(dns.Msg)
+		m.SetQuestion(q.name, q.qtype)
+		m.SetEdns0(4096, true)
+		resp, err := dns.Exchange(m, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rr := range resp.Ns {
+			t := rr.Header().Rrtype
+			if (t == dns.TypeNSEC3 || t == dns.TypeRRSIG) && !slices.ContainsFunc(proofRRs, func(x dns.RR) bool {
+				return dns.IsDuplicate(x, rr)
+			}) {
+				proofRRs = append(proofRRs, rr)
+			}
+		}
+	}
+	r := newResolver(t, h, addr)
+	if a, err := r.Lookup(context.Background(), "a.wild3.test.", dns.TypeA); err != nil || a.Security != resolver.Secure || len(a.Records) != 1 {
+		t.Fatalf("the wildcard answer itself: %+v, %v", a, err)
+	}
+	h.SetTamper(func(q, resp *dns.Msg) {
+		if q.Question[0].Name == "a.wild3.test." && q.Question[0].Qtype == dns.TypeA {
+			resp.Rcode, resp.Answer, resp.Ns = dns.RcodeNameError, nil, proofRRs
+		}
+	})
+	a, err := newResolver(t, h, addr).Lookup(context.Background(), "a.wild3.test.", dns.TypeA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Security == resolver.Secure {
+		t.Errorf("a forged NXDOMAIN over a wildcard came out secure: %+v", a)
 	}
 }
 
@@ -341,14 +389,14 @@ func FuzzHostileAnswer(f *testing.F) {
 	h := hierarchy(f)
 	var mu sync.Mutex
 	var forged *dns.Msg
-	h.Tamper = func(q, resp *dns.Msg) {
+	h.SetTamper(func(q, resp *dns.Msg) {
 		mu.Lock()
 		defer mu.Unlock()
 		if forged == nil || q.Question[0].Qtype != dns.TypeMX {
 			return
 		}
 		resp.Rcode, resp.Answer, resp.Ns, resp.Extra = forged.Rcode, forged.Answer, forged.Ns, forged.Extra
-	}
+	})
 	addr := h.Serve(f)
 	seedR := newResolver(f, h, addr)
 	for _, q := range []string{"secure.test.", "nope.secure.test.", "insecure.test.", "host.wild.secure.test."} {

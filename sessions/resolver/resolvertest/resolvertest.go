@@ -147,6 +147,13 @@ func (h *Hierarchy) Anchor() []*dns.DS {
 	return []*dns.DS{root.ksk.ToDS(dns.SHA256)}
 }
 
+// SetTamper sets Tamper while the server runs.
+func (h *Hierarchy) SetTamper(f func(req, resp *dns.Msg)) {
+	h.mu.Lock()
+	h.Tamper = f
+	h.mu.Unlock()
+}
+
 // Queries counts the queries answered.
 func (h *Hierarchy) Queries() int {
 	h.mu.Lock()
@@ -446,8 +453,11 @@ func (h *Hierarchy) handle(w dns.ResponseWriter, req *dns.Msg) {
 	if req.IsEdns0() != nil {
 		resp.SetEdns0(4096, do)
 	}
-	if h.Tamper != nil {
-		h.Tamper(req, resp)
+	h.mu.Lock()
+	tamper := h.Tamper
+	h.mu.Unlock()
+	if tamper != nil {
+		tamper(req, resp)
 	}
 	if udp {
 		resp.Truncate(size)
@@ -529,6 +539,11 @@ func (h *Hierarchy) answer(resp *dns.Msg, qname string, qtype uint16, do bool, d
 		}
 		soa()
 		if do {
+			// A wildcard NODATA: the closest encloser proof and the
+			// wildcard's own record (RFC 5155 §7.2.5).
+			if z.NSEC3 {
+				z.addSigned(&resp.Ns, z.nsec3Match(ce))
+			}
 			z.denyName(resp, qname, ce, false)
 			z.denyType(resp, wild)
 		}
@@ -673,7 +688,7 @@ func (z *Zone) nsec3Match(name string) dns.RR {
 
 func (z *Zone) nsec3Covering(name string) dns.RR {
 	for _, n := range z.nsec3 {
-		if n.Cover(name) {
+		if n.Cover(name) && !n.Match(name) {
 			return n
 		}
 	}
