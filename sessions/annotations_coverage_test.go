@@ -13,6 +13,8 @@ import (
 	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/certs"
+	"github.com/mailwire/mailwire/sessions/dissect"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Every annotation key the engine can emit must lead to prose in package
@@ -22,7 +24,7 @@ import (
 // TestDissectorKeysHaveEntries: the dissector's keys are a closed set
 // (name tables plus fixed keys), so each must have its own entry.
 func TestDissectorKeysHaveEntries(t *testing.T) {
-	keys := sessions.DissectorAnnotationKeys()
+	keys := dissect.AnnotationKeys()
 	if len(keys) < 100 {
 		t.Fatalf("DissectorAnnotationKeys returned %d keys; expected the full name tables", len(keys))
 	}
@@ -31,14 +33,14 @@ func TestDissectorKeysHaveEntries(t *testing.T) {
 	}
 	// Decrypting the TLS 1.3 handshake from the session's own key log adds
 	// its notes; the decrypted messages reuse the keys above.
-	for _, k := range sessions.KeyLogAnnotationKeys() {
+	for _, k := range dissect.KeyLogAnnotationKeys() {
 		assertOwnEntry(t, k)
 	}
 }
 
 // engineKeys lists the complete annotation and explain keys written as
 // string literals in the engine and the drivers (not the dissector, whose
-// keys come from DissectorAnnotationKeys). Regenerate the candidates with
+// keys come from dissect.AnnotationKeys). Regenerate the candidates with
 //
 //	grep -ohE '"(smtp|pop3|imap|http|tls|net|session|proto|mismatch|tcp|wire)\.[a-z0-9_./=*+-]+"' \
 //	    $(ls sessions/*.go | grep -v _test) | sort -u
@@ -185,9 +187,9 @@ func TestSessionAnnotationsResolve(t *testing.T) {
 	logFallbacks(t, fallbacks)
 }
 
-func lastError(evs []sessions.Event) *sessions.Event {
+func lastError(evs []wire.Event) *wire.Event {
 	for i := len(evs) - 1; i >= 0; i-- {
-		if evs[i].Kind == sessions.KindError && evs[i].Err != nil {
+		if evs[i].Kind == wire.KindError && evs[i].Err != nil {
 			return &evs[i]
 		}
 	}
@@ -197,7 +199,7 @@ func lastError(evs []sessions.Event) *sessions.Event {
 // checkEventAnnotations fails the test for any key in evs that resolves to
 // nothing, and returns the keys that resolved only by fallback (key → the
 // entry that matched).
-func checkEventAnnotations(t *testing.T, evs []sessions.Event) map[string]string {
+func checkEventAnnotations(t *testing.T, evs []wire.Event) map[string]string {
 	t.Helper()
 	fallbacks := map[string]string{}
 	check := func(where, k string) {

@@ -13,6 +13,9 @@ import (
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/certs"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/render"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // End to end, each certificate case of issue 9 §3: a lab server presents
@@ -36,7 +39,7 @@ func problemList(ch *certs.Chain) []string {
 
 // chainOf returns the TLS state that carries the server's chain: the
 // tls-state event's, or the error event's when the client refused it.
-func chainOf(evs []sessions.Event) *sessions.TLSState {
+func chainOf(evs []wire.Event) *wire.TLSState {
 	for _, ev := range evs {
 		if ev.TLS != nil && ev.TLS.Chain != nil {
 			return ev.TLS
@@ -47,13 +50,13 @@ func chainOf(evs []sessions.Event) *sessions.TLSState {
 
 // printed renders evs as text (endpoint lens, wide enough that a sentence
 // of the chain view stays on one line) and as Markdown.
-func printed(t *testing.T, evs []sessions.Event) (string, string) {
+func printed(t *testing.T, evs []wire.Event) (string, string) {
 	t.Helper()
 	var txt, md bytes.Buffer
-	if err := sessions.PrintText(&txt, evs, sessions.PrintOptions{Width: 400}); err != nil {
+	if err := render.Text(&txt, evs, render.Options{Width: 400}); err != nil {
 		t.Fatal(err)
 	}
-	if err := sessions.PrintMarkdown(&md, evs, sessions.PrintOptions{}); err != nil {
+	if err := render.Markdown(&md, evs, render.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	return txt.String(), md.String()
@@ -61,57 +64,57 @@ func printed(t *testing.T, evs []sessions.Event) (string, string) {
 
 type certCase struct {
 	name     string
-	hostile  string              // a lab hostile case, or "" for the lab itself
-	verify   sessions.VerifyMode // how the session checks
-	problems []string            // problemList of the chain
-	explain  string              // the error's key; "" when the session completes
-	off      bool                // verification off: the session completes, unverified
-	sent     int                 // certificates the server sent
-	words    []string            // in the text output
+	hostile  string          // a lab hostile case, or "" for the lab itself
+	verify   wire.VerifyMode // how the session checks
+	problems []string        // problemList of the chain
+	explain  string          // the error's key; "" when the session completes
+	off      bool            // verification off: the session completes, unverified
+	sent     int             // certificates the server sent
+	words    []string        // in the text output
 }
 
 func TestCertificateCasesEndToEnd(t *testing.T) {
 	cases := []certCase{
-		{name: "ok, the lab with its intermediate", verify: sessions.VerifyPool, sent: 2,
+		{name: "ok, the lab with its intermediate", verify: wire.VerifyPool, sent: 2,
 			words: []string{"certificate chain for mail.lab.test, 2 certificates sent, checked against lab CA: verified, up to the trusted root CN=mailwire lab CA,O=mailwire lab",
 				"[1] CN=mailwire lab intermediate CA,O=mailwire lab (CA)", "issuer URL    " + lab.IntermediateURL, "ECDSA P-256, signed ECDSA-SHA256"}},
-		{name: "unknown authority, the lab against the system roots", verify: sessions.VerifySystem, sent: 2,
+		{name: "unknown authority, the lab against the system roots", verify: wire.VerifySystem, sent: 2,
 			problems: []string{"!unknown_authority@1"}, explain: "tls.verify.unknown_authority",
 			words: []string{"the intermediate [1] was issued by CN=mailwire lab CA,O=mailwire lab, which is not among the trusted roots and which the server did not send",
 				"Certificate signed by an unknown authority", "What to change: Use a certificate from a CA clients trust"}},
-		{name: "expired", hostile: "smtp-handshake-expired", verify: sessions.VerifyPool, sent: 1,
+		{name: "expired", hostile: "smtp-handshake-expired", verify: wire.VerifyPool, sent: 1,
 			problems: []string{"!expired@0"}, explain: "tls.verify.expired",
 			words: []string{"the leaf [0] expired on", "days before the check", "Certificate expired", "What to change: Renew the certificate"}},
-		{name: "not yet valid", hostile: "smtp-handshake-not-yet-valid", verify: sessions.VerifyPool, sent: 1,
+		{name: "not yet valid", hostile: "smtp-handshake-not-yet-valid", verify: wire.VerifyPool, sent: 1,
 			problems: []string{"!not_yet_valid@0"}, explain: "tls.verify.not_yet_valid",
 			words: []string{"the leaf [0] is valid only from", "Certificate not yet valid", "What to change: Check the clocks"}},
-		{name: "wrong name", hostile: "smtp-handshake-wrong-host", verify: sessions.VerifyPool, sent: 1,
+		{name: "wrong name", hostile: "smtp-handshake-wrong-host", verify: wire.VerifyPool, sent: 1,
 			problems: []string{"!hostname@0"}, explain: "tls.verify.hostname",
 			words: []string{"the leaf [0] is not valid for mail.lab.test: it covers DNS:wrong-host.example",
 				"Certificate does not match the host name", "What to change: Install a certificate whose subjectAltName lists"}},
-		{name: "self-signed", hostile: "smtp-handshake-self-signed", verify: sessions.VerifyPool, sent: 1,
+		{name: "self-signed", hostile: "smtp-handshake-self-signed", verify: wire.VerifyPool, sent: 1,
 			problems: []string{"!self_signed@0"}, explain: "tls.verify.self_signed",
 			words: []string{"the leaf [0] is self-signed", "(self-signed)", "Self-signed certificate", "What to change: Replace it"}},
-		{name: "missing intermediate", hostile: "smtp-handshake-missing-intermediate", verify: sessions.VerifyPool, sent: 1,
+		{name: "missing intermediate", hostile: "smtp-handshake-missing-intermediate", verify: wire.VerifyPool, sent: 1,
 			problems: []string{"!incomplete_chain@0"}, explain: "tls.verify.incomplete_chain",
 			words: []string{"the leaf [0] was issued by CN=mailwire hostile intermediate CA,O=mailwire lab, whose certificate the server did not send; the leaf says it is published at http://ca.lab.test/mailwire-hostile-intermediate.der",
 				"Incomplete chain: the intermediate is missing", "What to change: Configure the full chain"}},
-		{name: "SHA-1", hostile: "smtp-handshake-sha1", verify: sessions.VerifyPool, sent: 1,
+		{name: "SHA-1", hostile: "smtp-handshake-sha1", verify: wire.VerifyPool, sent: 1,
 			problems: []string{"!sha1_signature@0"}, explain: "tls.verify.sha1_signature",
 			words: []string{"the leaf [0] is signed with ECDSA-SHA1, which current clients refuse to check",
 				"Certificate signed with SHA-1", "What to change: Have the certificate"}},
-		{name: "weak key", hostile: "smtp-handshake-rsa-1024", verify: sessions.VerifyPool, sent: 1,
+		{name: "weak key", hostile: "smtp-handshake-rsa-1024", verify: wire.VerifyPool, sent: 1,
 			problems: []string{"weak_key@0"},
 			words: []string{"verified, up to the trusted root CN=mailwire lab CA,O=mailwire lab", "RSA 1024 bits",
 				"the leaf [0] has an RSA key of 1024 bits; at least 2048 are required", "Weak server key", "What to change: Make a new key"}},
-		{name: "expired, verification off", hostile: "smtp-handshake-expired", verify: sessions.VerifyOff, off: true, sent: 1,
+		{name: "expired, verification off", hostile: "smtp-handshake-expired", verify: wire.VerifyOff, off: true, sent: 1,
 			problems: []string{"!expired@0"},
 			words: []string{"verification off but checked anyway: NOT verified",
 				"certificate NOT verified (off): the leaf [0] expired on",
 				"And the certificate did fail verification: the leaf [0] expired on", "What to change: Renew the certificate"}},
-		{name: "ok with SCTs", hostile: "smtp-handshake-ct", verify: sessions.VerifyPool, sent: 1,
+		{name: "ok with SCTs", hostile: "smtp-handshake-ct", verify: wire.VerifyPool, sent: 1,
 			words: []string{"verified, up to the trusted root", "2 SCTs (Certificate Transparency); no OCSP must-staple"}},
-		{name: "unknown authority, a leaf from a private root", hostile: "smtp-handshake-ct", verify: sessions.VerifySystem, sent: 1,
+		{name: "unknown authority, a leaf from a private root", hostile: "smtp-handshake-ct", verify: wire.VerifySystem, sent: 1,
 			problems: []string{"!unknown_authority@0"}, explain: "tls.verify.unknown_authority",
 			words: []string{"the leaf [0] was issued by CN=mailwire lab CA,O=mailwire lab, which is not among the trusted roots"}},
 	}
@@ -128,12 +131,12 @@ func TestCertificateCasesEndToEnd(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Cleanup(func() { s.Close() })
-				o = sessions.Options{Target: s.Addr(), Proto: sessions.ProtoSMTP, TLSMode: sessions.TLSStartTLS,
+				o = sessions.Options{Target: s.Addr(), Proto: protocol.SMTP, TLSMode: sessions.TLSStartTLS,
 					Role: sessions.RoleSubmission, ServerName: lab.Hostname, RootCAs: s.RootCAs(),
 					ReadTimeout: 3 * time.Second, SessionTimeout: 15 * time.Second}
 			}
 			o.Verify = tc.verify
-			if o.Verify == sessions.VerifySystem {
+			if o.Verify == wire.VerifySystem {
 				o.RootCAs = nil
 			}
 			evs, err := sessions.Collect(context.Background(), o)
@@ -187,18 +190,18 @@ func TestCertificateCasesEndToEnd(t *testing.T) {
 				if a.Fix != "" && !strings.Contains(md, "**What to change:** "+a.Fix) {
 					t.Errorf("Markdown lacks what to change for %s", p.Annotation)
 				}
-				if !p.Fatal && !slices.ContainsFunc(evs, func(ev sessions.Event) bool {
-					return ev.Kind == sessions.KindNote && ev.Annotation == p.Annotation
+				if !p.Fatal && !slices.ContainsFunc(evs, func(ev wire.Event) bool {
+					return ev.Kind == wire.KindNote && ev.Annotation == p.Annotation
 				}) {
 					t.Errorf("no note for %s, which did not stop the session", p.Annotation)
 				}
 			}
 			// The chain survives the JSON round trip whole.
 			var js bytes.Buffer
-			if err := sessions.PrintJSON(&js, evs, sessions.PrintOptions{}); err != nil {
+			if err := render.JSON(&js, evs, render.Options{}); err != nil {
 				t.Fatal(err)
 			}
-			back, err := sessions.ReadJSON(&js, 1000, 1<<20)
+			back, err := wire.ReadJSON(&js, 1000, 1<<20)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,7 +4,7 @@ package sessions
 //
 // A protocol driver (SMTP here; POP3, IMAP and HTTPS alongside) implements
 // Driver and registers itself with RegisterDriver from an init function. The
-// runner (Run) dials, wraps the TCP connection in a WireTap, starts TLS first
+// runner (Run) dials, wraps the TCP connection in a wire.Tap, starts TLS first
 // on implicit-TLS sessions, and hands the driver a *Conversation. The driver
 // never touches the socket; it talks through the Conversation, which emits
 // the events:
@@ -49,6 +49,9 @@ import (
 	"time"
 
 	"github.com/mailwire/mailwire/sessions/certs"
+	"github.com/mailwire/mailwire/sessions/dissect"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Driver plays one protocol over a Conversation. Play returns nil when the
@@ -115,21 +118,21 @@ type Conversation struct {
 	opts  Options
 	ctx   context.Context
 	start time.Time
-	tap   *WireTap
+	tap   *wire.Tap
 	conn  net.Conn // the tap, or the tls.Conn on top of it
 	tlsc  *tls.Conn
-	lr    *LineReader
+	lr    *protocol.LineReader
 	roots *x509.CertPool
 
 	emitMu sync.Mutex
-	emitFn func(Event)
+	emitFn func(wire.Event)
 	seq    int
 
-	diss      *Dissector
-	cred      CredentialState
-	chain     *certs.Chain // the server's chain, checked in VerifyConnection
-	verifyErr error        // crypto/x509's verdict on it
-	refused   *TLSState    // set when the client refused the chain: what the handshake had settled
+	diss      *dissect.Dissector
+	cred      protocol.CredentialState
+	chain     *certs.Chain   // the server's chain, checked in VerifyConnection
+	verifyErr error          // crypto/x509's verdict on it
+	refused   *wire.TLSState // set when the client refused the chain: what the handshake had settled
 	failed    *SessionError
 	quit      bool // the driver ended the session politely
 	upgraded  bool // TLS began in band, after STARTTLS/STLS
@@ -154,7 +157,7 @@ func (c *Conversation) ConnectionState() (tls.ConnectionState, bool) {
 
 // Reader returns the bounded line reader of the current layer (cleartext,
 // then TLS). Drivers must not keep it across StartTLS.
-func (c *Conversation) Reader() *LineReader { return c.lr }
+func (c *Conversation) Reader() *protocol.LineReader { return c.lr }
 
 // Ended records that the protocol ended as intended (QUIT/LOGOUT answered);
 // the close event then says the client closed.
@@ -162,7 +165,7 @@ func (c *Conversation) Ended() { c.quit = true }
 
 // Emit assigns Seq and At and passes ev on. Drivers use it for events the
 // helpers below do not cover.
-func (c *Conversation) Emit(ev Event) {
+func (c *Conversation) Emit(ev wire.Event) {
 	c.emitMu.Lock()
 	defer c.emitMu.Unlock()
 	c.seq++
@@ -171,37 +174,25 @@ func (c *Conversation) Emit(ev Event) {
 	c.emitFn(ev)
 }
 
-func (c *Conversation) lineLayer() (Layer, Visibility) {
+func (c *Conversation) lineLayer() (wire.Layer, wire.Visibility) {
 	if c.tlsc != nil {
-		return LayerDecrypted, VisibleEndpoints
+		return wire.LayerDecrypted, wire.VisibleEndpoints
 	}
-	return LayerCleartext, VisibleAnyone
-}
-
-// lineText is a one-line summary of raw: the first line without CRLF, and a
-// count of the lines after it.
-func lineText(raw []byte) string {
-	s := string(raw)
-	first, rest, _ := strings.Cut(s, "\n")
-	first = strings.TrimSuffix(first, "\r")
-	if n := strings.Count(strings.TrimSuffix(rest, "\n"), "\n"); rest != "" {
-		return fmt.Sprintf("%s (+%d lines)", first, n+1)
-	}
-	return first
+	return wire.LayerCleartext, wire.VisibleAnyone
 }
 
 // Send emits a client line event for raw and writes raw. line.Proto is
 // filled from the options when empty. ann is the event's annotation key.
-func (c *Conversation) Send(raw []byte, line Line, ann string, also ...string) error {
+func (c *Conversation) Send(raw []byte, line wire.Line, ann string, also ...string) error {
 	if line.Proto == "" {
 		line.Proto = c.opts.Proto
 	}
 	layer, vis := c.lineLayer()
-	ev := Event{
-		Kind: KindLine, Dir: ClientToServer, Layer: layer, Visible: vis,
-		Raw: bytes.Clone(raw), Text: lineText(raw), Annotation: ann, Also: also, Line: &line,
+	ev := wire.Event{
+		Kind: wire.KindLine, Dir: wire.ClientToServer, Layer: layer, Visible: vis,
+		Raw: bytes.Clone(raw), Text: wire.LineText(raw), Annotation: ann, Also: also, Line: &line,
 	}
-	if cr := DecodeCredential(line.Proto, raw, &c.cred); cr != nil {
+	if cr := protocol.DecodeCredential(line.Proto, raw, &c.cred); cr != nil {
 		cr.OnWire = c.tlsc == nil
 		ev.Credential = cr
 	}
@@ -218,21 +209,21 @@ func (c *Conversation) ReadLine() ([]byte, error) { return c.lr.ReadLine() }
 
 // Received emits a server line event for raw (one line or a whole
 // multi-line reply) as read.
-func (c *Conversation) Received(raw []byte, line Line, ann string, also ...string) {
+func (c *Conversation) Received(raw []byte, line wire.Line, ann string, also ...string) {
 	if line.Proto == "" {
 		line.Proto = c.opts.Proto
 	}
 	c.cred.ServerLine(line.Proto, raw)
 	layer, vis := c.lineLayer()
-	c.Emit(Event{
-		Kind: KindLine, Dir: ServerToClient, Layer: layer, Visible: vis,
-		Raw: bytes.Clone(raw), Text: lineText(raw), Annotation: ann, Also: also, Line: &line,
+	c.Emit(wire.Event{
+		Kind: wire.KindLine, Dir: wire.ServerToClient, Layer: layer, Visible: vis,
+		Raw: bytes.Clone(raw), Text: wire.LineText(raw), Annotation: ann, Also: also, Line: &line,
 	})
 }
 
 // Note emits an explanation. raw may carry bytes the note is about.
 func (c *Conversation) Note(text, ann string, raw []byte) {
-	c.Emit(Event{Kind: KindNote, Dir: Local, Layer: LayerNote, Visible: VisibleNone,
+	c.Emit(wire.Event{Kind: wire.KindNote, Dir: wire.Local, Layer: wire.LayerNote, Visible: wire.VisibleNone,
 		Text: text, Annotation: ann, Raw: bytes.Clone(raw)})
 }
 
@@ -245,7 +236,7 @@ func (c *Conversation) Fail(op string, err error, explain string) error {
 
 // fail is Fail with, for a handshake that stopped on the certificate, the
 // TLS state to attach to the error event (TLSState's doc says what it holds).
-func (c *Conversation) fail(op string, err error, explain string, st *TLSState) error {
+func (c *Conversation) fail(op string, err error, explain string, st *wire.TLSState) error {
 	var se *SessionError
 	if errors.As(err, &se) {
 		return se
@@ -267,9 +258,9 @@ func (c *Conversation) fail(op string, err error, explain string, st *TLSState) 
 	} else if cerr := c.ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		msg = fmt.Sprintf("%s (session stopped: %v)", msg, context.Cause(c.ctx))
 	}
-	c.Emit(Event{Kind: KindError, Dir: Local, Layer: LayerNote, Visible: VisibleNone,
+	c.Emit(wire.Event{Kind: wire.KindError, Dir: wire.Local, Layer: wire.LayerNote, Visible: wire.VisibleNone,
 		Text: op + ": " + msg, Annotation: explain, TLS: st,
-		Err: &ErrorInfo{Op: op, Message: msg, Explain: explain}})
+		Err: &wire.ErrorInfo{Op: op, Message: msg, Explain: explain}})
 	return se
 }
 
@@ -356,11 +347,11 @@ func Explain(err error) string {
 		// Op "remote error" (conn.go); tls.AlertError is only what it
 		// sends over QUIC. E.g. protocol_version from a TLS 1.0-only server.
 		return ExplainTLSAlert
-	case errors.Is(err, ErrLineTooLong):
+	case errors.Is(err, protocol.ErrLineTooLong):
 		return ExplainLineTooLong
-	case errors.Is(err, ErrTooManyLines):
+	case errors.Is(err, protocol.ErrTooManyLines):
 		return ExplainReplyTooLong
-	case errors.Is(err, ErrMalformedReply):
+	case errors.Is(err, protocol.ErrMalformedReply):
 		return ExplainMalformed
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return ExplainRefused
@@ -397,8 +388,8 @@ func (c *Conversation) setDeadline(set func(time.Time) error) {
 	_ = set(d) // a closed conn fails the next read or write, which reports it
 }
 
-func (c *Conversation) newLineReader(r io.Reader) *LineReader {
-	lr := NewLineReader(r, c.opts.MaxLineLength)
+func (c *Conversation) newLineReader(r io.Reader) *protocol.LineReader {
+	lr := protocol.NewLineReader(r, c.opts.MaxLineLength)
 	lr.SetBefore(func() { c.setDeadline(c.tap.SetReadDeadline) })
 	return lr
 }
@@ -409,21 +400,12 @@ func (c *Conversation) newLineReader(r io.Reader) *LineReader {
 func startTLSBoundaryText(proto string) string {
 	rule := "RFC 3207 §4"
 	switch proto {
-	case ProtoPOP3:
+	case protocol.POP3:
 		rule = "RFC 2595 §4"
-	case ProtoIMAP:
+	case protocol.IMAP:
 		rule = "RFC 9051 §6.2.1"
 	}
-	return StartTLSVerb(proto) + " accepted: from the next byte on, the connection is TLS (" + rule + ")"
-}
-
-// StartTLSVerb is the protocol's upgrade command: STLS in POP3 (RFC 2595
-// §4), STARTTLS elsewhere.
-func StartTLSVerb(proto string) string {
-	if proto == ProtoPOP3 {
-		return "STLS"
-	}
-	return "STARTTLS"
+	return protocol.StartTLSVerb(proto) + " accepted: from the next byte on, the connection is TLS (" + rule + ")"
 }
 
 // StartTLS turns the connection into TLS after the server accepted
@@ -437,14 +419,14 @@ func (c *Conversation) StartTLS(injectionAnn string) error {
 		// the "go ahead" reply but before TLS is unauthenticated; a client that
 		// read it as the first reply inside TLS would be fooled by anyone
 		// on the path. It is dropped with the cleartext reader.
-		c.Emit(Event{Kind: KindNote, Dir: ServerToClient, Layer: LayerCleartext, Visible: VisibleAnyone,
+		c.Emit(wire.Event{Kind: wire.KindNote, Dir: wire.ServerToClient, Layer: wire.LayerCleartext, Visible: wire.VisibleAnyone,
 			Raw: extra, Annotation: injectionAnn,
 			Text: fmt.Sprintf("discarded %d bytes the server sent after accepting %s, before TLS began: %s",
-				len(extra), StartTLSVerb(c.opts.Proto), Truncate(lineText(extra), 60))})
+				len(extra), protocol.StartTLSVerb(c.opts.Proto), wire.Truncate(wire.LineText(extra), 60))})
 	}
 	c.lr = nil
 	c.upgraded = true
-	c.Emit(Event{Kind: KindBoundary, Dir: Local, Layer: LayerTLS, Visible: VisibleMetadata,
+	c.Emit(wire.Event{Kind: wire.KindBoundary, Dir: wire.Local, Layer: wire.LayerTLS, Visible: wire.VisibleMetadata,
 		Annotation: "tls.boundary.starttls",
 		Text:       startTLSBoundaryText(c.opts.Proto)})
 	return c.handshake()
@@ -582,14 +564,14 @@ func (c *Conversation) withholdCredentials(proto, noCreds, cite string) bool {
 
 // handshake runs the TLS handshake on the tapped raw connection.
 func (c *Conversation) handshake() error {
-	c.diss = NewDissector()
+	c.diss = dissect.New()
 	c.diss.AfterSTARTTLS = c.upgraded
 	// mailwire is the client, so crypto/tls can give the dissector this
 	// connection's TLS 1.3 handshake traffic secrets, and the dissector
 	// shows the encrypted EncryptedExtensions … Finished as they travelled
-	// (keylog.go). The KeyLog keeps only those two secrets, in memory,
+	// (dissect/keylog.go). The KeyLog keeps only those two secrets, in memory,
 	// for this session; it drops the application traffic secrets unread.
-	keys := NewKeyLog()
+	keys := dissect.NewKeyLog()
 	c.diss.UseKeyLog(keys)
 	c.tap.SetTap(c.feed)
 	cfg := &tls.Config{
@@ -605,7 +587,7 @@ func (c *Conversation) handshake() error {
 		InsecureSkipVerify: true,
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			c.chain, c.verifyErr = certs.Analyze(cs.PeerCertificates, certs.Check{Name: c.opts.ServerName, Roots: c.roots})
-			if c.verifyErr != nil && c.opts.Verify != VerifyOff && c.opts.TLSMode != TLSOpportunistic {
+			if c.verifyErr != nil && c.opts.Verify != wire.VerifyOff && c.opts.TLSMode != TLSOpportunistic {
 				c.refused = c.tlsState(cs)
 				return c.verifyErr
 			}
@@ -634,8 +616,8 @@ func (c *Conversation) handshake() error {
 
 // tlsState is what the handshake settled, as far as cs shows it, with
 // the chain VerifyConnection checked.
-func (c *Conversation) tlsState(cs tls.ConnectionState) *TLSState {
-	st := &TLSState{
+func (c *Conversation) tlsState(cs tls.ConnectionState) *wire.TLSState {
+	st := &wire.TLSState{
 		Version:      tls.VersionName(cs.Version),
 		CipherSuite:  tls.CipherSuiteName(cs.CipherSuite),
 		ALPN:         cs.NegotiatedProtocol,
@@ -672,7 +654,7 @@ func (c *Conversation) emitTLSState(cs tls.ConnectionState) {
 	if !st.Verified {
 		verdict = "certificate NOT verified (" + st.VerifyMethod + "): " + c.failedCheck()
 	}
-	c.Emit(Event{Kind: KindTLSState, Dir: Local, Layer: LayerTLS, Visible: VisibleEndpoints,
+	c.Emit(wire.Event{Kind: wire.KindTLSState, Dir: wire.Local, Layer: wire.LayerTLS, Visible: wire.VisibleEndpoints,
 		Annotation: "tls.state", TLS: st,
 		Text: fmt.Sprintf("%s, %s, %s", st.Version, st.CipherSuite, verdict)})
 	// What does not fail a chain but weakens it gets a note of its own:
@@ -684,7 +666,7 @@ func (c *Conversation) emitTLSState(cs tls.ConnectionState) {
 			c.Note(c.chain.Describe(p), p.Annotation, nil)
 		}
 	}
-	if c.opts.TLSMode == TLSOpportunistic && c.opts.Verify != VerifyOff {
+	if c.opts.TLSMode == TLSOpportunistic && c.opts.Verify != wire.VerifyOff {
 		// RFC 7435 §1: opportunistic security encrypts without insisting
 		// on authentication; an MTA on port 25 delivers whatever the
 		// certificate says unless MTA-STS (RFC 8461) or DANE (RFC 7672)
@@ -695,7 +677,7 @@ func (c *Conversation) emitTLSState(cs tls.ConnectionState) {
 		}
 		c.Note(text, "tls.verify.opportunistic", nil)
 	}
-	if c.opts.Verify == VerifyOff {
+	if c.opts.Verify == wire.VerifyOff {
 		text := "WARNING: certificate verification is OFF. Anyone on the path could have answered in the server's place and read everything sent inside this TLS session, the password included."
 		if !st.Verified {
 			text += " And the certificate did fail verification: " + c.failedCheck()
@@ -706,7 +688,7 @@ func (c *Conversation) emitTLSState(cs tls.ConnectionState) {
 
 // feed is the tap's receiver once TLS starts: the dissector's events join
 // the stream in wire order.
-func (c *Conversation) feed(dir Direction, _ time.Duration, b []byte) {
+func (c *Conversation) feed(dir wire.Direction, _ time.Duration, b []byte) {
 	for _, ev := range c.diss.Feed(dir, b) {
 		c.Emit(ev)
 	}
@@ -714,7 +696,7 @@ func (c *Conversation) feed(dir Direction, _ time.Duration, b []byte) {
 
 // startImplicit begins an implicit-TLS session: TLS from the first byte.
 func (c *Conversation) startImplicit() error {
-	c.Emit(Event{Kind: KindBoundary, Dir: Local, Layer: LayerTLS, Visible: VisibleMetadata,
+	c.Emit(wire.Event{Kind: wire.KindBoundary, Dir: wire.Local, Layer: wire.LayerTLS, Visible: wire.VisibleMetadata,
 		Annotation: "tls.boundary.implicit",
 		Text:       "implicit TLS: the connection is TLS from its first byte (RFC 8314 §3)"})
 	return c.handshake()

@@ -1,6 +1,10 @@
 package sessions
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mailwire/mailwire/sessions/wire"
+)
 
 // FindingKind names what an unsafe finding is about.
 type FindingKind string
@@ -49,13 +53,13 @@ type Finding struct {
 // alone are its findings. Otherwise each session event is graded: TLS
 // missing where the protocol provides for it, a certificate that did not
 // verify, a password on the wire before TLS.
-func Findings(evs []Event) []Finding {
+func Findings(evs []wire.Event) []Finding {
 	var out []Finding
-	add := func(ev Event, kind FindingKind, ann, text string) {
+	add := func(ev wire.Event, kind FindingKind, ann, text string) {
 		out = append(out, Finding{Kind: kind, Annotation: ann, Text: text, Seq: ev.Seq, Leg: ev.Leg})
 	}
 	for _, ev := range evs {
-		if ev.Kind != KindVerdict || ev.Verdict == nil || ev.Verdict.Safe {
+		if ev.Kind != wire.KindVerdict || ev.Verdict == nil || ev.Verdict.Safe {
 			continue
 		}
 		add(ev, FindingUnsafeVerdict, ev.Annotation, ev.Text)
@@ -65,16 +69,16 @@ func Findings(evs []Event) []Finding {
 	}
 	for _, ev := range evs {
 		switch {
-		case ev.Kind == KindError && ev.Err != nil &&
+		case ev.Kind == wire.KindError && ev.Err != nil &&
 			(ev.Err.Explain == ExplainNoStartTLS || ev.Err.Explain == ExplainPreauth):
 			add(ev, FindingNoTLS, ev.Err.Explain, ev.Err.Message)
-		case ev.Kind == KindNote && ev.Annotation == ExplainOpportunisticCleartext:
+		case ev.Kind == wire.KindNote && ev.Annotation == ExplainOpportunisticCleartext:
 			add(ev, FindingNoTLS, ev.Annotation, ev.Text)
-		case ev.Kind == KindError && ev.Err != nil && strings.HasPrefix(ev.Err.Explain, "tls.verify."):
+		case ev.Kind == wire.KindError && ev.Err != nil && strings.HasPrefix(ev.Err.Explain, "tls.verify."):
 			// The handshake stopped on the certificate (no TLS state
 			// follows, so this is its only trace).
 			add(ev, FindingCertificate, ev.Err.Explain, ev.Err.Message)
-		case ev.Kind == KindTLSState && ev.TLS != nil && !ev.TLS.Verified:
+		case ev.Kind == wire.KindTLSState && ev.TLS != nil && !ev.TLS.Verified:
 			// The session went on: verification was off or
 			// opportunistic, and the check still failed.
 			add(ev, FindingCertificate, ev.Annotation, "certificate not verified: "+ev.TLS.VerifyError)
@@ -86,9 +90,9 @@ func Findings(evs []Event) []Finding {
 	return out
 }
 
-func hasVerdict(evs []Event) bool {
+func hasVerdict(evs []wire.Event) bool {
 	for _, ev := range evs {
-		if ev.Kind == KindVerdict {
+		if ev.Kind == wire.KindVerdict {
 			return true
 		}
 	}

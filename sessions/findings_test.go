@@ -7,6 +7,7 @@ import (
 
 	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 func findingKinds(fs []sessions.Finding) []sessions.FindingKind {
@@ -33,7 +34,7 @@ func TestFindingsOfLabSessions(t *testing.T) {
 		{"healthy 993 stop after auth", func(o *sessions.Options) { o.StopAfter = sessions.StageAuth }, nil, ""},
 		{"wrong name", func(o *sessions.Options) { o.ServerName = "wrong.example" },
 			[]sessions.FindingKind{sessions.FindingCertificate}, "tls.verify.hostname"},
-		{"wrong name, verification off", func(o *sessions.Options) { o.ServerName, o.Verify = "wrong.example", sessions.VerifyOff },
+		{"wrong name, verification off", func(o *sessions.Options) { o.ServerName, o.Verify = "wrong.example", wire.VerifyOff },
 			[]sessions.FindingKind{sessions.FindingCertificate}, "tls.state"},
 		{"cleartext by choice", func(o *sessions.Options) { o.TLSMode, o.To = sessions.TLSNone, "" }, nil, ""},
 	} {
@@ -66,33 +67,33 @@ func TestFindingsOfLabSessions(t *testing.T) {
 // the wire before TLS (the user name alone is no finding); and a
 // scenario's stream, whose verdicts alone are its findings.
 func TestFindingsRules(t *testing.T) {
-	errEv := func(seq int, explain string) sessions.Event {
-		return sessions.Event{Seq: seq, Kind: sessions.KindError, Annotation: explain, Text: "x",
-			Err: &sessions.ErrorInfo{Op: "starttls", Message: "no STARTTLS", Explain: explain}}
+	errEv := func(seq int, explain string) wire.Event {
+		return wire.Event{Seq: seq, Kind: wire.KindError, Annotation: explain, Text: "x",
+			Err: &wire.ErrorInfo{Op: "starttls", Message: "no STARTTLS", Explain: explain}}
 	}
-	cred := func(seq int, pass string) sessions.Event {
-		return sessions.Event{Seq: seq, Kind: sessions.KindLine, Dir: sessions.ClientToServer, Layer: sessions.LayerCleartext,
-			Credential: &sessions.Credential{Mechanism: "USER/PASS", Username: "u", Password: pass, OnWire: true}}
+	cred := func(seq int, pass string) wire.Event {
+		return wire.Event{Seq: seq, Kind: wire.KindLine, Dir: wire.ClientToServer, Layer: wire.LayerCleartext,
+			Credential: &wire.Credential{Mechanism: "USER/PASS", Username: "u", Password: pass, OnWire: true}}
 	}
-	verdict := func(seq int, leg string, safe bool) sessions.Event {
-		return sessions.Event{Seq: seq, Kind: sessions.KindVerdict, Leg: leg, Annotation: "verdict.x", Text: "v",
-			Verdict: &sessions.Verdict{Scenario: "s", Outcome: "x", Safe: safe}}
+	verdict := func(seq int, leg string, safe bool) wire.Event {
+		return wire.Event{Seq: seq, Kind: wire.KindVerdict, Leg: leg, Annotation: "verdict.x", Text: "v",
+			Verdict: &wire.Verdict{Scenario: "s", Outcome: "x", Safe: safe}}
 	}
 	for _, tc := range []struct {
 		name string
-		evs  []sessions.Event
+		evs  []wire.Event
 		want []sessions.FindingKind
 	}{
-		{"no starttls", []sessions.Event{errEv(3, sessions.ExplainNoStartTLS)}, []sessions.FindingKind{sessions.FindingNoTLS}},
-		{"preauth", []sessions.Event{errEv(2, sessions.ExplainPreauth)}, []sessions.FindingKind{sessions.FindingNoTLS}},
-		{"refused", []sessions.Event{errEv(2, "smtp.reply.554")}, nil},
-		{"opportunistic", []sessions.Event{{Seq: 4, Kind: sessions.KindNote, Annotation: sessions.ExplainOpportunisticCleartext, Text: "on"}},
+		{"no starttls", []wire.Event{errEv(3, sessions.ExplainNoStartTLS)}, []sessions.FindingKind{sessions.FindingNoTLS}},
+		{"preauth", []wire.Event{errEv(2, sessions.ExplainPreauth)}, []sessions.FindingKind{sessions.FindingNoTLS}},
+		{"refused", []wire.Event{errEv(2, "smtp.reply.554")}, nil},
+		{"opportunistic", []wire.Event{{Seq: 4, Kind: wire.KindNote, Annotation: sessions.ExplainOpportunisticCleartext, Text: "on"}},
 			[]sessions.FindingKind{sessions.FindingNoTLS}},
-		{"user name alone", []sessions.Event{cred(5, "")}, nil},
-		{"password", []sessions.Event{cred(5, ""), cred(6, "secret")}, []sessions.FindingKind{sessions.FindingCleartextCredential}},
-		{"scenario: verdicts only", []sessions.Event{cred(1, "secret"), errEv(2, "tls.verify.hostname"),
+		{"user name alone", []wire.Event{cred(5, "")}, nil},
+		{"password", []wire.Event{cred(5, ""), cred(6, "secret")}, []sessions.FindingKind{sessions.FindingCleartextCredential}},
+		{"scenario: verdicts only", []wire.Event{cred(1, "secret"), errEv(2, "tls.verify.hostname"),
 			verdict(3, "a", true), verdict(4, "b", false)}, []sessions.FindingKind{sessions.FindingUnsafeVerdict}},
-		{"scenario: all safe", []sessions.Event{cred(1, "secret"), verdict(2, "", true)}, nil},
+		{"scenario: all safe", []wire.Event{cred(1, "secret"), verdict(2, "", true)}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := sessions.Findings(tc.evs)

@@ -18,6 +18,9 @@ import (
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/certs"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/render"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // The hostile-server suite (issue 5 §1): every case of lab.HostileCases
@@ -116,7 +119,7 @@ func init() {
 		// injected, then arrive where the ServerHello should be.
 		"pop3-starttls-reply-endless": {key: sessions.ExplainNotTLS, msg: "answered the ClientHello with bytes that are not TLS"},
 		// A multi-line response inside TLS: a CAPA listing is cut off at
-		// 1 MiB (pop3MaxListingBytes), and every TLS record that carried
+		// 1 MiB (protocol.POP3MaxListingBytes), and every TLS record that carried
 		// it stays in the stream with its bytes (the eavesdropper lens, hex
 		// and replay need them): bounded, at about 1 MiB.
 		"pop3-after-tls-endless": {key: sessions.ExplainReplyTooLong + "|" + sessions.ExplainTimeout,
@@ -138,7 +141,7 @@ func init() {
 // hostileRun is one case played against the engine.
 type hostileRun struct {
 	c       lab.HostileCase
-	evs     []sessions.Event
+	evs     []wire.Event
 	err     error
 	elapsed time.Duration
 }
@@ -162,11 +165,11 @@ func runHostile(t *testing.T, c lab.HostileCase) hostileRun {
 	o := sessions.Options{
 		Target: s.Addr(), Proto: c.Proto, TLSMode: sessions.TLSMode(c.TLS),
 		// The name a client would dial; the certificates carry it.
-		ServerName: lab.Hostname, Verify: sessions.VerifyPool, RootCAs: s.RootCAs(),
+		ServerName: lab.Hostname, Verify: wire.VerifyPool, RootCAs: s.RootCAs(),
 		Username: lab.DemoUser, Password: lab.DemoPassword,
 		DialTimeout: time.Second, ReadTimeout: hostileRead, SessionTimeout: hostileSession,
 	}
-	if c.Proto == sessions.ProtoSMTP {
+	if c.Proto == protocol.SMTP {
 		o.Role = sessions.RoleSubmission
 	} else {
 		o.Role = sessions.RoleRetrieval
@@ -177,9 +180,9 @@ func runHostile(t *testing.T, c lab.HostileCase) hostileRun {
 }
 
 // firstError returns the session's first error event.
-func firstError(evs []sessions.Event) *sessions.Event {
+func firstError(evs []wire.Event) *wire.Event {
 	for i := range evs {
-		if evs[i].Kind == sessions.KindError {
+		if evs[i].Kind == wire.KindError {
 			return &evs[i]
 		}
 	}
@@ -235,28 +238,28 @@ func TestLiveControlCatches(t *testing.T) {
 
 // renderAll renders the stream in every format and lens, and returns the
 // plain text output of the endpoint lens.
-func renderAll(t *testing.T, evs []sessions.Event) string {
+func renderAll(t *testing.T, evs []wire.Event) string {
 	t.Helper()
 	var text string
-	for _, lens := range []string{sessions.LensEndpoint, sessions.LensEavesdropper} {
+	for _, lens := range []string{render.LensEndpoint, render.LensEavesdropper} {
 		for _, color := range []bool{false, true} {
-			o := sessions.PrintOptions{Lens: lens, Color: color, Hex: true, Width: 80}
+			o := render.Options{Lens: lens, Color: color, Hex: true, Width: 80}
 			var b bytes.Buffer
-			if err := sessions.PrintText(&b, evs, o); err != nil {
+			if err := render.Text(&b, evs, o); err != nil {
 				t.Fatalf("PrintText %s color=%v: %v", lens, color, err)
 			}
 			assertInert(t, fmt.Sprintf("PrintText %s color=%v", lens, color), b.String(), color)
-			if lens == sessions.LensEndpoint && !color {
+			if lens == render.LensEndpoint && !color {
 				text = b.String()
 			}
 			b.Reset()
-			if err := sessions.PrintMarkdown(&b, evs, o); err != nil {
+			if err := render.Markdown(&b, evs, o); err != nil {
 				t.Fatalf("PrintMarkdown %s color=%v: %v", lens, color, err)
 			}
 			assertInert(t, fmt.Sprintf("PrintMarkdown %s color=%v", lens, color), b.String(), color)
 		}
 		var b bytes.Buffer
-		if err := sessions.PrintJSON(&b, evs, sessions.PrintOptions{Lens: lens}); err != nil {
+		if err := render.JSON(&b, evs, render.Options{Lens: lens}); err != nil {
 			t.Fatalf("PrintJSON %s: %v", lens, err)
 		}
 		assertInert(t, "PrintJSON "+lens, b.String(), false)
@@ -299,7 +302,7 @@ func checkHostile(t *testing.T, r hostileRun, want hostileWant) {
 	if r.elapsed > hostileSession+hostileSlack {
 		t.Errorf("session took %v; bound is %v", r.elapsed, hostileSession+hostileSlack)
 	}
-	if len(evs) == 0 || evs[len(evs)-1].Kind != sessions.KindClose {
+	if len(evs) == 0 || evs[len(evs)-1].Kind != wire.KindClose {
 		t.Fatalf("stream does not end with a close event: %d events", len(evs))
 	}
 	maxEvents, maxRaw := hostileMaxEvent, hostileMaxRaw
@@ -344,8 +347,8 @@ func checkHostile(t *testing.T, r hostileRun, want hostileWant) {
 		t.Errorf("text output lacks %q", want.msg)
 	}
 	if want.note != "" {
-		i := slices.IndexFunc(evs, func(ev sessions.Event) bool {
-			return ev.Kind == sessions.KindNote && ev.Annotation == want.note
+		i := slices.IndexFunc(evs, func(ev wire.Event) bool {
+			return ev.Kind == wire.KindNote && ev.Annotation == want.note
 		})
 		if i < 0 {
 			t.Errorf("no %s note", want.note)

@@ -11,9 +11,12 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
-func init() { RegisterDriver(ProtoHTTPS, HTTPSDriver{}) }
+func init() { RegisterDriver(protocol.HTTPS, HTTPSDriver{}) }
 
 // HTTPSDriver fetches "/" once, for comparison with mail's TLS modes:
 // implicit TLS (RFC 2818, RFC 8314 §3 works the same way) with ALPN
@@ -132,7 +135,7 @@ func (h *http1Client) play() error {
 		// RFC 9112 §9.6: the server closes after this response, so a body
 		// of unknown length ends with the connection.
 		"Connection: close\r\n\r\n"
-	if err := h.c.Send([]byte(req), Line{Proto: ProtoHTTP, Command: "GET"}, "http.request"); err != nil {
+	if err := h.c.Send([]byte(req), wire.Line{Proto: protocol.HTTP, Command: "GET"}, "http.request"); err != nil {
 		return h.c.Fail("send request", err, "")
 	}
 	// RFC 9110 §15.2: 1xx responses come before the final one.
@@ -149,7 +152,7 @@ func (h *http1Client) play() error {
 			return nil
 		}
 	}
-	return h.c.Fail("read response", fmt.Errorf("%w: more than 5 informational (1xx) responses", ErrMalformedReply), "")
+	return h.c.Fail("read response", fmt.Errorf("%w: more than 5 informational (1xx) responses", protocol.ErrMalformedReply), "")
 }
 
 // response reads a status line and header fields (RFC 9112 §4, §5) and
@@ -159,7 +162,7 @@ func (h *http1Client) response() (int, map[string]string, error) {
 	var raw []byte
 	fail := func(err error) (int, map[string]string, error) {
 		if len(raw) > 0 {
-			h.c.Received(raw, Line{Proto: ProtoHTTP}, "http.response.incomplete")
+			h.c.Received(raw, wire.Line{Proto: protocol.HTTP}, "http.response.incomplete")
 		}
 		return 0, nil, h.c.Fail("read response", err, "")
 	}
@@ -168,35 +171,35 @@ func (h *http1Client) response() (int, map[string]string, error) {
 		return fail(err)
 	}
 	raw = append(raw, line...)
-	status := trimEOL(line)
+	status := protocol.TrimEOL(line)
 	// status-line = HTTP-version SP status-code SP [ reason-phrase ]
 	ver, rest, _ := strings.Cut(status, " ")
 	codeStr, _, _ := strings.Cut(rest, " ")
 	code, cerr := strconv.Atoi(codeStr)
 	if !strings.HasPrefix(ver, "HTTP/1.") || len(codeStr) != 3 || cerr != nil || code < 100 || code > 599 {
-		return fail(fmt.Errorf("%w: %q is not an HTTP/1.x status line (RFC 9112 §4)", ErrMalformedReply, Truncate(status, 40)))
+		return fail(fmt.Errorf("%w: %q is not an HTTP/1.x status line (RFC 9112 §4)", protocol.ErrMalformedReply, wire.Truncate(status, 40)))
 	}
 	hdr := map[string]string{}
 	for n := 0; ; n++ {
 		if n > h.o.MaxReplyLines || len(raw) > httpMaxHeaders {
-			return fail(fmt.Errorf("%w: header section over %d fields or %d bytes", ErrTooManyLines, h.o.MaxReplyLines, httpMaxHeaders))
+			return fail(fmt.Errorf("%w: header section over %d fields or %d bytes", protocol.ErrTooManyLines, h.o.MaxReplyLines, httpMaxHeaders))
 		}
 		line, err := lr.ReadLine()
 		if err != nil {
 			return fail(err)
 		}
 		raw = append(raw, line...)
-		l := trimEOL(line)
+		l := protocol.TrimEOL(line)
 		if l == "" {
 			break
 		}
 		name, value, ok := strings.Cut(l, ":")
 		if !ok || name == "" || strings.ContainsAny(name, " \t") {
-			return fail(fmt.Errorf("%w: %q is not a header field (RFC 9112 §5)", ErrMalformedReply, Truncate(l, 40)))
+			return fail(fmt.Errorf("%w: %q is not a header field (RFC 9112 §5)", protocol.ErrMalformedReply, wire.Truncate(l, 40)))
 		}
 		hdr[strings.ToLower(name)] = strings.TrimSpace(value)
 	}
-	h.c.Received(raw, Line{Proto: ProtoHTTP, Code: codeStr}, "http.response", statusAnn(code))
+	h.c.Received(raw, wire.Line{Proto: protocol.HTTP, Code: codeStr}, "http.response", statusAnn(code))
 	return code, hdr, nil
 }
 
@@ -212,16 +215,16 @@ func (h *http1Client) body(hdr map[string]string) error {
 		if err != nil {
 			return h.c.Fail("read body", err, "")
 		}
-		sizeStr, _, _ := strings.Cut(trimEOL(line), ";")
+		sizeStr, _, _ := strings.Cut(protocol.TrimEOL(line), ";")
 		size, err := strconv.ParseUint(strings.TrimSpace(sizeStr), 16, 63)
 		if err != nil {
-			return h.c.Fail("read body", fmt.Errorf("%w: chunk size %q (RFC 9112 §7.1)", ErrMalformedReply, Truncate(trimEOL(line), 20)), "")
+			return h.c.Fail("read body", fmt.Errorf("%w: chunk size %q (RFC 9112 §7.1)", protocol.ErrMalformedReply, wire.Truncate(protocol.TrimEOL(line), 20)), "")
 		}
 		n, desc = int(min(size, httpPreview)), fmt.Sprintf("first chunk of %d bytes", size)
 	case hdr["content-length"] != "":
 		cl, err := strconv.ParseUint(hdr["content-length"], 10, 63)
 		if err != nil {
-			return h.c.Fail("read body", fmt.Errorf("%w: Content-Length %q (RFC 9110 §8.6)", ErrMalformedReply, Truncate(hdr["content-length"], 20)), "")
+			return h.c.Fail("read body", fmt.Errorf("%w: Content-Length %q (RFC 9110 §8.6)", protocol.ErrMalformedReply, wire.Truncate(hdr["content-length"], 20)), "")
 		}
 		n, desc = int(min(cl, httpPreview)), fmt.Sprintf("Content-Length %d", cl)
 	}
@@ -244,9 +247,9 @@ func (h *http1Client) body(hdr map[string]string) error {
 
 func (h *http1Client) emitBody(b []byte, desc string) {
 	layer, vis := h.c.lineLayer()
-	h.c.Emit(Event{Kind: KindLine, Dir: ServerToClient, Layer: layer, Visible: vis, Raw: b,
+	h.c.Emit(wire.Event{Kind: wire.KindLine, Dir: wire.ServerToClient, Layer: layer, Visible: vis, Raw: b,
 		Text:       fmt.Sprintf("body preview: %d bytes (%s); the rest is not read", len(b), desc),
-		Annotation: "http.body", Line: &Line{Proto: ProtoHTTP}})
+		Annotation: "http.body", Line: &wire.Line{Proto: protocol.HTTP}})
 }
 
 // h2Client speaks HTTP/2 (RFC 9113) for one request on stream 1.
@@ -262,7 +265,7 @@ type h2Client struct {
 
 type h2Out struct {
 	text, ann string
-	line      Line
+	line      wire.Line
 	also      []string
 }
 
@@ -279,7 +282,7 @@ const h2MaxRead = 9 + h2MaxFrameSize + 2*httpMaxHeaders
 // deadline, and keeps the bytes so that each frame's event has them.
 func (h *h2Client) Read(p []byte) (int, error) {
 	if len(h.in) >= h2MaxRead {
-		return 0, fmt.Errorf("%w: one HTTP/2 frame or header block over %d bytes (RFC 9113 §6.10)", ErrTooManyLines, h2MaxRead)
+		return 0, fmt.Errorf("%w: one HTTP/2 frame or header block over %d bytes (RFC 9113 §6.10)", protocol.ErrTooManyLines, h2MaxRead)
 	}
 	p = p[:min(len(p), h2MaxRead-len(h.in))]
 	h.c.setDeadline(h.c.tap.SetReadDeadline)
@@ -292,9 +295,9 @@ func (h *h2Client) Read(p []byte) (int, error) {
 // does, so the encrypted record that carries it follows its event).
 func (h *h2Client) Write(p []byte) (int, error) {
 	line := h.next.line
-	line.Proto = ProtoHTTP
+	line.Proto = protocol.HTTP
 	layer, vis := h.c.lineLayer()
-	h.c.Emit(Event{Kind: KindLine, Dir: ClientToServer, Layer: layer, Visible: vis, Raw: bytes.Clone(p),
+	h.c.Emit(wire.Event{Kind: wire.KindLine, Dir: wire.ClientToServer, Layer: layer, Visible: vis, Raw: bytes.Clone(p),
 		Text: h.next.text, Annotation: h.next.ann, Also: h.next.also, Line: &line})
 	h.next = h2Out{}
 	h.c.setDeadline(h.c.tap.SetWriteDeadline)
@@ -337,7 +340,7 @@ func (h *h2Client) play() error {
 		_ = enc.WriteField(f) // writes to a bytes.Buffer cannot fail
 	}
 	if err := h.write(h2Out{text: "HEADERS stream 1 (END_STREAM, END_HEADERS): " + fieldsText(fields),
-		ann: "http.request", also: []string{"http.h2.frame.headers"}, line: Line{Command: "GET"}},
+		ann: "http.request", also: []string{"http.h2.frame.headers"}, line: wire.Line{Command: "GET"}},
 		func() error {
 			return h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
 		}); err != nil {
@@ -365,7 +368,7 @@ func (h *h2Client) readResponse() error {
 		f, err := h.fr.ReadFrame()
 		if err != nil {
 			if len(h.in) > 0 {
-				h.received(bytes.Clone(h.in), "incomplete or invalid frame", "http.h2.frame.invalid", Line{})
+				h.received(bytes.Clone(h.in), "incomplete or invalid frame", "http.h2.frame.invalid", wire.Line{})
 			}
 			return h.c.Fail("read response", h2Err(err), "")
 		}
@@ -377,14 +380,14 @@ func (h *h2Client) readResponse() error {
 		case *http2.SettingsFrame:
 			var s []http2.Setting
 			_ = f.ForeachSetting(func(st http2.Setting) error { s = append(s, st); return nil })
-			h.received(raw, desc+": "+settingsText(s), ann, Line{})
+			h.received(raw, desc+": "+settingsText(s), ann, wire.Line{})
 			if !f.IsAck() {
 				if err := h.write(h2Out{text: "SETTINGS ACK", ann: ann}, h.fr.WriteSettingsAck); err != nil {
 					return err
 				}
 			}
 		case *http2.PingFrame:
-			h.received(raw, desc, ann, Line{})
+			h.received(raw, desc, ann, wire.Line{})
 			if !f.IsAck() {
 				if err := h.write(h2Out{text: "PING ACK", ann: ann}, func() error { return h.fr.WritePing(true, f.Data) }); err != nil {
 					return err
@@ -392,12 +395,12 @@ func (h *h2Client) readResponse() error {
 			}
 		case *http2.MetaHeadersFrame:
 			code := f.PseudoValue("status")
-			line, also := Line{}, []string(nil)
+			line, also := wire.Line{}, []string(nil)
 			if f.StreamID == 1 && !gotHeaders {
 				n, err := strconv.Atoi(code)
 				if err != nil || len(code) != 3 {
-					h.received(raw, desc+": "+fieldsText(f.Fields), ann, Line{})
-					return h.c.Fail("read response", fmt.Errorf("%w: response without a valid :status (RFC 9113 §8.3.2)", ErrMalformedReply), "")
+					h.received(raw, desc+": "+fieldsText(f.Fields), ann, wire.Line{})
+					return h.c.Fail("read response", fmt.Errorf("%w: response without a valid :status (RFC 9113 §8.3.2)", protocol.ErrMalformedReply), "")
 				}
 				line.Code = code
 				also = []string{ann, statusAnn(n)}
@@ -409,7 +412,7 @@ func (h *h2Client) readResponse() error {
 				if !gotHeaders {
 					// RFC 9113 §8.1: a 1xx response never ends the stream;
 					// the final response is still owed.
-					return h.c.Fail("read response", fmt.Errorf("%w: stream 1 ended without a final response (RFC 9113 §8.1)", ErrMalformedReply), "")
+					return h.c.Fail("read response", fmt.Errorf("%w: stream 1 ended without a final response (RFC 9113 §8.1)", protocol.ErrMalformedReply), "")
 				}
 				return nil
 			}
@@ -418,8 +421,8 @@ func (h *h2Client) readResponse() error {
 				// RFC 9113 §8.1: a response is a HEADERS frame (with the
 				// final :status), then DATA; content without one is
 				// malformed, not a response.
-				h.received(raw, fmt.Sprintf("%s: %d bytes before any final response HEADERS", desc, len(f.Data())), ann, Line{})
-				return h.c.Fail("read response", fmt.Errorf("%w: DATA on stream 1 before the response's HEADERS (RFC 9113 §8.1)", ErrMalformedReply), "")
+				h.received(raw, fmt.Sprintf("%s: %d bytes before any final response HEADERS", desc, len(f.Data())), ann, wire.Line{})
+				return h.c.Fail("read response", fmt.Errorf("%w: DATA on stream 1 before the response's HEADERS (RFC 9113 §8.1)", protocol.ErrMalformedReply), "")
 			}
 			data := f.Data()
 			keep := min(len(data), max(httpPreview-preview, 0))
@@ -433,7 +436,7 @@ func (h *h2Client) readResponse() error {
 				raw = raw[:min(len(raw), head+keep)]
 			}
 			preview += len(data)
-			h.received(raw, text, "http.body", Line{}, ann)
+			h.received(raw, text, "http.body", wire.Line{}, ann)
 			if f.StreamEnded() && f.StreamID == 1 {
 				return nil
 			}
@@ -443,28 +446,28 @@ func (h *h2Client) readResponse() error {
 					func() error { return h.fr.WriteRSTStream(1, http2.ErrCodeCancel) })
 			}
 		case *http2.RSTStreamFrame:
-			h.received(raw, fmt.Sprintf("%s: %v", desc, f.ErrCode), ann, Line{})
+			h.received(raw, fmt.Sprintf("%s: %v", desc, f.ErrCode), ann, wire.Line{})
 			if f.StreamID == 1 {
 				return h.c.Fail("read response", &HTTPError{Op: "stream 1", Text: "reset by the server: " + f.ErrCode.String()}, ann)
 			}
 		case *http2.GoAwayFrame:
 			h.received(raw, fmt.Sprintf("%s: last stream %d, %v %s", desc, f.LastStreamID, f.ErrCode,
-				Truncate(string(f.DebugData()), 60)), ann, Line{})
+				wire.Truncate(string(f.DebugData()), 60)), ann, wire.Line{})
 			if f.LastStreamID < 1 || f.ErrCode != http2.ErrCodeNo {
 				return h.c.Fail("read response", &HTTPError{Op: "goaway", Text: "the server is closing the connection: " + f.ErrCode.String()}, ann)
 			}
 		default:
 			// WINDOW_UPDATE, PRIORITY, unknown frame types (ignored, §5.5).
-			h.received(raw, desc, ann, Line{})
+			h.received(raw, desc, ann, wire.Line{})
 		}
 	}
-	return h.c.Fail("read response", fmt.Errorf("%w: no end of the response after %d frames", ErrTooManyLines, h2MaxFrames), "")
+	return h.c.Fail("read response", fmt.Errorf("%w: no end of the response after %d frames", protocol.ErrTooManyLines, h2MaxFrames), "")
 }
 
-func (h *h2Client) received(raw []byte, text, ann string, line Line, also ...string) {
-	line.Proto = ProtoHTTP
+func (h *h2Client) received(raw []byte, text, ann string, line wire.Line, also ...string) {
+	line.Proto = protocol.HTTP
 	layer, vis := h.c.lineLayer()
-	h.c.Emit(Event{Kind: KindLine, Dir: ServerToClient, Layer: layer, Visible: vis, Raw: raw,
+	h.c.Emit(wire.Event{Kind: wire.KindLine, Dir: wire.ServerToClient, Layer: layer, Visible: vis, Raw: raw,
 		Text: text, Annotation: ann, Also: also, Line: &line})
 }
 
@@ -474,9 +477,9 @@ func h2Err(err error) error {
 	var se http2.StreamError
 	switch {
 	case errors.Is(err, http2.ErrFrameTooLarge):
-		return fmt.Errorf("%w: HTTP/2 frame over %d bytes (RFC 9113 §4.2)", ErrLineTooLong, h2MaxFrameSize)
+		return fmt.Errorf("%w: HTTP/2 frame over %d bytes (RFC 9113 §4.2)", protocol.ErrLineTooLong, h2MaxFrameSize)
 	case errors.As(err, &ce), errors.As(err, &se):
-		return fmt.Errorf("%w: HTTP/2: %v", ErrMalformedReply, err)
+		return fmt.Errorf("%w: HTTP/2: %v", protocol.ErrMalformedReply, err)
 	}
 	return err
 }

@@ -15,6 +15,9 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // scriptedConn is the client's end of a connection to a server that
@@ -49,8 +52,8 @@ func (c *scriptedConn) SetWriteDeadline(time.Time) error { return nil }
 // dial returns. Timeouts are short: a fuzz input must never hang.
 func fuzzHTTPSOptions(mode TLSMode, roots *x509.CertPool, dial func() net.Conn) Options {
 	return Options{
-		Target: "127.0.0.1:8080", Proto: ProtoHTTPS, TLSMode: mode, Role: RoleWeb,
-		ServerName: "mail.lab.test", Verify: VerifyPool, RootCAs: roots,
+		Target: "127.0.0.1:8080", Proto: protocol.HTTPS, TLSMode: mode, Role: RoleWeb,
+		ServerName: "mail.lab.test", Verify: wire.VerifyPool, RootCAs: roots,
 		ReadTimeout: 2 * time.Second, SessionTimeout: 5 * time.Second,
 		Dial: func(context.Context, string, string) (net.Conn, error) { return dial(), nil },
 	}
@@ -61,9 +64,9 @@ func fuzzHTTPSOptions(mode TLSMode, roots *x509.CertPool, dial func() net.Conn) 
 // event exactly when Run failed, every line the server sent cut from what it
 // sent (read holds the bytes the client read inside the connection) and no
 // server event larger than maxRaw.
-func checkFuzzStream(t *testing.T, evs []Event, runErr error, read []byte, maxRaw int) {
+func checkFuzzStream(t *testing.T, evs []wire.Event, runErr error, read []byte, maxRaw int) {
 	t.Helper()
-	if len(evs) == 0 || evs[len(evs)-1].Kind != KindClose {
+	if len(evs) == 0 || evs[len(evs)-1].Kind != wire.KindClose {
 		t.Fatalf("stream does not end with a close event:\n%s", dump(evs))
 	}
 	nErr := 0
@@ -71,15 +74,15 @@ func checkFuzzStream(t *testing.T, evs []Event, runErr error, read []byte, maxRa
 		if ev.Seq != i+1 {
 			t.Fatalf("event %d has Seq %d", i, ev.Seq)
 		}
-		if ev.Kind == KindClose && i != len(evs)-1 {
+		if ev.Kind == wire.KindClose && i != len(evs)-1 {
 			t.Fatalf("close event %d before the end", i)
 		}
-		if ev.Kind == KindError {
+		if ev.Kind == wire.KindError {
 			nErr++
 		}
 		// Only protocol bytes: TLS records are the dissector's (FuzzDissect).
-		if ev.Dir != ServerToClient || (ev.Kind != KindLine && ev.Kind != KindNote) ||
-			(ev.Layer != LayerCleartext && ev.Layer != LayerDecrypted) {
+		if ev.Dir != wire.ServerToClient || (ev.Kind != wire.KindLine && ev.Kind != wire.KindNote) ||
+			(ev.Layer != wire.LayerCleartext && ev.Layer != wire.LayerDecrypted) {
 			continue
 		}
 		if len(ev.Raw) > maxRaw {
@@ -98,9 +101,9 @@ func checkFuzzStream(t *testing.T, evs []Event, runErr error, read []byte, maxRa
 // what depends on how far the client happened to read ahead (the note on
 // unread bytes, the byte counts of the close event) or on the clock (the
 // connect event's latency).
-func sameStream(a, b []Event) error {
-	keep := func(evs []Event) []Event {
-		var out []Event
+func sameStream(a, b []wire.Event) error {
+	keep := func(evs []wire.Event) []wire.Event {
+		var out []wire.Event
 		for _, ev := range evs {
 			if ev.Annotation != "session.note.unread_bytes" {
 				out = append(out, ev)
@@ -114,12 +117,12 @@ func sameStream(a, b []Event) error {
 	}
 	for i := range a {
 		x, y := a[i], b[i]
-		if x.Kind == KindConnect || (x.Kind == KindClose && y.Kind == KindClose) {
+		if x.Kind == wire.KindConnect || (x.Kind == wire.KindClose && y.Kind == wire.KindClose) {
 			continue
 		}
 		// An error's text may count the bytes the reader held ("line too
 		// long: 4591 bytes"); its kind and explanation may not change.
-		if x.Kind == KindError && y.Kind == KindError && x.Annotation == y.Annotation {
+		if x.Kind == wire.KindError && y.Kind == wire.KindError && x.Annotation == y.Annotation {
 			continue
 		}
 		if x.Kind != y.Kind || x.Dir != y.Dir || x.Annotation != y.Annotation || x.Text != y.Text || !bytes.Equal(x.Raw, y.Raw) {
@@ -153,15 +156,15 @@ func FuzzHTTP1Response(f *testing.F) {
 	}
 	roots := x509.NewCertPool()
 	f.Fuzz(func(t *testing.T, resp []byte) {
-		runs := make([][]Event, 2)
+		runs := make([][]wire.Event, 2)
 		for i, chunk := range []int{0, 1} {
-			var evs []Event
+			var evs []wire.Event
 			err := Run(context.Background(), fuzzHTTPSOptions(TLSNone, roots, func() net.Conn {
 				return &scriptedConn{r: bytes.NewReader(resp), chunk: chunk}
-			}), func(ev Event) { evs = append(evs, ev) })
+			}), func(ev wire.Event) { evs = append(evs, ev) })
 			// A response section is at most httpMaxHeaders plus one line
 			// (DefaultMaxLineLength); a body preview at most httpPreview.
-			checkFuzzStream(t, evs, err, resp, httpMaxHeaders+DefaultMaxLineLength)
+			checkFuzzStream(t, evs, err, resp, httpMaxHeaders+protocol.DefaultMaxLineLength)
 			responses := 0
 			for _, ev := range evs {
 				switch ev.Annotation {
@@ -270,7 +273,7 @@ func FuzzHTTP2Frames(f *testing.F) {
 	srvCfg := &tls.Config{Certificates: []tls.Certificate{pki.cert}, NextProtos: []string{"h2"}}
 	f.Fuzz(func(t *testing.T, frames []byte) {
 		evs, err := runH2Frames(t, srvCfg, pki.pool, frames)
-		if find(evs, 0, isKind(KindTLSState)) < 0 {
+		if find(evs, 0, isKind(wire.KindTLSState)) < 0 {
 			t.Fatalf("no TLS session:\n%s", dump(evs))
 		}
 		// A frame event holds one frame: its 9-byte header and at most
@@ -279,11 +282,11 @@ func FuzzHTTP2Frames(f *testing.F) {
 		checkFuzzStream(t, evs, err, frames, h2MaxRead)
 		frameEvents, sawResponse := 0, false
 		for _, ev := range evs {
-			if ev.Kind != KindLine || ev.Dir != ServerToClient {
+			if ev.Kind != wire.KindLine || ev.Dir != wire.ServerToClient {
 				continue
 			}
 			frameEvents++
-			if ev.Layer != LayerDecrypted || ev.Line == nil || ev.Line.Proto != ProtoHTTP {
+			if ev.Layer != wire.LayerDecrypted || ev.Line == nil || ev.Line.Proto != protocol.HTTP {
 				t.Fatalf("frame event %+v", ev)
 			}
 			switch ev.Annotation {
@@ -310,15 +313,15 @@ func FuzzHTTP2Frames(f *testing.F) {
 // runH2Frames runs an HTTPS session against serveH2Frames and returns the
 // client's events and Run's error. It fails t when the server fails or
 // does not finish.
-func runH2Frames(t *testing.T, cfg *tls.Config, roots *x509.CertPool, frames []byte) ([]Event, error) {
+func runH2Frames(t *testing.T, cfg *tls.Config, roots *x509.CertPool, frames []byte) ([]wire.Event, error) {
 	t.Helper()
 	srvDone := make(chan error, 1)
-	var evs []Event
+	var evs []wire.Event
 	err := Run(context.Background(), fuzzHTTPSOptions(TLSImplicit, roots, func() net.Conn {
 		cli, srv := net.Pipe()
 		go func() { srvDone <- serveH2Frames(srv, cfg, frames) }()
 		return cli
-	}), func(ev Event) { evs = append(evs, ev) })
+	}), func(ev wire.Event) { evs = append(evs, ev) })
 	select {
 	case serr := <-srvDone:
 		if serr != nil {
@@ -362,14 +365,14 @@ func serveH2Frames(conn net.Conn, cfg *tls.Config, frames []byte) error {
 func TestHTTP1CloseDelimitedBodyInPieces(t *testing.T) {
 	resp := "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close"
 	for _, chunk := range []int{0, 1, 7} {
-		var evs []Event
+		var evs []wire.Event
 		err := Run(context.Background(), fuzzHTTPSOptions(TLSNone, x509.NewCertPool(), func() net.Conn {
 			return &scriptedConn{r: strings.NewReader(resp), chunk: chunk}
-		}), func(ev Event) { evs = append(evs, ev) })
+		}), func(ev wire.Event) { evs = append(evs, ev) })
 		if err != nil {
 			t.Fatalf("chunk %d: %v\n%s", chunk, err, dump(evs))
 		}
-		body := find(evs, 0, func(ev Event) bool { return ev.Annotation == "http.body" })
+		body := find(evs, 0, func(ev wire.Event) bool { return ev.Annotation == "http.body" })
 		if body < 0 || string(evs[body].Raw) != "until close" || !strings.Contains(evs[body].Text, "until the server closes") {
 			t.Errorf("chunk %d: body %d\n%s", chunk, body, dump(evs))
 		}
@@ -392,11 +395,11 @@ func TestHTTP2ContinuationFlood(t *testing.T) {
 	pki := validPKI(t)
 	cfg := &tls.Config{Certificates: []tls.Certificate{pki.cert}, NextProtos: []string{"h2"}}
 	evs, err := runH2Frames(t, cfg, pki.pool, frames)
-	if !errors.Is(err, ErrTooManyLines) {
+	if !errors.Is(err, protocol.ErrTooManyLines) {
 		t.Fatalf("Run: %v, want ErrTooManyLines\n%s", err, dump(evs))
 	}
 	for _, ev := range evs {
-		if ev.Kind == KindLine && len(ev.Raw) > h2MaxRead {
+		if ev.Kind == wire.KindLine && len(ev.Raw) > h2MaxRead {
 			t.Errorf("event %d (%s) keeps %d bytes", ev.Seq, ev.Annotation, len(ev.Raw))
 		}
 	}
@@ -422,7 +425,7 @@ func TestHTTP2NoFinalResponse(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			evs, err := runH2Frames(t, cfg, pki.pool, frames)
-			if !errors.Is(err, ErrMalformedReply) {
+			if !errors.Is(err, protocol.ErrMalformedReply) {
 				t.Errorf("Run: %v, want ErrMalformedReply\n%s", err, dump(evs))
 			}
 		})

@@ -7,6 +7,8 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // End-to-end: the HTTPS driver against the lab's net/http server on 443,
@@ -45,8 +47,8 @@ func TestLabHTTPS(t *testing.T) {
 				t.Errorf("no %s note\n%s", key, text(evs))
 			}
 			resp := annotated(evs, "http.response")
-			if resp == nil || resp.Line.Code != "200" || resp.Line.Proto != sessions.ProtoHTTP ||
-				!strings.Contains(strings.Join(resp.Also, ","), "http.status.200") || resp.Layer != sessions.LayerDecrypted {
+			if resp == nil || resp.Line.Code != "200" || resp.Line.Proto != protocol.HTTP ||
+				!strings.Contains(strings.Join(resp.Also, ","), "http.status.200") || resp.Layer != wire.LayerDecrypted {
 				t.Errorf("response %+v\n%s", resp, text(evs))
 			}
 			body := annotated(evs, "http.body")
@@ -54,7 +56,7 @@ func TestLabHTTPS(t *testing.T) {
 				t.Errorf("body preview %+v\n%s", body, text(evs))
 			}
 			for _, ev := range evs {
-				if ev.Layer == sessions.LayerCleartext || ev.Kind == sessions.KindError {
+				if ev.Layer == wire.LayerCleartext || ev.Kind == wire.KindError {
 					t.Errorf("%s %s event: %q", ev.Layer, ev.Kind, ev.Text)
 				}
 			}

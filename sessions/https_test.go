@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // serveTLSWithALPN runs the server side of a handshake offering protos.
@@ -27,7 +30,7 @@ func serveTLSWithALPN(f *fakeConn, protos ...string) error {
 
 func httpsOptions(addr string, pki testPKI) Options {
 	o := testOptions(addr, pki, TLSImplicit, RoleWeb)
-	o.Proto, o.ALPN = ProtoHTTPS, DefaultHTTPSALPN
+	o.Proto, o.ALPN = protocol.HTTPS, DefaultHTTPSALPN
 	return o
 }
 
@@ -88,21 +91,21 @@ func TestHTTPS1(t *testing.T) {
 				}
 			}()
 			assertTLSUpgrade(t, evs, 1)
-			st := find(evs, 0, isKind(KindTLSState))
-			alpn := find(evs, st, isKind(KindNote))
+			st := find(evs, 0, isKind(wire.KindTLSState))
+			alpn := find(evs, st, isKind(wire.KindNote))
 			if alpn != st+1 || evs[alpn].Annotation != tc.wantALPN {
 				t.Errorf("ALPN note %d: %+v", alpn, evs[alpn])
 			}
-			req := find(evs, st, isLine(ClientToServer, "GET / HTTP/1.1\r\n"))
-			if req < 0 || evs[req].Annotation != "http.request" || evs[req].Line.Proto != ProtoHTTP || evs[req].Line.Command != "GET" {
+			req := find(evs, st, isLine(wire.ClientToServer, "GET / HTTP/1.1\r\n"))
+			if req < 0 || evs[req].Annotation != "http.request" || evs[req].Line.Proto != protocol.HTTP || evs[req].Line.Command != "GET" {
 				t.Fatalf("request: %d", req)
 			}
-			resp := find(evs, req, func(ev Event) bool { return ev.Annotation == "http.response" && ev.Line.Code == tc.wantCode })
+			resp := find(evs, req, func(ev wire.Event) bool { return ev.Annotation == "http.response" && ev.Line.Code == tc.wantCode })
 			if resp < 0 || !strings.Contains(strings.Join(evs[resp].Also, ","), "http.status."+tc.wantCode) ||
 				!bytes.HasSuffix(evs[resp].Raw, []byte("\r\n\r\n")) {
 				t.Fatalf("response: %d", resp)
 			}
-			body := find(evs, resp, func(ev Event) bool { return ev.Annotation == "http.body" })
+			body := find(evs, resp, func(ev wire.Event) bool { return ev.Annotation == "http.body" })
 			if body < 0 || string(evs[body].Raw) != tc.wantBody || !strings.Contains(evs[body].Text, tc.wantNotes) {
 				t.Errorf("body: %d", body)
 			}
@@ -149,34 +152,36 @@ func TestHTTPS2(t *testing.T) {
 		}
 	}()
 	assertTLSUpgrade(t, evs, 1)
-	st := find(evs, 0, isKind(KindTLSState))
+	st := find(evs, 0, isKind(wire.KindTLSState))
 	if evs[st].TLS.ALPN != "h2" || evs[st+1].Annotation != "http.alpn.h2" {
 		t.Errorf("ALPN: %q, note %q", evs[st].TLS.ALPN, evs[st+1].Annotation)
 	}
-	pre := find(evs, st, isLine(ClientToServer, http2.ClientPreface))
+	pre := find(evs, st, isLine(wire.ClientToServer, http2.ClientPreface))
 	if pre < 0 || evs[pre].Annotation != "http.h2.preface" {
 		t.Fatalf("no preface")
 	}
-	req := find(evs, pre, func(ev Event) bool { return ev.Annotation == "http.request" })
-	if req < 0 || evs[req].Line.Command != "GET" || evs[req].Line.Proto != ProtoHTTP ||
+	req := find(evs, pre, func(ev wire.Event) bool { return ev.Annotation == "http.request" })
+	if req < 0 || evs[req].Line.Command != "GET" || evs[req].Line.Proto != protocol.HTTP ||
 		!strings.Contains(evs[req].Text, ":method GET, :scheme https, :authority mail.lab.test:") ||
 		evs[req].Raw[3] != byte(http2.FrameHeaders) {
 		t.Fatalf("request: %d", req)
 	}
-	resp := find(evs, req, func(ev Event) bool { return ev.Annotation == "http.response" })
-	if resp < 0 || evs[resp].Dir != ServerToClient || evs[resp].Line.Code != "200" ||
+	resp := find(evs, req, func(ev wire.Event) bool { return ev.Annotation == "http.response" })
+	if resp < 0 || evs[resp].Dir != wire.ServerToClient || evs[resp].Line.Code != "200" ||
 		!strings.Contains(strings.Join(evs[resp].Also, ","), "http.status.200") || !strings.Contains(evs[resp].Text, "x-test: yes") {
 		t.Fatalf("response: %d", resp)
 	}
-	body := find(evs, resp, func(ev Event) bool { return ev.Annotation == "http.body" })
+	body := find(evs, resp, func(ev wire.Event) bool { return ev.Annotation == "http.body" })
 	if body < 0 || !bytes.HasSuffix(evs[body].Raw, []byte("hello h2")) {
 		t.Errorf("body: %d", body)
 	}
 	// The server's SETTINGS is acknowledged.
-	if find(evs, st, func(ev Event) bool { return ev.Dir == ClientToServer && ev.Text == "SETTINGS ACK" }) < 0 {
+	if find(evs, st, func(ev wire.Event) bool { return ev.Dir == wire.ClientToServer && ev.Text == "SETTINGS ACK" }) < 0 {
 		t.Errorf("no SETTINGS ACK")
 	}
-	if find(evs, body, func(ev Event) bool { return ev.Dir == ClientToServer && ev.Annotation == "http.h2.frame.goaway" }) < 0 {
+	if find(evs, body, func(ev wire.Event) bool {
+		return ev.Dir == wire.ClientToServer && ev.Annotation == "http.h2.frame.goaway"
+	}) < 0 {
 		t.Errorf("no GOAWAY")
 	}
 	if e := errorEvent(evs); e != nil {
@@ -192,7 +197,7 @@ func TestHTTPS2(t *testing.T) {
 	// concatenation is the client's HTTP/2 byte stream.
 	var out bytes.Buffer
 	for _, ev := range evs {
-		if ev.Kind == KindLine && ev.Dir == ClientToServer {
+		if ev.Kind == wire.KindLine && ev.Dir == wire.ClientToServer {
 			out.Write(ev.Raw)
 		}
 	}
@@ -230,7 +235,9 @@ func TestHTTPS2PreviewCancels(t *testing.T) {
 	if kept != httpPreview {
 		t.Errorf("kept %d body bytes, want %d\n%s", kept, httpPreview, dump(evs))
 	}
-	if find(evs, 0, func(ev Event) bool { return ev.Annotation == "http.h2.frame.rst_stream" && ev.Dir == ClientToServer }) < 0 {
+	if find(evs, 0, func(ev wire.Event) bool {
+		return ev.Annotation == "http.h2.frame.rst_stream" && ev.Dir == wire.ClientToServer
+	}) < 0 {
 		t.Errorf("no RST_STREAM\n%s", dump(evs))
 	}
 }

@@ -3,13 +3,15 @@ package sessions
 import (
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
-func init() { RegisterDriver(ProtoIMAP, IMAPDriver{}) }
+func init() { RegisterDriver(protocol.IMAP, IMAPDriver{}) }
 
 // IMAPDriver plays an IMAP client: RFC 9051 (IMAP4rev2) and RFC 3501
 // (IMAP4rev1) for the dialogue, §6.2.1 of both for STARTTLS, RFC 8314 for
@@ -55,176 +57,6 @@ const (
 	// connection (the STARTTLS bypass of CVE-2014-2567, CVE-2020-12398).
 	ExplainPreauth = "mismatch.preauth"
 )
-
-// Bounds of one IMAP response. A FETCH ENVELOPE carries literals only for
-// odd strings; a literal over imapMaxLiteral is not what this client asked
-// for and ends the session rather than being buffered.
-const (
-	imapMaxLiteral  = 1 << 20
-	imapMaxResponse = 4 << 20
-	imapMaxLiterals = 256
-)
-
-// ErrLiteralTooBig: a server announced a literal larger than the client
-// accepts.
-var ErrLiteralTooBig = errors.New("literal too big")
-
-// IMAPResponse is one response line with its literals (RFC 9051 §7).
-type IMAPResponse struct {
-	// Tag is "*" for untagged responses, "+" for a continuation request,
-	// else the tag of the command completed.
-	Tag string
-	// Status is OK, NO, BAD, BYE or PREAUTH for a status response, else "".
-	Status string
-	// Code is the response code's atom in brackets (RFC 9051 §7.1),
-	// upper-cased, and CodeArgs what follows it inside the brackets.
-	Code, CodeArgs string
-	// Data names an untagged data response: CAPABILITY, FLAGS, LIST,
-	// EXISTS, FETCH, … (for "* 3 EXISTS", Number is 3).
-	Data   string
-	Number int
-	// Text is the human-readable text of a status response, or the rest of
-	// a data response's first line.
-	Text string
-	// Caps are the capabilities of a CAPABILITY response or response code.
-	Caps []string
-	Raw  []byte
-}
-
-// ReadIMAPResponse reads one response: a line, and for an untagged data
-// response every literal ({n}CRLF followed by n bytes, RFC 9051 §4.3) and
-// the line's continuation after it. Lines are bounded by the reader, each
-// literal by imapMaxLiteral, the whole by imapMaxResponse. On error the
-// bytes read so far are in the partial response's Raw.
-func ReadIMAPResponse(lr *LineReader) (*IMAPResponse, error) {
-	r := &IMAPResponse{}
-	line, err := lr.ReadLine()
-	if err != nil {
-		return r, err
-	}
-	r.Raw = line
-	s := trimEOL(line)
-	tag, rest, _ := strings.Cut(s, " ")
-	if tag == "" || strings.ContainsAny(tag, "(){%\"\\]") || strings.ContainsFunc(tag, isCtlOrSpace) {
-		return r, fmt.Errorf("%w: %q does not start with a tag, \"*\" or \"+\" (RFC 9051 §2.2.2)", ErrMalformedReply, Truncate(s, 40))
-	}
-	r.Tag = tag
-	if tag == "+" {
-		r.Text = rest
-		return r, nil
-	}
-	word, after, _ := strings.Cut(rest, " ")
-	switch w := strings.ToUpper(word); w {
-	case "OK", "NO", "BAD", "BYE", "PREAUTH":
-		// resp-text: an optional [code] and text; never literals.
-		r.Status = w
-		r.Code, r.CodeArgs, r.Text = imapRespCode(after)
-		if r.Code == "CAPABILITY" {
-			r.Caps = imapCaps(r.CodeArgs)
-		}
-		return r, nil
-	}
-	if tag != "*" {
-		return r, fmt.Errorf("%w: tagged response %q without OK, NO or BAD (RFC 9051 §7.1)", ErrMalformedReply, Truncate(s, 40))
-	}
-	if n, err := strconv.ParseUint(word, 10, 32); err == nil {
-		r.Number = int(n)
-		word, after, _ = strings.Cut(after, " ")
-	}
-	r.Data = strings.ToUpper(word)
-	if r.Data == "" {
-		return r, fmt.Errorf("%w: empty untagged response (RFC 9051 §7)", ErrMalformedReply)
-	}
-	r.Text = after
-	if r.Data == "CAPABILITY" {
-		r.Caps = imapCaps(after)
-	}
-	// Follow literals: each "{n}" at the end of a line announces n bytes,
-	// after which the same response goes on with another line.
-	for literals := 0; ; literals++ {
-		n, ok, err := imapLiteral(trimEOL(line))
-		if err != nil {
-			return r, err
-		}
-		if !ok {
-			return r, nil
-		}
-		if literals >= imapMaxLiterals {
-			return r, fmt.Errorf("%w: more than %d literals in one response", ErrTooManyLines, imapMaxLiterals)
-		}
-		if len(r.Raw)+n > imapMaxResponse {
-			return r, fmt.Errorf("%w: one response over %d bytes", ErrTooManyLines, imapMaxResponse)
-		}
-		lit, err := lr.ReadFull(n)
-		r.Raw = append(r.Raw, lit...)
-		if errors.Is(err, io.EOF) {
-			err = fmt.Errorf("%s: %w", err.Error(), io.ErrUnexpectedEOF) // the peer closed inside the response
-		}
-		if err != nil {
-			return r, fmt.Errorf("literal of %d bytes: %w", n, err)
-		}
-		line, err = lr.ReadLine()
-		r.Raw = append(r.Raw, line...)
-		if err != nil {
-			return r, err
-		}
-	}
-}
-
-func isCtlOrSpace(r rune) bool { return r <= ' ' || r == 0x7f }
-
-// imapLiteral reports whether s (a line without CRLF) ends in a literal's
-// announcement "{n}" (or "{n+}", RFC 7888, or "~{n}", RFC 3516) and its
-// size, which must not exceed imapMaxLiteral.
-func imapLiteral(s string) (int, bool, error) {
-	if !strings.HasSuffix(s, "}") {
-		return 0, false, nil
-	}
-	i := strings.LastIndexByte(s, '{')
-	if i < 0 {
-		return 0, false, nil
-	}
-	num := strings.TrimSuffix(s[i+1:len(s)-1], "+")
-	if num == "" || strings.ContainsFunc(num, func(r rune) bool { return r < '0' || r > '9' }) {
-		return 0, false, nil
-	}
-	n, err := strconv.ParseUint(num, 10, 64)
-	if err != nil || n > imapMaxLiteral {
-		// Wrapping ErrTooManyLines too gives it the "reply too long" explanation.
-		return 0, false, fmt.Errorf("%w: %w: the server announced a literal of %s bytes; the limit is %d",
-			ErrTooManyLines, ErrLiteralTooBig, Truncate(num, 20), imapMaxLiteral)
-	}
-	return int(n), true, nil
-}
-
-// imapRespCode splits "[CODE args] text" (RFC 9051 §7.1).
-func imapRespCode(s string) (code, args, text string) {
-	if !strings.HasPrefix(s, "[") {
-		return "", "", s
-	}
-	end := strings.IndexByte(s, ']')
-	if end < 0 {
-		return "", "", s
-	}
-	code, args, _ = strings.Cut(s[1:end], " ")
-	return strings.ToUpper(code), args, strings.TrimSpace(s[end+1:])
-}
-
-// imapCaps splits a capability list; capability names are atoms and
-// case-insensitive (RFC 9051 §7.2.2), so they are upper-cased.
-func imapCaps(s string) []string {
-	f := strings.Fields(s)
-	for i := range f {
-		f[i] = strings.ToUpper(f[i])
-	}
-	return f
-}
-
-// imapQuote makes s an IMAP quoted string (RFC 9051 §4.3): backslash and
-// double quote are escaped. Options already refuse CR, LF and NUL.
-func imapQuote(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
-}
 
 // Play runs the session.
 func (IMAPDriver) Play(c *Conversation) error {
@@ -300,7 +132,7 @@ func (m *imapClient) play() error {
 
 // greeting reads the server's first response (RFC 9051 §7.1.1, §7.1.4,
 // §7.1.5): OK, PREAUTH or BYE.
-func (m *imapClient) greeting() (*IMAPResponse, error) {
+func (m *imapClient) greeting() (*protocol.IMAPResponse, error) {
 	r, err := m.response("read greeting", "greeting", true)
 	if err != nil {
 		return nil, err
@@ -308,7 +140,7 @@ func (m *imapClient) greeting() (*IMAPResponse, error) {
 	switch {
 	case r.Tag != "*" || (r.Status != "OK" && r.Status != "PREAUTH" && r.Status != "BYE"):
 		return nil, m.c.Fail("read greeting",
-			fmt.Errorf("%w: the greeting must be \"* OK\", \"* PREAUTH\" or \"* BYE\" (RFC 9051 §7.1)", ErrMalformedReply), "")
+			fmt.Errorf("%w: the greeting must be \"* OK\", \"* PREAUTH\" or \"* BYE\" (RFC 9051 §7.1)", protocol.ErrMalformedReply), "")
 	case r.Status == "BYE":
 		return nil, m.refused("greeting", r)
 	}
@@ -319,11 +151,11 @@ func (m *imapClient) greeting() (*IMAPResponse, error) {
 }
 
 // response reads one response and emits it.
-func (m *imapClient) response(op, cmd string, greeting bool) (*IMAPResponse, error) {
-	r, err := ReadIMAPResponse(m.c.Reader())
+func (m *imapClient) response(op, cmd string, greeting bool) (*protocol.IMAPResponse, error) {
+	r, err := protocol.ReadIMAPResponse(m.c.Reader())
 	if err != nil {
 		if len(r.Raw) > 0 {
-			m.c.Received(r.Raw, Line{Code: imapLineCode(r)}, "imap.response.incomplete")
+			m.c.Received(r.Raw, wire.Line{Code: protocol.IMAPLineCode(r)}, "imap.response.incomplete")
 		}
 		m.canLogout = false
 		return nil, m.c.Fail(op, err, "")
@@ -335,41 +167,29 @@ func (m *imapClient) response(op, cmd string, greeting bool) (*IMAPResponse, err
 		also = append([]string{ann}, also...)
 		ann = "imap.greeting"
 	}
-	also = append(also, capabilityKeys("imap.cap.", r.Caps, true)...)
-	m.c.Received(r.Raw, Line{Code: imapLineCode(r), Capabilities: r.Caps}, ann, also...)
+	also = append(also, protocol.CapabilityKeys("imap.cap.", r.Caps, true)...)
+	m.c.Received(r.Raw, wire.Line{Code: protocol.IMAPLineCode(r), Capabilities: r.Caps}, ann, also...)
 	return r, nil
-}
-
-// imapLineCode is Line.Code for a response: the status, or "*" for
-// untagged data, or "+" for a continuation request.
-func imapLineCode(r *IMAPResponse) string {
-	switch {
-	case r.Status != "":
-		return r.Status
-	case r.Tag == "*" || r.Tag == "+":
-		return r.Tag
-	}
-	return ""
 }
 
 // command sends one tagged command and reads the responses up to its
 // completion, which it returns. An untagged BYE ends the session, except
 // after LOGOUT (RFC 9051 §6.1.3). At most MaxReplyLines untagged responses
 // are accepted per command.
-func (m *imapClient) command(verb, args string) (*IMAPResponse, error) {
+func (m *imapClient) command(verb, args string) (*protocol.IMAPResponse, error) {
 	return m.commandMay(verb, args, false)
 }
 
 // commandMay is command; with mayRefuse a tagged NO or BAD is returned
 // without failing the session (an opportunistic client's STARTTLS).
-func (m *imapClient) commandMay(verb, args string, mayRefuse bool) (*IMAPResponse, error) {
+func (m *imapClient) commandMay(verb, args string, mayRefuse bool) (*protocol.IMAPResponse, error) {
 	m.tagN++
 	tag := "a" + strconv.Itoa(m.tagN)
 	line := tag + " " + verb
 	if args != "" {
 		line += " " + args
 	}
-	if err := m.c.Send([]byte(line+"\r\n"), Line{Command: verb}, "imap.cmd."+strings.ToLower(verb)); err != nil {
+	if err := m.c.Send([]byte(line+"\r\n"), wire.Line{Command: verb}, "imap.cmd."+strings.ToLower(verb)); err != nil {
 		m.canLogout = false
 		return nil, m.c.Fail("send "+verb, err, "")
 	}
@@ -377,7 +197,7 @@ func (m *imapClient) commandMay(verb, args string, mayRefuse bool) (*IMAPRespons
 	for untagged := 0; ; untagged++ {
 		if untagged > m.o.MaxReplyLines {
 			m.canLogout = false
-			return nil, m.c.Fail(op, fmt.Errorf("%w: more than %d untagged responses to %s", ErrTooManyLines, m.o.MaxReplyLines, verb), "")
+			return nil, m.c.Fail(op, fmt.Errorf("%w: more than %d untagged responses to %s", protocol.ErrTooManyLines, m.o.MaxReplyLines, verb), "")
 		}
 		r, err := m.response(op, verb, false)
 		if err != nil {
@@ -407,14 +227,14 @@ func (m *imapClient) commandMay(verb, args string, mayRefuse bool) (*IMAPRespons
 			// literal and has one command in flight.
 			m.canLogout = false
 			return r, m.c.Fail(op, fmt.Errorf("%w: %q while waiting for the completion of %s %s",
-				ErrMalformedReply, Truncate(trimEOL(r.Raw), 40), tag, verb), "")
+				protocol.ErrMalformedReply, wire.Truncate(protocol.TrimEOL(r.Raw), 40), tag, verb), "")
 		}
 	}
 }
 
 // refused reports a status response the dialogue cannot go on from; the
 // explain key is the response code's when there is one.
-func (m *imapClient) refused(cmd string, r *IMAPResponse) error {
+func (m *imapClient) refused(cmd string, r *protocol.IMAPResponse) error {
 	explain := "imap.status." + strings.ToLower(r.Status)
 	if r.Code != "" {
 		explain = "imap.code." + strings.ToLower(r.Code)
@@ -447,13 +267,13 @@ func (m *imapClient) startTLS() error {
 	}
 	// RFC 9051 §6.2.1: the client must discard cached capabilities and ask
 	// again; LOGINDISABLED typically goes, AUTH= mechanisms arrive.
-	return m.c.upgradeAndAskAgain(ProtoIMAP, &m.caps, &m.canLogout, m.capability, "TLS", "RFC 9051 §6.2.1")
+	return m.c.upgradeAndAskAgain(protocol.IMAP, &m.caps, &m.canLogout, m.capability, "TLS", "RFC 9051 §6.2.1")
 }
 
 // login sends LOGIN (RFC 9051 §6.2.3). It returns false, without error,
 // when it chose not to log in.
 func (m *imapClient) login() (bool, error) {
-	if m.c.withholdCredentials(ProtoIMAP, "not logging in", "RFC 9051 §11.1") {
+	if m.c.withholdCredentials(protocol.IMAP, "not logging in", "RFC 9051 §11.1") {
 		return false, nil
 	}
 	if m.hasCap("LOGINDISABLED") {
@@ -462,7 +282,7 @@ func (m *imapClient) login() (bool, error) {
 			"imap.note.logindisabled", nil)
 		return false, nil
 	}
-	_, err := m.command("LOGIN", imapQuote(m.o.Username)+" "+imapQuote(m.o.Password))
+	_, err := m.command("LOGIN", protocol.IMAPQuote(m.o.Username)+" "+protocol.IMAPQuote(m.o.Password))
 	return err == nil, err
 }
 

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // End-to-end: the IMAP driver against the lab's go-imap server on 143 and 993.
@@ -14,7 +16,7 @@ import (
 func TestLabIMAP(t *testing.T) {
 	l := startLab(t)
 	for _, port := range []int{143, 993} {
-		t.Run(sessions.ProtoIMAP+" "+strconv.Itoa(port), func(t *testing.T) {
+		t.Run(protocol.IMAP+" "+strconv.Itoa(port), func(t *testing.T) {
 			o := labOptions(t, l, port)
 			evs, err := sessions.Collect(context.Background(), o)
 			if err != nil {
@@ -37,7 +39,7 @@ func TestLabIMAP(t *testing.T) {
 			}
 			var fetch, bye bool
 			for _, ev := range evs {
-				if ev.Kind != sessions.KindLine || ev.Dir != sessions.ServerToClient {
+				if ev.Kind != wire.KindLine || ev.Dir != wire.ServerToClient {
 					continue
 				}
 				fetch = fetch || ev.Annotation == "imap.data.fetch" && strings.Contains(string(ev.Raw), "ENVELOPE")

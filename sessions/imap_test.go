@@ -1,13 +1,15 @@
 package sessions
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // imapEnvelope has a literal subject with a CRLF inside it: only the
@@ -52,7 +54,7 @@ func imapScript(oneByte bool) func(f *fakeConn) error {
 
 func imapOptions(addr string, pki testPKI, mode TLSMode) Options {
 	o := testOptions(addr, pki, mode, RoleRetrieval)
-	o.Proto = ProtoIMAP
+	o.Proto = protocol.IMAP
 	return o
 }
 
@@ -74,56 +76,56 @@ func TestIMAPStartTLSFlow(t *testing.T) {
 					t.Log("\n" + dump(evs))
 				}
 			}()
-			i := find(evs, 0, isLine(ServerToClient, "* OK"))
-			if i < 0 || evs[i].Layer != LayerCleartext || evs[i].Annotation != "imap.greeting" ||
+			i := find(evs, 0, isLine(wire.ServerToClient, "* OK"))
+			if i < 0 || evs[i].Layer != wire.LayerCleartext || evs[i].Annotation != "imap.greeting" ||
 				!strings.Contains(strings.Join(evs[i].Also, ","), "imap.code.capability,imap.status.ok") || evs[i].Line.Code != "OK" ||
 				!strings.Contains(strings.Join(evs[i].Also, ","), "imap.cap.logindisabled") {
 				t.Fatalf("greeting: %d", i)
 			}
-			i = find(evs, i, isLine(ClientToServer, "a1 CAPABILITY"))
-			if i < 0 || evs[i].Annotation != "imap.cmd.capability" || evs[i].Line.Command != "CAPABILITY" || evs[i].Line.Proto != ProtoIMAP {
+			i = find(evs, i, isLine(wire.ClientToServer, "a1 CAPABILITY"))
+			if i < 0 || evs[i].Annotation != "imap.cmd.capability" || evs[i].Line.Command != "CAPABILITY" || evs[i].Line.Proto != protocol.IMAP {
 				t.Fatalf("a1: %d", i)
 			}
-			i = find(evs, i, isLine(ServerToClient, "* CAPABILITY"))
+			i = find(evs, i, isLine(wire.ServerToClient, "* CAPABILITY"))
 			if i < 0 || evs[i].Line.Code != "*" || evs[i].Annotation != "imap.data.capability" ||
 				strings.Join(evs[i].Line.Capabilities, " ") != "IMAP4REV1 STARTTLS LOGINDISABLED" {
 				t.Fatalf("CAPABILITY data: %d", i)
 			}
-			i = find(evs, i, isLine(ServerToClient, "a1 OK"))
+			i = find(evs, i, isLine(wire.ServerToClient, "a1 OK"))
 			if i < 0 || evs[i].Annotation != "imap.status.ok" || evs[i].Line.Code != "OK" {
 				t.Fatalf("a1 OK: %d", i)
 			}
-			i = find(evs, i, isLine(ClientToServer, "a2 STARTTLS"))
-			if i < 0 || evs[i].Layer != LayerCleartext {
+			i = find(evs, i, isLine(wire.ClientToServer, "a2 STARTTLS"))
+			if i < 0 || evs[i].Layer != wire.LayerCleartext {
 				t.Fatalf("a2: %d", i)
 			}
-			i = find(evs, i, isLine(ServerToClient, "a2 OK"))
-			if i < 0 || evs[i+1].Kind != KindBoundary {
+			i = find(evs, i, isLine(wire.ServerToClient, "a2 OK"))
+			if i < 0 || evs[i+1].Kind != wire.KindBoundary {
 				t.Fatalf("a2 OK then boundary: %d", i)
 			}
 			assertTLSUpgrade(t, evs, i+1)
-			note := find(evs, i, func(ev Event) bool { return ev.Annotation == "imap.note.capabilities_changed" })
+			note := find(evs, i, func(ev wire.Event) bool { return ev.Annotation == "imap.note.capabilities_changed" })
 			if note < 0 || !strings.Contains(evs[note].Text, "added after TLS: AUTH=PLAIN") ||
 				!strings.Contains(evs[note].Text, "gone after TLS: STARTTLS, LOGINDISABLED") {
 				t.Errorf("capability note: %d", note)
 			}
-			login := find(evs, note, isLine(ClientToServer, "a4 LOGIN"))
+			login := find(evs, note, isLine(wire.ClientToServer, "a4 LOGIN"))
 			if login < 0 || evs[login].Credential == nil {
 				t.Fatalf("LOGIN: %d", login)
 			}
 			if cr := evs[login].Credential; cr.Mechanism != "LOGIN" || cr.Username != "learner" || cr.Password != "correct-horse" || cr.OnWire {
 				t.Errorf("credential: %+v", cr)
 			}
-			exists := find(evs, login, isLine(ServerToClient, "* 2 EXISTS"))
+			exists := find(evs, login, isLine(wire.ServerToClient, "* 2 EXISTS"))
 			if exists < 0 || evs[exists].Annotation != "imap.data.exists" {
 				t.Errorf("EXISTS: %d", exists)
 			}
-			fetch := find(evs, exists, isLine(ServerToClient, "* 1 FETCH"))
+			fetch := find(evs, exists, isLine(wire.ServerToClient, "* 1 FETCH"))
 			if fetch < 0 || string(evs[fetch].Raw) != imapEnvelope+"\r\n" || evs[fetch].Annotation != "imap.data.fetch" {
 				t.Errorf("FETCH with literal: %d", fetch)
 			}
-			bye := find(evs, fetch, isLine(ServerToClient, "* BYE"))
-			if bye < 0 || evs[bye].Annotation != "imap.status.bye" || find(evs, bye, isLine(ServerToClient, "a7 OK")) < 0 {
+			bye := find(evs, fetch, isLine(wire.ServerToClient, "* BYE"))
+			if bye < 0 || evs[bye].Annotation != "imap.status.bye" || find(evs, bye, isLine(wire.ServerToClient, "a7 OK")) < 0 {
 				t.Errorf("LOGOUT: %d", bye)
 			}
 			if e := errorEvent(evs); e != nil {
@@ -158,7 +160,7 @@ func TestIMAPImplicit993(t *testing.T) {
 		t.Fatalf("Run: %v\n%s", err, dump(evs))
 	}
 	assertTLSUpgrade(t, evs, 1)
-	if find(evs, 0, isLine(ServerToClient, "a5 OK LOGOUT")) < 0 {
+	if find(evs, 0, isLine(wire.ServerToClient, "a5 OK LOGOUT")) < 0 {
 		t.Errorf("no LOGOUT completion\n%s", dump(evs))
 	}
 	assertWireMatchesEvents(t, evs, rec)
@@ -194,7 +196,7 @@ func TestIMAPPreauth(t *testing.T) {
 		if b := <-got; len(b) != 0 {
 			t.Errorf("client sent %q after PREAUTH", b)
 		}
-		if g := find(evs, 0, isLine(ServerToClient, "* PREAUTH")); g < 0 || evs[g].Line.Code != "PREAUTH" ||
+		if g := find(evs, 0, isLine(wire.ServerToClient, "* PREAUTH")); g < 0 || evs[g].Line.Code != "PREAUTH" ||
 			!strings.Contains(strings.Join(evs[g].Also, ","), "imap.status.preauth") {
 			t.Errorf("PREAUTH greeting event\n%s", dump(evs))
 		}
@@ -214,7 +216,7 @@ func TestIMAPPreauth(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Run: %v\n%s", err, dump(evs))
 		}
-		if find(evs, 0, isLine(ClientToServer, "a2 SELECT")) < 0 {
+		if find(evs, 0, isLine(wire.ClientToServer, "a2 SELECT")) < 0 {
 			t.Errorf("no SELECT after PREAUTH\n%s", dump(evs))
 		}
 		for _, ev := range evs {
@@ -240,8 +242,8 @@ func TestIMAPLoginDisabledAfterTLS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, dump(evs))
 	}
-	if find(evs, 0, func(ev Event) bool { return ev.Annotation == "imap.note.logindisabled" }) < 0 ||
-		find(evs, 0, isLine(ClientToServer, "a2 LOGIN")) >= 0 {
+	if find(evs, 0, func(ev wire.Event) bool { return ev.Annotation == "imap.note.logindisabled" }) < 0 ||
+		find(evs, 0, isLine(wire.ClientToServer, "a2 LOGIN")) >= 0 {
 		t.Errorf("LOGINDISABLED not honoured\n%s", dump(evs))
 	}
 }
@@ -378,57 +380,5 @@ func TestIMAPFailures(t *testing.T) {
 			}
 			runFailing(t, srv, o, tc.op, tc.explain)
 		})
-	}
-}
-
-func TestReadIMAPResponse(t *testing.T) {
-	for _, tc := range []struct {
-		in                      string
-		tag, status, code, data string
-		number                  int
-		caps                    string
-		err                     error
-	}{
-		{in: "* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n", tag: "*", status: "OK", code: "CAPABILITY", caps: "IMAP4REV1 STARTTLS"},
-		{in: "a4 NO [PRIVACYREQUIRED] no\r\n", tag: "a4", status: "NO", code: "PRIVACYREQUIRED"},
-		{in: "* 23 EXISTS\r\n", tag: "*", data: "EXISTS", number: 23},
-		{in: "* capability imap4rev2 auth=plain\r\n", tag: "*", data: "CAPABILITY", caps: "IMAP4REV2 AUTH=PLAIN"},
-		{in: "* 1 FETCH (BODY[] {3}\r\nabc BODY[1] {2+}\r\nde)\r\n", tag: "*", data: "FETCH", number: 1},
-		{in: "* 1 FETCH (BODY[] {0}\r\n)\r\n", tag: "*", data: "FETCH", number: 1},
-		{in: "* OK text ending in {5}\r\n", tag: "*", status: "OK"}, // resp-text has no literals
-		{in: "+ go ahead\r\n", tag: "+"},
-		{in: "\r\n", err: ErrMalformedReply},
-		{in: "* \r\n", err: ErrMalformedReply},
-		{in: "a1 HELLO\r\n", err: ErrMalformedReply},
-		{in: "* 1 FETCH (BODY[] {1048577}\r\n", err: ErrLiteralTooBig},
-		{in: "* 1 FETCH (BODY[] {5}\r\nab", err: io.ErrUnexpectedEOF},
-	} {
-		r, err := ReadIMAPResponse(NewLineReader(strings.NewReader(tc.in), 512))
-		if tc.err != nil {
-			if !errors.Is(err, tc.err) {
-				t.Errorf("%q: err %v, want %v", tc.in, err, tc.err)
-			}
-			continue
-		}
-		if err != nil || r.Tag != tc.tag || r.Status != tc.status || r.Code != tc.code || r.Data != tc.data ||
-			r.Number != tc.number || strings.Join(r.Caps, " ") != tc.caps || string(r.Raw) != tc.in {
-			t.Errorf("%q: %+v %v", tc.in, r, err)
-		}
-	}
-}
-
-// TestIMAPQuoteRoundTrip: what LOGIN sends decodes back to the password,
-// escapes included (RFC 9051 §4.3).
-func TestIMAPQuoteRoundTrip(t *testing.T) {
-	for _, pw := range []string{"correct-horse", `pa"ss\word`, `\\"`, "with space", ""} {
-		line := []byte("a4 LOGIN " + imapQuote("learner") + " " + imapQuote(pw) + "\r\n")
-		var st CredentialState
-		cr := DecodeCredential(ProtoIMAP, line, &st)
-		if cr == nil || cr.Username != "learner" || cr.Password != pw {
-			t.Errorf("%q: %+v", line, cr)
-		}
-		if bytes.Count(line, []byte{'"'})%2 != 0 && !strings.Contains(pw, `"`) {
-			t.Errorf("unbalanced quotes in %q", line)
-		}
 	}
 }

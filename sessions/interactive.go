@@ -48,6 +48,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Input is one thing the user asks the interactive driver to do: send a
@@ -106,7 +109,7 @@ type InteractiveDriver struct {
 // the input ends, the server closes the connection or the budget runs out.
 func (d InteractiveDriver) Play(c *Conversation) error {
 	switch p := c.Options().Proto; p {
-	case ProtoSMTP, ProtoPOP3, ProtoIMAP:
+	case protocol.SMTP, protocol.POP3, protocol.IMAP:
 	default:
 		return c.Fail("options", fmt.Errorf("protocol %q: typed lines are for SMTP, POP3 and IMAP", p), ExplainOptions)
 	}
@@ -270,7 +273,7 @@ func (s *interactive) install() {
 	c := s.c
 	if c.diss != nil {
 		var mu sync.Mutex
-		c.tap.SetTap(func(dir Direction, at time.Duration, b []byte) {
+		c.tap.SetTap(func(dir wire.Direction, at time.Duration, b []byte) {
 			mu.Lock()
 			defer mu.Unlock()
 			c.feed(dir, at, b)
@@ -371,7 +374,7 @@ func (s *interactive) settled() bool {
 
 // outstanding counts the lines that still await their answer.
 func (s *interactive) outstanding() int {
-	if s.o.Proto == ProtoIMAP {
+	if s.o.Proto == protocol.IMAP {
 		return len(s.tags)
 	}
 	s.pmu.Lock()
@@ -404,7 +407,7 @@ func (s *interactive) endOfInput() error {
 }
 
 func quitVerb(proto string) string {
-	if proto == ProtoIMAP {
+	if proto == protocol.IMAP {
 		return "LOGOUT"
 	}
 	return "QUIT"
@@ -434,7 +437,7 @@ func (s *interactive) classify(line string) (verb, tag string, cont, body bool) 
 		return s.contVerb, s.contTag, true, false
 	}
 	f := strings.Fields(line)
-	if s.o.Proto == ProtoIMAP {
+	if s.o.Proto == protocol.IMAP {
 		if len(f) > 0 {
 			tag = f[0]
 		}
@@ -469,7 +472,7 @@ func (s *interactive) sendLine(line string, confirmed bool, helper *authRun) err
 		// What would this line put on the wire before TLS? The same
 		// decoder Send uses, on a copy of its state.
 		peek := c.cred
-		if cr := DecodeCredential(s.o.Proto, raw, &peek); cr != nil && cr.Password != "" {
+		if cr := protocol.DecodeCredential(s.o.Proto, raw, &peek); cr != nil && cr.Password != "" {
 			if helper == nil && s.io.ConfirmCleartext && !confirmed {
 				c.Note("not sent: this line carries "+credentialWords(cr)+" and the connection is not TLS yet, so anyone on the path could read it (RFC 8314 §5.2); "+
 					"type STARTTLS first, or send the line again and confirm", AnnInteractiveCleartextHeld, nil)
@@ -493,7 +496,7 @@ func (s *interactive) sendLine(line string, confirmed bool, helper *authRun) err
 	// it is multi-line.
 	s.expect(line, verb, tag, cont, body)
 	s.contReady = false
-	if err := c.Send(raw, Line{Command: verb}, ann, also...); err != nil {
+	if err := c.Send(raw, wire.Line{Command: verb}, ann, also...); err != nil {
 		if c.quit {
 			return errSessionOver // the server already said goodbye and closed
 		}
@@ -515,7 +518,7 @@ func verbOr(verb, alt string) string {
 }
 
 // credentialWords names what a decoded credential holds, for a note.
-func credentialWords(cr *Credential) string {
+func credentialWords(cr *wire.Credential) string {
 	return "a password (" + cr.Mechanism + ")"
 }
 
@@ -523,7 +526,7 @@ func credentialWords(cr *Credential) string {
 // the driver waits for before it takes the next input.
 func (s *interactive) expect(line, verb, tag string, cont, body bool) {
 	switch s.o.Proto {
-	case ProtoSMTP:
+	case protocol.SMTP:
 		if body {
 			if line == "." {
 				// RFC 5321 §4.1.1.4: the lone "." ends the message, and
@@ -539,7 +542,7 @@ func (s *interactive) expect(line, verb, tag string, cont, body bool) {
 			s.askTLS("")
 			return
 		}
-	case ProtoPOP3:
+	case protocol.POP3:
 		sc := sentCmd{verb: verb}
 		if !cont {
 			sc.multi, sc.max = pop3Multi(line)
@@ -549,7 +552,7 @@ func (s *interactive) expect(line, verb, tag string, cont, body bool) {
 			s.askTLS("")
 			return
 		}
-	case ProtoIMAP:
+	case protocol.IMAP:
 		if cont {
 			tag = s.contTag
 		} else if tag != "" {
@@ -579,9 +582,9 @@ func lineName(tag, verb string, cont bool) string {
 	case verb == "":
 		return "the last line"
 	case tag != "":
-		return Truncate(tag, 20) + " " + Truncate(verb, 20)
+		return wire.Truncate(tag, 20) + " " + wire.Truncate(verb, 20)
 	}
-	return Truncate(verb, 20)
+	return wire.Truncate(verb, 20)
 }
 
 func (s *interactive) lockstep(what string) {
@@ -594,15 +597,15 @@ func (s *interactive) lockstep(what string) {
 // the server answered (RFC 3207 §4, RFC 2595 §4, RFC 9051 §6.2.1).
 func (s *interactive) askTLS(tag string) {
 	if s.c.TLSActive() {
-		s.c.Note(StartTLSVerb(s.o.Proto)+" inside TLS: the connection is TLS already; the server should refuse it (RFC 3207 §4.2, RFC 2595 §4, RFC 9051 §6.2.1), and mailwire will not start TLS twice",
+		s.c.Note(protocol.StartTLSVerb(s.o.Proto)+" inside TLS: the connection is TLS already; the server should refuse it (RFC 3207 §4.2, RFC 2595 §4, RFC 9051 §6.2.1), and mailwire will not start TLS twice",
 			AnnInteractiveAlreadyTLS, nil)
 		if s.io.Lockstep {
-			s.await(waitReply, tag, StartTLSVerb(s.o.Proto))
+			s.await(waitReply, tag, protocol.StartTLSVerb(s.o.Proto))
 		}
 		return
 	}
 	s.starttls = tag
-	s.await(waitSTARTTLS, tag, StartTLSVerb(s.o.Proto))
+	s.await(waitSTARTTLS, tag, protocol.StartTLSVerb(s.o.Proto))
 }
 
 // pop3Multi says whether a positive answer to a POP3 command line is
@@ -616,11 +619,11 @@ func pop3Multi(line string) (bool, int) {
 	}
 	switch strings.ToUpper(f[0]) {
 	case "CAPA":
-		return true, pop3MaxListingBytes
+		return true, protocol.POP3MaxListingBytes
 	case "LIST", "UIDL":
-		return len(f) == 1, pop3MaxListingBytes
+		return len(f) == 1, protocol.POP3MaxListingBytes
 	case "RETR", "TOP":
-		return true, pop3MaxBytes
+		return true, protocol.POP3MaxBytes
 	}
 	return false, 0
 }
@@ -698,9 +701,9 @@ func (s *interactive) handle(res readResult) (done bool, err error) {
 // afterSTARTTLSText says what the client must do first inside TLS.
 func afterSTARTTLSText(proto string) string {
 	switch proto {
-	case ProtoPOP3:
+	case protocol.POP3:
 		return "TLS is up. What was learned before it must be forgotten (RFC 2595 §4): type CAPA to see the capabilities inside TLS"
-	case ProtoIMAP:
+	case protocol.IMAP:
 		return "TLS is up. Cached capabilities must be discarded (RFC 9051 §6.2.1): type a tagged CAPABILITY to see them inside TLS"
 	}
 	return "TLS is up. The server has forgotten the EHLO, and the client must send EHLO again before anything else (RFC 3207 §4.2)"
@@ -720,14 +723,14 @@ func (s *interactive) emitResponse(res readResult) (upgrade bool) {
 		s.release() // whatever the server said first, it has spoken
 	}
 	switch s.o.Proto {
-	case ProtoSMTP:
+	case protocol.SMTP:
 		r := res.smtp
 		sc, asked := s.pop()
 		line := r.Line()
 		ann, also := r.Annotations()
 		if asked && sc.verb == "EHLO" && r.Code == 250 {
-			line.Capabilities = parseEHLO(r.Lines)
-			also = append(also, capabilityKeys("smtp.ext.", line.Capabilities, false)...)
+			line.Capabilities = protocol.ParseEHLO(r.Lines)
+			also = append(also, protocol.CapabilityKeys("smtp.ext.", line.Capabilities, false)...)
 		}
 		c.Received(r.Raw, line, ann, also...)
 		s.greeted = true
@@ -745,11 +748,11 @@ func (s *interactive) emitResponse(res readResult) (upgrade bool) {
 		answer := asked && sc.verb == "STARTTLS"
 		upgrade = inFlight && answer && r.Code == 220
 		s.resolved(answer, "", r.Code == 334)
-	case ProtoPOP3:
+	case protocol.POP3:
 		if res.pop3Cont {
 			// RFC 5034 §4: "+ " and a challenge; the next line answers it.
 			sc, _ := s.pop()
-			c.Received(res.raw, Line{Code: "+"}, "pop3.continuation")
+			c.Received(res.raw, wire.Line{Code: "+"}, "pop3.continuation")
 			s.contReady, s.contVerb = true, sc.verb
 			s.greeted = true
 			s.resolved(false, "", true)
@@ -757,15 +760,15 @@ func (s *interactive) emitResponse(res readResult) (upgrade bool) {
 		}
 		r := res.pop3
 		sc, asked := s.pop()
-		line := Line{Code: r.Status()}
+		line := wire.Line{Code: r.Status()}
 		ann, also := r.Annotations()
 		if !s.greeted {
 			also = append([]string{ann}, also...)
 			ann = "pop3.greeting"
 		}
 		if asked && sc.verb == "CAPA" && r.OK {
-			line.Capabilities = parseCAPA(r.Lines)
-			also = append(also, capabilityKeys("pop3.capa.", line.Capabilities, false)...)
+			line.Capabilities = protocol.ParseCAPA(r.Lines)
+			also = append(also, protocol.CapabilityKeys("pop3.capa.", line.Capabilities, false)...)
 		}
 		c.Received(r.Raw, line, ann, also...)
 		if r.Truncated {
@@ -779,15 +782,15 @@ func (s *interactive) emitResponse(res readResult) (upgrade bool) {
 		answer := asked && sc.verb == "STLS"
 		upgrade = inFlight && answer && r.OK
 		s.resolved(answer, "", false)
-	case ProtoIMAP:
+	case protocol.IMAP:
 		r := res.imap
 		ann, also := r.Annotations()
 		if !s.greeted {
 			also = append([]string{ann}, also...)
 			ann = "imap.greeting"
 		}
-		also = append(also, capabilityKeys("imap.cap.", r.Caps, true)...)
-		c.Received(r.Raw, Line{Code: imapLineCode(r), Capabilities: r.Caps}, ann, also...)
+		also = append(also, protocol.CapabilityKeys("imap.cap.", r.Caps, true)...)
+		c.Received(r.Raw, wire.Line{Code: protocol.IMAPLineCode(r), Capabilities: r.Caps}, ann, also...)
 		s.greeted = true
 		if r.Caps != nil {
 			s.imapCaps = r.Caps
@@ -860,7 +863,7 @@ func (s *interactive) resolved(answerTLS bool, tag string, cont bool) {
 			s.release()
 		}
 	case waitReply:
-		if s.o.Proto != ProtoIMAP || cont || tag == s.waitTag {
+		if s.o.Proto != protocol.IMAP || cont || tag == s.waitTag {
 			s.release()
 		}
 	}
@@ -874,12 +877,12 @@ func (s *interactive) resolved(answerTLS bool, tag string, cont bool) {
 // failure.
 func (s *interactive) readFailed(res readResult) (bool, error) {
 	c := s.c
-	if errors.Is(res.err, ErrMalformedReply) && len(res.raw) > 0 {
+	if errors.Is(res.err, protocol.ErrMalformedReply) && len(res.raw) > 0 {
 		// The bytes were read whole, line by line: shown as they came,
 		// and the session goes on (a person can judge a reply mailwire
 		// cannot parse; a script sees the note).
 		s.pop()
-		c.Received(res.raw, Line{}, ExplainMalformed)
+		c.Received(res.raw, wire.Line{}, ExplainMalformed)
 		c.Note("not a well-formed "+strings.ToUpper(s.o.Proto)+" response: "+res.err.Error()+"; the session goes on", AnnInteractiveMalformed, nil)
 		s.greeted = true
 		s.resolved(false, s.waitTag, true)
@@ -891,7 +894,7 @@ func (s *interactive) readFailed(res readResult) (bool, error) {
 		return false, nil
 	}
 	if len(res.raw) > 0 {
-		c.Received(res.raw, Line{}, s.o.Proto+incompleteSuffix(s.o.Proto))
+		c.Received(res.raw, wire.Line{}, s.o.Proto+incompleteSuffix(s.o.Proto))
 	}
 	closed := errors.Is(res.err, io.EOF) && len(res.raw) == 0
 	if closed && c.quit {
@@ -917,7 +920,7 @@ func (s *interactive) readFailed(res readResult) (bool, error) {
 }
 
 func incompleteSuffix(proto string) string {
-	if proto == ProtoIMAP {
+	if proto == protocol.IMAP {
 		return ".response.incomplete"
 	}
 	return ".reply.incomplete"

@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/mailwire/mailwire/sessions/protocol"
 )
+
+func isCtlOrSpace(r rune) bool { return r <= ' ' || r == 0x7f }
 
 // The AUTH helper of the interactive driver: the user names a mechanism, a
 // user and a password (which a UI asks for in a masked field), and the
@@ -37,12 +41,12 @@ type AuthHelp struct {
 // one first.
 func AuthMechanisms(proto string) []string {
 	switch proto {
-	case ProtoPOP3:
-		return []string{AuthPlain, AuthLogin, "USER"}
-	case ProtoIMAP:
-		return []string{"LOGIN", AuthPlain}
-	case ProtoSMTP:
-		return []string{AuthPlain, AuthLogin}
+	case protocol.POP3:
+		return []string{protocol.AuthPlain, protocol.AuthLogin, "USER"}
+	case protocol.IMAP:
+		return []string{"LOGIN", protocol.AuthPlain}
+	case protocol.SMTP:
+		return []string{protocol.AuthPlain, protocol.AuthLogin}
 	}
 	return nil
 }
@@ -83,13 +87,13 @@ func helperLines(proto string, h AuthHelp, saslIR bool) ([]authStep, error) {
 	// RFC 4616 §2: [authzid] NUL authcid NUL passwd, no authzid.
 	plain := b64("\x00" + h.User + "\x00" + h.Password)
 	switch proto {
-	case ProtoSMTP, ProtoPOP3:
+	case protocol.SMTP, protocol.POP3:
 		switch mech {
-		case AuthPlain:
+		case protocol.AuthPlain:
 			// The initial response rides on the AUTH line (RFC 4954 §4,
 			// RFC 5034 §4).
 			return []authStep{{line: "AUTH PLAIN " + plain}}, nil
-		case AuthLogin:
+		case protocol.AuthLogin:
 			// Two challenges, "Username:" and "Password:", each answered
 			// in base64.
 			return []authStep{{line: "AUTH LOGIN"}, {line: b64(h.User)}, {line: b64(h.Password)}}, nil
@@ -98,7 +102,7 @@ func helperLines(proto string, h AuthHelp, saslIR bool) ([]authStep, error) {
 	}
 	tag := h.Tag
 	if mech == "LOGIN" {
-		return []authStep{{line: tag + " LOGIN " + imapQuote(h.User) + " " + imapQuote(h.Password)}}, nil
+		return []authStep{{line: tag + " LOGIN " + protocol.IMAPQuote(h.User) + " " + protocol.IMAPQuote(h.Password)}}, nil
 	}
 	if saslIR {
 		return []authStep{{line: tag + " AUTHENTICATE PLAIN " + plain}}, nil
@@ -124,11 +128,11 @@ func (s *interactive) startHelper(h AuthHelp) error {
 	case c.TLSActive() && c.verifyErr != nil && !s.o.AllowCleartextAuth:
 		return refuse("not sending a password inside a TLS whose certificate did not verify: whoever answered may not be the server (RFC 8314 §5.3)")
 	}
-	if s.o.Proto == ProtoIMAP && h.Tag == "" {
+	if s.o.Proto == protocol.IMAP && h.Tag == "" {
 		s.helperN++
 		h.Tag = fmt.Sprintf("mw%d", s.helperN)
 	}
-	if s.o.Proto == ProtoIMAP && strings.ContainsFunc(h.Tag, func(r rune) bool { return isCtlOrSpace(r) || strings.ContainsRune("(){%*\"\\]+", r) }) {
+	if s.o.Proto == protocol.IMAP && strings.ContainsFunc(h.Tag, func(r rune) bool { return isCtlOrSpace(r) || strings.ContainsRune("(){%*\"\\]+", r) }) {
 		return refuse(fmt.Sprintf("tag %q: a tag is one atom without * or + (RFC 9051 §9)", h.Tag))
 	}
 	steps, err := helperLines(s.o.Proto, h, slices.Contains(s.imapCaps, "SASL-IR"))
@@ -142,10 +146,10 @@ func (s *interactive) startHelper(h AuthHelp) error {
 
 // startTLSHint is the upgrade command as the user types it.
 func startTLSHint(proto string) string {
-	if proto == ProtoIMAP {
+	if proto == protocol.IMAP {
 		return "a tagged STARTTLS"
 	}
-	return StartTLSVerb(proto)
+	return protocol.StartTLSVerb(proto)
 }
 
 // helperSend sends the helper's next line and waits for the answer.
@@ -169,7 +173,7 @@ func (s *interactive) helperStep(res readResult) error {
 	if run == nil {
 		return nil
 	}
-	if s.o.Proto == ProtoIMAP && res.imap != nil && res.imap.Tag == "*" {
+	if s.o.Proto == protocol.IMAP && res.imap != nil && res.imap.Tag == "*" {
 		return nil // untagged data while the login runs
 	}
 	if run.next < len(run.steps) {

@@ -6,6 +6,9 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // FuzzInteractive plays the interactive driver, typing a fixed dialogue
@@ -40,12 +43,12 @@ func FuzzInteractive(f *testing.F) {
 
 func fuzzInteractiveBody(t *testing.T, p byte, script []byte) {
 	{
-		proto := []string{ProtoSMTP, ProtoPOP3, ProtoIMAP}[int(p)%3]
+		proto := []string{protocol.SMTP, protocol.POP3, protocol.IMAP}[int(p)%3]
 		dialogue := map[string][]Input{
-			ProtoSMTP: {{Line: "EHLO me"}, {Line: "STARTTLS"}, {Line: "EHLO me"}, {Line: "AUTH LOGIN"},
+			protocol.SMTP: {{Line: "EHLO me"}, {Line: "STARTTLS"}, {Line: "EHLO me"}, {Line: "AUTH LOGIN"},
 				{Line: "bWU="}, {Line: "c2VjcmV0"}, {Line: "DATA"}, {Line: "."}, {Line: "QUIT"}},
-			ProtoPOP3: {{Line: "CAPA"}, {Line: "STLS"}, {Line: "AUTH PLAIN"}, {Line: "AG1lAHNlY3JldA=="}, {Line: "RETR 1"}, {Line: "QUIT"}},
-			ProtoIMAP: {{Line: "a1 CAPABILITY"}, {Line: "a2 STARTTLS"}, {Line: "a3 IDLE"}, {Line: "DONE"},
+			protocol.POP3: {{Line: "CAPA"}, {Line: "STLS"}, {Line: "AUTH PLAIN"}, {Line: "AG1lAHNlY3JldA=="}, {Line: "RETR 1"}, {Line: "QUIT"}},
+			protocol.IMAP: {{Line: "a1 CAPABILITY"}, {Line: "a2 STARTTLS"}, {Line: "a3 IDLE"}, {Line: "DONE"},
 				{Auth: &AuthHelp{Mechanism: "PLAIN", User: "me", Password: "secret"}}, {Line: "a4 LOGOUT"}},
 		}[proto]
 		parts := bytes.Split(script, []byte{0})
@@ -78,7 +81,7 @@ func fuzzInteractiveBody(t *testing.T, p byte, script []byte) {
 			in <- x
 		}
 		close(in)
-		o := Options{Target: "mail.test:25", Proto: proto, ServerName: "mail.test", Verify: VerifySystem,
+		o := Options{Target: "mail.test:25", Proto: proto, ServerName: "mail.test", Verify: wire.VerifySystem,
 			ReadTimeout: 20 * time.Millisecond, SessionTimeout: 2 * time.Second, MaxReplyLines: 20, MaxLineLength: 256,
 			Dial:   func(context.Context, string, string) (net.Conn, error) { return client, nil },
 			Driver: InteractiveDriver{Input: in, Opts: InteractiveOptions{Lockstep: true, ReplyWait: 5 * time.Millisecond}}}
@@ -92,7 +95,7 @@ func fuzzInteractiveBody(t *testing.T, p byte, script []byte) {
 			if ev.Credential != nil && ev.Credential.OnWire && ev.Credential.Password != "" {
 				// A typed password before TLS is allowed (warned); it must
 				// have its note first.
-				if find(evs, 0, func(e Event) bool { return e.Annotation == AnnInteractiveCleartext && e.Seq < ev.Seq }) < 0 {
+				if find(evs, 0, func(e wire.Event) bool { return e.Annotation == AnnInteractiveCleartext && e.Seq < ev.Seq }) < 0 {
 					t.Fatalf("a password went before TLS without a warning\n%s", dump(evs))
 				}
 			}

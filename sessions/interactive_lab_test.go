@@ -10,6 +10,8 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // End-to-end: the interactive driver (mailwire connect's prompt and piped
@@ -27,7 +29,7 @@ func interactiveOptions(t *testing.T, l *lab.Lab, port int) sessions.Options {
 
 // playLines runs an interactive session in lockstep over the given inputs,
 // then EOF.
-func playLines(t *testing.T, o sessions.Options, io sessions.InteractiveOptions, inputs ...sessions.Input) ([]sessions.Event, error) {
+func playLines(t *testing.T, o sessions.Options, io sessions.InteractiveOptions, inputs ...sessions.Input) ([]wire.Event, error) {
 	t.Helper()
 	in := make(chan sessions.Input, len(inputs))
 	for _, x := range inputs {
@@ -51,24 +53,24 @@ func lines(ss ...string) []sessions.Input {
 }
 
 // sentLines are the lines the client put on the wire, as sent.
-func sentLines(evs []sessions.Event) []string {
+func sentLines(evs []wire.Event) []string {
 	var out []string
 	for _, ev := range evs {
-		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer {
+		if ev.Kind == wire.KindLine && ev.Dir == wire.ClientToServer {
 			out = append(out, strings.TrimSuffix(string(ev.Raw), "\r\n"))
 		}
 	}
 	return out
 }
 
-func hasNote(evs []sessions.Event, ann string) bool {
-	return slices.ContainsFunc(evs, func(ev sessions.Event) bool { return ev.Kind == sessions.KindNote && ev.Annotation == ann })
+func hasNote(evs []wire.Event, ann string) bool {
+	return slices.ContainsFunc(evs, func(ev wire.Event) bool { return ev.Kind == wire.KindNote && ev.Annotation == ann })
 }
 
-func errorsOf(evs []sessions.Event) []sessions.Event {
-	var out []sessions.Event
+func errorsOf(evs []wire.Event) []wire.Event {
+	var out []wire.Event
 	for _, ev := range evs {
-		if ev.Kind == sessions.KindError {
+		if ev.Kind == wire.KindError {
 			out = append(out, ev)
 		}
 	}
@@ -77,10 +79,10 @@ func errorsOf(evs []sessions.Event) []sessions.Event {
 
 // reply returns the first server line event whose text starts with prefix
 // after event index from, and its index.
-func replyAfter(evs []sessions.Event, from int, prefix string) (int, *sessions.Event) {
+func replyAfter(evs []wire.Event, from int, prefix string) (int, *wire.Event) {
 	for i := from; i < len(evs); i++ {
 		ev := &evs[i]
-		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ServerToClient && strings.HasPrefix(ev.Text, prefix) {
+		if ev.Kind == wire.KindLine && ev.Dir == wire.ServerToClient && strings.HasPrefix(ev.Text, prefix) {
 			return i, ev
 		}
 	}
@@ -89,10 +91,10 @@ func replyAfter(evs []sessions.Event, from int, prefix string) (int, *sessions.E
 
 // assertSecretsHidden fails when a form of the password is in a byte an
 // observer on the path could read.
-func assertSecretsHidden(t *testing.T, evs []sessions.Event, user, password string) {
+func assertSecretsHidden(t *testing.T, evs []wire.Event, user, password string) {
 	t.Helper()
 	for _, ev := range evs {
-		if ev.Visible != sessions.VisibleAnyone {
+		if ev.Visible != wire.VisibleAnyone {
 			continue
 		}
 		for _, s := range secretsOf(user, password) {
@@ -105,7 +107,7 @@ func assertSecretsHidden(t *testing.T, evs []sessions.Event, user, password stri
 
 func TestInteractiveLabSMTP(t *testing.T) {
 	l := startLab(t)
-	for _, mech := range []string{sessions.AuthPlain, sessions.AuthLogin} {
+	for _, mech := range []string{protocol.AuthPlain, protocol.AuthLogin} {
 		t.Run(mech, func(t *testing.T) {
 			o := interactiveOptions(t, l, 587)
 			in := lines("EHLO me.test", "STARTTLS", "EHLO me.test")
@@ -117,7 +119,7 @@ func TestInteractiveLabSMTP(t *testing.T) {
 			}
 			// Exactly what was typed, and the helper's lines, nothing else.
 			want := []string{"EHLO me.test", "STARTTLS", "EHLO me.test"}
-			if mech == sessions.AuthPlain {
+			if mech == protocol.AuthPlain {
 				want = append(want, "AUTH PLAIN AGxlYXJuZXIAY29ycmVjdC1ob3JzZQ==")
 			} else {
 				want = append(want, "AUTH LOGIN", "bGVhcm5lcg==", "Y29ycmVjdC1ob3JzZQ==")
@@ -143,7 +145,7 @@ func TestInteractiveLabSMTP(t *testing.T) {
 				t.Errorf("EHLO capabilities %v then %v\n%s", first, second, text(evs))
 			}
 			_ = i
-			var cred *sessions.Credential
+			var cred *wire.Credential
 			for _, ev := range evs {
 				if ev.Credential != nil && ev.Credential.Password != "" {
 					cred = ev.Credential
@@ -161,7 +163,7 @@ func TestInteractiveLabSMTP(t *testing.T) {
 			if errs := errorsOf(evs); len(errs) > 0 {
 				t.Errorf("errors: %v", errs)
 			}
-			if c := evs[len(evs)-1]; c.Kind != sessions.KindClose || !strings.HasPrefix(c.Text, "client closed the connection;") {
+			if c := evs[len(evs)-1]; c.Kind != wire.KindClose || !strings.HasPrefix(c.Text, "client closed the connection;") {
 				t.Errorf("close %q: want a client that ended the protocol", c.Text)
 			}
 			if fs := sessions.Findings(evs); len(fs) > 0 {
@@ -192,7 +194,7 @@ func TestInteractiveLabPOP3STLS(t *testing.T) {
 	// CAPA is read as the multi-line response it is (RFC 2449 §5).
 	n := 0
 	for _, ev := range evs {
-		if ev.Line != nil && ev.Dir == sessions.ServerToClient && len(ev.Line.Capabilities) > 0 {
+		if ev.Line != nil && ev.Dir == wire.ServerToClient && len(ev.Line.Capabilities) > 0 {
 			n++
 		}
 	}
@@ -210,7 +212,7 @@ func TestInteractiveLabPOP3STLS(t *testing.T) {
 
 func TestInteractiveLabIMAPSTARTTLS(t *testing.T) {
 	l := startLab(t)
-	for _, mech := range []string{"LOGIN", sessions.AuthPlain} {
+	for _, mech := range []string{"LOGIN", protocol.AuthPlain} {
 		t.Run(mech, func(t *testing.T) {
 			o := interactiveOptions(t, l, 143)
 			in := lines("a1 CAPABILITY", "a2 STARTTLS", "a3 CAPABILITY")
@@ -259,7 +261,7 @@ func TestInteractiveLabImplicit(t *testing.T) {
 		}
 		b := annotated(evs, "tls.boundary.implicit")
 		first, _ := replyAfter(evs, 0, "")
-		if b == nil || first < 0 || int(b.Seq) > int(evs[first].Seq) || evs[first].Layer != sessions.LayerDecrypted {
+		if b == nil || first < 0 || int(b.Seq) > int(evs[first].Seq) || evs[first].Layer != wire.LayerDecrypted {
 			t.Errorf("%d: TLS does not come first\n%s", tc.port, text(evs))
 		}
 		if !slices.Equal(sentLines(evs), tc.lines) {
@@ -273,7 +275,7 @@ func TestInteractiveLabImplicit(t *testing.T) {
 // goes, after a warning, or is held until confirmed.
 func TestInteractiveCleartextPasswords(t *testing.T) {
 	l := startLab(t)
-	helper := sessions.Input{Auth: &sessions.AuthHelp{Mechanism: sessions.AuthPlain, User: lab.DemoUser, Password: lab.DemoPassword}}
+	helper := sessions.Input{Auth: &sessions.AuthHelp{Mechanism: protocol.AuthPlain, User: lab.DemoUser, Password: lab.DemoPassword}}
 	typed := "AUTH PLAIN AGxlYXJuZXIAY29ycmVjdC1ob3JzZQ=="
 
 	t.Run("helper refuses", func(t *testing.T) {
@@ -306,7 +308,7 @@ func TestInteractiveCleartextPasswords(t *testing.T) {
 		evs, _ := playLines(t, interactiveOptions(t, l, 25), sessions.InteractiveOptions{Lockstep: true},
 			lines("EHLO me.test", typed, "QUIT")...)
 		w := annotated(evs, sessions.AnnInteractiveCleartext)
-		var line *sessions.Event
+		var line *wire.Event
 		for i := range evs {
 			if evs[i].Credential != nil && evs[i].Credential.Password != "" {
 				line = &evs[i]
@@ -362,14 +364,14 @@ func TestInteractiveEOFEndsPolitely(t *testing.T) {
 	// After the note: the client's close_notify, an encrypted record.
 	alert := false
 	for _, ev := range evs {
-		if ev.Seq > n.Seq && ev.Dir == sessions.ClientToServer && (ev.Kind == sessions.KindEncrypted || ev.Kind == sessions.KindRecord) {
+		if ev.Seq > n.Seq && ev.Dir == wire.ClientToServer && (ev.Kind == wire.KindEncrypted || ev.Kind == wire.KindRecord) {
 			alert = true
 		}
 	}
 	if !alert {
 		t.Errorf("no TLS record from the client after the end of input (close_notify)\n%s", text(evs))
 	}
-	if c := evs[len(evs)-1]; c.Kind != sessions.KindClose || !strings.Contains(c.Text, "without ending the protocol") {
+	if c := evs[len(evs)-1]; c.Kind != wire.KindClose || !strings.Contains(c.Text, "without ending the protocol") {
 		t.Errorf("close %q", c.Text)
 	}
 }
@@ -381,7 +383,7 @@ func TestInteractiveStreamLinesLab(t *testing.T) {
 	o := interactiveOptions(t, l, 25)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var evs []sessions.Event
+	var evs []wire.Event
 	for ev := range sessions.StreamLines(ctx, o, strings.NewReader("EHLO me.test\r\nSTARTTLS\nEHLO me.test\r\nQUIT"), sessions.InteractiveOptions{Lockstep: true}) {
 		evs = append(evs, ev)
 	}

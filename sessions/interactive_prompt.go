@@ -7,6 +7,9 @@ import (
 	"io"
 	"strings"
 	"sync"
+
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Ways in for the interactive driver: StartPrompt for a UI that sends what
@@ -31,14 +34,14 @@ const promptQueue = 64
 // questions before it sends a line.
 type promptState struct {
 	mu       sync.Mutex
-	cred     CredentialState
+	cred     protocol.CredentialState
 	tls      bool
 	verified bool
 	waiting  bool
 	ended    bool
 }
 
-func (p *promptState) set(cred CredentialState, tls, verified, waiting bool) {
+func (p *promptState) set(cred protocol.CredentialState, tls, verified, waiting bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cred, p.tls, p.verified, p.waiting = cred, tls, verified, waiting
@@ -55,7 +58,7 @@ func (p *promptState) end() {
 // network, so a UI may call them from its event loop.
 type Prompt struct {
 	proto  string
-	events <-chan Event
+	events <-chan wire.Event
 	st     *promptState
 
 	mu     sync.Mutex
@@ -77,14 +80,14 @@ func StartPrompt(ctx context.Context, opts Options, io InteractiveOptions) *Prom
 	}
 	p := &Prompt{proto: opts.Proto, in: in, st: st}
 	if p.proto == "" {
-		p.proto = ProtoSMTP
+		p.proto = protocol.SMTP
 	}
 	p.events = Stream(ctx, opts)
 	return p
 }
 
 // Events is the session's event stream.
-func (p *Prompt) Events() <-chan Event { return p.events }
+func (p *Prompt) Events() <-chan wire.Event { return p.events }
 
 // Proto is the session's protocol.
 func (p *Prompt) Proto() string { return p.proto }
@@ -126,14 +129,14 @@ func (p *Prompt) Close() {
 // anyone on the path if it were sent now (a password before TLS), or nil.
 // A UI asks before sending, to have the user confirm; the driver checks
 // again when the line goes (InteractiveOptions.ConfirmCleartext).
-func (p *Prompt) Exposes(line string) *Credential {
+func (p *Prompt) Exposes(line string) *wire.Credential {
 	p.st.mu.Lock()
 	st, tls := p.st.cred, p.st.tls
 	p.st.mu.Unlock()
 	if tls {
 		return nil
 	}
-	if cr := DecodeCredential(p.proto, []byte(line+"\r\n"), &st); cr != nil && cr.Password != "" {
+	if cr := protocol.DecodeCredential(p.proto, []byte(line+"\r\n"), &st); cr != nil && cr.Password != "" {
 		return cr
 	}
 	return nil
@@ -158,23 +161,23 @@ func (p *Prompt) Ended() bool {
 // pipe), one per line, sent as read without their line end and with CRLF
 // added; the end of r ends the input. An unfinished last line is sent as a
 // line. Events come as from Stream.
-func StreamLines(ctx context.Context, opts Options, r io.Reader, io InteractiveOptions) <-chan Event {
+func StreamLines(ctx context.Context, opts Options, r io.Reader, io InteractiveOptions) <-chan wire.Event {
 	ctx, cancel := context.WithCancel(ctx)
 	in := make(chan Input)
 	limit := opts.MaxLineLength
 	if limit <= 0 {
-		limit = DefaultMaxLineLength
+		limit = protocol.DefaultMaxLineLength
 	}
 	go readLines(ctx, r, limit, in)
 	opts.Driver = InteractiveDriver{Input: in, Opts: io}
 	if opts.SessionTimeout <= 0 {
 		opts.SessionTimeout = DefaultInteractiveTimeout
 	}
-	ch := make(chan Event, 64)
+	ch := make(chan wire.Event, 64)
 	go func() {
 		defer close(ch)
 		defer cancel() // stops readLines once it has a line to give
-		_ = Run(ctx, opts, func(ev Event) { ch <- ev })
+		_ = Run(ctx, opts, func(ev wire.Event) { ch <- ev })
 	}()
 	return ch
 }
@@ -182,7 +185,7 @@ func StreamLines(ctx context.Context, opts Options, r io.Reader, io InteractiveO
 // readLines reads bounded lines from r into in, and closes in at the end.
 func readLines(ctx context.Context, r io.Reader, limit int, in chan<- Input) {
 	defer close(in)
-	lr := NewLineReader(r, limit)
+	lr := protocol.NewLineReader(r, limit)
 	give := func(x Input) bool {
 		select {
 		case in <- x:
@@ -205,7 +208,7 @@ func readLines(ctx context.Context, r io.Reader, limit int, in chan<- Input) {
 				give(Input{Line: rest})
 			}
 		case errors.Is(err, io.EOF):
-		case errors.Is(err, ErrLineTooLong):
+		case errors.Is(err, protocol.ErrLineTooLong):
 			give(Input{Err: fmt.Errorf("a line of the input is longer than %d bytes", limit-2)})
 		default:
 			give(Input{Err: fmt.Errorf("read the input: %w", err)})

@@ -3,6 +3,8 @@ package sessions
 import (
 	"bytes"
 	"errors"
+
+	"github.com/mailwire/mailwire/sessions/protocol"
 )
 
 // The interactive driver's reader goroutine (interactive.go says why it
@@ -14,10 +16,10 @@ import (
 // (with the bytes read before it, in raw).
 type readResult struct {
 	raw      []byte
-	smtp     *Reply
-	pop3     *POP3Response
+	smtp     *protocol.Reply
+	pop3     *protocol.POP3Response
 	pop3Cont bool // POP3: a continuation request "+ " (RFC 5034 §4)
-	imap     *IMAPResponse
+	imap     *protocol.IMAPResponse
 	err      error
 }
 
@@ -28,13 +30,13 @@ type responseReader struct {
 	// multi-line and its bound (the oldest command awaiting an answer
 	// decides, RFC 1939 §3).
 	multi func() (bool, int)
-	next  chan *LineReader // "read one response from this reader"; closed: stop
-	out   chan readResult  // closed when the goroutine ends
+	next  chan *protocol.LineReader // "read one response from this reader"; closed: stop
+	out   chan readResult           // closed when the goroutine ends
 }
 
 func newResponseReader(proto string, maxLines int, multi func() (bool, int)) *responseReader {
 	return &responseReader{proto: proto, maxLines: maxLines, multi: multi,
-		next: make(chan *LineReader), out: make(chan readResult)}
+		next: make(chan *protocol.LineReader), out: make(chan readResult)}
 }
 
 func (r *responseReader) loop() {
@@ -45,9 +47,9 @@ func (r *responseReader) loop() {
 }
 
 // read reads one response.
-func (r *responseReader) read(lr *LineReader) readResult {
+func (r *responseReader) read(lr *protocol.LineReader) readResult {
 	switch r.proto {
-	case ProtoPOP3:
+	case protocol.POP3:
 		// Whether a POP3 response is multi-line depends on the command it
 		// answers, which the user may type while this goroutine already
 		// waits: so it waits for the first bytes before it asks.
@@ -56,24 +58,24 @@ func (r *responseReader) read(lr *LineReader) readResult {
 		}
 		multi, limit := r.multi()
 		if limit == 0 {
-			limit = pop3MaxListingBytes
+			limit = protocol.POP3MaxListingBytes
 		}
-		resp, err := readPOP3Response(lr, multi, r.maxLines, limit)
-		if errors.Is(err, ErrMalformedReply) && isPOP3Continuation(resp.Raw) {
+		resp, err := protocol.ReadPOP3ResponseLimit(lr, multi, r.maxLines, limit)
+		if errors.Is(err, protocol.ErrMalformedReply) && isPOP3Continuation(resp.Raw) {
 			return readResult{raw: resp.Raw, pop3Cont: true}
 		}
 		return readResult{raw: resp.Raw, pop3: resp, err: err}
-	case ProtoIMAP:
-		resp, err := ReadIMAPResponse(lr)
+	case protocol.IMAP:
+		resp, err := protocol.ReadIMAPResponse(lr)
 		return readResult{raw: resp.Raw, imap: resp, err: err}
 	}
-	rep, err := ReadSMTPReply(lr, r.maxLines)
+	rep, err := protocol.ReadSMTPReply(lr, r.maxLines)
 	return readResult{raw: rep.Raw, smtp: rep, err: err}
 }
 
 // isPOP3Continuation says whether a POP3 line is a SASL continuation
 // request: "+" SP [base64] (RFC 5034 §4), which is neither +OK nor -ERR.
 func isPOP3Continuation(line []byte) bool {
-	s := trimEOL(line)
+	s := protocol.TrimEOL(line)
 	return s == "+" || (bytes.HasPrefix(line, []byte("+ ")) && !bytes.HasPrefix(line, []byte("+OK")))
 }

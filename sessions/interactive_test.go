@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // The interactive driver against scripted servers: what the lab cannot be
@@ -26,7 +29,7 @@ func interactiveTestOptions(addr string, pki testPKI, proto string) Options {
 type promptRun struct {
 	t   *testing.T
 	p   *Prompt
-	evs []Event
+	evs []wire.Event
 	end chan struct{}
 }
 
@@ -39,7 +42,7 @@ func startPromptRun(t *testing.T, o Options, io InteractiveOptions) *promptRun {
 }
 
 // wait reads events until one matches pred.
-func (r *promptRun) wait(what string, pred func(Event) bool) {
+func (r *promptRun) wait(what string, pred func(wire.Event) bool) {
 	r.t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
@@ -59,9 +62,9 @@ func (r *promptRun) wait(what string, pred func(Event) bool) {
 }
 
 // rest reads the stream to its end.
-func (r *promptRun) rest() []Event {
+func (r *promptRun) rest() []wire.Event {
 	r.t.Helper()
-	r.wait("the close event", isKind(KindClose))
+	r.wait("the close event", isKind(wire.KindClose))
 	for ev := range r.p.Events() {
 		r.evs = append(r.evs, ev)
 	}
@@ -87,17 +90,17 @@ func TestInteractiveUnpromptedSMTP(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		return f.say("421 4.4.2 mail.lab.test Error: timeout exceeded")
 	})
-	r := startPromptRun(t, interactiveTestOptions(srv.addr, pki, ProtoSMTP), InteractiveOptions{})
+	r := startPromptRun(t, interactiveTestOptions(srv.addr, pki, protocol.SMTP), InteractiveOptions{})
 	evs := r.rest()
 	srv.wait(t)
-	if i := find(evs, 0, isLine(ServerToClient, "421")); i < 0 {
+	if i := find(evs, 0, isLine(wire.ServerToClient, "421")); i < 0 {
 		t.Fatalf("no 421\n%s", dump(evs))
 	}
 	e := errorEvent(evs)
 	if e == nil || e.Err.Explain != "smtp.reply.421" {
 		t.Errorf("error %+v, want the 421's explanation\n%s", e, dump(evs))
 	}
-	if find(evs, 0, isKind(KindLine)) >= 0 && find(evs, 0, isLine(ClientToServer, "")) >= 0 {
+	if find(evs, 0, isKind(wire.KindLine)) >= 0 && find(evs, 0, isLine(wire.ClientToServer, "")) >= 0 {
 		t.Errorf("the client sent something nobody typed\n%s", dump(evs))
 	}
 }
@@ -118,8 +121,8 @@ func TestInteractiveUnpromptedIMAP(t *testing.T) {
 		}
 		return f.say("* BYE bye", "z9 OK LOGOUT completed")
 	})
-	r := startPromptRun(t, interactiveTestOptions(srv.addr, pki, ProtoIMAP), InteractiveOptions{})
-	r.wait("the unprompted EXISTS", isLine(ServerToClient, "* 3 EXISTS"))
+	r := startPromptRun(t, interactiveTestOptions(srv.addr, pki, protocol.IMAP), InteractiveOptions{})
+	r.wait("the unprompted EXISTS", isLine(wire.ServerToClient, "* 3 EXISTS"))
 	if ev := r.evs[len(r.evs)-1]; ev.Annotation != "imap.data.exists" {
 		t.Errorf("EXISTS annotated %q", ev.Annotation)
 	}
@@ -147,10 +150,10 @@ func TestInteractiveIdleOutlastsReadTimeout(t *testing.T) {
 		}
 		return f.say("221 bye")
 	})
-	o := interactiveTestOptions(srv.addr, pki, ProtoSMTP)
+	o := interactiveTestOptions(srv.addr, pki, protocol.SMTP)
 	o.ReadTimeout = 100 * time.Millisecond
 	r := startPromptRun(t, o, InteractiveOptions{})
-	r.wait("the greeting", isLine(ServerToClient, "220"))
+	r.wait("the greeting", isLine(wire.ServerToClient, "220"))
 	time.Sleep(500 * time.Millisecond)
 	r.send("QUIT")
 	evs := r.rest()
@@ -170,10 +173,10 @@ func TestInteractiveServerClosesIdle(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		return nil // closes
 	})
-	r := startPromptRun(t, interactiveTestOptions(srv.addr, pki, ProtoPOP3), InteractiveOptions{})
+	r := startPromptRun(t, interactiveTestOptions(srv.addr, pki, protocol.POP3), InteractiveOptions{})
 	evs := r.rest()
 	srv.wait(t)
-	n := find(evs, 0, func(ev Event) bool { return ev.Annotation == AnnInteractiveServerClosed })
+	n := find(evs, 0, func(ev wire.Event) bool { return ev.Annotation == AnnInteractiveServerClosed })
 	e := errorEvent(evs)
 	if n < 0 || e == nil || e.Err.Explain != ExplainClosedEarly || e.Seq < evs[n].Seq {
 		t.Errorf("note %d, error %+v\n%s", n, e, dump(evs))
@@ -200,7 +203,7 @@ func TestInteractiveLockstepNoReply(t *testing.T) {
 	in <- Input{Line: "NOOP"}
 	in <- Input{Line: "QUIT"}
 	close(in)
-	o := interactiveTestOptions(srv.addr, pki, ProtoSMTP)
+	o := interactiveTestOptions(srv.addr, pki, protocol.SMTP)
 	o.Driver = InteractiveDriver{Input: in, Opts: InteractiveOptions{Lockstep: true, ReplyWait: 150 * time.Millisecond}}
 	start := time.Now()
 	evs, err := run(t, o)
@@ -208,8 +211,8 @@ func TestInteractiveLockstepNoReply(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, dump(evs))
 	}
-	n := find(evs, 0, func(ev Event) bool { return ev.Annotation == AnnInteractiveNoReply })
-	q := find(evs, 0, isLine(ClientToServer, "QUIT"))
+	n := find(evs, 0, func(ev wire.Event) bool { return ev.Annotation == AnnInteractiveNoReply })
+	q := find(evs, 0, isLine(wire.ClientToServer, "QUIT"))
 	if n < 0 || q < n || time.Since(start) > 3*time.Second {
 		t.Errorf("no-reply note %d, QUIT %d\n%s", n, q, dump(evs))
 	}
@@ -248,7 +251,7 @@ func TestInteractiveDataLines(t *testing.T) {
 		in <- Input{Line: l}
 	}
 	close(in)
-	o := interactiveTestOptions(srv.addr, pki, ProtoSMTP)
+	o := interactiveTestOptions(srv.addr, pki, protocol.SMTP)
 	o.Driver = InteractiveDriver{Input: in, Opts: InteractiveOptions{Lockstep: true, ReplyWait: 2 * time.Second}}
 	start := time.Now()
 	evs, err := run(t, o)
@@ -257,7 +260,7 @@ func TestInteractiveDataLines(t *testing.T) {
 		t.Fatalf("%v, took %v\n%s", err, time.Since(start), dump(evs))
 	}
 	for _, ev := range evs {
-		if ev.Dir != ClientToServer || ev.Kind != KindLine {
+		if ev.Dir != wire.ClientToServer || ev.Kind != wire.KindLine {
 			continue
 		}
 		body := slices.Contains([]string{"Subject: hi\r\n", "\r\n", "AUTH PLAIN AGEAYg==\r\n", ".\r\n"}, string(ev.Raw))
@@ -265,7 +268,7 @@ func TestInteractiveDataLines(t *testing.T) {
 			t.Errorf("%q annotated %q", ev.Raw, ev.Annotation)
 		}
 	}
-	if last := find(evs, 0, isLine(ServerToClient, "250 queued")); last < 0 {
+	if last := find(evs, 0, isLine(wire.ServerToClient, "250 queued")); last < 0 {
 		t.Errorf("no answer to the end of the message\n%s", dump(evs))
 	}
 }
@@ -305,24 +308,24 @@ func TestInteractiveSTARTTLSInjection(t *testing.T) {
 		in <- Input{Line: l}
 	}
 	close(in)
-	o := interactiveTestOptions(srv.addr, pki, ProtoSMTP)
+	o := interactiveTestOptions(srv.addr, pki, protocol.SMTP)
 	o.Driver = InteractiveDriver{Input: in, Opts: InteractiveOptions{Lockstep: true}}
 	evs, err := run(t, o)
 	srv.wait(t)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, dump(evs))
 	}
-	inj := find(evs, 0, func(ev Event) bool { return ev.Annotation == "smtp.note.response_injection_discarded" })
-	b := find(evs, 0, isKind(KindBoundary))
-	st := find(evs, 0, isKind(KindTLSState))
+	inj := find(evs, 0, func(ev wire.Event) bool { return ev.Annotation == "smtp.note.response_injection_discarded" })
+	b := find(evs, 0, isKind(wire.KindBoundary))
+	st := find(evs, 0, isKind(wire.KindTLSState))
 	if inj < 0 || b < inj || st < b || !evs[st].TLS.Verified || !strings.Contains(string(evs[inj].Raw), "250 injected") {
 		t.Errorf("injection %d, boundary %d, state %d\n%s", inj, b, st, dump(evs))
 	}
-	if find(evs, 0, isLine(ServerToClient, "250 injected")) >= 0 {
+	if find(evs, 0, isLine(wire.ServerToClient, "250 injected")) >= 0 {
 		t.Errorf("the injected line was read as a reply\n%s", dump(evs))
 	}
-	ehlo := find(evs, b, isLine(ServerToClient, "250-mail.lab.test"))
-	if ehlo < 0 || evs[ehlo].Layer != LayerDecrypted || !slices.Contains(evs[ehlo].Line.Capabilities, "AUTH PLAIN") {
+	ehlo := find(evs, b, isLine(wire.ServerToClient, "250-mail.lab.test"))
+	if ehlo < 0 || evs[ehlo].Layer != wire.LayerDecrypted || !slices.Contains(evs[ehlo].Line.Capabilities, "AUTH PLAIN") {
 		t.Errorf("EHLO inside TLS %d\n%s", ehlo, dump(evs))
 	}
 }
@@ -351,22 +354,22 @@ func TestInteractivePOP3Continuation(t *testing.T) {
 		in <- Input{Line: l}
 	}
 	close(in)
-	o := interactiveTestOptions(srv.addr, pki, ProtoPOP3)
+	o := interactiveTestOptions(srv.addr, pki, protocol.POP3)
 	o.Driver = InteractiveDriver{Input: in, Opts: InteractiveOptions{Lockstep: true, ReplyWait: time.Second}}
 	evs, err := run(t, o)
 	srv.wait(t)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, dump(evs))
 	}
-	c := find(evs, 0, isLine(ServerToClient, "+ "))
+	c := find(evs, 0, isLine(wire.ServerToClient, "+ "))
 	if c < 0 || evs[c].Annotation != "pop3.continuation" {
 		t.Fatalf("continuation %d\n%s", c, dump(evs))
 	}
-	l := find(evs, c, isLine(ClientToServer, plain))
+	l := find(evs, c, isLine(wire.ClientToServer, plain))
 	if l < 0 || evs[l].Credential == nil || evs[l].Credential.Password != "correct-horse" || evs[l].Annotation != "pop3.cmd.auth" {
 		t.Errorf("the answer to the challenge: %+v\n%s", evs[l], dump(evs))
 	}
-	if find(evs, 0, func(ev Event) bool { return ev.Annotation == ExplainMalformed }) >= 0 {
+	if find(evs, 0, func(ev wire.Event) bool { return ev.Annotation == ExplainMalformed }) >= 0 {
 		t.Errorf("the continuation was taken for a malformed response\n%s", dump(evs))
 	}
 }
@@ -388,8 +391,8 @@ func TestPromptExposes(t *testing.T) {
 		}
 		return nil
 	})
-	r := startPromptRun(t, interactiveTestOptions(srv.addr, pki, ProtoSMTP), InteractiveOptions{ConfirmCleartext: true})
-	r.wait("the greeting", isLine(ServerToClient, "220"))
+	r := startPromptRun(t, interactiveTestOptions(srv.addr, pki, protocol.SMTP), InteractiveOptions{ConfirmCleartext: true})
+	r.wait("the greeting", isLine(wire.ServerToClient, "220"))
 	pass := base64.StdEncoding.EncodeToString([]byte("correct-horse"))
 	if cr := r.p.Exposes("AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00u\x00p"))); cr == nil || cr.Password != "p" {
 		t.Errorf("AUTH PLAIN before TLS: %+v", cr)
@@ -398,13 +401,13 @@ func TestPromptExposes(t *testing.T) {
 		t.Errorf("EHLO: %+v", cr)
 	}
 	r.send("AUTH LOGIN")
-	r.wait("the first challenge", isLine(ServerToClient, "334 VXN"))
+	r.wait("the first challenge", isLine(wire.ServerToClient, "334 VXN"))
 	waitState(t, func() bool { return r.p.Exposes("bGVhcm5lcg==") == nil })
 	r.send("bGVhcm5lcg==")
-	r.wait("the second challenge", isLine(ServerToClient, "334 UGF"))
+	r.wait("the second challenge", isLine(wire.ServerToClient, "334 UGF"))
 	waitState(t, func() bool { cr := r.p.Exposes(pass); return cr != nil && cr.Password == "correct-horse" })
 	r.send("*")
-	r.wait("the cancel's answer", isLine(ServerToClient, "501"))
+	r.wait("the cancel's answer", isLine(wire.ServerToClient, "501"))
 	r.send("QUIT")
 	evs := r.rest()
 	srv.wait(t)
@@ -437,13 +440,13 @@ func TestHelperLines(t *testing.T) {
 		want        []authStep
 	}{
 		// RFC 4616 §4's example: "\0tim\0tanstaaftanstaaf".
-		{ProtoSMTP, "plain", false, []authStep{{line: "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm"}}},
-		{ProtoSMTP, "LOGIN", false, []authStep{{line: "AUTH LOGIN"}, {line: b("tim")}, {line: b("tanstaaftanstaaf")}}},
-		{ProtoPOP3, "PLAIN", false, []authStep{{line: "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm"}}},
-		{ProtoPOP3, "USER", false, []authStep{{line: "USER tim"}, {line: "PASS tanstaaftanstaaf", afterOK: true}}},
-		{ProtoIMAP, "LOGIN", false, []authStep{{line: `a4 LOGIN "tim" "tanstaaftanstaaf"`}}},
-		{ProtoIMAP, "PLAIN", true, []authStep{{line: "a4 AUTHENTICATE PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm"}}},
-		{ProtoIMAP, "PLAIN", false, []authStep{{line: "a4 AUTHENTICATE PLAIN"}, {line: "AHRpbQB0YW5zdGFhZnRhbnN0YWFm"}}},
+		{protocol.SMTP, "plain", false, []authStep{{line: "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm"}}},
+		{protocol.SMTP, "LOGIN", false, []authStep{{line: "AUTH LOGIN"}, {line: b("tim")}, {line: b("tanstaaftanstaaf")}}},
+		{protocol.POP3, "PLAIN", false, []authStep{{line: "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm"}}},
+		{protocol.POP3, "USER", false, []authStep{{line: "USER tim"}, {line: "PASS tanstaaftanstaaf", afterOK: true}}},
+		{protocol.IMAP, "LOGIN", false, []authStep{{line: `a4 LOGIN "tim" "tanstaaftanstaaf"`}}},
+		{protocol.IMAP, "PLAIN", true, []authStep{{line: "a4 AUTHENTICATE PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm"}}},
+		{protocol.IMAP, "PLAIN", false, []authStep{{line: "a4 AUTHENTICATE PLAIN"}, {line: "AHRpbQB0YW5zdGFhZnRhbnN0YWFm"}}},
 	} {
 		h.Mechanism = c.mech
 		got, err := helperLines(c.proto, h, c.saslIR)
@@ -451,7 +454,7 @@ func TestHelperLines(t *testing.T) {
 			t.Errorf("%s %s: %+v, %v; want %+v", c.proto, c.mech, got, err, c.want)
 		}
 	}
-	q, _ := helperLines(ProtoIMAP, AuthHelp{Mechanism: "LOGIN", User: `a"b`, Password: `c\d`, Tag: "t"}, false)
+	q, _ := helperLines(protocol.IMAP, AuthHelp{Mechanism: "LOGIN", User: `a"b`, Password: `c\d`, Tag: "t"}, false)
 	if q[0].line != `t LOGIN "a\"b" "c\\d"` {
 		t.Errorf("IMAP quoting: %q", q[0].line)
 	}
@@ -461,11 +464,11 @@ func TestHelperLines(t *testing.T) {
 		{Mechanism: "PLAIN", User: "u", Password: "p\r\nQUIT"},
 		{Mechanism: "PLAIN", User: "u\x00v", Password: "p"},
 	} {
-		if _, err := helperLines(ProtoSMTP, bad, false); err == nil {
+		if _, err := helperLines(protocol.SMTP, bad, false); err == nil {
 			t.Errorf("%+v: no error", bad)
 		}
 	}
-	if _, err := helperLines(ProtoSMTP, AuthHelp{Mechanism: "USER", User: "u", Password: "p"}, false); err == nil {
+	if _, err := helperLines(protocol.SMTP, AuthHelp{Mechanism: "USER", User: "u", Password: "p"}, false); err == nil {
 		t.Error("USER is POP3's")
 	}
 }
@@ -512,16 +515,16 @@ func TestInteractiveNoReplyNoteHidesLine(t *testing.T) {
 	in := make(chan Input, 1)
 	in <- Input{Line: `a1 LOGIN "learner" "s3cret-pass"`, ConfirmCleartext: true}
 	close(in)
-	o := interactiveTestOptions(srv.addr, pki, ProtoIMAP)
+	o := interactiveTestOptions(srv.addr, pki, protocol.IMAP)
 	o.Driver = InteractiveDriver{Input: in, Opts: InteractiveOptions{Lockstep: true, ReplyWait: 100 * time.Millisecond}}
 	evs, _ := run(t, o)
 	srv.wait(t)
-	n := find(evs, 0, func(ev Event) bool { return ev.Annotation == AnnInteractiveNoReply })
+	n := find(evs, 0, func(ev wire.Event) bool { return ev.Annotation == AnnInteractiveNoReply })
 	if n < 0 || !strings.Contains(evs[n].Text, "a1 LOGIN") {
 		t.Fatalf("no note naming the command\n%s", dump(evs))
 	}
 	for _, ev := range evs {
-		if ev.Kind != KindLine && strings.Contains(ev.Text, "s3cret-pass") {
+		if ev.Kind != wire.KindLine && strings.Contains(ev.Text, "s3cret-pass") {
 			t.Errorf("%s %q quotes the password", ev.Kind, ev.Text)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // TestLabKeyLog: mailwire's own sessions against the lab decrypt their TLS
@@ -31,19 +32,19 @@ func TestLabKeyLog(t *testing.T) {
 				t.Fatalf("%v\n%s", err, text(evs))
 			}
 			var got []string
-			var cert *sessions.Event
+			var cert *wire.Event
 			for i, e := range evs {
-				if e.Kind == sessions.KindNote && strings.HasPrefix(e.Annotation, "tls.keylog.") {
+				if e.Kind == wire.KindNote && strings.HasPrefix(e.Annotation, "tls.keylog.") {
 					t.Errorf("note: %s", e.Text)
 				}
-				if e.Kind != sessions.KindHandshake || !e.Handshake.Encrypted {
+				if e.Kind != wire.KindHandshake || !e.Handshake.Encrypted {
 					continue
 				}
 				got = append(got, string(e.Dir)+" "+e.Handshake.Type)
-				if e.Layer != sessions.LayerDecrypted || e.Visible != sessions.VisibleEndpoints {
+				if e.Layer != wire.LayerDecrypted || e.Visible != wire.VisibleEndpoints {
 					t.Errorf("%q: layer %s, visible %s", e.Text, e.Layer, e.Visible)
 				}
-				if e.Dir == sessions.ServerToClient && e.Handshake.Type == "certificate" {
+				if e.Dir == wire.ServerToClient && e.Handshake.Type == "certificate" {
 					cert = &evs[i]
 				}
 			}
@@ -73,12 +74,12 @@ func TestLabKeyLog(t *testing.T) {
 			// the records after the handshake stay opaque.
 			last := 0
 			for i, e := range evs {
-				if e.Kind == sessions.KindHandshake && e.Handshake.Encrypted {
+				if e.Kind == wire.KindHandshake && e.Handshake.Encrypted {
 					last = i
 				}
 			}
 			for _, e := range evs[last+1:] {
-				if e.Kind == sessions.KindHandshake {
+				if e.Kind == wire.KindHandshake {
 					t.Errorf("handshake event after the client's Finished: %q", e.Text)
 				}
 			}
@@ -103,9 +104,9 @@ func TestLabKeyLogVerifyFailure(t *testing.T) {
 	var got []string
 	for _, e := range evs {
 		switch {
-		case e.Kind == sessions.KindHandshake && e.Handshake.Encrypted:
+		case e.Kind == wire.KindHandshake && e.Handshake.Encrypted:
 			got = append(got, string(e.Dir)+" "+e.Handshake.Type)
-		case e.Layer == sessions.LayerDecrypted && e.Kind == sessions.KindNote:
+		case e.Layer == wire.LayerDecrypted && e.Kind == wire.KindNote:
 			got = append(got, string(e.Dir)+" "+e.Annotation)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // An opportunistic client (TLSOpportunistic) upgrades when it can and goes
@@ -33,7 +35,7 @@ func TestOpportunisticGoesOnInCleartext(t *testing.T) {
 			if err != nil {
 				t.Fatalf("session failed: %v\n%s", err, text(evs))
 			}
-			note := slices.IndexFunc(evs, func(ev sessions.Event) bool {
+			note := slices.IndexFunc(evs, func(ev wire.Event) bool {
 				return ev.Annotation == sessions.ExplainOpportunisticCleartext
 			})
 			if note < 0 {
@@ -42,18 +44,18 @@ func TestOpportunisticGoesOnInCleartext(t *testing.T) {
 			if !strings.Contains(evs[note].Text, "the password included") {
 				t.Errorf("the note does not say the password is at stake: %q", evs[note].Text)
 			}
-			if slices.ContainsFunc(evs, func(ev sessions.Event) bool { return ev.Kind == sessions.KindBoundary }) {
+			if slices.ContainsFunc(evs, func(ev wire.Event) bool { return ev.Kind == wire.KindBoundary }) {
 				t.Errorf("the session started TLS although the server denied it\n%s", text(evs))
 			}
-			asked := slices.ContainsFunc(evs, func(ev sessions.Event) bool {
-				return ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer && ev.Line != nil &&
+			asked := slices.ContainsFunc(evs, func(ev wire.Event) bool {
+				return ev.Kind == wire.KindLine && ev.Dir == wire.ClientToServer && ev.Line != nil &&
 					(ev.Line.Command == "STARTTLS" || ev.Line.Command == "STLS")
 			})
 			if asked != tc.sentSTARTTLS {
 				t.Errorf("client sent STARTTLS/STLS: %v, want %v\n%s", asked, tc.sentSTARTTLS, text(evs))
 			}
-			leaked := slices.ContainsFunc(evs, func(ev sessions.Event) bool {
-				return ev.Credential != nil && ev.Credential.OnWire && ev.Visible == sessions.VisibleAnyone
+			leaked := slices.ContainsFunc(evs, func(ev wire.Event) bool {
+				return ev.Credential != nil && ev.Credential.OnWire && ev.Visible == wire.VisibleAnyone
 			})
 			if leaked != tc.creds {
 				t.Errorf("password on the wire: %v, want %v\n%s", leaked, tc.creds, text(evs))
@@ -70,11 +72,11 @@ func TestOpportunisticDoesNotEnforceVerification(t *testing.T) {
 	if err != nil {
 		t.Fatalf("session failed: %v\n%s", err, text(evs))
 	}
-	i := slices.IndexFunc(evs, func(ev sessions.Event) bool { return ev.Kind == sessions.KindTLSState })
+	i := slices.IndexFunc(evs, func(ev wire.Event) bool { return ev.Kind == wire.KindTLSState })
 	if i < 0 || evs[i].TLS.Verified || evs[i].TLS.VerifyError == "" {
 		t.Fatalf("want a TLS state reporting the failed verification\n%s", text(evs))
 	}
-	if !slices.ContainsFunc(evs, func(ev sessions.Event) bool { return ev.Annotation == "tls.verify.opportunistic" }) {
+	if !slices.ContainsFunc(evs, func(ev wire.Event) bool { return ev.Annotation == "tls.verify.opportunistic" }) {
 		t.Errorf("no tls.verify.opportunistic note\n%s", text(evs))
 	}
 	// The same server with STARTTLS required stops at verification.
@@ -98,11 +100,11 @@ func TestOpportunisticUpgradesWhenOffered(t *testing.T) {
 	if err != nil {
 		t.Fatalf("session failed: %v\n%s", err, text(evs))
 	}
-	i := slices.IndexFunc(evs, func(ev sessions.Event) bool { return ev.Kind == sessions.KindTLSState })
+	i := slices.IndexFunc(evs, func(ev wire.Event) bool { return ev.Kind == wire.KindTLSState })
 	if i < 0 || !evs[i].TLS.Verified {
 		t.Fatalf("want a verified TLS session\n%s", text(evs))
 	}
-	if slices.ContainsFunc(evs, func(ev sessions.Event) bool { return ev.Annotation == sessions.ExplainOpportunisticCleartext }) {
+	if slices.ContainsFunc(evs, func(ev wire.Event) bool { return ev.Annotation == sessions.ExplainOpportunisticCleartext }) {
 		t.Errorf("went on in cleartext although STARTTLS was offered\n%s", text(evs))
 	}
 }
@@ -119,12 +121,12 @@ func opportunisticOptions(t *testing.T, hostile string) (sessions.Options, *lab.
 	c := s.Case()
 	o := sessions.Options{
 		Target: s.Addr(), Proto: c.Proto, TLSMode: sessions.TLSOpportunistic,
-		ServerName: lab.Hostname, Verify: sessions.VerifyPool, RootCAs: s.RootCAs(),
+		ServerName: lab.Hostname, Verify: wire.VerifyPool, RootCAs: s.RootCAs(),
 		Username: lab.DemoUser, Password: lab.DemoPassword, AllowCleartextAuth: true,
 		DialTimeout: time.Second, ReadTimeout: 5 * time.Second, SessionTimeout: 10 * time.Second,
 		Role: sessions.RoleRetrieval,
 	}
-	if c.Proto == sessions.ProtoSMTP {
+	if c.Proto == protocol.SMTP {
 		o.Role = sessions.RoleSubmission
 	}
 	return o, s

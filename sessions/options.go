@@ -12,15 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// Protocol names, as used in Options.Proto and Line.Proto.
-const (
-	ProtoSMTP  = "smtp"
-	ProtoPOP3  = "pop3"
-	ProtoIMAP  = "imap"
-	ProtoHTTPS = "https"
-	ProtoHTTP  = "http" // Line.Proto of lines inside an HTTPS session
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // TLSMode says when a session turns into TLS.
@@ -63,33 +57,6 @@ const (
 	RoleWeb Role = "web"
 )
 
-// VerifyMode says how the server certificate is checked.
-type VerifyMode string
-
-const (
-	VerifySystem VerifyMode = "system roots"
-	VerifyPool   VerifyMode = "lab CA" // Options.RootCAs, typically the lab's CA
-	VerifyCAFile VerifyMode = "CA file"
-	// VerifyOff accepts any certificate. The runner still runs the check and
-	// reports its result, and emits a loud warning note: without it anyone on
-	// the path can impersonate the server (RFC 8314 §4.1 and RFC 6125).
-	VerifyOff VerifyMode = "off"
-)
-
-// AuthMechanism names the SASL mechanism a driver uses.
-const (
-	AuthPlain = "PLAIN" // RFC 4616
-	AuthLogin = "LOGIN" // draft-murchison-sasl-login, widely deployed
-)
-
-// Default bounds of what a session reads. RFC 5321 §4.5.3.1.5 limits an
-// SMTP reply line to 512 octets; real servers and IMAP lines run longer, so
-// the default leaves room while still bounding memory.
-const (
-	DefaultMaxLineLength = 4096
-	DefaultMaxReplyLines = 100
-)
-
 // Default time limits of a session.
 const (
 	DefaultDialTimeout    = 10 * time.Second
@@ -130,7 +97,7 @@ var Stages = []Stage{StageConnect, StageTLS, StageAuth}
 type Options struct {
 	// Target is the host:port to dial.
 	Target string
-	// Proto is ProtoSMTP, ProtoPOP3, ProtoIMAP or ProtoHTTPS.
+	// Proto is protocol.SMTP, protocol.POP3, protocol.IMAP or protocol.HTTPS.
 	Proto   string
 	TLSMode TLSMode
 	Role    Role
@@ -149,7 +116,7 @@ type Options struct {
 	// non-nil slice offers none.
 	ALPN []string
 
-	Verify  VerifyMode
+	Verify  wire.VerifyMode
 	RootCAs *x509.CertPool // for VerifyPool
 	CAFile  string         // for VerifyCAFile
 
@@ -209,14 +176,14 @@ var canonical = map[int]struct {
 	mode  TLSMode
 	role  Role
 }{
-	25:  {ProtoSMTP, TLSStartTLS, RoleTransfer},
-	587: {ProtoSMTP, TLSStartTLS, RoleSubmission},
-	465: {ProtoSMTP, TLSImplicit, RoleSubmission},
-	110: {ProtoPOP3, TLSStartTLS, RoleRetrieval},
-	995: {ProtoPOP3, TLSImplicit, RoleRetrieval},
-	143: {ProtoIMAP, TLSStartTLS, RoleRetrieval},
-	993: {ProtoIMAP, TLSImplicit, RoleRetrieval},
-	443: {ProtoHTTPS, TLSImplicit, RoleWeb},
+	25:  {protocol.SMTP, TLSStartTLS, RoleTransfer},
+	587: {protocol.SMTP, TLSStartTLS, RoleSubmission},
+	465: {protocol.SMTP, TLSImplicit, RoleSubmission},
+	110: {protocol.POP3, TLSStartTLS, RoleRetrieval},
+	995: {protocol.POP3, TLSImplicit, RoleRetrieval},
+	143: {protocol.IMAP, TLSStartTLS, RoleRetrieval},
+	993: {protocol.IMAP, TLSImplicit, RoleRetrieval},
+	443: {protocol.HTTPS, TLSImplicit, RoleWeb},
 }
 
 // OptionsForPort returns Options for dialing target with the semantics of
@@ -227,7 +194,7 @@ func OptionsForPort(target string, port int) (Options, error) {
 	if !ok {
 		return Options{}, fmt.Errorf("port %d: not a mail port mailwire knows (25, 587, 465, 110, 995, 143, 993, 443)", port)
 	}
-	return Options{Target: target, Proto: c.proto, TLSMode: c.mode, Role: c.role, Verify: VerifySystem}, nil
+	return Options{Target: target, Proto: c.proto, TLSMode: c.mode, Role: c.role, Verify: wire.VerifySystem}, nil
 }
 
 // DefaultEHLOName returns the host's name when it looks like a fully
@@ -277,7 +244,7 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("target %q: bad port: %w", o.Target, err)
 	}
 	if o.Proto == "" {
-		o.Proto = ProtoSMTP
+		o.Proto = protocol.SMTP
 	}
 	switch o.TLSMode {
 	case "":
@@ -288,11 +255,11 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Role == "" {
 		o.Role = RoleSubmission
-		if o.Proto == ProtoSMTP && port == "25" {
+		if o.Proto == protocol.SMTP && port == "25" {
 			o.Role = RoleTransfer
 		}
 	}
-	if o.Proto == ProtoHTTPS && o.ALPN == nil {
+	if o.Proto == protocol.HTTPS && o.ALPN == nil {
 		// Offer what a browser offers (RFC 7301), so the session shows
 		// which protocol the server picks.
 		o.ALPN = slices.Clone(DefaultHTTPSALPN)
@@ -307,24 +274,24 @@ func (o Options) withDefaults() (Options, error) {
 		o.ServerName = host
 	}
 	if o.Verify == "" {
-		o.Verify = VerifySystem
+		o.Verify = wire.VerifySystem
 		if o.RootCAs != nil {
-			o.Verify = VerifyPool
+			o.Verify = wire.VerifyPool
 		} else if o.CAFile != "" {
-			o.Verify = VerifyCAFile
+			o.Verify = wire.VerifyCAFile
 		}
 	}
 	switch o.AuthMechanism = strings.ToUpper(o.AuthMechanism); o.AuthMechanism {
 	case "":
-		o.AuthMechanism = AuthPlain
-	case AuthPlain, AuthLogin:
+		o.AuthMechanism = protocol.AuthPlain
+	case protocol.AuthPlain, protocol.AuthLogin:
 	default:
 		return o, fmt.Errorf("auth mechanism %q: want PLAIN or LOGIN", o.AuthMechanism)
 	}
 	switch o.StopAfter {
 	case StageAll, StageConnect, StageTLS:
 	case StageAuth:
-		if o.Proto == ProtoHTTPS {
+		if o.Proto == protocol.HTTPS {
 			return o, errors.New("stop after auth: HTTPS has no login stage (want connect or tls)")
 		}
 	default:
@@ -357,13 +324,13 @@ func (o Options) withDefaults() (Options, error) {
 		o.SessionTimeout = DefaultSessionTimeout
 	}
 	if o.MaxLineLength <= 0 {
-		o.MaxLineLength = DefaultMaxLineLength
+		o.MaxLineLength = protocol.DefaultMaxLineLength
 	}
 	if o.MaxLineLength < 64 {
 		o.MaxLineLength = 64
 	}
 	if o.MaxReplyLines <= 0 {
-		o.MaxReplyLines = DefaultMaxReplyLines
+		o.MaxReplyLines = protocol.DefaultMaxReplyLines
 	}
 	if o.MinTLS != 0 && o.MaxTLS != 0 && o.MinTLS > o.MaxTLS {
 		return o, fmt.Errorf("min TLS %s is above max TLS %s", tls.VersionName(o.MinTLS), tls.VersionName(o.MaxTLS))

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailwire/mailwire/sessions/internal/peers"
-
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/internal/peers"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Interop: mailwire's drivers against real Postfix and Dovecot (see
@@ -43,7 +43,7 @@ func peersOptions(t *testing.T, port int) sessions.Options {
 		t.Fatal(err)
 	}
 	o.ServerName = peersServerName
-	o.Verify, o.CAFile = sessions.VerifyCAFile, p.CAFile
+	o.Verify, o.CAFile = wire.VerifyCAFile, p.CAFile
 	o.Username, o.Password = peersUser, peersPassword
 	o.From, o.To = peersMailbox, peersMailbox
 	o.EHLOName = "client.peers.test"
@@ -113,15 +113,15 @@ func TestPeersSessions(t *testing.T) {
 			assertPeersSession(t, evs, tc.cleartext, tc.credPrefix, tc.mech)
 			maps.Copy(fallbacks, checkEventAnnotations(t, evs))
 			st := annotated(evs, "tls.state")
-			if st == nil || !st.TLS.Verified || st.TLS.VerifyMethod != string(sessions.VerifyCAFile) ||
+			if st == nil || !st.TLS.Verified || st.TLS.VerifyMethod != string(wire.VerifyCAFile) ||
 				st.TLS.ServerName != peersServerName || len(st.TLS.PeerChain) == 0 ||
 				!strings.Contains(st.TLS.PeerChain[0], peersServerName) {
 				t.Errorf("TLS state: %+v", st)
 			}
 			done := false
 			for _, ev := range evs {
-				done = done || ev.Kind == sessions.KindLine && ev.Dir == sessions.ServerToClient &&
-					ev.Layer == sessions.LayerDecrypted && bytes.HasPrefix(ev.Raw, []byte(tc.done))
+				done = done || ev.Kind == wire.KindLine && ev.Dir == wire.ServerToClient &&
+					ev.Layer == wire.LayerDecrypted && bytes.HasPrefix(ev.Raw, []byte(tc.done))
 			}
 			if !done {
 				t.Errorf("no decrypted %q from the server\n%s", tc.done, text(evs))
@@ -135,14 +135,14 @@ func TestPeersSessions(t *testing.T) {
 // with SNI mail.peers.test and a ServerHello, then only TLS on the wire
 // while the decrypted lines carry the credential; the password is never
 // readable in an event an observer could see; no error.
-func assertPeersSession(t *testing.T, evs []sessions.Event, cleartext []string, credPrefix, mech string) {
+func assertPeersSession(t *testing.T, evs []wire.Event, cleartext []string, credPrefix, mech string) {
 	t.Helper()
 	assertSessionStream(t, evs, cleartext, credPrefix, mech, peersServerName, peersUser, peersPassword)
 }
 
 // assertSessionStream is assertPeersSession for any server: its name (SNI)
 // and the login whose password must never be readable on the wire.
-func assertSessionStream(t *testing.T, evs []sessions.Event, cleartext []string, credPrefix, mech, serverName, user, password string) {
+func assertSessionStream(t *testing.T, evs []wire.Event, cleartext []string, credPrefix, mech, serverName, user, password string) {
 	t.Helper()
 	defer func() {
 		if t.Failed() {
@@ -151,8 +151,8 @@ func assertSessionStream(t *testing.T, evs []sessions.Event, cleartext []string,
 	}()
 	i := 0
 	for _, want := range cleartext {
-		for i < len(evs) && !(evs[i].Kind == sessions.KindLine && bytes.HasPrefix(evs[i].Raw, []byte(want))) {
-			if evs[i].Kind == sessions.KindBoundary {
+		for i < len(evs) && !(evs[i].Kind == wire.KindLine && bytes.HasPrefix(evs[i].Raw, []byte(want))) {
+			if evs[i].Kind == wire.KindBoundary {
 				t.Fatalf("boundary before cleartext %q", want)
 			}
 			i++
@@ -160,14 +160,14 @@ func assertSessionStream(t *testing.T, evs []sessions.Event, cleartext []string,
 		if i == len(evs) {
 			t.Fatalf("no cleartext %q", want)
 		}
-		if evs[i].Layer != sessions.LayerCleartext || evs[i].Visible != sessions.VisibleAnyone {
+		if evs[i].Layer != wire.LayerCleartext || evs[i].Visible != wire.VisibleAnyone {
 			t.Errorf("%q: layer %s, visible %s", want, evs[i].Layer, evs[i].Visible)
 		}
 		i++
 	}
 	b := -1
 	for j := i; j < len(evs); j++ {
-		if evs[j].Kind == sessions.KindBoundary {
+		if evs[j].Kind == wire.KindBoundary {
 			b = j
 			break
 		}
@@ -181,30 +181,30 @@ func assertSessionStream(t *testing.T, evs []sessions.Event, cleartext []string,
 	var sni, serverHello, cred, encC2S, encS2C bool
 	for _, ev := range evs[b:] {
 		switch {
-		case ev.Kind == sessions.KindHandshake && ev.Handshake.Type == "client_hello":
+		case ev.Kind == wire.KindHandshake && ev.Handshake.Type == "client_hello":
 			for _, f := range ev.Handshake.Fields {
 				sni = sni || f.Name == "SNI" && f.Value == serverName
 			}
-		case ev.Kind == sessions.KindHandshake && ev.Handshake.Type == "server_hello":
+		case ev.Kind == wire.KindHandshake && ev.Handshake.Type == "server_hello":
 			serverHello = true
-		case ev.Kind == sessions.KindEncrypted:
-			encC2S = encC2S || ev.Dir == sessions.ClientToServer
-			encS2C = encS2C || ev.Dir == sessions.ServerToClient
-		case credPrefix != "" && ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer &&
+		case ev.Kind == wire.KindEncrypted:
+			encC2S = encC2S || ev.Dir == wire.ClientToServer
+			encS2C = encS2C || ev.Dir == wire.ServerToClient
+		case credPrefix != "" && ev.Kind == wire.KindLine && ev.Dir == wire.ClientToServer &&
 			(bytes.HasPrefix(ev.Raw, []byte(credPrefix)) || credPrefix == "LOGIN" && bytes.Contains(ev.Raw, []byte(" LOGIN "))):
 			if ev.Credential == nil || ev.Credential.Password != password || ev.Credential.OnWire ||
-				ev.Credential.Mechanism != mech || ev.Layer != sessions.LayerDecrypted || ev.Visible != sessions.VisibleEndpoints {
+				ev.Credential.Mechanism != mech || ev.Layer != wire.LayerDecrypted || ev.Visible != wire.VisibleEndpoints {
 				t.Errorf("credential line %q (%s, %s): %+v", ev.Text, ev.Layer, ev.Visible, ev.Credential)
 			}
 			cred = true
 		}
 		// After the boundary an observer sees TLS only: handshake
 		// messages and records in the clear, everything else encrypted.
-		if ev.Layer == sessions.LayerCleartext {
+		if ev.Layer == wire.LayerCleartext {
 			t.Errorf("cleartext after the boundary: %q", ev.Text)
 		}
-		if ev.Dir != sessions.Local && ev.Layer != sessions.LayerTLS && ev.Visible != sessions.VisibleEndpoints &&
-			ev.Kind != sessions.KindEncrypted {
+		if ev.Dir != wire.Local && ev.Layer != wire.LayerTLS && ev.Visible != wire.VisibleEndpoints &&
+			ev.Kind != wire.KindEncrypted {
 			t.Errorf("after the boundary, %s %s event %q is visible to %s", ev.Layer, ev.Kind, ev.Text, ev.Visible)
 		}
 	}
@@ -213,14 +213,14 @@ func assertSessionStream(t *testing.T, evs []sessions.Event, cleartext []string,
 			serverName, sni, serverHello, encC2S, encS2C, cred)
 	}
 	for _, ev := range evs {
-		if ev.Visible == sessions.VisibleAnyone || ev.Visible == sessions.VisibleMetadata {
+		if ev.Visible == wire.VisibleAnyone || ev.Visible == wire.VisibleMetadata {
 			for _, s := range secretsOf(user, password) {
 				if bytes.Contains(ev.Raw, s) || strings.Contains(ev.Text, string(s)) {
 					t.Errorf("password readable in %s event %d %q", ev.Visible, ev.Seq, ev.Text)
 				}
 			}
 		}
-		if ev.Kind == sessions.KindError {
+		if ev.Kind == wire.KindError {
 			t.Errorf("error event: %q", ev.Text)
 		}
 	}
@@ -254,9 +254,9 @@ func TestPeersCertificateVisibility(t *testing.T) {
 			if st := annotated(evs, "tls.state"); st == nil || st.TLS.Version != tc.version || !st.TLS.Verified {
 				t.Errorf("TLS state %+v, want verified %s", st, tc.version)
 			}
-			var certs []sessions.Event
+			var certs []wire.Event
 			for _, ev := range evs {
-				if ev.Kind == sessions.KindHandshake && ev.Handshake.Type == "certificate" && !ev.Handshake.Encrypted {
+				if ev.Kind == wire.KindHandshake && ev.Handshake.Type == "certificate" && !ev.Handshake.Encrypted {
 					certs = append(certs, ev)
 				}
 			}
@@ -270,7 +270,7 @@ func TestPeersCertificateVisibility(t *testing.T) {
 				t.Fatalf("%d certificate events on the wire, want 1", len(certs))
 			}
 			c := certs[0]
-			if c.Dir != sessions.ServerToClient || c.Layer != sessions.LayerTLS || c.Visible == sessions.VisibleEndpoints {
+			if c.Dir != wire.ServerToClient || c.Layer != wire.LayerTLS || c.Visible == wire.VisibleEndpoints {
 				t.Errorf("certificate event: dir %s, layer %s, visible %s", c.Dir, c.Layer, c.Visible)
 			}
 			var subject, san bool
@@ -326,10 +326,10 @@ func TestPeersCleartextRefusals(t *testing.T) {
 				t.Errorf("no %s note\n%s", tc.note, text(evs))
 			}
 			for _, ev := range evs {
-				if ev.Layer != sessions.LayerCleartext && ev.Kind != sessions.KindConnect && ev.Kind != sessions.KindClose && ev.Dir != sessions.Local {
+				if ev.Layer != wire.LayerCleartext && ev.Kind != wire.KindConnect && ev.Kind != wire.KindClose && ev.Dir != wire.Local {
 					t.Errorf("%s event on a cleartext session: %q", ev.Layer, ev.Text)
 				}
-				if ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer && bytes.HasPrefix(ev.Raw, []byte(tc.never)) {
+				if ev.Kind == wire.KindLine && ev.Dir == wire.ClientToServer && bytes.HasPrefix(ev.Raw, []byte(tc.never)) {
 					t.Errorf("client sent %q", ev.Text)
 				}
 				for _, s := range peersSecrets() {

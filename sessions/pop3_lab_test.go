@@ -8,6 +8,8 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // End-to-end: the POP3 driver against the lab's POP3 server on 110 and 995.
@@ -15,7 +17,7 @@ import (
 func TestLabPOP3(t *testing.T) {
 	l := startLab(t)
 	for _, port := range []int{110, 995} {
-		t.Run(sessions.ProtoPOP3+" "+strconv.Itoa(port), func(t *testing.T) {
+		t.Run(protocol.POP3+" "+strconv.Itoa(port), func(t *testing.T) {
 			o := labOptions(t, l, port)
 			evs, err := sessions.Collect(context.Background(), o)
 			if err != nil {
@@ -37,7 +39,7 @@ func TestLabPOP3(t *testing.T) {
 			}
 			var retr bool
 			for _, ev := range evs {
-				retr = retr || ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer && string(ev.Raw) == "RETR 1\r\n"
+				retr = retr || ev.Kind == wire.KindLine && ev.Dir == wire.ClientToServer && string(ev.Raw) == "RETR 1\r\n"
 			}
 			if !retr {
 				t.Errorf("no RETR 1 (the lab seeds messages)\n%s", text(evs))
@@ -52,7 +54,7 @@ func TestLabPOP3(t *testing.T) {
 // ServerHello, then only TLS on the wire while decrypted lines carry the
 // credential (credPrefix, mechanism); the password is never readable in an
 // event an observer could see; the protocol ended as intended.
-func assertLabRetrieval(t *testing.T, evs []sessions.Event, cleartext []string, credPrefix, mech string) {
+func assertLabRetrieval(t *testing.T, evs []wire.Event, cleartext []string, credPrefix, mech string) {
 	t.Helper()
 	assertSessionStream(t, evs, cleartext, credPrefix, mech, lab.Hostname, lab.DemoUser, lab.DemoPassword)
 	if c := evs[len(evs)-1]; !strings.HasPrefix(c.Text, "client closed the connection;") {

@@ -2,11 +2,13 @@ package sessions
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 const (
@@ -63,7 +65,7 @@ func pop3Script(injection string) func(f *fakeConn) error {
 
 func pop3Options(addr string, pki testPKI, mode TLSMode) Options {
 	o := testOptions(addr, pki, mode, RoleRetrieval)
-	o.Proto = ProtoPOP3
+	o.Proto = protocol.POP3
 	return o
 }
 
@@ -85,37 +87,37 @@ func TestPOP3STLSFlow(t *testing.T) {
 					t.Log("\n" + dump(evs))
 				}
 			}()
-			i := find(evs, 0, isLine(ServerToClient, "+OK mail.lab.test"))
-			if i < 0 || evs[i].Layer != LayerCleartext || evs[i].Annotation != "pop3.greeting" || evs[i].Line.Code != "+OK" ||
-				evs[i].Line.Proto != ProtoPOP3 || string(evs[i].Raw) != "+OK mail.lab.test POP3 ready.\r\n" {
+			i := find(evs, 0, isLine(wire.ServerToClient, "+OK mail.lab.test"))
+			if i < 0 || evs[i].Layer != wire.LayerCleartext || evs[i].Annotation != "pop3.greeting" || evs[i].Line.Code != "+OK" ||
+				evs[i].Line.Proto != protocol.POP3 || string(evs[i].Raw) != "+OK mail.lab.test POP3 ready.\r\n" {
 				t.Fatalf("greeting: %d", i)
 			}
-			i = find(evs, i, isLine(ClientToServer, "CAPA"))
+			i = find(evs, i, isLine(wire.ClientToServer, "CAPA"))
 			if i < 0 || evs[i].Annotation != "pop3.cmd.capa" || evs[i].Line.Command != "CAPA" {
 				t.Fatalf("CAPA: %d", i)
 			}
-			i = find(evs, i, isLine(ServerToClient, "+OK Capability"))
+			i = find(evs, i, isLine(wire.ServerToClient, "+OK Capability"))
 			if i < 0 || !strings.Contains(strings.Join(evs[i].Line.Capabilities, ","), "STLS") ||
 				!strings.Contains(strings.Join(evs[i].Also, ","), "pop3.capa.stls") || string(evs[i].Raw) != pop3CapaBefore+"\r\n" ||
-				evs[i].Layer != LayerCleartext {
+				evs[i].Layer != wire.LayerCleartext {
 				t.Fatalf("CAPA response: %d", i)
 			}
-			i = find(evs, i, isLine(ClientToServer, "STLS"))
-			if i < 0 || evs[i].Layer != LayerCleartext || evs[i].Annotation != "pop3.cmd.stls" {
+			i = find(evs, i, isLine(wire.ClientToServer, "STLS"))
+			if i < 0 || evs[i].Layer != wire.LayerCleartext || evs[i].Annotation != "pop3.cmd.stls" {
 				t.Fatalf("STLS: %d", i)
 			}
-			i = find(evs, i, isLine(ServerToClient, "+OK Begin"))
-			if i < 0 || evs[i+1].Kind != KindBoundary {
+			i = find(evs, i, isLine(wire.ServerToClient, "+OK Begin"))
+			if i < 0 || evs[i+1].Kind != wire.KindBoundary {
 				t.Fatalf("STLS response then boundary: %d", i)
 			}
 			assertTLSUpgrade(t, evs, i+1)
-			note := find(evs, i, func(ev Event) bool { return ev.Annotation == "pop3.note.capabilities_changed" })
+			note := find(evs, i, func(ev wire.Event) bool { return ev.Annotation == "pop3.note.capabilities_changed" })
 			if note < 0 || !strings.Contains(evs[note].Text, "added after TLS: USER, SASL PLAIN") ||
 				!strings.Contains(evs[note].Text, "gone after TLS: STLS, SASL") {
 				t.Errorf("capability note: %d", note)
 			}
-			user := find(evs, i, isLine(ClientToServer, "USER "))
-			pass := find(evs, i, isLine(ClientToServer, "PASS "))
+			user := find(evs, i, isLine(wire.ClientToServer, "USER "))
+			pass := find(evs, i, isLine(wire.ClientToServer, "PASS "))
 			if user < 0 || pass < 0 || evs[pass].Credential == nil {
 				t.Fatalf("USER %d / PASS %d", user, pass)
 			}
@@ -123,11 +125,11 @@ func TestPOP3STLSFlow(t *testing.T) {
 				cr.Password != "correct-horse" || cr.OnWire {
 				t.Errorf("credential: %+v", cr)
 			}
-			retr := find(evs, pass, isLine(ServerToClient, "+OK 120 octets"))
+			retr := find(evs, pass, isLine(wire.ServerToClient, "+OK 120 octets"))
 			if retr < 0 || !bytes.Contains(evs[retr].Raw, []byte("\r\n..a line")) || evs[retr].Line.Code != "+OK" {
 				t.Errorf("RETR response: %d", retr)
 			}
-			if find(evs, retr, isLine(ServerToClient, "+OK Logging out")) < 0 {
+			if find(evs, retr, isLine(wire.ServerToClient, "+OK Logging out")) < 0 {
 				t.Errorf("no QUIT response")
 			}
 			if e := errorEvent(evs); e != nil {
@@ -146,13 +148,13 @@ func TestPOP3STLSFlow(t *testing.T) {
 // mail.lab.test, a ServerHello, a verified TLS state, and from then on no
 // cleartext: client and server lines are decrypted lines only the endpoints
 // read, and records cross the wire encrypted.
-func assertTLSUpgrade(t *testing.T, evs []Event, boundary int) {
+func assertTLSUpgrade(t *testing.T, evs []wire.Event, boundary int) {
 	t.Helper()
-	if evs[boundary].Kind != KindBoundary {
+	if evs[boundary].Kind != wire.KindBoundary {
 		t.Fatalf("event %d is %s, want boundary", boundary, evs[boundary].Kind)
 	}
-	ch := find(evs, boundary, func(ev Event) bool { return ev.Kind == KindHandshake && ev.Handshake.Type == "client_hello" })
-	if ch < 0 || evs[ch].Dir != ClientToServer || evs[ch].Visible != VisibleMetadata {
+	ch := find(evs, boundary, func(ev wire.Event) bool { return ev.Kind == wire.KindHandshake && ev.Handshake.Type == "client_hello" })
+	if ch < 0 || evs[ch].Dir != wire.ClientToServer || evs[ch].Visible != wire.VisibleMetadata {
 		t.Fatalf("no ClientHello after the boundary")
 	}
 	sni := false
@@ -162,22 +164,22 @@ func assertTLSUpgrade(t *testing.T, evs []Event, boundary int) {
 	if !sni {
 		t.Errorf("ClientHello without SNI mail.lab.test: %+v", evs[ch].Handshake.Fields)
 	}
-	if find(evs, ch, func(ev Event) bool { return ev.Kind == KindHandshake && ev.Handshake.Type == "server_hello" }) < 0 {
+	if find(evs, ch, func(ev wire.Event) bool { return ev.Kind == wire.KindHandshake && ev.Handshake.Type == "server_hello" }) < 0 {
 		t.Errorf("no ServerHello")
 	}
-	st := find(evs, ch, isKind(KindTLSState))
+	st := find(evs, ch, isKind(wire.KindTLSState))
 	if st < 0 || !evs[st].TLS.Verified || evs[st].TLS.ServerName != "mail.lab.test" {
 		t.Fatalf("TLS state: %d", st)
 	}
 	for _, ev := range evs[boundary:] {
-		if ev.Layer == LayerCleartext {
+		if ev.Layer == wire.LayerCleartext {
 			t.Errorf("cleartext event after the boundary: %s %q", ev.Kind, ev.Text)
 		}
-		if ev.Kind == KindLine && (ev.Layer != LayerDecrypted || ev.Visible != VisibleEndpoints) {
+		if ev.Kind == wire.KindLine && (ev.Layer != wire.LayerDecrypted || ev.Visible != wire.VisibleEndpoints) {
 			t.Errorf("line after TLS not decrypted/endpoints: %q", ev.Text)
 		}
 	}
-	if find(evs, st, func(ev Event) bool { return ev.Kind == KindEncrypted && ev.Dir == ClientToServer }) < 0 {
+	if find(evs, st, func(ev wire.Event) bool { return ev.Kind == wire.KindEncrypted && ev.Dir == wire.ClientToServer }) < 0 {
 		t.Errorf("no encrypted client record after the handshake")
 	}
 }
@@ -202,14 +204,14 @@ func TestPOP3Implicit995(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, dump(evs))
 	}
-	if evs[1].Kind != KindBoundary || evs[1].Annotation != "tls.boundary.implicit" {
+	if evs[1].Kind != wire.KindBoundary || evs[1].Annotation != "tls.boundary.implicit" {
 		t.Errorf("event 2: %s", evs[1].Kind)
 	}
 	assertTLSUpgrade(t, evs, 1)
-	if find(evs, 0, func(ev Event) bool { return ev.Annotation == "pop3.note.capabilities_changed" }) >= 0 {
+	if find(evs, 0, func(ev wire.Event) bool { return ev.Annotation == "pop3.note.capabilities_changed" }) >= 0 {
 		t.Errorf("capability note without STLS")
 	}
-	if find(evs, 0, isLine(ClientToServer, "STLS")) >= 0 {
+	if find(evs, 0, isLine(wire.ClientToServer, "STLS")) >= 0 {
 		t.Errorf("STLS inside implicit TLS")
 	}
 	assertWireMatchesEvents(t, evs, rec)
@@ -229,8 +231,8 @@ func TestPOP3ResponseInjection(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, dump(evs))
 	}
-	i := find(evs, 0, func(ev Event) bool { return ev.Annotation == "pop3.note.response_injection_discarded" })
-	if i < 0 || string(evs[i].Raw) != injected || evs[i+1].Kind != KindBoundary {
+	i := find(evs, 0, func(ev wire.Event) bool { return ev.Annotation == "pop3.note.response_injection_discarded" })
+	if i < 0 || string(evs[i].Raw) != injected || evs[i+1].Kind != wire.KindBoundary {
 		t.Fatalf("injection note\n%s", dump(evs))
 	}
 }
@@ -258,15 +260,15 @@ func TestPOP3CleartextAndLimits(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, dump(evs))
 	}
-	pass := find(evs, 0, isLine(ClientToServer, "PASS"))
-	if pass < 0 || evs[pass].Credential == nil || !evs[pass].Credential.OnWire || evs[pass].Visible != VisibleAnyone {
+	pass := find(evs, 0, isLine(wire.ClientToServer, "PASS"))
+	if pass < 0 || evs[pass].Credential == nil || !evs[pass].Credential.OnWire || evs[pass].Visible != wire.VisibleAnyone {
 		t.Fatalf("cleartext PASS not marked on the wire\n%s", dump(evs))
 	}
-	retr := find(evs, pass, isLine(ServerToClient, "+OK\r\n0123"))
-	if retr < 0 || len(evs[retr].Raw) != pop3KeepBytes {
+	retr := find(evs, pass, isLine(wire.ServerToClient, "+OK\r\n0123"))
+	if retr < 0 || len(evs[retr].Raw) != protocol.POP3KeepBytes {
 		t.Fatalf("RETR kept %d bytes\n%s", len(evs[retr].Raw), dump(evs))
 	}
-	n := find(evs, retr, func(ev Event) bool { return ev.Annotation == "pop3.note.truncated" })
+	n := find(evs, retr, func(ev wire.Event) bool { return ev.Annotation == "pop3.note.truncated" })
 	if n < 0 || !strings.Contains(evs[n].Text, fmt.Sprintf("of its %d bytes", len("+OK\r\n"+big+".\r\n"))) {
 		t.Errorf("truncation note\n%s", dump(evs))
 	}
@@ -284,7 +286,7 @@ func TestPOP3RefusesCleartextPassword(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, dump(evs))
 	}
-	if find(evs, 0, func(ev Event) bool { return ev.Annotation == "pop3.note.auth_refused_cleartext" }) < 0 {
+	if find(evs, 0, func(ev wire.Event) bool { return ev.Annotation == "pop3.note.auth_refused_cleartext" }) < 0 {
 		t.Errorf("no refusal note\n%s", dump(evs))
 	}
 	for _, ev := range evs {
@@ -384,51 +386,5 @@ func TestPOP3Failures(t *testing.T) {
 			}
 			runFailing(t, srv, o, tc.op, tc.explain)
 		})
-	}
-}
-
-func TestReadPOP3Response(t *testing.T) {
-	for _, tc := range []struct {
-		in      string
-		multi   bool
-		ok      bool
-		code    string
-		text    string
-		lines   []string
-		wantErr error
-	}{
-		{in: "+OK\r\n", ok: true},
-		{in: "+OK 2 320\r\n", ok: true, text: "2 320"},
-		{in: "-ERR [IN-USE] Do you have another POP session running?\r\n", code: "IN-USE", text: "Do you have another POP session running?"},
-		{in: "-ERR [sys/temp] later\r\n", code: "SYS/TEMP", text: "later"},
-		{in: "+OK list\r\n1 2\r\n..x\r\n.\r\n", multi: true, ok: true, text: "list", lines: []string{"1 2", ".x"}},
-		{in: "+OK list\n1 2\n.\n", multi: true, ok: true, text: "list", lines: []string{"1 2"}},
-		{in: "-ERR no\r\n.\r\n", multi: true, text: "no"}, // -ERR is one line even to a multi-line command
-		{in: "+OKAY\r\n", wantErr: ErrMalformedReply},
-		{in: "OK\r\n", wantErr: ErrMalformedReply},
-		{in: "+OK\r\n1\r\n", multi: true, wantErr: errors.New("EOF")},
-	} {
-		r, err := ReadPOP3Response(NewLineReader(strings.NewReader(tc.in), 512), tc.multi, 10)
-		if tc.wantErr != nil {
-			if err == nil || (errors.Is(tc.wantErr, ErrMalformedReply) && !errors.Is(err, ErrMalformedReply)) {
-				t.Errorf("%q: err %v, want %v", tc.in, err, tc.wantErr)
-			}
-			continue
-		}
-		if err != nil || r.OK != tc.ok || r.Code != tc.code || r.Text != tc.text ||
-			strings.Join(r.Lines, "|") != strings.Join(tc.lines, "|") || !strings.HasPrefix(tc.in, string(r.Raw)) ||
-			(r.OK && string(r.Raw) != tc.in) {
-			t.Errorf("%q: %+v %v", tc.in, r, err)
-		}
-	}
-}
-
-// TestPOP3LongListKeepsBytes: more lines than maxLines are not parsed, but
-// all bytes within pop3KeepBytes are kept and the response is not cut.
-func TestPOP3LongListKeepsBytes(t *testing.T) {
-	in := "+OK\r\n" + strings.Repeat("7 100\r\n", 30) + ".\r\n"
-	r, err := ReadPOP3Response(NewLineReader(strings.NewReader(in), 512), true, 10)
-	if err != nil || len(r.Lines) != 10 || r.Truncated || string(r.Raw) != in || r.Total != len(in) {
-		t.Fatalf("%+v %v", r, err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // maxCAFile bounds a CA file read: a bundle of a few hundred roots is well
@@ -44,7 +46,7 @@ func LoadCAFile(path string) (*x509.CertPool, error) {
 // goroutine only and must not block for long; the stream always ends with a
 // KindClose event. Run returns nil when the protocol ran to its end, or the
 // error that ended the session (already reported as a KindError event).
-func Run(ctx context.Context, opts Options, emit func(Event)) error {
+func Run(ctx context.Context, opts Options, emit func(wire.Event)) error {
 	start := time.Now()
 	c := &Conversation{ctx: ctx, start: start, emitFn: emit}
 	o, err := opts.withDefaults()
@@ -79,16 +81,16 @@ func Run(ctx context.Context, opts Options, emit func(Event)) error {
 		c.emitClose("no connection")
 		return se
 	}
-	c.Emit(Event{Kind: KindConnect, Dir: Local, Layer: LayerTCP, Visible: VisibleMetadata,
+	c.Emit(wire.Event{Kind: wire.KindConnect, Dir: wire.Local, Layer: wire.LayerTCP, Visible: wire.VisibleMetadata,
 		Annotation: "tcp.connect",
 		Text: fmt.Sprintf("connected to %s (%s) in %s", raw.RemoteAddr(), o.Target,
-			FormatDuration(time.Since(start)))})
+			wire.FormatDuration(time.Since(start)))})
 	// Stopping the session (deadline, cancel) must unblock any read or
 	// handshake at once: closing the socket does that.
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
 
-	c.tap = NewWireTap(raw, start, nil)
+	c.tap = wire.NewTap(raw, start, nil)
 	c.conn = c.tap
 	c.lr = c.newLineReader(c.tap)
 
@@ -116,9 +118,9 @@ func (c *Conversation) finish(raw net.Conn) {
 		// error, or unsolicited at the end) still crossed the wire.
 		if extra := c.lr.Buffered(); len(extra) > 0 {
 			layer, vis := c.lineLayer()
-			c.Emit(Event{Kind: KindNote, Dir: ServerToClient, Layer: layer, Visible: vis, Raw: extra,
+			c.Emit(wire.Event{Kind: wire.KindNote, Dir: wire.ServerToClient, Layer: layer, Visible: vis, Raw: extra,
 				Annotation: "session.note.unread_bytes",
-				Text:       fmt.Sprintf("%d bytes from the server were never read: %s", len(extra), Truncate(lineText(extra), 60))})
+				Text:       fmt.Sprintf("%d bytes from the server were never read: %s", len(extra), wire.Truncate(wire.LineText(extra), 60))})
 		}
 	}
 	if c.tlsc != nil && c.connUsable() {
@@ -127,7 +129,7 @@ func (c *Conversation) finish(raw net.Conn) {
 	}
 	raw.Close()
 	if c.diss != nil {
-		for _, dir := range []Direction{ClientToServer, ServerToClient} {
+		for _, dir := range []wire.Direction{wire.ClientToServer, wire.ServerToClient} {
 			for _, ev := range c.diss.Flush(dir) {
 				c.Emit(ev)
 			}
@@ -168,7 +170,7 @@ func (c *Conversation) connUsable() bool {
 }
 
 func (c *Conversation) emitClose(text string) {
-	c.Emit(Event{Kind: KindClose, Dir: Local, Layer: LayerTCP, Visible: VisibleMetadata,
+	c.Emit(wire.Event{Kind: wire.KindClose, Dir: wire.Local, Layer: wire.LayerTCP, Visible: wire.VisibleMetadata,
 		Annotation: "tcp.close", Text: text})
 }
 
@@ -190,17 +192,17 @@ func dial(ctx context.Context, o Options) (net.Conn, error) {
 // roots.
 func rootsFor(o Options) (*x509.CertPool, error) {
 	switch o.Verify {
-	case VerifySystem, VerifyOff:
+	case wire.VerifySystem, wire.VerifyOff:
 		if o.RootCAs != nil {
 			return o.RootCAs, nil // with VerifyOff: still report against it
 		}
 		return nil, nil
-	case VerifyPool:
+	case wire.VerifyPool:
 		if o.RootCAs == nil {
 			return nil, errors.New("verify with a CA pool, but no pool given")
 		}
 		return o.RootCAs, nil
-	case VerifyCAFile:
+	case wire.VerifyCAFile:
 		pool, err := LoadCAFile(o.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("CA file: %w", err)
@@ -213,18 +215,18 @@ func rootsFor(o Options) (*x509.CertPool, error) {
 // Stream runs a session in a new goroutine and returns its events on a
 // channel, closed after the KindClose event. The channel is buffered; the
 // receiver must drain it (or cancel ctx and then drain it).
-func Stream(ctx context.Context, opts Options) <-chan Event {
-	ch := make(chan Event, 64)
+func Stream(ctx context.Context, opts Options) <-chan wire.Event {
+	ch := make(chan wire.Event, 64)
 	go func() {
 		defer close(ch)
-		_ = Run(ctx, opts, func(ev Event) { ch <- ev })
+		_ = Run(ctx, opts, func(ev wire.Event) { ch <- ev })
 	}()
 	return ch
 }
 
 // Collect runs a session and returns all its events.
-func Collect(ctx context.Context, opts Options) ([]Event, error) {
-	var evs []Event
-	err := Run(ctx, opts, func(ev Event) { evs = append(evs, ev) })
+func Collect(ctx context.Context, opts Options) ([]wire.Event, error) {
+	var evs []wire.Event
+	err := Run(ctx, opts, func(ev wire.Event) { evs = append(evs, ev) })
 	return evs, err
 }

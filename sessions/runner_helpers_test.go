@@ -19,6 +19,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // testPKI is a CA and a server certificate made for one test.
@@ -232,16 +235,16 @@ func recordingDialer(rec **wireRecorder) func(ctx context.Context, network, addr
 // fake servers' scripts expect.
 func testOptions(addr string, pki testPKI, mode TLSMode, role Role) Options {
 	return Options{
-		Target: addr, Proto: ProtoSMTP, TLSMode: mode, Role: role,
+		Target: addr, Proto: protocol.SMTP, TLSMode: mode, Role: role,
 		EHLOName: "client.test", ServerName: "mail.lab.test",
-		Verify: VerifyPool, RootCAs: pki.pool,
+		Verify: wire.VerifyPool, RootCAs: pki.pool,
 		Username: "learner", Password: "correct-horse",
 		To: "learner@mail.lab.test", Fetch: true,
 		ReadTimeout: 3 * time.Second, SessionTimeout: 10 * time.Second,
 	}
 }
 
-func run(t testing.TB, o Options) ([]Event, error) {
+func run(t testing.TB, o Options) ([]wire.Event, error) {
 	t.Helper()
 	evs, err := Collect(context.Background(), o)
 	checkStream(t, evs)
@@ -250,7 +253,7 @@ func run(t testing.TB, o Options) ([]Event, error) {
 
 // checkStream asserts what holds for every stream: Seq from 1 without
 // gaps, At never going back, exactly one close event and it is last.
-func checkStream(t testing.TB, evs []Event) {
+func checkStream(t testing.TB, evs []wire.Event) {
 	t.Helper()
 	if len(evs) == 0 {
 		t.Fatal("no events")
@@ -262,20 +265,20 @@ func checkStream(t testing.TB, evs []Event) {
 		if i > 0 && ev.At < evs[i-1].At {
 			t.Errorf("event %d: At went back (%v < %v)", i, ev.At, evs[i-1].At)
 		}
-		if ev.Kind == KindClose && i != len(evs)-1 {
+		if ev.Kind == wire.KindClose && i != len(evs)-1 {
 			t.Errorf("close event at %d of %d", i, len(evs))
 		}
-		if ev.Kind == KindError && (ev.Err == nil || ev.Err.Op == "" || ev.Err.Message == "") {
+		if ev.Kind == wire.KindError && (ev.Err == nil || ev.Err.Op == "" || ev.Err.Message == "") {
 			t.Errorf("error event %d without ErrorInfo: %+v", i, ev)
 		}
 	}
-	if last := evs[len(evs)-1]; last.Kind != KindClose {
+	if last := evs[len(evs)-1]; last.Kind != wire.KindClose {
 		t.Errorf("last event is %s %q, want close", last.Kind, last.Text)
 	}
 }
 
 // find returns the first event matching pred after index from, or -1.
-func find(evs []Event, from int, pred func(Event) bool) int {
+func find(evs []wire.Event, from int, pred func(wire.Event) bool) int {
 	for i := max(from, 0); i < len(evs); i++ {
 		if pred(evs[i]) {
 			return i
@@ -284,29 +287,31 @@ func find(evs []Event, from int, pred func(Event) bool) int {
 	return -1
 }
 
-func isLine(dir Direction, prefix string) func(Event) bool {
-	return func(ev Event) bool {
-		return ev.Kind == KindLine && ev.Dir == dir && bytes.HasPrefix(ev.Raw, []byte(prefix))
+func isLine(dir wire.Direction, prefix string) func(wire.Event) bool {
+	return func(ev wire.Event) bool {
+		return ev.Kind == wire.KindLine && ev.Dir == dir && bytes.HasPrefix(ev.Raw, []byte(prefix))
 	}
 }
 
-func isKind(k Kind) func(Event) bool { return func(ev Event) bool { return ev.Kind == k } }
+func isKind(k wire.Kind) func(wire.Event) bool {
+	return func(ev wire.Event) bool { return ev.Kind == k }
+}
 
 // errorEvent returns the session's first error (not a dissector finding).
-func errorEvent(evs []Event) *Event {
+func errorEvent(evs []wire.Event) *wire.Event {
 	for i := range evs {
-		if evs[i].Kind == KindError && evs[i].Dir == Local { // not the dissector's
+		if evs[i].Kind == wire.KindError && evs[i].Dir == wire.Local { // not the dissector's
 			return &evs[i]
 		}
 	}
 	return nil
 }
 
-func dump(evs []Event) string {
+func dump(evs []wire.Event) string {
 	var b strings.Builder
 	for _, ev := range evs {
 		fmt.Fprintf(&b, "%3d %-9s %-5s %-9s %-9s %-40s %s\n", ev.Seq, ev.Kind, ev.Dir, ev.Layer, ev.Visible,
-			ev.Annotation, SafeString(ev.Text))
+			ev.Annotation, wire.SafeString(ev.Text))
 	}
 	return b.String()
 }
@@ -315,7 +320,7 @@ func dump(evs []Event) string {
 // bounded time (a hostile or broken server must never hang a session),
 // with an error event of the given op and explain key. It returns the
 // events and that error event.
-func runFailing(t *testing.T, srv *fakeServer, o Options, op, explain string) ([]Event, *Event) {
+func runFailing(t *testing.T, srv *fakeServer, o Options, op, explain string) ([]wire.Event, *wire.Event) {
 	t.Helper()
 	start := time.Now()
 	evs, err := run(t, o)

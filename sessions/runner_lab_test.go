@@ -9,6 +9,8 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // End-to-end: mailwire's SMTP driver against the real lab servers.
@@ -36,7 +38,7 @@ func labOptions(t *testing.T, l *lab.Lab, port int) sessions.Options {
 		t.Fatal(err)
 	}
 	o.ServerName = lab.Hostname
-	o.Verify, o.RootCAs = sessions.VerifyPool, l.RootCAs()
+	o.Verify, o.RootCAs = wire.VerifyPool, l.RootCAs()
 	o.Username, o.Password = lab.DemoUser, lab.DemoPassword
 	o.To, o.Fetch = lab.DemoRecipient, true // the lab's full demo
 	o.EHLOName = "client.test"
@@ -44,7 +46,7 @@ func labOptions(t *testing.T, l *lab.Lab, port int) sessions.Options {
 	return o
 }
 
-func annotated(evs []sessions.Event, ann string) *sessions.Event {
+func annotated(evs []wire.Event, ann string) *wire.Event {
 	for i := range evs {
 		if evs[i].Annotation == ann {
 			return &evs[i]
@@ -61,8 +63,8 @@ func TestLabSMTP(t *testing.T) {
 		mech string
 	}{
 		{"25 transfer", 25, ""},
-		{"587 submission PLAIN", 587, sessions.AuthPlain},
-		{"587 submission LOGIN", 587, sessions.AuthLogin},
+		{"587 submission PLAIN", 587, protocol.AuthPlain},
+		{"587 submission LOGIN", 587, protocol.AuthLogin},
 		{"465 submissions", 465, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -80,10 +82,10 @@ func TestLabSMTP(t *testing.T) {
 			// also have ended with QUIT answered.
 			bye := false
 			for _, ev := range evs {
-				if ev.Kind == sessions.KindLine && ev.Dir == sessions.ServerToClient {
+				if ev.Kind == wire.KindLine && ev.Dir == wire.ServerToClient {
 					bye = bye || ev.Line.Code == "221"
 				}
-				if ev.Visible == sessions.VisibleAnyone && bytes.Contains(ev.Raw, []byte(lab.DemoPassword)) {
+				if ev.Visible == wire.VisibleAnyone && bytes.Contains(ev.Raw, []byte(lab.DemoPassword)) {
 					t.Errorf("password visible: %q", ev.Text)
 				}
 			}
@@ -125,7 +127,7 @@ func TestLabSMTPMismatches(t *testing.T) {
 			}
 			var got string
 			for _, ev := range evs {
-				if ev.Kind == sessions.KindError && ev.Dir == sessions.Local {
+				if ev.Kind == wire.KindError && ev.Dir == wire.Local {
 					got = ev.Err.Explain
 					break
 				}
@@ -137,10 +139,10 @@ func TestLabSMTPMismatches(t *testing.T) {
 	}
 }
 
-func text(evs []sessions.Event) string {
+func text(evs []wire.Event) string {
 	var b strings.Builder
 	for _, ev := range evs {
-		b.WriteString(string(ev.Kind) + " " + string(ev.Dir) + " " + ev.Annotation + " " + sessions.SafeString(ev.Text) + "\n")
+		b.WriteString(string(ev.Kind) + " " + string(ev.Dir) + " " + ev.Annotation + " " + wire.SafeString(ev.Text) + "\n")
 	}
 	return b.String()
 }

@@ -9,6 +9,9 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // replyConn is the client's end of a connection to a scripted server that
@@ -107,15 +110,15 @@ func FuzzMailSession(f *testing.F) {
 		port  string
 		role  Role
 	}
-	targets := []target{{ProtoSMTP, "587", RoleSubmission}, {ProtoPOP3, "110", RoleRetrieval}, {ProtoIMAP, "143", RoleRetrieval}}
+	targets := []target{{protocol.SMTP, "587", RoleSubmission}, {protocol.POP3, "110", RoleRetrieval}, {protocol.IMAP, "143", RoleRetrieval}}
 	roots := x509.NewCertPool()
 	f.Fuzz(func(t *testing.T, proto, mode byte, script []byte) {
 		tg := targets[int(proto)%len(targets)]
 		tlsMode := []TLSMode{TLSNone, TLSStartTLS}[mode%2]
 		o := Options{
 			Target: "127.0.0.1:" + tg.port, Proto: tg.proto, TLSMode: tlsMode, Role: tg.role,
-			EHLOName: "client.test", ServerName: "mail.lab.test", Verify: VerifyPool, RootCAs: roots,
-			Username: "learner", Password: password, AuthMechanism: []string{AuthPlain, AuthLogin}[mode>>1&1],
+			EHLOName: "client.test", ServerName: "mail.lab.test", Verify: wire.VerifyPool, RootCAs: roots,
+			Username: "learner", Password: password, AuthMechanism: []string{protocol.AuthPlain, protocol.AuthLogin}[mode>>1&1],
 			// Without TLS the drivers authenticate only when allowed to;
 			// with starttls, allowing it must change nothing before TLS.
 			AllowCleartextAuth: tlsMode == TLSNone || mode&4 != 0,
@@ -124,14 +127,14 @@ func FuzzMailSession(f *testing.F) {
 				return newReplyConn(bytes.Split(script, []byte{0})), nil
 			},
 		}
-		var evs []Event
-		err := Run(context.Background(), o, func(ev Event) { evs = append(evs, ev) })
+		var evs []wire.Event
+		err := Run(context.Background(), o, func(ev wire.Event) { evs = append(evs, ev) })
 		checkFuzzStream(t, evs, err, bytes.ReplaceAll(script, []byte{0}, nil), len(script))
 		if testing.Verbose() {
 			t.Logf("%s %s: %d events, %v", tg.proto, tlsMode, len(evs), err)
 		}
 		for _, ev := range evs {
-			if ev.Dir != ClientToServer || ev.Kind != KindLine || ev.Layer != LayerCleartext {
+			if ev.Dir != wire.ClientToServer || ev.Kind != wire.KindLine || ev.Layer != wire.LayerCleartext {
 				continue
 			}
 			if ev.Line == nil || ev.Line.Proto != tg.proto {

@@ -7,12 +7,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
-func init() { RegisterDriver(ProtoSMTP, SMTPDriver{}) }
+func init() { RegisterDriver(protocol.SMTP, SMTPDriver{}) }
 
 // SMTPDriver plays an SMTP client: RFC 5321 for the dialogue, RFC 3207 for
 // STARTTLS, RFC 4954 for AUTH, RFC 8314 for implicit TLS on 465. By role:
@@ -108,11 +110,11 @@ func (s *smtpClient) play() error {
 
 // reply reads one reply and emits it. A 421 anywhere means the server is
 // closing the channel (RFC 5321 §3.8): it is reported and ends the session.
-func (s *smtpClient) reply(op string, ehlo bool) (*Reply, error) {
-	r, err := ReadSMTPReply(s.c.Reader(), s.o.MaxReplyLines)
+func (s *smtpClient) reply(op string, ehlo bool) (*protocol.Reply, error) {
+	r, err := protocol.ReadSMTPReply(s.c.Reader(), s.o.MaxReplyLines)
 	if err != nil {
 		if len(r.Raw) > 0 {
-			s.c.Received(r.Raw, Line{Code: r.Line().Code}, "smtp.reply.incomplete")
+			s.c.Received(r.Raw, wire.Line{Code: r.Line().Code}, "smtp.reply.incomplete")
 		}
 		s.canQuit = false // the stream is out of step or gone
 		return nil, s.c.Fail(op, err, "")
@@ -123,8 +125,8 @@ func (s *smtpClient) reply(op string, ehlo bool) (*Reply, error) {
 	line := r.Line()
 	ann, also := r.Annotations()
 	if ehlo && r.Code == 250 {
-		line.Capabilities = parseEHLO(r.Lines)
-		also = append(also, capabilityKeys("smtp.ext.", line.Capabilities, false)...)
+		line.Capabilities = protocol.ParseEHLO(r.Lines)
+		also = append(also, protocol.CapabilityKeys("smtp.ext.", line.Capabilities, false)...)
 	}
 	s.c.Received(r.Raw, line, ann, also...)
 	if r.Code == 421 {
@@ -136,30 +138,6 @@ func (s *smtpClient) reply(op string, ehlo bool) (*Reply, error) {
 		s.caps = line.Capabilities
 	}
 	return r, nil
-}
-
-// codeString is a reply code as Line.Code holds it: "" when there is none.
-func codeString(code int) string {
-	if code == 0 {
-		return ""
-	}
-	return strconv.Itoa(code)
-}
-
-// parseEHLO returns the keyword lines of an EHLO reply: each line after the
-// first is "keyword [params]" (RFC 5321 §4.1.1.1); keywords are
-// case-insensitive, so they are upper-cased.
-func parseEHLO(lines []string) []string {
-	var caps []string
-	for _, l := range lines[1:] {
-		f := strings.Fields(l)
-		if len(f) == 0 {
-			continue
-		}
-		f[0] = strings.ToUpper(f[0])
-		caps = append(caps, strings.Join(f, " "))
-	}
-	return caps
 }
 
 // capability returns the parameters of an EHLO keyword and whether it was
@@ -177,7 +155,7 @@ func (s *smtpClient) capability(kw string) (string, bool) {
 // command sends one command line. verb is the command's name for the Line
 // and the annotation ("smtp.cmd.ehlo").
 func (s *smtpClient) command(verb, line string) error {
-	if err := s.c.Send([]byte(line+"\r\n"), Line{Command: verb}, "smtp.cmd."+strings.ToLower(verb)); err != nil {
+	if err := s.c.Send([]byte(line+"\r\n"), wire.Line{Command: verb}, "smtp.cmd."+strings.ToLower(verb)); err != nil {
 		s.canQuit = false
 		return s.c.Fail("send "+verb, err, "")
 	}
@@ -185,7 +163,7 @@ func (s *smtpClient) command(verb, line string) error {
 }
 
 // refused reports a reply the dialogue cannot go on from.
-func (s *smtpClient) refused(cmd string, r *Reply) error {
+func (s *smtpClient) refused(cmd string, r *protocol.Reply) error {
 	return s.c.Fail(strings.ToLower(cmd),
 		&SMTPReplyError{Command: cmd, Code: r.Code, Enhanced: r.Enhanced, Text: r.Text()},
 		fmt.Sprintf("smtp.reply.%d", r.Code))
@@ -193,7 +171,7 @@ func (s *smtpClient) refused(cmd string, r *Reply) error {
 
 // exchange sends a command and reads its reply, which must have one of the
 // wanted codes.
-func (s *smtpClient) exchange(verb, line string, want ...int) (*Reply, error) {
+func (s *smtpClient) exchange(verb, line string, want ...int) (*protocol.Reply, error) {
 	if err := s.command(verb, line); err != nil {
 		return nil, err
 	}
@@ -259,7 +237,7 @@ func (s *smtpClient) startTLS() error {
 	}
 	// RFC 3207 §4.2: the client must discard what it knew from the server
 	// and issue EHLO again as the first command.
-	return s.c.upgradeAndAskAgain(ProtoSMTP, &s.caps, &s.canQuit, s.ehlo, "STARTTLS", "RFC 3207 §4.2")
+	return s.c.upgradeAndAskAgain(protocol.SMTP, &s.caps, &s.canQuit, s.ehlo, "STARTTLS", "RFC 3207 §4.2")
 }
 
 // auth authenticates with AUTH PLAIN or AUTH LOGIN (RFC 4954 §4).
@@ -268,7 +246,7 @@ func (s *smtpClient) auth() error {
 	if s.o.To != "" {
 		noCreds += ", so the server will probably refuse to relay"
 	}
-	if s.c.withholdCredentials(ProtoSMTP, noCreds, "RFC 4954 §4") {
+	if s.c.withholdCredentials(protocol.SMTP, noCreds, "RFC 4954 §4") {
 		return nil
 	}
 	params, ok := s.capability("AUTH")
@@ -279,7 +257,7 @@ func (s *smtpClient) auth() error {
 	offered := strings.Fields(strings.ToUpper(params))
 	mech := s.o.AuthMechanism
 	if !slices.Contains(offered, mech) {
-		for _, alt := range []string{AuthPlain, AuthLogin} {
+		for _, alt := range []string{protocol.AuthPlain, protocol.AuthLogin} {
 			if slices.Contains(offered, alt) {
 				s.c.Note(fmt.Sprintf("the server does not offer AUTH %s; using %s", mech, alt), "smtp.note.auth_mechanism_switched", nil)
 				mech = alt
@@ -289,7 +267,7 @@ func (s *smtpClient) auth() error {
 	}
 	b64 := base64.StdEncoding.EncodeToString
 	switch mech {
-	case AuthLogin:
+	case protocol.AuthLogin:
 		if _, err := s.exchange("AUTH", "AUTH LOGIN", 334); err != nil {
 			return err
 		}
@@ -321,7 +299,7 @@ func (s *smtpClient) send() error {
 		return err
 	}
 	body := s.message()
-	if err := s.c.Send(body, Line{}, "smtp.data.content"); err != nil {
+	if err := s.c.Send(body, wire.Line{}, "smtp.data.content"); err != nil {
 		s.canQuit = false
 		return s.c.Fail("send message", err, "")
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/mailwire/mailwire/sessions/certs"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 const (
@@ -46,7 +48,7 @@ func submissionScript(mech string) func(f *fakeConn) error {
 }
 
 func authSteps(f *fakeConn, mech string) []func() error {
-	if mech == AuthLogin {
+	if mech == protocol.AuthLogin {
 		return []func() error{
 			func() error { _, err := f.expect("AUTH LOGIN\r\n"); return err },
 			func() error { return f.say("334 VXNlcm5hbWU6") },
@@ -95,9 +97,9 @@ func TestSMTPSubmissionFlow(t *testing.T) {
 		mech    string
 		oneByte bool
 	}{
-		{"plain", AuthPlain, false},
-		{"login", AuthLogin, false},
-		{"plain one byte at a time", AuthPlain, true},
+		{"plain", protocol.AuthPlain, false},
+		{"login", protocol.AuthLogin, false},
+		{"plain one byte at a time", protocol.AuthPlain, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pki := validPKI(t)
@@ -119,46 +121,46 @@ func TestSMTPSubmissionFlow(t *testing.T) {
 }
 
 // assertSubmissionStream checks the order and layers of a 587 session.
-func assertSubmissionStream(t *testing.T, evs []Event, mech string) {
+func assertSubmissionStream(t *testing.T, evs []wire.Event, mech string) {
 	t.Helper()
 	defer func() {
 		if t.Failed() {
 			t.Log("\n" + dump(evs))
 		}
 	}()
-	if evs[0].Kind != KindConnect || !strings.Contains(evs[0].Text, "127.0.0.1") {
+	if evs[0].Kind != wire.KindConnect || !strings.Contains(evs[0].Text, "127.0.0.1") {
 		t.Errorf("first event: %+v", evs[0])
 	}
-	i := find(evs, 0, isLine(ServerToClient, "220 mail.lab.test"))
-	if i < 0 || evs[i].Layer != LayerCleartext || evs[i].Visible != VisibleAnyone || evs[i].Line.Code != "220" ||
+	i := find(evs, 0, isLine(wire.ServerToClient, "220 mail.lab.test"))
+	if i < 0 || evs[i].Layer != wire.LayerCleartext || evs[i].Visible != wire.VisibleAnyone || evs[i].Line.Code != "220" ||
 		evs[i].Annotation != "smtp.reply.220" || string(evs[i].Raw) != "220 mail.lab.test ESMTP fake\r\n" {
 		t.Fatalf("greeting: %d", i)
 	}
-	i = find(evs, i, isLine(ClientToServer, "EHLO"))
-	if i < 0 || evs[i].Layer != LayerCleartext || evs[i].Text != "EHLO client.test" || evs[i].Annotation != "smtp.cmd.ehlo" ||
+	i = find(evs, i, isLine(wire.ClientToServer, "EHLO"))
+	if i < 0 || evs[i].Layer != wire.LayerCleartext || evs[i].Text != "EHLO client.test" || evs[i].Annotation != "smtp.cmd.ehlo" ||
 		evs[i].Line.Command != "EHLO" {
 		t.Fatalf("cleartext EHLO: %d", i)
 	}
-	i = find(evs, i, isLine(ServerToClient, "250-"))
+	i = find(evs, i, isLine(wire.ServerToClient, "250-"))
 	if i < 0 || !strings.Contains(strings.Join(evs[i].Line.Capabilities, ","), "STARTTLS") ||
 		!strings.Contains(strings.Join(evs[i].Also, ","), "smtp.ext.starttls") ||
 		string(evs[i].Raw) != ehloBeforeTLS+"\r\n" {
 		t.Fatalf("EHLO reply: %d", i)
 	}
-	i = find(evs, i, isLine(ClientToServer, "STARTTLS"))
-	if i < 0 || evs[i].Layer != LayerCleartext {
+	i = find(evs, i, isLine(wire.ClientToServer, "STARTTLS"))
+	if i < 0 || evs[i].Layer != wire.LayerCleartext {
 		t.Fatalf("STARTTLS: %d", i)
 	}
-	i = find(evs, i, isLine(ServerToClient, "220 2.0.0"))
+	i = find(evs, i, isLine(wire.ServerToClient, "220 2.0.0"))
 	if i < 0 || evs[i].Line.Enhanced != "2.0.0" {
 		t.Fatalf("STARTTLS reply: %d", i)
 	}
-	if evs[i+1].Kind != KindBoundary {
+	if evs[i+1].Kind != wire.KindBoundary {
 		t.Fatalf("event after the STARTTLS reply is %s, want boundary", evs[i+1].Kind)
 	}
 	boundary := i + 1
-	ch := find(evs, boundary, func(ev Event) bool { return ev.Kind == KindHandshake && ev.Handshake.Type == "client_hello" })
-	if ch < 0 || evs[ch].Dir != ClientToServer {
+	ch := find(evs, boundary, func(ev wire.Event) bool { return ev.Kind == wire.KindHandshake && ev.Handshake.Type == "client_hello" })
+	if ch < 0 || evs[ch].Dir != wire.ClientToServer {
 		t.Fatalf("no ClientHello after the boundary")
 	}
 	sni := false
@@ -168,38 +170,38 @@ func assertSubmissionStream(t *testing.T, evs []Event, mech string) {
 	if !sni {
 		t.Errorf("ClientHello without SNI mail.lab.test: %+v", evs[ch].Handshake.Fields)
 	}
-	if find(evs, ch, func(ev Event) bool { return ev.Kind == KindHandshake && ev.Handshake.Type == "server_hello" }) < 0 {
+	if find(evs, ch, func(ev wire.Event) bool { return ev.Kind == wire.KindHandshake && ev.Handshake.Type == "server_hello" }) < 0 {
 		t.Errorf("no ServerHello")
 	}
-	st := find(evs, ch, isKind(KindTLSState))
+	st := find(evs, ch, isKind(wire.KindTLSState))
 	if st < 0 || !evs[st].TLS.Verified || evs[st].TLS.Version != "TLS 1.3" || evs[st].TLS.ServerName != "mail.lab.test" ||
-		len(evs[st].TLS.PeerChain) != 2 || evs[st].TLS.VerifyMethod != string(VerifyPool) {
+		len(evs[st].TLS.PeerChain) != 2 || evs[st].TLS.VerifyMethod != string(wire.VerifyPool) {
 		t.Fatalf("TLS state: %d", st)
 	}
 	// After the boundary, nothing is cleartext any more.
 	for _, ev := range evs[boundary:] {
-		if ev.Layer == LayerCleartext {
+		if ev.Layer == wire.LayerCleartext {
 			t.Errorf("cleartext event after STARTTLS: %s %q", ev.Kind, ev.Text)
 		}
-		if ev.Kind == KindLine && (ev.Layer != LayerDecrypted || ev.Visible != VisibleEndpoints) {
+		if ev.Kind == wire.KindLine && (ev.Layer != wire.LayerDecrypted || ev.Visible != wire.VisibleEndpoints) {
 			t.Errorf("line after TLS not decrypted/endpoints: %q", ev.Text)
 		}
 	}
-	ehlo2 := find(evs, st, isLine(ClientToServer, "EHLO"))
+	ehlo2 := find(evs, st, isLine(wire.ClientToServer, "EHLO"))
 	if ehlo2 < 0 {
 		t.Fatalf("no EHLO after TLS")
 	}
 	// Each decrypted client line is followed by the encrypted record that
 	// carried it.
-	if j := find(evs, ehlo2, isKind(KindEncrypted)); j < 0 || evs[j].Dir != ClientToServer {
+	if j := find(evs, ehlo2, isKind(wire.KindEncrypted)); j < 0 || evs[j].Dir != wire.ClientToServer {
 		t.Errorf("no encrypted record after the decrypted EHLO")
 	}
-	note := find(evs, ehlo2, func(ev Event) bool { return ev.Annotation == "smtp.note.capabilities_changed" })
+	note := find(evs, ehlo2, func(ev wire.Event) bool { return ev.Annotation == "smtp.note.capabilities_changed" })
 	if note < 0 || !strings.Contains(evs[note].Text, "added after TLS: AUTH PLAIN LOGIN") ||
 		!strings.Contains(evs[note].Text, "gone after TLS: STARTTLS") {
 		t.Errorf("capability note: %d", note)
 	}
-	auth := find(evs, ehlo2, func(ev Event) bool { return ev.Credential != nil && ev.Credential.Password != "" })
+	auth := find(evs, ehlo2, func(ev wire.Event) bool { return ev.Credential != nil && ev.Credential.Password != "" })
 	if auth < 0 {
 		t.Fatalf("no credential event")
 	}
@@ -208,16 +210,16 @@ func assertSubmissionStream(t *testing.T, evs []Event, mech string) {
 		t.Errorf("credential: %+v", cr)
 	}
 	for _, want := range []string{"MAIL FROM:", "RCPT TO:", "DATA", "Date: ", "QUIT"} {
-		if find(evs, auth, isLine(ClientToServer, want)) < 0 {
+		if find(evs, auth, isLine(wire.ClientToServer, want)) < 0 {
 			t.Errorf("no %q line after AUTH", want)
 		}
 	}
-	if find(evs, auth, isLine(ServerToClient, "221 ")) < 0 {
+	if find(evs, auth, isLine(wire.ServerToClient, "221 ")) < 0 {
 		t.Errorf("no 221")
 	}
 	// close_notify goes out as an encrypted alert record.
-	if j := find(evs, auth, func(ev Event) bool {
-		return ev.Kind == KindEncrypted && ev.Dir == ClientToServer && ev.Annotation == "tls.encrypted.handshake_or_application_data"
+	if j := find(evs, auth, func(ev wire.Event) bool {
+		return ev.Kind == wire.KindEncrypted && ev.Dir == wire.ClientToServer && ev.Annotation == "tls.encrypted.handshake_or_application_data"
 	}); j < 0 {
 		t.Errorf("no encrypted record for close_notify")
 	}
@@ -232,20 +234,20 @@ func assertSubmissionStream(t *testing.T, evs []Event, mech string) {
 // assertWireMatchesEvents checks that the stream holds every byte that
 // crossed the wire: the cleartext lines, the injected bytes and then the
 // TLS records, in order, per direction.
-func assertWireMatchesEvents(t *testing.T, evs []Event, rec *wireRecorder) {
+func assertWireMatchesEvents(t *testing.T, evs []wire.Event, rec *wireRecorder) {
 	t.Helper()
 	var in, out bytes.Buffer
 	for _, ev := range evs {
-		onWire := (ev.Kind == KindLine && ev.Layer == LayerCleartext) ||
-			ev.Kind == KindRecord || ev.Kind == KindEncrypted ||
-			(ev.Kind == KindNote && ev.Layer == LayerCleartext)
+		onWire := (ev.Kind == wire.KindLine && ev.Layer == wire.LayerCleartext) ||
+			ev.Kind == wire.KindRecord || ev.Kind == wire.KindEncrypted ||
+			(ev.Kind == wire.KindNote && ev.Layer == wire.LayerCleartext)
 		if !onWire {
 			continue
 		}
 		switch ev.Dir {
-		case ClientToServer:
+		case wire.ClientToServer:
 			out.Write(ev.Raw)
-		case ServerToClient:
+		case wire.ServerToClient:
 			in.Write(ev.Raw)
 		}
 	}
@@ -261,13 +263,13 @@ func assertWireMatchesEvents(t *testing.T, evs []Event, rec *wireRecorder) {
 
 // assertPasswordHidden checks that neither the password nor any base64
 // form of it is readable on the wire or in an event an observer can read.
-func assertPasswordHidden(t *testing.T, evs []Event, rec *wireRecorder, pw string) {
+func assertPasswordHidden(t *testing.T, evs []wire.Event, rec *wireRecorder, pw string) {
 	t.Helper()
 	forms := [][]byte{[]byte(pw), []byte(base64.StdEncoding.EncodeToString([]byte(pw)))}
 	plain := base64.StdEncoding.EncodeToString([]byte("\x00learner\x00" + pw))
 	forms = append(forms, []byte(plain))
 	for _, ev := range evs {
-		if ev.Visible != VisibleAnyone && ev.Visible != VisibleMetadata {
+		if ev.Visible != wire.VisibleAnyone && ev.Visible != wire.VisibleMetadata {
 			continue
 		}
 		for _, f := range forms {
@@ -300,7 +302,7 @@ func TestSMTPImplicitTLS465(t *testing.T) {
 		if err := f.say(ehloAfterTLS); err != nil {
 			return err
 		}
-		for _, step := range append(authSteps(f, AuthPlain), deliverySteps(f)...) {
+		for _, step := range append(authSteps(f, protocol.AuthPlain), deliverySteps(f)...) {
 			if err := step(); err != nil {
 				return err
 			}
@@ -318,18 +320,18 @@ func TestSMTPImplicitTLS465(t *testing.T) {
 	}
 	// TLS from the first byte: the boundary comes right after connect, and
 	// there is no cleartext at all.
-	if evs[1].Kind != KindBoundary || evs[1].Annotation != "tls.boundary.implicit" {
+	if evs[1].Kind != wire.KindBoundary || evs[1].Annotation != "tls.boundary.implicit" {
 		t.Errorf("event 2: %s %q", evs[1].Kind, evs[1].Text)
 	}
 	for _, ev := range evs {
-		if ev.Layer == LayerCleartext {
+		if ev.Layer == wire.LayerCleartext {
 			t.Errorf("cleartext event on implicit TLS: %q", ev.Text)
 		}
 	}
-	if i := find(evs, 0, isLine(ServerToClient, "220 ")); i < 0 || evs[i].Layer != LayerDecrypted {
+	if i := find(evs, 0, isLine(wire.ServerToClient, "220 ")); i < 0 || evs[i].Layer != wire.LayerDecrypted {
 		t.Errorf("greeting not a decrypted line\n%s", dump(evs))
 	}
-	if find(evs, 0, func(ev Event) bool { return ev.Annotation == "smtp.note.capabilities_changed" }) >= 0 {
+	if find(evs, 0, func(ev wire.Event) bool { return ev.Annotation == "smtp.note.capabilities_changed" }) >= 0 {
 		t.Errorf("capability note without STARTTLS")
 	}
 	assertWireMatchesEvents(t, evs, rec)
@@ -360,7 +362,7 @@ func TestSMTPTransferNoTLSNoAuth(t *testing.T) {
 	}
 	// RFC 8314 §3: the client holds the password back on a cleartext
 	// channel even though the server offers AUTH.
-	if find(evs, 0, func(ev Event) bool { return ev.Annotation == "smtp.note.auth_refused_cleartext" }) < 0 {
+	if find(evs, 0, func(ev wire.Event) bool { return ev.Annotation == "smtp.note.auth_refused_cleartext" }) < 0 {
 		t.Errorf("no note about refusing cleartext AUTH\n%s", dump(evs))
 	}
 	for _, ev := range evs {
@@ -378,7 +380,7 @@ func TestSMTPCleartextAuthMarkedOnWire(t *testing.T) {
 			func() error { _, err := f.expect("EHLO client.test"); return err },
 			func() error { return f.say("250-mx.test", "250 AUTH PLAIN LOGIN") },
 		}
-		for _, step := range append(append(steps, authSteps(f, AuthPlain)...), deliverySteps(f)...) {
+		for _, step := range append(append(steps, authSteps(f, protocol.AuthPlain)...), deliverySteps(f)...) {
 			if err := step(); err != nil {
 				return err
 			}
@@ -392,8 +394,8 @@ func TestSMTPCleartextAuthMarkedOnWire(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, dump(evs))
 	}
-	i := find(evs, 0, func(ev Event) bool { return ev.Credential != nil })
-	if i < 0 || !evs[i].Credential.OnWire || evs[i].Visible != VisibleAnyone || evs[i].Credential.Password != "correct-horse" {
+	i := find(evs, 0, func(ev wire.Event) bool { return ev.Credential != nil })
+	if i < 0 || !evs[i].Credential.OnWire || evs[i].Visible != wire.VisibleAnyone || evs[i].Credential.Password != "correct-horse" {
 		t.Fatalf("cleartext credential not marked on wire\n%s", dump(evs))
 	}
 }
@@ -416,7 +418,7 @@ func TestSMTPResponseInjection(t *testing.T) {
 			func() error { _, err := f.expect("EHLO client.test\r\n"); return err },
 			func() error { return f.say(ehloAfterTLS) },
 		}
-		steps = append(steps, authSteps(f, AuthPlain)...)
+		steps = append(steps, authSteps(f, protocol.AuthPlain)...)
 		for _, step := range append(steps, deliverySteps(f)...) {
 			if err := step(); err != nil {
 				return err
@@ -433,12 +435,12 @@ func TestSMTPResponseInjection(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, dump(evs))
 	}
-	i := find(evs, 0, func(ev Event) bool { return ev.Annotation == "smtp.note.response_injection_discarded" })
-	if i < 0 || string(evs[i].Raw) != injected || evs[i+1].Kind != KindBoundary {
+	i := find(evs, 0, func(ev wire.Event) bool { return ev.Annotation == "smtp.note.response_injection_discarded" })
+	if i < 0 || string(evs[i].Raw) != injected || evs[i+1].Kind != wire.KindBoundary {
 		t.Fatalf("injection note missing or misplaced\n%s", dump(evs))
 	}
 	for _, ev := range evs[i+1:] {
-		if ev.Kind == KindLine && bytes.Contains(ev.Raw, []byte("evil.test")) {
+		if ev.Kind == wire.KindLine && bytes.Contains(ev.Raw, []byte("evil.test")) {
 			t.Errorf("injected reply read as a line after TLS: %q", ev.Text)
 		}
 	}
@@ -637,7 +639,7 @@ func TestSMTPVerification(t *testing.T) {
 			return newTestPKI(t, []string{"mail.lab.test"}, now.Add(-48*time.Hour), now.Add(-24*time.Hour))
 		}, nil, certs.Expired.Key()},
 		{"unknown authority", func(t *testing.T) testPKI { return validPKI(t) }, func(p testPKI) Options {
-			return Options{Verify: VerifyPool, RootCAs: validPKI(t).pool}
+			return Options{Verify: wire.VerifyPool, RootCAs: validPKI(t).pool}
 		}, certs.UnknownAuthority.Key()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -676,14 +678,14 @@ func TestSMTPVerifyOffWarns(t *testing.T) {
 		return nil
 	})
 	o := testOptions(srv.addr, pki, TLSImplicit, RoleSubmission)
-	o.Verify = VerifyOff
+	o.Verify = wire.VerifyOff
 	evs, _ := run(t, o)
 	srv.wait(t)
-	st := find(evs, 0, isKind(KindTLSState))
+	st := find(evs, 0, isKind(wire.KindTLSState))
 	if st < 0 || evs[st].TLS.Verified || !strings.Contains(evs[st].TLS.VerifyError, "other.test") {
 		t.Fatalf("TLS state should record the failed check\n%s", dump(evs))
 	}
-	w := find(evs, st, func(ev Event) bool { return ev.Annotation == "tls.verify.off" })
+	w := find(evs, st, func(ev wire.Event) bool { return ev.Annotation == "tls.verify.off" })
 	if w < 0 || !strings.Contains(evs[w].Text, "WARNING") {
 		t.Fatalf("no loud warning\n%s", dump(evs))
 	}
@@ -710,10 +712,10 @@ func TestCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ch := Stream(ctx, testOptions(srv.addr, pki, TLSStartTLS, RoleSubmission))
-	var evs []Event
+	var evs []wire.Event
 	for ev := range ch {
 		evs = append(evs, ev)
-		if ev.Kind == KindConnect {
+		if ev.Kind == wire.KindConnect {
 			cancel()
 		}
 	}
@@ -725,7 +727,7 @@ func TestCancel(t *testing.T) {
 
 func TestOptionsDefaults(t *testing.T) {
 	o, err := OptionsForPort("127.0.0.1:10465", 465)
-	if err != nil || o.TLSMode != TLSImplicit || o.Role != RoleSubmission || o.Proto != ProtoSMTP {
+	if err != nil || o.TLSMode != TLSImplicit || o.Role != RoleSubmission || o.Proto != protocol.SMTP {
 		t.Fatalf("%+v %v", o, err)
 	}
 	if _, err := OptionsForPort("x:1", 26); err == nil {
@@ -768,14 +770,14 @@ func TestRootsForCAFile(t *testing.T) {
 	if _, err := LoadCAFile(huge); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("oversized CA file: %v", err)
 	}
-	if p, err := rootsFor(Options{Verify: VerifyCAFile, CAFile: good}); err != nil || p == nil {
+	if p, err := rootsFor(Options{Verify: wire.VerifyCAFile, CAFile: good}); err != nil || p == nil {
 		t.Errorf("good file: %v", err)
 	}
 	for _, bad := range []Options{
-		{Verify: VerifyCAFile, CAFile: junk},
-		{Verify: VerifyCAFile, CAFile: huge},
-		{Verify: VerifyCAFile, CAFile: dir + "/missing.pem"},
-		{Verify: VerifyPool},
+		{Verify: wire.VerifyCAFile, CAFile: junk},
+		{Verify: wire.VerifyCAFile, CAFile: huge},
+		{Verify: wire.VerifyCAFile, CAFile: dir + "/missing.pem"},
+		{Verify: wire.VerifyPool},
 		{Verify: "maybe"},
 	} {
 		if _, err := rootsFor(bad); err == nil {
@@ -785,10 +787,10 @@ func TestRootsForCAFile(t *testing.T) {
 	// The CA file verifies a real session.
 	srv := startFake(t, pki, true, false, func(f *fakeConn) error { return f.say("421 4.3.2 not today") })
 	o := testOptions(srv.addr, pki, TLSImplicit, RoleSubmission)
-	o.RootCAs, o.Verify, o.CAFile = nil, VerifyCAFile, good
+	o.RootCAs, o.Verify, o.CAFile = nil, wire.VerifyCAFile, good
 	evs, _ := run(t, o)
 	srv.wait(t)
-	if st := find(evs, 0, isKind(KindTLSState)); st < 0 || !evs[st].TLS.Verified || evs[st].TLS.VerifyMethod != "CA file" {
+	if st := find(evs, 0, isKind(wire.KindTLSState)); st < 0 || !evs[st].TLS.Verified || evs[st].TLS.VerifyMethod != "CA file" {
 		t.Errorf("CA file verification\n%s", dump(evs))
 	}
 }
@@ -807,8 +809,8 @@ func TestUnreadBytesReported(t *testing.T) {
 	if e := errorEvent(evs); err == nil || e == nil || e.Err.Explain != "smtp.reply.554" {
 		t.Fatalf("%v\n%s", err, dump(evs))
 	}
-	i := find(evs, 0, func(ev Event) bool { return ev.Annotation == "session.note.unread_bytes" })
-	if i < 0 || string(evs[i].Raw) != "250 unsolicited\r\n" || evs[i].Visible != VisibleAnyone {
+	i := find(evs, 0, func(ev wire.Event) bool { return ev.Annotation == "session.note.unread_bytes" })
+	if i < 0 || string(evs[i].Raw) != "250 unsolicited\r\n" || evs[i].Visible != wire.VisibleAnyone {
 		t.Fatalf("unread bytes not reported\n%s", dump(evs))
 	}
 	assertWireMatchesEvents(t, evs, rec)

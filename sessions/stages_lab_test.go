@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Nothing with side effects unless asked: without Options.To an SMTP
@@ -15,10 +17,10 @@ import (
 // reads nothing, and Options.StopAfter ends a session on purpose, cleanly.
 
 // clientCommands lists the verbs the client sent, in order.
-func clientCommands(evs []sessions.Event) []string {
+func clientCommands(evs []wire.Event) []string {
 	var out []string
 	for _, ev := range evs {
-		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer && ev.Line != nil && ev.Line.Command != "" {
+		if ev.Kind == wire.KindLine && ev.Dir == wire.ClientToServer && ev.Line != nil && ev.Line.Command != "" {
 			out = append(out, ev.Line.Command)
 		}
 	}
@@ -30,18 +32,18 @@ var sideEffects = []string{"MAIL", "RCPT", "DATA", "STAT", "LIST", "RETR", "TOP"
 
 // checkClean: no error, the protocol's goodbye answered, the close says
 // the client ended it.
-func checkClean(t *testing.T, evs []sessions.Event, err error) {
+func checkClean(t *testing.T, evs []wire.Event, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("session failed: %v\n%s", err, text(evs))
 	}
 	for _, ev := range evs {
-		if ev.Kind == sessions.KindError {
+		if ev.Kind == wire.KindError {
 			t.Fatalf("error event %q\n%s", ev.Text, text(evs))
 		}
 	}
 	last := evs[len(evs)-1]
-	if last.Kind != sessions.KindClose || !strings.HasPrefix(last.Text, "client closed the connection;") {
+	if last.Kind != wire.KindClose || !strings.HasPrefix(last.Text, "client closed the connection;") {
 		t.Errorf("close %q, want the client's own end\n%s", last.Text, text(evs))
 	}
 }
@@ -154,7 +156,7 @@ func TestStopAfterValidation(t *testing.T) {
 		want string
 	}{
 		{sessions.Options{Target: "h:587", StopAfter: "data"}, `stop after "data"`},
-		{sessions.Options{Target: "h:443", Proto: sessions.ProtoHTTPS, StopAfter: sessions.StageAuth}, "HTTPS has no login"},
+		{sessions.Options{Target: "h:443", Proto: protocol.HTTPS, StopAfter: sessions.StageAuth}, "HTTPS has no login"},
 	} {
 		err := tc.o.Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/mailwire/mailwire/sessions/render"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // TestVerdictHeadlines: a verdict is headed safe, unsafe, or (for a
@@ -12,13 +15,13 @@ import (
 // protected 3 of 3 network hops".
 func TestVerdictHeadlines(t *testing.T) {
 	for _, c := range []struct {
-		v    *Verdict
+		v    *wire.Verdict
 		want string
 	}{
-		{&Verdict{Scenario: "too-early", Outcome: "nothing-leaked", Safe: true}, "✓ SAFE"},
-		{&Verdict{Scenario: "too-early", Outcome: "credentials-leaked"}, "⚠ UNSAFE"},
-		{&Verdict{Scenario: "hops", Outcome: "hops", Informational: true}, "ℹ RESULT"},
-		{&Verdict{Scenario: "compare", Outcome: "compare", Safe: true, Informational: true}, "ℹ RESULT"},
+		{&wire.Verdict{Scenario: "too-early", Outcome: "nothing-leaked", Safe: true}, "✓ SAFE"},
+		{&wire.Verdict{Scenario: "too-early", Outcome: "credentials-leaked"}, "⚠ UNSAFE"},
+		{&wire.Verdict{Scenario: "hops", Outcome: "hops", Informational: true}, "ℹ RESULT"},
+		{&wire.Verdict{Scenario: "compare", Outcome: "compare", Safe: true, Informational: true}, "ℹ RESULT"},
 		{nil, "⚠ UNSAFE"},
 	} {
 		if got := c.v.Headline(); got != c.want {
@@ -27,13 +30,13 @@ func TestVerdictHeadlines(t *testing.T) {
 		if c.v == nil {
 			continue
 		}
-		evs := []Event{{Seq: 1, Kind: KindVerdict, Dir: Local, Layer: LayerNote, Visible: VisibleNone,
+		evs := []wire.Event{{Seq: 1, Kind: wire.KindVerdict, Dir: wire.Local, Layer: wire.LayerNote, Visible: wire.VisibleNone,
 			Annotation: "verdict." + c.v.Outcome, Text: "TLS protected 3 of 3 network hops", Verdict: c.v}}
 		var text, md bytes.Buffer
-		if err := PrintText(&text, evs, PrintOptions{Width: 100}); err != nil {
+		if err := render.Text(&text, evs, render.Options{Width: 100}); err != nil {
 			t.Fatal(err)
 		}
-		if err := PrintMarkdown(&md, evs, PrintOptions{}); err != nil {
+		if err := render.Markdown(&md, evs, render.Options{}); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(text.String(), c.want+": TLS protected 3 of 3") {

@@ -1,8 +1,10 @@
-package sessions
+package dissect
 
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // BenchmarkDissect dissects a realistic session: the TLS 1.3 fixture's
@@ -23,7 +25,7 @@ func BenchmarkDissect(b *testing.B) {
 	}
 	for len(app) > 0 {
 		n := min(len(app), 16<<10)
-		chunks = append(chunks, chunk{ServerToClient, app[:n]})
+		chunks = append(chunks, chunk{wire.ServerToClient, app[:n]})
 		app = app[n:]
 	}
 	total := 0
@@ -33,7 +35,7 @@ func BenchmarkDissect(b *testing.B) {
 	b.SetBytes(int64(total))
 	b.ReportAllocs()
 	for b.Loop() {
-		d := NewDissector()
+		d := New()
 		n := 0
 		for _, c := range chunks {
 			n += len(d.Feed(c.dir, c.data))

@@ -1,12 +1,16 @@
-package sessions
+package dissect
 
 import (
 	"bytes"
 	"fmt"
 	"strings"
+
+	"github.com/mailwire/mailwire/sessions/internal/words"
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
-// The TLS dissector turns the bytes a WireTap recorded into the record and
+// The TLS dissector turns the bytes a wire.Tap recorded into the record and
 // handshake events a passive observer on the path could decode. What is
 // encrypted stays opaque, and the events say so. The one exception is
 // opt-in (UseKeyLog, keylog.go): with the session's own TLS 1.3 handshake
@@ -41,7 +45,7 @@ type Dissector struct {
 
 	// What the dissector needs to know across messages; what an observer
 	// learned is in the typed messages of the events (Handshake).
-	msgs Parser // the handshake messages so far: version, cipher suite, …
+	msgs tlsmsg.Parser // the handshake messages so far: version, cipher suite, …
 
 	// AfterSTARTTLS: the connection turned into TLS in band (STARTTLS,
 	// STLS), so cleartext from the server where its ServerHello belongs is
@@ -59,7 +63,7 @@ type Dissector struct {
 
 // dirState is the per-direction parser state.
 type dirState struct {
-	dir     Direction
+	dir     wire.Direction
 	buf     []byte // an incomplete record, header included (≤ 5+maxRecordPayload)
 	hs      []byte // handshake bytes from plaintext records, not yet a whole message
 	records int    // complete records seen
@@ -78,16 +82,16 @@ type dirState struct {
 	dec hsDecrypt // TLS 1.3 handshake decryption with a key log
 }
 
-// NewDissector returns a Dissector for one TLS connection.
-func NewDissector() *Dissector {
-	return &Dissector{c2s: dirState{dir: ClientToServer}, s2c: dirState{dir: ServerToClient}}
+// New returns a Dissector for one TLS connection.
+func New() *Dissector {
+	return &Dissector{c2s: dirState{dir: wire.ClientToServer}, s2c: dirState{dir: wire.ServerToClient}}
 }
 
-func (d *Dissector) state(dir Direction) *dirState {
+func (d *Dissector) state(dir wire.Direction) *dirState {
 	switch dir {
-	case ClientToServer:
+	case wire.ClientToServer:
 		return &d.c2s
-	case ServerToClient:
+	case wire.ServerToClient:
 		return &d.s2c
 	}
 	return nil
@@ -98,7 +102,7 @@ func (d *Dissector) state(dir Direction) *dirState {
 // does not depend on how a stream is chunked. Bytes for Local are ignored.
 // With a key log (UseKeyLog), events after an encrypted record whose secret
 // has not arrived yet come back from a later Feed or Flush.
-func (d *Dissector) Feed(dir Direction, b []byte) []Event {
+func (d *Dissector) Feed(dir wire.Direction, b []byte) []wire.Event {
 	st := d.state(dir)
 	if st == nil {
 		return nil
@@ -106,8 +110,8 @@ func (d *Dissector) Feed(dir Direction, b []byte) []Event {
 	return d.settle(d.feed(st, b))
 }
 
-func (d *Dissector) feed(st *dirState, b []byte) []Event {
-	var out []Event
+func (d *Dissector) feed(st *dirState, b []byte) []wire.Event {
+	var out []wire.Event
 	for len(b) > 0 && !st.dead {
 		if st.bad {
 			b = d.collectBad(st, b, &out)
@@ -167,7 +171,7 @@ func (d *Dissector) feed(st *dirState, b []byte) []Event {
 // was not TLS and ended before a full line or 64 bytes, or a record or
 // handshake message cut short. Feed ignores that direction afterwards. Any
 // events held for a key log secret are released first: it will not come.
-func (d *Dissector) Flush(dir Direction) []Event {
+func (d *Dissector) Flush(dir wire.Direction) []wire.Event {
 	st := d.state(dir)
 	if st == nil {
 		return nil
@@ -176,14 +180,14 @@ func (d *Dissector) Flush(dir Direction) []Event {
 	return append(held, d.flush(st)...)
 }
 
-func (d *Dissector) flush(st *dirState) []Event {
+func (d *Dissector) flush(st *dirState) []wire.Event {
 	if st.dead {
 		return nil
 	}
 	st.dead = true
 	switch {
 	case st.bad && len(st.sample) > 0:
-		return []Event{d.mismatch(st)}
+		return []wire.Event{d.mismatch(st)}
 	case len(st.buf) > 0:
 		msg := fmt.Sprintf("stream ended inside a TLS record: %d bytes of the header and payload", len(st.buf))
 		if len(st.buf) >= recordHeaderLen {
@@ -191,10 +195,10 @@ func (d *Dissector) flush(st *dirState) []Event {
 			msg = fmt.Sprintf("stream ended inside a TLS %s record: got %d of %d bytes",
 				recordTypeName(st.buf[0]), len(st.buf), want)
 		}
-		return []Event{errEvent(st.dir, VisibleMetadata, headOf(st.buf, mismatchSample), msg, annErrTruncated)}
+		return []wire.Event{errEvent(st.dir, wire.VisibleMetadata, headOf(st.buf, mismatchSample), msg, annErrTruncated)}
 	case len(st.hs) > 0:
 		msg := fmt.Sprintf("stream ended inside a handshake message: %d bytes of it arrived", len(st.hs))
-		return []Event{errEvent(st.dir, VisibleMetadata, headOf(st.hs, mismatchSample), msg, annErrTruncated)}
+		return []wire.Event{errEvent(st.dir, wire.VisibleMetadata, headOf(st.hs, mismatchSample), msg, annErrTruncated)}
 	}
 	return nil
 }
@@ -222,17 +226,17 @@ func checkHeader(h []byte) headerCheck {
 	return headerOK
 }
 
-func (d *Dissector) tooLong(st *dirState, hdr []byte) Event {
+func (d *Dissector) tooLong(st *dirState, hdr []byte) wire.Event {
 	st.dead = true
 	n := recordLen(hdr)
 	msg := fmt.Sprintf("TLS %s record declares %d bytes, more than the %d any TLS version allows (RFC 5246 §6.2.3, RFC 8446 §5.2); not dissecting this direction further",
 		recordTypeName(hdr[0]), n, maxRecordPayload)
-	return errEvent(st.dir, VisibleMetadata, bytes.Clone(hdr), msg, annErrRecordTooLong)
+	return errEvent(st.dir, wire.VisibleMetadata, bytes.Clone(hdr), msg, annErrRecordTooLong)
 }
 
 // collectBad gathers the sample of a non-TLS stream and returns what is left
 // of b (nothing matters after it: the direction is dead once emitted).
-func (d *Dissector) collectBad(st *dirState, b []byte, out *[]Event) []byte {
+func (d *Dissector) collectBad(st *dirState, b []byte, out *[]wire.Event) []byte {
 	take := min(mismatchSample-len(st.sample), len(b))
 	if i := bytes.IndexByte(b[:take], '\n'); i >= 0 {
 		take = i + 1
@@ -244,7 +248,7 @@ func (d *Dissector) collectBad(st *dirState, b []byte, out *[]Event) []byte {
 
 // maybeEmitBad emits the mismatch error once the sample holds a full line or
 // mismatchSample bytes; the cut depends only on the stream, not on chunking.
-func (d *Dissector) maybeEmitBad(st *dirState, out *[]Event) {
+func (d *Dissector) maybeEmitBad(st *dirState, out *[]wire.Event) {
 	if i := bytes.IndexByte(st.sample, '\n'); i >= 0 {
 		st.sample = st.sample[:i+1]
 	} else if len(st.sample) < mismatchSample {
@@ -256,29 +260,29 @@ func (d *Dissector) maybeEmitBad(st *dirState, out *[]Event) {
 
 // mismatch builds the error for a stream that is not TLS, saying what it
 // looks like instead.
-func (d *Dissector) mismatch(st *dirState) Event {
+func (d *Dissector) mismatch(st *dirState) wire.Event {
 	s := st.sample
 	where := "the first bytes"
 	if st.records > 0 {
 		where = fmt.Sprintf("the bytes after %d TLS records", st.records)
 	}
 	what, key := classifyNonTLS(s, st.dir)
-	if d.AfterSTARTTLS && st.dir == ServerToClient && st.records == 0 {
+	if d.AfterSTARTTLS && st.dir == wire.ServerToClient && st.records == 0 {
 		// classifyNonTLS would blame a port mix-up (implicit TLS against
 		// a STARTTLS port); here the client already did STARTTLS.
 		what = "the server accepted STARTTLS (or STLS), then answered the ClientHello with bytes that are not TLS (RFC 3207 §4, RFC 2595 §4)"
 		key = annMismatchGarbage
 	}
-	msg := fmt.Sprintf("%s %s are not a TLS record: %s (%q)", st.dir, where, what, Truncate(string(s), 48))
-	vis := VisibleMetadata
+	msg := fmt.Sprintf("%s %s are not a TLS record: %s (%q)", st.dir, where, what, wire.Truncate(string(s), 48))
+	vis := wire.VisibleMetadata
 	if key == annMismatchCleartext || key == annMismatchHTTP {
-		vis = VisibleAnyone
+		vis = wire.VisibleAnyone
 	}
 	return errEvent(st.dir, vis, bytes.Clone(s), msg, key)
 }
 
 // classifyNonTLS guesses what a stream that should have been TLS is.
-func classifyNonTLS(s []byte, dir Direction) (string, string) {
+func classifyNonTLS(s []byte, dir wire.Direction) (string, string) {
 	str := string(s)
 	upper := strings.ToUpper(str)
 	switch {
@@ -297,7 +301,7 @@ func classifyNonTLS(s []byte, dir Direction) (string, string) {
 		return "a cleartext POP3 response: this port expects STLS rather than implicit TLS (RFC 2595 §4)", annMismatchCleartext
 	case hasAnyPrefix(upper, "* OK", "* PREAUTH", "* BYE"):
 		return "a cleartext IMAP greeting: this port expects STARTTLS rather than implicit TLS (RFC 3501 §6.2.1)", annMismatchCleartext
-	case dir == ClientToServer && hasAnyPrefix(upper, "EHLO", "HELO", "STARTTLS", "STLS", "CAPA", "USER ", "AUTH ", "QUIT"):
+	case dir == wire.ClientToServer && hasAnyPrefix(upper, "EHLO", "HELO", "STARTTLS", "STLS", "CAPA", "USER ", "AUTH ", "QUIT"):
 		return "a cleartext mail command from the client, sent where the server expects a TLS ClientHello", annMismatchCleartext
 	case isMostlyText(s):
 		return "readable text in cleartext", annMismatchCleartext
@@ -334,23 +338,23 @@ func isMostlyText(s []byte) bool {
 
 func headOf(b []byte, n int) []byte { return bytes.Clone(b[:min(n, len(b))]) }
 
-func errEvent(dir Direction, vis Visibility, raw []byte, msg, key string) Event {
-	return Event{
-		Kind: KindError, Dir: dir, Layer: LayerTLS, Visible: vis, Raw: raw,
+func errEvent(dir wire.Direction, vis wire.Visibility, raw []byte, msg, key string) wire.Event {
+	return wire.Event{
+		Kind: wire.KindError, Dir: dir, Layer: wire.LayerTLS, Visible: vis, Raw: raw,
 		Text: msg, Annotation: key,
-		Err: &ErrorInfo{Op: "dissect", Message: msg, Explain: key},
+		Err: &wire.ErrorInfo{Op: "dissect", Message: msg, Explain: key},
 	}
 }
 
 // record handles one complete record; rec may alias the caller's buffer.
-func (d *Dissector) record(st *dirState, rec []byte, out []Event) []Event {
+func (d *Dissector) record(st *dirState, rec []byte, out []wire.Event) []wire.Event {
 	st.records++
 	raw := bytes.Clone(rec)
 	typ := raw[0]
 	payload := raw[recordHeaderLen:]
-	hdr := &Record{
+	hdr := &wire.Record{
 		ContentType: recordTypeName(typ),
-		Version:     VersionName(uint16(raw[1])<<8 | uint16(raw[2])),
+		Version:     tlsmsg.VersionName(uint16(raw[1])<<8 | uint16(raw[2])),
 		Length:      len(payload),
 	}
 
@@ -358,14 +362,14 @@ func (d *Dissector) record(st *dirState, rec []byte, out []Event) []Event {
 	// disguised as application_data (RFC 8446 §5.2); before 1.3 everything a
 	// direction sends after its ChangeCipherSpec is (RFC 5246 §7.1).
 	encrypted := typ == recordApplicationData ||
-		(st.ccs && d.msgs.Version != VersionTLS13 && typ != recordChangeCipherSpec)
+		(st.ccs && d.msgs.Version != tlsmsg.VersionTLS13 && typ != recordChangeCipherSpec)
 
 	if len(st.hs) > 0 && (encrypted || typ != recordHandshake) {
 		// RFC 8446 §5.1: handshake messages must not be interleaved with
 		// other record types.
 		msg := fmt.Sprintf("a %s record interrupted a handshake message (%d bytes pending); the partial message is dropped (RFC 8446 §5.1)",
 			hdr.ContentType, len(st.hs))
-		out = append(out, errEvent(st.dir, VisibleMetadata, headOf(st.hs, mismatchSample), msg, annErrInterleaved))
+		out = append(out, errEvent(st.dir, wire.VisibleMetadata, headOf(st.hs, mismatchSample), msg, annErrInterleaved))
 		st.hs = st.hs[:0]
 	}
 
@@ -377,10 +381,10 @@ func (d *Dissector) record(st *dirState, rec []byte, out []Event) []Event {
 		return out
 	}
 
-	ev := Event{
-		Kind: KindRecord, Dir: st.dir, Layer: LayerTLS, Visible: VisibleMetadata,
+	ev := wire.Event{
+		Kind: wire.KindRecord, Dir: st.dir, Layer: wire.LayerTLS, Visible: wire.VisibleMetadata,
 		Raw: raw, Record: hdr, Annotation: "tls.record." + hdr.ContentType,
-		Text: fmt.Sprintf("TLS record: %s, %s", hdr.ContentType, plural(len(payload), "byte")),
+		Text: fmt.Sprintf("TLS record: %s, %s", hdr.ContentType, words.Plural(len(payload), "byte")),
 	}
 	switch typ {
 	case recordHandshake:
@@ -397,14 +401,14 @@ func (d *Dissector) record(st *dirState, rec []byte, out []Event) []Event {
 			ev.Annotation, ev.Also = annAlertMalformed, []string{"tls.record.alert"}
 			return append(out, ev)
 		}
-		hdr.Alert = &Alert{Level: payload[0], Description: payload[1]}
+		hdr.Alert = &tlsmsg.Alert{Level: payload[0], Description: payload[1]}
 		ev.Text += ": " + hdr.Alert.String()
-		ev.Annotation, ev.Also = "tls.alert."+AlertDescriptionName(payload[1]), []string{"tls.record.alert"}
+		ev.Annotation, ev.Also = "tls.alert."+tlsmsg.AlertDescriptionName(payload[1]), []string{"tls.record.alert"}
 		return append(out, ev)
 	case recordChangeCipherSpec:
 		st.ccs = true
 		switch d.msgs.Version {
-		case VersionTLS13:
+		case tlsmsg.VersionTLS13:
 			ev.Text += ": a dummy for middlebox compatibility, it changes nothing in TLS 1.3 (RFC 8446 Appendix D.4)"
 			ev.Annotation = annCCSCompat
 		case 0:
@@ -429,31 +433,31 @@ const encryptedAlertLen = 2 + 1 + 16
 // encryptedRecord describes a record whose payload only the endpoints can
 // read. An observer sees type and length; by position it can sometimes say
 // more, and the text is careful to say how sure that is.
-func (d *Dissector) encryptedRecord(st *dirState, typ uint8, raw []byte, hdr *Record) Event {
-	n := plural(hdr.Length, "byte")
+func (d *Dissector) encryptedRecord(st *dirState, typ uint8, raw []byte, hdr *wire.Record) wire.Event {
+	n := words.Plural(hdr.Length, "byte")
 	text := fmt.Sprintf("encrypted %s, %s", hdr.ContentType, n)
 	ann := annEncAppData
 	switch {
-	case typ == recordApplicationData && d.msgs.Version == VersionTLS13 && d.msgs.ServerHelloSeen:
+	case typ == recordApplicationData && d.msgs.Version == tlsmsg.VersionTLS13 && d.msgs.ServerHelloSeen:
 		st.afterSH13++
 		switch {
-		case st.afterSH13 == 1 && st.dir == ServerToClient:
+		case st.afterSH13 == 1 && st.dir == wire.ServerToClient:
 			text += ": the server's encrypted handshake, starting with EncryptedExtensions (RFC 8446 §4.3.1); TLS 1.3 hides the real content type (RFC 8446 §5.2)"
 			ann = annEncHandshake
-		case st.afterSH13 == 1 && st.dir == ClientToServer && hdr.Length == encryptedAlertLen:
+		case st.afterSH13 == 1 && st.dir == wire.ClientToServer && hdr.Length == encryptedAlertLen:
 			// A client that rejects the server's certificate answers its
 			// flight with an alert instead of Finished (RFC 8446 §6.2),
 			// and an encrypted alert has a size of its own.
 			text += ": by its size, 19 bytes (a 2-byte alert, the hidden content type and a 16-byte tag), probably an alert instead of the client's Finished: the client ended the handshake (RFC 8446 §5.2, §6.2)"
 			ann = annEncAlert
-		case st.afterSH13 == 1 && st.dir == ClientToServer:
+		case st.afterSH13 == 1 && st.dir == wire.ClientToServer:
 			text += ": probably the client's Finished (or its Certificate, if the server asked for one; RFC 8446 §4.4)"
 			ann = annEncFinished
 		default:
 			text += ": encrypted handshake or application data; TLS 1.3 hides which (RFC 8446 §5.2)"
 			ann = annEncUndetermined
 		}
-	case typ == recordApplicationData && !d.msgs.ServerHelloSeen && st.dir == ClientToServer && d.msgs.EarlyData:
+	case typ == recordApplicationData && !d.msgs.ServerHelloSeen && st.dir == wire.ClientToServer && d.msgs.EarlyData:
 		st.earlyCount++
 		text += ": 0-RTT early data, sent before the server answered (RFC 8446 §4.2.10)"
 		ann = annEncEarlyData
@@ -475,15 +479,15 @@ func (d *Dissector) encryptedRecord(st *dirState, typ uint8, raw []byte, hdr *Re
 	case typ == recordHeartbeat:
 		ann = annEncHeartbeat
 	}
-	if st.ccs && d.msgs.Version != VersionTLS13 {
+	if st.ccs && d.msgs.Version != tlsmsg.VersionTLS13 {
 		st.afterCCS++
 	}
 	return encEvent(st.dir, raw, hdr, text, ann)
 }
 
-func encEvent(dir Direction, raw []byte, hdr *Record, text, ann string) Event {
-	return Event{
-		Kind: KindEncrypted, Dir: dir, Layer: LayerEncrypted, Visible: VisibleEndpoints,
+func encEvent(dir wire.Direction, raw []byte, hdr *wire.Record, text, ann string) wire.Event {
+	return wire.Event{
+		Kind: wire.KindEncrypted, Dir: dir, Layer: wire.LayerEncrypted, Visible: wire.VisibleEndpoints,
 		Raw: raw, Record: hdr, Text: text, Annotation: ann,
 	}
 }
@@ -491,11 +495,11 @@ func encEvent(dir Direction, raw []byte, hdr *Record, text, ann string) Event {
 // handshakeBytes reassembles handshake messages from plaintext record
 // payloads (RFC 8446 §5.1: a message may span records, and a record may
 // hold several messages) and decodes each complete one.
-func (d *Dissector) handshakeBytes(st *dirState, payload []byte, out []Event) []Event {
+func (d *Dissector) handshakeBytes(st *dirState, payload []byte, out []wire.Event) []wire.Event {
 	if len(st.hs)+len(payload) > maxHandshakeBuf {
 		st.dead = true
 		msg := fmt.Sprintf("handshake reassembly would exceed %d bytes; not dissecting this direction further", maxHandshakeBuf)
-		return append(out, errEvent(st.dir, VisibleMetadata, headOf(st.hs, mismatchSample), msg, annErrBuffer))
+		return append(out, errEvent(st.dir, wire.VisibleMetadata, headOf(st.hs, mismatchSample), msg, annErrBuffer))
 	}
 	st.hs = append(st.hs, payload...)
 	rest := st.hs
@@ -504,15 +508,15 @@ func (d *Dissector) handshakeBytes(st *dirState, payload []byte, out []Event) []
 		if n > maxHandshakeMsg {
 			st.dead = true
 			msg := fmt.Sprintf("%s message declares %d bytes, more than the dissector's %d-byte limit; not dissecting this direction further",
-				handshakeTypeName(rest[0]), n, maxHandshakeMsg)
+				tlsmsg.TypeName(rest[0]), n, maxHandshakeMsg)
 			st.hs = nil
-			return append(out, errEvent(st.dir, VisibleMetadata, headOf(rest, 4), msg, annErrHSTooLong))
+			return append(out, errEvent(st.dir, wire.VisibleMetadata, headOf(rest, 4), msg, annErrHSTooLong))
 		}
 		if len(rest) < 4+n {
 			break
 		}
 		msg := bytes.Clone(rest[:4+n])
-		if d.clientRandom == nil && st.dir == ClientToServer {
+		if d.clientRandom == nil && st.dir == wire.ClientToServer {
 			// Key log lines name their connection by this random.
 			d.clientRandom = clientRandomOf(msg)
 		}
@@ -531,10 +535,24 @@ func (d *Dissector) handshakeBytes(st *dirState, payload []byte, out []Event) []
 // recordLen reads the length field of a record header (h has ≥ 5 bytes).
 func recordLen(h []byte) int { return int(h[3])<<8 | int(h[4]) }
 
-// plural counts n of unit in words: "1 byte", "2 bytes".
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
+// handshakeEvent is the event of one handshake message (header included):
+// its display fields and text come from tlsmsg.Describe. A parse error
+// is reported on the event rather than returned: the message framing was
+// intact, so dissection goes on with the next message. A message decrypted
+// with the session's key log (h.Encrypted, RFC 8446 §4.3 onwards)
+// travelled inside encrypted records, so only the endpoints could read it.
+func handshakeEvent(dir wire.Direction, msg []byte, h *tlsmsg.Handshake) wire.Event {
+	var text string
+	h.Fields, text = tlsmsg.Describe(h, dir == wire.ClientToServer)
+	ev := wire.Event{
+		Kind: wire.KindHandshake, Dir: dir, Layer: wire.LayerTLS, Visible: wire.VisibleMetadata,
+		Raw: msg, Text: text, Annotation: "tls.handshake." + h.Type, Handshake: h,
 	}
-	return fmt.Sprintf("%d %ss", n, unit)
+	if h.Encrypted {
+		ev.Layer, ev.Visible = wire.LayerDecrypted, wire.VisibleEndpoints
+	}
+	if h.Error != "" {
+		ev.Also = []string{tlsmsg.KeyMalformed}
+	}
+	return ev
 }

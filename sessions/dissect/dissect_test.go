@@ -1,4 +1,4 @@
-package sessions
+package dissect
 
 import (
 	"bytes"
@@ -9,12 +9,16 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mailwire/mailwire/sessions/lens"
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // feedChunks feeds a transcript with the given splitter (nil: whole chunks)
 // and flushes both directions.
-func feedChunks(d *Dissector, chunks []chunk, split func([]byte) [][]byte) []Event {
-	var out []Event
+func feedChunks(d *Dissector, chunks []chunk, split func([]byte) [][]byte) []wire.Event {
+	var out []wire.Event
 	for _, c := range chunks {
 		pieces := [][]byte{c.data}
 		if split != nil {
@@ -24,12 +28,12 @@ func feedChunks(d *Dissector, chunks []chunk, split func([]byte) [][]byte) []Eve
 			out = append(out, d.Feed(c.dir, p)...)
 		}
 	}
-	out = append(out, d.Flush(ClientToServer)...)
-	return append(out, d.Flush(ServerToClient)...)
+	out = append(out, d.Flush(wire.ClientToServer)...)
+	return append(out, d.Flush(wire.ServerToClient)...)
 }
 
 // shape reduces events to "dir kind annotation" for sequence assertions.
-func shape(evs []Event) []string {
+func shape(evs []wire.Event) []string {
 	s := make([]string, len(evs))
 	for i, e := range evs {
 		s[i] = string(e.Dir) + " " + string(e.Kind) + " " + e.Annotation
@@ -37,7 +41,7 @@ func shape(evs []Event) []string {
 	return s
 }
 
-func field(t *testing.T, e Event, name string) string {
+func field(t *testing.T, e wire.Event, name string) string {
 	t.Helper()
 	if e.Handshake == nil {
 		t.Fatalf("event %q has no Handshake", e.Text)
@@ -51,20 +55,20 @@ func field(t *testing.T, e Event, name string) string {
 	return ""
 }
 
-func findHandshake(t *testing.T, evs []Event, typ string) Event {
+func findHandshake(t *testing.T, evs []wire.Event, typ string) wire.Event {
 	t.Helper()
 	for _, e := range evs {
-		if e.Kind == KindHandshake && e.Handshake.Type == typ {
+		if e.Kind == wire.KindHandshake && e.Handshake.Type == typ {
 			return e
 		}
 	}
 	t.Fatalf("no %s event in %v", typ, shape(evs))
-	return Event{}
+	return wire.Event{}
 }
 
 // message returns the typed message of the first handshake event that
 // get finds one in.
-func message[T any](t testing.TB, evs []Event, get func(*Handshake) *T) *T {
+func message[T any](t testing.TB, evs []wire.Event, get func(*tlsmsg.Handshake) *T) *T {
 	t.Helper()
 	for _, e := range evs {
 		if e.Handshake != nil {
@@ -77,15 +81,15 @@ func message[T any](t testing.TB, evs []Event, get func(*Handshake) *T) *T {
 	return nil
 }
 
-func getCH(h *Handshake) *ClientHello         { return h.ClientHello }
-func getCert(h *Handshake) *Certificate       { return h.Certificate }
-func getSKE(h *Handshake) *ServerKeyExchange  { return h.ServerKeyExchange }
-func getEE(h *Handshake) *EncryptedExtensions { return h.EncryptedExtensions }
+func getCH(h *tlsmsg.Handshake) *tlsmsg.ClientHello         { return h.ClientHello }
+func getCert(h *tlsmsg.Handshake) *tlsmsg.Certificate       { return h.Certificate }
+func getSKE(h *tlsmsg.Handshake) *tlsmsg.ServerKeyExchange  { return h.ServerKeyExchange }
+func getEE(h *tlsmsg.Handshake) *tlsmsg.EncryptedExtensions { return h.EncryptedExtensions }
 
 // lastServerHello returns the last ServerHello (not a HelloRetryRequest).
-func lastServerHello(t testing.TB, evs []Event) *ServerHello {
+func lastServerHello(t testing.TB, evs []wire.Event) *tlsmsg.ServerHello {
 	t.Helper()
-	var sh *ServerHello
+	var sh *tlsmsg.ServerHello
 	for _, e := range evs {
 		if e.Handshake != nil && e.Handshake.ServerHello != nil && !e.Handshake.ServerHello.IsHelloRetryRequest() {
 			sh = e.Handshake.ServerHello
@@ -98,10 +102,10 @@ func lastServerHello(t testing.TB, evs []Event) *ServerHello {
 }
 
 // checkTyped asserts that each handshake event's display (its fields and
-// text) is what describeHandshake makes of its typed message, and that the
+// text) is what tlsmsg.Describe makes of its typed message, and that the
 // message reads back from JSON (a recording) as it was, with the same
 // display: the typed value carries everything the display says.
-func checkTyped(t testing.TB, evs []Event) {
+func checkTyped(t testing.TB, evs []wire.Event) {
 	t.Helper()
 	for _, e := range evs {
 		h := e.Handshake
@@ -111,7 +115,7 @@ func checkTyped(t testing.TB, evs []Event) {
 		if n := countMessages(h); n > 1 || (n == 0 && h.Error == "") {
 			t.Errorf("%s: %d typed messages, error %q", h.Type, n, h.Error)
 		}
-		fields, text := describeHandshake(h, e.Dir == ClientToServer)
+		fields, text := tlsmsg.Describe(h, e.Dir == wire.ClientToServer)
 		if text != e.Text || !reflect.DeepEqual(fields, h.Fields) {
 			t.Errorf("%s: display is not the description of the typed message:\n got %q %+v\nwant %q %+v", h.Type, text, fields, e.Text, h.Fields)
 		}
@@ -119,26 +123,26 @@ func checkTyped(t testing.TB, evs []Event) {
 		if err != nil {
 			t.Fatalf("%s: marshal: %v", h.Type, err)
 		}
-		var back Handshake
+		var back tlsmsg.Handshake
 		if err := json.Unmarshal(b, &back); err != nil {
 			t.Fatalf("%s: unmarshal: %v\n%s", h.Type, err, b)
 		}
 		if bytes.Contains(b, []byte(`\ufffd`)) {
 			// Invalid UTF-8 in a peer's string became U+FFFD, as
-			// PrintJSON documents; the rest must still read back.
+			// render.JSON documents; the rest must still read back.
 			continue
 		}
 		if !reflect.DeepEqual(&back, h) {
 			t.Errorf("%s: JSON round trip differs:\n got %+v\nwant %+v\n%s", h.Type, back, h, b)
 		}
-		if f2, t2 := describeHandshake(&back, e.Dir == ClientToServer); t2 != e.Text || !reflect.DeepEqual(f2, h.Fields) {
+		if f2, t2 := tlsmsg.Describe(&back, e.Dir == wire.ClientToServer); t2 != e.Text || !reflect.DeepEqual(f2, h.Fields) {
 			t.Errorf("%s: display after a JSON round trip differs: %q", h.Type, t2)
 		}
 	}
 }
 
 // countMessages counts the typed message pointers set in h.
-func countMessages(h *Handshake) int {
+func countMessages(h *tlsmsg.Handshake) int {
 	n := 0
 	v := reflect.ValueOf(h).Elem()
 	for i := range v.NumField() {
@@ -150,10 +154,10 @@ func countMessages(h *Handshake) int {
 }
 
 // checkEvents asserts invariants every dissector event must hold.
-func checkEvents(t testing.TB, evs []Event) {
+func checkEvents(t testing.TB, evs []wire.Event) {
 	t.Helper()
 	checkTyped(t, evs)
-	known := DissectorAnnotationKeys()
+	known := AnnotationKeys()
 	has := func(k string) bool { _, ok := slices.BinarySearch(known, k); return ok }
 	for _, e := range evs {
 		keys := append([]string{e.Annotation}, e.Also...)
@@ -175,23 +179,23 @@ func checkEvents(t testing.TB, evs []Event) {
 		if e.Seq != 0 || e.At != 0 {
 			t.Errorf("event %q: Seq/At must be left to the runner", e.Text)
 		}
-		if e.Dir != ClientToServer && e.Dir != ServerToClient {
+		if e.Dir != wire.ClientToServer && e.Dir != wire.ServerToClient {
 			t.Errorf("event %q: bad direction %q", e.Text, e.Dir)
 		}
 		switch e.Kind {
-		case KindRecord:
-			if e.Layer != LayerTLS || e.Record == nil || len(e.Raw) != recordHeaderLen+e.Record.Length {
+		case wire.KindRecord:
+			if e.Layer != wire.LayerTLS || e.Record == nil || len(e.Raw) != recordHeaderLen+e.Record.Length {
 				t.Errorf("record event %q malformed: %+v", e.Text, e)
 			}
-		case KindEncrypted:
-			if e.Layer != LayerEncrypted || e.Visible != VisibleEndpoints || e.Record == nil || len(e.Raw) != recordHeaderLen+e.Record.Length {
+		case wire.KindEncrypted:
+			if e.Layer != wire.LayerEncrypted || e.Visible != wire.VisibleEndpoints || e.Record == nil || len(e.Raw) != recordHeaderLen+e.Record.Length {
 				t.Errorf("encrypted event %q malformed: %+v", e.Text, e)
 			}
-		case KindHandshake:
-			if e.Layer != LayerTLS || e.Handshake == nil || len(e.Raw) < 4 {
+		case wire.KindHandshake:
+			if e.Layer != wire.LayerTLS || e.Handshake == nil || len(e.Raw) < 4 {
 				t.Errorf("handshake event %q malformed", e.Text)
 			}
-		case KindError:
+		case wire.KindError:
 			if e.Err == nil || e.Err.Op != "dissect" || e.Err.Explain == "" || len(e.Raw) > mismatchSample {
 				t.Errorf("error event %q malformed: %+v", e.Text, e.Err)
 			}
@@ -202,7 +206,7 @@ func checkEvents(t testing.TB, evs []Event) {
 }
 
 func TestDissectTLS13Fixture(t *testing.T) {
-	d := NewDissector()
+	d := New()
 	evs := feedChunks(d, readTranscript(t, "tls13.bin"), nil)
 	checkEvents(t, evs)
 	want := []string{
@@ -248,35 +252,35 @@ func TestDissectTLS13Fixture(t *testing.T) {
 	if v := field(t, sh, "supported_versions"); v != "TLS 1.3 (selected)" {
 		t.Errorf("ServerHello supported_versions = %q", v)
 	}
-	if !bytes.Equal(sh.Raw[:1], []byte{hsServerHello}) {
+	if !bytes.Equal(sh.Raw[:1], []byte{tlsmsg.TypeServerHello}) {
 		t.Errorf("ServerHello Raw starts %x", sh.Raw[:4])
 	}
 	// After the ServerHello an observer sees nothing but ciphertext and the
 	// compatibility ChangeCipherSpec (RFC 8446 §5, Appendix D.4).
 	for _, e := range evs[4:] {
-		if e.Kind != KindEncrypted && e.Annotation != annCCSCompat {
+		if e.Kind != wire.KindEncrypted && e.Annotation != annCCSCompat {
 			t.Errorf("after ServerHello: unexpected readable event %q", e.Text)
 		}
-		if e.Kind == KindEncrypted && e.Record.ContentType != "application_data" {
+		if e.Kind == wire.KindEncrypted && e.Record.ContentType != "application_data" {
 			t.Errorf("TLS 1.3 encrypted record with outer type %s", e.Record.ContentType)
 		}
 	}
 	// What an observer learned, from the typed messages.
 	chm, shm := message(t, evs, getCH), lastServerHello(t, evs)
 	if chm.ServerName() != "mail.lab.test" || !slices.Equal(chm.ALPNProtocols(), []string{"h2", "http/1.1"}) ||
-		!slices.Equal(chm.SupportedVersions(), []uint16{VersionTLS13, VersionTLS12}) || chm.ECHOffered() {
+		!slices.Equal(chm.SupportedVersions(), []uint16{tlsmsg.VersionTLS13, tlsmsg.VersionTLS12}) || chm.ECHOffered() {
 		t.Errorf("ClientHello: SNI %q, ALPN %q, versions %x, ECH %v", chm.ServerName(), chm.ALPNProtocols(), chm.SupportedVersions(), chm.ECHOffered())
 	}
 	if !slices.Equal(chm.KeyShareGroups(), []uint16{0x11ec, 29}) {
 		t.Errorf("key share groups %x", chm.KeyShareGroups())
 	}
 	g, ok := shm.KeyShareGroup()
-	if shm.SelectedVersion() != VersionTLS13 || shm.CipherSuite != 0x1301 || !ok || g != 0x11ec ||
+	if shm.SelectedVersion() != tlsmsg.VersionTLS13 || shm.CipherSuite != 0x1301 || !ok || g != 0x11ec ||
 		shm.ALPN() != "" || shm.Resumed() || shm.IsHelloRetryRequest() || shm.Downgrade() != 0 {
 		t.Errorf("ServerHello: %+v", shm)
 	}
-	if GroupName(g) != "X25519MLKEM768" || CipherSuiteName(shm.CipherSuite) != "TLS_AES_128_GCM_SHA256" {
-		t.Errorf("names: %s %s", GroupName(g), CipherSuiteName(shm.CipherSuite))
+	if tlsmsg.GroupName(g) != "X25519MLKEM768" || tlsmsg.CipherSuiteName(shm.CipherSuite) != "TLS_AES_128_GCM_SHA256" {
+		t.Errorf("names: %s %s", tlsmsg.GroupName(g), tlsmsg.CipherSuiteName(shm.CipherSuite))
 	}
 }
 
@@ -293,7 +297,7 @@ func TestDissectTLS13ClientAlertBySize(t *testing.T) {
 		var chunks []chunk
 		c2s := 0
 		for _, c := range readTranscript(t, "tls13.bin") {
-			if c.dir == ClientToServer {
+			if c.dir == wire.ClientToServer {
 				if c2s++; c2s == 2 { // the client's CCS and Finished
 					c.data = append(recordBytes(recordChangeCipherSpec, []byte{1}), recordBytes(recordApplicationData, make([]byte, tc.size))...)
 					chunks = append(chunks, c)
@@ -302,7 +306,7 @@ func TestDissectTLS13ClientAlertBySize(t *testing.T) {
 			}
 			chunks = append(chunks, c)
 		}
-		got := shape(feedChunks(NewDissector(), chunks, nil))
+		got := shape(feedChunks(New(), chunks, nil))
 		if len(got) == 0 || got[len(got)-1] != tc.want {
 			t.Errorf("%d-byte record: events end %q; want %q", tc.size, got[max(0, len(got)-2):], tc.want)
 		}
@@ -310,7 +314,7 @@ func TestDissectTLS13ClientAlertBySize(t *testing.T) {
 }
 
 func TestDissectTLS12Fixture(t *testing.T) {
-	d := NewDissector()
+	d := New()
 	evs := feedChunks(d, readTranscript(t, "tls12.bin"), nil)
 	checkEvents(t, evs)
 	want := []string{
@@ -376,26 +380,26 @@ func TestDissectTLS12Fixture(t *testing.T) {
 	if chm.ServerName() != "mail.lab.test" || !slices.Equal(chm.ALPNProtocols(), []string{"h2", "http/1.1"}) {
 		t.Errorf("ClientHello: SNI %q, ALPN %q", chm.ServerName(), chm.ALPNProtocols())
 	}
-	if shm.SelectedVersion() != VersionTLS12 || shm.CipherSuite != 0xc02b || shm.ALPN() != "h2" || shm.Resumed() {
+	if shm.SelectedVersion() != tlsmsg.VersionTLS12 || shm.CipherSuite != 0xc02b || shm.ALPN() != "h2" || shm.Resumed() {
 		t.Errorf("ServerHello: %+v", shm)
 	}
 	if _, ok := shm.KeyShareGroup(); ok {
 		t.Error("a TLS 1.2 ServerHello has no key share")
 	}
-	if ske := message(t, evs, getSKE); ske.KeyExchange != KeyExchangeECDHE || ske.Curve != 29 || ske.SignatureAlgorithm != 0x0403 {
+	if ske := message(t, evs, getSKE); ske.KeyExchange != tlsmsg.KeyExchangeECDHE || ske.Curve != 29 || ske.SignatureAlgorithm != 0x0403 {
 		t.Errorf("ServerKeyExchange: %+v", ske)
 	}
 	cm := message(t, evs, getCert)
 	if len(cm.Chain()) != 2 || !slices.Equal(cm.CertificateSubjects(), []string{"CN=mail.lab.test", "CN=mailwire fixture CA,O=mailwire"}) {
 		t.Errorf("certificate chain: %d certificates, subjects %q", len(cm.Chain()), cm.CertificateSubjects())
 	}
-	if !OnWire(cert) {
+	if !lens.OnWire(cert) {
 		t.Error("a TLS 1.2 certificate crossed the wire in the clear")
 	}
 }
 
 func TestDissectHelloRetryRequestFixture(t *testing.T) {
-	d := NewDissector()
+	d := New()
 	evs := feedChunks(d, readTranscript(t, "tls13_hrr.bin"), nil)
 	checkEvents(t, evs)
 	want := []string{
@@ -415,7 +419,7 @@ func TestDissectHelloRetryRequestFixture(t *testing.T) {
 		t.Fatalf("event sequence:\n got %q\nwant prefix %q", got, want)
 	}
 	for _, e := range evs[len(want):] {
-		if e.Kind != KindEncrypted {
+		if e.Kind != wire.KindEncrypted {
 			t.Errorf("after ServerHello: unexpected %q", e.Text)
 		}
 	}
@@ -441,7 +445,7 @@ func TestDissectHelloRetryRequestFixture(t *testing.T) {
 		t.Error("the second ClientHello is not marked as answering the HelloRetryRequest")
 	}
 	shm := lastServerHello(t, evs)
-	if g, _ := shm.KeyShareGroup(); g != 23 || shm.SelectedVersion() != VersionTLS13 {
+	if g, _ := shm.KeyShareGroup(); g != 23 || shm.SelectedVersion() != tlsmsg.VersionTLS13 {
 		t.Errorf("ServerHello: %+v", shm)
 	}
 }
@@ -453,8 +457,8 @@ func TestDissectChunking(t *testing.T) {
 	for _, name := range []string{"tls13.bin", "tls12.bin", "tls13_hrr.bin"} {
 		t.Run(name, func(t *testing.T) {
 			chunks := readTranscript(t, name)
-			ref := feedChunks(NewDissector(), chunks, nil)
-			bytewise := feedChunks(NewDissector(), chunks, func(b []byte) [][]byte {
+			ref := feedChunks(New(), chunks, nil)
+			bytewise := feedChunks(New(), chunks, func(b []byte) [][]byte {
 				var out [][]byte
 				for i := range b {
 					out = append(out, b[i:i+1])
@@ -465,7 +469,7 @@ func TestDissectChunking(t *testing.T) {
 				t.Fatalf("byte-at-a-time differs:\n got %q\nwant %q", shape(bytewise), shape(ref))
 			}
 			for round := 0; round < 20; round++ {
-				random := feedChunks(NewDissector(), chunks, func(b []byte) [][]byte {
+				random := feedChunks(New(), chunks, func(b []byte) [][]byte {
 					var out [][]byte
 					for len(b) > 0 {
 						n := min(len(b), 1+rng.IntN(700))
@@ -487,7 +491,7 @@ func TestDissectChunking(t *testing.T) {
 				}
 				merged = append(merged, chunk{c.dir, bytes.Clone(c.data)})
 			}
-			if got := feedChunks(NewDissector(), merged, nil); !reflect.DeepEqual(ref, got) {
+			if got := feedChunks(New(), merged, nil); !reflect.DeepEqual(ref, got) {
 				t.Fatalf("merged chunks differ:\n got %q\nwant %q", shape(got), shape(ref))
 			}
 		})
@@ -498,7 +502,7 @@ func TestDissectChunking(t *testing.T) {
 // records (RFC 8446 §5.1 allows it) decodes to the same message.
 func TestDissectRefragmented(t *testing.T) {
 	chunks := readTranscript(t, "tls13.bin")
-	ref := feedChunks(NewDissector(), chunks[:1], nil)
+	ref := feedChunks(New(), chunks[:1], nil)
 	msg := ref[1].Raw
 	var stream []byte
 	for rest := msg; len(rest) > 0; {
@@ -506,13 +510,13 @@ func TestDissectRefragmented(t *testing.T) {
 		stream = append(stream, recordBytes(recordHandshake, rest[:n])...)
 		rest = rest[n:]
 	}
-	evs := NewDissector().Feed(ClientToServer, stream)
+	evs := New().Feed(wire.ClientToServer, stream)
 	checkEvents(t, evs)
-	var hs []Event
+	var hs []wire.Event
 	for _, e := range evs {
-		if e.Kind == KindHandshake {
+		if e.Kind == wire.KindHandshake {
 			hs = append(hs, e)
-		} else if e.Kind != KindRecord {
+		} else if e.Kind != wire.KindRecord {
 			t.Errorf("unexpected %q", e.Text)
 		}
 	}
@@ -531,10 +535,10 @@ func recordBytes(typ uint8, payload []byte) []byte {
 }
 
 func TestDissectHostile(t *testing.T) {
-	bigHS := recordBytes(recordHandshake, []byte{hsCertificate, 0x01, 0x00, 0x01}) // declares 65537 bytes
+	bigHS := recordBytes(recordHandshake, []byte{tlsmsg.TypeCertificate, 0x01, 0x00, 0x01}) // declares 65537 bytes
 	tests := []struct {
 		name    string
-		dir     Direction
+		dir     wire.Direction
 		in      []byte
 		flush   bool
 		want    []string // shape of the events
@@ -542,122 +546,122 @@ func TestDissectHostile(t *testing.T) {
 		text    string   // substring of the last event's Text
 	}{
 		{
-			name: "cleartext SMTP greeting", dir: ServerToClient,
+			name: "cleartext SMTP greeting", dir: wire.ServerToClient,
 			in:      []byte("220 mail.example ESMTP Postfix\r\n250 more\r\n"),
 			want:    []string{"s2c error mismatch.cleartext_on_implicit"},
 			wantRaw: "220 mail.example ESMTP Postfix\r\n", text: "cleartext SMTP reply (code 220)",
 		},
 		{
-			name: "cleartext POP3 greeting", dir: ServerToClient, in: []byte("+OK POP3 ready\r\n"),
+			name: "cleartext POP3 greeting", dir: wire.ServerToClient, in: []byte("+OK POP3 ready\r\n"),
 			want: []string{"s2c error mismatch.cleartext_on_implicit"}, text: "POP3",
 		},
 		{
-			name: "cleartext IMAP greeting", dir: ServerToClient, in: []byte("* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n"),
+			name: "cleartext IMAP greeting", dir: wire.ServerToClient, in: []byte("* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n"),
 			want: []string{"s2c error mismatch.cleartext_on_implicit"}, text: "IMAP",
 		},
 		{
-			name: "client speaks SMTP", dir: ClientToServer, in: []byte("EHLO me\r\n"),
+			name: "client speaks SMTP", dir: wire.ClientToServer, in: []byte("EHLO me\r\n"),
 			want: []string{"c2s error mismatch.cleartext_on_implicit"}, text: "mail command",
 		},
 		{
-			name: "HTTP response", dir: ServerToClient,
+			name: "HTTP response", dir: wire.ServerToClient,
 			in:      []byte("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n"),
 			want:    []string{"s2c error mismatch.http"},
 			wantRaw: "HTTP/1.1 400 Bad Request\r\n",
 		},
 		{
-			name: "binary garbage", dir: ServerToClient, in: bytes.Repeat([]byte{0x00, 0xff, 0x13}, 40),
+			name: "binary garbage", dir: wire.ServerToClient, in: bytes.Repeat([]byte{0x00, 0xff, 0x13}, 40),
 			want: []string{"s2c error mismatch.not_tls"}, text: "0x00 is not a TLS content type",
 		},
 		{
-			name: "short garbage then EOF", dir: ServerToClient, in: []byte{0x00, 0x01}, flush: true,
+			name: "short garbage then EOF", dir: wire.ServerToClient, in: []byte{0x00, 0x01}, flush: true,
 			want: []string{"s2c error mismatch.not_tls"}, wantRaw: "\x00\x01",
 		},
 		{
-			name: "bad major version", dir: ServerToClient, in: []byte{0x16, 0x02, 0x00, 0x00, 0x01, 0xff}, flush: true,
+			name: "bad major version", dir: wire.ServerToClient, in: []byte{0x16, 0x02, 0x00, 0x00, 0x01, 0xff}, flush: true,
 			want: []string{"s2c error mismatch.not_tls"}, text: "major byte is 0x02",
 		},
 		{
-			name: "SSLv2 ClientHello", dir: ClientToServer, in: []byte{0x80, 0x2e, 0x01, 0x00, 0x02}, flush: true,
+			name: "SSLv2 ClientHello", dir: wire.ClientToServer, in: []byte{0x80, 0x2e, 0x01, 0x00, 0x02}, flush: true,
 			want: []string{"c2s error mismatch.sslv2"},
 		},
 		{
-			name: "record longer than 2^14+2048", dir: ServerToClient,
+			name: "record longer than 2^14+2048", dir: wire.ServerToClient,
 			in:      []byte{0x17, 0x03, 0x03, 0x48, 0x01, 0xaa, 0xbb},
 			want:    []string{"s2c error tls.error.record_too_long"},
 			wantRaw: "\x17\x03\x03\x48\x01", text: "declares 18433 bytes",
 		},
 		{
-			name: "record of exactly 2^14+2048", dir: ServerToClient,
+			name: "record of exactly 2^14+2048", dir: wire.ServerToClient,
 			in:   recordBytes(recordApplicationData, make([]byte, maxRecordPayload)),
 			want: []string{"s2c encrypted tls.encrypted.application_data"},
 		},
 		{
-			name: "zero-length handshake record", dir: ClientToServer, in: recordBytes(recordHandshake, nil),
+			name: "zero-length handshake record", dir: wire.ClientToServer, in: recordBytes(recordHandshake, nil),
 			want: []string{"c2s record tls.record.handshake"}, text: "forbids zero-length",
 		},
 		{
-			name: "zero-length application data", dir: ClientToServer, in: recordBytes(recordApplicationData, nil),
+			name: "zero-length application data", dir: wire.ClientToServer, in: recordBytes(recordApplicationData, nil),
 			want: []string{"c2s encrypted tls.encrypted.application_data"}, text: "0 bytes",
 		},
 		{
-			name: "truncated record", dir: ServerToClient, in: []byte{0x16, 0x03, 0x03, 0x00, 0x40, 1, 2, 3}, flush: true,
+			name: "truncated record", dir: wire.ServerToClient, in: []byte{0x16, 0x03, 0x03, 0x00, 0x40, 1, 2, 3}, flush: true,
 			want: []string{"s2c error tls.error.truncated"}, text: "got 8 of 69 bytes",
 		},
 		{
-			name: "truncated header", dir: ServerToClient, in: []byte{0x16, 0x03}, flush: true,
+			name: "truncated header", dir: wire.ServerToClient, in: []byte{0x16, 0x03}, flush: true,
 			want: []string{"s2c error tls.error.truncated"},
 		},
 		{
-			name: "truncated handshake message", dir: ServerToClient,
-			in: recordBytes(recordHandshake, []byte{hsCertificate, 0, 0, 10, 1}), flush: true,
+			name: "truncated handshake message", dir: wire.ServerToClient,
+			in: recordBytes(recordHandshake, []byte{tlsmsg.TypeCertificate, 0, 0, 10, 1}), flush: true,
 			want: []string{"s2c record tls.record.handshake", "s2c error tls.error.truncated"},
 		},
 		{
-			name: "handshake message over the cap", dir: ServerToClient, in: append(bigHS, bigHS...),
+			name: "handshake message over the cap", dir: wire.ServerToClient, in: append(bigHS, bigHS...),
 			want: []string{"s2c record tls.record.handshake", "s2c error tls.error.handshake_too_long"},
 			text: "65537 bytes",
 		},
 		{
-			name: "handshake interleaved with alert", dir: ServerToClient,
-			in: append(recordBytes(recordHandshake, []byte{hsCertificate, 0, 0, 10, 1}),
+			name: "handshake interleaved with alert", dir: wire.ServerToClient,
+			in: append(recordBytes(recordHandshake, []byte{tlsmsg.TypeCertificate, 0, 0, 10, 1}),
 				recordBytes(recordAlert, []byte{2, 40})...),
 			want: []string{"s2c record tls.record.handshake", "s2c error tls.error.handshake_interleaved", "s2c record tls.alert.handshake_failure"},
 			text: "fatal handshake_failure",
 		},
 		{
-			name: "unknown alert", dir: ServerToClient, in: recordBytes(recordAlert, []byte{1, 199}),
+			name: "unknown alert", dir: wire.ServerToClient, in: recordBytes(recordAlert, []byte{1, 199}),
 			want: []string{"s2c record tls.alert.unknown"}, text: "warning unknown(199)",
 		},
 		{
-			name: "malformed alert", dir: ServerToClient, in: recordBytes(recordAlert, []byte{2}),
+			name: "malformed alert", dir: wire.ServerToClient, in: recordBytes(recordAlert, []byte{2}),
 			want: []string{"s2c record tls.alert.malformed"},
 		},
 		{
-			name: "truncated ClientHello body", dir: ClientToServer,
-			in:   recordBytes(recordHandshake, []byte{hsClientHello, 0, 0, 3, 3, 3, 0}),
+			name: "truncated ClientHello body", dir: wire.ClientToServer,
+			in:   recordBytes(recordHandshake, []byte{tlsmsg.TypeClientHello, 0, 0, 3, 3, 3, 0}),
 			want: []string{"c2s record tls.record.handshake", "c2s handshake tls.handshake.client_hello"},
 			text: "malformed",
 		},
 		{
-			name: "unknown handshake type", dir: ServerToClient,
+			name: "unknown handshake type", dir: wire.ServerToClient,
 			in:   recordBytes(recordHandshake, []byte{99, 0, 0, 1, 0}),
 			want: []string{"s2c record tls.record.handshake", "s2c handshake tls.handshake.unknown"},
 			text: "type 99",
 		},
 		{
-			name: "ServerHello with lying extension lengths", dir: ServerToClient,
-			in: recordBytes(recordHandshake, append([]byte{hsServerHello, 0, 0, 44, 3, 3},
+			name: "ServerHello with lying extension lengths", dir: wire.ServerToClient,
+			in: recordBytes(recordHandshake, append([]byte{tlsmsg.TypeServerHello, 0, 0, 44, 3, 3},
 				append(make([]byte, 32), 0, 0x13, 0x01, 0, 0, 4, 0, 43, 0xff, 0xff)...)),
 			want: []string{"s2c record tls.record.handshake", "s2c handshake tls.handshake.server_hello"},
 			text: "malformed",
 		},
 		{
-			name: "heartbeat record", dir: ClientToServer, in: recordBytes(recordHeartbeat, []byte{1, 0x40, 0}),
+			name: "heartbeat record", dir: wire.ClientToServer, in: recordBytes(recordHeartbeat, []byte{1, 0x40, 0}),
 			want: []string{"c2s record tls.record.heartbeat"},
 		},
 		{
-			name: "garbage after a valid record", dir: ServerToClient,
+			name: "garbage after a valid record", dir: wire.ServerToClient,
 			in:   append(recordBytes(recordApplicationData, []byte{1, 2, 3}), []byte("220 oops\r\n")...),
 			want: []string{"s2c encrypted tls.encrypted.application_data", "s2c error mismatch.cleartext_on_implicit"},
 			text: "after 1 TLS records",
@@ -666,9 +670,9 @@ func TestDissectHostile(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			// Whole and byte-at-a-time must agree here too.
-			run := func(bytewise bool) []Event {
-				d := NewDissector()
-				var evs []Event
+			run := func(bytewise bool) []wire.Event {
+				d := New()
+				var evs []wire.Event
 				if bytewise {
 					for i := range tc.in {
 						evs = append(evs, d.Feed(tc.dir, tc.in[i:i+1])...)
@@ -680,7 +684,7 @@ func TestDissectHostile(t *testing.T) {
 					evs = append(evs, d.Flush(tc.dir)...)
 				}
 				// A dead or flushed direction stays silent.
-				if len(evs) > 0 && evs[len(evs)-1].Kind == KindError || tc.flush {
+				if len(evs) > 0 && evs[len(evs)-1].Kind == wire.KindError || tc.flush {
 					if more := d.Feed(tc.dir, []byte{0x16, 3, 3, 0, 0}); len(more) != 0 {
 						t.Errorf("direction still dissected after the error: %q", shape(more))
 					}
@@ -706,7 +710,7 @@ func TestDissectHostile(t *testing.T) {
 	}
 }
 
-func texts(evs []Event) []string {
+func texts(evs []wire.Event) []string {
 	s := make([]string, len(evs))
 	for i, e := range evs {
 		s[i] = e.Text
@@ -715,16 +719,16 @@ func texts(evs []Event) []string {
 }
 
 func TestDissectPlaintextAlertSummary(t *testing.T) {
-	d := NewDissector()
-	evs := d.Feed(ServerToClient, recordBytes(recordAlert, []byte{2, 70}))
+	d := New()
+	evs := d.Feed(wire.ServerToClient, recordBytes(recordAlert, []byte{2, 70}))
 	checkEvents(t, evs)
 	if len(evs) != 1 || evs[0].Annotation != "tls.alert.protocol_version" || !slices.Equal(evs[0].Also, []string{"tls.record.alert"}) {
 		t.Fatalf("alert event: %+v", evs)
 	}
-	if a := evs[0].Record.Alert; a == nil || *a != (Alert{Level: 2, Description: 70}) || evs[0].Text != "TLS record: alert, 2 bytes: fatal protocol_version" {
+	if a := evs[0].Record.Alert; a == nil || *a != (tlsmsg.Alert{Level: 2, Description: 70}) || evs[0].Text != "TLS record: alert, 2 bytes: fatal protocol_version" {
 		t.Errorf("alert: %+v, %q", a, evs[0].Text)
 	}
-	if evs := d.Feed(Local, []byte{1, 2, 3}); evs != nil {
+	if evs := d.Feed(wire.Local, []byte{1, 2, 3}); evs != nil {
 		t.Errorf("Local bytes produced events: %q", shape(evs))
 	}
 }
@@ -732,14 +736,14 @@ func TestDissectPlaintextAlertSummary(t *testing.T) {
 // TestDissectMemoryBound: a stream of handshake records whose messages never
 // complete is cut off, and the buffers never exceed their caps.
 func TestDissectMemoryBound(t *testing.T) {
-	d := NewDissector()
+	d := New()
 	// One message of exactly the cap (allowed) followed by one over it.
-	msg := append([]byte{hsCertificate, 0x01, 0x00, 0x00}, make([]byte, maxHandshakeMsg)...)
-	msg = append(msg, hsCertificate, 0x01, 0x00, 0x01)
-	var evs []Event
+	msg := append([]byte{tlsmsg.TypeCertificate, 0x01, 0x00, 0x00}, make([]byte, maxHandshakeMsg)...)
+	msg = append(msg, tlsmsg.TypeCertificate, 0x01, 0x00, 0x01)
+	var evs []wire.Event
 	for rest := msg; len(rest) > 0; {
 		n := min(len(rest), 1<<14)
-		evs = append(evs, d.Feed(ServerToClient, recordBytes(recordHandshake, rest[:n]))...)
+		evs = append(evs, d.Feed(wire.ServerToClient, recordBytes(recordHandshake, rest[:n]))...)
 		rest = rest[n:]
 		if len(d.s2c.hs) > maxHandshakeBuf || cap(d.s2c.buf) > recordHeaderLen+maxRecordPayload+64 {
 			t.Fatalf("buffers grew: hs %d, buf cap %d", len(d.s2c.hs), cap(d.s2c.buf))
@@ -757,7 +761,7 @@ func TestDissectMemoryBound(t *testing.T) {
 }
 
 func TestDissectorAnnotationKeys(t *testing.T) {
-	keys := DissectorAnnotationKeys()
+	keys := AnnotationKeys()
 	if !slices.IsSorted(keys) || len(slices.Compact(slices.Clone(keys))) != len(keys) {
 		t.Fatal("keys must be sorted and unique")
 	}

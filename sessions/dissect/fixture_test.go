@@ -1,4 +1,4 @@
-package sessions
+package dissect
 
 import (
 	"bufio"
@@ -21,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // The TLS fixtures under testdata/tls are transcripts of real crypto/tls
@@ -45,7 +47,7 @@ var updateFixtures = func() *bool {
 }()
 
 type chunk struct {
-	dir  Direction
+	dir  wire.Direction
 	data []byte
 }
 
@@ -56,21 +58,21 @@ type recordingConn struct {
 	chunks []chunk
 }
 
-func (c *recordingConn) add(dir Direction, b []byte) {
+func (c *recordingConn) add(dir wire.Direction, b []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.chunks = append(c.chunks, chunk{dir, bytes.Clone(b)})
 }
 
 func (c *recordingConn) Write(b []byte) (int, error) {
-	c.add(ClientToServer, b)
+	c.add(wire.ClientToServer, b)
 	return c.Conn.Write(b)
 }
 
 func (c *recordingConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	if n > 0 {
-		c.add(ServerToClient, b[:n])
+		c.add(wire.ServerToClient, b[:n])
 	}
 	return n, err
 }
@@ -79,7 +81,7 @@ func writeTranscript(path string, chunks []chunk) error {
 	var buf bytes.Buffer
 	for _, c := range chunks {
 		d := byte('C')
-		if c.dir == ServerToClient {
+		if c.dir == wire.ServerToClient {
 			d = 'S'
 		}
 		buf.WriteByte(d)
@@ -110,9 +112,9 @@ func readTranscript(t testing.TB, name string) []chunk {
 		if _, err := io.ReadFull(r, data); err != nil {
 			t.Fatalf("fixture %s: short chunk: %v", name, err)
 		}
-		dir := ClientToServer
+		dir := wire.ClientToServer
 		if d == 'S' {
-			dir = ServerToClient
+			dir = wire.ServerToClient
 		}
 		out = append(out, chunk{dir, data})
 	}

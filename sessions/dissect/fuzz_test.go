@@ -1,9 +1,12 @@
-package sessions
+package dissect
 
 import (
 	"bytes"
 	"reflect"
 	"testing"
+
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // The fuzz input is a script: a control byte c (bit 0: direction, bits 1–7:
@@ -15,9 +18,9 @@ func decodeFuzzScript(data []byte) []chunk {
 	for len(data) > 0 {
 		c := data[0]
 		data = data[1:]
-		dir := ClientToServer
+		dir := wire.ClientToServer
 		if c&1 == 1 {
-			dir = ServerToClient
+			dir = wire.ServerToClient
 		}
 		k := int(c >> 1)
 		n := min(k*k+1, len(data))
@@ -31,7 +34,7 @@ func encodeFuzzScript(chunks []chunk) []byte {
 	var out []byte
 	for _, c := range chunks {
 		bit := byte(0)
-		if c.dir == ServerToClient {
+		if c.dir == wire.ServerToClient {
 			bit = 1
 		}
 		for rest := c.data; len(rest) > 0; {
@@ -51,15 +54,15 @@ func FuzzDissect(f *testing.F) {
 	for _, name := range []string{"tls13.bin", "tls12.bin", "tls13_hrr.bin"} {
 		f.Add(encodeFuzzScript(readTranscript(f, name)))
 	}
-	f.Add(encodeFuzzScript([]chunk{{ServerToClient, []byte("220 mail.example ESMTP\r\n")}}))
-	f.Add(encodeFuzzScript([]chunk{{ServerToClient, []byte("HTTP/1.1 400 Bad Request\r\n\r\n")}}))
-	f.Add(encodeFuzzScript([]chunk{{ServerToClient, recordBytes(recordAlert, []byte{2, 40})}}))
-	f.Add(encodeFuzzScript([]chunk{{ClientToServer, recordBytes(recordHandshake, []byte{hsClientHello, 0, 0, 3, 3, 3, 0})}}))
+	f.Add(encodeFuzzScript([]chunk{{wire.ServerToClient, []byte("220 mail.example ESMTP\r\n")}}))
+	f.Add(encodeFuzzScript([]chunk{{wire.ServerToClient, []byte("HTTP/1.1 400 Bad Request\r\n\r\n")}}))
+	f.Add(encodeFuzzScript([]chunk{{wire.ServerToClient, recordBytes(recordAlert, []byte{2, 40})}}))
+	f.Add(encodeFuzzScript([]chunk{{wire.ClientToServer, recordBytes(recordHandshake, []byte{tlsmsg.TypeClientHello, 0, 0, 3, 3, 3, 0})}}))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		chunks := decodeFuzzScript(data)
-		d := NewDissector()
-		var evs []Event
+		d := New()
+		var evs []wire.Event
 		for _, c := range chunks {
 			evs = append(evs, d.Feed(c.dir, c.data)...)
 			for _, st := range []*dirState{&d.c2s, &d.s2c} {
@@ -68,19 +71,19 @@ func FuzzDissect(f *testing.F) {
 				}
 			}
 		}
-		evs = append(evs, d.Flush(ClientToServer)...)
-		evs = append(evs, d.Flush(ServerToClient)...)
+		evs = append(evs, d.Flush(wire.ClientToServer)...)
+		evs = append(evs, d.Flush(wire.ServerToClient)...)
 		checkEvents(t, evs)
 
 		// The records' Raw bytes are the stream, in order, with nothing
 		// skipped: per direction they form a prefix of what was fed.
-		streams := map[Direction][]byte{}
+		streams := map[wire.Direction][]byte{}
 		for _, c := range chunks {
 			streams[c.dir] = append(streams[c.dir], c.data...)
 		}
-		got := map[Direction][]byte{}
+		got := map[wire.Direction][]byte{}
 		for _, e := range evs {
-			if e.Kind == KindRecord || e.Kind == KindEncrypted {
+			if e.Kind == wire.KindRecord || e.Kind == wire.KindEncrypted {
 				got[e.Dir] = append(got[e.Dir], e.Raw...)
 			}
 		}
@@ -92,15 +95,15 @@ func FuzzDissect(f *testing.F) {
 
 		// Byte-at-a-time feeding in the same cross-direction order gives
 		// the same events.
-		d2 := NewDissector()
-		var evs2 []Event
+		d2 := New()
+		var evs2 []wire.Event
 		for _, c := range chunks {
 			for i := range c.data {
 				evs2 = append(evs2, d2.Feed(c.dir, c.data[i:i+1])...)
 			}
 		}
-		evs2 = append(evs2, d2.Flush(ClientToServer)...)
-		evs2 = append(evs2, d2.Flush(ServerToClient)...)
+		evs2 = append(evs2, d2.Flush(wire.ClientToServer)...)
+		evs2 = append(evs2, d2.Flush(wire.ServerToClient)...)
 		if !reflect.DeepEqual(evs, evs2) {
 			t.Fatalf("byte-at-a-time differs:\n got %q\nwant %q", shape(evs2), shape(evs))
 		}

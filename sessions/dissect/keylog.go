@@ -1,4 +1,4 @@
-package sessions
+package dissect
 
 import (
 	"bytes"
@@ -14,6 +14,10 @@ import (
 
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/mailwire/mailwire/sessions/internal/words"
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Decrypting TLS 1.3's encrypted handshake with the session's own key log.
@@ -61,7 +65,7 @@ const (
 )
 
 // KeyLogAnnotationKeys lists the annotation keys the key log decryption
-// adds to the dissector's (DissectorAnnotationKeys); decrypted messages
+// adds to the dissector's (AnnotationKeys); decrypted messages
 // themselves use the tls.handshake.*, tls.ext.*, tls.cert.* and
 // tls.alert.* keys of their cleartext counterparts.
 func KeyLogAnnotationKeys() []string {
@@ -229,7 +233,7 @@ type hsDecrypt struct {
 // heldEvent is an event the dissector holds back to keep wire order while
 // it waits for a secret; cand marks an encrypted record it may decrypt.
 type heldEvent struct {
-	ev   Event
+	ev   wire.Event
 	cand bool
 }
 
@@ -242,13 +246,13 @@ func (d *Dissector) UseKeyLog(k *KeyLog) { d.keylog = k }
 // decryptCandidate says whether an encrypted record may carry handshake
 // messages this dissector can recover.
 func (d *Dissector) decryptCandidate(st *dirState, typ uint8) bool {
-	return d.keylog != nil && typ == recordApplicationData && d.msgs.Version == VersionTLS13 && d.msgs.ServerHelloSeen && !st.dec.done
+	return d.keylog != nil && typ == recordApplicationData && d.msgs.Version == tlsmsg.VersionTLS13 && d.msgs.ServerHelloSeen && !st.dec.done
 }
 
 // settle passes a Feed's events through the hold queue: candidates are
 // decrypted once their direction's secret is known, and nothing overtakes
 // a record still waiting for one.
-func (d *Dissector) settle(out []Event) []Event {
+func (d *Dissector) settle(out []wire.Event) []wire.Event {
 	if len(d.cands) == 0 && len(d.held) == 0 {
 		return out
 	}
@@ -267,12 +271,12 @@ func (d *Dissector) settle(out []Event) []Event {
 
 // drain releases held events in order, decrypting candidates. final (the
 // stream ended) or too many held bytes means: stop waiting for secrets.
-func (d *Dissector) drain(final bool) []Event {
+func (d *Dissector) drain(final bool) []wire.Event {
 	if len(d.held) == 0 {
 		return nil
 	}
 	giveUp := final || d.heldBytes > maxHeldBytes
-	var res []Event
+	var res []wire.Event
 	i := 0
 	for ; i < len(d.held); i++ {
 		h := d.held[i]
@@ -311,25 +315,25 @@ func (d *Dissector) drain(final bool) []Event {
 // keyDirection sets up a direction's handshake key from the key log. ok
 // false with a nil note means: the secret has not arrived yet; with a note:
 // it cannot be used (the note says why).
-func (d *Dissector) keyDirection(st *dirState) (*Event, bool) {
+func (d *Dissector) keyDirection(st *dirState) (*wire.Event, bool) {
 	if d.clientRandom == nil {
 		return nil, false
 	}
 	label := keyLogServerHandshake
-	if st.dir == ClientToServer {
+	if st.dir == wire.ClientToServer {
 		label = keyLogClientHandshake
 	}
 	secret := d.keylog.secret(label, d.clientRandom)
 	if secret == nil {
 		return nil, false
 	}
-	fail := func(why string) (*Event, bool) {
+	fail := func(why string) (*wire.Event, bool) {
 		n := keyLogNote(st.dir, fmt.Sprintf("cannot decrypt the %s's encrypted handshake: %s", side(st.dir), why), annKeyLogFailed)
 		return &n, false
 	}
 	suite, ok := tls13Suites[d.msgs.CipherSuite]
 	if !ok {
-		return fail(fmt.Sprintf("cipher suite %s is not one mailwire decrypts", CipherSuiteName(d.msgs.CipherSuite)))
+		return fail(fmt.Sprintf("cipher suite %s is not one mailwire decrypts", tlsmsg.CipherSuiteName(d.msgs.CipherSuite)))
 	}
 	key, iv, err := trafficKeys(suite, secret)
 	if err != nil {
@@ -343,18 +347,18 @@ func (d *Dissector) keyDirection(st *dirState) (*Event, bool) {
 	return nil, true
 }
 
-func side(dir Direction) string {
-	if dir == ClientToServer {
+func side(dir wire.Direction) string {
+	if dir == wire.ClientToServer {
 		return "client"
 	}
 	return "server"
 }
 
-func keyLogNote(dir Direction, text, ann string) Event {
-	return Event{Kind: KindNote, Dir: dir, Layer: LayerNote, Visible: VisibleNone, Text: text, Annotation: ann}
+func keyLogNote(dir wire.Direction, text, ann string) wire.Event {
+	return wire.Event{Kind: wire.KindNote, Dir: dir, Layer: wire.LayerNote, Visible: wire.VisibleNone, Text: text, Annotation: ann}
 }
 
-func (d *Dissector) noSecretNote(st *dirState, final bool) Event {
+func (d *Dissector) noSecretNote(st *dirState, final bool) wire.Event {
 	why := "the connection ended"
 	if !final {
 		why = fmt.Sprintf("more than %d bytes waited for it", maxHeldBytes)
@@ -368,18 +372,18 @@ func (d *Dissector) noSecretNote(st *dirState, final bool) Event {
 
 // decryptRecord opens one TLS 1.3 record with the direction's handshake
 // key (RFC 8446 §5.2) and appends the handshake messages it carried.
-func (d *Dissector) decryptRecord(st *dirState, raw []byte, out []Event) []Event {
+func (d *Dissector) decryptRecord(st *dirState, raw []byte, out []wire.Event) []wire.Event {
 	dec := &st.dec
 	n := dec.seq
 	dec.seq++
-	stop := func(why string) []Event {
+	stop := func(why string) []wire.Event {
 		dec.done = true
 		return append(out, keyLogNote(st.dir, fmt.Sprintf("%s record %d under the handshake key: %s; not decrypting this direction further",
 			side(st.dir), n, why), annKeyLogFailed))
 	}
 	payload := raw[recordHeaderLen:]
 	if len(payload) < dec.aead.Overhead()+1 {
-		return stop(fmt.Sprintf("%s is shorter than the %d-byte tag plus a content type", plural(len(payload), "byte"), dec.aead.Overhead()))
+		return stop(fmt.Sprintf("%s is shorter than the %d-byte tag plus a content type", words.Plural(len(payload), "byte"), dec.aead.Overhead()))
 	}
 	// RFC 8446 §5.3: the nonce is the iv XORed with the 64-bit record
 	// sequence number, left-padded with zeros; §5.2: the additional data is
@@ -414,20 +418,20 @@ func (d *Dissector) decryptRecord(st *dirState, raw []byte, out []Event) []Event
 
 // decryptedAlert describes an alert sent under the handshake key, e.g. the
 // client's bad_certificate.
-func decryptedAlert(dir Direction, content []byte) Event {
-	ev := Event{Kind: KindNote, Dir: dir, Layer: LayerDecrypted, Visible: VisibleEndpoints, Raw: bytes.Clone(content)}
+func decryptedAlert(dir wire.Direction, content []byte) wire.Event {
+	ev := wire.Event{Kind: wire.KindNote, Dir: dir, Layer: wire.LayerDecrypted, Visible: wire.VisibleEndpoints, Raw: bytes.Clone(content)}
 	if len(content) != 2 {
 		ev.Text, ev.Annotation = "decrypted alert: malformed (an alert is 2 bytes: level, description)", annAlertMalformed
 		return ev
 	}
-	a := Alert{Level: content[0], Description: content[1]}
-	ev.Text, ev.Annotation = "decrypted alert, sent under the handshake key: "+a.String(), "tls.alert."+AlertDescriptionName(a.Description)
+	a := tlsmsg.Alert{Level: content[0], Description: content[1]}
+	ev.Text, ev.Annotation = "decrypted alert, sent under the handshake key: "+a.String(), "tls.alert."+tlsmsg.AlertDescriptionName(a.Description)
 	return ev
 }
 
 // decryptedHandshakeBytes reassembles decrypted handshake messages (one
 // may span records, RFC 8446 §5.1) and decodes each.
-func (d *Dissector) decryptedHandshakeBytes(st *dirState, content []byte, out []Event) []Event {
+func (d *Dissector) decryptedHandshakeBytes(st *dirState, content []byte, out []wire.Event) []wire.Event {
 	dec := &st.dec
 	if len(dec.hs)+len(content) > maxHandshakeBuf {
 		dec.done = true
@@ -440,7 +444,7 @@ func (d *Dissector) decryptedHandshakeBytes(st *dirState, content []byte, out []
 		if n > maxHandshakeMsg {
 			dec.done = true
 			return append(out, keyLogNote(st.dir, fmt.Sprintf("decrypted %s message declares %d bytes, more than the %d-byte limit; not decrypting this direction further",
-				handshakeTypeName(rest[0]), n, maxHandshakeMsg), annKeyLogFailed))
+				tlsmsg.TypeName(rest[0]), n, maxHandshakeMsg), annKeyLogFailed))
 		}
 		if len(rest) < 4+n {
 			break
@@ -448,7 +452,7 @@ func (d *Dissector) decryptedHandshakeBytes(st *dirState, content []byte, out []
 		msg := bytes.Clone(rest[:4+n])
 		rest = rest[4+n:]
 		out = append(out, handshakeEvent(st.dir, msg, d.msgs.ParseDecrypted(msg, d.verifyDataLen())))
-		if msg[0] == hsFinished {
+		if msg[0] == tlsmsg.TypeFinished {
 			// RFC 8446 §7.2: after its Finished a side switches to the
 			// application traffic key, which mailwire does not use.
 			dec.done = true
@@ -459,39 +463,6 @@ func (d *Dissector) decryptedHandshakeBytes(st *dirState, content []byte, out []
 		dec.hs = nil
 	}
 	return out
-}
-
-// parseEncryptedExtensions decodes RFC 8446 §4.3.1: the server's answers to
-// the ClientHello extensions that are not needed for the key exchange.
-func parseEncryptedExtensions(s cryptobyte.String) (*EncryptedExtensions, error) {
-	if s.Empty() {
-		return nil, fmt.Errorf("%w: EncryptedExtensions needs its extensions block", errMalformed)
-	}
-	m := &EncryptedExtensions{}
-	var err error
-	m.Extensions, err = parseExtensions(&s, hsEncryptedExtensions, false)
-	return m, err
-}
-
-// parseCertificateVerify decodes RFC 8446 §4.4.3.
-func parseCertificateVerify(s cryptobyte.String) (*CertificateVerify, error) {
-	m := &CertificateVerify{}
-	var sig []byte
-	if !s.ReadUint16(&m.Algorithm) || !readUint16Prefixed(&s, &sig) || !s.Empty() {
-		return nil, fmt.Errorf("%w CertificateVerify", errMalformed)
-	}
-	m.SignatureLength = len(sig)
-	return m, nil
-}
-
-// parseFinished decodes RFC 8446 §4.4.4: verify_data, as long as the
-// suite's hash (want; 0 when the suite is unknown).
-func parseFinished(s cryptobyte.String, want int) (*Finished, error) {
-	m := &Finished{VerifyData: keep(s)}
-	if want > 0 && len(s) != want {
-		return m, fmt.Errorf("%w: verify_data is %d bytes, the suite's hash gives %d", errMalformed, len(s), want)
-	}
-	return m, nil
 }
 
 // verifyDataLen is the size of a Finished's verify_data under the
@@ -508,7 +479,7 @@ func (d *Dissector) verifyDataLen() int {
 // included): legacy_version(2) then random(32), RFC 8446 §4.1.2; nil if
 // the message is too short to hold one.
 func clientRandomOf(msg []byte) []byte {
-	if len(msg) < 4+2+32 || msg[0] != hsClientHello {
+	if len(msg) < 4+2+32 || msg[0] != tlsmsg.TypeClientHello {
 		return nil
 	}
 	return bytes.Clone(msg[6:38])

@@ -1,4 +1,4 @@
-package sessions
+package dissect
 
 import (
 	"bufio"
@@ -20,6 +20,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // End to end over loopback: a real crypto/tls client, with its key log,
@@ -62,23 +65,23 @@ func testCert(t *testing.T) (tls.Certificate, *x509.CertPool, []byte, []byte) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool, certPEM, keyPEM
 }
 
-// dissectClient runs a crypto/tls client against addr through a WireTap
+// dissectClient runs a crypto/tls client against addr through a wire.Tap
 // feeding a Dissector with the client's key log, as Conversation does;
 // then exchange runs on the established connection.
-func dissectClient(t *testing.T, addr string, cfg *tls.Config, exchange func(*tls.Conn) error) []Event {
+func dissectClient(t *testing.T, addr string, cfg *tls.Config, exchange func(*tls.Conn) error) []wire.Event {
 	t.Helper()
 	raw, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := NewDissector()
+	d := New()
 	kl := NewKeyLog()
 	d.UseKeyLog(kl)
 	var (
 		mu  sync.Mutex
-		evs []Event
+		evs []wire.Event
 	)
-	tap := NewWireTap(raw, time.Now(), func(dir Direction, _ time.Duration, b []byte) {
+	tap := wire.NewTap(raw, time.Now(), func(dir wire.Direction, _ time.Duration, b []byte) {
 		mu.Lock()
 		defer mu.Unlock()
 		evs = append(evs, d.Feed(dir, b)...)
@@ -97,8 +100,8 @@ func dissectClient(t *testing.T, addr string, cfg *tls.Config, exchange func(*tl
 	tc.Close()
 	mu.Lock()
 	defer mu.Unlock()
-	evs = append(evs, d.Flush(ClientToServer)...)
-	evs = append(evs, d.Flush(ServerToClient)...)
+	evs = append(evs, d.Flush(wire.ClientToServer)...)
+	evs = append(evs, d.Flush(wire.ServerToClient)...)
 	return evs
 }
 
@@ -139,7 +142,7 @@ func readGreeting(tc *tls.Conn) error {
 // ServerHello, each encrypted record is followed by what it carried, the
 // server's EncryptedExtensions … Finished then the client's messages, and
 // nothing after either side's Finished is decrypted.
-func checkTLS13Flight(t *testing.T, evs []Event, wantServer, wantClient []string) {
+func checkTLS13Flight(t *testing.T, evs []wire.Event, wantServer, wantClient []string) {
 	t.Helper()
 	checkDecrypted(t, evs)
 	var want []string
@@ -165,23 +168,23 @@ func checkTLS13Flight(t *testing.T, evs []Event, wantServer, wantClient []string
 			t.Errorf("%s decrypted %v, want %v\n%s", dir, g, w, strings.Join(eventTexts(evs), "\n"))
 		}
 	}
-	sh := indexEvent(evs, func(e Event) bool { return e.Kind == KindHandshake && e.Handshake.Type == "server_hello" })
+	sh := indexEvent(evs, func(e wire.Event) bool { return e.Kind == wire.KindHandshake && e.Handshake.Type == "server_hello" })
 	if sh < 0 {
 		t.Fatalf("no ServerHello")
 	}
 	for i, e := range evs {
-		if e.Kind == KindHandshake && e.Handshake.Encrypted && i < sh {
+		if e.Kind == wire.KindHandshake && e.Handshake.Encrypted && i < sh {
 			t.Errorf("decrypted event before the ServerHello: %q", e.Text)
 		}
-		if e.Kind == KindHandshake && e.Handshake.Encrypted && e.Visible != VisibleEndpoints {
+		if e.Kind == wire.KindHandshake && e.Handshake.Encrypted && e.Visible != wire.VisibleEndpoints {
 			t.Errorf("decrypted event %q visible to %s", e.Text, e.Visible)
 		}
 	}
 	// After each side's Finished: only opaque records of that direction.
-	for _, dir := range []Direction{ServerToClient, ClientToServer} {
+	for _, dir := range []wire.Direction{wire.ServerToClient, wire.ClientToServer} {
 		fin := -1
 		for i, e := range evs {
-			if e.Dir == dir && e.Kind == KindHandshake && e.Handshake.Type == "finished" {
+			if e.Dir == dir && e.Kind == wire.KindHandshake && e.Handshake.Type == "finished" {
 				fin = i
 			}
 		}
@@ -190,19 +193,19 @@ func checkTLS13Flight(t *testing.T, evs []Event, wantServer, wantClient []string
 			continue
 		}
 		for _, e := range evs[fin+1:] {
-			if e.Dir == dir && e.Layer == LayerDecrypted {
+			if e.Dir == dir && e.Layer == wire.LayerDecrypted {
 				t.Errorf("%s: decrypted after Finished: %q", dir, e.Text)
 			}
 		}
 	}
 	for _, e := range evs {
-		if e.Kind == KindNote || e.Kind == KindError {
+		if e.Kind == wire.KindNote || e.Kind == wire.KindError {
 			t.Errorf("unexpected %s: %s", e.Kind, e.Text)
 		}
 	}
 }
 
-func indexEvent(evs []Event, f func(Event) bool) int {
+func indexEvent(evs []wire.Event, f func(wire.Event) bool) int {
 	for i, e := range evs {
 		if f(e) {
 			return i
@@ -211,7 +214,7 @@ func indexEvent(evs []Event, f func(Event) bool) int {
 	return -1
 }
 
-func eventTexts(evs []Event) []string {
+func eventTexts(evs []wire.Event) []string {
 	s := make([]string, len(evs))
 	for i, e := range evs {
 		s[i] = string(e.Dir) + " " + string(e.Kind) + " " + e.Text
@@ -254,11 +257,11 @@ func TestKeyLogLoopbackGoServer(t *testing.T) {
 			})
 			checkTLS13Flight(t, evs, tc.wantServer, tc.wantClient)
 			if s := lastServerHello(t, evs).CipherSuite; s != 0x1301 && s != 0x1303 {
-				t.Errorf("suite %s", CipherSuiteName(s))
+				t.Errorf("suite %s", tlsmsg.CipherSuiteName(s))
 			}
-			var certEv Event
+			var certEv wire.Event
 			for _, e := range evs {
-				if e.Dir == ServerToClient && e.Kind == KindHandshake && e.Handshake.Type == "certificate" {
+				if e.Dir == wire.ServerToClient && e.Kind == wire.KindHandshake && e.Handshake.Type == "certificate" {
 					certEv = e
 				}
 			}
@@ -285,7 +288,7 @@ func TestKeyLogLoopbackGoServer(t *testing.T) {
 			// sends one message per record.
 			n := 0
 			for _, e := range evs {
-				if e.Dir == ServerToClient && e.Kind == KindEncrypted {
+				if e.Dir == wire.ServerToClient && e.Kind == wire.KindEncrypted {
 					n++
 				}
 			}
@@ -317,7 +320,7 @@ func TestKeyLogLoopbackOpenSSL(t *testing.T) {
 		t.Run(suite, func(t *testing.T) {
 			addr := startOpenSSLServer(t, bin, certFile, keyFile, suite)
 			evs := dissectClient(t, addr, &tls.Config{ServerName: e2eHost, RootCAs: pool}, nil)
-			if s := CipherSuiteName(lastServerHello(t, evs).CipherSuite); s != suite {
+			if s := tlsmsg.CipherSuiteName(lastServerHello(t, evs).CipherSuite); s != suite {
 				t.Fatalf("negotiated %s, want %s", s, suite)
 			}
 			checkTLS13Flight(t, evs,

@@ -1,4 +1,4 @@
-package sessions
+package dissect
 
 import (
 	"bytes"
@@ -9,6 +9,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mailwire/mailwire/sessions/lens"
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Test vectors from RFC 8448 §3, "Simple 1-RTT Handshake" (TLS 1.3 with
@@ -83,9 +87,9 @@ func rfc8448KeyLog() string {
 // Finished, as the tap would record it.
 func rfc8448Transcript() []chunk {
 	return []chunk{
-		{ClientToServer, recordBytes(recordHandshake, rfc8448ClientHello)},
-		{ServerToClient, append(recordBytes(recordHandshake, rfc8448ServerHello), rfc8448ServerFlightPart...)},
-		{ClientToServer, rfc8448ClientFinishedRec},
+		{wire.ClientToServer, recordBytes(recordHandshake, rfc8448ClientHello)},
+		{wire.ServerToClient, append(recordBytes(recordHandshake, rfc8448ServerHello), rfc8448ServerFlightPart...)},
+		{wire.ClientToServer, rfc8448ClientFinishedRec},
 	}
 }
 
@@ -121,10 +125,10 @@ func TestHKDFExpandLabelRFC8448(t *testing.T) {
 }
 
 // decryptedShape lists "dir type" of the decrypted handshake events.
-func decryptedShape(evs []Event) []string {
+func decryptedShape(evs []wire.Event) []string {
 	var s []string
 	for _, e := range evs {
-		if e.Kind == KindHandshake && e.Handshake.Encrypted {
+		if e.Kind == wire.KindHandshake && e.Handshake.Encrypted {
 			s = append(s, string(e.Dir)+" "+e.Handshake.Type)
 		}
 	}
@@ -132,10 +136,10 @@ func decryptedShape(evs []Event) []string {
 }
 
 // checkDecrypted asserts the invariants of events a key log adds.
-func checkDecrypted(t *testing.T, evs []Event) {
+func checkDecrypted(t *testing.T, evs []wire.Event) {
 	t.Helper()
 	checkTyped(t, evs)
-	known := append(DissectorAnnotationKeys(), KeyLogAnnotationKeys()...)
+	known := append(AnnotationKeys(), KeyLogAnnotationKeys()...)
 	for i, e := range evs {
 		if !slices.Contains(known, e.Annotation) {
 			t.Errorf("event %q: annotation %q unknown", e.Text, e.Annotation)
@@ -143,16 +147,16 @@ func checkDecrypted(t *testing.T, evs []Event) {
 		if e.Handshake == nil || !e.Handshake.Encrypted {
 			continue
 		}
-		if e.Layer != LayerDecrypted || e.Visible != VisibleEndpoints || e.Annotation != "tls.handshake."+e.Handshake.Type {
+		if e.Layer != wire.LayerDecrypted || e.Visible != wire.VisibleEndpoints || e.Annotation != "tls.handshake."+e.Handshake.Type {
 			t.Errorf("decrypted event %q: layer %s visible %s annotation %s", e.Text, e.Layer, e.Visible, e.Annotation)
 		}
 		// Each decrypted message follows its record (or a sibling
 		// message from the same record) in the same direction.
 		j := i - 1
-		for j >= 0 && evs[j].Kind == KindHandshake && evs[j].Handshake.Encrypted && evs[j].Dir == e.Dir {
+		for j >= 0 && evs[j].Kind == wire.KindHandshake && evs[j].Handshake.Encrypted && evs[j].Dir == e.Dir {
 			j--
 		}
-		if j < 0 || evs[j].Kind != KindEncrypted || evs[j].Dir != e.Dir {
+		if j < 0 || evs[j].Kind != wire.KindEncrypted || evs[j].Dir != e.Dir {
 			t.Errorf("decrypted event %q does not follow an encrypted record of its direction", e.Text)
 		}
 		for _, f := range e.Handshake.Fields {
@@ -168,7 +172,7 @@ func TestKeyLogRFC8448(t *testing.T) {
 		"s2c encrypted_extensions", "s2c certificate", "s2c certificate_verify", "s2c finished",
 		"c2s finished",
 	}
-	var first []Event
+	var first []wire.Event
 	// The key log may arrive before the encrypted records, between them,
 	// after the server's flight was read (crypto/tls's usual order as the
 	// tap sees it), or only after the whole transcript: the stream must be
@@ -179,10 +183,10 @@ func TestKeyLogRFC8448(t *testing.T) {
 			fn   func([]byte) [][]byte
 		}{{"whole", nil}, {"bytes", splitEvery(1)}, {"7", splitEvery(7)}} {
 			t.Run(fmt.Sprintf("keylog after chunk %d, %s", when, split.name), func(t *testing.T) {
-				d := NewDissector()
+				d := New()
 				kl := NewKeyLog()
 				d.UseKeyLog(kl)
-				var evs []Event
+				var evs []wire.Event
 				for i, c := range rfc8448Transcript() {
 					if i == when {
 						kl.Write([]byte(rfc8448KeyLog()))
@@ -198,8 +202,8 @@ func TestKeyLogRFC8448(t *testing.T) {
 				if when == 3 {
 					kl.Write([]byte(rfc8448KeyLog()))
 				}
-				evs = append(evs, d.Flush(ClientToServer)...)
-				evs = append(evs, d.Flush(ServerToClient)...)
+				evs = append(evs, d.Flush(wire.ClientToServer)...)
+				evs = append(evs, d.Flush(wire.ServerToClient)...)
 				got := decryptedShape(evs)
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("decrypted %v, want %v\n%s", got, want, strings.Join(shape(evs), "\n"))
@@ -226,18 +230,18 @@ func TestKeyLogRFC8448(t *testing.T) {
 				if v := field(t, cv, "signature scheme"); v != "rsa_pss_rsae_sha256" {
 					t.Errorf("signature scheme %q", v)
 				}
-				var cfin Event
+				var cfin wire.Event
 				for _, e := range evs {
-					if e.Kind == KindHandshake && e.Dir == ClientToServer && e.Handshake.Type == "finished" {
+					if e.Kind == wire.KindHandshake && e.Dir == wire.ClientToServer && e.Handshake.Type == "finished" {
 						cfin = e
 					}
 				}
-				if !bytes.Equal(cfin.Raw, append([]byte{hsFinished, 0, 0, 32}, rfc8448ClientVerifyData...)) {
+				if !bytes.Equal(cfin.Raw, append([]byte{tlsmsg.TypeFinished, 0, 0, 32}, rfc8448ClientVerifyData...)) {
 					t.Errorf("client Finished raw %x", cfin.Raw)
 				}
 				// Decrypted content never shows as what crossed the wire.
 				for _, e := range evs {
-					if e.Kind == KindHandshake && OnWire(e) && (e.Handshake.Certificate != nil || e.Handshake.EncryptedExtensions != nil) {
+					if e.Kind == wire.KindHandshake && lens.OnWire(e) && (e.Handshake.Certificate != nil || e.Handshake.EncryptedExtensions != nil) {
 						t.Errorf("decrypted %s counts as on the wire", e.Handshake.Type)
 					}
 					if e.Handshake != nil && e.Handshake.Encrypted {
@@ -253,7 +257,7 @@ func TestKeyLogRFC8448(t *testing.T) {
 	}
 }
 
-func countAnn(evs []Event, ann string) int {
+func countAnn(evs []wire.Event, ann string) int {
 	n := 0
 	for _, e := range evs {
 		if e.Annotation == ann {
@@ -276,19 +280,19 @@ func splitEvery(n int) func([]byte) [][]byte {
 
 // runRFC8448 dissects the RFC 8448 transcript with the given key log text
 // and server flight.
-func runRFC8448(keylog string, flight []byte) []Event {
-	d := NewDissector()
+func runRFC8448(keylog string, flight []byte) []wire.Event {
+	d := New()
 	kl := NewKeyLog()
 	d.UseKeyLog(kl)
 	kl.Write([]byte(keylog))
 	tr := rfc8448Transcript()
 	tr[1].data = append(recordBytes(recordHandshake, rfc8448ServerHello), flight...)
-	var evs []Event
+	var evs []wire.Event
 	for _, c := range tr {
 		evs = append(evs, d.Feed(c.dir, c.data)...)
 	}
-	evs = append(evs, d.Flush(ClientToServer)...)
-	return append(evs, d.Flush(ServerToClient)...)
+	evs = append(evs, d.Flush(wire.ClientToServer)...)
+	return append(evs, d.Flush(wire.ServerToClient)...)
 }
 
 func TestKeyLogHostile(t *testing.T) {
@@ -299,8 +303,8 @@ func TestKeyLogHostile(t *testing.T) {
 		if got := decryptedShape(evs); !reflect.DeepEqual(got, []string{"c2s finished"}) {
 			t.Fatalf("decrypted %v, want only the client's Finished", got)
 		}
-		i := slices.IndexFunc(evs, func(e Event) bool { return e.Annotation == annKeyLogFailed })
-		if i < 1 || evs[i-1].Kind != KindEncrypted || evs[i].Dir != ServerToClient || evs[i].Kind != KindNote {
+		i := slices.IndexFunc(evs, func(e wire.Event) bool { return e.Annotation == annKeyLogFailed })
+		if i < 1 || evs[i-1].Kind != wire.KindEncrypted || evs[i].Dir != wire.ServerToClient || evs[i].Kind != wire.KindNote {
 			t.Fatalf("no decrypt-failed note right after the server's record:\n%s", strings.Join(shape(evs), "\n"))
 		}
 		checkDecrypted(t, evs)
@@ -356,24 +360,24 @@ func TestKeyLogHostile(t *testing.T) {
 // TestKeyLogHoldBound: records waiting for a secret that never comes are
 // released, in order, once more than maxHeldBytes wait.
 func TestKeyLogHoldBound(t *testing.T) {
-	d := NewDissector()
+	d := New()
 	d.UseKeyLog(NewKeyLog())
-	var evs []Event
+	var evs []wire.Event
 	for _, c := range rfc8448Transcript()[:1] {
 		evs = append(evs, d.Feed(c.dir, c.data)...)
 	}
-	evs = append(evs, d.Feed(ServerToClient, recordBytes(recordHandshake, rfc8448ServerHello))...)
+	evs = append(evs, d.Feed(wire.ServerToClient, recordBytes(recordHandshake, rfc8448ServerHello))...)
 	n0 := len(evs)
 	rec := recordBytes(recordApplicationData, bytes.Repeat([]byte{0xaa}, 1<<14))
 	released := false
 	for i := 0; i < 6; i++ {
-		out := d.Feed(ServerToClient, rec)
+		out := d.Feed(wire.ServerToClient, rec)
 		if len(out) > 0 && !released {
 			released = true
 			if i < 3 {
 				t.Fatalf("released after %d records, before the bound", i+1)
 			}
-			if len(out) < 2 || out[0].Kind != KindEncrypted || out[1].Annotation != annKeyLogNoSecret {
+			if len(out) < 2 || out[0].Kind != wire.KindEncrypted || out[1].Annotation != annKeyLogNoSecret {
 				t.Fatalf("released %v", shape(out))
 			}
 		}
@@ -447,7 +451,7 @@ func FuzzKeyLogDecrypt(f *testing.F) {
 		evs := runRFC8448(rfc8448KeyLog(), flight)
 		checkDecrypted(t, evs)
 		for _, e := range evs {
-			if e.Kind == KindHandshake && e.Handshake.Encrypted && len(e.Raw) < 4 {
+			if e.Kind == wire.KindHandshake && e.Handshake.Encrypted && len(e.Raw) < 4 {
 				t.Fatalf("decrypted message of %d bytes", len(e.Raw))
 			}
 		}

@@ -1,4 +1,4 @@
-package sessions
+package dissect
 
 import (
 	"bytes"
@@ -8,56 +8,60 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/mailwire/mailwire/sessions/render"
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // typedSamples dissects streams that between them hold every message type
 // the dissector decodes, in the clear and decrypted with a key log, and a
 // message that does not parse.
-func typedSamples(t *testing.T) []Event {
+func typedSamples(t *testing.T) []wire.Event {
 	t.Helper()
-	var evs []Event
+	var evs []wire.Event
 	for _, name := range []string{"tls12.bin", "tls13_hrr.bin"} {
-		evs = append(evs, feedChunks(NewDissector(), readTranscript(t, name), nil)...)
+		evs = append(evs, feedChunks(New(), readTranscript(t, name), nil)...)
 	}
 	evs = append(evs, runRFC8448(rfc8448KeyLog(), rfc8448ServerFlightPart)...)
-	sh := hsMsg(hsServerHello, func(b *cryptobyte.Builder) {
-		b.AddUint16(VersionTLS12)
+	sh := hsMsg(tlsmsg.TypeServerHello, func(b *cryptobyte.Builder) {
+		b.AddUint16(tlsmsg.VersionTLS12)
 		b.AddBytes(make([]byte, 32))
 		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {})
 		b.AddUint16(0x009e) // DHE
 		b.AddUint8(0)
 	})
 	flight := slices.Concat(sh,
-		hsMsg(hsCertificateStatus, func(b *cryptobyte.Builder) {
+		hsMsg(tlsmsg.TypeCertificateStatus, func(b *cryptobyte.Builder) {
 			b.AddUint8(1)
 			b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte{0x30, 0}) })
 		}),
-		hsMsg(hsServerKeyExchange, func(b *cryptobyte.Builder) {
+		hsMsg(tlsmsg.TypeServerKeyExchange, func(b *cryptobyte.Builder) {
 			for _, v := range [][]byte{{0x80, 0, 0, 1}, {2}, make([]byte, 4)} {
 				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(v) })
 			}
 			b.AddUint16(0x0804)
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 8)) })
 		}),
-		hsMsg(hsCertificateRequest, func(b *cryptobyte.Builder) {
+		hsMsg(tlsmsg.TypeCertificateRequest, func(b *cryptobyte.Builder) {
 			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(64) })
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint16(0x0403) })
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {})
 		}),
-		hsMsg(hsNewSessionTicket, func(b *cryptobyte.Builder) {
+		hsMsg(tlsmsg.TypeNewSessionTicket, func(b *cryptobyte.Builder) {
 			b.AddUint32(60)
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 9)) })
 		}),
-		hsMsg(hsHelloRequest, func(*cryptobyte.Builder) {}),
-		hsMsg(hsKeyUpdate, func(b *cryptobyte.Builder) { b.AddUint8(0) }),
-		hsMsg(hsServerHelloDone, func(b *cryptobyte.Builder) { b.AddUint8(1) }), // not empty: malformed
+		hsMsg(tlsmsg.TypeHelloRequest, func(*cryptobyte.Builder) {}),
+		hsMsg(tlsmsg.TypeKeyUpdate, func(b *cryptobyte.Builder) { b.AddUint8(0) }),
+		hsMsg(tlsmsg.TypeServerHelloDone, func(b *cryptobyte.Builder) { b.AddUint8(1) }), // not empty: malformed
 	)
-	flightEvs := NewDissector().Feed(ServerToClient, recordBytes(recordHandshake, flight))
+	flightEvs := New().Feed(wire.ServerToClient, recordBytes(recordHandshake, flight))
 	checkEvents(t, flightEvs)
 	return append(evs, flightEvs...)
 }
 
-// TestHandshakeJSONRoundTrip: a session written with PrintJSON and read
+// TestHandshakeJSONRoundTrip: a session written with render.JSON and read
 // back with ReadJSON (a recording) gives back the same typed messages, and
 // their description is the display the events carried.
 func TestHandshakeJSONRoundTrip(t *testing.T) {
@@ -66,10 +70,10 @@ func TestHandshakeJSONRoundTrip(t *testing.T) {
 		evs[i].Seq = i + 1
 	}
 	var buf bytes.Buffer
-	if err := PrintJSON(&buf, evs, PrintOptions{RevealSecrets: true}); err != nil {
+	if err := render.JSON(&buf, evs, render.Options{RevealSecrets: true}); err != nil {
 		t.Fatal(err)
 	}
-	back, err := ReadJSON(&buf, len(evs), 1<<20)
+	back, err := wire.ReadJSON(&buf, len(evs), 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +97,7 @@ func TestHandshakeJSONRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(back[i].Handshake, h) {
 			t.Errorf("%s: read back\n got %+v\nwant %+v", key, back[i].Handshake, h)
 		}
-		if fields, text := describeHandshake(back[i].Handshake, back[i].Dir == ClientToServer); text != e.Text || !reflect.DeepEqual(fields, h.Fields) {
+		if fields, text := tlsmsg.Describe(back[i].Handshake, back[i].Dir == wire.ClientToServer); text != e.Text || !reflect.DeepEqual(fields, h.Fields) {
 			t.Errorf("%s: described after reading back: %q", key, text)
 		}
 	}
@@ -112,9 +116,9 @@ func TestHandshakeJSONRoundTrip(t *testing.T) {
 // TestHandshakeJSONShape pins the JSON of a typed message: numeric code
 // points, byte codes as numbers, extensions in wire order with their ids.
 func TestHandshakeJSONShape(t *testing.T) {
-	evs := feedChunks(NewDissector(), readTranscript(t, "tls13.bin"), nil)
+	evs := feedChunks(New(), readTranscript(t, "tls13.bin"), nil)
 	var buf bytes.Buffer
-	if err := PrintJSON(&buf, evs[1:2], PrintOptions{}); err != nil {
+	if err := render.JSON(&buf, evs[1:2], render.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
@@ -130,40 +134,6 @@ func TestHandshakeJSONShape(t *testing.T) {
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("JSON lacks %s:\n%s", want, out)
-		}
-	}
-}
-
-// TestMessageAccessorsTotal: the accessors and the description accept
-// what a hand-written JSON file can hold (empty randoms, lists where one
-// value belongs, an ECH of an unknown form) without panicking.
-func TestMessageAccessorsTotal(t *testing.T) {
-	odd := []Extension{
-		{ID: extSupportedVersions, Codes: []uint16{1, 2}}, {ID: extKeyShare}, {ID: extALPN},
-		{ID: extEncryptedClientHello, ECH: &ECHExtension{Type: 9}}, {ID: extMaxFragmentLength, Value: 1 << 31},
-		{ID: extServerName, Malformed: true, Length: -3},
-	}
-	for _, h := range []*Handshake{
-		{Type: "server_hello", ServerHello: &ServerHello{Random: []byte{1}, Extensions: odd}},
-		{Type: "hello_retry_request", ServerHello: &ServerHello{Random: hrrRandom, Extensions: odd}},
-		{Type: "client_hello", ClientHello: &ClientHello{Extensions: odd}},
-		{Type: "certificate", Certificate: &Certificate{Version: VersionTLS13, Entries: []CertificateEntry{{DER: []byte{1}, Extensions: odd}}}},
-		{Type: "encrypted_extensions", EncryptedExtensions: &EncryptedExtensions{Extensions: odd}},
-		{Type: "unknown", MsgType: 200},
-		{},
-	} {
-		describeHandshake(h, false)
-		if sh := h.ServerHello; sh != nil {
-			sh.SelectedVersion()
-			sh.KeyShareGroup()
-			sh.Resumed()
-			sh.Downgrade()
-			serverHelloText(sh)
-		}
-		if ch := h.ClientHello; ch != nil {
-			ch.OfferedVersions()
-			ch.KeyShareGroups()
-			ch.ServerName()
 		}
 	}
 }

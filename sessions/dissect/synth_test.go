@@ -1,4 +1,4 @@
-package sessions
+package dissect
 
 import (
 	"slices"
@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Synthetic messages for what crypto/tls does not send in the fixtures:
@@ -29,8 +32,8 @@ func ext(b *cryptobyte.Builder, id uint16, data func(b *cryptobyte.Builder)) {
 }
 
 func synthClientHello() []byte {
-	return hsMsg(hsClientHello, func(b *cryptobyte.Builder) {
-		b.AddUint16(VersionTLS12)
+	return hsMsg(tlsmsg.TypeClientHello, func(b *cryptobyte.Builder) {
+		b.AddUint16(tlsmsg.VersionTLS12)
 		b.AddBytes(make([]byte, 32))
 		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {})
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
@@ -41,13 +44,13 @@ func synthClientHello() []byte {
 		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(0) })
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 			ext(b, 0x0a0a, nil) // GREASE extension
-			ext(b, extServerName, func(b *cryptobyte.Builder) {
+			ext(b, tlsmsg.ExtServerName, func(b *cryptobyte.Builder) {
 				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 					b.AddUint8(0)
 					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte("public.example")) })
 				})
 			})
-			ext(b, extEncryptedClientHello, func(b *cryptobyte.Builder) {
+			ext(b, tlsmsg.ExtEncryptedClientHello, func(b *cryptobyte.Builder) {
 				b.AddUint8(0) // outer
 				b.AddUint16(1)
 				b.AddUint16(1)
@@ -55,27 +58,27 @@ func synthClientHello() []byte {
 				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 32)) })
 				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 200)) })
 			})
-			ext(b, extSupportedGroups, func(b *cryptobyte.Builder) {
+			ext(b, tlsmsg.ExtSupportedGroups, func(b *cryptobyte.Builder) {
 				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 					b.AddUint16(0x2a2a)
 					b.AddUint16(0x11ec)
 					b.AddUint16(29)
 				})
 			})
-			ext(b, extEarlyData, nil)
-			ext(b, extCookie, func(b *cryptobyte.Builder) {
+			ext(b, tlsmsg.ExtEarlyData, nil)
+			ext(b, tlsmsg.ExtCookie, func(b *cryptobyte.Builder) {
 				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 10)) })
 			})
-			ext(b, extPSKModes, func(b *cryptobyte.Builder) {
+			ext(b, tlsmsg.ExtPSKModes, func(b *cryptobyte.Builder) {
 				b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(1) })
 			})
 			ext(b, 0x1234, func(b *cryptobyte.Builder) { b.AddBytes([]byte{1, 2, 3}) })
-			ext(b, extPadding, func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 17)) })
-			ext(b, extSupportedGroups+1000, nil) // unassigned
-			ext(b, extKeyShare, func(b *cryptobyte.Builder) {
+			ext(b, tlsmsg.ExtPadding, func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 17)) })
+			ext(b, tlsmsg.ExtSupportedGroups+1000, nil) // unassigned
+			ext(b, tlsmsg.ExtKeyShare, func(b *cryptobyte.Builder) {
 				b.AddUint16(5) // list length that lies
 			})
-			ext(b, extPreSharedKey, func(b *cryptobyte.Builder) {
+			ext(b, tlsmsg.ExtPreSharedKey, func(b *cryptobyte.Builder) {
 				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 100)) })
 					b.AddUint32(1234)
@@ -89,8 +92,8 @@ func synthClientHello() []byte {
 }
 
 func TestDissectSyntheticClientHello(t *testing.T) {
-	d := NewDissector()
-	evs := d.Feed(ClientToServer, recordBytes(recordHandshake, synthClientHello()))
+	d := New()
+	evs := d.Feed(wire.ClientToServer, recordBytes(recordHandshake, synthClientHello()))
 	checkEvents(t, evs)
 	ch := findHandshake(t, evs, "client_hello")
 	for name, want := range map[string]string{
@@ -131,7 +134,7 @@ func TestDissectSyntheticClientHello(t *testing.T) {
 	}
 	// The client offered early data: application_data before the
 	// ServerHello is 0-RTT.
-	evs = d.Feed(ClientToServer, recordBytes(recordApplicationData, make([]byte, 40)))
+	evs = d.Feed(wire.ClientToServer, recordBytes(recordApplicationData, make([]byte, 40)))
 	if len(evs) != 1 || evs[0].Annotation != annEncEarlyData {
 		t.Fatalf("early data: %q", shape(evs))
 	}
@@ -139,54 +142,54 @@ func TestDissectSyntheticClientHello(t *testing.T) {
 
 func TestDissectSyntheticTLS12(t *testing.T) {
 	serverHello := func(suite uint16, sid []byte, random []byte) []byte {
-		return hsMsg(hsServerHello, func(b *cryptobyte.Builder) {
-			b.AddUint16(VersionTLS12)
+		return hsMsg(tlsmsg.TypeServerHello, func(b *cryptobyte.Builder) {
+			b.AddUint16(tlsmsg.VersionTLS12)
 			b.AddBytes(random)
 			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(sid) })
 			b.AddUint16(suite)
 			b.AddUint8(0)
 		})
 	}
-	random := append(make([]byte, 24), downgradeTLS12...)
+	random := append(make([]byte, 24), tlsmsg.DowngradeTLS12...)
 	// RSA key transport, resumed session, downgrade sentinel.
-	d := NewDissector()
+	d := New()
 	sid := []byte{1, 2, 3, 4}
-	ch := hsMsg(hsClientHello, func(b *cryptobyte.Builder) {
-		b.AddUint16(VersionTLS12)
+	ch := hsMsg(tlsmsg.TypeClientHello, func(b *cryptobyte.Builder) {
+		b.AddUint16(tlsmsg.VersionTLS12)
 		b.AddBytes(make([]byte, 32))
 		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(sid) })
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint16(0x009c) })
 		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(0) })
 	})
-	d.Feed(ClientToServer, recordBytes(recordHandshake, ch))
-	evs := d.Feed(ServerToClient, recordBytes(recordHandshake, serverHello(0x009c, sid, random)))
+	d.Feed(wire.ClientToServer, recordBytes(recordHandshake, ch))
+	evs := d.Feed(wire.ServerToClient, recordBytes(recordHandshake, serverHello(0x009c, sid, random)))
 	checkEvents(t, evs)
 	sh := findHandshake(t, evs, "server_hello")
 	if v := field(t, sh, "downgrade sentinel"); !strings.Contains(v, "supports TLS 1.3") {
 		t.Errorf("downgrade sentinel = %q", v)
 	}
 	if !strings.Contains(sh.Text, "resuming the client's session") || !sh.Handshake.ServerHello.Resumed() ||
-		sh.Handshake.ServerHello.Downgrade() != VersionTLS12 {
+		sh.Handshake.ServerHello.Downgrade() != tlsmsg.VersionTLS12 {
 		t.Errorf("resumption not seen: %q", sh.Text)
 	}
-	cke := hsMsg(hsClientKeyExchange, func(b *cryptobyte.Builder) {
+	cke := hsMsg(tlsmsg.TypeClientKeyExchange, func(b *cryptobyte.Builder) {
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 256)) })
 	})
-	evs = d.Feed(ClientToServer, recordBytes(recordHandshake, cke))
+	evs = d.Feed(wire.ClientToServer, recordBytes(recordHandshake, cke))
 	checkEvents(t, evs)
 	if e := findHandshake(t, evs, "client_key_exchange"); field(t, e, "encrypted premaster secret") != "256 bytes" || !strings.Contains(e.Text, "no forward secrecy") {
 		t.Errorf("RSA ClientKeyExchange: %q", e.Text)
 	}
 
 	// DHE, CertificateRequest, NewSessionTicket, CertificateStatus in one record.
-	d = NewDissector()
-	d.Feed(ServerToClient, recordBytes(recordHandshake, serverHello(0x009e, nil, make([]byte, 32))))
+	d = New()
+	d.Feed(wire.ServerToClient, recordBytes(recordHandshake, serverHello(0x009e, nil, make([]byte, 32))))
 	var flight []byte
-	flight = append(flight, hsMsg(hsCertificateStatus, func(b *cryptobyte.Builder) {
+	flight = append(flight, hsMsg(tlsmsg.TypeCertificateStatus, func(b *cryptobyte.Builder) {
 		b.AddUint8(1)
 		b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 300)) })
 	})...)
-	flight = append(flight, hsMsg(hsServerKeyExchange, func(b *cryptobyte.Builder) {
+	flight = append(flight, hsMsg(tlsmsg.TypeServerKeyExchange, func(b *cryptobyte.Builder) {
 		p := append([]byte{0x80}, make([]byte, 255)...) // a 2048-bit prime's length
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(p) })
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(2) })
@@ -194,7 +197,7 @@ func TestDissectSyntheticTLS12(t *testing.T) {
 		b.AddUint16(0x0804)
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 256)) })
 	})...)
-	flight = append(flight, hsMsg(hsCertificateRequest, func(b *cryptobyte.Builder) {
+	flight = append(flight, hsMsg(tlsmsg.TypeCertificateRequest, func(b *cryptobyte.Builder) {
 		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(1); b.AddUint8(64) })
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint16(0x0403) })
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
@@ -203,11 +206,11 @@ func TestDissectSyntheticTLS12(t *testing.T) {
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(dn) })
 		})
 	})...)
-	flight = append(flight, hsMsg(hsNewSessionTicket, func(b *cryptobyte.Builder) {
+	flight = append(flight, hsMsg(tlsmsg.TypeNewSessionTicket, func(b *cryptobyte.Builder) {
 		b.AddUint32(7200)
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 150)) })
 	})...)
-	evs = d.Feed(ServerToClient, recordBytes(recordHandshake, flight))
+	evs = d.Feed(wire.ServerToClient, recordBytes(recordHandshake, flight))
 	checkEvents(t, evs)
 	want := []string{
 		"s2c record tls.record.handshake",

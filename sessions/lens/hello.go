@@ -3,14 +3,15 @@ package lens
 import (
 	"strings"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // handshake records what a handshake message sent in the clear told the
 // observer, from the dissector's typed messages: the ClientHello's server
 // name, ALPN and versions, the ServerHello's choices, a TLS 1.2
 // certificate.
-func (b *Observer) handshake(ev sessions.Event) {
+func (b *Observer) handshake(ev wire.Event) {
 	h := ev.Handshake
 	if h == nil {
 		return
@@ -29,7 +30,7 @@ func (b *Observer) handshake(ev sessions.Event) {
 		}
 		o.ECHOffered = o.ECHOffered || ch.ECHOffered()
 		for _, v := range ch.SupportedVersions() {
-			o.VersionsOffered = appendUnique(o.VersionsOffered, sessions.VersionName(v))
+			o.VersionsOffered = appendUnique(o.VersionsOffered, tlsmsg.VersionName(v))
 		}
 	}
 	if sh := h.ServerHello; sh != nil {
@@ -41,12 +42,12 @@ func (b *Observer) handshake(ev sessions.Event) {
 		// legacy_version before (RFC 8446 §4.1.3, §4.2.1).
 		v := sh.SelectedVersion()
 		o.ServerHello = sh.Summary()
-		o.Version = sessions.VersionName(v)
-		o.CipherSuite = sessions.CipherSuiteName(sh.CipherSuite)
+		o.Version = tlsmsg.VersionName(v)
+		o.CipherSuite = tlsmsg.CipherSuiteName(sh.CipherSuite)
 		if p := sh.ALPN(); p != "" {
 			o.ALPNChosen = p
 		}
-		o.CertificateHidden = v == sessions.VersionTLS13
+		o.CertificateHidden = v == tlsmsg.VersionTLS13
 	}
 	if c := h.Certificate; c != nil {
 		for _, subject := range c.CertificateSubjects() {
@@ -57,7 +58,7 @@ func (b *Observer) handshake(ev sessions.Event) {
 
 // alertText names an alert read in the clear: direction, level and
 // description (RFC 8446 §6), e.g. "s2c fatal handshake_failure".
-func alertText(ev sessions.Event) string {
+func alertText(ev wire.Event) string {
 	if ev.Record == nil || ev.Record.Alert == nil {
 		return string(ev.Dir) + " malformed alert"
 	}

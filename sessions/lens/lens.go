@@ -20,7 +20,8 @@ package lens
 import (
 	"fmt"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Lens is whose view a renderer shows.
@@ -75,29 +76,29 @@ func (l *Lens) UnmarshalText(b []byte) error {
 // TCP connection and its end, the STARTTLS boundary (it sees the protocol
 // turn into TLS records), every TLS record, handshake messages sent in the
 // clear, cleartext protocol lines and bytes a server injected before TLS.
-func OnWire(ev sessions.Event) bool {
+func OnWire(ev wire.Event) bool {
 	switch ev.Kind {
-	case sessions.KindConnect, sessions.KindClose, sessions.KindBoundary,
-		sessions.KindRecord, sessions.KindEncrypted:
+	case wire.KindConnect, wire.KindClose, wire.KindBoundary,
+		wire.KindRecord, wire.KindEncrypted:
 		return true
-	case sessions.KindHandshake:
+	case wire.KindHandshake:
 		// A TLS 1.3 message decrypted from the session's own key log
 		// travelled encrypted: the observer saw only its record.
 		return ev.Handshake == nil || !ev.Handshake.Encrypted
-	case sessions.KindLine:
-		return ev.Layer == sessions.LayerCleartext
-	case sessions.KindNote:
+	case wire.KindLine:
+		return ev.Layer == wire.LayerCleartext
+	case wire.KindNote:
 		// Bytes a server injected before TLS (RFC 3207 §4.2) crossed the
 		// wire in the clear; every other note is mailwire's own.
-		return ev.Layer == sessions.LayerCleartext && len(ev.Raw) > 0
+		return ev.Layer == wire.LayerCleartext && len(ev.Raw) > 0
 	}
 	return false
 }
 
 // Readable says whether anyone on the path could read the event's content,
 // not only its size: cleartext lines and injected bytes.
-func Readable(ev sessions.Event) bool {
-	return OnWire(ev) && ev.Visible == sessions.VisibleAnyone
+func Readable(ev wire.Event) bool {
+	return OnWire(ev) && ev.Visible == wire.VisibleAnyone
 }
 
 // Shows says whether the lens has a row for the event. The eavesdropper
@@ -105,11 +106,11 @@ func Readable(ev sessions.Event) bool {
 // verdicts, which never do but without which the reader would not learn
 // that the session failed or what the scenario found; renderers mark those
 // as not on the wire (Badge).
-func (l Lens) Shows(ev sessions.Event) bool {
+func (l Lens) Shows(ev wire.Event) bool {
 	if l == Endpoint {
 		return true
 	}
-	return OnWire(ev) || ev.Kind == sessions.KindError || ev.Kind == sessions.KindVerdict
+	return OnWire(ev) || ev.Kind == wire.KindError || ev.Kind == wire.KindVerdict
 }
 
 // Bytes are the bytes of the event the lens shows. In the endpoint lens:
@@ -119,26 +120,26 @@ func (l Lens) Shows(ev sessions.Event) bool {
 // bytes, cleartext handshake messages and record headers — and of an
 // encrypted record only its 5-byte header (type, version, length, RFC 8446
 // §5.1), since its payload is ciphertext that says nothing but its size.
-func (l Lens) Bytes(ev sessions.Event) []byte {
+func (l Lens) Bytes(ev wire.Event) []byte {
 	switch ev.Kind {
-	case sessions.KindLine:
+	case wire.KindLine:
 		if l == Eavesdropper && !OnWire(ev) {
 			return nil
 		}
 		return ev.Raw
-	case sessions.KindNote:
+	case wire.KindNote:
 		if l == Eavesdropper && !OnWire(ev) {
 			return nil
 		}
 		return ev.Raw
-	case sessions.KindHandshake:
+	case wire.KindHandshake:
 		if l == Eavesdropper && !OnWire(ev) {
 			return nil
 		}
 		return ev.Raw
-	case sessions.KindRecord:
+	case wire.KindRecord:
 		return ev.Raw
-	case sessions.KindEncrypted:
+	case wire.KindEncrypted:
 		if l == Eavesdropper && len(ev.Raw) > recordHeaderLen {
 			return ev.Raw[:recordHeaderLen]
 		}
@@ -157,7 +158,7 @@ const recordHeaderLen = 5
 // (RFC 6066 §3), ALPN (RFC 7301), the versions and cipher suite, and before
 // TLS 1.3 the certificate (RFC 5246 §7.4.2). The rest of a cleartext
 // message is readable too, but says little (randoms, key shares).
-func (l Lens) Fields(ev sessions.Event) []sessions.Field {
+func (l Lens) Fields(ev wire.Event) []tlsmsg.Field {
 	h := ev.Handshake
 	if h == nil {
 		return nil
@@ -168,7 +169,7 @@ func (l Lens) Fields(ev sessions.Event) []sessions.Field {
 	if !OnWire(ev) {
 		return nil
 	}
-	var out []sessions.Field
+	var out []tlsmsg.Field
 	for _, f := range h.Fields {
 		if f.Metadata {
 			out = append(out, f)
@@ -180,14 +181,14 @@ func (l Lens) Fields(ev sessions.Event) []sessions.Field {
 // ShowsLine says whether the lens shows the decoded protocol line (command,
 // code, capabilities): always to the endpoint, to the observer only when it
 // crossed in the clear.
-func (l Lens) ShowsLine(ev sessions.Event) bool {
+func (l Lens) ShowsLine(ev wire.Event) bool {
 	return ev.Line != nil && (l == Endpoint || OnWire(ev))
 }
 
 // ShowsCredential says whether the lens shows the credential decoded from
 // the event: the endpoint sent it; the observer read it only when it
 // crossed the wire in the clear.
-func (l Lens) ShowsCredential(ev sessions.Event) bool {
+func (l Lens) ShowsCredential(ev wire.Event) bool {
 	c := ev.Credential
 	return c != nil && (l == Endpoint || c.OnWire && Readable(ev))
 }
@@ -195,18 +196,18 @@ func (l Lens) ShowsCredential(ev sessions.Event) bool {
 // ShowsTLSState says whether the lens shows what the client endpoint
 // settled in its handshake (version, suite, certificate check): only the
 // endpoint knows it as such; the observer's share of it is in Observe.
-func (l Lens) ShowsTLSState(ev sessions.Event) bool {
+func (l Lens) ShowsTLSState(ev wire.Event) bool {
 	return ev.TLS != nil && l == Endpoint
 }
 
 // ShowsMeaning says whether the lens explains the event's protocol meaning
 // (its Annotation): the endpoint always; the observer when it could read
 // the event (cleartext) or see it happen (the STARTTLS boundary).
-func (l Lens) ShowsMeaning(ev sessions.Event) bool {
-	if l == Endpoint || ev.Kind == sessions.KindError || ev.Kind == sessions.KindVerdict {
+func (l Lens) ShowsMeaning(ev wire.Event) bool {
+	if l == Endpoint || ev.Kind == wire.KindError || ev.Kind == wire.KindVerdict {
 		return true
 	}
-	return Readable(ev) || ev.Kind == sessions.KindBoundary
+	return Readable(ev) || ev.Kind == wire.KindBoundary
 }
 
 // Project returns the event as the lens shows it, for renderers that write
@@ -216,9 +217,9 @@ func (l Lens) ShowsMeaning(ev sessions.Event) bool {
 // gone, an encrypted record keeps its header, a handshake message its
 // telling fields, a credential only when it crossed in the clear, and the
 // client's TLS state not at all.
-func (l Lens) Project(ev sessions.Event) (sessions.Event, bool) {
+func (l Lens) Project(ev wire.Event) (wire.Event, bool) {
 	if !l.Shows(ev) {
-		return sessions.Event{}, false
+		return wire.Event{}, false
 	}
 	if l == Endpoint {
 		return ev, true
@@ -247,24 +248,24 @@ func (l Lens) Project(ev sessions.Event) (sessions.Event, bool) {
 // §1), HANDSHAKE (TLS metadata in the clear), ENCRYPTED (only the
 // endpoints), TCP (the connection itself), ERROR or LOCAL (never on the
 // wire), VERDICT (a scenario's finding).
-func Badge(ev sessions.Event) string {
-	if ev.Kind == sessions.KindVerdict {
+func Badge(ev wire.Event) string {
+	if ev.Kind == wire.KindVerdict {
 		return "VERDICT"
 	}
-	if ev.Layer == sessions.LayerTCP && ev.Kind != sessions.KindError {
+	if ev.Layer == wire.LayerTCP && ev.Kind != wire.KindError {
 		// Connect and close: an observer sees the TCP segments (addresses,
 		// ports, timing), which is metadata but not the TLS handshake.
 		return "TCP"
 	}
 	switch ev.Visible {
-	case sessions.VisibleAnyone:
+	case wire.VisibleAnyone:
 		return "CLEARTEXT"
-	case sessions.VisibleMetadata:
+	case wire.VisibleMetadata:
 		return "HANDSHAKE"
-	case sessions.VisibleEndpoints:
+	case wire.VisibleEndpoints:
 		return "ENCRYPTED"
 	}
-	if ev.Kind == sessions.KindError {
+	if ev.Kind == wire.KindError {
 		return "ERROR"
 	}
 	return "LOCAL"
@@ -272,15 +273,15 @@ func Badge(ev sessions.Event) string {
 
 // WireAnnotation is the annotation key explaining what an observer sees of
 // an event ("" when it saw nothing of it).
-func WireAnnotation(ev sessions.Event) string {
+func WireAnnotation(ev wire.Event) string {
 	switch ev.Visible {
-	case sessions.VisibleAnyone:
+	case wire.VisibleAnyone:
 		return "wire.cleartext"
-	case sessions.VisibleMetadata:
-		if ev.Kind == sessions.KindRecord || ev.Kind == sessions.KindHandshake {
+	case wire.VisibleMetadata:
+		if ev.Kind == wire.KindRecord || ev.Kind == wire.KindHandshake {
 			return "wire.metadata"
 		}
-	case sessions.VisibleEndpoints:
+	case wire.VisibleEndpoints:
 		return "wire.encrypted"
 	}
 	return ""

@@ -14,6 +14,9 @@ import (
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/lens"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 var (
@@ -38,7 +41,7 @@ func sharedLab(t *testing.T) *lab.Lab {
 
 // labSession runs one session against the lab on a canonical port, with
 // TLS at most maxTLS.
-func labSession(t *testing.T, port int, maxTLS uint16) []sessions.Event {
+func labSession(t *testing.T, port int, maxTLS uint16) []wire.Event {
 	t.Helper()
 	l := sharedLab(t)
 	ep, ok := l.Endpoint(port)
@@ -50,11 +53,11 @@ func labSession(t *testing.T, port int, maxTLS uint16) []sessions.Event {
 		t.Fatal(err)
 	}
 	o.ServerName = lab.Hostname
-	o.Verify, o.RootCAs = sessions.VerifyPool, l.RootCAs()
+	o.Verify, o.RootCAs = wire.VerifyPool, l.RootCAs()
 	o.Username, o.Password = lab.DemoUser, lab.DemoPassword
 	o.EHLOName = "client.test"
 	o.MaxTLS = maxTLS
-	if o.Proto == sessions.ProtoSMTP {
+	if o.Proto == protocol.SMTP {
 		o.To = lab.DemoUser + "@" + lab.Hostname // the lab's demo: a message, sent inside TLS
 	}
 	o.ReadTimeout, o.SessionTimeout = 5*time.Second, 20*time.Second
@@ -102,10 +105,10 @@ func TestObserveLabSessions(t *testing.T) {
 	}
 }
 
-func checkObservations(t *testing.T, port int, ver uint16, evs []sessions.Event) {
+func checkObservations(t *testing.T, port int, ver uint16, evs []wire.Event) {
 	t.Helper()
 	first := lens.Observe(evs, 0, "")
-	if evs[0].Kind != sessions.KindConnect || !first.Connected {
+	if evs[0].Kind != wire.KindConnect || !first.Connected {
 		t.Fatalf("event 1 is %s; observation %+v", evs[0].Kind, first)
 	}
 	if first.Readable() || first.TLSBegun() || len(first.SNI) > 0 || first.EncryptedRecords > 0 {
@@ -196,13 +199,13 @@ func TestEavesdropperProjection(t *testing.T) {
 						continue
 					}
 					shown++
-					if p.Layer == sessions.LayerDecrypted {
+					if p.Layer == wire.LayerDecrypted {
 						t.Fatalf("event %d (%s): decrypted content projected", ev.Seq, ev.Kind)
 					}
 					if p.TLS != nil {
 						t.Fatalf("event %d: the client's TLS state projected", ev.Seq)
 					}
-					if p.Kind == sessions.KindEncrypted && len(p.Raw) > 5 {
+					if p.Kind == wire.KindEncrypted && len(p.Raw) > 5 {
 						t.Fatalf("event %d: %d bytes of an encrypted record projected", ev.Seq, len(p.Raw))
 					}
 					for _, s := range secret {
@@ -222,16 +225,16 @@ func TestEavesdropperProjection(t *testing.T) {
 // decryptedBytes are distinctive lines only the endpoints read: those
 // inside TLS that never crossed in the clear (the greeting of an implicit
 // port, the second EHLO's reply, AUTH, the message).
-func decryptedBytes(evs []sessions.Event) [][]byte {
+func decryptedBytes(evs []wire.Event) [][]byte {
 	var clear [][]byte
 	for _, ev := range evs {
-		if ev.Kind == sessions.KindLine && ev.Layer == sessions.LayerCleartext {
+		if ev.Kind == wire.KindLine && ev.Layer == wire.LayerCleartext {
 			clear = append(clear, ev.Raw)
 		}
 	}
 	var out [][]byte
 	for _, ev := range evs {
-		if ev.Kind != sessions.KindLine || ev.Layer != sessions.LayerDecrypted || len(ev.Raw) < 12 {
+		if ev.Kind != wire.KindLine || ev.Layer != wire.LayerDecrypted || len(ev.Raw) < 12 {
 			continue
 		}
 		dup := false
@@ -251,19 +254,19 @@ func TestShowsAndBytes(t *testing.T) {
 	rec := []byte{23, 3, 3, 0, 4, 1, 2, 3, 4}
 	cases := []struct {
 		name       string
-		ev         sessions.Event
+		ev         wire.Event
 		eaves      bool
 		eavesBytes int
 	}{
-		{"cleartext line", sessions.Event{Kind: sessions.KindLine, Layer: sessions.LayerCleartext, Visible: sessions.VisibleAnyone, Raw: []byte("EHLO x\r\n")}, true, 8},
-		{"decrypted line", sessions.Event{Kind: sessions.KindLine, Layer: sessions.LayerDecrypted, Visible: sessions.VisibleEndpoints, Raw: []byte("AUTH PLAIN x\r\n")}, false, 0},
-		{"encrypted record", sessions.Event{Kind: sessions.KindEncrypted, Layer: sessions.LayerEncrypted, Visible: sessions.VisibleEndpoints, Raw: rec, Record: &sessions.Record{ContentType: "application_data", Length: 4}}, true, 5},
-		{"decrypted handshake", sessions.Event{Kind: sessions.KindHandshake, Layer: sessions.LayerDecrypted, Visible: sessions.VisibleEndpoints, Raw: []byte{8, 0, 0, 0}, Handshake: &sessions.Handshake{Type: "encrypted_extensions", Encrypted: true}}, false, 0},
-		{"tls state", sessions.Event{Kind: sessions.KindTLSState, Layer: sessions.LayerTLS, Visible: sessions.VisibleEndpoints, TLS: &sessions.TLSState{Version: "TLS 1.3"}}, false, 0},
-		{"note", sessions.Event{Kind: sessions.KindNote, Layer: sessions.LayerNote, Visible: sessions.VisibleNone}, false, 0},
-		{"injected bytes", sessions.Event{Kind: sessions.KindNote, Layer: sessions.LayerCleartext, Visible: sessions.VisibleAnyone, Raw: []byte("250 x\r\n")}, true, 7},
-		{"error", sessions.Event{Kind: sessions.KindError, Layer: sessions.LayerNote, Visible: sessions.VisibleNone}, true, 0},
-		{"verdict", sessions.Event{Kind: sessions.KindVerdict, Layer: sessions.LayerNote, Visible: sessions.VisibleNone}, true, 0},
+		{"cleartext line", wire.Event{Kind: wire.KindLine, Layer: wire.LayerCleartext, Visible: wire.VisibleAnyone, Raw: []byte("EHLO x\r\n")}, true, 8},
+		{"decrypted line", wire.Event{Kind: wire.KindLine, Layer: wire.LayerDecrypted, Visible: wire.VisibleEndpoints, Raw: []byte("AUTH PLAIN x\r\n")}, false, 0},
+		{"encrypted record", wire.Event{Kind: wire.KindEncrypted, Layer: wire.LayerEncrypted, Visible: wire.VisibleEndpoints, Raw: rec, Record: &wire.Record{ContentType: "application_data", Length: 4}}, true, 5},
+		{"decrypted handshake", wire.Event{Kind: wire.KindHandshake, Layer: wire.LayerDecrypted, Visible: wire.VisibleEndpoints, Raw: []byte{8, 0, 0, 0}, Handshake: &tlsmsg.Handshake{Type: "encrypted_extensions", Encrypted: true}}, false, 0},
+		{"tls state", wire.Event{Kind: wire.KindTLSState, Layer: wire.LayerTLS, Visible: wire.VisibleEndpoints, TLS: &wire.TLSState{Version: "TLS 1.3"}}, false, 0},
+		{"note", wire.Event{Kind: wire.KindNote, Layer: wire.LayerNote, Visible: wire.VisibleNone}, false, 0},
+		{"injected bytes", wire.Event{Kind: wire.KindNote, Layer: wire.LayerCleartext, Visible: wire.VisibleAnyone, Raw: []byte("250 x\r\n")}, true, 7},
+		{"error", wire.Event{Kind: wire.KindError, Layer: wire.LayerNote, Visible: wire.VisibleNone}, true, 0},
+		{"verdict", wire.Event{Kind: wire.KindVerdict, Layer: wire.LayerNote, Visible: wire.VisibleNone}, true, 0},
 	}
 	for _, c := range cases {
 		if !lens.Endpoint.Shows(c.ev) {
@@ -281,18 +284,18 @@ func TestShowsAndBytes(t *testing.T) {
 // TestCredentialInClear: a login read in the clear is in the observation
 // (AUTH LOGIN's two lines once), one sent inside TLS only counted.
 func TestCredentialInClear(t *testing.T) {
-	clear := func(seq int, raw, user, pw string) sessions.Event {
-		return sessions.Event{Seq: seq, Kind: sessions.KindLine, Dir: sessions.ClientToServer,
-			Layer: sessions.LayerCleartext, Visible: sessions.VisibleAnyone, Raw: []byte(raw),
-			Line:       &sessions.Line{Proto: "smtp", Command: "AUTH"},
-			Credential: &sessions.Credential{Mechanism: "AUTH LOGIN", Username: user, Password: pw, OnWire: true}}
+	clear := func(seq int, raw, user, pw string) wire.Event {
+		return wire.Event{Seq: seq, Kind: wire.KindLine, Dir: wire.ClientToServer,
+			Layer: wire.LayerCleartext, Visible: wire.VisibleAnyone, Raw: []byte(raw),
+			Line:       &wire.Line{Proto: "smtp", Command: "AUTH"},
+			Credential: &wire.Credential{Mechanism: "AUTH LOGIN", Username: user, Password: pw, OnWire: true}}
 	}
-	evs := []sessions.Event{
-		{Seq: 1, Kind: sessions.KindConnect, Layer: sessions.LayerTCP, Visible: sessions.VisibleMetadata},
+	evs := []wire.Event{
+		{Seq: 1, Kind: wire.KindConnect, Layer: wire.LayerTCP, Visible: wire.VisibleMetadata},
 		clear(2, "dXNlcg==\r\n", "user", ""),
 		clear(3, "cGFzcw==\r\n", "user", "pass"),
-		{Seq: 4, Kind: sessions.KindLine, Dir: sessions.ClientToServer, Layer: sessions.LayerDecrypted, Visible: sessions.VisibleEndpoints,
-			Credential: &sessions.Credential{Mechanism: "AUTH PLAIN", Username: "user", Password: "pass"}},
+		{Seq: 4, Kind: wire.KindLine, Dir: wire.ClientToServer, Layer: wire.LayerDecrypted, Visible: wire.VisibleEndpoints,
+			Credential: &wire.Credential{Mechanism: "AUTH PLAIN", Username: "user", Password: "pass"}},
 	}
 	o := lens.Observe(evs, len(evs), "")
 	if len(o.Credentials) != 1 || !o.Credentials[0].Password || o.Credentials[0].Seq != 3 {
@@ -308,11 +311,11 @@ func TestCredentialInClear(t *testing.T) {
 
 // TestObserveLegs: an observer sits on one connection's path.
 func TestObserveLegs(t *testing.T) {
-	evs := []sessions.Event{
-		{Seq: 1, Leg: "a", Kind: sessions.KindConnect, Layer: sessions.LayerTCP, Visible: sessions.VisibleMetadata},
-		{Seq: 2, Leg: "b", Kind: sessions.KindConnect, Layer: sessions.LayerTCP, Visible: sessions.VisibleMetadata},
-		{Seq: 3, Leg: "b", Kind: sessions.KindLine, Dir: sessions.ServerToClient, Layer: sessions.LayerCleartext, Visible: sessions.VisibleAnyone,
-			Raw: []byte("220 mx.example ESMTP\r\n"), Line: &sessions.Line{Proto: "smtp", Code: "220"}},
+	evs := []wire.Event{
+		{Seq: 1, Leg: "a", Kind: wire.KindConnect, Layer: wire.LayerTCP, Visible: wire.VisibleMetadata},
+		{Seq: 2, Leg: "b", Kind: wire.KindConnect, Layer: wire.LayerTCP, Visible: wire.VisibleMetadata},
+		{Seq: 3, Leg: "b", Kind: wire.KindLine, Dir: wire.ServerToClient, Layer: wire.LayerCleartext, Visible: wire.VisibleAnyone,
+			Raw: []byte("220 mx.example ESMTP\r\n"), Line: &wire.Line{Proto: "smtp", Code: "220"}},
 	}
 	if a := lens.Observe(evs, 2, "a"); a.Readable() || a.Events != 1 {
 		t.Errorf("leg a observed %+v", a)

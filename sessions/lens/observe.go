@@ -6,7 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Boundary says how a connection turned into TLS, as an observer saw it.
@@ -33,11 +34,11 @@ type Traffic struct {
 // Total is both directions.
 func (t Traffic) Total() int { return t.C2S + t.S2C }
 
-func (t *Traffic) add(dir sessions.Direction, n int) {
+func (t *Traffic) add(dir wire.Direction, n int) {
 	switch dir {
-	case sessions.ClientToServer:
+	case wire.ClientToServer:
 		t.C2S += n
-	case sessions.ServerToClient:
+	case wire.ServerToClient:
 		t.S2C += n
 	}
 }
@@ -165,7 +166,7 @@ func (o Observation) TLSBegun() bool { return o.Boundary != BoundaryNone }
 // (upTo included; a negative upTo considers nothing, one past the end all
 // of them). Events of other legs are skipped: an observer sits on one path.
 // In a stream without legs, leg "" is the whole session.
-func Observe(evs []sessions.Event, upTo int, leg string) Observation {
+func Observe(evs []wire.Event, upTo int, leg string) Observation {
 	ob := NewObserver(leg)
 	for i := range evs {
 		if i > upTo {
@@ -183,7 +184,7 @@ type Observer struct {
 	leg       string
 	o         Observation
 	connectAt time.Duration
-	lastClear sessions.Direction
+	lastClear wire.Direction
 	// pendingUser: the last credential showed a user but no password yet
 	// (AUTH LOGIN, USER/PASS), so the next one completes it.
 	pendingUser bool
@@ -212,7 +213,7 @@ func (b *Observer) Observation() Observation {
 
 // Add takes the next event of the stream; events of other legs are
 // ignored.
-func (b *Observer) Add(ev sessions.Event) {
+func (b *Observer) Add(ev wire.Event) {
 	if ev.Leg != b.leg {
 		return
 	}
@@ -225,14 +226,14 @@ func (b *Observer) Add(ev sessions.Event) {
 		return
 	}
 	switch ev.Kind {
-	case sessions.KindConnect:
+	case wire.KindConnect:
 		if !o.Connected {
 			o.Connected, b.connectAt = true, ev.At
 			b.evidence(ev)
 		}
-	case sessions.KindClose:
+	case wire.KindClose:
 		o.Closed = true
-	case sessions.KindBoundary:
+	case wire.KindBoundary:
 		if o.Boundary == BoundaryNone {
 			o.Boundary = BoundaryStartTLS
 			if ev.Annotation == annBoundaryImplicit {
@@ -240,12 +241,12 @@ func (b *Observer) Add(ev sessions.Event) {
 			}
 			b.evidence(ev)
 		}
-	case sessions.KindRecord:
+	case wire.KindRecord:
 		o.Handshake.add(ev.Dir, len(ev.Raw))
 		if ev.Record != nil && ev.Record.ContentType == "alert" {
 			o.Alerts = appendUnique(o.Alerts, alertText(ev))
 		}
-	case sessions.KindEncrypted:
+	case wire.KindEncrypted:
 		o.EncryptedRecords++
 		if ev.Record != nil {
 			o.Encrypted.add(ev.Dir, ev.Record.Length)
@@ -254,36 +255,36 @@ func (b *Observer) Add(ev sessions.Event) {
 			o.ToEncrypted = ev.At - b.connectAt
 			b.evidence(ev)
 		}
-	case sessions.KindHandshake:
+	case wire.KindHandshake:
 		b.handshake(ev)
-	case sessions.KindLine, sessions.KindNote:
+	case wire.KindLine, wire.KindNote:
 		b.cleartext(ev)
 	}
 }
 
-func (b *Observer) evidence(ev sessions.Event) {
+func (b *Observer) evidence(ev wire.Event) {
 	if n := len(b.o.Evidence); n == 0 || b.o.Evidence[n-1] != ev.Seq {
 		b.o.Evidence = append(b.o.Evidence, ev.Seq)
 	}
 }
 
 // cleartext records a protocol line or injected bytes read in the clear.
-func (b *Observer) cleartext(ev sessions.Event) {
+func (b *Observer) cleartext(ev wire.Event) {
 	if !Readable(ev) {
 		return
 	}
 	o := &b.o
 	o.Cleartext.add(ev.Dir, len(ev.Raw))
 	b.evidence(ev)
-	if ev.Kind == sessions.KindNote {
+	if ev.Kind == wire.KindNote {
 		o.Injected += len(ev.Raw)
 		return
 	}
 	o.ClearLines++
-	if ev.Dir == sessions.ServerToClient && b.lastClear == sessions.ClientToServer {
+	if ev.Dir == wire.ServerToClient && b.lastClear == wire.ClientToServer {
 		o.RoundTrips++
 	}
-	if ev.Dir == sessions.ClientToServer || ev.Dir == sessions.ServerToClient {
+	if ev.Dir == wire.ClientToServer || ev.Dir == wire.ServerToClient {
 		b.lastClear = ev.Dir
 	}
 	if c := ev.Credential; c != nil && c.OnWire {
@@ -305,12 +306,12 @@ func (b *Observer) cleartext(ev sessions.Event) {
 	}
 	first := firstLine(ev.Raw)
 	switch {
-	case ev.Dir == sessions.ServerToClient && o.Greeting == "":
+	case ev.Dir == wire.ServerToClient && o.Greeting == "":
 		o.Greeting = first
-		if ln.Proto == sessions.ProtoSMTP && ln.Code == "220" {
+		if ln.Proto == protocol.SMTP && ln.Code == "220" {
 			o.GreetingHost = smtpGreetingHost(first)
 		}
-	case ev.Dir == sessions.ClientToServer:
+	case ev.Dir == wire.ClientToServer:
 		if ln.Command != "" {
 			o.Commands = appendUnique(o.Commands, ln.Command)
 		}
@@ -344,7 +345,7 @@ func smtpGreetingHost(first string) string {
 	case len(fs) > 0 && strings.HasPrefix(fs[0], "220-"):
 		host = fs[0][len("220-"):]
 	}
-	return sessions.Truncate(host, 255)
+	return wire.Truncate(host, 255)
 }
 
 // firstLine is the first line of b without its terminator, cut at 200 bytes
@@ -354,7 +355,7 @@ func firstLine(b []byte) string {
 	if i := bytes.IndexByte(b, '\n'); i >= 0 {
 		b = b[:i]
 	}
-	return sessions.Truncate(strings.TrimRight(string(b), "\r"), 200)
+	return wire.Truncate(strings.TrimRight(string(b), "\r"), 200)
 }
 
 func appendUnique(list []string, s string) []string {

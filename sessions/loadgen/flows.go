@@ -347,7 +347,7 @@ func literalSize(s string) (int64, bool) {
 	return n, true
 }
 
-// imapQuote makes s an IMAP quoted string (RFC 9051 §4.3), which cannot
+// protocol.IMAPQuote makes s an IMAP quoted string (RFC 9051 §4.3), which cannot
 // carry CR, LF, NUL or 8-bit bytes.
 func imapQuote(s string) (string, bool) {
 	for i := range len(s) {
@@ -460,7 +460,7 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 
 // printable keeps a server's words fit for a terminal and a map key:
 // control characters become '?', invalid UTF-8 becomes U+FFFD, and the
-// text is cut at 120 bytes on a rune boundary. It is not sessions.SafeString
+// text is cut at 120 bytes on a rune boundary. It is not wire.SafeString
 // because this package must not import sessions: sessions imports the lab,
 // whose own tests drive their load through this package.
 func printable(s string) string {

@@ -17,6 +17,9 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/certs"
+	"github.com/mailwire/mailwire/sessions/dissect"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Relay bounds.
@@ -53,21 +56,21 @@ type pconn struct {
 
 	client net.Conn             // as accepted
 	cconn  net.Conn             // the client side the relay uses: client, or tls.Server over it
-	cr     *sessions.LineReader // from the client
+	cr     *protocol.LineReader // from the client
 
 	closeMu sync.Mutex
 	closed  bool
 	up      net.Conn             // the raw connection to the server
-	tap     *sessions.WireTap    // on up: counts bytes, feeds the dissector once TLS starts
+	tap     *wire.Tap            // on up: counts bytes, feeds the dissector once TLS starts
 	uconn   net.Conn             // tap, or tls.Client over it
-	ur      *sessions.LineReader // from the server, at the current layer
+	ur      *protocol.LineReader // from the server, at the current layer
 	upTLS   bool                 // the attacker's leg is TLS (set before the relay starts)
-	diss    *sessions.Dissector
+	diss    *dissect.Dissector
 
 	cwMu, uwMu sync.Mutex // writes to the client, to the server
 
 	credMu sync.Mutex
-	cred   sessions.CredentialState
+	cred   protocol.CredentialState
 
 	intercept  bool        // answer capability requests and STARTTLS itself (strip attacks)
 	credSeen   atomic.Bool // the client sent a credential: capability requests go through now
@@ -147,12 +150,12 @@ func (c *pconn) dialUpstream() error {
 	}
 	c.up = raw
 	c.closeMu.Unlock()
-	c.tap = sessions.NewWireTap(raw, c.p.start, nil)
+	c.tap = wire.NewTap(raw, c.p.start, nil)
 	c.uconn = c.tap
-	c.ur = sessions.NewLineReader(c.tap, c.cfg.MaxLine)
+	c.ur = protocol.NewLineReader(c.tap, c.cfg.MaxLine)
 	c.ur.SetBefore(c.upDeadline)
-	c.p.emit(sessions.Event{Kind: sessions.KindConnect, Dir: sessions.Local, Layer: sessions.LayerTCP,
-		Visible: sessions.VisibleMetadata, Annotation: "tcp.connect",
+	c.p.emit(wire.Event{Kind: wire.KindConnect, Dir: wire.Local, Layer: wire.LayerTCP,
+		Visible: wire.VisibleMetadata, Annotation: "tcp.connect",
 		Text: fmt.Sprintf("attacker connected to the server %s on behalf of the client %s (connection %d)",
 			raw.RemoteAddr(), c.client.RemoteAddr(), c.id)})
 	return nil
@@ -160,7 +163,7 @@ func (c *pconn) dialUpstream() error {
 
 // feed gives the dissector what crossed the attacker's TLS connection to
 // the server; its events join the stream in wire order.
-func (c *pconn) feed(dir sessions.Direction, _ time.Duration, b []byte) {
+func (c *pconn) feed(dir wire.Direction, _ time.Duration, b []byte) {
 	c.p.emitMu.Lock()
 	defer c.p.emitMu.Unlock()
 	for _, ev := range c.diss.Feed(dir, b) {
@@ -171,9 +174,9 @@ func (c *pconn) feed(dir sessions.Direction, _ time.Duration, b []byte) {
 // startUpstreamTLS runs the attacker's TLS handshake with the server, after
 // a STARTTLS (boundary "tls.boundary.starttls") or from the first byte.
 func (c *pconn) startUpstreamTLS(boundaryAnn, boundaryText string) error {
-	c.p.emit(sessions.Event{Kind: sessions.KindBoundary, Dir: sessions.Local, Layer: sessions.LayerTLS,
-		Visible: sessions.VisibleMetadata, Annotation: boundaryAnn, Text: boundaryText})
-	c.diss = sessions.NewDissector()
+	c.p.emit(wire.Event{Kind: wire.KindBoundary, Dir: wire.Local, Layer: wire.LayerTLS,
+		Visible: wire.VisibleMetadata, Annotation: boundaryAnn, Text: boundaryText})
+	c.diss = dissect.New()
 	c.tap.SetTap(c.feed)
 	tc := tls.Client(c.tap, &tls.Config{
 		ServerName: c.cfg.ServerName,
@@ -192,19 +195,19 @@ func (c *pconn) startUpstreamTLS(boundaryAnn, boundaryText string) error {
 		return err
 	}
 	c.uconn = tc
-	c.ur = sessions.NewLineReader(tc, c.cfg.MaxLine)
+	c.ur = protocol.NewLineReader(tc, c.cfg.MaxLine)
 	c.ur.SetBefore(c.upDeadline)
 	c.upTLS = true
 	cs := tc.ConnectionState()
-	st := &sessions.TLSState{Version: tls.VersionName(cs.Version), CipherSuite: tls.CipherSuiteName(cs.CipherSuite),
-		ALPN: cs.NegotiatedProtocol, ServerName: c.cfg.ServerName, VerifyMethod: string(sessions.VerifyOff),
+	st := &wire.TLSState{Version: tls.VersionName(cs.Version), CipherSuite: tls.CipherSuiteName(cs.CipherSuite),
+		ALPN: cs.NegotiatedProtocol, ServerName: c.cfg.ServerName, VerifyMethod: string(wire.VerifyOff),
 		VerifyError: "not checked: the attacker accepts any certificate"}
 	// The attacker does not check, but the chain view still shows what
 	// the server sent, and what a check against the system roots finds.
 	st.Chain, _ = certs.Analyze(cs.PeerCertificates, certs.Check{Name: c.cfg.ServerName})
 	st.PeerChain = st.Chain.Subjects()
-	c.p.emit(sessions.Event{Kind: sessions.KindTLSState, Dir: sessions.Local, Layer: sessions.LayerTLS,
-		Visible: sessions.VisibleEndpoints, Annotation: "tls.state", TLS: st,
+	c.p.emit(wire.Event{Kind: wire.KindTLSState, Dir: wire.Local, Layer: wire.LayerTLS,
+		Visible: wire.VisibleEndpoints, Annotation: "tls.state", TLS: st,
 		Text: fmt.Sprintf("%s, %s, between the attacker and the server", st.Version, st.CipherSuite)})
 	c.p.note("the attacker's own TLS connection to the server is up; it did not check the server's certificate "+
 		"(it has no reason to). To the server this is an ordinary encrypted session: nothing on this leg betrays the attack",
@@ -213,22 +216,22 @@ func (c *pconn) startUpstreamTLS(boundaryAnn, boundaryText string) error {
 }
 
 // layer is the layer and visibility of lines on the attacker's leg.
-func (c *pconn) layer() (sessions.Layer, sessions.Visibility) {
+func (c *pconn) layer() (wire.Layer, wire.Visibility) {
 	if c.upTLS {
-		return sessions.LayerDecrypted, sessions.VisibleEndpoints
+		return wire.LayerDecrypted, wire.VisibleEndpoints
 	}
-	return sessions.LayerCleartext, sessions.VisibleAnyone
+	return wire.LayerCleartext, wire.VisibleAnyone
 }
 
 // sendUp emits and writes a line the attacker sends to the server. cred is
 // the credential the line carries (the client's, relayed), or nil.
-func (c *pconn) sendUp(raw []byte, cred *sessions.Credential) error {
+func (c *pconn) sendUp(raw []byte, cred *wire.Credential) error {
 	verb, ann := clientLineInfo(c.cfg.Proto, raw)
 	c.lastUpVerb.Store(verb)
 	layer, vis := c.layer()
-	ev := sessions.Event{Kind: sessions.KindLine, Dir: sessions.ClientToServer, Layer: layer, Visible: vis,
+	ev := wire.Event{Kind: wire.KindLine, Dir: wire.ClientToServer, Layer: layer, Visible: vis,
 		Raw: raw, Text: lineText(raw), Annotation: ann, Credential: cred,
-		Line: &sessions.Line{Proto: c.cfg.Proto, Command: verb}}
+		Line: &wire.Line{Proto: c.cfg.Proto, Command: verb}}
 	if cred != nil {
 		ev.Also = []string{"attack.credentials"}
 	}
@@ -259,20 +262,20 @@ func (c *pconn) writeClient(b []byte) error {
 // received emits what the attacker read from the server.
 func (c *pconn) received(raw []byte, ann string) {
 	layer, vis := c.layer()
-	code, lineAnn, also := sessions.ServerLineInfo(c.cfg.Proto, raw)
+	code, lineAnn, also := protocol.ServerLineInfo(c.cfg.Proto, raw)
 	switch {
 	case ann == "":
 		ann = lineAnn
 	case lineAnn != "":
 		also = append([]string{lineAnn}, also...)
 	}
-	if c.cfg.Proto == sessions.ProtoIMAP {
+	if c.cfg.Proto == protocol.IMAP {
 		// Untagged data and the tagged completion often arrive together:
 		// the completion's status is what the batch amounts to (RFC 9051
 		// §7.1), so it is the Code, and its key joins the annotations.
 		lines := splitLines(raw)
 		if last := lines[len(lines)-1]; len(lines) > 1 && !strings.HasPrefix(last, "* ") && !strings.HasPrefix(last, "+") {
-			if st, stAnn, stAlso := sessions.ServerLineInfo(c.cfg.Proto, []byte(last)); st != "" && st != "*" && st != "+" {
+			if st, stAnn, stAlso := protocol.ServerLineInfo(c.cfg.Proto, []byte(last)); st != "" && st != "*" && st != "+" {
 				code = st
 				also = append(append(also, stAnn), stAlso...)
 			}
@@ -282,10 +285,10 @@ func (c *pconn) received(raw []byte, ann string) {
 	// driver's connection (before the attacker's STARTTLS, by anyone on
 	// the path), so the event carries them the same way.
 	verb, _ := c.lastUpVerb.Load().(string)
-	caps, keys := sessions.ServerCapabilities(c.cfg.Proto, verb, raw)
-	c.p.emit(sessions.Event{Kind: sessions.KindLine, Dir: sessions.ServerToClient, Layer: layer, Visible: vis,
+	caps, keys := protocol.ServerCapabilities(c.cfg.Proto, verb, raw)
+	c.p.emit(wire.Event{Kind: wire.KindLine, Dir: wire.ServerToClient, Layer: layer, Visible: vis,
 		Raw: raw, Text: lineText(raw), Annotation: ann, Also: append(also, keys...),
-		Line: &sessions.Line{Proto: c.cfg.Proto, Code: code, Capabilities: caps}})
+		Line: &wire.Line{Proto: c.cfg.Proto, Code: code, Capabilities: caps}})
 }
 
 // relay runs the two directions until both ended.
@@ -317,7 +320,7 @@ func (c *pconn) relay() {
 
 func (c *pconn) goodbye() string {
 	switch c.cfg.Proto {
-	case sessions.ProtoIMAP:
+	case protocol.IMAP:
 		return c.nextTag() + " LOGOUT\r\n"
 	}
 	return "QUIT\r\n"
@@ -347,7 +350,7 @@ func (c *pconn) clientToServer() bool {
 		if err != nil {
 			return c.clientGone(err)
 		}
-		if c.cfg.Proto == sessions.ProtoSMTP && c.inData.Load() {
+		if c.cfg.Proto == protocol.SMTP && c.inData.Load() {
 			if err := c.forwardBody(line); err != nil {
 				c.relayFailed("relay the message body", err)
 				return false
@@ -374,7 +377,7 @@ func (c *pconn) clientToServer() bool {
 // clientGone reports how the client's stream ended: true for a plain end.
 func (c *pconn) clientGone(err error) bool {
 	switch {
-	case errors.Is(err, sessions.ErrLineTooLong):
+	case errors.Is(err, protocol.ErrLineTooLong):
 		c.p.fail("read from the client", err, sessions.ExplainLineTooLong)
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), c.serverGone.Load():
 		return true
@@ -396,10 +399,10 @@ func (c *pconn) relayFailed(op string, err error) {
 // forward relays one client line, with a literal or BDAT chunk that
 // follows it. It returns whether the next line continues this command.
 func (c *pconn) forward(line []byte, continuation bool) (bool, error) {
-	var cred *sessions.Credential
+	var cred *wire.Credential
 	if !continuation {
 		c.credMu.Lock()
-		cred = sessions.DecodeCredential(c.cfg.Proto, line, &c.cred)
+		cred = protocol.DecodeCredential(c.cfg.Proto, line, &c.cred)
 		c.credMu.Unlock()
 	}
 	verb, _ := clientLineInfo(c.cfg.Proto, line)
@@ -423,7 +426,7 @@ func (c *pconn) forward(line []byte, continuation bool) (bool, error) {
 	}
 	if cred != nil && cred.Password != "" {
 		c.p.note(fmt.Sprintf("the attacker read %s's password (%s) in the client's cleartext, and passed it on to the server inside its own TLS",
-			sessions.SafeString(cred.Username), cred.Mechanism), "attack.credentials", nil)
+			wire.SafeString(cred.Username), cred.Mechanism), "attack.credentials", nil)
 	}
 	if n < 0 {
 		return more, nil
@@ -433,9 +436,9 @@ func (c *pconn) forward(line []byte, continuation bool) (bool, error) {
 		return false, fmt.Errorf("read %d announced bytes from the client: %w", n, err)
 	}
 	layer, vis := c.layer()
-	c.p.emit(sessions.Event{Kind: sessions.KindLine, Dir: sessions.ClientToServer, Layer: layer, Visible: vis,
+	c.p.emit(wire.Event{Kind: wire.KindLine, Dir: wire.ClientToServer, Layer: layer, Visible: vis,
 		Raw: data, Text: fmt.Sprintf("%s of %s relayed", literalName(c.cfg.Proto), plural(n, "byte")),
-		Line: &sessions.Line{Proto: c.cfg.Proto}})
+		Line: &wire.Line{Proto: c.cfg.Proto}})
 	return more, c.writeUp(data)
 }
 
@@ -457,9 +460,9 @@ func (c *pconn) forwardBody(line []byte) error {
 		c.inData.Store(false)
 	}
 	layer, vis := c.layer()
-	c.p.emit(sessions.Event{Kind: sessions.KindLine, Dir: sessions.ClientToServer, Layer: layer, Visible: vis,
+	c.p.emit(wire.Event{Kind: wire.KindLine, Dir: wire.ClientToServer, Layer: layer, Visible: vis,
 		Raw: group, Text: lineText(group), Annotation: "smtp.data.content", Also: []string{"attack.relay.body"},
-		Line: &sessions.Line{Proto: sessions.ProtoSMTP}})
+		Line: &wire.Line{Proto: protocol.SMTP}})
 	return c.writeUp(group)
 }
 
@@ -490,7 +493,7 @@ func (c *pconn) serverToClient() {
 		}
 		line, err := c.ur.ReadLine()
 		if err != nil {
-			if errors.Is(err, sessions.ErrLineTooLong) {
+			if errors.Is(err, protocol.ErrLineTooLong) {
 				if c.rawMode.Load() {
 					continue // bytes, not lines, from here
 				}
@@ -524,19 +527,19 @@ func (c *pconn) serverBatch(line []byte) ([]byte, error) {
 		c.credMu.Lock()
 		c.cred.ServerLine(c.cfg.Proto, line)
 		c.credMu.Unlock()
-		if c.cfg.Proto == sessions.ProtoSMTP && bytes.HasPrefix(line, []byte("354")) {
+		if c.cfg.Proto == protocol.SMTP && bytes.HasPrefix(line, []byte("354")) {
 			// RFC 5321 §4.1.1.4: after 354 the client sends the message,
 			// which must not be read as commands.
 			c.inData.Store(true)
 		}
-		if c.cfg.Proto == sessions.ProtoIMAP {
+		if c.cfg.Proto == protocol.IMAP {
 			if n, ok := imapLiteral(line); ok {
 				if n > maxLiteral {
 					return group, fmt.Errorf("the server announced a literal of %d bytes; the attacker relays at most %d", n, maxLiteral)
 				}
 				if len(group)+n > maxResponse {
 					return group, fmt.Errorf("%w: the server's response goes on past %d bytes, literal after literal; the attacker holds at most that",
-						sessions.ErrTooManyLines, maxResponse)
+						protocol.ErrTooManyLines, maxResponse)
 				}
 				data, err := c.ur.ReadFull(n)
 				group = append(group, data...)
@@ -611,7 +614,7 @@ func (c *pconn) finish() {
 	}
 	if c.diss != nil {
 		c.p.emitMu.Lock()
-		for _, dir := range []sessions.Direction{sessions.ClientToServer, sessions.ServerToClient} {
+		for _, dir := range []wire.Direction{wire.ClientToServer, wire.ServerToClient} {
 			for _, ev := range c.diss.Flush(dir) {
 				c.p.emitLocked(ev)
 			}
@@ -622,8 +625,8 @@ func (c *pconn) finish() {
 	if c.tap != nil {
 		text += fmt.Sprintf("; %d bytes sent to the server, %d received from it", c.tap.BytesWritten(), c.tap.BytesRead())
 	}
-	c.p.emit(sessions.Event{Kind: sessions.KindClose, Dir: sessions.Local, Layer: sessions.LayerTCP,
-		Visible: sessions.VisibleMetadata, Annotation: "tcp.close", Text: text})
+	c.p.emit(wire.Event{Kind: wire.KindClose, Dir: wire.Local, Layer: wire.LayerTCP,
+		Visible: wire.VisibleMetadata, Annotation: "tcp.close", Text: text})
 }
 
 // looksLikeTLS: a TLS record header (RFC 8446 §5.1): a handshake record
@@ -637,11 +640,11 @@ func looksLikeTLS(b []byte) bool {
 // command goes on (more); an SMTP "BDAT n" chunk (RFC 3030 §2). -1: none.
 func trailingCount(proto, verb string, line []byte) (n int, more bool) {
 	switch proto {
-	case sessions.ProtoIMAP:
+	case protocol.IMAP:
 		if n, ok := imapLiteral(line); ok {
 			return n, true
 		}
-	case sessions.ProtoSMTP:
+	case protocol.SMTP:
 		if verb == "BDAT" {
 			f := strings.Fields(string(line))
 			if len(f) >= 2 {
@@ -655,7 +658,7 @@ func trailingCount(proto, verb string, line []byte) (n int, more bool) {
 }
 
 func literalName(proto string) string {
-	if proto == sessions.ProtoSMTP {
+	if proto == protocol.SMTP {
 		return "BDAT chunk"
 	}
 	return "literal"
@@ -684,12 +687,12 @@ func imapLiteral(line []byte) (int, bool) {
 	return int(n), true
 }
 
-// lineText is a one-line summary: the first line without CRLF and a count
+// wire.LineText is a one-line summary: the first line without CRLF and a count
 // of the lines after it.
 func lineText(raw []byte) string {
 	first, rest, _ := strings.Cut(string(raw), "\n")
 	first = strings.TrimSuffix(first, "\r")
-	first = sessions.Truncate(first, 200)
+	first = wire.Truncate(first, 200)
 	if rest = strings.TrimSuffix(rest, "\n"); rest != "" {
 		return fmt.Sprintf("%s (+%d lines)", first, strings.Count(rest, "\n")+1)
 	}

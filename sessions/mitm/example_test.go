@@ -9,6 +9,7 @@ import (
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/mitm"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // How a scenario uses the proxy: start it in front of the server, point
@@ -27,8 +28,8 @@ func Example() {
 	ep, _ := l.Endpoint(587)
 
 	var mu sync.Mutex
-	var stream []sessions.Event
-	emit := func(ev sessions.Event) { // one merged stream, as scenario.Run.Emit keeps it
+	var stream []wire.Event
+	emit := func(ev wire.Event) { // one merged stream, as scenario.Run.Emit keeps it
 		mu.Lock()
 		defer mu.Unlock()
 		stream = append(stream, ev)
@@ -45,8 +46,8 @@ func Example() {
 	o.TLSMode, o.AllowCleartextAuth = sessions.TLSOpportunistic, true // a careless client
 	o.RootCAs, o.ServerName = l.RootCAs(), lab.Hostname
 	o.Username, o.Password = lab.DemoUser, lab.DemoPassword
-	err = sessions.Run(ctx, o, func(ev sessions.Event) {
-		ev.Leg = sessions.LegClientAttacker
+	err = sessions.Run(ctx, o, func(ev wire.Event) {
+		ev.Leg = wire.LegClientAttacker
 		emit(ev)
 	})
 	if err := p.Wait(ctx); err != nil {
@@ -60,9 +61,9 @@ func Example() {
 			continue
 		}
 		switch ev.Leg {
-		case sessions.LegClientAttacker:
+		case wire.LegClientAttacker:
 			onWire = onWire || ev.Credential.OnWire
-		case sessions.LegAttackerServer:
+		case wire.LegAttackerServer:
 			attackerRead = true
 		}
 	}

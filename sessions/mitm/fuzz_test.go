@@ -8,7 +8,7 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/protocol"
 )
 
 // FuzzRelayParsing feeds arbitrary peer bytes through what the relay does
@@ -33,7 +33,7 @@ func FuzzRelayParsing(f *testing.F) {
 		} else if chunk%3 == 1 {
 			r = iotest.HalfReader(r)
 		}
-		lr := sessions.NewLineReader(r, max)
+		lr := protocol.NewLineReader(r, max)
 		var lines [][]byte
 		for len(lines) < 1000 {
 			if bb, err := lr.Peek(); err == nil {
@@ -41,7 +41,7 @@ func FuzzRelayParsing(f *testing.F) {
 			}
 			l, err := lr.ReadLine()
 			if err != nil {
-				if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, sessions.ErrLineTooLong) {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, protocol.ErrLineTooLong) {
 					t.Fatalf("unexpected error %v", err)
 				}
 				break
@@ -52,14 +52,14 @@ func FuzzRelayParsing(f *testing.F) {
 			lines = append(lines, l)
 		}
 		var caps []string
-		for _, proto := range []string{sessions.ProtoSMTP, sessions.ProtoPOP3, sessions.ProtoIMAP} {
+		for _, proto := range []string{protocol.SMTP, protocol.POP3, protocol.IMAP} {
 			for _, l := range lines {
 				verb, ann := clientLineInfo(proto, l)
 				if (verb == "") != (ann == "") {
 					t.Fatalf("clientLineInfo(%q) = %q, %q", l, verb, ann)
 				}
-				_, _, _ = sessions.ServerLineInfo(proto, l)
-				if n, _ := trailingCount(proto, verb, l); n < -1 || proto == sessions.ProtoIMAP && n > maxLiteral+1 {
+				_, _, _ = protocol.ServerLineInfo(proto, l)
+				if n, _ := trailingCount(proto, verb, l); n < -1 || proto == protocol.IMAP && n > maxLiteral+1 {
 					t.Fatalf("trailingCount(%q) = %d, above the bound's sentinel", l, n)
 				}
 				_ = lineText(l)
@@ -69,7 +69,7 @@ func FuzzRelayParsing(f *testing.F) {
 		// A real list is bounded by the reply's lines (maxReplyLines) or
 		// one line (MaxLine); the rewrite is quadratic in it.
 		caps = caps[:min(len(caps), 40)]
-		for _, proto := range []string{sessions.ProtoSMTP, sessions.ProtoPOP3, sessions.ProtoIMAP} {
+		for _, proto := range []string{protocol.SMTP, protocol.POP3, protocol.IMAP} {
 			for _, a := range []Attack{StripRemove, StripReplace, StripPreauth} {
 				c := &pconn{cfg: Config{Proto: proto, Attack: a}, tlsCaps: caps}
 				out, _ := c.editCaps(caps)
@@ -77,7 +77,7 @@ func FuzzRelayParsing(f *testing.F) {
 					continue
 				}
 				for _, cp := range out {
-					if capKeyword(cp) == sessions.StartTLSVerb(proto) {
+					if capKeyword(cp) == protocol.StartTLSVerb(proto) {
 						t.Fatalf("%s: %s survived removal in %q", proto, cp, out)
 					}
 				}

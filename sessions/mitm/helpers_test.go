@@ -12,21 +12,22 @@ import (
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/mitm"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // recorder collects the proxy's events.
 type recorder struct {
 	mu  sync.Mutex
-	evs []sessions.Event
+	evs []wire.Event
 }
 
-func (r *recorder) emit(ev sessions.Event) {
+func (r *recorder) emit(ev wire.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.evs = append(r.evs, ev)
 }
 
-func (r *recorder) events() []sessions.Event {
+func (r *recorder) events() []wire.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.evs)
@@ -73,7 +74,7 @@ func clientOptions(t *testing.T, l *lab.Lab, p *mitm.Proxy, port int, mode sessi
 		t.Fatal(err)
 	}
 	o.TLSMode = mode
-	o.RootCAs, o.Verify = l.RootCAs(), sessions.VerifyPool
+	o.RootCAs, o.Verify = l.RootCAs(), wire.VerifyPool
 	o.ServerName = lab.Hostname
 	o.Username, o.Password = lab.DemoUser, lab.DemoPassword
 	o.EHLOName = "client.mailwire.invalid"
@@ -84,7 +85,7 @@ func clientOptions(t *testing.T, l *lab.Lab, p *mitm.Proxy, port int, mode sessi
 // runThrough runs a client session through the proxy and returns the
 // client's events, the proxy's (after every proxied connection ended) and
 // the session's error.
-func runThrough(t *testing.T, p *mitm.Proxy, rec *recorder, o sessions.Options) ([]sessions.Event, []sessions.Event, error) {
+func runThrough(t *testing.T, p *mitm.Proxy, rec *recorder, o sessions.Options) ([]wire.Event, []wire.Event, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
@@ -94,8 +95,8 @@ func runThrough(t *testing.T, p *mitm.Proxy, rec *recorder, o sessions.Options) 
 	}
 	pevs := rec.events()
 	for _, ev := range pevs {
-		if ev.Leg != sessions.LegAttackerServer {
-			t.Errorf("proxy event %q on leg %q, want %q", ev.Text, ev.Leg, sessions.LegAttackerServer)
+		if ev.Leg != wire.LegAttackerServer {
+			t.Errorf("proxy event %q on leg %q, want %q", ev.Text, ev.Leg, wire.LegAttackerServer)
 		}
 	}
 	assertKeysResolve(t, pevs)
@@ -106,16 +107,16 @@ func runThrough(t *testing.T, p *mitm.Proxy, rec *recorder, o sessions.Options) 
 	return evs, pevs, err
 }
 
-func dump(t *testing.T, who string, evs []sessions.Event) {
+func dump(t *testing.T, who string, evs []wire.Event) {
 	t.Helper()
 	for _, ev := range evs {
-		t.Logf("%s %-9s %-5s %-9s %-24s %s", who, ev.Kind, ev.Dir, ev.Layer, ev.Annotation, sessions.SafeString(ev.Text))
+		t.Logf("%s %-9s %-5s %-9s %-24s %s", who, ev.Kind, ev.Dir, ev.Layer, ev.Annotation, wire.SafeString(ev.Text))
 	}
 }
 
 // assertKeysResolve: every annotation the proxy emits leads to prose, and
 // the attack's own keys to their own entries.
-func assertKeysResolve(t *testing.T, evs []sessions.Event) {
+func assertKeysResolve(t *testing.T, evs []wire.Event) {
 	t.Helper()
 	for _, ev := range evs {
 		keys := append([]string{ev.Annotation}, ev.Also...)
@@ -134,8 +135,8 @@ func assertKeysResolve(t *testing.T, evs []sessions.Event) {
 }
 
 // credentials returns the events carrying a credential with a password.
-func credentials(evs []sessions.Event) []sessions.Event {
-	var out []sessions.Event
+func credentials(evs []wire.Event) []wire.Event {
+	var out []wire.Event
 	for _, ev := range evs {
 		if ev.Credential != nil {
 			out = append(out, ev)
@@ -146,27 +147,27 @@ func credentials(evs []sessions.Event) []sessions.Event {
 
 // assertNoCredential: no credential crossed the client's leg or the
 // attacker's.
-func assertNoCredential(t *testing.T, evs, pevs []sessions.Event) {
+func assertNoCredential(t *testing.T, evs, pevs []wire.Event) {
 	t.Helper()
 	if c := credentials(append(slices.Clone(evs), pevs...)); len(c) > 0 {
 		t.Errorf("a credential crossed: %q", c[0].Text)
 	}
 }
 
-func explainOf(evs []sessions.Event) []string {
+func explainOf(evs []wire.Event) []string {
 	var out []string
 	for _, ev := range evs {
-		if ev.Kind == sessions.KindError && ev.Err != nil {
+		if ev.Kind == wire.KindError && ev.Err != nil {
 			out = append(out, ev.Err.Explain)
 		}
 	}
 	return out
 }
 
-func hasAnnotation(evs []sessions.Event, key string) bool {
-	return slices.ContainsFunc(evs, func(ev sessions.Event) bool { return ev.Annotation == key })
+func hasAnnotation(evs []wire.Event, key string) bool {
+	return slices.ContainsFunc(evs, func(ev wire.Event) bool { return ev.Annotation == key })
 }
 
-func hasKind(evs []sessions.Event, k sessions.Kind) bool {
-	return slices.ContainsFunc(evs, func(ev sessions.Event) bool { return ev.Kind == k })
+func hasKind(evs []wire.Event, k wire.Kind) bool {
+	return slices.ContainsFunc(evs, func(ev wire.Event) bool { return ev.Kind == k })
 }

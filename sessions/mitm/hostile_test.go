@@ -18,6 +18,8 @@ import (
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/mitm"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Hostile peers on either side never hang the proxy or make it buffer
@@ -92,7 +94,7 @@ func drainUntilClosed(t *testing.T, c net.Conn, limit time.Duration) []byte {
 }
 
 // waitProxy waits for the proxy to finish its connections and returns its events.
-func waitProxy(t *testing.T, p *mitm.Proxy, rec *recorder) []sessions.Event {
+func waitProxy(t *testing.T, p *mitm.Proxy, rec *recorder) []wire.Event {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -105,7 +107,7 @@ func waitProxy(t *testing.T, p *mitm.Proxy, rec *recorder) []sessions.Event {
 func TestHostileClientEndlessLine(t *testing.T) {
 	l := startLab(t)
 	ep, _ := l.Endpoint(587)
-	p, rec := hostileProxy(t, ep.Addr, sessions.ProtoSMTP, mitm.StripRemove)
+	p, rec := hostileProxy(t, ep.Addr, protocol.SMTP, mitm.StripRemove)
 	c, _, greeting := dialProxy(t, p)
 	if !strings.HasPrefix(greeting, "220") {
 		t.Fatalf("greeting %q", greeting)
@@ -131,14 +133,14 @@ func TestHostileClientEndlessLine(t *testing.T) {
 func TestHostileClientHugeLiteral(t *testing.T) {
 	l := startLab(t)
 	ep, _ := l.Endpoint(143)
-	p, rec := hostileProxy(t, ep.Addr, sessions.ProtoIMAP, mitm.StripRemove)
+	p, rec := hostileProxy(t, ep.Addr, protocol.IMAP, mitm.StripRemove)
 	c, _, _ := dialProxy(t, p)
 	if _, err := io.WriteString(c, "a1 LOGIN {999999999999}\r\n"); err != nil {
 		t.Fatal(err)
 	}
 	drainUntilClosed(t, c, 5*time.Second)
 	evs := waitProxy(t, p, rec)
-	if !hasKind(evs, sessions.KindError) {
+	if !hasKind(evs, wire.KindError) {
 		t.Error("no error event for a literal over the limit")
 	}
 }
@@ -215,7 +217,7 @@ func TestHostileServers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := fakeServer(t, tc.script)
-			p, rec := hostileProxy(t, addr, sessions.ProtoSMTP, mitm.StripRemove)
+			p, rec := hostileProxy(t, addr, protocol.SMTP, mitm.StripRemove)
 			c, err := net.Dial("tcp", p.Addr())
 			if err != nil {
 				t.Fatal(err)
@@ -234,7 +236,7 @@ func TestHostileServers(t *testing.T) {
 			if tc.want != "" && !slices.Contains(errs, tc.want) {
 				t.Errorf("proxy errors %v, want %q", errs, tc.want)
 			}
-			if !hasKind(evs, sessions.KindClose) {
+			if !hasKind(evs, wire.KindClose) {
 				t.Error("no close event")
 			}
 		})
@@ -266,7 +268,7 @@ func TestHostileServerChainedLiterals(t *testing.T) {
 		}
 		_, _ = io.Copy(io.Discard, r)
 	})
-	p, rec := hostileProxy(t, addr, sessions.ProtoIMAP, mitm.StripRemove)
+	p, rec := hostileProxy(t, addr, protocol.IMAP, mitm.StripRemove)
 	_, br, _ := dialProxy(t, p)
 	go func() { _, _ = io.Copy(io.Discard, br) }()
 	start := time.Now()
@@ -283,7 +285,7 @@ func TestHostileServerChainedLiterals(t *testing.T) {
 func TestCloseCutsConnections(t *testing.T) {
 	l := startLab(t)
 	ep, _ := l.Endpoint(110)
-	p, rec := hostileProxy(t, ep.Addr, sessions.ProtoPOP3, mitm.StripRemove)
+	p, rec := hostileProxy(t, ep.Addr, protocol.POP3, mitm.StripRemove)
 	c, _, _ := dialProxy(t, p)
 	done := make(chan error, 1)
 	go func() { done <- p.Close() }()
@@ -313,7 +315,7 @@ func TestSessionTimeLimit(t *testing.T) {
 	ep, _ := l.Endpoint(587)
 	rec := &recorder{}
 	p, err := mitm.Start(context.Background(), mitm.Config{
-		Upstream: ep.Addr, Proto: sessions.ProtoSMTP, Attack: mitm.StripRemove, Emit: rec.emit,
+		Upstream: ep.Addr, Proto: protocol.SMTP, Attack: mitm.StripRemove, Emit: rec.emit,
 		Timeout: 5 * time.Second, SessionTimeout: 300 * time.Millisecond,
 	})
 	if err != nil {

@@ -14,7 +14,9 @@ import (
 	"net"
 	"time"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/dissect"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // On an implicit-TLS port the first byte is TLS (RFC 8314 §3): there is no
@@ -45,7 +47,7 @@ func (c *pconn) ownCert() {
 	c.p.note("the client accepted the attacker's certificate: everything it sends from here, the password included, is readable by the attacker",
 		"attack.own_cert.accepted", nil)
 	c.cconn = tc
-	c.cr = sessions.NewLineReader(tc, c.cfg.MaxLine)
+	c.cr = protocol.NewLineReader(tc, c.cfg.MaxLine)
 	c.cr.SetBefore(c.clientDeadline)
 	if err := c.dialUpstream(); err != nil {
 		return
@@ -70,7 +72,7 @@ func (c *pconn) breakOnHello() {
 		recordType(hdr[0]), int(hdr[3])<<8|int(hdr[4]))
 	if !looksLikeTLS(hdr[:]) {
 		// Quoted by hand: %q would escape SafeText's escapes a second time.
-		what = fmt.Sprintf("the client's first bytes, which are not a TLS record (\"%s\")", sessions.SafeText(hdr[:]))
+		what = fmt.Sprintf("the client's first bytes, which are not a TLS record (\"%s\")", wire.SafeText(hdr[:]))
 	}
 	c.p.note("the attacker read "+what+" and cut the connection with a TCP reset: the client learns only that "+
 		"the connection broke, sends nothing more, and cannot be talked into cleartext (RFC 8314 §3)",
@@ -80,8 +82,8 @@ func (c *pconn) breakOnHello() {
 		_ = tc.SetLinger(0)
 	}
 	c.client.Close()
-	c.p.emit(sessions.Event{Kind: sessions.KindClose, Dir: sessions.Local, Layer: sessions.LayerTCP,
-		Visible: sessions.VisibleMetadata, Annotation: "tcp.close",
+	c.p.emit(wire.Event{Kind: wire.KindClose, Dir: wire.Local, Layer: wire.LayerTCP,
+		Visible: wire.VisibleMetadata, Annotation: "tcp.close",
 		Text: "the attacker reset the client's connection; it never connected to the server"})
 }
 
@@ -110,7 +112,7 @@ func (c *pconn) passthrough() {
 	c.p.note("the attacker relays the client's bytes untouched: all it can read is the cleartext part of the handshake "+
 		"(the server name, the offered versions and ciphers) and the type and size of each record",
 		"attack.passthrough", nil)
-	c.diss = sessions.NewDissector()
+	c.diss = dissect.New()
 	c.tap.SetTap(c.feed) // reads from the tap are server→client, writes client→server
 	done := make(chan struct{})
 	go func() {

@@ -9,6 +9,8 @@ import (
 	"github.com/mailwire/mailwire/sessions/certs"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/mitm"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 var implicitPorts = []struct {
@@ -34,7 +36,7 @@ func TestOwnCertRefused(t *testing.T) {
 			if !hasAnnotation(pevs, "attack.own_cert.presented") || !hasAnnotation(pevs, "attack.own_cert.refused") {
 				t.Error("the proxy did not note that it presented its certificate and was refused")
 			}
-			if hasKind(pevs, sessions.KindConnect) {
+			if hasKind(pevs, wire.KindConnect) {
 				t.Error("the attacker connected to the server although the client refused it")
 			}
 		})
@@ -49,12 +51,12 @@ func TestOwnCertAcceptedWithoutVerification(t *testing.T) {
 		t.Run(strconv.Itoa(pc.port), func(t *testing.T) {
 			p, rec := startProxy(t, l, pc.port, mitm.OwnCertificate)
 			o := clientOptions(t, l, p, pc.port, sessions.TLSImplicit)
-			o.Verify = sessions.VerifyOff
+			o.Verify = wire.VerifyOff
 			evs, pevs, err := runThrough(t, p, rec, o)
 			if err != nil {
 				t.Fatalf("session through the attacker failed: %v", err)
 			}
-			var st *sessions.TLSState
+			var st *wire.TLSState
 			for _, ev := range evs {
 				if ev.TLS != nil {
 					st = ev.TLS
@@ -69,15 +71,15 @@ func TestOwnCertAcceptedWithoutVerification(t *testing.T) {
 			var read bool
 			for _, ev := range pevs {
 				if ev.Credential != nil && ev.Credential.Password == lab.DemoPassword && !ev.Credential.OnWire &&
-					ev.Layer == sessions.LayerDecrypted {
+					ev.Layer == wire.LayerDecrypted {
 					read = true
 				}
 			}
 			if !read {
 				t.Error("the attacker's events show no password read")
 			}
-			if !slices.ContainsFunc(pevs, func(ev sessions.Event) bool {
-				return ev.Line != nil && ev.Dir == sessions.ServerToClient && ev.Line.Code == pc.success
+			if !slices.ContainsFunc(pevs, func(ev wire.Event) bool {
+				return ev.Line != nil && ev.Dir == wire.ServerToClient && ev.Line.Code == pc.success
 			}) {
 				t.Errorf("no %q from the server relayed", pc.success)
 			}
@@ -104,7 +106,7 @@ func TestBreakResets(t *testing.T) {
 				t.Errorf("client errors explain %v, want %q", got, sessions.ExplainClosedEarly)
 			}
 			assertNoCredential(t, evs, pevs)
-			var note *sessions.Event
+			var note *wire.Event
 			for i := range pevs {
 				if pevs[i].Annotation == "attack.break.reset" {
 					note = &pevs[i]
@@ -132,13 +134,13 @@ func TestPassthroughSeesOnlyRecords(t *testing.T) {
 			var records, encrypted int
 			for _, ev := range pevs {
 				switch {
-				case ev.Kind == sessions.KindLine || ev.Credential != nil || ev.Layer == sessions.LayerDecrypted:
+				case ev.Kind == wire.KindLine || ev.Credential != nil || ev.Layer == wire.LayerDecrypted:
 					t.Errorf("the attacker read content: %q", ev.Text)
-				case ev.Kind == sessions.KindHandshake && ev.Handshake != nil && ev.Handshake.Encrypted:
+				case ev.Kind == wire.KindHandshake && ev.Handshake != nil && ev.Handshake.Encrypted:
 					t.Errorf("the attacker decrypted a handshake message: %q", ev.Text)
-				case ev.Kind == sessions.KindRecord:
+				case ev.Kind == wire.KindRecord:
 					records++
-				case ev.Kind == sessions.KindEncrypted:
+				case ev.Kind == wire.KindEncrypted:
 					encrypted++
 				}
 			}
@@ -158,20 +160,20 @@ func TestAttacksAndConfig(t *testing.T) {
 		implicit bool
 		want     int
 	}{
-		{sessions.ProtoSMTP, false, 6}, {sessions.ProtoPOP3, false, 3}, {sessions.ProtoIMAP, false, 4},
-		{sessions.ProtoSMTP, true, 3}, {sessions.ProtoIMAP, true, 3}, {sessions.ProtoPOP3, true, 3},
-		{sessions.ProtoHTTPS, true, 0}, {"gopher", false, 0},
+		{protocol.SMTP, false, 6}, {protocol.POP3, false, 3}, {protocol.IMAP, false, 4},
+		{protocol.SMTP, true, 3}, {protocol.IMAP, true, 3}, {protocol.POP3, true, 3},
+		{protocol.HTTPS, true, 0}, {"gopher", false, 0},
 	} {
 		if got := mitm.Attacks(tc.proto, tc.implicit); len(got) != tc.want {
 			t.Errorf("Attacks(%s, %v) = %v, want %d of them", tc.proto, tc.implicit, got, tc.want)
 		}
 	}
 	for _, cfg := range []mitm.Config{
-		{Upstream: "127.0.0.1:1", Proto: sessions.ProtoSMTP, Attack: mitm.StripPreauth},    // IMAP only
-		{Upstream: "127.0.0.1:1", Proto: sessions.ProtoIMAP, Attack: mitm.StripRefuseEHLO}, // SMTP only
-		{Upstream: "127.0.0.1:1", Proto: sessions.ProtoSMTP, Attack: mitm.OwnCertificate},  // implicit only
-		{Upstream: "127.0.0.1:1", Proto: sessions.ProtoSMTP, Implicit: true, Attack: mitm.StripRemove},
-		{Upstream: "nowhere", Proto: sessions.ProtoSMTP, Attack: mitm.StripRemove},
+		{Upstream: "127.0.0.1:1", Proto: protocol.SMTP, Attack: mitm.StripPreauth},    // IMAP only
+		{Upstream: "127.0.0.1:1", Proto: protocol.IMAP, Attack: mitm.StripRefuseEHLO}, // SMTP only
+		{Upstream: "127.0.0.1:1", Proto: protocol.SMTP, Attack: mitm.OwnCertificate},  // implicit only
+		{Upstream: "127.0.0.1:1", Proto: protocol.SMTP, Implicit: true, Attack: mitm.StripRemove},
+		{Upstream: "nowhere", Proto: protocol.SMTP, Attack: mitm.StripRemove},
 	} {
 		if p, err := mitm.Start(t.Context(), cfg); err == nil {
 			p.Close()

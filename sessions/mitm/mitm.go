@@ -12,7 +12,7 @@
 // read.
 //
 // The proxy emits the events of its own connection to the server on
-// sessions.LegAttackerServer, plus notes saying what it tampered with. The
+// wire.LegAttackerServer, plus notes saying what it tampered with. The
 // client's events come from the client's own session (sessions.Run with
 // Options.Target = Proxy.Addr()); a scenario merges both streams.
 package mitm
@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Attack is what the machine in the middle does.
@@ -83,17 +85,17 @@ const (
 func Attacks(proto string, implicit bool) []Attack {
 	if implicit {
 		switch proto {
-		case sessions.ProtoSMTP, sessions.ProtoPOP3, sessions.ProtoIMAP:
+		case protocol.SMTP, protocol.POP3, protocol.IMAP:
 			return []Attack{OwnCertificate, Break, Passthrough}
 		}
 		return nil
 	}
 	switch proto {
-	case sessions.ProtoSMTP:
+	case protocol.SMTP:
 		return []Attack{StripRemove, StripReplace, StripRefuse, StripRefuseSyntax, StripRefuseUnimplemented, StripRefuseEHLO}
-	case sessions.ProtoPOP3:
+	case protocol.POP3:
 		return []Attack{StripRemove, StripReplace, StripRefuse}
-	case sessions.ProtoIMAP:
+	case protocol.IMAP:
 		return []Attack{StripRemove, StripReplace, StripRefuse, StripPreauth}
 	}
 	return nil
@@ -123,7 +125,7 @@ const (
 	DefaultMaxConns       = 8
 	DefaultTimeout        = 30 * time.Second
 	DefaultSessionTimeout = 2 * time.Minute
-	// DefaultMaxLine is longer than a client's (sessions.DefaultMaxLineLength)
+	// DefaultMaxLine is longer than a client's (protocol.DefaultMaxLineLength)
 	// so that the attacker never is the one to refuse a line.
 	DefaultMaxLine = 8192
 )
@@ -132,7 +134,7 @@ const (
 type Config struct {
 	// Upstream is the real server, host:port.
 	Upstream string
-	// Proto is sessions.ProtoSMTP, ProtoPOP3 or ProtoIMAP.
+	// Proto is protocol.SMTP, protocol.POP3 or protocol.IMAP.
 	Proto string
 	// Implicit says the port is implicit TLS (465, 993, 995).
 	Implicit bool
@@ -142,11 +144,11 @@ type Config struct {
 	ServerName string
 	// Emit receives the proxy's events, one at a time (the proxy
 	// serialises the calls, which come from its goroutines). Leg is
-	// sessions.LegAttackerServer, At is the time since Start, Seq is left
+	// wire.LegAttackerServer, At is the time since Start, Seq is left
 	// zero for the caller to number. Nil discards them. Emit must not
 	// call the Proxy's methods (Close and Wait wait for the goroutines
 	// that call it).
-	Emit func(sessions.Event)
+	Emit func(wire.Event)
 	// ListenHost is the address to listen on; default 127.0.0.1.
 	ListenHost string
 	// MaxConns bounds the connections proxied at once; more are refused.
@@ -335,17 +337,17 @@ func (p *Proxy) release(c net.Conn) {
 }
 
 // emit stamps ev and passes it on, one call at a time.
-func (p *Proxy) emit(ev sessions.Event) {
+func (p *Proxy) emit(ev wire.Event) {
 	p.emitMu.Lock()
 	defer p.emitMu.Unlock()
 	p.emitLocked(ev)
 }
 
-func (p *Proxy) emitLocked(ev sessions.Event) {
+func (p *Proxy) emitLocked(ev wire.Event) {
 	if p.cfg.Emit == nil {
 		return
 	}
-	ev.Leg = sessions.LegAttackerServer
+	ev.Leg = wire.LegAttackerServer
 	ev.At = time.Since(p.start)
 	p.cfg.Emit(ev)
 }
@@ -355,8 +357,8 @@ func (p *Proxy) emitLocked(ev sessions.Event) {
 // the note's layer keeps it out of the eavesdropper's lens, where the
 // client's own events already show it.
 func (p *Proxy) note(text, ann string, raw []byte) {
-	p.emit(sessions.Event{Kind: sessions.KindNote, Dir: sessions.Local, Layer: sessions.LayerNote,
-		Visible: sessions.VisibleNone, Text: text, Annotation: ann, Raw: raw})
+	p.emit(wire.Event{Kind: wire.KindNote, Dir: wire.Local, Layer: wire.LayerNote,
+		Visible: wire.VisibleNone, Text: text, Annotation: ann, Raw: raw})
 }
 
 // fail emits an error of the attacker's own connection.
@@ -368,9 +370,9 @@ func (p *Proxy) fail(op string, err error, explain string) {
 		explain = "attack.error"
 	}
 	msg := err.Error()
-	p.emit(sessions.Event{Kind: sessions.KindError, Dir: sessions.Local, Layer: sessions.LayerNote,
-		Visible: sessions.VisibleNone, Text: op + ": " + msg, Annotation: explain,
-		Err: &sessions.ErrorInfo{Op: op, Message: msg, Explain: explain}})
+	p.emit(wire.Event{Kind: wire.KindError, Dir: wire.Local, Layer: wire.LayerNote,
+		Visible: wire.VisibleNone, Text: op + ": " + msg, Annotation: explain,
+		Err: &wire.ErrorInfo{Op: op, Message: msg, Explain: explain}})
 }
 
 // errTimeLimit is the cause of a proxied connection's end at

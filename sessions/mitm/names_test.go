@@ -4,8 +4,8 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/mitm"
+	"github.com/mailwire/mailwire/sessions/protocol"
 )
 
 // TestAttackNamesSayWhatTheyDo: no attack is named by a reply code (on
@@ -13,7 +13,7 @@ import (
 // names still resolve to the attacks they meant.
 func TestAttackNamesSayWhatTheyDo(t *testing.T) {
 	code := regexp.MustCompile(`[0-9]{3}`)
-	for _, proto := range []string{sessions.ProtoSMTP, sessions.ProtoPOP3, sessions.ProtoIMAP} {
+	for _, proto := range []string{protocol.SMTP, protocol.POP3, protocol.IMAP} {
 		for _, implicit := range []bool{false, true} {
 			for _, a := range mitm.Attacks(proto, implicit) {
 				if code.MatchString(string(a)) {

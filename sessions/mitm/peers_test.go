@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailwire/mailwire/sessions/internal/peers"
-
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/certs"
+	"github.com/mailwire/mailwire/sessions/internal/peers"
 	"github.com/mailwire/mailwire/sessions/mitm"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Interop: the attacker in front of real Postfix and Dovecot (see
@@ -27,7 +27,7 @@ func peersAddr(t *testing.T, port int) (string, string) {
 	return p.Addr(port), p.CAFile
 }
 
-func peersRun(t *testing.T, port int, attack mitm.Attack, mode sessions.TLSMode, careless bool) ([]sessions.Event, []sessions.Event, error) {
+func peersRun(t *testing.T, port int, attack mitm.Attack, mode sessions.TLSMode, careless bool) ([]wire.Event, []wire.Event, error) {
 	t.Helper()
 	upstream, ca := peersAddr(t, port)
 	o, err := sessions.OptionsForPort(upstream, port)
@@ -46,7 +46,7 @@ func peersRun(t *testing.T, port int, attack mitm.Attack, mode sessions.TLSMode,
 	o.Target = p.Addr()
 	o.TLSMode = mode
 	o.ServerName = "mail.peers.test"
-	o.Verify, o.CAFile = sessions.VerifyCAFile, ca
+	o.Verify, o.CAFile = wire.VerifyCAFile, ca
 	o.Username, o.Password = "learner", "correct-horse"
 	o.From, o.To = "learner@mail.peers.test", "learner@mail.peers.test"
 	o.EHLOName = "client.peers.test"
@@ -99,7 +99,7 @@ func TestPeersOwnCert(t *testing.T) {
 			if err != nil {
 				t.Errorf("through a passive relay: %v", err)
 			}
-			if hasKind(pevs, sessions.KindLine) {
+			if hasKind(pevs, wire.KindLine) {
 				t.Error("a passive relay read a line")
 			}
 		})

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/protocol"
 )
 
 // The STRIPTLS attacker on a STARTTLS port (RFC 3207 §6, RFC 2595 §2.2,
@@ -16,7 +16,7 @@ import (
 // strip serves one client on a STARTTLS port.
 func (c *pconn) strip() {
 	c.cconn = c.client
-	c.cr = sessions.NewLineReader(c.client, c.cfg.MaxLine)
+	c.cr = protocol.NewLineReader(c.client, c.cfg.MaxLine)
 	c.cr.SetBefore(c.clientDeadline)
 	if err := c.dialUpstream(); err != nil {
 		return
@@ -38,9 +38,9 @@ func (c *pconn) strip() {
 // greeting as the server sent it.
 func (c *pconn) prepareUpstream() ([]byte, error) {
 	switch c.cfg.Proto {
-	case sessions.ProtoSMTP:
+	case protocol.SMTP:
 		return c.prepareSMTP()
-	case sessions.ProtoPOP3:
+	case protocol.POP3:
 		return c.preparePOP3()
 	}
 	return c.prepareIMAP()
@@ -178,8 +178,8 @@ func (c *pconn) upstreamCleartext(why string) {
 
 // readSMTPReply reads one reply with the engine's parser (RFC 5321
 // §4.2.1) and emits it.
-func (c *pconn) readSMTPReply(op string) (*sessions.Reply, error) {
-	r, err := sessions.ReadSMTPReply(c.ur, maxReplyLines)
+func (c *pconn) readSMTPReply(op string) (*protocol.Reply, error) {
+	r, err := protocol.ReadSMTPReply(c.ur, maxReplyLines)
 	if err != nil {
 		_, err = c.readFailed(op, r.Raw, err)
 		return nil, err
@@ -198,7 +198,7 @@ func (c *pconn) readPOP3(op string, multi bool) ([]byte, error) {
 	if multi && bytes.HasPrefix(raw, []byte("+OK")) {
 		for n := 0; ; n++ {
 			if n >= maxReplyLines {
-				return c.readFailed(op, raw, fmt.Errorf("%w: more than %d lines", sessions.ErrTooManyLines, maxReplyLines))
+				return c.readFailed(op, raw, fmt.Errorf("%w: more than %d lines", protocol.ErrTooManyLines, maxReplyLines))
 			}
 			line, err := c.ur.ReadLine()
 			raw = append(raw, line...)
@@ -237,7 +237,7 @@ func (c *pconn) readIMAP(op, tag string) ([]byte, error) {
 			return raw, nil
 		}
 	}
-	return c.readFailed(op, raw, fmt.Errorf("%w: more than %d lines", sessions.ErrTooManyLines, maxReplyLines))
+	return c.readFailed(op, raw, fmt.Errorf("%w: more than %d lines", protocol.ErrTooManyLines, maxReplyLines))
 }
 
 func (c *pconn) readFailed(op string, raw []byte, err error) ([]byte, error) {
@@ -252,7 +252,7 @@ func (c *pconn) readFailed(op string, raw []byte, err error) ([]byte, error) {
 // for IMAP, whose greeting may list capabilities (RFC 9051 §7.1) and
 // which the preauth attack turns into PREAUTH.
 func (c *pconn) clientGreeting(g []byte) []byte {
-	if c.cfg.Proto != sessions.ProtoIMAP || !c.intercept {
+	if c.cfg.Proto != protocol.IMAP || !c.intercept {
 		return g
 	}
 	text := strings.TrimRight(strings.TrimPrefix(string(g), "* OK"), "\r\n")
@@ -282,29 +282,29 @@ func (c *pconn) clientGreeting(g []byte) []byte {
 func (c *pconn) answer(line []byte) (bool, error) {
 	verb, _ := clientLineInfo(c.cfg.Proto, line)
 	tag := ""
-	if c.cfg.Proto == sessions.ProtoIMAP {
+	if c.cfg.Proto == protocol.IMAP {
 		tag, _, _ = strings.Cut(strings.TrimRight(string(line), "\r\n"), " ")
 	}
 	switch {
-	case c.cfg.Proto == sessions.ProtoSMTP && verb == "EHLO" && c.cfg.Attack == StripRefuseEHLO:
+	case c.cfg.Proto == protocol.SMTP && verb == "EHLO" && c.cfg.Attack == StripRefuseEHLO:
 		out := []byte("502 5.5.2 Error: command not recognized\r\n")
 		c.p.note("the attacker answered the client's EHLO with 502 itself: the client falls back to HELO (RFC 5321 §4.1.4) "+
 			"and learns of no extension at all, STARTTLS included", "attack.strip.ehlo_refused", out)
 		return true, c.writeClient(out)
-	case c.cfg.Proto == sessions.ProtoSMTP && verb == "EHLO" && !c.credSeen.Load():
+	case c.cfg.Proto == protocol.SMTP && verb == "EHLO" && !c.credSeen.Load():
 		return true, c.answerCaps(c.ehloReply(line))
-	case c.cfg.Proto == sessions.ProtoPOP3 && verb == "CAPA" && !c.credSeen.Load():
+	case c.cfg.Proto == protocol.POP3 && verb == "CAPA" && !c.credSeen.Load():
 		caps, _ := c.editCaps(c.clearCaps)
 		out := "+OK Capability list follows\r\n" + strings.Join(caps, "\r\n")
 		if len(caps) > 0 {
 			out += "\r\n"
 		}
 		return true, c.answerCaps([]byte(out + ".\r\n"))
-	case c.cfg.Proto == sessions.ProtoIMAP && verb == "CAPABILITY" && !c.credSeen.Load():
+	case c.cfg.Proto == protocol.IMAP && verb == "CAPABILITY" && !c.credSeen.Load():
 		caps, _ := c.editCaps(c.clearCaps)
 		out := "* CAPABILITY " + strings.Join(caps, " ") + "\r\n" + tag + " OK CAPABILITY completed\r\n"
 		return true, c.answerCaps([]byte(out))
-	case verb == sessions.StartTLSVerb(c.cfg.Proto):
+	case verb == protocol.StartTLSVerb(c.cfg.Proto):
 		out := c.refusal(tag)
 		c.p.note(fmt.Sprintf("the attacker answered the client's %s itself with %q and did not pass it on: the client's connection stays cleartext",
 			verb, lineText(out)), "attack.strip.refused", out)
@@ -329,7 +329,7 @@ func (c *pconn) capsNote(what string, changes []string, out []byte) {
 	}
 	ann := "attack.strip.auth_added"
 	switch {
-	case slices.ContainsFunc(changes, func(s string) bool { return strings.HasPrefix(s, "removed "+sessions.StartTLSVerb(c.cfg.Proto)) }):
+	case slices.ContainsFunc(changes, func(s string) bool { return strings.HasPrefix(s, "removed "+protocol.StartTLSVerb(c.cfg.Proto)) }):
 		ann = "attack.strip.removed"
 	case slices.ContainsFunc(changes, func(s string) bool { return strings.HasPrefix(s, "replaced ") }):
 		ann = "attack.strip.replaced"
@@ -360,12 +360,12 @@ func (c *pconn) ehloReply(line []byte) []byte {
 // refusal is the attacker's answer to the client's STARTTLS/STLS.
 func (c *pconn) refusal(tag string) []byte {
 	switch c.cfg.Proto {
-	case sessions.ProtoPOP3:
+	case protocol.POP3:
 		if c.cfg.Attack == StripRefuse {
 			return []byte("-ERR [SYS/TEMP] TLS not available\r\n")
 		}
 		return []byte("-ERR Unknown command.\r\n")
-	case sessions.ProtoIMAP:
+	case protocol.IMAP:
 		if c.cfg.Attack == StripRefuse {
 			return []byte(tag + " NO TLS not available\r\n")
 		}
@@ -390,7 +390,7 @@ func (c *pconn) refusal(tag string) []byte {
 // so that the client logs in in cleartext. It returns the list and what
 // changed, in words.
 func (c *pconn) editCaps(clear []string) ([]string, []string) {
-	proto, stls := c.cfg.Proto, sessions.StartTLSVerb(c.cfg.Proto)
+	proto, stls := c.cfg.Proto, protocol.StartTLSVerb(c.cfg.Proto)
 	var out, changes []string
 	for _, cp := range clear {
 		kw := capKeyword(cp)
@@ -400,7 +400,7 @@ func (c *pconn) editCaps(clear []string) ([]string, []string) {
 		case kw == stls && c.cfg.Attack == StripReplace:
 			out = append(out, junkFor(proto))
 			changes = append(changes, fmt.Sprintf("replaced %s by %s", stls, junkFor(proto)))
-		case proto == sessions.ProtoIMAP && kw == "LOGINDISABLED":
+		case proto == protocol.IMAP && kw == "LOGINDISABLED":
 			// RFC 9051 §6.2.3: with it the client must not send LOGIN.
 			changes = append(changes, "removed LOGINDISABLED")
 		case isLoginCap(proto, kw):
@@ -429,9 +429,9 @@ func (c *pconn) editCaps(clear []string) ([]string, []string) {
 // AUTH= (RFC 9051 §7.2.2).
 func isLoginCap(proto, kw string) bool {
 	switch proto {
-	case sessions.ProtoSMTP:
+	case protocol.SMTP:
 		return kw == "AUTH" || strings.HasPrefix(kw, "AUTH=")
-	case sessions.ProtoPOP3:
+	case protocol.POP3:
 		return kw == "USER" || kw == "SASL"
 	}
 	return strings.HasPrefix(kw, "AUTH=")
@@ -440,9 +440,9 @@ func isLoginCap(proto, kw string) bool {
 // junkFor is the same-length junk keyword that replaces STARTTLS/STLS.
 func junkFor(proto string) string {
 	switch proto {
-	case sessions.ProtoPOP3:
+	case protocol.POP3:
 		return "XXXX"
-	case sessions.ProtoIMAP:
+	case protocol.IMAP:
 		return "XXXXXXXX"
 	}
 	return "XXXXXXXA"
@@ -479,7 +479,7 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 // command verb; "" for continuation data (SASL responses, message text).
 func clientLineInfo(proto string, line []byte) (verb, ann string) {
 	f := strings.Fields(string(line))
-	if proto == sessions.ProtoIMAP {
+	if proto == protocol.IMAP {
 		if len(f) < 2 {
 			return "", ""
 		}

@@ -8,7 +8,10 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/mitm"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // stripCase is one attack on one STARTTLS port.
@@ -50,7 +53,7 @@ func TestStripCasesCoverAttacks(t *testing.T) {
 	for _, proto := range []struct {
 		name string
 		port int
-	}{{sessions.ProtoSMTP, 587}, {sessions.ProtoPOP3, 110}, {sessions.ProtoIMAP, 143}} {
+	}{{protocol.SMTP, 587}, {protocol.POP3, 110}, {protocol.IMAP, 143}} {
 		for _, a := range mitm.Attacks(proto.name, false) {
 			if !slices.ContainsFunc(stripCases, func(c stripCase) bool { return c.port == proto.port && c.attack == a }) {
 				t.Errorf("%s: attack %s has no test case", proto.name, a)
@@ -74,16 +77,16 @@ func TestStripRequiredTLSRefuses(t *testing.T) {
 				t.Errorf("client errors explain %v, want %q", got, tc.required)
 			}
 			assertNoCredential(t, evs, pevs)
-			if hasKind(evs, sessions.KindTLSState) {
+			if hasKind(evs, wire.KindTLSState) {
 				t.Error("the client's leg reached TLS; the attacker should have kept it in cleartext")
 			}
 			// The attacker's own leg did reach TLS: the server saw nothing odd.
-			if !hasKind(pevs, sessions.KindTLSState) || !hasAnnotation(pevs, "attack.upstream.tls") {
+			if !hasKind(pevs, wire.KindTLSState) || !hasAnnotation(pevs, "attack.upstream.tls") {
 				t.Error("the attacker's leg did not upgrade to TLS")
 			}
 			// The client leaves politely or just closes; either way the
 			// attacker ends its session with the server.
-			if !hasKind(pevs, sessions.KindClose) {
+			if !hasKind(pevs, wire.KindClose) {
 				t.Error("no close event from the proxy")
 			}
 		})
@@ -102,7 +105,7 @@ func TestStripOpportunisticLeaks(t *testing.T) {
 			o := clientOptions(t, l, p, tc.port, sessions.TLSOpportunistic)
 			o.AllowCleartextAuth = true // a careless mail client
 			evs, pevs, err := runThrough(t, p, rec, o)
-			if hasKind(evs, sessions.KindTLSState) {
+			if hasKind(evs, wire.KindTLSState) {
 				t.Error("the client's leg reached TLS")
 			}
 			if !hasAnnotation(evs, sessions.ExplainOpportunisticCleartext) {
@@ -124,7 +127,7 @@ func TestStripOpportunisticLeaks(t *testing.T) {
 // assertServerOfferSeen checks that the attacker's leg carries the
 // capability list the server sent it in cleartext, upgrade offer included,
 // as a driver's events would: parsed, with each entry's annotation key.
-func assertServerOfferSeen(t *testing.T, pevs []sessions.Event, port int) {
+func assertServerOfferSeen(t *testing.T, pevs []wire.Event, port int) {
 	t.Helper()
 	offer, key := "STARTTLS", "smtp.ext.starttls"
 	switch port {
@@ -134,7 +137,7 @@ func assertServerOfferSeen(t *testing.T, pevs []sessions.Event, port int) {
 		key = "imap.cap.starttls"
 	}
 	for _, ev := range pevs {
-		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ServerToClient && ev.Layer == sessions.LayerCleartext &&
+		if ev.Kind == wire.KindLine && ev.Dir == wire.ServerToClient && ev.Layer == wire.LayerCleartext &&
 			ev.Line != nil && slices.Contains(ev.Line.Capabilities, offer) {
 			if !slices.Contains(ev.Also, key) {
 				t.Errorf("the server's offer %q is parsed but its key %s is missing: %v", ev.Text, key, ev.Also)
@@ -145,11 +148,11 @@ func assertServerOfferSeen(t *testing.T, pevs []sessions.Event, port int) {
 	t.Errorf("no cleartext server event on the attacker's leg lists %s among its capabilities", offer)
 }
 
-func assertLeak(t *testing.T, evs, pevs []sessions.Event, success string) {
+func assertLeak(t *testing.T, evs, pevs []wire.Event, success string) {
 	t.Helper()
 	var onClientWire bool
 	for _, ev := range credentials(evs) {
-		if ev.Credential.OnWire && ev.Layer == sessions.LayerCleartext && ev.Credential.Password == lab.DemoPassword {
+		if ev.Credential.OnWire && ev.Layer == wire.LayerCleartext && ev.Credential.Password == lab.DemoPassword {
 			onClientWire = true
 		}
 	}
@@ -159,7 +162,7 @@ func assertLeak(t *testing.T, evs, pevs []sessions.Event, success string) {
 	read := -1
 	for i, ev := range pevs {
 		if ev.Credential != nil && ev.Credential.Password == lab.DemoPassword {
-			if ev.Credential.OnWire || ev.Layer != sessions.LayerDecrypted || ev.Dir != sessions.ClientToServer {
+			if ev.Credential.OnWire || ev.Layer != wire.LayerDecrypted || ev.Dir != wire.ClientToServer {
 				t.Errorf("attacker's credential event: on wire %v, layer %s, dir %s; want inside its TLS, client to server",
 					ev.Credential.OnWire, ev.Layer, ev.Dir)
 			}
@@ -175,7 +178,7 @@ func assertLeak(t *testing.T, evs, pevs []sessions.Event, success string) {
 	}
 	accepted := false
 	for _, ev := range pevs[read+1:] {
-		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ServerToClient && ev.Line != nil && ev.Line.Code == success {
+		if ev.Kind == wire.KindLine && ev.Dir == wire.ServerToClient && ev.Line != nil && ev.Line.Code == success {
 			accepted = true
 			break
 		}
@@ -208,7 +211,7 @@ func TestStripNotesMatchWhatClientSaw(t *testing.T) {
 		t.Run(strconv.Itoa(tc.port)+"/"+string(tc.attack), func(t *testing.T) {
 			p, rec := startProxy(t, l, tc.port, tc.attack)
 			evs, pevs, _ := runThrough(t, p, rec, clientOptions(t, l, p, tc.port, sessions.TLSOpportunistic))
-			var note *sessions.Event
+			var note *wire.Event
 			for i := range pevs {
 				if pevs[i].Annotation == tc.note {
 					note = &pevs[i]
@@ -223,7 +226,7 @@ func TestStripNotesMatchWhatClientSaw(t *testing.T) {
 			}
 			saw := false
 			for _, ev := range evs {
-				if ev.Kind == sessions.KindLine && ev.Dir == sessions.ServerToClient && bytes.Equal(ev.Raw, note.Raw) {
+				if ev.Kind == wire.KindLine && ev.Dir == wire.ServerToClient && bytes.Equal(ev.Raw, note.Raw) {
 					saw = true
 				}
 			}
@@ -233,7 +236,7 @@ func TestStripNotesMatchWhatClientSaw(t *testing.T) {
 			// Nothing the attacker writes to the client is counted as
 			// crossing the wire twice: its notes stay out of the lens.
 			for _, ev := range pevs {
-				if ev.Kind == sessions.KindNote && sessions.OnWire(ev) {
+				if ev.Kind == wire.KindNote && lens.OnWire(ev) {
 					t.Errorf("note %q counts as wire bytes", ev.Text)
 				}
 			}
@@ -256,7 +259,7 @@ func TestStripTransferMessageRead(t *testing.T) {
 			if err != nil {
 				t.Fatalf("delivery through the attacker failed: %v", err)
 			}
-			if a == mitm.StripRefuseEHLO && !slices.ContainsFunc(evs, func(ev sessions.Event) bool {
+			if a == mitm.StripRefuseEHLO && !slices.ContainsFunc(evs, func(ev wire.Event) bool {
 				return ev.Line != nil && ev.Line.Command == "HELO"
 			}) {
 				t.Error("the client did not fall back to HELO")
@@ -270,8 +273,8 @@ func TestStripTransferMessageRead(t *testing.T) {
 			if body < 0 {
 				t.Fatal("the attacker's events do not show the message body")
 			}
-			if !slices.ContainsFunc(pevs[body:], func(ev sessions.Event) bool {
-				return ev.Line != nil && ev.Dir == sessions.ServerToClient && ev.Line.Code == "250"
+			if !slices.ContainsFunc(pevs[body:], func(ev wire.Event) bool {
+				return ev.Line != nil && ev.Dir == wire.ServerToClient && ev.Line.Code == "250"
 			}) {
 				t.Error("the server's 250 after the message was not relayed")
 			}

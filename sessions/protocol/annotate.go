@@ -1,9 +1,11 @@
-package sessions
+package protocol
 
 import (
 	"bytes"
 	"strconv"
 	"strings"
+
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Annotation keys of server responses, in one place for the drivers and
@@ -21,8 +23,8 @@ func (r *Reply) Annotations() (ann string, also []string) {
 }
 
 // Line returns the decoded form of the reply for an event.
-func (r *Reply) Line() Line {
-	return Line{Code: codeString(r.Code), Enhanced: r.Enhanced}
+func (r *Reply) Line() wire.Line {
+	return wire.Line{Code: codeString(r.Code), Enhanced: r.Enhanced}
 }
 
 // Annotations returns the keys of a POP3 response: its response code's
@@ -58,7 +60,7 @@ func (r *IMAPResponse) Annotations() (ann string, also []string) {
 
 // LineCode is Line.Code for an IMAP response: the status, or "*" for
 // untagged data, or "+" for a continuation request.
-func (r *IMAPResponse) LineCode() string { return imapLineCode(r) }
+func (r *IMAPResponse) LineCode() string { return IMAPLineCode(r) }
 
 // ServerLineInfo reads the first response in raw, bytes a server sent to
 // code that relays them without a driver (the attacker's proxy), and
@@ -72,18 +74,18 @@ func ServerLineInfo(proto string, raw []byte) (code, ann string, also []string) 
 	}
 	lr := NewLineReader(bytes.NewReader(raw), len(raw)+1)
 	switch proto {
-	case ProtoSMTP:
+	case SMTP:
 		// A reply cut short still has its code from the first line.
 		if r, _ := ReadSMTPReply(lr, DefaultMaxReplyLines); r.Code != 0 {
 			ann, also = r.Annotations()
 			return r.Line().Code, ann, also
 		}
-	case ProtoPOP3:
+	case POP3:
 		if r, err := ReadPOP3Response(lr, false, 0); err == nil {
 			ann, also = r.Annotations()
 			return r.Status(), ann, also
 		}
-	case ProtoIMAP:
+	case IMAP:
 		// A literal cut short still leaves the response's first line parsed.
 		if r, _ := ReadIMAPResponse(lr); r.Status != "" || r.Data != "" || r.Tag == "+" {
 			ann, also = r.Annotations()

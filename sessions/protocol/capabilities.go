@@ -1,16 +1,16 @@
-package sessions
+package protocol
 
 import (
 	"bytes"
 	"strings"
 )
 
-// capabilityKeys returns the annotation key of each capability: prefix
+// CapabilityKeys returns the annotation key of each capability: prefix
 // and the keyword in lower case. SMTP and POP3 entries are a keyword and
 // parameters ("SIZE 10240000", RFC 5321 §4.1.1.1; RFC 2449 §5); an IMAP
 // entry is one atom ("AUTH=PLAIN", RFC 9051 §7.2.2) whose whole text is
 // the keyword.
-func capabilityKeys(prefix string, caps []string, wholeAtom bool) []string {
+func CapabilityKeys(prefix string, caps []string, wholeAtom bool) []string {
 	keys := make([]string, 0, len(caps))
 	for _, cp := range caps {
 		kw := cp
@@ -33,7 +33,7 @@ func capabilityKeys(prefix string, caps []string, wholeAtom bool) []string {
 func ServerCapabilities(proto, verb string, raw []byte) (caps, keys []string) {
 	lr := NewLineReader(bytes.NewReader(raw), len(raw)+1)
 	switch proto {
-	case ProtoSMTP:
+	case SMTP:
 		if !strings.EqualFold(verb, "EHLO") {
 			return nil, nil
 		}
@@ -41,9 +41,9 @@ func ServerCapabilities(proto, verb string, raw []byte) (caps, keys []string) {
 		if err != nil || r.Code != 250 {
 			return nil, nil
 		}
-		caps = parseEHLO(r.Lines)
-		return caps, capabilityKeys("smtp.ext.", caps, false)
-	case ProtoPOP3:
+		caps = ParseEHLO(r.Lines)
+		return caps, CapabilityKeys("smtp.ext.", caps, false)
+	case POP3:
 		if !strings.EqualFold(verb, "CAPA") {
 			return nil, nil
 		}
@@ -51,9 +51,9 @@ func ServerCapabilities(proto, verb string, raw []byte) (caps, keys []string) {
 		if err != nil || !r.OK {
 			return nil, nil
 		}
-		caps = parseCAPA(r.Lines)
-		return caps, capabilityKeys("pop3.capa.", caps, false)
-	case ProtoIMAP:
+		caps = ParseCAPA(r.Lines)
+		return caps, CapabilityKeys("pop3.capa.", caps, false)
+	case IMAP:
 		for {
 			r, err := ReadIMAPResponse(lr)
 			if err != nil {
@@ -66,7 +66,7 @@ func ServerCapabilities(proto, verb string, raw []byte) (caps, keys []string) {
 		if caps == nil {
 			return nil, nil
 		}
-		return caps, capabilityKeys("imap.cap.", caps, true)
+		return caps, CapabilityKeys("imap.cap.", caps, true)
 	}
 	return nil, nil
 }

@@ -1,4 +1,4 @@
-package sessions
+package protocol
 
 import (
 	"slices"
@@ -11,24 +11,24 @@ func TestServerCapabilities(t *testing.T) {
 		name, proto, verb, raw string
 		caps, keys             []string
 	}{
-		{"ehlo", ProtoSMTP, "EHLO",
+		{"ehlo", SMTP, "EHLO",
 			"250-mail.lab.test greets you\r\n250-STARTTLS\r\n250-size 1000\r\n250 PIPELINING\r\n",
 			[]string{"STARTTLS", "SIZE 1000", "PIPELINING"},
 			[]string{"smtp.ext.starttls", "smtp.ext.size", "smtp.ext.pipelining"}},
-		{"ehlo refused", ProtoSMTP, "EHLO", "502 5.5.2 no\r\n", nil, nil},
-		{"not an ehlo reply", ProtoSMTP, "RCPT", "250-a\r\n250 STARTTLS\r\n", nil, nil},
-		{"ehlo cut short", ProtoSMTP, "EHLO", "250-a\r\n250-STARTTLS\r\n", nil, nil},
-		{"capa", ProtoPOP3, "CAPA", "+OK list\r\nSTLS\r\nsasl PLAIN LOGIN\r\n.\r\n",
+		{"ehlo refused", SMTP, "EHLO", "502 5.5.2 no\r\n", nil, nil},
+		{"not an ehlo reply", SMTP, "RCPT", "250-a\r\n250 STARTTLS\r\n", nil, nil},
+		{"ehlo cut short", SMTP, "EHLO", "250-a\r\n250-STARTTLS\r\n", nil, nil},
+		{"capa", POP3, "CAPA", "+OK list\r\nSTLS\r\nsasl PLAIN LOGIN\r\n.\r\n",
 			[]string{"STLS", "SASL PLAIN LOGIN"}, []string{"pop3.capa.stls", "pop3.capa.sasl"}},
-		{"capa refused", ProtoPOP3, "CAPA", "-ERR no\r\n", nil, nil},
-		{"not a capa response", ProtoPOP3, "LIST", "+OK\r\n1 2\r\n.\r\n", nil, nil},
-		{"imap data", ProtoIMAP, "", "* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\na OK done\r\n",
+		{"capa refused", POP3, "CAPA", "-ERR no\r\n", nil, nil},
+		{"not a capa response", POP3, "LIST", "+OK\r\n1 2\r\n.\r\n", nil, nil},
+		{"imap data", IMAP, "", "* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\na OK done\r\n",
 			[]string{"IMAP4REV1", "STARTTLS", "LOGINDISABLED"},
 			[]string{"imap.cap.imap4rev1", "imap.cap.starttls", "imap.cap.logindisabled"}},
-		{"imap greeting code", ProtoIMAP, "", "* OK [CAPABILITY IMAP4rev2 STARTTLS] ready\r\n",
+		{"imap greeting code", IMAP, "", "* OK [CAPABILITY IMAP4rev2 STARTTLS] ready\r\n",
 			[]string{"IMAP4REV2", "STARTTLS"}, []string{"imap.cap.imap4rev2", "imap.cap.starttls"}},
-		{"imap none", ProtoIMAP, "", "* OK ready\r\n", nil, nil},
-		{"http", ProtoHTTPS, "", "HTTP/1.1 200 OK\r\n", nil, nil},
+		{"imap none", IMAP, "", "* OK ready\r\n", nil, nil},
+		{"http", HTTPS, "", "HTTP/1.1 200 OK\r\n", nil, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,9 +42,9 @@ func TestServerCapabilities(t *testing.T) {
 
 // FuzzServerCapabilities: the proxy hands it whatever a server sent.
 func FuzzServerCapabilities(f *testing.F) {
-	f.Add(ProtoSMTP, "EHLO", []byte("250-x\r\n250 STARTTLS\r\n"))
-	f.Add(ProtoPOP3, "CAPA", []byte("+OK\r\nSTLS\r\n.\r\n"))
-	f.Add(ProtoIMAP, "", []byte("* CAPABILITY IMAP4rev1 {3}\r\nabc\r\n* OK [CAPABILITY X] y\r\n"))
+	f.Add(SMTP, "EHLO", []byte("250-x\r\n250 STARTTLS\r\n"))
+	f.Add(POP3, "CAPA", []byte("+OK\r\nSTLS\r\n.\r\n"))
+	f.Add(IMAP, "", []byte("* CAPABILITY IMAP4rev1 {3}\r\nabc\r\n* OK [CAPABILITY X] y\r\n"))
 	f.Fuzz(func(t *testing.T, proto, verb string, raw []byte) {
 		caps, keys := ServerCapabilities(proto, verb, raw)
 		if len(caps) != len(keys) {
@@ -63,18 +63,18 @@ func TestServerLineInfo(t *testing.T) {
 		proto, raw, code, ann string
 		also                  []string
 	}{
-		{ProtoSMTP, "454 4.7.0 TLS not available\r\n", "454", "smtp.reply.454", []string{"smtp.enhanced.4.7.0"}},
-		{ProtoSMTP, "250-mail.lab.test\r\n250-STARTTLS\r\n", "250", "smtp.reply.250", nil}, // cut short
-		{ProtoSMTP, "hello\r\n", "", "", nil},
-		{ProtoPOP3, "-ERR [SYS/TEMP] busy\r\n", "-ERR", "pop3.code.sys/temp", []string{"pop3.reply.err"}},
-		{ProtoPOP3, "+OK\r\nSTLS\r\n.\r\n", "+OK", "pop3.reply.ok", nil},
-		{ProtoPOP3, "* OK\r\n", "", "", nil},
-		{ProtoIMAP, "a OK [CAPABILITY IMAP4rev2] done\r\n", "OK", "imap.code.capability", []string{"imap.status.ok"}},
-		{ProtoIMAP, "* 3 EXISTS\r\n", "*", "imap.data.exists", nil},
-		{ProtoIMAP, "+ go ahead\r\n", "+", "imap.continuation", nil},
-		{ProtoIMAP, "(garbage\r\n", "", "", nil},
-		{ProtoIMAP, "a2 OK Logged in", "OK", "imap.status.ok", nil}, // a line split off a batch, without its end
-		{ProtoSMTP, "421 4.7.0 bye", "421", "smtp.reply.421", []string{"smtp.enhanced.4.7.0"}},
+		{SMTP, "454 4.7.0 TLS not available\r\n", "454", "smtp.reply.454", []string{"smtp.enhanced.4.7.0"}},
+		{SMTP, "250-mail.lab.test\r\n250-STARTTLS\r\n", "250", "smtp.reply.250", nil}, // cut short
+		{SMTP, "hello\r\n", "", "", nil},
+		{POP3, "-ERR [SYS/TEMP] busy\r\n", "-ERR", "pop3.code.sys/temp", []string{"pop3.reply.err"}},
+		{POP3, "+OK\r\nSTLS\r\n.\r\n", "+OK", "pop3.reply.ok", nil},
+		{POP3, "* OK\r\n", "", "", nil},
+		{IMAP, "a OK [CAPABILITY IMAP4rev2] done\r\n", "OK", "imap.code.capability", []string{"imap.status.ok"}},
+		{IMAP, "* 3 EXISTS\r\n", "*", "imap.data.exists", nil},
+		{IMAP, "+ go ahead\r\n", "+", "imap.continuation", nil},
+		{IMAP, "(garbage\r\n", "", "", nil},
+		{IMAP, "a2 OK Logged in", "OK", "imap.status.ok", nil}, // a line split off a batch, without its end
+		{SMTP, "421 4.7.0 bye", "421", "smtp.reply.421", []string{"smtp.enhanced.4.7.0"}},
 	}
 	for _, tc := range tests {
 		code, ann, also := ServerLineInfo(tc.proto, []byte(tc.raw))

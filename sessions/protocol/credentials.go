@@ -1,9 +1,11 @@
-package sessions
+package protocol
 
 import (
 	"bytes"
 	"encoding/base64"
 	"strings"
+
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // CredentialState carries what DecodeCredential must remember between
@@ -20,15 +22,15 @@ type CredentialState struct {
 // a refused AUTH is never taken for a credential.
 func (st *CredentialState) ServerLine(proto string, line []byte) {
 	switch {
-	case proto == ProtoSMTP && bytes.HasPrefix(line, []byte("334")):
-	case proto != ProtoSMTP && len(line) > 0 && line[0] == '+' && !bytes.HasPrefix(line, []byte("+OK")):
+	case proto == SMTP && bytes.HasPrefix(line, []byte("334")):
+	case proto != SMTP && len(line) > 0 && line[0] == '+' && !bytes.HasPrefix(line, []byte("+OK")):
 	default:
 		st.expect = ""
 	}
 }
 
 // DecodeCredential recognises a secret in one line a client sent, and
-// returns it, or nil. proto is ProtoSMTP, ProtoPOP3 or ProtoIMAP. It knows:
+// returns it, or nil. proto is SMTP, POP3 or IMAP. It knows:
 //   - AUTH PLAIN with an initial response (RFC 4954 §4, RFC 5034 §4, RFC
 //     4959) or in the continuation line after it (RFC 4616 §2);
 //   - AUTH LOGIN: the user name and the password as two base64
@@ -41,7 +43,7 @@ func (st *CredentialState) ServerLine(proto string, line []byte) {
 // interleave another command into an exchange, so the state stays right. A
 // "*" line cancels an exchange (RFC 4954 §4). OnWire is left false; the
 // runner sets it when the line crossed the wire before TLS.
-func DecodeCredential(proto string, line []byte, st *CredentialState) *Credential {
+func DecodeCredential(proto string, line []byte, st *CredentialState) *wire.Credential {
 	s := strings.TrimRight(string(line), "\r\n")
 	if st.expect != "" {
 		expect := st.expect
@@ -58,17 +60,17 @@ func DecodeCredential(proto string, line []byte, st *CredentialState) *Credentia
 				return nil
 			}
 			st.username, st.expect = u, "login-pass"
-			return &Credential{Mechanism: "AUTH LOGIN", Username: u}
+			return &wire.Credential{Mechanism: "AUTH LOGIN", Username: u}
 		case "login-pass":
 			p, ok := b64(s)
 			if !ok {
 				return nil
 			}
-			return &Credential{Mechanism: "AUTH LOGIN", Username: st.username, Password: p}
+			return &wire.Credential{Mechanism: "AUTH LOGIN", Username: st.username, Password: p}
 		}
 	}
 	f := strings.Fields(s)
-	if proto == ProtoIMAP && len(f) >= 2 {
+	if proto == IMAP && len(f) >= 2 {
 		f = f[1:] // drop the tag
 	}
 	if len(f) == 0 {
@@ -76,7 +78,7 @@ func DecodeCredential(proto string, line []byte, st *CredentialState) *Credentia
 	}
 	verb := strings.ToUpper(f[0])
 	switch {
-	case (verb == "AUTH" && proto != ProtoIMAP) || (verb == "AUTHENTICATE" && proto == ProtoIMAP):
+	case (verb == "AUTH" && proto != IMAP) || (verb == "AUTHENTICATE" && proto == IMAP):
 		if len(f) < 2 {
 			return nil
 		}
@@ -93,27 +95,27 @@ func DecodeCredential(proto string, line []byte, st *CredentialState) *Credentia
 					return nil
 				}
 				st.username, st.expect = u, "login-pass"
-				return &Credential{Mechanism: "AUTH LOGIN", Username: u}
+				return &wire.Credential{Mechanism: "AUTH LOGIN", Username: u}
 			}
 			st.expect = "login-user"
 		}
-	case proto == ProtoIMAP && verb == "LOGIN":
+	case proto == IMAP && verb == "LOGIN":
 		args := imapStrings(afterWords(s, 2), 2)
 		if len(args) == 2 {
-			return &Credential{Mechanism: "LOGIN", Username: args[0], Password: args[1]}
+			return &wire.Credential{Mechanism: "LOGIN", Username: args[0], Password: args[1]}
 		}
-	case proto == ProtoPOP3 && verb == "USER" && len(f) >= 2:
+	case proto == POP3 && verb == "USER" && len(f) >= 2:
 		st.username = strings.TrimSpace(s[len("USER"):])
-		return &Credential{Mechanism: "USER/PASS", Username: st.username}
-	case proto == ProtoPOP3 && verb == "PASS" && len(f) >= 2:
+		return &wire.Credential{Mechanism: "USER/PASS", Username: st.username}
+	case proto == POP3 && verb == "PASS" && len(f) >= 2:
 		// RFC 1939 §7: the password is everything after "PASS ", spaces included.
-		return &Credential{Mechanism: "USER/PASS", Username: st.username, Password: s[len("PASS "):]}
+		return &wire.Credential{Mechanism: "USER/PASS", Username: st.username, Password: s[len("PASS "):]}
 	}
 	return nil
 }
 
 // decodePlain decodes an RFC 4616 message: authzid NUL authcid NUL passwd.
-func decodePlain(s string) *Credential {
+func decodePlain(s string) *wire.Credential {
 	raw, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {
 		return nil
@@ -122,7 +124,7 @@ func decodePlain(s string) *Credential {
 	if len(parts) != 3 {
 		return nil
 	}
-	return &Credential{Mechanism: "AUTH PLAIN", Username: string(parts[1]), Password: string(parts[2])}
+	return &wire.Credential{Mechanism: "AUTH PLAIN", Username: string(parts[1]), Password: string(parts[2])}
 }
 
 func b64(s string) (string, bool) {

@@ -1,10 +1,12 @@
-package sessions
+package protocol
 
 import (
 	"bytes"
 	"encoding/base64"
 	"strings"
 	"testing"
+
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // FuzzDecodeCredential feeds DecodeCredential two kinds of input.
@@ -42,7 +44,7 @@ func FuzzDecodeCredential(f *testing.F) {
 	} {
 		f.Add(tc.proto, []byte(tc.script), tc.user, tc.pass)
 	}
-	protos := []string{ProtoSMTP, ProtoPOP3, ProtoIMAP}
+	protos := []string{SMTP, POP3, IMAP}
 	f.Fuzz(func(t *testing.T, proto byte, script []byte, user, pass string) {
 		p := protos[int(proto)%len(protos)]
 		var st CredentialState
@@ -86,19 +88,19 @@ func FuzzDecodeCredential(f *testing.F) {
 		}
 		plain := b("\x00" + user + "\x00" + pass)
 		exs := []exchange{
-			{ProtoSMTP, "AUTH PLAIN", []string{"AUTH PLAIN " + plain + "\r\n"}, 0, "AUTH PLAIN ", plain},
-			{ProtoSMTP, "AUTH LOGIN", []string{"AUTH LOGIN\r\n", b(user) + "\r\n", b(pass) + "\r\n"}, 2, "", b(pass)},
-			{ProtoIMAP, "LOGIN", []string{"a4 LOGIN " + imapQuote(user) + " " + imapQuote(pass) + "\r\n"}, 0,
-				"a4 LOGIN " + imapQuote(user) + " ", imapQuote(pass)},
+			{SMTP, "AUTH PLAIN", []string{"AUTH PLAIN " + plain + "\r\n"}, 0, "AUTH PLAIN ", plain},
+			{SMTP, "AUTH LOGIN", []string{"AUTH LOGIN\r\n", b(user) + "\r\n", b(pass) + "\r\n"}, 2, "", b(pass)},
+			{IMAP, "LOGIN", []string{"a4 LOGIN " + IMAPQuote(user) + " " + IMAPQuote(pass) + "\r\n"}, 0,
+				"a4 LOGIN " + IMAPQuote(user) + " ", IMAPQuote(pass)},
 		}
 		// POP3 (RFC 1939 §7): USER takes one argument, so surrounding
 		// spaces are not part of it, and PASS needs a non-blank password.
 		if user == strings.TrimSpace(user) && strings.TrimSpace(user) != "" && strings.TrimSpace(pass) != "" {
-			exs = append(exs, exchange{ProtoPOP3, "USER/PASS", []string{"USER " + user + "\r\n", "PASS " + pass + "\r\n"}, 1, "PASS ", pass})
+			exs = append(exs, exchange{POP3, "USER/PASS", []string{"USER " + user + "\r\n", "PASS " + pass + "\r\n"}, 1, "PASS ", pass})
 		}
 		for _, ex := range exs {
 			var st CredentialState
-			var got *Credential
+			var got *wire.Credential
 			for i, l := range ex.lines {
 				cr := DecodeCredential(ex.proto, []byte(l), &st)
 				if i == ex.secret {
@@ -112,7 +114,7 @@ func FuzzDecodeCredential(f *testing.F) {
 				continue
 			}
 			line := ex.lines[ex.secret]
-			red, changed := RedactSecrets([]Event{{Raw: []byte(line), Text: lineText([]byte(line)), Credential: got}})
+			red, changed := RedactSecrets([]wire.Event{{Raw: []byte(line), Text: wire.LineText([]byte(line)), Credential: got}})
 			if !changed[0] || red[0].Credential.Password == pass {
 				t.Fatalf("%s %q: not redacted: %+v", ex.proto, line, red[0])
 			}

@@ -1,4 +1,4 @@
-package sessions
+package protocol
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 
 // FuzzIMAPResponse: arbitrary server bytes never panic, are read the same
 // however the network chunks them, and stay within the bounds (a literal
-// never over imapMaxLiteral, a response never over imapMaxResponse).
+// never over imapMaxLiteral, a response never over IMAPMaxResponse).
 func FuzzIMAPResponse(f *testing.F) {
 	for _, s := range []string{
 		"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready\r\n", "a1 OK done\r\n", "* PREAUTH hi\r\n",
@@ -37,7 +37,7 @@ func FuzzIMAPResponse(f *testing.F) {
 			if !bytes.HasPrefix(rest, r1.Raw) {
 				t.Fatalf("Raw %q is not a prefix of the input left %q", r1.Raw, rest)
 			}
-			if len(r1.Raw) > imapMaxResponse+maxLine {
+			if len(r1.Raw) > IMAPMaxResponse+maxLine {
 				t.Fatalf("response of %d bytes", len(r1.Raw))
 			}
 			if err1 != nil {

@@ -1,4 +1,4 @@
-package sessions
+package protocol
 
 import (
 	"bytes"
@@ -36,7 +36,7 @@ func FuzzPOP3Response(f *testing.F) {
 			if !bytes.HasPrefix(rest, r1.Raw) || r1.Total > len(rest) {
 				t.Fatalf("Raw %q (total %d) is not a prefix of the input left %q", r1.Raw, r1.Total, rest)
 			}
-			if len(r1.Raw) > pop3KeepBytes || len(r1.Lines) > maxLines {
+			if len(r1.Raw) > POP3KeepBytes || len(r1.Lines) > maxLines {
 				t.Fatalf("limits exceeded: %d bytes, %d lines", len(r1.Raw), len(r1.Lines))
 			}
 			if err1 != nil {

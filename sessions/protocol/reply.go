@@ -1,4 +1,4 @@
-package sessions
+package protocol
 
 import (
 	"bytes"
@@ -7,7 +7,11 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/mailwire/mailwire/sessions/wire"
 )
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // Errors a bounded read can end with. Drivers wrap them; errors.Is finds them.
 var (
@@ -209,7 +213,7 @@ func parseReplyLine(line []byte) (code int, text string, more bool, err error) {
 	s := strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r")
 	if len(s) < 3 || s[0] < '2' || s[0] > '5' || !isDigit(s[1]) || !isDigit(s[2]) {
 		return 0, "", false, fmt.Errorf("%w: %q does not start with a reply code 200–599 (RFC 5321 §4.2)",
-			ErrMalformedReply, Truncate(s, 40))
+			ErrMalformedReply, wire.Truncate(s, 40))
 	}
 	code, _ = strconv.Atoi(s[:3])
 	switch {
@@ -221,7 +225,7 @@ func parseReplyLine(line []byte) (code int, text string, more bool, err error) {
 		return code, s[4:], true, nil
 	}
 	return 0, "", false, fmt.Errorf("%w: %q: the code must be followed by a space or a hyphen (RFC 5321 §4.2)",
-		ErrMalformedReply, Truncate(s, 40))
+		ErrMalformedReply, wire.Truncate(s, 40))
 }
 
 // enhancedCode returns the RFC 3463 code that starts text, when its class

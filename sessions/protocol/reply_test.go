@@ -1,4 +1,4 @@
-package sessions
+package protocol
 
 import (
 	"bytes"
@@ -9,6 +9,132 @@ import (
 	"testing"
 	"testing/iotest"
 )
+
+func TestReadIMAPResponse(t *testing.T) {
+	for _, tc := range []struct {
+		in                      string
+		tag, status, code, data string
+		number                  int
+		caps                    string
+		err                     error
+	}{
+		{in: "* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n", tag: "*", status: "OK", code: "CAPABILITY", caps: "IMAP4REV1 STARTTLS"},
+		{in: "a4 NO [PRIVACYREQUIRED] no\r\n", tag: "a4", status: "NO", code: "PRIVACYREQUIRED"},
+		{in: "* 23 EXISTS\r\n", tag: "*", data: "EXISTS", number: 23},
+		{in: "* capability imap4rev2 auth=plain\r\n", tag: "*", data: "CAPABILITY", caps: "IMAP4REV2 AUTH=PLAIN"},
+		{in: "* 1 FETCH (BODY[] {3}\r\nabc BODY[1] {2+}\r\nde)\r\n", tag: "*", data: "FETCH", number: 1},
+		{in: "* 1 FETCH (BODY[] {0}\r\n)\r\n", tag: "*", data: "FETCH", number: 1},
+		{in: "* OK text ending in {5}\r\n", tag: "*", status: "OK"}, // resp-text has no literals
+		{in: "+ go ahead\r\n", tag: "+"},
+		{in: "\r\n", err: ErrMalformedReply},
+		{in: "* \r\n", err: ErrMalformedReply},
+		{in: "a1 HELLO\r\n", err: ErrMalformedReply},
+		{in: "* 1 FETCH (BODY[] {1048577}\r\n", err: ErrLiteralTooBig},
+		{in: "* 1 FETCH (BODY[] {5}\r\nab", err: io.ErrUnexpectedEOF},
+	} {
+		r, err := ReadIMAPResponse(NewLineReader(strings.NewReader(tc.in), 512))
+		if tc.err != nil {
+			if !errors.Is(err, tc.err) {
+				t.Errorf("%q: err %v, want %v", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || r.Tag != tc.tag || r.Status != tc.status || r.Code != tc.code || r.Data != tc.data ||
+			r.Number != tc.number || strings.Join(r.Caps, " ") != tc.caps || string(r.Raw) != tc.in {
+			t.Errorf("%q: %+v %v", tc.in, r, err)
+		}
+	}
+}
+
+// TestIMAPQuoteRoundTrip: what LOGIN sends decodes back to the password,
+// escapes included (RFC 9051 §4.3).
+func TestIMAPQuoteRoundTrip(t *testing.T) {
+	for _, pw := range []string{"correct-horse", `pa"ss\word`, `\\"`, "with space", ""} {
+		line := []byte("a4 LOGIN " + IMAPQuote("learner") + " " + IMAPQuote(pw) + "\r\n")
+		var st CredentialState
+		cr := DecodeCredential(IMAP, line, &st)
+		if cr == nil || cr.Username != "learner" || cr.Password != pw {
+			t.Errorf("%q: %+v", line, cr)
+		}
+		if bytes.Count(line, []byte{'"'})%2 != 0 && !strings.Contains(pw, `"`) {
+			t.Errorf("unbalanced quotes in %q", line)
+		}
+	}
+}
+
+func TestReadPOP3Response(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		multi   bool
+		ok      bool
+		code    string
+		text    string
+		lines   []string
+		wantErr error
+	}{
+		{in: "+OK\r\n", ok: true},
+		{in: "+OK 2 320\r\n", ok: true, text: "2 320"},
+		{in: "-ERR [IN-USE] Do you have another POP session running?\r\n", code: "IN-USE", text: "Do you have another POP session running?"},
+		{in: "-ERR [sys/temp] later\r\n", code: "SYS/TEMP", text: "later"},
+		{in: "+OK list\r\n1 2\r\n..x\r\n.\r\n", multi: true, ok: true, text: "list", lines: []string{"1 2", ".x"}},
+		{in: "+OK list\n1 2\n.\n", multi: true, ok: true, text: "list", lines: []string{"1 2"}},
+		{in: "-ERR no\r\n.\r\n", multi: true, text: "no"}, // -ERR is one line even to a multi-line command
+		{in: "+OKAY\r\n", wantErr: ErrMalformedReply},
+		{in: "OK\r\n", wantErr: ErrMalformedReply},
+		{in: "+OK\r\n1\r\n", multi: true, wantErr: errors.New("EOF")},
+	} {
+		r, err := ReadPOP3Response(NewLineReader(strings.NewReader(tc.in), 512), tc.multi, 10)
+		if tc.wantErr != nil {
+			if err == nil || (errors.Is(tc.wantErr, ErrMalformedReply) && !errors.Is(err, ErrMalformedReply)) {
+				t.Errorf("%q: err %v, want %v", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || r.OK != tc.ok || r.Code != tc.code || r.Text != tc.text ||
+			strings.Join(r.Lines, "|") != strings.Join(tc.lines, "|") || !strings.HasPrefix(tc.in, string(r.Raw)) ||
+			(r.OK && string(r.Raw) != tc.in) {
+			t.Errorf("%q: %+v %v", tc.in, r, err)
+		}
+	}
+}
+
+// TestPOP3LongListKeepsBytes: more lines than maxLines are not parsed, but
+// all bytes within POP3KeepBytes are kept and the response is not cut.
+func TestPOP3LongListKeepsBytes(t *testing.T) {
+	in := "+OK\r\n" + strings.Repeat("7 100\r\n", 30) + ".\r\n"
+	r, err := ReadPOP3Response(NewLineReader(strings.NewReader(in), 512), true, 10)
+	if err != nil || len(r.Lines) != 10 || r.Truncated || string(r.Raw) != in || r.Total != len(in) {
+		t.Fatalf("%+v %v", r, err)
+	}
+}
+
+func TestRedactLine(t *testing.T) {
+	m := Mask("x")
+	for _, tc := range []struct {
+		mech, pw, in, want string
+	}{
+		{"AUTH PLAIN", "pw", "AUTH PLAIN AHUAcHc=", "AUTH PLAIN " + m},
+		{"AUTH PLAIN", "pw", "AHUAcHc=", m}, // continuation line
+		{"AUTH PLAIN", "pw", "a1 AUTHENTICATE PLAIN AHUAcHc=", "a1 AUTHENTICATE PLAIN " + m},
+		{"AUTH LOGIN", "pw", "cHc=", m},
+		{"LOGIN", "pw", "a1 LOGIN learner pw", "a1 LOGIN learner " + m},
+		{"LOGIN", `p "w\`, `a1 LOGIN "lea rner" "p \"w\\"`, `a1 LOGIN "lea rner" ` + m},
+		{"USER/PASS", "my secret pass", "PASS my secret pass", "PASS " + m},
+		// A one-letter password must not mask every "a" of the line.
+		{"LOGIN", "a", "a1 LOGIN alice a", "a1 LOGIN alice " + m},
+		// An unknown shape masks everything after the first word.
+		{"AUTH LOGIN", "pw", "AUTH LOGIN pw extra", "AUTH " + m},
+		{"XOAUTH", "tok", "AUTH XOAUTH2 tok", "AUTH " + m},
+	} {
+		if got := redactLine(tc.in, tc.mech, tc.pw); got != tc.want {
+			t.Errorf("redactLine(%q, %s) = %q, want %q", tc.in, tc.mech, got, tc.want)
+		}
+	}
+	raw := redactRaw([]byte("AUTH PLAIN AHUAcHc=\r\n"), "AUTH PLAIN", "pw")
+	if string(raw) != "AUTH PLAIN "+m+"\r\n" {
+		t.Errorf("redactRaw kept %q", raw)
+	}
+}
 
 func readReplyFrom(r io.Reader, maxLine, maxLines int) (*Reply, error) {
 	return ReadSMTPReply(NewLineReader(r, maxLine), maxLines)

@@ -1,10 +1,12 @@
-package sessions
+package render
 
 import (
 	"fmt"
 	"strings"
 
 	"github.com/mailwire/mailwire/sessions/certs"
+	"github.com/mailwire/mailwire/sessions/internal/words"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // The chain view of the printers: what a TLS state (or a handshake that
@@ -51,31 +53,31 @@ type problemView struct {
 }
 
 // newChainView returns the chain view of t, or nil when t carries no chain.
-func newChainView(t *TLSState) *chainView {
+func newChainView(t *wire.TLSState) *chainView {
 	if t == nil || t.Chain == nil {
 		return nil
 	}
 	ch := t.Chain
-	v := &chainView{name: SafeString(ch.Name), method: SafeString(t.VerifyMethod), anchor: SafeString(ch.Anchor),
+	v := &chainView{name: wire.SafeString(ch.Name), method: wire.SafeString(t.VerifyMethod), anchor: wire.SafeString(ch.Anchor),
 		sent: len(ch.Certs) + ch.MoreCerts, verified: t.Verified}
 	var h strings.Builder
 	h.WriteString("certificate chain")
 	if ch.Name != "" {
-		h.WriteString(" for " + SafeString(ch.Name))
+		h.WriteString(" for " + wire.SafeString(ch.Name))
 	}
-	fmt.Fprintf(&h, ", %s sent", plural(len(ch.Certs)+ch.MoreCerts, "certificate"))
+	fmt.Fprintf(&h, ", %s sent", words.Plural(len(ch.Certs)+ch.MoreCerts, "certificate"))
 	switch t.VerifyMethod {
 	case "":
-	case string(VerifyOff):
+	case string(wire.VerifyOff):
 		// Not enforced, but still checked (against the system roots, or
 		// the pool the session was given), so the verdict is shown.
 		h.WriteString(", verification off but checked anyway")
 	default:
-		h.WriteString(", checked against " + SafeString(t.VerifyMethod))
+		h.WriteString(", checked against " + wire.SafeString(t.VerifyMethod))
 	}
 	switch {
 	case t.Verified && ch.Anchor != "":
-		h.WriteString(": verified, up to the trusted root " + SafeString(ch.Anchor))
+		h.WriteString(": verified, up to the trusted root " + wire.SafeString(ch.Anchor))
 	case t.Verified:
 		h.WriteString(": verified")
 	default:
@@ -86,16 +88,16 @@ func newChainView(t *TLSState) *chainView {
 		v.certs = append(v.certs, certViewOf(ch, i, c))
 	}
 	if ch.MoreCerts > 0 {
-		v.certs = append(v.certs, certView{title: fmt.Sprintf("… and %s more, not shown", plural(ch.MoreCerts, "certificate"))})
+		v.certs = append(v.certs, certView{title: fmt.Sprintf("… and %s more, not shown", words.Plural(ch.MoreCerts, "certificate"))})
 	}
 	for _, p := range ch.Problems {
-		v.problems = append(v.problems, problemView{fatal: p.Fatal, text: SafeString(ch.Describe(p)), key: p.Annotation})
+		v.problems = append(v.problems, problemView{fatal: p.Fatal, text: wire.SafeString(ch.Describe(p)), key: p.Annotation})
 	}
 	return v
 }
 
 func certViewOf(ch *certs.Chain, i int, c certs.Cert) certView {
-	title := fmt.Sprintf("[%d] %s", i, SafeString(c.Subject))
+	title := fmt.Sprintf("[%d] %s", i, wire.SafeString(c.Subject))
 	switch {
 	case c.SelfSigned && c.CA:
 		title += " (root CA, self-signed)"
@@ -104,7 +106,7 @@ func certViewOf(ch *certs.Chain, i int, c certs.Cert) certView {
 	case c.CA:
 		title += " (CA)"
 	}
-	names := SafeString(c.NamesText())
+	names := wire.SafeString(c.NamesText())
 	if names == "" {
 		names = "none"
 	}
@@ -113,7 +115,7 @@ func certViewOf(ch *certs.Chain, i int, c certs.Cert) certView {
 	case c.SCTsMalformed:
 		scts = "present but malformed"
 	case len(c.SCTs) > 0:
-		scts = plural(len(c.SCTs), "SCT") + " (Certificate Transparency)"
+		scts = words.Plural(len(c.SCTs), "SCT") + " (Certificate Transparency)"
 	}
 	staple := "no"
 	if c.MustStaple {
@@ -130,14 +132,14 @@ func certViewOf(ch *certs.Chain, i int, c certs.Cert) certView {
 	}
 	f := []chainField{
 		{"names", names, true, false},
-		{"issuer", SafeString(c.Issuer), true, false},
+		{"issuer", wire.SafeString(c.Issuer), true, false},
 		{"valid", fmt.Sprintf("%s to %s (%s)", c.NotBefore.UTC().Format("2006-01-02 15:04"),
 			c.NotAfter.UTC().Format("2006-01-02 15:04 UTC"), ch.Validity(i)), false, false},
-		{"key", SafeString(c.KeyText()), false, false},
-		{"signature", SafeString(c.SignatureAlgorithm), false, false},
+		{"key", wire.SafeString(c.KeyText()), false, false},
+		{"signature", wire.SafeString(c.SignatureAlgorithm), false, false},
 		{"SHA-256", c.SHA256, true, true},
 		{"SPKI SHA-256", c.SPKISHA256, true, true},
-		{"serial", SafeString(c.Serial), true, false},
+		{"serial", wire.SafeString(c.Serial), true, false},
 		{"SCTs", scts, false, false},
 		{"must-staple", staple, false, false},
 	}
@@ -151,7 +153,7 @@ func certViewOf(ch *certs.Chain, i int, c certs.Cert) certView {
 		brief = brief[1:] // a CA names no host; "names: none" would only add a line
 	}
 	if len(c.IssuerURLs) > 0 {
-		u := chainField{"issuer URL", SafeString(strings.Join(c.IssuerURLs, ", ")), true, false}
+		u := chainField{"issuer URL", wire.SafeString(strings.Join(c.IssuerURLs, ", ")), true, false}
 		f, brief = append(f, u), append(brief, u)
 	}
 	return certView{title: title, fields: f, brief: brief}

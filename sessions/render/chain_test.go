@@ -1,4 +1,4 @@
-package sessions
+package render
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions/certs"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // TestChainViewNarrow: at 80 columns a fingerprint does not fit beside its
@@ -14,8 +15,8 @@ import (
 // consecutive lines, which read back as the whole) instead of cutting it
 // where the line ends; at 100 columns it stays whole.
 func TestChainViewNarrow(t *testing.T) {
-	st := &TLSState{Version: "TLS 1.3", Verified: true, VerifyMethod: "lab CA", Chain: fixtureChain()}
-	ev := Event{Kind: KindTLSState, Dir: Local, Layer: LayerTLS, Visible: VisibleEndpoints, TLS: st, Text: "TLS 1.3"}
+	st := &wire.TLSState{Version: "TLS 1.3", Verified: true, VerifyMethod: "lab CA", Chain: fixtureChain()}
+	ev := wire.Event{Kind: wire.KindTLSState, Dir: wire.Local, Layer: wire.LayerTLS, Visible: wire.VisibleEndpoints, TLS: st, Text: "TLS 1.3"}
 	fp := st.Chain.Certs[0].SHA256
 	for _, tc := range []struct {
 		width int
@@ -25,7 +26,7 @@ func TestChainViewNarrow(t *testing.T) {
 		{100, "SHA-256       " + fp + "\n"},
 	} {
 		var b bytes.Buffer
-		if err := PrintText(&b, []Event{ev}, PrintOptions{Width: tc.width, Annotations: fixtureAnnotations}); err != nil {
+		if err := Text(&b, []wire.Event{ev}, Options{Width: tc.width, Annotations: fixtureAnnotations}); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(b.String(), tc.want) {
@@ -51,8 +52,8 @@ func TestChainViewProblems(t *testing.T) {
 	}
 	ch.Certs[0].KeyType, ch.Certs[0].KeyBits, ch.Certs[0].Curve = "RSA", 1024, ""
 	ch.CheckedAt = ch.Certs[1].NotAfter.Add(72 * 3600e9)
-	st := &TLSState{Version: "TLS 1.3", VerifyMethod: "lab CA", VerifyError: "x509: expired", Chain: ch}
-	ev := Event{Kind: KindError, Dir: Local, Layer: LayerNote, Visible: VisibleNone, TLS: st,
+	st := &wire.TLSState{Version: "TLS 1.3", VerifyMethod: "lab CA", VerifyError: "x509: expired", Chain: ch}
+	ev := wire.Event{Kind: wire.KindError, Dir: wire.Local, Layer: wire.LayerNote, Visible: wire.VisibleNone, TLS: st,
 		Text: "verify certificate: x509: expired", Annotation: certs.Expired.Key()}
 	lookup := func(key string) (content.Annotation, bool) {
 		switch key {
@@ -66,7 +67,7 @@ func TestChainViewProblems(t *testing.T) {
 		return fixtureAnnotations(key)
 	}
 	var b bytes.Buffer
-	if err := PrintText(&b, []Event{ev, ev}, PrintOptions{Width: 200, Annotations: lookup}); err != nil {
+	if err := Text(&b, []wire.Event{ev, ev}, Options{Width: 200, Annotations: lookup}); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()

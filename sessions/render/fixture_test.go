@@ -1,4 +1,4 @@
-package sessions
+package render
 
 import (
 	"bytes"
@@ -12,12 +12,16 @@ import (
 
 	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions/certs"
+	"github.com/mailwire/mailwire/sessions/internal/words"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Fixtures for the printer tests, built in code so that they are stable
 // (fixed times, no random bytes from a real handshake) and hold no real
 // certificate. They follow the shape of real lab sessions (see
-// runner_lab_test.go): the same kinds, layers, annotations and texts.
+// sessions/runner_lab_test.go): the same kinds, layers, annotations and texts.
 
 const fixturePassword = "correct-horse"
 
@@ -76,11 +80,11 @@ var fixtureLeafDER = sync.OnceValue(func() []byte {
 })
 
 type fixtureBuilder struct {
-	evs []Event
+	evs []wire.Event
 	at  time.Duration
 }
 
-func (b *fixtureBuilder) add(ev Event) *Event {
+func (b *fixtureBuilder) add(ev wire.Event) *wire.Event {
 	b.at += 1250 * time.Microsecond
 	ev.Seq = len(b.evs) + 1
 	ev.At = b.at
@@ -88,97 +92,97 @@ func (b *fixtureBuilder) add(ev Event) *Event {
 	return &b.evs[len(b.evs)-1]
 }
 
-func (b *fixtureBuilder) line(dir Direction, tlsOn bool, raw, ann string, l Line) *Event {
-	layer, vis := LayerCleartext, VisibleAnyone
+func (b *fixtureBuilder) line(dir wire.Direction, tlsOn bool, raw, ann string, l wire.Line) *wire.Event {
+	layer, vis := wire.LayerCleartext, wire.VisibleAnyone
 	if tlsOn {
-		layer, vis = LayerDecrypted, VisibleEndpoints
+		layer, vis = wire.LayerDecrypted, wire.VisibleEndpoints
 	}
 	if l.Proto == "" {
-		l.Proto = ProtoSMTP
+		l.Proto = protocol.SMTP
 	}
-	return b.add(Event{Kind: KindLine, Dir: dir, Layer: layer, Visible: vis, Raw: []byte(raw),
-		Text: lineText([]byte(raw)), Annotation: ann, Line: &l})
+	return b.add(wire.Event{Kind: wire.KindLine, Dir: dir, Layer: layer, Visible: vis, Raw: []byte(raw),
+		Text: wire.LineText([]byte(raw)), Annotation: ann, Line: &l})
 }
 
-func (b *fixtureBuilder) encrypted(dir Direction, n int) {
+func (b *fixtureBuilder) encrypted(dir wire.Direction, n int) {
 	raw := append([]byte{23, 3, 3, byte(n >> 8), byte(n)}, make([]byte, n)...)
 	for i := 5; i < len(raw); i++ {
 		raw[i] = byte(i * 37) // stand-in ciphertext, fixed
 	}
-	b.add(Event{Kind: KindEncrypted, Dir: dir, Layer: LayerEncrypted, Visible: VisibleEndpoints, Raw: raw,
-		Text: "encrypted application_data, " + plural(n, "byte"), Annotation: "tls.encrypted.application_data",
-		Record: &Record{ContentType: "application_data", Version: "TLS 1.2", Length: n}})
+	b.add(wire.Event{Kind: wire.KindEncrypted, Dir: dir, Layer: wire.LayerEncrypted, Visible: wire.VisibleEndpoints, Raw: raw,
+		Text: "encrypted application_data, " + words.Plural(n, "byte"), Annotation: "tls.encrypted.application_data",
+		Record: &wire.Record{ContentType: "application_data", Version: "TLS 1.2", Length: n}})
 }
 
-func (b *fixtureBuilder) record(dir Direction, n int) {
-	b.add(Event{Kind: KindRecord, Dir: dir, Layer: LayerTLS, Visible: VisibleMetadata,
-		Raw: []byte{22, 3, 1, byte(n >> 8), byte(n)}, Text: "TLS record: handshake, " + plural(n, "byte"),
-		Annotation: "tls.record.handshake", Record: &Record{ContentType: "handshake", Version: "TLS 1.0", Length: n}})
+func (b *fixtureBuilder) record(dir wire.Direction, n int) {
+	b.add(wire.Event{Kind: wire.KindRecord, Dir: dir, Layer: wire.LayerTLS, Visible: wire.VisibleMetadata,
+		Raw: []byte{22, 3, 1, byte(n >> 8), byte(n)}, Text: "TLS record: handshake, " + words.Plural(n, "byte"),
+		Annotation: "tls.record.handshake", Record: &wire.Record{ContentType: "handshake", Version: "TLS 1.0", Length: n}})
 }
 
 // fixture587 is a submission session on 587: STARTTLS, TLS 1.2 (so the
 // certificate is on the wire), AUTH PLAIN inside TLS, QUIT.
-func fixture587() []Event {
+func fixture587() []wire.Event {
 	var b fixtureBuilder
-	b.add(Event{Kind: KindConnect, Dir: Local, Layer: LayerTCP, Visible: VisibleMetadata, Annotation: "tcp.connect",
+	b.add(wire.Event{Kind: wire.KindConnect, Dir: wire.Local, Layer: wire.LayerTCP, Visible: wire.VisibleMetadata, Annotation: "tcp.connect",
 		Text: "connected to 127.0.0.1:10587 (127.0.0.1:10587) in 210µs"})
-	b.line(ServerToClient, false, "220 mail.lab.test ESMTP Service Ready\r\n", "smtp.reply.220", Line{Code: "220"})
-	b.line(ClientToServer, false, "EHLO client.test\r\n", "smtp.cmd.ehlo", Line{Command: "EHLO"})
-	ehlo := b.line(ServerToClient, false, "250-Hello client.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 SIZE 10240000\r\n", "smtp.reply.250",
-		Line{Code: "250", Capabilities: []string{"PIPELINING", "STARTTLS", "SIZE 10240000"}})
+	b.line(wire.ServerToClient, false, "220 mail.lab.test ESMTP Service Ready\r\n", "smtp.reply.220", wire.Line{Code: "220"})
+	b.line(wire.ClientToServer, false, "EHLO client.test\r\n", "smtp.cmd.ehlo", wire.Line{Command: "EHLO"})
+	ehlo := b.line(wire.ServerToClient, false, "250-Hello client.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 SIZE 10240000\r\n", "smtp.reply.250",
+		wire.Line{Code: "250", Capabilities: []string{"PIPELINING", "STARTTLS", "SIZE 10240000"}})
 	ehlo.Also = []string{"smtp.ext.pipelining", "smtp.ext.starttls", "smtp.ext.size"}
-	b.line(ClientToServer, false, "STARTTLS\r\n", "smtp.cmd.starttls", Line{Command: "STARTTLS"})
-	b.line(ServerToClient, false, "220 2.0.0 Ready to start TLS\r\n", "smtp.reply.220", Line{Code: "220", Enhanced: "2.0.0"})
-	b.add(Event{Kind: KindBoundary, Dir: Local, Layer: LayerTLS, Visible: VisibleMetadata, Annotation: "tls.boundary.starttls",
+	b.line(wire.ClientToServer, false, "STARTTLS\r\n", "smtp.cmd.starttls", wire.Line{Command: "STARTTLS"})
+	b.line(wire.ServerToClient, false, "220 2.0.0 Ready to start TLS\r\n", "smtp.reply.220", wire.Line{Code: "220", Enhanced: "2.0.0"})
+	b.add(wire.Event{Kind: wire.KindBoundary, Dir: wire.Local, Layer: wire.LayerTLS, Visible: wire.VisibleMetadata, Annotation: "tls.boundary.starttls",
 		Text: "STARTTLS accepted: from the next byte on, the connection is TLS (RFC 3207 §4)"})
-	b.record(ClientToServer, 180)
-	b.add(Event{Kind: KindHandshake, Dir: ClientToServer, Layer: LayerTLS, Visible: VisibleMetadata,
+	b.record(wire.ClientToServer, 180)
+	b.add(wire.Event{Kind: wire.KindHandshake, Dir: wire.ClientToServer, Layer: wire.LayerTLS, Visible: wire.VisibleMetadata,
 		Raw: []byte{1, 0, 0, 4, 3, 3, 0, 0}, Text: "ClientHello: SNI mail.lab.test; offers TLS 1.2", Annotation: "tls.handshake.client_hello",
-		Handshake: &Handshake{Type: "client_hello", MsgType: hsClientHello, Fields: []Field{
+		Handshake: &tlsmsg.Handshake{Type: "client_hello", MsgType: tlsmsg.TypeClientHello, Fields: []tlsmsg.Field{
 			{Name: "legacy_version", Value: "TLS 1.2 (0x0303)"},
 			{Name: "cipher suites", Value: "2: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"},
 			{Name: "SNI", Value: "mail.lab.test", Annotation: "tls.ext.server_name", Metadata: true},
 			{Name: "supported_versions", Value: "TLS 1.2", Annotation: "tls.ext.supported_versions", Metadata: true},
-		}, ClientHello: &ClientHello{
-			LegacyVersion: VersionTLS12, CipherSuites: []uint16{0xc02b, 0xc02f}, CompressionMethods: ByteCodes{0},
-			Extensions: []Extension{
-				{ID: extServerName, Length: 18, Names: []string{"mail.lab.test"}},
-				{ID: extSupportedVersions, Length: 3, Codes: []uint16{VersionTLS12}},
+		}, ClientHello: &tlsmsg.ClientHello{
+			LegacyVersion: tlsmsg.VersionTLS12, CipherSuites: []uint16{0xc02b, 0xc02f}, CompressionMethods: tlsmsg.ByteCodes{0},
+			Extensions: []tlsmsg.Extension{
+				{ID: tlsmsg.ExtServerName, Length: 18, Names: []string{"mail.lab.test"}},
+				{ID: tlsmsg.ExtSupportedVersions, Length: 3, Codes: []uint16{tlsmsg.VersionTLS12}},
 			},
 		}}})
-	b.record(ServerToClient, 512)
-	b.add(Event{Kind: KindHandshake, Dir: ServerToClient, Layer: LayerTLS, Visible: VisibleMetadata,
+	b.record(wire.ServerToClient, 512)
+	b.add(wire.Event{Kind: wire.KindHandshake, Dir: wire.ServerToClient, Layer: wire.LayerTLS, Visible: wire.VisibleMetadata,
 		Raw: []byte{2, 0, 0, 2, 3, 3}, Text: "ServerHello: TLS 1.2, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", Annotation: "tls.handshake.server_hello",
-		Handshake: &Handshake{Type: "server_hello", MsgType: hsServerHello,
-			Fields:      []Field{{Name: "cipher suite", Value: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", Metadata: true}},
-			ServerHello: &ServerHello{LegacyVersion: VersionTLS12, CipherSuite: 0xc02b}}})
-	b.add(Event{Kind: KindHandshake, Dir: ServerToClient, Layer: LayerTLS, Visible: VisibleMetadata,
+		Handshake: &tlsmsg.Handshake{Type: "server_hello", MsgType: tlsmsg.TypeServerHello,
+			Fields:      []tlsmsg.Field{{Name: "cipher suite", Value: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", Metadata: true}},
+			ServerHello: &tlsmsg.ServerHello{LegacyVersion: tlsmsg.VersionTLS12, CipherSuite: 0xc02b}}})
+	b.add(wire.Event{Kind: wire.KindHandshake, Dir: wire.ServerToClient, Layer: wire.LayerTLS, Visible: wire.VisibleMetadata,
 		Raw: []byte{11, 0, 0, 0}, Annotation: "tls.handshake.certificate",
 		Text: "Certificate: 1 certificate, leaf CN=mail.lab.test,O=mailwire lab: readable by anyone on the path (TLS 1.3 would encrypt it, RFC 8446 §4.4.2)",
-		Handshake: &Handshake{Type: "certificate", MsgType: hsCertificate, Fields: []Field{
+		Handshake: &tlsmsg.Handshake{Type: "certificate", MsgType: tlsmsg.TypeCertificate, Fields: []tlsmsg.Field{
 			{Name: "certificate[0] subject", Value: "CN=mail.lab.test,O=mailwire lab", Annotation: "tls.cert.subject", Metadata: true},
 			{Name: "certificate[0] issuer", Value: "CN=mailwire lab CA,O=mailwire lab", Annotation: "tls.cert.issuer", Metadata: true},
 			{Name: "certificate[0] key", Value: "ECDSA P-256", Annotation: "tls.cert.key"},
-		}, Certificate: &Certificate{Version: VersionTLS12, Entries: []CertificateEntry{{DER: fixtureLeafDER()}}}}})
-	b.encrypted(ServerToClient, 40)
-	b.add(Event{Kind: KindTLSState, Dir: Local, Layer: LayerTLS, Visible: VisibleEndpoints, Annotation: "tls.state",
+		}, Certificate: &tlsmsg.Certificate{Version: tlsmsg.VersionTLS12, Entries: []tlsmsg.CertificateEntry{{DER: fixtureLeafDER()}}}}})
+	b.encrypted(wire.ServerToClient, 40)
+	b.add(wire.Event{Kind: wire.KindTLSState, Dir: wire.Local, Layer: wire.LayerTLS, Visible: wire.VisibleEndpoints, Annotation: "tls.state",
 		Text: "TLS 1.2, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, certificate verified (lab CA)",
-		TLS: &TLSState{Version: "TLS 1.2", CipherSuite: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", ServerName: "mail.lab.test",
+		TLS: &wire.TLSState{Version: "TLS 1.2", CipherSuite: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", ServerName: "mail.lab.test",
 			PeerChain: fixtureChain().Subjects(), Verified: true, VerifyMethod: "lab CA", Chain: fixtureChain()}})
-	b.line(ClientToServer, true, "EHLO client.test\r\n", "smtp.cmd.ehlo", Line{Command: "EHLO"})
-	b.encrypted(ClientToServer, 42)
-	b.encrypted(ServerToClient, 96)
-	b.line(ServerToClient, true, "250-Hello client.test\r\n250-AUTH PLAIN LOGIN\r\n250 SIZE 10240000\r\n", "smtp.reply.250",
-		Line{Code: "250", Capabilities: []string{"AUTH PLAIN LOGIN", "SIZE 10240000"}})
+	b.line(wire.ClientToServer, true, "EHLO client.test\r\n", "smtp.cmd.ehlo", wire.Line{Command: "EHLO"})
+	b.encrypted(wire.ClientToServer, 42)
+	b.encrypted(wire.ServerToClient, 96)
+	b.line(wire.ServerToClient, true, "250-Hello client.test\r\n250-AUTH PLAIN LOGIN\r\n250 SIZE 10240000\r\n", "smtp.reply.250",
+		wire.Line{Code: "250", Capabilities: []string{"AUTH PLAIN LOGIN", "SIZE 10240000"}})
 	plain := base64.StdEncoding.EncodeToString([]byte("\x00learner\x00" + fixturePassword))
-	auth := b.line(ClientToServer, true, "AUTH PLAIN "+plain+"\r\n", "smtp.cmd.auth", Line{Command: "AUTH"})
-	auth.Credential = &Credential{Mechanism: "AUTH PLAIN", Username: "learner", Password: fixturePassword}
-	b.encrypted(ClientToServer, 69)
-	b.encrypted(ServerToClient, 60)
-	b.line(ServerToClient, true, "235 2.0.0 Authentication succeeded\r\n", "smtp.reply.235", Line{Code: "235", Enhanced: "2.0.0"})
-	b.line(ClientToServer, true, "QUIT\r\n", "smtp.cmd.quit", Line{Command: "QUIT"})
-	b.encrypted(ClientToServer, 30)
-	b.add(Event{Kind: KindClose, Dir: Local, Layer: LayerTCP, Visible: VisibleMetadata, Annotation: "tcp.close",
+	auth := b.line(wire.ClientToServer, true, "AUTH PLAIN "+plain+"\r\n", "smtp.cmd.auth", wire.Line{Command: "AUTH"})
+	auth.Credential = &wire.Credential{Mechanism: "AUTH PLAIN", Username: "learner", Password: fixturePassword}
+	b.encrypted(wire.ClientToServer, 69)
+	b.encrypted(wire.ServerToClient, 60)
+	b.line(wire.ServerToClient, true, "235 2.0.0 Authentication succeeded\r\n", "smtp.reply.235", wire.Line{Code: "235", Enhanced: "2.0.0"})
+	b.line(wire.ClientToServer, true, "QUIT\r\n", "smtp.cmd.quit", wire.Line{Command: "QUIT"})
+	b.encrypted(wire.ClientToServer, 30)
+	b.add(wire.Event{Kind: wire.KindClose, Dir: wire.Local, Layer: wire.LayerTCP, Visible: wire.VisibleMetadata, Annotation: "tcp.close",
 		Text: "client closed the connection; 1062 bytes sent, 1675 received"})
 	return b.evs
 }
@@ -186,22 +190,22 @@ func fixture587() []Event {
 // fixtureCleartextAuth is a session that never starts TLS and logs in with
 // AUTH LOGIN in the clear (a server that allows it, the client told to),
 // then the server injects bytes and drops the connection.
-func fixtureCleartextAuth() []Event {
+func fixtureCleartextAuth() []wire.Event {
 	var b fixtureBuilder
-	b.add(Event{Kind: KindConnect, Dir: Local, Layer: LayerTCP, Visible: VisibleMetadata, Annotation: "tcp.connect",
+	b.add(wire.Event{Kind: wire.KindConnect, Dir: wire.Local, Layer: wire.LayerTCP, Visible: wire.VisibleMetadata, Annotation: "tcp.connect",
 		Text: "connected to 127.0.0.1:10025 (127.0.0.1:10025) in 180µs"})
-	b.line(ServerToClient, false, "220 mail.lab.test ESMTP\r\n", "smtp.reply.220", Line{Code: "220"})
-	b.line(ClientToServer, false, "AUTH LOGIN\r\n", "smtp.cmd.auth", Line{Command: "AUTH"})
-	b.line(ServerToClient, false, "334 VXNlcm5hbWU6\r\n", "smtp.reply.334", Line{Code: "334"})
-	u := b.line(ClientToServer, false, "bGVhcm5lcg==\r\n", "smtp.cmd.auth", Line{})
-	u.Credential = &Credential{Mechanism: "AUTH LOGIN", Username: "learner", OnWire: true}
-	b.line(ServerToClient, false, "334 UGFzc3dvcmQ6\r\n", "smtp.reply.334", Line{Code: "334"})
-	p := b.line(ClientToServer, false, base64.StdEncoding.EncodeToString([]byte(fixturePassword))+"\r\n", "smtp.cmd.auth", Line{})
-	p.Credential = &Credential{Mechanism: "AUTH LOGIN", Username: "learner", Password: fixturePassword, OnWire: true}
-	b.line(ServerToClient, false, "421 4.3.2 going away\r\n", "smtp.reply.421", Line{Code: "421", Enhanced: "4.3.2"})
-	b.add(Event{Kind: KindError, Dir: Local, Layer: LayerNote, Visible: VisibleNone, Annotation: "net.closed_early",
-		Text: "session: read reply: EOF", Err: &ErrorInfo{Op: "session", Message: "read reply: EOF", Explain: "net.closed_early"}})
-	b.add(Event{Kind: KindClose, Dir: Local, Layer: LayerTCP, Visible: VisibleMetadata, Annotation: "tcp.close",
+	b.line(wire.ServerToClient, false, "220 mail.lab.test ESMTP\r\n", "smtp.reply.220", wire.Line{Code: "220"})
+	b.line(wire.ClientToServer, false, "AUTH LOGIN\r\n", "smtp.cmd.auth", wire.Line{Command: "AUTH"})
+	b.line(wire.ServerToClient, false, "334 VXNlcm5hbWU6\r\n", "smtp.reply.334", wire.Line{Code: "334"})
+	u := b.line(wire.ClientToServer, false, "bGVhcm5lcg==\r\n", "smtp.cmd.auth", wire.Line{})
+	u.Credential = &wire.Credential{Mechanism: "AUTH LOGIN", Username: "learner", OnWire: true}
+	b.line(wire.ServerToClient, false, "334 UGFzc3dvcmQ6\r\n", "smtp.reply.334", wire.Line{Code: "334"})
+	p := b.line(wire.ClientToServer, false, base64.StdEncoding.EncodeToString([]byte(fixturePassword))+"\r\n", "smtp.cmd.auth", wire.Line{})
+	p.Credential = &wire.Credential{Mechanism: "AUTH LOGIN", Username: "learner", Password: fixturePassword, OnWire: true}
+	b.line(wire.ServerToClient, false, "421 4.3.2 going away\r\n", "smtp.reply.421", wire.Line{Code: "421", Enhanced: "4.3.2"})
+	b.add(wire.Event{Kind: wire.KindError, Dir: wire.Local, Layer: wire.LayerNote, Visible: wire.VisibleNone, Annotation: "net.closed_early",
+		Text: "session: read reply: EOF", Err: &wire.ErrorInfo{Op: "session", Message: "read reply: EOF", Explain: "net.closed_early"}})
+	b.add(wire.Event{Kind: wire.KindClose, Dir: wire.Local, Layer: wire.LayerTCP, Visible: wire.VisibleMetadata, Annotation: "tcp.close",
 		Text: "server closed the connection; 80 bytes sent, 120 received"})
 	return b.evs
 }

@@ -1,4 +1,4 @@
-package sessions
+package render
 
 import (
 	"bufio"
@@ -9,13 +9,15 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
-// PrintJSON writes the session as JSON Lines (https://jsonlines.org): one
+// JSON writes the session as JSON Lines (https://jsonlines.org): one
 // JSON object per event, one event per line, in stream order. Lines suit
 // streaming (`mailwire session … | jq -c 'select(.visible=="anyone")'`) and a
 // partial output is still valid up to its last line. Each line decodes into
-// an Event with encoding/json; PrintOptions other than RevealSecrets are
+// an Event with encoding/json; Options other than RevealSecrets are
 // ignored. Text and other strings are JSON strings, so invalid UTF-8 in
 // them becomes U+FFFD; raw keeps every byte. DEL, C1 controls and Unicode
 // format characters are written as \u escapes, so even a raw JSON dump on a
@@ -44,7 +46,7 @@ import (
 //	handshake   {type, msg_type, fields[{name, value, annotation, metadata}],
 //	            encrypted, error} and the typed message under its type's
 //	            name (client_hello, server_hello, certificate, …; see
-//	            dissect_messages.go): code points as numbers, bytes base64,
+//	            tlsmsg/messages.go): code points as numbers, bytes base64,
 //	            extensions[{id, length, malformed, names[], codes[],
 //	            key_shares[], identity_lengths[], value, ech}] in wire order
 //	tls         {version, cipher_suite, alpn, server_name, verified,
@@ -66,7 +68,7 @@ import (
 // credential.password set to "••••••••" and the secret-bearing argument
 // masked the same way in both text and raw (see RedactSecrets), and gets
 // "redacted": true, so a consumer knows raw is not the wire bytes there.
-func PrintJSON(w io.Writer, evs []Event, o PrintOptions) error {
+func JSON(w io.Writer, evs []wire.Event, o Options) error {
 	evs, redacted := o.prepare(evs)
 	bw := bufio.NewWriter(w)
 	var line bytes.Buffer
@@ -117,36 +119,9 @@ func escapeTerminalRunes(b []byte) []byte {
 	return out
 }
 
-// jsonEvent is one line of PrintJSON: the event's own fields, plus
+// jsonEvent is one line of JSON: the event's own fields, plus
 // "redacted".
 type jsonEvent struct {
-	Event
+	wire.Event
 	Redacted bool `json:"redacted,omitempty"`
-}
-
-// ReadJSON decodes PrintJSON output back into events. It reads at most
-// maxEvents events and rejects a line longer than maxLine bytes, so a
-// hostile file cannot exhaust memory.
-func ReadJSON(r io.Reader, maxEvents, maxLine int) ([]Event, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, min(64<<10, maxLine)), maxLine)
-	var evs []Event
-	for n := 1; sc.Scan(); n++ {
-		b := sc.Bytes()
-		if len(b) == 0 {
-			continue
-		}
-		if len(evs) >= maxEvents {
-			return evs, fmt.Errorf("json line %d: more than %d events", n, maxEvents)
-		}
-		var ev Event
-		if err := json.Unmarshal(b, &ev); err != nil {
-			return evs, fmt.Errorf("json line %d: %w", n, err)
-		}
-		evs = append(evs, ev)
-	}
-	if err := sc.Err(); err != nil {
-		return evs, fmt.Errorf("read json events: %w", err)
-	}
-	return evs, nil
 }

@@ -1,4 +1,4 @@
-package sessions
+package render
 
 import (
 	"bytes"
@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // fuzzInert fails when out could act on a terminal: invalid UTF-8, a C0
@@ -26,13 +29,13 @@ func fuzzInert(t *testing.T, what, out string) {
 	}
 }
 
-// FuzzReadJSON reads a saved session (PrintJSON output, an untrusted file:
+// FuzzReadJSON reads a saved session (JSON output, an untrusted file:
 // `mailwire replay` and the TUI load them) and renders what it read in
 // every format. ReadJSON must keep its bounds; every printer must cope with
 // any event a file can describe (nil and empty parts, unknown kinds, huge
 // or negative numbers, hostile strings) without panicking and without
 // letting a control character through; and a stream written back with
-// PrintJSON must read back the same (after the first read has replaced
+// JSON must read back the same (after the first read has replaced
 // invalid UTF-8 with U+FFFD).
 func FuzzReadJSON(f *testing.F) {
 	raw := base64.StdEncoding.EncodeToString([]byte("AUTH PLAIN AGxlYXJuZXIAcHc=\r\n"))
@@ -60,7 +63,7 @@ func FuzzReadJSON(f *testing.F) {
 	// readers); a fuzz input holds a few dozen events at most.
 	const maxEvents, maxLine = 64, 64 << 10
 	f.Fuzz(func(t *testing.T, data []byte) {
-		evs, err := ReadJSON(bytes.NewReader(data), maxEvents, maxLine)
+		evs, err := wire.ReadJSON(bytes.NewReader(data), maxEvents, maxLine)
 		if len(evs) > maxEvents {
 			t.Fatalf("%d events read, over %d", len(evs), maxEvents)
 		}
@@ -68,28 +71,28 @@ func FuzzReadJSON(f *testing.F) {
 			return
 		}
 		for _, lens := range []string{LensEndpoint, LensEavesdropper} {
-			o := PrintOptions{Lens: lens, Hex: true, Width: 60}
+			o := Options{Lens: lens, Hex: true, Width: 60}
 			var b bytes.Buffer
-			if err := PrintText(&b, evs, o); err != nil {
+			if err := Text(&b, evs, o); err != nil {
 				t.Fatalf("PrintText %s: %v", lens, err)
 			}
 			fuzzInert(t, "PrintText "+lens, b.String())
 			b.Reset()
-			if err := PrintMarkdown(&b, evs, o); err != nil {
+			if err := Markdown(&b, evs, o); err != nil {
 				t.Fatalf("PrintMarkdown %s: %v", lens, err)
 			}
 			fuzzInert(t, "PrintMarkdown "+lens, b.String())
 		}
 		// Unless asked, no printer shows a password the file carries.
 		for _, ev := range evs {
-			if ev.Credential == nil || len(ev.Credential.Password) < 6 || strings.Contains(ev.Credential.Password, Mask("x")) {
+			if ev.Credential == nil || len(ev.Credential.Password) < 6 || strings.Contains(ev.Credential.Password, protocol.Mask("x")) {
 				continue
 			}
 			var b bytes.Buffer
-			if err := PrintJSON(&b, []Event{ev}, PrintOptions{}); err != nil {
+			if err := JSON(&b, []wire.Event{ev}, Options{}); err != nil {
 				t.Fatal(err)
 			}
-			back, err := ReadJSON(&b, 1, maxLine*2)
+			back, err := wire.ReadJSON(&b, 1, maxLine*2)
 			if err != nil || len(back) != 1 {
 				t.Fatalf("PrintJSON output does not read back: %v", err)
 			}
@@ -111,19 +114,19 @@ func FuzzReadJSON(f *testing.F) {
 	})
 }
 
-// roundTripJSON writes evs with PrintJSON (secrets revealed, so nothing is
+// roundTripJSON writes evs with JSON (secrets revealed, so nothing is
 // masked) and reads them back.
-func roundTripJSON(t *testing.T, evs []Event) []Event {
+func roundTripJSON(t *testing.T, evs []wire.Event) []wire.Event {
 	t.Helper()
 	var b bytes.Buffer
-	if err := PrintJSON(&b, evs, PrintOptions{RevealSecrets: true}); err != nil {
+	if err := JSON(&b, evs, Options{RevealSecrets: true}); err != nil {
 		t.Fatalf("PrintJSON: %v", err)
 	}
 	fuzzInert(t, "PrintJSON", b.String())
 	if n := strings.Count(b.String(), "\n"); n != len(evs) {
 		t.Fatalf("PrintJSON wrote %d lines for %d events", n, len(evs))
 	}
-	back, err := ReadJSON(&b, len(evs), b.Len()+1)
+	back, err := wire.ReadJSON(&b, len(evs), b.Len()+1)
 	if err != nil {
 		t.Fatalf("PrintJSON output does not read back: %v\n%s", err, fmt.Sprint(evs))
 	}

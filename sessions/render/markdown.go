@@ -1,4 +1,4 @@
-package sessions
+package render
 
 import (
 	"bufio"
@@ -8,16 +8,19 @@ import (
 	"strings"
 
 	"github.com/mailwire/mailwire/content"
+	"github.com/mailwire/mailwire/sessions/internal/words"
+	"github.com/mailwire/mailwire/sessions/lens"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
-// PrintMarkdown writes the session as a GitHub-flavoured Markdown handout: a
+// Markdown writes the session as a GitHub-flavoured Markdown handout: a
 // heading and the outcome, a table of the exchange (one row per event; in
 // the eavesdropper lens only what crossed the wire), the explanation of
 // every annotation that appeared with its RFC references, and what an
 // eavesdropper saw. Every peer-controlled string is sanitized and put in a
 // code span (with `|` escaped inside tables, as GFM requires), so it can
 // neither inject Markdown or HTML nor a terminal escape.
-func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
+func Markdown(w io.Writer, evs []wire.Event, o Options) error {
 	if err := o.checkLens(); err != nil {
 		return err
 	}
@@ -48,26 +51,26 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 	}
 	var chains []*chainView
 	for _, ev := range evs {
-		if eaves && !InEavesdropperLens(ev) {
+		if eaves && !lens.Eavesdropper.Shows(ev) {
 			continue
 		}
 		ann, hasAnn := explain(ev.Annotation)
 		var what []string
 		switch {
-		case ev.Kind == KindBoundary:
-			what = append(what, "**TLS starts here:** "+mdCode(SafeString(ev.Text), true))
+		case ev.Kind == wire.KindBoundary:
+			what = append(what, "**TLS starts here:** "+mdCode(wire.SafeString(ev.Text), true))
 		case eaves:
 			what = append(what, mdCode(EavesdropperText(ev, false), true))
 		default:
 			what = append(what, mdCode(FirstLine(ev), true))
 		}
-		if ev.Kind == KindVerdict {
+		if ev.Kind == wire.KindVerdict {
 			what[0] = "**" + ev.Verdict.Headline() + ":** " + what[0]
 		}
 		if ev.Leg != "" {
-			what[0] = "*" + mdLine(SafeString(ev.Leg)) + "* " + what[0]
+			what[0] = "*" + mdLine(wire.SafeString(ev.Leg)) + "* " + what[0]
 		}
-		if ev.Kind == KindLine || ev.Kind == KindNote {
+		if ev.Kind == wire.KindLine || ev.Kind == wire.KindNote {
 			for _, l := range extraLines(ev) {
 				what = append(what, mdCode(l, true))
 			}
@@ -78,7 +81,7 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 			what = append(what, mdCode(l, true))
 		}
 		if !eaves && ev.TLS != nil {
-			for _, l := range detailLines(Event{TLS: ev.TLS}, false) {
+			for _, l := range detailLines(wire.Event{TLS: ev.TLS}, false) {
 				what = append(what, mdCode(l, true))
 			}
 		}
@@ -101,7 +104,7 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 			meaning = mdTable(ann.Title)
 		}
 		fmt.Fprintf(bw, "| %s | %s | %s | %s | %s |\n",
-			Elapsed(ev), strings.TrimSpace(Arrow(ev.Dir)), Badge(ev),
+			Elapsed(ev), strings.TrimSpace(Arrow(ev.Dir)), lens.Badge(ev),
 			strings.Join(what, "<br>"), meaning)
 	}
 	fmt.Fprintln(bw)
@@ -126,7 +129,7 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 
 	fmt.Fprintln(bw, "## What an eavesdropper saw")
 	fmt.Fprintln(bw)
-	for _, b := range eavesdropperSummary(evs, func(s string) string { return mdCode(SafeString(s), false) }) {
+	for _, b := range eavesdropperSummary(evs, func(s string) string { return mdCode(wire.SafeString(s), false) }) {
 		fmt.Fprintln(bw, "- "+b)
 	}
 	return bw.Flush()
@@ -135,20 +138,20 @@ func PrintMarkdown(w io.Writer, evs []Event, o PrintOptions) error {
 // mdChains writes each certificate chain of the session: its verdict, a
 // table of facts per certificate (values from the certificate in code
 // spans), and its problems with their titles.
-func mdChains(w io.Writer, chains []*chainView, o PrintOptions) {
+func mdChains(w io.Writer, chains []*chainView, o Options) {
 	for n, v := range chains {
 		if len(chains) == 1 {
 			fmt.Fprintf(w, "## Certificate chain\n\n")
 		} else {
 			fmt.Fprintf(w, "## Certificate chain %d\n\n", n+1)
 		}
-		s := "The server sent " + plural(v.sent, "certificate")
+		s := "The server sent " + words.Plural(v.sent, "certificate")
 		if v.name != "" {
 			s += ", checked for " + mdCode(v.name, false)
 		}
 		switch v.method {
 		case "":
-		case string(VerifyOff):
+		case string(wire.VerifyOff):
 			s += " (verification off, but checked anyway)"
 		default:
 			s += " against " + mdLine(v.method)
@@ -194,10 +197,10 @@ func mdChains(w io.Writer, chains []*chainView, o PrintOptions) {
 // mdHeader writes the heading and the outcome list. A scenario's stream
 // holds several connections (its legs); each gets its own title and
 // outcome, so the handout does not describe them all as the first.
-func mdHeader(w io.Writer, evs []Event) {
+func mdHeader(w io.Writer, evs []wire.Event) {
 	var legs []string
-	byLeg := map[string][]Event{}
-	var unlegged []Event
+	byLeg := map[string][]wire.Event{}
+	var unlegged []wire.Event
 	for _, ev := range evs {
 		if ev.Leg == "" {
 			unlegged = append(unlegged, ev)
@@ -225,8 +228,8 @@ func mdHeader(w io.Writer, evs []Event) {
 	// The scenario's own events (its verdicts, a failure before any
 	// connection) belong to no leg.
 	for _, ev := range unlegged {
-		if ev.Kind == KindError {
-			fmt.Fprintln(w, "- Result: **failed**: "+mdCode(SafeString(ev.Text), false))
+		if ev.Kind == wire.KindError {
+			fmt.Fprintln(w, "- Result: **failed**: "+mdCode(wire.SafeString(ev.Text), false))
 		}
 	}
 	fmt.Fprintf(w, "- Events: %d\n", len(evs))
@@ -234,13 +237,13 @@ func mdHeader(w io.Writer, evs []Event) {
 
 // mdSessionTitle names the session from its events: the protocol and the
 // address dialed.
-func mdSessionTitle(evs []Event) string {
+func mdSessionTitle(evs []wire.Event) string {
 	proto, addr := "", ""
 	for _, ev := range evs {
 		if proto == "" && ev.Line != nil && ev.Line.Proto != "" {
 			proto = strings.ToUpper(ev.Line.Proto)
 		}
-		if addr == "" && ev.Kind == KindConnect {
+		if addr == "" && ev.Kind == wire.KindConnect {
 			// "connected to 127.0.0.1:10587 (target) in 1ms", or the
 			// attacker's "attacker connected to the server 127.0.0.1:10587
 			// on behalf of …": the first host:port is the address dialed.
@@ -255,10 +258,10 @@ func mdSessionTitle(evs []Event) string {
 	}
 	var parts []string
 	if proto != "" {
-		parts = append(parts, SafeString(proto))
+		parts = append(parts, wire.SafeString(proto))
 	}
 	if addr != "" {
-		parts = append(parts, mdCode(SafeString(addr), false))
+		parts = append(parts, mdCode(wire.SafeString(addr), false))
 	}
 	if len(parts) == 0 {
 		return "no connection"
@@ -267,15 +270,15 @@ func mdSessionTitle(evs []Event) string {
 }
 
 // mdOutcome is the handout's summary list: result, TLS parameters.
-func mdOutcome(evs []Event) []string {
+func mdOutcome(evs []wire.Event) []string {
 	var out []string
 	var errs []string
 	for _, ev := range evs {
-		if ev.Kind == KindError {
-			errs = append(errs, mdCode(SafeString(ev.Text), false))
+		if ev.Kind == wire.KindError {
+			errs = append(errs, mdCode(wire.SafeString(ev.Text), false))
 		}
-		if ev.Kind == KindTLSState && ev.TLS != nil {
-			out = append(out, "TLS: "+mdCode(SafeString(ev.Text), false))
+		if ev.Kind == wire.KindTLSState && ev.TLS != nil {
+			out = append(out, "TLS: "+mdCode(wire.SafeString(ev.Text), false))
 		}
 	}
 	if len(errs) > 0 {
@@ -321,5 +324,5 @@ func mdTable(s string) string {
 
 // mdLine keeps trusted prose on one line.
 func mdLine(s string) string {
-	return strings.Join(strings.Fields(SafeString(s)), " ")
+	return strings.Join(strings.Fields(wire.SafeString(s)), " ")
 }

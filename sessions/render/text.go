@@ -1,8 +1,8 @@
-package sessions
+package render
 
-// Plain output of a session: PrintText (a terminal transcript), PrintJSON
-// (JSON Lines, print_json.go) and PrintMarkdown (a handout,
-// print_markdown.go). All three are pure functions of a []Event: they touch
+// Plain output of a session: Text (a terminal transcript), JSON
+// (JSON Lines, json.go) and Markdown (a handout,
+// markdown.go). All three are pure functions of a []Event: they touch
 // no network, so a recorded session prints exactly as a live one.
 //
 // Two rules hold in every format:
@@ -12,12 +12,11 @@ package sessions
 //     SafeHexDump, so a hostile server cannot put an escape sequence, an
 //     OSC 52 clipboard write or a C1 control on the reader's terminal. JSON
 //     escapes control characters by itself (RFC 8259 §7).
-//   - Passwords are masked unless PrintOptions.RevealSecrets: see
+//   - Passwords are masked unless Options.RevealSecrets: see
 //     RedactSecrets for exactly what is replaced.
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -25,6 +24,11 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/mailwire/mailwire/content"
+	"github.com/mailwire/mailwire/sessions/internal/words"
+	"github.com/mailwire/mailwire/sessions/lens"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Lenses: whose view of the session a printer shows.
@@ -39,9 +43,9 @@ const (
 	LensEavesdropper = "eavesdropper"
 )
 
-// PrintOptions control the printers. The zero value prints plain text of
+// Options control the printers. The zero value prints plain text of
 // the endpoint lens, 100 columns wide, with passwords masked.
-type PrintOptions struct {
+type Options struct {
 	// Color styles the text output with lipgloss (ANSI SGR sequences). The
 	// CLI sets it only when stdout is a terminal and NO_COLOR is unset; the
 	// caller should write through a colorprofile writer to downsample.
@@ -77,7 +81,7 @@ const (
 	credentialWarning = "⚠ credentials readable by anyone on the path"
 )
 
-func (o PrintOptions) width() int {
+func (o Options) width() int {
 	switch {
 	case o.Width <= 0:
 		return defaultPrintWidth
@@ -87,7 +91,7 @@ func (o PrintOptions) width() int {
 	return o.Width
 }
 
-func (o PrintOptions) lookup(key string) (content.Annotation, bool) {
+func (o Options) lookup(key string) (content.Annotation, bool) {
 	if key == "" {
 		return content.Annotation{}, false
 	}
@@ -97,10 +101,10 @@ func (o PrintOptions) lookup(key string) (content.Annotation, bool) {
 	return content.Lookup(key)
 }
 
-func (o PrintOptions) eavesdropper() bool { return o.Lens == LensEavesdropper }
+func (o Options) eavesdropper() bool { return o.Lens == LensEavesdropper }
 
 // checkLens rejects a lens name the printers do not know.
-func (o PrintOptions) checkLens() error {
+func (o Options) checkLens() error {
 	switch o.Lens {
 	case "", LensEndpoint, LensEavesdropper:
 		return nil
@@ -108,147 +112,21 @@ func (o PrintOptions) checkLens() error {
 	return fmt.Errorf("lens %q: want %s or %s", o.Lens, LensEndpoint, LensEavesdropper)
 }
 
-// RedactSecrets returns a copy of evs with every password masked, and for
-// each event it changed, true at the same index. On an event whose
-// Credential carries a password:
-//
-//   - Credential.Password becomes Mask(password);
-//   - in Raw and in Text, the argument that carries the secret is replaced
-//     by the mask "••••••••" (UTF-8): the base64 SASL response of AUTH PLAIN
-//     (RFC 4616 §2, which also encodes the user name), the base64 password
-//     line of AUTH LOGIN, the password argument of IMAP LOGIN (RFC 9051
-//     §6.2.3) and everything after "PASS " in POP3 (RFC 1939 §7). The line
-//     terminator and the command words stay, so the line still reads as what
-//     it was. Raw is then no longer the exact wire bytes.
-//
-// A line of any other shape has everything after its first word masked.
-// The input is not modified.
-func RedactSecrets(evs []Event) ([]Event, []bool) {
-	out := make([]Event, len(evs))
-	changed := make([]bool, len(evs))
-	for i, ev := range evs {
-		out[i] = ev
-		if ev.Credential == nil || ev.Credential.Password == "" {
-			continue
-		}
-		cr := *ev.Credential
-		pw := cr.Password
-		cr.Password = Mask(pw)
-		out[i].Credential = &cr
-		out[i].Raw = redactRaw(ev.Raw, cr.Mechanism, pw)
-		out[i].Text = redactLine(ev.Text, cr.Mechanism, pw)
-		changed[i] = true
-	}
-	return out, changed
-}
-
-// redactRaw masks the secret in each line of raw, keeping terminators.
-func redactRaw(raw []byte, mech, pw string) []byte {
-	if raw == nil {
-		return nil
-	}
-	var out []byte
-	for len(raw) > 0 {
-		line := raw
-		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
-			line = raw[:i+1]
-		}
-		raw = raw[len(line):]
-		body := bytes.TrimRight(line, "\r\n")
-		out = append(out, redactLine(string(body), mech, pw)...)
-		out = append(out, line[len(body):]...)
-	}
-	return out
-}
-
-// redactLine masks the secret-bearing argument of one client line (without
-// its terminator), by the credential's mechanism as DecodeCredential names
-// it.
-func redactLine(s, mech, pw string) string {
-	mask := Mask(pw)
-	words := strings.Fields(s)
-	var r string
-	switch mech {
-	case "AUTH PLAIN":
-		// "AUTH PLAIN <b64>", "tag AUTHENTICATE PLAIN <b64>", or the bare
-		// <b64> continuation line (RFC 4954 §4, RFC 9051 §6.2.2).
-		switch {
-		case len(words) >= 3 && strings.EqualFold(words[len(words)-2], AuthPlain):
-			r = replaceLastWord(s, mask)
-		case len(words) == 1:
-			r = mask
-		}
-	case "AUTH LOGIN":
-		// The password is always a continuation line of its own.
-		if len(words) == 1 {
-			r = mask
-		}
-	case "LOGIN":
-		// "tag LOGIN user password": keep the tag, the verb and the user.
-		rest := afterWords(s, 2)
-		if user := astringLen(rest); user > 0 {
-			r = s[:len(s)-len(rest)] + rest[:user] + " " + mask
-		}
-	case "USER/PASS":
-		if len(words) >= 2 && strings.EqualFold(words[0], "PASS") {
-			r = s[:strings.Index(s, words[0])+len(words[0])] + " " + mask
-		}
-	}
-	if r == "" {
-		// Unknown shape: hide everything after the first word rather than
-		// risk printing the secret.
-		if len(words) <= 1 {
-			return mask
-		}
-		return words[0] + " " + mask
-	}
-	return r
-}
-
-func replaceLastWord(s, with string) string {
-	t := strings.TrimRight(s, " \t")
-	i := strings.LastIndexAny(t, " \t")
-	return t[:i+1] + with
-}
-
-// astringLen returns the length of the IMAP astring at the start of s
-// (RFC 9051 §4.3: an atom, or a quoted string with backslash escapes), or 0.
-func astringLen(s string) int {
-	if s == "" || s[0] == '{' {
-		return 0
-	}
-	if s[0] == '"' {
-		for i := 1; i < len(s); i++ {
-			switch s[i] {
-			case '\\':
-				i++
-			case '"':
-				return i + 1
-			}
-		}
-		return 0
-	}
-	if i := strings.IndexByte(s, ' '); i >= 0 {
-		return i
-	}
-	return len(s)
-}
-
 // prepare applies the options every format shares: redaction.
-func (o PrintOptions) prepare(evs []Event) ([]Event, []bool) {
+func (o Options) prepare(evs []wire.Event) ([]wire.Event, []bool) {
 	if o.RevealSecrets {
 		return evs, make([]bool, len(evs))
 	}
-	return RedactSecrets(evs)
+	return protocol.RedactSecrets(evs)
 }
 
 // Arrow is the direction column of a transcript: C→S, S→C, or "·· " for
 // an event of neither direction (a note, the connection itself).
-func Arrow(d Direction) string {
+func Arrow(d wire.Direction) string {
 	switch d {
-	case ClientToServer:
+	case wire.ClientToServer:
 		return "C→S"
-	case ServerToClient:
+	case wire.ServerToClient:
 		return "S→C"
 	}
 	return "·· "
@@ -262,37 +140,37 @@ func Arrow(d Direction) string {
 // certificate) on the same line, as the session screen's one-row timeline
 // needs; the printers leave it out and list those fields under the event
 // instead.
-func EavesdropperText(ev Event, inlineLeaks bool) string {
+func EavesdropperText(ev wire.Event, inlineLeaks bool) string {
 	switch ev.Kind {
-	case KindRecord, KindEncrypted:
+	case wire.KindRecord, wire.KindEncrypted:
 		if ev.Record != nil {
-			what := "TLS " + SafeString(ev.Record.ContentType) + " record"
-			if ev.Kind == KindEncrypted {
+			what := "TLS " + wire.SafeString(ev.Record.ContentType) + " record"
+			if ev.Kind == wire.KindEncrypted {
 				what = "encrypted " + what
 			}
-			return what + ", " + plural(ev.Record.Length, "byte")
+			return what + ", " + words.Plural(ev.Record.Length, "byte")
 		}
-	case KindHandshake:
+	case wire.KindHandshake:
 		if h := ev.Handshake; h != nil {
 			if !inlineLeaks {
-				return SafeString(h.Type) + " (in the clear)"
+				return wire.SafeString(h.Type) + " (in the clear)"
 			}
 			var leaks []string
 			for _, f := range h.Fields {
 				if f.Metadata {
-					leaks = append(leaks, SafeString(f.Name)+" "+SafeString(f.Value))
+					leaks = append(leaks, wire.SafeString(f.Name)+" "+wire.SafeString(f.Value))
 				}
 			}
-			t := SafeString(h.Type) + " in the clear"
+			t := wire.SafeString(h.Type) + " in the clear"
 			if len(leaks) > 0 {
 				t += ": " + strings.Join(leaks, "; ")
 			}
 			return t
 		}
-	case KindNote:
-		return plural(len(ev.Raw), "cleartext byte") + " from the server"
-	case KindError:
-		return "the client gave up (not on the wire): " + SafeString(ev.Text)
+	case wire.KindNote:
+		return words.Plural(len(ev.Raw), "cleartext byte") + " from the server"
+	case wire.KindError:
+		return "the client gave up (not on the wire): " + wire.SafeString(ev.Text)
 	}
 	return FirstLine(ev)
 }
@@ -301,22 +179,22 @@ func EavesdropperText(ev Event, inlineLeaks bool) string {
 // whose Raw holds several lines (a multi-line reply, RFC 5321 §4.2.1) shows
 // its first line; the printers put the rest under it (extraLines), the
 // session screen in its detail pane.
-func FirstLine(ev Event) string {
-	if ev.Kind == KindLine && len(ev.Raw) > 0 {
-		if lines := SafeLines(ev.Raw); len(lines) > 1 {
+func FirstLine(ev wire.Event) string {
+	if ev.Kind == wire.KindLine && len(ev.Raw) > 0 {
+		if lines := wire.SafeLines(ev.Raw); len(lines) > 1 {
 			return lines[0]
 		}
 	}
-	return SafeString(ev.Text)
+	return wire.SafeString(ev.Text)
 }
 
 // extraLines returns the sanitized lines after the first of a multi-line
 // protocol event, bounded by maxExtraLines.
-func extraLines(ev Event) []string {
-	if ev.Kind != KindLine || len(ev.Raw) == 0 {
+func extraLines(ev wire.Event) []string {
+	if ev.Kind != wire.KindLine || len(ev.Raw) == 0 {
 		return nil
 	}
-	lines := SafeLines(ev.Raw)
+	lines := wire.SafeLines(ev.Raw)
 	if len(lines) <= 1 {
 		return nil
 	}
@@ -330,36 +208,36 @@ func extraLines(ev Event) []string {
 
 // detailLines are the decoded parts of an event shown under it: handshake
 // fields, TLS state, credentials.
-func detailLines(ev Event, eaves bool) []string {
+func detailLines(ev wire.Event, eaves bool) []string {
 	var out []string
 	if h := ev.Handshake; h != nil {
 		for _, f := range h.Fields {
 			if eaves && !f.Metadata {
 				continue
 			}
-			out = append(out, SafeString(f.Name)+": "+SafeString(f.Value))
+			out = append(out, wire.SafeString(f.Name)+": "+wire.SafeString(f.Value))
 		}
 	}
 	if t := ev.TLS; t != nil && !eaves {
 		if t.ALPN != "" {
-			out = append(out, "ALPN: "+SafeString(t.ALPN))
+			out = append(out, "ALPN: "+wire.SafeString(t.ALPN))
 		}
 		if t.ServerName != "" {
-			out = append(out, "server name: "+SafeString(t.ServerName))
+			out = append(out, "server name: "+wire.SafeString(t.ServerName))
 		}
 		if t.Chain == nil && t.VerifyError != "" {
 			// A recording made before chains were kept; otherwise the
 			// chain view says what failed, in words.
-			out = append(out, "verify error: "+SafeString(t.VerifyError))
+			out = append(out, "verify error: "+wire.SafeString(t.VerifyError))
 		}
 	}
 	if c := ev.Credential; c != nil {
-		s := "credential: " + SafeString(c.Mechanism)
+		s := "credential: " + wire.SafeString(c.Mechanism)
 		if c.Username != "" {
-			s += ", user " + SafeString(c.Username)
+			s += ", user " + wire.SafeString(c.Username)
 		}
 		if c.Password != "" {
-			s += ", password " + SafeString(c.Password)
+			s += ", password " + wire.SafeString(c.Password)
 		}
 		out = append(out, s)
 	}
@@ -405,8 +283,8 @@ func (st textStyles) render(s lipgloss.Style, text string) string {
 	return s.Render(text)
 }
 
-func (st textStyles) badge(ev Event) string {
-	b := Badge(ev)
+func (st textStyles) badge(ev wire.Event) string {
+	b := lens.Badge(ev)
 	pad := strings.Repeat(" ", 9-len(b))
 	var s lipgloss.Style
 	switch b {
@@ -435,13 +313,13 @@ func (st textStyles) badge(ev Event) string {
 
 // Elapsed formats At, the time since the session started, as
 // FormatDuration does: the time column of a transcript.
-func Elapsed(ev Event) string { return FormatDuration(ev.At) }
+func Elapsed(ev wire.Event) string { return wire.FormatDuration(ev.At) }
 
 // textIndent is where continuation lines start: under the event text.
 // "  12345.67ms  C→S  CLEARTEXT  " is 11+2+3+2+9+2 columns.
 const textIndent = 29
 
-// PrintText writes one line per event: elapsed time, direction, a badge
+// Text writes one line per event: elapsed time, direction, a badge
 // saying who can read the event (CLEARTEXT: anyone on the path; HANDSHAKE:
 // TLS metadata in the clear; TCP: the connection itself; ENCRYPTED: only the endpoints; LOCAL/ERROR:
 // never on the wire), the sanitized text and the annotation's title. Where
@@ -450,7 +328,7 @@ const textIndent = 29
 // warning, and, the first time an annotation appears, its prose, risk and
 // RFC references. The eavesdropper lens prints only what crossed the wire,
 // as an observer saw it, and ends with a summary.
-func PrintText(w io.Writer, evs []Event, o PrintOptions) error {
+func Text(w io.Writer, evs []wire.Event, o Options) error {
 	p, err := NewTextPrinter(w, o)
 	if err != nil {
 		return err
@@ -463,20 +341,20 @@ func PrintText(w io.Writer, evs []Event, o PrintOptions) error {
 	return p.Close()
 }
 
-// TextPrinter is PrintText one event at a time, for a live session: each
+// TextPrinter is Text one event at a time, for a live session: each
 // Print writes (and flushes) one event; Close writes what needs the whole
 // session (the eavesdropper summary). Not safe for concurrent use.
 type TextPrinter struct {
 	w     *bufio.Writer
-	o     PrintOptions
+	o     Options
 	st    textStyles
 	width int
 	seen  map[string]bool
-	evs   []Event // redacted, for the summary
+	evs   []wire.Event // redacted, for the summary
 }
 
 // NewTextPrinter returns a printer writing to w.
-func NewTextPrinter(w io.Writer, o PrintOptions) (*TextPrinter, error) {
+func NewTextPrinter(w io.Writer, o Options) (*TextPrinter, error) {
 	if err := o.checkLens(); err != nil {
 		return nil, err
 	}
@@ -484,9 +362,9 @@ func NewTextPrinter(w io.Writer, o PrintOptions) (*TextPrinter, error) {
 }
 
 // Print writes one event.
-func (p *TextPrinter) Print(ev Event) error {
+func (p *TextPrinter) Print(ev wire.Event) error {
 	if !p.o.RevealSecrets {
-		r, _ := RedactSecrets([]Event{ev})
+		r, _ := protocol.RedactSecrets([]wire.Event{ev})
 		ev = r[0]
 	}
 	if p.o.eavesdropper() {
@@ -502,7 +380,7 @@ func (p *TextPrinter) Close() error {
 		bw, st := p.w, p.st
 		fmt.Fprintln(bw)
 		fmt.Fprintln(bw, st.render(st.rule, "What an eavesdropper saw"))
-		for _, b := range eavesdropperSummary(p.evs, SafeString) {
+		for _, b := range eavesdropperSummary(p.evs, wire.SafeString) {
 			for i, wl := range wrap(b, p.width-4) {
 				pre := "  • "
 				if i > 0 {
@@ -515,20 +393,20 @@ func (p *TextPrinter) Close() error {
 	return p.w.Flush()
 }
 
-func (p *TextPrinter) event(ev Event) {
+func (p *TextPrinter) event(ev wire.Event) {
 	bw, st, o, width := p.w, p.st, p.o, p.width
 	indent := strings.Repeat(" ", textIndent)
 	eaves := o.eavesdropper()
-	if eaves && !InEavesdropperLens(ev) {
+	if eaves && !lens.Eavesdropper.Shows(ev) {
 		return
 	}
 	ann, hasAnn := o.lookup(ev.Annotation)
 	if eaves {
 		// The observer's view: explain each kind of visibility once,
 		// not what the protocol line means.
-		ann, hasAnn = o.lookup(WireAnnotation(ev))
+		ann, hasAnn = o.lookup(lens.WireAnnotation(ev))
 	}
-	if ev.Kind == KindBoundary {
+	if ev.Kind == wire.KindBoundary {
 		printRule(bw, st, ev, width)
 	} else {
 		text := FirstLine(ev)
@@ -538,12 +416,12 @@ func (p *TextPrinter) event(ev Event) {
 		} else if hasAnn {
 			title = "— " + ann.Title
 		}
-		if ev.Kind == KindVerdict {
+		if ev.Kind == wire.KindVerdict {
 			text = ev.Verdict.Headline() + ": " + text
 		}
 		printMain(bw, st, ev, LegTag(ev)+text, title, width)
 	}
-	if ev.Kind == KindLine || ev.Kind == KindNote {
+	if ev.Kind == wire.KindLine || ev.Kind == wire.KindNote {
 		for _, l := range extraLines(ev) {
 			fmt.Fprintln(bw, indent+l)
 		}
@@ -575,18 +453,18 @@ func (p *TextPrinter) event(ev Event) {
 			if more > 0 {
 				b = b[:maxHexBytes]
 			}
-			for _, l := range strings.Split(strings.TrimSuffix(SafeHexDump(b, perRow), "\n"), "\n") {
+			for _, l := range strings.Split(strings.TrimSuffix(wire.SafeHexDump(b, perRow), "\n"), "\n") {
 				fmt.Fprintln(bw, strings.Repeat(" ", ruleIndent)+st.render(st.detail, l))
 			}
 			if more > 0 {
-				fmt.Fprintf(bw, "%s%s\n", strings.Repeat(" ", ruleIndent), st.render(st.detail, fmt.Sprintf("… %s more", plural(more, "byte"))))
+				fmt.Fprintf(bw, "%s%s\n", strings.Repeat(" ", ruleIndent), st.render(st.detail, fmt.Sprintf("… %s more", words.Plural(more, "byte"))))
 			}
 		}
 	}
 	if hasAnn && !p.seen[ann.Key] {
 		p.seen[ann.Key] = true
 		in := indent
-		if ev.Kind == KindBoundary {
+		if ev.Kind == wire.KindBoundary {
 			in = strings.Repeat(" ", ruleIndent)
 		}
 		printProse(bw, st, ann, in, width)
@@ -664,7 +542,7 @@ func (p *TextPrinter) chain(v *chainView) {
 }
 
 // printRule draws the boundary where the connection turns into TLS.
-func printRule(w io.Writer, st textStyles, ev Event, width int) {
+func printRule(w io.Writer, st textStyles, ev wire.Event, width int) {
 	label := " TLS STARTS HERE "
 	if ev.Annotation == "tls.boundary.implicit" {
 		label = " TLS FROM THE FIRST BYTE "
@@ -674,7 +552,7 @@ func printRule(w io.Writer, st textStyles, ev Event, width int) {
 	right := max(n-left, 3)
 	rule := strings.Repeat("═", left) + label + strings.Repeat("═", right)
 	fmt.Fprintf(w, "%s  %s\n", st.render(st.time, fmt.Sprintf("%11s", Elapsed(ev))), st.render(st.rule, rule))
-	for _, l := range wrap(SafeString(ev.Text), width-ruleIndent) {
+	for _, l := range wrap(wire.SafeString(ev.Text), width-ruleIndent) {
 		fmt.Fprintln(w, strings.Repeat(" ", ruleIndent)+st.render(st.rule, l))
 	}
 }
@@ -682,7 +560,7 @@ func printRule(w io.Writer, st textStyles, ev Event, width int) {
 // printMain writes an event's own line: time, direction, badge, text and
 // title. Text too long for the width continues under itself, and the title
 // moves to a line of its own when it does not fit.
-func printMain(w io.Writer, st textStyles, ev Event, text, title string, width int) {
+func printMain(w io.Writer, st textStyles, ev wire.Event, text, title string, width int) {
 	prefix := fmt.Sprintf("%s  %s  %s  ", st.render(st.time, fmt.Sprintf("%11s", Elapsed(ev))), Arrow(ev.Dir), st.badge(ev))
 	indent := strings.Repeat(" ", textIndent)
 	room := width - textIndent
@@ -735,15 +613,15 @@ func printProse(w io.Writer, st textStyles, ann content.Annotation, indent strin
 }
 
 // hexBytes picks the bytes the hex view dumps for an event.
-func hexBytes(ev Event, eaves bool) []byte {
+func hexBytes(ev wire.Event, eaves bool) []byte {
 	switch ev.Kind {
-	case KindLine, KindNote:
+	case wire.KindLine, wire.KindNote:
 		return ev.Raw
-	case KindRecord, KindEncrypted:
+	case wire.KindRecord, wire.KindEncrypted:
 		if eaves {
 			return ev.Raw
 		}
-	case KindHandshake:
+	case wire.KindHandshake:
 		if !eaves {
 			return ev.Raw
 		}
@@ -806,12 +684,12 @@ func wrap(s string, width int) []string {
 // eavesdropperSummary lists, in a few sentences, what a passive observer
 // learned from the session. quote formats a peer-controlled value for the
 // target format (sanitized, and code-quoted in Markdown).
-func eavesdropperSummary(evs []Event, quote func(string) string) []string {
+func eavesdropperSummary(evs []wire.Event, quote func(string) string) []string {
 	var (
 		clearLines, clearBytes int
 		commands               []string
-		creds                  []*Credential
-		hiddenCreds            []*Credential
+		creds                  []*wire.Credential
+		hiddenCreds            []*wire.Credential
 		hs                     clearHandshake
 		encRecords, encBytes   int
 		tlsSeen                bool
@@ -819,22 +697,22 @@ func eavesdropperSummary(evs []Event, quote func(string) string) []string {
 	)
 	for _, ev := range evs {
 		switch {
-		case ev.Kind == KindLine && ev.Layer == LayerCleartext:
+		case ev.Kind == wire.KindLine && ev.Layer == wire.LayerCleartext:
 			clearLines++
 			clearBytes += len(ev.Raw)
-			if ev.Dir == ClientToServer && ev.Line != nil && ev.Line.Command != "" {
+			if ev.Dir == wire.ClientToServer && ev.Line != nil && ev.Line.Command != "" {
 				commands = appendUnique(commands, ev.Line.Command)
 			}
-		case ev.Kind == KindNote && ev.Layer == LayerCleartext:
+		case ev.Kind == wire.KindNote && ev.Layer == wire.LayerCleartext:
 			injected += len(ev.Raw)
-		case ev.Kind == KindBoundary:
+		case ev.Kind == wire.KindBoundary:
 			tlsSeen = true
-		case ev.Kind == KindEncrypted:
+		case ev.Kind == wire.KindEncrypted:
 			encRecords++
 			if ev.Record != nil {
 				encBytes += ev.Record.Length
 			}
-		case ev.Kind == KindHandshake && ev.Handshake != nil && !ev.Handshake.Encrypted:
+		case ev.Kind == wire.KindHandshake && ev.Handshake != nil && !ev.Handshake.Encrypted:
 			hs.add(ev.Handshake)
 		}
 		if c := ev.Credential; c != nil {
@@ -917,7 +795,7 @@ type clearHandshake struct {
 	serverHello      string
 }
 
-func (c *clearHandshake) add(h *Handshake) {
+func (c *clearHandshake) add(h *tlsmsg.Handshake) {
 	if ch := h.ClientHello; ch != nil {
 		if names := ch.ServerNames(); len(names) > 0 {
 			c.sni = appendUnique(c.sni, strings.Join(names, ", "))
@@ -956,4 +834,13 @@ func quoteAll(list []string, quote func(string) string) string {
 		q[i] = quote(s)
 	}
 	return strings.Join(q, ", ")
+}
+
+// LegTag is the prefix the printers put before an event's text when the
+// event belongs to one connection of several ("[attacker-server] "), "" otherwise.
+func LegTag(ev wire.Event) string {
+	if ev.Leg == "" {
+		return ""
+	}
+	return "[" + wire.SafeString(ev.Leg) + "] "
 }

@@ -1,4 +1,4 @@
-package sessions
+package render
 
 import (
 	"bytes"
@@ -14,19 +14,23 @@ import (
 
 	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions/certs"
+	"github.com/mailwire/mailwire/sessions/lens"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 var updatePrint = flag.Bool("update-print", false, "rewrite the printer goldens in testdata/print")
 
-type printer func(w *bytes.Buffer, evs []Event, o PrintOptions) error
+type printer func(w *bytes.Buffer, evs []wire.Event, o Options) error
 
 var printers = map[string]printer{
-	"text":     func(w *bytes.Buffer, evs []Event, o PrintOptions) error { return PrintText(w, evs, o) },
-	"json":     func(w *bytes.Buffer, evs []Event, o PrintOptions) error { return PrintJSON(w, evs, o) },
-	"markdown": func(w *bytes.Buffer, evs []Event, o PrintOptions) error { return PrintMarkdown(w, evs, o) },
+	"text":     func(w *bytes.Buffer, evs []wire.Event, o Options) error { return Text(w, evs, o) },
+	"json":     func(w *bytes.Buffer, evs []wire.Event, o Options) error { return JSON(w, evs, o) },
+	"markdown": func(w *bytes.Buffer, evs []wire.Event, o Options) error { return Markdown(w, evs, o) },
 }
 
-func render(t *testing.T, format string, evs []Event, o PrintOptions) string {
+func render(t *testing.T, format string, evs []wire.Event, o Options) string {
 	t.Helper()
 	var b bytes.Buffer
 	if err := printers[format](&b, evs, o); err != nil {
@@ -57,19 +61,19 @@ func checkGolden(t *testing.T, name, got string) {
 }
 
 func TestPrintGoldens(t *testing.T) {
-	fixtures := map[string][]Event{"587": fixture587(), "cleartext_auth": fixtureCleartextAuth()}
+	fixtures := map[string][]wire.Event{"587": fixture587(), "cleartext_auth": fixtureCleartextAuth()}
 	for fname, evs := range fixtures {
 		for _, tc := range []struct {
 			name, format string
-			o            PrintOptions
+			o            Options
 		}{
-			{"text", "text", PrintOptions{}},
-			{"text_eavesdropper", "text", PrintOptions{Lens: LensEavesdropper}},
-			{"text_eavesdropper_hex_w60", "text", PrintOptions{Lens: LensEavesdropper, Hex: true, Width: 60}},
-			{"text_color", "text", PrintOptions{Color: true}},
-			{"json", "json", PrintOptions{}},
-			{"markdown", "markdown", PrintOptions{}},
-			{"markdown_eavesdropper", "markdown", PrintOptions{Lens: LensEavesdropper}},
+			{"text", "text", Options{}},
+			{"text_eavesdropper", "text", Options{Lens: LensEavesdropper}},
+			{"text_eavesdropper_hex_w60", "text", Options{Lens: LensEavesdropper, Hex: true, Width: 60}},
+			{"text_color", "text", Options{Color: true}},
+			{"json", "json", Options{}},
+			{"markdown", "markdown", Options{}},
+			{"markdown_eavesdropper", "markdown", Options{Lens: LensEavesdropper}},
 		} {
 			t.Run(fname+"/"+tc.name, func(t *testing.T) {
 				tc.o.Annotations = fixtureAnnotations
@@ -83,7 +87,7 @@ func TestPrintGoldens(t *testing.T) {
 // TestPrintTextShape checks the properties the goldens encode, so that a
 // golden regenerated carelessly cannot lose them.
 func TestPrintTextShape(t *testing.T) {
-	o := PrintOptions{Annotations: fixtureAnnotations}
+	o := Options{Annotations: fixtureAnnotations}
 	out := render(t, "text", fixture587(), o)
 	for _, want := range []string{
 		"S→C  CLEARTEXT  220 mail.lab.test ESMTP Service Ready  — 220 Service ready",
@@ -119,7 +123,7 @@ func TestPrintTextShape(t *testing.T) {
 }
 
 func TestPrintEavesdropperLens(t *testing.T) {
-	o := PrintOptions{Annotations: fixtureAnnotations, Lens: LensEavesdropper}
+	o := Options{Annotations: fixtureAnnotations, Lens: LensEavesdropper}
 	out := render(t, "text", fixture587(), o)
 	for _, want := range []string{
 		"CLEARTEXT  EHLO client.test",
@@ -148,41 +152,41 @@ func TestPrintEavesdropperLens(t *testing.T) {
 			t.Errorf("cleartext session, eavesdropper lens lacks %q:\n%s", want, clear)
 		}
 	}
-	if _, err := printText(fixture587(), PrintOptions{Lens: "god"}); err == nil {
+	if _, err := printText(fixture587(), Options{Lens: "god"}); err == nil {
 		t.Error("unknown lens accepted")
 	}
 }
 
-func printText(evs []Event, o PrintOptions) (string, error) {
+func printText(evs []wire.Event, o Options) (string, error) {
 	var b bytes.Buffer
-	err := PrintText(&b, evs, o)
+	err := Text(&b, evs, o)
 	return b.String(), err
 }
 
 func TestPrintJSONRoundTrip(t *testing.T) {
-	for _, evs := range [][]Event{fixture587(), fixtureCleartextAuth()} {
+	for _, evs := range [][]wire.Event{fixture587(), fixtureCleartextAuth()} {
 		for _, reveal := range []bool{false, true} {
-			out := render(t, "json", evs, PrintOptions{RevealSecrets: reveal})
+			out := render(t, "json", evs, Options{RevealSecrets: reveal})
 			if n := strings.Count(out, "\n"); n != len(evs) {
 				t.Fatalf("%d lines for %d events", n, len(evs))
 			}
-			got, err := ReadJSON(strings.NewReader(out), 1000, 1<<20)
+			got, err := wire.ReadJSON(strings.NewReader(out), 1000, 1<<20)
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := evs
 			if !reveal {
-				want, _ = RedactSecrets(evs)
+				want, _ = protocol.RedactSecrets(evs)
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("reveal=%v: round trip differs:\ngot  %+v\nwant %+v", reveal, got, want)
 			}
 		}
 	}
-	if _, err := ReadJSON(strings.NewReader(strings.Repeat("{}\n", 5)), 4, 100); err == nil {
+	if _, err := wire.ReadJSON(strings.NewReader(strings.Repeat("{}\n", 5)), 4, 100); err == nil {
 		t.Error("ReadJSON read past maxEvents")
 	}
-	if _, err := ReadJSON(strings.NewReader(`{"seq":1,"text":"`+strings.Repeat("a", 200)+`"}`), 4, 100); err == nil {
+	if _, err := wire.ReadJSON(strings.NewReader(`{"seq":1,"text":"`+strings.Repeat("a", 200)+`"}`), 4, 100); err == nil {
 		t.Error("ReadJSON read a line past maxLine")
 	}
 }
@@ -197,11 +201,11 @@ func secretForms() []string {
 }
 
 func TestPrintMasksPasswords(t *testing.T) {
-	for name, evs := range map[string][]Event{"587": fixture587(), "cleartext": fixtureCleartextAuth()} {
+	for name, evs := range map[string][]wire.Event{"587": fixture587(), "cleartext": fixtureCleartextAuth()} {
 		for format := range printers {
 			for _, view := range []string{LensEndpoint, LensEavesdropper} {
 				for _, hex := range []bool{false, true} {
-					o := PrintOptions{Lens: view, Hex: hex}
+					o := Options{Lens: view, Hex: hex}
 					out := render(t, format, evs, o)
 					// JSON carries Raw as base64: decode every base64 run too.
 					decoded := decodeBase64Runs(out)
@@ -210,12 +214,12 @@ func TestPrintMasksPasswords(t *testing.T) {
 							t.Errorf("%s %s lens=%s hex=%v: output holds %q", name, format, view, hex, s)
 						}
 					}
-					if !strings.Contains(out, Mask("x")) && (view == LensEndpoint || name == "cleartext") {
+					if !strings.Contains(out, protocol.Mask("x")) && (view == LensEndpoint || name == "cleartext") {
 						t.Errorf("%s %s lens=%s: no mask shown", name, format, view)
 					}
 				}
 			}
-			o := PrintOptions{RevealSecrets: true}
+			o := Options{RevealSecrets: true}
 			if out := render(t, format, evs, o); !strings.Contains(out, fixturePassword) && !strings.Contains(decodeBase64Runs(out), fixturePassword) {
 				t.Errorf("%s %s: RevealSecrets does not show the password", name, format)
 			}
@@ -223,7 +227,7 @@ func TestPrintMasksPasswords(t *testing.T) {
 	}
 	// The input is never modified.
 	evs := fixture587()
-	RedactSecrets(evs)
+	protocol.RedactSecrets(evs)
 	if !bytes.Contains(evs[len(evs)-7].Raw, []byte("AUTH PLAIN AGxl")) || evs[len(evs)-7].Credential.Password != fixturePassword {
 		t.Error("RedactSecrets changed its input")
 	}
@@ -242,39 +246,11 @@ func decodeBase64Runs(s string) string {
 	return b.String()
 }
 
-func TestRedactLine(t *testing.T) {
-	m := Mask("x")
-	for _, tc := range []struct {
-		mech, pw, in, want string
-	}{
-		{"AUTH PLAIN", "pw", "AUTH PLAIN AHUAcHc=", "AUTH PLAIN " + m},
-		{"AUTH PLAIN", "pw", "AHUAcHc=", m}, // continuation line
-		{"AUTH PLAIN", "pw", "a1 AUTHENTICATE PLAIN AHUAcHc=", "a1 AUTHENTICATE PLAIN " + m},
-		{"AUTH LOGIN", "pw", "cHc=", m},
-		{"LOGIN", "pw", "a1 LOGIN learner pw", "a1 LOGIN learner " + m},
-		{"LOGIN", `p "w\`, `a1 LOGIN "lea rner" "p \"w\\"`, `a1 LOGIN "lea rner" ` + m},
-		{"USER/PASS", "my secret pass", "PASS my secret pass", "PASS " + m},
-		// A one-letter password must not mask every "a" of the line.
-		{"LOGIN", "a", "a1 LOGIN alice a", "a1 LOGIN alice " + m},
-		// An unknown shape masks everything after the first word.
-		{"AUTH LOGIN", "pw", "AUTH LOGIN pw extra", "AUTH " + m},
-		{"XOAUTH", "tok", "AUTH XOAUTH2 tok", "AUTH " + m},
-	} {
-		if got := redactLine(tc.in, tc.mech, tc.pw); got != tc.want {
-			t.Errorf("redactLine(%q, %s) = %q, want %q", tc.in, tc.mech, got, tc.want)
-		}
-	}
-	raw := redactRaw([]byte("AUTH PLAIN AHUAcHc=\r\n"), "AUTH PLAIN", "pw")
-	if string(raw) != "AUTH PLAIN "+m+"\r\n" {
-		t.Errorf("redactRaw kept %q", raw)
-	}
-}
-
 // hostileEvents carry, in every peer-controlled field, bytes a terminal
 // would act on: ESC sequences (CSI, OSC 52 clipboard write, OSC 0 title),
 // BEL, 8-bit C1 CSI (0x9b, raw and UTF-8 encoded), bidi overrides and
 // invalid UTF-8.
-func hostileEvents() []Event {
+func hostileEvents() []wire.Event {
 	const h = "\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\x1b]0;pwned\x07\x9b31m\u009b\u202e\xff\xfe\x00\x7f"
 	evs := fixture587()
 	for i := range evs {
@@ -293,7 +269,7 @@ func hostileEvents() []Event {
 		if ev.Handshake != nil {
 			hs := *ev.Handshake
 			hs.Type += h
-			hs.Fields = append([]Field{}, hs.Fields...)
+			hs.Fields = append([]tlsmsg.Field{}, hs.Fields...)
 			for j := range hs.Fields {
 				hs.Fields[j].Name += h
 				hs.Fields[j].Value += h
@@ -302,9 +278,9 @@ func hostileEvents() []Event {
 				// The summary reads the server name and ALPN from the
 				// typed message: the peer chose those bytes too.
 				ch := *hs.ClientHello
-				ch.Extensions = []Extension{
-					{ID: extServerName, Names: []string{"mail.lab.test" + h}},
-					{ID: extALPN, Names: []string{h, "smtp"}},
+				ch.Extensions = []tlsmsg.Extension{
+					{ID: tlsmsg.ExtServerName, Names: []string{"mail.lab.test" + h}},
+					{ID: tlsmsg.ExtALPN, Names: []string{h, "smtp"}},
 				}
 				hs.ClientHello = &ch
 			}
@@ -347,11 +323,11 @@ func hostileEvents() []Event {
 	var b fixtureBuilder
 	b.at = evs[len(evs)-1].At
 	b.evs = evs
-	b.add(Event{Kind: KindError, Dir: Local, Layer: LayerNote, Visible: VisibleNone, Text: "dial: " + h,
-		Err: &ErrorInfo{Op: "dial", Message: h}})
-	b.add(Event{Kind: KindNote, Dir: ServerToClient, Layer: LayerCleartext, Visible: VisibleAnyone, Raw: []byte(h),
+	b.add(wire.Event{Kind: wire.KindError, Dir: wire.Local, Layer: wire.LayerNote, Visible: wire.VisibleNone, Text: "dial: " + h,
+		Err: &wire.ErrorInfo{Op: "dial", Message: h}})
+	b.add(wire.Event{Kind: wire.KindNote, Dir: wire.ServerToClient, Layer: wire.LayerCleartext, Visible: wire.VisibleAnyone, Raw: []byte(h),
 		Text: "discarded: " + h, Annotation: "smtp.note.response_injection_discarded"})
-	b.add(Event{Kind: KindConnect, Dir: Local, Layer: LayerTCP, Visible: VisibleMetadata, Text: "connected to " + h})
+	b.add(wire.Event{Kind: wire.KindConnect, Dir: wire.Local, Layer: wire.LayerTCP, Visible: wire.VisibleMetadata, Text: "connected to " + h})
 	return b.evs
 }
 
@@ -375,7 +351,7 @@ var ourSGR = regexp.MustCompile("\x1b\\[[0-9;:]*m")
 func TestPrintHostileStrings(t *testing.T) {
 	evs := hostileEvents()
 	for format := range printers {
-		for _, o := range []PrintOptions{
+		for _, o := range []Options{
 			{}, {Lens: LensEavesdropper}, {Hex: true}, {Lens: LensEavesdropper, Hex: true}, {RevealSecrets: true}, {Width: 40},
 		} {
 			for _, ann := range []func(string) (content.Annotation, bool){fixtureAnnotations, nil} {
@@ -387,14 +363,14 @@ func TestPrintHostileStrings(t *testing.T) {
 			}
 		}
 		// With colour on, the only escapes are our own SGR sequences.
-		out := render(t, format, evs, PrintOptions{Color: true, Annotations: fixtureAnnotations})
+		out := render(t, format, evs, Options{Color: true, Annotations: fixtureAnnotations})
 		if bad, ok := dangerous(ourSGR.ReplaceAllString(out, "")); ok {
 			t.Errorf("%s with colour: output holds %q", format, bad)
 		}
 	}
 	// Markdown: peer text cannot close its code span or split a table cell.
-	md := render(t, "markdown", []Event{{Kind: KindLine, Dir: ServerToClient, Layer: LayerCleartext, Visible: VisibleAnyone,
-		Text: "250 ``ok`` | <script>alert(1)</script> [x](javascript:y)", Line: &Line{Proto: ProtoSMTP}}}, PrintOptions{})
+	md := render(t, "markdown", []wire.Event{{Kind: wire.KindLine, Dir: wire.ServerToClient, Layer: wire.LayerCleartext, Visible: wire.VisibleAnyone,
+		Text: "250 ``ok`` | <script>alert(1)</script> [x](javascript:y)", Line: &wire.Line{Proto: protocol.SMTP}}}, Options{})
 	if !strings.Contains(md, "| ``` 250 ``ok`` \\| <script>alert(1)</script> [x](javascript:y) ``` |") &&
 		!strings.Contains(md, "```250 ``ok`` \\| <script>alert(1)</script> [x](javascript:y)```") {
 		t.Errorf("markdown does not fence peer text:\n%s", md)
@@ -402,11 +378,11 @@ func TestPrintHostileStrings(t *testing.T) {
 }
 
 func TestPrintColor(t *testing.T) {
-	plain := render(t, "text", fixture587(), PrintOptions{Annotations: fixtureAnnotations})
+	plain := render(t, "text", fixture587(), Options{Annotations: fixtureAnnotations})
 	if strings.Contains(plain, "\x1b") {
 		t.Error("escape sequence without Color")
 	}
-	col := render(t, "text", fixture587(), PrintOptions{Color: true, Annotations: fixtureAnnotations})
+	col := render(t, "text", fixture587(), Options{Color: true, Annotations: fixtureAnnotations})
 	if !strings.Contains(col, "\x1b[") {
 		t.Fatal("no styling with Color")
 	}
@@ -418,7 +394,7 @@ func TestPrintColor(t *testing.T) {
 // TestPrintWithContent prints through the real dictionary: every key the
 // fixture uses that content defines shows its title.
 func TestPrintWithContent(t *testing.T) {
-	out := render(t, "text", fixture587(), PrintOptions{})
+	out := render(t, "text", fixture587(), Options{})
 	a, ok := content.Lookup("tls.boundary.starttls")
 	if !ok {
 		t.Skip("content has no tls.boundary.starttls yet")
@@ -427,16 +403,16 @@ func TestPrintWithContent(t *testing.T) {
 	if !strings.Contains(strings.Join(strings.Fields(out), " "), first) {
 		t.Errorf("boundary prose %q missing:\n%s", first, out)
 	}
-	md := render(t, "markdown", fixture587(), PrintOptions{})
+	md := render(t, "markdown", fixture587(), Options{})
 	if !strings.Contains(md, "### "+a.Title) {
 		t.Errorf("markdown lacks the boundary's section %q", a.Title)
 	}
 }
 
 func TestPrintHexBounded(t *testing.T) {
-	ev := Event{Kind: KindLine, Dir: ClientToServer, Layer: LayerCleartext, Visible: VisibleAnyone,
-		Raw: bytes.Repeat([]byte("A"), maxHexBytes+100), Text: "AAAA", Line: &Line{Proto: ProtoSMTP}}
-	out := render(t, "text", []Event{ev}, PrintOptions{Hex: true, Annotations: fixtureAnnotations})
+	ev := wire.Event{Kind: wire.KindLine, Dir: wire.ClientToServer, Layer: wire.LayerCleartext, Visible: wire.VisibleAnyone,
+		Raw: bytes.Repeat([]byte("A"), maxHexBytes+100), Text: "AAAA", Line: &wire.Line{Proto: protocol.SMTP}}
+	out := render(t, "text", []wire.Event{ev}, Options{Hex: true, Annotations: fixtureAnnotations})
 	if n := strings.Count(out, "|AAAAAAAAAAAAAAAA|"); n != maxHexBytes/16 {
 		t.Errorf("%d hex rows, want %d", n, maxHexBytes/16)
 	}
@@ -466,11 +442,11 @@ func TestWrap(t *testing.T) {
 
 // TestTextPrinterStreams: each Print reaches the writer at once (a live
 // session shows where a server stalls), and printing event by event gives
-// exactly PrintText's output.
+// exactly Text's output.
 func TestTextPrinterStreams(t *testing.T) {
 	evs := fixtureCleartextAuth()
 	for _, view := range []string{LensEndpoint, LensEavesdropper} {
-		o := PrintOptions{Lens: view, Annotations: fixtureAnnotations}
+		o := Options{Lens: view, Annotations: fixtureAnnotations}
 		var b bytes.Buffer
 		p, err := NewTextPrinter(&b, o)
 		if err != nil {
@@ -481,7 +457,7 @@ func TestTextPrinterStreams(t *testing.T) {
 			if err := p.Print(ev); err != nil {
 				t.Fatal(err)
 			}
-			if b.Len() == before && InEavesdropperLens(ev) {
+			if b.Len() == before && lens.Eavesdropper.Shows(ev) {
 				t.Errorf("%s: event %d not written at once", view, i)
 			}
 		}
@@ -492,7 +468,7 @@ func TestTextPrinterStreams(t *testing.T) {
 			t.Errorf("%s: streamed output differs from PrintText", view)
 		}
 	}
-	if _, err := NewTextPrinter(&bytes.Buffer{}, PrintOptions{Lens: "x"}); err == nil {
+	if _, err := NewTextPrinter(&bytes.Buffer{}, Options{Lens: "x"}); err == nil {
 		t.Error("bad lens accepted")
 	}
 }
@@ -501,14 +477,14 @@ func TestTextPrinterStreams(t *testing.T) {
 // with its own address and outcome, instead of titling them all after the
 // first.
 func TestPrintMarkdownNamesEveryLeg(t *testing.T) {
-	evs := []Event{
-		{Seq: 1, Leg: "client-attacker", Kind: KindConnect, Text: "connected to 127.0.0.1:41249 (127.0.0.1:41249) in 2ms"},
-		{Seq: 2, Leg: "attacker-server", Kind: KindConnect, Text: "attacker connected to the server 127.0.0.1:10587 on behalf of the client 127.0.0.1:45182 (connection 1)"},
-		{Seq: 3, Leg: "attacker-server", Kind: KindTLSState, TLS: &TLSState{Version: "TLS 1.3"}, Text: "TLS 1.3, between the attacker and the server"},
-		{Seq: 4, Leg: "client-attacker", Kind: KindError, Text: "client gave up"},
-		{Seq: 5, Kind: KindVerdict, Text: "credentials leaked"},
+	evs := []wire.Event{
+		{Seq: 1, Leg: "client-attacker", Kind: wire.KindConnect, Text: "connected to 127.0.0.1:41249 (127.0.0.1:41249) in 2ms"},
+		{Seq: 2, Leg: "attacker-server", Kind: wire.KindConnect, Text: "attacker connected to the server 127.0.0.1:10587 on behalf of the client 127.0.0.1:45182 (connection 1)"},
+		{Seq: 3, Leg: "attacker-server", Kind: wire.KindTLSState, TLS: &wire.TLSState{Version: "TLS 1.3"}, Text: "TLS 1.3, between the attacker and the server"},
+		{Seq: 4, Leg: "client-attacker", Kind: wire.KindError, Text: "client gave up"},
+		{Seq: 5, Kind: wire.KindVerdict, Text: "credentials leaked"},
 	}
-	got := render(t, "markdown", evs, PrintOptions{})
+	got := render(t, "markdown", evs, Options{})
 	for _, want := range []string{
 		"# mailwire sessions: 2 connections\n",
 		"- *client-attacker*: `127.0.0.1:41249`\n  - Result: **failed**: `client gave up`\n  - Events: 2\n",
@@ -523,7 +499,7 @@ func TestPrintMarkdownNamesEveryLeg(t *testing.T) {
 		t.Errorf("a multi-connection handout titled after one connection:\n%s", got)
 	}
 	// One connection keeps the single title.
-	one := render(t, "markdown", evs[:1], PrintOptions{})
+	one := render(t, "markdown", evs[:1], Options{})
 	if !strings.HasPrefix(one, "# mailwire session: `127.0.0.1:41249`\n") {
 		t.Errorf("single connection:\n%s", one)
 	}

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lens"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // compare: the same kind of work done three ways, one after another —
@@ -156,7 +158,7 @@ type CompareTable struct {
 // the legs first appear; a stream without legs (one plain session) gives
 // one row with an empty Leg. It is pure, so the scenario's verdict, the TUI
 // and the printers compute the same table from the same events.
-func Compare(evs []sessions.Event) CompareTable {
+func Compare(evs []wire.Event) CompareTable {
 	legs := Legs(evs)
 	if len(legs) == 0 {
 		legs = []string{""}
@@ -217,7 +219,7 @@ func (r CompareRow) summary() string {
 		fmt.Fprintf(&b, "%s (STARTTLS): %d cleartext bytes in %d round trips before TLS", name, r.CleartextBytes, r.RoundTrips)
 	case BoundaryImplicit:
 		kind := "implicit TLS"
-		if r.Proto == sessions.ProtoHTTP {
+		if r.Proto == protocol.HTTP {
 			kind = "HTTPS"
 		}
 		fmt.Fprintf(&b, "%s (%s): %d cleartext bytes, TLS from the first byte", name, kind, r.CleartextBytes)
@@ -225,7 +227,7 @@ func (r CompareRow) summary() string {
 		fmt.Fprintf(&b, "%s (no TLS): all %d bytes in cleartext", name, r.CleartextBytes)
 	}
 	if r.ToEncrypted >= 0 {
-		fmt.Fprintf(&b, ", first encrypted record %s after connect", sessions.FormatDuration(r.ToEncrypted))
+		fmt.Fprintf(&b, ", first encrypted record %s after connect", wire.FormatDuration(r.ToEncrypted))
 	}
 	if leak := r.Leaked(); len(leak) > 0 {
 		fmt.Fprintf(&b, ", %s readable", strings.Join(leak, ", "))
@@ -285,7 +287,7 @@ type legFacts struct {
 	envelopeInClear bool
 
 	sni, alpnOffered, alpnChosen string
-	tls                          *sessions.TLSState
+	tls                          *wire.TLSState
 	opportunistic                bool // a tls.verify.opportunistic note
 	attacker                     bool // the attacker's own leg to the server: it is the client here
 	err                          string
@@ -294,26 +296,26 @@ type legFacts struct {
 	tlsSeq   int
 }
 
-func analyzeLeg(evs []sessions.Event) legFacts {
+func analyzeLeg(evs []wire.Event) legFacts {
 	f := legFacts{boundary: BoundaryNone, toEncrypted: -1}
 	var connectAt time.Duration
 	connected, beforeBoundary := false, true
-	lastClear := sessions.Direction("")
+	lastClear := wire.Direction("")
 	for _, ev := range evs {
 		if ev.Line != nil && f.proto == "" {
 			f.proto = ev.Line.Proto
 		}
-		if ev.Leg == sessions.LegAttackerServer {
+		if ev.Leg == wire.LegAttackerServer {
 			f.attacker = true
 		}
 		switch ev.Kind {
-		case sessions.KindConnect:
+		case wire.KindConnect:
 			if !connected {
 				connected, connectAt = true, ev.At
 				f.network = true
 				f.evidence = append(f.evidence, ev.Seq)
 			}
-		case sessions.KindBoundary:
+		case wire.KindBoundary:
 			if beforeBoundary {
 				beforeBoundary = false
 				f.boundary = BoundaryStartTLS
@@ -322,27 +324,27 @@ func analyzeLeg(evs []sessions.Event) legFacts {
 				}
 				f.evidence = append(f.evidence, ev.Seq)
 			}
-		case sessions.KindRecord:
-			if sessions.OnWire(ev) {
+		case wire.KindRecord:
+			if lens.OnWire(ev) {
 				f.handshakeClear += len(ev.Raw)
 			}
-		case sessions.KindEncrypted:
+		case wire.KindEncrypted:
 			if f.toEncrypted < 0 && connected {
 				f.toEncrypted = ev.At - connectAt
 				f.evidence = append(f.evidence, ev.Seq)
 			}
-		case sessions.KindHandshake:
+		case wire.KindHandshake:
 			f.handshake(ev)
-		case sessions.KindTLSState:
+		case wire.KindTLSState:
 			if f.tls == nil && ev.TLS != nil {
 				f.tls, f.tlsSeq = ev.TLS, ev.Seq
 				f.evidence = append(f.evidence, ev.Seq)
 			}
-		case sessions.KindNote:
+		case wire.KindNote:
 			if ev.Annotation == "tls.verify.opportunistic" {
 				f.opportunistic = true
 			}
-		case sessions.KindError:
+		case wire.KindError:
 			if f.err == "" {
 				f.err = ev.Text
 				if ev.Err != nil {
@@ -353,21 +355,21 @@ func analyzeLeg(evs []sessions.Event) legFacts {
 				}
 			}
 		}
-		if !sessions.OnWire(ev) || ev.Visible != sessions.VisibleAnyone {
+		if !lens.OnWire(ev) || ev.Visible != wire.VisibleAnyone {
 			continue
 		}
 		// Readable by anyone: count it whether before the boundary or,
 		// when TLS never began, anywhere in the leg.
 		switch ev.Dir {
-		case sessions.ClientToServer:
+		case wire.ClientToServer:
 			f.clearC2S += len(ev.Raw)
-		case sessions.ServerToClient:
+		case wire.ServerToClient:
 			f.clearS2C += len(ev.Raw)
-			if lastClear == sessions.ClientToServer {
+			if lastClear == wire.ClientToServer {
 				f.roundTrips++
 			}
 		}
-		if ev.Dir == sessions.ClientToServer || ev.Dir == sessions.ServerToClient {
+		if ev.Dir == wire.ClientToServer || ev.Dir == wire.ServerToClient {
 			lastClear = ev.Dir
 		}
 		f.evidence = append(f.evidence, ev.Seq)
@@ -383,7 +385,7 @@ func analyzeLeg(evs []sessions.Event) legFacts {
 }
 
 // clearLine records what a cleartext line told the observer.
-func (f *legFacts) clearLine(ev sessions.Event) {
+func (f *legFacts) clearLine(ev wire.Event) {
 	if ev.Credential != nil && ev.Credential.OnWire {
 		f.credsInClear = true
 	}
@@ -392,9 +394,9 @@ func (f *legFacts) clearLine(ev sessions.Event) {
 	}
 	first := firstLine(ev.Raw)
 	switch {
-	case ev.Dir == sessions.ServerToClient && f.greeting == "":
+	case ev.Dir == wire.ServerToClient && f.greeting == "":
 		f.greeting = first
-		if ev.Line.Proto == sessions.ProtoSMTP && ev.Line.Code == "220" {
+		if ev.Line.Proto == protocol.SMTP && ev.Line.Code == "220" {
 			// RFC 5321 §4.2: Greeting = "220 " (Domain / address-literal) …
 			// A multi-line greeting starts "220-Domain".
 			fs := strings.Fields(first)
@@ -406,9 +408,9 @@ func (f *legFacts) clearLine(ev sessions.Event) {
 			}
 			// A domain name has at most 255 octets (RFC 1035 §2.3.4);
 			// anything longer is not one, and would swamp the table.
-			f.greetingHost = sessions.Truncate(f.greetingHost, 255)
+			f.greetingHost = wire.Truncate(f.greetingHost, 255)
 		}
-	case ev.Dir == sessions.ClientToServer:
+	case ev.Dir == wire.ClientToServer:
 		switch strings.ToUpper(ev.Line.Command) {
 		case "EHLO", "HELO":
 			if fs := strings.Fields(first); len(fs) > 1 {
@@ -428,9 +430,9 @@ func (f *legFacts) clearLine(ev sessions.Event) {
 
 // handshake records what a ClientHello or ServerHello showed in the
 // clear, from the dissector's typed messages.
-func (f *legFacts) handshake(ev sessions.Event) {
+func (f *legFacts) handshake(ev wire.Event) {
 	h := ev.Handshake
-	if h == nil || !sessions.OnWire(ev) {
+	if h == nil || !lens.OnWire(ev) {
 		return
 	}
 	if ch := h.ClientHello; ch != nil && f.sni == "" && f.alpnOffered == "" {
@@ -456,15 +458,15 @@ func (f legFacts) certCheck() (string, bool) {
 		return "nobody: the handshake did not complete", false
 	}
 	who := "the mail client"
-	if f.proto == sessions.ProtoHTTP || f.proto == sessions.ProtoHTTPS {
+	if f.proto == protocol.HTTP || f.proto == protocol.HTTPS {
 		who = "the browser (here mailwire as one)"
 	}
 	switch {
-	case f.attacker && st.VerifyMethod == string(sessions.VerifyOff):
+	case f.attacker && st.VerifyMethod == string(wire.VerifyOff):
 		// On its own leg the attacker is the client; it connects to the
 		// real server and has no reason to doubt it.
 		return "the attacker, as this leg's client: not checked (it has no reason to)", false
-	case st.VerifyMethod == string(sessions.VerifyOff):
+	case st.VerifyMethod == string(wire.VerifyOff):
 		return who + ": verification off, anyone could impersonate the server", false
 	case f.opportunistic && st.Verified:
 		return fmt.Sprintf("the sending MTA, opportunistic: verified (%s) but not enforced", st.VerifyMethod), true
@@ -499,7 +501,7 @@ func (f legFacts) row(leg string) CompareRow {
 		// RFC 3207 §6 describes the attack for SMTP; RFC 2595, for IMAP
 		// and POP3, answers it with a mode that requires TLS (§2.2).
 		cite := "RFC 3207 §6"
-		if f.proto == sessions.ProtoIMAP || f.proto == sessions.ProtoPOP3 {
+		if f.proto == protocol.IMAP || f.proto == protocol.POP3 {
 			cite = "only a client that requires TLS resists it, RFC 2595 §2.2"
 		}
 		r.DowngradeWhy = "yes: TLS began with STARTTLS after " + what + ", which anyone on the path can rewrite (" + cite + ")"
@@ -520,5 +522,5 @@ func firstLine(b []byte) string {
 	if i := bytes.IndexByte(b, '\n'); i >= 0 {
 		b = b[:i]
 	}
-	return sessions.Truncate(sessions.SafeString(strings.TrimRight(string(b), "\r")), 200)
+	return wire.Truncate(wire.SafeString(strings.TrimRight(string(b), "\r")), 200)
 }

@@ -6,9 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // compareRow returns the table's row for leg.
@@ -62,7 +63,7 @@ func TestCompareLive(t *testing.T) {
 			t.Errorf("%s: handshake bytes %d, version %q, error %q", r.Leg, r.HandshakeClearBytes, r.TLSVersion, r.Err)
 		}
 		for _, s := range r.Evidence {
-			if !slices.ContainsFunc(leg, func(ev sessions.Event) bool { return ev.Seq == s }) {
+			if !slices.ContainsFunc(leg, func(ev wire.Event) bool { return ev.Seq == s }) {
 				t.Errorf("%s: evidence %d is not on the leg", r.Leg, s)
 			}
 		}
@@ -114,7 +115,7 @@ func TestCompareFromEvents(t *testing.T) {
 	banner := []byte("220 mx7.example.test ESMTP Postfix (Debian/GNU) ready for you\r\n")
 	var grew int
 	for i, ev := range edited {
-		if ev.Leg == scenario.LegCompare587 && ev.Kind == sessions.KindLine && ev.Dir == sessions.ServerToClient {
+		if ev.Leg == scenario.LegCompare587 && ev.Kind == wire.KindLine && ev.Dir == wire.ServerToClient {
 			grew = len(banner) - len(ev.Raw)
 			edited[i].Raw = banner
 			break
@@ -131,16 +132,16 @@ func TestCompareFromEvents(t *testing.T) {
 	// Drop 587's boundary and everything after it but the close: a
 	// session that never left cleartext is downgradeable ("already
 	// down") and has no encrypted record.
-	var plain []sessions.Event
+	var plain []wire.Event
 	cut := false
 	for _, ev := range evs {
 		if ev.Leg != scenario.LegCompare587 {
 			continue
 		}
-		if ev.Kind == sessions.KindBoundary {
+		if ev.Kind == wire.KindBoundary {
 			cut = true
 		}
-		if !cut || ev.Kind == sessions.KindClose {
+		if !cut || ev.Kind == wire.KindClose {
 			plain = append(plain, ev)
 		}
 	}
@@ -157,26 +158,26 @@ func TestCompareFromEvents(t *testing.T) {
 // no round trip, pipelined commands answered together are one.
 func TestCompareRoundTrips(t *testing.T) {
 	seq := 0
-	ev := func(kind sessions.Kind, dir sessions.Direction, raw string, line *sessions.Line) sessions.Event {
+	ev := func(kind wire.Kind, dir wire.Direction, raw string, line *wire.Line) wire.Event {
 		seq++
-		e := sessions.Event{Seq: seq, Kind: kind, Dir: dir, Layer: sessions.LayerCleartext, Visible: sessions.VisibleAnyone, Raw: []byte(raw), Line: line}
-		if kind == sessions.KindConnect {
-			e.Layer, e.Visible, e.Raw = sessions.LayerTCP, sessions.VisibleMetadata, nil
+		e := wire.Event{Seq: seq, Kind: kind, Dir: dir, Layer: wire.LayerCleartext, Visible: wire.VisibleAnyone, Raw: []byte(raw), Line: line}
+		if kind == wire.KindConnect {
+			e.Layer, e.Visible, e.Raw = wire.LayerTCP, wire.VisibleMetadata, nil
 		}
 		return e
 	}
-	smtp := func(cmd string) *sessions.Line { return &sessions.Line{Proto: sessions.ProtoSMTP, Command: cmd} }
-	evs := []sessions.Event{
-		ev(sessions.KindConnect, sessions.Local, "", nil),
-		ev(sessions.KindLine, sessions.ServerToClient, "220-mx.example.test hi\r\n220 more\r\n", &sessions.Line{Proto: sessions.ProtoSMTP, Code: "220"}),
-		ev(sessions.KindLine, sessions.ClientToServer, "EHLO a.example\r\n", smtp("EHLO")),
-		ev(sessions.KindLine, sessions.ServerToClient, "250-mx\r\n250 AUTH PLAIN\r\n", &sessions.Line{Proto: sessions.ProtoSMTP, Code: "250", Capabilities: []string{"AUTH PLAIN"}}),
-		ev(sessions.KindLine, sessions.ClientToServer, "AUTH PLAIN AHUAcA==\r\n", smtp("AUTH")),
-		ev(sessions.KindLine, sessions.ClientToServer, "MAIL FROM:<a@b>\r\n", smtp("MAIL")),
-		ev(sessions.KindLine, sessions.ServerToClient, "235 ok\r\n", &sessions.Line{Proto: sessions.ProtoSMTP, Code: "235"}),
-		ev(sessions.KindLine, sessions.ServerToClient, "250 ok\r\n", &sessions.Line{Proto: sessions.ProtoSMTP, Code: "250"}),
+	smtp := func(cmd string) *wire.Line { return &wire.Line{Proto: protocol.SMTP, Command: cmd} }
+	evs := []wire.Event{
+		ev(wire.KindConnect, wire.Local, "", nil),
+		ev(wire.KindLine, wire.ServerToClient, "220-mx.example.test hi\r\n220 more\r\n", &wire.Line{Proto: protocol.SMTP, Code: "220"}),
+		ev(wire.KindLine, wire.ClientToServer, "EHLO a.example\r\n", smtp("EHLO")),
+		ev(wire.KindLine, wire.ServerToClient, "250-mx\r\n250 AUTH PLAIN\r\n", &wire.Line{Proto: protocol.SMTP, Code: "250", Capabilities: []string{"AUTH PLAIN"}}),
+		ev(wire.KindLine, wire.ClientToServer, "AUTH PLAIN AHUAcA==\r\n", smtp("AUTH")),
+		ev(wire.KindLine, wire.ClientToServer, "MAIL FROM:<a@b>\r\n", smtp("MAIL")),
+		ev(wire.KindLine, wire.ServerToClient, "235 ok\r\n", &wire.Line{Proto: protocol.SMTP, Code: "235"}),
+		ev(wire.KindLine, wire.ServerToClient, "250 ok\r\n", &wire.Line{Proto: protocol.SMTP, Code: "250"}),
 	}
-	evs[4].Credential = &sessions.Credential{Mechanism: "AUTH PLAIN", Username: "u", Password: "p", OnWire: true}
+	evs[4].Credential = &wire.Credential{Mechanism: "AUTH PLAIN", Username: "u", Password: "p", OnWire: true}
 	tab := scenario.Compare(evs)
 	if len(tab.Rows) != 1 {
 		t.Fatalf("rows %+v", tab.Rows)
@@ -203,8 +204,8 @@ func TestCompareOnlySomePorts(t *testing.T) {
 		t.Fatalf("rows %+v", tab.Rows)
 	}
 	for _, port := range []string{"465", "443"} {
-		if !has(evs, func(ev sessions.Event) bool {
-			return ev.Kind == sessions.KindNote && ev.Leg == "" && strings.Contains(ev.Text, "port "+port+" left out")
+		if !has(evs, func(ev wire.Event) bool {
+			return ev.Kind == wire.KindNote && ev.Leg == "" && strings.Contains(ev.Text, "port "+port+" left out")
 		}) {
 			t.Errorf("no note on port %s\n%s", port, dump(evs))
 		}
@@ -225,8 +226,8 @@ func TestCompareShowsTheStrip(t *testing.T) {
 			}
 			evs := play(t, scenario.Request{Name: "strip-opportunistic", Env: env, Port: port})
 			tab := scenario.Compare(evs)
-			up := compareRow(t, tab, sessions.LegAttackerServer)
-			down := compareRow(t, tab, sessions.LegClientAttacker)
+			up := compareRow(t, tab, wire.LegAttackerServer)
+			down := compareRow(t, tab, wire.LegClientAttacker)
 			if !slices.Contains(up.Capabilities, offer) {
 				t.Errorf("attacker↔server capabilities %q lack the server's %s offer", up.Capabilities, offer)
 			}

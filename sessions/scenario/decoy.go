@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // No real password ever crosses the wire in cleartext because of mailwire.
@@ -46,7 +47,7 @@ func newDecoy() decoy {
 // a TLS whose certificate is not enforced (opportunistic, verification off).
 func mayExposeCredentials(o sessions.Options) bool {
 	return o.AllowCleartextAuth || o.TLSMode == sessions.TLSNone ||
-		o.TLSMode == sessions.TLSOpportunistic || o.Verify == sessions.VerifyOff
+		o.TLSMode == sessions.TLSOpportunistic || o.Verify == wire.VerifyOff
 }
 
 // guardCredentials returns o unchanged against the lab (its demo login is

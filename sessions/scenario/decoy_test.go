@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // No real password ever crosses the wire in cleartext because of mailwire
@@ -54,14 +54,14 @@ func passwordForms(user, password string) []string {
 // before TLS: on each leg, every event before that leg's first TLS
 // boundary, and every cleartext-layer event wherever it is (an
 // opportunistic client going on without TLS has no boundary at all).
-func cleartextLeaks(evs []sessions.Event, forms []string) []sessions.Event {
+func cleartextLeaks(evs []wire.Event, forms []string) []wire.Event {
 	tlsBegan := map[string]bool{}
-	var out []sessions.Event
+	var out []wire.Event
 	for _, ev := range evs {
-		if ev.Kind == sessions.KindBoundary {
+		if ev.Kind == wire.KindBoundary {
 			tlsBegan[ev.Leg] = true
 		}
-		if tlsBegan[ev.Leg] && ev.Layer != sessions.LayerCleartext {
+		if tlsBegan[ev.Leg] && ev.Layer != wire.LayerCleartext {
 			continue
 		}
 		for _, f := range forms {
@@ -100,7 +100,7 @@ func TestNoRealPasswordBeforeTLSAgainstTarget(t *testing.T) {
 						if err == nil || !strings.Contains(err.Error(), "needs the embedded lab") {
 							t.Fatalf("a scenario that needs the lab ran against a target: %v\n%s", err, dump(evs))
 						}
-						if has(evs, func(ev sessions.Event) bool { return ev.Kind == sessions.KindConnect }) {
+						if has(evs, func(ev wire.Event) bool { return ev.Kind == wire.KindConnect }) {
 							t.Fatalf("refused, yet connected\n%s", dump(evs))
 						}
 						return
@@ -109,12 +109,12 @@ func TestNoRealPasswordBeforeTLSAgainstTarget(t *testing.T) {
 						t.Fatalf("scenario could not run: %v\n%s", err, dump(evs))
 					}
 					for _, ev := range cleartextLeaks(evs, forms) {
-						t.Errorf("the real password crossed before TLS on leg %q, event %d: %s", ev.Leg, ev.Seq, sessions.SafeString(ev.Text))
+						t.Errorf("the real password crossed before TLS on leg %q, event %d: %s", ev.Leg, ev.Seq, wire.SafeString(ev.Text))
 					}
 					// Where the client logs in before TLS, it does so as
 					// the decoy, and says so.
 					if len(scenario.CredentialsOnWire(evs)) > 0 &&
-						!has(evs, func(ev sessions.Event) bool { return ev.Annotation == scenario.AnnotationDecoy }) {
+						!has(evs, func(ev wire.Event) bool { return ev.Annotation == scenario.AnnotationDecoy }) {
 						t.Errorf("a login crossed in cleartext without the decoy note\n%s", dump(evs))
 					}
 					if t.Failed() {
@@ -137,7 +137,7 @@ func TestCleartextLeaksFindsTheLabsDemoPassword(t *testing.T) {
 	if len(cleartextLeaks(evs, passwordForms(lab.DemoUser, lab.DemoPassword))) == 0 {
 		t.Fatalf("too-early against the lab: no demo password found before TLS\n%s", dump(evs))
 	}
-	if has(evs, func(ev sessions.Event) bool { return ev.Annotation == scenario.AnnotationDecoy }) {
+	if has(evs, func(ev wire.Event) bool { return ev.Annotation == scenario.AnnotationDecoy }) {
 		t.Errorf("the lab's own run used a decoy\n%s", dump(evs))
 	}
 }
@@ -157,7 +157,7 @@ func TestTooEarlyDecoyShowsPolicy(t *testing.T) {
 	} {
 		t.Run(strconv.Itoa(tc.port), func(t *testing.T) {
 			evs := play(t, scenario.Request{Name: "too-early", Port: tc.port, Env: env})
-			var notes []sessions.Event
+			var notes []wire.Event
 			for _, ev := range evs {
 				if ev.Annotation == scenario.AnnotationDecoy {
 					notes = append(notes, ev)

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // dialog is a scripted client for the scenarios whose client misbehaves on
@@ -29,7 +31,7 @@ func newDialog(c *sessions.Conversation) *dialog {
 // client line whose command is verb.
 func (d *dialog) send(raw, verb string) error {
 	d.verb = verb
-	if err := d.c.Send([]byte(raw), sessions.Line{Command: verb}, d.proto+".cmd."+strings.ToLower(verb)); err != nil {
+	if err := d.c.Send([]byte(raw), wire.Line{Command: verb}, d.proto+".cmd."+strings.ToLower(verb)); err != nil {
 		return d.c.Fail("send "+verb, err, "")
 	}
 	return nil
@@ -42,11 +44,11 @@ func (d *dialog) tag() string {
 }
 
 // smtpReply reads one SMTP reply and emits it.
-func (d *dialog) smtpReply(op string) (*sessions.Reply, error) {
-	r, err := sessions.ReadSMTPReply(d.c.Reader(), d.c.Options().MaxReplyLines)
+func (d *dialog) smtpReply(op string) (*protocol.Reply, error) {
+	r, err := protocol.ReadSMTPReply(d.c.Reader(), d.c.Options().MaxReplyLines)
 	if err != nil {
 		if r != nil && len(r.Raw) > 0 {
-			d.c.Received(r.Raw, sessions.Line{}, "smtp.reply.incomplete")
+			d.c.Received(r.Raw, wire.Line{}, "smtp.reply.incomplete")
 		}
 		return nil, d.c.Fail(op, err, "")
 	}
@@ -56,7 +58,7 @@ func (d *dialog) smtpReply(op string) (*sessions.Reply, error) {
 }
 
 // smtp sends one command and reads its reply.
-func (d *dialog) smtp(verb, line string) (*sessions.Reply, error) {
+func (d *dialog) smtp(verb, line string) (*protocol.Reply, error) {
 	if err := d.send(line+"\r\n", verb); err != nil {
 		return nil, err
 	}
@@ -64,31 +66,31 @@ func (d *dialog) smtp(verb, line string) (*sessions.Reply, error) {
 }
 
 // pop3Reply reads one POP3 response and emits it.
-func (d *dialog) pop3Reply(op string, multi bool) (*sessions.POP3Response, error) {
-	r, err := sessions.ReadPOP3Response(d.c.Reader(), multi, d.c.Options().MaxReplyLines)
+func (d *dialog) pop3Reply(op string, multi bool) (*protocol.POP3Response, error) {
+	r, err := protocol.ReadPOP3Response(d.c.Reader(), multi, d.c.Options().MaxReplyLines)
 	if err != nil {
 		if r != nil && len(r.Raw) > 0 {
-			d.c.Received(r.Raw, sessions.Line{}, "pop3.reply.incomplete")
+			d.c.Received(r.Raw, wire.Line{}, "pop3.reply.incomplete")
 		}
 		return nil, d.c.Fail(op, err, "")
 	}
 	ann, also := r.Annotations()
-	d.received(r.Raw, sessions.Line{Code: r.Status()}, ann, also)
+	d.received(r.Raw, wire.Line{Code: r.Status()}, ann, also)
 	return r, nil
 }
 
 // received emits a server response with the capabilities it lists, if
 // any, and their annotation keys, parsed as the drivers do
-// (sessions.ServerCapabilities): a list read in cleartext is what anyone on
+// (protocol.ServerCapabilities): a list read in cleartext is what anyone on
 // the path learned, and the compare table counts it.
-func (d *dialog) received(raw []byte, line sessions.Line, ann string, also []string) {
-	caps, keys := sessions.ServerCapabilities(d.proto, d.verb, raw)
+func (d *dialog) received(raw []byte, line wire.Line, ann string, also []string) {
+	caps, keys := protocol.ServerCapabilities(d.proto, d.verb, raw)
 	line.Capabilities = caps
 	d.c.Received(raw, line, ann, append(also, keys...)...)
 }
 
 // pop3 sends one command and reads its response.
-func (d *dialog) pop3(verb, line string, multi bool) (*sessions.POP3Response, error) {
+func (d *dialog) pop3(verb, line string, multi bool) (*protocol.POP3Response, error) {
 	if err := d.send(line+"\r\n", verb); err != nil {
 		return nil, err
 	}
@@ -96,22 +98,22 @@ func (d *dialog) pop3(verb, line string, multi bool) (*sessions.POP3Response, er
 }
 
 // imapResponse reads one IMAP response and emits it.
-func (d *dialog) imapResponse(op string) (*sessions.IMAPResponse, error) {
-	r, err := sessions.ReadIMAPResponse(d.c.Reader())
+func (d *dialog) imapResponse(op string) (*protocol.IMAPResponse, error) {
+	r, err := protocol.ReadIMAPResponse(d.c.Reader())
 	if err != nil {
 		if r != nil && len(r.Raw) > 0 {
-			d.c.Received(r.Raw, sessions.Line{}, "imap.response.incomplete")
+			d.c.Received(r.Raw, wire.Line{}, "imap.response.incomplete")
 		}
 		return nil, d.c.Fail(op, err, "")
 	}
 	ann, also := r.Annotations()
-	d.received(r.Raw, sessions.Line{Code: r.LineCode()}, ann, also)
+	d.received(r.Raw, wire.Line{Code: r.LineCode()}, ann, also)
 	return r, nil
 }
 
 // imapUntil reads responses until the one tagged tag (bounded by
 // MaxReplyLines), and returns it.
-func (d *dialog) imapUntil(tag, verb string) (*sessions.IMAPResponse, error) {
+func (d *dialog) imapUntil(tag, verb string) (*protocol.IMAPResponse, error) {
 	op := "read " + verb + " response"
 	for n := 0; n <= d.c.Options().MaxReplyLines; n++ {
 		r, err := d.imapResponse(op)
@@ -125,11 +127,11 @@ func (d *dialog) imapUntil(tag, verb string) (*sessions.IMAPResponse, error) {
 			return r, d.c.Fail(op, fmt.Errorf("the server said BYE: %s", r.Text), "imap.status.bye")
 		}
 	}
-	return nil, d.c.Fail(op, fmt.Errorf("%w: more than %d responses to %s", sessions.ErrTooManyLines, d.c.Options().MaxReplyLines, verb), "")
+	return nil, d.c.Fail(op, fmt.Errorf("%w: more than %d responses to %s", protocol.ErrTooManyLines, d.c.Options().MaxReplyLines, verb), "")
 }
 
 // imap sends one tagged command and reads up to its completion.
-func (d *dialog) imap(verb, args string) (*sessions.IMAPResponse, error) {
+func (d *dialog) imap(verb, args string) (*protocol.IMAPResponse, error) {
 	tag := d.tag()
 	line := tag + " " + verb
 	if args != "" {
@@ -141,7 +143,7 @@ func (d *dialog) imap(verb, args string) (*sessions.IMAPResponse, error) {
 	return d.imapUntil(tag, verb)
 }
 
-// imapQuote quotes s as an IMAP quoted string (RFC 9051 §4.3).
+// protocol.IMAPQuote quotes s as an IMAP quoted string (RFC 9051 §4.3).
 func imapQuote(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }

@@ -5,7 +5,8 @@ import (
 	"encoding/base64"
 	"slices"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lens"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Evidence: pure functions of an event stream that the verdicts, the tests
@@ -13,8 +14,8 @@ import (
 // what its events show.
 
 // OnLeg returns the events of one leg.
-func OnLeg(evs []sessions.Event, leg string) []sessions.Event {
-	var out []sessions.Event
+func OnLeg(evs []wire.Event, leg string) []wire.Event {
+	var out []wire.Event
 	for _, ev := range evs {
 		if ev.Leg == leg {
 			out = append(out, ev)
@@ -25,7 +26,7 @@ func OnLeg(evs []sessions.Event, leg string) []sessions.Event {
 
 // Legs returns the legs of a stream in the order they first appear ("" is
 // left out: events of the scenario as a whole).
-func Legs(evs []sessions.Event) []string {
+func Legs(evs []wire.Event) []string {
 	var out []string
 	for _, ev := range evs {
 		if ev.Leg != "" && !slices.Contains(out, ev.Leg) {
@@ -37,10 +38,10 @@ func Legs(evs []sessions.Event) []string {
 
 // CredentialsOnWire returns the Seq of every event that carried a decoded
 // credential readable by anyone on the path (before TLS).
-func CredentialsOnWire(evs []sessions.Event) []int {
+func CredentialsOnWire(evs []wire.Event) []int {
 	var out []int
 	for _, ev := range evs {
-		if ev.Credential != nil && ev.Credential.OnWire && sessions.OnWire(ev) && ev.Visible == sessions.VisibleAnyone {
+		if ev.Credential != nil && ev.Credential.OnWire && lens.OnWire(ev) && ev.Visible == wire.VisibleAnyone {
 			out = append(out, ev.Seq)
 		}
 	}
@@ -51,10 +52,10 @@ func CredentialsOnWire(evs []sessions.Event) []int {
 // passive observer on the path could read: cleartext lines and the
 // handshake bytes sent in the clear. Encrypted records contribute nothing
 // readable.
-func EavesdropperBytes(evs []sessions.Event) []byte {
+func EavesdropperBytes(evs []wire.Event) []byte {
 	var b bytes.Buffer
 	for _, ev := range evs {
-		if sessions.OnWire(ev) && ev.Visible == sessions.VisibleAnyone {
+		if lens.OnWire(ev) && ev.Visible == wire.VisibleAnyone {
 			b.Write(ev.Raw)
 		}
 	}
@@ -86,10 +87,10 @@ func Exposes(b []byte, secret string) bool {
 
 // Handshakes returns the TLS handshake events of a stream with the given
 // message type ("certificate", "client_hello", …).
-func Handshakes(evs []sessions.Event, typ string) []sessions.Event {
-	var out []sessions.Event
+func Handshakes(evs []wire.Event, typ string) []wire.Event {
+	var out []wire.Event
 	for _, ev := range evs {
-		if ev.Kind == sessions.KindHandshake && ev.Handshake != nil && ev.Handshake.Type == typ {
+		if ev.Kind == wire.KindHandshake && ev.Handshake != nil && ev.Handshake.Type == typ {
 			out = append(out, ev)
 		}
 	}
@@ -98,7 +99,7 @@ func Handshakes(evs []sessions.Event, typ string) []sessions.Event {
 
 // ServerName returns the server name (SNI, RFC 6066 §3) of the first
 // ClientHello in evs that sent one, and the Seq of its event.
-func ServerName(evs []sessions.Event) (string, int) {
+func ServerName(evs []wire.Event) (string, int) {
 	for _, ev := range evs {
 		if ev.Handshake != nil && ev.Handshake.ClientHello != nil {
 			if sni := ev.Handshake.ClientHello.ServerName(); sni != "" {
@@ -110,9 +111,9 @@ func ServerName(evs []sessions.Event) (string, int) {
 }
 
 // TLSStateOf returns the client's view of the TLS session, if one began.
-func TLSStateOf(evs []sessions.Event) *sessions.TLSState {
+func TLSStateOf(evs []wire.Event) *wire.TLSState {
 	for _, ev := range evs {
-		if ev.Kind == sessions.KindTLSState && ev.TLS != nil {
+		if ev.Kind == wire.KindTLSState && ev.TLS != nil {
 			return ev.TLS
 		}
 	}
@@ -120,9 +121,9 @@ func TLSStateOf(evs []sessions.Event) *sessions.TLSState {
 }
 
 // FirstError returns the first error event, if any.
-func FirstError(evs []sessions.Event) *sessions.Event {
+func FirstError(evs []wire.Event) *wire.Event {
 	for i := range evs {
-		if evs[i].Kind == sessions.KindError {
+		if evs[i].Kind == wire.KindError {
 			return &evs[i]
 		}
 	}

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/mailwire/mailwire/content"
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // labEnv starts a lab on free loopback ports and returns its Env.
@@ -33,7 +33,7 @@ func labEnv(t *testing.T) scenario.Env {
 // play runs a scenario and checks the stream's shape: Seq from 1 without
 // gaps, At never going back, every event on a leg but the scenario's own
 // notes, at least one verdict.
-func play(t *testing.T, req scenario.Request) []sessions.Event {
+func play(t *testing.T, req scenario.Request) []wire.Event {
 	t.Helper()
 	evs, err := scenario.Collect(context.Background(), req)
 	if err != nil {
@@ -69,10 +69,10 @@ func play(t *testing.T, req scenario.Request) []sessions.Event {
 }
 
 // verdicts returns the verdict events by leg.
-func verdicts(evs []sessions.Event) map[string]sessions.Event {
-	out := map[string]sessions.Event{}
+func verdicts(evs []wire.Event) map[string]wire.Event {
+	out := map[string]wire.Event{}
 	for _, ev := range evs {
-		if ev.Kind == sessions.KindVerdict {
+		if ev.Kind == wire.KindVerdict {
 			out[ev.Leg] = ev
 		}
 	}
@@ -80,7 +80,7 @@ func verdicts(evs []sessions.Event) map[string]sessions.Event {
 }
 
 // wantVerdict checks the outcome of the verdict on leg.
-func wantVerdict(t *testing.T, evs []sessions.Event, leg, outcome string) sessions.Event {
+func wantVerdict(t *testing.T, evs []wire.Event, leg, outcome string) wire.Event {
 	t.Helper()
 	v, ok := verdicts(evs)[leg]
 	if !ok {
@@ -97,14 +97,14 @@ func wantVerdict(t *testing.T, evs []sessions.Event, leg, outcome string) sessio
 	return v
 }
 
-func dump(evs []sessions.Event) string {
+func dump(evs []wire.Event) string {
 	var b strings.Builder
 	for _, ev := range evs {
-		fmt.Fprintf(&b, "%3d %-16s %-9s %-4s %-9s %-40s %s\n", ev.Seq, ev.Leg, ev.Kind, ev.Dir, ev.Visible, ev.Annotation, sessions.SafeString(ev.Text))
+		fmt.Fprintf(&b, "%3d %-16s %-9s %-4s %-9s %-40s %s\n", ev.Seq, ev.Leg, ev.Kind, ev.Dir, ev.Visible, ev.Annotation, wire.SafeString(ev.Text))
 	}
 	return b.String()
 }
 
-func has(evs []sessions.Event, pred func(sessions.Event) bool) bool {
+func has(evs []wire.Event, pred func(wire.Event) bool) bool {
 	return slices.ContainsFunc(evs, pred)
 }

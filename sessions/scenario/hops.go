@@ -12,6 +12,8 @@ import (
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/mitm"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // hops: one message's path through the mail system, each hop its own
@@ -88,7 +90,7 @@ func hopsPath(r *Run) error {
 	}
 	relayTarget := mx.Addr
 	if r.Req.Variant == HopsStripped {
-		p, err := mitm.Start(ctx, mitm.Config{Upstream: mx.Addr, Proto: sessions.ProtoSMTP, Attack: mitm.StripRemove,
+		p, err := mitm.Start(ctx, mitm.Config{Upstream: mx.Addr, Proto: protocol.SMTP, Attack: mitm.StripRemove,
 			ServerName: env.ServerName, Emit: r.EmitLeg(LegHopAttacker), Timeout: env.ReadTimeout, SessionTimeout: bounds})
 		if err != nil {
 			return fmt.Errorf("hops: the machine in the middle: %w", err)
@@ -156,7 +158,7 @@ func hopsPath(r *Run) error {
 		return nil
 	}
 	r.Note(LegHopDelivery, fmt.Sprintf("the recipient's server accepted the message (%q) and its MDA wrote it into %s's mailbox: a step on one machine, no network (RFC 5598 §4.3.3)",
-		sessions.Truncate(accepted.Text, 80), "learner"), "scenario.leg")
+		wire.Truncate(accepted.Text, 80), "learner"), "scenario.leg")
 
 	// Hop 4: retrieval from the recipient's server.
 	imaps, ok := labB.Endpoint(993)
@@ -207,16 +209,16 @@ func relayHop(dctx context.Context, r *Run, target string, m lab.Envelope) error
 
 // acceptedData returns the server's reply accepting the message data on a
 // leg (the 250 after the DATA content, RFC 5321 §4.1.1.4), or nil.
-func acceptedData(evs []sessions.Event) *sessions.Event {
+func acceptedData(evs []wire.Event) *wire.Event {
 	sent := false
 	for i, ev := range evs {
-		if ev.Kind != sessions.KindLine || ev.Line == nil {
+		if ev.Kind != wire.KindLine || ev.Line == nil {
 			continue
 		}
 		switch {
-		case ev.Dir == sessions.ClientToServer:
+		case ev.Dir == wire.ClientToServer:
 			sent = ev.Annotation == "smtp.data.content"
-		case sent && ev.Dir == sessions.ServerToClient && ev.Line.Code == "250":
+		case sent && ev.Dir == wire.ServerToClient && ev.Line.Code == "250":
 			return &evs[i]
 		}
 	}
@@ -303,7 +305,7 @@ type Hop struct {
 // Hops computes a message's path from a stream: one Hop per leg, in the
 // order the legs first appear. Like Compare it is pure: the verdict, the
 // TUI and the printers draw the same path from the same events.
-func Hops(evs []sessions.Event) []Hop {
+func Hops(evs []wire.Event) []Hop {
 	var out []Hop
 	for _, leg := range Legs(evs) {
 		out = append(out, hopOf(leg, OnLeg(evs, leg)))
@@ -334,7 +336,7 @@ func hopEnds(leg string) (from, to string, port int) {
 	return name, "", port
 }
 
-func hopOf(leg string, evs []sessions.Event) Hop {
+func hopOf(leg string, evs []wire.Event) Hop {
 	f := analyzeLeg(evs)
 	h := Hop{Leg: leg, Network: f.network, Boundary: f.boundary, Err: f.err}
 	h.From, h.To, h.Port = hopEnds(leg)
@@ -360,7 +362,7 @@ func hopOf(leg string, evs []sessions.Event) Hop {
 	}
 	h.CertDetail, _ = f.certCheck()
 	switch {
-	case f.tls == nil || f.tls.VerifyMethod == string(sessions.VerifyOff):
+	case f.tls == nil || f.tls.VerifyMethod == string(wire.VerifyOff):
 		h.Cert = CertNotChecked
 	case f.opportunistic:
 		h.Cert = CertNotEnforced
@@ -401,11 +403,11 @@ func (f legFacts) observer() string {
 // receivedHeaders returns the Received: headers of the message data a leg
 // carried (an SMTP DATA content line, decrypted or in the clear), unfolded
 // (RFC 5322 §2.2.3), made safe for display and bounded.
-func receivedHeaders(evs []sessions.Event) []string {
+func receivedHeaders(evs []wire.Event) []string {
 	const maxHeaders, maxLen = 20, 300
 	var out []string
 	for _, ev := range evs {
-		if ev.Kind != sessions.KindLine || ev.Dir != sessions.ClientToServer || ev.Annotation != "smtp.data.content" {
+		if ev.Kind != wire.KindLine || ev.Dir != wire.ClientToServer || ev.Annotation != "smtp.data.content" {
 			continue
 		}
 		// Only the header section: up to the first empty line (RFC 5322 §2.1).
@@ -418,7 +420,7 @@ func receivedHeaders(evs []sessions.Event) []string {
 		var cur []byte
 		flush := func() {
 			if len(cur) > 0 && len(out) < maxHeaders {
-				out = append(out, sessions.Truncate(sessions.SafeString(string(cur)), maxLen))
+				out = append(out, wire.Truncate(wire.SafeString(string(cur)), maxLen))
 			}
 			cur = nil
 		}

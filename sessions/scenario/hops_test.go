@@ -8,6 +8,7 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 var hopLegs = []string{scenario.LegHopSubmission, scenario.LegHopRelay, scenario.LegHopDelivery, scenario.LegHopRetrieval, scenario.LegHopWeb}
@@ -65,7 +66,7 @@ func TestHopsLive(t *testing.T) {
 	relay := scenario.OnLeg(evs, scenario.LegHopRelay)
 	// The relay hop carried the submitted message (its Subject is in the
 	// decrypted DATA line), inside TLS: the path never saw it.
-	if !has(relay, func(ev sessions.Event) bool {
+	if !has(relay, func(ev wire.Event) bool {
 		return ev.Annotation == "smtp.data.content" && bytes.Contains(ev.Raw, []byte(scenario.HopsSubject))
 	}) {
 		t.Errorf("the relay hop did not carry the message\n%s", dump(evs))
@@ -81,8 +82,8 @@ func TestHopsLive(t *testing.T) {
 	}
 	// The mailbox on the recipient's server has the message: the
 	// retrieval's decrypted lines show the mailbox size.
-	if !has(scenario.OnLeg(evs, scenario.LegHopRetrieval), func(ev sessions.Event) bool {
-		return ev.Layer == sessions.LayerDecrypted && strings.HasSuffix(ev.Text, " EXISTS")
+	if !has(scenario.OnLeg(evs, scenario.LegHopRetrieval), func(ev wire.Event) bool {
+		return ev.Layer == wire.LayerDecrypted && strings.HasSuffix(ev.Text, " EXISTS")
 	}) {
 		t.Errorf("retrieval shows no EXISTS\n%s", dump(evs))
 	}
@@ -116,7 +117,7 @@ func TestHopsStripped(t *testing.T) {
 	}
 	// A relay sends no password: its note names the message as what is
 	// exposed.
-	if !has(scenario.OnLeg(evs, scenario.LegHopRelay), func(ev sessions.Event) bool {
+	if !has(scenario.OnLeg(evs, scenario.LegHopRelay), func(ev wire.Event) bool {
 		return ev.Annotation == sessions.ExplainOpportunisticCleartext && strings.Contains(ev.Text, "the message included")
 	}) {
 		t.Errorf("the relay's cleartext note does not name the message\n%s", dump(evs))
@@ -132,18 +133,18 @@ func TestHopsStripped(t *testing.T) {
 func TestHopsFromEvents(t *testing.T) {
 	env := labEnv(t)
 	evs := play(t, scenario.Request{Name: "hops", Env: env})
-	var edited []sessions.Event
+	var edited []wire.Event
 	for _, ev := range evs {
 		if ev.Leg == scenario.LegHopRelay {
 			switch ev.Kind {
-			case sessions.KindBoundary, sessions.KindRecord, sessions.KindEncrypted, sessions.KindHandshake, sessions.KindTLSState:
+			case wire.KindBoundary, wire.KindRecord, wire.KindEncrypted, wire.KindHandshake, wire.KindTLSState:
 				continue
-			case sessions.KindNote:
+			case wire.KindNote:
 				if ev.Annotation == "tls.verify.opportunistic" {
 					continue
 				}
-			case sessions.KindLine:
-				ev.Layer, ev.Visible = sessions.LayerCleartext, sessions.VisibleAnyone
+			case wire.KindLine:
+				ev.Layer, ev.Visible = wire.LayerCleartext, wire.VisibleAnyone
 			}
 		}
 		edited = append(edited, ev)
@@ -171,7 +172,7 @@ func TestHopEnds(t *testing.T) {
 		{"a->b (70000)", "a", "b (70000)"},
 		{"plain", "plain", ""},
 	} {
-		evs := []sessions.Event{{Seq: 1, Leg: tc.leg, Kind: sessions.KindNote}}
+		evs := []wire.Event{{Seq: 1, Leg: tc.leg, Kind: wire.KindNote}}
 		h := scenario.Hops(evs)[0]
 		if h.From != tc.from || h.To != tc.to {
 			t.Errorf("%q: from %q to %q, want %q %q", tc.leg, h.From, h.To, tc.from, tc.to)

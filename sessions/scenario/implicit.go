@@ -5,9 +5,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/mitm"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // playImplicitAttack is implicit-under-attack (registered in strip.go with
@@ -25,14 +25,14 @@ func playImplicitAttack(r *Run) error {
 	if err != nil {
 		return err
 	}
-	client := OnLeg(evs, sessions.LegClientAttacker)
+	client := OnLeg(evs, wire.LegClientAttacker)
 	if leaked := CredentialsOnWire(client); len(leaked) > 0 {
 		r.Verdict("", "credentials-leaked", false, "the password crossed the wire readable", leaked...)
 		return nil
 	}
 	var readable []int
 	for _, ev := range client {
-		if ev.Kind == sessions.KindLine && sessions.OnWire(ev) {
+		if ev.Kind == wire.KindLine && lens.OnWire(ev) {
 			readable = append(readable, ev.Seq)
 		}
 	}
@@ -56,10 +56,10 @@ func playImplicitAttack(r *Run) error {
 		// learns (the lens): the cleartext ClientHello (RFC 8446 §4.1.2),
 		// record headers (RFC 8446 §5.1) and, under TLS 1.2, the
 		// certificate (RFC 5246 §7.4.2).
-		seen := lens.Observe(evs, len(evs), sessions.LegAttackerServer)
+		seen := lens.Observe(evs, len(evs), wire.LegAttackerServer)
 		evidence := slices.Clone(seen.Evidence)
 		for _, ev := range client {
-			if ev.Kind == sessions.KindTLSState {
+			if ev.Kind == wire.KindTLSState {
 				evidence = append(evidence, ev.Seq)
 			}
 		}

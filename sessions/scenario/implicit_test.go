@@ -6,9 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 func TestImplicitUnderAttack(t *testing.T) {
@@ -20,10 +21,10 @@ func TestImplicitUnderAttack(t *testing.T) {
 			t.Run(strconv.Itoa(port)+"/"+v, func(t *testing.T) {
 				evs := play(t, scenario.Request{Name: s.Name, Port: port, Variant: v, Env: env})
 				wantVerdict(t, evs, "", want[v])
-				if has(evs, func(ev sessions.Event) bool { return ev.Kind == sessions.KindLine && sessions.OnWire(ev) }) {
+				if has(evs, func(ev wire.Event) bool { return ev.Kind == wire.KindLine && lens.OnWire(ev) }) {
 					t.Errorf("a protocol line crossed some leg readable\n%s", dump(evs))
 				}
-				for _, leg := range []string{sessions.LegClientAttacker, sessions.LegAttackerServer} {
+				for _, leg := range []string{wire.LegClientAttacker, wire.LegAttackerServer} {
 					if scenario.Exposes(scenario.EavesdropperBytes(scenario.OnLeg(evs, leg)), lab.DemoPassword) {
 						t.Errorf("%s: the password is readable\n%s", leg, dump(evs))
 					}
@@ -31,7 +32,7 @@ func TestImplicitUnderAttack(t *testing.T) {
 				if v == "passthrough" && !strings.Contains(verdicts(evs)[""].Text, `"mail.lab.test"`) {
 					t.Errorf("the passthrough verdict does not name the SNI the attacker saw\n%s", dump(evs))
 				}
-				if has(evs, func(ev sessions.Event) bool { return ev.Credential != nil && ev.Leg == sessions.LegAttackerServer }) {
+				if has(evs, func(ev wire.Event) bool { return ev.Credential != nil && ev.Leg == wire.LegAttackerServer }) {
 					t.Errorf("the attacker read a credential\n%s", dump(evs))
 				}
 			})

@@ -12,6 +12,8 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // command-injection (CVE-2011-0411): a client sends STARTTLS and a second
@@ -80,9 +82,9 @@ type injection struct {
 
 func injectionFor(proto string) injection {
 	switch proto {
-	case sessions.ProtoIMAP:
+	case protocol.IMAP:
 		return injection{write: "a STARTTLS\r\nb NOOP\r\n", starttls: "STARTTLS", injected: "NOOP", tag: "b", probe: "CAPABILITY", rule: "RFC 9051 §6.2.1"}
-	case sessions.ProtoPOP3:
+	case protocol.POP3:
 		return injection{write: "STLS\r\nCAPA\r\n", starttls: "STLS", injected: "CAPA", probe: "CAPA", rule: "RFC 2595 §4"}
 	}
 	return injection{write: "STARTTLS\r\nRSET\r\n", starttls: "STARTTLS", injected: "RSET", probe: "EHLO", rule: "RFC 3207 §4.2"}
@@ -162,7 +164,7 @@ func playInjector(c *sessions.Conversation) error {
 func (d *dialog) injectorPreamble() (bool, error) {
 	c := d.c
 	switch d.proto {
-	case sessions.ProtoSMTP:
+	case protocol.SMTP:
 		g, err := d.smtpReply("read greeting")
 		if err != nil {
 			return false, err
@@ -180,7 +182,7 @@ func (d *dialog) injectorPreamble() (bool, error) {
 		if !slices.ContainsFunc(r.Lines[1:], func(l string) bool { return strings.EqualFold(strings.TrimSpace(l), "STARTTLS") }) {
 			c.Note("the server does not advertise STARTTLS; the client sends it anyway", "mismatch.no_starttls", nil)
 		}
-	case sessions.ProtoPOP3:
+	case protocol.POP3:
 		g, err := d.pop3Reply("read greeting", false)
 		if err != nil {
 			return false, err
@@ -193,7 +195,7 @@ func (d *dialog) injectorPreamble() (bool, error) {
 		if _, err := d.pop3("CAPA", "CAPA", true); err != nil {
 			return false, err
 		}
-	case sessions.ProtoIMAP:
+	case protocol.IMAP:
 		g, err := d.imapResponse("read greeting")
 		if err != nil {
 			return false, err
@@ -214,7 +216,7 @@ func (d *dialog) injectorPreamble() (bool, error) {
 // sendAs writes raw (one or more lines, in one write) as one client line
 // event whose command is verb, with its own annotation.
 func (d *dialog) sendAs(raw, verb, ann string, also ...string) error {
-	if err := d.c.Send([]byte(raw), sessions.Line{Command: verb}, ann, also...); err != nil {
+	if err := d.c.Send([]byte(raw), wire.Line{Command: verb}, ann, also...); err != nil {
 		return d.c.Fail("send "+verb, err, "")
 	}
 	return nil
@@ -224,7 +226,7 @@ func (d *dialog) sendAs(raw, verb, ann string, also ...string) error {
 func (d *dialog) goAhead(inj injection) error {
 	c := d.c
 	switch d.proto {
-	case sessions.ProtoSMTP:
+	case protocol.SMTP:
 		r, err := d.smtpReply("read STARTTLS reply")
 		if err != nil {
 			return err
@@ -232,7 +234,7 @@ func (d *dialog) goAhead(inj injection) error {
 		if r.Code != 220 {
 			return c.Fail("starttls", fmt.Errorf("the server answered STARTTLS with %d", r.Code), fmt.Sprintf("smtp.reply.%d", r.Code))
 		}
-	case sessions.ProtoPOP3:
+	case protocol.POP3:
 		r, err := d.pop3Reply("read STLS response", false)
 		if err != nil {
 			return err
@@ -240,7 +242,7 @@ func (d *dialog) goAhead(inj injection) error {
 		if !r.OK {
 			return c.Fail("stls", errors.New("the server answered STLS with -ERR"), "pop3.reply.err")
 		}
-	case sessions.ProtoIMAP:
+	case protocol.IMAP:
 		// Untagged responses may come first; the tagged "a" completes.
 		r, err := d.imapUntil("a", inj.starttls)
 		if err != nil {
@@ -261,7 +263,7 @@ func (d *dialog) probe(inj injection) error {
 	var sent []string // IMAP tags sent inside TLS
 	var answers [][]byte
 	switch d.proto {
-	case sessions.ProtoSMTP:
+	case protocol.SMTP:
 		// EHLO waits for its reply before QUIT: RFC 2920 §3.1 lets EHLO
 		// only end a pipelined group. Still no timing guess: a vulnerable
 		// server answers its old buffer first, so the reply read here is
@@ -274,14 +276,14 @@ func (d *dialog) probe(inj injection) error {
 		if err := d.send("QUIT\r\n", "QUIT"); err != nil {
 			return err
 		}
-	case sessions.ProtoPOP3:
+	case protocol.POP3:
 		if err := d.send("CAPA\r\n", "CAPA"); err != nil {
 			return err
 		}
 		if err := d.send("QUIT\r\n", "QUIT"); err != nil {
 			return err
 		}
-	case sessions.ProtoIMAP:
+	case protocol.IMAP:
 		for _, verb := range []string{inj.probe, "LOGOUT"} {
 			tag := d.tag()
 			sent = append(sent, tag)
@@ -313,29 +315,29 @@ func (d *dialog) drain(answers [][]byte) ([][]byte, error) {
 	for reads := 0; reads < maxAnswers*max; reads++ {
 		var err error
 		switch d.proto {
-		case sessions.ProtoSMTP:
-			var r *sessions.Reply
-			r, err = sessions.ReadSMTPReply(c.Reader(), max)
+		case protocol.SMTP:
+			var r *protocol.Reply
+			r, err = protocol.ReadSMTPReply(c.Reader(), max)
 			if err == nil {
 				ann, also := r.Annotations()
 				c.Received(r.Raw, r.Line(), ann, also...)
 				answers = append(answers, r.Raw)
 			} else if len(r.Raw) > 0 {
-				c.Received(r.Raw, sessions.Line{}, "smtp.reply.incomplete")
+				c.Received(r.Raw, wire.Line{}, "smtp.reply.incomplete")
 			}
-		case sessions.ProtoIMAP:
-			var r *sessions.IMAPResponse
-			r, err = sessions.ReadIMAPResponse(c.Reader())
+		case protocol.IMAP:
+			var r *protocol.IMAPResponse
+			r, err = protocol.ReadIMAPResponse(c.Reader())
 			if err == nil {
 				ann, also := r.Annotations()
-				c.Received(r.Raw, sessions.Line{Code: r.LineCode(), Capabilities: r.Caps}, ann, also...)
+				c.Received(r.Raw, wire.Line{Code: r.LineCode(), Capabilities: r.Caps}, ann, also...)
 				if r.Tag != "*" && r.Tag != "+" {
 					answers = append(answers, r.Raw)
 				}
 			} else if len(r.Raw) > 0 {
-				c.Received(r.Raw, sessions.Line{}, "imap.response.incomplete")
+				c.Received(r.Raw, wire.Line{}, "imap.response.incomplete")
 			}
-		case sessions.ProtoPOP3:
+		case protocol.POP3:
 			var line []byte
 			line, err = c.ReadLine()
 			if err == nil {
@@ -349,7 +351,7 @@ func (d *dialog) drain(answers [][]byte) ([][]byte, error) {
 		switch {
 		case err == nil:
 			if len(answers) > maxAnswers {
-				return answers, c.Fail("read answers inside TLS", fmt.Errorf("%w: more than %d answers to 2 commands", sessions.ErrTooManyLines, maxAnswers), "")
+				return answers, c.Fail("read answers inside TLS", fmt.Errorf("%w: more than %d answers to 2 commands", protocol.ErrTooManyLines, maxAnswers), "")
 			}
 			continue
 		case closedByPeer(err):
@@ -362,7 +364,7 @@ func (d *dialog) drain(answers [][]byte) ([][]byte, error) {
 		}
 		return answers, c.Fail("read answers inside TLS", err, "")
 	}
-	return answers, c.Fail("read answers inside TLS", fmt.Errorf("%w: more than %d lines", sessions.ErrTooManyLines, maxAnswers*max), "")
+	return answers, c.Fail("read answers inside TLS", fmt.Errorf("%w: more than %d lines", protocol.ErrTooManyLines, maxAnswers*max), "")
 }
 
 func (d *dialog) emitPOP3(raw []byte) []byte {
@@ -370,7 +372,7 @@ func (d *dialog) emitPOP3(raw []byte) []byte {
 	if strings.HasPrefix(string(raw), "-ERR") {
 		ann, code = "pop3.reply.err", "-ERR"
 	}
-	d.c.Received(raw, sessions.Line{Code: code}, ann)
+	d.c.Received(raw, wire.Line{Code: code}, ann)
 	return raw
 }
 
@@ -396,7 +398,7 @@ func (p *pop3Splitter) add(line []byte, maxLines int, emit func([]byte)) error {
 		}
 		p.cur, p.lines = line, 1
 	case p.cur == nil:
-		return fmt.Errorf("%w: %q is neither +OK nor -ERR (RFC 1939 §3)", sessions.ErrMalformedReply, sessions.Truncate(s, 60))
+		return fmt.Errorf("%w: %q is neither +OK nor -ERR (RFC 1939 §3)", protocol.ErrMalformedReply, wire.Truncate(s, 60))
 	default:
 		p.cur = append(p.cur, line...)
 		p.lines++
@@ -404,7 +406,7 @@ func (p *pop3Splitter) add(line []byte, maxLines int, emit func([]byte)) error {
 			emit(p.cur)
 			p.cur, p.lines = nil, 0
 		} else if p.lines > maxLines {
-			return fmt.Errorf("%w: more than %d", sessions.ErrTooManyLines, maxLines)
+			return fmt.Errorf("%w: more than %d", protocol.ErrTooManyLines, maxLines)
 		}
 	}
 	return nil
@@ -433,7 +435,7 @@ func isTimeout(err error) bool {
 // the new bytes.
 func injectedAnswers(proto string, answers [][]byte, sentInTLS int, tags []string) []int {
 	var out []int
-	if proto == sessions.ProtoIMAP {
+	if proto == protocol.IMAP {
 		for i, a := range answers {
 			if !slices.Contains(tags, imapTag(a)) {
 				out = append(out, i)
@@ -465,15 +467,15 @@ func lastPart(msg string) string {
 // the server answered the injected command inside TLS. It counts, from
 // the events, the commands the client sent inside TLS and the answers it
 // read there; the verdict rests on those, not on which server it was.
-func judgeCommandInjection(proto string, evs []sessions.Event) (outcome string, safe bool, text string, evidence []int) {
+func judgeCommandInjection(proto string, evs []wire.Event) (outcome string, safe bool, text string, evidence []int) {
 	inj := injectionFor(proto)
 	boundary := -1
 	injectSeq := 0
 	for i, ev := range evs {
-		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer && ev.Annotation == "scenario.command-injected" {
+		if ev.Kind == wire.KindLine && ev.Dir == wire.ClientToServer && ev.Annotation == "scenario.command-injected" {
 			injectSeq = ev.Seq
 		}
-		if ev.Kind == sessions.KindBoundary {
+		if ev.Kind == wire.KindBoundary {
 			boundary = i
 			break
 		}
@@ -492,26 +494,26 @@ func judgeCommandInjection(proto string, evs []sessions.Event) (outcome string, 
 			// are what follows STARTTLS on the wire).
 			return OutcomeInjectionBrokeHandshake, true,
 				fmt.Sprintf("the TLS handshake after STARTTLS failed (%s), as it does when the server reads the injected %s as the first bytes of TLS: the command never ran inside TLS, but the connection was lost",
-					sessions.Truncate(lastPart(e.Err.Message), 60), inj.injected),
+					wire.Truncate(lastPart(e.Err.Message), 60), inj.injected),
 				append(nonZero(injectSeq), e.Seq)
 		}
 		return OutcomeInjectionUntested, true,
 			"the TLS session after STARTTLS did not start, so the injection could not be tested; the error says why",
 			append(nonZero(injectSeq), errorSeqs(evs)...)
 	}
-	var sent []sessions.Event
+	var sent []wire.Event
 	var tags []string
-	var answers []sessions.Event
+	var answers []wire.Event
 	for _, ev := range evs[boundary:] {
-		if ev.Kind != sessions.KindLine || ev.Layer != sessions.LayerDecrypted {
+		if ev.Kind != wire.KindLine || ev.Layer != wire.LayerDecrypted {
 			continue
 		}
-		if ev.Dir == sessions.ClientToServer {
+		if ev.Dir == wire.ClientToServer {
 			sent = append(sent, ev)
 			tags = append(tags, imapTag(ev.Raw))
 			continue
 		}
-		if proto == sessions.ProtoIMAP && (imapTag(ev.Raw) == "*" || imapTag(ev.Raw) == "+") {
+		if proto == protocol.IMAP && (imapTag(ev.Raw) == "*" || imapTag(ev.Raw) == "+") {
 			continue // untagged data: not an answer of its own
 		}
 		answers = append(answers, ev)
@@ -526,7 +528,7 @@ func judgeCommandInjection(proto string, evs []sessions.Event) (outcome string, 
 			seqs = append(seqs, answers[i].Seq)
 		}
 		proof := fmt.Sprintf("%d answers came back to the %d commands sent inside TLS", len(answers), len(sent))
-		if proto == sessions.ProtoIMAP {
+		if proto == protocol.IMAP {
 			proof = fmt.Sprintf("an answer tagged %q came back, a tag the client used only before TLS", imapTag(raws[extra[0]]))
 		}
 		return OutcomeInjectionAnswered, false,

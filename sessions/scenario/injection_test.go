@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // injectWrite is what the injecting client writes, per canonical port.
@@ -20,10 +20,10 @@ var injectWrite = map[int]string{
 
 // answersInTLS returns the server's answers read inside TLS on a leg: for
 // IMAP the tagged completions, else every line event.
-func answersInTLS(evs []sessions.Event, imap bool) []sessions.Event {
-	var out []sessions.Event
+func answersInTLS(evs []wire.Event, imap bool) []wire.Event {
+	var out []wire.Event
 	for _, ev := range evs {
-		if ev.Kind != sessions.KindLine || ev.Dir != sessions.ServerToClient || ev.Layer != sessions.LayerDecrypted {
+		if ev.Kind != wire.KindLine || ev.Dir != wire.ServerToClient || ev.Layer != wire.LayerDecrypted {
 			continue
 		}
 		if imap && (bytes.HasPrefix(ev.Raw, []byte("* ")) || bytes.HasPrefix(ev.Raw, []byte("+ "))) {
@@ -54,13 +54,13 @@ func TestCommandInjection(t *testing.T) {
 				on := scenario.OnLeg(evs, leg)
 				// One event, one write, both commands in its Raw, in
 				// cleartext: the injection as it crossed the wire.
-				var inj []sessions.Event
+				var inj []wire.Event
 				for _, ev := range on {
 					if ev.Annotation == "scenario.command-injected" {
 						inj = append(inj, ev)
 					}
 				}
-				if len(inj) != 1 || string(inj[0].Raw) != injectWrite[port] || inj[0].Visible != sessions.VisibleAnyone {
+				if len(inj) != 1 || string(inj[0].Raw) != injectWrite[port] || inj[0].Visible != wire.VisibleAnyone {
 					t.Fatalf("%s: want one cleartext event with Raw %q, got %d\n%s", leg, injectWrite[port], len(inj), dump(evs))
 				}
 				if !bytes.Contains(scenario.EavesdropperBytes(on), []byte(injectWrite[port])) {
@@ -83,7 +83,7 @@ func TestCommandInjection(t *testing.T) {
 			if imap && !bytes.HasPrefix(answers[0].Raw, []byte("b OK")) {
 				t.Errorf("vulnerable: first answer inside TLS %q, want the injected NOOP's tag b", answers[0].Raw)
 			}
-			if !has(vul, func(ev sessions.Event) bool {
+			if !has(vul, func(ev wire.Event) bool {
 				return ev.Annotation == "scenario.injected-answer" && bytes.Equal(ev.Raw, answers[0].Raw)
 			}) {
 				t.Errorf("vulnerable: no note on the injected answer\n%s", dump(evs))
@@ -94,20 +94,20 @@ func TestCommandInjection(t *testing.T) {
 				t.Errorf("normal lab: verdict says unsafe")
 			}
 			normal := scenario.OnLeg(evs, scenario.LegNormalLab)
-			if has(normal, func(ev sessions.Event) bool { return ev.Annotation == "scenario.injected-answer" }) {
+			if has(normal, func(ev wire.Event) bool { return ev.Annotation == "scenario.injected-answer" }) {
 				t.Errorf("normal lab: an injected answer\n%s", dump(evs))
 			}
 			if n.Verdict.Outcome == "injection-discarded" {
 				if got := answersInTLS(normal, imap); len(got) != 2 {
 					t.Errorf("normal lab: %d answers inside TLS, want 2\n%s", len(got), dump(evs))
 				}
-				if has(normal, func(ev sessions.Event) bool { return ev.Kind == sessions.KindError }) {
+				if has(normal, func(ev wire.Event) bool { return ev.Kind == wire.KindError }) {
 					t.Errorf("normal lab: an error\n%s", dump(evs))
 				}
 			} else if scenario.TLSStateOf(normal) != nil {
 				t.Errorf("normal lab: handshake-broken verdict, but TLS started\n%s", dump(evs))
 			}
-			if imap && has(normal, func(ev sessions.Event) bool { return strings.HasPrefix(string(ev.Raw), "b ") }) {
+			if imap && has(normal, func(ev wire.Event) bool { return strings.HasPrefix(string(ev.Raw), "b ") }) {
 				t.Errorf("normal lab: answered tag b")
 			}
 		})

@@ -6,9 +6,8 @@ import (
 	"testing"
 
 	"github.com/mailwire/mailwire/sessions/internal/peers"
-
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Interop: the scenarios that need no lab mode, against real Postfix and
@@ -43,9 +42,9 @@ func TestPeersStrip(t *testing.T) {
 					want = stripOutcome(port, "remove")
 				}
 				wantVerdict(t, evs, "", want)
-				if scenario.TLSStateOf(scenario.OnLeg(evs, sessions.LegAttackerServer)) == nil &&
-					!has(evs, func(ev sessions.Event) bool {
-						return ev.Leg == sessions.LegAttackerServer && ev.Kind == sessions.KindBoundary
+				if scenario.TLSStateOf(scenario.OnLeg(evs, wire.LegAttackerServer)) == nil &&
+					!has(evs, func(ev wire.Event) bool {
+						return ev.Leg == wire.LegAttackerServer && ev.Kind == wire.KindBoundary
 					}) {
 					t.Errorf("the attacker's leg to the real server never started TLS\n%s", dump(evs))
 				}
@@ -83,7 +82,7 @@ func TestPeersCommandInjection(t *testing.T) {
 				t.Errorf("verdict says unsafe")
 			}
 			on := scenario.OnLeg(evs, leg)
-			if has(on, func(ev sessions.Event) bool { return ev.Annotation == "scenario.injected-answer" }) {
+			if has(on, func(ev wire.Event) bool { return ev.Annotation == "scenario.injected-answer" }) {
 				t.Errorf("the peer answered the injected command\n%s", dump(evs))
 			}
 			st := scenario.TLSStateOf(on)
@@ -94,7 +93,7 @@ func TestPeersCommandInjection(t *testing.T) {
 				if st == nil || !st.Verified {
 					t.Errorf("TLS with the peer not verified: %+v", st)
 				}
-				if has(on, func(ev sessions.Event) bool { return ev.Kind == sessions.KindError }) {
+				if has(on, func(ev wire.Event) bool { return ev.Kind == wire.KindError }) {
 					t.Errorf("an error on the leg\n%s", dump(evs))
 				}
 			} else if st != nil {
@@ -120,9 +119,9 @@ func TestPeersTooEarlyDecoy(t *testing.T) {
 		t.Run(strconv.Itoa(tc.port), func(t *testing.T) {
 			evs := play(t, scenario.Request{Name: "too-early", Port: tc.port, Env: env})
 			for _, ev := range cleartextLeaks(evs, passwordForms(peers.User, peers.Password)) {
-				t.Errorf("the real password crossed before TLS: event %d %s", ev.Seq, sessions.SafeString(ev.Text))
+				t.Errorf("the real password crossed before TLS: event %d %s", ev.Seq, wire.SafeString(ev.Text))
 			}
-			if !has(evs, func(ev sessions.Event) bool { return ev.Annotation == scenario.AnnotationDecoy }) {
+			if !has(evs, func(ev wire.Event) bool { return ev.Annotation == scenario.AnnotationDecoy }) {
 				t.Errorf("no decoy note\n%s", dump(evs))
 			}
 			v := wantVerdict(t, evs, scenario.LegNormalPort, "credentials-leaked")

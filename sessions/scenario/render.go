@@ -8,13 +8,14 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Plain-text and Markdown renderings of the compare table and the hop
 // path, for the CLI printers. Every string that may hold peer bytes (a
 // greeting, capabilities, an error, a Received: header) goes through
-// sessions.SafeString; the plain text is then made ASCII so that its
+// wire.SafeString; the plain text is then made ASCII so that its
 // columns line up in any terminal (a width-1 cell is a byte).
 
 // RenderWidth is the width the plain-text renderings fit in.
@@ -57,7 +58,7 @@ func RenderCompare(w io.Writer, t CompareTable, markdown bool) error {
 			if r.ToEncrypted < 0 {
 				return "-"
 			}
-			return sessions.FormatDuration(r.ToEncrypted)
+			return wire.FormatDuration(r.ToEncrypted)
 		}),
 		prop("server name (greeting)", func(r CompareRow) string { return orDash(r.GreetingHost) }),
 		prop("client name (EHLO)", func(r CompareRow) string { return orDash(r.ClientName) }),
@@ -98,7 +99,7 @@ func legTitle(r CompareRow) string {
 		leg = "session"
 	}
 	switch {
-	case r.Proto == sessions.ProtoHTTP:
+	case r.Proto == protocol.HTTP:
 		return leg + " HTTPS"
 	case r.Boundary == BoundaryStartTLS:
 		return leg + " STARTTLS"
@@ -148,7 +149,7 @@ func RenderHops(w io.Writer, hops []Hop, markdown bool) error {
 		fmt.Fprintf(bw, "\nReceived: headers of the message on %s (newest first):\n", clean(h.Leg))
 		for _, r := range h.Received {
 			if markdown {
-				fmt.Fprintf(bw, "- `%s`\n", strings.ReplaceAll(sessions.SafeString(r), "`", "'"))
+				fmt.Fprintf(bw, "- `%s`\n", strings.ReplaceAll(wire.SafeString(r), "`", "'"))
 			} else {
 				for _, l := range wrap(asciiSafe(r), RenderWidth-4) {
 					fmt.Fprintf(bw, "    %s\n", l)
@@ -325,10 +326,10 @@ var asciiReplacements = map[rune]string{
 }
 
 // asciiSafe makes s safe to print and ASCII: controls and escapes through
-// sessions.SafeString, then every other non-ASCII rune spelled in ASCII or
+// wire.SafeString, then every other non-ASCII rune spelled in ASCII or
 // escaped as \uXXXX, so a cell's width is its length.
 func asciiSafe(s string) string {
-	s = sessions.SafeString(s)
+	s = wire.SafeString(s)
 	var sb strings.Builder
 	for _, r := range s {
 		switch {
@@ -348,7 +349,7 @@ func asciiSafe(s string) string {
 // mdSafe makes s safe inside a Markdown table cell: SafeString, then the
 // characters Markdown would read as markup escaped.
 func mdSafe(s string) string {
-	s = sessions.SafeString(s)
+	s = wire.SafeString(s)
 	r := strings.NewReplacer(`\`, `\\`, "|", `\|`, "`", "\\`", "*", `\*`, "_", `\_`, "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`)
 	return r.Replace(s)
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // response-injection: the mirror image of command injection. Right after
@@ -48,7 +50,7 @@ func playResponseInjection(r *Run) error {
 	// The lines, each quoted, without their CRLF: a %q would put "\r\n"
 	// in the text, which the printers (rightly) show as a backslash and r.
 	var injected []string
-	for _, l := range sessions.SafeLines([]byte(lab.InjectedLines(o.Proto))) {
+	for _, l := range wire.SafeLines([]byte(lab.InjectedLines(o.Proto))) {
 		injected = append(injected, `"`+l+`"`)
 	}
 	r.StartLeg(LegInjectingServer, fmt.Sprintf(
@@ -67,9 +69,9 @@ func playResponseInjection(r *Run) error {
 // fooled, as the bytes went somewhere); the capabilities it used after TLS,
 // which must come from an answer read inside TLS, not from the injected
 // bytes.
-func judgeResponseInjection(proto string, evs []sessions.Event) (outcome string, safe bool, text string, evidence []int) {
-	boundary := slices.IndexFunc(evs, func(ev sessions.Event) bool {
-		return ev.Kind == sessions.KindBoundary && ev.Annotation == "tls.boundary.starttls"
+func judgeResponseInjection(proto string, evs []wire.Event) (outcome string, safe bool, text string, evidence []int) {
+	boundary := slices.IndexFunc(evs, func(ev wire.Event) bool {
+		return ev.Kind == wire.KindBoundary && ev.Annotation == "tls.boundary.starttls"
 	})
 	if boundary < 0 {
 		return OutcomeInjectionUntested, true,
@@ -81,21 +83,21 @@ func judgeResponseInjection(proto string, evs []sessions.Event) (outcome string,
 	cmd := -1
 	for i := boundary - 1; i >= 0; i-- {
 		ev := evs[i]
-		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer && ev.Line != nil &&
+		if ev.Kind == wire.KindLine && ev.Dir == wire.ClientToServer && ev.Line != nil &&
 			(ev.Line.Command == "STARTTLS" || ev.Line.Command == "STLS") {
 			cmd = i
 			break
 		}
 	}
 	goAhead := -1
-	var note *sessions.Event
+	var note *wire.Event
 	var readBetween []int
 	for i := cmd + 1; cmd >= 0 && i < boundary; i++ {
 		ev := evs[i]
 		switch {
-		case ev.Kind == sessions.KindNote && strings.HasSuffix(ev.Annotation, ".note.response_injection_discarded"):
+		case ev.Kind == wire.KindNote && strings.HasSuffix(ev.Annotation, ".note.response_injection_discarded"):
 			note = &evs[i]
-		case ev.Kind != sessions.KindLine || ev.Dir != sessions.ServerToClient:
+		case ev.Kind != wire.KindLine || ev.Dir != wire.ServerToClient:
 		case goAhead < 0 && isGoAhead(proto, ev):
 			goAhead = i
 		case goAhead >= 0:
@@ -115,10 +117,10 @@ func judgeResponseInjection(proto string, evs []sessions.Event) (outcome string,
 	}
 	// The capabilities the client learned inside TLS: the first answer
 	// read there that carries some.
-	var caps *sessions.Event
+	var caps *wire.Event
 	for i := boundary + 1; i < len(evs); i++ {
 		ev := evs[i]
-		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ServerToClient && ev.Line != nil && len(ev.Line.Capabilities) > 0 {
+		if ev.Kind == wire.KindLine && ev.Dir == wire.ServerToClient && ev.Line != nil && len(ev.Line.Capabilities) > 0 {
 			caps = &evs[i]
 			break
 		}
@@ -139,7 +141,7 @@ func judgeResponseInjection(proto string, evs []sessions.Event) (outcome string,
 				len(note.Raw)),
 			[]int{note.Seq}
 	}
-	if caps.Layer != sessions.LayerDecrypted || bytes.Equal(caps.Raw, note.Raw) {
+	if caps.Layer != wire.LayerDecrypted || bytes.Equal(caps.Raw, note.Raw) {
 		return OutcomeResponseAccepted, false,
 			"the capabilities the client used after STARTTLS are the injected lines, not an answer read inside TLS",
 			[]int{note.Seq, caps.Seq}
@@ -153,24 +155,24 @@ func judgeResponseInjection(proto string, evs []sessions.Event) (outcome string,
 	}
 	return OutcomeResponseDiscarded, true,
 		fmt.Sprintf("the client discarded the %d bytes sent after the STARTTLS go-ahead, before TLS (%s)%s: the capabilities it went on with (%s) are the server's own answer, read inside TLS",
-			len(note.Raw), sessions.Truncate(strings.Join(sessions.SafeLines(note.Raw), " / "), 60), offer,
-			sessions.Truncate(strings.Join(caps.Line.Capabilities, ", "), 80)),
+			len(note.Raw), wire.Truncate(strings.Join(wire.SafeLines(note.Raw), " / "), 60), offer,
+			wire.Truncate(strings.Join(caps.Line.Capabilities, ", "), 80)),
 		[]int{note.Seq, caps.Seq}
 }
 
 // isGoAhead says whether ev is a positive final answer to STARTTLS/STLS:
 // SMTP 220 (RFC 3207 §4), POP3 +OK (RFC 2595 §4), a tagged IMAP OK (RFC
 // 9051 §6.2.1; untagged data may come before it).
-func isGoAhead(proto string, ev sessions.Event) bool {
+func isGoAhead(proto string, ev wire.Event) bool {
 	if ev.Line == nil {
 		return false
 	}
 	switch proto {
-	case sessions.ProtoSMTP:
+	case protocol.SMTP:
 		return ev.Line.Code == "220"
-	case sessions.ProtoPOP3:
+	case protocol.POP3:
 		return ev.Line.Code == "+OK"
-	case sessions.ProtoIMAP:
+	case protocol.IMAP:
 		return ev.Line.Code == "OK" && imapTag(ev.Raw) != "*"
 	}
 	return false
@@ -186,11 +188,11 @@ func injectedCapabilities(proto string, raw []byte) []string {
 	for i, l := range lines {
 		l = strings.TrimRight(l, "\r")
 		switch proto {
-		case sessions.ProtoSMTP:
+		case protocol.SMTP:
 			if i > 0 && len(l) > 4 && strings.HasPrefix(l, "250") {
 				out = append(out, strings.ToUpper(strings.TrimSpace(l[4:])))
 			}
-		case sessions.ProtoIMAP:
+		case protocol.IMAP:
 			if rest, ok := strings.CutPrefix(strings.ToUpper(l), "* CAPABILITY "); ok {
 				out = append(out, strings.Fields(rest)...)
 			}
@@ -200,7 +202,7 @@ func injectedCapabilities(proto string, raw []byte) []string {
 }
 
 // seqAt returns the Seq of evs[i], or 0 when i is out of range.
-func seqAt(evs []sessions.Event, i int) int {
+func seqAt(evs []wire.Event, i int) int {
 	if i < 0 || i >= len(evs) {
 		return 0
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // The verdict logic of both injection scenarios, proved both ways: with a
@@ -17,7 +19,7 @@ import (
 
 // runLeg runs one session with driver d (nil: the protocol's own) against
 // a lab endpoint of port in mode, and returns its events numbered from 1.
-func runLeg(t *testing.T, port int, mode lab.Mode, d sessions.Driver) []sessions.Event {
+func runLeg(t *testing.T, port int, mode lab.Mode, d sessions.Driver) []wire.Event {
 	t.Helper()
 	l, err := lab.Start(context.Background(), lab.Options{ListenHost: "127.0.0.1", AnyPort: true, StateDir: t.TempDir(), Logf: t.Logf})
 	if err != nil {
@@ -35,15 +37,15 @@ func runLeg(t *testing.T, port int, mode lab.Mode, d sessions.Driver) []sessions
 		t.Fatal(err)
 	}
 	o.TLSMode, o.Driver = sessions.TLSStartTLS, d
-	var evs []sessions.Event
-	_ = sessions.Run(context.Background(), o, func(ev sessions.Event) { evs = append(evs, ev) })
+	var evs []wire.Event
+	_ = sessions.Run(context.Background(), o, func(ev wire.Event) { evs = append(evs, ev) })
 	return evs
 }
 
-func dumpEvents(evs []sessions.Event) string {
+func dumpEvents(evs []wire.Event) string {
 	var b strings.Builder
 	for _, ev := range evs {
-		b.WriteString(strconv.Itoa(ev.Seq) + " " + string(ev.Kind) + " " + string(ev.Dir) + " " + ev.Annotation + " " + sessions.SafeString(ev.Text) + "\n")
+		b.WriteString(strconv.Itoa(ev.Seq) + " " + string(ev.Kind) + " " + string(ev.Dir) + " " + ev.Annotation + " " + wire.SafeString(ev.Text) + "\n")
 	}
 	return b.String()
 }
@@ -62,7 +64,7 @@ func fooledSMTP(c *sessions.Conversation) error {
 	if _, err := d.smtp("STARTTLS", "STARTTLS"); err != nil {
 		return err
 	}
-	r, err := sessions.ReadSMTPReply(c.Reader(), 10)
+	r, err := protocol.ReadSMTPReply(c.Reader(), 10)
 	if err != nil {
 		return c.Fail("read the answer it believes came inside TLS", err, "")
 	}
@@ -70,7 +72,7 @@ func fooledSMTP(c *sessions.Conversation) error {
 	for _, l := range r.Lines[1:] {
 		caps = append(caps, strings.ToUpper(l))
 	}
-	c.Received(r.Raw, sessions.Line{Code: strconv.Itoa(r.Code), Capabilities: caps}, "smtp.reply.250")
+	c.Received(r.Raw, wire.Line{Code: strconv.Itoa(r.Code), Capabilities: caps}, "smtp.reply.250")
 	if err := c.StartTLS("smtp.note.response_injection_discarded"); err != nil {
 		return err
 	}
@@ -83,7 +85,7 @@ func fooledSMTP(c *sessions.Conversation) error {
 
 func TestJudgeResponseInjectionFooledClient(t *testing.T) {
 	evs := runLeg(t, 587, lab.ModeResponseInjection, sessions.DriverFunc(fooledSMTP))
-	outcome, safe, text, evidence := judgeResponseInjection(sessions.ProtoSMTP, evs)
+	outcome, safe, text, evidence := judgeResponseInjection(protocol.SMTP, evs)
 	if outcome != OutcomeResponseAccepted || safe {
 		t.Fatalf("fooled client: %s (safe %v): %s\n%s", outcome, safe, text, dumpEvents(evs))
 	}
@@ -94,11 +96,11 @@ func TestJudgeResponseInjectionFooledClient(t *testing.T) {
 
 func TestJudgeResponseInjectionEditedLegs(t *testing.T) {
 	evs := runLeg(t, 143, lab.ModeResponseInjection, nil)
-	if o, _, text, _ := judgeResponseInjection(sessions.ProtoIMAP, evs); o != OutcomeResponseDiscarded {
+	if o, _, text, _ := judgeResponseInjection(protocol.IMAP, evs); o != OutcomeResponseDiscarded {
 		t.Fatalf("mailwire's client: %s: %s\n%s", o, text, dumpEvents(evs))
 	}
-	drop := func(pred func(sessions.Event) bool) []sessions.Event {
-		var out []sessions.Event
+	drop := func(pred func(wire.Event) bool) []wire.Event {
+		var out []wire.Event
 		for _, ev := range evs {
 			if !pred(ev) {
 				out = append(out, ev)
@@ -107,61 +109,61 @@ func TestJudgeResponseInjectionEditedLegs(t *testing.T) {
 		return out
 	}
 	// Without the engine's note the bytes stayed in the buffer: fooled.
-	noNote := drop(func(ev sessions.Event) bool {
+	noNote := drop(func(ev wire.Event) bool {
 		return strings.HasSuffix(ev.Annotation, ".note.response_injection_discarded")
 	})
-	if o, safe, _, _ := judgeResponseInjection(sessions.ProtoIMAP, noNote); o != OutcomeResponseAccepted || safe {
+	if o, safe, _, _ := judgeResponseInjection(protocol.IMAP, noNote); o != OutcomeResponseAccepted || safe {
 		t.Errorf("no note: %s (safe %v), want response-accepted", o, safe)
 	}
 	// Capabilities taken from cleartext after the boundary (not read
 	// inside TLS): fooled.
-	cleartextCaps := append([]sessions.Event(nil), evs...)
+	cleartextCaps := append([]wire.Event(nil), evs...)
 	for i, ev := range cleartextCaps {
-		if ev.Layer == sessions.LayerDecrypted && ev.Line != nil && len(ev.Line.Capabilities) > 0 {
-			cleartextCaps[i].Layer = sessions.LayerCleartext
+		if ev.Layer == wire.LayerDecrypted && ev.Line != nil && len(ev.Line.Capabilities) > 0 {
+			cleartextCaps[i].Layer = wire.LayerCleartext
 			break
 		}
 	}
-	if o, _, _, _ := judgeResponseInjection(sessions.ProtoIMAP, cleartextCaps); o != OutcomeResponseAccepted {
+	if o, _, _, _ := judgeResponseInjection(protocol.IMAP, cleartextCaps); o != OutcomeResponseAccepted {
 		t.Errorf("capabilities not from inside TLS: %s, want response-accepted", o)
 	}
 	// No STARTTLS at all: nothing to judge.
-	noTLS := drop(func(ev sessions.Event) bool { return ev.Kind == sessions.KindBoundary })
-	if o, _, _, _ := judgeResponseInjection(sessions.ProtoIMAP, noTLS); o != OutcomeInjectionUntested {
+	noTLS := drop(func(ev wire.Event) bool { return ev.Kind == wire.KindBoundary })
+	if o, _, _, _ := judgeResponseInjection(protocol.IMAP, noTLS); o != OutcomeInjectionUntested {
 		t.Errorf("no boundary: %s, want injection-untested", o)
 	}
 	// A failed handshake: untested, whatever the note says.
-	noState := drop(func(ev sessions.Event) bool { return ev.Kind == sessions.KindTLSState })
-	if o, _, _, _ := judgeResponseInjection(sessions.ProtoIMAP, noState); o != OutcomeInjectionUntested {
+	noState := drop(func(ev wire.Event) bool { return ev.Kind == wire.KindTLSState })
+	if o, _, _, _ := judgeResponseInjection(protocol.IMAP, noState); o != OutcomeInjectionUntested {
 		t.Errorf("no TLS state: %s, want injection-untested", o)
 	}
 }
 
 // line builds a protocol line event.
-func line(seq int, dir sessions.Direction, layer sessions.Layer, raw, ann string) sessions.Event {
-	return sessions.Event{Seq: seq, Kind: sessions.KindLine, Dir: dir, Layer: layer, Raw: []byte(raw), Annotation: ann, Line: &sessions.Line{}}
+func line(seq int, dir wire.Direction, layer wire.Layer, raw, ann string) wire.Event {
+	return wire.Event{Seq: seq, Kind: wire.KindLine, Dir: dir, Layer: layer, Raw: []byte(raw), Annotation: ann, Line: &wire.Line{}}
 }
 
 func TestJudgeCommandInjectionCounts(t *testing.T) {
-	c2s, s2c := sessions.ClientToServer, sessions.ServerToClient
-	clear, enc := sessions.LayerCleartext, sessions.LayerDecrypted
-	head := func(proto string) []sessions.Event {
-		return []sessions.Event{
+	c2s, s2c := wire.ClientToServer, wire.ServerToClient
+	clear, enc := wire.LayerCleartext, wire.LayerDecrypted
+	head := func(proto string) []wire.Event {
+		return []wire.Event{
 			line(1, c2s, clear, injectionFor(proto).write, "scenario.command-injected"),
 			line(2, s2c, clear, "220 go ahead\r\n", ""),
-			{Seq: 3, Kind: sessions.KindBoundary},
-			{Seq: 4, Kind: sessions.KindTLSState, TLS: &sessions.TLSState{Version: "TLS 1.3"}},
+			{Seq: 3, Kind: wire.KindBoundary},
+			{Seq: 4, Kind: wire.KindTLSState, TLS: &wire.TLSState{Version: "TLS 1.3"}},
 		}
 	}
-	smtp := func(answers ...string) []sessions.Event {
-		evs := append(head(sessions.ProtoSMTP), line(5, c2s, enc, "EHLO x\r\n", ""), line(6, c2s, enc, "QUIT\r\n", ""))
+	smtp := func(answers ...string) []wire.Event {
+		evs := append(head(protocol.SMTP), line(5, c2s, enc, "EHLO x\r\n", ""), line(6, c2s, enc, "QUIT\r\n", ""))
 		for i, a := range answers {
 			evs = append(evs, line(7+i, s2c, enc, a, ""))
 		}
 		return evs
 	}
-	imap := func(answers ...string) []sessions.Event {
-		evs := append(head(sessions.ProtoIMAP), line(5, c2s, enc, "a2 CAPABILITY\r\n", ""), line(6, c2s, enc, "a3 LOGOUT\r\n", ""))
+	imap := func(answers ...string) []wire.Event {
+		evs := append(head(protocol.IMAP), line(5, c2s, enc, "a2 CAPABILITY\r\n", ""), line(6, c2s, enc, "a3 LOGOUT\r\n", ""))
 		for i, a := range answers {
 			evs = append(evs, line(7+i, s2c, enc, a, ""))
 		}
@@ -169,16 +171,16 @@ func TestJudgeCommandInjectionCounts(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, proto string
-		evs         []sessions.Event
+		evs         []wire.Event
 		want        string
 		evidence    int // first evidence Seq
 	}{
-		{"smtp extra answer", sessions.ProtoSMTP, smtp("250 2.0.0 Ok\r\n", "250-x\r\n250 PIPELINING\r\n", "221 Bye\r\n"), OutcomeInjectionAnswered, 7},
-		{"smtp two answers", sessions.ProtoSMTP, smtp("250-x\r\n250 PIPELINING\r\n", "221 Bye\r\n"), OutcomeInjectionDiscarded, 7},
-		{"smtp one answer", sessions.ProtoSMTP, smtp("250 x\r\n"), OutcomeInjectionUntested, 7},
-		{"imap tag b", sessions.ProtoIMAP, imap("* CAPABILITY IMAP4rev1\r\n", "b OK NOOP\r\n", "a2 OK done\r\n", "* BYE\r\n", "a3 OK bye\r\n"), OutcomeInjectionAnswered, 8},
-		{"imap untagged only extra", sessions.ProtoIMAP, imap("* OK hello\r\n", "* CAPABILITY IMAP4rev1\r\n", "a2 OK done\r\n", "* BYE\r\n", "a3 OK bye\r\n"), OutcomeInjectionDiscarded, 9},
-		{"no boundary", sessions.ProtoSMTP, head(sessions.ProtoSMTP)[:2], OutcomeInjectionUntested, 1},
+		{"smtp extra answer", protocol.SMTP, smtp("250 2.0.0 Ok\r\n", "250-x\r\n250 PIPELINING\r\n", "221 Bye\r\n"), OutcomeInjectionAnswered, 7},
+		{"smtp two answers", protocol.SMTP, smtp("250-x\r\n250 PIPELINING\r\n", "221 Bye\r\n"), OutcomeInjectionDiscarded, 7},
+		{"smtp one answer", protocol.SMTP, smtp("250 x\r\n"), OutcomeInjectionUntested, 7},
+		{"imap tag b", protocol.IMAP, imap("* CAPABILITY IMAP4rev1\r\n", "b OK NOOP\r\n", "a2 OK done\r\n", "* BYE\r\n", "a3 OK bye\r\n"), OutcomeInjectionAnswered, 8},
+		{"imap untagged only extra", protocol.IMAP, imap("* OK hello\r\n", "* CAPABILITY IMAP4rev1\r\n", "a2 OK done\r\n", "* BYE\r\n", "a3 OK bye\r\n"), OutcomeInjectionDiscarded, 9},
+		{"no boundary", protocol.SMTP, head(protocol.SMTP)[:2], OutcomeInjectionUntested, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, safe, text, ev := judgeCommandInjection(tc.proto, tc.evs)
@@ -192,12 +194,12 @@ func TestJudgeCommandInjectionCounts(t *testing.T) {
 	}
 	// A failed handshake (not a certificate problem) is the injection
 	// breaking TLS; a certificate failure is untested.
-	broken := append(head(sessions.ProtoSMTP)[:3], sessions.Event{Seq: 4, Kind: sessions.KindError, Err: &sessions.ErrorInfo{Op: "tls handshake", Message: "EOF"}})
-	if got, safe, _, _ := judgeCommandInjection(sessions.ProtoSMTP, broken); got != OutcomeInjectionBrokeHandshake || !safe {
+	broken := append(head(protocol.SMTP)[:3], wire.Event{Seq: 4, Kind: wire.KindError, Err: &wire.ErrorInfo{Op: "tls handshake", Message: "EOF"}})
+	if got, safe, _, _ := judgeCommandInjection(protocol.SMTP, broken); got != OutcomeInjectionBrokeHandshake || !safe {
 		t.Errorf("handshake EOF: %s, want injection-broke-handshake", got)
 	}
 	broken[3].Err.Op = "verify certificate"
-	if got, _, _, _ := judgeCommandInjection(sessions.ProtoSMTP, broken); got != OutcomeInjectionUntested {
+	if got, _, _, _ := judgeCommandInjection(protocol.SMTP, broken); got != OutcomeInjectionUntested {
 		t.Errorf("certificate failure: %s, want injection-untested", got)
 	}
 }

@@ -10,7 +10,9 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // protoOf is the protocol of a canonical port.
@@ -36,14 +38,14 @@ func TestResponseInjection(t *testing.T) {
 			on := scenario.OnLeg(evs, scenario.LegInjectingServer)
 			// The engine's note carries exactly the injected bytes, as
 			// they crossed the wire in cleartext.
-			i := slices.IndexFunc(on, func(ev sessions.Event) bool {
+			i := slices.IndexFunc(on, func(ev wire.Event) bool {
 				return ev.Annotation == proto+".note.response_injection_discarded"
 			})
 			if i < 0 {
 				t.Fatalf("no discard note\n%s", dump(evs))
 			}
 			note := on[i]
-			if string(note.Raw) != lab.InjectedLines(proto) || note.Visible != sessions.VisibleAnyone {
+			if string(note.Raw) != lab.InjectedLines(proto) || note.Visible != wire.VisibleAnyone {
 				t.Errorf("note Raw %q (%s), want %q readable by anyone", note.Raw, note.Visible, lab.InjectedLines(proto))
 			}
 			if !slices.Contains(v.Verdict.Evidence, note.Seq) {
@@ -51,13 +53,13 @@ func TestResponseInjection(t *testing.T) {
 			}
 			// The capabilities the verdict cites come from inside TLS and
 			// are not the injected lines.
-			var caps *sessions.Event
+			var caps *wire.Event
 			for _, ev := range on {
-				if slices.Contains(v.Verdict.Evidence, ev.Seq) && ev.Kind == sessions.KindLine {
+				if slices.Contains(v.Verdict.Evidence, ev.Seq) && ev.Kind == wire.KindLine {
 					caps = &ev
 				}
 			}
-			if caps == nil || caps.Layer != sessions.LayerDecrypted || len(caps.Line.Capabilities) == 0 {
+			if caps == nil || caps.Layer != wire.LayerDecrypted || len(caps.Line.Capabilities) == 0 {
 				t.Fatalf("verdict cites no capabilities read inside TLS: %v\n%s", v.Verdict.Evidence, dump(evs))
 			}
 			if bytes.Contains(caps.Raw, []byte("evil.lab.test")) || bytes.Equal(caps.Raw, note.Raw) {
@@ -65,17 +67,17 @@ func TestResponseInjection(t *testing.T) {
 			}
 			// Nothing the client read between the go-ahead and TLS: the
 			// only server bytes there are the discarded ones.
-			b := slices.IndexFunc(on, func(ev sessions.Event) bool { return ev.Kind == sessions.KindBoundary })
+			b := slices.IndexFunc(on, func(ev wire.Event) bool { return ev.Kind == wire.KindBoundary })
 			for _, ev := range on[i:b] {
-				if ev.Kind == sessions.KindLine && ev.Dir == sessions.ServerToClient {
+				if ev.Kind == wire.KindLine && ev.Dir == wire.ServerToClient {
 					t.Errorf("the client read %q after the go-ahead", ev.Raw)
 				}
 			}
 			// SMTP: the injected "250 AUTH LOGIN" never became the
 			// client's mechanism unless the real server offered LOGIN.
-			if proto == sessions.ProtoSMTP {
+			if proto == protocol.SMTP {
 				for _, ev := range on[b:] {
-					if ev.Dir == sessions.ClientToServer && strings.HasPrefix(string(ev.Raw), "AUTH LOGIN") &&
+					if ev.Dir == wire.ClientToServer && strings.HasPrefix(string(ev.Raw), "AUTH LOGIN") &&
 						!slices.ContainsFunc(caps.Line.Capabilities, func(c string) bool { return strings.Contains(c, "LOGIN") }) {
 						t.Errorf("the client used the injected AUTH LOGIN")
 					}
@@ -96,7 +98,7 @@ func TestResponseInjectionWithoutLab(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "needs the embedded lab") {
 		t.Fatalf("error %v, want a refusal\n%s", err, dump(evs))
 	}
-	if has(evs, func(ev sessions.Event) bool { return ev.Kind == sessions.KindConnect }) {
+	if has(evs, func(ev wire.Event) bool { return ev.Kind == wire.KindConnect }) {
 		t.Errorf("connected somewhere without a lab\n%s", dump(evs))
 	}
 }

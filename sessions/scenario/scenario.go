@@ -27,6 +27,7 @@ import (
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/mitm"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Scenario describes one demonstration.
@@ -93,7 +94,7 @@ const (
 // RenderSummary writes the scenario's summary of a stream (the compare
 // table, the hop diagram), preceded by a blank line; nothing when it has
 // none.
-func RenderSummary(w io.Writer, s Scenario, evs []sessions.Event, markdown bool) error {
+func RenderSummary(w io.Writer, s Scenario, evs []wire.Event, markdown bool) error {
 	switch s.Summary {
 	case SummaryCompare:
 		fmt.Fprintln(w)
@@ -288,7 +289,7 @@ func joinPorts(ps []int) string {
 // goroutine produced the event (the client's session, a proxy), one at a
 // time; it must not block for long. The stream ends with the scenario's
 // verdict event(s), or with an error event when it could not run.
-func Play(ctx context.Context, req Request, emit func(sessions.Event)) error {
+func Play(ctx context.Context, req Request, emit func(wire.Event)) error {
 	r := &Run{start: time.Now(), emitFn: emit, ctx: ctx}
 	s, req, err := req.Resolve()
 	r.Req = req
@@ -313,19 +314,19 @@ func Play(ctx context.Context, req Request, emit func(sessions.Event)) error {
 // Stream runs a scenario in a new goroutine and returns its events on a
 // channel, closed after the last one. The receiver must drain it (or cancel
 // ctx and then drain it).
-func Stream(ctx context.Context, req Request) <-chan sessions.Event {
-	ch := make(chan sessions.Event, 64)
+func Stream(ctx context.Context, req Request) <-chan wire.Event {
+	ch := make(chan wire.Event, 64)
 	go func() {
 		defer close(ch)
-		_ = Play(ctx, req, func(ev sessions.Event) { ch <- ev })
+		_ = Play(ctx, req, func(ev wire.Event) { ch <- ev })
 	}()
 	return ch
 }
 
 // Collect runs a scenario and returns all its events.
-func Collect(ctx context.Context, req Request) ([]sessions.Event, error) {
-	var evs []sessions.Event
-	err := Play(ctx, req, func(ev sessions.Event) { evs = append(evs, ev) })
+func Collect(ctx context.Context, req Request) ([]wire.Event, error) {
+	var evs []wire.Event
+	err := Play(ctx, req, func(ev wire.Event) { evs = append(evs, ev) })
 	return evs, err
 }
 
@@ -341,9 +342,9 @@ type Run struct {
 	ctx    context.Context
 	start  time.Time
 	mu     sync.Mutex
-	emitFn func(sessions.Event)
+	emitFn func(wire.Event)
 	seq    int
-	events []sessions.Event
+	events []wire.Event
 
 	decoyOnce sync.Once
 	decoy     decoy
@@ -354,10 +355,10 @@ func (r *Run) Context() context.Context { return r.ctx }
 
 // Emit numbers ev into the scenario's stream and passes it on. It is safe
 // for concurrent use (a proxy's goroutines and the client's session).
-func (r *Run) Emit(ev sessions.Event) { r.emit(ev) }
+func (r *Run) Emit(ev wire.Event) { r.emit(ev) }
 
 // emit is Emit, returning the event as numbered.
-func (r *Run) emit(ev sessions.Event) sessions.Event {
+func (r *Run) emit(ev wire.Event) wire.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seq++
@@ -370,15 +371,15 @@ func (r *Run) emit(ev sessions.Event) sessions.Event {
 
 // EmitLeg returns an emit function that names leg on every event; for
 // sessions.Run and proxies.
-func (r *Run) EmitLeg(leg string) func(sessions.Event) {
-	return func(ev sessions.Event) {
+func (r *Run) EmitLeg(leg string) func(wire.Event) {
+	return func(ev wire.Event) {
 		ev.Leg = leg
 		r.Emit(ev)
 	}
 }
 
 // Events returns a copy of the events emitted so far.
-func (r *Run) Events() []sessions.Event {
+func (r *Run) Events() []wire.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.events)
@@ -387,22 +388,22 @@ func (r *Run) Events() []sessions.Event {
 // StartLeg announces a new connection of the scenario: a note on leg whose
 // text says what it is.
 func (r *Run) StartLeg(leg, text string) {
-	r.Emit(sessions.Event{Kind: sessions.KindNote, Dir: sessions.Local, Layer: sessions.LayerNote,
-		Visible: sessions.VisibleNone, Leg: leg, Annotation: "scenario.leg", Text: text})
+	r.Emit(wire.Event{Kind: wire.KindNote, Dir: wire.Local, Layer: wire.LayerNote,
+		Visible: wire.VisibleNone, Leg: leg, Annotation: "scenario.leg", Text: text})
 }
 
 // Note adds an explanation to leg ("" for the scenario as a whole).
 func (r *Run) Note(leg, text, ann string) {
-	r.Emit(sessions.Event{Kind: sessions.KindNote, Dir: sessions.Local, Layer: sessions.LayerNote,
-		Visible: sessions.VisibleNone, Leg: leg, Annotation: ann, Text: text})
+	r.Emit(wire.Event{Kind: wire.KindNote, Dir: wire.Local, Layer: wire.LayerNote,
+		Visible: wire.VisibleNone, Leg: leg, Annotation: ann, Text: text})
 }
 
 // Error reports a failure of the scenario itself (not of one of its
 // sessions, which report their own).
 func (r *Run) Error(op string, err error) {
-	r.Emit(sessions.Event{Kind: sessions.KindError, Dir: sessions.Local, Layer: sessions.LayerNote,
-		Visible: sessions.VisibleNone, Annotation: sessions.ExplainOptions, Text: op + ": " + err.Error(),
-		Err: &sessions.ErrorInfo{Op: op, Message: err.Error(), Explain: sessions.ExplainOptions}})
+	r.Emit(wire.Event{Kind: wire.KindError, Dir: wire.Local, Layer: wire.LayerNote,
+		Visible: wire.VisibleNone, Annotation: sessions.ExplainOptions, Text: op + ": " + err.Error(),
+		Err: &wire.ErrorInfo{Op: op, Message: err.Error(), Explain: sessions.ExplainOptions}})
 }
 
 // Verdict emits the scenario's finding. outcome is also the annotation
@@ -420,9 +421,9 @@ func (r *Run) Result(leg, outcome string, safe bool, text string, evidence ...in
 }
 
 func (r *Run) verdict(leg, outcome string, safe, info bool, text string, evidence []int) {
-	r.Emit(sessions.Event{Kind: sessions.KindVerdict, Dir: sessions.Local, Layer: sessions.LayerNote,
-		Visible: sessions.VisibleNone, Leg: leg, Annotation: "verdict." + outcome, Text: text,
-		Verdict: &sessions.Verdict{Scenario: r.Scenario.Name, Outcome: outcome, Safe: safe, Evidence: evidence, Informational: info}})
+	r.Emit(wire.Event{Kind: wire.KindVerdict, Dir: wire.Local, Layer: wire.LayerNote,
+		Visible: wire.VisibleNone, Leg: leg, Annotation: "verdict." + outcome, Text: text,
+		Verdict: &wire.Verdict{Scenario: r.Scenario.Name, Outcome: outcome, Safe: safe, Evidence: evidence, Informational: info}})
 }
 
 // Options returns session options for a canonical port of the Env: its
@@ -443,7 +444,7 @@ func (e Env) options(addr string, port int) (sessions.Options, error) {
 	}
 	o.ServerName = e.ServerName
 	if e.RootCAs != nil {
-		o.Verify, o.RootCAs = sessions.VerifyPool, e.RootCAs
+		o.Verify, o.RootCAs = wire.VerifyPool, e.RootCAs
 	}
 	o.Username, o.Password = e.Username, e.Password
 	o.EHLOName = e.EHLOName
@@ -457,10 +458,10 @@ func (e Env) options(addr string, port int) (sessions.Options, error) {
 // (as numbered in the scenario's stream) and the session's error. Against
 // a server that is not the lab, a session that may expose its credentials
 // logs in as the run's decoy (guardCredentials).
-func (r *Run) Session(leg string, o sessions.Options) ([]sessions.Event, error) {
+func (r *Run) Session(leg string, o sessions.Options) ([]wire.Event, error) {
 	o = r.guardCredentials(o)
-	var evs []sessions.Event
-	err := sessions.Run(r.ctx, o, func(ev sessions.Event) {
+	var evs []wire.Event
+	err := sessions.Run(r.ctx, o, func(ev wire.Event) {
 		ev.Leg = leg
 		evs = append(evs, r.emit(ev))
 	})

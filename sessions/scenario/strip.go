@@ -8,12 +8,14 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/mitm"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // The machine-in-the-middle scenarios: the client connects to an attacker
 // (package mitm) on loopback, which opens its own connection to the real
-// server. The client's events are on sessions.LegClientAttacker, the
-// attacker's on sessions.LegAttackerServer.
+// server. The client's events are on wire.LegClientAttacker, the
+// attacker's on wire.LegAttackerServer.
 //
 //   - strip-opportunistic: the attacker removes STARTTLS (or refuses it, or
 //     forces HELO, or greets with PREAUTH) and the client, which uses TLS
@@ -26,16 +28,16 @@ import (
 func init() {
 	stripPorts := []int{587, 25, 143, 110}
 	register(Scenario{
-		Name: "strip-opportunistic", Ports: stripPorts, Variants: attackNames(sessions.ProtoSMTP, false),
+		Name: "strip-opportunistic", Ports: stripPorts, Variants: attackNames(protocol.SMTP, false),
 		variantsFor: stripVariants, play: func(r *Run) error { return playStrip(r, false) },
 	})
 	register(Scenario{
-		Name: "strip-required", Ports: stripPorts, Variants: attackNames(sessions.ProtoSMTP, false),
+		Name: "strip-required", Ports: stripPorts, Variants: attackNames(protocol.SMTP, false),
 		variantsFor: stripVariants, play: func(r *Run) error { return playStrip(r, true) },
 	})
 	register(Scenario{
 		Name: "implicit-under-attack", Ports: []int{465, 993, 995},
-		Variants: attackNames(sessions.ProtoSMTP, true), play: playImplicitAttack,
+		Variants: attackNames(protocol.SMTP, true), play: playImplicitAttack,
 	})
 }
 
@@ -62,7 +64,7 @@ const proxyWait = 10 * time.Second
 
 // throughAttacker runs the client's session (o, whose Target is replaced)
 // through a machine in the middle in front of the real server of port.
-func throughAttacker(r *Run, port int, attack mitm.Attack, implicit bool, o sessions.Options) ([]sessions.Event, error) {
+func throughAttacker(r *Run, port int, attack mitm.Attack, implicit bool, o sessions.Options) ([]wire.Event, error) {
 	upstream, ok := r.Req.Env.Addr(port)
 	if !ok {
 		return nil, fmt.Errorf("no server for port %d", port)
@@ -76,12 +78,12 @@ func throughAttacker(r *Run, port int, attack mitm.Attack, implicit bool, o sess
 	}
 	defer p.Close()
 	o.Target = p.Addr()
-	r.StartLeg(sessions.LegClientAttacker, fmt.Sprintf("the client connects to port %d; an attacker on the path (%s) answers and opens its own connection to the server (%s)", port, attack, upstream))
-	_, _ = r.Session(sessions.LegClientAttacker, o)
+	r.StartLeg(wire.LegClientAttacker, fmt.Sprintf("the client connects to port %d; an attacker on the path (%s) answers and opens its own connection to the server (%s)", port, attack, upstream))
+	_, _ = r.Session(wire.LegClientAttacker, o)
 	ctx, cancel := context.WithTimeout(r.Context(), proxyWait)
 	defer cancel()
 	if err := p.Wait(ctx); err != nil {
-		r.Note(sessions.LegAttackerServer, "the attacker's connection did not end in time: "+err.Error(), "attack.error")
+		r.Note(wire.LegAttackerServer, "the attacker's connection did not end in time: "+err.Error(), "attack.error")
 	}
 	return r.Events(), nil
 }
@@ -107,10 +109,10 @@ func playStrip(r *Run, required bool) error {
 }
 
 // stripVerdict judges what crossed the client's leg in cleartext.
-func stripVerdict(r *Run, evs []sessions.Event) {
-	client := OnLeg(evs, sessions.LegClientAttacker)
+func stripVerdict(r *Run, evs []wire.Event) {
+	client := OnLeg(evs, wire.LegClientAttacker)
 	attackerRead := 0
-	for _, ev := range OnLeg(evs, sessions.LegAttackerServer) {
+	for _, ev := range OnLeg(evs, wire.LegAttackerServer) {
 		if ev.Credential != nil && ev.Credential.Password != "" {
 			attackerRead = ev.Seq
 			break
@@ -155,7 +157,7 @@ func stripVerdict(r *Run, evs []sessions.Event) {
 	default:
 		var seqs []int
 		for _, ev := range client {
-			if ev.Kind == sessions.KindTLSState {
+			if ev.Kind == wire.KindTLSState {
 				seqs = append(seqs, ev.Seq)
 			}
 		}
@@ -165,10 +167,10 @@ func stripVerdict(r *Run, evs []sessions.Event) {
 
 // preauthGreeting returns the Seq of a PREAUTH greeting the client read in
 // cleartext (RFC 9051 §7.1.4), or 0.
-func preauthGreeting(evs []sessions.Event) int {
+func preauthGreeting(evs []wire.Event) int {
 	for _, ev := range evs {
-		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ServerToClient && ev.Annotation == "imap.greeting" &&
-			ev.Visible == sessions.VisibleAnyone && strings.HasPrefix(strings.ToUpper(ev.Text), "* PREAUTH") {
+		if ev.Kind == wire.KindLine && ev.Dir == wire.ServerToClient && ev.Annotation == "imap.greeting" &&
+			ev.Visible == wire.VisibleAnyone && strings.HasPrefix(strings.ToUpper(ev.Text), "* PREAUTH") {
 			return ev.Seq
 		}
 	}
@@ -176,17 +178,17 @@ func preauthGreeting(evs []sessions.Event) int {
 }
 
 // cleartextData returns the Seq of message bodies sent before TLS.
-func cleartextData(evs []sessions.Event) []int {
+func cleartextData(evs []wire.Event) []int {
 	var out []int
 	for _, ev := range evs {
-		if ev.Annotation == "smtp.data.content" && ev.Visible == sessions.VisibleAnyone {
+		if ev.Annotation == "smtp.data.content" && ev.Visible == wire.VisibleAnyone {
 			out = append(out, ev.Seq)
 		}
 	}
 	return out
 }
 
-func opportunisticNotes(evs []sessions.Event) []int {
+func opportunisticNotes(evs []wire.Event) []int {
 	var out []int
 	for _, ev := range evs {
 		if ev.Annotation == sessions.ExplainOpportunisticCleartext {

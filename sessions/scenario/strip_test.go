@@ -8,6 +8,7 @@ import (
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // What each strip variant does to a client that uses TLS only when
@@ -33,12 +34,12 @@ func TestStripOpportunisticEveryVariant(t *testing.T) {
 				evs := play(t, scenario.Request{Name: s.Name, Port: port, Variant: v, Env: env})
 				want := stripOutcome(port, v)
 				wantVerdict(t, evs, "", want)
-				client := scenario.OnLeg(evs, sessions.LegClientAttacker)
+				client := scenario.OnLeg(evs, wire.LegClientAttacker)
 				leaked := scenario.Exposes(scenario.EavesdropperBytes(client), lab.DemoPassword)
 				if leaked != (want == "credentials-leaked") {
 					t.Errorf("password in the eavesdropper's bytes: %v, want %v\n%s", leaked, want == "credentials-leaked", dump(evs))
 				}
-				if len(scenario.OnLeg(evs, sessions.LegAttackerServer)) == 0 {
+				if len(scenario.OnLeg(evs, wire.LegAttackerServer)) == 0 {
 					t.Errorf("no events on the attacker's leg\n%s", dump(evs))
 				}
 				if scenario.TLSStateOf(client) != nil {
@@ -46,7 +47,7 @@ func TestStripOpportunisticEveryVariant(t *testing.T) {
 				}
 				// The client's reason names what the attacker did: after a
 				// refused EHLO there was no EHLO reply to lack STARTTLS.
-				if v == "refuse-ehlo" && !has(client, func(ev sessions.Event) bool {
+				if v == "refuse-ehlo" && !has(client, func(ev wire.Event) bool {
 					return ev.Annotation == sessions.ExplainOpportunisticCleartext && strings.Contains(ev.Text, "refused EHLO")
 				}) {
 					t.Errorf("the client's note does not say EHLO was refused\n%s", dump(evs))
@@ -64,12 +65,12 @@ func TestStripRequiredEveryVariant(t *testing.T) {
 			t.Run(strconv.Itoa(port)+"/"+v, func(t *testing.T) {
 				evs := play(t, scenario.Request{Name: s.Name, Port: port, Variant: v, Env: env})
 				wantVerdict(t, evs, "", "refused-without-tls")
-				for _, leg := range []string{sessions.LegClientAttacker, sessions.LegAttackerServer} {
+				for _, leg := range []string{wire.LegClientAttacker, wire.LegAttackerServer} {
 					if scenario.Exposes(scenario.EavesdropperBytes(scenario.OnLeg(evs, leg)), lab.DemoPassword) {
 						t.Errorf("%s: the password is readable\n%s", leg, dump(evs))
 					}
 				}
-				if has(evs, func(ev sessions.Event) bool { return ev.Credential != nil }) {
+				if has(evs, func(ev wire.Event) bool { return ev.Credential != nil }) {
 					t.Errorf("a credential crossed some leg\n%s", dump(evs))
 				}
 			})

@@ -4,7 +4,8 @@ import (
 	"crypto/tls"
 	"fmt"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lens"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // tls12-vs-13: the same session twice, forced to TLS 1.2 and to TLS 1.3.
@@ -46,7 +47,7 @@ func playTLSVersions(r *Run) error {
 
 // tlsVersionVerdict says what an eavesdropper learnt of the server's
 // certificate and name on one leg.
-func tlsVersionVerdict(r *Run, leg string, evs []sessions.Event) {
+func tlsVersionVerdict(r *Run, leg string, evs []wire.Event) {
 	st := TLSStateOf(evs)
 	if st == nil {
 		r.Verdict(leg, "handshake-failed", true, "no TLS session was established, so there is nothing to compare", errorSeqs(evs)...)
@@ -55,7 +56,7 @@ func tlsVersionVerdict(r *Run, leg string, evs []sessions.Event) {
 	sni, sniSeq := ServerName(evs)
 	var clear []int
 	for _, ev := range Handshakes(evs, "certificate") {
-		if sessions.OnWire(ev) {
+		if lens.OnWire(ev) {
 			clear = append(clear, ev.Seq)
 		}
 	}
@@ -81,7 +82,7 @@ func nonZero(seq int) []int {
 	return []int{seq}
 }
 
-func errorSeqs(evs []sessions.Event) []int {
+func errorSeqs(evs []wire.Event) []int {
 	if e := FirstError(evs); e != nil {
 		return []int{e.Seq}
 	}

@@ -4,9 +4,10 @@ import (
 	"context"
 	"testing"
 
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 func TestTLS12VersusTLS13(t *testing.T) {
@@ -29,7 +30,7 @@ func TestTLS12VersusTLS13(t *testing.T) {
 			if sni, _ := scenario.ServerName(scenario.OnLeg(evs, leg)); sni != lab.Hostname {
 				t.Errorf("port %d %s: SNI %q, want %q", port, leg, sni, lab.Hostname)
 			}
-			if onWire := sessions.OnWire(certs[0]); onWire != (leg == scenario.LegTLS12) {
+			if onWire := lens.OnWire(certs[0]); onWire != (leg == scenario.LegTLS12) {
 				t.Errorf("port %d %s: certificate on the wire = %v", port, leg, onWire)
 			}
 		}
@@ -59,7 +60,7 @@ func TestRequestResolve(t *testing.T) {
 // A scenario with nowhere to run says so in its stream and its error.
 func TestPlayWithoutServers(t *testing.T) {
 	evs, err := scenario.Collect(context.Background(), scenario.Request{Name: "tls12-vs-13"})
-	if err == nil || len(evs) != 1 || evs[0].Kind != sessions.KindError {
+	if err == nil || len(evs) != 1 || evs[0].Kind != wire.KindError {
 		t.Fatalf("err %v, events %+v; want one error event", err, evs)
 	}
 }

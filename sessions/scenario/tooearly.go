@@ -8,6 +8,8 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // too-early: a careless client logs in before STARTTLS (SMTP AUTH PLAIN,
@@ -59,7 +61,7 @@ func playTooEarly(r *Run) error {
 
 // tooEarlyVerdict: did the password cross in cleartext, and did the server
 // take it?
-func tooEarlyVerdict(r *Run, leg string, evs []sessions.Event) {
+func tooEarlyVerdict(r *Run, leg string, evs []wire.Event) {
 	leaked := CredentialsOnWire(evs)
 	if len(leaked) == 0 {
 		r.Verdict(leg, "nothing-leaked", true, "no password crossed the wire before TLS", errorSeqs(evs)...)
@@ -72,8 +74,8 @@ func tooEarlyVerdict(r *Run, leg string, evs []sessions.Event) {
 	// (RFC 9051 §7.1).
 	answer := ""
 	for _, ev := range evs {
-		if ev.Seq > leaked[0] && ev.Kind == sessions.KindLine && ev.Dir == sessions.ServerToClient && ev.Line != nil {
-			if ev.Line.Proto == sessions.ProtoIMAP && bytes.HasPrefix(ev.Raw, []byte("* ")) {
+		if ev.Seq > leaked[0] && ev.Kind == wire.KindLine && ev.Dir == wire.ServerToClient && ev.Line != nil {
+			if ev.Line.Proto == protocol.IMAP && bytes.HasPrefix(ev.Raw, []byte("* ")) {
 				continue
 			}
 			answer = ev.Line.Code
@@ -95,9 +97,9 @@ func loginTooEarly(c *sessions.Conversation) error {
 	o := c.Options()
 	plain := base64.StdEncoding.EncodeToString([]byte("\x00" + o.Username + "\x00" + o.Password))
 	switch o.Proto {
-	case sessions.ProtoIMAP:
+	case protocol.IMAP:
 		return d.imapTooEarly()
-	case sessions.ProtoPOP3:
+	case protocol.POP3:
 		return d.pop3TooEarly(plain)
 	}
 	return d.smtpTooEarly(plain)

@@ -5,9 +5,9 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // The password crosses in cleartext on both legs: refused by the normal
@@ -29,7 +29,7 @@ func TestTooEarly(t *testing.T) {
 				first := v.Verdict.Evidence[0]
 				answer := ""
 				for _, ev := range legEvs {
-					if ev.Seq > first && ev.Kind == sessions.KindLine && ev.Dir == sessions.ServerToClient {
+					if ev.Seq > first && ev.Kind == wire.KindLine && ev.Dir == wire.ServerToClient {
 						answer = ev.Line.Code
 						break
 					}

@@ -1,4 +1,4 @@
-package sessions
+package tlsmsg
 
 import (
 	"crypto/x509"
@@ -10,20 +10,21 @@ import (
 	"time"
 
 	"github.com/mailwire/mailwire/sessions/certs"
+	"github.com/mailwire/mailwire/sessions/internal/words"
 )
 
 // The one place where the dissector's display strings are made: the
 // fields and the one-line text of each handshake message, from its typed
-// value (dissect_messages.go). Parsers make no strings, and no consumer
+// value (messages.go). Parsers make no strings, and no consumer
 // reads meaning back out of these: they read the typed values.
 //
 // Every function here accepts any value, including one read back from a
 // JSON file, without panicking.
 
-// describeHandshake returns the display fields of a handshake message and
+// Describe returns the display fields of a handshake message and
 // the event's text: its title ("ClientHello"), and after a colon what it
 // says, or why it did not parse. fromClient says which side sent it.
-func describeHandshake(h *Handshake, fromClient bool) ([]Field, string) {
+func Describe(h *Handshake, fromClient bool) ([]Field, string) {
 	d := describer{meta: !h.Encrypted, failed: h.Error != ""}
 	var text string
 	switch {
@@ -54,7 +55,7 @@ func describeHandshake(h *Handshake, fromClient bool) ([]Field, string) {
 	case h.Finished != nil:
 		text = d.finished(h.Finished, fromClient)
 	case h.NotDecoded != nil:
-		d.add("length", plural(h.NotDecoded.Length, "byte"), "")
+		d.add("length", words.Plural(h.NotDecoded.Length, "byte"), "")
 		text = "not decoded"
 	}
 	title := messageTitle(h.Type, h.MsgType)
@@ -62,7 +63,7 @@ func describeHandshake(h *Handshake, fromClient bool) ([]Field, string) {
 		title += " (decrypted with the session's key log)"
 	}
 	if h.Error != "" {
-		d.add("error", h.Error, annErrMalformed)
+		d.add("error", h.Error, KeyMalformed)
 		return d.fields, title + ": malformed: " + h.Error
 	}
 	if text != "" {
@@ -112,7 +113,7 @@ func (d *describer) extensions(p string, exts []Extension, msgType uint8, hrr bo
 		name, text := describeExtension(e, msgType, hrr)
 		f := Field{Name: p + name, Value: text, Annotation: "tls.ext." + extensionKeyName(e.ID)}
 		switch e.ID {
-		case extServerName, extALPN, extSupportedVersions:
+		case ExtServerName, ExtALPN, ExtSupportedVersions:
 			f.Metadata = d.meta
 		}
 		d.fields = append(d.fields, f)
@@ -125,22 +126,22 @@ func (d *describer) clientHello(m *ClientHello) string {
 	d.add("session id", sessionIDText(m.SessionID), "")
 	d.add("cipher suites", fmt.Sprintf("%d: %s", len(m.CipherSuites), mapJoin(m.CipherSuites, cipherSuiteName)), "")
 	d.add("compression methods", compressionText(m.CompressionMethods), "")
-	d.extensions("", m.Extensions, hsClientHello, false)
+	d.extensions("", m.Extensions, TypeClientHello, false)
 
 	var summary []string
 	for _, e := range m.Extensions {
 		switch e.ID {
-		case extServerName:
-			summary = append(summary, "SNI "+firstOr(e, extensionText(e, hsClientHello, false)))
-		case extALPN:
+		case ExtServerName:
+			summary = append(summary, "SNI "+firstOr(e, extensionText(e, TypeClientHello, false)))
+		case ExtALPN:
 			v := strings.Join(e.Names, ", ")
 			if e.Malformed {
-				v = extensionText(e, hsClientHello, false)
+				v = extensionText(e, TypeClientHello, false)
 			}
 			summary = append(summary, "ALPN "+v)
-		case extSupportedVersions:
-			summary = append(summary, "offers "+extensionText(e, hsClientHello, false))
-		case extEncryptedClientHello:
+		case ExtSupportedVersions:
+			summary = append(summary, "offers "+extensionText(e, TypeClientHello, false))
+		case ExtEncryptedClientHello:
 			summary = append(summary, "ECH")
 		}
 	}
@@ -178,7 +179,7 @@ func (d *describer) serverHello(m *ServerHello) string {
 	d.add("session id", sessionIDText(m.SessionID), "")
 	d.addMeta("cipher suite", cipherSuiteName(m.CipherSuite), "")
 	d.add("compression method", compressionText([]byte{m.CompressionMethod}), "")
-	d.extensions("", m.Extensions, hsServerHello, hrr)
+	d.extensions("", m.Extensions, TypeServerHello, hrr)
 	return serverHelloText(m)
 }
 
@@ -198,7 +199,7 @@ func serverHelloText(m *ServerHello) string {
 	if hasGroup {
 		parts = append(parts, "key share "+groupName(group))
 	}
-	if e := findExtension(m.Extensions, extALPN); e != nil {
+	if e := findExtension(m.Extensions, ExtALPN); e != nil {
 		parts = append(parts, "ALPN "+joinNames(e.Names))
 	}
 	switch {
@@ -222,9 +223,9 @@ func (m *ServerHello) Summary() string { return serverHelloText(m) }
 func describeExtension(e Extension, msgType uint8, hrr bool) (string, string) {
 	name := extensionDisplayName(e.ID)
 	switch e.ID {
-	case extServerName:
+	case ExtServerName:
 		name = "SNI"
-	case extALPN:
+	case ExtALPN:
 		name = "ALPN"
 	}
 	return name, extensionText(e, msgType, hrr)
@@ -235,63 +236,63 @@ func describeExtension(e Extension, msgType uint8, hrr bool) (string, string) {
 func extensionText(e Extension, msgType uint8, hrr bool) string {
 	switch text := extensionTexts[e.ID]; {
 	case e.Malformed:
-		return fmt.Sprintf("malformed (%s)", plural(e.Length, "byte"))
+		return fmt.Sprintf("malformed (%s)", words.Plural(e.Length, "byte"))
 	case text != nil:
 		return text(e, extAt{msgType, hrr})
 	case isGREASE(e.ID):
-		return plural(e.Length, "byte") + ": a reserved value to keep servers tolerant (RFC 8701)"
+		return words.Plural(e.Length, "byte") + ": a reserved value to keep servers tolerant (RFC 8701)"
 	}
-	return plural(e.Length, "byte")
+	return words.Plural(e.Length, "byte")
 }
 
 // extensionTexts show a well-formed extension's value, keyed by extension
 // number; one without an entry shows its length.
 var extensionTexts = map[uint16]func(e Extension, at extAt) string{
-	extServerName: func(e Extension, at extAt) string {
+	ExtServerName: func(e Extension, at extAt) string {
 		if !at.client() {
 			return "acknowledged: the server used the name (RFC 6066 §3)"
 		}
 		return joinNames(e.Names)
 	},
-	extALPN:                 func(e Extension, _ extAt) string { return joinNames(e.Names) },
-	extSupportedGroups:      func(e Extension, _ extAt) string { return mapJoin(e.Codes, groupName) },
-	extSignatureAlgorithms:  sigSchemesText,
-	extSigAlgsCert:          sigSchemesText,
-	extDelegatedCredential:  sigSchemesText,
-	extECPointFormats:       func(e Extension, _ extAt) string { return mapJoin(e.Codes, pointFormatName) },
-	extPSKModes:             func(e Extension, _ extAt) string { return mapJoin(e.Codes, pskModeName) },
-	extCompressCertificate:  func(e Extension, _ extAt) string { return mapJoin(e.Codes, certCompressionName) },
-	extKeyShare:             keyShareText,
-	extSupportedVersions:    supportedVersionsText,
-	extRenegotiationInfo:    renegotiationInfoText,
-	extExtendedMasterSecret: presentText,
-	extEncryptThenMAC:       presentText,
-	extPostHandshakeAuth:    presentText,
-	extNextProtoNeg:         presentText,
-	extSessionTicket:        sessionTicketText,
-	extStatusRequest:        statusRequestText,
-	extSCT: func(e Extension, at extAt) string {
+	ExtALPN:                 func(e Extension, _ extAt) string { return joinNames(e.Names) },
+	ExtSupportedGroups:      func(e Extension, _ extAt) string { return mapJoin(e.Codes, groupName) },
+	ExtSignatureAlgorithms:  sigSchemesText,
+	ExtSigAlgsCert:          sigSchemesText,
+	ExtDelegatedCredential:  sigSchemesText,
+	ExtECPointFormats:       func(e Extension, _ extAt) string { return mapJoin(e.Codes, pointFormatName) },
+	ExtPSKModes:             func(e Extension, _ extAt) string { return mapJoin(e.Codes, pskModeName) },
+	ExtCompressCertificate:  func(e Extension, _ extAt) string { return mapJoin(e.Codes, certCompressionName) },
+	ExtKeyShare:             keyShareText,
+	ExtSupportedVersions:    supportedVersionsText,
+	ExtRenegotiationInfo:    renegotiationInfoText,
+	ExtExtendedMasterSecret: presentText,
+	ExtEncryptThenMAC:       presentText,
+	ExtPostHandshakeAuth:    presentText,
+	ExtNextProtoNeg:         presentText,
+	ExtSessionTicket:        sessionTicketText,
+	ExtStatusRequest:        statusRequestText,
+	ExtSCT: func(e Extension, at extAt) string {
 		if at.client() && e.Length == 0 {
 			return "Certificate Transparency SCTs requested (RFC 6962 §3.3.1)"
 		}
-		return plural(e.Length, "byte") + " of SCTs"
+		return words.Plural(e.Length, "byte") + " of SCTs"
 	},
-	extPreSharedKey: pskText,
-	extEarlyData:    earlyDataText,
-	extCookie: func(e Extension, _ extAt) string {
-		return plural(int(e.Value), "byte") + " (RFC 8446 §4.2.2)"
+	ExtPreSharedKey: pskText,
+	ExtEarlyData:    earlyDataText,
+	ExtCookie: func(e Extension, _ extAt) string {
+		return words.Plural(int(e.Value), "byte") + " (RFC 8446 §4.2.2)"
 	},
-	extEncryptedClientHello: echText,
-	extRecordSizeLimit: func(e Extension, _ extAt) string {
+	ExtEncryptedClientHello: echText,
+	ExtRecordSizeLimit: func(e Extension, _ extAt) string {
 		return fmt.Sprintf("%d bytes (RFC 8449)", e.Value)
 	},
-	extMaxFragmentLength: func(e Extension, _ extAt) string {
+	ExtMaxFragmentLength: func(e Extension, _ extAt) string {
 		return fmt.Sprintf("%d bytes (RFC 6066 §4)", 1<<(8+min(e.Value, 24)))
 	},
-	extPadding: func(e Extension, _ extAt) string {
-		return plural(e.Length, "byte") + " of padding (RFC 7685)"
+	ExtPadding: func(e Extension, _ extAt) string {
+		return words.Plural(e.Length, "byte") + " of padding (RFC 7685)"
 	},
-	extHeartbeat: heartbeatText,
+	ExtHeartbeat: heartbeatText,
 }
 
 func presentText(Extension, extAt) string { return "present" }
@@ -306,7 +307,7 @@ func keyShareText(e Extension, at extAt) string {
 	}
 	entries := make([]string, len(e.KeyShares))
 	for i, k := range e.KeyShares {
-		entries[i] = fmt.Sprintf("%s (%s)", groupName(k.Group), plural(k.KeyLength, "byte"))
+		entries[i] = fmt.Sprintf("%s (%s)", groupName(k.Group), words.Plural(k.KeyLength, "byte"))
 	}
 	return joinNames(entries)
 }
@@ -323,7 +324,7 @@ func renegotiationInfoText(e Extension, _ extAt) string {
 	if e.Value == 0 {
 		return "empty: initial handshake, secure renegotiation supported (RFC 5746)"
 	}
-	return fmt.Sprintf("%s of verify data: a renegotiation (RFC 5746 §3.5)", plural(int(e.Value), "byte"))
+	return fmt.Sprintf("%s of verify data: a renegotiation (RFC 5746 §3.5)", words.Plural(int(e.Value), "byte"))
 }
 
 // sessionTicketText shows RFC 5077 §3.2: empty asks for a ticket;
@@ -335,7 +336,7 @@ func sessionTicketText(e Extension, at extAt) string {
 	case e.Length == 0:
 		return "empty: the client asks for a ticket"
 	}
-	return fmt.Sprintf("%s ticket: the client tries to resume", plural(e.Length, "byte"))
+	return fmt.Sprintf("%s ticket: the client tries to resume", words.Plural(e.Length, "byte"))
 }
 
 func statusRequestText(e Extension, at extAt) string {
@@ -343,7 +344,7 @@ func statusRequestText(e Extension, at extAt) string {
 	case !at.client() && e.Length == 0:
 		return "the server will staple an OCSP response"
 	case !at.client():
-		return plural(e.Length, "byte")
+		return words.Plural(e.Length, "byte")
 	case e.Value == 1:
 		return "OCSP stapling requested (RFC 6066 §8)"
 	}
@@ -356,14 +357,14 @@ func pskText(e Extension, at extAt) string {
 	}
 	sizes := make([]string, len(e.IdentityLengths))
 	for i, n := range e.IdentityLengths {
-		sizes[i] = plural(n, "byte")
+		sizes[i] = words.Plural(n, "byte")
 	}
 	return fmt.Sprintf("%d identities (%s) and binders: the client tries to resume", len(sizes), joinNames(sizes))
 }
 
 func earlyDataText(e Extension, at extAt) string {
 	switch {
-	case at.msg == hsNewSessionTicket:
+	case at.msg == TypeNewSessionTicket:
 		return fmt.Sprintf("up to %d bytes of 0-RTT data allowed", e.Value)
 	case at.client():
 		return "0-RTT data follows, encrypted but replayable (RFC 8446 §8)"
@@ -374,11 +375,11 @@ func earlyDataText(e Extension, at extAt) string {
 func echText(e Extension, at extAt) string {
 	switch {
 	case !at.client() || e.ECH == nil:
-		return plural(e.Length, "byte") + " of retry configurations or confirmation"
+		return words.Plural(e.Length, "byte") + " of retry configurations or confirmation"
 	case e.ECH.Type == 1:
 		return "inner marker"
 	}
-	return fmt.Sprintf("outer: config id %d, %s encrypted inner ClientHello (the real SNI is hidden)", e.ECH.ConfigID, plural(e.ECH.PayloadLength, "byte"))
+	return fmt.Sprintf("outer: config id %d, %s encrypted inner ClientHello (the real SNI is hidden)", e.ECH.ConfigID, words.Plural(e.ECH.PayloadLength, "byte"))
 }
 
 func heartbeatText(e Extension, _ extAt) string {
@@ -399,7 +400,7 @@ func (d *describer) certificate(m *Certificate, encrypted bool) string {
 		if len(m.RequestContext) == 0 {
 			d.add("request context", "empty", "")
 		} else {
-			d.add("request context", plural(len(m.RequestContext), "byte")+" (answers a post-handshake CertificateRequest)", "")
+			d.add("request context", words.Plural(len(m.RequestContext), "byte")+" (answers a post-handshake CertificateRequest)", "")
 		}
 	}
 	var leaf string
@@ -410,7 +411,7 @@ func (d *describer) certificate(m *Certificate, encrypted bool) string {
 			leaf = subject
 		}
 		if tls13 {
-			d.extensions(p, e.Extensions, hsCertificate, false)
+			d.extensions(p, e.Extensions, TypeCertificate, false)
 		}
 	}
 	switch {
@@ -418,10 +419,10 @@ func (d *describer) certificate(m *Certificate, encrypted bool) string {
 		return "empty: no certificate"
 	case encrypted:
 		return fmt.Sprintf("%s, leaf %s: encrypted on the wire in TLS 1.3 (RFC 8446 §4.4.2), an observer does not see it",
-			plural(len(m.Entries), "certificate"), leaf)
+			words.Plural(len(m.Entries), "certificate"), leaf)
 	}
 	return fmt.Sprintf("%s, leaf %s: readable by anyone on the path (TLS 1.3 would encrypt it, RFC 8446 §4.4.2)",
-		plural(len(m.Entries), "certificate"), leaf)
+		words.Plural(len(m.Entries), "certificate"), leaf)
 }
 
 // certFields adds one certificate's fields (subject, issuer, SAN,
@@ -433,7 +434,7 @@ func (d *describer) certificate(m *Certificate, encrypted bool) string {
 func (d *describer) certFields(p string, der []byte) string {
 	c, err := x509.ParseCertificate(der)
 	if err != nil {
-		d.add(p+"der", fmt.Sprintf("%s, unparseable: %v", plural(len(der), "byte"), err), annCertUnparseable)
+		d.add(p+"der", fmt.Sprintf("%s, unparseable: %v", words.Plural(len(der), "byte"), err), annCertUnparseable)
 		return "(unparseable)"
 	}
 	f := certs.Facts(c)
@@ -451,12 +452,12 @@ func (d *describer) serverKeyExchange(m *ServerKeyExchange) string {
 	var summary string
 	if m.KeyExchange == KeyExchangeECDHE {
 		d.add("curve", groupName(m.Curve), "")
-		d.add("public key", plural(m.PublicKeyLength, "byte"), "")
+		d.add("public key", words.Plural(m.PublicKeyLength, "byte"), "")
 		summary = "ECDHE with " + groupName(m.Curve)
 	} else {
 		grp := fmt.Sprintf("DH %d-bit", m.DHPrimeBits)
 		d.add("group", grp, "")
-		d.add("public key", plural(m.PublicKeyLength, "byte"), "")
+		d.add("public key", words.Plural(m.PublicKeyLength, "byte"), "")
 		summary = "DHE with a " + grp + " group"
 	}
 	if d.failed {
@@ -466,14 +467,14 @@ func (d *describer) serverKeyExchange(m *ServerKeyExchange) string {
 		d.add("signature algorithm", sigSchemeName(m.SignatureAlgorithm), "")
 		summary += ", signed with " + sigSchemeName(m.SignatureAlgorithm)
 	}
-	d.add("signature", plural(m.SignatureLength, "byte"), "")
+	d.add("signature", words.Plural(m.SignatureLength, "byte"), "")
 	return summary
 }
 
 func (d *describer) certificateRequest(m *CertificateRequest) string {
 	if m.Version == VersionTLS13 {
-		d.add("request context", plural(len(m.RequestContext), "byte"), "")
-		d.extensions("", m.Extensions, hsCertificateRequest, false)
+		d.add("request context", words.Plural(len(m.RequestContext), "byte"), "")
+		d.extensions("", m.Extensions, TypeCertificateRequest, false)
 		return "the server asks for a client certificate (RFC 8446 §4.3.2)"
 	}
 	tn := make([]string, len(m.CertificateTypes))
@@ -491,7 +492,7 @@ func (d *describer) certificateRequest(m *CertificateRequest) string {
 	for i, dn := range m.CertificateAuthorities {
 		var rdn pkix.RDNSequence
 		if rest, err := asn1.Unmarshal(dn, &rdn); err != nil || len(rest) > 0 {
-			names[i] = fmt.Sprintf("(unparseable, %s)", plural(len(dn), "byte"))
+			names[i] = fmt.Sprintf("(unparseable, %s)", words.Plural(len(dn), "byte"))
 			continue
 		}
 		var n pkix.Name
@@ -505,26 +506,26 @@ func (d *describer) certificateRequest(m *CertificateRequest) string {
 func (d *describer) clientKeyExchange(m *ClientKeyExchange) string {
 	switch m.KeyExchange {
 	case KeyExchangeECDHE:
-		d.add("public key", plural(m.KeyLength, "byte")+" (ECDHE)", "")
+		d.add("public key", words.Plural(m.KeyLength, "byte")+" (ECDHE)", "")
 		return "the client's ECDHE public key"
 	case KeyExchangeRSA:
-		d.add("encrypted premaster secret", plural(m.KeyLength, "byte"), annRSAKeyTransport)
+		d.add("encrypted premaster secret", words.Plural(m.KeyLength, "byte"), annRSAKeyTransport)
 		return "RSA key transport: whoever gets the server's private key later can decrypt this session (no forward secrecy)"
 	}
-	d.add("public key", plural(m.KeyLength, "byte")+" (DHE)", "")
+	d.add("public key", words.Plural(m.KeyLength, "byte")+" (DHE)", "")
 	return "the client's DHE public value"
 }
 
 func (d *describer) newSessionTicket(m *NewSessionTicket) string {
 	if m.Version == VersionTLS13 {
 		d.add("lifetime", fmt.Sprintf("%d s", m.Lifetime), "")
-		d.add("ticket", plural(m.TicketLength, "byte"), "")
-		d.extensions("", m.Extensions, hsNewSessionTicket, false)
+		d.add("ticket", words.Plural(m.TicketLength, "byte"), "")
+		d.extensions("", m.Extensions, TypeNewSessionTicket, false)
 		return ""
 	}
 	d.add("lifetime hint", fmt.Sprintf("%d s", m.Lifetime), "")
-	d.add("ticket", plural(m.TicketLength, "byte"), "")
-	return fmt.Sprintf("%s ticket sent in the clear: an observer can link the client's next connection to this one", plural(m.TicketLength, "byte"))
+	d.add("ticket", words.Plural(m.TicketLength, "byte"), "")
+	return fmt.Sprintf("%s ticket sent in the clear: an observer can link the client's next connection to this one", words.Plural(m.TicketLength, "byte"))
 }
 
 func (d *describer) certificateStatus(m *CertificateStatus) string {
@@ -533,29 +534,29 @@ func (d *describer) certificateStatus(m *CertificateStatus) string {
 		st = "ocsp"
 	}
 	d.add("status type", st, "")
-	d.add("response", plural(len(m.Response), "byte"), "")
-	return "a stapled " + st + " response, " + plural(len(m.Response), "byte")
+	d.add("response", words.Plural(len(m.Response), "byte"), "")
+	return "a stapled " + st + " response, " + words.Plural(len(m.Response), "byte")
 }
 
 func (d *describer) encryptedExtensions(m *EncryptedExtensions) string {
-	d.extensions("", m.Extensions, hsEncryptedExtensions, false)
+	d.extensions("", m.Extensions, TypeEncryptedExtensions, false)
 	var summary []string
 	for _, e := range m.Extensions {
-		if e.ID == extALPN {
-			summary = append(summary, "ALPN "+extensionText(e, hsEncryptedExtensions, false))
+		if e.ID == ExtALPN {
+			summary = append(summary, "ALPN "+extensionText(e, TypeEncryptedExtensions, false))
 		}
 	}
 	if len(m.Extensions) == 0 {
 		summary = append(summary, "no extensions")
 	} else {
-		summary = append(summary, plural(len(m.Extensions), "extension"))
+		summary = append(summary, words.Plural(len(m.Extensions), "extension"))
 	}
 	return joinNames(summary) + ": hidden from an observer, unlike TLS 1.2's ServerHello extensions (RFC 8446 §4.3.1)"
 }
 
 func (d *describer) certificateVerify(m *CertificateVerify) string {
 	d.add("signature scheme", sigSchemeName(m.Algorithm), "")
-	d.add("signature", plural(m.SignatureLength, "byte"), "")
+	d.add("signature", words.Plural(m.SignatureLength, "byte"), "")
 	return fmt.Sprintf("signed with %s over the handshake so far: proof that the sender holds the certificate's private key (RFC 8446 §4.4.3)", sigSchemeName(m.Algorithm))
 }
 
@@ -564,9 +565,9 @@ func (d *describer) finished(m *Finished, fromClient bool) string {
 	if fromClient {
 		sender = "client"
 	}
-	d.add("verify_data", plural(len(m.VerifyData), "byte"), "")
+	d.add("verify_data", words.Plural(len(m.VerifyData), "byte"), "")
 	return fmt.Sprintf("%s of verify_data, an HMAC over the whole handshake (RFC 8446 §4.4.4); after it the %s uses its application traffic key, which mailwire does not take from the key log: the protocol inside is shown from the endpoint's own view",
-		plural(len(m.VerifyData), "byte"), sender)
+		words.Plural(len(m.VerifyData), "byte"), sender)
 }
 
 // String names an alert's level and description as the dissector shows
@@ -604,7 +605,7 @@ func sessionIDText(sid []byte) string {
 	if len(sid) == 0 {
 		return "empty"
 	}
-	return plural(len(sid), "byte")
+	return words.Plural(len(sid), "byte")
 }
 
 func compressionText(methods []byte) string {

@@ -1,4 +1,4 @@
-package sessions
+package tlsmsg
 
 import "golang.org/x/crypto/cryptobyte"
 
@@ -7,7 +7,7 @@ import "golang.org/x/crypto/cryptobyte"
 // in different messages (key_share is a list in the ClientHello, one entry
 // in the ServerHello, a bare group in a HelloRetryRequest), so each
 // decoder is told where the extension sits. Their display is in
-// dissect_describe.go (extensionTexts).
+// describe.go (extensionTexts).
 
 // extAt says which message carries an extension.
 type extAt struct {
@@ -15,34 +15,34 @@ type extAt struct {
 	hrr bool  // the ServerHello is a HelloRetryRequest
 }
 
-func (a extAt) client() bool { return a.msg == hsClientHello }
+func (a extAt) client() bool { return a.msg == TypeClientHello }
 
 // extDecoders fill an Extension's value from its data; false when the data
 // does not parse. An extension without a decoder keeps its length only.
 var extDecoders = map[uint16]func(e *Extension, data cryptobyte.String, at extAt) bool{
-	extServerName:           decodeServerName,
-	extALPN:                 decodeNames8,
-	extSupportedGroups:      decodeCodes16,
-	extSignatureAlgorithms:  decodeCodes16,
-	extSigAlgsCert:          decodeCodes16,
-	extDelegatedCredential:  decodeCodes16,
-	extECPointFormats:       decodeCodes8,
-	extPSKModes:             decodeCodes8,
-	extCompressCertificate:  decodeCodes16In8,
-	extKeyShare:             decodeKeyShare,
-	extSupportedVersions:    decodeSupportedVersions,
-	extRenegotiationInfo:    decodeRenegotiationInfo,
-	extExtendedMasterSecret: decodeEmpty,
-	extEncryptThenMAC:       decodeEmpty,
-	extPostHandshakeAuth:    decodeEmpty,
-	extStatusRequest:        decodeStatusRequest,
-	extPreSharedKey:         decodePSK,
-	extEarlyData:            decodeEarlyData,
-	extCookie:               decodeCookie,
-	extEncryptedClientHello: decodeECH,
-	extRecordSizeLimit:      decodeValue16,
-	extMaxFragmentLength:    decodeMaxFragmentLength,
-	extHeartbeat:            decodeValue8,
+	ExtServerName:           decodeServerName,
+	ExtALPN:                 decodeNames8,
+	ExtSupportedGroups:      decodeCodes16,
+	ExtSignatureAlgorithms:  decodeCodes16,
+	ExtSigAlgsCert:          decodeCodes16,
+	ExtDelegatedCredential:  decodeCodes16,
+	ExtECPointFormats:       decodeCodes8,
+	ExtPSKModes:             decodeCodes8,
+	ExtCompressCertificate:  decodeCodes16In8,
+	ExtKeyShare:             decodeKeyShare,
+	ExtSupportedVersions:    decodeSupportedVersions,
+	ExtRenegotiationInfo:    decodeRenegotiationInfo,
+	ExtExtendedMasterSecret: decodeEmpty,
+	ExtEncryptThenMAC:       decodeEmpty,
+	ExtPostHandshakeAuth:    decodeEmpty,
+	ExtStatusRequest:        decodeStatusRequest,
+	ExtPreSharedKey:         decodePSK,
+	ExtEarlyData:            decodeEarlyData,
+	ExtCookie:               decodeCookie,
+	ExtEncryptedClientHello: decodeECH,
+	ExtRecordSizeLimit:      decodeValue16,
+	ExtMaxFragmentLength:    decodeMaxFragmentLength,
+	ExtHeartbeat:            decodeValue8,
 }
 
 // parseExtension decodes one extension's data as it is defined in the
@@ -235,7 +235,7 @@ func decodePSK(e *Extension, data cryptobyte.String, at extAt) bool {
 // decodeEarlyData reads early_data (RFC 8446 §4.2.10): empty, except in a
 // NewSessionTicket, where it caps the 0-RTT data.
 func decodeEarlyData(e *Extension, data cryptobyte.String, at extAt) bool {
-	if at.msg != hsNewSessionTicket {
+	if at.msg != TypeNewSessionTicket {
 		return true
 	}
 	return data.ReadUint32(&e.Value) && data.Empty()

@@ -1,4 +1,4 @@
-package sessions
+package tlsmsg
 
 import (
 	"bytes"
@@ -12,9 +12,9 @@ import (
 // The typed handshake messages the dissector decodes, one type per message
 // as in Go's crypto/tls/handshake_messages.go. They hold what crossed the
 // wire, with numeric code points (versions, cipher suites, groups,
-// signature schemes) rather than names: the names live in dissect_names.go
+// signature schemes) rather than names: the names live in names.go
 // and every display string is made from these values in one place,
-// dissect_describe.go. Consumers (the printers, the scenarios, the lens)
+// describe.go. Consumers (the printers, the scenarios, the lens)
 // read the values and the accessor methods below, never the display text.
 //
 // Every type marshals to JSON with encoding/json and reads back to the same
@@ -23,7 +23,7 @@ import (
 // kept as lengths. The accessors accept any value a JSON file can describe.
 
 // The names the dissector's display uses for the typed values, from the
-// tables in dissect_names.go (the IANA registries' names, as Wireshark and
+// tables in names.go (the IANA registries' names, as Wireshark and
 // the RFCs write them).
 
 // VersionName names a protocol version: "TLS 1.3", "TLS 1.3 draft 23".
@@ -312,7 +312,7 @@ func hasExtension(exts []Extension, id uint16) bool {
 // ServerNames returns the host names of the server_name extension (RFC
 // 6066 §3), nil without one.
 func (m *ClientHello) ServerNames() []string {
-	if e := findExtension(m.Extensions, extServerName); e != nil {
+	if e := findExtension(m.Extensions, ExtServerName); e != nil {
 		return e.Names
 	}
 	return nil
@@ -329,7 +329,7 @@ func (m *ClientHello) ServerName() string {
 
 // ALPNProtocols lists the protocols the client offered (RFC 7301 §3.1).
 func (m *ClientHello) ALPNProtocols() []string {
-	if e := findExtension(m.Extensions, extALPN); e != nil {
+	if e := findExtension(m.Extensions, ExtALPN); e != nil {
 		return e.Names
 	}
 	return nil
@@ -339,7 +339,7 @@ func (m *ClientHello) ALPNProtocols() []string {
 // supported_versions (RFC 8446 §4.2.1), most preferred first; nil without
 // the extension (a client that offers no version above TLS 1.2).
 func (m *ClientHello) SupportedVersions() []uint16 {
-	if e := findExtension(m.Extensions, extSupportedVersions); e != nil {
+	if e := findExtension(m.Extensions, ExtSupportedVersions); e != nil {
 		return e.Codes
 	}
 	return nil
@@ -356,7 +356,7 @@ func (m *ClientHello) OfferedVersions() []uint16 {
 
 // SupportedGroups lists the client's named groups (RFC 8446 §4.2.7).
 func (m *ClientHello) SupportedGroups() []uint16 {
-	if e := findExtension(m.Extensions, extSupportedGroups); e != nil {
+	if e := findExtension(m.Extensions, ExtSupportedGroups); e != nil {
 		return e.Codes
 	}
 	return nil
@@ -364,7 +364,7 @@ func (m *ClientHello) SupportedGroups() []uint16 {
 
 // KeyShares lists the client's key shares (RFC 8446 §4.2.8).
 func (m *ClientHello) KeyShares() []KeyShare {
-	if e := findExtension(m.Extensions, extKeyShare); e != nil {
+	if e := findExtension(m.Extensions, ExtKeyShare); e != nil {
 		return e.KeyShares
 	}
 	return nil
@@ -381,7 +381,7 @@ func (m *ClientHello) KeyShareGroups() []uint16 {
 
 // SignatureAlgorithms lists signature_algorithms (RFC 8446 §4.2.3).
 func (m *ClientHello) SignatureAlgorithms() []uint16 {
-	if e := findExtension(m.Extensions, extSignatureAlgorithms); e != nil {
+	if e := findExtension(m.Extensions, ExtSignatureAlgorithms); e != nil {
 		return e.Codes
 	}
 	return nil
@@ -389,7 +389,7 @@ func (m *ClientHello) SignatureAlgorithms() []uint16 {
 
 // PSKModes lists psk_key_exchange_modes (RFC 8446 §4.2.9).
 func (m *ClientHello) PSKModes() []uint16 {
-	if e := findExtension(m.Extensions, extPSKModes); e != nil {
+	if e := findExtension(m.Extensions, ExtPSKModes); e != nil {
 		return e.Codes
 	}
 	return nil
@@ -398,22 +398,22 @@ func (m *ClientHello) PSKModes() []uint16 {
 // ECHOffered: the ClientHello carries encrypted_client_hello (RFC 9849):
 // its server_name is then the public name, the real one is encrypted.
 func (m *ClientHello) ECHOffered() bool {
-	return hasExtension(m.Extensions, extEncryptedClientHello)
+	return hasExtension(m.Extensions, ExtEncryptedClientHello)
 }
 
 // EarlyData: the client sends 0-RTT data after this ClientHello (RFC 8446 §4.2.10).
 func (m *ClientHello) EarlyData() bool {
-	return hasExtension(m.Extensions, extEarlyData)
+	return hasExtension(m.Extensions, ExtEarlyData)
 }
 
 // OffersResumption: the client presents a PSK (RFC 8446 §4.2.11) or a
 // session ticket (RFC 5077 §3.2), which an observer can link to an earlier
 // connection.
 func (m *ClientHello) OffersResumption() bool {
-	if findExtension(m.Extensions, extPreSharedKey) != nil {
+	if findExtension(m.Extensions, ExtPreSharedKey) != nil {
 		return true
 	}
-	if e := findExtension(m.Extensions, extSessionTicket); e != nil && e.Length > 0 {
+	if e := findExtension(m.Extensions, ExtSessionTicket); e != nil && e.Length > 0 {
 		return true
 	}
 	return false
@@ -432,9 +432,9 @@ func (m *ServerHello) Downgrade() uint16 {
 		return 0
 	}
 	switch tail := m.Random[24:]; {
-	case bytes.Equal(tail, downgradeTLS12):
+	case bytes.Equal(tail, DowngradeTLS12):
 		return VersionTLS12
-	case bytes.Equal(tail, downgradeTLS11):
+	case bytes.Equal(tail, DowngradeTLS11):
 		return VersionTLS11
 	}
 	return 0
@@ -443,7 +443,7 @@ func (m *ServerHello) Downgrade() uint16 {
 // SelectedVersion is the version the server chose: supported_versions in
 // TLS 1.3 (RFC 8446 §4.2.1), legacy_version before.
 func (m *ServerHello) SelectedVersion() uint16 {
-	if e := findExtension(m.Extensions, extSupportedVersions); e != nil && len(e.Codes) == 1 {
+	if e := findExtension(m.Extensions, ExtSupportedVersions); e != nil && len(e.Codes) == 1 {
 		return e.Codes[0]
 	}
 	return m.LegacyVersion
@@ -452,7 +452,7 @@ func (m *ServerHello) SelectedVersion() uint16 {
 // KeyShareGroup is the group of the server's key share (RFC 8446
 // §4.2.8), or in a HelloRetryRequest the group it asks for.
 func (m *ServerHello) KeyShareGroup() (uint16, bool) {
-	e := findExtension(m.Extensions, extKeyShare)
+	e := findExtension(m.Extensions, ExtKeyShare)
 	switch {
 	case e == nil:
 		return 0, false
@@ -467,7 +467,7 @@ func (m *ServerHello) KeyShareGroup() (uint16, bool) {
 // ALPN is the protocol the server chose, when the ServerHello carries it
 // (before TLS 1.3; TLS 1.3 moves it into EncryptedExtensions, RFC 8446 §4.3.1).
 func (m *ServerHello) ALPN() string {
-	if e := findExtension(m.Extensions, extALPN); e != nil && len(e.Names) > 0 {
+	if e := findExtension(m.Extensions, ExtALPN); e != nil && len(e.Names) > 0 {
 		return e.Names[0]
 	}
 	return ""
@@ -476,7 +476,7 @@ func (m *ServerHello) ALPN() string {
 // PSKAccepted: a TLS 1.3 server selected one of the client's PSKs (RFC
 // 8446 §4.2.11).
 func (m *ServerHello) PSKAccepted() bool {
-	return findExtension(m.Extensions, extPreSharedKey) != nil
+	return findExtension(m.Extensions, ExtPreSharedKey) != nil
 }
 
 // Resumed: the server resumes an earlier session: a PSK in TLS 1.3, the
@@ -514,7 +514,7 @@ func (m *Certificate) CertificateSubjects() []string {
 
 // ALPN is the protocol the server chose, encrypted in TLS 1.3 (RFC 8446 §4.3.1).
 func (m *EncryptedExtensions) ALPN() string {
-	if e := findExtension(m.Extensions, extALPN); e != nil && len(e.Names) > 0 {
+	if e := findExtension(m.Extensions, ExtALPN); e != nil && len(e.Names) > 0 {
 		return e.Names[0]
 	}
 	return ""

@@ -1,4 +1,4 @@
-package sessions
+package tlsmsg
 
 import (
 	"crypto/tls"
@@ -9,81 +9,53 @@ import (
 	"github.com/mailwire/mailwire/sessions/certs"
 )
 
-// Name tables for the TLS dissector. Names follow the IANA "TLS Parameters"
-// registries (the names an observer finds in Wireshark and in the RFCs), not
-// Go's identifiers: "secp256r1" rather than "CurveP256".
-
-// TLS record content types, RFC 8446 §5.1 and RFC 6520 §3 (heartbeat).
-const (
-	recordChangeCipherSpec = 20
-	recordAlert            = 21
-	recordHandshake        = 22
-	recordApplicationData  = 23
-	recordHeartbeat        = 24
-)
-
-var recordTypeNames = map[uint8]string{
-	recordChangeCipherSpec: "change_cipher_spec",
-	recordAlert:            "alert",
-	recordHandshake:        "handshake",
-	recordApplicationData:  "application_data",
-	recordHeartbeat:        "heartbeat",
-}
-
-func recordTypeName(t uint8) string {
-	if n, ok := recordTypeNames[t]; ok {
-		return n
-	}
-	return fmt.Sprintf("unknown(%d)", t)
-}
-
 // Handshake message types, RFC 8446 §4 and RFC 5246 §7.4.
 const (
-	hsHelloRequest        = 0
-	hsClientHello         = 1
-	hsServerHello         = 2
-	hsNewSessionTicket    = 4
-	hsEndOfEarlyData      = 5
-	hsEncryptedExtensions = 8
-	hsCertificate         = 11
-	hsServerKeyExchange   = 12
-	hsCertificateRequest  = 13
-	hsServerHelloDone     = 14
-	hsCertificateVerify   = 15
-	hsClientKeyExchange   = 16
-	hsFinished            = 20
-	hsCertificateURL      = 21
-	hsCertificateStatus   = 22
-	hsKeyUpdate           = 24
-	hsCompressedCert      = 25
-	hsMessageHash         = 254
+	TypeHelloRequest        = 0
+	TypeClientHello         = 1
+	TypeServerHello         = 2
+	TypeNewSessionTicket    = 4
+	TypeEndOfEarlyData      = 5
+	TypeEncryptedExtensions = 8
+	TypeCertificate         = 11
+	TypeServerKeyExchange   = 12
+	TypeCertificateRequest  = 13
+	TypeServerHelloDone     = 14
+	TypeCertificateVerify   = 15
+	TypeClientKeyExchange   = 16
+	TypeFinished            = 20
+	TypeCertificateURL      = 21
+	TypeCertificateStatus   = 22
+	TypeKeyUpdate           = 24
+	TypeCompressedCert      = 25
+	TypeMessageHash         = 254
 )
 
 var handshakeTypeNames = map[uint8]string{
-	hsHelloRequest:        "hello_request",
-	hsClientHello:         "client_hello",
-	hsServerHello:         "server_hello",
-	hsNewSessionTicket:    "new_session_ticket",
-	hsEndOfEarlyData:      "end_of_early_data",
-	hsEncryptedExtensions: "encrypted_extensions",
-	hsCertificate:         "certificate",
-	hsServerKeyExchange:   "server_key_exchange",
-	hsCertificateRequest:  "certificate_request",
-	hsServerHelloDone:     "server_hello_done",
-	hsCertificateVerify:   "certificate_verify",
-	hsClientKeyExchange:   "client_key_exchange",
-	hsFinished:            "finished",
-	hsCertificateURL:      "certificate_url",
-	hsCertificateStatus:   "certificate_status",
-	hsKeyUpdate:           "key_update",
-	hsCompressedCert:      "compressed_certificate",
-	hsMessageHash:         "message_hash",
+	TypeHelloRequest:        "hello_request",
+	TypeClientHello:         "client_hello",
+	TypeServerHello:         "server_hello",
+	TypeNewSessionTicket:    "new_session_ticket",
+	TypeEndOfEarlyData:      "end_of_early_data",
+	TypeEncryptedExtensions: "encrypted_extensions",
+	TypeCertificate:         "certificate",
+	TypeServerKeyExchange:   "server_key_exchange",
+	TypeCertificateRequest:  "certificate_request",
+	TypeServerHelloDone:     "server_hello_done",
+	TypeCertificateVerify:   "certificate_verify",
+	TypeClientKeyExchange:   "client_key_exchange",
+	TypeFinished:            "finished",
+	TypeCertificateURL:      "certificate_url",
+	TypeCertificateStatus:   "certificate_status",
+	TypeKeyUpdate:           "key_update",
+	TypeCompressedCert:      "compressed_certificate",
+	TypeMessageHash:         "message_hash",
 }
 
-// handshakeTypeName returns the IANA name, or "unknown" for an unassigned
+// TypeName returns the IANA name, or "unknown" for an unassigned
 // type (the numeric value goes into the event's Text, not into the name,
 // so that annotation keys stay a closed set).
-func handshakeTypeName(t uint8) string {
+func TypeName(t uint8) string {
 	if n, ok := handshakeTypeNames[t]; ok {
 		return n
 	}
@@ -92,75 +64,75 @@ func handshakeTypeName(t uint8) string {
 
 // Extension numbers, IANA "TLS ExtensionType Values".
 const (
-	extServerName           = 0
-	extMaxFragmentLength    = 1
-	extStatusRequest        = 5
-	extSupportedGroups      = 10
-	extECPointFormats       = 11
-	extSignatureAlgorithms  = 13
-	extHeartbeat            = 15
-	extALPN                 = 16
-	extSCT                  = 18
-	extPadding              = 21
-	extEncryptThenMAC       = 22
-	extExtendedMasterSecret = 23
-	extCompressCertificate  = 27
-	extRecordSizeLimit      = 28
-	extDelegatedCredential  = 34
-	extSessionTicket        = 35
-	extPreSharedKey         = 41
-	extEarlyData            = 42
-	extSupportedVersions    = 43
-	extCookie               = 44
-	extPSKModes             = 45
-	extCertAuthorities      = 47
-	extPostHandshakeAuth    = 49
-	extSigAlgsCert          = 50
-	extKeyShare             = 51
-	extQUICTransportParams  = 57
-	extNextProtoNeg         = 13172
-	extALPSOld              = 0x4469
-	extALPS                 = 0x44cd
-	extECHOuterExtensions   = 0xfd00
-	extEncryptedClientHello = 0xfe0d
-	extRenegotiationInfo    = 0xff01
+	ExtServerName           = 0
+	ExtMaxFragmentLength    = 1
+	ExtStatusRequest        = 5
+	ExtSupportedGroups      = 10
+	ExtECPointFormats       = 11
+	ExtSignatureAlgorithms  = 13
+	ExtHeartbeat            = 15
+	ExtALPN                 = 16
+	ExtSCT                  = 18
+	ExtPadding              = 21
+	ExtEncryptThenMAC       = 22
+	ExtExtendedMasterSecret = 23
+	ExtCompressCertificate  = 27
+	ExtRecordSizeLimit      = 28
+	ExtDelegatedCredential  = 34
+	ExtSessionTicket        = 35
+	ExtPreSharedKey         = 41
+	ExtEarlyData            = 42
+	ExtSupportedVersions    = 43
+	ExtCookie               = 44
+	ExtPSKModes             = 45
+	ExtCertAuthorities      = 47
+	ExtPostHandshakeAuth    = 49
+	ExtSigAlgsCert          = 50
+	ExtKeyShare             = 51
+	ExtQUICTransportParams  = 57
+	ExtNextProtoNeg         = 13172
+	ExtALPSOld              = 0x4469
+	ExtALPS                 = 0x44cd
+	ExtECHOuterExtensions   = 0xfd00
+	ExtEncryptedClientHello = 0xfe0d
+	ExtRenegotiationInfo    = 0xff01
 )
 
 // extensionNames maps an extension number to its IANA name, which is also the
 // suffix of its annotation key (tls.ext.<name>).
 var extensionNames = map[uint16]string{
-	extServerName:           "server_name",
-	extMaxFragmentLength:    "max_fragment_length",
-	extStatusRequest:        "status_request",
-	extSupportedGroups:      "supported_groups",
-	extECPointFormats:       "ec_point_formats",
-	extSignatureAlgorithms:  "signature_algorithms",
-	extHeartbeat:            "heartbeat",
-	extALPN:                 "application_layer_protocol_negotiation",
-	extSCT:                  "signed_certificate_timestamp",
-	extPadding:              "padding",
-	extEncryptThenMAC:       "encrypt_then_mac",
-	extExtendedMasterSecret: "extended_master_secret",
-	extCompressCertificate:  "compress_certificate",
-	extRecordSizeLimit:      "record_size_limit",
-	extDelegatedCredential:  "delegated_credential",
-	extSessionTicket:        "session_ticket",
-	extPreSharedKey:         "pre_shared_key",
-	extEarlyData:            "early_data",
-	extSupportedVersions:    "supported_versions",
-	extCookie:               "cookie",
-	extPSKModes:             "psk_key_exchange_modes",
-	extCertAuthorities:      "certificate_authorities",
-	extPostHandshakeAuth:    "post_handshake_auth",
-	extSigAlgsCert:          "signature_algorithms_cert",
-	extKeyShare:             "key_share",
-	extQUICTransportParams:  "quic_transport_parameters",
-	extNextProtoNeg:         "next_protocol_negotiation",
-	extALPSOld:              "application_settings_old",
-	extALPS:                 "application_settings",
-	extECHOuterExtensions:   "ech_outer_extensions",
-	extEncryptedClientHello: "encrypted_client_hello",
-	extRenegotiationInfo:    "renegotiation_info",
+	ExtServerName:           "server_name",
+	ExtMaxFragmentLength:    "max_fragment_length",
+	ExtStatusRequest:        "status_request",
+	ExtSupportedGroups:      "supported_groups",
+	ExtECPointFormats:       "ec_point_formats",
+	ExtSignatureAlgorithms:  "signature_algorithms",
+	ExtHeartbeat:            "heartbeat",
+	ExtALPN:                 "application_layer_protocol_negotiation",
+	ExtSCT:                  "signed_certificate_timestamp",
+	ExtPadding:              "padding",
+	ExtEncryptThenMAC:       "encrypt_then_mac",
+	ExtExtendedMasterSecret: "extended_master_secret",
+	ExtCompressCertificate:  "compress_certificate",
+	ExtRecordSizeLimit:      "record_size_limit",
+	ExtDelegatedCredential:  "delegated_credential",
+	ExtSessionTicket:        "session_ticket",
+	ExtPreSharedKey:         "pre_shared_key",
+	ExtEarlyData:            "early_data",
+	ExtSupportedVersions:    "supported_versions",
+	ExtCookie:               "cookie",
+	ExtPSKModes:             "psk_key_exchange_modes",
+	ExtCertAuthorities:      "certificate_authorities",
+	ExtPostHandshakeAuth:    "post_handshake_auth",
+	ExtSigAlgsCert:          "signature_algorithms_cert",
+	ExtKeyShare:             "key_share",
+	ExtQUICTransportParams:  "quic_transport_parameters",
+	ExtNextProtoNeg:         "next_protocol_negotiation",
+	ExtALPSOld:              "application_settings_old",
+	ExtALPS:                 "application_settings",
+	ExtECHOuterExtensions:   "ech_outer_extensions",
+	ExtEncryptedClientHello: "encrypted_client_hello",
+	ExtRenegotiationInfo:    "renegotiation_info",
 }
 
 // extensionKeyName is the name used in the annotation key: the known name,
@@ -390,32 +362,6 @@ func alertName(d uint8) string {
 	return "unknown"
 }
 
-// Annotation keys of the record layer that are not derived from a name
-// table.
-const (
-	annEncAppData       = "tls.encrypted.application_data"
-	annEncFinished      = "tls.encrypted.finished"
-	annEncHandshake     = "tls.encrypted.handshake"
-	annEncAlert         = "tls.encrypted.alert"
-	annEncHeartbeat     = "tls.encrypted.heartbeat"
-	annEncEarlyData     = "tls.encrypted.early_data"
-	annEncUndetermined  = "tls.encrypted.handshake_or_application_data"
-	annCCSCompat        = "tls.record.change_cipher_spec.compat"
-	annRecordEmpty      = "tls.record.empty"
-	annAlertMalformed   = "tls.alert.malformed"
-	annErrRecordTooLong = "tls.error.record_too_long"
-	annErrHSTooLong     = "tls.error.handshake_too_long"
-	annErrInterleaved   = "tls.error.handshake_interleaved"
-	annErrTruncated     = "tls.error.truncated"
-	annErrBuffer        = "tls.error.buffer_limit"
-
-	// Explain keys for a stream that is not TLS at all.
-	annMismatchCleartext = "mismatch.cleartext_on_implicit"
-	annMismatchHTTP      = "mismatch.http"
-	annMismatchSSLv2     = "mismatch.sslv2"
-	annMismatchGarbage   = "mismatch.not_tls"
-)
-
 // Annotation keys of handshake messages that are not derived from a name
 // table.
 const (
@@ -428,39 +374,16 @@ const (
 	annCertKey         = certs.KeyKey
 	annCertUnparseable = "tls.cert.unparseable"
 	annRSAKeyTransport = "tls.kex.rsa_key_transport"
-	annErrMalformed    = "tls.error.malformed_handshake"
+	KeyMalformed       = "tls.error.malformed_handshake"
 )
 
-// DissectorAnnotationKeys lists every annotation key (Event.Annotation,
-// Event.Also, Field.Annotation and ErrorInfo.Explain) the TLS dissector can
-// emit, sorted, so that content can provide prose for each: the record
-// layer's and its handshake messages' (messageAnnotationKeys).
-func DissectorAnnotationKeys() []string {
-	keys := []string{
-		annEncAppData, annEncFinished, annEncHandshake, annEncAlert, annEncHeartbeat,
-		annEncEarlyData, annEncUndetermined, annCCSCompat, annRecordEmpty, annAlertMalformed,
-		annErrRecordTooLong, annErrHSTooLong, annErrInterleaved, annErrTruncated, annErrBuffer,
-		annMismatchCleartext, annMismatchHTTP, annMismatchSSLv2, annMismatchGarbage,
-	}
-	for t, n := range recordTypeNames {
-		// application_data is always encrypted (tls.encrypted.*), and an
-		// unknown content type means the stream is not TLS (mismatch.*).
-		if t != recordApplicationData {
-			keys = append(keys, "tls.record."+n)
-		}
-	}
-	keys = append(keys, messageAnnotationKeys()...)
-	slices.Sort(keys)
-	return slices.Compact(keys)
-}
-
-// messageAnnotationKeys lists every annotation key a handshake message's
+// AnnotationKeys lists every annotation key a handshake message's
 // event and fields can carry, and the alerts' (an alert record is named
 // by its description), sorted.
-func messageAnnotationKeys() []string {
+func AnnotationKeys() []string {
 	keys := []string{
 		annHRR, annDowngrade, annCertSubject, annCertIssuer, annCertSAN, annCertValidity,
-		annCertKey, annCertUnparseable, annRSAKeyTransport, annErrMalformed,
+		annCertKey, annCertUnparseable, annRSAKeyTransport, KeyMalformed,
 		"tls.handshake.unknown", "tls.ext.grease", "tls.ext.unknown", "tls.alert.unknown",
 	}
 	for _, n := range handshakeTypeNames {

@@ -1,4 +1,4 @@
-package sessions
+package tlsmsg
 
 import (
 	"bytes"
@@ -12,8 +12,8 @@ import (
 // crypto/tls/handshake_messages.go. Each reads a cryptobyte.String (which
 // bounds every length prefix by the bytes actually present, so a hostile
 // length can never make us allocate or read past the message) into the
-// message's type (dissect_messages.go). The parsers make no display
-// string: dissect_describe.go does, from the typed values.
+// message's type (messages.go). The parsers make no display
+// string: describe.go does, from the typed values.
 //
 // A message that does not parse comes back with the error and what was
 // decoded before the part that broke (its extensions or certificates up to
@@ -32,8 +32,8 @@ var hrrRandom = []byte{
 
 // Downgrade sentinels in the last 8 bytes of ServerHello.random, RFC 8446 §4.1.3.
 var (
-	downgradeTLS12 = []byte("DOWNGRD\x01")
-	downgradeTLS11 = []byte("DOWNGRD\x00")
+	DowngradeTLS12 = []byte("DOWNGRD\x01")
+	DowngradeTLS11 = []byte("DOWNGRD\x00")
 )
 
 // Parser decodes the handshake messages of one TLS connection, both
@@ -59,32 +59,32 @@ func (p *Parser) Parse(msg []byte) *Handshake {
 	body := cryptobyte.String(msg[4:])
 	var err error
 	switch msg[0] {
-	case hsClientHello:
+	case TypeClientHello:
 		h.ClientHello, err = p.parseClientHello(body)
-	case hsServerHello:
+	case TypeServerHello:
 		h.ServerHello, err = p.parseServerHello(body)
 		if h.ServerHello != nil && h.ServerHello.IsHelloRetryRequest() {
 			h.Type = "hello_retry_request"
 		}
-	case hsCertificate:
+	case TypeCertificate:
 		h.Certificate, err = parseCertificate(body, p.Version)
-	case hsServerKeyExchange:
+	case TypeServerKeyExchange:
 		h.ServerKeyExchange, err = parseServerKeyExchange(body, p.Version, p.CipherSuite)
-	case hsCertificateRequest:
+	case TypeCertificateRequest:
 		h.CertificateRequest, err = parseCertificateRequest(body, p.Version)
-	case hsServerHelloDone:
+	case TypeServerHelloDone:
 		if err = parseEmpty(body); err == nil {
 			h.ServerHelloDone = &ServerHelloDone{}
 		}
-	case hsHelloRequest:
+	case TypeHelloRequest:
 		if err = parseEmpty(body); err == nil {
 			h.HelloRequest = &HelloRequest{}
 		}
-	case hsClientKeyExchange:
+	case TypeClientKeyExchange:
 		h.ClientKeyExchange, err = parseClientKeyExchange(body, p.CipherSuite)
-	case hsNewSessionTicket:
+	case TypeNewSessionTicket:
 		h.NewSessionTicket, err = parseNewSessionTicket(body, p.Version)
-	case hsCertificateStatus:
+	case TypeCertificateStatus:
 		h.CertificateStatus, err = parseCertificateStatus(body)
 	default:
 		h.NotDecoded = &NotDecoded{Length: len(body)}
@@ -106,15 +106,15 @@ func (p *Parser) ParseDecrypted(msg []byte, verifyDataLen int) *Handshake {
 	body := cryptobyte.String(msg[4:])
 	var err error
 	switch msg[0] {
-	case hsEncryptedExtensions:
+	case TypeEncryptedExtensions:
 		h.EncryptedExtensions, err = parseEncryptedExtensions(body)
-	case hsCertificate:
+	case TypeCertificate:
 		h.Certificate, err = parseCertificate(body, VersionTLS13)
-	case hsCertificateRequest:
+	case TypeCertificateRequest:
 		h.CertificateRequest, err = parseCertificateRequest(body, VersionTLS13)
-	case hsCertificateVerify:
+	case TypeCertificateVerify:
 		h.CertificateVerify, err = parseCertificateVerify(body)
-	case hsFinished:
+	case TypeFinished:
 		h.Finished, err = parseFinished(body, verifyDataLen)
 	default:
 		h.NotDecoded = &NotDecoded{Length: len(body)}
@@ -126,29 +126,7 @@ func (p *Parser) ParseDecrypted(msg []byte, verifyDataLen int) *Handshake {
 }
 
 func newHandshake(typ uint8) *Handshake {
-	return &Handshake{Type: handshakeTypeName(typ), MsgType: typ}
-}
-
-// handshakeEvent is the event of one handshake message (header included):
-// its display fields and text come from describeHandshake. A parse error
-// is reported on the event rather than returned: the message framing was
-// intact, so dissection goes on with the next message. A message decrypted
-// with the session's key log (h.Encrypted, RFC 8446 §4.3 onwards)
-// travelled inside encrypted records, so only the endpoints could read it.
-func handshakeEvent(dir Direction, msg []byte, h *Handshake) Event {
-	var text string
-	h.Fields, text = describeHandshake(h, dir == ClientToServer)
-	ev := Event{
-		Kind: KindHandshake, Dir: dir, Layer: LayerTLS, Visible: VisibleMetadata,
-		Raw: msg, Text: text, Annotation: "tls.handshake." + h.Type, Handshake: h,
-	}
-	if h.Encrypted {
-		ev.Layer, ev.Visible = LayerDecrypted, VisibleEndpoints
-	}
-	if h.Error != "" {
-		ev.Also = []string{annErrMalformed}
-	}
-	return ev
+	return &Handshake{Type: TypeName(typ), MsgType: typ}
 }
 
 func parseEmpty(body cryptobyte.String) error {
@@ -175,7 +153,7 @@ func (p *Parser) parseClientHello(s cryptobyte.String) (*ClientHello, error) {
 	m.CipherSuites = drainUint16(suites)
 	m.CompressionMethods = ByteCodes(keep(comp))
 	var err error
-	m.Extensions, err = parseExtensions(&s, hsClientHello, false)
+	m.Extensions, err = parseExtensions(&s, TypeClientHello, false)
 	if m.EarlyData() {
 		// Application data before the ServerHello is then 0-RTT.
 		p.EarlyData = true
@@ -196,7 +174,7 @@ func (p *Parser) parseServerHello(s cryptobyte.String) (*ServerHello, error) {
 	m.Random, m.SessionID = keep(random), keep(sid)
 	hrr := m.IsHelloRetryRequest()
 	var err error
-	if m.Extensions, err = parseExtensions(&s, hsServerHello, hrr); err != nil {
+	if m.Extensions, err = parseExtensions(&s, TypeServerHello, hrr); err != nil {
 		return m, err
 	}
 	p.Version, p.CipherSuite = m.SelectedVersion(), m.CipherSuite
@@ -223,7 +201,7 @@ func parseExtensions(s *cryptobyte.String, msgType uint8, hrr bool) ([]Extension
 }
 
 // parseExtensionList decodes the extensions of a block whose length was
-// already read (dissect_extensions.go); it returns the ones before a break
+// already read (extensions.go); it returns the ones before a break
 // in the list's framing.
 func parseExtensionList(exts cryptobyte.String, msgType uint8, hrr bool) ([]Extension, error) {
 	var out []Extension
@@ -270,7 +248,7 @@ func parseCertificate(s cryptobyte.String, version uint16) (*Certificate, error)
 			// status_request carries a stapled OCSP response here and
 			// signed_certificate_timestamp the SCTs (RFC 8446 §4.4.2.1).
 			var err error
-			entry.Extensions, err = parseExtensionList(exts, hsCertificate, false)
+			entry.Extensions, err = parseExtensionList(exts, TypeCertificate, false)
 			if err != nil {
 				m.Entries = append(m.Entries, entry)
 				return m, fmt.Errorf("%w certificate entry %d extensions", errMalformed, i)
@@ -338,7 +316,7 @@ func parseCertificateRequest(s cryptobyte.String, version uint16) (*CertificateR
 		}
 		m.RequestContext = keep(ctx)
 		var err error
-		m.Extensions, err = parseExtensions(&s, hsCertificateRequest, false)
+		m.Extensions, err = parseExtensions(&s, TypeCertificateRequest, false)
 		return m, err
 	}
 	var types []byte
@@ -412,7 +390,7 @@ func parseNewSessionTicket(s cryptobyte.String, version uint16) (*NewSessionTick
 		}
 		m.Nonce, m.TicketLength = keep(nonce), len(ticket)
 		var err error
-		m.Extensions, err = parseExtensions(&s, hsNewSessionTicket, false)
+		m.Extensions, err = parseExtensions(&s, TypeNewSessionTicket, false)
 		return m, err
 	}
 	if !readUint16Prefixed(&s, &ticket) || !s.Empty() {
@@ -500,4 +478,37 @@ func keep(b []byte) []byte {
 		return nil
 	}
 	return b[:len(b):len(b)]
+}
+
+// parseEncryptedExtensions decodes RFC 8446 §4.3.1: the server's answers to
+// the ClientHello extensions that are not needed for the key exchange.
+func parseEncryptedExtensions(s cryptobyte.String) (*EncryptedExtensions, error) {
+	if s.Empty() {
+		return nil, fmt.Errorf("%w: EncryptedExtensions needs its extensions block", errMalformed)
+	}
+	m := &EncryptedExtensions{}
+	var err error
+	m.Extensions, err = parseExtensions(&s, TypeEncryptedExtensions, false)
+	return m, err
+}
+
+// parseCertificateVerify decodes RFC 8446 §4.4.3.
+func parseCertificateVerify(s cryptobyte.String) (*CertificateVerify, error) {
+	m := &CertificateVerify{}
+	var sig []byte
+	if !s.ReadUint16(&m.Algorithm) || !readUint16Prefixed(&s, &sig) || !s.Empty() {
+		return nil, fmt.Errorf("%w CertificateVerify", errMalformed)
+	}
+	m.SignatureLength = len(sig)
+	return m, nil
+}
+
+// parseFinished decodes RFC 8446 §4.4.4: verify_data, as long as the
+// suite's hash (want; 0 when the suite is unknown).
+func parseFinished(s cryptobyte.String, want int) (*Finished, error) {
+	m := &Finished{VerifyData: keep(s)}
+	if want > 0 && len(s) != want {
+		return m, fmt.Errorf("%w: verify_data is %d bytes, the suite's hash gives %d", errMalformed, len(s), want)
+	}
+	return m, nil
 }

@@ -1,17 +1,25 @@
-// Package sessions is mailwire's session engine. It dials a target through a
-// WireTap, plays a protocol driver (SMTP, POP3, IMAP, HTTPS), dissects the TLS
-// bytes that cross the wire and emits one ordered stream of typed Events.
-//
-// The package knows nothing of any user interface: the TUI and the text, JSON
-// and Markdown printers are pure functions of the event stream, and the
-// teaching prose for an event lives in package content under its Annotation key.
-package sessions
+package wire
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mailwire/mailwire/sessions/certs"
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
 )
+
+// LineText is a one-line summary of raw: the first line without CRLF, and a
+// count of the lines after it.
+func LineText(raw []byte) string {
+	s := string(raw)
+	first, rest, _ := strings.Cut(s, "\n")
+	first = strings.TrimSuffix(first, "\r")
+	if n := strings.Count(strings.TrimSuffix(rest, "\n"), "\n"); rest != "" {
+		return fmt.Sprintf("%s (+%d lines)", first, n+1)
+	}
+	return first
+}
 
 // Direction says which way bytes travelled.
 type Direction string
@@ -105,13 +113,13 @@ type Event struct {
 	// Extra annotation keys (e.g. one per capability advertised in an EHLO reply).
 	Also []string `json:"also,omitempty"`
 
-	Line       *Line       `json:"line,omitempty"`
-	Record     *Record     `json:"record,omitempty"`
-	Handshake  *Handshake  `json:"handshake,omitempty"`
-	TLS        *TLSState   `json:"tls,omitempty"`
-	Credential *Credential `json:"credential,omitempty"`
-	Err        *ErrorInfo  `json:"error,omitempty"`
-	Verdict    *Verdict    `json:"verdict,omitempty"`
+	Line       *Line             `json:"line,omitempty"`
+	Record     *Record           `json:"record,omitempty"`
+	Handshake  *tlsmsg.Handshake `json:"handshake,omitempty"`
+	TLS        *TLSState         `json:"tls,omitempty"`
+	Credential *Credential       `json:"credential,omitempty"`
+	Err        *ErrorInfo        `json:"error,omitempty"`
+	Verdict    *Verdict          `json:"verdict,omitempty"`
 }
 
 // Verdict is what a scenario found, for a KindVerdict event.
@@ -169,65 +177,7 @@ type Record struct {
 	Length      int    `json:"length"`
 	// Alert is what a plaintext alert record says (RFC 8446 §6); nil for
 	// other records, and for an alert record that is not 2 bytes.
-	Alert *Alert `json:"alert,omitempty"`
-}
-
-// Alert is a TLS alert: level 1 warning, 2 fatal; the description's name
-// is AlertDescriptionName's.
-type Alert struct {
-	Level       uint8 `json:"level"`
-	Description uint8 `json:"description"`
-}
-
-// Handshake is a TLS handshake message decoded by the dissector into its
-// typed form (one type per message, dissect_messages.go). Exactly one of
-// the message pointers is set, unless nothing of the message parsed
-// (Error, and no message). When Error is set with a message, the message
-// holds what was decoded before the part that broke.
-type Handshake struct {
-	// Type is the IANA name of the message type (client_hello,
-	// server_hello, …), "hello_retry_request" for that form of the
-	// ServerHello and "unknown" for an unassigned type; MsgType is the
-	// number on the wire.
-	Type    string `json:"type"`
-	MsgType uint8  `json:"msg_type"`
-	// Fields holds the decoded content in display order, e.g.
-	// {"SNI","mail.lab.test"}, {"cipher suites","TLS_AES_128_GCM_SHA256, …"},
-	// made from the typed message by the dissector (dissect_describe.go).
-	Fields []Field `json:"fields,omitempty"`
-	// Encrypted is true when the message travelled encrypted and was
-	// recovered from the session's own key log (TLS 1.3 EncryptedExtensions …).
-	Encrypted bool `json:"encrypted,omitempty"`
-	// Error says why the message did not parse (its framing was intact).
-	Error string `json:"error,omitempty"`
-
-	ClientHello         *ClientHello         `json:"client_hello,omitempty"`
-	ServerHello         *ServerHello         `json:"server_hello,omitempty"`
-	Certificate         *Certificate         `json:"certificate,omitempty"`
-	ServerKeyExchange   *ServerKeyExchange   `json:"server_key_exchange,omitempty"`
-	CertificateRequest  *CertificateRequest  `json:"certificate_request,omitempty"`
-	ServerHelloDone     *ServerHelloDone     `json:"server_hello_done,omitempty"`
-	HelloRequest        *HelloRequest        `json:"hello_request,omitempty"`
-	ClientKeyExchange   *ClientKeyExchange   `json:"client_key_exchange,omitempty"`
-	NewSessionTicket    *NewSessionTicket    `json:"new_session_ticket,omitempty"`
-	CertificateStatus   *CertificateStatus   `json:"certificate_status,omitempty"`
-	EncryptedExtensions *EncryptedExtensions `json:"encrypted_extensions,omitempty"`
-	CertificateVerify   *CertificateVerify   `json:"certificate_verify,omitempty"`
-	Finished            *Finished            `json:"finished,omitempty"`
-	NotDecoded          *NotDecoded          `json:"not_decoded,omitempty"`
-}
-
-// Field is one named value of a decoded message.
-type Field struct {
-	Name       string `json:"name"`
-	Value      string `json:"value"`
-	Annotation string `json:"annotation,omitempty"`
-	// Metadata: a passive observer learns this value from a handshake
-	// message sent in the clear: the server name (RFC 6066 §3), ALPN (RFC
-	// 7301), the versions offered and chosen, the cipher suite, and before
-	// TLS 1.3 the certificate (RFC 5246 §7.4.2). Never set on a message
-	// decrypted from the key log.
-	Metadata bool `json:"metadata,omitempty"`
+	Alert *tlsmsg.Alert `json:"alert,omitempty"`
 }
 
 // TLSState is what the client endpoint knows once the handshake is done

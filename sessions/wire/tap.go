@@ -1,4 +1,4 @@
-package sessions
+package wire
 
 import (
 	"net"
@@ -6,19 +6,19 @@ import (
 	"time"
 )
 
-// TapFunc receives bytes a WireTap saw cross the wire, in order per
+// TapFunc receives bytes a Tap saw cross the wire, in order per
 // direction, with the time since the tap's start. b is only valid during the
 // call: a TapFunc that keeps bytes must copy them. It runs on the goroutine
 // doing the Read or Write, so it must be quick and must not call back into
 // the connection.
 type TapFunc func(dir Direction, at time.Duration, b []byte)
 
-// WireTap wraps the raw TCP connection so that everything read and written
+// Tap wraps the raw TCP connection so that everything read and written
 // is seen exactly as an observer on the path sees it: cleartext protocol
 // lines first, then TLS records once a tls.Client is layered on top of the
 // tap (never under it). The cost per call is a clock read, two atomic adds
 // and the TapFunc; nothing is copied (BenchmarkTapOverhead measures it).
-type WireTap struct {
+type Tap struct {
 	net.Conn
 	start time.Time
 	fn    atomic.Pointer[TapFunc]
@@ -26,10 +26,10 @@ type WireTap struct {
 	out   atomic.Int64 // bytes written (client to server)
 }
 
-// NewWireTap wraps c. start is the session's time origin (when dialing
+// NewTap wraps c. start is the session's time origin (when dialing
 // began), so tap times and event times share a clock. fn may be nil.
-func NewWireTap(c net.Conn, start time.Time, fn TapFunc) *WireTap {
-	t := &WireTap{Conn: c, start: start}
+func NewTap(c net.Conn, start time.Time, fn TapFunc) *Tap {
+	t := &Tap{Conn: c, start: start}
 	t.SetTap(fn)
 	return t
 }
@@ -37,7 +37,7 @@ func NewWireTap(c net.Conn, start time.Time, fn TapFunc) *WireTap {
 // SetTap replaces the receiver of tapped bytes; nil stops reporting (bytes
 // are still counted). The runner switches it when a connection turns into
 // TLS, so the dissector sees the stream from the first TLS byte.
-func (t *WireTap) SetTap(fn TapFunc) {
+func (t *Tap) SetTap(fn TapFunc) {
 	if fn == nil {
 		t.fn.Store(nil)
 		return
@@ -46,7 +46,7 @@ func (t *WireTap) SetTap(fn TapFunc) {
 }
 
 // Read reads from the connection and reports what arrived as ServerToClient.
-func (t *WireTap) Read(p []byte) (int, error) {
+func (t *Tap) Read(p []byte) (int, error) {
 	n, err := t.Conn.Read(p)
 	if n > 0 {
 		t.in.Add(int64(n))
@@ -60,7 +60,7 @@ func (t *WireTap) Read(p []byte) (int, error) {
 // Write writes to the connection and reports what was written as
 // ClientToServer. Bytes are reported after the kernel accepted them, so a
 // failed write reports only the part that left.
-func (t *WireTap) Write(p []byte) (int, error) {
+func (t *Tap) Write(p []byte) (int, error) {
 	n, err := t.Conn.Write(p)
 	if n > 0 {
 		t.out.Add(int64(n))
@@ -72,7 +72,7 @@ func (t *WireTap) Write(p []byte) (int, error) {
 }
 
 // BytesRead is the number of bytes read from the server so far.
-func (t *WireTap) BytesRead() int64 { return t.in.Load() }
+func (t *Tap) BytesRead() int64 { return t.in.Load() }
 
 // BytesWritten is the number of bytes written to the server so far.
-func (t *WireTap) BytesWritten() int64 { return t.out.Load() }
+func (t *Tap) BytesWritten() int64 { return t.out.Load() }

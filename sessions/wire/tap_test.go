@@ -1,4 +1,4 @@
-package sessions
+package wire
 
 import (
 	"bytes"
@@ -43,7 +43,7 @@ func TestWireTapRecordsBothDirections(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[Direction]*bytes.Buffer{ClientToServer: {}, ServerToClient: {}}
 	var last time.Duration
-	tap := NewWireTap(client, time.Now(), func(dir Direction, at time.Duration, b []byte) {
+	tap := NewTap(client, time.Now(), func(dir Direction, at time.Duration, b []byte) {
 		mu.Lock()
 		defer mu.Unlock()
 		if at < last {
@@ -82,7 +82,7 @@ func TestWireTapRecordsBothDirections(t *testing.T) {
 }
 
 // BenchmarkTapOverhead compares a bulk loopback transfer read through a
-// plain connection with the same read through a WireTap whose TapFunc
+// plain connection with the same read through a Tap whose TapFunc
 // counts the bytes. The target is at most 5% slower.
 func BenchmarkTapOverhead(b *testing.B) {
 	const total = 64 << 20
@@ -93,7 +93,7 @@ func BenchmarkTapOverhead(b *testing.B) {
 			var r io.Reader = client
 			var counted int
 			if tapped {
-				r = NewWireTap(client, time.Now(), func(_ Direction, _ time.Duration, p []byte) { counted += len(p) })
+				r = NewTap(client, time.Now(), func(_ Direction, _ time.Duration, p []byte) { counted += len(p) })
 			}
 			go func() {
 				chunk := make([]byte, 64<<10)

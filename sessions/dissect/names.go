@@ -1,0 +1,85 @@
+package dissect
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
+)
+
+// Name tables for the TLS dissector. Names follow the IANA "TLS Parameters"
+// registries (the names an observer finds in Wireshark and in the RFCs), not
+// Go's identifiers: "secp256r1" rather than "CurveP256".
+
+// TLS record content types, RFC 8446 §5.1 and RFC 6520 §3 (heartbeat).
+const (
+	recordChangeCipherSpec = 20
+	recordAlert            = 21
+	recordHandshake        = 22
+	recordApplicationData  = 23
+	recordHeartbeat        = 24
+)
+
+var recordTypeNames = map[uint8]string{
+	recordChangeCipherSpec: "change_cipher_spec",
+	recordAlert:            "alert",
+	recordHandshake:        "handshake",
+	recordApplicationData:  "application_data",
+	recordHeartbeat:        "heartbeat",
+}
+
+func recordTypeName(t uint8) string {
+	if n, ok := recordTypeNames[t]; ok {
+		return n
+	}
+	return fmt.Sprintf("unknown(%d)", t)
+}
+
+// Annotation keys of the record layer that are not derived from a name
+// table.
+const (
+	annEncAppData       = "tls.encrypted.application_data"
+	annEncFinished      = "tls.encrypted.finished"
+	annEncHandshake     = "tls.encrypted.handshake"
+	annEncAlert         = "tls.encrypted.alert"
+	annEncHeartbeat     = "tls.encrypted.heartbeat"
+	annEncEarlyData     = "tls.encrypted.early_data"
+	annEncUndetermined  = "tls.encrypted.handshake_or_application_data"
+	annCCSCompat        = "tls.record.change_cipher_spec.compat"
+	annRecordEmpty      = "tls.record.empty"
+	annAlertMalformed   = "tls.alert.malformed"
+	annErrRecordTooLong = "tls.error.record_too_long"
+	annErrHSTooLong     = "tls.error.handshake_too_long"
+	annErrInterleaved   = "tls.error.handshake_interleaved"
+	annErrTruncated     = "tls.error.truncated"
+	annErrBuffer        = "tls.error.buffer_limit"
+
+	// Explain keys for a stream that is not TLS at all.
+	annMismatchCleartext = "mismatch.cleartext_on_implicit"
+	annMismatchHTTP      = "mismatch.http"
+	annMismatchSSLv2     = "mismatch.sslv2"
+	annMismatchGarbage   = "mismatch.not_tls"
+)
+
+// AnnotationKeys lists every annotation key (Event.Annotation,
+// Event.Also, Field.Annotation and ErrorInfo.Explain) the TLS dissector can
+// emit, sorted, so that content can provide prose for each: the record
+// layer's and its handshake messages' (tlsmsg.AnnotationKeys).
+func AnnotationKeys() []string {
+	keys := []string{
+		annEncAppData, annEncFinished, annEncHandshake, annEncAlert, annEncHeartbeat,
+		annEncEarlyData, annEncUndetermined, annCCSCompat, annRecordEmpty, annAlertMalformed,
+		annErrRecordTooLong, annErrHSTooLong, annErrInterleaved, annErrTruncated, annErrBuffer,
+		annMismatchCleartext, annMismatchHTTP, annMismatchSSLv2, annMismatchGarbage,
+	}
+	for t, n := range recordTypeNames {
+		// application_data is always encrypted (tls.encrypted.*), and an
+		// unknown content type means the stream is not TLS (mismatch.*).
+		if t != recordApplicationData {
+			keys = append(keys, "tls.record."+n)
+		}
+	}
+	keys = append(keys, tlsmsg.AnnotationKeys()...)
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}

@@ -1,0 +1,3 @@
+// Package words holds the few phrasing helpers the rooms that make text
+// share.
+package words

@@ -1,0 +1,193 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/mailwire/mailwire/sessions/wire"
+)
+
+// Bounds of one IMAP response. A FETCH ENVELOPE carries literals only for
+// odd strings; a literal over imapMaxLiteral is not what this client asked
+// for and ends the session rather than being buffered.
+const (
+	imapMaxLiteral  = 1 << 20
+	IMAPMaxResponse = 4 << 20
+	imapMaxLiterals = 256
+)
+
+// ErrLiteralTooBig: a server announced a literal larger than the client
+// accepts.
+var ErrLiteralTooBig = errors.New("literal too big")
+
+// IMAPResponse is one response line with its literals (RFC 9051 §7).
+type IMAPResponse struct {
+	// Tag is "*" for untagged responses, "+" for a continuation request,
+	// else the tag of the command completed.
+	Tag string
+	// Status is OK, NO, BAD, BYE or PREAUTH for a status response, else "".
+	Status string
+	// Code is the response code's atom in brackets (RFC 9051 §7.1),
+	// upper-cased, and CodeArgs what follows it inside the brackets.
+	Code, CodeArgs string
+	// Data names an untagged data response: CAPABILITY, FLAGS, LIST,
+	// EXISTS, FETCH, … (for "* 3 EXISTS", Number is 3).
+	Data   string
+	Number int
+	// Text is the human-readable text of a status response, or the rest of
+	// a data response's first line.
+	Text string
+	// Caps are the capabilities of a CAPABILITY response or response code.
+	Caps []string
+	Raw  []byte
+}
+
+// ReadIMAPResponse reads one response: a line, and for an untagged data
+// response every literal ({n}CRLF followed by n bytes, RFC 9051 §4.3) and
+// the line's continuation after it. Lines are bounded by the reader, each
+// literal by imapMaxLiteral, the whole by IMAPMaxResponse. On error the
+// bytes read so far are in the partial response's Raw.
+func ReadIMAPResponse(lr *LineReader) (*IMAPResponse, error) {
+	r := &IMAPResponse{}
+	line, err := lr.ReadLine()
+	if err != nil {
+		return r, err
+	}
+	r.Raw = line
+	s := TrimEOL(line)
+	tag, rest, _ := strings.Cut(s, " ")
+	if tag == "" || strings.ContainsAny(tag, "(){%\"\\]") || strings.ContainsFunc(tag, isCtlOrSpace) {
+		return r, fmt.Errorf("%w: %q does not start with a tag, \"*\" or \"+\" (RFC 9051 §2.2.2)", ErrMalformedReply, wire.Truncate(s, 40))
+	}
+	r.Tag = tag
+	if tag == "+" {
+		r.Text = rest
+		return r, nil
+	}
+	word, after, _ := strings.Cut(rest, " ")
+	switch w := strings.ToUpper(word); w {
+	case "OK", "NO", "BAD", "BYE", "PREAUTH":
+		// resp-text: an optional [code] and text; never literals.
+		r.Status = w
+		r.Code, r.CodeArgs, r.Text = imapRespCode(after)
+		if r.Code == "CAPABILITY" {
+			r.Caps = imapCaps(r.CodeArgs)
+		}
+		return r, nil
+	}
+	if tag != "*" {
+		return r, fmt.Errorf("%w: tagged response %q without OK, NO or BAD (RFC 9051 §7.1)", ErrMalformedReply, wire.Truncate(s, 40))
+	}
+	if n, err := strconv.ParseUint(word, 10, 32); err == nil {
+		r.Number = int(n)
+		word, after, _ = strings.Cut(after, " ")
+	}
+	r.Data = strings.ToUpper(word)
+	if r.Data == "" {
+		return r, fmt.Errorf("%w: empty untagged response (RFC 9051 §7)", ErrMalformedReply)
+	}
+	r.Text = after
+	if r.Data == "CAPABILITY" {
+		r.Caps = imapCaps(after)
+	}
+	// Follow literals: each "{n}" at the end of a line announces n bytes,
+	// after which the same response goes on with another line.
+	for literals := 0; ; literals++ {
+		n, ok, err := imapLiteral(TrimEOL(line))
+		if err != nil {
+			return r, err
+		}
+		if !ok {
+			return r, nil
+		}
+		if literals >= imapMaxLiterals {
+			return r, fmt.Errorf("%w: more than %d literals in one response", ErrTooManyLines, imapMaxLiterals)
+		}
+		if len(r.Raw)+n > IMAPMaxResponse {
+			return r, fmt.Errorf("%w: one response over %d bytes", ErrTooManyLines, IMAPMaxResponse)
+		}
+		lit, err := lr.ReadFull(n)
+		r.Raw = append(r.Raw, lit...)
+		if errors.Is(err, io.EOF) {
+			err = fmt.Errorf("%s: %w", err.Error(), io.ErrUnexpectedEOF) // the peer closed inside the response
+		}
+		if err != nil {
+			return r, fmt.Errorf("literal of %d bytes: %w", n, err)
+		}
+		line, err = lr.ReadLine()
+		r.Raw = append(r.Raw, line...)
+		if err != nil {
+			return r, err
+		}
+	}
+}
+
+func isCtlOrSpace(r rune) bool { return r <= ' ' || r == 0x7f }
+
+// imapLiteral reports whether s (a line without CRLF) ends in a literal's
+// announcement "{n}" (or "{n+}", RFC 7888, or "~{n}", RFC 3516) and its
+// size, which must not exceed imapMaxLiteral.
+func imapLiteral(s string) (int, bool, error) {
+	if !strings.HasSuffix(s, "}") {
+		return 0, false, nil
+	}
+	i := strings.LastIndexByte(s, '{')
+	if i < 0 {
+		return 0, false, nil
+	}
+	num := strings.TrimSuffix(s[i+1:len(s)-1], "+")
+	if num == "" || strings.ContainsFunc(num, func(r rune) bool { return r < '0' || r > '9' }) {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseUint(num, 10, 64)
+	if err != nil || n > imapMaxLiteral {
+		// Wrapping ErrTooManyLines too gives it the "reply too long" explanation.
+		return 0, false, fmt.Errorf("%w: %w: the server announced a literal of %s bytes; the limit is %d",
+			ErrTooManyLines, ErrLiteralTooBig, wire.Truncate(num, 20), imapMaxLiteral)
+	}
+	return int(n), true, nil
+}
+
+// imapRespCode splits "[CODE args] text" (RFC 9051 §7.1).
+func imapRespCode(s string) (code, args, text string) {
+	if !strings.HasPrefix(s, "[") {
+		return "", "", s
+	}
+	end := strings.IndexByte(s, ']')
+	if end < 0 {
+		return "", "", s
+	}
+	code, args, _ = strings.Cut(s[1:end], " ")
+	return strings.ToUpper(code), args, strings.TrimSpace(s[end+1:])
+}
+
+// imapCaps splits a capability list; capability names are atoms and
+// case-insensitive (RFC 9051 §7.2.2), so they are upper-cased.
+func imapCaps(s string) []string {
+	f := strings.Fields(s)
+	for i := range f {
+		f[i] = strings.ToUpper(f[i])
+	}
+	return f
+}
+
+// IMAPQuote makes s an IMAP quoted string (RFC 9051 §4.3): backslash and
+// double quote are escaped. Options already refuse CR, LF and NUL.
+func IMAPQuote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// IMAPLineCode is Line.Code for a response: the status, or "*" for
+// untagged data, or "+" for a continuation request.
+func IMAPLineCode(r *IMAPResponse) string {
+	switch {
+	case r.Status != "":
+		return r.Status
+	case r.Tag == "*" || r.Tag == "+":
+		return r.Tag
+	}
+	return ""
+}
