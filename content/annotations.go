@@ -13,7 +13,7 @@ import (
 )
 
 // The annotation dictionary: every event of a mailwire session carries an
-// annotation key (sessions.Event.Annotation, Event.Also, Field.Annotation,
+// annotation key (wire.Event.Annotation, Event.Also, Field.Annotation,
 // ErrorInfo.Explain) and the renderers look the key up here.
 //
 // The prose lives in Markdown files under annotations/, one file per area

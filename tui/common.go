@@ -15,6 +15,7 @@ import (
 	"sort"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // LabInfo describes a running lab as the TUI shows it.
@@ -57,7 +58,7 @@ type Options struct {
 	// drains it). It is called inside a tea.Cmd with a context the TUI
 	// cancels when the user leaves or re-runs the session. Nil means
 	// sessions cannot be run: enter on a port shows the lab endpoint.
-	OpenSession func(ctx context.Context, req SessionRequest) (<-chan sessions.Event, error)
+	OpenSession func(ctx context.Context, req SessionRequest) (<-chan wire.Event, error)
 	// Connect, when set, opens the session screen on this request at start
 	// (mailwire connect) instead of the port table. The program is then
 	// in target mode: the port table runs its sessions against the
@@ -69,7 +70,7 @@ type Options struct {
 	// as OpenSession's. Like OpenSession it is called inside a tea.Cmd
 	// with a context the TUI cancels when the run is over. Nil means the
 	// connect form cannot connect.
-	OpenPrompt func(ctx context.Context, req SessionRequest) (PromptHandle, <-chan sessions.Event, error)
+	OpenPrompt func(ctx context.Context, req SessionRequest) (PromptHandle, <-chan wire.Event, error)
 	// RecentFile is where the connect form remembers recent targets
 	// (recent.go); empty means they are not remembered.
 	RecentFile string
@@ -82,7 +83,7 @@ type Options struct {
 type PromptHandle interface {
 	Send(in sessions.Input) error
 	Close()
-	Exposes(line string) *sessions.Credential
+	Exposes(line string) *wire.Credential
 }
 
 // SessionRequest says which session to run. The TUI fills it from the port
@@ -149,9 +150,9 @@ type Common struct {
 	Keys   KeyMap
 	Lab    Lab
 	// OpenSession is Options.OpenSession (nil: no sessions).
-	OpenSession func(ctx context.Context, req SessionRequest) (<-chan sessions.Event, error)
+	OpenSession func(ctx context.Context, req SessionRequest) (<-chan wire.Event, error)
 	// OpenPrompt is Options.OpenPrompt (nil: no typed sessions).
-	OpenPrompt func(ctx context.Context, req SessionRequest) (PromptHandle, <-chan sessions.Event, error)
+	OpenPrompt func(ctx context.Context, req SessionRequest) (PromptHandle, <-chan wire.Event, error)
 	// Target is the real server of target mode (mailwire connect), or of
 	// the last typed session the connect form opened: the port table's
 	// sessions go there when no lab runs. Nil: no target.

@@ -14,6 +14,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // The connect form: a real server to type a session against (`c` on the
@@ -25,7 +27,7 @@ import (
 // (the scripted session runs from the port table); opportunistic is a
 // scripted client's behaviour, not something typed.
 var (
-	formProtos   = []string{sessions.ProtoSMTP, sessions.ProtoPOP3, sessions.ProtoIMAP}
+	formProtos   = []string{protocol.SMTP, protocol.POP3, protocol.IMAP}
 	formTLSModes = []string{string(sessions.TLSStartTLS), string(sessions.TLSImplicit), string(sessions.TLSNone)}
 )
 
@@ -201,12 +203,12 @@ func (f *formScreen) portChosen() {
 func (f *formScreen) defaultPort() int {
 	implicit := formTLSModes[f.mode] == string(sessions.TLSImplicit)
 	switch formProtos[f.proto] {
-	case sessions.ProtoPOP3:
+	case protocol.POP3:
 		if implicit {
 			return 995
 		}
 		return 110
-	case sessions.ProtoIMAP:
+	case protocol.IMAP:
 		if implicit {
 			return 993
 		}
@@ -412,7 +414,7 @@ func (f *formScreen) View() string {
 	if len(f.recent) > 0 {
 		add(st.Heading.Render("Recent"))
 		for i, t := range f.recent {
-			line := fmt.Sprintf("  %d %s", i+1, sessions.SafeString(t.String()))
+			line := fmt.Sprintf("  %d %s", i+1, wire.SafeString(t.String()))
 			if f.focus == formFields+i {
 				add(st.Selected.Render(line))
 			} else {
@@ -429,7 +431,7 @@ func (f *formScreen) View() string {
 			style = st.Warning
 		}
 	}
-	statusLines := strings.Split(lipgloss.Wrap(sessions.SafeString(status), w, " /"), "\n")
+	statusLines := strings.Split(lipgloss.Wrap(wire.SafeString(status), w, " /"), "\n")
 	for _, l := range statusLines {
 		add(style.Render(l))
 	}

@@ -9,7 +9,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/scenario"
 )
 
@@ -34,12 +34,12 @@ func TestConnectFormFromPortTable(t *testing.T) {
 	typeText(t, m, "993")
 	mustUpdate(t, m, keyCode(tea.KeyTab)) // leaving the port: 993 is IMAP over implicit TLS
 	form := m.screens[screenForm].(*formScreen)
-	if formProtos[form.proto] != sessions.ProtoIMAP || formTLSModes[form.mode] != "implicit" || m.typing() {
+	if formProtos[form.proto] != protocol.IMAP || formTLSModes[form.mode] != "implicit" || m.typing() {
 		t.Fatalf("993 gave %s %s (typing %v)", formProtos[form.proto], formTLSModes[form.mode], m.typing())
 	}
 	// On a choice field the arrows choose; letters are not text there.
 	mustUpdate(t, m, keyCode(tea.KeyRight))
-	if formProtos[form.proto] != sessions.ProtoSMTP {
+	if formProtos[form.proto] != protocol.SMTP {
 		t.Errorf("→ on the protocol: %s", formProtos[form.proto])
 	}
 	mustUpdate(t, m, keyCode(tea.KeyLeft))

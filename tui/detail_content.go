@@ -9,14 +9,15 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailwire/mailwire/content"
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lens"
+	"github.com/mailwire/mailwire/sessions/render"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // What the detail pane says: the selected row explained (an event, or a
 // run of TLS records), a scenario's story, or a placeholder. Which parts of
 // an event the lens may read is decided in visibility.go; this file words
-// them. Peer bytes go through sessions.SafeString/SafeHexDump (see
+// them. Peer bytes go through wire.SafeString/SafeHexDump (see
 // session_view.go).
 
 // paneText builds the text of a pane: paragraphs wrapped to its width,
@@ -107,7 +108,7 @@ func (e *explainer) placeholder(w int) string {
 	switch {
 	case e.err != nil:
 		return st.Error.Render("The session could not start.") + "\n" +
-			st.Text.Render(wrapText(sessions.SafeString(e.err.Error()), w)) + "\n\n" +
+			st.Text.Render(wrapText(wire.SafeString(e.err.Error()), w)) + "\n\n" +
 			st.Muted.Render(wrapText("esc returns to the port table; r tries again.", w))
 	case e.step.on:
 		return st.Muted.Render("Press space to reveal the first step.")
@@ -124,7 +125,7 @@ func (e *explainer) runDetail(t *paneText, first, last int) {
 	t.heading("Records")
 	for i := first; i <= last && i < first+maxRunList; i++ {
 		ev := &e.evs[i]
-		t.line(st.Text, fmt.Sprintf("%s %s %s", sessions.Elapsed(*ev), sessions.Arrow(ev.Dir), wireText(*ev)))
+		t.line(st.Text, fmt.Sprintf("%s %s %s", render.Elapsed(*ev), render.Arrow(ev.Dir), wireText(*ev)))
 	}
 	if more := last - first + 1 - maxRunList; more > 0 {
 		t.para(st.Muted, fmt.Sprintf("… %d more", more))
@@ -133,7 +134,7 @@ func (e *explainer) runDetail(t *paneText, first, last int) {
 
 // eventSections explain one event, in this order; each writes nothing
 // where it does not apply (or the lens cannot read it).
-var eventSections = []func(e *explainer, t *paneText, ev *sessions.Event){
+var eventSections = []func(e *explainer, t *paneText, ev *wire.Event){
 	(*explainer).meaningSection,
 	(*explainer).credentialSection,
 	(*explainer).lineSection,
@@ -150,14 +151,14 @@ var eventSections = []func(e *explainer, t *paneText, ev *sessions.Event){
 func (e *explainer) eventDetail(t *paneText, i int) {
 	st := t.st
 	ev := e.event(i)
-	t.para(st.Muted, fmt.Sprintf("#%d · %s · %s · %s · %s", ev.Seq, sessions.Elapsed(ev), sessions.SafeString(string(ev.Kind)), sessions.Arrow(ev.Dir), sessions.Badge(ev)))
+	t.para(st.Muted, fmt.Sprintf("#%d · %s · %s · %s · %s", ev.Seq, render.Elapsed(ev), wire.SafeString(string(ev.Kind)), render.Arrow(ev.Dir), lens.Badge(ev)))
 	if ev.Leg != "" {
 		t.para(st.Leg, "on the connection "+legName(ev.Leg))
 	}
-	if ev.Kind == sessions.KindBoundary {
-		t.para(st.Boundary, sessions.SafeString(ev.Text))
+	if ev.Kind == wire.KindBoundary {
+		t.para(st.Boundary, wire.SafeString(ev.Text))
 	}
-	if ev.Kind == sessions.KindVerdict {
+	if ev.Kind == wire.KindVerdict {
 		e.verdictDetail(t, ev)
 		return
 	}
@@ -168,11 +169,11 @@ func (e *explainer) eventDetail(t *paneText, i int) {
 
 // meaningSection says what the event means: an error and its explanation,
 // or the annotations the lens reads it with; then its further notes.
-func (e *explainer) meaningSection(t *paneText, ev *sessions.Event) {
+func (e *explainer) meaningSection(t *paneText, ev *wire.Event) {
 	st := t.st
 	ex := lensExplains(e.lens, *ev)
-	if ev.Kind == sessions.KindError {
-		t.para(st.Error, "✗ "+sessions.SafeString(ev.Text))
+	if ev.Kind == wire.KindError {
+		t.para(st.Error, "✗ "+wire.SafeString(ev.Text))
 		if ev.Err != nil {
 			if a, ok := content.Lookup(ev.Err.Explain); ok {
 				t.para(st.Title, a.Title)
@@ -203,7 +204,7 @@ func (e *explainer) meaningSection(t *paneText, ev *sessions.Event) {
 }
 
 // credentialSection says how a credential crossed the wire.
-func (e *explainer) credentialSection(t *paneText, ev *sessions.Event) {
+func (e *explainer) credentialSection(t *paneText, ev *wire.Event) {
 	c := ev.Credential
 	if c == nil {
 		return
@@ -218,48 +219,48 @@ func (e *explainer) credentialSection(t *paneText, ev *sessions.Event) {
 	default:
 		t.para(st.OK, "sent inside TLS: an observer sees only encrypted records")
 	}
-	t.field("mechanism", sessions.SafeString(c.Mechanism))
+	t.field("mechanism", wire.SafeString(c.Mechanism))
 	if c.Username != "" {
-		t.field("user", sessions.SafeString(c.Username))
+		t.field("user", wire.SafeString(c.Username))
 	}
 	if c.Password != "" {
 		if e.reveal {
-			t.field("password", sessions.SafeString(c.Password))
+			t.field("password", wire.SafeString(c.Password))
 		} else {
-			t.field("password", sessions.SafeString(c.Password)+st.Muted.Render(" (masked: p shows it)"))
+			t.field("password", wire.SafeString(c.Password)+st.Muted.Render(" (masked: p shows it)"))
 		}
 	}
 }
 
 // lineSection lists the decoded fields of a protocol line.
-func (e *explainer) lineSection(t *paneText, ev *sessions.Event) {
+func (e *explainer) lineSection(t *paneText, ev *wire.Event) {
 	ln := ev.Line
 	if ln == nil || !lensShowsLine(e.lens, *ev) {
 		return
 	}
 	t.heading("Decoded")
-	t.field("protocol", sessions.SafeString(ln.Proto))
+	t.field("protocol", wire.SafeString(ln.Proto))
 	for _, f := range []struct{ name, value string }{
 		{"command", ln.Command}, {"code", ln.Code}, {"enhanced", ln.Enhanced},
 	} {
 		if f.value != "" {
-			t.field(f.name, sessions.SafeString(f.value))
+			t.field(f.name, wire.SafeString(f.value))
 		}
 	}
 	for _, c := range ln.Capabilities {
-		t.para(t.st.Text, "• "+sessions.SafeString(c))
+		t.para(t.st.Text, "• "+wire.SafeString(c))
 	}
 }
 
 // handshakeSection lists the fields of a handshake message the lens reads.
-func (e *explainer) handshakeSection(t *paneText, ev *sessions.Event) {
+func (e *explainer) handshakeSection(t *paneText, ev *wire.Event) {
 	h := ev.Handshake
 	if h == nil {
 		return
 	}
-	t.heading("Handshake: " + sessions.SafeString(h.Type))
+	t.heading("Handshake: " + wire.SafeString(h.Type))
 	for _, f := range lensFields(e.lens, *ev) {
-		t.field(sessions.SafeString(f.Name), sessions.SafeString(f.Value))
+		t.field(wire.SafeString(f.Name), wire.SafeString(f.Value))
 	}
 	if observer(e.lens) {
 		t.para(t.st.Muted, "Shown: the fields an observer can use (names, versions, cipher suite). The rest is readable too, but says little.")
@@ -267,60 +268,60 @@ func (e *explainer) handshakeSection(t *paneText, ev *sessions.Event) {
 }
 
 // recordSection shows a TLS record's header.
-func (e *explainer) recordSection(t *paneText, ev *sessions.Event) {
+func (e *explainer) recordSection(t *paneText, ev *wire.Event) {
 	rec := ev.Record
 	if rec == nil {
 		return
 	}
 	t.heading("Record header (RFC 8446 §5.1)")
-	t.field("type", sessions.SafeString(rec.ContentType))
-	t.field("version", sessions.SafeString(rec.Version))
+	t.field("type", wire.SafeString(rec.ContentType))
+	t.field("version", wire.SafeString(rec.Version))
 	t.field("length", strconv.Itoa(rec.Length))
 }
 
 // tlsStateSection shows what the handshake settled, as the client sees it.
-func (e *explainer) tlsStateSection(t *paneText, ev *sessions.Event) {
+func (e *explainer) tlsStateSection(t *paneText, ev *wire.Event) {
 	ts := ev.TLS
 	if ts == nil || !lensShowsTLSState(e.lens, *ev) {
 		return
 	}
 	st := t.st
 	t.heading("TLS state (the client's view)")
-	t.field("version", sessions.SafeString(ts.Version))
-	t.field("cipher suite", sessions.SafeString(ts.CipherSuite))
+	t.field("version", wire.SafeString(ts.Version))
+	t.field("cipher suite", wire.SafeString(ts.CipherSuite))
 	if ts.ALPN != "" {
-		t.field("ALPN", sessions.SafeString(ts.ALPN))
+		t.field("ALPN", wire.SafeString(ts.ALPN))
 	}
 	if ts.ServerName != "" {
-		t.field("server name", sessions.SafeString(ts.ServerName))
+		t.field("server name", wire.SafeString(ts.ServerName))
 	}
 	for i, c := range ts.PeerChain {
-		t.field(fmt.Sprintf("certificate[%d]", i), sessions.SafeString(c))
+		t.field(fmt.Sprintf("certificate[%d]", i), wire.SafeString(c))
 	}
 	verified := st.OK.Render("verified")
 	if !ts.Verified {
 		verified = st.Error.Render("NOT verified")
 	}
-	t.field("certificate", verified+" ("+sessions.SafeString(ts.VerifyMethod)+")")
+	t.field("certificate", verified+" ("+wire.SafeString(ts.VerifyMethod)+")")
 	if ts.VerifyError != "" {
-		t.field("verify error", sessions.SafeString(ts.VerifyError))
+		t.field("verify error", wire.SafeString(ts.VerifyError))
 	}
 }
 
 // errorSection shows where an error happened.
-func (e *explainer) errorSection(t *paneText, ev *sessions.Event) {
+func (e *explainer) errorSection(t *paneText, ev *wire.Event) {
 	info := ev.Err
 	if info == nil {
 		return
 	}
 	t.heading("Error")
-	t.field("during", sessions.SafeString(info.Op))
-	t.field("message", sessions.SafeString(info.Message))
+	t.field("during", wire.SafeString(info.Op))
+	t.field("message", wire.SafeString(info.Message))
 }
 
 // bytesSection shows the event's bytes the lens reads: protocol lines as
 // written, the rest as a hex dump.
-func (e *explainer) bytesSection(t *paneText, ev *sessions.Event) {
+func (e *explainer) bytesSection(t *paneText, ev *wire.Event) {
 	raw, form := lensBytes(e.lens, ev)
 	if len(raw) == 0 {
 		return
@@ -355,7 +356,7 @@ func writtenLines(t *paneText, raw []byte) {
 			t.para(st.Muted, "… "+plural(len(lines)-i, "more line"))
 			break
 		}
-		safe := sessions.SafeString(l)
+		safe := wire.SafeString(l)
 		if len(safe) > maxDetailLineBytes {
 			safe = ansi.Truncate(safe, maxDetailLineBytes, "…")
 		}
@@ -376,7 +377,7 @@ func hexDump(t *paneText, what string, raw []byte) {
 		perRow /= 2
 	}
 	dump := raw[:min(len(raw), maxHexBytes)]
-	t.raw(st.Code.Render(strings.TrimRight(sessions.SafeHexDump(dump, perRow), "\n")) + "\n")
+	t.raw(st.Code.Render(strings.TrimRight(wire.SafeHexDump(dump, perRow), "\n")) + "\n")
 	if more := len(raw) - len(dump); more > 0 {
 		t.para(st.Muted, "… "+plural(more, "more byte"))
 	}
@@ -384,7 +385,7 @@ func hexDump(t *paneText, what string, raw []byte) {
 
 // observedSection lists, in the eavesdropper lens, what the observer has
 // learned up to the event revealed last, on the event's path.
-func (e *explainer) observedSection(t *paneText, ev *sessions.Event) {
+func (e *explainer) observedSection(t *paneText, ev *wire.Event) {
 	if !observer(e.lens) {
 		return
 	}
@@ -413,9 +414,9 @@ func observedLines(o lens.Observation) []string {
 		out = append(out, fmt.Sprintf("%s the server sent after accepting STARTTLS, before TLS", plural(o.Injected, "byte")))
 	}
 	for _, c := range o.Credentials {
-		s := "⚠ a credential (" + sessions.SafeString(c.Mechanism)
+		s := "⚠ a credential (" + wire.SafeString(c.Mechanism)
 		if c.Username != "" {
-			s += ", user " + sessions.SafeString(c.Username)
+			s += ", user " + wire.SafeString(c.Username)
 		}
 		if c.Password {
 			s += ", and its password"
@@ -429,7 +430,7 @@ func observedLines(o lens.Observation) []string {
 		out = append(out, "ALPN (RFC 7301): "+safeJoin(o.ALPNOffered))
 	}
 	if o.Version != "" {
-		out = append(out, "the version and cipher suite chosen, from the ServerHello: "+sessions.SafeString(o.Version)+", "+sessions.SafeString(o.CipherSuite))
+		out = append(out, "the version and cipher suite chosen, from the ServerHello: "+wire.SafeString(o.Version)+", "+wire.SafeString(o.CipherSuite))
 	}
 	switch {
 	case len(o.Certificates) > 0:
@@ -454,7 +455,7 @@ func observedLines(o lens.Observation) []string {
 func safeJoin(list []string) string {
 	out := make([]string, len(list))
 	for i, s := range list {
-		out[i] = sessions.SafeString(s)
+		out[i] = wire.SafeString(s)
 	}
 	return strings.Join(out, ", ")
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // The hostile-server suite through the session screen (issue 5 §1): the
@@ -66,7 +67,7 @@ func TestLiveControlCatches(t *testing.T) {
 	}
 }
 
-func hostileEvents(t *testing.T, c lab.HostileCase) []sessions.Event {
+func hostileEvents(t *testing.T, c lab.HostileCase) []wire.Event {
 	t.Helper()
 	s, err := lab.StartHostile(context.Background(), c.Name, lab.HostileOptions{
 		MaxConns: 1, Lifetime: 20 * time.Second, ConnTimeout: 10 * time.Second, TrickleInterval: 40 * time.Millisecond,
@@ -77,7 +78,7 @@ func hostileEvents(t *testing.T, c lab.HostileCase) []sessions.Event {
 	t.Cleanup(func() { s.Close() })
 	o := sessions.Options{
 		Target: s.Addr(), Proto: c.Proto, TLSMode: sessions.TLSMode(c.TLS),
-		ServerName: lab.Hostname, Verify: sessions.VerifyPool, RootCAs: s.RootCAs(),
+		ServerName: lab.Hostname, Verify: wire.VerifyPool, RootCAs: s.RootCAs(),
 		Username: lab.DemoUser, Password: lab.DemoPassword,
 		// Short limits: the outcomes are tested in package sessions;
 		// here only what reaches the screen matters.
@@ -94,7 +95,7 @@ func TestSessionScreenHostile(t *testing.T) {
 	}
 	// Sessions in parallel first; the screen then sequentially, since the
 	// test's command pump gives each command only 100ms.
-	streams := make([][]sessions.Event, len(cases))
+	streams := make([][]wire.Event, len(cases))
 	t.Run("sessions", func(t *testing.T) {
 		for i, c := range cases {
 			t.Run(c.Name, func(t *testing.T) {
@@ -116,8 +117,8 @@ func TestSessionScreenHostile(t *testing.T) {
 			// event, whose text (sanitized) is on screen when selected.
 			want, errText := stateDone, ""
 			for _, ev := range evs {
-				if ev.Kind == sessions.KindError {
-					want, errText = stateFailed, sessions.SafeString(ev.Text)
+				if ev.Kind == wire.KindError {
+					want, errText = stateFailed, wire.SafeString(ev.Text)
 					break
 				}
 			}

@@ -8,7 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Legs: a scenario merges several connections into one stream and names
@@ -29,16 +29,16 @@ const maxLegW = 15
 // legName is a connection's one name on every screen: the leg column,
 // the side-by-side view's headings, the detail pane, the story. The
 // machine-in-the-middle legs are named for their ends (the engine's names,
-// sessions.LegClientAttacker and LegAttackerServer, are identifiers);
+// wire.LegClientAttacker and LegAttackerServer, are identifiers);
 // others as the scenario named them, sanitized.
 func legName(leg string) string {
 	switch leg {
-	case sessions.LegClientAttacker:
+	case wire.LegClientAttacker:
 		return "client↔attacker"
-	case sessions.LegAttackerServer:
+	case wire.LegAttackerServer:
 		return "attacker↔server"
 	}
-	return sessions.SafeString(leg)
+	return wire.SafeString(leg)
 }
 
 // legTag is a leg's name shortened to fit the leg column.
@@ -89,7 +89,7 @@ func (f *legFilter) add(leg string) bool {
 func (f *legFilter) several() bool { return len(f.list) > 1 }
 
 // admits says whether the filter lets ev through.
-func (f *legFilter) admits(ev *sessions.Event) bool {
+func (f *legFilter) admits(ev *wire.Event) bool {
 	return f.sel == 0 || ev.Leg == "" || ev.Leg == f.list[f.sel-1]
 }
 
@@ -98,7 +98,7 @@ func (f *legFilter) all() bool { return f.sel == 0 }
 
 // mitm says whether the stream holds both legs of a machine in the middle.
 func (f *legFilter) mitm() bool {
-	return slices.Contains(f.list, sessions.LegClientAttacker) && slices.Contains(f.list, sessions.LegAttackerServer)
+	return slices.Contains(f.list, wire.LegClientAttacker) && slices.Contains(f.list, wire.LegAttackerServer)
 }
 
 // colW is the width of the leg column: 0 for a stream of one connection,

@@ -15,6 +15,7 @@ import (
 	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // The scenario picker: a scenario, then its port (when it runs on several
@@ -130,7 +131,7 @@ func (p *pickerScreen) items() []pickerItem {
 			if i == 0 {
 				sum = "the default · " + sum
 			}
-			out = append(out, pickerItem{num: i + 1, title: sessions.SafeString(v), summary: sum})
+			out = append(out, pickerItem{num: i + 1, title: wire.SafeString(v), summary: sum})
 		}
 		return out
 	}
@@ -159,7 +160,7 @@ func (p *pickerScreen) portTitle(port int) string {
 
 func (p *pickerScreen) portSummary(port int) string {
 	if p.targetMode() {
-		return "target " + sessions.SafeString(net.JoinHostPort(p.c.Target.host(), strconv.Itoa(port)))
+		return "target " + wire.SafeString(net.JoinHostPort(p.c.Target.host(), strconv.Itoa(port)))
 	}
 	if addr, ok := p.labAddr(port); ok {
 		return "lab endpoint " + addr
@@ -173,7 +174,7 @@ func variantSummary(v string) string {
 	if a, ok := content.Lookup(variantKey(v)); ok {
 		return a.Title
 	}
-	return "variant " + sessions.SafeString(v)
+	return "variant " + wire.SafeString(v)
 }
 
 // variantKey is the content key of a variant's explanation.
@@ -534,7 +535,7 @@ func (p *pickerScreen) listLines(w, h int) []string {
 			out = append(out, "     "+titleStyle.Render(padTo(more, w-5)))
 			continue
 		}
-		sum := ansi.Truncate(sessions.SafeString(it.summary), max(1, w-5), "…")
+		sum := ansi.Truncate(wire.SafeString(it.summary), max(1, w-5), "…")
 		out = append(out, "     "+st.Muted.Render(padTo(sum, w-5)))
 	}
 	if len(items) == 0 {
@@ -550,7 +551,7 @@ func (p *pickerScreen) listLines(w, h int) []string {
 // one line is wrapped at a space, its second line (more) cut to w-3 cells
 // (it is indented under the title's text).
 func itemTitle(it pickerItem, w int) (title, more string) {
-	title = fmt.Sprintf("%d. %s", it.num, sessions.SafeString(it.title))
+	title = fmt.Sprintf("%d. %s", it.num, wire.SafeString(it.title))
 	if ansi.StringWidth(title) <= w {
 		return title, ""
 	}

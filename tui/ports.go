@@ -15,6 +15,7 @@ import (
 
 	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Column widths of the port table, in cells. Fixed widths keep mouse
@@ -430,7 +431,7 @@ func (s *portsScreen) labView(w int) string {
 	case labNone:
 		text = st.Muted.Render("lab: not started in this mode")
 		if t := s.c.Target; t != nil {
-			text = st.OK.Render("target ") + st.Text.Render(sessions.SafeString(t.host())) +
+			text = st.OK.Render("target ") + st.Text.Render(wire.SafeString(t.host())) +
 				st.Muted.Render(": enter runs the selected port's scripted session against it, c types one")
 		}
 	case labStarting:

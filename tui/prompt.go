@@ -11,6 +11,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // The prompt: the line a protocol is typed into, at the bottom of a typed
@@ -122,7 +124,7 @@ func newPromptModel(c *Common, proto, user string) *promptModel {
 	km.NextSuggestion = key.NewBinding(key.WithDisabled())
 	km.PrevSuggestion = key.NewBinding(key.WithDisabled())
 	in.KeyMap = km
-	in.CharLimit = sessions.DefaultMaxLineLength - 2 // the driver adds CRLF
+	in.CharLimit = protocol.DefaultMaxLineLength - 2 // the driver adds CRLF
 	in.Focus()
 	p := &promptModel{c: c, keys: defaultPromptKeys(), proto: proto, input: in, tagN: 1}
 	p.auth = newAuthForm(proto, user, km)
@@ -150,9 +152,9 @@ func newAuthForm(proto, user string, km textinput.KeyMap) authForm {
 // placeholderFor shows the first thing to type.
 func placeholderFor(proto string) string {
 	switch proto {
-	case sessions.ProtoPOP3:
+	case protocol.POP3:
 		return "type a POP3 command, e.g. CAPA (tab completes)"
-	case sessions.ProtoIMAP:
+	case protocol.IMAP:
 		return "type a tagged IMAP command, e.g. a1 CAPABILITY (tab completes)"
 	}
 	return "type an SMTP command, e.g. EHLO me.example (tab completes)"
@@ -189,12 +191,12 @@ func (p *promptModel) attach(h PromptHandle) {
 }
 
 // observe follows the session from its events: TLS up, the end.
-func (p *promptModel) observe(evs []sessions.Event) {
+func (p *promptModel) observe(evs []wire.Event) {
 	for i := range evs {
 		switch evs[i].Kind {
-		case sessions.KindTLSState:
+		case wire.KindTLSState:
 			p.tls = true
-		case sessions.KindClose:
+		case wire.KindClose:
 			p.ended = true
 			if p.mode != promptTyping {
 				p.setMode(promptTyping)
@@ -312,7 +314,7 @@ func (p *promptModel) submit(in sessions.Input, line string) {
 		return
 	}
 	p.remember(line)
-	if p.proto == sessions.ProtoIMAP {
+	if p.proto == protocol.IMAP {
 		if f := strings.Fields(line); len(f) > 0 && f[0] == p.nextTag() {
 			p.tagN++
 		}
@@ -355,8 +357,8 @@ func (p *promptModel) remember(line string) {
 // decoder knows (AUTH PLAIN's response, PASS, LOGIN), whatever the
 // state of an exchange: such lines stay out of the history.
 func (p *promptModel) carriesSecret(line string) bool {
-	var st sessions.CredentialState
-	cr := sessions.DecodeCredential(p.proto, []byte(line+"\r\n"), &st)
+	var st protocol.CredentialState
+	cr := protocol.DecodeCredential(p.proto, []byte(line+"\r\n"), &st)
 	return cr != nil && cr.Password != ""
 }
 
@@ -396,11 +398,11 @@ func (p *promptModel) nextTag() string { return "a" + strconv.Itoa(p.tagN) }
 // RFC 5321 §4.1, RFC 1939 with RFC 2449 and RFC 2595, RFC 9051 §6, with
 // the argument a first try needs.
 var promptCommands = map[string][]string{
-	sessions.ProtoSMTP: {"EHLO ", "HELO ", "STARTTLS", "AUTH PLAIN ", "AUTH LOGIN", "MAIL FROM:<", "RCPT TO:<",
+	protocol.SMTP: {"EHLO ", "HELO ", "STARTTLS", "AUTH PLAIN ", "AUTH LOGIN", "MAIL FROM:<", "RCPT TO:<",
 		"DATA", "RSET", "NOOP", "VRFY ", "HELP", "QUIT"},
-	sessions.ProtoPOP3: {"CAPA", "STLS", "USER ", "PASS ", "AUTH PLAIN", "AUTH LOGIN", "STAT", "LIST", "UIDL",
+	protocol.POP3: {"CAPA", "STLS", "USER ", "PASS ", "AUTH PLAIN", "AUTH LOGIN", "STAT", "LIST", "UIDL",
 		"RETR ", "TOP ", "DELE ", "NOOP", "RSET", "QUIT"},
-	sessions.ProtoIMAP: {"CAPABILITY", "STARTTLS", "LOGIN ", "AUTHENTICATE PLAIN", "ID NIL", "ENABLE ",
+	protocol.IMAP: {"CAPABILITY", "STARTTLS", "LOGIN ", "AUTHENTICATE PLAIN", "ID NIL", "ENABLE ",
 		`LIST "" "*"`, "SELECT INBOX", "EXAMINE INBOX", "STATUS INBOX (MESSAGES UNSEEN)", "FETCH 1:* (FLAGS)",
 		"IDLE", "NOOP", "CLOSE", "LOGOUT"},
 }
@@ -418,7 +420,7 @@ func (p *promptModel) complete() {
 	}
 	line := p.input.Value()
 	prefix, typed := "", line
-	if p.proto == sessions.ProtoIMAP {
+	if p.proto == protocol.IMAP {
 		if tag, rest, ok := strings.Cut(line, " "); ok {
 			prefix, typed = tag+" ", rest
 		} else {
@@ -549,7 +551,7 @@ func (p *promptModel) sendAuth() bool {
 		return true
 	}
 	h := &sessions.AuthHelp{Mechanism: a.mechs[a.mech], User: a.user.Value(), Password: a.pass.Value()}
-	if p.proto == sessions.ProtoIMAP {
+	if p.proto == protocol.IMAP {
 		h.Tag = p.nextTag()
 	}
 	if err := p.handle.Send(sessions.Input{Auth: h}); err != nil {
@@ -567,9 +569,9 @@ func (p *promptModel) sendAuth() bool {
 // authWords names what the helper sends.
 func authWords(proto, mech string) string {
 	switch {
-	case proto == sessions.ProtoIMAP && mech == "LOGIN":
+	case proto == protocol.IMAP && mech == "LOGIN":
 		return "LOGIN"
-	case proto == sessions.ProtoIMAP:
+	case proto == protocol.IMAP:
 		return "AUTHENTICATE PLAIN"
 	case mech == "USER":
 		return "USER and PASS"

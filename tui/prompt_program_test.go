@@ -13,6 +13,7 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // TestPromptProgramLab runs the whole program on a typed session against
@@ -26,17 +27,17 @@ func TestPromptProgramLab(t *testing.T) {
 	defer l.Close()
 	ep, _ := l.Endpoint(587)
 	var handle *sessions.Prompt
-	var evs []sessions.Event
+	var evs []wire.Event
 	done := make(chan struct{})
-	open := func(ctx context.Context, req SessionRequest) (PromptHandle, <-chan sessions.Event, error) {
+	open := func(ctx context.Context, req SessionRequest) (PromptHandle, <-chan wire.Event, error) {
 		o, err := sessions.OptionsForPort(req.Target, req.Port)
 		if err != nil {
 			return nil, nil, err
 		}
-		o.ServerName, o.Verify, o.RootCAs = lab.Hostname, sessions.VerifyPool, l.RootCAs()
+		o.ServerName, o.Verify, o.RootCAs = lab.Hostname, wire.VerifyPool, l.RootCAs()
 		o.ReadTimeout = 5 * time.Second
 		handle = sessions.StartPrompt(ctx, o, sessions.InteractiveOptions{ConfirmCleartext: true})
-		out := make(chan sessions.Event, 64)
+		out := make(chan wire.Event, 64)
 		go func() { // keep a copy of the stream for the checks below
 			defer close(done)
 			defer close(out)
@@ -91,12 +92,12 @@ func TestPromptProgramLab(t *testing.T) {
 	}
 
 	var sent []string
-	var login *sessions.Event
+	var login *wire.Event
 	for i, ev := range evs {
-		if ev.Kind == sessions.KindError {
+		if ev.Kind == wire.KindError {
 			t.Errorf("error: %s", ev.Text)
 		}
-		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer {
+		if ev.Kind == wire.KindLine && ev.Dir == wire.ClientToServer {
 			sent = append(sent, ev.Line.Command)
 		}
 		if ev.Credential != nil && ev.Credential.Password != "" {

@@ -8,7 +8,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // The typed session: the session screen (its timeline, detail pane, lens
@@ -26,7 +26,7 @@ import (
 type promptOpenedMsg struct {
 	id     int
 	handle PromptHandle
-	ch     <-chan sessions.Event
+	ch     <-chan wire.Event
 	err    error
 }
 
@@ -192,7 +192,7 @@ func (s *promptScreen) stop() tea.Cmd {
 
 // endRun closes a typed session's input, drains its stream and then
 // cancels its context, in a tea.Cmd.
-func endRun(h PromptHandle, ch <-chan sessions.Event, cancel context.CancelFunc) tea.Cmd {
+func endRun(h PromptHandle, ch <-chan wire.Event, cancel context.CancelFunc) tea.Cmd {
 	if h != nil {
 		h.Close()
 	}

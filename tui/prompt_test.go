@@ -14,6 +14,8 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lens"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // fakePrompt is a typed session's handle that records what it is sent.
@@ -21,7 +23,7 @@ type fakePrompt struct {
 	mu     sync.Mutex
 	ins    []sessions.Input
 	closed bool
-	expose func(line string) *sessions.Credential
+	expose func(line string) *wire.Credential
 }
 
 func (f *fakePrompt) Send(in sessions.Input) error {
@@ -40,7 +42,7 @@ func (f *fakePrompt) Close() {
 	f.closed = true
 }
 
-func (f *fakePrompt) Exposes(line string) *sessions.Credential {
+func (f *fakePrompt) Exposes(line string) *wire.Credential {
 	if f.expose == nil {
 		return nil
 	}
@@ -59,20 +61,20 @@ type fakePrompts struct {
 	mu      sync.Mutex
 	reqs    []SessionRequest
 	handles []*fakePrompt
-	chans   []chan sessions.Event
-	expose  func(line string) *sessions.Credential
+	chans   []chan wire.Event
+	expose  func(line string) *wire.Credential
 }
 
-func (f *fakePrompts) open(ctx context.Context, req SessionRequest) (PromptHandle, <-chan sessions.Event, error) {
+func (f *fakePrompts) open(ctx context.Context, req SessionRequest) (PromptHandle, <-chan wire.Event, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	h := &fakePrompt{expose: f.expose}
-	ch := make(chan sessions.Event, 4)
-	ch <- sessions.Event{Seq: 1, Kind: sessions.KindConnect, Dir: sessions.Local, Layer: sessions.LayerTCP,
-		Visible: sessions.VisibleMetadata, Annotation: "tcp.connect", Text: "connected to " + req.Target}
-	ch <- sessions.Event{Seq: 2, Kind: sessions.KindLine, Dir: sessions.ServerToClient, Layer: sessions.LayerCleartext,
-		Visible: sessions.VisibleAnyone, Raw: []byte("220 hi\r\n"), Text: "220 hi", Annotation: "smtp.reply.220",
-		Line: &sessions.Line{Proto: "smtp", Code: "220"}}
+	ch := make(chan wire.Event, 4)
+	ch <- wire.Event{Seq: 1, Kind: wire.KindConnect, Dir: wire.Local, Layer: wire.LayerTCP,
+		Visible: wire.VisibleMetadata, Annotation: "tcp.connect", Text: "connected to " + req.Target}
+	ch <- wire.Event{Seq: 2, Kind: wire.KindLine, Dir: wire.ServerToClient, Layer: wire.LayerCleartext,
+		Visible: wire.VisibleAnyone, Raw: []byte("220 hi\r\n"), Text: "220 hi", Annotation: "smtp.reply.220",
+		Line: &wire.Line{Proto: "smtp", Code: "220"}}
 	f.reqs = append(f.reqs, req)
 	f.handles = append(f.handles, h)
 	f.chans = append(f.chans, ch)
@@ -91,7 +93,7 @@ func newPromptTestModel(t *testing.T, w, h int, proto string, f *fakePrompts) *M
 	t.Helper()
 	req := SessionRequest{Port: 587, Target: "mx.example.test:587", Proto: proto, TLSMode: "starttls",
 		Label: "SNI mx.example.test", Prompt: true, User: "learner"}
-	if proto == sessions.ProtoIMAP {
+	if proto == protocol.IMAP {
 		req.Port, req.Target = 143, "mx.example.test:143"
 	}
 	m := newModel(Options{OpenPrompt: f.open, Connect: &req, RecentFile: filepath.Join(t.TempDir(), "recent.json")})
@@ -126,7 +128,7 @@ var (
 // and every other key the screens use are text, and go to the server.
 func TestPromptNoKeyboardTraps(t *testing.T) {
 	f := &fakePrompts{}
-	m := newPromptTestModel(t, 80, 24, sessions.ProtoSMTP, f)
+	m := newPromptTestModel(t, 80, 24, protocol.SMTP, f)
 	s := promptOf(m)
 	lens := s.lens
 	typed := "q r ? Q R S s l p c e i a f j k g G + - 1 h"
@@ -166,7 +168,7 @@ func TestPromptNoKeyboardTraps(t *testing.T) {
 
 func TestPromptHistory(t *testing.T) {
 	f := &fakePrompts{}
-	m := newPromptTestModel(t, 120, 40, sessions.ProtoSMTP, f)
+	m := newPromptTestModel(t, 120, 40, protocol.SMTP, f)
 	p := promptOf(m).prompt
 	for _, l := range []string{"EHLO a.test", "NOOP", "AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00u\x00secret"))} {
 		typeText(t, m, l)
@@ -189,7 +191,7 @@ func TestPromptHistory(t *testing.T) {
 
 func TestPromptCompletion(t *testing.T) {
 	f := &fakePrompts{}
-	m := newPromptTestModel(t, 120, 40, sessions.ProtoSMTP, f)
+	m := newPromptTestModel(t, 120, 40, protocol.SMTP, f)
 	p := promptOf(m).prompt
 	typeText(t, m, "eh")
 	mustUpdate(t, m, keyCode(tea.KeyTab))
@@ -214,7 +216,7 @@ func TestPromptCompletion(t *testing.T) {
 
 	// IMAP: the next tag comes with the command.
 	f = &fakePrompts{}
-	m = newPromptTestModel(t, 120, 40, sessions.ProtoIMAP, f)
+	m = newPromptTestModel(t, 120, 40, protocol.IMAP, f)
 	p = promptOf(m).prompt
 	typeText(t, m, "cap")
 	mustUpdate(t, m, keyCode(tea.KeyTab))
@@ -237,13 +239,13 @@ func TestPromptCompletion(t *testing.T) {
 // A line that would put a password on the wire before TLS waits for a
 // second enter; esc keeps it unsent.
 func TestPromptConfirmsCleartextPassword(t *testing.T) {
-	f := &fakePrompts{expose: func(line string) *sessions.Credential {
+	f := &fakePrompts{expose: func(line string) *wire.Credential {
 		if strings.HasPrefix(line, "AUTH PLAIN ") {
-			return &sessions.Credential{Mechanism: "AUTH PLAIN", Username: "u", Password: "p"}
+			return &wire.Credential{Mechanism: "AUTH PLAIN", Username: "u", Password: "p"}
 		}
 		return nil
 	}}
-	m := newPromptTestModel(t, 80, 24, sessions.ProtoSMTP, f)
+	m := newPromptTestModel(t, 80, 24, protocol.SMTP, f)
 	line := "AUTH PLAIN AHUAcA=="
 	typeText(t, m, line)
 	mustUpdate(t, m, keyCode(tea.KeyEnter))
@@ -266,7 +268,7 @@ func TestPromptConfirmsCleartextPassword(t *testing.T) {
 // session a login; the screen never shows the password.
 func TestPromptAuthHelper(t *testing.T) {
 	f := &fakePrompts{}
-	m := newPromptTestModel(t, 80, 24, sessions.ProtoIMAP, f)
+	m := newPromptTestModel(t, 80, 24, protocol.IMAP, f)
 	p := promptOf(m).prompt
 	mustUpdate(t, m, keyCtrlA)
 	if p.mode != promptAuth || p.auth.field != 2 {
@@ -305,7 +307,7 @@ func TestPromptAuthHelper(t *testing.T) {
 // gives it back. ctrl+d ends the input.
 func TestPromptFocusAndEnd(t *testing.T) {
 	f := &fakePrompts{}
-	m := newPromptTestModel(t, 120, 40, sessions.ProtoSMTP, f)
+	m := newPromptTestModel(t, 120, 40, protocol.SMTP, f)
 	s := promptOf(m)
 	mustUpdate(t, m, keyShiftTab)
 	if !s.onTimeline || m.typing() {
@@ -329,7 +331,7 @@ func TestPromptFocusAndEnd(t *testing.T) {
 // enter there connects again, and the target is remembered (0600).
 func TestPromptEscToForm(t *testing.T) {
 	f := &fakePrompts{}
-	m := newPromptTestModel(t, 80, 24, sessions.ProtoSMTP, f)
+	m := newPromptTestModel(t, 80, 24, protocol.SMTP, f)
 	pump(t, m, mustUpdate(t, m, keyCode(tea.KeyEscape)))
 	if m.active != screenForm {
 		t.Fatalf("esc: screen %v, want the form", m.active)
@@ -369,7 +371,7 @@ func TestPromptScreensFit(t *testing.T) {
 	for _, size := range [][2]int{{80, 24}, {120, 40}} {
 		for _, name := range []string{"prompt", "auth helper", "timeline focus", "form"} {
 			f := &fakePrompts{}
-			m := newPromptTestModel(t, size[0], size[1], sessions.ProtoIMAP, f)
+			m := newPromptTestModel(t, size[0], size[1], protocol.IMAP, f)
 			end := "f1 help • ctrl+c quit"
 			switch name {
 			case "auth helper":

@@ -13,7 +13,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // screenID names a screen the root can show.
@@ -411,7 +411,7 @@ func (m *Model) screenTitle() string {
 			}
 			return fmt.Sprintf("session %s %d", s.req.Proto, s.req.Port)
 		case *promptScreen:
-			return "typed session " + sessions.SafeString(s.req.Target)
+			return "typed session " + wire.SafeString(s.req.Target)
 		}
 	case screenPicker:
 		return "scenarios"

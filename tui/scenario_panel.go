@@ -11,8 +11,9 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // The panel: the compare table (a scenario whose Summary is
@@ -197,7 +198,7 @@ func (p *scenarioPanel) FullHelp() [][]key.Binding { return [][]key.Binding{p.Sh
 
 // panelHead is the panel's first lines: what it is and what it is
 // computed from.
-func (p *scenarioPanel) panelHead(b *strings.Builder, title string, evs []sessions.Event, w int) {
+func (p *scenarioPanel) panelHead(b *strings.Builder, title string, evs []wire.Event, w int) {
 	st := p.c.Styles
 	live := ""
 	switch {
@@ -218,7 +219,7 @@ type cell struct {
 
 // compareView draws the compare table: one column per leg, one row per
 // property, cells wrapped within their column.
-func (p *scenarioPanel) compareView(evs []sessions.Event, w int) string {
+func (p *scenarioPanel) compareView(evs []wire.Event, w int) string {
 	st := p.c.Styles
 	var b strings.Builder
 	p.panelHead(&b, "Comparison, per connection", evs, w)
@@ -259,7 +260,7 @@ func (p *scenarioPanel) compareView(evs []sessions.Event, w int) string {
 			if r.ToEncrypted < 0 {
 				return cell{"—", st.Muted}
 			}
-			return plainCell(sessions.FormatDuration(r.ToEncrypted))
+			return plainCell(wire.FormatDuration(r.ToEncrypted))
 		}},
 		{"greeting names", func(r scenario.CompareRow) cell { return leakCell(st, r.GreetingHost) }},
 		{"client name (EHLO)", func(r scenario.CompareRow) cell { return leakCell(st, r.ClientName) }},
@@ -326,7 +327,7 @@ func compareTitle(r scenario.CompareRow) string {
 		leg = "session"
 	}
 	switch {
-	case r.Proto == sessions.ProtoHTTP:
+	case r.Proto == protocol.HTTP:
 		return leg + " · HTTPS"
 	case r.Boundary == scenario.BoundaryStartTLS:
 		return leg + " · STARTTLS"
@@ -358,7 +359,7 @@ func metaCell(st Styles, v string) cell {
 // cell (up to maxCellLines).
 func writeTableRow(b *strings.Builder, label cell, cells []cell, labelW, colW int) {
 	wrapCell := func(c cell, w int) []string {
-		lines := strings.Split(wrapText(keepCitations(sessions.SafeString(c.text)), w), "\n")
+		lines := strings.Split(wrapText(keepCitations(wire.SafeString(c.text)), w), "\n")
 		for i, l := range lines {
 			lines[i] = ansi.Hardwrap(l, w, true)
 		}
@@ -395,11 +396,11 @@ func writeTableRow(b *strings.Builder, label cell, cells []cell, labelW, colW in
 }
 
 // panelVerdicts lists the verdicts under the table or diagram.
-func (p *scenarioPanel) panelVerdicts(b *strings.Builder, evs []sessions.Event, w int) {
+func (p *scenarioPanel) panelVerdicts(b *strings.Builder, evs []wire.Event, w int) {
 	st := p.c.Styles
-	var vs []sessions.Event
+	var vs []wire.Event
 	for _, ev := range evs {
-		if ev.Kind == sessions.KindVerdict {
+		if ev.Kind == wire.KindVerdict {
 			vs = append(vs, ev)
 		}
 	}
@@ -408,9 +409,9 @@ func (p *scenarioPanel) panelVerdicts(b *strings.Builder, evs []sessions.Event, 
 	}
 	b.WriteString("\n" + st.Heading.Render(verdictsHeading(vs)) + "\n")
 	for _, ev := range vs {
-		text := verdictMark(ev.Verdict) + " " + sessions.SafeString(ev.Text)
+		text := verdictMark(ev.Verdict) + " " + wire.SafeString(ev.Text)
 		if ev.Leg != "" {
-			text = verdictMark(ev.Verdict) + " " + legName(ev.Leg) + ": " + sessions.SafeString(ev.Text)
+			text = verdictMark(ev.Verdict) + " " + legName(ev.Leg) + ": " + wire.SafeString(ev.Text)
 		}
 		b.WriteString(verdictStyle(st, ev.Verdict).Render(wrapText(keepCitations(text), w)) + "\n")
 	}
@@ -420,7 +421,7 @@ func (p *scenarioPanel) panelVerdicts(b *strings.Builder, evs []sessions.Event, 
 // arrow between them labelled with the port and how the hop was protected
 // (TLS version, or CLEARTEXT) and whether the certificate was checked,
 // then what an observer on that hop reads.
-func (p *scenarioPanel) hopsView(evs []sessions.Event, w int) string {
+func (p *scenarioPanel) hopsView(evs []wire.Event, w int) string {
 	st := p.c.Styles
 	var b strings.Builder
 	p.panelHead(&b, "The message's path, hop by hop", evs, w)
@@ -431,7 +432,7 @@ func (p *scenarioPanel) hopsView(evs []sessions.Event, w int) string {
 	}
 	boxIn := 3
 	for _, h := range hops {
-		boxIn = max(boxIn, ansi.StringWidth(sessions.SafeString(h.From)), ansi.StringWidth(sessions.SafeString(h.To)))
+		boxIn = max(boxIn, ansi.StringWidth(wire.SafeString(h.From)), ansi.StringWidth(wire.SafeString(h.To)))
 	}
 	boxIn = min(boxIn, 12)
 	boxW := boxIn + 4
@@ -440,7 +441,7 @@ func (p *scenarioPanel) hopsView(evs []sessions.Event, w int) string {
 	for i, h := range hops {
 		style, line, label := hopLook(st, h)
 		box := func(name string) [3]string {
-			name = padTo(ansi.Truncate(sessions.SafeString(name), boxIn, "…"), boxIn)
+			name = padTo(ansi.Truncate(wire.SafeString(name), boxIn, "…"), boxIn)
 			return [3]string{"╭" + strings.Repeat("─", boxIn+2) + "╮", "│ " + name + " │", "╰" + strings.Repeat("─", boxIn+2) + "╯"}
 		}
 		to := h.To
@@ -468,9 +469,9 @@ func (p *scenarioPanel) hopsView(evs []sessions.Event, w int) string {
 			}
 			b.WriteString(st.Muted.Render(num) + st.Header.Render(from[y]) + midStyle.Render(mid[y]) + st.Header.Render(dest[y]) + "\n")
 		}
-		obs := "an observer on this hop reads: " + sessions.SafeString(h.Observer)
+		obs := "an observer on this hop reads: " + wire.SafeString(h.Observer)
 		if h.Err != "" {
-			obs += "; failed: " + sessions.SafeString(h.Err)
+			obs += "; failed: " + wire.SafeString(h.Err)
 		}
 		for _, l := range strings.Split(wrapText(keepCitations(obs), max(10, w-numW-3)), "\n") {
 			b.WriteString(strings.Repeat(" ", numW+2) + st.Muted.Render(strings.TrimRight(l, " ")) + "\n")
@@ -485,7 +486,7 @@ func (p *scenarioPanel) hopsView(evs []sessions.Event, w int) string {
 		}
 		b.WriteString("\n" + st.Heading.Render("Received: headers on "+legName(h.Leg)+" (newest first)") + "\n")
 		for _, r := range h.Received {
-			for _, l := range strings.Split(wrapText(sessions.SafeString(r), max(10, w-2)), "\n") {
+			for _, l := range strings.Split(wrapText(wire.SafeString(r), max(10, w-2)), "\n") {
 				b.WriteString("  " + st.Code.Render(l) + "\n")
 			}
 		}
@@ -508,7 +509,7 @@ func hopLook(st Styles, h scenario.Hop) (lipgloss.Style, string, string) {
 	case h.TLS == scenario.HopCleartext:
 		return st.Cleartext, "╍", port + "CLEARTEXT"
 	case h.Err != "" && !strings.HasPrefix(h.TLS, "TLS"):
-		return st.Error, "╍", port + sessions.SafeString(h.TLS)
+		return st.Error, "╍", port + wire.SafeString(h.TLS)
 	}
 	how := ""
 	switch h.Boundary {
@@ -517,7 +518,7 @@ func hopLook(st Styles, h scenario.Hop) (lipgloss.Style, string, string) {
 	case scenario.BoundaryImplicit:
 		how = " · implicit"
 	}
-	return st.Encrypted, "━", port + sessions.SafeString(h.TLS) + how
+	return st.Encrypted, "━", port + wire.SafeString(h.TLS) + how
 }
 
 func certStyle(st Styles, cert string) lipgloss.Style {

@@ -14,8 +14,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // testCatalog is a fixed list of scenarios and their prose, so that the
@@ -303,7 +303,7 @@ func TestScenarioVerdictRow(t *testing.T) {
 		t.Errorf("verdict row:\n%s", tl)
 	}
 	ev := s.evs[s.tl.rows[s.tl.sel].first]
-	if ev.Kind != sessions.KindVerdict {
+	if ev.Kind != wire.KindVerdict {
 		t.Fatalf("selected %v", ev.Kind)
 	}
 	detail := s.detail.vp.GetContent()
@@ -323,7 +323,7 @@ func TestScenarioVerdictRow(t *testing.T) {
 		t.Error("the verdict's evidence shows the password")
 	}
 	// Safe and unsafe verdicts differ without colour.
-	safe := sessions.Verdict{Safe: true}
+	safe := wire.Verdict{Safe: true}
 	if verdictMark(&safe) == verdictMark(ev.Verdict) {
 		t.Error("safe and unsafe verdicts read the same")
 	}
@@ -333,7 +333,7 @@ func TestScenarioLegFilter(t *testing.T) {
 	f := &fakeSessions{evs: fixtureMITM()}
 	m := newScenarioModel(t, 80, 24, f, mitmRequest())
 	s := session(m)
-	if got := strings.Join(s.legs.list, ","); got != sessions.LegClientAttacker+","+sessions.LegAttackerServer {
+	if got := strings.Join(s.legs.list, ","); got != wire.LegClientAttacker+","+wire.LegAttackerServer {
 		t.Fatalf("legs %q", got)
 	}
 	// Interleaved, each row tagged.
@@ -342,7 +342,7 @@ func TestScenarioLegFilter(t *testing.T) {
 		t.Errorf("rows lack their legs' tags:\n%s", tl)
 	}
 	all := len(s.tl.rows)
-	for _, want := range []string{sessions.LegClientAttacker, sessions.LegAttackerServer, ""} {
+	for _, want := range []string{wire.LegClientAttacker, wire.LegAttackerServer, ""} {
 		mustUpdate(t, m, keyText('f'))
 		n := 0
 		for _, r := range s.tl.rows {
@@ -393,11 +393,11 @@ func TestScenarioSideBySide(t *testing.T) {
 		text = ansi.Truncate(text, 7, "")
 		left, right := string(line[:sepX]), string(line[sepX+1:])
 		switch ev.Leg {
-		case sessions.LegClientAttacker:
+		case wire.LegClientAttacker:
 			if !strings.Contains(left, text) || strings.TrimSpace(right) != "" {
 				t.Errorf("client-attacker event %q not in the left column: %q", text, string(line))
 			}
-		case sessions.LegAttackerServer:
+		case wire.LegAttackerServer:
 			if !strings.Contains(right, text) || strings.TrimSpace(left[gutterW:]) != "" {
 				t.Errorf("attacker-server event %q not in the right column: %q", text, string(line))
 			}
@@ -436,13 +436,13 @@ func TestScenarioStepModeAcrossLegs(t *testing.T) {
 	}
 	// The verdict is a step of its own, the last.
 	last := s.evs[s.step.starts[len(s.step.starts)-1]]
-	if last.Kind != sessions.KindVerdict {
+	if last.Kind != wire.KindVerdict {
 		t.Errorf("last step starts with %v, want the verdict", last.Kind)
 	}
 	// Each client command on each leg starts a step.
 	cmds := 0
 	for _, ev := range s.evs {
-		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer {
+		if ev.Kind == wire.KindLine && ev.Dir == wire.ClientToServer {
 			cmds++
 		}
 	}
@@ -544,7 +544,7 @@ func TestScenarioViewsFit(t *testing.T) {
 	for _, size := range [][2]int{{20, 8}, {40, 12}, {80, 24}, {119, 30}, {120, 40}, {200, 60}} {
 		for _, c := range []struct {
 			name string
-			evs  []sessions.Event
+			evs  []wire.Event
 			req  SessionRequest
 			keys []tea.Msg
 		}{
@@ -585,7 +585,7 @@ func TestScenarioKeysNeverPanic(t *testing.T) {
 		tea.WindowSizeMsg{Width: 80, Height: 24}, tea.WindowSizeMsg{Width: 130, Height: 40}, lightBackground(),
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, fix := range []func() []sessions.Event{fixtureMITM, fixtureCompare, fixtureHops} {
+	for _, fix := range []func() []wire.Event{fixtureMITM, fixtureCompare, fixtureHops} {
 		evs := fix()
 		f := &fakeSessions{hold: true}
 		m := newScenarioModel(t, 120, 40, f, SessionRequest{Scenario: evs[len(evs)-1].Verdict.Scenario, Port: 587})
@@ -615,7 +615,7 @@ func TestScenarioGolden(t *testing.T) {
 		size  [2]int
 		light bool
 		ascii bool
-		evs   func() []sessions.Event
+		evs   func() []wire.Event
 		req   SessionRequest
 		setup func(t *testing.T, m *Model)
 	}
@@ -667,13 +667,13 @@ func TestScenarioStateIgnoresLegErrors(t *testing.T) {
 	for _, c := range []struct {
 		leg  string
 		want sessionState
-	}{{sessions.LegClientAttacker, stateDone}, {"", stateFailed}} {
+	}{{wire.LegClientAttacker, stateDone}, {"", stateFailed}} {
 		var b builder
 		b.leg = c.leg
 		b.connect("127.0.0.1:20465")
-		b.add(sessions.Event{Kind: sessions.KindError, Dir: sessions.Local, Layer: sessions.LayerNote, Visible: sessions.VisibleNone,
+		b.add(wire.Event{Kind: wire.KindError, Dir: wire.Local, Layer: wire.LayerNote, Visible: wire.VisibleNone,
 			Text: "verify certificate: x509: certificate signed by unknown authority",
-			Err:  &sessions.ErrorInfo{Op: "verify certificate", Message: "x509: certificate signed by unknown authority"}})
+			Err:  &wire.ErrorInfo{Op: "verify certificate", Message: "x509: certificate signed by unknown authority"}})
 		b.leg = ""
 		b.verdict("implicit-under-attack", "verification-failed", true, "the attacker's certificate failed verification")
 		m := newScenarioModel(t, 80, 24, &fakeSessions{evs: b.evs}, SessionRequest{Scenario: "implicit-under-attack", Port: 465})

@@ -4,8 +4,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // scenarioText is what the TUI shows of a scenario besides its events: the
@@ -97,11 +97,11 @@ func joinInts(ns []int) string {
 
 // safeProse makes text safe for the terminal line by line, keeping its
 // line breaks: the scenario texts separate paragraphs with blank lines,
-// which sessions.SafeString alone would escape into "\n".
+// which wire.SafeString alone would escape into "\n".
 func safeProse(text string) string {
 	lines := strings.Split(text, "\n")
 	for i, l := range lines {
-		lines[i] = sessions.SafeString(l)
+		lines[i] = wire.SafeString(l)
 	}
 	return strings.Join(lines, "\n")
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailwire/mailwire/content"
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lens"
+	"github.com/mailwire/mailwire/sessions/render"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // The session screen running a scenario: its title in the header, its
@@ -19,11 +21,11 @@ import (
 // verdictMark says in text whether a verdict is safe, unsafe or an
 // informational scenario's result, so that it reads the same without
 // colour.
-func verdictMark(v *sessions.Verdict) string { return v.Headline() + ":" }
+func verdictMark(v *wire.Verdict) string { return v.Headline() + ":" }
 
 // verdictStyle is the style of a verdict's text: safe, unsafe, or the
 // neutral heading of a result.
-func verdictStyle(st Styles, v *sessions.Verdict) lipgloss.Style {
+func verdictStyle(st Styles, v *wire.Verdict) lipgloss.Style {
 	switch {
 	case v != nil && v.Informational:
 		return st.Heading
@@ -35,7 +37,7 @@ func verdictStyle(st Styles, v *sessions.Verdict) lipgloss.Style {
 
 // verdictsHeading heads a list of verdicts: "Result" when they are all an
 // informational scenario's results.
-func verdictsHeading(evs []sessions.Event) string {
+func verdictsHeading(evs []wire.Event) string {
 	for _, ev := range evs {
 		if ev.Verdict == nil || !ev.Verdict.Informational {
 			return "Verdict"
@@ -45,7 +47,7 @@ func verdictsHeading(evs []sessions.Event) string {
 }
 
 // verdictBadge is the style of a verdict's badge.
-func verdictBadge(st Styles, v *sessions.Verdict) lipgloss.Style {
+func verdictBadge(st Styles, v *wire.Verdict) lipgloss.Style {
 	switch {
 	case v != nil && v.Informational:
 		return st.VerdictInfo
@@ -61,7 +63,7 @@ func (s *sessionScreen) scenarioHeader(w int, stateStyle lipgloss.Style) string 
 	st := s.c.Styles
 	r := s.req
 	t := s.c.scenarioProse(r.Scenario)
-	title := st.Title.Render("scenario: " + sessions.SafeString(t.Title))
+	title := st.Title.Render("scenario: " + wire.SafeString(t.Title))
 	state := st.Muted.Render(" · ") + s.stateText(stateStyle)
 	count := st.Muted.Render(" · " + plural(len(s.evs), "event"))
 	// Long and short forms of where it runs; narrow screens drop the
@@ -72,7 +74,7 @@ func (s *sessionScreen) scenarioHeader(w int, stateStyle lipgloss.Style) string 
 		short = append(short, strconv.Itoa(r.Port))
 	}
 	if r.Variant != "" {
-		v := sessions.SafeString(r.Variant)
+		v := wire.SafeString(r.Variant)
 		long = append(long, "variant "+v)
 		short = append(short, v)
 	}
@@ -96,10 +98,10 @@ func (s *sessionScreen) scenarioHeader(w int, stateStyle lipgloss.Style) string 
 }
 
 // verdicts returns the verdict events revealed so far.
-func (e *explainer) verdicts() []sessions.Event {
-	var out []sessions.Event
+func (e *explainer) verdicts() []wire.Event {
+	var out []wire.Event
 	for i := range e.step.revealed() {
-		if e.evs[i].Kind == sessions.KindVerdict {
+		if e.evs[i].Kind == wire.KindVerdict {
 			out = append(out, e.evs[i])
 		}
 	}
@@ -108,7 +110,7 @@ func (e *explainer) verdicts() []sessions.Event {
 
 // verdictDetail explains a verdict: what it found, what that means, and
 // the events it rests on, each on one line.
-func (e *explainer) verdictDetail(t *paneText, ev sessions.Event) {
+func (e *explainer) verdictDetail(t *paneText, ev wire.Event) {
 	st := t.st
 	v := ev.Verdict
 	label := " VERDICT "
@@ -116,7 +118,7 @@ func (e *explainer) verdictDetail(t *paneText, ev sessions.Event) {
 		label = " RESULT "
 	}
 	t.raw(verdictBadge(st, v).Render(label) + " " + verdictStyle(st, v).Render(verdictMark(v)) + "\n")
-	t.para(st.Text, sessions.SafeString(ev.Text))
+	t.para(st.Text, wire.SafeString(ev.Text))
 	if v == nil {
 		return
 	}
@@ -125,7 +127,7 @@ func (e *explainer) verdictDetail(t *paneText, ev sessions.Event) {
 		t.para(st.Title, a.Title)
 		t.annotation(a)
 	}
-	t.para(st.Muted, "outcome: "+sessions.SafeString(v.Outcome))
+	t.para(st.Muted, "outcome: "+wire.SafeString(v.Outcome))
 	if len(v.Evidence) == 0 {
 		return
 	}
@@ -145,9 +147,9 @@ func (e *explainer) verdictDetail(t *paneText, ev sessions.Event) {
 			continue
 		}
 		e := e.event(i) // passwords stay masked unless revealed
-		line := fmt.Sprintf("#%d %s %s %s", e.Seq, sessions.Arrow(e.Dir), sessions.Badge(e), sessions.FirstLine(e))
+		line := fmt.Sprintf("#%d %s %s %s", e.Seq, render.Arrow(e.Dir), lens.Badge(e), render.FirstLine(e))
 		if e.Leg != "" {
-			line = fmt.Sprintf("#%d %s %s %s %s", e.Seq, legTag(e.Leg), sessions.Arrow(e.Dir), sessions.Badge(e), sessions.FirstLine(e))
+			line = fmt.Sprintf("#%d %s %s %s %s", e.Seq, legTag(e.Leg), render.Arrow(e.Dir), lens.Badge(e), render.FirstLine(e))
 		}
 		t.line(st.Text, line)
 	}
@@ -236,9 +238,9 @@ func (e *explainer) storyVerdicts(t *paneText) {
 	}
 	t.heading(verdictsHeading(vs))
 	for _, v := range vs {
-		text := verdictMark(v.Verdict) + " " + sessions.SafeString(v.Text)
+		text := verdictMark(v.Verdict) + " " + wire.SafeString(v.Text)
 		if v.Leg != "" {
-			text = verdictMark(v.Verdict) + " " + legName(v.Leg) + ": " + sessions.SafeString(v.Text)
+			text = verdictMark(v.Verdict) + " " + legName(v.Leg) + ": " + wire.SafeString(v.Text)
 		}
 		t.para(verdictStyle(st, v.Verdict), text)
 	}

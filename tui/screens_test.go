@@ -13,8 +13,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailwire/mailwire/content"
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Tests of issue 12's screen defects: each would fail on the code before
@@ -226,17 +226,17 @@ func TestCredentialRowKeepsTheSecret(t *testing.T) {
 
 // fixtureLongStep is a cleartext session whose third step (a command and
 // its nine reply lines, each an event) has ten rows.
-func fixtureLongStep() []sessions.Event {
+func fixtureLongStep() []wire.Event {
 	var b builder
-	c2s, s2c := sessions.ClientToServer, sessions.ServerToClient
+	c2s, s2c := wire.ClientToServer, wire.ServerToClient
 	b.connect("127.0.0.1:10025")
-	b.line(s2c, false, "220 mail.lab.test ESMTP\r\n", "smtp.reply.220", sessions.Line{Code: "220"})
-	b.line(c2s, false, "HELP\r\n", "smtp.cmd.help", sessions.Line{Command: "HELP"})
+	b.line(s2c, false, "220 mail.lab.test ESMTP\r\n", "smtp.reply.220", wire.Line{Code: "220"})
+	b.line(c2s, false, "HELP\r\n", "smtp.cmd.help", wire.Line{Command: "HELP"})
 	for i := range 9 {
-		b.line(s2c, false, fmt.Sprintf("214-help line %d\r\n", i+1), "smtp.reply.214", sessions.Line{Code: "214"})
+		b.line(s2c, false, fmt.Sprintf("214-help line %d\r\n", i+1), "smtp.reply.214", wire.Line{Code: "214"})
 	}
-	b.line(c2s, false, "QUIT\r\n", "smtp.cmd.quit", sessions.Line{Command: "QUIT"})
-	b.line(s2c, false, "221 Bye\r\n", "smtp.reply.221", sessions.Line{Code: "221"})
+	b.line(c2s, false, "QUIT\r\n", "smtp.cmd.quit", wire.Line{Command: "QUIT"})
+	b.line(s2c, false, "221 Bye\r\n", "smtp.reply.221", wire.Line{Code: "221"})
 	b.close("client closed the connection")
 	return b.evs
 }
@@ -348,7 +348,7 @@ func TestRunningSessionShowsProgress(t *testing.T) {
 	}
 	mustUpdate(t, m, sessionEventsMsg{id: s.id, evs: evs[1:], done: true})
 	head = strings.Split(plain(m), "\n")[0]
-	if want := "done in " + sessions.FormatDuration(evs[len(evs)-1].At); !strings.Contains(head, want) || strings.Contains(head, "⠋") {
+	if want := "done in " + wire.FormatDuration(evs[len(evs)-1].At); !strings.Contains(head, want) || strings.Contains(head, "⠋") {
 		t.Errorf("done header %q, want %q", head, want)
 	}
 	if cmd := mustUpdate(t, m, s.spin.Tick()); cmd != nil {
@@ -495,7 +495,7 @@ func TestOneNamePerConnection(t *testing.T) {
 		mustUpdate(t, m, keyText('f'))
 		seen.WriteString(plain(m))
 		v := seen.String()
-		for _, other := range []string{"MITM", "client ↔ attacker", "attacker ↔ server", sessions.LegClientAttacker, sessions.LegAttackerServer} {
+		for _, other := range []string{"MITM", "client ↔ attacker", "attacker ↔ server", wire.LegClientAttacker, wire.LegAttackerServer} {
 			if strings.Contains(v, other) {
 				t.Errorf("%d: a connection is also called %q", w, other)
 			}
@@ -537,7 +537,7 @@ func TestSmallTexts(t *testing.T) {
 	}
 
 	var b builder
-	b.line(sessions.ServerToClient, false, "250-mail.lab.test\r\n250 STARTTLS\r\n", "smtp.reply.250", sessions.Line{Code: "250"})
+	b.line(wire.ServerToClient, false, "250-mail.lab.test\r\n250 STARTTLS\r\n", "smtp.reply.250", wire.Line{Code: "250"})
 	m = newSessionModel(t, 120, 40, &fakeSessions{evs: b.evs})
 	if v := plain(m); !strings.Contains(v, "(+1 line)") || strings.Contains(v, "(+1 lines)") {
 		t.Errorf("a reply of two lines:\n%s", v)

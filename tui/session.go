@@ -10,8 +10,9 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lens"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // The session screen: one session's event stream as a timeline, a detail
@@ -73,7 +74,7 @@ type openSessionMsg struct{ req SessionRequest }
 // sessionOpenedMsg carries the outcome of Common.OpenSession.
 type sessionOpenedMsg struct {
 	id  int
-	ch  <-chan sessions.Event
+	ch  <-chan wire.Event
 	err error
 }
 
@@ -81,7 +82,7 @@ type sessionOpenedMsg struct {
 // when the channel was closed.
 type sessionEventsMsg struct {
 	id   int
-	evs  []sessions.Event
+	evs  []wire.Event
 	done bool
 }
 
@@ -92,7 +93,7 @@ type sessionData struct {
 	id    int // of the current run; 0 before the first
 	state sessionState
 	err   error // OpenSession's error
-	evs   []sessions.Event
+	evs   []wire.Event
 
 	lens   lens.Lens
 	reveal bool // show passwords
@@ -100,10 +101,10 @@ type sessionData struct {
 
 // event returns event i as the screen shows it: with its password masked
 // unless the user revealed it.
-func (d *sessionData) event(i int) sessions.Event {
+func (d *sessionData) event(i int) wire.Event {
 	ev := d.evs[i]
 	if !d.reveal && ev.Credential != nil && ev.Credential.Password != "" {
-		red, _ := sessions.RedactSecrets([]sessions.Event{ev})
+		red, _ := protocol.RedactSecrets([]wire.Event{ev})
 		return red[0]
 	}
 	return ev
@@ -140,7 +141,7 @@ type sessionScreen struct {
 	*sessionData
 	c      *Common
 	cancel context.CancelFunc
-	ch     <-chan sessions.Event
+	ch     <-chan wire.Event
 	// open starts a run inside a tea.Cmd and returns the message that
 	// says how it went; nil means Common.OpenSession (sessionOpenedMsg).
 	// The prompt screen (prompt_screen.go) opens its typed session here.
@@ -257,7 +258,7 @@ func (s *sessionScreen) stop() tea.Cmd {
 	return drainCmd(ch)
 }
 
-func drainCmd(ch <-chan sessions.Event) tea.Cmd {
+func drainCmd(ch <-chan wire.Event) tea.Cmd {
 	return func() tea.Msg {
 		for range ch {
 		}
@@ -267,13 +268,13 @@ func drainCmd(ch <-chan sessions.Event) tea.Cmd {
 
 // waitEvents waits for the next event, then takes whatever else is already
 // queued, up to maxBatch, so a burst costs one message.
-func waitEvents(id int, ch <-chan sessions.Event) tea.Cmd {
+func waitEvents(id int, ch <-chan wire.Event) tea.Cmd {
 	return func() tea.Msg {
 		ev, ok := <-ch
 		if !ok {
 			return sessionEventsMsg{id: id, done: true}
 		}
-		evs := []sessions.Event{ev}
+		evs := []wire.Event{ev}
 		for len(evs) < maxBatch {
 			select {
 			case ev, ok := <-ch:
@@ -333,7 +334,7 @@ func (s *sessionScreen) received(msg sessionEventsMsg) tea.Cmd {
 
 // appendEvents adds newly arrived events: steps, legs, rows and the
 // selection follow them.
-func (s *sessionScreen) appendEvents(evs []sessions.Event) {
+func (s *sessionScreen) appendEvents(evs []wire.Event) {
 	if len(evs) == 0 {
 		return
 	}
@@ -344,11 +345,11 @@ func (s *sessionScreen) appendEvents(evs []sessions.Event) {
 	failure := -1 // the session's first failure, if it arrived now
 	for i := from; i < len(s.evs); i++ {
 		ev := &s.evs[i]
-		if ev.Kind == sessions.KindError && (s.req.Scenario == "" || ev.Leg == "") {
+		if ev.Kind == wire.KindError && (s.req.Scenario == "" || ev.Leg == "") {
 			// A scenario's connection may fail by design (a client
 			// refusing the attacker's certificate): that is evidence,
 			// not the scenario failing. Its own errors have no leg.
-			if s.state != stateFailed && ev.Dir == sessions.Local {
+			if s.state != stateFailed && ev.Dir == wire.Local {
 				failure = i
 			}
 			s.state = stateFailed

@@ -8,14 +8,14 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // events100k is a long session: the fixture's exchange repeated until there
 // are n events, with increasing times and sequence numbers.
-func events100k(n int) []sessions.Event {
+func events100k(n int) []wire.Event {
 	base := fixture587()
-	evs := make([]sessions.Event, 0, n)
+	evs := make([]wire.Event, 0, n)
 	for len(evs) < n {
 		for _, ev := range base[7 : len(base)-1] { // from the boundary on: TLS and lines
 			if len(evs) == n {

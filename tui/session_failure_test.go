@@ -5,19 +5,20 @@ import (
 	"testing"
 
 	"github.com/mailwire/mailwire/content"
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // failedSession is a scripted session that fails on a refused
 // certificate, then closes.
-func failedSession() []sessions.Event {
+func failedSession() []wire.Event {
 	evs := fixture587()[:6] // up to STARTTLS's 220
 	n := len(evs)
 	evs = append(evs,
-		sessions.Event{Seq: n + 1, Kind: sessions.KindError, Dir: sessions.Local, Layer: sessions.LayerNote, Visible: sessions.VisibleNone,
+		wire.Event{Seq: n + 1, Kind: wire.KindError, Dir: wire.Local, Layer: wire.LayerNote, Visible: wire.VisibleNone,
 			Text: "verify certificate: x509: certificate is valid for mail.lab.test, not wrong.example", Annotation: "tls.verify.hostname",
-			Err: &sessions.ErrorInfo{Op: "verify certificate", Message: "x509: certificate is valid for mail.lab.test, not wrong.example", Explain: "tls.verify.hostname"}},
-		sessions.Event{Seq: n + 2, Kind: sessions.KindClose, Dir: sessions.Local, Layer: sessions.LayerTCP, Visible: sessions.VisibleMetadata,
+			Err: &wire.ErrorInfo{Op: "verify certificate", Message: "x509: certificate is valid for mail.lab.test, not wrong.example", Explain: "tls.verify.hostname"}},
+		wire.Event{Seq: n + 2, Kind: wire.KindClose, Dir: wire.Local, Layer: wire.LayerTCP, Visible: wire.VisibleMetadata,
 			Annotation: "tcp.close", Text: "client closed the connection after an error; 90 bytes sent, 200 received"})
 	return evs
 }
@@ -29,7 +30,7 @@ func TestFailureStaysSelected(t *testing.T) {
 	m := newSessionModel(t, 120, 40, f)
 	s := session(m)
 	r, ok := s.tl.selected()
-	if !ok || s.evs[r.first].Kind != sessions.KindError {
+	if !ok || s.evs[r.first].Kind != wire.KindError {
 		t.Fatalf("selected %+v, want the error\n%s", s.evs[r.first], plain(m))
 	}
 	a, _ := content.Lookup("tls.verify.hostname")
@@ -38,7 +39,7 @@ func TestFailureStaysSelected(t *testing.T) {
 	}
 	// Moving on is the user's choice: the end is one key away.
 	mustUpdate(t, m, keyText('G'))
-	if r, _ := s.tl.selected(); s.evs[r.first].Kind != sessions.KindClose {
+	if r, _ := s.tl.selected(); s.evs[r.first].Kind != wire.KindClose {
 		t.Errorf("G: selected %s", s.evs[r.first].Kind)
 	}
 	// A session that did not fail still ends on its last event.
@@ -52,14 +53,14 @@ func TestFailureStaysSelected(t *testing.T) {
 // In a typed session too.
 func TestFailureStaysSelectedTyped(t *testing.T) {
 	f := &fakePrompts{}
-	m := newPromptTestModel(t, 120, 40, sessions.ProtoSMTP, f)
+	m := newPromptTestModel(t, 120, 40, protocol.SMTP, f)
 	s := promptOf(m)
 	fail := failedSession()[6:]
 	for i := range fail {
 		fail[i].Seq = len(s.evs) + i + 1
 	}
 	mustUpdate(t, m, sessionEventsMsg{id: s.id, evs: fail, done: true})
-	if r, ok := s.tl.selected(); !ok || s.evs[r.first].Kind != sessions.KindError {
+	if r, ok := s.tl.selected(); !ok || s.evs[r.first].Kind != wire.KindError {
 		t.Fatalf("selected %+v, want the error", r)
 	}
 	if !s.prompt.ended || !strings.Contains(plain(m), "the session has ended") {

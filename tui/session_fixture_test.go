@@ -12,7 +12,8 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // fixturePassword is the demo password the fixtures log in with; tests
@@ -22,11 +23,11 @@ const fixturePassword = "correct-horse"
 // builder assembles a session's events with Seq and At filled in, the way
 // the runner emits them.
 type builder struct {
-	evs []sessions.Event
+	evs []wire.Event
 	leg string // set on every event added (a scenario's connection)
 }
 
-func (b *builder) add(ev sessions.Event) *sessions.Event {
+func (b *builder) add(ev wire.Event) *wire.Event {
 	if ev.Leg == "" {
 		ev.Leg = b.leg
 	}
@@ -37,37 +38,37 @@ func (b *builder) add(ev sessions.Event) *sessions.Event {
 }
 
 // line adds a protocol line: cleartext before TLS, decrypted inside it.
-func (b *builder) line(dir sessions.Direction, inTLS bool, raw, ann string, l sessions.Line) *sessions.Event {
-	layer, vis := sessions.LayerCleartext, sessions.VisibleAnyone
+func (b *builder) line(dir wire.Direction, inTLS bool, raw, ann string, l wire.Line) *wire.Event {
+	layer, vis := wire.LayerCleartext, wire.VisibleAnyone
 	if inTLS {
-		layer, vis = sessions.LayerDecrypted, sessions.VisibleEndpoints
+		layer, vis = wire.LayerDecrypted, wire.VisibleEndpoints
 	}
 	l.Proto = "smtp"
 	// The runner's Text is the line without CRLF; a multi-line reply's
 	// first line.
 	text, _, _ := strings.Cut(raw, "\r\n")
-	return b.add(sessions.Event{Kind: sessions.KindLine, Dir: dir, Layer: layer, Visible: vis,
+	return b.add(wire.Event{Kind: wire.KindLine, Dir: dir, Layer: layer, Visible: vis,
 		Raw: []byte(raw), Text: text, Annotation: ann, Line: &l})
 }
 
 // record adds a cleartext TLS record header event with n payload bytes.
-func (b *builder) record(dir sessions.Direction, typ string, ct byte, n int) {
+func (b *builder) record(dir wire.Direction, typ string, ct byte, n int) {
 	raw := append([]byte{ct, 3, 3, byte(n >> 8), byte(n)}, make([]byte, n)...)
-	b.add(sessions.Event{Kind: sessions.KindRecord, Dir: dir, Layer: sessions.LayerTLS, Visible: sessions.VisibleMetadata,
+	b.add(wire.Event{Kind: wire.KindRecord, Dir: dir, Layer: wire.LayerTLS, Visible: wire.VisibleMetadata,
 		Raw: raw, Text: fmt.Sprintf("TLS record: %s, %d bytes", typ, n), Annotation: "tls.record." + typ,
-		Record: &sessions.Record{ContentType: typ, Version: "TLS 1.2", Length: n}})
+		Record: &wire.Record{ContentType: typ, Version: "TLS 1.2", Length: n}})
 }
 
 // encrypted adds an application_data record whose payload only the
 // endpoints can read.
-func (b *builder) encrypted(dir sessions.Direction, n int) {
+func (b *builder) encrypted(dir wire.Direction, n int) {
 	raw := append([]byte{23, 3, 3, byte(n >> 8), byte(n)}, make([]byte, n)...)
 	for i := 5; i < len(raw); i++ {
 		raw[i] = byte(i * 37)
 	}
-	b.add(sessions.Event{Kind: sessions.KindEncrypted, Dir: dir, Layer: sessions.LayerEncrypted, Visible: sessions.VisibleEndpoints,
+	b.add(wire.Event{Kind: wire.KindEncrypted, Dir: dir, Layer: wire.LayerEncrypted, Visible: wire.VisibleEndpoints,
 		Raw: raw, Text: fmt.Sprintf("encrypted application_data, %d bytes", n), Annotation: "tls.record.application_data",
-		Record: &sessions.Record{ContentType: "application_data", Version: "TLS 1.2", Length: n}})
+		Record: &wire.Record{ContentType: "application_data", Version: "TLS 1.2", Length: n}})
 }
 
 // fixture587 is a submission session on 587 as the lab gives it: greeting,
@@ -78,82 +79,82 @@ func (b *builder) encrypted(dir sessions.Direction, n int) {
 // comparison read (the display fields above are what the dissector made of
 // them): SNI mail.lab.test, the ALPN protocol if any, TLS 1.3 and 1.2
 // offered; TLS 1.3 with TLS_AES_128_GCM_SHA256 and x25519 chosen.
-func fixtureClientHello(alpn string) *sessions.ClientHello {
-	exts := []sessions.Extension{{ID: 0, Length: 18, Names: []string{"mail.lab.test"}}} // server_name
+func fixtureClientHello(alpn string) *tlsmsg.ClientHello {
+	exts := []tlsmsg.Extension{{ID: 0, Length: 18, Names: []string{"mail.lab.test"}}} // server_name
 	if alpn != "" {
-		exts = append(exts, sessions.Extension{ID: 16, Length: 3 + len(alpn), Names: []string{alpn}}) // ALPN
+		exts = append(exts, tlsmsg.Extension{ID: 16, Length: 3 + len(alpn), Names: []string{alpn}}) // ALPN
 	}
-	exts = append(exts, sessions.Extension{ID: 43, Length: 5, Codes: []uint16{sessions.VersionTLS13, sessions.VersionTLS12}}) // supported_versions
-	return &sessions.ClientHello{LegacyVersion: sessions.VersionTLS12, CipherSuites: []uint16{0x1301}, CompressionMethods: sessions.ByteCodes{0}, Extensions: exts}
+	exts = append(exts, tlsmsg.Extension{ID: 43, Length: 5, Codes: []uint16{tlsmsg.VersionTLS13, tlsmsg.VersionTLS12}}) // supported_versions
+	return &tlsmsg.ClientHello{LegacyVersion: tlsmsg.VersionTLS12, CipherSuites: []uint16{0x1301}, CompressionMethods: tlsmsg.ByteCodes{0}, Extensions: exts}
 }
 
-func fixtureServerHello() *sessions.ServerHello {
-	return &sessions.ServerHello{LegacyVersion: sessions.VersionTLS12, CipherSuite: 0x1301, Extensions: []sessions.Extension{
-		{ID: 51, Length: 36, KeyShares: []sessions.KeyShare{{Group: 29, KeyLength: 32}}}, // key_share
-		{ID: 43, Length: 2, Codes: []uint16{sessions.VersionTLS13}},                      // supported_versions
+func fixtureServerHello() *tlsmsg.ServerHello {
+	return &tlsmsg.ServerHello{LegacyVersion: tlsmsg.VersionTLS12, CipherSuite: 0x1301, Extensions: []tlsmsg.Extension{
+		{ID: 51, Length: 36, KeyShares: []tlsmsg.KeyShare{{Group: 29, KeyLength: 32}}}, // key_share
+		{ID: 43, Length: 2, Codes: []uint16{tlsmsg.VersionTLS13}},                      // supported_versions
 	}}
 }
 
-func fixture587() []sessions.Event {
+func fixture587() []wire.Event {
 	var b builder
-	c2s, s2c := sessions.ClientToServer, sessions.ServerToClient
-	b.add(sessions.Event{Kind: sessions.KindConnect, Dir: sessions.Local, Layer: sessions.LayerTCP, Visible: sessions.VisibleMetadata,
+	c2s, s2c := wire.ClientToServer, wire.ServerToClient
+	b.add(wire.Event{Kind: wire.KindConnect, Dir: wire.Local, Layer: wire.LayerTCP, Visible: wire.VisibleMetadata,
 		Annotation: "tcp.connect", Text: "connected to 127.0.0.1:10587 (127.0.0.1:10587) in 210µs"})
-	b.line(s2c, false, "220 mail.lab.test ESMTP Service Ready\r\n", "smtp.reply.220", sessions.Line{Code: "220"})
-	b.line(c2s, false, "EHLO client.mailwire.invalid\r\n", "smtp.cmd.ehlo", sessions.Line{Command: "EHLO"})
+	b.line(s2c, false, "220 mail.lab.test ESMTP Service Ready\r\n", "smtp.reply.220", wire.Line{Code: "220"})
+	b.line(c2s, false, "EHLO client.mailwire.invalid\r\n", "smtp.cmd.ehlo", wire.Line{Command: "EHLO"})
 	ehlo := b.line(s2c, false, "250-Hello client.mailwire.invalid\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 SIZE 10240000\r\n",
-		"smtp.reply.250", sessions.Line{Code: "250", Capabilities: []string{"PIPELINING", "STARTTLS", "SIZE 10240000"}})
+		"smtp.reply.250", wire.Line{Code: "250", Capabilities: []string{"PIPELINING", "STARTTLS", "SIZE 10240000"}})
 	ehlo.Also = []string{"smtp.ext.pipelining", "smtp.ext.starttls", "smtp.ext.size"}
-	b.line(c2s, false, "STARTTLS\r\n", "smtp.cmd.starttls", sessions.Line{Command: "STARTTLS"})
-	b.line(s2c, false, "220 2.0.0 Ready to start TLS\r\n", "smtp.reply.220", sessions.Line{Code: "220", Enhanced: "2.0.0"})
-	b.add(sessions.Event{Kind: sessions.KindBoundary, Dir: sessions.Local, Layer: sessions.LayerTLS, Visible: sessions.VisibleMetadata,
+	b.line(c2s, false, "STARTTLS\r\n", "smtp.cmd.starttls", wire.Line{Command: "STARTTLS"})
+	b.line(s2c, false, "220 2.0.0 Ready to start TLS\r\n", "smtp.reply.220", wire.Line{Code: "220", Enhanced: "2.0.0"})
+	b.add(wire.Event{Kind: wire.KindBoundary, Dir: wire.Local, Layer: wire.LayerTLS, Visible: wire.VisibleMetadata,
 		Annotation: "tls.boundary.starttls", Text: "STARTTLS accepted: from the next byte on, the connection is TLS (RFC 3207 §4)"})
 	b.record(c2s, "handshake", 22, 250)
-	b.add(sessions.Event{Kind: sessions.KindHandshake, Dir: c2s, Layer: sessions.LayerTLS, Visible: sessions.VisibleMetadata,
+	b.add(wire.Event{Kind: wire.KindHandshake, Dir: c2s, Layer: wire.LayerTLS, Visible: wire.VisibleMetadata,
 		Raw: []byte{1, 0, 0, 4, 3, 3, 0, 0}, Text: "ClientHello: SNI mail.lab.test; offers TLS 1.3, TLS 1.2",
-		Annotation: "tls.handshake.client_hello", Handshake: &sessions.Handshake{Type: "client_hello", MsgType: 1, Fields: []sessions.Field{
+		Annotation: "tls.handshake.client_hello", Handshake: &tlsmsg.Handshake{Type: "client_hello", MsgType: 1, Fields: []tlsmsg.Field{
 			{Name: "legacy_version", Value: "TLS 1.2 (0x0303)"},
 			{Name: "SNI", Value: "mail.lab.test", Annotation: "tls.ext.server_name", Metadata: true},
 			{Name: "ALPN", Value: "smtp", Annotation: "tls.ext.application_layer_protocol_negotiation", Metadata: true},
 			{Name: "supported_versions", Value: "TLS 1.3, TLS 1.2", Annotation: "tls.ext.supported_versions", Metadata: true},
 		}, ClientHello: fixtureClientHello("smtp")}})
 	b.record(s2c, "handshake", 22, 122)
-	b.add(sessions.Event{Kind: sessions.KindHandshake, Dir: s2c, Layer: sessions.LayerTLS, Visible: sessions.VisibleMetadata,
+	b.add(wire.Event{Kind: wire.KindHandshake, Dir: s2c, Layer: wire.LayerTLS, Visible: wire.VisibleMetadata,
 		Raw: []byte{2, 0, 0, 2, 3, 3}, Text: "ServerHello: TLS 1.3, TLS_AES_128_GCM_SHA256",
-		Annotation: "tls.handshake.server_hello", Handshake: &sessions.Handshake{Type: "server_hello", MsgType: 2, Fields: []sessions.Field{
+		Annotation: "tls.handshake.server_hello", Handshake: &tlsmsg.Handshake{Type: "server_hello", MsgType: 2, Fields: []tlsmsg.Field{
 			{Name: "cipher suite", Value: "TLS_AES_128_GCM_SHA256", Metadata: true},
 			{Name: "supported_versions", Value: "TLS 1.3", Annotation: "tls.ext.supported_versions", Metadata: true},
 		}, ServerHello: fixtureServerHello()}})
 	b.record(s2c, "change_cipher_spec", 20, 1)
 	b.encrypted(s2c, 566)
-	b.add(sessions.Event{Kind: sessions.KindHandshake, Dir: s2c, Layer: sessions.LayerEncrypted, Visible: sessions.VisibleEndpoints,
+	b.add(wire.Event{Kind: wire.KindHandshake, Dir: s2c, Layer: wire.LayerEncrypted, Visible: wire.VisibleEndpoints,
 		Raw: []byte{11, 0, 0, 0}, Text: "Certificate (decrypted with the session's key log): CN=mail.lab.test",
-		Annotation: "tls.handshake.certificate", Handshake: &sessions.Handshake{Type: "certificate", Encrypted: true, Fields: []sessions.Field{
+		Annotation: "tls.handshake.certificate", Handshake: &tlsmsg.Handshake{Type: "certificate", Encrypted: true, Fields: []tlsmsg.Field{
 			{Name: "certificate[0] subject", Value: "CN=mail.lab.test,O=mailwire lab", Annotation: "tls.cert.subject"},
 		}}})
 	b.encrypted(s2c, 53)
 	b.record(c2s, "change_cipher_spec", 20, 1)
 	b.encrypted(c2s, 53)
-	b.add(sessions.Event{Kind: sessions.KindTLSState, Dir: sessions.Local, Layer: sessions.LayerTLS, Visible: sessions.VisibleEndpoints,
+	b.add(wire.Event{Kind: wire.KindTLSState, Dir: wire.Local, Layer: wire.LayerTLS, Visible: wire.VisibleEndpoints,
 		Annotation: "tls.state", Text: "TLS 1.3, TLS_AES_128_GCM_SHA256, certificate verified (lab CA)",
-		TLS: &sessions.TLSState{Version: "TLS 1.3", CipherSuite: "TLS_AES_128_GCM_SHA256", ServerName: "mail.lab.test",
+		TLS: &wire.TLSState{Version: "TLS 1.3", CipherSuite: "TLS_AES_128_GCM_SHA256", ServerName: "mail.lab.test",
 			PeerChain: []string{"CN=mail.lab.test,O=mailwire lab"}, Verified: true, VerifyMethod: "lab CA"}})
-	b.line(c2s, true, "EHLO client.mailwire.invalid\r\n", "smtp.cmd.ehlo", sessions.Line{Command: "EHLO"})
+	b.line(c2s, true, "EHLO client.mailwire.invalid\r\n", "smtp.cmd.ehlo", wire.Line{Command: "EHLO"})
 	b.encrypted(c2s, 47)
 	b.encrypted(s2c, 96)
 	b.line(s2c, true, "250-Hello client.mailwire.invalid\r\n250-AUTH PLAIN LOGIN\r\n250 SIZE 10240000\r\n", "smtp.reply.250",
-		sessions.Line{Code: "250", Capabilities: []string{"AUTH PLAIN LOGIN", "SIZE 10240000"}})
+		wire.Line{Code: "250", Capabilities: []string{"AUTH PLAIN LOGIN", "SIZE 10240000"}})
 	plain := base64.StdEncoding.EncodeToString([]byte("\x00learner\x00" + fixturePassword))
-	auth := b.line(c2s, true, "AUTH PLAIN "+plain+"\r\n", "smtp.cmd.auth", sessions.Line{Command: "AUTH"})
-	auth.Credential = &sessions.Credential{Mechanism: "AUTH PLAIN", Username: "learner", Password: fixturePassword}
+	auth := b.line(c2s, true, "AUTH PLAIN "+plain+"\r\n", "smtp.cmd.auth", wire.Line{Command: "AUTH"})
+	auth.Credential = &wire.Credential{Mechanism: "AUTH PLAIN", Username: "learner", Password: fixturePassword}
 	b.encrypted(c2s, 62)
 	b.encrypted(s2c, 54)
-	b.line(s2c, true, "235 2.7.0 Authentication successful\r\n", "smtp.reply.235", sessions.Line{Code: "235", Enhanced: "2.7.0"})
-	b.line(c2s, true, "QUIT\r\n", "smtp.cmd.quit", sessions.Line{Command: "QUIT"})
+	b.line(s2c, true, "235 2.7.0 Authentication successful\r\n", "smtp.reply.235", wire.Line{Code: "235", Enhanced: "2.7.0"})
+	b.line(c2s, true, "QUIT\r\n", "smtp.cmd.quit", wire.Line{Command: "QUIT"})
 	b.encrypted(c2s, 23)
 	b.encrypted(s2c, 32)
-	b.line(s2c, true, "221 2.0.0 Bye\r\n", "smtp.reply.221", sessions.Line{Code: "221", Enhanced: "2.0.0"})
-	b.add(sessions.Event{Kind: sessions.KindClose, Dir: sessions.Local, Layer: sessions.LayerTCP, Visible: sessions.VisibleMetadata,
+	b.line(s2c, true, "221 2.0.0 Bye\r\n", "smtp.reply.221", wire.Line{Code: "221", Enhanced: "2.0.0"})
+	b.add(wire.Event{Kind: wire.KindClose, Dir: wire.Local, Layer: wire.LayerTCP, Visible: wire.VisibleMetadata,
 		Annotation: "tcp.close", Text: "client closed the connection; 1062 bytes sent, 1675 received"})
 	return b.evs
 }
@@ -161,24 +162,24 @@ func fixture587() []sessions.Event {
 // fixtureCleartextAuth never starts TLS and logs in with AUTH LOGIN in the
 // clear, then the server drops the connection: a failed session with a
 // password on the wire.
-func fixtureCleartextAuth() []sessions.Event {
+func fixtureCleartextAuth() []wire.Event {
 	var b builder
-	c2s, s2c := sessions.ClientToServer, sessions.ServerToClient
-	b.add(sessions.Event{Kind: sessions.KindConnect, Dir: sessions.Local, Layer: sessions.LayerTCP, Visible: sessions.VisibleMetadata,
+	c2s, s2c := wire.ClientToServer, wire.ServerToClient
+	b.add(wire.Event{Kind: wire.KindConnect, Dir: wire.Local, Layer: wire.LayerTCP, Visible: wire.VisibleMetadata,
 		Annotation: "tcp.connect", Text: "connected to 127.0.0.1:10025 (127.0.0.1:10025) in 180µs"})
-	b.line(s2c, false, "220 mail.lab.test ESMTP\r\n", "smtp.reply.220", sessions.Line{Code: "220"})
-	b.line(c2s, false, "AUTH LOGIN\r\n", "smtp.cmd.auth", sessions.Line{Command: "AUTH"})
-	b.line(s2c, false, "334 VXNlcm5hbWU6\r\n", "smtp.reply.334", sessions.Line{Code: "334"})
-	u := b.line(c2s, false, "bGVhcm5lcg==\r\n", "smtp.cmd.auth", sessions.Line{})
-	u.Credential = &sessions.Credential{Mechanism: "AUTH LOGIN", Username: "learner", OnWire: true}
-	b.line(s2c, false, "334 UGFzc3dvcmQ6\r\n", "smtp.reply.334", sessions.Line{Code: "334"})
-	p := b.line(c2s, false, base64.StdEncoding.EncodeToString([]byte(fixturePassword))+"\r\n", "smtp.cmd.auth", sessions.Line{})
-	p.Credential = &sessions.Credential{Mechanism: "AUTH LOGIN", Username: "learner", Password: fixturePassword, OnWire: true}
-	b.line(s2c, false, "421 4.3.2 going away\r\n", "smtp.reply.421", sessions.Line{Code: "421", Enhanced: "4.3.2"})
-	b.add(sessions.Event{Kind: sessions.KindError, Dir: sessions.Local, Layer: sessions.LayerNote, Visible: sessions.VisibleNone,
+	b.line(s2c, false, "220 mail.lab.test ESMTP\r\n", "smtp.reply.220", wire.Line{Code: "220"})
+	b.line(c2s, false, "AUTH LOGIN\r\n", "smtp.cmd.auth", wire.Line{Command: "AUTH"})
+	b.line(s2c, false, "334 VXNlcm5hbWU6\r\n", "smtp.reply.334", wire.Line{Code: "334"})
+	u := b.line(c2s, false, "bGVhcm5lcg==\r\n", "smtp.cmd.auth", wire.Line{})
+	u.Credential = &wire.Credential{Mechanism: "AUTH LOGIN", Username: "learner", OnWire: true}
+	b.line(s2c, false, "334 UGFzc3dvcmQ6\r\n", "smtp.reply.334", wire.Line{Code: "334"})
+	p := b.line(c2s, false, base64.StdEncoding.EncodeToString([]byte(fixturePassword))+"\r\n", "smtp.cmd.auth", wire.Line{})
+	p.Credential = &wire.Credential{Mechanism: "AUTH LOGIN", Username: "learner", Password: fixturePassword, OnWire: true}
+	b.line(s2c, false, "421 4.3.2 going away\r\n", "smtp.reply.421", wire.Line{Code: "421", Enhanced: "4.3.2"})
+	b.add(wire.Event{Kind: wire.KindError, Dir: wire.Local, Layer: wire.LayerNote, Visible: wire.VisibleNone,
 		Annotation: "net.closed_early", Text: "session: read reply: EOF",
-		Err: &sessions.ErrorInfo{Op: "session", Message: "read reply: EOF", Explain: "net.closed_early"}})
-	b.add(sessions.Event{Kind: sessions.KindClose, Dir: sessions.Local, Layer: sessions.LayerTCP, Visible: sessions.VisibleMetadata,
+		Err: &wire.ErrorInfo{Op: "session", Message: "read reply: EOF", Explain: "net.closed_early"}})
+	b.add(wire.Event{Kind: wire.KindClose, Dir: wire.Local, Layer: wire.LayerTCP, Visible: wire.VisibleMetadata,
 		Annotation: "tcp.close", Text: "server closed the connection; 80 bytes sent, 120 received"})
 	return b.evs
 }
@@ -187,15 +188,15 @@ func fixtureCleartextAuth() []sessions.Event {
 // it was asked.
 type fakeSessions struct {
 	mu    sync.Mutex
-	evs   []sessions.Event
+	evs   []wire.Event
 	err   error
 	reqs  []SessionRequest
 	ctxs  []context.Context
-	chans []chan sessions.Event
+	chans []chan wire.Event
 	hold  bool // leave the channel open (a session still running)
 }
 
-func (f *fakeSessions) open(ctx context.Context, req SessionRequest) (<-chan sessions.Event, error) {
+func (f *fakeSessions) open(ctx context.Context, req SessionRequest) (<-chan wire.Event, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reqs = append(f.reqs, req)
@@ -203,7 +204,7 @@ func (f *fakeSessions) open(ctx context.Context, req SessionRequest) (<-chan ses
 	if f.err != nil {
 		return nil, f.err
 	}
-	ch := make(chan sessions.Event, len(f.evs))
+	ch := make(chan wire.Event, len(f.evs))
 	for _, ev := range f.evs {
 		ch <- ev
 	}

@@ -8,8 +8,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lens"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Model tests of the session screen's parts, each on its own: Update with
@@ -17,7 +17,7 @@ import (
 
 // partsOf builds the session screen's parts over evs, as the screen wires
 // them, without the screen.
-func partsOf(evs []sessions.Event, req SessionRequest) (*Common, *sessionData, *stepper, *legFilter, *timelineModel) {
+func partsOf(evs []wire.Event, req SessionRequest) (*Common, *sessionData, *stepper, *legFilter, *timelineModel) {
 	c := &Common{Styles: NewStyles(true), Keys: DefaultKeyMap(), catalog: testCatalog()}
 	d := &sessionData{req: req, id: 3, state: stateDone, evs: evs}
 	step := newStepper(c, d)
@@ -108,9 +108,9 @@ func TestLegFilterModel(t *testing.T) {
 	if v := ansi.Strip(f.View()); v != "legs: all 2 connections · f: one" {
 		t.Errorf("view %q", v)
 	}
-	ca := sessions.Event{Leg: sessions.LegClientAttacker}
-	as := sessions.Event{Leg: sessions.LegAttackerServer}
-	own := sessions.Event{}
+	ca := wire.Event{Leg: wire.LegClientAttacker}
+	as := wire.Event{Leg: wire.LegAttackerServer}
+	own := wire.Event{}
 	for i, want := range []struct {
 		view       string
 		ca, as, ok bool
@@ -183,7 +183,7 @@ func TestTimelineModel(t *testing.T) {
 		tl.Update(keyText('j'))
 	}
 	ev := tl.rows[tl.sel].first
-	if d.evs[ev].Kind != sessions.KindHandshake {
+	if d.evs[ev].Kind != wire.KindHandshake {
 		t.Fatalf("row 8 is %v", d.evs[ev].Kind)
 	}
 	d.lens = lens.Eavesdropper
@@ -333,7 +333,7 @@ func TestScenarioPanelModel(t *testing.T) {
 // TestVisibility pins the lens decisions the engine's lens will take over.
 func TestVisibility(t *testing.T) {
 	evs := fixture587()
-	find := func(pred func(*sessions.Event) bool) *sessions.Event {
+	find := func(pred func(*wire.Event) bool) *wire.Event {
 		for i := range evs {
 			if pred(&evs[i]) {
 				return &evs[i]
@@ -342,10 +342,10 @@ func TestVisibility(t *testing.T) {
 		t.Fatal("no such event in the fixture")
 		return nil
 	}
-	clearLine := find(func(e *sessions.Event) bool { return e.Kind == sessions.KindLine && e.Layer == sessions.LayerCleartext })
-	tlsLine := find(func(e *sessions.Event) bool { return e.Kind == sessions.KindLine && e.Layer == sessions.LayerDecrypted })
-	record := find(func(e *sessions.Event) bool { return e.Kind == sessions.KindRecord })
-	hello := find(func(e *sessions.Event) bool { return e.Kind == sessions.KindHandshake })
+	clearLine := find(func(e *wire.Event) bool { return e.Kind == wire.KindLine && e.Layer == wire.LayerCleartext })
+	tlsLine := find(func(e *wire.Event) bool { return e.Kind == wire.KindLine && e.Layer == wire.LayerDecrypted })
+	record := find(func(e *wire.Event) bool { return e.Kind == wire.KindRecord })
+	hello := find(func(e *wire.Event) bool { return e.Kind == wire.KindHandshake })
 
 	if !lensShows(lens.Endpoint, tlsLine) || lensShows(lens.Eavesdropper, tlsLine) || !lensShows(lens.Eavesdropper, clearLine) {
 		t.Error("rows: a decrypted line is the endpoints' only")
@@ -355,7 +355,7 @@ func TestVisibility(t *testing.T) {
 	}
 	for _, c := range []struct {
 		l    lens.Lens
-		ev   *sessions.Event
+		ev   *wire.Event
 		form bytesForm
 		none bool
 	}{
@@ -382,7 +382,7 @@ func TestVisibility(t *testing.T) {
 	// What an observer learned: before STARTTLS, then at the end.
 	boundary := 0
 	for i := range evs {
-		if evs[i].Kind == sessions.KindBoundary {
+		if evs[i].Kind == wire.KindBoundary {
 			boundary = i
 			break
 		}
@@ -409,11 +409,11 @@ func TestVisibility(t *testing.T) {
 func TestTimelineFoldsOneLeg(t *testing.T) {
 	var b builder
 	for i := range 6 {
-		b.leg = sessions.LegClientAttacker
+		b.leg = wire.LegClientAttacker
 		if i%2 == 1 {
-			b.leg = sessions.LegAttackerServer
+			b.leg = wire.LegAttackerServer
 		}
-		b.encrypted(sessions.ServerToClient, 20+i)
+		b.encrypted(wire.ServerToClient, 20+i)
 	}
 	m := newSessionModel(t, 160, 48, &fakeSessions{evs: b.evs})
 	s := session(m)

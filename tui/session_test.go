@@ -17,8 +17,8 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lens"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // timeline returns the plain text of the timeline rows on screen (the
@@ -75,9 +75,9 @@ func TestSessionEventsArrive(t *testing.T) {
 }
 
 func TestSessionBatchesEvents(t *testing.T) {
-	ch := make(chan sessions.Event, 3*maxBatch)
+	ch := make(chan wire.Event, 3*maxBatch)
 	for i := range 3 * maxBatch {
-		ch <- sessions.Event{Seq: i + 1, Kind: sessions.KindNote, Text: "x"}
+		ch <- wire.Event{Seq: i + 1, Kind: wire.KindNote, Text: "x"}
 	}
 	msg := waitEvents(7, ch)().(sessionEventsMsg)
 	if msg.id != 7 || len(msg.evs) != maxBatch || msg.done {
@@ -167,7 +167,7 @@ func TestSessionLensToggle(t *testing.T) {
 	if s.lens != lens.Eavesdropper {
 		t.Fatal("tab did not switch to the eavesdropper lens")
 	}
-	if ev := s.evs[s.tl.rows[s.tl.sel].first]; ev.Kind != sessions.KindHandshake || ev.Handshake.Type != "client_hello" {
+	if ev := s.evs[s.tl.rows[s.tl.sel].first]; ev.Kind != wire.KindHandshake || ev.Handshake.Type != "client_hello" {
 		t.Errorf("selection moved to %v across the lens change", ev.Text)
 	}
 	v := plain(m)
@@ -383,8 +383,8 @@ func TestSessionRerunDropsStale(t *testing.T) {
 		t.Errorf("stale events were taken: %d events, state %v", len(s.evs), s.state)
 	}
 	// A stale open result hands its channel back to be drained.
-	ch := make(chan sessions.Event, 1)
-	ch <- sessions.Event{}
+	ch := make(chan wire.Event, 1)
+	ch <- wire.Event{}
 	close(ch)
 	cmd := mustUpdate(t, m, sessionOpenedMsg{id: old, ch: ch})
 	if cmd == nil {
@@ -497,8 +497,8 @@ func TestSessionHostileEvents(t *testing.T) {
 			ev.Credential.Mechanism += nasty
 		}
 	}
-	evs = append(evs[:len(evs)-1], sessions.Event{Seq: 99, Kind: sessions.KindError, Dir: sessions.Local, Layer: sessions.LayerNote,
-		Text: nasty, Err: &sessions.ErrorInfo{Op: nasty, Message: nasty, Explain: nasty}}, evs[len(evs)-1])
+	evs = append(evs[:len(evs)-1], wire.Event{Seq: 99, Kind: wire.KindError, Dir: wire.Local, Layer: wire.LayerNote,
+		Text: nasty, Err: &wire.ErrorInfo{Op: nasty, Message: nasty, Explain: nasty}}, evs[len(evs)-1])
 	m := newSessionModel(t, 160, 48, &fakeSessions{evs: evs})
 	m.screens[screenSession].(*sessionScreen).req.Target = nasty
 	s := session(m)
@@ -528,7 +528,7 @@ func TestSessionGolden(t *testing.T) {
 	for _, size := range [][2]int{{80, 24}, {160, 48}} {
 		for _, c := range []struct {
 			name  string
-			evs   func() []sessions.Event
+			evs   func() []wire.Event
 			setup func(t *testing.T, m *Model)
 		}{
 			{"endpoint", fixture587, func(t *testing.T, m *Model) { selectText(t, m, "ClientHello") }},

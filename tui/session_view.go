@@ -8,16 +8,17 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Rendering of the session screen. Every byte a peer controls (Text, Raw,
 // line fields, handshake fields, certificate names, error messages) reaches
-// the screen only through sessions.SafeText/SafeString/SafeLines or
+// the screen only through wire.SafeText/SafeString/SafeLines or
 // SafeHexDump, so a hostile server cannot put an escape sequence, an OSC 52
 // clipboard write or a C1 control on the user's terminal.
 //
 // Passwords: unless the user reveals them (p), every event that carries a
-// password is rendered from sessions.RedactSecrets' copy. That replaces the
+// password is rendered from protocol.RedactSecrets' copy. That replaces the
 // secret argument in Text and Raw with the mask "••••••••" (UTF-8), so the
 // hex view of a masked line dumps the mask's bytes (e2 80 a2, eight times)
 // where the base64 or the password was: the bytes shown are then not the
@@ -167,9 +168,9 @@ func (s *sessionScreen) headerView(w int) string {
 	if r.TLSMode != "" {
 		what += " · " + tlsModeLabel(r.TLSMode)
 	}
-	target := sessions.SafeString(r.Target)
+	target := wire.SafeString(r.Target)
 	if r.Label != "" {
-		target += " (" + sessions.SafeString(r.Label) + ")"
+		target += " (" + wire.SafeString(r.Label) + ")"
 	}
 	stateStyle := st.Muted
 	switch s.state {
@@ -183,7 +184,7 @@ func (s *sessionScreen) headerView(w int) string {
 	state := st.Muted.Render(" · ") + s.stateText(stateStyle)
 	count := st.Muted.Render(" · " + plural(len(s.evs), "event"))
 	where := func(target string) string {
-		return st.Muted.Render(" · ") + st.Text.Render(sessions.SafeString(what)) +
+		return st.Muted.Render(" · ") + st.Text.Render(wire.SafeString(what)) +
 			st.Muted.Render(" → ") + st.Text.Render(target)
 	}
 	// Narrow screens drop the name first, then the target's label, then
@@ -192,8 +193,8 @@ func (s *sessionScreen) headerView(w int) string {
 	for _, l := range []string{
 		st.Title.Render("mailwire session") + where(target) + state + count,
 		st.Title.Render("session") + where(target) + state + count,
-		st.Title.Render("session") + where(sessions.SafeString(r.Target)) + state + count,
-		st.Title.Render("session") + where(sessions.SafeString(r.Target)) + state,
+		st.Title.Render("session") + where(wire.SafeString(r.Target)) + state + count,
+		st.Title.Render("session") + where(wire.SafeString(r.Target)) + state,
 	} {
 		if line1 = l; ansi.StringWidth(l) <= w {
 			break
@@ -236,10 +237,10 @@ func (s *sessionScreen) headerView(w int) string {
 func (s *sessionScreen) stateText(style lipgloss.Style) string {
 	switch s.state {
 	case stateOpening, stateRunning:
-		return style.Render(s.spin.View() + " " + s.state.String() + " " + sessions.FormatDuration(s.now().Sub(s.started)))
+		return style.Render(s.spin.View() + " " + s.state.String() + " " + wire.FormatDuration(s.now().Sub(s.started)))
 	case stateDone:
 		if n := len(s.evs); n > 0 {
-			return style.Render("done in " + sessions.FormatDuration(s.evs[n-1].At))
+			return style.Render("done in " + wire.FormatDuration(s.evs[n-1].At))
 		}
 	}
 	return style.Render(s.state.String())

@@ -9,7 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // The step controller: it cuts the session into steps, the exchanges a
@@ -67,7 +67,7 @@ func (p *stepper) add(from int) {
 		if p.stepStart(i) {
 			p.starts = append(p.starts, i)
 		}
-		if ev := &p.d.evs[i]; ev.Kind == sessions.KindTLSState {
+		if ev := &p.d.evs[i]; ev.Kind == wire.KindTLSState {
 			p.tlsUp[ev.Leg] = true
 		}
 	}
@@ -90,18 +90,18 @@ func (p *stepper) stepStart(i int) bool {
 	evs := p.d.evs
 	ev, prev := evs[i], evs[i-1]
 	switch ev.Kind {
-	case sessions.KindBoundary, sessions.KindError, sessions.KindClose, sessions.KindVerdict:
+	case wire.KindBoundary, wire.KindError, wire.KindClose, wire.KindVerdict:
 		return true
-	case sessions.KindConnect:
+	case wire.KindConnect:
 		// A scenario's next connection, unless its introduction just
 		// started the step.
-		return prev.Kind != sessions.KindNote || prev.Annotation != annLeg
-	case sessions.KindNote:
+		return prev.Kind != wire.KindNote || prev.Annotation != annLeg
+	case wire.KindNote:
 		return ev.Annotation == annLeg
-	case sessions.KindLine:
-		return ev.Dir == sessions.ClientToServer
-	case sessions.KindRecord, sessions.KindHandshake, sessions.KindEncrypted:
-		if p.tlsUp[ev.Leg] || prev.Kind == sessions.KindBoundary && prev.Leg == ev.Leg {
+	case wire.KindLine:
+		return ev.Dir == wire.ClientToServer
+	case wire.KindRecord, wire.KindHandshake, wire.KindEncrypted:
+		if p.tlsUp[ev.Leg] || prev.Kind == wire.KindBoundary && prev.Leg == ev.Leg {
 			return false
 		}
 		// The previous TLS event on the wire, on the same connection: a
@@ -113,9 +113,9 @@ func (p *stepper) stepStart(i int) bool {
 				continue
 			}
 			switch q.Kind {
-			case sessions.KindRecord, sessions.KindHandshake, sessions.KindEncrypted:
+			case wire.KindRecord, wire.KindHandshake, wire.KindEncrypted:
 				return q.Dir != ev.Dir
-			case sessions.KindBoundary, sessions.KindLine:
+			case wire.KindBoundary, wire.KindLine:
 				return false
 			}
 		}
@@ -259,7 +259,7 @@ func (p *stepper) tick() tea.Cmd {
 // tick; while nothing plays, the note says what the speed now is.
 func (p *stepper) speedChanged() tea.Cmd {
 	if !p.auto {
-		p.note = "auto-play: one step every " + sessions.FormatDuration(autoSpeeds[p.speed]) + " · a plays"
+		p.note = "auto-play: one step every " + wire.FormatDuration(autoSpeeds[p.speed]) + " · a plays"
 		return nil
 	}
 	p.gen++
@@ -284,7 +284,7 @@ func (p *stepper) View() string {
 	hint := " space: next"
 	switch {
 	case p.auto:
-		hint = " auto-play every " + sessions.FormatDuration(autoSpeeds[p.speed]) + " (+/-, a: stop)"
+		hint = " auto-play every " + wire.FormatDuration(autoSpeeds[p.speed]) + " (+/-, a: stop)"
 	case p.note != "":
 		hint = " " + p.note
 	case p.atEnd():

@@ -8,7 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // The timeline: one row per event the lens shows (a flight of TLS records
@@ -94,13 +94,13 @@ func (t *timelineModel) listH() int { return max(0, t.height-1) }
 
 // shows says whether ev has a row: the leg filter lets it through and the
 // lens shows it.
-func (t *timelineModel) shows(ev *sessions.Event) bool {
+func (t *timelineModel) shows(ev *wire.Event) bool {
 	return t.legs.admits(ev) && lensShows(t.d.lens, ev)
 }
 
 // isRecord: a TLS record as the wire carries it.
-func isRecord(ev *sessions.Event) bool {
-	return ev.Kind == sessions.KindRecord || ev.Kind == sessions.KindEncrypted
+func isRecord(ev *wire.Event) bool {
+	return ev.Kind == wire.KindRecord || ev.Kind == wire.KindEncrypted
 }
 
 // addRows extends the timeline with the events from index from on.
@@ -316,7 +316,7 @@ func (t *timelineModel) lines() []string {
 	switch {
 	case d.state == stateFailed && len(d.evs) == 0 && d.err != nil:
 		lines = append(lines, st.Error.Render(padTo(ansi.Truncate("✗ could not start the session", w, "…"), w)))
-		for _, l := range strings.Split(wrapText(sessions.SafeString(d.err.Error()), max(w, 1)), "\n") {
+		for _, l := range strings.Split(wrapText(wire.SafeString(d.err.Error()), max(w, 1)), "\n") {
 			lines = append(lines, st.Text.Render(padTo(l, w)))
 		}
 	case n == 0 && d.live():

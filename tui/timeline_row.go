@@ -8,11 +8,13 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailwire/mailwire/content"
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/render"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Rendering of one timeline row. Every byte a peer controls reaches the
-// row only through sessions.SafeText/SafeString/SafeLines (see
+// row only through wire.SafeText/SafeString/SafeLines (see
 // session_view.go).
 
 // head is the column header: the columns, or the two halves of the
@@ -48,7 +50,7 @@ type cellParts struct {
 // tag when legW > 0, direction, badge and text.
 func (t *timelineModel) renderCell(first, last, w int, gutter string, legW int, selected, current bool) string {
 	ev := t.d.event(first)
-	if ev.Kind == sessions.KindBoundary {
+	if ev.Kind == wire.KindBoundary {
 		return t.boundaryCell(first, w, gutter, selected, current)
 	}
 	p := t.cellParts(&ev, first, last, w, gutter, legW)
@@ -65,7 +67,7 @@ func (t *timelineModel) renderCell(first, last, w int, gutter string, legW int, 
 // cellParts lays out a row's texts in w cells. The text comes first, but
 // a warning must stay visible: it gets its room before the text is cut. A
 // title is added only if it fits.
-func (t *timelineModel) cellParts(ev *sessions.Event, first, last, w int, gutter string, legW int) cellParts {
+func (t *timelineModel) cellParts(ev *wire.Event, first, last, w int, gutter string, legW int) cellParts {
 	b := rowBadge(t.d.evs, first, last)
 	text, title, warn := t.rowText(first, last)
 	if title != "" && strings.HasPrefix(text, title) {
@@ -90,8 +92,8 @@ func (t *timelineModel) cellParts(ev *sessions.Event, first, last, w int, gutter
 		text = ansi.Truncate(text, room, "…")
 	}
 	p := cellParts{
-		time:  fmt.Sprintf("%*s ", timeW, sessions.Elapsed(*ev)),
-		dir:   sessions.Arrow(ev.Dir) + " ",
+		time:  fmt.Sprintf("%*s ", timeW, render.Elapsed(*ev)),
+		dir:   render.Arrow(ev.Dir) + " ",
 		who:   b,
 		badge: fmt.Sprintf("%-*s", badgeW, b),
 		text:  text,
@@ -126,8 +128,8 @@ func fitWarning(text, warn string, room int) (string, string) {
 	// keep is where the credential ends: after the mask, or (revealed)
 	// the whole text.
 	keep := tw
-	if i := strings.Index(text, sessions.Mask("x")); i >= 0 {
-		keep = ansi.StringWidth(text[:i]) + ansi.StringWidth(sessions.Mask("x"))
+	if i := strings.Index(text, protocol.Mask("x")); i >= 0 {
+		keep = ansi.StringWidth(text[:i]) + ansi.StringWidth(protocol.Mask("x"))
 	}
 	for _, tier := range tiers {
 		ew := 2 + ansi.StringWidth(tier)
@@ -146,13 +148,13 @@ func fitWarning(text, warn string, room int) (string, string) {
 
 // styledCell renders a row that is not selected, in the styles of what it
 // shows.
-func (t *timelineModel) styledCell(ev *sessions.Event, p cellParts, w int, gutter string, legW int, current bool) string {
+func (t *timelineModel) styledCell(ev *wire.Event, p cellParts, w int, gutter string, legW int, current bool) string {
 	st := t.c.Styles
 	textStyle := st.Text
 	switch {
-	case ev.Kind == sessions.KindError:
+	case ev.Kind == wire.KindError:
 		textStyle = st.Error
-	case ev.Kind == sessions.KindVerdict:
+	case ev.Kind == wire.KindVerdict:
 		textStyle = verdictStyle(st, ev.Verdict)
 	case lensDims(t.d.lens, ev):
 		textStyle = st.Dim
@@ -186,9 +188,9 @@ func (t *timelineModel) styledCell(ev *sessions.Event, p cellParts, w int, gutte
 }
 
 // badgeStyleOf is the badge's style; a verdict's says whether it is safe.
-func (t *timelineModel) badgeStyleOf(ev *sessions.Event, b string) lipgloss.Style {
+func (t *timelineModel) badgeStyleOf(ev *wire.Event, b string) lipgloss.Style {
 	st := t.c.Styles
-	if ev.Kind == sessions.KindVerdict {
+	if ev.Kind == wire.KindVerdict {
 		return verdictBadge(st, ev.Verdict)
 	}
 	switch b {
@@ -254,8 +256,8 @@ func (t *timelineModel) boundaryCell(i, w int, gutter string, selected, current 
 func (t *timelineModel) upgradeCommand(i int) string {
 	for j := i - 1; j >= 0 && j >= i-8; j-- {
 		ev := &t.d.evs[j]
-		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer && ev.Line != nil && ev.Line.Command != "" {
-			return sessions.SafeString(ev.Line.Command)
+		if ev.Kind == wire.KindLine && ev.Dir == wire.ClientToServer && ev.Line != nil && ev.Line.Command != "" {
+			return wire.SafeString(ev.Line.Command)
 		}
 	}
 	return "STARTTLS"
@@ -270,19 +272,19 @@ func (t *timelineModel) rowText(first, last int) (text, title, warn string) {
 	}
 	text, titled := lensRowText(t.d.lens, ev)
 	if titled {
-		if ann, ok := content.Lookup(ev.Annotation); ok && ev.Kind != sessions.KindError {
+		if ann, ok := content.Lookup(ev.Annotation); ok && ev.Kind != wire.KindError {
 			title = ann.Title
 		}
 	}
-	if ev.Kind == sessions.KindVerdict {
+	if ev.Kind == wire.KindVerdict {
 		text = verdictMark(ev.Verdict) + " " + text
 	}
-	if ev.Kind == sessions.KindLine && len(ev.Raw) > 0 {
-		if n := len(sessions.SafeLines(ev.Raw)); n > 1 {
+	if ev.Kind == wire.KindLine && len(ev.Raw) > 0 {
+		if n := len(wire.SafeLines(ev.Raw)); n > 1 {
 			text += " (+" + plural(n-1, "line") + ")"
 		}
 	}
-	if ev.Kind == sessions.KindError {
+	if ev.Kind == wire.KindError {
 		text = "✗ " + text
 		if ev.Err != nil {
 			if ann, ok := content.Lookup(ev.Err.Explain); ok {
@@ -305,11 +307,11 @@ func (t *timelineModel) rowText(first, last int) (text, title, warn string) {
 }
 
 // runText summarises a collapsed run of TLS records, evs[first..last].
-func runText(evs []sessions.Event, first, last int) string {
+func runText(evs []wire.Event, first, last int) string {
 	var c2s, s2c, bytes int
 	for i := first; i <= last; i++ {
 		ev := &evs[i]
-		if ev.Dir == sessions.ClientToServer {
+		if ev.Dir == wire.ClientToServer {
 			c2s++
 		} else {
 			s2c++
@@ -338,7 +340,7 @@ func (t *timelineModel) splitHead(w int) string {
 		text := name + " · time dir who reads what"
 		return st.Header.Render(padTo(ansi.Truncate(text, w, "…"), w))
 	}
-	return strings.Repeat(" ", gutterW) + cols(legName(sessions.LegClientAttacker), lw) + st.Muted.Render("│") + cols(legName(sessions.LegAttackerServer), rw)
+	return strings.Repeat(" ", gutterW) + cols(legName(wire.LegClientAttacker), lw) + st.Muted.Render("│") + cols(legName(wire.LegAttackerServer), rw)
 }
 
 // splitRow renders a row of the side-by-side view: the event in its leg's
@@ -347,7 +349,7 @@ func (t *timelineModel) splitHead(w int) string {
 func (t *timelineModel) splitRow(first, last, w int, selected, current bool) string {
 	st := t.c.Styles
 	leg := t.d.evs[first].Leg
-	if leg != sessions.LegClientAttacker && leg != sessions.LegAttackerServer {
+	if leg != wire.LegClientAttacker && leg != wire.LegAttackerServer {
 		return t.renderCell(first, last, w, gutterMark(selected, current), 0, selected, current)
 	}
 	lw, rw := splitWidths(w)
@@ -357,7 +359,7 @@ func (t *timelineModel) splitRow(first, last, w int, selected, current bool) str
 		g = st.Step.Render(gutter)
 	}
 	sep := st.Muted.Render("│")
-	if leg == sessions.LegClientAttacker {
+	if leg == wire.LegClientAttacker {
 		return g + t.renderCell(first, last, lw, "", 0, selected, current) + sep + strings.Repeat(" ", rw)
 	}
 	return g + strings.Repeat(" ", lw) + sep + t.renderCell(first, last, rw, "", 0, selected, current)

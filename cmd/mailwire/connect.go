@@ -18,7 +18,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/render"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 	"github.com/mailwire/mailwire/tui"
 )
 
@@ -38,7 +41,7 @@ type connectFlags struct {
 // hand against a server, on the terminal interface's prompt, or from lines
 // on standard input.
 func newConnectCmd() *cobra.Command {
-	f := connectFlags{side: sessionFlags{format: "text", lens: sessions.LensEndpoint}}
+	f := connectFlags{side: sessionFlags{format: "text", lens: render.LensEndpoint}}
 	cmd := &cobra.Command{
 		Use:   "connect HOST[:PORT]",
 		Short: "Talk to a server by hand, with every line and reply annotated",
@@ -87,7 +90,7 @@ func newConnectCmd() *cobra.Command {
 			if o.Password == "" {
 				o.Password = os.Getenv(envPassword)
 			}
-			req.Prompt = o.Proto != sessions.ProtoHTTPS
+			req.Prompt = o.Proto != protocol.HTTPS
 			req.ServerName, req.CAFile, req.User = f.sni, f.caFile, f.user
 			return runConnect(ctx, o, req)
 		},
@@ -149,9 +152,9 @@ func checkLineMode(changed func(string) bool) error {
 // is printed as `mailwire session` prints it. The exit status follows the
 // events (streamOutcome).
 func runConnectLines(ctx context.Context, in io.Reader, out, errOut io.Writer, o sessions.Options, f connectFlags) error {
-	po := sessions.PrintOptions{RevealSecrets: f.side.reveal, Lens: f.side.lens, Hex: f.side.hex, Width: f.side.width}
+	po := render.Options{RevealSecrets: f.side.reveal, Lens: f.side.lens, Hex: f.side.hex, Width: f.side.width}
 	w := outputWriter(out, f.side, &po)
-	if o.Proto == sessions.ProtoHTTPS {
+	if o.Proto == protocol.HTTPS {
 		return usageError(errors.New("line mode speaks SMTP, POP3 and IMAP; for HTTPS run `mailwire session --target HOST:443`"))
 	}
 	wait := o.ReadTimeout
@@ -159,10 +162,10 @@ func runConnectLines(ctx context.Context, in io.Reader, out, errOut io.Writer, o
 		wait = sessions.DefaultReadTimeout
 	}
 	fmt.Fprintf(errOut, "mailwire connect: %s %s on %s (SNI %s), certificate check: %s; sending standard input line by line, each after the answer to the last (at most %v)\n",
-		o.Proto, o.TLSMode, sessions.SafeString(o.Target), sessions.SafeString(serverName(o)), o.Verify, wait)
-	warn := func(ev sessions.Event) {
+		o.Proto, o.TLSMode, wire.SafeString(o.Target), wire.SafeString(serverName(o)), o.Verify, wait)
+	warn := func(ev wire.Event) {
 		if ev.Annotation == sessions.AnnInteractiveCleartext {
-			fmt.Fprintln(errOut, "mailwire connect: "+sessions.SafeString(ev.Text))
+			fmt.Fprintln(errOut, "mailwire connect: "+wire.SafeString(ev.Text))
 		}
 	}
 	ch := sessions.StreamLines(ctx, o, in, sessions.InteractiveOptions{Lockstep: true})
@@ -170,7 +173,7 @@ func runConnectLines(ctx context.Context, in io.Reader, out, errOut io.Writer, o
 	if err != nil {
 		return err
 	}
-	return streamOutcome(evs, "session", func(sessions.Event) bool { return true })
+	return streamOutcome(evs, "session", func(wire.Event) bool { return true })
 }
 
 // serverName is the SNI a session sends: --sni, else the target's host.
@@ -229,7 +232,7 @@ func runConnect(ctx context.Context, base sessions.Options, req tui.SessionReque
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var last runRecord
-	open := func(ctx context.Context, r tui.SessionRequest) (<-chan sessions.Event, error) {
+	open := func(ctx context.Context, r tui.SessionRequest) (<-chan wire.Event, error) {
 		if r.Scenario != "" {
 			sr, err := targetScenario(base, r)
 			if err != nil {
@@ -253,14 +256,14 @@ func runConnect(ctx context.Context, base sessions.Options, req tui.SessionReque
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return fmt.Errorf("terminal interface: %w", runErr)
 	}
-	return streamOutcome(last.events(), "session", func(sessions.Event) bool { return true })
+	return streamOutcome(last.events(), "session", func(wire.Event) bool { return true })
 }
 
 // promptOpener is the TUI's OpenPrompt: a typed session against the
 // request's target, with the flags' options (base). Its events are kept
 // in last when given, for the exit status.
-func promptOpener(base sessions.Options, last *runRecord) func(context.Context, tui.SessionRequest) (tui.PromptHandle, <-chan sessions.Event, error) {
-	return func(ctx context.Context, r tui.SessionRequest) (tui.PromptHandle, <-chan sessions.Event, error) {
+func promptOpener(base sessions.Options, last *runRecord) func(context.Context, tui.SessionRequest) (tui.PromptHandle, <-chan wire.Event, error) {
+	return func(ctx context.Context, r tui.SessionRequest) (tui.PromptHandle, <-chan wire.Event, error) {
 		o, err := requestOptions(base, r)
 		if err != nil {
 			return nil, nil, err
@@ -303,12 +306,12 @@ func requestOptions(base sessions.Options, r tui.SessionRequest) (sessions.Optio
 		o.SessionTimeout = scriptedTimeout
 	}
 	switch {
-	case base.Verify == sessions.VerifyOff:
-		o.Verify = sessions.VerifyOff
+	case base.Verify == wire.VerifyOff:
+		o.Verify = wire.VerifyOff
 	case r.CAFile != "":
-		o.Verify, o.CAFile = sessions.VerifyCAFile, r.CAFile
+		o.Verify, o.CAFile = wire.VerifyCAFile, r.CAFile
 	default:
-		o.Verify = sessions.VerifySystem
+		o.Verify = wire.VerifySystem
 	}
 	if !r.Prompt {
 		// A scripted session logs in only with a password the user gave
@@ -318,7 +321,7 @@ func requestOptions(base sessions.Options, r tui.SessionRequest) (sessions.Optio
 			o.Username, o.Password = base.Username, base.Password
 		}
 		o.To, o.From, o.Fetch, o.StopAfter = base.To, base.From, base.Fetch, base.StopAfter
-		if o.Proto != sessions.ProtoSMTP {
+		if o.Proto != protocol.SMTP {
 			o.To, o.From = "", ""
 		}
 	}
@@ -361,7 +364,7 @@ func targetScenario(base sessions.Options, r tui.SessionRequest) (scenario.Reque
 type runRecord struct {
 	mu       sync.Mutex
 	gen      int
-	evs      []sessions.Event
+	evs      []wire.Event
 	prompt   *sessions.Prompt // the latest run's, when it is typed
 	done     chan struct{}    // closed when the latest run's stream ended
 	detached chan struct{}    // closed when no screen reads any more
@@ -372,7 +375,7 @@ type runRecord struct {
 // its prompt, for a typed session). Once ctx ends, or the screen is gone
 // (finish), it stops passing events on but still drains ch, so the
 // session's goroutine can finish even if nothing reads.
-func (r *runRecord) record(ctx context.Context, ch <-chan sessions.Event, p *sessions.Prompt) <-chan sessions.Event {
+func (r *runRecord) record(ctx context.Context, ch <-chan wire.Event, p *sessions.Prompt) <-chan wire.Event {
 	r.mu.Lock()
 	r.gen++
 	gen := r.gen
@@ -384,7 +387,7 @@ func (r *runRecord) record(ctx context.Context, ch <-chan sessions.Event, p *ses
 	}
 	detached := r.detached
 	r.mu.Unlock()
-	out := make(chan sessions.Event, cap(ch))
+	out := make(chan wire.Event, cap(ch))
 	go func() {
 		defer close(out)
 		defer close(done)
@@ -424,7 +427,7 @@ func (r *runRecord) finish(grace time.Duration) {
 	}
 }
 
-func (r *runRecord) events() []sessions.Event {
+func (r *runRecord) events() []wire.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.evs)

@@ -7,7 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Line mode against real Postfix (587) and Dovecot (143), STARTTLS typed
@@ -24,10 +25,10 @@ func TestConnectLinesPeers(t *testing.T) {
 	}{
 		{"postfix 587", "587", "smtp",
 			[]string{"EHLO client.peers.test", "STARTTLS", "EHLO client.peers.test", "AUTH PLAIN " + plain, "QUIT"},
-			"AUTH PLAIN " + sessions.Mask("x"), "235"},
+			"AUTH PLAIN " + protocol.Mask("x"), "235"},
 		{"dovecot 143", "143", "imap",
 			[]string{"a1 CAPABILITY", "a2 STARTTLS", "a3 CAPABILITY", `a4 LOGIN "` + peersUser + `" "` + peersPassword + `"`, "a5 LOGOUT"},
-			`a4 LOGIN "` + peersUser + `" ` + sessions.Mask("x"), "a4 OK"},
+			`a4 LOGIN "` + peersUser + `" ` + protocol.Mask("x"), "a4 OK"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runMailwireIn(t, strings.Join(tc.script, "\r\n")+"\r\n",
@@ -44,11 +45,11 @@ func TestConnectLinesPeers(t *testing.T) {
 			var boundary, state, login int
 			for _, ev := range evs {
 				switch {
-				case ev.Kind == sessions.KindBoundary:
+				case ev.Kind == wire.KindBoundary:
 					boundary = ev.Seq
-				case ev.Kind == sessions.KindTLSState && ev.TLS != nil && ev.TLS.Verified:
+				case ev.Kind == wire.KindTLSState && ev.TLS != nil && ev.TLS.Verified:
 					state = ev.Seq
-				case ev.Kind == sessions.KindLine && ev.Dir == sessions.ServerToClient && strings.HasPrefix(ev.Text, tc.accepted):
+				case ev.Kind == wire.KindLine && ev.Dir == wire.ServerToClient && strings.HasPrefix(ev.Text, tc.accepted):
 					login = ev.Seq
 				}
 				if ev.Credential != nil && ev.Credential.OnWire {

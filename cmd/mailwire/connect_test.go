@@ -11,6 +11,7 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/wire"
 	"github.com/mailwire/mailwire/tui"
 )
 
@@ -20,22 +21,22 @@ func TestConnectOptions(t *testing.T) {
 		target string
 		f      connectFlags
 		want   tui.SessionRequest
-		verify sessions.VerifyMode
+		verify wire.VerifyMode
 	}{
 		// No port, no protocol: submission on 587 (RFC 6409).
-		{"mx.example.test", connectFlags{}, tui.SessionRequest{Port: 587, Target: "mx.example.test:587", Proto: "smtp", TLSMode: "starttls"}, sessions.VerifySystem},
+		{"mx.example.test", connectFlags{}, tui.SessionRequest{Port: 587, Target: "mx.example.test:587", Proto: "smtp", TLSMode: "starttls"}, wire.VerifySystem},
 		// The protocol and TLS mode give the port (RFC 8314 §7.3).
-		{"imap.example.test", connectFlags{proto: "imap", tlsMode: "implicit"}, tui.SessionRequest{Port: 993, Target: "imap.example.test:993", Proto: "imap", TLSMode: "implicit"}, sessions.VerifySystem},
-		{"pop.example.test", connectFlags{proto: "pop3"}, tui.SessionRequest{Port: 110, Target: "pop.example.test:110", Proto: "pop3", TLSMode: "starttls"}, sessions.VerifySystem},
+		{"imap.example.test", connectFlags{proto: "imap", tlsMode: "implicit"}, tui.SessionRequest{Port: 993, Target: "imap.example.test:993", Proto: "imap", TLSMode: "implicit"}, wire.VerifySystem},
+		{"pop.example.test", connectFlags{proto: "pop3"}, tui.SessionRequest{Port: 110, Target: "pop.example.test:110", Proto: "pop3", TLSMode: "starttls"}, wire.VerifySystem},
 		// A canonical port gives the protocol.
-		{"pop.example.test:995", connectFlags{}, tui.SessionRequest{Port: 995, Target: "pop.example.test:995", Proto: "pop3", TLSMode: "implicit"}, sessions.VerifySystem},
-		{"127.0.0.1:25", connectFlags{caFile: ca}, tui.SessionRequest{Port: 25, Target: "127.0.0.1:25", Proto: "smtp", TLSMode: "starttls"}, sessions.VerifyCAFile},
+		{"pop.example.test:995", connectFlags{}, tui.SessionRequest{Port: 995, Target: "pop.example.test:995", Proto: "pop3", TLSMode: "implicit"}, wire.VerifySystem},
+		{"127.0.0.1:25", connectFlags{caFile: ca}, tui.SessionRequest{Port: 25, Target: "127.0.0.1:25", Proto: "smtp", TLSMode: "starttls"}, wire.VerifyCAFile},
 		// Another port is dialed as given, with 587's semantics unless
 		// --proto says otherwise.
-		{"127.0.0.1:10587", connectFlags{insecure: true, sni: "mail.lab.test"}, tui.SessionRequest{Port: 587, Target: "127.0.0.1:10587", Proto: "smtp", TLSMode: "starttls"}, sessions.VerifyOff},
-		{"[::1]:10993", connectFlags{proto: "imap", tlsMode: "implicit"}, tui.SessionRequest{Port: 993, Target: "[::1]:10993", Proto: "imap", TLSMode: "implicit"}, sessions.VerifySystem},
+		{"127.0.0.1:10587", connectFlags{insecure: true, sni: "mail.lab.test"}, tui.SessionRequest{Port: 587, Target: "127.0.0.1:10587", Proto: "smtp", TLSMode: "starttls"}, wire.VerifyOff},
+		{"[::1]:10993", connectFlags{proto: "imap", tlsMode: "implicit"}, tui.SessionRequest{Port: 993, Target: "[::1]:10993", Proto: "imap", TLSMode: "implicit"}, wire.VerifySystem},
 		// A mode other than the port's own is allowed on purpose.
-		{"smtp.example.test:465", connectFlags{tlsMode: "starttls"}, tui.SessionRequest{Port: 465, Target: "smtp.example.test:465", Proto: "smtp", TLSMode: "starttls"}, sessions.VerifySystem},
+		{"smtp.example.test:465", connectFlags{tlsMode: "starttls"}, tui.SessionRequest{Port: 465, Target: "smtp.example.test:465", Proto: "smtp", TLSMode: "starttls"}, wire.VerifySystem},
 	} {
 		o, req, err := connectOptions(c.target, c.f)
 		if err != nil {
@@ -94,10 +95,10 @@ func runMailwireIn(t *testing.T, in string, args ...string) (int, string, string
 }
 
 // typedLines are the lines the client sent, as typed.
-func typedLines(evs []sessions.Event) []string {
+func typedLines(evs []wire.Event) []string {
 	var out []string
 	for _, ev := range evs {
-		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer {
+		if ev.Kind == wire.KindLine && ev.Dir == wire.ClientToServer {
 			out = append(out, strings.TrimSuffix(string(ev.Raw), "\r\n"))
 		}
 	}
@@ -126,7 +127,7 @@ func TestConnectLinesLab(t *testing.T) {
 	}
 	verified := false
 	for _, ev := range evs {
-		verified = verified || (ev.Kind == sessions.KindTLSState && ev.TLS != nil && ev.TLS.Verified)
+		verified = verified || (ev.Kind == wire.KindTLSState && ev.TLS != nil && ev.TLS.Verified)
 	}
 	if !verified {
 		t.Errorf("no verified TLS after the typed STARTTLS\n%s", out)
@@ -198,13 +199,13 @@ func TestConnectLinesUsage(t *testing.T) {
 // effects on a typed session.
 func TestRequestOptions(t *testing.T) {
 	ca := testCAFile(t)
-	base := sessions.Options{Username: "me", Password: "pw", To: "a@example.org", Fetch: true, MaxTLS: 0x0303, Verify: sessions.VerifySystem}
+	base := sessions.Options{Username: "me", Password: "pw", To: "a@example.org", Fetch: true, MaxTLS: 0x0303, Verify: wire.VerifySystem}
 	o, err := requestOptions(base, tui.SessionRequest{Port: 587, Target: "mx.example.test:587", Proto: "smtp", TLSMode: "starttls",
 		ServerName: "mail.example.test", CAFile: ca, User: "me"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Target != "mx.example.test:587" || o.ServerName != "mail.example.test" || o.Verify != sessions.VerifyCAFile || o.CAFile != ca ||
+	if o.Target != "mx.example.test:587" || o.ServerName != "mail.example.test" || o.Verify != wire.VerifyCAFile || o.CAFile != ca ||
 		o.Username != "me" || o.Password != "pw" || o.To != "a@example.org" || o.MaxTLS != 0x0303 || o.SessionTimeout != scriptedTimeout {
 		t.Errorf("scripted: %+v", o)
 	}
@@ -220,12 +221,12 @@ func TestRequestOptions(t *testing.T) {
 	}
 	// A typed session: the user types what happens.
 	o, err = requestOptions(base, tui.SessionRequest{Port: 143, Target: "mx.example.test:143", Proto: "imap", TLSMode: "starttls", Prompt: true, User: "me"})
-	if err != nil || o.Username != "" || o.To != "" || o.Fetch || o.SessionTimeout != 0 || o.Verify != sessions.VerifySystem {
+	if err != nil || o.Username != "" || o.To != "" || o.Fetch || o.SessionTimeout != 0 || o.Verify != wire.VerifySystem {
 		t.Errorf("typed: %+v, %v", o, err)
 	}
 	// --insecure wins over a CA file.
-	o, _ = requestOptions(sessions.Options{Verify: sessions.VerifyOff}, tui.SessionRequest{Port: 993, Target: "x.test:993", CAFile: ca})
-	if o.Verify != sessions.VerifyOff {
+	o, _ = requestOptions(sessions.Options{Verify: wire.VerifyOff}, tui.SessionRequest{Port: 993, Target: "x.test:993", CAFile: ca})
+	if o.Verify != wire.VerifyOff {
 		t.Errorf("insecure: %v", o.Verify)
 	}
 	if _, err := requestOptions(base, tui.SessionRequest{Port: 587, Target: "no port"}); err == nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Exit statuses, for scripts and monitoring. Documented in exitStatusHelp
@@ -77,11 +78,11 @@ func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 // session also failed, since a finding that stopped the session (an
 // invalid certificate, no STARTTLS) is what an admin needs to know;
 // else failed (an error event that counts, as failed says) gives 1.
-func streamOutcome(evs []sessions.Event, what string, failed func(sessions.Event) bool) error {
+func streamOutcome(evs []wire.Event, what string, failed func(wire.Event) bool) error {
 	if fs := sessions.Findings(evs); len(fs) > 0 {
 		var parts []string
 		for _, f := range fs {
-			t := sessions.SafeString(f.Text)
+			t := wire.SafeString(f.Text)
 			switch f.Kind {
 			case sessions.FindingCertificate:
 				t = "certificate: " + t
@@ -89,7 +90,7 @@ func streamOutcome(evs []sessions.Event, what string, failed func(sessions.Event
 				t = "no TLS: " + t
 			}
 			if f.Leg != "" {
-				t = sessions.SafeString(f.Leg) + ": " + t
+				t = wire.SafeString(f.Leg) + ": " + t
 			}
 			parts = append(parts, t)
 		}
@@ -97,8 +98,8 @@ func streamOutcome(evs []sessions.Event, what string, failed func(sessions.Event
 	}
 	var fails []string
 	for _, ev := range evs {
-		if ev.Kind == sessions.KindError && failed(ev) {
-			fails = append(fails, sessions.SafeString(ev.Text))
+		if ev.Kind == wire.KindError && failed(ev) {
+			fails = append(fails, wire.SafeString(ev.Text))
 		}
 	}
 	if len(fails) > 0 {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/charmbracelet/x/term"
 
-	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // envPassword names the environment variable that gives the password
@@ -82,7 +82,7 @@ func (s passwordSource) password(ctx context.Context, user, given, where string)
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	fmt.Fprintf(s.prompt, "Password for %s on %s: ", sessions.SafeString(user), sessions.SafeString(where))
+	fmt.Fprintf(s.prompt, "Password for %s on %s: ", wire.SafeString(user), wire.SafeString(where))
 	p, err := s.read(ctx)
 	fmt.Fprintln(s.prompt) // the Enter was not echoed
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // Acceptance of issue 9 against real Postfix and Dovecot (../shared/peers),
@@ -48,7 +49,7 @@ func findPeers(t *testing.T) (ip, ca string) {
 
 // peersSession runs `mailwire session --target IP:PORT …` against the
 // peers, as JSON, and returns the exit status and the events.
-func peersSession(t *testing.T, port int, extra ...string) (int, []sessions.Event, string) {
+func peersSession(t *testing.T, port int, extra ...string) (int, []wire.Event, string) {
 	t.Helper()
 	ip, ca := findPeers(t)
 	args := []string{"session", "--target", net.JoinHostPort(ip, strconv.Itoa(port)),
@@ -62,10 +63,10 @@ func peersSession(t *testing.T, port int, extra ...string) (int, []sessions.Even
 }
 
 // clientVerbs lists the commands the client sent, from its line events.
-func clientVerbs(evs []sessions.Event) []string {
+func clientVerbs(evs []wire.Event) []string {
 	var out []string
 	for _, ev := range evs {
-		if ev.Kind == sessions.KindLine && ev.Dir == sessions.ClientToServer && ev.Line != nil && ev.Line.Command != "" {
+		if ev.Kind == wire.KindLine && ev.Dir == wire.ClientToServer && ev.Line != nil && ev.Line.Command != "" {
 			out = append(out, ev.Line.Command)
 		}
 	}
@@ -74,14 +75,14 @@ func clientVerbs(evs []sessions.Event) []string {
 
 // dataAccepted says whether the server answered the message's content with
 // 250 (RFC 5321 §4.1.1.4: it took responsibility for the message).
-func dataAccepted(evs []sessions.Event) bool {
+func dataAccepted(evs []wire.Event) bool {
 	sent := false
 	for _, ev := range evs {
-		if ev.Kind != sessions.KindLine || ev.Line == nil {
+		if ev.Kind != wire.KindLine || ev.Line == nil {
 			continue
 		}
 		switch {
-		case ev.Dir == sessions.ClientToServer:
+		case ev.Dir == wire.ClientToServer:
 			sent = ev.Annotation == "smtp.data.content"
 		case sent && ev.Line.Code == "250":
 			return true
@@ -124,7 +125,7 @@ func TestPeersTargetNoSideEffects(t *testing.T) {
 				}
 			}
 			for _, ev := range evs {
-				if ev.Kind == sessions.KindError {
+				if ev.Kind == wire.KindError {
 					t.Errorf("error: %s", ev.Text)
 				}
 			}

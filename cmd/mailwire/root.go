@@ -12,6 +12,7 @@ import (
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 	"github.com/mailwire/mailwire/tui"
 )
 
@@ -75,7 +76,7 @@ func (k *labKeeper) start(ctx context.Context) (tui.LabInfo, error) {
 // openSession runs one session against the lab endpoint of req.Port, as
 // `mailwire session --port N` does: the lab's host name as SNI, the
 // certificate checked against the lab CA, the demo login.
-func (k *labKeeper) openSession(ctx context.Context, req tui.SessionRequest) (<-chan sessions.Event, error) {
+func (k *labKeeper) openSession(ctx context.Context, req tui.SessionRequest) (<-chan wire.Event, error) {
 	k.mu.Lock()
 	l, stateDir := k.lab, k.stateDir
 	k.mu.Unlock()

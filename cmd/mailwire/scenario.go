@@ -15,15 +15,16 @@ import (
 	"github.com/charmbracelet/x/term"
 
 	"github.com/mailwire/mailwire/content"
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/render"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // outputWriter returns where the transcript goes: out, wrapped to downsample
 // colours to what the terminal supports when the text format is coloured.
 // It sets po.Color and, on a terminal, po.Width.
-func outputWriter(out io.Writer, f sessionFlags, po *sessions.PrintOptions) io.Writer {
+func outputWriter(out io.Writer, f sessionFlags, po *render.Options) io.Writer {
 	w := out
 	if file, ok := out.(*os.File); ok {
 		if useColor(file, f.forceColor) && f.format == "text" {
@@ -52,14 +53,14 @@ func outputWriter(out io.Writer, f sessionFlags, po *sessions.PrintOptions) io.W
 // shows where it stalls; Markdown needs the whole stream. The channel is
 // always drained, so its producer can finish. notify, when set, sees each
 // event as it arrives (the decoy note repeated on stderr).
-func printStream(w io.Writer, format string, po sessions.PrintOptions, ch <-chan sessions.Event, notify func(sessions.Event)) ([]sessions.Event, error) {
+func printStream(w io.Writer, format string, po render.Options, ch <-chan wire.Event, notify func(wire.Event)) ([]wire.Event, error) {
 	var (
-		evs  []sessions.Event
-		text *sessions.TextPrinter
+		evs  []wire.Event
+		text *render.TextPrinter
 		pErr error
 	)
 	if format == "text" {
-		if text, pErr = sessions.NewTextPrinter(w, po); pErr != nil {
+		if text, pErr = render.NewTextPrinter(w, po); pErr != nil {
 			for range ch {
 			}
 			return nil, pErr
@@ -77,7 +78,7 @@ func printStream(w io.Writer, format string, po sessions.PrintOptions, ch <-chan
 		case "text":
 			pErr = text.Print(ev)
 		case "json":
-			pErr = sessions.PrintJSON(w, []sessions.Event{ev}, po)
+			pErr = render.JSON(w, []wire.Event{ev}, po)
 		}
 	}
 	if pErr == nil {
@@ -85,7 +86,7 @@ func printStream(w io.Writer, format string, po sessions.PrintOptions, ch <-chan
 		case "text":
 			pErr = text.Close()
 		case "markdown":
-			pErr = sessions.PrintMarkdown(w, evs, po)
+			pErr = render.Markdown(w, evs, po)
 		}
 	}
 	if pErr != nil {
@@ -184,7 +185,7 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw 
 		return usageError(err)
 	}
 
-	po := sessions.PrintOptions{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Width: f.width}
+	po := render.Options{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Width: f.width}
 	w := outputWriter(out, f, &po)
 	where := "the in-process lab"
 	if f.target != "" {
@@ -207,9 +208,9 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw 
 	}
 	// The decoy note is repeated on stderr as it comes, where a user who
 	// gave a password reads that it was not sent.
-	decoyNote := func(ev sessions.Event) {
+	decoyNote := func(ev wire.Event) {
 		if ev.Annotation == scenario.AnnotationDecoy {
-			fmt.Fprintf(errOut, "mailwire scenario: %s\n", sessions.SafeString(ev.Text))
+			fmt.Fprintf(errOut, "mailwire scenario: %s\n", wire.SafeString(ev.Text))
 		}
 	}
 	evs, err := printStream(w, f.format, po, scenario.Stream(ctx, req), decoyNote)
@@ -230,7 +231,7 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw 
 		}
 	}
 	// An error without a leg is the scenario's own: it could not run.
-	return streamOutcome(evs, "scenario "+s.Name, func(ev sessions.Event) bool { return ev.Leg == "" })
+	return streamOutcome(evs, "scenario "+s.Name, func(ev wire.Event) bool { return ev.Leg == "" })
 }
 
 // writeScenarioProse prints a title or a heading and a paragraph of the

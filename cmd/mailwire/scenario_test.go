@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/mailwire/mailwire/content"
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 func TestScenarioCommandList(t *testing.T) {
@@ -43,7 +43,7 @@ func TestScenarioCommandEveryScenarioJSON(t *testing.T) {
 				if ev.Seq != i+1 {
 					t.Fatalf("event %d has seq %d", i, ev.Seq)
 				}
-				if ev.Kind == sessions.KindVerdict {
+				if ev.Kind == wire.KindVerdict {
 					verdicts++
 					if ev.Verdict == nil || ev.Verdict.Scenario != s.Name || ev.Verdict.Outcome == "" {
 						t.Errorf("verdict without its finding: %+v", ev)
@@ -84,7 +84,7 @@ func TestScenarioCommandTLSVersions(t *testing.T) {
 		if ev.Leg == "" {
 			t.Errorf("event without a leg: %+v", ev)
 		}
-		if ev.Kind == sessions.KindVerdict {
+		if ev.Kind == wire.KindVerdict {
 			got[ev.Leg] = ev.Verdict.Outcome
 		}
 	}

@@ -20,6 +20,9 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/render"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // sessionFlags are the flags of `mailwire session`.
@@ -56,7 +59,7 @@ type sessionFlags struct {
 // newSessionCmd builds `mailwire session`: one session without the TUI,
 // printed as an annotated transcript.
 func newSessionCmd() *cobra.Command {
-	f := sessionFlags{format: "text", lens: sessions.LensEndpoint}
+	f := sessionFlags{format: "text", lens: render.LensEndpoint}
 	cmd := &cobra.Command{
 		Use:   "session",
 		Short: "Run one mail session and print the annotated transcript",
@@ -128,22 +131,22 @@ func newSessionCmd() *cobra.Command {
 func canonicalFor(proto string, mode sessions.TLSMode) (int, error) {
 	implicit := mode == sessions.TLSImplicit
 	switch strings.ToLower(proto) {
-	case sessions.ProtoSMTP:
+	case protocol.SMTP:
 		if implicit {
 			return 465, nil
 		}
 		return 587, nil
-	case sessions.ProtoPOP3:
+	case protocol.POP3:
 		if implicit {
 			return 995, nil
 		}
 		return 110, nil
-	case sessions.ProtoIMAP:
+	case protocol.IMAP:
 		if implicit {
 			return 993, nil
 		}
 		return 143, nil
-	case sessions.ProtoHTTPS:
+	case protocol.HTTPS:
 		return 443, nil
 	}
 	return 0, fmt.Errorf("protocol %q: want smtp, pop3, imap or https", proto)
@@ -249,15 +252,15 @@ func flagOptions(f sessionFlags) (sessions.Options, int, error) {
 	o.Password = f.password // a missing one is asked for later (passwordSource)
 	switch st := sessions.Stage(strings.ToLower(f.stopAfter)); {
 	case st == sessions.StageAll:
-	case slices.Contains(sessions.Stages, st) && !(st == sessions.StageAuth && o.Proto == sessions.ProtoHTTPS):
+	case slices.Contains(sessions.Stages, st) && !(st == sessions.StageAuth && o.Proto == protocol.HTTPS):
 		o.StopAfter = st
 	default:
 		return o, 0, fmt.Errorf("--stop-after %q: want connect, tls or auth (auth not for HTTPS)", f.stopAfter)
 	}
-	if (f.to != "" || f.from != "") && o.Proto != sessions.ProtoSMTP {
+	if (f.to != "" || f.from != "") && o.Proto != protocol.SMTP {
 		return o, 0, fmt.Errorf("--to and --from: only for SMTP (this session is %s)", o.Proto)
 	}
-	if f.fetch && o.Proto != sessions.ProtoPOP3 && o.Proto != sessions.ProtoIMAP {
+	if f.fetch && o.Proto != protocol.POP3 && o.Proto != protocol.IMAP {
 		return o, 0, fmt.Errorf("--fetch: only for POP3 and IMAP (this session is %s)", o.Proto)
 	}
 	if err := checkAddress("to", f.to); err != nil {
@@ -271,16 +274,16 @@ func flagOptions(f sessionFlags) (sessions.Options, int, error) {
 	o.SessionTimeout, o.ReadTimeout, o.DialTimeout = timeoutsFor(f.timeout)
 	switch {
 	case f.insecure:
-		o.Verify = sessions.VerifyOff
+		o.Verify = wire.VerifyOff
 	case f.caFile != "":
 		// Read it now, so a wrong path is a usage error, before a lab
 		// starts or anything is dialed; the session reads it again.
 		if _, err := sessions.LoadCAFile(f.caFile); err != nil {
 			return o, 0, fmt.Errorf("--ca-file: %w", err)
 		}
-		o.Verify, o.CAFile = sessions.VerifyCAFile, f.caFile
+		o.Verify, o.CAFile = wire.VerifyCAFile, f.caFile
 	default:
-		o.Verify = sessions.VerifySystem
+		o.Verify = wire.VerifySystem
 	}
 	return o, port, nil
 }
@@ -297,7 +300,7 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw p
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	po := sessions.PrintOptions{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Width: f.width}
+	po := render.Options{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Width: f.width}
 	if err := checkOutputFlags(f); err != nil {
 		return err
 	}
@@ -356,7 +359,7 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw p
 	}
 	// Every error that ends a session is reported as a KindError event
 	// (sessions.Run), so the events alone decide the exit status.
-	return streamOutcome(evs, "session", func(sessions.Event) bool { return true })
+	return streamOutcome(evs, "session", func(wire.Event) bool { return true })
 }
 
 // checkOutputFlags checks the flags that shape the output, for a
@@ -372,7 +375,7 @@ func checkOutputFlags(f sessionFlags) error {
 	default:
 		return usageError(fmt.Errorf("--color %q: want always or never", f.forceColor))
 	}
-	if f.lens != sessions.LensEndpoint && f.lens != sessions.LensEavesdropper {
+	if f.lens != render.LensEndpoint && f.lens != render.LensEavesdropper {
 		return usageError(fmt.Errorf("--lens %q: want endpoint or eavesdropper", f.lens))
 	}
 	return nil
@@ -438,9 +441,9 @@ func forLab(o sessions.Options, l *lab.Lab, ep lab.Endpoint) sessions.Options {
 		o.ServerName = lab.Hostname
 	}
 	switch o.Verify {
-	case "", sessions.VerifySystem:
-		o.Verify, o.RootCAs = sessions.VerifyPool, l.RootCAs()
-	case sessions.VerifyOff:
+	case "", wire.VerifySystem:
+		o.Verify, o.RootCAs = wire.VerifyPool, l.RootCAs()
+	case wire.VerifyOff:
 		o.RootCAs = l.RootCAs() // still report what verification would say
 	}
 	if o.Username == "" {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // runSessionCmd runs `mailwire session args…` and returns stdout, stderr
@@ -29,9 +31,9 @@ func runSessionCmd(t *testing.T, ctx context.Context, args ...string) (string, s
 	return out.String(), errOut.String(), err
 }
 
-func decodeEvents(t *testing.T, out string) []sessions.Event {
+func decodeEvents(t *testing.T, out string) []wire.Event {
 	t.Helper()
-	evs, err := sessions.ReadJSON(strings.NewReader(out), 10000, 1<<20)
+	evs, err := wire.ReadJSON(strings.NewReader(out), 10000, 1<<20)
 	if err != nil {
 		t.Fatalf("output is not JSON Lines: %v\n%s", err, out)
 	}
@@ -40,7 +42,7 @@ func decodeEvents(t *testing.T, out string) []sessions.Event {
 
 // checkOrder asserts that each want (annotation key, or kind for events
 // without one) appears in evs in this order.
-func checkOrder(t *testing.T, evs []sessions.Event, want ...string) {
+func checkOrder(t *testing.T, evs []wire.Event, want ...string) {
 	t.Helper()
 	i := 0
 	for _, ev := range evs {
@@ -74,16 +76,16 @@ func TestSessionCommand587JSON(t *testing.T) {
 		"tls.state", "smtp.cmd.ehlo", "smtp.cmd.auth", "smtp.reply.235", "smtp.cmd.mail",
 		"smtp.cmd.rcpt", "smtp.cmd.data", "smtp.cmd.quit", "smtp.reply.221", "tcp.close")
 	for _, ev := range evs {
-		if ev.Kind == sessions.KindError {
+		if ev.Kind == wire.KindError {
 			t.Errorf("error event: %s", ev.Text)
 		}
-		if ev.Annotation == "smtp.cmd.starttls" && ev.Visible != sessions.VisibleAnyone {
+		if ev.Annotation == "smtp.cmd.starttls" && ev.Visible != wire.VisibleAnyone {
 			t.Errorf("STARTTLS visible %q", ev.Visible)
 		}
-		if ev.Annotation == "tls.state" && (ev.TLS == nil || !ev.TLS.Verified || ev.TLS.VerifyMethod != string(sessions.VerifyPool)) {
+		if ev.Annotation == "tls.state" && (ev.TLS == nil || !ev.TLS.Verified || ev.TLS.VerifyMethod != string(wire.VerifyPool)) {
 			t.Errorf("TLS state: %+v", ev.TLS)
 		}
-		if ev.Credential != nil && ev.Credential.Password != "" && ev.Credential.Password != sessions.Mask("x") {
+		if ev.Credential != nil && ev.Credential.Password != "" && ev.Credential.Password != protocol.Mask("x") {
 			t.Errorf("password not masked: %+v", ev.Credential)
 		}
 	}
@@ -115,14 +117,14 @@ func TestSessionCommandTLS12ShowsCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
 	}
-	var cert *sessions.Event
+	var cert *wire.Event
 	for _, ev := range decodeEvents(t, out) {
-		if ev.Kind == sessions.KindHandshake && ev.Handshake != nil && ev.Handshake.Type == "certificate" {
+		if ev.Kind == wire.KindHandshake && ev.Handshake != nil && ev.Handshake.Type == "certificate" {
 			cert = &ev
 			break
 		}
 	}
-	if cert == nil || cert.Visible != sessions.VisibleMetadata {
+	if cert == nil || cert.Visible != wire.VisibleMetadata {
 		t.Fatalf("no cleartext certificate message with --tls-max 1.2:\n%s", out)
 	}
 
@@ -136,7 +138,7 @@ func TestSessionCommandTLS12ShowsCertificate(t *testing.T) {
 			t.Errorf("eavesdropper lens lacks %q:\n%s", want, out)
 		}
 	}
-	for _, hidden := range []string{"AUTH PLAIN " + sessions.Mask("x"), "MAIL FROM:"} {
+	for _, hidden := range []string{"AUTH PLAIN " + protocol.Mask("x"), "MAIL FROM:"} {
 		if strings.Contains(out, hidden) {
 			t.Errorf("eavesdropper lens shows %q, which crossed the wire encrypted", hidden)
 		}
