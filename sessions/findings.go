@@ -3,6 +3,7 @@ package sessions
 import (
 	"strings"
 
+	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
 
@@ -82,7 +83,9 @@ func Findings(evs []wire.Event) []Finding {
 			// The session went on: verification was off or
 			// opportunistic, and the check still failed.
 			add(ev, FindingCertificate, ev.Annotation, "certificate not verified: "+ev.TLS.VerifyError)
-		case ev.Credential != nil && ev.Credential.OnWire && ev.Credential.Password != "":
+		case lens.Eavesdropper.ShowsCredential(ev) && ev.Credential.Password != "":
+			// Who read the password is the lens's fact: an observer on
+			// the path did, when it crossed the wire in the clear.
 			add(ev, FindingCleartextCredential, "wire.credentials",
 				"a password crossed the wire before TLS ("+ev.Credential.Mechanism+")")
 		}

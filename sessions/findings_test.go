@@ -73,6 +73,7 @@ func TestFindingsRules(t *testing.T) {
 	}
 	cred := func(seq int, pass string) wire.Event {
 		return wire.Event{Seq: seq, Kind: wire.KindLine, Dir: wire.ClientToServer, Layer: wire.LayerCleartext,
+			Visible:    wire.VisibleAnyone,
 			Credential: &wire.Credential{Mechanism: "USER/PASS", Username: "u", Password: pass, OnWire: true}}
 	}
 	verdict := func(seq int, leg string, safe bool) wire.Event {

@@ -37,11 +37,12 @@ func Legs(evs []wire.Event) []string {
 }
 
 // CredentialsOnWire returns the Seq of every event that carried a decoded
-// credential readable by anyone on the path (before TLS).
+// credential readable by anyone on the path (before TLS), as the lens
+// judges it.
 func CredentialsOnWire(evs []wire.Event) []int {
 	var out []int
 	for _, ev := range evs {
-		if ev.Credential != nil && ev.Credential.OnWire && lens.OnWire(ev) && ev.Visible == wire.VisibleAnyone {
+		if lens.Eavesdropper.ShowsCredential(ev) {
 			out = append(out, ev.Seq)
 		}
 	}
