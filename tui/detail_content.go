@@ -329,15 +329,35 @@ func (e *explainer) bytesSection(t *paneText, ev *wire.Event) {
 	if form == bytesWritten {
 		writtenLines(t, raw)
 	} else {
-		what := "Bytes on the wire"
-		if form == bytesDecoded {
-			what = "Bytes (decoded message)"
+		label, note := bytesLabel(ev, raw, form)
+		hexDump(t, label, raw)
+		if note != "" {
+			t.para(t.st.Muted, note)
 		}
-		hexDump(t, what, raw)
 	}
 	if ev.Credential != nil && ev.Credential.Password != "" && !e.reveal {
 		t.para(t.st.Muted, "The password is masked here: the bytes show the mask ••••••••, not what was sent. p shows them as sent.")
 	}
+}
+
+// bytesLabel says truthfully what a hex dump holds, and a note to put
+// under it. A handshake message's bytes are the message (type, length,
+// body, RFC 8446 §4), not what crossed the wire: the TLS record around it
+// adds a 5-byte header (RFC 8446 §5.1), shown on the record's own row; of
+// an encrypted record the eavesdropper lens keeps that header alone.
+func bytesLabel(ev *sessions.Event, raw []byte, form bytesForm) (label, note string) {
+	const inRecord = " On the wire it travelled inside a TLS record, whose 5-byte header (type, version, length) is on the record's own row (RFC 8446 §5.1)."
+	switch {
+	case ev.Kind == sessions.KindHandshake && ev.Layer == sessions.LayerDecrypted:
+		return "Handshake message, decrypted", "The message as the handshake carries it: type, length and body (RFC 8446 §4)." + inRecord
+	case ev.Kind == sessions.KindHandshake:
+		return "Handshake message bytes", "The message as the handshake carries it: type, length and body (RFC 8446 §4)." + inRecord
+	case ev.Kind == sessions.KindEncrypted && ev.Record != nil && len(raw) < ev.Record.Length:
+		return "Record header on the wire", "The 5-byte record header (RFC 8446 §5.1); the ciphertext after it tells an observer only its size."
+	case form == bytesDecoded:
+		return "Bytes (decoded message)", ""
+	}
+	return "Bytes on the wire", ""
 }
 
 // writtenLines shows protocol lines as written on the connection, up to

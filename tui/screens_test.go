@@ -567,3 +567,26 @@ func TestSmallTexts(t *testing.T) {
 		t.Errorf("hops' ports: %s", v)
 	}
 }
+
+// TestBytesLabelTruthful: a handshake message's dump is labelled as the
+// message, with a note on the record header it travelled under, not as
+// "Bytes on the wire"; an encrypted record's header alone says so.
+func TestBytesLabelTruthful(t *testing.T) {
+	m := newSessionModel(t, 160, 48, &fakeSessions{evs: fixture587()})
+	mustUpdate(t, m, keyCode(tea.KeyTab)) // eavesdropper
+	for _, c := range []struct{ row, want, not string }{
+		{"client_hello", "Handshake message bytes", "Bytes on the wire"},
+		{"TLS handshake record", "Bytes on the wire", "Handshake message bytes"},
+		{"encrypted TLS application_data record", "Record header on the wire: 5", "Bytes on the wire"},
+	} {
+		selectText(t, m, c.row)
+		d := detailPaneText(m)
+		if !strings.Contains(d, c.want) || strings.Contains(d, c.not) {
+			t.Errorf("%s: detail pane lacks %q or has %q:\n%s", c.row, c.want, c.not, d)
+		}
+	}
+	selectText(t, m, "client_hello")
+	if d := detailPaneText(m); !strings.Contains(d, "5-byte header (type, version, length) is on the record's own row") {
+		t.Errorf("no note on the record header:\n%s", d)
+	}
+}
