@@ -345,14 +345,14 @@ func (e *explainer) bytesSection(t *paneText, ev *wire.Event) {
 // body, RFC 8446 §4), not what crossed the wire: the TLS record around it
 // adds a 5-byte header (RFC 8446 §5.1), shown on the record's own row; of
 // an encrypted record the eavesdropper lens keeps that header alone.
-func bytesLabel(ev *sessions.Event, raw []byte, form bytesForm) (label, note string) {
+func bytesLabel(ev *wire.Event, raw []byte, form bytesForm) (label, note string) {
 	const inRecord = " On the wire it travelled inside a TLS record, whose 5-byte header (type, version, length) is on the record's own row (RFC 8446 §5.1)."
 	switch {
-	case ev.Kind == sessions.KindHandshake && ev.Layer == sessions.LayerDecrypted:
+	case ev.Kind == wire.KindHandshake && ev.Layer == wire.LayerDecrypted:
 		return "Handshake message, decrypted", "The message as the handshake carries it: type, length and body (RFC 8446 §4)." + inRecord
-	case ev.Kind == sessions.KindHandshake:
+	case ev.Kind == wire.KindHandshake:
 		return "Handshake message bytes", "The message as the handshake carries it: type, length and body (RFC 8446 §4)." + inRecord
-	case ev.Kind == sessions.KindEncrypted && ev.Record != nil && len(raw) < ev.Record.Length:
+	case ev.Kind == wire.KindEncrypted && ev.Record != nil && len(raw) < ev.Record.Length:
 		return "Record header on the wire", "The 5-byte record header (RFC 8446 §5.1); the ciphertext after it tells an observer only its size."
 	case form == bytesDecoded:
 		return "Bytes (decoded message)", ""
