@@ -1,0 +1,237 @@
+package tlsprobe
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// Target is one port to probe.
+type Target struct {
+	// Addr is host:port.
+	Addr string `json:"addr"`
+	// Proto is the mail protocol spoken before TLS on an explicit-TLS
+	// port: "smtp", "imap" or "pop3" (the engine's protocol names).
+	Proto string `json:"proto,omitempty"`
+	// StartTLS: the port starts in cleartext and each probe first runs
+	// Proto's preamble up to the server's go-ahead; otherwise the
+	// ClientHello is the first byte sent (implicit TLS, RFC 8314 §3.3).
+	StartTLS bool `json:"starttls,omitempty"`
+	// ServerName is sent as SNI (a DNS name only) and is the name the
+	// certificate chains are checked against; empty checks the host
+	// part of Addr.
+	ServerName string `json:"server_name,omitempty"`
+	// EHLOName is the name an SMTP preamble gives in EHLO; empty sends
+	// the address literal of the connection's local address (RFC 5321
+	// §4.1.3), which is true and says nothing more.
+	EHLOName string `json:"ehlo_name,omitempty"`
+}
+
+// host is the host part of Addr.
+func (t Target) host() string {
+	h, _, err := net.SplitHostPort(t.Addr)
+	if err != nil {
+		return t.Addr
+	}
+	return h
+}
+
+// Defaults of Options.
+const (
+	DefaultProbeTimeout = 5 * time.Second
+	// DefaultPerHost bounds the connections open at once to one host,
+	// all its ports together: below the lab's 16 per client and far
+	// below Postfix's smtpd_client_connection_count_limit (50).
+	DefaultPerHost = 8
+	// DefaultTotal bounds the connections open at once across a Scanner.
+	DefaultTotal = 32
+	// DefaultMaxProbes bounds the probes of one port: every suite in
+	// the registry accepted under every version fits.
+	DefaultMaxProbes = 2000
+	// DefaultParts: see Options.Parts.
+	DefaultParts = 4
+)
+
+// UnknownALPN is the protocol the ALPN probe offers: no server knows it,
+// so a strict one must refuse (RFC 7301 §3.2).
+const UnknownALPN = "x-mailwire-unknown"
+
+// Options configure a Scanner. The zero value is usable.
+type Options struct {
+	// Versions to probe; nil means Versions().
+	Versions []uint16
+	// ProbeTimeout bounds one probe, connection and preamble included.
+	ProbeTimeout time.Duration
+	// PerHost bounds the connections open at once to one host, across
+	// every Scan of the Scanner; Total across all hosts.
+	PerHost, Total int
+	// MaxProbes bounds the probes of one Scan; past it the versions not
+	// finished are marked Incomplete.
+	MaxProbes int
+	// Parts is how many disjoint parts a version's candidates are split
+	// into after the first probe, each enumerated on its own, in
+	// parallel. Every part ends with one refusal, so more parts cost
+	// more connections and give more parallelism.
+	Parts int
+	// ALPN asks for the ALPN strictness probe (meant for implicit-TLS
+	// ports, where an HTTPS client redirected by an attacker would land).
+	ALPN bool
+	// Roots verify the chains seen; nil means the system's.
+	Roots *x509.CertPool
+	// Now is the time chains are checked at; zero means time.Now().
+	Now time.Time
+	// Dial opens a connection; nil uses a net.Dialer.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// OnProbe, when set, is told about every probe as it ends, from the
+	// goroutine that ran it (several at once): live progress.
+	OnProbe func(ProbeEvent)
+}
+
+// ProbeEvent reports one finished probe.
+type ProbeEvent struct {
+	Target  Target
+	Version uint16
+	// Purpose is what the probe was for: "version", "suites", "order" or
+	// "alpn".
+	Purpose string
+	Offered int
+	Answer  *Answer // nil when Err
+	Err     error   // the connection or the preamble failed
+	Elapsed time.Duration
+}
+
+// Scanner probes ports, sharing its connection bounds between the Scans
+// running at once. It is safe for concurrent use.
+type Scanner struct {
+	opts  Options
+	total chan struct{}
+	mu    sync.Mutex
+	hosts map[string]chan struct{}
+}
+
+// NewScanner returns a Scanner with opts, defaults filled in.
+func NewScanner(opts Options) *Scanner {
+	if len(opts.Versions) == 0 {
+		opts.Versions = Versions()
+	}
+	if opts.ProbeTimeout <= 0 {
+		opts.ProbeTimeout = DefaultProbeTimeout
+	}
+	if opts.PerHost <= 0 {
+		opts.PerHost = DefaultPerHost
+	}
+	if opts.Total <= 0 {
+		opts.Total = DefaultTotal
+	}
+	if opts.Parts <= 0 {
+		opts.Parts = DefaultParts
+	}
+	if opts.MaxProbes <= 0 {
+		opts.MaxProbes = DefaultMaxProbes
+	}
+	if opts.Dial == nil {
+		var d net.Dialer
+		opts.Dial = d.DialContext
+	}
+	return &Scanner{opts: opts, total: make(chan struct{}, opts.Total), hosts: map[string]chan struct{}{}}
+}
+
+// acquire takes a connection slot for host, waiting for one; release
+// gives it back.
+func (s *Scanner) acquire(ctx context.Context, host string) (release func(), err error) {
+	s.mu.Lock()
+	sem := s.hosts[host]
+	if sem == nil {
+		sem = make(chan struct{}, s.opts.PerHost)
+		s.hosts[host] = sem
+	}
+	s.mu.Unlock()
+	// Always the host's slot first, then the global one: the same order
+	// everywhere, so two probes never wait on each other.
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case s.total <- struct{}{}:
+	case <-ctx.Done():
+		<-sem
+		return nil, ctx.Err()
+	}
+	return func() { <-s.total; <-sem }, nil
+}
+
+// Probe sends one ClientHello to t on a new connection (after t's
+// STARTTLS preamble) and reads the answer: with flight, under TLS ≤ 1.2,
+// up to ServerHelloDone. It then closes the connection: no handshake is
+// ever completed. The error is for a probe that never got to send its
+// hello (no connection, a preamble the server refused); a server's way of
+// saying no to the hello is in Answer.Refusal.
+func (s *Scanner) Probe(ctx context.Context, t Target, h Hello, flight bool) (*Answer, error) {
+	release, err := s.acquire(ctx, t.host())
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	rec, err := h.Records()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.ProbeTimeout)
+	defer cancel()
+	conn, err := s.opts.Dial(ctx, "tcp", t.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", t.Addr, err)
+	}
+	defer conn.Close()
+	deadline, _ := ctx.Deadline()
+	if err := conn.SetDeadline(deadline); err != nil {
+		return nil, fmt.Errorf("set deadline: %w", err)
+	}
+	// Cancelling the scan ends a read in progress.
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if t.StartTLS {
+		if err := preamble(conn, t); err != nil {
+			return nil, err
+		}
+	}
+	// A write error (the server already closed) is not the answer: the
+	// read that follows says how the server ended it.
+	_, _ = conn.Write(rec)
+	return ReadAnswer(conn, flight), nil
+}
+
+// accepted says whether a answers a hello that offered version v and
+// offered: a ServerHello for v with an offered suite. When it does not,
+// the refusal says why (a ServerHello for another version, a suite not
+// offered).
+func accepted(v uint16, offered []uint16, a *Answer) (bool, *Refusal) {
+	if !a.Hello {
+		return false, a.Refusal
+	}
+	switch {
+	case a.Version < v:
+		// RFC 5246 §7.4.1.3, RFC 8446 §4.2.1: the highest version the
+		// server speaks, below the one offered.
+		return false, &Refusal{Kind: RefusedOtherVersion, Version: a.Version}
+	case a.Version > v:
+		return false, &Refusal{Kind: RefusedMalformed,
+			Detail: fmt.Sprintf("the server chose %s, which was not offered", versionName(a.Version))}
+	}
+	for _, s := range offered {
+		if s == a.Suite {
+			return true, nil
+		}
+	}
+	return false, &Refusal{Kind: RefusedMalformed,
+		Detail: fmt.Sprintf("the server chose %s (0x%04x), which was not offered", SuiteName(a.Suite), a.Suite)}
+}
+
+// errProbeBudget: the port's MaxProbes is spent.
+var errProbeBudget = errors.New("probe budget spent")
