@@ -33,7 +33,7 @@ var rooms = map[string][]string{
 	"sessions/mitm": {"sessions", "sessions/wire", "sessions/certs", "sessions/dissect", "sessions/protocol",
 		"sessions/internal/words"},
 	"sessions/scenario": {"sessions", "sessions/wire", "sessions/lens", "sessions/protocol", "sessions/mitm",
-		"sessions/lab"},
+		"sessions/lab", "content"},
 	// Name, certificate and TLS scans (scan --domain, issue 13).
 	"sessions/resolver":              nil,
 	"sessions/resolver/resolvertest": {"sessions/resolver"},

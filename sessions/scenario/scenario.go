@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/mitm"
@@ -120,12 +121,6 @@ func register(s Scenario) {
 	registry = append(registry, s)
 }
 
-// Order is the canonical order of the scenarios (as in package content).
-var Order = []string{
-	"too-early", "strip-opportunistic", "strip-required", "implicit-under-attack",
-	"command-injection", "response-injection", "tls12-vs-13", "compare", "hops",
-}
-
 // All returns the registered scenarios in canonical order.
 func All() []Scenario {
 	registryMu.RLock()
@@ -135,11 +130,15 @@ func All() []Scenario {
 	return out
 }
 
+// orderOf is a scenario's place in the canonical order, which the
+// teaching material sets (content.ScenarioOrder: the texts are read, and
+// the picker lists them, in that order); a scenario without a text comes
+// last.
 func orderOf(name string) int {
-	if i := slices.Index(Order, name); i >= 0 {
+	if i := slices.Index(content.ScenarioOrder, name); i >= 0 {
 		return i
 	}
-	return len(Order)
+	return len(content.ScenarioOrder)
 }
 
 // ByName returns the scenario called name.
