@@ -415,67 +415,8 @@ func (e *explainer) observedSection(t *paneText, ev *wire.Event) {
 	} else {
 		t.heading("What the observer has learned so far")
 	}
-	for _, l := range observedLines(observe(e.evs, ev.Seq, leg)) {
+	for _, l := range render.Learned(observe(e.evs, ev.Seq, leg), wire.SafeString) {
 		t.para(t.st.Text, "• "+l)
 	}
 }
 
-// observedLines words an observation, one fact a line. Every value came
-// from the peer or the path: sanitized here.
-func observedLines(o lens.Observation) []string {
-	if !o.Connected {
-		return []string{"nothing yet: the connection has not opened"}
-	}
-	out := []string{"both addresses and ports, and the timing and size of everything sent"}
-	if o.ClearLines > 0 {
-		out = append(out, fmt.Sprintf("%s in the clear: readable and changeable", plural(o.ClearLines, "protocol line")))
-	}
-	if o.Injected > 0 {
-		out = append(out, fmt.Sprintf("%s the server sent after accepting STARTTLS, before TLS", plural(o.Injected, "byte")))
-	}
-	for _, c := range o.Credentials {
-		s := "⚠ a credential (" + wire.SafeString(c.Mechanism)
-		if c.Username != "" {
-			s += ", user " + wire.SafeString(c.Username)
-		}
-		if c.Password {
-			s += ", and its password"
-		}
-		out = append(out, s+")")
-	}
-	if len(o.SNI) > 0 {
-		out = append(out, "the server name asked for (SNI, RFC 6066 §3): "+safeJoin(o.SNI))
-	}
-	if len(o.ALPNOffered) > 0 {
-		out = append(out, "ALPN (RFC 7301): "+safeJoin(o.ALPNOffered))
-	}
-	if o.Version != "" {
-		out = append(out, "the version and cipher suite chosen, from the ServerHello: "+wire.SafeString(o.Version)+", "+wire.SafeString(o.CipherSuite))
-	}
-	switch {
-	case len(o.Certificates) > 0:
-		out = append(out, "the server certificate, sent in the clear before TLS 1.3: "+safeJoin(o.Certificates))
-	case o.CertificateHidden:
-		out = append(out, "not the server certificate: TLS 1.3 encrypts it (RFC 8446 §4.4.2)")
-	}
-	switch {
-	case o.EncryptedRecords > 0:
-		out = append(out, fmt.Sprintf("%s, %s: only their sizes and timing", plural(o.EncryptedRecords, "encrypted record"), plural(o.Encrypted.Total(), "byte")))
-	case o.TLSBegun():
-		out = append(out, "TLS has begun: nothing encrypted has crossed yet")
-	case o.ClearLines == 0:
-		out = append(out, "no protocol byte has crossed yet")
-	default:
-		out = append(out, "no TLS so far: everything sent is readable")
-	}
-	return out
-}
-
-// safeJoin lists peer-controlled values, sanitized.
-func safeJoin(list []string) string {
-	out := make([]string, len(list))
-	for i, s := range list {
-		out[i] = wire.SafeString(s)
-	}
-	return strings.Join(out, ", ")
-}

@@ -173,7 +173,7 @@ func TestSessionLensToggle(t *testing.T) {
 	v := plain(m)
 	tl := timeline(m)
 	for _, want := range []string{"EAVESDROPPER LENS", "client_hello in the clear: SNI mail.lab.test", "encrypted TLS application_data record, 566 bytes",
-		"00000000", "What the observer has learned so far", "server name asked for (SNI, RFC 6066 §3):"} {
+		"00000000", "What the observer has learned so far", "server name the client asked for (SNI, RFC 6066 §3):"} {
 		if !strings.Contains(v, want) && !strings.Contains(flatten(v), want) {
 			t.Errorf("eavesdropper view lacks %q:\n%s", want, v)
 		}
@@ -675,12 +675,12 @@ func TestSessionObserverUpToSelection(t *testing.T) {
 	if !strings.Contains(v, "What the observer has learned so far") {
 		t.Fatalf("no observation in the pane:\n%s", plain(m))
 	}
-	for _, early := range []string{"SNI", "encrypted record", "everything sent is readable", "protocol line"} {
+	for _, early := range []string{"SNI", "encrypted record", "everything sent was readable", "protocol line"} {
 		if strings.Contains(v, early) {
 			t.Errorf("at the TCP connect the observer already knows %q:\n%s", early, plain(m))
 		}
 	}
-	if !strings.Contains(v, "no protocol byte has crossed yet") {
+	if !strings.Contains(v, "No protocol byte has crossed yet") {
 		t.Errorf("at the TCP connect the pane does not say nothing crossed yet:\n%s", plain(m))
 	}
 	mustUpdate(t, m, keyCode(tea.KeyEnd))

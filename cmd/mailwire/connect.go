@@ -41,7 +41,7 @@ type connectFlags struct {
 // hand against a server, on the terminal interface's prompt, or from lines
 // on standard input.
 func newConnectCmd() *cobra.Command {
-	f := connectFlags{side: sessionFlags{format: "text", lens: render.LensEndpoint}}
+	f := connectFlags{side: sessionFlags{format: "text"}}
 	cmd := &cobra.Command{
 		Use:   "connect HOST[:PORT]",
 		Short: "Talk to a server by hand, with every line and reply annotated",
@@ -106,7 +106,7 @@ func newConnectCmd() *cobra.Command {
 	fl.StringVar(&f.tlsMax, "tls-max", "", "highest TLS version to offer: 1.2 or 1.3 (1.2 shows the certificate on the wire)")
 	fl.DurationVar(&f.timeout, "timeout", 0, "limit for the whole session (default: 1h typed or piped, 30s scripted), and for each answer when shorter than 15s")
 	fl.StringVar(&f.side.format, "format", f.side.format, "line mode's output: text, json (JSON Lines), markdown")
-	fl.StringVar(&f.side.lens, "lens", f.side.lens, "line mode: endpoint, or eavesdropper (only what a passive observer sees)")
+	fl.TextVar(&f.side.lens, "lens", f.side.lens, "line mode: endpoint, or eavesdropper (only what a passive observer sees)")
 	fl.BoolVar(&f.side.reveal, "reveal", false, "line mode: print passwords instead of masking them")
 	fl.BoolVar(&f.side.hex, "hex", false, "line mode: add a hex+ASCII dump of the bytes (text format)")
 	fl.IntVar(&f.side.width, "width", 0, "line mode: wrap text at this many columns (default: the terminal's width, else 100)")

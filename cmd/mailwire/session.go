@@ -20,6 +20,7 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/render"
 	"github.com/mailwire/mailwire/sessions/wire"
@@ -42,7 +43,7 @@ type sessionFlags struct {
 	insecure   bool
 	timeout    time.Duration
 	format     string
-	lens       string
+	lens       lens.Lens
 	reveal     bool
 	hex        bool
 	width      int
@@ -59,7 +60,7 @@ type sessionFlags struct {
 // newSessionCmd builds `mailwire session`: one session without the TUI,
 // printed as an annotated transcript.
 func newSessionCmd() *cobra.Command {
-	f := sessionFlags{format: "text", lens: render.LensEndpoint}
+	f := sessionFlags{format: "text"}
 	cmd := &cobra.Command{
 		Use:   "session",
 		Short: "Run one mail session and print the annotated transcript",
@@ -111,7 +112,7 @@ func newSessionCmd() *cobra.Command {
 	fl.BoolVar(&f.insecure, "insecure", false, "do not enforce certificate verification (the result is still shown)")
 	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "limit for the whole session")
 	fl.StringVar(&f.format, "format", f.format, "output format: text, json (JSON Lines), markdown")
-	fl.StringVar(&f.lens, "lens", f.lens, "whose view: endpoint, or eavesdropper (only what a passive observer sees)")
+	fl.TextVar(&f.lens, "lens", f.lens, "whose view: endpoint, or eavesdropper (only what a passive observer sees)")
 	fl.BoolVar(&f.reveal, "reveal", false, "print passwords instead of masking them")
 	fl.BoolVar(&f.hex, "hex", false, "add a hex+ASCII dump of the bytes (text format)")
 	fl.IntVar(&f.width, "width", 0, "wrap text at this many columns (default: the terminal's width, else 100)")
@@ -374,9 +375,6 @@ func checkOutputFlags(f sessionFlags) error {
 	case "", "always", "never":
 	default:
 		return usageError(fmt.Errorf("--color %q: want always or never", f.forceColor))
-	}
-	if f.lens != render.LensEndpoint && f.lens != render.LensEavesdropper {
-		return usageError(fmt.Errorf("--lens %q: want endpoint or eavesdropper", f.lens))
 	}
 	return nil
 }

@@ -99,9 +99,6 @@ type Observation struct {
 	// and USER/PASS, which show the user on one line and the password on
 	// the next, count once.
 	Credentials []ClearCredential `json:"credentials,omitempty"`
-	// CredentialsInside counts credentials the client sent inside TLS:
-	// the observer saw only that some encrypted records went by.
-	CredentialsInside int `json:"credentials_inside,omitempty"`
 	// EnvelopeInClear: a message's envelope (MAIL FROM, RCPT TO) or its
 	// content crossed in the clear (RFC 5321 §3.3).
 	EnvelopeInClear bool `json:"envelope_in_clear,omitempty"`
@@ -219,9 +216,6 @@ func (b *Observer) Add(ev wire.Event) {
 	}
 	o := &b.o
 	o.Events++
-	if c := ev.Credential; c != nil && !(c.OnWire && Readable(ev)) {
-		o.CredentialsInside++
-	}
 	if !OnWire(ev) {
 		return
 	}

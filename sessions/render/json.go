@@ -64,6 +64,13 @@ import (
 //	error       {op, message, explain}
 //	redacted    bool    true when a password was masked in this event
 //
+// The lens decides what each line holds (lens.Lens.Project): the endpoint
+// lens writes every event whole; the eavesdropper lens writes only the
+// events that crossed the wire (and errors and verdicts), each with what an
+// observer saw of it — an encrypted record as its 5-byte header and length,
+// a cleartext handshake message with its telling fields, no client TLS
+// state, no decrypted line, a credential only when it crossed in the clear.
+//
 // Redaction: unless RevealSecrets, an event that carried a password has
 // credential.password set to "••••••••" and the secret-bearing argument
 // masked the same way in both text and raw (see RedactSecrets), and gets
@@ -75,7 +82,14 @@ func JSON(w io.Writer, evs []wire.Event, o Options) error {
 	enc := json.NewEncoder(&line)
 	// The output is data, not HTML: keep <, > and & as they are.
 	enc.SetEscapeHTML(false)
+	if err := o.checkLens(); err != nil {
+		return err
+	}
 	for i, ev := range evs {
+		ev, ok := o.Lens.Project(ev)
+		if !ok {
+			continue
+		}
 		line.Reset()
 		if err := enc.Encode(jsonEvent{Event: ev, Redacted: redacted[i]}); err != nil {
 			return fmt.Errorf("encode event %d: %w", ev.Seq, err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
@@ -70,18 +71,18 @@ func FuzzReadJSON(f *testing.F) {
 		if err != nil && len(evs) == 0 {
 			return
 		}
-		for _, lens := range []string{LensEndpoint, LensEavesdropper} {
-			o := Options{Lens: lens, Hex: true, Width: 60}
+		for _, view := range []lens.Lens{lens.Endpoint, lens.Eavesdropper} {
+			o := Options{Lens: view, Hex: true, Width: 60}
 			var b bytes.Buffer
 			if err := Text(&b, evs, o); err != nil {
-				t.Fatalf("PrintText %s: %v", lens, err)
+				t.Fatalf("PrintText %s: %v", view, err)
 			}
-			fuzzInert(t, "PrintText "+lens, b.String())
+			fuzzInert(t, "PrintText "+view.String(), b.String())
 			b.Reset()
 			if err := Markdown(&b, evs, o); err != nil {
-				t.Fatalf("PrintMarkdown %s: %v", lens, err)
+				t.Fatalf("PrintMarkdown %s: %v", view, err)
 			}
-			fuzzInert(t, "PrintMarkdown "+lens, b.String())
+			fuzzInert(t, "PrintMarkdown "+view.String(), b.String())
 		}
 		// Unless asked, no printer shows a password the file carries.
 		for _, ev := range evs {

@@ -51,7 +51,7 @@ func Markdown(w io.Writer, evs []wire.Event, o Options) error {
 	}
 	var chains []*chainView
 	for _, ev := range evs {
-		if eaves && !lens.Eavesdropper.Shows(ev) {
+		if !o.Lens.Shows(ev) {
 			continue
 		}
 		ann, hasAnn := explain(ev.Annotation)
@@ -75,17 +75,22 @@ func Markdown(w io.Writer, evs []wire.Event, o Options) error {
 				what = append(what, mdCode(l, true))
 			}
 		}
-		// A handout keeps to the handshake fields an observer learns
-		// (SNI, ALPN, versions, certificate); the text format has them all.
-		for _, l := range detailLines(ev, true) {
-			what = append(what, mdCode(l, true))
+		for _, f := range o.Lens.Fields(ev) {
+			if f.Metadata { // the telling fields; the text format has them all
+				what = append(what, mdCode(wire.SafeString(f.Name)+": "+wire.SafeString(f.Value), true))
+			}
 		}
-		if !eaves && ev.TLS != nil {
-			for _, l := range detailLines(wire.Event{TLS: ev.TLS}, false) {
+		if o.Lens.ShowsCredential(ev) {
+			for _, l := range detailLines(wire.Event{Credential: ev.Credential}, lens.Endpoint) {
 				what = append(what, mdCode(l, true))
 			}
 		}
-		if v := newChainView(ev.TLS); v != nil && !eaves {
+		if o.Lens.ShowsTLSState(ev) {
+			for _, l := range detailLines(wire.Event{TLS: ev.TLS}, lens.Endpoint) {
+				what = append(what, mdCode(l, true))
+			}
+		}
+		if v := newChainView(ev.TLS); v != nil && o.Lens.ShowsTLSState(ev) {
 			// The row names the verdict and the problems; the
 			// certificates follow the table, and the problems' words
 			// join "What the lines mean".
@@ -96,7 +101,7 @@ func Markdown(w io.Writer, evs []wire.Event, o Options) error {
 				what = append(what, pr.mark()+" "+mdCode(pr.text, true))
 			}
 		}
-		if ev.Credential != nil && ev.Credential.OnWire {
+		if lens.Eavesdropper.ShowsCredential(ev) {
 			what = append(what, "**"+credentialWarning+"**")
 		}
 		meaning := ""
@@ -127,10 +132,14 @@ func Markdown(w io.Writer, evs []wire.Event, o Options) error {
 		}
 	}
 
-	fmt.Fprintln(bw, "## What an eavesdropper saw")
-	fmt.Fprintln(bw)
-	for _, b := range eavesdropperSummary(evs, func(s string) string { return mdCode(wire.SafeString(s), false) }) {
-		fmt.Fprintln(bw, "- "+b)
+	for i, ob := range LearnedPerLeg(evs) {
+		if i > 0 {
+			fmt.Fprintln(bw)
+		}
+		fmt.Fprintf(bw, "## %s\n\n", mdLine(learnedHeading(ob.Leg)))
+		for _, b := range Learned(ob, func(s string) string { return mdCode(wire.SafeString(s), false) }) {
+			fmt.Fprintln(bw, "- "+b)
+		}
 	}
 	return bw.Flush()
 }

@@ -27,20 +27,7 @@ import (
 	"github.com/mailwire/mailwire/sessions/internal/words"
 	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/protocol"
-	"github.com/mailwire/mailwire/sessions/tlsmsg"
 	"github.com/mailwire/mailwire/sessions/wire"
-)
-
-// Lenses: whose view of the session a printer shows.
-const (
-	// LensEndpoint shows what the client endpoint saw: every protocol line,
-	// decrypted lines inside TLS, decoded handshake messages, notes, errors.
-	LensEndpoint = "endpoint"
-	// LensEavesdropper shows only what a passive observer on the path saw:
-	// cleartext lines as they were, TLS records as type and length, and the
-	// handshake metadata that travels in the clear (SNI, ALPN, and before
-	// TLS 1.3 the server certificate; RFC 8446 §4.4.2).
-	LensEavesdropper = "eavesdropper"
 )
 
 // Options control the printers. The zero value prints plain text of
@@ -55,8 +42,9 @@ type Options struct {
 	RevealSecrets bool
 	// Width is the column count text is wrapped to (text format); 0 means 100.
 	Width int
-	// Lens is LensEndpoint (default, "") or LensEavesdropper.
-	Lens string
+	// Lens is whose view the output shows (the lens decides what each
+	// event shows of itself); the zero value is the endpoint's.
+	Lens lens.Lens
 	// Hex adds a hex+ASCII dump (SafeHexDump) of each event's bytes (text
 	// format): in the eavesdropper lens the bytes as they crossed the wire
 	// (cleartext lines, whole TLS records), in the endpoint lens the
@@ -101,15 +89,12 @@ func (o Options) lookup(key string) (content.Annotation, bool) {
 	return content.Lookup(key)
 }
 
-func (o Options) eavesdropper() bool { return o.Lens == LensEavesdropper }
+func (o Options) eavesdropper() bool { return o.Lens == lens.Eavesdropper }
 
-// checkLens rejects a lens name the printers do not know.
+// checkLens rejects a lens the printers do not know.
 func (o Options) checkLens() error {
-	switch o.Lens {
-	case "", LensEndpoint, LensEavesdropper:
-		return nil
-	}
-	return fmt.Errorf("lens %q: want %s or %s", o.Lens, LensEndpoint, LensEavesdropper)
+	_, err := lens.Parse(o.Lens.String())
+	return err
 }
 
 // prepare applies the options every format shares: redaction.
@@ -206,19 +191,15 @@ func extraLines(ev wire.Event) []string {
 	return lines
 }
 
-// detailLines are the decoded parts of an event shown under it: handshake
-// fields, TLS state, credentials.
-func detailLines(ev wire.Event, eaves bool) []string {
+// detailLines are the decoded parts of an event shown under it, as far
+// as the lens shows them: handshake fields, the client's TLS state, a
+// credential.
+func detailLines(ev wire.Event, l lens.Lens) []string {
 	var out []string
-	if h := ev.Handshake; h != nil {
-		for _, f := range h.Fields {
-			if eaves && !f.Metadata {
-				continue
-			}
-			out = append(out, wire.SafeString(f.Name)+": "+wire.SafeString(f.Value))
-		}
+	for _, f := range l.Fields(ev) {
+		out = append(out, wire.SafeString(f.Name)+": "+wire.SafeString(f.Value))
 	}
-	if t := ev.TLS; t != nil && !eaves {
+	if t := ev.TLS; t != nil && l.ShowsTLSState(ev) {
 		if t.ALPN != "" {
 			out = append(out, "ALPN: "+wire.SafeString(t.ALPN))
 		}
@@ -231,7 +212,7 @@ func detailLines(ev wire.Event, eaves bool) []string {
 			out = append(out, "verify error: "+wire.SafeString(t.VerifyError))
 		}
 	}
-	if c := ev.Credential; c != nil {
+	if c := ev.Credential; c != nil && l.ShowsCredential(ev) {
 		s := "credential: " + wire.SafeString(c.Mechanism)
 		if c.Username != "" {
 			s += ", user " + wire.SafeString(c.Username)
@@ -374,30 +355,42 @@ func (p *TextPrinter) Print(ev wire.Event) error {
 	return p.w.Flush()
 }
 
-// Close writes the summary of the eavesdropper lens and flushes.
+// Close writes what an eavesdropper saw (the eavesdropper lens: one part
+// per connection, since an observer sits on one path) and flushes.
 func (p *TextPrinter) Close() error {
 	if p.o.eavesdropper() {
 		bw, st := p.w, p.st
-		fmt.Fprintln(bw)
-		fmt.Fprintln(bw, st.render(st.rule, "What an eavesdropper saw"))
-		for _, b := range eavesdropperSummary(p.evs, wire.SafeString) {
-			for i, wl := range wrap(b, p.width-4) {
-				pre := "  • "
-				if i > 0 {
-					pre = "    "
+		for _, ob := range LearnedPerLeg(p.evs) {
+			fmt.Fprintln(bw)
+			fmt.Fprintln(bw, st.render(st.rule, learnedHeading(ob.Leg)))
+			for _, b := range Learned(ob, wire.SafeString) {
+				for i, wl := range wrap(b, p.width-4) {
+					pre := "  • "
+					if i > 0 {
+						pre = "    "
+					}
+					fmt.Fprintln(bw, pre+wl)
 				}
-				fmt.Fprintln(bw, pre+wl)
 			}
 		}
 	}
 	return p.w.Flush()
 }
 
+// learnedHeading heads what an observer of one connection (or of the whole
+// session) saw.
+func learnedHeading(leg string) string {
+	if leg == "" {
+		return "What an eavesdropper saw"
+	}
+	return "What an eavesdropper on " + wire.SafeString(leg) + " saw"
+}
+
 func (p *TextPrinter) event(ev wire.Event) {
 	bw, st, o, width := p.w, p.st, p.o, p.width
 	indent := strings.Repeat(" ", textIndent)
 	eaves := o.eavesdropper()
-	if eaves && !lens.Eavesdropper.Shows(ev) {
+	if !o.Lens.Shows(ev) {
 		return
 	}
 	ann, hasAnn := o.lookup(ev.Annotation)
@@ -426,7 +419,7 @@ func (p *TextPrinter) event(ev wire.Event) {
 			fmt.Fprintln(bw, indent+l)
 		}
 	}
-	for _, l := range detailLines(ev, eaves) {
+	for _, l := range detailLines(ev, o.Lens) {
 		for i, wl := range wrap(l, width-textIndent-6) {
 			pre := indent + "  "
 			if i > 0 {
@@ -435,14 +428,14 @@ func (p *TextPrinter) event(ev wire.Event) {
 			fmt.Fprintln(bw, pre+st.render(st.detail, wl))
 		}
 	}
-	if v := newChainView(ev.TLS); v != nil && !eaves {
+	if v := newChainView(ev.TLS); v != nil && o.Lens.ShowsTLSState(ev) {
 		p.chain(v)
 	}
-	if ev.Credential != nil && ev.Credential.OnWire {
+	if lens.Eavesdropper.ShowsCredential(ev) {
 		fmt.Fprintln(bw, indent+"  "+st.render(st.warn, credentialWarning))
 	}
 	if o.Hex {
-		if b := hexBytes(ev, eaves); len(b) > 0 {
+		if b := hexBytes(ev, o.Lens); len(b) > 0 {
 			// A 16-byte row is 78 columns: it starts left of the text
 			// column, and rows shrink to 8 bytes on narrow output.
 			perRow := 16
@@ -469,7 +462,7 @@ func (p *TextPrinter) event(ev wire.Event) {
 		}
 		printProse(bw, st, ann, in, width)
 	}
-	if eaves && ev.Credential != nil && ev.Credential.OnWire && !p.seen["wire.credentials"] {
+	if eaves && lens.Eavesdropper.ShowsCredential(ev) && !p.seen["wire.credentials"] {
 		if a, ok := o.lookup("wire.credentials"); ok {
 			p.seen["wire.credentials"] = true
 			printProse(bw, st, a, indent, width)
@@ -612,21 +605,19 @@ func printProse(w io.Writer, st textStyles, ann content.Annotation, indent strin
 	}
 }
 
-// hexBytes picks the bytes the hex view dumps for an event.
-func hexBytes(ev wire.Event, eaves bool) []byte {
-	switch ev.Kind {
-	case wire.KindLine, wire.KindNote:
-		return ev.Raw
-	case wire.KindRecord, wire.KindEncrypted:
-		if eaves {
-			return ev.Raw
-		}
-	case wire.KindHandshake:
-		if !eaves {
-			return ev.Raw
-		}
+// hexBytes picks the bytes the hex view dumps for an event: what the lens
+// shows of it, each byte once. The endpoint lens dumps the decoded
+// messages and lines, not the records that carried them; the eavesdropper
+// lens dumps the records (a cleartext handshake message is inside the
+// record dumped just before it).
+func hexBytes(ev wire.Event, l lens.Lens) []byte {
+	switch {
+	case l == lens.Endpoint && (ev.Kind == wire.KindRecord || ev.Kind == wire.KindEncrypted):
+		return nil
+	case l == lens.Eavesdropper && ev.Kind == wire.KindHandshake:
+		return nil
 	}
-	return nil
+	return l.Bytes(ev)
 }
 
 // wrap breaks s into lines of at most width display columns at spaces; a
@@ -679,161 +670,6 @@ func wrap(s string, width int) []string {
 		out = append(out, cur.String())
 	}
 	return out
-}
-
-// eavesdropperSummary lists, in a few sentences, what a passive observer
-// learned from the session. quote formats a peer-controlled value for the
-// target format (sanitized, and code-quoted in Markdown).
-func eavesdropperSummary(evs []wire.Event, quote func(string) string) []string {
-	var (
-		clearLines, clearBytes int
-		commands               []string
-		creds                  []*wire.Credential
-		hiddenCreds            []*wire.Credential
-		hs                     clearHandshake
-		encRecords, encBytes   int
-		tlsSeen                bool
-		injected               int
-	)
-	for _, ev := range evs {
-		switch {
-		case ev.Kind == wire.KindLine && ev.Layer == wire.LayerCleartext:
-			clearLines++
-			clearBytes += len(ev.Raw)
-			if ev.Dir == wire.ClientToServer && ev.Line != nil && ev.Line.Command != "" {
-				commands = appendUnique(commands, ev.Line.Command)
-			}
-		case ev.Kind == wire.KindNote && ev.Layer == wire.LayerCleartext:
-			injected += len(ev.Raw)
-		case ev.Kind == wire.KindBoundary:
-			tlsSeen = true
-		case ev.Kind == wire.KindEncrypted:
-			encRecords++
-			if ev.Record != nil {
-				encBytes += ev.Record.Length
-			}
-		case ev.Kind == wire.KindHandshake && ev.Handshake != nil && !ev.Handshake.Encrypted:
-			hs.add(ev.Handshake)
-		}
-		if c := ev.Credential; c != nil {
-			if c.OnWire {
-				// AUTH LOGIN and POP3 USER/PASS reveal the user name on
-				// one line and the password on the next: report once.
-				if n := len(creds); n > 0 && creds[n-1].Password == "" &&
-					creds[n-1].Mechanism == c.Mechanism && creds[n-1].Username == c.Username {
-					creds = creds[:n-1]
-				}
-				creds = append(creds, c)
-			} else {
-				hiddenCreds = append(hiddenCreds, c)
-			}
-		}
-	}
-
-	var out []string
-	out = append(out, "The addresses and ports of both ends, and the timing and size of everything sent.")
-	switch {
-	case clearLines == 0 && tlsSeen:
-		out = append(out, "No protocol line in the clear: TLS started before any mail protocol byte.")
-	case clearLines > 0:
-		s := fmt.Sprintf("%d protocol lines in the clear (%d bytes)", clearLines, clearBytes)
-		if len(commands) > 0 {
-			quoted := make([]string, len(commands))
-			for i, c := range commands {
-				quoted[i] = quote(c)
-			}
-			s += ", including the client's " + strings.Join(quoted, ", ")
-		}
-		out = append(out, s+": readable and changeable by anyone on the path.")
-	}
-	if injected > 0 {
-		out = append(out, fmt.Sprintf("%d bytes the server sent after accepting STARTTLS, before TLS: discarded by the client, but an attacker could have put them there.", injected))
-	}
-	for _, c := range creds {
-		s := "⚠ Credentials in the clear: " + quote(c.Mechanism)
-		if c.Username != "" {
-			s += ", user " + quote(c.Username)
-		}
-		if c.Password != "" {
-			s += ", password " + quote(c.Password)
-		}
-		out = append(out, s+". Base64 is an encoding, not encryption: anyone on the path can read and reuse them.")
-	}
-	if len(creds) == 0 && len(hiddenCreds) > 0 {
-		out = append(out, "Credentials ("+quote(hiddenCreds[0].Mechanism)+") were sent inside TLS: the observer saw only encrypted records.")
-	}
-	if len(hs.sni) > 0 {
-		out = append(out, "The server name the client asked for (SNI, RFC 6066 §3): "+quoteAll(hs.sni, quote)+".")
-	}
-	if len(hs.alpn) > 0 {
-		out = append(out, "ALPN protocols (RFC 7301): "+quoteAll(hs.alpn, quote)+".")
-	}
-	if hs.serverHello != "" {
-		out = append(out, "The negotiated parameters, from the cleartext ServerHello: "+quote(hs.serverHello)+".")
-	}
-	switch {
-	case len(hs.certs) > 0:
-		out = append(out, "The server's certificate, sent in the clear before TLS 1.3 (RFC 8446 §4.4.2): "+quoteAll(hs.certs, quote)+".")
-	case hs.serverHello != "":
-		out = append(out, "Not the server's certificate: TLS 1.3 encrypts it (RFC 8446 §4.4.2).")
-	}
-	switch {
-	case encRecords > 0:
-		out = append(out, fmt.Sprintf("%d encrypted records (%d bytes): only their type, length and timing.", encRecords, encBytes))
-	case !tlsSeen:
-		out = append(out, "No TLS: the whole session was readable.")
-	}
-	return out
-}
-
-// clearHandshake gathers what the handshake messages sent in the clear
-// told an observer, from their typed values: the server names and ALPN
-// protocols the client offered, the ServerHello's choices, the subjects of
-// a TLS ≤ 1.2 certificate chain.
-type clearHandshake struct {
-	sni, alpn, certs []string
-	serverHello      string
-}
-
-func (c *clearHandshake) add(h *tlsmsg.Handshake) {
-	if ch := h.ClientHello; ch != nil {
-		if names := ch.ServerNames(); len(names) > 0 {
-			c.sni = appendUnique(c.sni, strings.Join(names, ", "))
-		}
-		if protos := ch.ALPNProtocols(); len(protos) > 0 {
-			c.alpn = appendUnique(c.alpn, strings.Join(protos, ", "))
-		}
-	}
-	if sh := h.ServerHello; sh != nil && !sh.IsHelloRetryRequest() {
-		if p := sh.ALPN(); p != "" {
-			c.alpn = appendUnique(c.alpn, p)
-		}
-		if c.serverHello == "" && h.Error == "" {
-			c.serverHello = sh.Summary()
-		}
-	}
-	if m := h.Certificate; m != nil {
-		for _, subject := range m.CertificateSubjects() {
-			c.certs = appendUnique(c.certs, subject)
-		}
-	}
-}
-
-func appendUnique(list []string, s string) []string {
-	for _, x := range list {
-		if x == s {
-			return list
-		}
-	}
-	return append(list, s)
-}
-
-func quoteAll(list []string, quote func(string) string) string {
-	q := make([]string, len(list))
-	for i, s := range list {
-		q[i] = quote(s)
-	}
-	return strings.Join(q, ", ")
 }
 
 // LegTag is the prefix the printers put before an event's text when the

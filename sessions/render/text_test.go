@@ -68,12 +68,12 @@ func TestPrintGoldens(t *testing.T) {
 			o            Options
 		}{
 			{"text", "text", Options{}},
-			{"text_eavesdropper", "text", Options{Lens: LensEavesdropper}},
-			{"text_eavesdropper_hex_w60", "text", Options{Lens: LensEavesdropper, Hex: true, Width: 60}},
+			{"text_eavesdropper", "text", Options{Lens: lens.Eavesdropper}},
+			{"text_eavesdropper_hex_w60", "text", Options{Lens: lens.Eavesdropper, Hex: true, Width: 60}},
 			{"text_color", "text", Options{Color: true}},
 			{"json", "json", Options{}},
 			{"markdown", "markdown", Options{}},
-			{"markdown_eavesdropper", "markdown", Options{Lens: LensEavesdropper}},
+			{"markdown_eavesdropper", "markdown", Options{Lens: lens.Eavesdropper}},
 		} {
 			t.Run(fname+"/"+tc.name, func(t *testing.T) {
 				tc.o.Annotations = fixtureAnnotations
@@ -123,7 +123,7 @@ func TestPrintTextShape(t *testing.T) {
 }
 
 func TestPrintEavesdropperLens(t *testing.T) {
-	o := Options{Annotations: fixtureAnnotations, Lens: LensEavesdropper}
+	o := Options{Annotations: fixtureAnnotations, Lens: lens.Eavesdropper}
 	out := render(t, "text", fixture587(), o)
 	for _, want := range []string{
 		"CLEARTEXT  EHLO client.test",
@@ -132,7 +132,7 @@ func TestPrintEavesdropperLens(t *testing.T) {
 		"certificate[0] subject: CN=mail.lab.test,O=mailwire lab",
 		"ENCRYPTED  encrypted TLS application_data record, 69 bytes",
 		"What an eavesdropper saw",
-		"Credentials (AUTH PLAIN) were sent inside TLS",
+		"6 encrypted records (337 bytes): only their type, length and timing.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("eavesdropper text lacks %q:\n%s", want, out)
@@ -140,19 +140,19 @@ func TestPrintEavesdropperLens(t *testing.T) {
 	}
 	// Inside TLS the observer sees nothing of the lines, the TLS state or
 	// the fields that are not metadata.
-	for _, hidden := range []string{"AUTH PLAIN ••", "235 2.0.0", "QUIT", "certificate verified", "legacy_version", "ECDSA P-256"} {
+	for _, hidden := range []string{"AUTH PLAIN ••", "235 2.0.0", "QUIT", "certificate verified", "legacy_version", "ECDSA P-256", "AUTH PLAIN"} {
 		if strings.Contains(out, hidden) {
 			t.Errorf("eavesdropper text shows %q", hidden)
 		}
 	}
 	clear := render(t, "text", fixtureCleartextAuth(), o)
-	for _, want := range []string{"No TLS: the whole session was readable.", "⚠ Credentials in the clear: AUTH LOGIN, user learner, password ••••••••",
+	for _, want := range []string{"No TLS so far: everything sent was readable.", "⚠ Credentials in the clear: AUTH LOGIN, user learner, and the password",
 		"Anyone on the path can read this password."} {
 		if !strings.Contains(clear, want) {
 			t.Errorf("cleartext session, eavesdropper lens lacks %q:\n%s", want, clear)
 		}
 	}
-	if _, err := printText(fixture587(), Options{Lens: "god"}); err == nil {
+	if _, err := printText(fixture587(), Options{Lens: lens.Lens(7)}); err == nil {
 		t.Error("unknown lens accepted")
 	}
 }
@@ -203,7 +203,7 @@ func secretForms() []string {
 func TestPrintMasksPasswords(t *testing.T) {
 	for name, evs := range map[string][]wire.Event{"587": fixture587(), "cleartext": fixtureCleartextAuth()} {
 		for format := range printers {
-			for _, view := range []string{LensEndpoint, LensEavesdropper} {
+			for _, view := range []lens.Lens{lens.Endpoint, lens.Eavesdropper} {
 				for _, hex := range []bool{false, true} {
 					o := Options{Lens: view, Hex: hex}
 					out := render(t, format, evs, o)
@@ -214,7 +214,7 @@ func TestPrintMasksPasswords(t *testing.T) {
 							t.Errorf("%s %s lens=%s hex=%v: output holds %q", name, format, view, hex, s)
 						}
 					}
-					if !strings.Contains(out, protocol.Mask("x")) && (view == LensEndpoint || name == "cleartext") {
+					if !strings.Contains(out, protocol.Mask("x")) && (view == lens.Endpoint || name == "cleartext") {
 						t.Errorf("%s %s lens=%s: no mask shown", name, format, view)
 					}
 				}
@@ -352,7 +352,7 @@ func TestPrintHostileStrings(t *testing.T) {
 	evs := hostileEvents()
 	for format := range printers {
 		for _, o := range []Options{
-			{}, {Lens: LensEavesdropper}, {Hex: true}, {Lens: LensEavesdropper, Hex: true}, {RevealSecrets: true}, {Width: 40},
+			{}, {Lens: lens.Eavesdropper}, {Hex: true}, {Lens: lens.Eavesdropper, Hex: true}, {RevealSecrets: true}, {Width: 40},
 		} {
 			for _, ann := range []func(string) (content.Annotation, bool){fixtureAnnotations, nil} {
 				o.Annotations = ann
@@ -445,7 +445,7 @@ func TestWrap(t *testing.T) {
 // exactly Text's output.
 func TestTextPrinterStreams(t *testing.T) {
 	evs := fixtureCleartextAuth()
-	for _, view := range []string{LensEndpoint, LensEavesdropper} {
+	for _, view := range []lens.Lens{lens.Endpoint, lens.Eavesdropper} {
 		o := Options{Lens: view, Annotations: fixtureAnnotations}
 		var b bytes.Buffer
 		p, err := NewTextPrinter(&b, o)
@@ -468,7 +468,7 @@ func TestTextPrinterStreams(t *testing.T) {
 			t.Errorf("%s: streamed output differs from PrintText", view)
 		}
 	}
-	if _, err := NewTextPrinter(&bytes.Buffer{}, Options{Lens: "x"}); err == nil {
+	if _, err := NewTextPrinter(&bytes.Buffer{}, Options{Lens: lens.Lens(9)}); err == nil {
 		t.Error("bad lens accepted")
 	}
 }

@@ -159,13 +159,13 @@ type CompareTable struct {
 // one row with an empty Leg. It is pure, so the scenario's verdict, the TUI
 // and the printers compute the same table from the same events.
 func Compare(evs []wire.Event) CompareTable {
-	legs := Legs(evs)
+	legs := wire.Legs(evs)
 	if len(legs) == 0 {
 		legs = []string{""}
 	}
 	var t CompareTable
 	for _, leg := range legs {
-		f := analyzeLeg(OnLeg(evs, leg))
+		f := analyzeLeg(wire.OnLeg(evs, leg))
 		if !f.network {
 			continue
 		}

@@ -34,7 +34,7 @@ func TestCompareLive(t *testing.T) {
 	if v.Verdict.Safe {
 		t.Errorf("compare is safe although 587 showed its capabilities in the clear: %s", v.Text)
 	}
-	if got := scenario.Legs(evs); !slices.Equal(got, []string{scenario.LegCompare587, scenario.LegCompare465, scenario.LegCompare443}) {
+	if got := wire.Legs(evs); !slices.Equal(got, []string{scenario.LegCompare587, scenario.LegCompare465, scenario.LegCompare443}) {
 		t.Fatalf("legs %q\n%s", got, dump(evs))
 	}
 	tab := scenario.Compare(evs)
@@ -42,7 +42,7 @@ func TestCompareLive(t *testing.T) {
 		t.Fatalf("%d rows, want 3: %+v", len(tab.Rows), tab)
 	}
 	for _, r := range tab.Rows {
-		leg := scenario.OnLeg(evs, r.Leg)
+		leg := wire.OnLeg(evs, r.Leg)
 		// The byte count is what the eavesdropper lens shows, no more.
 		if n := len(scenario.EavesdropperBytes(leg)); r.CleartextBytes != n {
 			t.Errorf("%s: %d cleartext bytes, the eavesdropper read %d", r.Leg, r.CleartextBytes, n)

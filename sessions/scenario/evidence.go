@@ -3,7 +3,6 @@ package scenario
 import (
 	"bytes"
 	"encoding/base64"
-	"slices"
 
 	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/wire"
@@ -12,29 +11,6 @@ import (
 // Evidence: pure functions of an event stream that the verdicts, the tests
 // and the compare table share, so that what a scenario claims is always
 // what its events show.
-
-// OnLeg returns the events of one leg.
-func OnLeg(evs []wire.Event, leg string) []wire.Event {
-	var out []wire.Event
-	for _, ev := range evs {
-		if ev.Leg == leg {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
-
-// Legs returns the legs of a stream in the order they first appear ("" is
-// left out: events of the scenario as a whole).
-func Legs(evs []wire.Event) []string {
-	var out []string
-	for _, ev := range evs {
-		if ev.Leg != "" && !slices.Contains(out, ev.Leg) {
-			out = append(out, ev.Leg)
-		}
-	}
-	return out
-}
 
 // CredentialsOnWire returns the Seq of every event that carried a decoded
 // credential readable by anyone on the path (before TLS), as the lens

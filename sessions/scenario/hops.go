@@ -153,7 +153,7 @@ func hopsPath(r *Run) error {
 	}
 
 	// Hop 3: local delivery, as the relay hop's own events show it.
-	accepted := acceptedData(OnLeg(r.Events(), LegHopRelay))
+	accepted := acceptedData(wire.OnLeg(r.Events(), LegHopRelay))
 	if accepted == nil {
 		return nil
 	}
@@ -307,8 +307,8 @@ type Hop struct {
 // TUI and the printers draw the same path from the same events.
 func Hops(evs []wire.Event) []Hop {
 	var out []Hop
-	for _, leg := range Legs(evs) {
-		out = append(out, hopOf(leg, OnLeg(evs, leg)))
+	for _, leg := range wire.Legs(evs) {
+		out = append(out, hopOf(leg, wire.OnLeg(evs, leg)))
 	}
 	return out
 }

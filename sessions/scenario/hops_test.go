@@ -63,7 +63,7 @@ func TestHopsLive(t *testing.T) {
 			t.Errorf("%s: certificate %q (%s), want %q", h.Leg, h.Cert, h.CertDetail, want)
 		}
 	}
-	relay := scenario.OnLeg(evs, scenario.LegHopRelay)
+	relay := wire.OnLeg(evs, scenario.LegHopRelay)
 	// The relay hop carried the submitted message (its Subject is in the
 	// decrypted DATA line), inside TLS: the path never saw it.
 	if !has(relay, func(ev wire.Event) bool {
@@ -82,7 +82,7 @@ func TestHopsLive(t *testing.T) {
 	}
 	// The mailbox on the recipient's server has the message: the
 	// retrieval's decrypted lines show the mailbox size.
-	if !has(scenario.OnLeg(evs, scenario.LegHopRetrieval), func(ev wire.Event) bool {
+	if !has(wire.OnLeg(evs, scenario.LegHopRetrieval), func(ev wire.Event) bool {
 		return ev.Layer == wire.LayerDecrypted && strings.HasSuffix(ev.Text, " EXISTS")
 	}) {
 		t.Errorf("retrieval shows no EXISTS\n%s", dump(evs))
@@ -112,12 +112,12 @@ func TestHopsStripped(t *testing.T) {
 	if rh.TLS != scenario.HopCleartext || rh.Cert != scenario.CertNotChecked || !strings.Contains(rh.Observer, "whole message") {
 		t.Errorf("relay hop through the attacker: %+v\n%s", rh, dump(evs))
 	}
-	if !scenario.Exposes(scenario.EavesdropperBytes(scenario.OnLeg(evs, scenario.LegHopRelay)), scenario.HopsSubject) {
+	if !scenario.Exposes(scenario.EavesdropperBytes(wire.OnLeg(evs, scenario.LegHopRelay)), scenario.HopsSubject) {
 		t.Errorf("the subject is not readable on the stripped hop\n%s", dump(evs))
 	}
 	// A relay sends no password: its note names the message as what is
 	// exposed.
-	if !has(scenario.OnLeg(evs, scenario.LegHopRelay), func(ev wire.Event) bool {
+	if !has(wire.OnLeg(evs, scenario.LegHopRelay), func(ev wire.Event) bool {
 		return ev.Annotation == sessions.ExplainOpportunisticCleartext && strings.Contains(ev.Text, "the message included")
 	}) {
 		t.Errorf("the relay's cleartext note does not name the message\n%s", dump(evs))

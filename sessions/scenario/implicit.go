@@ -25,7 +25,7 @@ func playImplicitAttack(r *Run) error {
 	if err != nil {
 		return err
 	}
-	client := OnLeg(evs, wire.LegClientAttacker)
+	client := wire.OnLeg(evs, wire.LegClientAttacker)
 	if leaked := CredentialsOnWire(client); len(leaked) > 0 {
 		r.Verdict("", "credentials-leaked", false, "the password crossed the wire readable", leaked...)
 		return nil

@@ -25,7 +25,7 @@ func TestImplicitUnderAttack(t *testing.T) {
 					t.Errorf("a protocol line crossed some leg readable\n%s", dump(evs))
 				}
 				for _, leg := range []string{wire.LegClientAttacker, wire.LegAttackerServer} {
-					if scenario.Exposes(scenario.EavesdropperBytes(scenario.OnLeg(evs, leg)), lab.DemoPassword) {
+					if scenario.Exposes(scenario.EavesdropperBytes(wire.OnLeg(evs, leg)), lab.DemoPassword) {
 						t.Errorf("%s: the password is readable\n%s", leg, dump(evs))
 					}
 				}

@@ -46,12 +46,12 @@ func TestCommandInjection(t *testing.T) {
 	for _, port := range []int{587, 25, 143, 110} {
 		t.Run(strconv.Itoa(port), func(t *testing.T) {
 			evs := play(t, scenario.Request{Name: "command-injection", Port: port, Env: env})
-			if got := scenario.Legs(evs); len(got) != 2 || got[0] != scenario.LegVulnerable || got[1] != scenario.LegNormalLab {
+			if got := wire.Legs(evs); len(got) != 2 || got[0] != scenario.LegVulnerable || got[1] != scenario.LegNormalLab {
 				t.Fatalf("legs %q, want vulnerable then normal lab\n%s", got, dump(evs))
 			}
 			imap := port == 143
 			for _, leg := range []string{scenario.LegVulnerable, scenario.LegNormalLab} {
-				on := scenario.OnLeg(evs, leg)
+				on := wire.OnLeg(evs, leg)
 				// One event, one write, both commands in its Raw, in
 				// cleartext: the injection as it crossed the wire.
 				var inj []wire.Event
@@ -72,7 +72,7 @@ func TestCommandInjection(t *testing.T) {
 			if v.Verdict.Safe {
 				t.Errorf("vulnerable: verdict says safe")
 			}
-			vul := scenario.OnLeg(evs, scenario.LegVulnerable)
+			vul := wire.OnLeg(evs, scenario.LegVulnerable)
 			answers := answersInTLS(vul, imap)
 			if len(answers) != 3 {
 				t.Fatalf("vulnerable: %d answers inside TLS, want 3 (injected, probe, goodbye)\n%s", len(answers), dump(evs))
@@ -93,7 +93,7 @@ func TestCommandInjection(t *testing.T) {
 			if !n.Verdict.Safe {
 				t.Errorf("normal lab: verdict says unsafe")
 			}
-			normal := scenario.OnLeg(evs, scenario.LegNormalLab)
+			normal := wire.OnLeg(evs, scenario.LegNormalLab)
 			if has(normal, func(ev wire.Event) bool { return ev.Annotation == "scenario.injected-answer" }) {
 				t.Errorf("normal lab: an injected answer\n%s", dump(evs))
 			}

@@ -42,7 +42,7 @@ func TestPeersStrip(t *testing.T) {
 					want = stripOutcome(port, "remove")
 				}
 				wantVerdict(t, evs, "", want)
-				if scenario.TLSStateOf(scenario.OnLeg(evs, wire.LegAttackerServer)) == nil &&
+				if scenario.TLSStateOf(wire.OnLeg(evs, wire.LegAttackerServer)) == nil &&
 					!has(evs, func(ev wire.Event) bool {
 						return ev.Leg == wire.LegAttackerServer && ev.Kind == wire.KindBoundary
 					}) {
@@ -74,14 +74,14 @@ func TestPeersCommandInjection(t *testing.T) {
 		t.Run(strconv.Itoa(port), func(t *testing.T) {
 			evs := play(t, scenario.Request{Name: "command-injection", Port: port, Env: env})
 			leg := scenario.TargetLeg(env.Endpoints[port])
-			if legs := scenario.Legs(evs); len(legs) != 1 || legs[0] != leg {
+			if legs := wire.Legs(evs); len(legs) != 1 || legs[0] != leg {
 				t.Fatalf("legs %q, want only %q\n%s", legs, leg, dump(evs))
 			}
 			v := wantVerdict(t, evs, leg, peerInjectionOutcome[port])
 			if !v.Verdict.Safe {
 				t.Errorf("verdict says unsafe")
 			}
-			on := scenario.OnLeg(evs, leg)
+			on := wire.OnLeg(evs, leg)
 			if has(on, func(ev wire.Event) bool { return ev.Annotation == "scenario.injected-answer" }) {
 				t.Errorf("the peer answered the injected command\n%s", dump(evs))
 			}

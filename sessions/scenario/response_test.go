@@ -35,7 +35,7 @@ func TestResponseInjection(t *testing.T) {
 			if !v.Verdict.Safe {
 				t.Errorf("verdict says unsafe")
 			}
-			on := scenario.OnLeg(evs, scenario.LegInjectingServer)
+			on := wire.OnLeg(evs, scenario.LegInjectingServer)
 			// The engine's note carries exactly the injected bytes, as
 			// they crossed the wire in cleartext.
 			i := slices.IndexFunc(on, func(ev wire.Event) bool {

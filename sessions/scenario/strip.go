@@ -110,9 +110,9 @@ func playStrip(r *Run, required bool) error {
 
 // stripVerdict judges what crossed the client's leg in cleartext.
 func stripVerdict(r *Run, evs []wire.Event) {
-	client := OnLeg(evs, wire.LegClientAttacker)
+	client := wire.OnLeg(evs, wire.LegClientAttacker)
 	attackerRead := 0
-	for _, ev := range OnLeg(evs, wire.LegAttackerServer) {
+	for _, ev := range wire.OnLeg(evs, wire.LegAttackerServer) {
 		if ev.Credential != nil && ev.Credential.Password != "" {
 			attackerRead = ev.Seq
 			break

@@ -34,12 +34,12 @@ func TestStripOpportunisticEveryVariant(t *testing.T) {
 				evs := play(t, scenario.Request{Name: s.Name, Port: port, Variant: v, Env: env})
 				want := stripOutcome(port, v)
 				wantVerdict(t, evs, "", want)
-				client := scenario.OnLeg(evs, wire.LegClientAttacker)
+				client := wire.OnLeg(evs, wire.LegClientAttacker)
 				leaked := scenario.Exposes(scenario.EavesdropperBytes(client), lab.DemoPassword)
 				if leaked != (want == "credentials-leaked") {
 					t.Errorf("password in the eavesdropper's bytes: %v, want %v\n%s", leaked, want == "credentials-leaked", dump(evs))
 				}
-				if len(scenario.OnLeg(evs, wire.LegAttackerServer)) == 0 {
+				if len(wire.OnLeg(evs, wire.LegAttackerServer)) == 0 {
 					t.Errorf("no events on the attacker's leg\n%s", dump(evs))
 				}
 				if scenario.TLSStateOf(client) != nil {
@@ -66,7 +66,7 @@ func TestStripRequiredEveryVariant(t *testing.T) {
 				evs := play(t, scenario.Request{Name: s.Name, Port: port, Variant: v, Env: env})
 				wantVerdict(t, evs, "", "refused-without-tls")
 				for _, leg := range []string{wire.LegClientAttacker, wire.LegAttackerServer} {
-					if scenario.Exposes(scenario.EavesdropperBytes(scenario.OnLeg(evs, leg)), lab.DemoPassword) {
+					if scenario.Exposes(scenario.EavesdropperBytes(wire.OnLeg(evs, leg)), lab.DemoPassword) {
 						t.Errorf("%s: the password is readable\n%s", leg, dump(evs))
 					}
 				}

@@ -23,11 +23,11 @@ func TestTLS12VersusTLS13(t *testing.T) {
 		// certificate is on the wire, the 1.3 one only decrypted from the
 		// client's own key log.
 		for _, leg := range []string{scenario.LegTLS12, scenario.LegTLS13} {
-			certs := scenario.Handshakes(scenario.OnLeg(evs, leg), "certificate")
+			certs := scenario.Handshakes(wire.OnLeg(evs, leg), "certificate")
 			if len(certs) == 0 {
 				t.Fatalf("port %d %s: no certificate message\n%s", port, leg, dump(evs))
 			}
-			if sni, _ := scenario.ServerName(scenario.OnLeg(evs, leg)); sni != lab.Hostname {
+			if sni, _ := scenario.ServerName(wire.OnLeg(evs, leg)); sni != lab.Hostname {
 				t.Errorf("port %d %s: SNI %q, want %q", port, leg, sni, lab.Hostname)
 			}
 			if onWire := lens.OnWire(certs[0]); onWire != (leg == scenario.LegTLS12) {

@@ -21,7 +21,7 @@ func TestTooEarly(t *testing.T) {
 			evs := play(t, scenario.Request{Name: "too-early", Port: port, Env: env})
 			for leg, code := range map[string]string{scenario.LegNormalPort: refusal[port], scenario.LegCarelessPort: accept[port]} {
 				v := wantVerdict(t, evs, leg, "credentials-leaked")
-				legEvs := scenario.OnLeg(evs, leg)
+				legEvs := wire.OnLeg(evs, leg)
 				if !scenario.Exposes(scenario.EavesdropperBytes(legEvs), lab.DemoPassword) {
 					t.Errorf("%s: the password is not in the eavesdropper's bytes\n%s", leg, dump(evs))
 				}
@@ -52,7 +52,7 @@ func TestTooEarly(t *testing.T) {
 				}
 			}
 			// On the normal port the client then upgrades and logs in inside TLS.
-			if scenario.TLSStateOf(scenario.OnLeg(evs, scenario.LegNormalPort)) == nil {
+			if scenario.TLSStateOf(wire.OnLeg(evs, scenario.LegNormalPort)) == nil {
 				t.Errorf("the normal leg never reached TLS\n%s", dump(evs))
 			}
 		})
@@ -66,7 +66,7 @@ func TestTooEarlyWithoutLab(t *testing.T) {
 	env.Endpoints, env.Lab = map[int]string{587: addr}, nil
 	evs := play(t, scenario.Request{Name: "too-early", Port: 587, Env: env})
 	wantVerdict(t, evs, scenario.LegNormalPort, "credentials-leaked")
-	if len(scenario.OnLeg(evs, scenario.LegCarelessPort)) != 1 {
+	if len(wire.OnLeg(evs, scenario.LegCarelessPort)) != 1 {
 		t.Errorf("the careless leg should hold only the note that it was skipped\n%s", dump(evs))
 	}
 }
