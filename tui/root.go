@@ -329,21 +329,41 @@ func (m *Model) fullHelpView(groups [][]key.Binding) string {
 	h.SetWidth(0)
 	w := max(m.width, 1)
 	sep := ansi.StringWidth(h.FullSeparator)
+	width := func(cols ...[]key.Binding) int {
+		n := 0
+		for i, c := range cols {
+			if i > 0 {
+				n += sep
+			}
+			n += lipgloss.Width(h.FullHelpView([][]key.Binding{c}))
+		}
+		return n
+	}
 	var rows [][][]key.Binding
 	var row [][]key.Binding
-	rowW := 0
 	for _, g := range append(slices.Clone(groups), m.globalKeys()) {
-		colW := lipgloss.Width(h.FullHelpView([][]key.Binding{g}))
-		if colW == 0 {
+		if width(g) == 0 {
 			continue // no enabled key
 		}
-		if len(row) > 0 && rowW+sep+colW > w {
-			rows, row, rowW = append(rows, row), nil, 0
+		if len(row) > 0 && width(append(slices.Clone(row), g)...) > w {
+			// A column that does not fit goes under the shortest column
+			// of the row when the row is tall enough, else starts a row.
+			tallest, short := 0, 0
+			for i, c := range row {
+				tallest = max(tallest, len(c))
+				if len(c) < len(row[short]) {
+					short = i
+				}
+			}
+			merged := slices.Clone(row)
+			merged[short] = append(slices.Clone(row[short]), g...)
+			if len(merged[short]) <= tallest && width(merged...) <= w {
+				row = merged
+				continue
+			}
+			rows, row = append(rows, row), nil
 		}
-		if len(row) > 0 {
-			rowW += sep
-		}
-		row, rowW = append(row, g), rowW+colW
+		row = append(row, g)
 	}
 	rows = append(rows, row)
 	var lines []string

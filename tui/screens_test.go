@@ -590,3 +590,14 @@ func TestBytesLabelTruthful(t *testing.T) {
 		t.Errorf("no note on the record header:\n%s", d)
 	}
 }
+
+// TestFullHelpCompact: at 80×24 the session's full help puts ? and q
+// under a short column rather than in rows of their own, so the screen
+// keeps its lines.
+func TestFullHelpCompact(t *testing.T) {
+	m := newSessionModel(t, 80, 24, &fakeSessions{evs: fixture587()})
+	mustUpdate(t, m, keyText('?'))
+	if n := len(helpLines(m)); n > 6 {
+		t.Errorf("full help is %d lines:\n%s", n, strings.Join(helpLines(m), "\n"))
+	}
+}
