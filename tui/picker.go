@@ -405,8 +405,14 @@ func (p *pickerScreen) layout() pickerLayout {
 	l.listW = w
 	n := len(p.items())
 	// The list gets what it needs, up to all but 5 lines, which are kept
-	// for the highlighted entry's details.
-	l.listH = max(2, min(2*n, body-5))
+	// for the highlighted entry's details; 9 at the variant stage, where
+	// they explain the variant (the list scrolls).
+	keep := 5
+	if p.stage == pickVariant {
+		keep = 9
+	}
+	l.listH = max(2, min(2*n, body-keep))
+	l.listH -= l.listH % 2 // whole items: the odd line goes to the details
 	l.belowY = l.listY + l.listH + 1
 	l.belowH = max(0, h-l.belowY)
 	return l

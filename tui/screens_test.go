@@ -601,3 +601,19 @@ func TestFullHelpCompact(t *testing.T) {
 		t.Errorf("full help is %d lines:\n%s", n, strings.Join(helpLines(m), "\n"))
 	}
 }
+
+// TestPickerVariantFitsAt80x24: at 80×24 the variant stage keeps room for
+// the highlighted variant's whole explanation (it was cut after 5 lines).
+func TestPickerVariantFitsAt80x24(t *testing.T) {
+	m, p := realPicker(t, 80, 24, 587)
+	p.sel[pickScenario] = slices.IndexFunc(p.scenarios(), func(s scenario.Scenario) bool { return s.Name == "strip-opportunistic" })
+	mustUpdate(t, m, keyCode(tea.KeyEnter))
+	for n, v := range p.scen.VariantsFor(p.chosen) {
+		p.sel[pickVariant] = n
+		p.clampScroll()
+		a, _ := content.Lookup("variant." + v)
+		if got := flatten(plain(m)); !strings.Contains(got, flatten(a.Text)) {
+			t.Errorf("%s: explanation cut:\n%s", v, plain(m))
+		}
+	}
+}
