@@ -11,6 +11,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/scenario"
 	"github.com/mailwire/mailwire/sessions/wire"
@@ -238,9 +239,9 @@ func (p *scenarioPanel) compareView(evs []wire.Event, w int) string {
 	}{
 		{"TLS begins", func(r scenario.CompareRow) cell {
 			switch r.Boundary {
-			case scenario.BoundaryStartTLS:
+			case lens.BoundaryStartTLS:
 				return cell{"after STARTTLS", st.Cleartext}
-			case scenario.BoundaryImplicit:
+			case lens.BoundaryImplicit:
 				return cell{"at the first byte", st.Encrypted}
 			}
 			return cell{"never", st.Error}
@@ -329,9 +330,9 @@ func compareTitle(r scenario.CompareRow) string {
 	switch {
 	case r.Proto == protocol.HTTP:
 		return leg + " · HTTPS"
-	case r.Boundary == scenario.BoundaryStartTLS:
+	case r.Boundary == lens.BoundaryStartTLS:
 		return leg + " · STARTTLS"
-	case r.Boundary == scenario.BoundaryImplicit:
+	case r.Boundary == lens.BoundaryImplicit:
 		return leg + " · implicit TLS"
 	}
 	return leg + " · cleartext"
@@ -513,9 +514,9 @@ func hopLook(st Styles, h scenario.Hop) (lipgloss.Style, string, string) {
 	}
 	how := ""
 	switch h.Boundary {
-	case scenario.BoundaryStartTLS:
+	case lens.BoundaryStartTLS:
 		how = " · after STARTTLS"
-	case scenario.BoundaryImplicit:
+	case lens.BoundaryImplicit:
 		how = " · implicit"
 	}
 	return st.Encrypted, "━", port + wire.SafeString(h.TLS) + how

@@ -67,20 +67,13 @@ func playCompare(r *Run) error {
 	return nil
 }
 
-// Boundary kinds of a leg, from its KindBoundary event's annotation.
-const (
-	BoundaryStartTLS = "starttls" // cleartext first, then STARTTLS/STLS
-	BoundaryImplicit = "implicit" // TLS from the first byte
-	BoundaryNone     = "none"     // TLS never began
-)
-
 // CompareRow is what one leg of a stream showed an observer on the path.
 // Every field is computed from the leg's events; Evidence names them.
 type CompareRow struct {
 	Leg   string `json:"leg"`
 	Proto string `json:"proto,omitempty"` // smtp, pop3, imap, http: from the leg's lines
-	// Boundary is BoundaryStartTLS, BoundaryImplicit or BoundaryNone.
-	Boundary string `json:"boundary"`
+	// Boundary is how TLS began on the leg, as an observer saw it.
+	Boundary lens.Boundary `json:"boundary"`
 
 	// CleartextBytes counts the protocol bytes anyone on the path read
 	// before the boundary (or in the whole leg when TLS never began): the
@@ -215,9 +208,9 @@ func (r CompareRow) summary() string {
 		name = "the session"
 	}
 	switch r.Boundary {
-	case BoundaryStartTLS:
+	case lens.BoundaryStartTLS:
 		fmt.Fprintf(&b, "%s (STARTTLS): %d cleartext bytes in %d round trips before TLS", name, r.CleartextBytes, r.RoundTrips)
-	case BoundaryImplicit:
+	case lens.BoundaryImplicit:
 		kind := "implicit TLS"
 		if r.Proto == protocol.HTTP {
 			kind = "HTTPS"
@@ -270,38 +263,34 @@ func (r CompareRow) Leaked() []string {
 }
 
 // legFacts is what one leg's events show; the compare rows and the hops
-// are built from it.
+// are built from it. What an observer on the leg's path learned is the
+// lens's observation; the rest is what the endpoint knew (its TLS state
+// and certificate check, its error).
 type legFacts struct {
-	network  bool // the leg connected (or tried to): it has a connect or a dial error
-	proto    string
-	boundary string
+	network bool // the leg connected (or tried to): it has a connect or a dial error
+	proto   string
 
-	clearC2S, clearS2C, handshakeClear int
-	roundTrips                         int
-	toEncrypted                        time.Duration
+	// seen is what a passive observer of the leg learned (lens.Observe).
+	seen lens.Observation
 
-	greeting, greetingHost, clientName string
-	caps                               []string
-	credsInClear                       bool
-	// envelope: MAIL FROM, RCPT TO or message data crossed in cleartext.
-	envelopeInClear bool
-
-	sni, alpnOffered, alpnChosen string
-	tls                          *wire.TLSState
-	opportunistic                bool // a tls.verify.opportunistic note
-	attacker                     bool // the attacker's own leg to the server: it is the client here
-	err                          string
+	tls           *wire.TLSState
+	opportunistic bool // a tls.verify.opportunistic note
+	attacker      bool // the attacker's own leg to the server: it is the client here
+	err           string
 
 	evidence []int
 	tlsSeq   int
 }
 
 func analyzeLeg(evs []wire.Event) legFacts {
-	f := legFacts{boundary: BoundaryNone, toEncrypted: -1}
-	var connectAt time.Duration
-	connected, beforeBoundary := false, true
-	lastClear := wire.Direction("")
+	var f legFacts
+	leg := ""
+	if len(evs) > 0 {
+		leg = evs[0].Leg
+	}
+	ob := lens.NewObserver(leg)
 	for _, ev := range evs {
+		ob.Add(ev)
 		if ev.Line != nil && f.proto == "" {
 			f.proto = ev.Line.Proto
 		}
@@ -310,35 +299,10 @@ func analyzeLeg(evs []wire.Event) legFacts {
 		}
 		switch ev.Kind {
 		case wire.KindConnect:
-			if !connected {
-				connected, connectAt = true, ev.At
-				f.network = true
-				f.evidence = append(f.evidence, ev.Seq)
-			}
-		case wire.KindBoundary:
-			if beforeBoundary {
-				beforeBoundary = false
-				f.boundary = BoundaryStartTLS
-				if ev.Annotation == "tls.boundary.implicit" {
-					f.boundary = BoundaryImplicit
-				}
-				f.evidence = append(f.evidence, ev.Seq)
-			}
-		case wire.KindRecord:
-			if lens.OnWire(ev) {
-				f.handshakeClear += len(ev.Raw)
-			}
-		case wire.KindEncrypted:
-			if f.toEncrypted < 0 && connected {
-				f.toEncrypted = ev.At - connectAt
-				f.evidence = append(f.evidence, ev.Seq)
-			}
-		case wire.KindHandshake:
-			f.handshake(ev)
+			f.network = true
 		case wire.KindTLSState:
 			if f.tls == nil && ev.TLS != nil {
 				f.tls, f.tlsSeq = ev.TLS, ev.Seq
-				f.evidence = append(f.evidence, ev.Seq)
 			}
 		case wire.KindNote:
 			if ev.Annotation == "tls.verify.opportunistic" {
@@ -355,104 +319,27 @@ func analyzeLeg(evs []wire.Event) legFacts {
 				}
 			}
 		}
-		if !lens.OnWire(ev) || ev.Visible != wire.VisibleAnyone {
-			continue
-		}
-		// Readable by anyone: count it whether before the boundary or,
-		// when TLS never began, anywhere in the leg.
-		switch ev.Dir {
-		case wire.ClientToServer:
-			f.clearC2S += len(ev.Raw)
-		case wire.ServerToClient:
-			f.clearS2C += len(ev.Raw)
-			if lastClear == wire.ClientToServer {
-				f.roundTrips++
-			}
-		}
-		if ev.Dir == wire.ClientToServer || ev.Dir == wire.ServerToClient {
-			lastClear = ev.Dir
-		}
-		f.evidence = append(f.evidence, ev.Seq)
-		f.clearLine(ev)
 	}
-	if f.boundary == BoundaryNone {
+	f.seen = ob.Observation()
+	if !f.seen.TLSBegun() {
 		// Without TLS the whole conversation was cleartext: what counts
 		// is what crossed, and no turn was "before encryption" more than
 		// another; the round trips are all of them.
-		f.toEncrypted = -1
+		f.seen.ToEncrypted = -1
+	}
+	f.evidence = slices.Clone(f.seen.Evidence)
+	if f.tlsSeq != 0 {
+		f.evidence = append(f.evidence, f.tlsSeq)
+		slices.Sort(f.evidence)
 	}
 	return f
-}
-
-// clearLine records what a cleartext line told the observer.
-func (f *legFacts) clearLine(ev wire.Event) {
-	if ev.Credential != nil && ev.Credential.OnWire {
-		f.credsInClear = true
-	}
-	if ev.Line == nil {
-		return
-	}
-	first := firstLine(ev.Raw)
-	switch {
-	case ev.Dir == wire.ServerToClient && f.greeting == "":
-		f.greeting = first
-		if ev.Line.Proto == protocol.SMTP && ev.Line.Code == "220" {
-			// RFC 5321 §4.2: Greeting = "220 " (Domain / address-literal) …
-			// A multi-line greeting starts "220-Domain".
-			fs := strings.Fields(first)
-			switch {
-			case len(fs) > 1 && fs[0] == "220":
-				f.greetingHost = fs[1]
-			case len(fs) > 0 && strings.HasPrefix(fs[0], "220-"):
-				f.greetingHost = fs[0][len("220-"):]
-			}
-			// A domain name has at most 255 octets (RFC 1035 §2.3.4);
-			// anything longer is not one, and would swamp the table.
-			f.greetingHost = wire.Truncate(f.greetingHost, 255)
-		}
-	case ev.Dir == wire.ClientToServer:
-		switch strings.ToUpper(ev.Line.Command) {
-		case "EHLO", "HELO":
-			if fs := strings.Fields(first); len(fs) > 1 {
-				f.clientName = fs[1]
-			}
-		case "MAIL", "RCPT", "DATA":
-			f.envelopeInClear = true
-		}
-		if ev.Annotation == "smtp.data.content" {
-			f.envelopeInClear = true
-		}
-	}
-	if len(ev.Line.Capabilities) > 0 {
-		f.caps = slices.Clone(ev.Line.Capabilities)
-	}
-}
-
-// handshake records what a ClientHello or ServerHello showed in the
-// clear, from the dissector's typed messages.
-func (f *legFacts) handshake(ev wire.Event) {
-	h := ev.Handshake
-	if h == nil || !lens.OnWire(ev) {
-		return
-	}
-	if ch := h.ClientHello; ch != nil && f.sni == "" && f.alpnOffered == "" {
-		f.evidence = append(f.evidence, ev.Seq)
-		f.sni = ch.ServerName()
-		f.alpnOffered = strings.Join(ch.ALPNProtocols(), ", ")
-	}
-	if sh := h.ServerHello; sh != nil && !sh.IsHelloRetryRequest() {
-		if p := sh.ALPN(); p != "" {
-			f.alpnChosen = p
-			f.evidence = append(f.evidence, ev.Seq)
-		}
-	}
 }
 
 // certCheck says who checked the certificate, and whether it held.
 func (f legFacts) certCheck() (string, bool) {
 	st := f.tls
 	if st == nil {
-		if f.boundary == BoundaryNone {
+		if !f.seen.TLSBegun() {
 			return "nobody: no TLS", false
 		}
 		return "nobody: the handshake did not complete", false
@@ -479,23 +366,24 @@ func (f legFacts) certCheck() (string, bool) {
 }
 
 func (f legFacts) row(leg string) CompareRow {
+	o := f.seen
 	r := CompareRow{
-		Leg: leg, Proto: f.proto, Boundary: f.boundary,
-		CleartextBytes: f.clearC2S + f.clearS2C, CleartextC2S: f.clearC2S, CleartextS2C: f.clearS2C,
-		HandshakeClearBytes: f.handshakeClear, RoundTrips: f.roundTrips, ToEncrypted: f.toEncrypted,
-		Greeting: f.greeting, GreetingHost: f.greetingHost, ClientName: f.clientName,
-		Capabilities: f.caps, CredentialsInClear: f.credsInClear,
-		SNI: f.sni, ALPNOffered: f.alpnOffered, ALPNChosen: f.alpnChosen,
+		Leg: leg, Proto: f.proto, Boundary: o.Boundary,
+		CleartextBytes: o.Cleartext.Total(), CleartextC2S: o.Cleartext.C2S, CleartextS2C: o.Cleartext.S2C,
+		HandshakeClearBytes: o.Handshake.Total(), RoundTrips: o.RoundTrips, ToEncrypted: o.ToEncrypted,
+		Greeting: o.Greeting, GreetingHost: o.GreetingHost, ClientName: o.ClientName,
+		Capabilities: o.Capabilities, CredentialsInClear: len(o.Credentials) > 0,
+		SNI: strings.Join(o.SNI, ", "), ALPNOffered: strings.Join(o.ALPNOffered, ", "), ALPNChosen: o.ALPNChosen,
 		Err: f.err, Evidence: slices.Clone(f.evidence),
 	}
 	if f.tls != nil {
 		r.TLSVersion = f.tls.Version
 	}
-	switch f.boundary {
-	case BoundaryStartTLS:
+	switch o.Boundary {
+	case lens.BoundaryStartTLS:
 		r.Downgradeable = true
 		what := "cleartext capabilities"
-		if len(f.caps) == 0 {
+		if len(o.Capabilities) == 0 {
 			what = "a cleartext exchange"
 		}
 		// RFC 3207 §6 describes the attack for SMTP; RFC 2595, for IMAP
@@ -505,7 +393,7 @@ func (f legFacts) row(leg string) CompareRow {
 			cite = "only a client that requires TLS resists it, RFC 2595 §2.2"
 		}
 		r.DowngradeWhy = "yes: TLS began with STARTTLS after " + what + ", which anyone on the path can rewrite (" + cite + ")"
-	case BoundaryImplicit:
+	case lens.BoundaryImplicit:
 		r.DowngradeWhy = "no: TLS from the first byte, nothing in cleartext to tamper with (RFC 8314 §3)"
 	default:
 		r.Downgradeable = true

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/scenario"
 	"github.com/mailwire/mailwire/sessions/wire"
@@ -72,7 +73,7 @@ func TestCompareLive(t *testing.T) {
 		}
 	}
 	r587 := compareRow(t, tab, scenario.LegCompare587)
-	if r587.Boundary != scenario.BoundaryStartTLS || !r587.Downgradeable {
+	if r587.Boundary != lens.BoundaryStartTLS || !r587.Downgradeable {
 		t.Errorf("587: boundary %q, downgradeable %v", r587.Boundary, r587.Downgradeable)
 	}
 	if r587.CleartextBytes == 0 || r587.RoundTrips < 2 {
@@ -86,7 +87,7 @@ func TestCompareLive(t *testing.T) {
 	}
 	for _, leg := range []string{scenario.LegCompare465, scenario.LegCompare443} {
 		r := compareRow(t, tab, leg)
-		if r.Boundary != scenario.BoundaryImplicit || r.Downgradeable {
+		if r.Boundary != lens.BoundaryImplicit || r.Downgradeable {
 			t.Errorf("%s: boundary %q, downgradeable %v", leg, r.Boundary, r.Downgradeable)
 		}
 		if r.CleartextBytes != 0 || r.RoundTrips != 0 || r.Greeting != "" || len(r.Capabilities) != 0 {
@@ -146,7 +147,7 @@ func TestCompareFromEvents(t *testing.T) {
 		}
 	}
 	r := compareRow(t, scenario.Compare(plain), scenario.LegCompare587)
-	if r.Boundary != scenario.BoundaryNone || !r.Downgradeable || r.ToEncrypted >= 0 || r.CertVerified || r.TLSVersion != "" {
+	if r.Boundary != lens.BoundaryNone || !r.Downgradeable || r.ToEncrypted >= 0 || r.CertVerified || r.TLSVersion != "" {
 		t.Errorf("cleartext-only leg: %+v", r)
 	}
 	if r.CleartextBytes != before.CleartextBytes {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/mitm"
 	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/wire"
@@ -285,8 +286,8 @@ type Hop struct {
 	// Encrypted: the hop's TLS handshake completed (a tls-state event), so
 	// what it carried after crossed encrypted.
 	Encrypted bool `json:"encrypted"`
-	// Boundary is BoundaryStartTLS, BoundaryImplicit or BoundaryNone.
-	Boundary string `json:"boundary,omitempty"`
+	// Boundary is how TLS began on the hop ("" for a local step).
+	Boundary lens.Boundary `json:"boundary,omitempty"`
 	// Cert is CertVerified, CertNotEnforced, CertNotChecked or CertFailed
 	// ("" for a local step); CertDetail says who checked, against what.
 	Cert       string `json:"cert,omitempty"`
@@ -338,7 +339,7 @@ func hopEnds(leg string) (from, to string, port int) {
 
 func hopOf(leg string, evs []wire.Event) Hop {
 	f := analyzeLeg(evs)
-	h := Hop{Leg: leg, Network: f.network, Boundary: f.boundary, Err: f.err}
+	h := Hop{Leg: leg, Network: f.network, Boundary: f.seen.Boundary, Err: f.err}
 	h.From, h.To, h.Port = hopEnds(leg)
 	h.Received = receivedHeaders(evs)
 	if !f.network {
@@ -353,7 +354,7 @@ func hopOf(leg string, evs []wire.Event) Hop {
 	switch {
 	case f.tls != nil:
 		h.TLS, h.Encrypted = f.tls.Version, true
-	case f.boundary == BoundaryNone:
+	case !f.seen.TLSBegun():
 		h.TLS = HopCleartext
 	default:
 		// STARTTLS or implicit TLS began but the handshake did not
@@ -380,18 +381,18 @@ func (f legFacts) observer() string {
 	// The same readable items as the compare table's, plus the message
 	// itself, which only a hop carrying one can show.
 	what := f.row("").Leaked()
-	if f.envelopeInClear {
+	if f.seen.EnvelopeInClear {
 		at := 0
-		if f.credsInClear {
+		if len(f.seen.Credentials) > 0 {
 			at = 1 // after "the password", as the most sensitive first
 		}
 		what = slices.Insert(what, at, "sender, recipients and the whole message")
 	}
-	clear := f.clearC2S + f.clearS2C
+	clear := f.seen.Cleartext.Total()
 	switch {
-	case f.boundary == BoundaryNone && len(what) == 0:
+	case !f.seen.TLSBegun() && len(what) == 0:
 		return fmt.Sprintf("all %d bytes of the conversation", clear)
-	case f.boundary == BoundaryNone:
+	case !f.seen.TLSBegun():
 		return fmt.Sprintf("everything (%d bytes): %s", clear, strings.Join(what, ", "))
 	case f.tls == nil:
 		return strings.Join(append(what, "then the failed handshake"), ", ")

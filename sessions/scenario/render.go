@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
@@ -42,9 +43,9 @@ func RenderCompare(w io.Writer, t CompareTable, markdown bool) error {
 	rows := [][]string{
 		prop("TLS begins", func(r CompareRow) string {
 			switch r.Boundary {
-			case BoundaryStartTLS:
+			case lens.BoundaryStartTLS:
 				return "after STARTTLS"
-			case BoundaryImplicit:
+			case lens.BoundaryImplicit:
 				return "at the first byte"
 			}
 			return "never"
@@ -101,9 +102,9 @@ func legTitle(r CompareRow) string {
 	switch {
 	case r.Proto == protocol.HTTP:
 		return leg + " HTTPS"
-	case r.Boundary == BoundaryStartTLS:
+	case r.Boundary == lens.BoundaryStartTLS:
 		return leg + " STARTTLS"
-	case r.Boundary == BoundaryImplicit:
+	case r.Boundary == lens.BoundaryImplicit:
 		return leg + " implicit TLS"
 	}
 	return leg + " cleartext"

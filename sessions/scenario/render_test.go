@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/scenario"
 )
 
@@ -41,18 +42,18 @@ func golden(t *testing.T, name string, got []byte) {
 // strings are neutralised.
 func renderTable() scenario.CompareTable {
 	return scenario.CompareTable{Rows: []scenario.CompareRow{
-		{Leg: "587", Proto: "smtp", Boundary: scenario.BoundaryStartTLS, CleartextBytes: 269, CleartextC2S: 57, CleartextS2C: 212,
+		{Leg: "587", Proto: "smtp", Boundary: lens.BoundaryStartTLS, CleartextBytes: 269, CleartextC2S: 57, CleartextS2C: 212,
 			HandshakeClearBytes: 2732, RoundTrips: 2, ToEncrypted: 870 * time.Microsecond,
 			Greeting: "220 mail.lab.test ESMTP", GreetingHost: "evil\x1b[2J|host\u202e.test", ClientName: "client.mailwire.invalid",
 			Capabilities: []string{"PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES", "CHUNKING", "STARTTLS", "SIZE 10240000", "LIMITS RCPTMAX=50"},
 			SNI:          "mail.lab.test", TLSVersion: "TLS 1.3", Downgradeable: true,
 			DowngradeWhy: "yes: TLS began with STARTTLS after cleartext capabilities, which anyone on the path can rewrite (RFC 3207 §6)",
 			CertCheck:    "the mail client, against lab CA: verified", CertVerified: true},
-		{Leg: "465", Proto: "smtp", Boundary: scenario.BoundaryImplicit, HandshakeClearBytes: 2732, ToEncrypted: 610 * time.Microsecond,
+		{Leg: "465", Proto: "smtp", Boundary: lens.BoundaryImplicit, HandshakeClearBytes: 2732, ToEncrypted: 610 * time.Microsecond,
 			SNI: "mail.lab.test", TLSVersion: "TLS 1.3",
 			DowngradeWhy: "no: TLS from the first byte, nothing in cleartext to tamper with (RFC 8314 §3)",
 			CertCheck:    "the mail client, against lab CA: verified", CertVerified: true},
-		{Leg: "443", Proto: "http", Boundary: scenario.BoundaryImplicit, HandshakeClearBytes: 2750, ToEncrypted: 550 * time.Microsecond,
+		{Leg: "443", Proto: "http", Boundary: lens.BoundaryImplicit, HandshakeClearBytes: 2750, ToEncrypted: 550 * time.Microsecond,
 			SNI: "mail.lab.test", ALPNOffered: "h2, http/1.1", TLSVersion: "TLS 1.3",
 			DowngradeWhy: "no: TLS from the first byte, nothing in cleartext to tamper with (RFC 8314 §3)",
 			CertCheck:    "the browser (here mailwire as one), against lab CA: verified", CertVerified: true,
@@ -62,16 +63,16 @@ func renderTable() scenario.CompareTable {
 
 func renderHops() []scenario.Hop {
 	return []scenario.Hop{
-		{Leg: scenario.LegHopSubmission, From: "MUA", To: "MSA", Port: 587, Network: true, TLS: "TLS 1.3", Boundary: scenario.BoundaryStartTLS,
+		{Leg: scenario.LegHopSubmission, From: "MUA", To: "MSA", Port: 587, Network: true, TLS: "TLS 1.3", Boundary: lens.BoundaryStartTLS,
 			Cert: scenario.CertVerified, Observer: "server name mail.lab.test, client name client.mailwire.invalid, 7 capabilities, SNI mail.lab.test, then only encrypted records (sizes, timing)"},
-		{Leg: scenario.LegHopRelay, From: "MTA", To: "MX", Port: 25, Network: true, TLS: scenario.HopCleartext, Boundary: scenario.BoundaryNone,
+		{Leg: scenario.LegHopRelay, From: "MTA", To: "MX", Port: 25, Network: true, TLS: scenario.HopCleartext, Boundary: lens.BoundaryNone,
 			Cert: scenario.CertNotChecked, Observer: "everything (1210 bytes): sender, recipients and the whole message, server name mx|\x1b]52;c;x\x07.test",
 			Received: []string{"Received: from client.mailwire.invalid ([127.0.0.1]) by mail.lab.test (mailwire lab) with ESMTPSA (using TLS 1.3 with cipher TLS_AES_128_GCM_SHA256); Sat, 28 Nov 2026 16:13:29 +0000"}},
 		{Leg: scenario.LegHopDelivery, From: "MX", To: "mailbox", TLS: scenario.HopLocal,
 			Observer: "nothing: no network, the message is written into the mailbox on the same machine"},
-		{Leg: scenario.LegHopRetrieval, From: "MX", To: "MUA", Port: 993, Network: true, TLS: "TLS 1.3", Boundary: scenario.BoundaryImplicit,
+		{Leg: scenario.LegHopRetrieval, From: "MX", To: "MUA", Port: 993, Network: true, TLS: "TLS 1.3", Boundary: lens.BoundaryImplicit,
 			Cert: scenario.CertVerified, Observer: "SNI mail.lab.test, then only encrypted records (sizes, timing)"},
-		{Leg: scenario.LegHopWeb, From: "browser", To: "web", Port: 443, Network: true, TLS: "TLS 1.3", Boundary: scenario.BoundaryImplicit,
+		{Leg: scenario.LegHopWeb, From: "browser", To: "web", Port: 443, Network: true, TLS: "TLS 1.3", Boundary: lens.BoundaryImplicit,
 			Cert: scenario.CertVerified, Observer: "SNI mail.lab.test, ALPN h2, http/1.1, then only encrypted records (sizes, timing)"},
 	}
 }
