@@ -419,4 +419,3 @@ func (e *explainer) observedSection(t *paneText, ev *wire.Event) {
 		t.para(t.st.Text, "• "+l)
 	}
 }
-
