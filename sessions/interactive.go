@@ -152,7 +152,6 @@ func InteractiveAnnotationKeys() []string {
 // sentCmd is a client line that awaits the server's answer.
 type sentCmd struct {
 	verb  string // upper-cased command ("EHLO"), or the open command's for a continuation
-	tag   string // IMAP: the line's tag
 	multi bool   // POP3: a positive answer is multi-line (RFC 1939 §3)
 	max   int    // POP3: the bound of that multi-line answer
 }

@@ -27,9 +27,6 @@ func clientCommands(evs []wire.Event) []string {
 	return out
 }
 
-// sideEffects are the commands that queue a message or read a mailbox.
-var sideEffects = []string{"MAIL", "RCPT", "DATA", "STAT", "LIST", "RETR", "TOP", "DELE", "SELECT", "EXAMINE", "FETCH"}
-
 // checkClean: no error, the protocol's goodbye answered, the close says
 // the client ended it.
 func checkClean(t *testing.T, evs []wire.Event, err error) {

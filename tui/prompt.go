@@ -412,7 +412,7 @@ var promptCommands = map[string][]string{
 // tab again goes through them. In IMAP a line without a tag gets the next
 // one.
 func (p *promptModel) complete() {
-	if p.comp != nil && len(p.comp) > 1 {
+	if len(p.comp) > 1 {
 		p.compIdx = (p.compIdx + 1) % len(p.comp)
 		p.input.SetValue(p.comp[p.compIdx])
 		p.input.CursorEnd()
