@@ -141,49 +141,12 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw 
 		return usageError(fmt.Errorf("--tls-max: not with --scenario %s (it chooses the versions it compares)", s.Name))
 	}
 
-	if f.target == "" {
-		l, err := startSessionLab(ctx, f.labState)
-		if err != nil {
-			return err
-		}
-		defer l.Close()
-		stateDir := f.labState
-		if stateDir == "" {
-			stateDir = lab.DefaultStateDir()
-		}
-		req.Env = scenario.LabEnv(l, stateDir)
-	} else {
-		// What the scenario needs is checked against a target-shaped Env
-		// (no lab) before anything else.
-		if err := s.CheckEnv(scenario.Env{Endpoints: map[int]string{port: f.target}}); err != nil {
-			return usageError(fmt.Errorf("%w: drop --target", err))
-		}
-		if port == 0 {
-			return usageError(fmt.Errorf("scenario %s runs on several ports of the lab: drop --target", s.Name))
-		}
-		env, err := targetEnv(f, port)
-		if err != nil {
-			return usageError(err)
-		}
-		req.Env = env
+	env, closeLab, err := scenarioEnv(ctx, f, s, port, pw)
+	defer closeLab()
+	if err != nil {
+		return err
 	}
-	if f.user != "" {
-		where := f.target
-		if where == "" {
-			where = "the lab"
-		}
-		req.Env.Username = f.user
-		if req.Env.Password, err = pw.password(ctx, f.user, f.password, where); err != nil {
-			return err
-		}
-	}
-	if f.ehlo != "" {
-		req.Env.EHLOName = f.ehlo
-	}
-	req.Env.SessionTimeout, req.Env.ReadTimeout, req.Env.DialTimeout = timeoutsFor(f.timeout)
-	if req.Env.MaxTLS, err = parseTLSVersion("tls-max", f.tlsMax); err != nil {
-		return usageError(err)
-	}
+	req.Env = env
 
 	po := render.Options{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Width: f.width}
 	w := outputWriter(out, f, &po)
@@ -232,6 +195,55 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw 
 	}
 	// An error without a leg is the scenario's own: it could not run.
 	return streamOutcome(evs, "scenario "+s.Name, func(ev wire.Event) bool { return ev.Leg == "" })
+}
+
+// scenarioEnv is where a scenario runs and as whom: the in-process lab
+// (closeLab closes it, also after an error) or the target, with the user's
+// login, EHLO name, timeouts and TLS ceiling.
+func scenarioEnv(ctx context.Context, f sessionFlags, s scenario.Scenario, port int, pw passwordSource) (env scenario.Env, closeLab func(), err error) {
+	closeLab = func() {}
+	if f.target == "" {
+		l, err := startSessionLab(ctx, f.labState)
+		if err != nil {
+			return env, closeLab, err
+		}
+		closeLab = func() { l.Close() }
+		stateDir := f.labState
+		if stateDir == "" {
+			stateDir = lab.DefaultStateDir()
+		}
+		env = scenario.LabEnv(l, stateDir)
+	} else {
+		// What the scenario needs is checked against a target-shaped Env
+		// (no lab) before anything else.
+		if err := s.CheckEnv(scenario.Env{Endpoints: map[int]string{port: f.target}}); err != nil {
+			return env, closeLab, usageError(fmt.Errorf("%w: drop --target", err))
+		}
+		if port == 0 {
+			return env, closeLab, usageError(fmt.Errorf("scenario %s runs on several ports of the lab: drop --target", s.Name))
+		}
+		if env, err = targetEnv(f, port); err != nil {
+			return env, closeLab, usageError(err)
+		}
+	}
+	if f.user != "" {
+		where := f.target
+		if where == "" {
+			where = "the lab"
+		}
+		env.Username = f.user
+		if env.Password, err = pw.password(ctx, f.user, f.password, where); err != nil {
+			return env, closeLab, err
+		}
+	}
+	if f.ehlo != "" {
+		env.EHLOName = f.ehlo
+	}
+	env.SessionTimeout, env.ReadTimeout, env.DialTimeout = timeoutsFor(f.timeout)
+	if env.MaxTLS, err = parseTLSVersion("tls-max", f.tlsMax); err != nil {
+		return env, closeLab, usageError(err)
+	}
+	return env, closeLab, nil
 }
 
 // writeScenarioProse prints a title or a heading and a paragraph of the

@@ -24,6 +24,9 @@ func Markdown(w io.Writer, evs []wire.Event, o Options) error {
 	if err := o.checkLens(); err != nil {
 		return err
 	}
+	// What an observer learned, from the events as they crossed the wire
+	// (the byte counts are the real ones, not the masked password's).
+	observed := LearnedPerLeg(evs)
 	evs, _ = o.prepare(evs)
 	bw := bufio.NewWriter(w)
 	eaves := o.eavesdropper()
@@ -55,55 +58,7 @@ func Markdown(w io.Writer, evs []wire.Event, o Options) error {
 			continue
 		}
 		ann, hasAnn := explain(ev.Annotation)
-		var what []string
-		switch {
-		case ev.Kind == wire.KindBoundary:
-			what = append(what, "**TLS starts here:** "+mdCode(wire.SafeString(ev.Text), true))
-		case eaves:
-			what = append(what, mdCode(EavesdropperText(ev, false), true))
-		default:
-			what = append(what, mdCode(FirstLine(ev), true))
-		}
-		if ev.Kind == wire.KindVerdict {
-			what[0] = "**" + ev.Verdict.Headline() + ":** " + what[0]
-		}
-		if ev.Leg != "" {
-			what[0] = "*" + mdLine(wire.SafeString(ev.Leg)) + "* " + what[0]
-		}
-		if ev.Kind == wire.KindLine || ev.Kind == wire.KindNote {
-			for _, l := range extraLines(ev) {
-				what = append(what, mdCode(l, true))
-			}
-		}
-		for _, f := range o.Lens.Fields(ev) {
-			if f.Metadata { // the telling fields; the text format has them all
-				what = append(what, mdCode(wire.SafeString(f.Name)+": "+wire.SafeString(f.Value), true))
-			}
-		}
-		if o.Lens.ShowsCredential(ev) {
-			for _, l := range detailLines(wire.Event{Credential: ev.Credential}, lens.Endpoint) {
-				what = append(what, mdCode(l, true))
-			}
-		}
-		if o.Lens.ShowsTLSState(ev) {
-			for _, l := range detailLines(wire.Event{TLS: ev.TLS}, lens.Endpoint) {
-				what = append(what, mdCode(l, true))
-			}
-		}
-		if v := newChainView(ev.TLS); v != nil && o.Lens.ShowsTLSState(ev) {
-			// The row names the verdict and the problems; the
-			// certificates follow the table, and the problems' words
-			// join "What the lines mean".
-			chains = append(chains, v)
-			what = append(what, mdCode(v.heading, true)+fmt.Sprintf(" (chain %d below)", len(chains)))
-			for _, pr := range v.problems {
-				explain(pr.key)
-				what = append(what, pr.mark()+" "+mdCode(pr.text, true))
-			}
-		}
-		if lens.Eavesdropper.ShowsCredential(ev) {
-			what = append(what, "**"+credentialWarning+"**")
-		}
+		what := mdWhat(ev, o, explain, &chains)
 		meaning := ""
 		if hasAnn {
 			meaning = mdTable(ann.Title)
@@ -115,24 +70,9 @@ func Markdown(w io.Writer, evs []wire.Event, o Options) error {
 	fmt.Fprintln(bw)
 	mdChains(bw, chains, o)
 
-	if len(order) > 0 {
-		fmt.Fprintln(bw, "## What the lines mean")
-		fmt.Fprintln(bw)
-		for _, key := range order {
-			ann, _ := o.lookup(key)
-			fmt.Fprintf(bw, "### %s\n\n", mdLine(ann.Title))
-			fmt.Fprintf(bw, "%s\n\n", ann.Text)
-			if ann.Risk != "" {
-				fmt.Fprintf(bw, "> ⚠ %s\n\n", ann.Risk)
-			}
-			if ann.Fix != "" {
-				fmt.Fprintf(bw, "**What to change:** %s\n\n", ann.Fix)
-			}
-			fmt.Fprintf(bw, "*%s* — `%s`\n\n", content.JoinRefs(ann.Refs), key)
-		}
-	}
+	mdMeanings(bw, order, o)
 
-	for i, ob := range LearnedPerLeg(evs) {
+	for i, ob := range observed {
 		if i > 0 {
 			fmt.Fprintln(bw)
 		}
@@ -142,6 +82,87 @@ func Markdown(w io.Writer, evs []wire.Event, o Options) error {
 		}
 	}
 	return bw.Flush()
+}
+
+// mdWhat is the "what" cell of an event's row, one entry a line: the
+// event's text in the lens, the lines, fields, credential and TLS state the
+// lens shows, a chain's heading and problems (the chain is added to chains
+// for the tables after the exchange), and the cleartext-credential warning.
+// explain notes the annotations the section after the table explains.
+func mdWhat(ev wire.Event, o Options, explain func(string) (content.Annotation, bool), chains *[]*chainView) []string {
+	var what []string
+	switch {
+	case ev.Kind == wire.KindBoundary:
+		what = append(what, "**TLS starts here:** "+mdCode(wire.SafeString(ev.Text), true))
+	case o.eavesdropper():
+		what = append(what, mdCode(EavesdropperText(ev, false), true))
+	default:
+		what = append(what, mdCode(FirstLine(ev), true))
+	}
+	if ev.Kind == wire.KindVerdict {
+		what[0] = "**" + ev.Verdict.Headline() + ":** " + what[0]
+	}
+	if ev.Leg != "" {
+		what[0] = "*" + mdLine(wire.SafeString(ev.Leg)) + "* " + what[0]
+	}
+	if ev.Kind == wire.KindLine || ev.Kind == wire.KindNote {
+		for _, l := range extraLines(ev) {
+			what = append(what, mdCode(l, true))
+		}
+	}
+	for _, f := range o.Lens.Fields(ev) {
+		if f.Metadata { // the telling fields; the text format has them all
+			what = append(what, mdCode(wire.SafeString(f.Name)+": "+wire.SafeString(f.Value), true))
+		}
+	}
+	if o.Lens.ShowsCredential(ev) {
+		for _, l := range detailLines(wire.Event{Credential: ev.Credential}, lens.Endpoint) {
+			what = append(what, mdCode(l, true))
+		}
+	}
+	if o.Lens.ShowsTLSState(ev) {
+		for _, l := range detailLines(wire.Event{TLS: ev.TLS}, lens.Endpoint) {
+			what = append(what, mdCode(l, true))
+		}
+	}
+	if v := newChainView(ev.TLS); v != nil && o.Lens.ShowsTLSState(ev) {
+		// The row names the verdict and the problems; the
+		// certificates follow the table, and the problems' words
+		// join "What the lines mean".
+		*chains = append(*chains, v)
+		what = append(what, mdCode(v.heading, true)+fmt.Sprintf(" (chain %d below)", len(*chains)))
+		for _, pr := range v.problems {
+			explain(pr.key)
+			what = append(what, pr.mark()+" "+mdCode(pr.text, true))
+		}
+	}
+	if lens.Eavesdropper.ShowsCredential(ev) {
+		what = append(what, "**"+credentialWarning+"**")
+	}
+	return what
+}
+
+// mdMeanings writes "What the lines mean": the explanation of every
+// annotation that appeared, in order of first appearance, with its RFC
+// references.
+func mdMeanings(bw io.Writer, order []string, o Options) {
+	if len(order) == 0 {
+		return
+	}
+	fmt.Fprintln(bw, "## What the lines mean")
+	fmt.Fprintln(bw)
+	for _, key := range order {
+		ann, _ := o.lookup(key)
+		fmt.Fprintf(bw, "### %s\n\n", mdLine(ann.Title))
+		fmt.Fprintf(bw, "%s\n\n", ann.Text)
+		if ann.Risk != "" {
+			fmt.Fprintf(bw, "> ⚠ %s\n\n", ann.Risk)
+		}
+		if ann.Fix != "" {
+			fmt.Fprintf(bw, "**What to change:** %s\n\n", ann.Fix)
+		}
+		fmt.Fprintf(bw, "*%s* — `%s`\n\n", content.JoinRefs(ann.Refs), key)
+	}
 }
 
 // mdChains writes each certificate chain of the session: its verdict, a
