@@ -111,13 +111,47 @@ func handshakeLearned(o lens.Observation, quote func(string) string) []string {
 // in the order the connections first appear: one observation per leg (an
 // observer sits on one path), or one for a stream without legs.
 func LearnedPerLeg(evs []wire.Event) []lens.Observation {
-	legs := wire.Legs(evs)
-	if len(legs) == 0 {
-		legs = []string{""}
+	var ls legObservers
+	for _, ev := range evs {
+		ls.add(ev)
 	}
-	out := make([]lens.Observation, 0, len(legs))
-	for _, leg := range legs {
-		out = append(out, lens.Observe(evs, len(evs), leg))
+	return ls.observations()
+}
+
+// legObservers observe each connection of a stream as it goes by, so that
+// a printer of a live stream keeps one observation per connection instead
+// of every event.
+type legObservers struct {
+	legs []string
+	by   map[string]*lens.Observer
+}
+
+func (ls *legObservers) add(ev wire.Event) {
+	if ls.by == nil {
+		ls.by = map[string]*lens.Observer{"": lens.NewObserver("")}
+	}
+	ob, ok := ls.by[ev.Leg]
+	if !ok {
+		ob = lens.NewObserver(ev.Leg)
+		ls.by[ev.Leg] = ob
+		ls.legs = append(ls.legs, ev.Leg)
+	}
+	ob.Add(ev)
+}
+
+// observations are the connections' observations; a stream without legs
+// has one, of the whole stream.
+func (ls *legObservers) observations() []lens.Observation {
+	if len(ls.legs) == 0 {
+		whole := lens.NewObserver("")
+		if ls.by != nil {
+			whole = ls.by[""]
+		}
+		return []lens.Observation{whole.Observation()}
+	}
+	out := make([]lens.Observation, 0, len(ls.legs))
+	for _, leg := range ls.legs {
+		out = append(out, ls.by[leg].Observation())
 	}
 	return out
 }

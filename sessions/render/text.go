@@ -331,7 +331,9 @@ type TextPrinter struct {
 	st    textStyles
 	width int
 	seen  map[string]bool
-	evs   []wire.Event // redacted, for the summary
+	// observed is what an observer learned on each connection, for the
+	// eavesdropper lens's summary.
+	observed legObservers
 }
 
 // NewTextPrinter returns a printer writing to w.
@@ -344,12 +346,14 @@ func NewTextPrinter(w io.Writer, o Options) (*TextPrinter, error) {
 
 // Print writes one event.
 func (p *TextPrinter) Print(ev wire.Event) error {
+	if p.o.eavesdropper() {
+		// Observed as it crossed the wire: the byte counts are the
+		// real ones, not the masked password's.
+		p.observed.add(ev)
+	}
 	if !p.o.RevealSecrets {
 		r, _ := protocol.RedactSecrets([]wire.Event{ev})
 		ev = r[0]
-	}
-	if p.o.eavesdropper() {
-		p.evs = append(p.evs, ev)
 	}
 	p.event(ev)
 	return p.w.Flush()
@@ -360,7 +364,7 @@ func (p *TextPrinter) Print(ev wire.Event) error {
 func (p *TextPrinter) Close() error {
 	if p.o.eavesdropper() {
 		bw, st := p.w, p.st
-		for _, ob := range LearnedPerLeg(p.evs) {
+		for _, ob := range p.observed.observations() {
 			fmt.Fprintln(bw)
 			fmt.Fprintln(bw, st.render(st.rule, learnedHeading(ob.Leg)))
 			for _, b := range Learned(ob, wire.SafeString) {
