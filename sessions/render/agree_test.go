@@ -224,3 +224,34 @@ func anyCertInClear(evs []wire.Event) bool {
 	}
 	return false
 }
+
+// TestScenarioSummaryPerLeg: the summary of a scenario is one part per
+// connection. strip-opportunistic/replace reported the SNI "the client
+// asked for", although only the attacker's own connection to the server
+// did TLS (issue 10).
+func TestScenarioSummaryPerLeg(t *testing.T) {
+	_, env := agreeEnv(t)
+	evs, err := scenario.Collect(context.Background(), scenario.Request{Name: "strip-opportunistic", Port: 587, Variant: "replace", Env: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := render.Text(&b, evs, render.Options{Lens: lens.Eavesdropper, Width: 200}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	client, attacker, ok := strings.Cut(out, "What an eavesdropper on "+wire.LegAttackerServer+" saw")
+	if !ok {
+		t.Fatalf("no part for %s:\n%s", wire.LegAttackerServer, out)
+	}
+	_, client, ok = strings.Cut(client, "What an eavesdropper on "+wire.LegClientAttacker+" saw")
+	if !ok {
+		t.Fatalf("no part for %s:\n%s", wire.LegClientAttacker, out)
+	}
+	if strings.Contains(client, "SNI") || !strings.Contains(client, "Credentials in the clear") {
+		t.Errorf("the client's connection stayed in cleartext, its login readable, and sent no SNI:\n%s", client)
+	}
+	if !strings.Contains(attacker, "SNI, RFC 6066 §3): "+lab.Hostname) || strings.Contains(attacker, "Credentials in the clear") {
+		t.Errorf("the attacker's connection did TLS with SNI %s and carried the login inside it:\n%s", lab.Hostname, attacker)
+	}
+}
