@@ -16,6 +16,66 @@ import (
 	"sync"
 )
 
+// PortFacts is what a canonical port is: the protocol spoken there, how
+// TLS starts (after a cleartext opening with a command, or from the first
+// byte, RFC 8314 §3) and what the port is for. This table is the one home
+// of these facts: the port table below, the engine's OptionsForPort and
+// the lab's plan of endpoints are made from it. The values are the names
+// the engine and the lab use: Proto "smtp", "pop3", "imap", "https"; TLS
+// "starttls", "implicit"; Role "transfer", "submission", "retrieval",
+// "web".
+type PortFacts struct {
+	Port  int
+	Proto string
+	TLS   string
+	Role  string
+}
+
+// CanonicalPorts returns the facts of every canonical port, in the order
+// the lab lists its endpoints. Port 25 is server to server (RFC 5321) and
+// only ever starts TLS with STARTTLS (RFC 3207 §4); 587 (RFC 6409) and 465
+// (RFC 8314 §3.3) are submission; 110/995 and 143/993 are POP3 and IMAP
+// (RFC 8314 §3.3, RFC 2595, RFC 9051); 443 is HTTPS, for comparison.
+func CanonicalPorts() []PortFacts {
+	return []PortFacts{
+		{Port: 25, Proto: "smtp", TLS: "starttls", Role: "transfer"},
+		{Port: 587, Proto: "smtp", TLS: "starttls", Role: "submission"},
+		{Port: 465, Proto: "smtp", TLS: "implicit", Role: "submission"},
+		{Port: 110, Proto: "pop3", TLS: "starttls", Role: "retrieval"},
+		{Port: 995, Proto: "pop3", TLS: "implicit", Role: "retrieval"},
+		{Port: 143, Proto: "imap", TLS: "starttls", Role: "retrieval"},
+		{Port: 993, Proto: "imap", TLS: "implicit", Role: "retrieval"},
+		{Port: 443, Proto: "https", TLS: "implicit", Role: "web"},
+	}
+}
+
+// CanonicalPort returns the facts of one canonical port.
+func CanonicalPort(port int) (PortFacts, bool) {
+	for _, p := range CanonicalPorts() {
+		if p.Port == port {
+			return p, true
+		}
+	}
+	return PortFacts{}, false
+}
+
+// ClientPort is the canonical port a mail client uses for proto with TLS
+// from the first byte (implicit) or not: for SMTP the submission port, as
+// a client submits and does not relay (RFC 6409 §1); 0 for an unknown
+// protocol. HTTPS has only 443.
+func ClientPort(proto string, implicit bool) int {
+	tls := "starttls"
+	if implicit || proto == "https" {
+		tls = "implicit"
+	}
+	for _, p := range CanonicalPorts() {
+		if p.Proto == proto && p.TLS == tls && p.Role != "transfer" {
+			return p.Port
+		}
+	}
+	return 0
+}
+
 // PortRow is one row of the port table: a protocol, the port where TLS starts
 // with a command after a cleartext opening (explicit TLS, e.g. STARTTLS), the
 // port where TLS starts with the first byte (implicit TLS), and what the
@@ -27,17 +87,37 @@ type PortRow struct {
 	Purpose  string
 }
 
-// PortTable returns the rows of the port table in display order. Port 25 has
-// no implicit-TLS port: server-to-server SMTP always starts in cleartext
-// (RFC 3207 §4). HTTPS has no explicit-TLS port; it is listed for comparison.
+// portRows name the rows of the port table: one per protocol and role, in
+// display order, with the words the table shows.
+var portRows = []struct{ proto, role, protocol, purpose string }{
+	{"smtp", "transfer", "SMTP", "Transfer"},
+	{"smtp", "submission", "ESMTP", "Submission"},
+	{"pop3", "retrieval", "POP3", "Retrieval"},
+	{"imap", "retrieval", "IMAP4", "Retrieval"},
+	{"https", "web", "HTTPS", "Web (for comparison)"},
+}
+
+// PortTable returns the rows of the port table in display order, made from
+// CanonicalPorts. Port 25 has no implicit-TLS port: server-to-server SMTP
+// always starts in cleartext (RFC 3207 §4). HTTPS has no explicit-TLS port;
+// it is listed for comparison.
 func PortTable() []PortRow {
-	return []PortRow{
-		{Protocol: "SMTP", Explicit: 25, Purpose: "Transfer"},
-		{Protocol: "ESMTP", Explicit: 587, Implicit: 465, Purpose: "Submission"},
-		{Protocol: "POP3", Explicit: 110, Implicit: 995, Purpose: "Retrieval"},
-		{Protocol: "IMAP4", Explicit: 143, Implicit: 993, Purpose: "Retrieval"},
-		{Protocol: "HTTPS", Implicit: 443, Purpose: "Web (for comparison)"},
+	rows := make([]PortRow, 0, len(portRows))
+	for _, r := range portRows {
+		row := PortRow{Protocol: r.protocol, Purpose: r.purpose}
+		for _, p := range CanonicalPorts() {
+			if p.Proto != r.proto || p.Role != r.role {
+				continue
+			}
+			if p.TLS == "implicit" {
+				row.Implicit = p.Port
+			} else {
+				row.Explicit = p.Port
+			}
+		}
+		rows = append(rows, row)
 	}
+	return rows
 }
 
 // Ref (an RFC citation rendered as "RFC 8314 §3.3") is defined with the

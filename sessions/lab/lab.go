@@ -23,6 +23,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mailwire/mailwire/content"
 )
 
 const (
@@ -299,18 +301,35 @@ type endpointSpec struct {
 	policy policy
 }
 
-// plan is the lab's fixed port plan, in the order Endpoints reports it.
+// plan is the lab's fixed port plan, in the order Endpoints reports it:
+// every canonical port of package content (the one table of what each
+// port speaks and is for), with the policy of its purpose.
 func plan() []endpointSpec {
-	return []endpointSpec{
-		{Endpoint{Canonical: 25, Proto: ProtoSMTP, TLS: TLSStartTLS, Purpose: PurposeTransfer}, transferPolicy},
-		{Endpoint{Canonical: 587, Proto: ProtoSMTP, TLS: TLSStartTLS, Purpose: PurposeSubmission}, submissionPolicy},
-		{Endpoint{Canonical: 465, Proto: ProtoSMTP, TLS: TLSImplicit, Purpose: PurposeSubmission}, submissionsPolicy},
-		{Endpoint{Canonical: 110, Proto: ProtoPOP3, TLS: TLSStartTLS, Purpose: PurposeRetrieval}, retrievalPolicy},
-		{Endpoint{Canonical: 995, Proto: ProtoPOP3, TLS: TLSImplicit, Purpose: PurposeRetrieval}, retrievalPolicy},
-		{Endpoint{Canonical: 143, Proto: ProtoIMAP, TLS: TLSStartTLS, Purpose: PurposeRetrieval}, retrievalPolicy},
-		{Endpoint{Canonical: 993, Proto: ProtoIMAP, TLS: TLSImplicit, Purpose: PurposeRetrieval}, retrievalPolicy},
-		{Endpoint{Canonical: 443, Proto: ProtoHTTPS, TLS: TLSImplicit, Purpose: PurposeWeb}, webPolicy},
+	var out []endpointSpec
+	for _, p := range content.CanonicalPorts() {
+		out = append(out, endpointSpec{
+			Endpoint{Canonical: p.Port, Proto: p.Proto, TLS: p.TLS, Purpose: p.Role},
+			policyFor(p.Role, p.TLS),
+		})
 	}
+	return out
+}
+
+// policyFor is the policy of an endpoint by its purpose; submission on 465
+// has its own value, as its TLS comes first (RFC 8314 §3.3).
+func policyFor(purpose, tls string) policy {
+	switch purpose {
+	case PurposeTransfer:
+		return transferPolicy
+	case PurposeSubmission:
+		if tls == TLSImplicit {
+			return submissionsPolicy
+		}
+		return submissionPolicy
+	case PurposeRetrieval:
+		return retrievalPolicy
+	}
+	return webPolicy
 }
 
 // Start starts every endpoint and returns once all of them accept
