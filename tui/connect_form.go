@@ -13,6 +13,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/wire"
@@ -199,25 +200,10 @@ func (f *formScreen) portChosen() {
 	f.updatePortHint()
 }
 
-// defaultPort is the port of the chosen protocol and TLS mode.
+// defaultPort is the port of the chosen protocol and TLS mode, as a mail
+// client uses them (content.ClientPort: 587, not 25, for SMTP).
 func (f *formScreen) defaultPort() int {
-	implicit := formTLSModes[f.mode] == string(sessions.TLSImplicit)
-	switch formProtos[f.proto] {
-	case protocol.POP3:
-		if implicit {
-			return 995
-		}
-		return 110
-	case protocol.IMAP:
-		if implicit {
-			return 993
-		}
-		return 143
-	}
-	if implicit {
-		return 465
-	}
-	return 587
+	return content.ClientPort(formProtos[f.proto], formTLSModes[f.mode] == string(sessions.TLSImplicit))
 }
 
 func (f *formScreen) updatePortHint() {

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/lens"
@@ -130,25 +131,8 @@ func newSessionCmd() *cobra.Command {
 // semantics (role, lab endpoint) the session takes: RFC 8314 §7.3 for the
 // implicit-TLS ports, RFC 6409 for 587.
 func canonicalFor(proto string, mode sessions.TLSMode) (int, error) {
-	implicit := mode == sessions.TLSImplicit
-	switch strings.ToLower(proto) {
-	case protocol.SMTP:
-		if implicit {
-			return 465, nil
-		}
-		return 587, nil
-	case protocol.POP3:
-		if implicit {
-			return 995, nil
-		}
-		return 110, nil
-	case protocol.IMAP:
-		if implicit {
-			return 993, nil
-		}
-		return 143, nil
-	case protocol.HTTPS:
-		return 443, nil
+	if p := content.ClientPort(strings.ToLower(proto), mode == sessions.TLSImplicit); p != 0 {
+		return p, nil
 	}
 	return 0, fmt.Errorf("protocol %q: want smtp, pop3, imap or https", proto)
 }
