@@ -18,6 +18,7 @@ import (
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/certs"
 	"github.com/mailwire/mailwire/sessions/dissect"
+	"github.com/mailwire/mailwire/sessions/internal/words"
 	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
@@ -437,7 +438,7 @@ func (c *pconn) forward(line []byte, continuation bool) (bool, error) {
 	}
 	layer, vis := c.layer()
 	c.p.emit(wire.Event{Kind: wire.KindLine, Dir: wire.ClientToServer, Layer: layer, Visible: vis,
-		Raw: data, Text: fmt.Sprintf("%s of %s relayed", literalName(c.cfg.Proto), plural(n, "byte")),
+		Raw: data, Text: fmt.Sprintf("%s of %s relayed", literalName(c.cfg.Proto), words.Plural(n, "byte")),
 		Line: &wire.Line{Proto: c.cfg.Proto}})
 	return more, c.writeUp(data)
 }

@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"net"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -397,11 +396,4 @@ func (p *Proxy) serve(client net.Conn, id int) {
 	default:
 		c.strip()
 	}
-}
-
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return strconv.Itoa(n) + " " + unit + "s"
 }
