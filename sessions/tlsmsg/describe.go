@@ -463,6 +463,10 @@ func (d *describer) serverKeyExchange(m *ServerKeyExchange) string {
 	if d.failed {
 		return summary // the signature did not parse
 	}
+	if m.Anonymous {
+		d.add("signature", "none: an anonymous suite sends its parameters unsigned (RFC 5246 §7.4.3)", "")
+		return summary + ", unsigned: nothing authenticates the server"
+	}
 	if m.Version >= VersionTLS12 {
 		d.add("signature algorithm", sigSchemeName(m.SignatureAlgorithm), "")
 		summary += ", signed with " + sigSchemeName(m.SignatureAlgorithm)

@@ -220,6 +220,10 @@ type ServerKeyExchange struct {
 	PublicKeyLength    int    `json:"public_key_length"`
 	SignatureAlgorithm uint16 `json:"signature_algorithm,omitempty"`
 	SignatureLength    int    `json:"signature_length"`
+	// Anonymous: the suite is anonymous (DH_anon, ECDH_anon), so the
+	// parameters came unsigned and nothing authenticates the server
+	// (RFC 5246 §7.4.3, RFC 8422 §2.3).
+	Anonymous bool `json:"anonymous,omitempty"`
 }
 
 // CertificateRequest asks for a client certificate: RFC 5246 §7.4.4, or

@@ -1,7 +1,6 @@
 package tlsmsg
 
 import (
-	"crypto/tls"
 	"fmt"
 	"slices"
 	"strings"
@@ -204,51 +203,6 @@ func sigSchemeName(id uint16) string {
 		return n
 	}
 	return fmt.Sprintf("unknown(0x%04x)", id)
-}
-
-// cipherSuiteName names a cipher suite; Go's table covers every suite it
-// implements, and a few more common on mail servers are added here.
-func cipherSuiteName(id uint16) string {
-	if isGREASE(id) {
-		return fmt.Sprintf("GREASE(0x%04x)", id)
-	}
-	switch id {
-	case 0x00ff:
-		// RFC 5746 §3.3: a signalling value, not a real suite.
-		return "TLS_EMPTY_RENEGOTIATION_INFO_SCSV"
-	case 0x5600:
-		return "TLS_FALLBACK_SCSV" // RFC 7507
-	case 0x009e:
-		return "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"
-	case 0x009f:
-		return "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"
-	case 0xccaa:
-		return "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256"
-	case 0x0033:
-		return "TLS_DHE_RSA_WITH_AES_128_CBC_SHA"
-	case 0x0039:
-		return "TLS_DHE_RSA_WITH_AES_256_CBC_SHA"
-	}
-	return tls.CipherSuiteName(id) // "0x1234" when unknown
-}
-
-// suiteKeyExchange says how a TLS ≤ 1.2 cipher suite agrees on the
-// premaster secret. The IANA registry writes it into the suite's name,
-// TLS_<key exchange>_WITH_<cipher>_<hash> (RFC 5246 Appendix A.5), so the
-// name table above is its one source; "" for a suite mailwire cannot name,
-// a signalling value, or a TLS 1.3 suite, which leaves the key exchange to
-// extensions (RFC 8446 §4.1.2).
-func suiteKeyExchange(id uint16) KeyExchange {
-	name := cipherSuiteName(id)
-	switch {
-	case strings.Contains(name, "_ECDHE_"):
-		return KeyExchangeECDHE
-	case strings.Contains(name, "_DHE_"):
-		return KeyExchangeDHE
-	case strings.HasPrefix(name, "TLS_RSA_WITH_"):
-		return KeyExchangeRSA
-	}
-	return ""
 }
 
 // pointFormatName names an EC point format (RFC 8422 §5.1.2).

@@ -260,8 +260,10 @@ func parseCertificate(s cryptobyte.String, version uint16) (*Certificate, error)
 }
 
 // parseServerKeyExchange decodes RFC 8422 §5.4 (ECDHE) or RFC 5246 §7.4.3
-// (DHE); which one follows from the cipher suite the ServerHello chose,
-// or for a suite mailwire cannot name, from the curve_type byte.
+// (DHE); which one follows from the cipher suite the ServerHello chose
+// (the registry, suites.go), or for a suite outside it, from the
+// curve_type byte. The anonymous suites send their parameters unsigned
+// (RFC 5246 §7.4.3 dh_anon, RFC 8422 §2.3 ECDH_anon).
 func parseServerKeyExchange(s cryptobyte.String, version, suite uint16) (*ServerKeyExchange, error) {
 	m := &ServerKeyExchange{Version: version, KeyExchange: KeyExchangeDHE}
 	kx := suiteKeyExchange(suite)
@@ -279,6 +281,13 @@ func parseServerKeyExchange(s cryptobyte.String, version, suite uint16) (*Server
 			return nil, fmt.Errorf("%w DHE parameters", errMalformed)
 		}
 		m.DHPrimeBits, m.PublicKeyLength = bitLen(p), len(y)
+	}
+	if suiteAnonymous(suite) {
+		m.Anonymous = true
+		if !s.Empty() {
+			return m, fmt.Errorf("%w parameters: bytes after the unsigned parameters of an anonymous suite", errMalformed)
+		}
+		return m, nil
 	}
 	// The parameters parsed: a broken signature keeps them.
 	if version >= VersionTLS12 && !s.ReadUint16(&m.SignatureAlgorithm) {

@@ -321,11 +321,11 @@ func (p *answerParser) message(msg []byte) error {
 }
 
 // keyExchange keeps the ServerKeyExchange's parameters: the named curve
-// (RFC 8422 §5.4) or the DH prime's size (RFC 5246 §7.4.3). Only when the
-// parser read them as the chosen suite's key exchange: it tells the two
-// forms apart by the suites it can name, and by the first byte for the
-// others (anonymous DH among them), which a DH prime of 768 to 1023 bytes
-// would fool.
+// (RFC 8422 §5.4) or the DH prime's size (RFC 5246 §7.4.3). The parser
+// reads them in the form the chosen suite's key exchange has (the
+// registry, tlsmsg.Suite); for a value outside the registry it guesses
+// from the first byte, and the guess is kept only when it fits no known
+// suite's form either way.
 func keyExchange(a *Answer, ske *tlsmsg.ServerKeyExchange) {
 	info, known := Info(a.Suite)
 	switch {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mailwire/mailwire/sessions/internal/peers"
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
 )
 
 // Interop: the scan of real Postfix and Dovecot (../shared/peers), checked
@@ -217,7 +218,7 @@ func compareWithOpenSSL(t *testing.T, r *PortResult, addr, starttls string, keep
 			continue
 		}
 		known[id] = true
-		s := opensslSuite{id: id, name: SuiteName(id), tls13: true}
+		s := opensslSuite{id: id, name: tlsmsg.CipherSuiteName(id), tls13: true}
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()

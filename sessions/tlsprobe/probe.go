@@ -8,6 +8,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
 )
 
 // Target is one port to probe.
@@ -230,7 +232,7 @@ func accepted(v uint16, offered []uint16, a *Answer) (bool, *Refusal) {
 		}
 	}
 	return false, &Refusal{Kind: RefusedMalformed,
-		Detail: fmt.Sprintf("the server chose %s (0x%04x), which was not offered", SuiteName(a.Suite), a.Suite)}
+		Detail: fmt.Sprintf("the server chose %s (0x%04x), which was not offered", tlsmsg.CipherSuiteName(a.Suite), a.Suite)}
 }
 
 // errProbeBudget: the port's MaxProbes is spent.

@@ -183,7 +183,7 @@ func (ps *portScan) enumerate(ctx context.Context, v uint16, part []uint16) ([]S
 func (ps *portScan) suite(a *Answer) Suite {
 	info, ok := Info(a.Suite)
 	if !ok {
-		info = SuiteInfo{ID: a.Suite, Name: SuiteName(a.Suite)}
+		info = SuiteInfo{ID: a.Suite, Name: tlsmsg.CipherSuiteName(a.Suite)}
 	}
 	s := Suite{SuiteInfo: info, Group: a.Group, DHBits: a.DHBits, Chain: ps.chain(a.Certificates)}
 	if a.Group != 0 {
