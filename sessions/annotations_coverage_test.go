@@ -55,7 +55,7 @@ var engineKeys = []string{
 	"imap.note.capabilities_changed", "imap.note.empty", "imap.note.logindisabled",
 	"imap.note.no_credentials", "imap.note.no_fetch", "imap.note.response_injection_discarded", "imap.response.incomplete",
 	"mismatch.cleartext_on_implicit", "mismatch.http", "mismatch.no_starttls", "mismatch.not_tls",
-	"mismatch.preauth", "mismatch.silent_greeting", "mismatch.sslv2",
+	"mismatch.preauth", "mismatch.silent_greeting", "mismatch.sslv2", "mismatch.tls_on_cleartext",
 	"net.closed_early", "net.dns", "net.error", "net.refused", "net.timeout",
 	"pop3.greeting", "pop3.note.auth_refused_cleartext", "pop3.note.capabilities_changed",
 	"pop3.note.empty", "pop3.note.no_credentials", "pop3.note.no_fetch", "pop3.note.response_injection_discarded",
@@ -66,11 +66,11 @@ var engineKeys = []string{
 	"smtp.cmd.ehlo", "smtp.data.content", "smtp.note.auth_mechanism_switched",
 	"smtp.note.auth_refused_cleartext", "smtp.note.capabilities_changed", "smtp.note.no_auth_offered",
 	"smtp.note.no_credentials", "smtp.note.no_message", "smtp.note.response_injection_discarded", "smtp.reply.421",
-	"smtp.reply.530", "smtp.reply.incomplete",
+	"smtp.reply.530", "smtp.reply.incomplete", "smtp.reply.wrong_code",
 	"tcp.close", "tcp.connect",
 	"tls.alert.malformed", "tls.alert.received", "tls.alert.unknown", "tls.boundary.implicit",
-	"tls.boundary.starttls", "tls.handshake.failed", "tls.state",
-	"tls.verify.off", "tls.verify.opportunistic",
+	"tls.boundary.starttls", "tls.handshake.failed", "tls.record.coalesced", "tls.state",
+	"tls.verify.off", "tls.verify.opportunistic", "tls.version.deprecated",
 	"wire.cleartext", "wire.credentials", "wire.encrypted", "wire.metadata",
 }
 
@@ -96,6 +96,9 @@ func TestEngineKeysHaveEntries(t *testing.T) {
 		assertOwnEntry(t, k)
 	}
 	for _, k := range builtKeys {
+		assertOwnEntry(t, k)
+	}
+	for _, k := range wire.BudgetKeys() {
 		assertOwnEntry(t, k)
 	}
 	// The explain keys are exported constants: check them by value too,

@@ -125,10 +125,11 @@ type Conversation struct {
 	roots *x509.CertPool
 
 	emitMu sync.Mutex
-	emitFn func(wire.Event)
-	seq    int
+	out    *emitter // numbers, bounds and coalesces the events (emit.go)
 
 	diss      *dissect.Dissector
+	headMu    sync.Mutex
+	head      []byte // the server's first bytes before TLS (keepHead)
 	cred      protocol.CredentialState
 	chain     *certs.Chain   // the server's chain, checked in VerifyConnection
 	verifyErr error          // crypto/x509's verdict on it
@@ -163,15 +164,14 @@ func (c *Conversation) Reader() *protocol.LineReader { return c.lr }
 // the close event then says the client closed.
 func (c *Conversation) Ended() { c.quit = true }
 
-// Emit assigns Seq and At and passes ev on. Drivers use it for events the
-// helpers below do not cover.
+// Emit stamps ev's time and passes it to the session's emitter, which
+// numbers it, keeps it within the budget and coalesces runs of records
+// (emit.go). Drivers use it for events the helpers below do not cover.
 func (c *Conversation) Emit(ev wire.Event) {
 	c.emitMu.Lock()
 	defer c.emitMu.Unlock()
-	c.seq++
-	ev.Seq = c.seq
 	ev.At = time.Since(c.start)
-	c.emitFn(ev)
+	c.out.emit(ev)
 }
 
 func (c *Conversation) lineLayer() (wire.Layer, wire.Visibility) {
@@ -210,15 +210,25 @@ func (c *Conversation) ReadLine() ([]byte, error) { return c.lr.ReadLine() }
 // Received emits a server line event for raw (one line or a whole
 // multi-line reply) as read.
 func (c *Conversation) Received(raw []byte, line wire.Line, ann string, also ...string) {
+	c.ReceivedPart(raw, int64(len(raw)), line, ann, also...)
+}
+
+// ReceivedPart is Received for a reply of which raw is the kept part
+// (the budget's Literal, say): total bytes crossed the wire.
+func (c *Conversation) ReceivedPart(raw []byte, total int64, line wire.Line, ann string, also ...string) {
 	if line.Proto == "" {
 		line.Proto = c.opts.Proto
 	}
 	c.cred.ServerLine(line.Proto, raw)
 	layer, vis := c.lineLayer()
-	c.Emit(wire.Event{
+	ev := wire.Event{
 		Kind: wire.KindLine, Dir: wire.ServerToClient, Layer: layer, Visible: vis,
 		Raw: bytes.Clone(raw), Text: wire.LineText(raw), Annotation: ann, Also: also, Line: &line,
-	})
+	}
+	if total > int64(len(raw)) {
+		ev.RawLen = total
+	}
+	c.Emit(ev)
 }
 
 // Note emits an explanation. raw may carry bytes the note is about.
@@ -240,6 +250,9 @@ func (c *Conversation) fail(op string, err error, explain string, st *wire.TLSSt
 	var se *SessionError
 	if errors.As(err, &se) {
 		return se
+	}
+	if tlsErr, ok := c.tlsInsteadOfGreeting(err); ok {
+		err, explain = tlsErr, ExplainTLSOnCleartext
 	}
 	if explain == "" {
 		explain = c.explain(op, err)
@@ -280,8 +293,14 @@ const (
 	ExplainSilentGreeting     = "mismatch.silent_greeting"
 	ExplainNoStartTLS         = "mismatch.no_starttls"
 	ExplainTLSAlert           = "tls.alert.received"
-	ExplainHandshake          = "tls.handshake.failed"
-	ExplainOptions            = "session.options"
+	ExplainRecordTooLong      = dissect.KeyRecordTooLong
+	// ExplainDeprecatedVersion: TLS 1.0 or 1.1 was negotiated (RFC 8996).
+	ExplainDeprecatedVersion = "tls.version.deprecated"
+	// ExplainTLSOnCleartext: TLS records where the cleartext greeting of
+	// a STARTTLS port belongs (tlsInsteadOfGreeting).
+	ExplainTLSOnCleartext = "mismatch.tls_on_cleartext"
+	ExplainHandshake      = "tls.handshake.failed"
+	ExplainOptions        = "session.options"
 )
 
 // explain maps an error to an Explain key.
@@ -320,6 +339,58 @@ func (c *Conversation) sessionExpired() bool {
 	return ok && !time.Now().Before(dl)
 }
 
+// tlsRecordHead says whether b starts as a TLS record does: a content
+// type of 20 to 24 and major version 3 (RFC 8446 §5.1), which no
+// cleartext greeting ("220 ", "+OK", "* OK") does.
+func tlsRecordHead(b []byte) bool {
+	return len(b) >= 3 && b[0] >= 20 && b[0] <= 24 && b[1] == 3 && b[2] <= 4
+}
+
+// headMax is how many of the server's first bytes a session keeps, to
+// tell a TLS record from a greeting.
+const headMax = 16
+
+// keepHead records the server's first bytes on a cleartext connection
+// (the tap's receiver until TLS starts).
+func (c *Conversation) keepHead(dir wire.Direction, _ time.Duration, b []byte) {
+	if dir != wire.ServerToClient {
+		return
+	}
+	c.headMu.Lock()
+	defer c.headMu.Unlock()
+	if room := headMax - len(c.head); room > 0 {
+		c.head = append(c.head, b[:min(room, len(b))]...)
+	}
+}
+
+// tlsInsteadOfGreeting explains the first failure of a session whose
+// server sent TLS records where a STARTTLS port's cleartext greeting
+// belongs: the port speaks TLS from the first byte (RFC 8314 §3). The
+// records that arrived whole are shown first, decoded by the dissector
+// (an alert says why the server gave up).
+func (c *Conversation) tlsInsteadOfGreeting(err error) (error, bool) {
+	if c.failed != nil || c.tlsc != nil || c.upgraded || c.opts.TLSMode == TLSImplicit {
+		return err, false
+	}
+	c.headMu.Lock()
+	head := bytes.Clone(c.head)
+	c.headMu.Unlock()
+	if !tlsRecordHead(head) {
+		return err, false
+	}
+	what := "a TLS record header"
+	for _, ev := range dissect.New().Feed(wire.ServerToClient, head) {
+		if ev.Kind == wire.KindError {
+			break
+		}
+		if ev.Record != nil && ev.Record.Alert != nil && what == "a TLS record header" {
+			what = "a TLS alert record (" + ev.Record.Alert.String() + ")"
+		}
+		c.Emit(ev)
+	}
+	return fmt.Errorf("the server sent %s where the cleartext greeting belongs: this port speaks TLS from the first byte, so try implicit TLS (RFC 8314 §3): %w", what, err), true
+}
+
 // Explain maps an error to the Explain key of its likely cause. A
 // certificate verification error is classified by package certs (its
 // Kind.Key, "tls.verify.…"); a session that has the chain at hand uses the
@@ -336,6 +407,11 @@ func Explain(err error) string {
 		netErr   net.Error
 	)
 	switch {
+	case errors.As(err, &recErr) && tlsRecordHead(recErr.RecordHeader[:]):
+		// crypto/tls: "oversized record received with length 65535": a
+		// TLS record header, with a length over what TLS allows (RFC
+		// 8446 §5.1), not cleartext.
+		return ExplainRecordTooLong
 	case errors.As(err, &recErr):
 		// crypto/tls: "first record does not look like a TLS handshake":
 		// the peer answered our ClientHello in cleartext.
@@ -477,12 +553,36 @@ func capabilityDiff(before, after []string, crossed, cite string) string {
 	}
 	var parts []string
 	if len(added) > 0 {
-		parts = append(parts, "added after TLS: "+strings.Join(added, ", "))
+		parts = append(parts, "added after TLS: "+quoteCaps(added))
 	}
 	if len(removed) > 0 {
-		parts = append(parts, "gone after TLS: "+strings.Join(removed, ", "))
+		parts = append(parts, "gone after TLS: "+quoteCaps(removed))
 	}
 	return "capabilities changed across " + crossed + " (" + cite + "): " + strings.Join(parts, "; ")
+}
+
+// Bounds of a capability list quoted in a note: the server's words, as
+// sent (the printers escape them), but not a megabyte of them.
+const (
+	quoteCapsMax   = 16 // capabilities listed
+	quoteCapsWidth = 64 // bytes of each
+)
+
+// quoteCaps lists capabilities as the server sent them, each cut to
+// quoteCapsWidth bytes and the list to quoteCapsMax.
+func quoteCaps(caps []string) string {
+	var b strings.Builder
+	for i, c := range caps {
+		if i == quoteCapsMax {
+			fmt.Fprintf(&b, ", and %d more", len(caps)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(wire.Truncate(c, quoteCapsWidth))
+	}
+	return b.String()
 }
 
 // ExplainOpportunisticCleartext is the note of an opportunistic client
@@ -657,6 +757,12 @@ func (c *Conversation) emitTLSState(cs tls.ConnectionState) {
 	c.Emit(wire.Event{Kind: wire.KindTLSState, Dir: wire.Local, Layer: wire.LayerTLS, Visible: wire.VisibleEndpoints,
 		Annotation: "tls.state", TLS: st,
 		Text: fmt.Sprintf("%s, %s, %s", st.Version, st.CipherSuite, verdict)})
+	if cs.Version == tls.VersionTLS10 || cs.Version == tls.VersionTLS11 {
+		// RFC 8996: TLS 1.0 and 1.1 must not be negotiated; for mail
+		// submission and access RFC 8997 §3 makes TLS 1.2 the minimum.
+		c.Note(fmt.Sprintf("%s negotiated: deprecated since 2021, it must not be used (RFC 8996), and for mail submission and mailbox access TLS 1.2 is the minimum (RFC 8997 §3); the client offered it only because its lowest version was lowered (--tls-min)",
+			tls.VersionName(cs.Version)), ExplainDeprecatedVersion, nil)
+	}
 	// What does not fail a chain but weakens it gets a note of its own:
 	// an RSA key under 2048 bits (RFC 9325 §4.5), or a certificate the
 	// server sends that the verified path does not use but that is

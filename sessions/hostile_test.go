@@ -18,6 +18,7 @@ import (
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/certs"
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/render"
 	"github.com/mailwire/mailwire/sessions/wire"
@@ -70,6 +71,14 @@ func init() {
 			}
 			hostileWants[proto+"-"+pt+"-long-line"] = hostileWant{key: sessions.ExplainLineTooLong, msg: "line too long"}
 			hostileWants[proto+"-"+pt+"-endless"] = hostileWant{key: sessions.ExplainReplyTooLong, msg: "too many lines in one reply"}
+			if proto == "imap" {
+				// Any number of untagged responses may precede a completion
+				// (RFC 9051 §2.2.2): the first are shown, the rest read and
+				// counted (the budget's note) until the server falls silent
+				// after its 64 MiB and the read times out.
+				hostileWants[proto+"-"+pt+"-endless"] = hostileWant{key: sessions.ExplainTimeout,
+					msg: "i/o timeout|session time limit", note: wire.BudgetKeyUntagged}
+			}
 			// Each byte comes within the read timeout, so only the session
 			// time limit ends a cleartext trickle; inside TLS a record is one
 			// read, and the read timeout ends it first.
@@ -241,28 +250,28 @@ func TestLiveControlCatches(t *testing.T) {
 func renderAll(t *testing.T, evs []wire.Event) string {
 	t.Helper()
 	var text string
-	for _, lens := range []string{render.LensEndpoint, render.LensEavesdropper} {
+	for _, l := range []lens.Lens{lens.Endpoint, lens.Eavesdropper} {
 		for _, color := range []bool{false, true} {
-			o := render.Options{Lens: lens, Color: color, Hex: true, Width: 80}
+			o := render.Options{Lens: l, Color: color, Hex: true, Width: 80}
 			var b bytes.Buffer
 			if err := render.Text(&b, evs, o); err != nil {
-				t.Fatalf("PrintText %s color=%v: %v", lens, color, err)
+				t.Fatalf("PrintText %s color=%v: %v", l, color, err)
 			}
-			assertInert(t, fmt.Sprintf("PrintText %s color=%v", lens, color), b.String(), color)
-			if lens == render.LensEndpoint && !color {
+			assertInert(t, fmt.Sprintf("PrintText %s color=%v", l, color), b.String(), color)
+			if l == lens.Endpoint && !color {
 				text = b.String()
 			}
 			b.Reset()
 			if err := render.Markdown(&b, evs, o); err != nil {
-				t.Fatalf("PrintMarkdown %s color=%v: %v", lens, color, err)
+				t.Fatalf("PrintMarkdown %s color=%v: %v", l, color, err)
 			}
-			assertInert(t, fmt.Sprintf("PrintMarkdown %s color=%v", lens, color), b.String(), color)
+			assertInert(t, fmt.Sprintf("PrintMarkdown %s color=%v", l, color), b.String(), color)
 		}
 		var b bytes.Buffer
-		if err := render.JSON(&b, evs, render.Options{Lens: lens}); err != nil {
-			t.Fatalf("PrintJSON %s: %v", lens, err)
+		if err := render.JSON(&b, evs, render.Options{Lens: l}); err != nil {
+			t.Fatalf("PrintJSON %s: %v", l, err)
 		}
-		assertInert(t, "PrintJSON "+lens, b.String(), false)
+		assertInert(t, "PrintJSON "+l.String(), b.String(), false)
 	}
 	return text
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
+	"github.com/mailwire/mailwire/sessions/internal/words"
 	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
@@ -33,8 +33,9 @@ func init() { RegisterDriver(protocol.HTTPS, HTTPSDriver{}) }
 //     shows it decoded (":method GET, :path /, …"). net/http's client
 //     would hide the frames and emit from its own goroutines.
 //
-// Only the status line, the headers and a short preview of the body
-// (httpPreview bytes) are read; the rest is left unread.
+// Over HTTP/1.1 the whole body is read and the budget's Literal kept
+// (http1Client.body); over HTTP/2 a preview of httpPreview bytes, after
+// which the stream is cancelled (RFC 9113 §8.7).
 type HTTPSDriver struct{}
 
 // DefaultHTTPSALPN is what an HTTPS session should offer (RFC 7301 §3.1),
@@ -203,53 +204,102 @@ func (h *http1Client) response() (int, map[string]string, error) {
 	return code, hdr, nil
 }
 
-// body reads at most httpPreview bytes of the body (RFC 9112 §6.3) and
-// emits them.
+// body reads the whole body (RFC 9112 §6.3), to the end that its framing
+// says: Content-Length, the last chunk, or the server's close. It keeps
+// the first bytes, up to the budget's Literal, and counts the rest, so a
+// body of any size costs bounded memory and the connection ends clean,
+// with nothing left in flight.
 func (h *http1Client) body(hdr map[string]string) error {
 	lr := h.c.Reader()
-	n, desc := httpPreview, "until the server closes"
+	keep := wire.Limit(h.o.Budget.Literal)
+	var (
+		kept  []byte
+		total int64
+		desc  string
+	)
+	read := func(n int64) error {
+		b, got, err := lr.ReadKeep(n, keep-len(kept))
+		kept = append(kept, b...)
+		total += got
+		return err
+	}
 	switch {
 	case strings.Contains(strings.ToLower(hdr["transfer-encoding"]), "chunked"):
-		// RFC 9112 §7.1: chunk-size [ chunk-ext ] CRLF chunk-data CRLF.
-		line, err := lr.ReadLine()
-		if err != nil {
-			return h.c.Fail("read body", err, "")
+		// RFC 9112 §7.1: chunk-size [ chunk-ext ] CRLF chunk-data CRLF,
+		// until a chunk of size 0, then the trailer section and CRLF.
+		chunks := 0
+		for ; ; chunks++ {
+			line, err := lr.ReadLine()
+			if err != nil {
+				return h.c.Fail("read body", err, "")
+			}
+			sizeStr, _, _ := strings.Cut(protocol.TrimEOL(line), ";")
+			size, err := strconv.ParseInt(strings.TrimSpace(sizeStr), 16, 64)
+			if err != nil || size < 0 {
+				return h.c.Fail("read body", fmt.Errorf("%w: chunk size %q (RFC 9112 §7.1)", protocol.ErrMalformedReply, wire.Truncate(protocol.TrimEOL(line), 20)), "")
+			}
+			if size == 0 {
+				break
+			}
+			if err := read(size); err != nil {
+				return h.c.Fail("read body", err, "")
+			}
+			if line, err := lr.ReadLine(); err != nil || protocol.TrimEOL(line) != "" {
+				if err == nil {
+					err = fmt.Errorf("%w: no CRLF after a chunk's data (RFC 9112 §7.1)", protocol.ErrMalformedReply)
+				}
+				return h.c.Fail("read body", err, "")
+			}
 		}
-		sizeStr, _, _ := strings.Cut(protocol.TrimEOL(line), ";")
-		size, err := strconv.ParseUint(strings.TrimSpace(sizeStr), 16, 63)
-		if err != nil {
-			return h.c.Fail("read body", fmt.Errorf("%w: chunk size %q (RFC 9112 §7.1)", protocol.ErrMalformedReply, wire.Truncate(protocol.TrimEOL(line), 20)), "")
+		for n := 0; ; n++ { // the trailer section (RFC 9112 §7.1.2)
+			line, err := lr.ReadLine()
+			if err != nil {
+				return h.c.Fail("read body", err, "")
+			}
+			if protocol.TrimEOL(line) == "" {
+				break
+			}
+			if n > h.o.MaxReplyLines {
+				return h.c.Fail("read body", fmt.Errorf("%w: trailer section over %d fields", protocol.ErrTooManyLines, h.o.MaxReplyLines), "")
+			}
 		}
-		n, desc = int(min(size, httpPreview)), fmt.Sprintf("first chunk of %d bytes", size)
+		desc = fmt.Sprintf("chunked, %s", words.Plural(chunks, "chunk"))
 	case hdr["content-length"] != "":
-		cl, err := strconv.ParseUint(hdr["content-length"], 10, 63)
-		if err != nil {
+		cl, err := strconv.ParseInt(hdr["content-length"], 10, 64)
+		if err != nil || cl < 0 {
 			return h.c.Fail("read body", fmt.Errorf("%w: Content-Length %q (RFC 9110 §8.6)", protocol.ErrMalformedReply, wire.Truncate(hdr["content-length"], 20)), "")
 		}
-		n, desc = int(min(cl, httpPreview)), fmt.Sprintf("Content-Length %d", cl)
+		if err := read(cl); err != nil {
+			return h.c.Fail("read body", err, "")
+		}
+		desc = "Content-Length " + strconv.FormatInt(cl, 10)
+	default:
+		// RFC 9112 §6.3 (8): the body is what arrives before the close.
+		if err := read(-1); err != nil {
+			return h.c.Fail("read body", err, "")
+		}
+		desc = "until the server closes"
 	}
-	if n == 0 {
+	if total == 0 {
 		return nil
 	}
-	b, err := lr.ReadFull(n)
-	// RFC 9112 §6.3 (8): without Content-Length or chunked coding, the body
-	// is what arrives before the server closes, so the close may come
-	// before the preview is full: after none of the bytes still wanted
-	// (io.EOF) or after some of them (io.ErrUnexpectedEOF), depending only
-	// on how the network split the response.
-	closeDelimited := desc == "until the server closes"
-	if err != nil && !(closeDelimited && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF))) {
-		return h.c.Fail("read body", err, "")
+	h.emitBody(kept, total, desc)
+	if total > int64(len(kept)) {
+		h.c.Note(fmt.Sprintf("body of %s bytes: the first %s are kept and shown (--max-literal); the rest was read and counted, not kept",
+			wire.GroupDigits(total), wire.GroupDigits(int64(len(kept)))), wire.BudgetKeyLiteral, nil)
 	}
-	h.emitBody(b, desc)
 	return nil
 }
 
-func (h *http1Client) emitBody(b []byte, desc string) {
+func (h *http1Client) emitBody(b []byte, total int64, desc string) {
 	layer, vis := h.c.lineLayer()
-	h.c.Emit(wire.Event{Kind: wire.KindLine, Dir: wire.ServerToClient, Layer: layer, Visible: vis, Raw: b,
-		Text:       fmt.Sprintf("body preview: %d bytes (%s); the rest is not read", len(b), desc),
-		Annotation: "http.body", Line: &wire.Line{Proto: protocol.HTTP}})
+	ev := wire.Event{Kind: wire.KindLine, Dir: wire.ServerToClient, Layer: layer, Visible: vis, Raw: b,
+		Text:       fmt.Sprintf("body: %s bytes (%s)", wire.GroupDigits(total), desc),
+		Annotation: "http.body", Line: &wire.Line{Proto: protocol.HTTP}}
+	if total > int64(len(b)) {
+		ev.RawLen = total
+	}
+	h.c.Emit(ev)
 }
 
 // h2Client speaks HTTP/2 (RFC 9113) for one request on stream 1.

@@ -152,30 +152,47 @@ func (m *imapClient) greeting() (*protocol.IMAPResponse, error) {
 
 // response reads one response and emits it.
 func (m *imapClient) response(op, cmd string, greeting bool) (*protocol.IMAPResponse, error) {
-	r, err := protocol.ReadIMAPResponse(m.c.Reader())
+	r, err := m.readResponse(op)
+	if err != nil {
+		return nil, err
+	}
+	m.show(r, greeting)
+	return r, nil
+}
+
+// readResponse reads one response, of any size: the budget bounds what is kept
+// of it (wire.Budget.Literal per literal, EventBytes in all).
+func (m *imapClient) readResponse(op string) (*protocol.IMAPResponse, error) {
+	b := m.o.Budget
+	r, err := protocol.ReadIMAPResponseLimit(m.c.Reader(), protocol.IMAPLimits{Literal: b.Literal, Keep: b.EventBytes})
 	if err != nil {
 		if len(r.Raw) > 0 {
-			m.c.Received(r.Raw, wire.Line{Code: protocol.IMAPLineCode(r)}, "imap.response.incomplete")
+			m.c.ReceivedPart(r.Raw, r.Bytes, wire.Line{Code: protocol.IMAPLineCode(r)}, "imap.response.incomplete")
 		}
 		m.canLogout = false
 		return nil, m.c.Fail(op, err, "")
 	}
-	// The most specific key leads: the greeting's, else the response
-	// code's (imap.code.privacyrequired), else the status's or data's.
+	return r, nil
+}
+
+// show emits a response. The most specific key leads: the greeting's,
+// else the response code's (imap.code.privacyrequired), else the
+// status's or data's.
+func (m *imapClient) show(r *protocol.IMAPResponse, greeting bool) {
 	ann, also := r.Annotations()
 	if greeting {
 		also = append([]string{ann}, also...)
 		ann = "imap.greeting"
 	}
 	also = append(also, protocol.CapabilityKeys("imap.cap.", r.Caps, true)...)
-	m.c.Received(r.Raw, wire.Line{Code: protocol.IMAPLineCode(r), Capabilities: r.Caps}, ann, also...)
-	return r, nil
+	m.c.ReceivedPart(r.Raw, r.Bytes, wire.Line{Code: protocol.IMAPLineCode(r), Capabilities: r.Caps}, ann, also...)
 }
 
 // command sends one tagged command and reads the responses up to its
 // completion, which it returns. An untagged BYE ends the session, except
-// after LOGOUT (RFC 9051 §6.1.3). At most MaxReplyLines untagged responses
-// are accepted per command.
+// after LOGOUT (RFC 9051 §6.1.3). A server may send any number of
+// untagged responses first (RFC 9051 §2.2.2): the budget's Untagged are
+// shown, the rest read and counted, and a note sums up what was not shown.
 func (m *imapClient) command(verb, args string) (*protocol.IMAPResponse, error) {
 	return m.commandMay(verb, args, false)
 }
@@ -194,14 +211,20 @@ func (m *imapClient) commandMay(verb, args string, mayRefuse bool) (*protocol.IM
 		return nil, m.c.Fail("send "+verb, err, "")
 	}
 	op := "read " + verb + " response"
-	for untagged := 0; ; untagged++ {
-		if untagged > m.o.MaxReplyLines {
-			m.canLogout = false
-			return nil, m.c.Fail(op, fmt.Errorf("%w: more than %d untagged responses to %s", protocol.ErrTooManyLines, m.o.MaxReplyLines, verb), "")
-		}
-		r, err := m.response(op, verb, false)
+	var over imapOverBudget
+	defer over.note(m.c, m.o.Budget, verb)
+	for untagged := 0; ; {
+		r, err := m.readResponse(op)
 		if err != nil {
 			return nil, err
+		}
+		if r.Tag == "*" {
+			untagged++
+		}
+		hide := r.Tag == "*" && untagged > wire.Limit(m.o.Budget.Untagged) && r.Status != "BYE"
+		over.add(r, hide)
+		if !hide {
+			m.show(r, false)
 		}
 		switch {
 		case r.Tag == tag:
@@ -229,6 +252,50 @@ func (m *imapClient) commandMay(verb, args string, mayRefuse bool) (*protocol.IM
 			return r, m.c.Fail(op, fmt.Errorf("%w: %q while waiting for the completion of %s %s",
 				protocol.ErrMalformedReply, wire.Truncate(protocol.TrimEOL(r.Raw), 40), tag, verb), "")
 		}
+	}
+}
+
+// imapOverBudget counts what one command's responses had beyond the
+// budget: untagged responses not shown, literal bytes not kept.
+type imapOverBudget struct {
+	hidden          int
+	hiddenBytes     int64
+	literalBytes    int64
+	cutLiteralBytes int64
+}
+
+// add counts r; hidden says it is not shown, so none of its literal
+// bytes are kept.
+func (o *imapOverBudget) add(r *protocol.IMAPResponse, hidden bool) {
+	if hidden {
+		o.hidden++
+		o.hiddenBytes += r.Bytes
+	}
+	if r.Literals == 0 {
+		return
+	}
+	o.literalBytes += r.LiteralBytes
+	switch {
+	case hidden:
+		o.cutLiteralBytes += r.LiteralBytes
+	case r.Cut > 0:
+		o.cutLiteralBytes += min(r.Cut, r.LiteralBytes)
+	}
+}
+
+// note sums up, once the command is over (completed or not), what was
+// read and not shown.
+func (o *imapOverBudget) note(c *Conversation, b wire.Budget, verb string) {
+	if o.hidden > 0 {
+		c.Note(fmt.Sprintf("%s: %s untagged responses (%s bytes) were read and not shown: mailwire shows the first %s of one command (--max-untagged)",
+			verb, wire.GroupDigits(int64(o.hidden)), wire.GroupDigits(o.hiddenBytes), wire.GroupDigits(int64(b.Untagged))),
+			wire.BudgetKeyUntagged, nil)
+	}
+	if o.cutLiteralBytes > 0 {
+		c.Note(fmt.Sprintf("%s: %s of %s literal bytes were read and not kept: mailwire keeps %s bytes of each literal (--max-literal) and %s of one response (--max-event-bytes)",
+			verb, wire.GroupDigits(o.cutLiteralBytes), wire.GroupDigits(o.literalBytes),
+			wire.GroupDigits(int64(b.Literal)), wire.GroupDigits(int64(b.EventBytes))),
+			wire.BudgetKeyLiteral, nil)
 	}
 }
 

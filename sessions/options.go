@@ -163,6 +163,11 @@ type Options struct {
 	MaxLineLength int // bytes per protocol line, CRLF included
 	MaxReplyLines int // lines per multi-line reply
 
+	// Budget bounds the events, bytes, untagged responses and literals
+	// the session keeps and shows (wire.Budget); its zero fields take the
+	// defaults.
+	Budget wire.Budget
+
 	// Dial replaces the TCP dialer (tests, proxies); the ctx carries
 	// DialTimeout. It must return a connection to addr.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error) `json:"-"`
@@ -335,5 +340,6 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MinTLS != 0 && o.MaxTLS != 0 && o.MinTLS > o.MaxTLS {
 		return o, fmt.Errorf("min TLS %s is above max TLS %s", tls.VersionName(o.MinTLS), tls.VersionName(o.MaxTLS))
 	}
+	o.Budget = o.Budget.WithDefaults()
 	return o, nil
 }

@@ -103,14 +103,22 @@ func (p *pop3Client) play() error {
 // code's key when there is one (pop3.code.in-use), else the greeting's or
 // the status's; the other keys go into Also.
 func (p *pop3Client) read(op, cmd string, multi bool) (*protocol.POP3Response, error) {
-	maxBytes := protocol.POP3MaxListingBytes
-	if cmd == "RETR" || cmd == "TOP" {
-		maxBytes = protocol.POP3MaxBytes
+	// A capability listing has no reason to be large (RFC 2449 §5), and
+	// one that runs on is cut off; a message (RETR, TOP) or a scan
+	// listing (LIST, one line per message) is as large as the maildrop
+	// makes it: read to its end, kept up to the budget's Literal.
+	maxBytes, keep := protocol.POP3MaxListingBytes, protocol.POP3KeepBytes
+	switch cmd {
+	case "RETR", "TOP", "LIST", "UIDL":
+		maxBytes, keep = -1, p.o.Budget.Literal
 	}
-	r, err := protocol.ReadPOP3ResponseLimit(p.c.Reader(), multi, p.o.MaxReplyLines, maxBytes)
+	r, err := protocol.ReadPOP3ResponseKeep(p.c.Reader(), multi, p.o.MaxReplyLines, maxBytes, keep)
 	if err != nil {
 		if len(r.Raw) > 0 {
-			p.c.Received(r.Raw, wire.Line{Code: p.statusIfKnown(r)}, "pop3.reply.incomplete")
+			p.c.ReceivedPart(r.Raw, int64(r.Total), wire.Line{Code: p.statusIfKnown(r)}, "pop3.reply.incomplete")
+		}
+		if r.Truncated {
+			p.truncated(cmd, r)
 		}
 		p.canQuit = false // out of step or gone
 		return nil, p.c.Fail(op, err, "")
@@ -127,12 +135,17 @@ func (p *pop3Client) read(op, cmd string, multi bool) (*protocol.POP3Response, e
 		line.Capabilities = protocol.ParseCAPA(r.Lines)
 		also = append(also, protocol.CapabilityKeys("pop3.capa.", line.Capabilities, false)...)
 	}
-	p.c.Received(r.Raw, line, ann, also...)
+	p.c.ReceivedPart(r.Raw, int64(r.Total), line, ann, also...)
 	if r.Truncated {
-		p.c.Note(fmt.Sprintf("%s response: kept the first %d of its %d bytes; the rest was read and dropped",
-			cmd, len(r.Raw), r.Total), "pop3.note.truncated", nil)
+		p.truncated(cmd, r)
 	}
 	return r, nil
+}
+
+// truncated notes a response of which only the first part is kept.
+func (p *pop3Client) truncated(cmd string, r *protocol.POP3Response) {
+	p.c.Note(fmt.Sprintf("%s response of %s bytes: the first %s are kept and shown (--max-literal); the rest was read and counted, not kept",
+		cmd, wire.GroupDigits(int64(r.Total)), wire.GroupDigits(int64(len(r.Raw)))), wire.BudgetKeyLiteral, nil)
 }
 
 func (p *pop3Client) statusIfKnown(r *protocol.POP3Response) string {

@@ -268,8 +268,11 @@ func TestPOP3CleartextAndLimits(t *testing.T) {
 	if retr < 0 || len(evs[retr].Raw) != protocol.POP3KeepBytes {
 		t.Fatalf("RETR kept %d bytes\n%s", len(evs[retr].Raw), dump(evs))
 	}
-	n := find(evs, retr, func(ev wire.Event) bool { return ev.Annotation == "pop3.note.truncated" })
-	if n < 0 || !strings.Contains(evs[n].Text, fmt.Sprintf("of its %d bytes", len("+OK\r\n"+big+".\r\n"))) {
+	if want := int64(len("+OK\r\n" + big + ".\r\n")); evs[retr].RawLen != want {
+		t.Errorf("RETR event stands for %d bytes, want %d", evs[retr].RawLen, want)
+	}
+	n := find(evs, retr, func(ev wire.Event) bool { return ev.Annotation == wire.BudgetKeyLiteral })
+	if n < 0 || !strings.Contains(evs[n].Text, "RETR response of "+wire.GroupDigits(int64(len("+OK\r\n"+big+".\r\n")))+" bytes") {
 		t.Errorf("truncation note\n%s", dump(evs))
 	}
 }

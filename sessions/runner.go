@@ -48,7 +48,7 @@ func LoadCAFile(path string) (*x509.CertPool, error) {
 // error that ended the session (already reported as a KindError event).
 func Run(ctx context.Context, opts Options, emit func(wire.Event)) error {
 	start := time.Now()
-	c := &Conversation{ctx: ctx, start: start, emitFn: emit}
+	c := &Conversation{ctx: ctx, start: start, out: newEmitter(emit, start, opts.Budget)}
 	o, err := opts.withDefaults()
 	c.opts = o
 	if err == nil {
@@ -91,6 +91,11 @@ func Run(ctx context.Context, opts Options, emit func(wire.Event)) error {
 	defer stop()
 
 	c.tap = wire.NewTap(raw, start, nil)
+	if o.TLSMode != TLSImplicit {
+		// The server's first bytes, to tell a TLS record from a greeting
+		// (tlsInsteadOfGreeting); the dissector takes over at TLS.
+		c.tap.SetTap(c.keepHead)
+	}
 	c.conn = c.tap
 	c.lr = c.newLineReader(c.tap)
 

@@ -34,10 +34,17 @@ type SMTPReplyError struct {
 	Code     int
 	Enhanced string
 	Text     string
+	// Want is the code the command required, when the reply was a
+	// positive one but not it (Rule says where it is required).
+	Want int
+	Rule string
 }
 
 func (e *SMTPReplyError) Error() string {
 	s := fmt.Sprintf("%s: server replied %d", e.Command, e.Code)
+	if e.Want != 0 {
+		s = fmt.Sprintf("%s: server replied %d, where %d was required (%s)", e.Command, e.Code, e.Want, e.Rule)
+	}
 	if e.Enhanced != "" {
 		s += " " + e.Enhanced
 	}
@@ -69,7 +76,7 @@ func (s *smtpClient) play() error {
 		return err
 	}
 	if r.Code != 220 {
-		return s.refused("greeting", r) // 554: no service here (RFC 5321 §3.1)
+		return s.refused("greeting", r, 220) // 554: no service here (RFC 5321 §3.1)
 	}
 	s.canQuit = true
 	if s.c.stopAfter(StageConnect, "the server greeted with 220") {
@@ -162,11 +169,46 @@ func (s *smtpClient) command(verb, line string) error {
 	return nil
 }
 
-// refused reports a reply the dialogue cannot go on from.
-func (s *smtpClient) refused(cmd string, r *protocol.Reply) error {
-	return s.c.Fail(strings.ToLower(cmd),
-		&SMTPReplyError{Command: cmd, Code: r.Code, Enhanced: r.Enhanced, Text: r.Text()},
-		fmt.Sprintf("smtp.reply.%d", r.Code))
+// refused reports a reply the dialogue cannot go on from. want are the
+// codes that would have let it go on: a positive reply that is none of
+// them is the wrong one, and the error names the one required.
+func (s *smtpClient) refused(cmd string, r *protocol.Reply, want ...int) error {
+	e := &SMTPReplyError{Command: cmd, Code: r.Code, Enhanced: r.Enhanced, Text: r.Text()}
+	if r.Positive() && len(want) > 0 && !slices.Contains(want, r.Code) {
+		e.Want = want[0]
+		e.Rule = smtpRule(cmd, want[0])
+		return s.c.Fail(strings.ToLower(cmd), e, ExplainWrongCode)
+	}
+	return s.c.Fail(strings.ToLower(cmd), e, fmt.Sprintf("smtp.reply.%d", r.Code))
+}
+
+// ExplainWrongCode: a positive SMTP reply, but not the one the command
+// requires (250 to STARTTLS, 250 to DATA).
+const ExplainWrongCode = "smtp.reply.wrong_code"
+
+// smtpRule names where the protocol requires code in answer to cmd.
+func smtpRule(cmd string, code int) string {
+	switch {
+	case cmd == "greeting":
+		return "RFC 5321 §4.3.2"
+	case cmd == "EHLO" || cmd == "HELO":
+		return "RFC 5321 §4.1.1.1"
+	case cmd == "STARTTLS":
+		return "RFC 3207 §4"
+	case cmd == "AUTH" && code == 334:
+		return "RFC 4954 §4"
+	case cmd == "AUTH":
+		return "RFC 4954 §6"
+	case cmd == "MAIL":
+		return "RFC 5321 §4.1.1.2"
+	case cmd == "RCPT":
+		return "RFC 5321 §4.1.1.3"
+	case cmd == "DATA":
+		return "RFC 5321 §4.1.1.4"
+	case cmd == "QUIT":
+		return "RFC 5321 §4.1.1.10"
+	}
+	return "RFC 5321 §4.3.2"
 }
 
 // exchange sends a command and reads its reply, which must have one of the
@@ -180,7 +222,7 @@ func (s *smtpClient) exchange(verb, line string, want ...int) (*protocol.Reply, 
 		return nil, err
 	}
 	if !slices.Contains(want, r.Code) {
-		return r, s.refused(verb, r)
+		return r, s.refused(verb, r, want...)
 	}
 	return r, nil
 }
@@ -204,7 +246,7 @@ func (s *smtpClient) ehlo() error {
 		_, err := s.exchange("HELO", "HELO "+s.o.EHLOName, 250)
 		return err
 	}
-	return s.refused("EHLO", r)
+	return s.refused("EHLO", r, 250)
 }
 
 func (s *smtpClient) startTLS() error {
@@ -308,7 +350,7 @@ func (s *smtpClient) send() error {
 		return err
 	}
 	if r.Code != 250 {
-		return s.refused("DATA", r)
+		return s.refused("DATA", r, 250)
 	}
 	return nil
 }

@@ -63,11 +63,15 @@ type Dissector struct {
 
 // dirState is the per-direction parser state.
 type dirState struct {
-	dir     wire.Direction
-	buf     []byte // an incomplete record, header included (≤ 5+maxRecordPayload)
-	hs      []byte // handshake bytes from plaintext records, not yet a whole message
-	records int    // complete records seen
-	dead    bool   // stop: the stream is not TLS or broke a hard limit
+	dir wire.Direction
+	buf []byte // an incomplete record, header included (≤ 5+maxRecordPayload)
+	hs  []byte // handshake bytes from plaintext records, not yet a whole message
+	// skip is how many bytes of a handshake message over maxHandshakeMsg
+	// are still to come: they are passed over, not reassembled, and
+	// dissection goes on after them.
+	skip    int
+	records int  // complete records seen
+	dead    bool // stop: the stream is not TLS or broke a hard limit
 
 	// A stream that is not TLS: collect up to mismatchSample bytes (or one
 	// line) to say what it looks like instead.
@@ -501,16 +505,31 @@ func (d *Dissector) handshakeBytes(st *dirState, payload []byte, out []wire.Even
 		msg := fmt.Sprintf("handshake reassembly would exceed %d bytes; not dissecting this direction further", maxHandshakeBuf)
 		return append(out, errEvent(st.dir, wire.VisibleMetadata, headOf(st.hs, mismatchSample), msg, annErrBuffer))
 	}
+	if st.skip > 0 {
+		k := min(st.skip, len(payload))
+		st.skip -= k
+		payload = payload[k:]
+	}
 	st.hs = append(st.hs, payload...)
 	rest := st.hs
 	for len(rest) >= 4 {
 		n := int(rest[1])<<16 | int(rest[2])<<8 | int(rest[3])
 		if n > maxHandshakeMsg {
-			st.dead = true
-			msg := fmt.Sprintf("%s message declares %d bytes, more than the dissector's %d-byte limit; not dissecting this direction further",
-				tlsmsg.TypeName(rest[0]), n, maxHandshakeMsg)
-			st.hs = nil
-			return append(out, errEvent(st.dir, wire.VisibleMetadata, headOf(rest, 4), msg, annErrHSTooLong))
+			// A limit of the dissector's own, not the peer's fault (a
+			// client may well accept the message): a note, and the
+			// message is passed over as it arrives.
+			msg := fmt.Sprintf("%s message of %s bytes, more than the %s bytes the dissector reassembles: not decoded here; its records are shown, and dissection goes on after it",
+				tlsmsg.TypeName(rest[0]), wire.GroupDigits(int64(n)), wire.GroupDigits(maxHandshakeMsg))
+			out = append(out, wire.Event{Kind: wire.KindNote, Dir: st.dir, Layer: wire.LayerNote, Visible: wire.VisibleNone,
+				Raw: headOf(rest, 4), Text: msg, Annotation: annErrHSTooLong})
+			have := len(rest) - 4
+			if have >= n {
+				rest = rest[4+n:]
+				continue
+			}
+			st.skip = n - have
+			rest = rest[len(rest):]
+			break
 		}
 		if len(rest) < 4+n {
 			break

@@ -199,6 +199,11 @@ func checkEvents(t testing.TB, evs []wire.Event) {
 			if e.Err == nil || e.Err.Op != "dissect" || e.Err.Explain == "" || len(e.Raw) > mismatchSample {
 				t.Errorf("error event %q malformed: %+v", e.Text, e.Err)
 			}
+		case wire.KindNote:
+			// A limit of the dissector's own, said about this direction.
+			if e.Layer != wire.LayerNote || e.Visible != wire.VisibleNone || e.Annotation == "" || len(e.Raw) > mismatchSample {
+				t.Errorf("note %q malformed: %+v", e.Text, e)
+			}
 		default:
 			t.Errorf("unexpected kind %q", e.Kind)
 		}
@@ -618,9 +623,11 @@ func TestDissectHostile(t *testing.T) {
 			want: []string{"s2c record tls.record.handshake", "s2c error tls.error.truncated"},
 		},
 		{
+			// A limit of the dissector's own: a note, the message passed
+			// over (the second record is its payload), dissection goes on.
 			name: "handshake message over the cap", dir: wire.ServerToClient, in: append(bigHS, bigHS...),
-			want: []string{"s2c record tls.record.handshake", "s2c error tls.error.handshake_too_long"},
-			text: "65537 bytes",
+			want: []string{"s2c record tls.record.handshake", "s2c note tls.error.handshake_too_long", "s2c record tls.record.handshake"},
+			text: "handshake",
 		},
 		{
 			name: "handshake interleaved with alert", dir: wire.ServerToClient,
@@ -750,9 +757,24 @@ func TestDissectMemoryBound(t *testing.T) {
 		}
 	}
 	checkEvents(t, evs)
-	last := evs[len(evs)-1]
-	if last.Annotation != annErrHSTooLong {
-		t.Fatalf("last event %q, want the handshake_too_long error", last.Text)
+	i := slices.IndexFunc(evs, func(ev wire.Event) bool { return ev.Annotation == annErrHSTooLong })
+	if i < 0 || evs[i].Kind != wire.KindNote || !strings.Contains(evs[i].Text, "certificate message of 65,537 bytes") {
+		t.Fatalf("no handshake_too_long note: %q", texts(evs))
+	}
+	// The message over the cap is passed over as its records come;
+	// what follows it is dissected again.
+	var after []wire.Event
+	for rest := append(make([]byte, 65537), tlsmsg.TypeServerHelloDone, 0, 0, 0); len(rest) > 0; {
+		n := min(len(rest), 1<<14)
+		after = append(after, d.Feed(wire.ServerToClient, recordBytes(recordHandshake, rest[:n]))...)
+		rest = rest[n:]
+		if len(d.s2c.hs) > 4 {
+			t.Fatalf("the message over the cap is being reassembled: %d bytes", len(d.s2c.hs))
+		}
+	}
+	checkEvents(t, after)
+	if i := slices.IndexFunc(after, func(ev wire.Event) bool { return ev.Kind == wire.KindHandshake }); i < 0 || after[i].Handshake.Type != "server_hello_done" {
+		t.Errorf("after the message over the cap: %q", texts(after))
 	}
 	cert := findHandshake(t, evs, "certificate")
 	if len(cert.Raw) != 4+maxHandshakeMsg || !strings.Contains(cert.Text, "malformed") {

@@ -37,6 +37,11 @@ func recordTypeName(t uint8) string {
 
 // Annotation keys of the record layer that are not derived from a name
 // table.
+// KeyRecordTooLong is the key of a record that declares more than any TLS
+// version allows (RFC 8446 §5.1, §5.2); the session explains crypto/tls's
+// "oversized record" with it too.
+const KeyRecordTooLong = "tls.error.record_too_long"
+
 const (
 	annEncAppData       = "tls.encrypted.application_data"
 	annEncFinished      = "tls.encrypted.finished"
@@ -48,7 +53,7 @@ const (
 	annCCSCompat        = "tls.record.change_cipher_spec.compat"
 	annRecordEmpty      = "tls.record.empty"
 	annAlertMalformed   = "tls.alert.malformed"
-	annErrRecordTooLong = "tls.error.record_too_long"
+	annErrRecordTooLong = KeyRecordTooLong
 	annErrHSTooLong     = "tls.error.handshake_too_long"
 	annErrInterleaved   = "tls.error.handshake_interleaved"
 	annErrTruncated     = "tls.error.truncated"

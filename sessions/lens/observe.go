@@ -236,14 +236,16 @@ func (b *Observer) Add(ev wire.Event) {
 			b.evidence(ev)
 		}
 	case wire.KindRecord:
-		o.Handshake.add(ev.Dir, len(ev.Raw))
+		o.Handshake.add(ev.Dir, int(ev.Bytes())) // what crossed, when Raw keeps a part
 		if ev.Record != nil && ev.Record.ContentType == "alert" {
 			o.Alerts = appendUnique(o.Alerts, alertText(ev))
 		}
 	case wire.KindEncrypted:
-		o.EncryptedRecords++
+		// A coalesced run of records (Record.Count) is that many records
+		// and their total payload.
+		o.EncryptedRecords += max(ev.Record.Records(), 1)
 		if ev.Record != nil {
-			o.Encrypted.add(ev.Dir, ev.Record.Length)
+			o.Encrypted.add(ev.Dir, int(ev.Record.Payload()))
 		}
 		if o.ToEncrypted < 0 && o.Connected {
 			o.ToEncrypted = ev.At - b.connectAt
@@ -268,10 +270,10 @@ func (b *Observer) cleartext(ev wire.Event) {
 		return
 	}
 	o := &b.o
-	o.Cleartext.add(ev.Dir, len(ev.Raw))
+	o.Cleartext.add(ev.Dir, int(ev.Bytes()))
 	b.evidence(ev)
 	if ev.Kind == wire.KindNote {
-		o.Injected += len(ev.Raw)
+		o.Injected += int(ev.Bytes())
 		return
 	}
 	o.ClearLines++

@@ -5,6 +5,22 @@ import (
 	"strings"
 )
 
+// Keyword upper-cases a capability keyword for matching (keywords are
+// case-insensitive: RFC 5321 §2.4, RFC 2449 §5, RFC 9051 §7.2.2), but only
+// one that can be a keyword at all: printable ASCII. Anything else (a
+// terminal escape, a C1 control, invalid UTF-8) matches no keyword, and is
+// kept as the server sent it, so that what mailwire shows of it, escaped,
+// is the server's bytes (upper-casing would have turned "\x1b[31m" into
+// "\x1b[31M").
+func Keyword(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return s
+		}
+	}
+	return strings.ToUpper(s)
+}
+
 // CapabilityKeys returns the annotation key of each capability: prefix
 // and the keyword in lower case. SMTP and POP3 entries are a keyword and
 // parameters ("SIZE 10240000", RFC 5321 §4.1.1.1; RFC 2449 §5); an IMAP

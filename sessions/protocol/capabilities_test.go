@@ -83,3 +83,26 @@ func TestServerLineInfo(t *testing.T) {
 		}
 	}
 }
+
+// TestKeywordKeepsWhatIsNoKeyword: a keyword is upper-cased for matching,
+// but bytes that cannot be a keyword (an escape sequence, C1, invalid
+// UTF-8) are kept as sent, so the escaped form shows the server's bytes.
+func TestKeywordKeepsWhatIsNoKeyword(t *testing.T) {
+	for in, want := range map[string]string{
+		"starttls":       "STARTTLS",
+		"auth=plain":     "AUTH=PLAIN",
+		"\x1b[31mred":    "\x1b[31mred",
+		"\u009b31m":      "\u009b31m",
+		"x\xffy":         "x\xffy",
+		"8bitmime":       "8BITMIME",
+		"size\x00hidden": "size\x00hidden",
+	} {
+		if got := Keyword(in); got != want {
+			t.Errorf("Keyword(%q) = %q, want %q", in, got, want)
+		}
+	}
+	caps := ParseEHLO([]string{"hostile", "\x1b[31mSTARTTLS", "pipelining"})
+	if caps[0] != "\x1b[31mSTARTTLS" || caps[1] != "PIPELINING" {
+		t.Errorf("ParseEHLO: %q", caps)
+	}
+}

@@ -42,21 +42,62 @@ type IMAPResponse struct {
 	Text string
 	// Caps are the capabilities of a CAPABILITY response or response code.
 	Caps []string
-	Raw  []byte
+	// Raw is the response as read, or (ReadIMAPResponseLimit) its kept
+	// part: Bytes counts the whole response, Cut the bytes Raw lacks.
+	Raw   []byte
+	Bytes int64
+	Cut   int64
+	// Literals is how many literals the response carried, LiteralBytes
+	// their size in all.
+	Literals     int
+	LiteralBytes int64
 }
 
 // ReadIMAPResponse reads one response: a line, and for an untagged data
 // response every literal ({n}CRLF followed by n bytes, RFC 9051 §4.3) and
 // the line's continuation after it. Lines are bounded by the reader, each
-// literal by imapMaxLiteral, the whole by IMAPMaxResponse. On error the
-// bytes read so far are in the partial response's Raw.
+// literal by imapMaxLiteral, the whole by IMAPMaxResponse: a larger one is
+// an error. On error the bytes read so far are in the partial response's
+// Raw. ReadIMAPResponseLimit reads any size and keeps a part.
 func ReadIMAPResponse(lr *LineReader) (*IMAPResponse, error) {
+	return readIMAPResponse(lr, IMAPLimits{}, true)
+}
+
+// IMAPLimits bound what ReadIMAPResponseLimit keeps of one response (the
+// session's wire.Budget): the rest is read and counted, never held.
+type IMAPLimits struct {
+	// Literal is how many bytes of each literal Raw keeps; negative: all.
+	Literal int
+	// Keep is how many bytes of the whole response Raw keeps, lines
+	// included; negative: all.
+	Keep int
+}
+
+// ReadIMAPResponseLimit is ReadIMAPResponse for a response of any size:
+// literals are read in chunks and only what lim allows is kept, so memory
+// stays bounded whatever the server announces. Bytes counts the whole
+// response, Cut what Raw does not hold.
+func ReadIMAPResponseLimit(lr *LineReader, lim IMAPLimits) (*IMAPResponse, error) {
+	return readIMAPResponse(lr, lim, false)
+}
+
+func readIMAPResponse(lr *LineReader, lim IMAPLimits, strict bool) (*IMAPResponse, error) {
 	r := &IMAPResponse{}
+	keepAll := wire.Limit(lim.Keep)
+	add := func(b []byte, kept int) {
+		r.Raw = append(r.Raw, b[:kept]...)
+		r.Bytes += int64(len(b))
+		r.Cut += int64(len(b) - kept)
+	}
 	line, err := lr.ReadLine()
 	if err != nil {
 		return r, err
 	}
-	r.Raw = line
+	if strict {
+		add(line, len(line))
+	} else {
+		add(line, min(len(line), keepAll))
+	}
 	s := TrimEOL(line)
 	tag, rest, _ := strings.Cut(s, " ")
 	if tag == "" || strings.ContainsAny(tag, "(){%\"\\]") || strings.ContainsFunc(tag, isCtlOrSpace) {
@@ -96,7 +137,7 @@ func ReadIMAPResponse(lr *LineReader) (*IMAPResponse, error) {
 	// Follow literals: each "{n}" at the end of a line announces n bytes,
 	// after which the same response goes on with another line.
 	for literals := 0; ; literals++ {
-		n, ok, err := imapLiteral(TrimEOL(line))
+		n, ok, err := imapLiteral(TrimEOL(line), strict)
 		if err != nil {
 			return r, err
 		}
@@ -106,11 +147,19 @@ func ReadIMAPResponse(lr *LineReader) (*IMAPResponse, error) {
 		if literals >= imapMaxLiterals {
 			return r, fmt.Errorf("%w: more than %d literals in one response", ErrTooManyLines, imapMaxLiterals)
 		}
-		if len(r.Raw)+n > IMAPMaxResponse {
+		if strict && int64(len(r.Raw))+n > IMAPMaxResponse {
 			return r, fmt.Errorf("%w: one response over %d bytes", ErrTooManyLines, IMAPMaxResponse)
 		}
-		lit, err := lr.ReadFull(n)
+		keep := int(min(n, int64(IMAPMaxResponse)))
+		if !strict {
+			keep = int(min(n, int64(wire.Limit(lim.Literal)), int64(max(keepAll-len(r.Raw), 0))))
+		}
+		r.Literals++
+		r.LiteralBytes += n
+		lit, got, err := lr.ReadKeep(n, keep)
 		r.Raw = append(r.Raw, lit...)
+		r.Bytes += got
+		r.Cut += got - int64(len(lit))
 		if errors.Is(err, io.EOF) {
 			err = fmt.Errorf("%s: %w", err.Error(), io.ErrUnexpectedEOF) // the peer closed inside the response
 		}
@@ -118,7 +167,11 @@ func ReadIMAPResponse(lr *LineReader) (*IMAPResponse, error) {
 			return r, fmt.Errorf("literal of %d bytes: %w", n, err)
 		}
 		line, err = lr.ReadLine()
-		r.Raw = append(r.Raw, line...)
+		if strict {
+			add(line, len(line))
+		} else {
+			add(line, min(len(line), max(keepAll-len(r.Raw), 0)))
+		}
 		if err != nil {
 			return r, err
 		}
@@ -129,8 +182,9 @@ func isCtlOrSpace(r rune) bool { return r <= ' ' || r == 0x7f }
 
 // imapLiteral reports whether s (a line without CRLF) ends in a literal's
 // announcement "{n}" (or "{n+}", RFC 7888, or "~{n}", RFC 3516) and its
-// size, which must not exceed imapMaxLiteral.
-func imapLiteral(s string) (int, bool, error) {
+// size; strict refuses one over imapMaxLiteral. RFC 9051 §4.3 sets no
+// maximum; a number past 2^63 is a malformed response.
+func imapLiteral(s string, strict bool) (int64, bool, error) {
 	if !strings.HasSuffix(s, "}") {
 		return 0, false, nil
 	}
@@ -142,13 +196,16 @@ func imapLiteral(s string) (int, bool, error) {
 	if num == "" || strings.ContainsFunc(num, func(r rune) bool { return r < '0' || r > '9' }) {
 		return 0, false, nil
 	}
-	n, err := strconv.ParseUint(num, 10, 64)
-	if err != nil || n > imapMaxLiteral {
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("%w: the literal size %s is not a number a client can count to", ErrMalformedReply, wire.Truncate(num, 20))
+	}
+	if strict && n > imapMaxLiteral {
 		// Wrapping ErrTooManyLines too gives it the "reply too long" explanation.
 		return 0, false, fmt.Errorf("%w: %w: the server announced a literal of %s bytes; the limit is %d",
 			ErrTooManyLines, ErrLiteralTooBig, wire.Truncate(num, 20), imapMaxLiteral)
 	}
-	return int(n), true, nil
+	return n, true, nil
 }
 
 // imapRespCode splits "[CODE args] text" (RFC 9051 §7.1).
@@ -169,7 +226,7 @@ func imapRespCode(s string) (code, args, text string) {
 func imapCaps(s string) []string {
 	f := strings.Fields(s)
 	for i := range f {
-		f[i] = strings.ToUpper(f[i])
+		f[i] = Keyword(f[i])
 	}
 	return f
 }

@@ -56,7 +56,7 @@ func FuzzIMAPResponse(f *testing.F) {
 				t.Fatalf("tagged response without status: %q", r1.Raw)
 			}
 			for _, c := range r1.Caps {
-				if c != strings.ToUpper(c) || c == "" {
+				if c != Keyword(c) || c == "" {
 					t.Fatalf("capability %q", c)
 				}
 			}

@@ -29,11 +29,13 @@ type POP3Response struct {
 	// Lines are the dot-unstuffed lines of a multi-line response, without
 	// CRLF and without the terminating ".", as far as they were kept.
 	Lines []string
-	// Raw is the response as read, terminators included, cut at
-	// POP3KeepBytes when Truncated.
+	// Raw is the response as read, terminators included, cut at the
+	// kept bytes (POP3KeepBytes, or ReadPOP3ResponseKeep's) when Truncated.
 	Raw       []byte
 	Truncated bool
 	Total     int // bytes of the whole response on the wire
+
+	keepMax int // bytes of Raw kept
 }
 
 // Status returns "+OK" or "-ERR".
@@ -57,7 +59,15 @@ func ReadPOP3Response(lr *LineReader, multi bool, maxLines int) (*POP3Response, 
 // ReadPOP3ResponseLimit is ReadPOP3Response with a bound on the whole
 // response's size.
 func ReadPOP3ResponseLimit(lr *LineReader, multi bool, maxLines, maxBytes int) (*POP3Response, error) {
-	r := &POP3Response{}
+	return ReadPOP3ResponseKeep(lr, multi, maxLines, maxBytes, POP3KeepBytes)
+}
+
+// ReadPOP3ResponseKeep is ReadPOP3ResponseLimit keeping keep bytes of the
+// response in Raw (the session's budget, wire.Budget.Literal); a negative
+// maxBytes reads a response of any size to its end, counting it in Total.
+func ReadPOP3ResponseKeep(lr *LineReader, multi bool, maxLines, maxBytes, keep int) (*POP3Response, error) {
+	r := &POP3Response{keepMax: wire.Limit(keep)}
+	maxBytes = wire.Limit(maxBytes)
 	line, err := lr.ReadLine()
 	if err != nil {
 		return r, err
@@ -99,10 +109,10 @@ func ReadPOP3ResponseLimit(lr *LineReader, multi bool, maxLines, maxBytes int) (
 	}
 }
 
-// keep adds line to Raw within POP3KeepBytes and counts it.
+// keep adds line to Raw within the kept bytes and counts it.
 func (r *POP3Response) keep(line []byte) {
 	r.Total += len(line)
-	if room := POP3KeepBytes - len(r.Raw); room > 0 {
+	if room := r.keepMax - len(r.Raw); room > 0 {
 		if len(line) > room {
 			line = line[:room]
 			r.Truncated = true
@@ -139,7 +149,7 @@ func ParseCAPA(lines []string) []string {
 		if len(f) == 0 {
 			continue
 		}
-		f[0] = strings.ToUpper(f[0])
+		f[0] = Keyword(f[0])
 		caps = append(caps, strings.Join(f, " "))
 	}
 	return caps

@@ -151,6 +151,53 @@ func (l *LineReader) ReadFull(n int) ([]byte, error) {
 	return out, nil
 }
 
+// ReadKeep reads exactly n bytes (an IMAP literal, a body of any size),
+// taking buffered bytes first, and returns the first keep of them and how
+// many it read: the rest is read in chunks and dropped, so a gigabyte
+// costs no more memory than keep (wire.Budget.Literal). A negative n reads
+// to the end of the stream (an HTTP body delimited by the close, RFC 9112
+// §6.3), which is then no error. The per-read deadline is set before each
+// read, as for lines.
+func (l *LineReader) ReadKeep(n int64, keep int) ([]byte, int64, error) {
+	toEOF := n < 0
+	if toEOF {
+		n = 1<<63 - 1
+	}
+	keep = int(min(int64(max(keep, 0)), n))
+	out := make([]byte, 0, min(keep, 64<<10))
+	var got int64
+	take := func(b []byte) {
+		if room := keep - len(out); room > 0 {
+			out = append(out, b[:min(room, len(b))]...)
+		}
+		got += int64(len(b))
+	}
+	buffered := int(min(n, int64(l.end-l.start)))
+	take(l.buf[l.start : l.start+buffered])
+	l.start += buffered
+	var scratch []byte
+	for got < n {
+		if l.before != nil {
+			l.before()
+		}
+		if scratch == nil {
+			scratch = make([]byte, 32<<10)
+		}
+		k, err := l.r.Read(scratch[:min(int64(len(scratch)), n-got)])
+		take(scratch[:k])
+		if toEOF && errors.Is(err, io.EOF) {
+			return out, got, nil
+		}
+		if err != nil && got < n {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return out, got, fmt.Errorf("read %d of %d bytes: %w", got, n, err)
+		}
+	}
+	return out, got, nil
+}
+
 // Reply is one SMTP reply, possibly multi-line (RFC 5321 §4.2.1).
 type Reply struct {
 	Code int

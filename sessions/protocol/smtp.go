@@ -23,7 +23,7 @@ func ParseEHLO(lines []string) []string {
 		if len(f) == 0 {
 			continue
 		}
-		f[0] = strings.ToUpper(f[0])
+		f[0] = Keyword(f[0])
 		caps = append(caps, strings.Join(f, " "))
 	}
 	return caps

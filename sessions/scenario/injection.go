@@ -65,7 +65,17 @@ const (
 	// check failed or answers were missing, so the injection could not be
 	// tested.
 	OutcomeInjectionUntested = "injection-untested"
+	// OutcomeInjectionRefused: the server refused STARTTLS with the
+	// injected command behind it and closed without answering that
+	// command, as OpenSMTPD does with any command that has more input
+	// behind it ("500 5.5.1 Invalid command: Pipelining not supported"):
+	// the command never ran (safe).
+	OutcomeInjectionRefused = "injection-refused"
 )
+
+// annPipeliningRefused marks the note of a server that refused the
+// STARTTLS line with the injected command behind it and then closed.
+const annPipeliningRefused = "scenario.pipelining-refused"
 
 // injection is what the injecting client sends for one protocol.
 type injection struct {
@@ -232,6 +242,7 @@ func (d *dialog) goAhead(inj injection) error {
 			return err
 		}
 		if r.Code != 220 {
+			d.refusedThenClosed(inj)
 			return c.Fail("starttls", fmt.Errorf("the server answered STARTTLS with %d", r.Code), fmt.Sprintf("smtp.reply.%d", r.Code))
 		}
 	case protocol.POP3:
@@ -240,6 +251,7 @@ func (d *dialog) goAhead(inj injection) error {
 			return err
 		}
 		if !r.OK {
+			d.refusedThenClosed(inj)
 			return c.Fail("stls", errors.New("the server answered STLS with -ERR"), "pop3.reply.err")
 		}
 	case protocol.IMAP:
@@ -249,10 +261,30 @@ func (d *dialog) goAhead(inj injection) error {
 			return err
 		}
 		if r.Status != "OK" {
+			d.refusedThenClosed(inj)
 			return c.Fail("starttls", fmt.Errorf("the server answered STARTTLS with %s", r.Status), "imap.status."+strings.ToLower(r.Status))
 		}
 	}
 	return nil
+}
+
+// refusedThenClosed looks, after a refusal of the STARTTLS line, at what
+// the server does with the command behind it: a server that closes
+// without answering it refused the pipelined input as a whole (OpenSMTPD's
+// "Pipelining not supported"), and the command never ran; one that
+// answers it ran it, in cleartext (the answer stays in the stream as
+// bytes never read). It waits at most one read timeout.
+func (d *dialog) refusedThenClosed(inj injection) {
+	b, err := d.c.Reader().Peek()
+	if len(b) > 0 || err == nil {
+		return
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return // neither an answer nor a close: nothing to judge by
+	}
+	d.c.Note(fmt.Sprintf("the server refused %s, sent with %s behind it in the same write, and closed the connection without answering %s: it refuses input that comes ahead of its answers, so the injected command never ran",
+		inj.starttls, inj.injected, inj.injected), annPipeliningRefused, nil)
 }
 
 // probe sends one command and the goodbye inside TLS, without waiting in
@@ -481,6 +513,12 @@ func judgeCommandInjection(proto string, evs []wire.Event) (outcome string, safe
 		}
 	}
 	if boundary < 0 {
+		if i := slices.IndexFunc(evs, func(ev wire.Event) bool { return ev.Annotation == annPipeliningRefused }); i >= 0 {
+			return OutcomeInjectionRefused, true,
+				fmt.Sprintf("the server refused %s with %s behind it in the same write and closed the connection without answering %s: the injected command never ran, in cleartext or inside TLS; the price is the connection",
+					inj.starttls, inj.injected, inj.injected),
+				append(nonZero(injectSeq), evs[i].Seq)
+		}
 		return OutcomeInjectionUntested, true,
 			"the server did not accept STARTTLS, so the injection could not be tested; the error says why",
 			append(nonZero(injectSeq), errorSeqs(evs)...)

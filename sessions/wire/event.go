@@ -103,6 +103,10 @@ type Event struct {
 	// lines, as the endpoint wrote or read them). Never sanitized: renderers
 	// must sanitize before printing.
 	Raw []byte `json:"raw,omitempty"`
+	// RawLen is how many bytes crossed when Raw keeps only their first
+	// part (the session's Budget: EventBytes, TotalBytes, Literal); 0
+	// means Raw is all of them. Use Bytes for the count either way.
+	RawLen int64 `json:"raw_len,omitempty"`
 	// Text is a one-line human summary (e.g. the protocol line without CRLF,
 	// "ClientHello", "application_data 53 bytes"). May hold peer-controlled
 	// bytes: renderers must sanitize it.
@@ -178,6 +182,42 @@ type Record struct {
 	// Alert is what a plaintext alert record says (RFC 8446 §6); nil for
 	// other records, and for an alert record that is not 2 bytes.
 	Alert *tlsmsg.Alert `json:"alert,omitempty"`
+	// Count is how many records of one run the event stands for, when
+	// more than one: consecutive records of one content type and
+	// direction, shown as one (the session coalesces them, as an
+	// eavesdropper would sum them up); Length is then the first record's
+	// payload and Total the payload of all. 0 means one record.
+	Count int `json:"count,omitempty"`
+	// Total is the payload bytes of the Count records.
+	Total int64 `json:"total,omitempty"`
+}
+
+// Records is how many records the event stands for: Count, or 1.
+func (r *Record) Records() int {
+	if r == nil {
+		return 0
+	}
+	return max(r.Count, 1)
+}
+
+// Payload is the payload bytes of the records the event stands for.
+func (r *Record) Payload() int64 {
+	if r == nil {
+		return 0
+	}
+	if r.Count > 1 {
+		return r.Total
+	}
+	return int64(r.Length)
+}
+
+// Bytes is how many bytes the event's Raw stood for on the wire: RawLen,
+// or len(Raw) when Raw is whole.
+func (ev *Event) Bytes() int64 {
+	if ev.RawLen > 0 {
+		return ev.RawLen
+	}
+	return int64(len(ev.Raw))
 }
 
 // TLSState is what the client endpoint knows once the handshake is done
