@@ -66,7 +66,7 @@ var engineKeys = []string{
 	"smtp.cmd.ehlo", "smtp.data.content", "smtp.note.auth_mechanism_switched",
 	"smtp.note.auth_refused_cleartext", "smtp.note.capabilities_changed", "smtp.note.no_auth_offered",
 	"smtp.note.no_credentials", "smtp.note.no_message", "smtp.note.response_injection_discarded", "smtp.reply.421",
-	"smtp.reply.530", "smtp.reply.incomplete", "smtp.reply.wrong_code",
+	"smtp.reply.530", "smtp.reply.530.in_tls", "smtp.reply.incomplete", "smtp.reply.wrong_code",
 	"tcp.close", "tcp.connect",
 	"tls.alert.malformed", "tls.alert.received", "tls.alert.unknown", "tls.boundary.implicit",
 	"tls.boundary.starttls", "tls.handshake.failed", "tls.record.coalesced", "tls.state",

@@ -223,7 +223,7 @@ func (c *Conversation) ReceivedPart(raw []byte, total int64, line wire.Line, ann
 	layer, vis := c.lineLayer()
 	ev := wire.Event{
 		Kind: wire.KindLine, Dir: wire.ServerToClient, Layer: layer, Visible: vis,
-		Raw: bytes.Clone(raw), Text: wire.LineText(raw), Annotation: ann, Also: also, Line: &line,
+		Raw: bytes.Clone(raw), Text: wire.LineText(raw), Annotation: protocol.KeyInTLS(ann, c.TLSActive()), Also: also, Line: &line,
 	}
 	if total > int64(len(raw)) {
 		ev.RawLen = total

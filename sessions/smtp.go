@@ -179,7 +179,7 @@ func (s *smtpClient) refused(cmd string, r *protocol.Reply, want ...int) error {
 		e.Rule = smtpRule(cmd, want[0])
 		return s.c.Fail(strings.ToLower(cmd), e, ExplainWrongCode)
 	}
-	return s.c.Fail(strings.ToLower(cmd), e, fmt.Sprintf("smtp.reply.%d", r.Code))
+	return s.c.Fail(strings.ToLower(cmd), e, protocol.KeyInTLS(fmt.Sprintf("smtp.reply.%d", r.Code), s.c.TLSActive()))
 }
 
 // ExplainWrongCode: a positive SMTP reply, but not the one the command

@@ -264,6 +264,7 @@ func (c *pconn) writeClient(b []byte) error {
 func (c *pconn) received(raw []byte, ann string) {
 	layer, vis := c.layer()
 	code, lineAnn, also := protocol.ServerLineInfo(c.cfg.Proto, raw)
+	lineAnn = protocol.KeyInTLS(lineAnn, c.upTLS)
 	switch {
 	case ann == "":
 		ann = lineAnn

@@ -22,6 +22,19 @@ func (r *Reply) Annotations() (ann string, also []string) {
 	return "smtp.reply." + strconv.Itoa(r.Code), also
 }
 
+// KeyInTLS returns the annotation key of a server response for where it
+// was read, so that its note fits: a response whose note speaks of the
+// cleartext phase has its own entry for when it came inside TLS. 530
+// before TLS asks for STARTTLS (RFC 3207 §4); inside TLS STARTTLS is done,
+// and 530 means the server wants the client to authenticate first (RFC
+// 4954 §6). Other keys are returned as they are.
+func KeyInTLS(ann string, inTLS bool) string {
+	if inTLS && ann == "smtp.reply.530" {
+		return "smtp.reply.530.in_tls"
+	}
+	return ann
+}
+
 // Line returns the decoded form of the reply for an event.
 func (r *Reply) Line() wire.Line {
 	return wire.Line{Code: codeString(r.Code), Enhanced: r.Enhanced}
