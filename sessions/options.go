@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
@@ -175,31 +176,21 @@ type Options struct {
 	Driver Driver `json:"-"`
 }
 
-// Endpoint kinds by canonical port (RFC 8314 §7.3, RFC 6409, RFC 5321).
-var canonical = map[int]struct {
-	proto string
-	mode  TLSMode
-	role  Role
-}{
-	25:  {protocol.SMTP, TLSStartTLS, RoleTransfer},
-	587: {protocol.SMTP, TLSStartTLS, RoleSubmission},
-	465: {protocol.SMTP, TLSImplicit, RoleSubmission},
-	110: {protocol.POP3, TLSStartTLS, RoleRetrieval},
-	995: {protocol.POP3, TLSImplicit, RoleRetrieval},
-	143: {protocol.IMAP, TLSStartTLS, RoleRetrieval},
-	993: {protocol.IMAP, TLSImplicit, RoleRetrieval},
-	443: {protocol.HTTPS, TLSImplicit, RoleWeb},
-}
-
 // OptionsForPort returns Options for dialing target with the semantics of
 // a canonical port (25, 587, 465, 110, 995, 143, 993, 443), which may differ
-// from target's own port (the lab listens on 10587 for 587).
+// from target's own port (the lab listens on 10587 for 587). What each port
+// speaks and is for comes from the one table of them, content.CanonicalPorts
+// (RFC 8314 §7.3, RFC 6409, RFC 5321), whose names are the engine's.
 func OptionsForPort(target string, port int) (Options, error) {
-	c, ok := canonical[port]
+	c, ok := content.CanonicalPort(port)
 	if !ok {
-		return Options{}, fmt.Errorf("port %d: not a mail port mailwire knows (25, 587, 465, 110, 995, 143, 993, 443)", port)
+		var known []string
+		for _, p := range content.CanonicalPorts() {
+			known = append(known, strconv.Itoa(p.Port))
+		}
+		return Options{}, fmt.Errorf("port %d: not a mail port mailwire knows (%s)", port, strings.Join(known, ", "))
 	}
-	return Options{Target: target, Proto: c.proto, TLSMode: c.mode, Role: c.role, Verify: wire.VerifySystem}, nil
+	return Options{Target: target, Proto: c.Proto, TLSMode: TLSMode(c.TLS), Role: Role(c.Role), Verify: wire.VerifySystem}, nil
 }
 
 // DefaultEHLOName returns the host's name when it looks like a fully
