@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -116,17 +117,47 @@ func TestHTTPS1(t *testing.T) {
 	}
 }
 
-// h2Script serves one HTTP/2 connection with x/net's server and handler.
+// h2Script serves one HTTP/2 connection with net/http's server and
+// handler: the connection, already TLS with h2 agreed by ALPN, is the one
+// its listener accepts, and the script returns once it is closed.
 func h2Script(h http.HandlerFunc) func(f *fakeConn) error {
 	return func(f *fakeConn) error {
 		if err := serveTLSWithALPN(f, "h2", "http/1.1"); err != nil {
 			return err
 		}
 		f.conn.SetDeadline(time.Now().Add(5 * time.Second))
-		(&http2.Server{}).ServeConn(f.conn, &http2.ServeConnOpts{Handler: h})
+		l := &oneConnListener{conn: f.conn, done: make(chan struct{})}
+		srv := &http.Server{Handler: h, ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateClosed || st == http.StateHijacked {
+				l.close()
+			}
+		}}
+		_ = srv.Serve(l) // net/http speaks HTTP/2 on a *tls.Conn that agreed on h2
 		return nil
 	}
 }
+
+// oneConnListener accepts its one connection, then waits until the
+// server is done with it.
+type oneConnListener struct {
+	conn     net.Conn
+	accepted bool
+	done     chan struct{}
+	once     sync.Once
+}
+
+func (l *oneConnListener) Accept() (net.Conn, error) {
+	if !l.accepted {
+		l.accepted = true
+		return l.conn, nil // unwrapped: net/http looks for the *tls.Conn
+	}
+	<-l.done
+	return nil, net.ErrClosed
+}
+
+func (l *oneConnListener) close()         { l.once.Do(func() { close(l.done) }) }
+func (l *oneConnListener) Close() error   { l.close(); return nil }
+func (l *oneConnListener) Addr() net.Addr { return l.conn.LocalAddr() }
 
 func TestHTTPS2(t *testing.T) {
 	pki := validPKI(t)
