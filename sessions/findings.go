@@ -60,7 +60,9 @@ func Findings(evs []wire.Event) []Finding {
 		out = append(out, Finding{Kind: kind, Annotation: ann, Text: text, Seq: ev.Seq, Leg: ev.Leg})
 	}
 	for _, ev := range evs {
-		if ev.Kind != wire.KindVerdict || ev.Verdict == nil || ev.Verdict.Safe {
+		if ev.Kind != wire.KindVerdict || ev.Verdict == nil || ev.Verdict.Safe || ev.Verdict.Informational {
+			// An informational result (compare, hops) shows how the
+			// ways differ; it grades nothing.
 			continue
 		}
 		add(ev, FindingUnsafeVerdict, ev.Annotation, ev.Text)

@@ -95,6 +95,11 @@ func TestFindingsRules(t *testing.T) {
 		{"scenario: verdicts only", []wire.Event{cred(1, "secret"), errEv(2, "tls.verify.hostname"),
 			verdict(3, "a", true), verdict(4, "b", false)}, []sessions.FindingKind{sessions.FindingUnsafeVerdict}},
 		{"scenario: all safe", []wire.Event{cred(1, "secret"), verdict(2, "", true)}, nil},
+		{"scenario: an informational result grades nothing", []wire.Event{cred(1, "secret"), func() wire.Event {
+			v := verdict(2, "", false)
+			v.Verdict.Informational = true
+			return v
+		}()}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := sessions.Findings(tc.evs)
