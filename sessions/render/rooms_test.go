@@ -41,6 +41,11 @@ var rooms = map[string][]string{
 	"sessions/maildomain":            {"sessions/certs", "sessions/resolver"},
 	"sessions/tlsprobe": {"sessions/wire", "sessions/tlsmsg", "sessions/dissect", "sessions/protocol",
 		"sessions/certs"},
+	// mailwire scan: the ports of a host or the MX hosts of a domain,
+	// graded; it runs sessions, probes and scenarios.
+	"sessions/scan": {"sessions", "sessions/scenario", "sessions/tlsprobe", "sessions/maildomain",
+		"sessions/resolver", "sessions/certs", "sessions/protocol", "sessions/tlsmsg", "sessions/wire",
+		"sessions/lens", "content"},
 	// Teaching prose is data: content imports no code of mailwire.
 	"content": nil,
 }
