@@ -420,7 +420,17 @@ func (h *h2Client) readResponse() error {
 			if len(h.in) > 0 {
 				h.received(bytes.Clone(h.in), "incomplete or invalid frame", "http.h2.frame.invalid", wire.Line{})
 			}
-			return h.c.Fail("read response", h2Err(err), "")
+			if mh, ok := f.(*http2.MetaHeadersFrame); ok && mh != nil && mh.Truncated {
+				// x/net ends the connection with PROTOCOL_ERROR when a
+				// header block (HEADERS and its CONTINUATIONs) runs past
+				// the list size this client announced: a size limit,
+				// not a grammar error (the CONTINUATION floods).
+				err = fmt.Errorf("%w: a header block over the %d bytes this client announced in SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2)",
+					protocol.ErrTooManyLines, httpMaxHeaders)
+			} else {
+				err = h2Err(err)
+			}
+			return h.c.Fail("read response", err, "")
 		}
 		raw := bytes.Clone(h.in)
 		hd := f.Header()

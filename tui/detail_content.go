@@ -277,6 +277,12 @@ func (e *explainer) recordSection(t *paneText, ev *wire.Event) {
 	t.field("type", wire.SafeString(rec.ContentType))
 	t.field("version", wire.SafeString(rec.Version))
 	t.field("length", strconv.Itoa(rec.Length))
+	if n := rec.Records(); n > 1 {
+		// A run of records the session shows as one (tls.record.coalesced):
+		// the header above is the first record's.
+		t.field("records", wire.GroupDigits(int64(n))+" in a row, this the first")
+		t.field("payload", wire.GroupDigits(rec.Payload())+" bytes in all")
+	}
 }
 
 // tlsStateSection shows what the handshake settled, as the client sees it.

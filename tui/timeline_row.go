@@ -311,15 +311,17 @@ func runText(evs []wire.Event, first, last int) string {
 	var c2s, s2c, bytes int
 	for i := first; i <= last; i++ {
 		ev := &evs[i]
+		// A coalesced event stands for its run of records.
+		n := max(ev.Record.Records(), 1)
 		if ev.Dir == wire.ClientToServer {
-			c2s++
+			c2s += n
 		} else {
-			s2c++
+			s2c += n
 		}
 		if ev.Record != nil {
-			bytes += ev.Record.Length
+			bytes += int(ev.Record.Payload())
 		} else {
-			bytes += len(ev.Raw)
+			bytes += int(ev.Bytes())
 		}
 	}
 	parts := []string{}

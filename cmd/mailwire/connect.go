@@ -112,6 +112,7 @@ func newConnectCmd() *cobra.Command {
 	fl.IntVar(&f.side.width, "width", 0, "line mode: wrap text at this many columns (default: the terminal's width, else 100)")
 	fl.StringVar(&f.side.forceColor, "color", "", "line mode: colour always or never (default: on a terminal, unless NO_COLOR is set)")
 	addSideEffectFlags(fl, &f.side)
+	addBudgetFlags(fl, &f.side.budget)
 	cmd.MarkFlagsMutuallyExclusive("ca-file", "insecure")
 	return cmd
 }
@@ -152,7 +153,7 @@ func checkLineMode(changed func(string) bool) error {
 // is printed as `mailwire session` prints it. The exit status follows the
 // events (streamOutcome).
 func runConnectLines(ctx context.Context, in io.Reader, out, errOut io.Writer, o sessions.Options, f connectFlags) error {
-	po := render.Options{RevealSecrets: f.side.reveal, Lens: f.side.lens, Hex: f.side.hex, Width: f.side.width}
+	po := render.Options{RevealSecrets: f.side.reveal, Lens: f.side.lens, Hex: f.side.hex, Width: f.side.width, LineWidth: f.side.budget.LineWidth}
 	w := outputWriter(out, f.side, &po)
 	if o.Proto == protocol.HTTPS {
 		return usageError(errors.New("line mode speaks SMTP, POP3 and IMAP; for HTTPS run `mailwire session --target HOST:443`"))
@@ -196,7 +197,7 @@ func connectOptions(target string, f connectFlags) (sessions.Options, tui.Sessio
 	sf := sessionFlags{
 		proto: f.proto, tlsMode: f.tlsMode, target: target, tlsMax: f.tlsMax, sni: f.sni,
 		user: f.user, password: f.password, caFile: f.caFile, insecure: f.insecure, timeout: f.timeout,
-		to: f.side.to, from: f.side.from, stopAfter: f.side.stopAfter, fetch: f.side.fetch,
+		to: f.side.to, from: f.side.from, stopAfter: f.side.stopAfter, fetch: f.side.fetch, budget: f.side.budget,
 	}
 
 	o, port, err := sessionOptions(sf)
@@ -302,6 +303,7 @@ func requestOptions(base sessions.Options, r tui.SessionRequest) (sessions.Optio
 	o.MinTLS, o.MaxTLS = base.MinTLS, base.MaxTLS
 	o.EHLOName = base.EHLOName
 	o.DialTimeout, o.ReadTimeout, o.SessionTimeout = base.DialTimeout, base.ReadTimeout, base.SessionTimeout
+	o.Budget = base.Budget
 	if !r.Prompt && o.SessionTimeout == 0 {
 		o.SessionTimeout = scriptedTimeout
 	}

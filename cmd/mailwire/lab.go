@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -237,7 +238,7 @@ func (g *lineLog) close() {
 func hostileCaseSummary() string {
 	var keys []string
 	groups := map[string][]string{}
-	for _, c := range lab.HostileCases() {
+	for _, c := range lab.AllHostileCases() {
 		key, rest := c.Name, ""
 		if i := strings.Index(c.Name, "-"+c.Point+"-"); i >= 0 {
 			key, rest = c.Name[:i+len(c.Point)+2], c.Name[i+len(c.Point)+2:]
@@ -314,9 +315,25 @@ func runHostileLab(ctx context.Context, out io.Writer, f labFlags) error {
 	fmt.Fprintf(out, "It stops by itself after %d connections or %v; ctrl+c stops it now.\n", maxConns, lifetime)
 	fmt.Fprintf(out, "CA certificate:  %s (a throwaway CA made for this run)\n\n", caPath)
 	fmt.Fprintln(out, "Try:")
+	// A scenario sets the TLS mode itself; the case's client flags reach
+	// its point (--fetch, --to, --tls-min).
 	common := fmt.Sprintf("--proto %s --tls %s --ca-file %s --sni %s", c.Proto, c.TLS, shellQuote(caPath), lab.Hostname)
-	fmt.Fprintf(out, "  mailwire session --target %s %s --user %s --timeout 20s\n", net.JoinHostPort(host, p), common, lab.DemoUser)
-	fmt.Fprintf(out, "  mailwire connect %s %s\n", net.JoinHostPort(host, p), common)
+	if slices.Contains(c.ClientFlags, "--scenario") {
+		common = fmt.Sprintf("--proto %s --ca-file %s --sni %s", c.Proto, shellQuote(caPath), lab.Hostname)
+	}
+	user := " --user " + lab.DemoUser
+	if c.Proto == "https" {
+		user = ""
+	}
+	var extra []string
+	for _, f := range c.ClientFlags {
+		extra = append(extra, shellQuote(f))
+	}
+	fmt.Fprintf(out, "  mailwire session --target %s %s%s --timeout 20s%s\n", net.JoinHostPort(host, p), common, user,
+		strings.TrimRight(" "+strings.Join(extra, " "), " "))
+	if !slices.Contains(c.ClientFlags, "--scenario") {
+		fmt.Fprintf(out, "  mailwire connect %s %s\n", net.JoinHostPort(host, p), common)
+	}
 	fmt.Fprintln(out)
 	fmt.Fprintln(out, "Connections:")
 	logs.start()

@@ -26,7 +26,7 @@ func TestLabHostileList(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-	cases := lab.HostileCases()
+	cases := lab.AllHostileCases()
 	if len(lines) != len(cases) {
 		t.Fatalf("%d lines for %d cases", len(lines), len(cases))
 	}

@@ -15,6 +15,8 @@ import (
 	mcobra "github.com/muesli/mango-cobra"
 	"github.com/muesli/roff"
 	"github.com/spf13/cobra"
+
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=v1.2.3".
@@ -33,8 +35,10 @@ func newRootCmd() *cobra.Command {
 		Short: "See SMTP, POP3 and IMAP, and their TLS modes, on the wire",
 		Long:  rootLong + "\n\n" + exitStatusHelp,
 		Args:  usageArgs(cobra.NoArgs),
-		RunE:  runTUI,
 	}
+	var budget wire.Budget
+	addBudgetFlags(root.Flags(), &budget)
+	root.RunE = func(cmd *cobra.Command, _ []string) error { return runTUI(cmd, budget) }
 	// A bad flag or value is a usage error (exit status 2); cobra asks
 	// the root for its subcommands too.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })

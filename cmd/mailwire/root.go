@@ -18,7 +18,10 @@ import (
 
 // runTUI is the root command: the interactive port table, with a lab started
 // in the background on loopback so every port can be tried for real.
-func runTUI(cmd *cobra.Command, _ []string) error {
+func runTUI(cmd *cobra.Command, budget wire.Budget) error {
+	if err := checkBudget(budget); err != nil {
+		return usageError(err)
+	}
 	parent := cmd.Context()
 	if parent == nil {
 		parent = context.Background()
@@ -26,11 +29,11 @@ func runTUI(cmd *cobra.Command, _ []string) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 
-	keeper := &labKeeper{}
+	keeper := &labKeeper{budget: budget}
 	// The connect form (c) types sessions against real servers, with the
 	// defaults of mailwire connect: system roots, no flags.
 	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, StartLab: keeper.start, OpenSession: keeper.openSession,
-		OpenPrompt: promptOpener(sessions.Options{}, nil), RecentFile: tui.DefaultRecentFile()}), tea.WithContext(ctx))
+		OpenPrompt: promptOpener(sessions.Options{Budget: budget}, nil), RecentFile: tui.DefaultRecentFile()}), tea.WithContext(ctx))
 	_, runErr := p.Run()
 	closeErr := keeper.close()
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
@@ -46,6 +49,7 @@ func runTUI(cmd *cobra.Command, _ []string) error {
 // goroutine) and closes it when the program ends, even if the program ends
 // while the lab is still starting.
 type labKeeper struct {
+	budget   wire.Budget // every session's (--max-events, …)
 	mu       sync.Mutex
 	lab      *lab.Lab
 	stateDir string
@@ -84,7 +88,9 @@ func (k *labKeeper) openSession(ctx context.Context, req tui.SessionRequest) (<-
 		return nil, errors.New("the lab is not running")
 	}
 	if req.Scenario != "" {
-		sr := scenario.Request{Name: req.Scenario, Port: req.Port, Variant: req.Variant, Env: scenario.LabEnv(l, stateDir)}
+		env := scenario.LabEnv(l, stateDir)
+		env.Budget = k.budget
+		sr := scenario.Request{Name: req.Scenario, Port: req.Port, Variant: req.Variant, Env: env}
 		if _, _, err := sr.Resolve(); err != nil {
 			return nil, err
 		}
@@ -98,6 +104,7 @@ func (k *labKeeper) openSession(ctx context.Context, req tui.SessionRequest) (<-
 	if err != nil {
 		return nil, err
 	}
+	o.Budget = k.budget
 	return sessions.Stream(ctx, forLab(o, l, ep)), nil
 }
 

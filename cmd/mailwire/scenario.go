@@ -148,7 +148,7 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw 
 	}
 	req.Env = env
 
-	po := render.Options{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Width: f.width}
+	po := render.Options{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Width: f.width, LineWidth: f.budget.LineWidth}
 	w := outputWriter(out, f, &po)
 	where := "the in-process lab"
 	if f.target != "" {
@@ -240,6 +240,10 @@ func scenarioEnv(ctx context.Context, f sessionFlags, s scenario.Scenario, port 
 		env.EHLOName = f.ehlo
 	}
 	env.SessionTimeout, env.ReadTimeout, env.DialTimeout = timeoutsFor(f.timeout)
+	if err := checkBudget(f.budget); err != nil {
+		return env, closeLab, usageError(err)
+	}
+	env.Budget = f.budget
 	if env.MaxTLS, err = parseTLSVersion("tls-max", f.tlsMax); err != nil {
 		return env, closeLab, usageError(err)
 	}

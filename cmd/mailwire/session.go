@@ -56,6 +56,7 @@ type sessionFlags struct {
 	from       string // SMTP: the envelope sender
 	stopAfter  string // connect, tls, auth: end the session after that stage
 	fetch      bool   // POP3/IMAP: read the mailbox after logging in
+	budget     wire.Budget
 }
 
 // newSessionCmd builds `mailwire session`: one session without the TUI,
@@ -122,6 +123,7 @@ func newSessionCmd() *cobra.Command {
 	fl.StringVar(&f.scenario, "scenario", "", "run a scenario instead of one session (--scenario list shows them)")
 	fl.StringVar(&f.variant, "variant", "", "the scenario's variant (e.g. an attack: remove, replace, refuse, …)")
 	addSideEffectFlags(fl, &f)
+	addBudgetFlags(fl, &f.budget)
 	cmd.MarkFlagsMutuallyExclusive("port", "proto")
 	cmd.MarkFlagsMutuallyExclusive("ca-file", "insecure")
 	return cmd
@@ -257,6 +259,10 @@ func flagOptions(f sessionFlags) (sessions.Options, int, error) {
 	o.To, o.From, o.Fetch = f.to, f.from, f.fetch
 	o.AuthMechanism = f.auth
 	o.SessionTimeout, o.ReadTimeout, o.DialTimeout = timeoutsFor(f.timeout)
+	if err := checkBudget(f.budget); err != nil {
+		return o, 0, err
+	}
+	o.Budget = f.budget
 	switch {
 	case f.insecure:
 		o.Verify = wire.VerifyOff
@@ -285,7 +291,7 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw p
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	po := render.Options{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Width: f.width}
+	po := render.Options{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Width: f.width, LineWidth: f.budget.LineWidth}
 	if err := checkOutputFlags(f); err != nil {
 		return err
 	}

@@ -95,9 +95,9 @@ func mdWhat(ev wire.Event, o Options, explain func(string) (content.Annotation, 
 	case ev.Kind == wire.KindBoundary:
 		what = append(what, "**TLS starts here:** "+mdCode(wire.SafeString(ev.Text), true))
 	case o.eavesdropper():
-		what = append(what, mdCode(EavesdropperText(ev, false), true))
+		what = append(what, mdCode(o.elide(EavesdropperText(ev, false)), true))
 	default:
-		what = append(what, mdCode(FirstLine(ev), true))
+		what = append(what, mdCode(o.elide(FirstLine(ev)), true))
 	}
 	if ev.Kind == wire.KindVerdict {
 		what[0] = "**" + ev.Verdict.Headline() + ":** " + what[0]
@@ -107,7 +107,7 @@ func mdWhat(ev wire.Event, o Options, explain func(string) (content.Annotation, 
 	}
 	if ev.Kind == wire.KindLine || ev.Kind == wire.KindNote {
 		for _, l := range extraLines(ev) {
-			what = append(what, mdCode(l, true))
+			what = append(what, mdCode(o.elide(l), true))
 		}
 	}
 	for _, f := range o.Lens.Fields(ev) {

@@ -53,6 +53,20 @@ type Options struct {
 	// Annotations looks up the prose for an annotation key; nil means
 	// content.Lookup. Tests pin it to get goldens independent of content.
 	Annotations func(key string) (content.Annotation, bool)
+	// LineWidth bounds one line of the text and Markdown outputs, after
+	// escaping: a longer one ends "… N more bytes" (the session budget's
+	// LineWidth, --max-line); 0 means wire.DefaultBudgetLineWidth,
+	// negative no limit.
+	LineWidth int
+}
+
+// elide cuts one output line to the LineWidth (wire.Elide).
+func (o Options) elide(s string) string {
+	w := o.LineWidth
+	if w == 0 {
+		w = wire.DefaultBudgetLineWidth
+	}
+	return wire.Elide(s, w)
 }
 
 const (
@@ -133,6 +147,10 @@ func EavesdropperText(ev wire.Event, inlineLeaks bool) string {
 			if ev.Kind == wire.KindEncrypted {
 				what = "encrypted " + what
 			}
+			if n := ev.Record.Records(); n > 1 {
+				// A coalesced run: what an observer sums up.
+				return fmt.Sprintf("%s %ss, %s bytes", wire.GroupDigits(int64(n)), what, wire.GroupDigits(ev.Record.Payload()))
+			}
 			return what + ", " + words.Plural(ev.Record.Length, "byte")
 		}
 	case wire.KindHandshake:
@@ -187,6 +205,10 @@ func extraLines(ev wire.Event) []string {
 	if len(lines) > maxExtraLines {
 		n := len(lines) - maxExtraLines
 		lines = append(lines[:maxExtraLines:maxExtraLines], fmt.Sprintf("… %d more lines", n))
+	}
+	if more := ev.Bytes() - int64(len(ev.Raw)); more > 0 {
+		// The session kept a part (its budget); the rest crossed.
+		lines = append(lines, fmt.Sprintf("… %s more bytes crossed the wire, read and not kept", wire.GroupDigits(more)))
 	}
 	return lines
 }
@@ -416,11 +438,11 @@ func (p *TextPrinter) event(ev wire.Event) {
 		if ev.Kind == wire.KindVerdict {
 			text = ev.Verdict.Headline() + ": " + text
 		}
-		printMain(bw, st, ev, LegTag(ev)+text, title, width)
+		printMain(bw, st, ev, LegTag(ev)+o.elide(text), title, width)
 	}
 	if ev.Kind == wire.KindLine || ev.Kind == wire.KindNote {
 		for _, l := range extraLines(ev) {
-			fmt.Fprintln(bw, indent+l)
+			fmt.Fprintln(bw, indent+o.elide(l))
 		}
 	}
 	for _, l := range detailLines(ev, o.Lens) {

@@ -199,6 +199,8 @@ type Env struct {
 	// leaves crypto/tls's default. A scenario that compares versions
 	// (tls12-vs-13) sets its own.
 	MaxTLS uint16
+	// Budget bounds each session of the scenario (wire.Budget).
+	Budget wire.Budget
 }
 
 // LabEnv returns the Env of a running lab: its endpoints, CA and demo
@@ -450,6 +452,7 @@ func (e Env) options(addr string, port int) (sessions.Options, error) {
 	o.To, o.Fetch = e.Recipient, e.Fetch
 	o.DialTimeout, o.ReadTimeout, o.SessionTimeout = e.DialTimeout, e.ReadTimeout, e.SessionTimeout
 	o.MaxTLS = e.MaxTLS
+	o.Budget = e.Budget
 	return o, nil
 }
 
