@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 )
 
@@ -85,4 +86,23 @@ func ServerCapabilities(proto, verb string, raw []byte) (caps, keys []string) {
 		return caps, CapabilityKeys("imap.cap.", caps, true)
 	}
 	return nil, nil
+}
+
+// CapabilityDiff compares the capabilities a server listed before and
+// after STARTTLS (which a client must ask for again, RFC 3207 §4.2, RFC
+// 2595 §4, RFC 9051 §6.2.1): the entries only after, and the entries only
+// before, each in its list's order. Entries compare as the server sent
+// them.
+func CapabilityDiff(before, after []string) (added, removed []string) {
+	for _, a := range after {
+		if !slices.Contains(before, a) {
+			added = append(added, a)
+		}
+	}
+	for _, b := range before {
+		if !slices.Contains(after, b) {
+			removed = append(removed, b)
+		}
+	}
+	return added, removed
 }

@@ -106,3 +106,15 @@ func TestKeywordKeepsWhatIsNoKeyword(t *testing.T) {
 		t.Errorf("ParseEHLO: %q", caps)
 	}
 }
+
+func TestCapabilityDiff(t *testing.T) {
+	added, removed := CapabilityDiff(
+		[]string{"PIPELINING", "STARTTLS", "SIZE 10240000", "CHUNKING"},
+		[]string{"PIPELINING", "AUTH PLAIN LOGIN", "SIZE 10240000", "CHUNKING"})
+	if !slices.Equal(added, []string{"AUTH PLAIN LOGIN"}) || !slices.Equal(removed, []string{"STARTTLS"}) {
+		t.Errorf("added %q, removed %q", added, removed)
+	}
+	if a, r := CapabilityDiff([]string{"X"}, []string{"X"}); a != nil || r != nil {
+		t.Errorf("no change: %q %q", a, r)
+	}
+}

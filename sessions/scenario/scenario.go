@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -201,6 +202,16 @@ type Env struct {
 	MaxTLS uint16
 	// Budget bounds each session of the scenario (wire.Budget).
 	Budget wire.Budget
+	// VerifyOff runs the scenario's sessions with the certificate check
+	// not enforced (wire.VerifyOff; RootCAs, when set, still say what the
+	// check would have found): mailwire scan tests STARTTLS injection
+	// and logins before TLS on servers whose certificate it reports on
+	// its own. Against a server that is not the lab the login is then
+	// always the run's decoy (decoy.go).
+	VerifyOff bool
+	// Dial, when set, opens the scenario's connections (sessions.Options.Dial):
+	// mailwire scan bounds the connections to one host with it.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // LabEnv returns the Env of a running lab: its endpoints, CA and demo
@@ -447,6 +458,10 @@ func (e Env) options(addr string, port int) (sessions.Options, error) {
 	if e.RootCAs != nil {
 		o.Verify, o.RootCAs = wire.VerifyPool, e.RootCAs
 	}
+	if e.VerifyOff {
+		o.Verify = wire.VerifyOff
+	}
+	o.Dial = e.Dial
 	o.Username, o.Password = e.Username, e.Password
 	o.EHLOName = e.EHLOName
 	o.To, o.Fetch = e.Recipient, e.Fetch

@@ -67,27 +67,35 @@ func tooEarlyVerdict(r *Run, leg string, evs []wire.Event) {
 		r.Verdict(leg, "nothing-leaked", true, "no password crossed the wire before TLS", errorSeqs(evs)...)
 		return
 	}
-	// The server's answer to the first leaked login line: its final
-	// reply. An IMAP server may send untagged lines first (Dovecot: "* BAD
-	// [ALERT] Plaintext authentication not allowed …" before its tagged
-	// "NO [PRIVACYREQUIRED]"); the tagged completion is the answer
-	// (RFC 9051 §7.1).
-	answer := ""
-	for _, ev := range evs {
-		if ev.Seq > leaked[0] && ev.Kind == wire.KindLine && ev.Dir == wire.ServerToClient && ev.Line != nil {
+	answer, _ := LoginAnswer(evs, leaked[0])
+	code := ""
+	if answer != nil {
+		code = answer.Line.Code
+	}
+	accepted := code == "235" || code == "OK" || code == "+OK"
+	text := fmt.Sprintf("the server refused the login before TLS (%s), but %s had already crossed the wire in cleartext", code, r.passwordWord())
+	if accepted {
+		text = fmt.Sprintf("the server accepted the login in cleartext (%s): %s crossed the wire readable by anyone on the path", code, r.passwordWord())
+	}
+	r.Verdict(leg, "credentials-leaked", false, text, leaked...)
+}
+
+// LoginAnswer returns the server's answer to the login line of event
+// seq (a leaked login, CredentialsOnWire): its final reply, with ok false
+// when none came. An IMAP server may send untagged lines first (Dovecot:
+// "* BAD [ALERT] Plaintext authentication not allowed …" before its
+// tagged "NO [PRIVACYREQUIRED]"); the tagged completion is the answer
+// (RFC 9051 §7.1). mailwire scan reads the server's login policy from it.
+func LoginAnswer(evs []wire.Event, seq int) (*wire.Event, bool) {
+	for i, ev := range evs {
+		if ev.Seq > seq && ev.Kind == wire.KindLine && ev.Dir == wire.ServerToClient && ev.Line != nil {
 			if ev.Line.Proto == protocol.IMAP && bytes.HasPrefix(ev.Raw, []byte("* ")) {
 				continue
 			}
-			answer = ev.Line.Code
-			break
+			return &evs[i], true
 		}
 	}
-	accepted := answer == "235" || answer == "OK" || answer == "+OK"
-	text := fmt.Sprintf("the server refused the login before TLS (%s), but %s had already crossed the wire in cleartext", answer, r.passwordWord())
-	if accepted {
-		text = fmt.Sprintf("the server accepted the login in cleartext (%s): %s crossed the wire readable by anyone on the path", answer, r.passwordWord())
-	}
-	r.Verdict(leg, "credentials-leaked", false, text, leaked...)
+	return nil, false
 }
 
 // loginTooEarly is the careless client: the login goes first, then (when

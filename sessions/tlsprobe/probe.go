@@ -31,6 +31,10 @@ type Target struct {
 	// the address literal of the connection's local address (RFC 5321
 	// §4.1.3), which is true and says nothing more.
 	EHLOName string `json:"ehlo_name,omitempty"`
+	// ALPN asks for the ALPN strictness probe on this target, as
+	// Options.ALPN does on every target (mailwire scan asks on the
+	// implicit-TLS ports only).
+	ALPN bool `json:"alpn,omitempty"`
 }
 
 // host is the host part of Addr.

@@ -40,7 +40,7 @@ func (s *Scanner) Scan(ctx context.Context, t Target) *PortResult {
 	if err := ps.firstErr(); err != nil && ps.reachedTLS.Load() == 0 {
 		res.Error = err.Error()
 		res.Versions = nil
-	} else if s.opts.ALPN {
+	} else if s.opts.ALPN || t.ALPN {
 		res.ALPN = ps.alpn(ctx, res.Versions)
 	}
 	res.Chains = ps.checkChains()
