@@ -42,7 +42,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -537,17 +536,7 @@ func (c *Conversation) upgradeAndAskAgain(proto string, caps *[]string, canEnd *
 // capabilityDiff describes how a capability list changed across crossed
 // (STARTTLS, TLS); cite names the rule that made the client ask again.
 func capabilityDiff(before, after []string, crossed, cite string) string {
-	var added, removed []string
-	for _, a := range after {
-		if !slices.Contains(before, a) {
-			added = append(added, a)
-		}
-	}
-	for _, b := range before {
-		if !slices.Contains(after, b) {
-			removed = append(removed, b)
-		}
-	}
+	added, removed := protocol.CapabilityDiff(before, after)
 	if len(added) == 0 && len(removed) == 0 {
 		return "capabilities are the same before and after TLS (" + cite + " made the client ask again)"
 	}
