@@ -74,6 +74,10 @@ type Options struct {
 	// RecentFile is where the connect form remembers recent targets
 	// (recent.go); empty means they are not remembered.
 	RecentFile string
+	// Theme chooses the colours (--theme). ThemeAuto, the zero value,
+	// follows the terminal: its answer to the background colour query,
+	// else COLORFGBG from the program's environment, else dark.
+	Theme Theme
 }
 
 // PromptHandle is what the prompt needs of a typed session: a way in for

@@ -146,12 +146,8 @@ func (f *formScreen) Init() tea.Cmd {
 }
 
 func (f *formScreen) restyle() {
-	st := textinput.DefaultStyles(f.c.Styles.IsDark)
-	st.Focused.Text = f.c.Styles.Text
-	st.Focused.Placeholder = f.c.Styles.Muted
-	st.Blurred.Placeholder = f.c.Styles.Muted
 	for i := range f.inputs {
-		f.inputs[i].SetStyles(st)
+		f.inputs[i].SetStyles(f.c.Styles.Input)
 	}
 }
 

@@ -162,11 +162,8 @@ func placeholderFor(proto string) string {
 
 // restyle follows the theme.
 func (p *promptModel) restyle() {
-	st := textinput.DefaultStyles(p.c.Styles.IsDark)
-	st.Focused.Text = p.c.Styles.Text
-	st.Focused.Placeholder = p.c.Styles.Muted
 	for _, in := range []*textinput.Model{&p.input, &p.auth.user, &p.auth.pass} {
-		in.SetStyles(st)
+		in.SetStyles(p.c.Styles.Input)
 	}
 }
 

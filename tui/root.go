@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"image/color"
 	"slices"
 	"strings"
 
@@ -65,6 +66,9 @@ type Model struct {
 	width    int
 	height   int
 	quitting bool
+	// bgKnown: the terminal answered the background colour query, which
+	// COLORFGBG (read from tea.EnvMsg) no longer overrides.
+	bgKnown bool
 }
 
 // New returns the root model.
@@ -79,7 +83,7 @@ func newModel(opts Options) *Model {
 	}
 	c := &Common{
 		Ctx:         ctx,
-		Styles:      NewStyles(true), // dark until the terminal answers
+		Styles:      ThemeStyles(opts.Theme, true), // dark until the terminal answers
 		Keys:        DefaultKeyMap(),
 		OpenSession: opts.OpenSession,
 		OpenPrompt:  opts.OpenPrompt,
@@ -141,10 +145,17 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 
 	case tea.BackgroundColorMsg:
-		m.common.Styles = NewStyles(msg.IsDark())
-		m.help.Styles = m.common.Styles.Help
-		// Screens cache rendered text; let them re-render with the new theme.
-		return m, m.forwardAll(msg)
+		m.bgKnown = true
+		return m, m.setBackground(msg.IsDark())
+
+	case tea.EnvMsg:
+		// The program's environment arrives at start. A terminal that
+		// does not answer the background query (or answers late) is
+		// read from COLORFGBG meanwhile: "0;15" is black on white.
+		if dark, ok := colorFGBGIsDark(msg.Getenv("COLORFGBG")); ok && !m.bgKnown {
+			return m, m.setBackground(dark)
+		}
+		return m, nil
 
 	case spinner.TickMsg:
 		// The session screen's spinner turns while its session runs, also
@@ -245,6 +256,25 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	s, cmd := m.screens[m.active].Update(msg)
 	m.screens[m.active] = s
 	return m, cmd
+}
+
+// setBackground rebuilds the styles for a dark or light background, unless
+// the theme fixes it (--theme dark, light), and has the screens render
+// again.
+func (m *Model) setBackground(isDark bool) tea.Cmd {
+	st := ThemeStyles(m.opts.Theme, isDark)
+	if st.IsDark == m.common.Styles.IsDark && st.Theme == m.common.Styles.Theme {
+		return nil
+	}
+	m.common.Styles = st
+	m.help.Styles = st.Help
+	// Screens cache rendered text; a BackgroundColorMsg is what has them
+	// render it again with the new styles (they read them from Common).
+	bg := color.Color(color.Black)
+	if !isDark {
+		bg = color.White
+	}
+	return m.forwardAll(tea.BackgroundColorMsg{Color: bg})
 }
 
 // forwardAll sends a message every screen must see (theme, lab state).
