@@ -134,8 +134,9 @@ type Conversation struct {
 	verifyErr error          // crypto/x509's verdict on it
 	refused   *wire.TLSState // set when the client refused the chain: what the handshake had settled
 	failed    *SessionError
-	quit      bool // the driver ended the session politely
-	upgraded  bool // TLS began in band, after STARTTLS/STLS
+	quit      bool              // the driver ended the session politely
+	upgraded  bool              // TLS began in band, after STARTTLS/STLS
+	captured  *wire.CaptureConn // the connection in Options.Capture, if any
 }
 
 // Options returns the session's options with defaults filled in.
@@ -668,7 +669,7 @@ func (c *Conversation) handshake() error {
 		MinVersion:   c.opts.MinTLS,
 		MaxVersion:   c.opts.MaxTLS,
 		NextProtos:   c.opts.ALPN,
-		KeyLogWriter: keys,
+		KeyLogWriter: c.keyLogWriter(keys),
 		// Verification runs in VerifyConnection so that its result is known
 		// (and shown) even when the user turned enforcement off. Package
 		// certs checks the chain as crypto/tls would (the roots, the name,
@@ -701,6 +702,26 @@ func (c *Conversation) handshake() error {
 	c.lr = c.newLineReader(tc)
 	c.emitTLSState(tc.ConnectionState())
 	return nil
+}
+
+// keyLogWriter is where crypto/tls writes the connection's secrets: the
+// dissector's KeyLog, and Options.KeyLog when the user asked for a key log
+// file (whose write errors are dropped, as one from a KeyLogWriter would
+// abort the handshake).
+func (c *Conversation) keyLogWriter(keys *dissect.KeyLog) io.Writer {
+	if c.opts.KeyLog == nil {
+		return keys
+	}
+	return io.MultiWriter(keys, quietWriter{c.opts.KeyLog})
+}
+
+// quietWriter reports every write as done: a key log file that cannot be
+// written must not stop the session it records.
+type quietWriter struct{ w io.Writer }
+
+func (q quietWriter) Write(p []byte) (int, error) {
+	_, _ = q.w.Write(p)
+	return len(p), nil
 }
 
 // tlsState is what the handshake settled, as far as cs shows it, with

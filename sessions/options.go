@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"slices"
@@ -168,6 +169,18 @@ type Options struct {
 	// the session keeps and shows (wire.Budget); its zero fields take the
 	// defaults.
 	Budget wire.Budget
+
+	// Capture, when set, keeps every byte the connection carries, in
+	// order and with when (wire.Capture), for an exporter that needs the
+	// wire itself: a pcap (sessions/pcap). Nil records nothing.
+	Capture *wire.Capture `json:"-"`
+	// KeyLog, when set, receives the connection's TLS secrets in the NSS
+	// key log format (crypto/tls's tls.Config.KeyLogWriter), with which
+	// Wireshark decrypts a pcap of it: every secret of the session, the
+	// application traffic ones included, so whoever holds the file reads
+	// everything inside TLS. An error writing it is dropped rather than
+	// failing the handshake. Nil writes nothing.
+	KeyLog io.Writer `json:"-"`
 
 	// Dial replaces the TCP dialer (tests, proxies); the ctx carries
 	// DialTimeout. It must return a connection to addr.

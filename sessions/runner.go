@@ -91,6 +91,10 @@ func Run(ctx context.Context, opts Options, emit func(wire.Event)) error {
 	defer stop()
 
 	c.tap = wire.NewTap(raw, start, nil)
+	if o.Capture != nil {
+		c.captured = o.Capture.Open("", raw.LocalAddr(), raw.RemoteAddr(), start, time.Since(start))
+		c.tap.Record(c.captured)
+	}
 	if o.TLSMode != TLSImplicit {
 		// The server's first bytes, to tell a TLS record from a greeting
 		// (tlsInsteadOfGreeting); the dissector takes over at TLS.
@@ -133,6 +137,7 @@ func (c *Conversation) finish(raw net.Conn) {
 		_ = c.tlsc.Close() // sends close_notify through the tap; closes raw
 	}
 	raw.Close()
+	c.captured.Closed(time.Since(c.start))
 	if c.diss != nil {
 		for _, dir := range []wire.Direction{wire.ClientToServer, wire.ServerToClient} {
 			for _, ev := range c.diss.Flush(dir) {

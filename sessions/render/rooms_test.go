@@ -39,6 +39,9 @@ var rooms = map[string][]string{
 	"sessions/resolver":              nil,
 	"sessions/resolver/resolvertest": {"sessions/resolver"},
 	"sessions/maildomain":            {"sessions/certs", "sessions/resolver"},
+	// A pcap of what a session's connections carried (wire.Capture),
+	// for Wireshark.
+	"sessions/pcap": {"sessions/wire"},
 	"sessions/tlsprobe": {"sessions/wire", "sessions/tlsmsg", "sessions/dissect", "sessions/protocol",
 		"sessions/certs"},
 	// mailwire scan: the ports of a host or the MX hosts of a domain,

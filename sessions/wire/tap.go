@@ -24,6 +24,7 @@ type Tap struct {
 	fn    atomic.Pointer[TapFunc]
 	in    atomic.Int64 // bytes read (server to client)
 	out   atomic.Int64 // bytes written (client to server)
+	rec   *CaptureConn // keeps every byte when a capture was asked for (capture.go)
 }
 
 // NewTap wraps c. start is the session's time origin (when dialing
@@ -50,9 +51,13 @@ func (t *Tap) Read(p []byte) (int, error) {
 	n, err := t.Conn.Read(p)
 	if n > 0 {
 		t.in.Add(int64(n))
+		at := time.Since(t.start)
 		if fn := t.fn.Load(); fn != nil {
-			(*fn)(ServerToClient, time.Since(t.start), p[:n])
+			(*fn)(ServerToClient, at, p[:n])
 		}
+		t.record(ServerToClient, at, p[:n], err)
+	} else if t.rec != nil {
+		t.record(ServerToClient, time.Since(t.start), nil, err)
 	}
 	return n, err
 }
@@ -64,9 +69,11 @@ func (t *Tap) Write(p []byte) (int, error) {
 	n, err := t.Conn.Write(p)
 	if n > 0 {
 		t.out.Add(int64(n))
+		at := time.Since(t.start)
 		if fn := t.fn.Load(); fn != nil {
-			(*fn)(ClientToServer, time.Since(t.start), p[:n])
+			(*fn)(ClientToServer, at, p[:n])
 		}
+		t.record(ClientToServer, at, p[:n], err)
 	}
 	return n, err
 }
