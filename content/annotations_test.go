@@ -165,6 +165,7 @@ var knownSections = map[int][]string{
 	7435: {},
 	7505: {},
 	7507: {"3"},
+	7541: {"2", "6"},
 	7627: {"4", "5.1"},
 	7633: {},
 	7671: {},
@@ -195,8 +196,8 @@ var knownSections = map[int][]string{
 		"6.3.9", "6.3.10", "6.3.13", "6.4.5", "7.1", "7.1.1", "7.1.2", "7.1.3", "7.1.4", "7.1.5"},
 	9110: {"4.2.2", "4.3.4", "9", "15", "15.2", "15.3", "15.4", "15.5", "15.6"},
 	9112: {"3", "4", "6", "6.3", "8"},
-	9113: {"3.2", "3.4", "4.1", "5.4", "5.5", "6.1", "6.2", "6.3", "6.4", "6.5", "6.6", "6.7", "6.8", "6.9",
-		"6.10", "8.7"},
+	9113: {"3.2", "3.4", "4.1", "4.3", "5.4", "5.5", "6.1", "6.2", "6.3", "6.4", "6.5", "6.6", "6.7", "6.8", "6.9",
+		"6.10", "8.1", "8.3.1", "8.3.2", "8.7"},
 	9155: {},
 	9276: {"3.2"},
 	9293: {"3.5", "3.5.2", "3.5.3", "3.6", "3.8.3"},
@@ -269,7 +270,7 @@ var requiredKeys = []string{
 	"imap.cap.literal-", "imap.cap.namespace", "imap.cap.id", "imap.cap.enable", "imap.cap.uidplus",
 	"imap.cap.move", "imap.cap.condstore", "imap.cap.special-use", "imap.cap.unknown",
 	// HTTP
-	"http.request", "http.response",
+	"http.request", "http.response", "http.h2.request", "http.h2.response",
 	"http.status.2xx", "http.status.3xx", "http.status.4xx", "http.status.5xx",
 	"http.alpn.h2", "http.alpn.http/1.1",
 	// TLS, from the session engine

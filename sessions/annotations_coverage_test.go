@@ -49,7 +49,7 @@ func TestDissectorKeysHaveEntries(t *testing.T) {
 // covered by builtKeys and by TestSessionAnnotationsResolve).
 var engineKeys = []string{
 	"http.body", "http.h2.frame.goaway", "http.h2.frame.headers", "http.h2.frame.invalid",
-	"http.h2.frame.rst_stream", "http.h2.frame.settings", "http.h2.preface", "http.request",
+	"http.h2.frame.rst_stream", "http.h2.frame.settings", "http.h2.preface", "http.h2.request", "http.h2.response", "http.request",
 	"http.response", "http.response.incomplete",
 	"imap.continuation", "imap.greeting", "imap.note.auth_refused_cleartext",
 	"imap.note.capabilities_changed", "imap.note.empty", "imap.note.logindisabled",

@@ -346,6 +346,9 @@ func (h *h2Client) Read(p []byte) (int, error) {
 func (h *h2Client) Write(p []byte) (int, error) {
 	line := h.next.line
 	line.Proto = protocol.HTTP
+	if string(p) != http2.ClientPreface {
+		line.Frame = wire.ParseFrameHeader(p, h2FrameType) // one frame per Write
+	}
 	layer, vis := h.c.lineLayer()
 	h.c.Emit(wire.Event{Kind: wire.KindLine, Dir: wire.ClientToServer, Layer: layer, Visible: vis, Raw: bytes.Clone(p),
 		Text: h.next.text, Annotation: h.next.ann, Also: h.next.also, Line: &line})
@@ -390,7 +393,7 @@ func (h *h2Client) play() error {
 		_ = enc.WriteField(f) // writes to a bytes.Buffer cannot fail
 	}
 	if err := h.write(h2Out{text: "HEADERS stream 1 (END_STREAM, END_HEADERS): " + fieldsText(fields),
-		ann: "http.request", also: []string{"http.h2.frame.headers"}, line: wire.Line{Command: "GET"}},
+		ann: "http.h2.request", also: []string{"http.h2.frame.headers"}, line: wire.Line{Command: "GET"}},
 		func() error {
 			return h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
 		}); err != nil {
@@ -464,7 +467,7 @@ func (h *h2Client) readResponse() error {
 				}
 				line.Code = code
 				also = []string{ann, statusAnn(n)}
-				ann = "http.response"
+				ann = "http.h2.response"
 				gotHeaders = n >= 200 // 1xx: a final response follows (RFC 9113 §8.1)
 			}
 			h.received(raw, desc+": "+fieldsText(f.Fields), ann, line, also...)
@@ -526,10 +529,15 @@ func (h *h2Client) readResponse() error {
 
 func (h *h2Client) received(raw []byte, text, ann string, line wire.Line, also ...string) {
 	line.Proto = protocol.HTTP
+	line.Frame = wire.ParseFrameHeader(raw, h2FrameType)
 	layer, vis := h.c.lineLayer()
 	h.c.Emit(wire.Event{Kind: wire.KindLine, Dir: wire.ServerToClient, Layer: layer, Visible: vis, Raw: raw,
 		Text: text, Annotation: ann, Also: also, Line: &line})
 }
+
+// h2FrameType names a frame type as x/net/http2 does (RFC 9113 §6;
+// "UNKNOWN_FRAME_TYPE_n" for others, §5.5).
+func h2FrameType(t uint8) string { return http2.FrameType(t).String() }
 
 // h2Err maps the Framer's errors onto the package's, so Explain finds them.
 func h2Err(err error) error {

@@ -290,7 +290,7 @@ func FuzzHTTP2Frames(f *testing.F) {
 				t.Fatalf("frame event %+v", ev)
 			}
 			switch ev.Annotation {
-			case "http.response":
+			case "http.h2.response":
 				sawResponse = true
 				if len(ev.Line.Code) != 3 {
 					t.Fatalf("response without a status: %+v", ev)

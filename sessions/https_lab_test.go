@@ -46,7 +46,11 @@ func TestLabHTTPS(t *testing.T) {
 			if annotated(evs, key) == nil {
 				t.Errorf("no %s note\n%s", key, text(evs))
 			}
-			resp := annotated(evs, "http.response")
+			respKey := "http.response" // HTTP/1.1's status line (RFC 9112 §4)
+			if tc.want == "h2" {
+				respKey = "http.h2.response" // a HEADERS frame with :status (RFC 9113 §8.3.2)
+			}
+			resp := annotated(evs, respKey)
 			if resp == nil || resp.Line.Code != "200" || resp.Line.Proto != protocol.HTTP ||
 				!strings.Contains(strings.Join(resp.Also, ","), "http.status.200") || resp.Layer != wire.LayerDecrypted {
 				t.Errorf("response %+v\n%s", resp, text(evs))

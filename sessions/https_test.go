@@ -191,13 +191,17 @@ func TestHTTPS2(t *testing.T) {
 	if pre < 0 || evs[pre].Annotation != "http.h2.preface" {
 		t.Fatalf("no preface")
 	}
-	req := find(evs, pre, func(ev wire.Event) bool { return ev.Annotation == "http.request" })
+	req := find(evs, pre, func(ev wire.Event) bool { return ev.Annotation == "http.h2.request" })
 	if req < 0 || evs[req].Line.Command != "GET" || evs[req].Line.Proto != protocol.HTTP ||
 		!strings.Contains(evs[req].Text, ":method GET, :scheme https, :authority mail.lab.test:") ||
 		evs[req].Raw[3] != byte(http2.FrameHeaders) {
 		t.Fatalf("request: %d", req)
 	}
-	resp := find(evs, req, func(ev wire.Event) bool { return ev.Annotation == "http.response" })
+	if f := evs[req].Line.Frame; f == nil || f.Type != "HEADERS" || f.Stream != 1 ||
+		strings.Join(f.FlagNames(), ",") != "END_STREAM,END_HEADERS" || f.Length != len(evs[req].Raw)-9 {
+		t.Errorf("request frame header: %+v", f)
+	}
+	resp := find(evs, req, func(ev wire.Event) bool { return ev.Annotation == "http.h2.response" })
 	if resp < 0 || evs[resp].Dir != wire.ServerToClient || evs[resp].Line.Code != "200" ||
 		!strings.Contains(strings.Join(evs[resp].Also, ","), "http.status.200") || !strings.Contains(evs[resp].Text, "x-test: yes") {
 		t.Fatalf("response: %d", resp)
@@ -205,6 +209,19 @@ func TestHTTPS2(t *testing.T) {
 	body := find(evs, resp, func(ev wire.Event) bool { return ev.Annotation == "http.body" })
 	if body < 0 || !bytes.HasSuffix(evs[body].Raw, []byte("hello h2")) {
 		t.Errorf("body: %d", body)
+	}
+	// Every frame's event has its header decoded, and a DATA frame's
+	// content is the body's bytes without the header (RFC 9113 §4.1, §6.1).
+	if f := evs[body].Line.Frame; f == nil || f.Type != "DATA" || f.Stream != 1 || string(f.Payload(evs[body].Raw)) != "hello h2" {
+		t.Errorf("DATA frame: %+v", f)
+	}
+	for _, ev := range evs[pre+1:] {
+		if ev.Kind == wire.KindLine && (ev.Line.Frame == nil || ev.Line.Frame.Length != int(ev.Raw[0])<<16|int(ev.Raw[1])<<8|int(ev.Raw[2])) {
+			t.Errorf("frame event without its header: %q", ev.Text)
+		}
+	}
+	if evs[pre].Line.Frame != nil {
+		t.Errorf("the preface is not a frame: %+v", evs[pre].Line.Frame)
 	}
 	// The server's SETTINGS is acknowledged.
 	if find(evs, st, func(ev wire.Event) bool { return ev.Dir == wire.ClientToServer && ev.Text == "SETTINGS ACK" }) < 0 {

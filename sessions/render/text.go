@@ -181,9 +181,11 @@ func EavesdropperText(ev wire.Event, inlineLeaks bool) string {
 // FirstLine is the sanitized one-line text of an event. A protocol line
 // whose Raw holds several lines (a multi-line reply, RFC 5321 §4.2.1) shows
 // its first line; the printers put the rest under it (extraLines), the
-// session screen in its detail pane.
+// session screen in its detail pane. An HTTP/2 frame is binary, not lines:
+// its text is the driver's, which decodes the header (type, stream,
+// flags, length; RFC 9113 §4.1).
 func FirstLine(ev wire.Event) string {
-	if ev.Kind == wire.KindLine && len(ev.Raw) > 0 {
+	if ev.Kind == wire.KindLine && len(ev.Raw) > 0 && !isFrame(ev) {
 		if lines := wire.SafeLines(ev.Raw); len(lines) > 1 {
 			return lines[0]
 		}
@@ -191,13 +193,31 @@ func FirstLine(ev wire.Event) string {
 	return wire.SafeString(ev.Text)
 }
 
+// isFrame says whether ev is an HTTP/2 frame.
+func isFrame(ev wire.Event) bool { return ev.Line != nil && ev.Line.Frame != nil }
+
+// FrameLines is the content of an HTTP/2 DATA frame as sanitized lines of
+// text (a body's bytes, RFC 9113 §6.1), without the frame's header, pad
+// length and padding; nil for other events and other frames, whose
+// payloads are binary (HPACK, settings, window increments).
+func FrameLines(ev wire.Event) []string {
+	if !isFrame(ev) || ev.Line.Frame.Type != "DATA" {
+		return nil
+	}
+	return wire.SafeLines(ev.Line.Frame.Payload(ev.Raw))
+}
+
 // extraLines returns the sanitized lines after the first of a multi-line
-// protocol event, bounded by maxExtraLines.
+// protocol event, bounded by maxExtraLines; of an HTTP/2 DATA frame, the
+// lines of its content.
 func extraLines(ev wire.Event) []string {
 	if ev.Kind != wire.KindLine || len(ev.Raw) == 0 {
 		return nil
 	}
 	lines := wire.SafeLines(ev.Raw)
+	if isFrame(ev) {
+		lines = append([]string{""}, FrameLines(ev)...) // all of them under the driver's text
+	}
 	if len(lines) <= 1 {
 		return nil
 	}

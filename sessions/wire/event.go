@@ -2,6 +2,7 @@ package wire
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -172,6 +173,100 @@ type Line struct {
 	Enhanced string `json:"enhanced,omitempty"`
 	// Capabilities advertised in this reply (EHLO keywords, CAPA, CAPABILITY).
 	Capabilities []string `json:"capabilities,omitempty"`
+	// Frame is set when the event is an HTTP/2 frame: Raw then holds the
+	// frame (its 9-octet header, then the payload), which is binary, not
+	// lines of text.
+	Frame *Frame `json:"frame,omitempty"`
+}
+
+// Frame is an HTTP/2 frame header (RFC 9113 §4.1). An event that holds a
+// header block continued in CONTINUATION frames (§6.10) has the first
+// frame's header.
+type Frame struct {
+	// Type is the frame type's name (DATA, HEADERS, SETTINGS, …;
+	// "UNKNOWN_FRAME_TYPE_n" for a type RFC 9113 §6 does not define),
+	// TypeCode its number.
+	Type     string `json:"type"`
+	TypeCode uint8  `json:"type_code"`
+	// Flags are the flag bits as sent; FlagNames says what they mean.
+	Flags  uint8  `json:"flags"`
+	Stream uint32 `json:"stream"`
+	// Length is the payload's length as the header announces it.
+	Length int `json:"length"`
+}
+
+// HTTP/2 frame types and flags that change where a frame's content sits
+// (RFC 9113 §6.1, §6.2).
+const (
+	frameData    = 0x0
+	frameHeaders = 0x1
+	flagPadded   = 0x8
+	flagPriority = 0x20
+)
+
+// ParseFrameHeader reads the 9-octet frame header at the start of raw
+// (RFC 9113 §4.1: 24-bit length, 8-bit type, 8-bit flags, a reserved bit
+// and a 31-bit stream identifier); nil when raw is shorter. typeName
+// names the type (the driver's frame-type table).
+func ParseFrameHeader(raw []byte, typeName func(uint8) string) *Frame {
+	if len(raw) < 9 {
+		return nil
+	}
+	return &Frame{
+		Type:     typeName(raw[3]),
+		TypeCode: raw[3],
+		Flags:    raw[4],
+		Stream:   (uint32(raw[5])<<24 | uint32(raw[6])<<16 | uint32(raw[7])<<8 | uint32(raw[8])) & 0x7fffffff,
+		Length:   int(raw[0])<<16 | int(raw[1])<<8 | int(raw[2]),
+	}
+}
+
+// FlagNames names the frame's flags (RFC 9113 §6): the same bit means
+// END_STREAM on DATA and HEADERS and ACK on SETTINGS and PING.
+func (f *Frame) FlagNames() []string {
+	type flag struct {
+		bit   uint8
+		name  string
+		types []uint8
+	}
+	const settings, ping, pushPromise, continuation = 0x4, 0x6, 0x5, 0x9
+	var out []string
+	for _, fl := range []flag{
+		{0x1, "END_STREAM", []uint8{frameData, frameHeaders}},
+		{0x1, "ACK", []uint8{settings, ping}},
+		{0x4, "END_HEADERS", []uint8{frameHeaders, pushPromise, continuation}},
+		{flagPadded, "PADDED", []uint8{frameData, frameHeaders, pushPromise}},
+		{flagPriority, "PRIORITY", []uint8{frameHeaders}},
+	} {
+		if f.Flags&fl.bit != 0 && slices.Contains(fl.types, f.TypeCode) {
+			out = append(out, fl.name)
+		}
+	}
+	return out
+}
+
+// Payload returns the content of the frame whose bytes raw holds, as far
+// as raw holds them: the payload after the header, less the pad length
+// and padding of a PADDED frame (RFC 9113 §6.1, §6.2) and the priority
+// fields of a HEADERS frame flagged PRIORITY (§6.2).
+func (f *Frame) Payload(raw []byte) []byte {
+	if f == nil || len(raw) < 9 {
+		return nil
+	}
+	p := raw[9:]
+	whole := len(p) >= f.Length
+	p = p[:min(len(p), f.Length)]
+	pad := 0
+	if f.Flags&flagPadded != 0 && (f.TypeCode == frameData || f.TypeCode == frameHeaders) && len(p) > 0 {
+		pad, p = int(p[0]), p[1:]
+	}
+	if f.Flags&flagPriority != 0 && f.TypeCode == frameHeaders {
+		p = p[min(5, len(p)):] // stream dependency (4 octets), weight (1)
+	}
+	if whole && pad <= len(p) {
+		p = p[:len(p)-pad]
+	}
+	return p
 }
 
 // Record is a TLS record header (RFC 8446 §5.1).
