@@ -326,12 +326,16 @@ func runText(evs []wire.Event, first, last int) string {
 	}
 	parts := []string{}
 	if c2s > 0 {
-		parts = append(parts, fmt.Sprintf("%d C→S", c2s))
+		parts = append(parts, wire.GroupDigits(int64(c2s))+" C→S")
 	}
 	if s2c > 0 {
-		parts = append(parts, fmt.Sprintf("%d S→C", s2c))
+		parts = append(parts, wire.GroupDigits(int64(s2c))+" S→C")
 	}
-	return fmt.Sprintf("⋯ %d TLS records, %s (%s)", last-first+1, plural(bytes, "byte"), strings.Join(parts, ", "))
+	size := wire.GroupDigits(int64(bytes)) + " bytes"
+	if bytes == 1 {
+		size = "1 byte"
+	}
+	return fmt.Sprintf("⋯ %s TLS records, %s (%s)", wire.GroupDigits(int64(c2s+s2c)), size, strings.Join(parts, ", "))
 }
 
 // splitHead is the column header of the side-by-side view.
