@@ -1,0 +1,209 @@
+package render
+
+import (
+	"bufio"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+
+	"github.com/mailwire/mailwire/content"
+	"github.com/mailwire/mailwire/sessions/lens"
+	"github.com/mailwire/mailwire/sessions/wire"
+)
+
+// HTML writes the session as one self-contained HTML page: no external
+// asset (its CSS and the little script that switches the lens are
+// inline), so it opens offline, attached to a ticket or mailed to a class.
+// It holds both lenses, the endpoint's and the eavesdropper's, each an
+// exchange table decided by the lens (lens.Lens.Shows, Fields,
+// ShowsCredential, ShowsTLSState) as the text and Markdown printers are,
+// with a toggle between them (o.Lens is the one shown first; without
+// script both are shown, one after the other); then the explanation of
+// every annotation that appeared, with its RFC references, and what an
+// eavesdropper learned on each connection. Its colours are the session
+// screen's dark palette.
+//
+// Every string goes through html/template, which escapes it for where it
+// stands (RFC-cited prose included), after SafeString, so a peer can
+// inject neither markup nor a control character. Passwords are masked
+// unless o.RevealSecrets, as in every format.
+func HTML(w io.Writer, evs []wire.Event, o Options) error {
+	if err := o.checkLens(); err != nil {
+		return err
+	}
+	observed := LearnedPerLeg(evs)
+	evs, _ = o.prepare(evs)
+	page := htmlPage{
+		Title:    htmlTitle(evs),
+		Outcome:  htmlOutcome(evs),
+		Events:   len(evs),
+		FirstEav: o.eavesdropper(),
+	}
+	var order []string
+	seen := map[string]bool{}
+	explain := func(key string) (content.Annotation, bool) {
+		ann, ok := o.lookup(key)
+		if ok && !seen[ann.Key] {
+			seen[ann.Key] = true
+			order = append(order, ann.Key)
+		}
+		return ann, ok
+	}
+	for _, l := range []lens.Lens{lens.Endpoint, lens.Eavesdropper} {
+		lo := o
+		lo.Lens = l
+		page.Lenses = append(page.Lenses, htmlLensView(evs, lo, explain))
+	}
+	for _, key := range order {
+		ann, _ := o.lookup(key)
+		page.Meanings = append(page.Meanings, htmlMeaning{
+			Key: key, Title: wire.SafeString(ann.Title), Paragraphs: strings.Split(ann.Text, "\n\n"),
+			Risk: ann.Risk, Fix: ann.Fix, Refs: content.JoinRefs(ann.Refs),
+		})
+	}
+	for _, ob := range observed {
+		items := Learned(ob, func(s string) string { return "“" + wire.SafeString(s) + "”" })
+		page.Learned = append(page.Learned, htmlLearned{Heading: learnedHeading(ob.Leg), Items: items})
+	}
+	bw := bufio.NewWriter(w)
+	if err := htmlTemplate.Execute(bw, page); err != nil {
+		return fmt.Errorf("html: %w", err)
+	}
+	return bw.Flush()
+}
+
+// htmlPage is what the template is given: plain strings, escaped by
+// html/template where they land.
+type htmlPage struct {
+	Title    string
+	Outcome  []string
+	Events   int
+	FirstEav bool // the eavesdropper's lens is shown first
+	Lenses   []htmlLens
+	Meanings []htmlMeaning
+	Learned  []htmlLearned
+}
+
+type htmlLens struct {
+	ID, Name, About string
+	Rows            []htmlRow
+}
+
+type htmlRow struct {
+	Time, Dir, Badge, Class string
+	Leg                     string
+	Lines                   []string // the first is the event's line in the lens
+	Strong                  string   // a verdict's headline, or a boundary's
+	Warn                    string   // credentials readable on the path
+	Meaning, Key            string
+}
+
+type htmlMeaning struct {
+	Key, Title      string
+	Paragraphs      []string
+	Risk, Fix, Refs string
+}
+
+type htmlLearned struct {
+	Heading string
+	Items   []string
+}
+
+// htmlLensView is one lens's exchange: a row per event the lens shows,
+// with the lines, fields, credential and TLS state it lets through.
+func htmlLensView(evs []wire.Event, o Options, explain func(string) (content.Annotation, bool)) htmlLens {
+	v := htmlLens{ID: "endpoint", Name: "Endpoint", About: "everything the client saw, decrypted lines included"}
+	if o.eavesdropper() {
+		v = htmlLens{ID: "eavesdropper", Name: "Eavesdropper", About: "only what a passive observer on the path saw"}
+	}
+	for _, ev := range evs {
+		if !o.Lens.Shows(ev) {
+			continue
+		}
+		r := htmlRow{Time: Elapsed(ev), Dir: strings.TrimSpace(Arrow(ev.Dir)), Badge: lens.Badge(ev),
+			Class: strings.ToLower(lens.Badge(ev)), Leg: wire.SafeString(ev.Leg), Key: ev.Annotation}
+		if ann, ok := explain(ev.Annotation); ok {
+			r.Meaning = wire.SafeString(ann.Title)
+		}
+		switch {
+		case ev.Kind == wire.KindBoundary:
+			r.Strong = "TLS starts here:"
+			r.Lines = append(r.Lines, o.elide(wire.SafeString(ev.Text)))
+		case o.eavesdropper():
+			r.Lines = append(r.Lines, o.elide(EavesdropperText(ev, false)))
+		default:
+			r.Lines = append(r.Lines, o.elide(FirstLine(ev)))
+		}
+		if ev.Kind == wire.KindVerdict {
+			r.Strong = ev.Verdict.Headline() + ":"
+		}
+		if ev.Kind == wire.KindLine || ev.Kind == wire.KindNote {
+			for _, l := range extraLines(ev) {
+				r.Lines = append(r.Lines, o.elide(l))
+			}
+		}
+		for _, f := range o.Lens.Fields(ev) {
+			if f.Metadata {
+				r.Lines = append(r.Lines, wire.SafeString(f.Name)+": "+wire.SafeString(f.Value))
+			}
+		}
+		if o.Lens.ShowsCredential(ev) {
+			r.Lines = append(r.Lines, detailLines(wire.Event{Credential: ev.Credential}, lens.Endpoint)...)
+		}
+		if o.Lens.ShowsTLSState(ev) {
+			r.Lines = append(r.Lines, detailLines(wire.Event{TLS: ev.TLS}, lens.Endpoint)...)
+			if cv := newChainView(ev.TLS); cv != nil {
+				r.Lines = append(r.Lines, cv.heading)
+				for _, pr := range cv.problems {
+					explain(pr.key)
+					r.Lines = append(r.Lines, pr.mark()+" "+pr.text)
+				}
+			}
+		}
+		if lens.Eavesdropper.ShowsCredential(ev) {
+			r.Warn = credentialWarning
+		}
+		v.Rows = append(v.Rows, r)
+	}
+	return v
+}
+
+// htmlTitle names the page as the Markdown handout's heading does.
+func htmlTitle(evs []wire.Event) string {
+	legs := wire.Legs(evs)
+	if len(legs) >= 2 {
+		return fmt.Sprintf("mailwire sessions: %d connections", len(legs))
+	}
+	return "mailwire session: " + strings.ReplaceAll(mdSessionTitle(evs), "`", "")
+}
+
+// htmlOutcome is the summary: the result and the TLS parameters, in the
+// Markdown handout's words without its markup.
+func htmlOutcome(evs []wire.Event) []string {
+	var out []string
+	var errs []string
+	multi := len(wire.Legs(evs)) >= 2
+	for _, ev := range evs {
+		// A scenario's legs may fail by design; its own errors have no leg.
+		if ev.Kind == wire.KindError && (ev.Leg == "" || !multi) {
+			errs = append(errs, wire.SafeString(ev.Text))
+		}
+		if ev.Kind == wire.KindTLSState && ev.TLS != nil {
+			out = append(out, "TLS: "+wire.SafeString(ev.Text))
+		}
+		if ev.Kind == wire.KindVerdict && ev.Verdict != nil {
+			out = append(out, ev.Verdict.Headline()+": "+wire.SafeString(ev.Text))
+		}
+	}
+	if len(errs) > 0 {
+		return append([]string{"Result: failed: " + strings.Join(errs, "; ")}, out...)
+	}
+	return append([]string{"Result: completed"}, out...)
+}
+
+//go:embed html.tmpl
+var htmlSource string
+
+var htmlTemplate = template.Must(template.New("session").Parse(htmlSource))
