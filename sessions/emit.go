@@ -21,6 +21,11 @@ import (
 // flood of records, tiny or not, becomes one row with a count and a total.
 const coalesceMin = 4
 
+// coalesceWindow bounds how long a run is held before it is shown: a run
+// longer than that in time (a server trickling records) is shown as a
+// row per window, so a screen watching the session sees it go on.
+const coalesceWindow = time.Second
+
 // emitter numbers, bounds and coalesces the events of one Conversation.
 // It is used under the Conversation's emitMu.
 type emitter struct {
@@ -49,7 +54,7 @@ func newEmitter(fn func(wire.Event), start time.Time, b wire.Budget) *emitter {
 // emit takes one event, stamped with its time of arrival.
 func (e *emitter) emit(ev wire.Event) {
 	if coalescable(ev) {
-		if len(e.run) > 0 && sameRun(e.run[0], ev) {
+		if len(e.run) > 0 && sameRun(e.run[0], ev) && ev.At-e.run[0].At < coalesceWindow {
 			e.extend(ev)
 			return
 		}

@@ -78,6 +78,25 @@ func TestEmitterCoalescesRuns(t *testing.T) {
 	}
 }
 
+// TestEmitterCoalescesWithinAWindow: a run that goes on for longer than
+// coalesceWindow is shown a row per window, so a screen sees it go on.
+func TestEmitterCoalescesWithinAWindow(t *testing.T) {
+	e, evs := testEmitter(wire.Budget{})
+	for i := range 12 {
+		ev := encRecord(wire.ServerToClient, 18)
+		ev.At = time.Duration(i) * coalesceWindow / 5 // 12 records over 2.2 windows
+		e.emit(ev)
+	}
+	e.flush()
+	var counts []int
+	for _, ev := range *evs {
+		counts = append(counts, ev.Record.Records())
+	}
+	if fmt.Sprint(counts) != "[5 5 1 1]" {
+		t.Errorf("rows of %v records", counts)
+	}
+}
+
 func TestEmitterBoundsBytes(t *testing.T) {
 	e, evs := testEmitter(wire.Budget{EventBytes: 10, TotalBytes: 25, LineWidth: 20})
 	line := func(n int) wire.Event {
