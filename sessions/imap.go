@@ -249,8 +249,8 @@ func (m *imapClient) commandMay(verb, args string, mayRefuse bool) (*protocol.IM
 			// A continuation request or another tag: this client sends no
 			// literal and has one command in flight.
 			m.canLogout = false
-			return r, m.c.Fail(op, fmt.Errorf("%w: %q while waiting for the completion of %s %s",
-				protocol.ErrMalformedReply, wire.Truncate(protocol.TrimEOL(r.Raw), 40), tag, verb), "")
+			return r, m.c.Fail(op, fmt.Errorf("%w: %s while waiting for the completion of %s %s",
+				protocol.ErrMalformedReply, wire.Quote(protocol.TrimEOL(r.Raw), 40), tag, verb), "")
 		}
 	}
 }

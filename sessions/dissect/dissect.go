@@ -266,20 +266,31 @@ func (d *Dissector) maybeEmitBad(st *dirState, out *[]wire.Event) {
 // looks like instead.
 func (d *Dissector) mismatch(st *dirState) wire.Event {
 	s := st.sample
-	where := "the first bytes"
-	if st.records > 0 {
-		where = fmt.Sprintf("the bytes after %d TLS records", st.records)
+	who := "server"
+	if st.dir == wire.ClientToServer {
+		who = "client"
 	}
 	what, key := classifyNonTLS(s, st.dir)
-	if d.AfterSTARTTLS && st.dir == wire.ServerToClient && st.records == 0 {
+	where := fmt.Sprintf("from the %s, the first bytes are not a TLS record", who)
+	switch {
+	case st.records > 0:
+		// Not a port mix-up, which classifyNonTLS would blame: TLS had
+		// begun. A server whose handshake failed often writes its
+		// protocol's error reply in the clear after its alert.
+		where = fmt.Sprintf("after %s, the %s sent bytes that are not a TLS record", words.Plural(st.records, "TLS record"), who)
+		if key == annMismatchCleartext || key == annMismatchHTTP {
+			what, key = cleartextKind(s)+", outside TLS", annMismatchAfterTLS
+		}
+	case d.AfterSTARTTLS && st.dir == wire.ServerToClient:
 		// classifyNonTLS would blame a port mix-up (implicit TLS against
 		// a STARTTLS port); here the client already did STARTTLS.
 		what = "the server accepted STARTTLS (or STLS), then answered the ClientHello with bytes that are not TLS (RFC 3207 §4, RFC 2595 §4)"
 		key = annMismatchGarbage
 	}
-	msg := fmt.Sprintf("%s %s are not a TLS record: %s (%q)", st.dir, where, what, wire.Truncate(string(s), 48))
+	// The sample goes in as it crossed: the printers make it safe, once.
+	msg := fmt.Sprintf("%s: %s (%s)", where, what, wire.Quote(string(s), 48))
 	vis := wire.VisibleMetadata
-	if key == annMismatchCleartext || key == annMismatchHTTP {
+	if key == annMismatchCleartext || key == annMismatchHTTP || key == annMismatchAfterTLS {
 		vis = wire.VisibleAnyone
 	}
 	return errEvent(st.dir, vis, bytes.Clone(s), msg, key)
@@ -315,6 +326,23 @@ func classifyNonTLS(s []byte, dir wire.Direction) (string, string) {
 		return fmt.Sprintf("record version major byte is 0x%02x, not 3", s[1]), annMismatchGarbage
 	}
 	return "unrecognised bytes", annMismatchGarbage
+}
+
+// cleartextKind names readable text by its protocol, without saying why
+// it is there (classifyNonTLS's reasons hold for a stream's first bytes).
+func cleartextKind(s []byte) string {
+	str := string(s)
+	switch {
+	case strings.HasPrefix(str, "HTTP/") || hasAnyPrefix(str, "GET ", "POST ", "HEAD ", "PUT ", "OPTIONS ", "CONNECT "):
+		return "cleartext HTTP"
+	case len(s) >= 3 && isDigit(s[0]) && isDigit(s[1]) && isDigit(s[2]):
+		return fmt.Sprintf("a cleartext SMTP reply (code %s)", str[:3])
+	case strings.HasPrefix(str, "+OK") || strings.HasPrefix(str, "-ERR"):
+		return "a cleartext POP3 response"
+	case strings.HasPrefix(str, "* "):
+		return "a cleartext IMAP response"
+	}
+	return "readable text in cleartext"
 }
 
 func hasAnyPrefix(s string, prefixes ...string) bool {

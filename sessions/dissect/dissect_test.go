@@ -670,8 +670,18 @@ func TestDissectHostile(t *testing.T) {
 		{
 			name: "garbage after a valid record", dir: wire.ServerToClient,
 			in:   append(recordBytes(recordApplicationData, []byte{1, 2, 3}), []byte("220 oops\r\n")...),
-			want: []string{"s2c encrypted tls.encrypted.application_data", "s2c error mismatch.cleartext_on_implicit"},
-			text: "after 1 TLS records",
+			want: []string{"s2c encrypted tls.encrypted.application_data", "s2c error mismatch.cleartext_after_tls"},
+			text: "after 1 TLS record, the server sent bytes that are not a TLS record: a cleartext SMTP reply (code 220), outside TLS (\"220 oops\r\n\")",
+		},
+		{
+			// A server whose handshake failed: its alert, then its
+			// protocol's error reply in the clear. Not a port mix-up, and
+			// the reply's bytes are in the text as they crossed (the
+			// printers escape them once), without the direction's code.
+			name: "cleartext reply after an alert", dir: wire.ServerToClient,
+			in:   append(recordBytes(recordAlert, []byte{2, 70}), []byte("550 5.0.0 Handshake error\r\n")...),
+			want: []string{"s2c record tls.alert.protocol_version", "s2c error mismatch.cleartext_after_tls"},
+			text: "after 1 TLS record, the server sent bytes that are not a TLS record: a cleartext SMTP reply (code 550), outside TLS (\"550 5.0.0 Handshake error\r\n\")",
 		},
 	}
 	for _, tc := range tests {

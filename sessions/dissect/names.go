@@ -64,6 +64,7 @@ const (
 	annMismatchHTTP      = "mismatch.http"
 	annMismatchSSLv2     = "mismatch.sslv2"
 	annMismatchGarbage   = "mismatch.not_tls"
+	annMismatchAfterTLS  = "mismatch.cleartext_after_tls"
 )
 
 // AnnotationKeys lists every annotation key (Event.Annotation,
@@ -75,7 +76,7 @@ func AnnotationKeys() []string {
 		annEncAppData, annEncFinished, annEncHandshake, annEncAlert, annEncHeartbeat,
 		annEncEarlyData, annEncUndetermined, annCCSCompat, annRecordEmpty, annAlertMalformed,
 		annErrRecordTooLong, annErrHSTooLong, annErrInterleaved, annErrTruncated, annErrBuffer,
-		annMismatchCleartext, annMismatchHTTP, annMismatchSSLv2, annMismatchGarbage,
+		annMismatchCleartext, annMismatchHTTP, annMismatchSSLv2, annMismatchGarbage, annMismatchAfterTLS,
 	}
 	for t, n := range recordTypeNames {
 		// application_data is always encrypted (tls.encrypted.*), and an

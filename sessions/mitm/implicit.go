@@ -71,8 +71,8 @@ func (c *pconn) breakOnHello() {
 	what := fmt.Sprintf("the client's first TLS record header (%s, %d bytes: its ClientHello)",
 		recordType(hdr[0]), int(hdr[3])<<8|int(hdr[4]))
 	if !looksLikeTLS(hdr[:]) {
-		// Quoted by hand: %q would escape SafeText's escapes a second time.
-		what = fmt.Sprintf("the client's first bytes, which are not a TLS record (\"%s\")", wire.SafeText(hdr[:]))
+		// As they crossed: the printers escape the note's text once.
+		what = fmt.Sprintf("the client's first bytes, which are not a TLS record (%s)", wire.Quote(string(hdr[:]), len(hdr)))
 	}
 	c.p.note("the attacker read "+what+" and cut the connection with a TCP reset: the client learns only that "+
 		"the connection broke, sends nothing more, and cannot be talked into cleartext (RFC 8314 §3)",

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // The STRIPTLS attacker on a STARTTLS port (RFC 3207 §6, RFC 2595 §2.2,
@@ -263,10 +264,10 @@ func (c *pconn) clientGreeting(g []byte) []byte {
 	}
 	if c.cfg.Attack == StripPreauth {
 		out := []byte("* PREAUTH" + text + "\r\n")
-		c.p.note(fmt.Sprintf("the attacker replaced the server's greeting %q by %q: the client now believes it is logged in, "+
+		c.p.note(fmt.Sprintf("the attacker replaced the server's greeting %s by %s: the client now believes it is logged in, "+
 			"and STARTTLS is only allowed before that (RFC 9051 §6.2.1). The attacker has no password for the server, so the "+
 			"server will refuse what the client asks next; a real attacker would play the mailbox itself",
-			lineText(g), lineText(out)), "attack.strip.preauth", out)
+			wire.Quote(lineText(g), 200), wire.Quote(lineText(out), 200)), "attack.strip.preauth", out)
 		return out
 	}
 	out := []byte("* OK" + text + "\r\n")
@@ -306,8 +307,8 @@ func (c *pconn) answer(line []byte) (bool, error) {
 		return true, c.answerCaps([]byte(out))
 	case verb == protocol.StartTLSVerb(c.cfg.Proto):
 		out := c.refusal(tag)
-		c.p.note(fmt.Sprintf("the attacker answered the client's %s itself with %q and did not pass it on: the client's connection stays cleartext",
-			verb, lineText(out)), "attack.strip.refused", out)
+		c.p.note(fmt.Sprintf("the attacker answered the client's %s itself with %s and did not pass it on: the client's connection stays cleartext",
+			verb, wire.Quote(lineText(out), 200)), "attack.strip.refused", out)
 		return true, c.writeClient(out)
 	}
 	return false, nil
@@ -406,7 +407,7 @@ func (c *pconn) editCaps(clear []string) ([]string, []string) {
 		case isLoginCap(proto, kw):
 			if i := slices.IndexFunc(c.tlsCaps, func(t string) bool { return capKeyword(t) == kw }); i >= 0 && c.tlsCaps[i] != cp {
 				out = append(out, c.tlsCaps[i])
-				changes = append(changes, fmt.Sprintf("changed %q to %q, as the server shows it inside TLS", cp, c.tlsCaps[i]))
+				changes = append(changes, fmt.Sprintf("changed %s to %s, as the server shows it inside TLS", wire.Quote(cp, 80), wire.Quote(c.tlsCaps[i], 80)))
 				continue
 			}
 			out = append(out, cp)

@@ -101,7 +101,7 @@ func readIMAPResponse(lr *LineReader, lim IMAPLimits, strict bool) (*IMAPRespons
 	s := TrimEOL(line)
 	tag, rest, _ := strings.Cut(s, " ")
 	if tag == "" || strings.ContainsAny(tag, "(){%\"\\]") || strings.ContainsFunc(tag, isCtlOrSpace) {
-		return r, fmt.Errorf("%w: %q does not start with a tag, \"*\" or \"+\" (RFC 9051 §2.2.2)", ErrMalformedReply, wire.Truncate(s, 40))
+		return r, fmt.Errorf("%w: %s does not start with a tag, \"*\" or \"+\" (RFC 9051 §2.2.2)", ErrMalformedReply, wire.Quote(s, 40))
 	}
 	r.Tag = tag
 	if tag == "+" {
@@ -120,7 +120,7 @@ func readIMAPResponse(lr *LineReader, lim IMAPLimits, strict bool) (*IMAPRespons
 		return r, nil
 	}
 	if tag != "*" {
-		return r, fmt.Errorf("%w: tagged response %q without OK, NO or BAD (RFC 9051 §7.1)", ErrMalformedReply, wire.Truncate(s, 40))
+		return r, fmt.Errorf("%w: tagged response %s without OK, NO or BAD (RFC 9051 §7.1)", ErrMalformedReply, wire.Quote(s, 40))
 	}
 	if n, err := strconv.ParseUint(word, 10, 32); err == nil {
 		r.Number = int(n)

@@ -79,7 +79,7 @@ func ReadPOP3ResponseKeep(lr *LineReader, multi bool, maxLines, maxBytes, keep i
 		r.OK = true
 	case strings.HasPrefix(s, "-ERR") && (len(s) == 4 || s[4] == ' '):
 	default:
-		return r, fmt.Errorf("%w: %q does not start with +OK or -ERR (RFC 1939 §3)", ErrMalformedReply, wire.Truncate(s, 40))
+		return r, fmt.Errorf("%w: %s does not start with +OK or -ERR (RFC 1939 §3)", ErrMalformedReply, wire.Quote(s, 40))
 	}
 	_, rest, _ := strings.Cut(s, " ")
 	r.Code, r.Text = pop3RespCode(rest)

@@ -259,8 +259,8 @@ func ReadSMTPReply(lr *LineReader, maxLines int) (*Reply, error) {
 func parseReplyLine(line []byte) (code int, text string, more bool, err error) {
 	s := strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r")
 	if len(s) < 3 || s[0] < '2' || s[0] > '5' || !isDigit(s[1]) || !isDigit(s[2]) {
-		return 0, "", false, fmt.Errorf("%w: %q does not start with a reply code 200–599 (RFC 5321 §4.2)",
-			ErrMalformedReply, wire.Truncate(s, 40))
+		return 0, "", false, fmt.Errorf("%w: %s does not start with a reply code 200–599 (RFC 5321 §4.2)",
+			ErrMalformedReply, wire.Quote(s, 40))
 	}
 	code, _ = strconv.Atoi(s[:3])
 	switch {
@@ -271,8 +271,8 @@ func parseReplyLine(line []byte) (code int, text string, more bool, err error) {
 	case s[3] == '-':
 		return code, s[4:], true, nil
 	}
-	return 0, "", false, fmt.Errorf("%w: %q: the code must be followed by a space or a hyphen (RFC 5321 §4.2)",
-		ErrMalformedReply, wire.Truncate(s, 40))
+	return 0, "", false, fmt.Errorf("%w: %s: the code must be followed by a space or a hyphen (RFC 5321 §4.2)",
+		ErrMalformedReply, wire.Quote(s, 40))
 }
 
 // enhancedCode returns the RFC 3463 code that starts text, when its class

@@ -158,8 +158,8 @@ func hopsPath(r *Run) error {
 	if accepted == nil {
 		return nil
 	}
-	r.Note(LegHopDelivery, fmt.Sprintf("the recipient's server accepted the message (%q) and its MDA wrote it into %s's mailbox: a step on one machine, no network (RFC 5598 §4.3.3)",
-		wire.Truncate(accepted.Text, 80), "learner"), "scenario.leg")
+	r.Note(LegHopDelivery, fmt.Sprintf("the recipient's server accepted the message (%s) and its MDA wrote it into %s's mailbox: a step on one machine, no network (RFC 5598 §4.3.3)",
+		wire.Quote(accepted.Text, 80), "learner"), "scenario.leg")
 
 	// Hop 4: retrieval from the recipient's server.
 	imaps, ok := labB.Endpoint(993)

@@ -430,7 +430,7 @@ func (p *pop3Splitter) add(line []byte, maxLines int, emit func([]byte)) error {
 		}
 		p.cur, p.lines = line, 1
 	case p.cur == nil:
-		return fmt.Errorf("%w: %q is neither +OK nor -ERR (RFC 1939 §3)", protocol.ErrMalformedReply, wire.Truncate(s, 60))
+		return fmt.Errorf("%w: %s is neither +OK nor -ERR (RFC 1939 §3)", protocol.ErrMalformedReply, wire.Quote(s, 60))
 	default:
 		p.cur = append(p.cur, line...)
 		p.lines++

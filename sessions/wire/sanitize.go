@@ -80,6 +80,14 @@ func literalBackslash(next []byte) bool {
 // SafeString is SafeText for a string.
 func SafeString(s string) string { return SafeText([]byte(s)) }
 
+// Quote puts peer text in double quotes for a message, cut at n bytes
+// (Truncate), and leaves its bytes as they are. A message becomes an
+// event's Text or ErrorInfo.Message, which may hold any byte the peer sent
+// and which every printer passes through SafeText once, on its way to a
+// screen. Escaping it here as well (%q, or SafeText) escaped twice: a
+// server's CR LF showed as `\\r\\n`.
+func Quote(s string, n int) string { return `"` + Truncate(s, n) + `"` }
+
 // Truncate shortens s to at most n bytes, cut on a rune boundary so a
 // multi-byte character is never split, and marks the cut with "…".
 func Truncate(s string, n int) string {
