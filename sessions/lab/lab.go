@@ -258,14 +258,77 @@ func DefaultOptions() Options {
 	}
 }
 
-// DefaultStateDir is where the lab keeps its CA unless told otherwise:
-// os.UserConfigDir()/mailwire/lab, or "" when there is no config dir.
+// DefaultStateDir is where the lab keeps its CA unless told otherwise
+// (ResolveStateDir without its note), or "" when there is no home.
 func DefaultStateDir() string {
+	dir, _ := ResolveStateDir()
+	return dir
+}
+
+// ResolveStateDir says where the lab keeps its CA unless told otherwise:
+// $XDG_STATE_HOME/mailwire/lab, by default ~/.local/state/mailwire/lab.
+//
+// The CA is state in the sense of the XDG Base Directory Specification:
+// data that persists between runs but is neither configuration (nothing
+// in it is a preference a user writes or edits) nor data important or
+// portable enough for $XDG_DATA_HOME (deleted, it is made again; a user
+// who trusted it trusts the new one; copied to another machine it serves
+// nothing, and a private key does not belong in the configuration that
+// people keep in version control and sync between machines).
+//
+// mailwire kept the CA in the configuration directory before
+// (os.UserConfigDir()/mailwire/lab, LegacyStateDir). When only that one
+// holds a CA, it stays in use, so that a CA someone already trusts keeps
+// working, and note says so and how to move it; note is "" otherwise.
+func ResolveStateDir() (dir, note string) {
+	dir = xdgStateDir()
+	old := LegacyStateDir()
+	if old == "" || old == dir || hasCA(dir) || !hasCA(old) {
+		return dir, ""
+	}
+	if dir == "" {
+		return old, ""
+	}
+	return old, fmt.Sprintf("the lab CA is in %s, where mailwire kept it before; its place is now %s "+
+		"(XDG state): move it with  mkdir -p %s && mv %s %s  (and point clients that trust it at the new path)",
+		old, dir, filepath.Dir(dir), old, dir)
+}
+
+// xdgStateDir is $XDG_STATE_HOME/mailwire/lab when that variable is an
+// absolute path (the specification ignores a relative one), else
+// ~/.local/state/mailwire/lab; "" without a home directory.
+func xdgStateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "mailwire", "lab")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return ""
+	}
+	return filepath.Join(home, ".local", "state", "mailwire", "lab")
+}
+
+// LegacyStateDir is where mailwire kept the lab CA before it followed the
+// XDG state directory: os.UserConfigDir()/mailwire/lab ("" without one).
+func LegacyStateDir() string {
 	dir, err := os.UserConfigDir()
 	if err != nil {
 		return ""
 	}
 	return filepath.Join(dir, "mailwire", "lab")
+}
+
+// hasCA says whether dir holds a lab CA (its certificate and key).
+func hasCA(dir string) bool {
+	if dir == "" {
+		return false
+	}
+	for _, f := range []string{caCertFile, caKeyFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // Lab is a running lab. Stop it with Close or by cancelling Start's context.
