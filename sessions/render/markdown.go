@@ -31,7 +31,7 @@ func Markdown(w io.Writer, evs []wire.Event, o Options) error {
 	bw := bufio.NewWriter(w)
 	eaves := o.eavesdropper()
 
-	mdHeader(bw, evs)
+	mdHeader(bw, evs, o)
 	view := "endpoint: everything the client saw, decrypted lines included"
 	if eaves {
 		view = "eavesdropper: only what a passive observer on the path saw"
@@ -224,10 +224,11 @@ func mdChains(w io.Writer, chains []*chainView, o Options) {
 	}
 }
 
-// mdHeader writes the heading and the outcome list. A scenario's stream
-// holds several connections (its legs); each gets its own title and
-// outcome, so the handout does not describe them all as the first.
-func mdHeader(w io.Writer, evs []wire.Event) {
+// mdHeader writes the title (the handout's one level-1 heading), the
+// introduction and the outcome list. A scenario's stream holds several
+// connections (its legs); each gets its own line and outcome, so the
+// handout does not describe them all as the first.
+func mdHeader(w io.Writer, evs []wire.Event, o Options) {
 	var legs []string
 	byLeg := map[string][]wire.Event{}
 	var unlegged []wire.Event
@@ -241,14 +242,23 @@ func mdHeader(w io.Writer, evs []wire.Event) {
 		}
 		byLeg[ev.Leg] = append(byLeg[ev.Leg], ev)
 	}
+	title := "mailwire session: " + mdSessionTitle(evs)
+	if len(legs) >= 2 {
+		title = fmt.Sprintf("mailwire sessions: %d connections", len(legs))
+	}
+	if o.Title != "" {
+		title = mdHeading(o.Title)
+	}
+	fmt.Fprintf(w, "# %s\n\n", title)
+	if o.Intro != "" {
+		fmt.Fprintf(w, "%s\n\n", strings.TrimSpace(o.Intro))
+	}
 	if len(legs) < 2 {
-		fmt.Fprintf(w, "# mailwire session: %s\n\n", mdSessionTitle(evs))
 		for _, l := range mdOutcome(evs) {
 			fmt.Fprintln(w, "- "+l)
 		}
 		return
 	}
-	fmt.Fprintf(w, "# mailwire sessions: %d connections\n\n", len(legs))
 	for _, leg := range legs {
 		fmt.Fprintf(w, "- *%s*: %s\n", mdLine(leg), mdSessionTitle(byLeg[leg]))
 		for _, l := range mdOutcome(byLeg[leg]) {
@@ -353,6 +363,20 @@ func mdTable(s string) string {
 }
 
 // mdLine keeps trusted prose on one line.
+// mdHeading is text for a heading: one line, safe (mdLine), and inert:
+// the characters that would make Markdown or HTML of it are escaped
+// (CommonMark §2.4), so a target named `x` or <b> shows as typed.
+func mdHeading(s string) string {
+	var b strings.Builder
+	for _, r := range mdLine(s) {
+		if strings.ContainsRune("\\`*_[]<>|#", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 func mdLine(s string) string {
 	return strings.Join(strings.Fields(wire.SafeString(s)), " ")
 }
