@@ -269,6 +269,9 @@ func (req Request) Resolve() (Scenario, Request, error) {
 	if req.Port == 0 && len(s.Ports) > 0 {
 		req.Port = s.Ports[0]
 	}
+	if req.Port != 0 && len(s.Ports) == 0 {
+		return s, req, fmt.Errorf("scenario %s picks its own ports, so it takes none (port %d was asked)", s.Name, req.Port)
+	}
 	if req.Port != 0 && !slices.Contains(s.Ports, req.Port) {
 		return s, req, fmt.Errorf("scenario %s: port %d not supported (want %s)", s.Name, req.Port, joinPorts(s.Ports))
 	}
