@@ -78,6 +78,13 @@ type Options struct {
 	// follows the terminal: its answer to the background colour query,
 	// else COLORFGBG from the program's environment, else dark.
 	Theme Theme
+	// Open, when set, opens the session screen on this request as soon as
+	// the lab is ready (`mailwire 587`, `mailwire --scenario too-early`),
+	// as enter on the port table or the picker would: only Port (0: the
+	// scenario's default), Scenario and Variant are read, the rest comes
+	// from the lab. Esc leads back to the port table. If the lab fails,
+	// the port table shows why.
+	Open *SessionRequest
 }
 
 // PromptHandle is what the prompt needs of a typed session: a way in for

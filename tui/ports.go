@@ -120,6 +120,19 @@ func (s *portsScreen) moveRow(dir int) {
 	s.selectRow(s.row + dir)
 }
 
+// selectPort selects port's cell, if the table has it.
+func (s *portsScreen) selectPort(port int) {
+	for row := range s.rows {
+		for _, col := range []int{colExplicit, colImplicit} {
+			if port != 0 && s.portAt(row, col) == port {
+				s.row, s.col, s.wantCol, s.vertDir = row, col, col, 0
+				s.refresh()
+				return
+			}
+		}
+	}
+}
+
 // selectCol moves to a column of the current row if it has a port there.
 func (s *portsScreen) selectCol(col int) bool {
 	if s.portAt(s.row, col) == 0 {

@@ -14,6 +14,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
 
@@ -69,6 +70,7 @@ type Model struct {
 	// bgKnown: the terminal answered the background colour query, which
 	// COLORFGBG (read from tea.EnvMsg) no longer overrides.
 	bgKnown bool
+	opened  bool // Options.Open was opened
 }
 
 // New returns the root model.
@@ -173,7 +175,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		} else {
 			m.common.Lab = Lab{State: labReady, Info: msg.info}
 		}
-		return m, m.forwardAll(msg)
+		cmd := m.forwardAll(msg)
+		if req, ok := m.openOnStart(); ok {
+			cmd = tea.Batch(cmd, func() tea.Msg { return openSessionMsg{req: req} })
+		}
+		return m, cmd
 
 	case openSessionMsg:
 		// A new session screen per request: nothing of the previous
@@ -275,6 +281,28 @@ func (m *Model) setBackground(isDark bool) tea.Cmd {
 		bg = color.White
 	}
 	return m.forwardAll(tea.BackgroundColorMsg{Color: bg})
+}
+
+// openOnStart is the session of Options.Open against the lab, once the lab
+// is ready; only the first time.
+func (m *Model) openOnStart() (SessionRequest, bool) {
+	o := m.opts.Open
+	if o == nil || m.opened || m.common.Lab.State != labReady || m.common.OpenSession == nil {
+		return SessionRequest{}, false
+	}
+	m.opened = true
+	if p, ok := m.screens[screenPorts].(*portsScreen); ok {
+		p.selectPort(o.Port) // esc leads back to it
+	}
+	req := SessionRequest{Port: o.Port, Scenario: o.Scenario, Variant: o.Variant, Label: "lab",
+		Target: m.common.Lab.Info.ListenHost}
+	if addr, ok := m.common.Lab.Info.Endpoints[o.Port]; ok && addr != "" {
+		req.Target = addr
+		if so, err := sessions.OptionsForPort(addr, o.Port); err == nil {
+			req.Proto, req.TLSMode = so.Proto, string(so.TLSMode)
+		}
+	}
+	return req, true
 }
 
 // forwardAll sends a message every screen must see (theme, lab state).
