@@ -332,9 +332,12 @@ func (e *explainer) bytesSection(t *paneText, ev *wire.Event) {
 	if len(raw) == 0 {
 		return
 	}
-	if form == bytesWritten {
+	switch form {
+	case bytesWritten:
 		writtenLines(t, raw)
-	} else {
+	case bytesFrame:
+		frameBytes(t, ev.Line.Frame, raw)
+	default:
 		label, note := bytesLabel(ev, raw, form)
 		hexDump(t, label, raw)
 		if note != "" {
@@ -382,13 +385,58 @@ func writtenLines(t *paneText, raw []byte) {
 			t.para(st.Muted, "… "+plural(len(lines)-i, "more line"))
 			break
 		}
-		safe := wire.SafeString(l)
-		if len(safe) > maxDetailLineBytes {
-			safe = ansi.Truncate(safe, maxDetailLineBytes, "…")
+		codeLines(t, wire.SafeString(l))
+	}
+}
+
+// codeLines writes one sanitized line, bounded to maxDetailLineBytes and
+// wrapped at escape boundaries: a `\x1b` is never cut across lines.
+func codeLines(t *paneText, safe string) {
+	if len(safe) > maxDetailLineBytes {
+		safe = ansi.Truncate(safe, maxDetailLineBytes, "…")
+	}
+	for _, wl := range wrapEscaped(safe, t.w) {
+		t.raw(t.st.Code.Render(wl) + "\n")
+	}
+}
+
+// frameBytes shows an HTTP/2 frame: its 9-octet header decoded (RFC 9113
+// §4.1), then its content: a DATA frame's as text, a body's bytes (§6.1);
+// the others' as hex, a HEADERS frame's being the HPACK-encoded field
+// block (RFC 7541 §6) that the row's text gives decoded.
+func frameBytes(t *paneText, f *wire.Frame, raw []byte) {
+	st := t.st
+	t.heading("HTTP/2 frame header (RFC 9113 §4.1)")
+	t.field("type", fmt.Sprintf("%s (%d)", wire.SafeString(f.Type), f.TypeCode))
+	flags := fmt.Sprintf("0x%02x", f.Flags)
+	if names := f.FlagNames(); len(names) > 0 {
+		flags = strings.Join(names, ", ") + " (" + flags + ")"
+	}
+	t.field("flags", flags)
+	t.field("stream", strconv.FormatUint(uint64(f.Stream), 10))
+	t.field("length", plural(f.Length, "byte"))
+	payload := f.Payload(raw)
+	kept := ""
+	if len(raw)-9 < f.Length {
+		kept = ", " + plural(len(payload), "byte") + " kept"
+	}
+	switch {
+	case len(payload) == 0:
+		return
+	case f.Type == "DATA":
+		t.heading(fmt.Sprintf("Content (%s%s, as text)", plural(len(payload), "byte"), kept))
+		for i, l := range wire.SafeLines(payload) {
+			if i == maxDetailLines {
+				t.para(st.Muted, "… "+plural(len(wire.SafeLines(payload))-i, "more line"))
+				break
+			}
+			codeLines(t, l)
 		}
-		for _, wl := range strings.Split(ansi.Hardwrap(safe, t.w, true), "\n") {
-			t.raw(st.Code.Render(wl) + "\n")
-		}
+	case f.Type == "HEADERS" || f.Type == "CONTINUATION" || f.Type == "PUSH_PROMISE":
+		hexDump(t, "Field block, HPACK-encoded", payload)
+		t.para(st.Muted, "HPACK (RFC 7541 §6) sends each field as an index into a table of fields or as a literal, often Huffman-coded: the bytes are not text. The row's text above gives the fields decoded.")
+	default:
+		hexDump(t, "Payload", payload)
 	}
 }
 

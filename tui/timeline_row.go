@@ -279,7 +279,8 @@ func (t *timelineModel) rowText(first, last int) (text, title, warn string) {
 	if ev.Kind == wire.KindVerdict {
 		text = verdictMark(ev.Verdict) + " " + text
 	}
-	if ev.Kind == wire.KindLine && len(ev.Raw) > 0 {
+	if ev.Kind == wire.KindLine && len(ev.Raw) > 0 && (ev.Line == nil || ev.Line.Frame == nil) {
+		// An HTTP/2 frame is binary: its lines are no lines.
 		if n := len(wire.SafeLines(ev.Raw)); n > 1 {
 			text += " (+" + plural(n-1, "line") + ")"
 		}

@@ -123,6 +123,7 @@ const (
 	bytesWire    bytesForm = iota // as they crossed the wire (hex)
 	bytesDecoded                  // a decoded message, after decryption (hex)
 	bytesWritten                  // a protocol line as written on the connection (text)
+	bytesFrame                    // an HTTP/2 frame: its header decoded, then its content
 )
 
 // lensBytes picks the bytes the detail pane shows of ev (the lens decides
@@ -136,6 +137,8 @@ func lensBytes(l lens.Lens, ev *wire.Event) ([]byte, bytesForm) {
 		return nil, bytesWire
 	case observer(l):
 		return raw, bytesWire
+	case ev.Kind == wire.KindLine && ev.Line != nil && ev.Line.Frame != nil:
+		return raw, bytesFrame
 	case ev.Kind == wire.KindLine:
 		return raw, bytesWritten
 	case ev.Layer == wire.LayerDecrypted || ev.Kind == wire.KindHandshake:
