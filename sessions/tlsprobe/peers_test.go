@@ -1,13 +1,9 @@
 package tlsprobe
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"os/exec"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,79 +104,14 @@ func TestScanPeers(t *testing.T) {
 	t.Logf("587: TLS 1.2 accepts %d suites, %d anonymous; order %s", len(sub.Version(VersionTLS12).Suites), len(anon), sub.Version(VersionTLS12).Order)
 }
 
-// opensslSuite is one suite the local openssl knows.
-type opensslSuite struct {
-	id       uint16
-	name     string // OpenSSL's name
-	tls13    bool
-	auth     string // Au=
-	stdname  string
-	versions string
-}
-
-// opensslSuites lists what the local openssl build offers at security
-// level 0.
-func opensslSuites(t *testing.T) []opensslSuite {
-	t.Helper()
-	out, err := exec.Command("openssl", "ciphers", "-V", "-stdname", "ALL:COMPLEMENTOFALL:@SECLEVEL=0").Output()
-	if err != nil {
-		t.Skipf("openssl ciphers: %v", err)
-	}
-	var list []opensslSuite
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		// 0xC0,0x30 - TLS_ECDHE_RSA_... - ECDHE-RSA-AES256-GCM-SHA384 TLSv1.2 Kx=ECDH Au=RSA Enc=... Mac=AEAD
-		f := strings.Fields(sc.Text())
-		if len(f) < 8 || f[1] != "-" || f[3] != "-" {
-			continue
-		}
-		hi, lo, ok := strings.Cut(f[0], ",")
-		a, err1 := strconv.ParseUint(strings.TrimPrefix(hi, "0x"), 16, 8)
-		b, err2 := strconv.ParseUint(strings.TrimPrefix(lo, "0x"), 16, 8)
-		if !ok || err1 != nil || err2 != nil {
-			continue
-		}
-		s := opensslSuite{id: uint16(a)<<8 | uint16(b), stdname: f[2], name: f[4], versions: f[5], tls13: f[5] == "TLSv1.3"}
-		for _, x := range f[6:] {
-			if v, ok := strings.CutPrefix(x, "Au="); ok {
-				s.auth = v
-			}
-		}
-		list = append(list, s)
-	}
-	if len(list) < 50 {
-		t.Skipf("openssl lists only %d suites", len(list))
-	}
-	return list
-}
-
-// sClient runs openssl s_client once and says whether the handshake
-// completed, and with which suite.
-func sClient(ctx context.Context, addr string, starttls string, args ...string) (bool, string) {
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	a := []string{"s_client", "-brief", "-connect", addr}
-	if starttls != "" {
-		a = append(a, "-starttls", starttls)
-	}
-	cmd := exec.CommandContext(ctx, "openssl", append(a, args...)...)
-	out, _ := cmd.CombinedOutput()
-	for _, line := range strings.Split(string(out), "\n") {
-		if s, ok := strings.CutPrefix(strings.TrimSpace(line), "Ciphersuite: "); ok {
-			return true, s
-		}
-	}
-	return false, ""
-}
-
 // compareWithOpenSSL checks a port's scan against s_client, suite by
 // suite, for the suites keep selects.
-func compareWithOpenSSL(t *testing.T, r *PortResult, addr, starttls string, keep func(opensslSuite) bool) {
+func compareWithOpenSSL(t *testing.T, r *PortResult, addr, starttls string, keep func(peers.OpenSSLSuite) bool) {
 	t.Helper()
-	suites := opensslSuites(t)
+	suites := peers.OpenSSLSuites(t)
 	known := map[uint16]bool{}
 	type verdict struct {
-		s  opensslSuite
+		s  peers.OpenSSLSuite
 		ok bool
 	}
 	var mu sync.Mutex
@@ -188,7 +119,7 @@ func compareWithOpenSSL(t *testing.T, r *PortResult, addr, starttls string, keep
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 4)
 	for _, s := range suites {
-		known[s.id] = true
+		known[s.ID] = true
 		if !keep(s) {
 			continue
 		}
@@ -197,15 +128,15 @@ func compareWithOpenSSL(t *testing.T, r *PortResult, addr, starttls string, keep
 			defer func() { <-sem }()
 			var ok bool
 			var got string
-			if s.tls13 {
-				ok, got = sClient(context.Background(), addr, starttls, "-tls1_3", "-ciphersuites", s.name)
+			if s.TLS13 {
+				ok, got = peers.SClient(context.Background(), addr, starttls, "-tls1_3", "-ciphersuites", s.Name)
 			} else {
 				// Naming a suite enables it even when it is anonymous;
 				// level 0 lets openssl 3 offer the weak ones at all.
-				ok, got = sClient(context.Background(), addr, starttls, "-tls1_2", "-cipher", s.name+":@SECLEVEL=0")
+				ok, got = peers.SClient(context.Background(), addr, starttls, "-tls1_2", "-cipher", s.Name+":@SECLEVEL=0")
 			}
-			if ok && got != s.name {
-				t.Errorf("s_client asked for %s, got %s", s.name, got)
+			if ok && got != s.Name {
+				t.Errorf("s_client asked for %s, got %s", s.Name, got)
 			}
 			mu.Lock()
 			verdicts = append(verdicts, verdict{s, ok})
@@ -218,11 +149,11 @@ func compareWithOpenSSL(t *testing.T, r *PortResult, addr, starttls string, keep
 			continue
 		}
 		known[id] = true
-		s := opensslSuite{id: id, name: tlsmsg.CipherSuiteName(id), tls13: true}
+		s := peers.OpenSSLSuite{ID: id, Name: tlsmsg.CipherSuiteName(id), TLS13: true}
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			ok, _ := sClient(context.Background(), addr, starttls, "-tls1_3", "-ciphersuites", s.name)
+			ok, _ := peers.SClient(context.Background(), addr, starttls, "-tls1_3", "-ciphersuites", s.Name)
 			mu.Lock()
 			verdicts = append(verdicts, verdict{s, ok})
 			mu.Unlock()
@@ -232,13 +163,13 @@ func compareWithOpenSSL(t *testing.T, r *PortResult, addr, starttls string, keep
 	compared, agreed := 0, 0
 	for _, v := range verdicts {
 		ver := VersionTLS12
-		if v.s.tls13 {
+		if v.s.TLS13 {
 			ver = VersionTLS13
 		}
-		probe := r.Version(ver).Has(v.s.id)
+		probe := r.Version(ver).Has(v.s.ID)
 		compared++
 		if probe != v.ok {
-			t.Errorf("%s (0x%04x): probe %v, openssl s_client %v", v.s.name, v.s.id, probe, v.ok)
+			t.Errorf("%s (0x%04x): probe %v, openssl s_client %v", v.s.Name, v.s.ID, probe, v.ok)
 		} else {
 			agreed++
 		}
@@ -257,7 +188,7 @@ func compareWithOpenSSL(t *testing.T, r *PortResult, addr, starttls string, keep
 		flag string
 		v    uint16
 	}{{"-tls1", VersionTLS10}, {"-tls1_1", VersionTLS11}} {
-		ok, _ := sClient(context.Background(), addr, starttls, tc.flag, "-cipher", "ALL:@SECLEVEL=0")
+		ok, _ := peers.SClient(context.Background(), addr, starttls, tc.flag, "-cipher", "ALL:@SECLEVEL=0")
 		if ok != r.Version(tc.v).Supported {
 			t.Errorf("%s: probe %v, openssl %v", versionName(tc.v), r.Version(tc.v).Supported, ok)
 		}
@@ -281,7 +212,7 @@ func TestScanAgreesWithOpenSSLPeers(t *testing.T) {
 		if r.Error != "" {
 			t.Fatal(r.Error)
 		}
-		compareWithOpenSSL(t, r, addr, "smtp", func(opensslSuite) bool { return true })
+		compareWithOpenSSL(t, r, addr, "smtp", func(peers.OpenSSLSuite) bool { return true })
 	})
 	t.Run("dovecot 993", func(t *testing.T) {
 		addr := p.Addr(993)
@@ -289,8 +220,8 @@ func TestScanAgreesWithOpenSSLPeers(t *testing.T) {
 		if r.Error != "" {
 			t.Fatal(r.Error)
 		}
-		compareWithOpenSSL(t, r, addr, "", func(o opensslSuite) bool {
-			return o.tls13 || o.auth == "RSA" || o.auth == "None"
+		compareWithOpenSSL(t, r, addr, "", func(o peers.OpenSSLSuite) bool {
+			return o.TLS13 || o.Auth == "RSA" || o.Auth == "None"
 		})
 	})
 }
