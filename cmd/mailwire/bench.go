@@ -15,13 +15,17 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/loadgen"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // benchFlags are the flags of `mailwire bench`.
@@ -37,14 +41,14 @@ type benchFlags struct {
 	hold        bool
 	timeout     time.Duration
 	format      string
-	labState    string
+	stateDir    string
 }
 
 func newBenchCmd() *cobra.Command {
 	f := benchFlags{concurrency: 500, sessions: 2000, hold: true, timeout: 60 * time.Second, format: "text"}
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Load-test a submission port with many concurrent STARTTLS+AUTH sessions",
+		Short: "Measure a submission port under load: many concurrent STARTTLS+AUTH sessions",
 		Long: "Open many concurrent submission sessions (EHLO, STARTTLS, EHLO, AUTH PLAIN,\n" +
 			"QUIT; RFC 6409 on port 587) with a lean client and report the session rate,\n" +
 			"latency and memory. Each session makes a full TLS handshake.\n\n" +
@@ -56,9 +60,10 @@ func newBenchCmd() *cobra.Command {
 			"  mailwire bench --concurrency 500 --sessions 5000\n" +
 			"  mailwire bench --target 127.0.0.2:587 --ca-file /tmp/mailpeers/ca.pem --sni mail.peers.test \\\n" +
 			"      --user learner --password correct-horse",
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runBench(cmd.Context(), cmd.OutOrStdout(), f)
+			warnDeprecated(cmd)
+			return runBench(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
 		},
 	}
 	fl := cmd.Flags()
@@ -73,7 +78,7 @@ func newBenchCmd() *cobra.Command {
 	fl.BoolVar(&f.hold, "hold", f.hold, "hold the first --concurrency sessions after AUTH until all are in, proving they overlap")
 	fl.DurationVar(&f.timeout, "timeout", f.timeout, "limit for one session")
 	fl.StringVar(&f.format, "format", f.format, "output: text or json")
-	fl.StringVar(&f.labState, "lab-state-dir", "", "where the in-process lab keeps its CA (default: the lab's usual state directory)")
+	addStateDirFlag(fl, &f.stateDir, true)
 	return cmd
 }
 
@@ -97,18 +102,23 @@ type benchReport struct {
 	PeakRSSMiB  float64        `json:"peak_rss_mib,omitempty"` // 0: unknown
 }
 
-func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
+// runBench runs the load and prints the report on out (text, or the JSON
+// form documented in README "mailwire bench"), and its progress on errOut.
+func runBench(ctx context.Context, out, errOut io.Writer, f benchFlags) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if f.format != "text" && f.format != "json" {
-		return fmt.Errorf("--format %q: want text or json", f.format)
+		return usageError(fmt.Errorf("--format %q: want text or json", f.format))
 	}
 	if f.concurrency <= 0 || f.sessions <= 0 {
-		return errors.New("--concurrency and --sessions must be positive")
+		return usageError(errors.New("--concurrency and --sessions must be positive"))
 	}
 	if f.sourceIPs < 0 || f.sourceIPs > 200 {
-		return errors.New("--source-ips must be in 0..200")
+		return usageError(errors.New("--source-ips must be in 0..200"))
+	}
+	if f.timeout < 0 {
+		return usageError(fmt.Errorf("--timeout %v: want a positive duration, the limit of one session (0: 30s)", f.timeout))
 	}
 	o := loadgen.Options{
 		Concurrency: f.concurrency,
@@ -127,7 +137,7 @@ func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
 
 	inProcess := f.target == ""
 	if inProcess {
-		l, err := startBenchLab(ctx, f)
+		l, err := startBenchLab(ctx, f, errOut)
 		if err != nil {
 			return err
 		}
@@ -163,7 +173,10 @@ func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
 		}
 	}
 
+	prog := startBenchProgress(errOut, o.Sessions)
+	o.OnSession = prog.session
 	r, err := loadgen.Run(ctx, o)
+	prog.stop()
 	if err != nil && r.Sessions == 0 {
 		return fmt.Errorf("bench: %w", err)
 	}
@@ -196,15 +209,14 @@ func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
 // startBenchLab starts a lab whose connection caps fit the load: the only
 // limits raised are the connection counts; every other cap stays as
 // `mailwire lab` runs it.
-func startBenchLab(ctx context.Context, f benchFlags) (*lab.Lab, error) {
+func startBenchLab(ctx context.Context, f benchFlags, errOut io.Writer) (*lab.Lab, error) {
+	dir, err := labStateDir(f.stateDir, errOut)
+	if err != nil {
+		return nil, err
+	}
 	opts := lab.DefaultOptions()
 	opts.AnyPort = true
-	if f.labState != "" {
-		opts.StateDir = f.labState
-	}
-	if opts.StateDir == "" {
-		return nil, errors.New("start lab: no state directory for its CA: pass --lab-state-dir")
-	}
+	opts.StateDir = dir
 	opts.Limits.MaxConns = f.concurrency + 16
 	opts.Limits.MaxConnsPerClient = f.concurrency + 16
 	l, err := lab.Start(ctx, opts)
@@ -301,4 +313,79 @@ func peakRSS() uint64 {
 		}
 	}
 	return 0
+}
+
+// benchProgress shows how far a run is on errOut: on a terminal one line
+// rewritten in place a few times a second (and cleared at the end),
+// elsewhere a line every benchProgressEvery, so a log shows the run is
+// alive without filling up.
+type benchProgress struct {
+	out      io.Writer
+	tty      bool
+	total    int
+	start    time.Time
+	ok, fail atomic.Int64
+	done     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// How often the progress line is written: on a terminal, and elsewhere.
+var (
+	benchProgressTTY   = 250 * time.Millisecond
+	benchProgressEvery = 5 * time.Second
+)
+
+func startBenchProgress(out io.Writer, total int) *benchProgress {
+	p := &benchProgress{out: out, total: total, start: time.Now(), done: make(chan struct{})}
+	if file, ok := out.(*os.File); ok {
+		p.tty = term.IsTerminal(file.Fd())
+	}
+	every := benchProgressEvery
+	if p.tty {
+		every = benchProgressTTY
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.done:
+				if p.tty {
+					fmt.Fprint(p.out, "\r\x1b[K") // clear the line: the report follows
+				}
+				return
+			case <-t.C:
+				p.print()
+			}
+		}
+	}()
+	return p
+}
+
+// session counts one finished session (loadgen.Options.OnSession).
+func (p *benchProgress) session(_ time.Time, _ time.Duration, err error) {
+	if err != nil {
+		p.fail.Add(1)
+	} else {
+		p.ok.Add(1)
+	}
+}
+
+func (p *benchProgress) print() {
+	ok, fail := p.ok.Load(), p.fail.Load()
+	el := time.Since(p.start)
+	line := fmt.Sprintf("mailwire bench: %d/%d sessions (%d failed), %.0f sessions/s, %s",
+		ok+fail, p.total, fail, float64(ok)/max(el.Seconds(), 1e-3), wire.FormatDuration(el))
+	if p.tty {
+		fmt.Fprint(p.out, "\r\x1b[K"+line)
+		return
+	}
+	fmt.Fprintln(p.out, line)
+}
+
+func (p *benchProgress) stop() {
+	close(p.done)
+	p.wg.Wait()
 }

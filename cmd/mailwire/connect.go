@@ -43,14 +43,17 @@ type connectFlags struct {
 func newConnectCmd() *cobra.Command {
 	f := connectFlags{side: sessionFlags{format: "text"}}
 	cmd := &cobra.Command{
-		Use:   "connect HOST[:PORT]",
+		// TARGET, not HOST[:PORT]: fang's help shows a bracketed part
+		// as a separate optional argument ("connect HOST [:PORT]").
+		Use:   "connect TARGET",
 		Short: "Talk to a server by hand, with every line and reply annotated",
-		Long: "Connect to a mail server and type the protocol yourself: every line is sent\n" +
-			"exactly as typed (CRLF added), and the replies come back annotated in the\n" +
-			"session screen's timeline. Typing STARTTLS (STLS, or a tagged STARTTLS in\n" +
-			"IMAP) upgrades the connection and dissects the handshake. Nothing is sent\n" +
-			"that you did not type: no EHLO, no QUIT. On the terminal, keys that cannot be\n" +
-			"protocol text act for mailwire (ctrl+a: AUTH helper, ctrl+d: end, esc: back).\n\n" +
+		Long: "Connect to a mail server, TARGET (HOST or HOST:PORT), and type the protocol\n" +
+			"yourself: every line is sent exactly as typed (CRLF added), and the replies\n" +
+			"come back annotated in the session screen's timeline. Typing STARTTLS (STLS,\n" +
+			"or a tagged STARTTLS in IMAP) upgrades the connection and dissects the\n" +
+			"handshake. Nothing is sent that you did not type: no EHLO, no QUIT. On the\n" +
+			"terminal, keys that cannot be protocol text act for mailwire (ctrl+a: AUTH\n" +
+			"helper, ctrl+d: end, esc: back).\n\n" +
 			"Without a terminal (standard input or output redirected, or --format given)\n" +
 			"it reads lines from standard input, sends each after the server answered\n" +
 			"the one before (at most 15 s each, or --timeout), and prints the annotated\n" +
@@ -97,13 +100,13 @@ func newConnectCmd() *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.proto, "proto", "", "protocol: smtp, pop3, imap, https (default: from the port, else smtp)")
-	fl.StringVar(&f.tlsMode, "tls", "", "TLS mode: starttls, implicit, none (default: the port's own)")
+	fl.StringVar(&f.tlsMode, "tls", "", "the TLS mode: starttls, implicit, none (default: the port's own)")
 	fl.StringVar(&f.sni, "sni", "", "server name to send (SNI) and verify the certificate against (default: HOST)")
 	fl.StringVar(&f.caFile, "ca-file", "", "verify the server certificate with the CAs in this PEM file")
 	fl.BoolVar(&f.insecure, "insecure", false, "do not enforce certificate verification (the result is still shown)")
 	fl.StringVar(&f.user, "user", "", "user name for the AUTH helper and the scripted sessions (terminal only)")
 	fl.StringVar(&f.password, "password", "", "password (visible to other local users in the process list: prefer $MAILWIRE_PASSWORD)")
-	fl.StringVar(&f.tlsMax, "tls-max", "", "highest TLS version to offer: 1.2 or 1.3 (1.2 shows the certificate on the wire)")
+	fl.StringVar(&f.tlsMax, "tls-max", "", tlsMaxUsage)
 	fl.DurationVar(&f.timeout, "timeout", 0, "limit for the whole session (default: 1h typed or piped, 30s scripted), and for each answer when shorter than 15s")
 	fl.StringVar(&f.side.format, "format", f.side.format, "line mode's output: text, json (JSON Lines), markdown")
 	fl.TextVar(&f.side.lens, "lens", f.side.lens, "line mode: endpoint, or eavesdropper (only what a passive observer sees)")

@@ -177,7 +177,7 @@ func TestConnectLinesUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"connect"}, "usage: mailwire connect HOST[:PORT]"},
+		{[]string{"connect"}, "usage: mailwire connect TARGET"},
 		{[]string{"connect", closed, "--user", "me"}, "--user: in line mode"},
 		{[]string{"connect", closed, "--to", "a@example.org"}, "--to: in line mode"},
 		{[]string{"connect", closed, "--format", "xml"}, "--format"},

@@ -113,7 +113,7 @@ func TestExitStatusLab(t *testing.T) {
 		{[]string{"--port", "25", "--tls", "none"}, exitOK, ""},     // cleartext by choice: no finding about the server
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			args := append([]string{"session", "--format", "json", "--lab-state-dir", state}, tc.args...)
+			args := append([]string{"session", "--format", "json", "--state-dir", state}, tc.args...)
 			code, out, errOut := runMailwire(t, args...)
 			if code != tc.code {
 				t.Fatalf("exit status %d, want %d\nstderr: %s\nstdout: %s", code, tc.code, errOut, out)

@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -30,7 +30,7 @@ type labFlags struct {
 
 func newLabCmd() *cobra.Command {
 	def := lab.DefaultOptions()
-	f := labFlags{listen: def.ListenHost, offset: def.PortOffset, stateDir: def.StateDir}
+	f := labFlags{listen: def.ListenHost, offset: def.PortOffset}
 	cmd := &cobra.Command{
 		Use:   "lab",
 		Short: "Run the lab's mail servers in the foreground",
@@ -47,19 +47,34 @@ func newLabCmd() *cobra.Command {
 			"  mailwire lab --ca-out lab-ca.pem      # write the CA certificate and exit\n" +
 			"  mailwire lab --hostile list           # every hostile case, one line each\n" +
 			"  mailwire lab --hostile smtp-greeting-osc52",
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runLab(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", f.listen, "address to listen on (anything but loopback exposes the lab to the network)")
-	fl.IntVar(&f.offset, "port-offset", f.offset, "added to each canonical port (0: the canonical ports themselves)")
+	fl.IntVar(&f.offset, "port-offset", f.offset, "added to each canonical port, from 0 (the canonical ports themselves) to "+strconv.Itoa(maxPortOffset))
 	fl.BoolVar(&f.anyPort, "any-port", false, "listen on free ports chosen by the system instead (the table shows them)")
 	fl.StringVar(&f.caOut, "ca-out", "", "write the lab CA certificate to this file and exit")
-	fl.StringVar(&f.stateDir, "state-dir", f.stateDir, "directory where the lab keeps its CA")
+	addStateDirFlag(fl, &f.stateDir, false)
 	fl.StringVar(&f.hostile, "hostile", "", "play one hostile server case instead of the lab (list: print the cases)")
 	return cmd
+}
+
+// maxPortOffset keeps the highest lab port, 995 + offset, a TCP port.
+const maxPortOffset = 65535 - 995
+
+// checkPortOffset refuses an offset that would put a lab port out of
+// range, or below its canonical port: -5 listened on 20, 582, … (as root).
+func checkPortOffset(offset int) error {
+	switch {
+	case offset < 0:
+		return fmt.Errorf("--port-offset %d: want 0 (the canonical ports) or more; a negative offset moves each port onto another service's (25-5 is FTP's 20)", offset)
+	case offset > maxPortOffset:
+		return fmt.Errorf("--port-offset %d: want at most %d, so that 995+offset is a TCP port (RFC 9293 §3.1: 16 bits)", offset, maxPortOffset)
+	}
+	return nil
 }
 
 // isLoopback reports whether host only ever reaches this machine.
@@ -79,9 +94,14 @@ func runLab(ctx context.Context, out, errOut io.Writer, f labFlags) error {
 		fmt.Fprint(out, lab.HostileCaseList())
 		return nil
 	}
-	if f.stateDir == "" {
-		return errors.New("no state directory: pass --state-dir")
+	if err := checkPortOffset(f.offset); err != nil {
+		return usageError(err)
 	}
+	dir, err := labStateDir(f.stateDir, errOut)
+	if err != nil {
+		return err
+	}
+	f.stateDir = dir
 	if f.hostile != "" {
 		return runHostileLab(ctx, out, f)
 	}

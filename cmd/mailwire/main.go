@@ -5,22 +5,16 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
-	"strings"
 	"syscall"
 
 	"charm.land/fang/v2"
-	mcobra "github.com/muesli/mango-cobra"
-	"github.com/muesli/roff"
 	"github.com/spf13/cobra"
-
-	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=v1.2.3".
-// Empty means fang reads it from the module's build information.
+// Empty means the module's build information (version.go).
 var version string
 
 // rootLong is the root command's description, without the exit status
@@ -29,53 +23,35 @@ const rootLong = "mailwire shows how mail protocols (SMTP 25/587/465, POP3 110/9
 	"and their TLS modes (STARTTLS versus implicit TLS) behave on the wire, with an\n" +
 	"embedded lab of real servers on loopback."
 
+// rootUsage says what the root command does with its argument and flags.
+const rootUsage = "Without a command it opens the terminal interface on the port table, with the\n" +
+	"lab running on loopback (canonical port + 10000; a taken port falls back to a\n" +
+	"free one). With PORT (25, 587, 465, 110, 995, 143, 993, 443) it opens that\n" +
+	"port's session, with --scenario that scenario, once the lab is up."
+
 func newRootCmd() *cobra.Command {
+	var tf tuiFlags
 	root := &cobra.Command{
-		Use:   "mailwire",
+		Use:   "mailwire [PORT]",
 		Short: "See SMTP, POP3 and IMAP, and their TLS modes, on the wire",
-		Long:  rootLong + "\n\n" + exitStatusHelp,
-		Args:  usageArgs(cobra.NoArgs),
+		Long:  rootLong + "\n\n" + rootUsage + "\n\n" + exitStatusHelp,
+		Example: "  mailwire\n" +
+			"  mailwire 587\n" +
+			"  mailwire --scenario too-early\n" +
+			"  mailwire --scenario strip-opportunistic --variant replace 143\n" +
+			"  mailwire --port-offset 20000 --state-dir /tmp/mailwire-lab",
+		Args: rootArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runTUI(cmd, args, tf) },
 	}
-	var budget wire.Budget
-	addBudgetFlags(root.Flags(), &budget)
-	root.RunE = func(cmd *cobra.Command, _ []string) error { return runTUI(cmd, budget) }
+	addTUIFlags(root, &tf)
+	root.SuggestionsMinimumDistance = 2 // rootArgs suggests as cobra would
 	// A bad flag or value is a usage error (exit status 2); cobra asks
 	// the root for its subcommands too.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.AddCommand(newLabCmd(), newSessionCmd(), newConnectCmd())
 	root.AddCommand(newBenchCmd(), newManCmd())
+	registerCompletions(root)
 	return root
-}
-
-// newManCmd replaces fang's man page command with one that has an EXIT
-// STATUS section (mango renders extra sections after the options).
-func newManCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:                   "man",
-		Short:                 "Generates manpages",
-		SilenceUsage:          true,
-		DisableFlagsInUseLine: true,
-		Hidden:                true,
-		Args:                  usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			page, err := mcobra.NewManPage(1, cmd.Root())
-			if err != nil {
-				return fmt.Errorf("man page: %w", err)
-			}
-			// roff turns lines starting with "*" into a list.
-			var items []string
-			for _, l := range strings.Split(exitStatusHelp, "\n")[1:] {
-				if t := strings.TrimSpace(l); len(l) > 2 && l[2] != ' ' {
-					items = append(items, "*"+t)
-				} else {
-					items[len(items)-1] += " " + t
-				}
-			}
-			page = page.WithLongDescription(rootLong).WithSection("Exit Status", strings.Join(items, "\n"))
-			_, err = fmt.Fprint(cmd.OutOrStdout(), page.Build(roff.NewDocument()))
-			return err
-		},
-	}
 }
 
 // run runs mailwire with args and returns its exit status (exit.go).
@@ -91,9 +67,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fang.WithNotifySignal(os.Interrupt, syscall.SIGTERM),
 		fang.WithoutManpage(), // newManCmd has the exit statuses
 		fang.WithErrorHandler(errorHandler),
-	}
-	if version != "" {
-		opts = append(opts, fang.WithVersion(version))
+		fang.WithVersion(buildVersion()),
 	}
 	// fang prints the error; its exit status comes from exitCode.
 	return exitCode(fang.Execute(ctx, root, opts...))

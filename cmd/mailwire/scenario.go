@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -15,7 +18,7 @@ import (
 	"github.com/charmbracelet/x/term"
 
 	"github.com/mailwire/mailwire/content"
-	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/render"
 	"github.com/mailwire/mailwire/sessions/scenario"
 	"github.com/mailwire/mailwire/sessions/wire"
@@ -111,9 +114,6 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw 
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if f.scenario == "list" {
-		return listScenarios(out)
-	}
 	for _, name := range scenarioOnlyFlags {
 		if changed(name) {
 			return usageError(fmt.Errorf("--%s: not with --scenario (the scenario sets it)", name))
@@ -121,6 +121,15 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw 
 	}
 	if err := checkOutputFlags(f); err != nil {
 		return err
+	}
+	if f.scenario == "list" {
+		return listScenarios(out, f.format, f.port)
+	}
+	if err := checkTarget(f); err != nil {
+		return usageError(err)
+	}
+	if err := checkTimeout(f.timeout); err != nil {
+		return usageError(err)
 	}
 	port := f.port
 	if f.proto != "" {
@@ -141,7 +150,7 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw 
 		return usageError(fmt.Errorf("--tls-max: not with --scenario %s (it chooses the versions it compares)", s.Name))
 	}
 
-	env, closeLab, err := scenarioEnv(ctx, f, s, port, pw)
+	env, closeLab, err := scenarioEnv(ctx, errOut, f, s, port, pw)
 	defer closeLab()
 	if err != nil {
 		return err
@@ -150,23 +159,17 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw 
 
 	po := render.Options{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Width: f.width, LineWidth: f.budget.LineWidth}
 	w := outputWriter(out, f, &po)
-	where := "the in-process lab"
-	if f.target != "" {
-		where = f.target
-	}
-	desc := s.Name
-	if resolved.Port != 0 {
-		desc += " on port " + strconv.Itoa(resolved.Port)
-	}
-	if resolved.Variant != "" {
-		desc += ", variant " + resolved.Variant
-	}
-	fmt.Fprintf(errOut, "mailwire scenario: %s, against %s\n", desc, where)
-
-	// Text and Markdown frame the transcript with the scenario's prose;
-	// JSON stays one event per line.
+	// Text and Markdown frame the transcript with the scenario's prose
+	// (Markdown's title and introduction head the handout: it has one
+	// level-1 heading); JSON stays one event per line.
 	text, hasText := content.ScenarioByName(s.Name)
-	if hasText && f.format != "json" {
+	po.Title = scenarioTitle(s.Name, text.Title, resolved.Port, resolved.Variant, f.target)
+	fmt.Fprintf(errOut, "mailwire scenario %s: %s\n", s.Name, po.Title)
+	writeTextHeader(w, out, f.format, fmt.Sprintf("mailwire scenario %s: %s", s.Name, po.Title), po)
+	switch {
+	case hasText && f.format == "markdown":
+		po.Intro = text.Intro
+	case hasText && f.format == "text":
 		writeScenarioProse(w, f.format, po.Width, text.Title, "", text.Intro)
 	}
 	// The decoy note is repeated on stderr as it comes, where a user who
@@ -200,18 +203,28 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw 
 // scenarioEnv is where a scenario runs and as whom: the in-process lab
 // (closeLab closes it, also after an error) or the target, with the user's
 // login, EHLO name, timeouts and TLS ceiling.
-func scenarioEnv(ctx context.Context, f sessionFlags, s scenario.Scenario, port int, pw passwordSource) (env scenario.Env, closeLab func(), err error) {
+func scenarioEnv(ctx context.Context, errOut io.Writer, f sessionFlags, s scenario.Scenario, port int, pw passwordSource) (env scenario.Env, closeLab func(), err error) {
 	closeLab = func() {}
+	maxTLS, err := parseTLSVersion("tls-max", f.tlsMax)
+	if err != nil {
+		return env, closeLab, usageError(err)
+	}
+	if maxTLS != 0 && maxTLS < tls.VersionTLS12 {
+		// A scenario's clients and servers are mail software as RFC
+		// 8996 and RFC 8997 want it: TLS 1.2 at the lowest.
+		return env, closeLab, usageError(fmt.Errorf("--tls-max %s: a scenario runs TLS 1.2 or 1.3 (RFC 8997); "+
+			"to see a server's answer to an older version, run mailwire session --tls-max %s", f.tlsMax, f.tlsMax))
+	}
 	if f.target == "" {
-		l, err := startSessionLab(ctx, f.labState)
+		stateDir, err := labStateDir(f.stateDir, errOut)
+		if err != nil {
+			return env, closeLab, err
+		}
+		l, err := startSessionLab(ctx, stateDir)
 		if err != nil {
 			return env, closeLab, err
 		}
 		closeLab = func() { l.Close() }
-		stateDir := f.labState
-		if stateDir == "" {
-			stateDir = lab.DefaultStateDir()
-		}
 		env = scenario.LabEnv(l, stateDir)
 	} else {
 		// What the scenario needs is checked against a target-shaped Env
@@ -244,10 +257,28 @@ func scenarioEnv(ctx context.Context, f sessionFlags, s scenario.Scenario, port 
 		return env, closeLab, usageError(err)
 	}
 	env.Budget = f.budget
-	if env.MaxTLS, err = parseTLSVersion("tls-max", f.tlsMax); err != nil {
-		return env, closeLab, usageError(err)
-	}
+	env.MaxTLS = maxTLS
 	return env, closeLab, nil
+}
+
+// scenarioTitle says what a scenario run shows: its title (its name
+// without one), the port with its protocol and TLS mode, the variant and
+// where it runs.
+func scenarioTitle(name, title string, port int, variant, target string) string {
+	t := title
+	if t == "" {
+		t = name
+	}
+	if o, err := sessions.OptionsForPort("", port); err == nil {
+		t += fmt.Sprintf(": port %d (%s, %s)", port, strings.ToUpper(o.Proto), tlsWords(o.TLSMode))
+	}
+	if variant != "" {
+		t += ", variant " + variant
+	}
+	if target == "" {
+		return t + ", against the embedded lab"
+	}
+	return t + ", against " + target
 }
 
 // writeScenarioProse prints a title or a heading and a paragraph of the
@@ -306,23 +337,98 @@ func targetEnv(f sessionFlags, port int) (scenario.Env, error) {
 	return env, nil
 }
 
-// listScenarios prints the scenarios with their ports and variants.
-func listScenarios(out io.Writer) error {
+// scenarioListing is one scenario of --scenario list; its JSON form is
+// documented in README ("Scenarios").
+type scenarioListing struct {
+	Name     string   `json:"name"`
+	Title    string   `json:"title,omitempty"`
+	Summary  string   `json:"summary,omitempty"`
+	Ports    []int    `json:"ports"`    // canonical ports, the default first; [] when it chooses its own
+	Variants []string `json:"variants"` // on --port's port when given, else on any port; [] for none
+	NeedsLab bool     `json:"needs_lab"`
+}
+
+// listScenarios prints the scenarios with their ports and variants, those
+// that run on port only when it is not 0, in the output format (text: a
+// table; json: JSON Lines, one scenario per line; markdown: a table).
+func listScenarios(out io.Writer, format string, port int) error {
+	var list []scenarioListing
+	for _, s := range scenario.All() {
+		if port != 0 && !slices.Contains(s.Ports, port) {
+			continue
+		}
+		l := scenarioListing{Name: s.Name, Ports: append([]int{}, s.Ports...), NeedsLab: s.NeedsLab}
+		if port != 0 {
+			l.Variants = append([]string{}, s.VariantsFor(port)...)
+		} else {
+			l.Variants = append([]string{}, s.AllVariants()...)
+		}
+		if t, ok := content.ScenarioByName(s.Name); ok {
+			l.Title, l.Summary = t.Title, t.Summary
+		}
+		list = append(list, l)
+	}
+	if len(list) == 0 {
+		return usageError(fmt.Errorf("--port %d: no scenario runs on it (scenarios run on %s)", port, scenarioPorts()))
+	}
+	ports := func(l scenarioListing) string {
+		if len(l.Ports) == 0 {
+			return "chosen by the scenario"
+		}
+		var ps []string
+		for _, p := range l.Ports {
+			ps = append(ps, strconv.Itoa(p))
+		}
+		return strings.Join(ps, ", ")
+	}
+	variants := func(l scenarioListing) string {
+		if len(l.Variants) == 0 {
+			return "-"
+		}
+		return strings.Join(l.Variants, ", ")
+	}
+	switch format {
+	case "json":
+		enc := json.NewEncoder(out)
+		for _, l := range list {
+			if err := enc.Encode(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "markdown":
+		title := "# mailwire scenarios"
+		if port != 0 {
+			title += fmt.Sprintf(" on port %d", port)
+		}
+		fmt.Fprintf(out, "%s\n\n| scenario | what it shows | ports | variants |\n|---|---|---|---|\n", title)
+		for _, l := range list {
+			fmt.Fprintf(out, "| `%s` | %s | %s | %s |\n", l.Name, strings.ReplaceAll(l.Title, "|", "\\|"), ports(l), variants(l))
+		}
+		return nil
+	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCENARIO\tPORTS\tVARIANTS")
-	for _, s := range scenario.All() {
-		var ports []string
-		for _, p := range s.Ports {
-			ports = append(ports, strconv.Itoa(p))
-		}
-		if len(ports) == 0 {
-			ports = []string{"(fixed)"}
-		}
-		vs := strings.Join(s.AllVariants(), ", ")
-		if vs == "" {
-			vs = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, strings.Join(ports, ", "), vs)
+	for _, l := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Name, ports(l), variants(l))
 	}
 	return tw.Flush()
+}
+
+// scenarioPorts lists the ports some scenario runs on, for messages.
+func scenarioPorts() string {
+	var ps []int
+	for _, s := range scenario.All() {
+		for _, p := range s.Ports {
+			if !slices.Contains(ps, p) {
+				ps = append(ps, p)
+			}
+		}
+	}
+	slices.Sort(ps)
+	var out []string
+	for _, p := range ps {
+		out = append(out, strconv.Itoa(p))
+	}
+	return strings.Join(out, ", ")
 }

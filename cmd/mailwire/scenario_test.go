@@ -33,7 +33,7 @@ func TestScenarioCommandEveryScenarioJSON(t *testing.T) {
 		t.Run(s.Name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			out, errOut, err := runSessionCmd(t, ctx, "--scenario", s.Name, "--format", "json", "--lab-state-dir", dir)
+			out, errOut, err := runSessionCmd(t, ctx, "--scenario", s.Name, "--format", "json", "--state-dir", dir)
 			if !scenarioRan(err) {
 				t.Fatalf("exit with error: %v\nstderr: %s\nstdout: %s", err, errOut, out)
 			}
@@ -48,7 +48,9 @@ func TestScenarioCommandEveryScenarioJSON(t *testing.T) {
 					if ev.Verdict == nil || ev.Verdict.Scenario != s.Name || ev.Verdict.Outcome == "" {
 						t.Errorf("verdict without its finding: %+v", ev)
 					}
-					unsafe = unsafe || !ev.Verdict.Safe
+					// An informational result (compare, hops) is no
+					// finding (sessions.Findings).
+					unsafe = unsafe || !ev.Verdict.Safe && !ev.Verdict.Informational
 				}
 			}
 			if verdicts == 0 {
@@ -72,11 +74,11 @@ func scenarioRan(err error) bool { return err == nil || exitCode(err) == exitUns
 func TestScenarioCommandTLSVersions(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, errOut, err := runSessionCmd(t, ctx, "--scenario", "tls12-vs-13", "--port", "993", "--format", "json", "--lab-state-dir", t.TempDir())
+	out, errOut, err := runSessionCmd(t, ctx, "--scenario", "tls12-vs-13", "--port", "993", "--format", "json", "--state-dir", t.TempDir())
 	if !scenarioRan(err) {
 		t.Fatalf("exit with error: %v\n%s", err, errOut)
 	}
-	if !strings.Contains(errOut, "tls12-vs-13 on port 993") {
+	if !strings.Contains(errOut, "mailwire scenario tls12-vs-13: TLS 1.2 and TLS 1.3 side by side: port 993 (IMAP, implicit TLS)") {
 		t.Errorf("stderr does not say what runs: %q", errOut)
 	}
 	got := map[string]string{}
@@ -96,7 +98,7 @@ func TestScenarioCommandTLSVersions(t *testing.T) {
 func TestScenarioCommandText(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, errOut, err := runSessionCmd(t, ctx, "--scenario", "tls12-vs-13", "--lens", "eavesdropper", "--width", "100", "--lab-state-dir", t.TempDir())
+	out, errOut, err := runSessionCmd(t, ctx, "--scenario", "tls12-vs-13", "--lens", "eavesdropper", "--width", "100", "--state-dir", t.TempDir())
 	if !scenarioRan(err) {
 		t.Fatalf("exit with error: %v\n%s", err, errOut)
 	}
@@ -117,7 +119,7 @@ func TestScenarioCommandBadFlags(t *testing.T) {
 		{"--scenario", "tls12-vs-13", "--insecure"},
 		{"--scenario", "tls12-vs-13", "--format", "yaml"},
 	} {
-		_, _, err := runSessionCmd(t, context.Background(), append(args, "--lab-state-dir", dir)...)
+		_, _, err := runSessionCmd(t, context.Background(), append(args, "--state-dir", dir)...)
 		if exitCode(err) != exitUsage {
 			t.Errorf("%v: error %v, want a usage error", args, err)
 		}
@@ -134,12 +136,12 @@ func TestScenarioCommandProse(t *testing.T) {
 	dir := t.TempDir()
 	for format, want := range map[string][]string{
 		"text":     {text.Title + "\n", "\nWhat it shows\n", "\nSources\n", "RFC 8446 §4.4.2"},
-		"markdown": {"# " + text.Title + "\n", "\n## What it shows\n", "\n## Sources\n", "RFC 8446 §4.4.2"},
+		"markdown": {"# " + text.Title + ": port ", "\n## What it shows\n", "\n## Sources\n", "RFC 8446 §4.4.2"},
 	} {
 		t.Run(format, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			out, errOut, err := runSessionCmd(t, ctx, "--scenario", "tls12-vs-13", "--format", format, "--lab-state-dir", dir)
+			out, errOut, err := runSessionCmd(t, ctx, "--scenario", "tls12-vs-13", "--format", format, "--state-dir", dir)
 			if !scenarioRan(err) {
 				t.Fatalf("exit with error: %v\n%s", err, errOut)
 			}

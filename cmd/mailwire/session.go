@@ -33,6 +33,7 @@ type sessionFlags struct {
 	proto      string
 	tlsMode    string
 	target     string
+	targetSet  bool // --target was given, even as ""
 	tlsMin     string
 	tlsMax     string
 	sni        string
@@ -48,7 +49,7 @@ type sessionFlags struct {
 	reveal     bool
 	hex        bool
 	width      int
-	labState   string // lab state dir; "" means lab.DefaultStateDir()
+	stateDir   string // the lab's state directory; "" means lab.ResolveStateDir()
 	forceColor string // "", "always", "never": overrides terminal detection
 	scenario   string // a scenario's name, or "list"
 	variant    string // the scenario's variant
@@ -92,6 +93,8 @@ func newSessionCmd() *cobra.Command {
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			pw := stdinPasswordSource(cmd.InOrStdin(), cmd.ErrOrStderr())
+			f.targetSet = cmd.Flags().Changed("target")
+			warnDeprecated(cmd)
 			if f.scenario != "" {
 				return runScenario(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f, pw, cmd.Flags().Changed)
 			}
@@ -101,24 +104,24 @@ func newSessionCmd() *cobra.Command {
 	fl := cmd.Flags()
 	fl.IntVar(&f.port, "port", 0, "canonical port whose protocol and TLS mode to use: 25, 587, 465, 110, 995, 143, 993, 443 (default 587)")
 	fl.StringVar(&f.proto, "proto", "", "protocol: smtp, pop3, imap, https (instead of --port)")
-	fl.StringVar(&f.tlsMode, "tls", "", "TLS mode: none, starttls, implicit (default: the port's own)")
+	fl.StringVar(&f.tlsMode, "tls", "", "the TLS mode: none, starttls, implicit (default: the port's own)")
 	fl.StringVar(&f.target, "target", "", "server to dial, HOST[:PORT] (default: the embedded lab)")
 	fl.StringVar(&f.tlsMin, "tls-min", "", "lowest TLS version to offer: 1.0, 1.1, 1.2, 1.3")
-	fl.StringVar(&f.tlsMax, "tls-max", "", "highest TLS version to offer: 1.2 or 1.3 (1.2 shows the certificate on the wire)")
+	fl.StringVar(&f.tlsMax, "tls-max", "", tlsMaxUsage)
 	fl.StringVar(&f.sni, "sni", "", "server name to send (SNI) and to verify the certificate against")
 	fl.StringVar(&f.ehlo, "ehlo", "", "name the SMTP client announces in EHLO")
 	fl.StringVar(&f.user, "user", "", "user name to log in with (lab: "+lab.DemoUser+")")
 	fl.StringVar(&f.password, "password", "", "password (visible to other local users in the process list: prefer $MAILWIRE_PASSWORD)")
-	fl.StringVar(&f.auth, "auth", "", "SASL mechanism for SMTP AUTH: PLAIN or LOGIN")
+	fl.StringVar(&f.auth, "auth", "", "the SASL mechanism for SMTP AUTH: PLAIN or LOGIN")
 	fl.StringVar(&f.caFile, "ca-file", "", "verify the server certificate with the CAs in this PEM file")
 	fl.BoolVar(&f.insecure, "insecure", false, "do not enforce certificate verification (the result is still shown)")
-	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "limit for the whole session")
+	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "limit for the whole session (0: the engine's default, "+sessions.DefaultSessionTimeout.String()+")")
 	fl.StringVar(&f.format, "format", f.format, "output format: text, json (JSON Lines), markdown")
 	fl.TextVar(&f.lens, "lens", f.lens, "whose view: endpoint, or eavesdropper (only what a passive observer sees)")
 	fl.BoolVar(&f.reveal, "reveal", false, "print passwords instead of masking them")
 	fl.BoolVar(&f.hex, "hex", false, "add a hex+ASCII dump of the bytes (text format)")
 	fl.IntVar(&f.width, "width", 0, "wrap text at this many columns (default: the terminal's width, else 100)")
-	fl.StringVar(&f.labState, "lab-state-dir", "", "where the in-process lab keeps its CA (default: the lab's usual state directory)")
+	addStateDirFlag(fl, &f.stateDir, true)
 	fl.StringVar(&f.forceColor, "color", "", "colour: always or never (default: on a terminal, unless NO_COLOR is set)")
 	fl.StringVar(&f.scenario, "scenario", "", "run a scenario instead of one session (--scenario list shows them)")
 	fl.StringVar(&f.variant, "variant", "", "the scenario's variant (e.g. an attack: remove, replace, refuse, …)")
@@ -233,6 +236,16 @@ func flagOptions(f sessionFlags) (sessions.Options, int, error) {
 	if o.MinTLS != 0 && o.MaxTLS != 0 && o.MinTLS > o.MaxTLS {
 		return o, 0, fmt.Errorf("--tls-min %s is above --tls-max %s", f.tlsMin, f.tlsMax)
 	}
+	if o.MaxTLS != 0 && o.MaxTLS < tls.VersionTLS12 && o.MinTLS == 0 {
+		// crypto/tls offers TLS 1.2 at the lowest unless told otherwise,
+		// so a ceiling of 1.0 or 1.1 alone would leave no version at
+		// all: the old versions are offered down to 1.0, as asked. Most
+		// servers refuse them (RFC 8996), which the session shows.
+		o.MinTLS = tls.VersionTLS10
+	}
+	if err := checkTimeout(f.timeout); err != nil {
+		return o, 0, err
+	}
 	o.ServerName = f.sni
 	o.EHLOName = f.ehlo
 	o.Username = f.user
@@ -279,6 +292,39 @@ func flagOptions(f sessionFlags) (sessions.Options, int, error) {
 	return o, port, nil
 }
 
+// tlsMaxUsage is the help of --tls-max, for session and connect.
+const tlsMaxUsage = "highest TLS version to offer: 1.0, 1.1, 1.2, 1.3 (1.2 shows the certificate on the wire; " +
+	"below 1.2 offers the versions RFC 8996 retired, down to 1.0 unless --tls-min)"
+
+// checkTimeout refuses a negative --timeout, which would otherwise end
+// the session before it starts (or, as 0 does, fall back to the default).
+func checkTimeout(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("--timeout %v: want a positive duration such as 30s or 2m (0: the default)", d)
+	}
+	return nil
+}
+
+// checkTarget refuses a --target that would not say where to go: an empty
+// one (which ran against the lab, as if it were not given) and one without
+// a host (":25", which Go dials as this machine).
+func checkTarget(f sessionFlags) error {
+	if !f.targetSet {
+		return nil
+	}
+	if strings.TrimSpace(f.target) == "" {
+		return fmt.Errorf("--target %q: want HOST or HOST:PORT (leave --target out to use the embedded lab)", f.target)
+	}
+	host := f.target
+	if h, _, err := net.SplitHostPort(f.target); err == nil {
+		host = h
+	}
+	if strings.Trim(host, "[]") == "" {
+		return fmt.Errorf("--target %q: no host: want HOST or HOST:PORT (this machine is 127.0.0.1 or localhost)", f.target)
+	}
+	return nil
+}
+
 // withPort adds port to a target that has none.
 func withPort(target string, port int) string {
 	if _, _, err := net.SplitHostPort(target); err == nil {
@@ -294,6 +340,9 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw p
 	po := render.Options{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Width: f.width, LineWidth: f.budget.LineWidth}
 	if err := checkOutputFlags(f); err != nil {
 		return err
+	}
+	if err := checkTarget(f); err != nil {
+		return usageError(err)
 	}
 	o, port, err := sessionOptions(f)
 	if err != nil {
@@ -320,7 +369,11 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw p
 	}
 
 	if f.target == "" {
-		l, err := startSessionLab(ctx, f.labState)
+		dir, err := labStateDir(f.stateDir, errOut)
+		if err != nil {
+			return err
+		}
+		l, err := startSessionLab(ctx, dir)
 		if err != nil {
 			return err
 		}
@@ -340,9 +393,9 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw p
 	}
 
 	w := outputWriter(out, f, &po)
-
-	fmt.Fprintf(errOut, "mailwire session: %s %s on %s (%s), certificate check: %s\n",
-		o.Proto, o.TLSMode, o.Target, describeTarget(f, o), o.Verify)
+	po.Title = "mailwire session: " + runTitle(o, port, f.target == "")
+	fmt.Fprintf(errOut, "%s; certificate check: %s\n", po.Title, o.Verify)
+	writeTextHeader(w, out, f.format, po.Title, po)
 
 	evs, err := printStream(w, f.format, po, sessions.Stream(ctx, o), nil)
 	if err != nil {
@@ -369,17 +422,6 @@ func checkOutputFlags(f sessionFlags) error {
 	return nil
 }
 
-// describeTarget says in a few words what is dialed.
-func describeTarget(f sessionFlags, o sessions.Options) string {
-	if f.target == "" {
-		return "the in-process lab, as " + o.ServerName
-	}
-	if o.ServerName != "" {
-		return "SNI " + o.ServerName
-	}
-	return "SNI from the host name"
-}
-
 // useColor: colour on a terminal unless NO_COLOR is set (https://no-color.org),
 // or as forced by --color.
 func useColor(f *os.File, force string) bool {
@@ -395,22 +437,65 @@ func useColor(f *os.File, force string) bool {
 	return term.IsTerminal(f.Fd())
 }
 
-// startSessionLab starts the embedded lab for one session: the usual ports
-// (canonical + 10000), or free ones where those are taken.
+// startSessionLab starts the embedded lab for one session or scenario,
+// its CA in stateDir (labStateDir; resolve it first with an errOut for the
+// note about a CA in the former place). It listens on free ports chosen by
+// the system, never on the lab's usual ones (canonical + 10000): those
+// belong to a `mailwire lab` or a terminal interface, which a session
+// started at the same moment must not take from them.
 func startSessionLab(ctx context.Context, stateDir string) (*lab.Lab, error) {
+	dir, err := labStateDir(stateDir, nil)
+	if err != nil {
+		return nil, err
+	}
 	opts := lab.DefaultOptions()
-	opts.FallbackFreePort = true
-	if stateDir != "" {
-		opts.StateDir = stateDir
-	}
-	if opts.StateDir == "" {
-		return nil, errors.New("start lab: no state directory for its CA: pass --lab-state-dir")
-	}
+	opts.AnyPort = true
+	opts.StateDir = dir
 	l, err := lab.Start(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("start lab on %s: %w", opts.ListenHost, err)
 	}
 	return l, nil
+}
+
+// stateDirUsage is the help of --state-dir, the one name of the lab's state
+// directory in every command.
+const stateDirUsage = "directory of the lab's CA (default: $XDG_STATE_HOME/mailwire/lab, else ~/.local/state/mailwire/lab)"
+
+// addStateDirFlag adds --state-dir and, where a command had it before,
+// the former name --lab-state-dir as a hidden alias (warnDeprecated).
+func addStateDirFlag(fl *pflag.FlagSet, dir *string, alias bool) {
+	fl.StringVar(dir, "state-dir", "", stateDirUsage)
+	if alias {
+		fl.StringVar(dir, "lab-state-dir", "", stateDirUsage)
+		_ = fl.MarkHidden("lab-state-dir")
+	}
+}
+
+// warnDeprecated says on stderr that a former flag name was used. Not
+// pflag's MarkDeprecated: cobra prints its message with the command's
+// output, where it would corrupt --format json.
+func warnDeprecated(cmd *cobra.Command) {
+	if cmd.Flags().Changed("lab-state-dir") {
+		fmt.Fprintln(cmd.ErrOrStderr(), "mailwire: --lab-state-dir is now --state-dir, the same in every command; the old name will go")
+	}
+}
+
+// labStateDir is the lab's state directory: the flag's, else the XDG one
+// (lab.ResolveStateDir), with its note on errOut when the CA is still in
+// the former place.
+func labStateDir(flag string, errOut io.Writer) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	dir, note := lab.ResolveStateDir()
+	if dir == "" {
+		return "", usageError(errors.New("no home directory for the lab's CA: pass --state-dir"))
+	}
+	if note != "" && errOut != nil {
+		fmt.Fprintf(errOut, "mailwire: note: %s\n", note)
+	}
+	return dir, nil
 }
 
 // forLab points session options at a lab endpoint, filling what the user

@@ -62,7 +62,7 @@ func checkOrder(t *testing.T, evs []wire.Event, want ...string) {
 func TestSessionCommand587JSON(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, errOut, err := runSessionCmd(t, ctx, "--port", "587", "--format", "json", "--lab-state-dir", t.TempDir())
+	out, errOut, err := runSessionCmd(t, ctx, "--port", "587", "--format", "json", "--state-dir", t.TempDir())
 	if err != nil {
 		t.Fatalf("exit with error: %v\nstderr: %s\nstdout: %s", err, errOut, out)
 	}
@@ -100,7 +100,7 @@ func TestSessionCommand587JSON(t *testing.T) {
 func TestSessionCommandReveal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, _, err := runSessionCmd(t, ctx, "--port", "465", "--reveal", "--lab-state-dir", t.TempDir())
+	out, _, err := runSessionCmd(t, ctx, "--port", "465", "--reveal", "--state-dir", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestSessionCommandTLS12ShowsCertificate(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	state := t.TempDir()
-	out, errOut, err := runSessionCmd(t, ctx, "--port", "465", "--tls-max", "1.2", "--format", "json", "--lab-state-dir", state)
+	out, errOut, err := runSessionCmd(t, ctx, "--port", "465", "--tls-max", "1.2", "--format", "json", "--state-dir", state)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
 	}
@@ -129,7 +129,7 @@ func TestSessionCommandTLS12ShowsCertificate(t *testing.T) {
 	}
 
 	// The eavesdropper lens names the certificate an observer saw.
-	out, _, err = runSessionCmd(t, ctx, "--port", "465", "--tls-max", "1.2", "--lens", "eavesdropper", "--lab-state-dir", state)
+	out, _, err = runSessionCmd(t, ctx, "--port", "465", "--tls-max", "1.2", "--lens", "eavesdropper", "--state-dir", state)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,11 +148,11 @@ func TestSessionCommandTLS12ShowsCertificate(t *testing.T) {
 func TestSessionCommandMarkdown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, _, err := runSessionCmd(t, ctx, "--proto", "smtp", "--tls", "starttls", "--format", "markdown", "--lab-state-dir", t.TempDir())
+	out, _, err := runSessionCmd(t, ctx, "--proto", "smtp", "--tls", "starttls", "--format", "markdown", "--state-dir", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"# mailwire session: SMTP with `127.0.0.1:", "| time | dir |", "**TLS starts here:**", "## What an eavesdropper saw", "RFC 3207"} {
+	for _, want := range []string{"# mailwire session: SMTP on port 587, STARTTLS, against the embedded lab (127.0.0.1:", "| time | dir |", "**TLS starts here:**", "## What an eavesdropper saw", "RFC 3207"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown lacks %q", want)
 		}
@@ -222,7 +222,7 @@ func TestSessionCommandCancel(t *testing.T) {
 func TestSessionCommandInsecureWarns(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, errOut, err := runSessionCmd(t, ctx, "--port", "465", "--insecure", "--lab-state-dir", t.TempDir())
+	_, errOut, err := runSessionCmd(t, ctx, "--port", "465", "--insecure", "--state-dir", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func TestSessionCommandEveryPort(t *testing.T) {
 		t.Run(strconv.Itoa(tc.port), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			out, _, err := runSessionCmd(t, ctx, "--port", strconv.Itoa(tc.port), "--format", "json", "--lab-state-dir", state)
+			out, _, err := runSessionCmd(t, ctx, "--port", strconv.Itoa(tc.port), "--format", "json", "--state-dir", state)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
@@ -310,7 +310,7 @@ func TestSessionCommandEveryPort(t *testing.T) {
 				return // no login on transfer and web sessions
 			}
 			// The check above can fail: with --reveal the password is there.
-			out, _, err = runSessionCmd(t, ctx, "--port", strconv.Itoa(tc.port), "--format", "json", "--reveal", "--lab-state-dir", state)
+			out, _, err = runSessionCmd(t, ctx, "--port", strconv.Itoa(tc.port), "--format", "json", "--reveal", "--state-dir", state)
 			if err != nil {
 				t.Fatal(err)
 			}
