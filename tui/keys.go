@@ -31,6 +31,7 @@ type KeyMap struct {
 	Auto               key.Binding // auto-play the steps
 	Faster, Slower     key.Binding // auto-play speed
 	Rerun              key.Binding // run the session again
+	Export             key.Binding // the export menu (export.go)
 
 	// Scenarios.
 	Scenarios key.Binding // open the scenario picker (port table, session)
@@ -75,6 +76,7 @@ func DefaultKeyMap() KeyMap {
 		Faster:     key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "faster")),
 		Slower:     key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "slower")),
 		Rerun:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-run")),
+		Export:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "export…")),
 
 		// S, not s: s is step mode on the session screen, and one key
 		// opens the picker everywhere.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/render"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
 
@@ -153,6 +154,12 @@ type sessionScreen struct {
 	step    *stepper
 	legs    *legFilter
 	panel   *scenarioPanel
+	export  *exportMenu // x: the session saved or exported (export.go)
+	// capture and keys are this run's wire bytes and TLS secrets, which
+	// OpenSession fills (WireRecorders); nil for a scenario, a typed
+	// session or a replay.
+	capture *wire.Capture
+	keys    *wire.KeyLogBuffer
 
 	// story: the detail pane shows the scenario's introduction (and its
 	// conclusion once it ends) instead of the selected event; storySet:
@@ -185,6 +192,7 @@ func newSessionScreen(c *Common, req SessionRequest) *sessionScreen {
 		step:        step,
 		legs:        legs,
 		panel:       panel,
+		export:      newExportMenu(c),
 		story:       req.Scenario != "",
 		spin:        spinner.New(spinner.WithSpinner(spinner.MiniDot)),
 		now:         time.Now,
@@ -236,6 +244,13 @@ func (s *sessionScreen) start() tea.Cmd {
 	parent := s.c.Ctx
 	if parent == nil {
 		parent = context.Background()
+	}
+	s.capture, s.keys = nil, nil
+	if s.req.Scenario == "" && !s.req.Prompt {
+		// A fresh capture of the wire and of the TLS secrets per run,
+		// for the export menu's pcap and key log (WireRecorders).
+		s.capture, s.keys = wire.NewCapture(0), &wire.KeyLogBuffer{}
+		parent = withWireRecorders(parent, s.capture, s.keys)
 	}
 	ctx, cancel := context.WithCancel(parent)
 	s.cancel = cancel
@@ -398,6 +413,10 @@ func (s *sessionScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		cmd = s.opened(msg)
 	case sessionEventsMsg:
 		cmd = s.received(msg)
+	case exportDoneMsg:
+		if msg.id == s.id {
+			s.export.done(msg)
+		}
 	case autoTickMsg:
 		cmd, _ = s.stepUpdate(msg)
 	case spinner.TickMsg:
@@ -418,6 +437,9 @@ func (s *sessionScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 // handleKey offers a key to the open panel, then the screen's own keys,
 // then each part in turn.
 func (s *sessionScreen) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	if cmd, ok := s.export.Update(msg, s.exportNow); ok {
+		return cmd
+	}
 	if cmd, ok := s.panelUpdate(msg); ok {
 		return cmd
 	}
@@ -475,6 +497,9 @@ func (s *sessionScreen) screenKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		s.invalidate()
 	case key.Matches(msg, k.Rerun):
 		return s.run(), true
+	case key.Matches(msg, k.Export):
+		s.step.pause()
+		s.export.toggle()
 	default:
 		return nil, false
 	}
@@ -643,4 +668,17 @@ func (s *sessionScreen) FullHelp() [][]key.Binding {
 		s.step.FullHelp()[0],
 		scen,
 	}
+}
+
+// exportNow starts the export of kind: what it needs of the screen is
+// copied here, in Update, and the writing runs in a tea.Cmd.
+func (s *sessionScreen) exportNow(kind exportKind) tea.Cmd {
+	if s.export.busy {
+		return nil
+	}
+	s.export.busy = true
+	s.export.note, s.export.noteErr = "exporting…", false
+	src := exportSource{id: s.id, req: s.req, capture: s.capture, keys: s.keys, evs: append([]wire.Event(nil), s.evs...),
+		lens: render.Options{Lens: s.lens}, dir: DefaultExportDir(), at: s.now(), width: s.width, height: s.height}
+	return exportCmd(kind, src)
 }

@@ -124,6 +124,11 @@ func (s *sessionScreen) View() string {
 	}
 	list := s.tl.lines()
 	detail := strings.Split(s.detail.View(), "\n")
+	if s.export.open {
+		// The menu takes the detail pane's place, at its top.
+		menu := s.export.View(l.detailW)
+		detail = append(menu, detail[min(len(menu), len(detail)):]...)
+	}
 	if l.wide {
 		for i := range max(len(list), len(detail)) {
 			left := strings.Repeat(" ", l.listW)
@@ -220,6 +225,14 @@ func (s *sessionScreen) headerView(w int) string {
 	}
 	if s.reveal {
 		line2 += st.Muted.Render(" · ") + st.Warning.Render("passwords shown")
+	}
+	if n := s.export.note; n != "" && !s.step.on {
+		// What the last export wrote, until the next one.
+		style := st.OK
+		if s.export.noteErr {
+			style = st.Error
+		}
+		line2 = st.Lens.Render(lensText) + " " + style.Render(n)
 	}
 	if f := s.legs.View(); f != "" && !s.step.on && s.step.note == "" {
 		// The filter replaces the lens explanation: tab is in the help bar.

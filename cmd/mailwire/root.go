@@ -254,6 +254,11 @@ func (k *labKeeper) openSession(ctx context.Context, req tui.SessionRequest) (<-
 		return nil, err
 	}
 	o.Budget = k.budget
+	// The session screen's export menu writes a pcap and a key log
+	// from these (tui/export.go).
+	if capture, keys := tui.WireRecorders(ctx); capture != nil && keys != nil {
+		o.Capture, o.KeyLog = capture, keys
+	}
 	return sessions.Stream(ctx, forLab(o, l, ep)), nil
 }
 

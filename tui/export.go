@@ -1,0 +1,342 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/mailwire/mailwire/sessions/pcap"
+	"github.com/mailwire/mailwire/sessions/render"
+	"github.com/mailwire/mailwire/sessions/wire"
+)
+
+// The export menu of the session screen (x): the session on screen saved
+// as a recording (render's, for mailwire replay), a Markdown handout, a
+// self-contained HTML page, a pcap with its TLS key log (for Wireshark) or
+// an asciicast of its steps. Every export renders the same events through
+// the same lens as the screen; passwords are masked in every one of them
+// (p on the screen does not reach a file). Files go to the XDG data
+// directory under a name made of the session and the time; the status
+// line names the file written and its size. The writing runs in a
+// tea.Cmd; its result comes back as exportDoneMsg.
+
+// wireRecordersKey is the context key of WireRecorders.
+type wireRecordersKey struct{}
+
+type wireRecorders struct {
+	capture *wire.Capture
+	keys    *wire.KeyLogBuffer
+}
+
+func withWireRecorders(ctx context.Context, c *wire.Capture, k *wire.KeyLogBuffer) context.Context {
+	return context.WithValue(ctx, wireRecordersKey{}, wireRecorders{c, k})
+}
+
+// WireRecorders returns where a session opened by Options.OpenSession
+// should keep the wire's bytes and its TLS secrets
+// (sessions.Options.Capture and KeyLog), read from the context OpenSession
+// is called with: the session screen asks for them on each run so that
+// its export menu can write a pcap and a key log. Nil when not asked (a
+// scenario, a typed session). They are data holders: the TUI still never
+// touches a socket.
+func WireRecorders(ctx context.Context) (*wire.Capture, *wire.KeyLogBuffer) {
+	r, _ := ctx.Value(wireRecordersKey{}).(wireRecorders)
+	return r.capture, r.keys
+}
+
+// exportKind is one entry of the menu.
+type exportKind int
+
+const (
+	exportRecording exportKind = iota
+	exportMarkdown
+	exportHTML
+	exportPcap
+	exportCast
+)
+
+// exportItems are the menu's entries, in order: the key that chooses
+// each is its number.
+var exportItems = []struct {
+	kind  exportKind
+	label string
+	ext   string
+}{
+	{exportRecording, "recording (mailwire replay)", ".jsonl"},
+	{exportMarkdown, "Markdown handout", ".md"},
+	{exportHTML, "HTML page (both lenses, offline)", ".html"},
+	{exportPcap, "pcap + TLS key log (Wireshark)", ".pcap"},
+	{exportCast, "asciicast of the steps", ".cast"},
+}
+
+// exportDoneMsg is the outcome of an export, for the screen of run id.
+type exportDoneMsg struct {
+	id    int
+	files []exportedFile
+	err   error
+}
+
+type exportedFile struct {
+	path string
+	size int64
+}
+
+// exportMenu is the menu and the status of the last export.
+type exportMenu struct {
+	c      *Common
+	open   bool
+	cursor int
+	busy   bool
+	// note is the status line: the file written and its size, or why
+	// not; it stays until the next export or the menu opens again.
+	note    string
+	noteErr bool
+}
+
+func newExportMenu(c *Common) *exportMenu { return &exportMenu{c: c} }
+
+// DefaultExportDir is where exports go: $XDG_DATA_HOME/mailwire/exports
+// when that is an absolute path, else ~/.local/share/mailwire/exports
+// (the XDG Base Directory Specification); empty without a home.
+func DefaultExportDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "mailwire", "exports")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return ""
+	}
+	return filepath.Join(home, ".local", "share", "mailwire", "exports")
+}
+
+// exportSource is what an export needs of the session, copied in Update
+// so that the command touches no state of the model.
+type exportSource struct {
+	id      int
+	req     SessionRequest
+	capture *wire.Capture
+	keys    *wire.KeyLogBuffer
+	evs     []wire.Event
+	lens    render.Options
+	dir     string
+	at      time.Time
+	width   int
+	height  int
+}
+
+// Update takes the menu's keys while it is open; ok says the key was the
+// menu's. choose is called with the entry chosen.
+func (m *exportMenu) Update(msg tea.KeyPressMsg, choose func(exportKind) tea.Cmd) (tea.Cmd, bool) {
+	if !m.open {
+		return nil, false
+	}
+	k := m.c.Keys
+	switch {
+	case key.Matches(msg, k.Back), key.Matches(msg, k.Export):
+		m.open = false
+	case key.Matches(msg, k.Up):
+		m.cursor = (m.cursor + len(exportItems) - 1) % len(exportItems)
+	case key.Matches(msg, k.Down):
+		m.cursor = (m.cursor + 1) % len(exportItems)
+	case key.Matches(msg, k.Open):
+		m.open = false
+		return choose(exportItems[m.cursor].kind), true
+	case len(msg.Text) == 1 && msg.Text[0] >= '1' && int(msg.Text[0]-'1') < len(exportItems):
+		m.open = false
+		m.cursor = int(msg.Text[0] - '1')
+		return choose(exportItems[m.cursor].kind), true
+	}
+	return nil, true // the menu is modal: other keys do nothing
+}
+
+// toggle opens the menu (or closes it).
+func (m *exportMenu) toggle() {
+	m.open = !m.open
+}
+
+// done takes an export's outcome.
+func (m *exportMenu) done(msg exportDoneMsg) {
+	m.busy = false
+	if msg.err != nil {
+		m.note, m.noteErr = "export failed: "+wire.SafeString(msg.err.Error()), true
+		return
+	}
+	var parts []string
+	for _, f := range msg.files {
+		parts = append(parts, wire.SafeString(f.path)+" ("+humanSize(f.size)+")")
+	}
+	m.note, m.noteErr = "wrote "+strings.Join(parts, " and "), false
+}
+
+// View draws the menu in a box of width w.
+func (m *exportMenu) View(w int) []string {
+	st := m.c.Styles
+	inner := max(w-4, 10)
+	lines := []string{st.Title.Render("Export this session") + st.Muted.Render(" · passwords masked")}
+	for i, it := range exportItems {
+		line := strconv.Itoa(i+1) + "  " + it.label
+		if i == m.cursor {
+			lines = append(lines, st.Selected.Render(padTo(ansi.Truncate(line, inner, "…"), inner)))
+			continue
+		}
+		lines = append(lines, ansi.Truncate(line, inner, "…"))
+	}
+	lines = append(lines, st.Muted.Render(ansi.Truncate("enter/1–5 write · esc close · to "+wire.SafeString(m.dirLabel()), inner, "…")))
+	box := st.Border.Width(w).Padding(0, 1).Render(strings.Join(lines, "\n"))
+	return strings.Split(box, "\n")
+}
+
+func (m *exportMenu) dirLabel() string {
+	d := DefaultExportDir()
+	if home, err := os.UserHomeDir(); err == nil && home != "" && strings.HasPrefix(d, home+string(filepath.Separator)) {
+		return "~" + d[len(home):]
+	}
+	return d
+}
+
+// humanSize is a file size in bytes, KiB or MiB.
+func humanSize(n int64) string {
+	switch {
+	case n < 1<<10:
+		return plural(int(n), "byte")
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+// exportCmd writes the export of kind from src, inside a tea.Cmd.
+func exportCmd(kind exportKind, src exportSource) tea.Cmd {
+	return func() tea.Msg {
+		files, err := writeExport(kind, src)
+		return exportDoneMsg{id: src.id, files: files, err: err}
+	}
+}
+
+// writeExport renders src as kind and writes it under src.dir.
+func writeExport(kind exportKind, src exportSource) ([]exportedFile, error) {
+	if src.dir == "" {
+		return nil, errors.New("no directory to write to (no home directory, and XDG_DATA_HOME unset)")
+	}
+	if len(src.evs) == 0 {
+		return nil, errors.New("no events yet")
+	}
+	if err := os.MkdirAll(src.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("export directory: %w", err)
+	}
+	base := filepath.Join(src.dir, exportBaseName(src.req, src.at))
+	o := src.lens
+	o.RevealSecrets = false // a file never holds a password, whatever the screen shows
+	switch kind {
+	case exportRecording:
+		return writeFiles(base+".jsonl", func(w io.Writer) error {
+			return render.WriteRecording(w, recordingHeader(src), src.evs)
+		})
+	case exportMarkdown:
+		return writeFiles(base+".md", func(w io.Writer) error { return render.Markdown(w, src.evs, o) })
+	case exportHTML:
+		return writeFiles(base+".html", func(w io.Writer) error { return render.HTML(w, src.evs, o) })
+	case exportCast:
+		return writeFiles(base+".cast", func(w io.Writer) error {
+			_, err := WriteCast(w, src.req, src.evs, CastOptions{Width: max(src.width, minWidth), Height: max(src.height, minHeight),
+				Title: "mailwire " + exportBaseName(src.req, time.Time{}), Now: src.at})
+			return err
+		})
+	case exportPcap:
+		return writePcap(base, src)
+	}
+	return nil, fmt.Errorf("unknown export %d", kind)
+}
+
+// writePcap writes the session's capture and its key log. Only a session
+// that ran with a capture has the wire's bytes: the events do not hold
+// them all (the budget trims, records are coalesced, a password is
+// masked).
+func writePcap(base string, src exportSource) ([]exportedFile, error) {
+	if src.capture == nil {
+		return nil, errors.New("this session kept no capture of the wire (a recording or a scenario): run it here again (r) to export a pcap")
+	}
+	conns := src.capture.Snapshot()
+	port := 0
+	if src.req.Label == "lab" {
+		port = src.req.Port // the lab's 10587 is written as 587, for Wireshark's dissectors
+	}
+	files, err := writeFiles(base+".pcap", func(w io.Writer) error {
+		_, err := pcap.Write(w, conns, pcap.Options{ServerPort: port})
+		return err
+	})
+	if err != nil || src.keys == nil {
+		return files, err
+	}
+	keys := src.keys.Bytes()
+	if len(keys) == 0 {
+		return files, nil // no TLS, no secrets
+	}
+	more, err := writeFiles(base+".keys", func(w io.Writer) error {
+		_, err := w.Write(keys)
+		return err
+	})
+	return append(files, more...), err
+}
+
+// writeFiles creates path (mode 0600) and writes it with write.
+func writeFiles(path string, write func(io.Writer) error) ([]exportedFile, error) {
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		return nil, err
+	}
+	return []exportedFile{{path: path, size: int64(buf.Len())}}, nil
+}
+
+// exportBaseName names a session's files: protocol, port, scenario and
+// the time (when given), in characters any file system takes.
+func exportBaseName(req SessionRequest, at time.Time) string {
+	parts := []string{"mailwire"}
+	if req.Scenario != "" {
+		parts = append(parts, req.Scenario)
+		if req.Variant != "" {
+			parts = append(parts, req.Variant)
+		}
+	} else if req.Proto != "" {
+		parts = append(parts, strings.ToLower(req.Proto))
+	}
+	if req.Port != 0 {
+		parts = append(parts, strconv.Itoa(req.Port))
+	}
+	if !at.IsZero() {
+		parts = append(parts, at.Format("20060102-150405"))
+	}
+	name := strings.Join(parts, "-")
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_' {
+			return r
+		}
+		return '_'
+	}, name)
+}
+
+// recordingHeader says what the session on screen was, for its recording.
+func recordingHeader(src exportSource) render.RecordingHeader {
+	r := src.req
+	h := render.RecordingHeader{RecordedAt: src.at, Target: r.Target, Lab: r.Label == "lab", Port: r.Port,
+		Proto: r.Proto, TLSMode: r.TLSMode, Typed: r.Prompt}
+	if r.Scenario != "" {
+		h.Scenario = &render.RecordingScenario{Name: r.Scenario, Port: r.Port, Variant: r.Variant}
+		h.Port, h.Proto, h.TLSMode = 0, "", ""
+	}
+	return h
+}
