@@ -58,6 +58,7 @@ type sessionFlags struct {
 	stopAfter  string // connect, tls, auth: end the session after that stage
 	fetch      bool   // POP3/IMAP: read the mailbox after logging in
 	budget     wire.Budget
+	export     exportFlags // --pcap, --keylog, --cast (export.go)
 }
 
 // newSessionCmd builds `mailwire session`: one session without the TUI,
@@ -127,6 +128,7 @@ func newSessionCmd() *cobra.Command {
 	fl.StringVar(&f.variant, "variant", "", "the scenario's variant (e.g. an attack: remove, replace, refuse, …)")
 	addSideEffectFlags(fl, &f)
 	addBudgetFlags(fl, &f.budget)
+	addExportFlags(fl, &f.export)
 	cmd.MarkFlagsMutuallyExclusive("port", "proto")
 	cmd.MarkFlagsMutuallyExclusive("ca-file", "insecure")
 	return cmd
@@ -397,8 +399,16 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw p
 	fmt.Fprintf(errOut, "%s; certificate check: %s\n", po.Title, o.Verify)
 	writeTextHeader(w, out, f.format, po.Title, po)
 
+	x, err := startExports(errOut, f.export, &o, port, f.target == "")
+	if err != nil {
+		return err
+	}
+	defer x.close()
 	evs, err := printStream(w, f.format, po, sessions.Stream(ctx, o), nil)
 	if err != nil {
+		return err
+	}
+	if err := x.finish(errOut, castRequest(o, port, f.target == ""), evs); err != nil {
 		return err
 	}
 	// Every error that ends a session is reported as a KindError event
@@ -410,9 +420,9 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw p
 // session and a scenario alike.
 func checkOutputFlags(f sessionFlags) error {
 	switch f.format {
-	case "text", "json", "markdown":
+	case "text", "json", "markdown", "html":
 	default:
-		return usageError(fmt.Errorf("--format %q: want text, json or markdown", f.format))
+		return usageError(fmt.Errorf("--format %q: want text, json, markdown or html", f.format))
 	}
 	switch f.forceColor {
 	case "", "always", "never":

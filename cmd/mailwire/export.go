@@ -1,0 +1,184 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/pcap"
+	"github.com/mailwire/mailwire/sessions/wire"
+	"github.com/mailwire/mailwire/tui"
+)
+
+// Exports of `mailwire session` (issue 14 §2; README "Exports"): --pcap
+// writes the wire's bytes for Wireshark, --keylog (or $SSLKEYLOGFILE, as
+// curl and browsers honour it) the TLS secrets that decrypt them, --cast
+// an asciicast of the session step by step. --format html is a printer
+// like the others (render.HTML). Each is opt-in: a pcap holds a password
+// that crossed in cleartext, and a key log decrypts everything.
+
+// exportFlags are the export flags of a session.
+type exportFlags struct {
+	pcap, keylog string
+	cast         string
+	castSize     string
+	castPause    time.Duration
+}
+
+func addExportFlags(fl *pflag.FlagSet, x *exportFlags) {
+	fl.StringVar(&x.pcap, "pcap", "", "write the bytes that crossed the wire as a pcap for Wireshark (TCP framing synthesized); it holds a password only if one crossed in cleartext")
+	fl.StringVar(&x.keylog, "keylog", "", "write the session's TLS secrets to this file (NSS key log format) for Wireshark: whoever has it can decrypt the whole session ($SSLKEYLOGFILE too)")
+	fl.StringVar(&x.cast, "cast", "", "write an asciicast v2 of the session, step by step, as the session screen shows it")
+	fl.StringVar(&x.castSize, "cast-size", "100x30", "terminal size of --cast, COLSxROWS (80x24 at least)")
+	fl.DurationVar(&x.castPause, "cast-pause", tui.DefaultCastPause, "how long each step of --cast stays on screen")
+}
+
+// exporter is a session's exports under way: the capture and the open
+// key log file.
+type exporter struct {
+	x          exportFlags
+	capture    *wire.Capture
+	keys       *os.File
+	keysPath   string
+	serverPort int // the canonical port written for a lab session
+	castW      int
+	castH      int
+}
+
+// parseSize reads COLSxROWS.
+func parseSize(s string) (int, int, error) {
+	cols, rows, ok := strings.Cut(strings.ToLower(s), "x")
+	w, err1 := strconv.Atoi(cols)
+	h, err2 := strconv.Atoi(rows)
+	if !ok || err1 != nil || err2 != nil || w < 80 || h < 24 || w > 1000 || h > 1000 {
+		return 0, 0, fmt.Errorf("--cast-size %q: want COLSxROWS, 80x24 at least (e.g. 100x30)", s)
+	}
+	return w, h, nil
+}
+
+// startExports checks the export flags, opens the key log and sets the
+// session's capture; port is the canonical port, written in the pcap in
+// place of the lab's own (10587 → 587) so that Wireshark picks the
+// protocol's dissector.
+func startExports(errOut io.Writer, x exportFlags, o *sessions.Options, port int, lab bool) (*exporter, error) {
+	e := &exporter{x: x}
+	if x.cast != "" {
+		w, h, err := parseSize(x.castSize)
+		if err != nil {
+			return nil, usageError(err)
+		}
+		if x.castPause <= 0 {
+			return nil, usageError(errors.New("--cast-pause: want a positive duration"))
+		}
+		e.castW, e.castH = w, h
+	}
+	if lab {
+		e.serverPort = port
+	}
+	if x.pcap != "" {
+		o.Capture = wire.NewCapture(0)
+		e.capture = o.Capture
+	}
+	path, flags, from := x.keylog, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, "--keylog"
+	if path == "" {
+		// NSS, curl and browsers append to $SSLKEYLOGFILE: several
+		// programs may share one.
+		path, flags, from = os.Getenv("SSLKEYLOGFILE"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, "SSLKEYLOGFILE"
+	}
+	if path != "" {
+		f, err := os.OpenFile(path, flags, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", from, err)
+		}
+		e.keys, e.keysPath = f, path
+		o.KeyLog = f
+		fmt.Fprintf(errOut, "mailwire: WARNING: writing this session's TLS secrets to %s (%s): whoever reads that file can decrypt everything sent inside TLS, the password included\n", path, from)
+	}
+	return e, nil
+}
+
+// close closes the key log (idempotent).
+func (e *exporter) close() error {
+	if e == nil || e.keys == nil {
+		return nil
+	}
+	err := e.keys.Close()
+	e.keys = nil
+	if err != nil {
+		return fmt.Errorf("key log %s: %w", e.keysPath, err)
+	}
+	return nil
+}
+
+// finish writes the pcap and the cast of the session's events and says
+// what was written.
+func (e *exporter) finish(errOut io.Writer, req tui.SessionRequest, evs []wire.Event) error {
+	if err := e.close(); err != nil {
+		return err
+	}
+	if e.keysPath != "" {
+		if fi, err := os.Stat(e.keysPath); err == nil {
+			fmt.Fprintf(errOut, "mailwire: key log %s (%d bytes)\n", e.keysPath, fi.Size())
+		}
+	}
+	if e.x.pcap != "" {
+		if err := e.writePcap(errOut); err != nil {
+			return err
+		}
+	}
+	if e.x.cast != "" {
+		f, err := os.OpenFile(e.x.cast, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return fmt.Errorf("--cast: %w", err)
+		}
+		st, err := tui.WriteCast(f, req, evs, tui.CastOptions{Width: e.castW, Height: e.castH, Pause: e.x.castPause,
+			Title: "mailwire " + strings.ToUpper(req.Proto) + " " + strconv.Itoa(req.Port), Now: time.Now()})
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("--cast %s: %w", e.x.cast, err)
+		}
+		fmt.Fprintf(errOut, "mailwire: cast %s (%d steps, %s)\n", e.x.cast, st.Frames, st.Length)
+	}
+	return nil
+}
+
+func (e *exporter) writePcap(errOut io.Writer) error {
+	f, err := os.OpenFile(e.x.pcap, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("--pcap: %w", err)
+	}
+	st, err := pcap.Write(f, e.capture.Snapshot(), pcap.Options{ServerPort: e.serverPort})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("--pcap %s: %w", e.x.pcap, err)
+	}
+	size := int64(0)
+	if fi, err := os.Stat(e.x.pcap); err == nil {
+		size = fi.Size()
+	}
+	fmt.Fprintf(errOut, "mailwire: pcap %s (%d packets, %d bytes)\n", e.x.pcap, st.Packets, size)
+	if st.Dropped > 0 {
+		fmt.Fprintf(errOut, "mailwire: the pcap lacks %d bytes past the capture's limit of %d MiB\n", st.Dropped, wire.DefaultCaptureLimit>>20)
+	}
+	return nil
+}
+
+// castRequest labels the cast's header as the session screen would.
+func castRequest(o sessions.Options, port int, lab bool) tui.SessionRequest {
+	r := tui.SessionRequest{Port: port, Target: o.Target, Proto: o.Proto, TLSMode: string(o.TLSMode), Label: "lab"}
+	if !lab {
+		r.Label = "SNI " + o.ServerName
+	}
+	return r
+}
