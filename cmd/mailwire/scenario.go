@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
@@ -90,8 +91,6 @@ func printStream(w io.Writer, format string, po render.Options, ch <-chan wire.E
 			pErr = text.Close()
 		case "markdown":
 			pErr = render.Markdown(w, evs, po)
-		case "html":
-			pErr = render.HTML(w, evs, po)
 		}
 	}
 	if pErr != nil {
@@ -161,19 +160,9 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw 
 
 	po := render.Options{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Width: f.width, LineWidth: f.budget.LineWidth}
 	w := outputWriter(out, f, &po)
-	// Text and Markdown frame the transcript with the scenario's prose
-	// (Markdown's title and introduction head the handout: it has one
-	// level-1 heading); JSON stays one event per line.
-	text, hasText := content.ScenarioByName(s.Name)
-	po.Title = scenarioTitle(s.Name, text.Title, resolved.Port, resolved.Variant, f.target)
-	fmt.Fprintf(errOut, "mailwire scenario %s: %s\n", s.Name, po.Title)
-	writeTextHeader(w, out, f.format, fmt.Sprintf("mailwire scenario %s: %s", s.Name, po.Title), po)
-	switch {
-	case hasText && f.format == "markdown":
-		po.Intro = text.Intro
-	case hasText && f.format == "text":
-		writeScenarioProse(w, f.format, po.Width, text.Title, "", text.Intro)
-	}
+	start := time.Now() // the header's and the recording's
+	fmt.Fprintf(errOut, "mailwire scenario %s: %s\n", s.Name,
+		headScenario(w, out, f.format, &po, s.Name, resolved.Port, resolved.Variant, f.target, start, buildVersion()))
 	// The decoy note is repeated on stderr as it comes, where a user who
 	// gave a password reads that it was not sent.
 	decoyNote := func(ev wire.Event) {
@@ -181,25 +170,21 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw 
 			fmt.Fprintf(errOut, "mailwire scenario: %s\n", wire.SafeString(ev.Text))
 		}
 	}
-	evs, err := printStream(w, f.format, po, scenario.Stream(ctx, req), decoyNote)
+	rec, err := f.record.open(scenarioHeader(req, resolved, f.target, start))
 	if err != nil {
 		return err
 	}
-	if f.format != "json" {
-		if err := scenario.RenderSummary(w, s, evs, f.format == "markdown"); err != nil {
-			return fmt.Errorf("print scenario: %w", err)
-		}
-		if hasText {
-			writeScenarioProse(w, f.format, po.Width, "", "What it shows", text.Conclusion)
-			var srcs []string
-			for _, src := range text.Sources {
-				srcs = append(srcs, src.String())
-			}
-			writeScenarioProse(w, f.format, po.Width, "", "Sources", strings.Join(srcs, "; "))
-		}
+	evs, err := printStream(w, f.format, po, scenario.Stream(ctx, req), rec.tee(decoyNote))
+	if err != nil {
+		rec.close()
+		return err
+	}
+	if err := scenarioOutro(w, f.format, po.Width, s, evs); err != nil {
+		rec.close()
+		return err
 	}
 	// An error without a leg is the scenario's own: it could not run.
-	return streamOutcome(evs, "scenario "+s.Name, func(ev wire.Event) bool { return ev.Leg == "" })
+	return rec.finish(errOut, "mailwire scenario", streamOutcome(evs, "scenario "+s.Name, func(ev wire.Event) bool { return ev.Leg == "" }))
 }
 
 // scenarioEnv is where a scenario runs and as whom: the in-process lab
@@ -261,6 +246,53 @@ func scenarioEnv(ctx context.Context, errOut io.Writer, f sessionFlags, s scenar
 	env.Budget = f.budget
 	env.MaxTLS = maxTLS
 	return env, closeLab, nil
+}
+
+// headScenario heads the transcript of scenario name run on port with
+// variant against target ("": the lab), at when by mailwire version by:
+// text and Markdown frame it with the scenario's prose (Markdown's title
+// and introduction head the handout, which has one level-1 heading:
+// render.Markdown, so they go into po); JSON stays one event per line. It
+// returns the title.
+func headScenario(w, out io.Writer, format string, po *render.Options, name string, port int, variant, target string,
+	when time.Time, by string) string {
+	text, _ := content.ScenarioByName(name)
+	po.Title = scenarioTitle(name, text.Title, port, variant, target)
+	writeTextHeaderAt(w, out, format, fmt.Sprintf("mailwire scenario %s: %s", name, po.Title), *po, when, by)
+	if format == "markdown" {
+		po.Intro = text.Intro
+	} else {
+		scenarioIntro(w, format, po.Width, name)
+	}
+	return po.Title
+}
+
+// scenarioIntro frames the transcript of scenario name with its title and
+// introduction (text and Markdown; JSON stays one event per line).
+func scenarioIntro(w io.Writer, format string, width int, name string) {
+	if text, ok := content.ScenarioByName(name); ok && format != "json" {
+		writeScenarioProse(w, format, width, text.Title, "", text.Intro)
+	}
+}
+
+// scenarioOutro ends the transcript of scenario s: its summary of the
+// events, then what it shows and its sources (text and Markdown).
+func scenarioOutro(w io.Writer, format string, width int, s scenario.Scenario, evs []wire.Event) error {
+	if format == "json" {
+		return nil
+	}
+	if err := scenario.RenderSummary(w, s, evs, format == "markdown"); err != nil {
+		return fmt.Errorf("print scenario: %w", err)
+	}
+	if text, ok := content.ScenarioByName(s.Name); ok {
+		writeScenarioProse(w, format, width, "", "What it shows", text.Conclusion)
+		var srcs []string
+		for _, src := range text.Sources {
+			srcs = append(srcs, src.String())
+		}
+		writeScenarioProse(w, format, width, "", "Sources", strings.Join(srcs, "; "))
+	}
+	return nil
 }
 
 // scenarioTitle says what a scenario run shows: its title (its name

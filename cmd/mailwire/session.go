@@ -58,7 +58,7 @@ type sessionFlags struct {
 	stopAfter  string // connect, tls, auth: end the session after that stage
 	fetch      bool   // POP3/IMAP: read the mailbox after logging in
 	budget     wire.Budget
-	export     exportFlags // --pcap, --keylog, --cast (export.go)
+	record     recordFlags // --record, --reveal-secrets
 }
 
 // newSessionCmd builds `mailwire session`: one session without the TUI,
@@ -128,7 +128,7 @@ func newSessionCmd() *cobra.Command {
 	fl.StringVar(&f.variant, "variant", "", "the scenario's variant (e.g. an attack: remove, replace, refuse, …)")
 	addSideEffectFlags(fl, &f)
 	addBudgetFlags(fl, &f.budget)
-	addExportFlags(fl, &f.export)
+	addRecordFlags(fl, &f.record)
 	cmd.MarkFlagsMutuallyExclusive("port", "proto")
 	cmd.MarkFlagsMutuallyExclusive("ca-file", "insecure")
 	return cmd
@@ -397,39 +397,37 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw p
 	w := outputWriter(out, f, &po)
 	po.Title = "mailwire session: " + runTitle(o, port, f.target == "")
 	fmt.Fprintf(errOut, "%s; certificate check: %s\n", po.Title, o.Verify)
-	writeTextHeader(w, out, f.format, po.Title, po)
+	start := time.Now() // the header's and the recording's
+	writeTextHeaderAt(w, out, f.format, po.Title, po, start, buildVersion())
 
-	x, err := startExports(errOut, f.export, &o, port, f.target == "")
+	rec, err := f.record.open(sessionHeader(o, port, f.target == "", start))
 	if err != nil {
 		return err
 	}
-	defer x.close()
-	evs, err := printStream(w, f.format, po, sessions.Stream(ctx, o), nil)
+	evs, err := printStream(w, f.format, po, sessions.Stream(ctx, o), rec.tee(nil))
 	if err != nil {
-		return err
-	}
-	if err := x.finish(errOut, castRequest(o, port, f.target == ""), evs); err != nil {
+		rec.close()
 		return err
 	}
 	// Every error that ends a session is reported as a KindError event
 	// (sessions.Run), so the events alone decide the exit status.
-	return streamOutcome(evs, "session", func(wire.Event) bool { return true })
+	return rec.finish(errOut, "mailwire session", streamOutcome(evs, "session", func(wire.Event) bool { return true }))
 }
 
 // checkOutputFlags checks the flags that shape the output, for a
 // session and a scenario alike.
 func checkOutputFlags(f sessionFlags) error {
 	switch f.format {
-	case "text", "json", "markdown", "html":
+	case "text", "json", "markdown":
 	default:
-		return usageError(fmt.Errorf("--format %q: want text, json, markdown or html", f.format))
+		return usageError(fmt.Errorf("--format %q: want text, json or markdown", f.format))
 	}
 	switch f.forceColor {
 	case "", "always", "never":
 	default:
 		return usageError(fmt.Errorf("--color %q: want always or never", f.forceColor))
 	}
-	return nil
+	return f.record.check()
 }
 
 // useColor: colour on a terminal unless NO_COLOR is set (https://no-color.org),

@@ -58,6 +58,13 @@ func tlsWords(m sessions.TLSMode) string {
 // on a terminal the stderr line above it says the same, but a file would
 // not say what ran, when, and through which lens.
 func writeTextHeader(w, out io.Writer, format, title string, po render.Options) {
+	writeTextHeaderAt(w, out, format, title, po, time.Now(), buildVersion())
+}
+
+// writeTextHeaderAt is writeTextHeader for a session that ran at when,
+// recorded by mailwire version by: a replay says when the recording was
+// made and by which mailwire.
+func writeTextHeaderAt(w, out io.Writer, format, title string, po render.Options, when time.Time, by string) {
 	if format != "text" {
 		return
 	}
@@ -69,5 +76,5 @@ func writeTextHeader(w, out io.Writer, format, title string, po render.Options) 
 		view = "eavesdropper lens: only what a passive observer on the path sees"
 	}
 	fmt.Fprintf(w, "%s\nrecorded %s by mailwire %s; %s\n\n", title,
-		time.Now().UTC().Format("2006-01-02 15:04:05 UTC"), buildVersion(), view)
+		when.UTC().Format("2006-01-02 15:04:05 UTC"), by, view)
 }

@@ -177,7 +177,7 @@ func NewRecorder(w io.Writer, h RecordingHeader) (*Recorder, error) {
 	if h.RecordedAt.IsZero() {
 		h.RecordedAt = time.Now()
 	}
-	h.RecordedAt = h.RecordedAt.UTC().Round(time.Millisecond)
+	h.RecordedAt = h.RecordedAt.UTC().Truncate(time.Millisecond)
 	switch h.Secrets {
 	case "":
 		h.Secrets = SecretsMasked

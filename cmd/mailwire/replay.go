@@ -1,0 +1,273 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/spf13/cobra"
+
+	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/render"
+	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
+	"github.com/mailwire/mailwire/tui"
+)
+
+// replayFlags are the flags of `mailwire replay`: the output's, as
+// `mailwire session` has them (format, lens, reveal, hex, width, color),
+// and the bounds of what a recording may hold.
+type replayFlags struct {
+	out sessionFlags
+	lim render.RecordingLimits
+}
+
+// newReplayCmd builds `mailwire replay FILE`: a recording (--record, or s
+// in the session screen) opened offline in the session screen, or printed.
+func newReplayCmd() *cobra.Command {
+	f := replayFlags{out: sessionFlags{format: "text"}, lim: render.DefaultRecordingLimits()}
+	cmd := &cobra.Command{
+		Use:   "replay FILE",
+		Short: "Open a recorded session offline, or print it",
+		Long: "Open a recording (made with --record FILE, or saved from the session screen)\n" +
+			"in the session screen, offline: both lenses, step mode, the scenario's panels\n" +
+			"and the leg filter work as they did live; r plays it again.\n\n" +
+			"Without a terminal, or with --format, it prints the recording as\n" +
+			"`mailwire session` prints a session: text, json (JSON Lines), markdown. The\n" +
+			"exit status is the recorded session's (3: unsafe), as it was live.\n\n" +
+			"Passwords are masked in a recording unless it was made with\n" +
+			"--reveal-secrets; --reveal prints those as they were sent.\n\n" + exitStatusHelp,
+		Example: "  mailwire session --port 587 --record 587.jsonl && mailwire replay 587.jsonl\n" +
+			"  mailwire replay class.jsonl --format markdown > handout.md\n" +
+			"  mailwire replay strip.jsonl --lens eavesdropper --format text",
+		Args:         usageArgs(cobra.ExactArgs(1)),
+		SilenceUsage: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			screen := onTerminal(cmd.InOrStdin(), cmd.OutOrStdout()) && !cmd.Flags().Changed("format")
+			if screen {
+				for _, name := range []string{"lens", "reveal", "hex", "width", "color"} {
+					if cmd.Flags().Changed(name) {
+						return usageError(fmt.Errorf("--%s: for printing, with --format (on the screen: tab is the lens, p the passwords)", name))
+					}
+				}
+				return runReplayScreen(ctx, args[0], f.lim)
+			}
+			return runReplayPrint(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.out.format, "format", f.out.format, "print as: text, json (JSON Lines), markdown")
+	fl.TextVar(&f.out.lens, "lens", f.out.lens, "whose view: endpoint, or eavesdropper (only what a passive observer sees)")
+	fl.BoolVar(&f.out.reveal, "reveal", false, "print passwords as recorded (a recording masks them unless made with --reveal-secrets)")
+	fl.BoolVar(&f.out.hex, "hex", false, "add a hex+ASCII dump of the bytes (text format)")
+	fl.IntVar(&f.out.width, "width", 0, "wrap text at this many columns (default: the terminal's width, else 100)")
+	fl.StringVar(&f.out.forceColor, "color", "", "colour: always or never (default: on a terminal, unless NO_COLOR is set)")
+	fl.IntVar(&f.lim.Events, "max-events", f.lim.Events, "most events a recording may hold")
+	fl.IntVar(&f.lim.LineBytes, "max-line-bytes", f.lim.LineBytes, "longest line (one event) a recording may hold, in bytes")
+	return cmd
+}
+
+// replayPrinters print a recording's events in a format, as the live
+// commands print a stream. The HTML export adds "html" here (it renders
+// the same events and lens, issue 14 §2), and nothing else changes.
+var replayPrinters = map[string]func(w io.Writer, evs []wire.Event, o render.Options) error{
+	"text":     render.Text,
+	"json":     render.JSON,
+	"markdown": render.Markdown,
+}
+
+// openRecording opens path and reads its header.
+func openRecording(path string, lim render.RecordingLimits) (*os.File, *render.RecordingReader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("replay: %w", err)
+	}
+	rr, err := render.NewRecordingReader(f, lim)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("replay %s: %w", wire.SafeString(path), err)
+	}
+	return f, rr, nil
+}
+
+// recordedScenario is the scenario a header names, as this mailwire
+// knows it; ok is false for a plain session.
+func recordedScenario(h render.RecordingHeader) (s scenario.Scenario, ok bool, err error) {
+	if h.Scenario == nil {
+		return s, false, nil
+	}
+	req := scenario.Request{Name: h.Scenario.Name, Port: h.Scenario.Port, Variant: h.Scenario.Variant}
+	if s, _, err = req.Resolve(); err != nil {
+		return s, false, fmt.Errorf("the recording's scenario: %w", err)
+	}
+	return s, true, nil
+}
+
+// runReplayPrint prints a recording in --format, framed as the live
+// command frames it (a scenario's prose and summary), and returns the
+// recorded session's outcome.
+func runReplayPrint(out, errOut io.Writer, path string, f replayFlags) error {
+	format := f.out.format
+	print, ok := replayPrinters[format]
+	if !ok {
+		return usageError(fmt.Errorf("--format %q: want text, json or markdown", f.out.format))
+	}
+	if err := checkOutputFlags(sessionFlags{format: "text", forceColor: f.out.forceColor}); err != nil {
+		return err
+	}
+	file, rr, err := openRecording(path, f.lim)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	h := rr.Header()
+	s, isScenario, err := recordedScenario(h)
+	if err != nil {
+		return fmt.Errorf("replay %s: %w", wire.SafeString(path), err)
+	}
+	var evs []wire.Event
+	for {
+		ev, err := rr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("replay %s: %w", wire.SafeString(path), err)
+		}
+		evs = append(evs, ev)
+	}
+	fmt.Fprintf(errOut, "mailwire replay: %s\n", h.Describe())
+
+	po := render.Options{RevealSecrets: f.out.reveal, Lens: f.out.lens, Hex: f.out.hex, Width: f.out.width}
+	if b := h.Options.Budget; b != nil {
+		po.LineWidth = b.LineWidth // as the live session cut its lines (--max-line)
+	}
+	f.out.format = format
+	w := outputWriter(out, f.out, &po)
+	// Headed as the live command headed it, with when it ran and which
+	// mailwire recorded it.
+	target := h.Target
+	if h.Lab {
+		target = ""
+	}
+	if isScenario {
+		headScenario(w, out, format, &po, s.Name, h.Scenario.Port, h.Scenario.Variant, target, h.RecordedAt, h.Mailwire)
+	} else {
+		o := sessions.Options{Proto: h.Proto, TLSMode: sessions.TLSMode(h.TLSMode), Target: h.Target, ServerName: h.Options.ServerName}
+		po.Title = "mailwire session: " + runTitle(o, h.Port, h.Lab)
+		writeTextHeaderAt(w, out, format, po.Title, po, h.RecordedAt, h.Mailwire)
+	}
+	if err := print(w, evs, po); err != nil {
+		return fmt.Errorf("print recording: %w", err)
+	}
+	if isScenario {
+		if err := scenarioOutro(w, format, po.Width, s, evs); err != nil {
+			return err
+		}
+		return streamOutcome(evs, "recorded scenario "+s.Name, func(ev wire.Event) bool { return ev.Leg == "" })
+	}
+	return streamOutcome(evs, "recorded session", func(wire.Event) bool { return true })
+}
+
+// runReplayScreen opens the recording in the session screen. The screen
+// reads a stream of events as it does live; here the stream comes from
+// the file (replayStream), and r reads it again.
+func runReplayScreen(ctx context.Context, path string, lim render.RecordingLimits) error {
+	file, rr, err := openRecording(path, lim)
+	if err != nil {
+		return err
+	}
+	h := rr.Header()
+	file.Close()
+	if _, _, err := recordedScenario(h); err != nil {
+		return fmt.Errorf("replay %s: %w", wire.SafeString(path), err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	req := replayRequest(h, path)
+	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, OpenSession: replayOpener(path, lim, req), Connect: &req}),
+		tea.WithContext(ctx))
+	if _, err := p.Run(); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("terminal interface: %w", err)
+	}
+	return nil
+}
+
+// replayRequest is the session screen's request for a recording: what it
+// recorded (the scenario, its port and variant, which the panels need),
+// labelled as a replay.
+func replayRequest(h render.RecordingHeader, path string) tui.SessionRequest {
+	req := tui.SessionRequest{
+		Port: h.Port, Target: h.Target, Proto: h.Proto, TLSMode: h.TLSMode,
+		Label:      "replay of " + filepath.Base(path) + ", recorded " + h.RecordedAt.UTC().Format("2006-01-02 15:04 MST"),
+		ServerName: h.Options.ServerName, User: h.Options.User,
+	}
+	if h.Target == "" && h.Lab {
+		req.Target = "the lab"
+	}
+	if s := h.Scenario; s != nil {
+		req.Scenario, req.Port, req.Variant = s.Name, s.Port, s.Variant
+	}
+	return req
+}
+
+// replayOpener is the screen's OpenSession offline: the recorded session
+// is the only one there is.
+func replayOpener(path string, lim render.RecordingLimits, want tui.SessionRequest) func(context.Context, tui.SessionRequest) (<-chan wire.Event, error) {
+	return func(ctx context.Context, r tui.SessionRequest) (<-chan wire.Event, error) {
+		if r.Scenario != want.Scenario || r.Port != want.Port || r.Variant != want.Variant || r.Prompt {
+			return nil, fmt.Errorf("offline: this is a replay of %s, and nothing else can run", wire.SafeString(filepath.Base(path)))
+		}
+		return replayStream(ctx, path, lim)
+	}
+}
+
+// replayBuffer is how far reading the file runs ahead of the screen: two
+// of the screen's batches.
+const replayBuffer = 1024
+
+// replayStream streams the events of the recording at path, as
+// sessions.Stream streams a live session's, and closes the channel after
+// the last. A line that cannot be read ends the stream with an error
+// event that names it, after the events before it.
+func replayStream(ctx context.Context, path string, lim render.RecordingLimits) (<-chan wire.Event, error) {
+	file, rr, err := openRecording(path, lim)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan wire.Event, replayBuffer)
+	go func() {
+		defer close(ch)
+		defer file.Close()
+		var last wire.Event
+		for {
+			ev, err := rr.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				ev = wire.Event{Seq: last.Seq + 1, At: last.At, Kind: wire.KindError, Dir: wire.Local,
+					Layer: wire.LayerNote, Visible: wire.VisibleNone, Text: "replay: " + err.Error(),
+					Err: &wire.ErrorInfo{Op: "read recording", Message: err.Error()}}
+			}
+			select {
+			case ch <- ev:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+			last = ev
+		}
+	}()
+	return ch, nil
+}

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/render"
+	"github.com/mailwire/mailwire/sessions/scenario"
+)
+
+// recordingFixtures are what the committed recordings hold: a session on
+// each kind of port (STARTTLS SMTP, implicit-TLS SMTP, STARTTLS POP3,
+// implicit-TLS IMAP, HTTPS) and every scenario with its defaults, each
+// against the in-process lab, run as `mailwire session … --record`.
+// args[1] is the port or the scenario.
+func recordingFixtures() map[string][]string {
+	out := map[string][]string{}
+	// Small: a session to its login (HTTPS to its one request); the
+	// scenarios whole (a budget that cut one short would change what its
+	// summary says), but for one that shows the budget's notes.
+	for _, p := range []int{587, 465, 110, 993} {
+		out["port-"+strconv.Itoa(p)] = []string{"--port", strconv.Itoa(p), "--stop-after", "auth"}
+	}
+	out["port-443"] = []string{"--port", "443"}
+	for _, s := range scenario.All() {
+		out["scenario-"+s.Name] = []string{"--scenario", s.Name}
+	}
+	out["scenario-response-injection"] = append(out["scenario-response-injection"], "--max-events", "40")
+	return out
+}
+
+// TestRecordReplayRoundTrip: for each port and scenario, a session
+// recorded with --record replays (--format json) into the very JSON Lines
+// the live session printed, with the same exit status, and the file is
+// private (0600) and names what it recorded.
+func TestRecordReplayRoundTrip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a lab session per port and scenario")
+	}
+	state, dir := t.TempDir(), t.TempDir()
+	for name, args := range recordingFixtures() {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(dir, name+".jsonl")
+			liveCode, live, liveErr := runMailwire(t, append([]string{"session", "--format", "json", "--record", file,
+				"--lab-state-dir", state}, args...)...)
+			if liveCode != exitOK && liveCode != exitUnsafe {
+				t.Fatalf("live run: exit %d\n%s", liveCode, liveErr)
+			}
+			if !strings.Contains(liveErr, "recorded ") || !strings.Contains(liveErr, " to "+file) {
+				t.Errorf("stderr does not say what was recorded:\n%s", liveErr)
+			}
+			fi, err := os.Stat(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("recording mode %v, want 0600", fi.Mode().Perm())
+			}
+			code, replayed, replayErr := runMailwire(t, "replay", file, "--format", "json")
+			if code != liveCode {
+				t.Errorf("replay exit %d, live %d\n%s", code, liveCode, replayErr)
+			}
+			if replayed != live {
+				t.Errorf("replay --format json differs from the live session's output")
+			}
+			f, err := os.Open(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			rec, err := render.ReadRecording(f, render.RecordingLimits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := rec.Header
+			if !h.Lab || h.Secrets != render.SecretsMasked || h.Mailwire == "" || time.Since(h.RecordedAt) > time.Hour {
+				t.Errorf("header: %+v", h)
+			}
+			if args[0] == "--scenario" {
+				if h.Scenario == nil || h.Scenario.Name != args[1] {
+					t.Errorf("header's scenario %+v, want %s", h.Scenario, args[1])
+				}
+			} else if strconv.Itoa(h.Port) != args[1] || h.Proto == "" || h.TLSMode == "" || h.Target == "" {
+				t.Errorf("header: port %d proto %q mode %q target %q, want port %s", h.Port, h.Proto, h.TLSMode, h.Target, args[1])
+			}
+		})
+	}
+}
+
+// TestReplayTextAsLive: a scenario replayed as text reads as it did live,
+// its prose, transcript, summary and conclusion included.
+func TestReplayTextAsLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs lab sessions")
+	}
+	state, dir := t.TempDir(), t.TempDir()
+	for _, args := range [][]string{{"--scenario", "compare"}, {"--port", "110"}} {
+		for _, format := range []string{"text", "markdown"} {
+			file := filepath.Join(dir, args[1]+format+".jsonl")
+			code, live, liveErr := runMailwire(t, append([]string{"session", "--format", format, "--width", "100", "--color", "never",
+				"--lens", "eavesdropper", "--record", file, "--lab-state-dir", state}, args...)...)
+			if code != exitOK {
+				t.Fatalf("%v: exit %d\n%s", args, code, liveErr)
+			}
+			code, replayed, replayErr := runMailwire(t, "replay", file, "--format", format, "--width", "100", "--color", "never",
+				"--lens", "eavesdropper")
+			if code != exitOK {
+				t.Fatalf("replay %v: exit %d\n%s", args, code, replayErr)
+			}
+			if replayed != live {
+				t.Errorf("%v %s: the replay differs from the live output:\n--- replay\n%s\n--- live\n%s", args, format, replayed, live)
+			}
+		}
+	}
+}
+
+var base64Run = regexp.MustCompile(`[A-Za-z0-9+/]{8,}={0,2}`)
+
+// decodeBase64Runs decodes every base64 run of s (a recording's raw
+// fields), so that a secret inside them is found too.
+func decodeBase64Runs(s string) string {
+	var b strings.Builder
+	for _, m := range base64Run.FindAllString(s, -1) {
+		if d, err := base64.StdEncoding.DecodeString(m); err == nil {
+			b.Write(d)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// TestRecordMasksSecrets: the lab's password is in no form in a
+// recording's bytes, for each way a client sends it (AUTH PLAIN, AUTH
+// LOGIN, IMAP LOGIN with quoted strings, POP3 PASS), unless
+// --reveal-secrets; the mask is.
+func TestRecordMasksSecrets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs lab sessions")
+	}
+	pw, user := lab.DemoPassword, lab.DemoUser
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	forms := []string{pw, b64(pw), b64("\x00" + user + "\x00" + pw), protocol.IMAPQuote(pw)}
+	state, dir := t.TempDir(), t.TempDir()
+	for name, args := range map[string][]string{
+		"AUTH PLAIN":        {"--port", "587", "--auth", "PLAIN", "--stop-after", "auth"},
+		"AUTH LOGIN":        {"--port", "465", "--auth", "LOGIN", "--stop-after", "auth"},
+		"IMAP LOGIN quoted": {"--port", "143", "--stop-after", "auth"},
+		"POP3 PASS":         {"--port", "110", "--stop-after", "auth"},
+	} {
+		for _, reveal := range []bool{false, true} {
+			file := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+strconv.FormatBool(reveal)+".jsonl")
+			a := append([]string{"session", "--format", "json", "--record", file, "--lab-state-dir", state}, args...)
+			if reveal {
+				a = append(a, "--reveal-secrets")
+			}
+			if code, _, errOut := runMailwire(t, a...); code != exitOK {
+				t.Fatalf("%s: exit %d\n%s", name, code, errOut)
+			}
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			file, decoded := string(b), decodeBase64Runs(string(b))
+			if !reveal {
+				for _, s := range forms {
+					if strings.Contains(file, s) || strings.Contains(decoded, s) {
+						t.Errorf("%s: the recording holds %q", name, s)
+					}
+				}
+				if !strings.Contains(file, protocol.Mask("x")) || !strings.Contains(file, `"secrets":"masked"`) {
+					t.Errorf("%s: no mask, or the header does not say masked", name)
+				}
+			} else if !strings.Contains(decoded, pw) && !strings.Contains(file, pw) || !strings.Contains(file, `"secrets":"revealed"`) {
+				t.Errorf("%s: --reveal-secrets lost the password, or the header does not say so", name)
+			}
+		}
+	}
+}
+
+// TestReplayErrors: what cannot be replayed says why, with the exit
+// status of a failure (1) or of a usage error (2).
+func TestReplayErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	newer := write("newer.jsonl", `{"mailwire_recording":3,"mailwire":"v9"}`+"\n")
+	transcript := write("transcript.jsonl", `{"seq":1,"kind":"connect"}`+"\n")
+	cut := write("cut.jsonl", `{"mailwire_recording":1,"secrets":"masked","proto":"smtp"}`+"\n"+`{"seq":1,"kind":"conn`)
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"replay", newer}, exitFailed, "recording schema 3 is newer than this mailwire (1): upgrade mailwire to read it"},
+		{[]string{"replay", transcript}, exitFailed, "a --format json transcript is not a recording"},
+		{[]string{"replay", cut, "--format", "text"}, exitFailed, "recording line 2: unexpected end of JSON input"},
+		{[]string{"replay", filepath.Join(dir, "missing.jsonl")}, exitFailed, "no such file"},
+		{[]string{"replay", newer, "--format", "xml"}, exitUsage, `--format "xml"`},
+		{[]string{"replay"}, exitUsage, "accepts 1 arg"},
+		{[]string{"session", "--reveal-secrets"}, exitUsage, "--reveal-secrets: only with --record"},
+	} {
+		code, _, errOut := runMailwire(t, c.args...)
+		errOut = strings.Join(strings.Fields(errOut), " ") // fang wraps the message
+		if code != c.code || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, want %d with %q:\n%s", c.args, code, c.code, c.want, errOut)
+		}
+	}
+}
+
+// TestReplayStream: the screen's stream of a recording is its events, and
+// a line that cannot be read ends it with an error event that names it.
+func TestReplayStream(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "r.jsonl")
+	body := `{"mailwire_recording":1,"secrets":"masked","proto":"smtp","port":587}` + "\n" +
+		`{"seq":1,"at_ns":5,"kind":"connect","text":"connected"}` + "\n" + `{"seq":2,"kind":`
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := replayStream(context.Background(), p, render.RecordingLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds, texts []string
+	for ev := range ch {
+		kinds = append(kinds, string(ev.Kind))
+		texts = append(texts, ev.Text)
+	}
+	if strings.Join(kinds, ",") != "connect,error" || !strings.Contains(texts[1], "recording line 3: unexpected end of JSON input") {
+		t.Errorf("stream: %v %q", kinds, texts)
+	}
+	open := replayOpener(p, render.RecordingLimits{}, replayRequest(render.RecordingHeader{Port: 587}, p))
+	if _, err := open(context.Background(), replayRequest(render.RecordingHeader{Port: 25}, p)); err == nil {
+		t.Error("the replay opened a session on another port")
+	}
+}
+
+var makeRecordings = flag.Bool("make-recordings", false,
+	"write the committed recordings (sessions/render/testdata/recordings) from sessions against the in-process lab")
+
+// TestMakeRecordingFixtures writes the recordings that
+// sessions/render/testdata/recordings keeps so that a recording made by
+// today's mailwire stays loadable: one per kind of port and one per
+// scenario with its defaults, each `mailwire session … --record` against
+// the in-process lab (never a real server), its demo password masked.
+// Only with -make-recordings:
+//
+//	go test ./cmd/mailwire -run TestMakeRecordingFixtures -make-recordings
+//
+// then update the goldens that render them (render: -update-recordings;
+// tui: -update), and look at the difference.
+func TestMakeRecordingFixtures(t *testing.T) {
+	if !*makeRecordings {
+		t.Skip("-make-recordings not given")
+	}
+	dir := filepath.Join("..", "..", "sessions", "render", "testdata", "recordings")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	for name, args := range recordingFixtures() {
+		file := filepath.Join(dir, name+".jsonl")
+		code, _, errOut := runMailwire(t, append([]string{"session", "--format", "json", "--record", file, "--lab-state-dir", state}, args...)...)
+		if code != exitOK && code != exitUnsafe {
+			t.Fatalf("%s: exit %d\n%s", name, code, errOut)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(lab.DemoPassword)) || strings.Contains(decodeBase64Runs(string(b)), lab.DemoPassword) {
+			t.Fatalf("%s: the recording holds the lab's password", name)
+		}
+		// Committed files are read by everyone: 0644, not --record's 0600.
+		if err := os.Chmod(file, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %s", name, strings.TrimSpace(errOut))
+	}
+}
