@@ -174,13 +174,15 @@ func (m *exportMenu) done(msg exportDoneMsg) {
 	}
 	var parts []string
 	for _, f := range msg.files {
-		parts = append(parts, wire.SafeString(f.path)+" ("+humanSize(f.size)+")")
+		// The name and the size; the directory is the menu's.
+		parts = append(parts, wire.SafeString(filepath.Base(f.path))+" ("+humanSize(f.size)+")")
 	}
 	m.note, m.noteErr = "wrote "+strings.Join(parts, " and "), false
 }
 
-// View draws the menu in a box of width w.
-func (m *exportMenu) View(w int) []string {
+// View draws the menu in a box of width w and height h (at least its
+// lines).
+func (m *exportMenu) View(w, h int) []string {
 	st := m.c.Styles
 	inner := max(w-4, 10)
 	lines := []string{st.Title.Render("Export this session") + st.Muted.Render(" · passwords masked")}
@@ -193,7 +195,7 @@ func (m *exportMenu) View(w int) []string {
 		lines = append(lines, ansi.Truncate(line, inner, "…"))
 	}
 	lines = append(lines, st.Muted.Render(ansi.Truncate("enter/1–5 write · esc close · to "+wire.SafeString(m.dirLabel()), inner, "…")))
-	box := st.Border.Width(w).Padding(0, 1).Render(strings.Join(lines, "\n"))
+	box := st.Border.Width(w).Height(h).Padding(0, 1).Render(strings.Join(lines, "\n"))
 	return strings.Split(box, "\n")
 }
 

@@ -125,9 +125,8 @@ func (s *sessionScreen) View() string {
 	list := s.tl.lines()
 	detail := strings.Split(s.detail.View(), "\n")
 	if s.export.open {
-		// The menu takes the detail pane's place, at its top.
-		menu := s.export.View(l.detailW)
-		detail = append(menu, detail[min(len(menu), len(detail)):]...)
+		// The menu takes the detail pane's place.
+		detail = s.export.View(l.detailW, len(detail))
 	}
 	if l.wide {
 		for i := range max(len(list), len(detail)) {
