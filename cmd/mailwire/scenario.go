@@ -91,6 +91,8 @@ func printStream(w io.Writer, format string, po render.Options, ch <-chan wire.E
 			pErr = text.Close()
 		case "markdown":
 			pErr = render.Markdown(w, evs, po)
+		case "html":
+			pErr = render.HTML(w, evs, po)
 		}
 	}
 	if pErr != nil {

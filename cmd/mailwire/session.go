@@ -58,6 +58,7 @@ type sessionFlags struct {
 	stopAfter  string // connect, tls, auth: end the session after that stage
 	fetch      bool   // POP3/IMAP: read the mailbox after logging in
 	budget     wire.Budget
+	export     exportFlags // --pcap, --keylog, --cast (export.go)
 	record     recordFlags // --record, --reveal-secrets
 }
 
@@ -128,6 +129,7 @@ func newSessionCmd() *cobra.Command {
 	fl.StringVar(&f.variant, "variant", "", "the scenario's variant (e.g. an attack: remove, replace, refuse, …)")
 	addSideEffectFlags(fl, &f)
 	addBudgetFlags(fl, &f.budget)
+	addExportFlags(fl, &f.export)
 	addRecordFlags(fl, &f.record)
 	cmd.MarkFlagsMutuallyExclusive("port", "proto")
 	cmd.MarkFlagsMutuallyExclusive("ca-file", "insecure")
@@ -404,8 +406,18 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw p
 	if err != nil {
 		return err
 	}
+	x, err := startExports(errOut, f.export, &o, port, f.target == "")
+	if err != nil {
+		rec.close()
+		return err
+	}
+	defer x.close()
 	evs, err := printStream(w, f.format, po, sessions.Stream(ctx, o), rec.tee(nil))
 	if err != nil {
+		rec.close()
+		return err
+	}
+	if err := x.finish(errOut, castRequest(o, port, f.target == ""), evs); err != nil {
 		rec.close()
 		return err
 	}
@@ -418,9 +430,9 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw p
 // session and a scenario alike.
 func checkOutputFlags(f sessionFlags) error {
 	switch f.format {
-	case "text", "json", "markdown":
+	case "text", "json", "markdown", "html":
 	default:
-		return usageError(fmt.Errorf("--format %q: want text, json or markdown", f.format))
+		return usageError(fmt.Errorf("--format %q: want text, json, markdown or html", f.format))
 	}
 	switch f.forceColor {
 	case "", "always", "never":
