@@ -65,6 +65,9 @@ func (t *paneText) annotation(a content.Annotation) {
 	if a.Risk != "" {
 		t.para(t.st.Warning, "⚠ "+a.Risk)
 	}
+	if a.Fix != "" {
+		t.para(t.st.Title, "→ What to change: "+a.Fix)
+	}
 	if len(a.Refs) > 0 {
 		t.para(t.st.Muted, content.JoinRefs(a.Refs))
 	}
@@ -141,6 +144,7 @@ var eventSections = []func(e *explainer, t *paneText, ev *wire.Event){
 	(*explainer).handshakeSection,
 	(*explainer).recordSection,
 	(*explainer).tlsStateSection,
+	(*explainer).chainSection,
 	(*explainer).errorSection,
 	(*explainer).bytesSection,
 	(*explainer).observedSection,
@@ -301,8 +305,11 @@ func (e *explainer) tlsStateSection(t *paneText, ev *wire.Event) {
 	if ts.ServerName != "" {
 		t.field("server name", wire.SafeString(ts.ServerName))
 	}
-	for i, c := range ts.PeerChain {
-		t.field(fmt.Sprintf("certificate[%d]", i), wire.SafeString(c))
+	if ts.Chain == nil {
+		// A recording made before chains were kept: the subjects only.
+		for i, c := range ts.PeerChain {
+			t.field(fmt.Sprintf("certificate[%d]", i), wire.SafeString(c))
+		}
 	}
 	verified := st.OK.Render("verified")
 	if !ts.Verified {
@@ -311,6 +318,52 @@ func (e *explainer) tlsStateSection(t *paneText, ev *wire.Event) {
 	t.field("certificate", verified+" ("+wire.SafeString(ts.VerifyMethod)+")")
 	if ts.VerifyError != "" {
 		t.field("verify error", wire.SafeString(ts.VerifyError))
+	}
+}
+
+// chainSection shows the server's certificate chain in plain words (the
+// chain view the printers show too, render.NewChainView): the verdict,
+// each certificate's facts, and each problem with what it means and what
+// to change on the server (issue 9 §3).
+func (e *explainer) chainSection(t *paneText, ev *wire.Event) {
+	if !lensShowsTLSState(e.lens, *ev) {
+		return
+	}
+	v := render.NewChainView(ev.TLS)
+	if v == nil {
+		return
+	}
+	st := t.st
+	t.heading("Certificate chain")
+	style := st.OK
+	if !v.Verified {
+		style = st.Error
+	}
+	t.para(style, v.Heading)
+	for _, c := range v.Certs {
+		t.b.WriteString("\n")
+		t.para(st.Title, c.Title)
+		for _, f := range c.Brief {
+			t.field(f.Name, f.Value)
+		}
+	}
+	// The error a certificate stopped is explained above already.
+	shown := map[string]bool{}
+	if ev.Err != nil {
+		shown[ev.Err.Explain] = true
+	}
+	for _, p := range v.Problems {
+		t.b.WriteString("\n")
+		pstyle := st.Warning
+		if p.Fatal {
+			pstyle = st.Error
+		}
+		t.para(pstyle, p.Mark()+" "+p.Text)
+		if a, ok := content.Lookup(p.Key); ok && !shown[p.Key] && !shown[a.Key] {
+			shown[p.Key], shown[a.Key] = true, true
+			t.para(st.Title, a.Title)
+			t.annotation(a)
+		}
 	}
 }
 

@@ -15,51 +15,52 @@ import (
 // out; this file decides what it holds. Every string from a certificate is
 // sanitized here, before either printer sees it.
 
-// chainView is a chain ready to print.
-type chainView struct {
-	heading string // the whole verdict in one line, for the text printer
-	// The heading's parts, for a printer that sets them apart: the name
+// ChainView is a chain ready to show: what the text and Markdown printers
+// and the session screen's detail pane lay out, each its own way.
+type ChainView struct {
+	Heading string // the whole verdict in one line, for the text printer
+	// The heading's parts, for a renderer that sets them apart: the name
 	// checked, how many certificates were sent, against what they were
 	// checked, the verdict, and the trusted root the chain led to.
-	name, method, anchor string
-	sent                 int
-	verified             bool
-	certs                []certView
-	problems             []problemView
+	Name, Method, Anchor string
+	Sent                 int
+	Verified             bool
+	Certs                []ChainCert
+	Problems             []ChainProblem
 }
 
-// certView is one certificate: a title ("[0] CN=…") and its facts, in
-// order: all of them (fields, for Markdown), and the compact set a
-// terminal transcript shows (brief).
-type certView struct {
-	title         string
-	fields, brief []chainField
+// ChainCert is one certificate: a title ("[0] CN=…") and its facts, in
+// order: all of them (Fields, for Markdown), and the compact set a
+// terminal shows (Brief).
+type ChainCert struct {
+	Title         string
+	Fields, Brief []ChainField
 }
 
-// chainField is one fact; peer says its value comes from the certificate
-// (a name, a fingerprint), not from mailwire's own words; halves says it is
+// ChainField is one fact; Peer says its value comes from the certificate
+// (a name, a fingerprint), not from mailwire's own words; Halves says it is
 // one long word (a fingerprint) that a narrow view may split in the middle
 // rather than cut where the line ends.
-type chainField struct {
-	name, value  string
-	peer, halves bool
+type ChainField struct {
+	Name, Value  string
+	Peer, Halves bool
 }
 
-// problemView is one problem: its words and its annotation key.
-type problemView struct {
-	fatal bool
-	text  string // certs.Chain.Describe, sanitized
-	key   string
+// ChainProblem is one problem: its words and its annotation key.
+type ChainProblem struct {
+	Fatal bool
+	Text  string // certs.Chain.Describe, sanitized
+	Key   string
 }
 
-// newChainView returns the chain view of t, or nil when t carries no chain.
-func newChainView(t *wire.TLSState) *chainView {
+// NewChainView returns the chain view of t, or nil when t carries no chain.
+func NewChainView(t *wire.TLSState) *ChainView {
 	if t == nil || t.Chain == nil {
 		return nil
 	}
 	ch := t.Chain
-	v := &chainView{name: wire.SafeString(ch.Name), method: wire.SafeString(t.VerifyMethod), anchor: wire.SafeString(ch.Anchor),
-		sent: len(ch.Certs) + ch.MoreCerts, verified: t.Verified}
+	v := &ChainView{Name: wire.SafeString(ch.Name), Method: wire.SafeString(t.VerifyMethod), Anchor: wire.SafeString(ch.Anchor),
+		Sent: len(ch.Certs) + ch.MoreCerts, Verified: t.Verified}
 	var h strings.Builder
 	h.WriteString("certificate chain")
 	if ch.Name != "" {
@@ -83,20 +84,20 @@ func newChainView(t *wire.TLSState) *chainView {
 	default:
 		h.WriteString(": NOT verified")
 	}
-	v.heading = h.String()
+	v.Heading = h.String()
 	for i, c := range ch.Certs {
-		v.certs = append(v.certs, certViewOf(ch, i, c))
+		v.Certs = append(v.Certs, certViewOf(ch, i, c))
 	}
 	if ch.MoreCerts > 0 {
-		v.certs = append(v.certs, certView{title: fmt.Sprintf("… and %s more, not shown", words.Plural(ch.MoreCerts, "certificate"))})
+		v.Certs = append(v.Certs, ChainCert{Title: fmt.Sprintf("… and %s more, not shown", words.Plural(ch.MoreCerts, "certificate"))})
 	}
 	for _, p := range ch.Problems {
-		v.problems = append(v.problems, problemView{fatal: p.Fatal, text: wire.SafeString(ch.Describe(p)), key: p.Annotation})
+		v.Problems = append(v.Problems, ChainProblem{Fatal: p.Fatal, Text: wire.SafeString(ch.Describe(p)), Key: p.Annotation})
 	}
 	return v
 }
 
-func certViewOf(ch *certs.Chain, i int, c certs.Cert) certView {
+func certViewOf(ch *certs.Chain, i int, c certs.Cert) ChainCert {
 	title := fmt.Sprintf("[%d] %s", i, wire.SafeString(c.Subject))
 	switch {
 	case c.SelfSigned && c.CA:
@@ -130,7 +131,7 @@ func certViewOf(ch *certs.Chain, i int, c certs.Cert) certView {
 	case c.MustStaple:
 		ext = "no SCTs; OCSP must-staple"
 	}
-	f := []chainField{
+	f := []ChainField{
 		{"names", names, true, false},
 		{"issuer", wire.SafeString(c.Issuer), true, false},
 		{"valid", fmt.Sprintf("%s to %s (%s)", c.NotBefore.UTC().Format("2006-01-02 15:04"),
@@ -143,9 +144,9 @@ func certViewOf(ch *certs.Chain, i int, c certs.Cert) certView {
 		{"SCTs", scts, false, false},
 		{"must-staple", staple, false, false},
 	}
-	brief := []chainField{
+	brief := []ChainField{
 		f[0], f[1], f[2],
-		{"key", f[3].value + ", signed " + f[4].value, false, false},
+		{"key", f[3].Value + ", signed " + f[4].Value, false, false},
 		f[5], f[6],
 		{"extensions", ext, false, false},
 	}
@@ -153,16 +154,16 @@ func certViewOf(ch *certs.Chain, i int, c certs.Cert) certView {
 		brief = brief[1:] // a CA names no host; "names: none" would only add a line
 	}
 	if len(c.IssuerURLs) > 0 {
-		u := chainField{"issuer URL", wire.SafeString(strings.Join(c.IssuerURLs, ", ")), true, false}
+		u := ChainField{"issuer URL", wire.SafeString(strings.Join(c.IssuerURLs, ", ")), true, false}
 		f, brief = append(f, u), append(brief, u)
 	}
-	return certView{title: title, fields: f, brief: brief}
+	return ChainCert{Title: title, Fields: f, Brief: brief}
 }
 
-// problemMark is the sign before a problem: ✗ when it fails the chain,
+// Mark is the sign before a problem: ✗ when it fails the chain,
 // ⚠ for a weakness of a chain that verified.
-func (p problemView) mark() string {
-	if p.fatal {
+func (p ChainProblem) Mark() string {
+	if p.Fatal {
 		return "✗"
 	}
 	return "⚠"

@@ -154,11 +154,11 @@ func htmlLensView(evs []wire.Event, o Options, explain func(string) (content.Ann
 		}
 		if o.Lens.ShowsTLSState(ev) {
 			r.Lines = append(r.Lines, detailLines(wire.Event{TLS: ev.TLS}, lens.Endpoint)...)
-			if cv := newChainView(ev.TLS); cv != nil {
-				r.Lines = append(r.Lines, cv.heading)
-				for _, pr := range cv.problems {
-					explain(pr.key)
-					r.Lines = append(r.Lines, pr.mark()+" "+pr.text)
+			if cv := NewChainView(ev.TLS); cv != nil {
+				r.Lines = append(r.Lines, cv.Heading)
+				for _, pr := range cv.Problems {
+					explain(pr.Key)
+					r.Lines = append(r.Lines, pr.Mark()+" "+pr.Text)
 				}
 			}
 		}

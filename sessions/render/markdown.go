@@ -52,7 +52,7 @@ func Markdown(w io.Writer, evs []wire.Event, o Options) error {
 		}
 		return ann, ok
 	}
-	var chains []*chainView
+	var chains []*ChainView
 	for _, ev := range evs {
 		if !o.Lens.Shows(ev) {
 			continue
@@ -89,7 +89,7 @@ func Markdown(w io.Writer, evs []wire.Event, o Options) error {
 // lens shows, a chain's heading and problems (the chain is added to chains
 // for the tables after the exchange), and the cleartext-credential warning.
 // explain notes the annotations the section after the table explains.
-func mdWhat(ev wire.Event, o Options, explain func(string) (content.Annotation, bool), chains *[]*chainView) []string {
+func mdWhat(ev wire.Event, o Options, explain func(string) (content.Annotation, bool), chains *[]*ChainView) []string {
 	var what []string
 	switch {
 	case ev.Kind == wire.KindBoundary:
@@ -125,15 +125,15 @@ func mdWhat(ev wire.Event, o Options, explain func(string) (content.Annotation, 
 			what = append(what, mdCode(l, true))
 		}
 	}
-	if v := newChainView(ev.TLS); v != nil && o.Lens.ShowsTLSState(ev) {
+	if v := NewChainView(ev.TLS); v != nil && o.Lens.ShowsTLSState(ev) {
 		// The row names the verdict and the problems; the
 		// certificates follow the table, and the problems' words
 		// join "What the lines mean".
 		*chains = append(*chains, v)
-		what = append(what, mdCode(v.heading, true)+fmt.Sprintf(" (chain %d below)", len(*chains)))
-		for _, pr := range v.problems {
-			explain(pr.key)
-			what = append(what, pr.mark()+" "+mdCode(pr.text, true))
+		what = append(what, mdCode(v.Heading, true)+fmt.Sprintf(" (chain %d below)", len(*chains)))
+		for _, pr := range v.Problems {
+			explain(pr.Key)
+			what = append(what, pr.Mark()+" "+mdCode(pr.Text, true))
 		}
 	}
 	if lens.Eavesdropper.ShowsCredential(ev) {
@@ -168,57 +168,57 @@ func mdMeanings(bw io.Writer, order []string, o Options) {
 // mdChains writes each certificate chain of the session: its verdict, a
 // table of facts per certificate (values from the certificate in code
 // spans), and its problems with their titles.
-func mdChains(w io.Writer, chains []*chainView, o Options) {
+func mdChains(w io.Writer, chains []*ChainView, o Options) {
 	for n, v := range chains {
 		if len(chains) == 1 {
 			fmt.Fprintf(w, "## Certificate chain\n\n")
 		} else {
 			fmt.Fprintf(w, "## Certificate chain %d\n\n", n+1)
 		}
-		s := "The server sent " + words.Plural(v.sent, "certificate")
-		if v.name != "" {
-			s += ", checked for " + mdCode(v.name, false)
+		s := "The server sent " + words.Plural(v.Sent, "certificate")
+		if v.Name != "" {
+			s += ", checked for " + mdCode(v.Name, false)
 		}
-		switch v.method {
+		switch v.Method {
 		case "":
 		case string(wire.VerifyOff):
 			s += " (verification off, but checked anyway)"
 		default:
-			s += " against " + mdLine(v.method)
+			s += " against " + mdLine(v.Method)
 		}
 		switch {
-		case v.verified && v.anchor != "":
-			s += ": **verified**, up to the trusted root " + mdCode(v.anchor, false) + "."
-		case v.verified:
+		case v.Verified && v.Anchor != "":
+			s += ": **verified**, up to the trusted root " + mdCode(v.Anchor, false) + "."
+		case v.Verified:
 			s += ": **verified**."
 		default:
 			s += ": **not verified**."
 		}
 		fmt.Fprintf(w, "%s\n\n", s)
-		for _, c := range v.certs {
-			fmt.Fprintf(w, "### %s\n\n", mdCode(c.title, false))
-			if len(c.fields) == 0 {
+		for _, c := range v.Certs {
+			fmt.Fprintf(w, "### %s\n\n", mdCode(c.Title, false))
+			if len(c.Fields) == 0 {
 				continue
 			}
 			fmt.Fprintln(w, "| fact | value |")
 			fmt.Fprintln(w, "|---|---|")
-			for _, f := range c.fields {
-				val := mdTable(f.value)
-				if f.peer {
-					val = mdCode(f.value, true)
+			for _, f := range c.Fields {
+				val := mdTable(f.Value)
+				if f.Peer {
+					val = mdCode(f.Value, true)
 				}
-				fmt.Fprintf(w, "| %s | %s |\n", f.name, val)
+				fmt.Fprintf(w, "| %s | %s |\n", f.Name, val)
 			}
 			fmt.Fprintln(w)
 		}
-		for _, pr := range v.problems {
+		for _, pr := range v.Problems {
 			title := ""
-			if ann, ok := o.lookup(pr.key); ok {
+			if ann, ok := o.lookup(pr.Key); ok {
 				title = "**" + mdLine(ann.Title) + "**: "
 			}
-			fmt.Fprintf(w, "- %s %s%s\n", pr.mark(), title, mdCode(pr.text, false))
+			fmt.Fprintf(w, "- %s %s%s\n", pr.Mark(), title, mdCode(pr.Text, false))
 		}
-		if len(v.problems) > 0 {
+		if len(v.Problems) > 0 {
 			fmt.Fprintln(w)
 		}
 	}

@@ -480,7 +480,7 @@ func (p *TextPrinter) event(ev wire.Event) {
 			fmt.Fprintln(bw, pre+st.render(st.detail, wl))
 		}
 	}
-	if v := newChainView(ev.TLS); v != nil && o.Lens.ShowsTLSState(ev) {
+	if v := NewChainView(ev.TLS); v != nil && o.Lens.ShowsTLSState(ev) {
 		p.chain(v)
 	}
 	if lens.Eavesdropper.ShowsCredential(ev) {
@@ -533,18 +533,18 @@ const chainLabel = 14
 // the verdict, each certificate with its facts, then each problem with its
 // annotation's title, and the first time a problem appears its words and
 // what to change (printProse).
-func (p *TextPrinter) chain(v *chainView) {
+func (p *TextPrinter) chain(v *ChainView) {
 	bw, st, width := p.w, p.st, p.width
 	in := strings.Repeat(" ", ruleIndent)
 	style := st.encrypted
-	if !v.verified {
+	if !v.Verified {
 		style = st.warn
 	}
-	for _, l := range wrap(v.heading, width-ruleIndent) {
+	for _, l := range wrap(v.Heading, width-ruleIndent) {
 		fmt.Fprintln(bw, in+st.render(style, l))
 	}
-	for _, c := range v.certs {
-		for i, l := range wrap(c.title, width-ruleIndent-2) {
+	for _, c := range v.Certs {
+		for i, l := range wrap(c.Title, width-ruleIndent-2) {
 			pre := in + "  "
 			if i > 0 {
 				pre += "    "
@@ -552,23 +552,23 @@ func (p *TextPrinter) chain(v *chainView) {
 			fmt.Fprintln(bw, pre+l)
 		}
 		room := width - ruleIndent - 6 - chainLabel
-		for _, f := range c.brief {
-			val := f.value
-			if f.halves && len(val) > room {
+		for _, f := range c.Brief {
+			val := f.Value
+			if f.Halves && len(val) > room {
 				val = val[:len(val)/2] + " " + val[len(val)/2:]
 			}
 			for i, l := range wrap(val, room) {
 				label := strings.Repeat(" ", chainLabel)
 				if i == 0 {
-					label = fmt.Sprintf("%-*s", chainLabel, f.name)
+					label = fmt.Sprintf("%-*s", chainLabel, f.Name)
 				}
 				fmt.Fprintln(bw, in+"      "+st.render(st.detail, label+l))
 			}
 		}
 	}
-	for _, pr := range v.problems {
-		ann, ok := p.o.lookup(pr.key)
-		text := pr.mark() + " " + pr.text
+	for _, pr := range v.Problems {
+		ann, ok := p.o.lookup(pr.Key)
+		text := pr.Mark() + " " + pr.Text
 		if ok {
 			text += " — " + ann.Title
 		}
