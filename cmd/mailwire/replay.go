@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
@@ -179,7 +178,7 @@ func runReplayPrint(out, errOut io.Writer, path string, f replayFlags) error {
 
 // runReplayScreen opens the recording in the session screen. The screen
 // reads a stream of events as it does live; here the stream comes from
-// the file (replayStream), and r reads it again.
+// the file (tui.ReplayOpener), and r reads it again.
 func runReplayScreen(ctx context.Context, path string, lim render.RecordingLimits) error {
 	file, rr, err := openRecording(path, lim)
 	if err != nil {
@@ -192,82 +191,11 @@ func runReplayScreen(ctx context.Context, path string, lim render.RecordingLimit
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	req := replayRequest(h, path)
-	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, OpenSession: replayOpener(path, lim, req), Connect: &req}),
+	req := tui.ReplayRequest(h, path)
+	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, OpenSession: tui.ReplayOpener(path, lim, req), Connect: &req}),
 		tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("terminal interface: %w", err)
 	}
 	return nil
-}
-
-// replayRequest is the session screen's request for a recording: what it
-// recorded (the scenario, its port and variant, which the panels need),
-// labelled as a replay.
-func replayRequest(h render.RecordingHeader, path string) tui.SessionRequest {
-	req := tui.SessionRequest{
-		Port: h.Port, Target: h.Target, Proto: h.Proto, TLSMode: h.TLSMode,
-		Label:      "replay of " + filepath.Base(path) + ", recorded " + h.RecordedAt.UTC().Format("2006-01-02 15:04 MST"),
-		ServerName: h.Options.ServerName, User: h.Options.User,
-	}
-	if h.Target == "" && h.Lab {
-		req.Target = "the lab"
-	}
-	if s := h.Scenario; s != nil {
-		req.Scenario, req.Port, req.Variant = s.Name, s.Port, s.Variant
-	}
-	return req
-}
-
-// replayOpener is the screen's OpenSession offline: the recorded session
-// is the only one there is.
-func replayOpener(path string, lim render.RecordingLimits, want tui.SessionRequest) func(context.Context, tui.SessionRequest) (<-chan wire.Event, error) {
-	return func(ctx context.Context, r tui.SessionRequest) (<-chan wire.Event, error) {
-		if r.Scenario != want.Scenario || r.Port != want.Port || r.Variant != want.Variant || r.Prompt {
-			return nil, fmt.Errorf("offline: this is a replay of %s, and nothing else can run", wire.SafeString(filepath.Base(path)))
-		}
-		return replayStream(ctx, path, lim)
-	}
-}
-
-// replayBuffer is how far reading the file runs ahead of the screen: two
-// of the screen's batches.
-const replayBuffer = 1024
-
-// replayStream streams the events of the recording at path, as
-// sessions.Stream streams a live session's, and closes the channel after
-// the last. A line that cannot be read ends the stream with an error
-// event that names it, after the events before it.
-func replayStream(ctx context.Context, path string, lim render.RecordingLimits) (<-chan wire.Event, error) {
-	file, rr, err := openRecording(path, lim)
-	if err != nil {
-		return nil, err
-	}
-	ch := make(chan wire.Event, replayBuffer)
-	go func() {
-		defer close(ch)
-		defer file.Close()
-		var last wire.Event
-		for {
-			ev, err := rr.Next()
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				ev = wire.Event{Seq: last.Seq + 1, At: last.At, Kind: wire.KindError, Dir: wire.Local,
-					Layer: wire.LayerNote, Visible: wire.VisibleNone, Text: "replay: " + err.Error(),
-					Err: &wire.ErrorInfo{Op: "read recording", Message: err.Error()}}
-			}
-			select {
-			case ch <- ev:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
-			last = ev
-		}
-	}()
-	return ch, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/render"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/tui"
 )
 
 // recordingFixtures are what the committed recordings hold: a session on
@@ -233,7 +234,9 @@ func TestReplayStream(t *testing.T) {
 	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ch, err := replayStream(context.Background(), p, render.RecordingLimits{})
+	want := tui.ReplayRequest(render.RecordingHeader{Port: 587}, p)
+	open := tui.ReplayOpener(p, render.RecordingLimits{}, want)
+	ch, err := open(context.Background(), want)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,8 +248,7 @@ func TestReplayStream(t *testing.T) {
 	if strings.Join(kinds, ",") != "connect,error" || !strings.Contains(texts[1], "recording line 3: unexpected end of JSON input") {
 		t.Errorf("stream: %v %q", kinds, texts)
 	}
-	open := replayOpener(p, render.RecordingLimits{}, replayRequest(render.RecordingHeader{Port: 587}, p))
-	if _, err := open(context.Background(), replayRequest(render.RecordingHeader{Port: 25}, p)); err == nil {
+	if _, err := open(context.Background(), tui.ReplayRequest(render.RecordingHeader{Port: 25}, p)); err == nil {
 		t.Error("the replay opened a session on another port")
 	}
 }

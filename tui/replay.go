@@ -1,0 +1,100 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/mailwire/mailwire/sessions/render"
+	"github.com/mailwire/mailwire/sessions/wire"
+)
+
+// Replay: a recording (render's, made with --record or saved from this
+// screen) shown offline in the session screen, exactly as a live session
+// is shown: the screen reads a stream of events, and here the stream comes
+// from the file instead of the network. `mailwire replay FILE` opens the
+// screen on ReplayRequest with ReplayOpener as Options.OpenSession (and
+// the request as Options.Connect); r reads the file again.
+
+// ReplayRequest is the session screen's request for a recording whose
+// header is h, read from the file named name: what it recorded (the
+// scenario, its port and variant, which the panels need; the protocol,
+// port and TLS mode the header shows), labelled as a replay.
+func ReplayRequest(h render.RecordingHeader, name string) SessionRequest {
+	req := SessionRequest{
+		Port: h.Port, Target: h.Target, Proto: h.Proto, TLSMode: h.TLSMode,
+		Label:      "replay of " + filepath.Base(name) + ", recorded " + h.RecordedAt.UTC().Format("2006-01-02 15:04 MST"),
+		ServerName: h.Options.ServerName, User: h.Options.User,
+	}
+	if h.Target == "" && h.Lab {
+		req.Target = "the lab"
+	}
+	if s := h.Scenario; s != nil {
+		req.Scenario, req.Port, req.Variant = s.Name, s.Port, s.Variant
+	}
+	return req
+}
+
+// ReplayOpener is OpenSession offline: the session of want, read from the
+// recording at path within lim, is the only one there is; another
+// request (a port of the port table, a scenario of the picker) is refused.
+func ReplayOpener(path string, lim render.RecordingLimits, want SessionRequest) func(context.Context, SessionRequest) (<-chan wire.Event, error) {
+	return func(ctx context.Context, r SessionRequest) (<-chan wire.Event, error) {
+		if r.Scenario != want.Scenario || r.Port != want.Port || r.Variant != want.Variant || r.Prompt {
+			return nil, fmt.Errorf("offline: this is a replay of %s, and nothing else can run", filepath.Base(path))
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("replay: %w", err)
+		}
+		rr, err := render.NewRecordingReader(f, lim)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("replay %s: %w", filepath.Base(path), err)
+		}
+		return ReplayStream(ctx, rr, f), nil
+	}
+}
+
+// replayBuffer is how far reading runs ahead of the screen: two of its
+// batches (maxBatch).
+const replayBuffer = 2 * maxBatch
+
+// ReplayStream streams the events rr reads, as sessions.Stream streams a
+// live session's, and closes the channel after the last, and then c (the
+// file). A line that cannot be read ends the stream with an error event
+// that says why and names the line, after the events before it. The
+// caller drains the channel, or cancels ctx.
+func ReplayStream(ctx context.Context, rr *render.RecordingReader, c io.Closer) <-chan wire.Event {
+	ch := make(chan wire.Event, replayBuffer)
+	go func() {
+		defer close(ch)
+		if c != nil {
+			defer c.Close()
+		}
+		var last wire.Event
+		for {
+			ev, err := rr.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				ev = wire.Event{Seq: last.Seq + 1, At: last.At, Kind: wire.KindError, Dir: wire.Local,
+					Layer: wire.LayerNote, Visible: wire.VisibleNone, Text: "replay: " + err.Error(),
+					Err: &wire.ErrorInfo{Op: "read recording", Message: err.Error()}}
+			}
+			select {
+			case ch <- ev:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+			last = ev
+		}
+	}()
+	return ch
+}
