@@ -71,6 +71,17 @@ type Options struct {
 	// with a context the TUI cancels when the run is over. Nil means the
 	// connect form cannot connect.
 	OpenPrompt func(ctx context.Context, req SessionRequest) (PromptHandle, <-chan wire.Event, error)
+	// OpenScan starts a scan of a host (sessions/scan): its progress and
+	// then its report arrive on the channel, which is closed after the
+	// report. Like OpenSession it is called inside a tea.Cmd with a
+	// context the TUI cancels when the scan is re-run or left; the
+	// producer must stop sending once it is done. Nil means no scans.
+	OpenScan func(ctx context.Context, req ScanRequest) (<-chan ScanUpdate, error)
+	// Scan, when set, opens the scan screen on this request at start
+	// (mailwire scan HOST on a terminal). With Connect unset, the target
+	// is the scanned host: the port table and the findings' sessions run
+	// against it.
+	Scan *ScanRequest
 	// RecentFile is where the connect form remembers recent targets
 	// (recent.go); empty means they are not remembered.
 	RecentFile string
@@ -164,6 +175,8 @@ type Common struct {
 	OpenSession func(ctx context.Context, req SessionRequest) (<-chan wire.Event, error)
 	// OpenPrompt is Options.OpenPrompt (nil: no typed sessions).
 	OpenPrompt func(ctx context.Context, req SessionRequest) (PromptHandle, <-chan wire.Event, error)
+	// OpenScan is Options.OpenScan (nil: no scans).
+	OpenScan func(ctx context.Context, req ScanRequest) (<-chan ScanUpdate, error)
 	// Target is the real server of target mode (mailwire connect), or of
 	// the last typed session the connect form opened: the port table's
 	// sessions go there when no lab runs. Nil: no target.

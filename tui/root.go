@@ -26,6 +26,7 @@ const (
 	screenSession
 	screenPicker
 	screenForm // the connect form (connect_form.go)
+	screenScan // a host's scan (scan.go)
 )
 
 // screen is the contract every screen meets: a Bubble Tea model that renders
@@ -67,6 +68,9 @@ type Model struct {
 	width    int
 	height   int
 	quitting bool
+	// sessionFrom is the screen a session was opened from: esc from the
+	// session goes back there when it is the scan screen.
+	sessionFrom screenID
 	// bgKnown: the terminal answered the background colour query, which
 	// COLORFGBG (read from tea.EnvMsg) no longer overrides.
 	bgKnown bool
@@ -89,6 +93,7 @@ func newModel(opts Options) *Model {
 		Keys:        DefaultKeyMap(),
 		OpenSession: opts.OpenSession,
 		OpenPrompt:  opts.OpenPrompt,
+		OpenScan:    opts.OpenScan,
 		recentFile:  opts.RecentFile,
 		catalog:     defaultCatalog(),
 	}
@@ -114,6 +119,15 @@ func newModel(opts Options) *Model {
 		c.Target = &req
 		m.screens[screenSession] = newSessionFor(c, req)
 		m.active = screenSession
+	} else if opts.Scan != nil {
+		// mailwire scan HOST: straight to the scan screen, in target mode
+		// against the scanned host when it was scanned on the canonical
+		// ports, where the port table's sessions reach it.
+		if opts.Scan.canonical() {
+			c.Target = &SessionRequest{Target: opts.Scan.Host, ServerName: opts.Scan.ServerName, CAFile: opts.Scan.CAFile, Label: "target"}
+		}
+		m.screens[screenScan] = newScanScreen(c, *opts.Scan)
+		m.active = screenScan
 	}
 	m.resize()
 	return m
@@ -190,6 +204,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		s := newSessionFor(m.common, msg.req)
 		m.screens[screenSession] = s
+		m.sessionFrom = m.active
 		m.active = screenSession
 		m.resize()
 		return m, tea.Batch(drain, s.Init())
@@ -211,6 +226,30 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.resize()
 		return m, f.Init()
 
+	case openScanMsg:
+		// A fresh scan screen each time; the previous run is cancelled.
+		if old, ok := m.screens[screenScan].(*scanScreen); ok {
+			old.stop()
+		}
+		s := newScanScreen(m.common, msg.req)
+		m.screens[screenScan] = s
+		m.active = screenScan
+		m.resize()
+		return m, s.Init()
+
+	case scanOpenedMsg, scanUpdateMsg:
+		// A scan's messages go to the scan screen even while a session
+		// opened from it is in front.
+		if s, ok := m.screens[screenScan]; ok {
+			s, cmd := s.Update(msg)
+			m.screens[screenScan] = s
+			return m, cmd
+		}
+		if o, ok := msg.(scanOpenedMsg); ok && o.cancel != nil {
+			o.cancel()
+		}
+		return m, nil
+
 	case sessionOpenedMsg, sessionEventsMsg, autoTickMsg, promptOpenedMsg:
 		// A session's messages go to the session screen even while the
 		// picker is in front: it keeps receiving (and draining) its
@@ -223,6 +262,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 
 	case switchScreenMsg:
+		if msg.to == screenPorts && m.active == screenSession && m.sessionFrom == screenScan {
+			msg.to = screenScan // back to the findings the session was opened from
+		}
 		if _, ok := m.screens[msg.to]; ok {
 			m.active = msg.to
 			m.resize()
@@ -495,6 +537,10 @@ func (m *Model) screenTitle() string {
 		return "scenarios"
 	case screenForm:
 		return "connect"
+	case screenScan:
+		if s, ok := m.screens[screenScan].(*scanScreen); ok {
+			return "scan " + wire.SafeString(s.req.Host)
+		}
 	}
 	return "mailwire"
 }
