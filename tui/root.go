@@ -184,16 +184,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 
 	case labResultMsg:
-		if msg.err != nil {
-			m.common.Lab = Lab{State: labFailed, Err: msg.err}
-		} else {
-			m.common.Lab = Lab{State: labReady, Info: msg.info}
-		}
-		cmd := m.forwardAll(msg)
-		if req, ok := m.openOnStart(); ok {
-			cmd = tea.Batch(cmd, func() tea.Msg { return openSessionMsg{req: req} })
-		}
-		return m, cmd
+		return m, m.labResult(msg)
 
 	case openSessionMsg:
 		// A new session screen per request: nothing of the previous
@@ -323,6 +314,21 @@ func (m *Model) setBackground(isDark bool) tea.Cmd {
 		bg = color.White
 	}
 	return m.forwardAll(tea.BackgroundColorMsg{Color: bg})
+}
+
+// labResult takes the lab's start: every screen sees it, and the session
+// of Options.Open opens once the lab is ready.
+func (m *Model) labResult(msg labResultMsg) tea.Cmd {
+	if msg.err != nil {
+		m.common.Lab = Lab{State: labFailed, Err: msg.err}
+	} else {
+		m.common.Lab = Lab{State: labReady, Info: msg.info}
+	}
+	cmd := m.forwardAll(msg)
+	if req, ok := m.openOnStart(); ok {
+		cmd = tea.Batch(cmd, func() tea.Msg { return openSessionMsg{req: req} })
+	}
+	return cmd
 }
 
 // openOnStart is the session of Options.Open against the lab, once the lab
