@@ -85,7 +85,7 @@ func newConnectCmd() *cobra.Command {
 				if err := checkLineMode(cmd.Flags().Changed); err != nil {
 					return err
 				}
-				return runConnectLines(ctx, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o, f)
+				return runConnectLines(ctx, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o, req.Port, f)
 			}
 			// On the screen the AUTH helper asks for the password in a
 			// masked field; the scripted sessions of the port table log
@@ -95,7 +95,7 @@ func newConnectCmd() *cobra.Command {
 			}
 			req.Prompt = o.Proto != protocol.HTTPS
 			req.ServerName, req.CAFile, req.User = f.sni, f.caFile, f.user
-			return runConnect(ctx, o, req)
+			return runConnect(ctx, cmd.ErrOrStderr(), o, req, f.side.record)
 		},
 	}
 	fl := cmd.Flags()
@@ -116,6 +116,7 @@ func newConnectCmd() *cobra.Command {
 	fl.StringVar(&f.side.forceColor, "color", "", "line mode: colour always or never (default: on a terminal, unless NO_COLOR is set)")
 	addSideEffectFlags(fl, &f.side)
 	addBudgetFlags(fl, &f.side.budget)
+	addRecordFlags(fl, &f.side.record)
 	cmd.MarkFlagsMutuallyExclusive("ca-file", "insecure")
 	return cmd
 }
@@ -155,7 +156,7 @@ func checkLineMode(changed func(string) bool) error {
 // one, each after the server answered the one before, and the transcript
 // is printed as `mailwire session` prints it. The exit status follows the
 // events (streamOutcome).
-func runConnectLines(ctx context.Context, in io.Reader, out, errOut io.Writer, o sessions.Options, f connectFlags) error {
+func runConnectLines(ctx context.Context, in io.Reader, out, errOut io.Writer, o sessions.Options, port int, f connectFlags) error {
 	po := render.Options{RevealSecrets: f.side.reveal, Lens: f.side.lens, Hex: f.side.hex, Width: f.side.width, LineWidth: f.side.budget.LineWidth}
 	w := outputWriter(out, f.side, &po)
 	if o.Proto == protocol.HTTPS {
@@ -173,11 +174,18 @@ func runConnectLines(ctx context.Context, in io.Reader, out, errOut io.Writer, o
 		}
 	}
 	ch := sessions.StreamLines(ctx, o, in, sessions.InteractiveOptions{Lockstep: true})
-	evs, err := printStream(w, f.side.format, po, ch, warn)
+	h := sessionHeader(o, port, false, time.Now())
+	h.Typed = true
+	rec, err := f.side.record.open(h)
 	if err != nil {
 		return err
 	}
-	return streamOutcome(evs, "session", func(wire.Event) bool { return true })
+	evs, err := printStream(w, f.side.format, po, ch, rec.tee(warn))
+	if err != nil {
+		rec.close()
+		return err
+	}
+	return rec.finish(errOut, "mailwire connect", streamOutcome(evs, "session", func(wire.Event) bool { return true }))
 }
 
 // serverName is the SNI a session sends: --sni, else the target's host.
@@ -232,11 +240,13 @@ func connectOptions(target string, f connectFlags) (sessions.Options, tui.Sessio
 // the user opens from the connect form or the port table, all against real
 // servers, built from the flags (base) and each request. The exit status
 // is the last run's, as for `mailwire session`.
-func runConnect(ctx context.Context, base sessions.Options, req tui.SessionRequest) error {
+func runConnect(ctx context.Context, errOut io.Writer, base sessions.Options, req tui.SessionRequest, rf recordFlags) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var last runRecord
-	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, OpenSession: targetOpener(base, &last), OpenPrompt: promptOpener(base, &last), Connect: &req,
+	// --record: the last session on screen, as the exit status.
+	rr := &runRecorder{flags: rf, base: base}
+	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, OpenSession: rr.session(targetOpener(base, &last)), OpenPrompt: rr.prompt(promptOpener(base, &last)), Connect: &req,
 		RecentFile: tui.DefaultRecentFile()}), tea.WithContext(ctx))
 	_, runErr := p.Run()
 	// Leaving the screen ends a typed session as the end of its input
@@ -246,7 +256,14 @@ func runConnect(ctx context.Context, base sessions.Options, req tui.SessionReque
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return fmt.Errorf("terminal interface: %w", runErr)
 	}
-	return streamOutcome(last.events(), "session", func(wire.Event) bool { return true })
+	outcome := streamOutcome(last.events(), "session", func(wire.Event) bool { return true })
+	if err := rr.finish(errOut); err != nil {
+		if outcome == nil {
+			return err
+		}
+		fmt.Fprintf(errOut, "mailwire connect: %v\n", err)
+	}
+	return outcome
 }
 
 // targetOpener is the TUI's OpenSession in target mode: a scripted

@@ -221,27 +221,56 @@ func tlsVersionName(v uint16) string {
 }
 
 // runRecorder records the runs of the screen of mailwire connect: each
-// run the TUI opens starts the file again, so that when the program ends
-// it holds the last session on screen, as the exit status reports it.
+// run the screen opens starts the file again, so that when the program
+// ends it holds the last session on screen, whose outcome the exit status
+// reports.
 type runRecorder struct {
 	flags recordFlags
-	base  sessions.Options
+	base  sessions.Options // the flags' options, for each run's header
 	mu    sync.Mutex
 	cur   *recordFile
 	err   error // the last run's error, for the end
 }
 
-// wrap records ch, the stream of the run r (o: its options), and passes
-// it on. A nil runRecorder passes ch as it is.
-func (rr *runRecorder) wrap(ctx context.Context, r tui.SessionRequest, o sessions.Options, ch <-chan wire.Event) <-chan wire.Event {
-	if rr == nil || rr.flags.path == "" {
-		return ch
+// session wraps the screen's OpenSession: each run it opens is recorded.
+func (rr *runRecorder) session(open func(context.Context, tui.SessionRequest) (<-chan wire.Event, error)) func(context.Context, tui.SessionRequest) (<-chan wire.Event, error) {
+	if rr.flags.path == "" {
+		return open
 	}
+	return func(ctx context.Context, r tui.SessionRequest) (<-chan wire.Event, error) {
+		ch, err := open(ctx, r)
+		if err != nil {
+			return ch, err
+		}
+		return rr.wrap(ctx, r, ch), nil
+	}
+}
+
+// prompt wraps the screen's OpenPrompt: each typed session is recorded.
+func (rr *runRecorder) prompt(open func(context.Context, tui.SessionRequest) (tui.PromptHandle, <-chan wire.Event, error)) func(context.Context, tui.SessionRequest) (tui.PromptHandle, <-chan wire.Event, error) {
+	if rr.flags.path == "" {
+		return open
+	}
+	return func(ctx context.Context, r tui.SessionRequest) (tui.PromptHandle, <-chan wire.Event, error) {
+		h, ch, err := open(ctx, r)
+		if err != nil {
+			return h, ch, err
+		}
+		return h, rr.wrap(ctx, r, ch), nil
+	}
+}
+
+// wrap records ch, the stream of the run r, and passes it on.
+func (rr *runRecorder) wrap(ctx context.Context, r tui.SessionRequest, ch <-chan wire.Event) <-chan wire.Event {
 	rr.mu.Lock()
 	defer rr.mu.Unlock()
 	if rr.cur != nil {
 		rr.cur.close() // a new run replaces the old one
 		rr.cur = nil
+	}
+	o, err := requestOptions(rr.base, r)
+	if err != nil {
+		o = rr.base // it ran, so it was valid; the header takes what is known
 	}
 	f, err := createRecording(rr.flags.path, requestHeader(o, r), rr.flags.reveal)
 	rr.err = err
@@ -269,7 +298,7 @@ func (rr *runRecorder) wrap(ctx context.Context, r tui.SessionRequest, o session
 
 // finish closes the last run's file and says what it holds.
 func (rr *runRecorder) finish(errOut io.Writer) error {
-	if rr == nil || rr.flags.path == "" {
+	if rr.flags.path == "" {
 		return nil
 	}
 	rr.mu.Lock()
@@ -280,12 +309,7 @@ func (rr *runRecorder) finish(errOut io.Writer) error {
 	if rr.cur == nil {
 		return nil
 	}
-	err := rr.cur.close()
-	if err == nil {
-		fmt.Fprintf(errOut, "mailwire connect: %s\n", rr.cur.summary())
-	}
-	rr.cur = nil
-	return err
+	return rr.cur.finish(errOut, "mailwire connect", nil)
 }
 
 // open creates the --record file with header h; nil without --record.

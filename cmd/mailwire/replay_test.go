@@ -17,6 +17,7 @@ import (
 	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/render"
 	"github.com/mailwire/mailwire/sessions/scenario"
+	"github.com/mailwire/mailwire/sessions/wire"
 	"github.com/mailwire/mailwire/tui"
 )
 
@@ -294,5 +295,78 @@ func TestMakeRecordingFixtures(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%s: %s", name, strings.TrimSpace(errOut))
+	}
+}
+
+// TestConnectRecord: mailwire connect in line mode records the typed
+// session (typed: true in the header), the password of a typed IMAP
+// LOGIN masked in the file, and it replays into the output it printed.
+func TestConnectRecord(t *testing.T) {
+	l, err := lab.Start(context.Background(), lab.Options{ListenHost: "127.0.0.1", AnyPort: true, StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ep, _ := l.Endpoint(143)
+	file := filepath.Join(t.TempDir(), "typed.jsonl")
+	script := "a1 STARTTLS\r\na2 LOGIN " + lab.DemoUser + " " + protocol.IMAPQuote(lab.DemoPassword) + "\r\na3 LOGOUT\r\n"
+	code, out, errOut := runMailwireIn(t, script, "connect", ep.Addr, "--proto", "imap", "--sni", lab.Hostname,
+		"--ca-file", l.CAPath(), "--format", "json", "--record", file)
+	if code != exitOK || !strings.Contains(errOut, "mailwire connect: recorded ") {
+		t.Fatalf("exit status %d\n%s", code, errOut)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), lab.DemoPassword) || strings.Contains(decodeBase64Runs(string(b)), lab.DemoPassword) {
+		t.Error("the recording holds the typed password")
+	}
+	rec, err := render.ReadRecording(bytes.NewReader(b), render.RecordingLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := rec.Header; !h.Typed || h.Port != 143 || h.Proto != "imap" || h.Target != ep.Addr || h.Options.CAFile != l.CAPath() {
+		t.Errorf("header %+v", h)
+	}
+	code, replayed, errOut := runMailwire(t, "replay", file, "--format", "json")
+	if code != exitOK || replayed != out {
+		t.Errorf("replay: exit %d, same output %v\n%s", code, replayed == out, errOut)
+	}
+}
+
+// TestRunRecorder: on the screen of mailwire connect every run is
+// recorded as it streams, and the file holds the last run when the
+// program ends.
+func TestRunRecorder(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "screen.jsonl")
+	rr := &runRecorder{flags: recordFlags{path: file}}
+	run := func(text string) func(context.Context, tui.SessionRequest) (<-chan wire.Event, error) {
+		return func(context.Context, tui.SessionRequest) (<-chan wire.Event, error) {
+			ch := make(chan wire.Event, 2)
+			ch <- wire.Event{Seq: 1, Kind: wire.KindConnect, Text: text}
+			ch <- wire.Event{Seq: 2, Kind: wire.KindClose, Text: "closed"}
+			close(ch)
+			return ch, nil
+		}
+	}
+	for _, text := range []string{"first run", "second run"} {
+		ch, err := rr.session(run(text))(context.Background(), tui.SessionRequest{Port: 587, Target: "127.0.0.1:1", Proto: "smtp", TLSMode: "starttls"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range ch {
+		}
+	}
+	var errOut bytes.Buffer
+	if err := rr.finish(&errOut); err != nil || !strings.Contains(errOut.String(), "recorded 2 events") {
+		t.Fatalf("finish: %v %q", err, errOut.String())
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "second run") || strings.Contains(string(b), "first run") || !strings.Contains(string(b), `"port":587`) {
+		t.Errorf("the file does not hold the last run:\n%s", b)
 	}
 }
