@@ -6,7 +6,10 @@ import (
 	"net"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailwire/mailwire/content"
 )
@@ -68,15 +71,15 @@ func (s *portsScreen) endpointView(w int) string {
 	}
 	info := lab.Info
 
-	line(st.Heading, "Connect with openssl (copy all lines):")
-	for _, l := range opensslCommand(addr, info, p.starttls, explicit) {
-		line(st.Code, l)
+	line(st.Heading, "Connect with openssl (y copies it, as one line):")
+	for _, l := range commandLines(opensslCommand(addr, info, p.starttls, explicit), w) {
+		b.WriteString(st.Code.Render(l) + "\n")
 	}
 	if row.Protocol == "HTTPS" {
 		b.WriteString("\n")
-		line(st.Heading, "Or with curl:")
-		for _, l := range curlCommand(addr, info) {
-			line(st.Code, l)
+		line(st.Heading, "Or with curl (Y copies it):")
+		for _, l := range commandLines(curlCommand(addr, info), w) {
+			b.WriteString(st.Code.Render(l) + "\n")
 		}
 	}
 	b.WriteString("\n")
@@ -112,41 +115,95 @@ func (s *portsScreen) endpointView(w int) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// opensslCommand builds an openssl s_client invocation, one option per line
-// with shell continuations so the lines can be pasted as they are.
+// A command is its arguments in groups: the endpoint view shows a group
+// per line, and y copies them all as one line (shellJoin).
+type command [][]string
+
+// argv is the command's arguments in order.
+func (c command) argv() []string {
+	var out []string
+	for _, g := range c {
+		out = append(out, g...)
+	}
+	return out
+}
+
+// opensslCommand builds an openssl s_client invocation, an option and its
+// value per group.
 //
 // -crlf because SMTP, POP3 and IMAP lines end in CRLF (RFC 5321 §2.3.8,
 // RFC 1939 §3, RFC 9051 §2.2). -ign_eof because without it s_client treats a
 // line starting with "R" (RCPT TO) or "Q" as its own renegotiate/quit
 // command in older OpenSSL versions.
-func opensslCommand(addr string, info LabInfo, starttls string, explicit bool) []string {
-	lines := []string{"openssl s_client -connect " + addr}
+func opensslCommand(addr string, info LabInfo, starttls string, explicit bool) command {
+	c := command{{"openssl", "s_client", "-connect", addr}}
 	if starttls != "" {
 		if explicit {
-			lines = append(lines, "  -starttls "+starttls)
+			c = append(c, []string{"-starttls", starttls})
 		}
-		lines = append(lines, "  -crlf -ign_eof")
+		c = append(c, []string{"-crlf", "-ign_eof"})
 	}
-	lines = append(lines, "  -CAfile "+shellQuote(info.CAPath))
+	c = append(c, []string{"-CAfile", info.CAPath})
 	if info.Hostname != "" {
-		lines = append(lines, "  -verify_hostname "+info.Hostname)
+		c = append(c, []string{"-verify_hostname", info.Hostname})
+	}
+	return c
+}
+
+// curlCommand fetches the lab's page by its certificate's name, which
+// --resolve points at the lab's address.
+func curlCommand(addr string, info LabInfo) command {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || info.Hostname == "" {
+		return command{{"curl", "--cacert", info.CAPath}, {"https://" + addr + "/"}}
+	}
+	return command{
+		{"curl", "--cacert", info.CAPath},
+		{"--resolve", info.Hostname + ":" + port + ":" + host},
+		{"https://" + net.JoinHostPort(info.Hostname, port) + "/"},
+	}
+}
+
+// shellJoin is argv as one line a POSIX shell reads back as argv.
+func shellJoin(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		q[i] = shellQuote(a)
+	}
+	return strings.Join(q, " ")
+}
+
+// commandLines lays a command out in w cells: a group per line, indented
+// after the first, with a shell continuation at each line's end, and a
+// group too wide for the line broken between its arguments, never inside
+// one (a CA path was cut at its slashes, and the pasted lines failed).
+// An argument wider than the line stays whole on a line of its own.
+func commandLines(c command, w int) []string {
+	var lines []string
+	for gi, g := range c {
+		indent := ""
+		if gi > 0 {
+			indent = "  "
+		}
+		line := indent
+		for _, a := range g {
+			q := shellQuote(a)
+			switch {
+			case line == indent:
+				line += q
+			case ansi.StringWidth(line+" "+q+" \\") > w:
+				lines = append(lines, line)
+				line = indent + "  " + q
+			default:
+				line += " " + q
+			}
+		}
+		lines = append(lines, line)
 	}
 	for i := range len(lines) - 1 {
 		lines[i] += " \\"
 	}
 	return lines
-}
-
-func curlCommand(addr string, info LabInfo) []string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil || info.Hostname == "" {
-		return []string{"curl --cacert " + shellQuote(info.CAPath) + " https://" + addr + "/"}
-	}
-	return []string{
-		"curl --cacert " + shellQuote(info.CAPath) + " \\",
-		"  --resolve " + info.Hostname + ":" + port + ":" + host + " \\",
-		"  https://" + net.JoinHostPort(info.Hostname, port) + "/",
-	}
 }
 
 // firstCommands is what to type once connected: a capability query and a
@@ -177,4 +234,54 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// endpointCommands are the commands of the endpoint view: openssl's, and
+// on 443 curl's; none when the lab has no address for the port.
+func (s *portsScreen) endpointCommands() (openssl, curl command, ok bool) {
+	port := s.Selected()
+	addr, ok := s.labAddr(port)
+	if !ok || s.mode != modeEndpoint {
+		return nil, nil, false
+	}
+	row, _ := s.rowOf(port)
+	info := s.c.Lab.Info
+	openssl = opensslCommand(addr, info, protoOf(row).starttls, row.Explicit == port)
+	if row.Protocol == "HTTPS" {
+		curl = curlCommand(addr, info)
+	}
+	return openssl, curl, true
+}
+
+// copyCommand copies the endpoint view's openssl command (alt: curl's) to
+// the clipboard with OSC 52, as one line a shell runs as it is, and says
+// so under the pane.
+func (s *portsScreen) copyCommand(alt bool) tea.Cmd {
+	openssl, curl, ok := s.endpointCommands()
+	c, name := openssl, "openssl"
+	if alt {
+		c, name = curl, "curl"
+	}
+	if !ok || c == nil {
+		return nil
+	}
+	line := shellJoin(c.argv())
+	s.status = fmt.Sprintf("copied the %s command, one line: %s (OSC 52)", name, plural(len(line), "byte"))
+	return tea.SetClipboard(line)
+}
+
+// copyKeys are the copy keys of the endpoint view, for the help.
+func (s *portsScreen) copyKeys() []key.Binding {
+	_, curl, ok := s.endpointCommands()
+	if !ok {
+		return nil
+	}
+	k := s.c.Keys
+	cp := k.Copy
+	cp.SetHelp("y", "copy command")
+	if curl == nil {
+		return []key.Binding{cp}
+	}
+	cp.SetHelp("y", "copy openssl")
+	return []key.Binding{cp, k.CopyAlt}
 }

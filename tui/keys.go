@@ -18,9 +18,6 @@ type KeyMap struct {
 	// Connect opens the connect form (port table): a real server to type
 	// a session against.
 	Connect key.Binding
-	// Scan scans the target's host (port table, in target mode). It
-	// shares s with Step, which only the session screen uses.
-	Scan key.Binding
 
 	// Session screen.
 	PrevPage, NextPage key.Binding // timeline pages
@@ -35,6 +32,16 @@ type KeyMap struct {
 	Faster, Slower     key.Binding // auto-play speed
 	Rerun              key.Binding // run the session again
 	Export             key.Binding // the export menu (export.go)
+
+	// Finding, keeping, looking (session screen; Copy also in the port
+	// table's endpoint view, with CopyAlt for its second command).
+	Copy, CopyAlt                  key.Binding // copy the selected event, or a command (OSC 52)
+	Search                         key.Binding // search the timeline
+	NextMatch, PrevMatch           key.Binding // the search's next and previous match
+	NextError, PrevError           key.Binding // the next and previous error
+	NextCredential, PrevCredential key.Binding // … credential
+	NextVerdict, PrevVerdict       key.Binding // … scenario verdict
+	Zoom                           key.Binding // hide the detail pane, and back
 
 	// Scenarios.
 	Scenarios key.Binding // open the scenario picker (port table, session)
@@ -63,7 +70,6 @@ func DefaultKeyMap() KeyMap {
 		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Endpoint: key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "lab endpoint")),
 		Connect:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "connect…")),
-		Scan:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "scan host")),
 
 		PrevPage:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
 		NextPage:   key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
@@ -81,6 +87,22 @@ func DefaultKeyMap() KeyMap {
 		Slower:     key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "slower")),
 		Rerun:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-run")),
 		Export:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "export…")),
+
+		// y as in vi's yank, / n N as in less and vi; e, u and v are the
+		// first letters of error, user (a credential) and verdict, shifted
+		// to go backwards. e is the lab endpoint on the port table only.
+		Copy:           key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy")),
+		CopyAlt:        key.NewBinding(key.WithKeys("Y"), key.WithHelp("Y", "copy curl")),
+		Search:         key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search")),
+		NextMatch:      key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next match")),
+		PrevMatch:      key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous match")),
+		NextError:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e/E", "next/prev error")),
+		PrevError:      key.NewBinding(key.WithKeys("E"), key.WithHelp("E", "previous error")),
+		NextCredential: key.NewBinding(key.WithKeys("u"), key.WithHelp("u/U", "next/prev credential")),
+		PrevCredential: key.NewBinding(key.WithKeys("U"), key.WithHelp("U", "previous credential")),
+		NextVerdict:    key.NewBinding(key.WithKeys("v"), key.WithHelp("v/V", "next/prev verdict")),
+		PrevVerdict:    key.NewBinding(key.WithKeys("V"), key.WithHelp("V", "previous verdict")),
+		Zoom:           key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "zoom")),
 
 		// S, not s: s is step mode on the session screen, and one key
 		// opens the picker everywhere.

@@ -15,7 +15,6 @@ import (
 
 	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions"
-	"github.com/mailwire/mailwire/sessions/scan"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
 
@@ -65,6 +64,9 @@ type portsScreen struct {
 
 	mode   detailMode
 	detail viewport.Model
+	// status says what the last key did (a copy), under the pane until
+	// the next key.
+	status string
 
 	width, height int
 }
@@ -148,6 +150,7 @@ func (s *portsScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.KeyPressMsg:
 		before := s.Selected()
+		s.status = ""
 		switch {
 		case key.Matches(msg, k.Up):
 			s.moveRow(-1)
@@ -177,10 +180,10 @@ func (s *portsScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			return s, func() tea.Msg { return openPickerMsg{from: screenPorts, port: port} }
 		case key.Matches(msg, k.Connect) && s.c.OpenPrompt != nil:
 			return s, func() tea.Msg { return openFormMsg{} }
-		case key.Matches(msg, k.Scan):
-			if req, ok := s.scanRequest(); ok {
-				return s, func() tea.Msg { return openScanMsg{req: req} }
-			}
+		case s.mode == modeEndpoint && key.Matches(msg, k.Copy):
+			return s, s.copyCommand(false)
+		case s.mode == modeEndpoint && key.Matches(msg, k.CopyAlt):
+			return s, s.copyCommand(true)
 		case key.Matches(msg, k.Endpoint):
 			s.mode = modeEndpoint
 			s.refreshTop()
@@ -248,21 +251,6 @@ func (s *portsScreen) targetRequest(port int) (SessionRequest, bool) {
 	}
 	return SessionRequest{Port: port, Target: addr, Proto: o.Proto, TLSMode: string(o.TLSMode), Label: "target",
 		ServerName: t.ServerName, CAFile: t.CAFile, User: t.User}, true
-}
-
-// scanRequest is the scan s starts in target mode: the target's host, its
-// seven mail ports (mailwire scan HOST).
-func (s *portsScreen) scanRequest() (ScanRequest, bool) {
-	t := s.c.Target
-	if t == nil || s.c.Lab.State != labNone || s.c.OpenScan == nil {
-		return ScanRequest{}, false
-	}
-	req := ScanRequest{Host: t.host(), ServerName: t.ServerName, CAFile: t.CAFile, Addrs: map[int]string{}}
-	for _, p := range scan.HostPorts(t.host(), false) {
-		req.Ports = append(req.Ports, p.Canonical)
-		req.Addrs[p.Canonical] = p.Addr
-	}
-	return req, true
 }
 
 // openHelp is the help of enter: it runs a session when it can, else it
@@ -503,6 +491,9 @@ func (s *portsScreen) detailBox(l portsLayout) string {
 // more to see) and what enter and esc do here.
 func (s *portsScreen) detailFooter(w int) string {
 	st := s.c.Styles
+	if s.status != "" {
+		return st.Step.Render(ansi.Truncate(s.status, w, "…"))
+	}
 	var parts []string
 	if s.detail.TotalLineCount() > s.detail.Height() {
 		if s.detail.AtBottom() {
@@ -603,7 +594,7 @@ func ansiTruncate(s string, w int) string {
 func (s *portsScreen) ShortHelp() []key.Binding {
 	k := s.c.Keys
 	if s.mode == modeEndpoint {
-		return []key.Binding{k.Back, k.Move}
+		return append(s.copyKeys(), k.Back, k.Move)
 	}
 	out := []key.Binding{s.openHelp()}
 	if s.c.OpenSession != nil {
@@ -611,9 +602,6 @@ func (s *portsScreen) ShortHelp() []key.Binding {
 	}
 	if s.c.OpenPrompt != nil {
 		out = append(out, k.Connect)
-	}
-	if _, ok := s.scanRequest(); ok {
-		out = append(out, k.Scan)
 	}
 	return append(out, k.Move)
 }
@@ -628,13 +616,11 @@ func (s *portsScreen) FullHelp() [][]key.Binding {
 	if s.c.OpenPrompt != nil {
 		open = append(open, k.Connect)
 	}
-	if _, ok := s.scanRequest(); ok {
-		open = append(open, k.Scan)
-	}
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Left, k.Right},
 		{k.PageUp, k.PageDown},
 		open,
+		s.copyKeys(),
 	}
 }
 

@@ -63,7 +63,7 @@ func newPromptScreen(c *Common, req SessionRequest) *promptScreen {
 
 // typing says whether keys are text now: the root then keeps only ctrl+c
 // and F1 for itself (no keyboard traps).
-func (s *promptScreen) typing() bool { return !s.onTimeline }
+func (s *promptScreen) typing() bool { return !s.onTimeline || s.sessionScreen.typing() }
 
 // SetSize gives the session screen all but the prompt's lines.
 func (s *promptScreen) SetSize(width, height int) {
@@ -133,7 +133,16 @@ func (s *promptScreen) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		cmd, _ := s.prompt.Update(msg)
 		return cmd
 	}
+	if s.find.typing {
+		// The search field has the keys, esc included.
+		_, cmd := s.sessionScreen.Update(msg)
+		return cmd
+	}
 	switch {
+	case s.find.query != "" && key.Matches(msg, k.Back):
+		// esc clears the search first, then goes back to the prompt.
+		_, cmd := s.sessionScreen.Update(msg)
+		return cmd
 	case key.Matches(msg, s.keys.Focus), key.Matches(msg, k.Back):
 		s.focusTimeline(false)
 		return nil
@@ -230,5 +239,5 @@ func (s *promptScreen) FullHelp() [][]key.Binding {
 	rerun := k.Rerun
 	rerun.SetHelp("r", "reconnect")
 	view := append([]key.Binding{k.Lens, k.Reveal}, s.detail.ShortHelp()...)
-	return append(s.prompt.FullHelp(), s.tl.FullHelp()[0], append(view, rerun), s.step.FullHelp()[0])
+	return append(s.prompt.FullHelp(), s.tl.FullHelp()[0], append(view, rerun), s.step.FullHelp()[0], s.findHelp())
 }

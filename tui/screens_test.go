@@ -592,12 +592,13 @@ func TestBytesLabelTruthful(t *testing.T) {
 }
 
 // TestFullHelpCompact: at 80×24 the session's full help puts ? and q
-// under a short column rather than in rows of their own, so the screen
-// keeps its lines.
+// beside a short column rather than in rows of their own, so the screen
+// keeps its lines: six for the session's keys, four for the search,
+// the jumps, copy and zoom, which do not fit beside them at 80 columns.
 func TestFullHelpCompact(t *testing.T) {
 	m := newSessionModel(t, 80, 24, &fakeSessions{evs: fixture587()})
 	mustUpdate(t, m, keyText('?'))
-	if n := len(helpLines(m)); n > 6 {
+	if n := len(helpLines(m)); n > 10 {
 		t.Errorf("full help is %d lines:\n%s", n, strings.Join(helpLines(m), "\n"))
 	}
 }

@@ -167,6 +167,14 @@ type sessionScreen struct {
 	story    bool
 	storySet bool
 
+	// find searches the timeline and jumps to errors, credentials and
+	// verdicts (finder.go); zoom hides the detail pane (z); status says
+	// what the last of the screen's keys did, until the next key
+	// (session_find.go).
+	find   *finder
+	zoom   bool
+	status string
+
 	// spin turns in the header while the session runs, beside the time
 	// since started (a session waiting on a slow server must not look
 	// frozen); now is the clock (tests pin it).
@@ -184,6 +192,7 @@ func newSessionScreen(c *Common, req SessionRequest) *sessionScreen {
 	tl := newTimelineModel(c, d, step, legs)
 	panel := newScenarioPanel(c, d, step, legs)
 	s := &sessionScreen{
+		find:        newFinder(c, d, tl),
 		sessionData: d,
 		c:           c,
 		tl:          tl,
@@ -429,6 +438,7 @@ func (s *sessionScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		s.handleMouse(msg)
 	case tea.BackgroundColorMsg:
 		s.invalidate()
+		s.find.restyle()
 	}
 	s.sync()
 	return s, cmd
@@ -437,11 +447,23 @@ func (s *sessionScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 // handleKey offers a key to the open panel, then the screen's own keys,
 // then each part in turn.
 func (s *sessionScreen) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	s.status = ""
+	if s.find.typing {
+		cmd, _ := s.findKey(msg) // every key is the search field's
+		return cmd
+	}
 	if cmd, ok := s.export.Update(msg, s.exportNow); ok {
 		return cmd
 	}
 	if cmd, ok := s.panelUpdate(msg); ok {
 		return cmd
+	}
+	if !s.panel.open {
+		// The search and the jumps (esc clears a search before it
+		// leaves the screen).
+		if cmd, ok := s.findKey(msg); ok {
+			return cmd
+		}
 	}
 	if cmd, ok := s.screenKey(msg); ok {
 		return cmd
@@ -497,6 +519,10 @@ func (s *sessionScreen) screenKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		s.invalidate()
 	case key.Matches(msg, k.Rerun):
 		return s.run(), true
+	case key.Matches(msg, k.Copy):
+		return s.copySelected(), true
+	case key.Matches(msg, k.Zoom):
+		s.toggleZoom()
 	case key.Matches(msg, k.Export):
 		s.step.pause()
 		s.export.toggle()
@@ -647,6 +673,9 @@ func (s *sessionScreen) ShortHelp() []key.Binding {
 	default:
 		out = []key.Binding{k.Lens, k.Step, k.Reveal, k.Rerun, k.Back}
 	}
+	if !s.panel.open {
+		out = append(out, k.Search, k.Copy)
+	}
 	return append(out, s.tl.ShortHelp()...)
 }
 
@@ -667,6 +696,7 @@ func (s *sessionScreen) FullHelp() [][]key.Binding {
 		append(view, k.Rerun, k.Back),
 		s.step.FullHelp()[0],
 		scen,
+		s.findHelp(),
 	}
 }
 

@@ -78,6 +78,11 @@ func (s *sessionScreen) layout() sessionLayout {
 	// goes below.
 	l := sessionLayout{wide: w >= sessionWideWidth && !split}
 	body := h - headerLines
+	if s.zoom {
+		// z: the timeline takes the screen; the detail pane is hidden
+		// below it.
+		return sessionLayout{listY: headerLines + 1, listW: w, listH: body - 1, detailY: h, detailW: w}
+	}
 	if l.wide {
 		l.detailW = max(48, w*2/5)
 		l.listW = w - l.detailW - 1
@@ -124,6 +129,9 @@ func (s *sessionScreen) View() string {
 	}
 	list := s.tl.lines()
 	detail := strings.Split(s.detail.View(), "\n")
+	if s.zoom {
+		detail = nil
+	}
 	if s.export.open {
 		// The menu takes the detail pane's place.
 		detail = s.export.View(l.detailW, len(detail))
@@ -239,6 +247,15 @@ func (s *sessionScreen) headerView(w int) string {
 		if s.reveal {
 			line2 += st.Muted.Render(" · ") + st.Warning.Render("passwords shown")
 		}
+	}
+	switch {
+	case s.find.typing:
+		line2 = st.Lens.Render(lensText) + " " + s.find.View()
+	case s.status != "":
+		// What the last key did (a copy, a jump, a search's count).
+		line2 = st.Lens.Render(lensText) + " " + st.Step.Render(s.status)
+	case s.find.query != "" && !s.step.on:
+		line2 = st.Lens.Render(lensText) + " " + st.Muted.Render("search "+strconv.Quote(s.find.query)+": "+s.find.countText()+" · n/N next/previous · esc clears")
 	}
 	return ansi.Truncate(line1, w, "…") + "\n" + ansi.Truncate(line2, w, "…")
 }

@@ -47,9 +47,15 @@ type timelineModel struct {
 	split bool
 
 	// cache holds the rendered row (not selected, not in the current
-	// step) by row index; cacheLast the last event it covered.
+	// step) by row index; cacheLast the last event it covered. gen counts
+	// the times the rows or their rendering changed (a search's count
+	// follows it).
 	cache     []string
 	cacheLast []int
+	gen       int
+
+	// query is the search in force, whose matches the rows mark (finder.go).
+	query string
 
 	// width and height of the whole timeline: the column header, then
 	// height-1 rows.
@@ -68,7 +74,15 @@ func (t *timelineModel) reset() {
 
 // invalidate drops the rendered rows: after a change of lens, passwords,
 // legs, steps or theme every row renders differently.
-func (t *timelineModel) invalidate() { t.cache, t.cacheLast = nil, nil }
+func (t *timelineModel) invalidate() { t.cache, t.cacheLast, t.gen = nil, nil, t.gen+1 }
+
+// setQuery marks the matches of a search ("" none) in the rows.
+func (t *timelineModel) setQuery(q string) {
+	if q != t.query {
+		t.query = q
+		t.invalidate()
+	}
+}
 
 // SetSize sets the timeline's area: width columns, height lines of which
 // the first is the column header.

@@ -55,11 +55,14 @@ func (t *timelineModel) renderCell(first, last, w int, gutter string, legW int, 
 	}
 	p := t.cellParts(&ev, first, last, w, gutter, legW)
 	if selected {
-		line := gutter + p.time + p.leg + p.dir + p.badge + " " + p.text + p.extra
-		if pad := w - ansi.StringWidth(line); pad > 0 {
-			line += strings.Repeat(" ", pad)
+		sel := t.c.Styles.Selected
+		head := gutter + p.time + p.leg + p.dir + p.badge + " "
+		pad := strings.Repeat(" ", max(0, w-ansi.StringWidth(head+p.text+p.extra)))
+		if t.query == "" {
+			return sel.Render(head + p.text + p.extra + pad)
 		}
-		return t.c.Styles.Selected.Render(line)
+		// A search's matches are underlined in the selection too.
+		return sel.Render(head) + t.mark(p.text+p.extra, sel, sel.Underline(true)) + sel.Render(pad)
 	}
 	return t.styledCell(&ev, p, w, gutter, legW, current)
 }
@@ -174,17 +177,38 @@ func (t *timelineModel) styledCell(ev *wire.Event, p cellParts, w int, gutter st
 	} else {
 		out += st.Muted.Render(p.time + p.dir)
 	}
-	out += t.badgeStyleOf(ev, p.who).Render(p.badge) + " " + textStyle.Render(p.text)
+	out += t.badgeStyleOf(ev, p.who).Render(p.badge) + " " + t.mark(p.text, textStyle, st.Match)
 	switch {
 	case p.warn:
-		out += st.Warning.Render(p.extra)
+		out += t.mark(p.extra, st.Warning, st.Match)
 	case p.extra != "":
-		out += st.Muted.Render(p.extra)
+		out += t.mark(p.extra, st.Muted, st.Match)
 	}
 	if pad := w - ansi.StringWidth(gutter) - ansi.StringWidth(p.time+p.leg+p.dir) - badgeW - 1 - ansi.StringWidth(p.text) - ansi.StringWidth(p.extra); pad > 0 {
 		out += strings.Repeat(" ", pad)
 	}
 	return out
+}
+
+// mark renders text in style, and the matches of the search in force in
+// match (underlined, so that they show in NO_COLOR too).
+func (t *timelineModel) mark(text string, style, match lipgloss.Style) string {
+	if t.query == "" {
+		return style.Render(text)
+	}
+	var b strings.Builder
+	at := 0
+	for _, r := range foldRanges(text, t.query) {
+		if r[0] > at {
+			b.WriteString(style.Render(text[at:r[0]]))
+		}
+		b.WriteString(match.Render(text[r[0]:r[1]]))
+		at = r[1]
+	}
+	if at < len(text) || at == 0 {
+		b.WriteString(style.Render(text[at:]))
+	}
+	return b.String()
 }
 
 // badgeStyleOf is the badge's style; a verdict's says whether it is safe.
