@@ -351,7 +351,7 @@ func TestManPageSections(t *testing.T) {
 	page := strings.ReplaceAll(strings.ReplaceAll(out, `\&`, ""), `\-`, "-")
 	for _, want := range []string{
 		".SH EXIT STATUS", ".SH ENVIRONMENT", ".SH FILES", ".SH EXAMPLES",
-		"MAILWIRE_PASSWORD", "NO_COLOR", "COLORFGBG", "XDG_STATE_HOME", "MAILWIRE_PEERS",
+		"MAILWIRE_PASSWORD", "NO_COLOR", "COLORFGBG", "SSLKEYLOGFILE", "XDG_STATE_HOME", "MAILWIRE_PEERS",
 		"mailwire/lab/ca.pem", "mailwire/recent.json", "mailwire session --port 587",
 	} {
 		if !strings.Contains(page, want) {

@@ -61,6 +61,7 @@ var manEnvironment = []string{
 	envPassword + ": the password for --user (session, connect, bench), instead of --password, which other local users can read in the process list.",
 	"NO_COLOR: when set and not empty, no colour anywhere: the transcripts, the help, the errors and the terminal interface (https://no-color.org); session --color always overrides it for the transcript.",
 	"COLORFGBG: read by the terminal interface when the terminal does not answer its background colour query (\"0;15\": a dark text on a light background); --theme overrides both.",
+	"SSLKEYLOGFILE: mailwire session without --keylog appends each session's TLS secrets to this file (NSS key log format), as curl and browsers do, for Wireshark; whoever has the file can decrypt those sessions.",
 	"XDG_STATE_HOME: where the lab's CA and the connect form's recent targets are kept, in mailwire/ under it (an absolute path; default ~/.local/state).",
 	"XDG_CONFIG_HOME: where mailwire kept the lab's CA before (mailwire/lab under it, default ~/.config); a CA found only there is still used, with a note on how to move it.",
 	"HOME: the base of the default directories.",
