@@ -294,6 +294,14 @@ func (f *finder) countText() string {
 	return fmt.Sprintf("%d%s matches", n, more)
 }
 
+// typingHelp lists the keys of the search field.
+func (f *finder) typingHelp() []key.Binding {
+	return []key.Binding{
+		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep the search")),
+		key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear it")),
+	}
+}
+
 // ShortHelp lists the search key.
 func (f *finder) ShortHelp() []key.Binding { return []key.Binding{f.c.Keys.Search} }
 

@@ -133,8 +133,9 @@ func (s *promptScreen) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		cmd, _ := s.prompt.Update(msg)
 		return cmd
 	}
-	if s.find.typing {
-		// The search field has the keys, esc included.
+	if s.sessionScreen.typing() {
+		// The search field (or a recording's file name) has the keys,
+		// esc included.
 		_, cmd := s.sessionScreen.Update(msg)
 		return cmd
 	}
@@ -223,8 +224,11 @@ func endRun(h PromptHandle, ch <-chan wire.Event, cancel context.CancelFunc) tea
 
 // ShortHelp lists the keys of the part that has the focus.
 func (s *promptScreen) ShortHelp() []key.Binding {
-	if !s.onTimeline {
+	switch {
+	case !s.onTimeline:
 		return s.prompt.ShortHelp()
+	case s.find.typing:
+		return s.find.typingHelp()
 	}
 	k := s.c.Keys
 	back := key.NewBinding(key.WithKeys("shift+tab", "esc"), key.WithHelp("shift+tab/esc", "prompt"))

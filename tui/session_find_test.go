@@ -80,6 +80,9 @@ func TestSearch(t *testing.T) {
 	if !strings.Contains(header2(m), "/ehlo") || !strings.Contains(header2(m), "2 matches") {
 		t.Errorf("header while typing: %q", header2(m))
 	}
+	if bar := helpLines(m); len(bar) != 1 || !strings.HasPrefix(bar[0], "enter keep the search • esc clear it • f1 help • ctrl+c quit") {
+		t.Errorf("help bar while typing: %q", bar)
+	}
 	if got := selectedText(m); got != "EHLO client.mailwire.invalid" {
 		t.Errorf("the selection did not follow the first match: %q", got)
 	}
