@@ -500,6 +500,7 @@ type hconn struct {
 
 	tls          bool
 	fired        bool // the case's point came and went
+	capsSeen     bool // EHLO, CAPA or CAPABILITY was answered once
 	tlsReplySeen bool // the first reply inside TLS was written
 	literalsOn   bool // actLiterals: every completion from now on comes after the literals
 }
@@ -791,6 +792,46 @@ func (h *hconn) cleartextGreeting() string {
 	return "220 hostile.lab.test ESMTP hostile server ready\r\n"
 }
 
+// command reads the client's next SMTP or POP3 command line and its verb,
+// the first word upper-cased (RFC 5321 §2.4, RFC 1939 §3). IMAP's lines
+// start with a tag, which imap cuts off first.
+func (h *hconn) command() (line, verb string, err error) {
+	if line, err = h.readLine(); err != nil {
+		return "", "", err
+	}
+	verb, _, _ = strings.Cut(strings.ToUpper(line), " ")
+	return line, verb, nil
+}
+
+// capabilities answers EHLO, CAPA or CAPABILITY with head, the STARTTLS
+// (STLS) offer and tail; the offer only in cleartext (a server inside TLS
+// no longer offers it, RFC 3207 §4.2). The case's capabilities point is
+// the first such answer before TLS.
+func (h *hconn) capabilities(head, starttls, tail string) error {
+	point := ""
+	if !h.tls && !h.capsSeen {
+		point = PointCapabilities
+	}
+	h.capsSeen = true
+	if h.tls {
+		starttls = ""
+	}
+	return h.reply(point, head+starttls+tail)
+}
+
+// startTLSReply answers STARTTLS (STLS) with normal and runs the
+// handshake, unless the case refused there instead (454, -ERR, a 250):
+// then the session stays in cleartext and the next command comes.
+func (h *hconn) startTLSReply(normal string) error {
+	if err := h.reply(PointStartTLSReply, normal); err != nil {
+		return err
+	}
+	if h.refused(PointStartTLSReply) {
+		return nil
+	}
+	return h.startTLS()
+}
+
 // smtp plays a small SMTP server (RFC 5321, RFC 3207, RFC 4954) that
 // accepts everything and keeps nothing.
 func (h *hconn) smtp() error {
@@ -801,36 +842,19 @@ func (h *hconn) smtp() error {
 	if err := h.reply(PointGreeting, h.cleartextGreeting()); err != nil {
 		return err
 	}
-	ehloSeen := false
 	for {
-		line, err := h.readLine()
+		line, verb, err := h.command()
 		if err != nil {
 			return err
 		}
 		if h.c.act == actRefusePipelining && h.r.Buffered() > 0 {
 			return h.refusePipelining()
 		}
-		verb, _, _ := strings.Cut(strings.ToUpper(line), " ")
 		switch verb {
 		case "EHLO", "HELO":
-			ext := "250-STARTTLS\r\n"
-			if h.tls {
-				ext = ""
-			}
-			point := ""
-			if !h.tls && !ehloSeen {
-				point = PointCapabilities
-			}
-			ehloSeen = true
-			err = h.reply(point, "250-hostile.lab.test greets you\r\n"+ext+"250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n")
+			err = h.capabilities("250-hostile.lab.test greets you\r\n", "250-STARTTLS\r\n", "250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n")
 		case "STARTTLS":
-			if err = h.reply(PointStartTLSReply, "220 2.0.0 Ready to start TLS\r\n"); err != nil {
-				return err
-			}
-			if h.refused(PointStartTLSReply) {
-				continue // refused: stay in cleartext
-			}
-			err = h.startTLS()
+			err = h.startTLSReply("220 2.0.0 Ready to start TLS\r\n")
 		case "AUTH":
 			if strings.EqualFold(strings.TrimSpace(line), "AUTH LOGIN") {
 				for _, prompt := range []string{"334 VXNlcm5hbWU6\r\n", "334 UGFzc3dvcmQ6\r\n"} {
@@ -889,33 +913,16 @@ func (h *hconn) pop3() error {
 	if err := h.reply(PointGreeting, h.cleartextGreeting()); err != nil {
 		return err
 	}
-	capaSeen := false
 	for {
-		line, err := h.readLine()
+		_, verb, err := h.command()
 		if err != nil {
 			return err
 		}
-		verb, _, _ := strings.Cut(strings.ToUpper(line), " ")
 		switch verb {
 		case "CAPA":
-			stls := "STLS\r\n"
-			if h.tls {
-				stls = ""
-			}
-			point := ""
-			if !h.tls && !capaSeen {
-				point = PointCapabilities
-			}
-			capaSeen = true
-			err = h.reply(point, "+OK Capability list follows\r\nUSER\r\n"+stls+"UIDL\r\n.\r\n")
+			err = h.capabilities("+OK Capability list follows\r\nUSER\r\n", "STLS\r\n", "UIDL\r\n.\r\n")
 		case "STLS":
-			if err = h.reply(PointStartTLSReply, "+OK Begin TLS negotiation\r\n"); err != nil {
-				return err
-			}
-			if h.refused(PointStartTLSReply) {
-				continue
-			}
-			err = h.startTLS()
+			err = h.startTLSReply("+OK Begin TLS negotiation\r\n")
 		case "USER", "PASS":
 			err = h.write("+OK\r\n")
 		case "STAT":
@@ -953,7 +960,6 @@ func (h *hconn) imap() error {
 		// A client that requires TLS closes now (RFC 9051 §6.2.1).
 		return h.silence()
 	}
-	capSeen := false
 	for {
 		line, err := h.readLine()
 		if err != nil {
@@ -964,21 +970,9 @@ func (h *hconn) imap() error {
 		verb, _, _ := strings.Cut(strings.ToUpper(rest), " ")
 		switch verb {
 		case "CAPABILITY":
-			starttls := " STARTTLS LOGINDISABLED"
-			if h.tls {
-				starttls = ""
-			}
-			point := ""
-			if !h.tls && !capSeen {
-				point = PointCapabilities
-			}
-			capSeen = true
-			err = h.reply(point, "* CAPABILITY IMAP4rev1"+starttls+" AUTH=PLAIN\r\n{tag} OK CAPABILITY completed\r\n")
+			err = h.capabilities("* CAPABILITY IMAP4rev1", " STARTTLS LOGINDISABLED", " AUTH=PLAIN\r\n{tag} OK CAPABILITY completed\r\n")
 		case "STARTTLS":
-			if err = h.reply(PointStartTLSReply, "{tag} OK Begin TLS negotiation now\r\n"); err != nil {
-				return err
-			}
-			err = h.startTLS()
+			err = h.startTLSReply("{tag} OK Begin TLS negotiation now\r\n")
 		case "LOGIN":
 			err = h.reply("", "{tag} OK LOGIN completed\r\n")
 		case "SELECT":
