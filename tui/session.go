@@ -668,6 +668,9 @@ func (s *sessionScreen) ShortHelp() []key.Binding {
 	if s.find.typing {
 		return s.find.typingHelp()
 	}
+	if s.find.typing {
+		return s.find.typingHelp()
+	}
 	if s.save.open {
 		return s.save.ShortHelp()
 	}
