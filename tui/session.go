@@ -155,7 +155,6 @@ type sessionScreen struct {
 	legs    *legFilter
 	panel   *scenarioPanel
 	export  *exportMenu // x: the session saved or exported (export.go)
-	save    *saveDialog // w: the session saved as a recording, under a name (save.go)
 	// capture and keys are this run's wire bytes and TLS secrets, which
 	// OpenSession fills (WireRecorders); nil for a scenario, a typed
 	// session or a replay.
@@ -203,7 +202,6 @@ func newSessionScreen(c *Common, req SessionRequest) *sessionScreen {
 		legs:        legs,
 		panel:       panel,
 		export:      newExportMenu(c),
-		save:        newSaveDialog(c),
 		story:       req.Scenario != "",
 		spin:        spinner.New(spinner.WithSpinner(spinner.MiniDot)),
 		now:         time.Now,
@@ -454,9 +452,6 @@ func (s *sessionScreen) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		cmd, _ := s.findKey(msg) // every key is the search field's
 		return cmd
 	}
-	if cmd, ok := s.save.Update(msg, s.saveNow); ok {
-		return cmd // the file name's prompt has every key
-	}
 	if cmd, ok := s.export.Update(msg, s.exportNow); ok {
 		return cmd
 	}
@@ -531,9 +526,6 @@ func (s *sessionScreen) screenKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(msg, k.Export):
 		s.step.pause()
 		s.export.toggle()
-	case key.Matches(msg, k.Save):
-		s.step.pause()
-		return s.save.start(defaultRecordingPath(s.req, s.now())), true
 	default:
 		return nil, false
 	}
@@ -668,12 +660,6 @@ func (s *sessionScreen) ShortHelp() []key.Binding {
 	if s.find.typing {
 		return s.find.typingHelp()
 	}
-	if s.find.typing {
-		return s.find.typingHelp()
-	}
-	if s.save.open {
-		return s.save.ShortHelp()
-	}
 	var out []key.Binding
 	switch {
 	case s.panel.open:
@@ -710,7 +696,7 @@ func (s *sessionScreen) FullHelp() [][]key.Binding {
 	view := append([]key.Binding{k.Lens, k.Reveal}, s.detail.ShortHelp()...)
 	return [][]key.Binding{
 		s.tl.FullHelp()[0],
-		append(view, k.Rerun, k.Save, k.Export, k.Back),
+		append(view, k.Rerun, k.Back),
 		s.step.FullHelp()[0],
 		scen,
 		s.findHelp(),
