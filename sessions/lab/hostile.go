@@ -671,7 +671,7 @@ func (h *hconn) endless(normal string) error {
 // startTrickle makes every later write go out one byte per interval, at
 // the bottom of the stack, so a TLS handshake or TLS records trickle too.
 func (h *hconn) startTrickle() {
-	h.raw.setTrickle(&trickleWriter{w: h.raw.Conn, every: h.s.opts.TrickleInterval, done: h.s.ctx.Done()})
+	h.raw.setTrickle(&byteWriter{w: h.raw.Conn, every: h.s.opts.TrickleInterval, done: h.s.ctx.Done()})
 }
 
 // silence reads and drops whatever comes until the client closes, the
@@ -992,17 +992,23 @@ func (h *hconn) imap() error {
 	}
 }
 
-// trickleWriter writes one byte per interval.
-type trickleWriter struct {
+// byteWriter writes each byte in a Write of its own: under a tls.Conn
+// each becomes a TLS record of its own (the tiny-record floods). With
+// every set it pauses that long after each byte, until done (the trickle
+// cases: one byte per interval).
+type byteWriter struct {
 	w     io.Writer
 	every time.Duration
 	done  <-chan struct{}
 }
 
-func (t *trickleWriter) Write(p []byte) (int, error) {
+func (t *byteWriter) Write(p []byte) (int, error) {
 	for i := range p {
 		if _, err := t.w.Write(p[i : i+1]); err != nil {
 			return i, err
+		}
+		if t.every <= 0 {
+			continue
 		}
 		select {
 		case <-time.After(t.every):
@@ -1020,12 +1026,12 @@ func (t *trickleWriter) Write(p []byte) (int, error) {
 type switchConn struct {
 	net.Conn
 	mu    sync.Mutex
-	tw    *trickleWriter
+	tw    *byteWriter
 	buf   *bufio.Writer
 	split *recordSplitter
 }
 
-func (c *switchConn) setTrickle(tw *trickleWriter) {
+func (c *switchConn) setTrickle(tw *byteWriter) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.tw = tw

@@ -208,25 +208,13 @@ func (h *hconn) flood(tiny bool, gen func(io.Writer) error) error {
 	h.raw.startBuffer()
 	w := h.w
 	if tiny {
-		w = oneByteWriter{w}
+		w = &byteWriter{w: w}
 	}
 	err := gen(w)
 	if ferr := h.raw.stopBuffer(); err == nil {
 		err = ferr
 	}
 	return err
-}
-
-// oneByteWriter writes each byte in a Write of its own.
-type oneByteWriter struct{ w io.Writer }
-
-func (o oneByteWriter) Write(p []byte) (int, error) {
-	for i := range p {
-		if _, err := o.w.Write(p[i : i+1]); err != nil {
-			return i, err
-		}
-	}
-	return len(p), nil
 }
 
 // fillLine is the text big replies are made of: printable, CRLF-ended, no
