@@ -18,6 +18,9 @@ type KeyMap struct {
 	// Connect opens the connect form (port table): a real server to type
 	// a session against.
 	Connect key.Binding
+	// Scan scans the target's host (port table, in target mode). It
+	// shares s with Step, which only the session screen uses.
+	Scan key.Binding
 
 	// Session screen.
 	PrevPage, NextPage key.Binding // timeline pages
@@ -70,6 +73,7 @@ func DefaultKeyMap() KeyMap {
 		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Endpoint: key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "lab endpoint")),
 		Connect:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "connect…")),
+		Scan:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "scan host")),
 
 		PrevPage:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
 		NextPage:   key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),

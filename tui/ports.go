@@ -15,6 +15,7 @@ import (
 
 	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/scan"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
 
@@ -180,6 +181,10 @@ func (s *portsScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			return s, func() tea.Msg { return openPickerMsg{from: screenPorts, port: port} }
 		case key.Matches(msg, k.Connect) && s.c.OpenPrompt != nil:
 			return s, func() tea.Msg { return openFormMsg{} }
+		case key.Matches(msg, k.Scan):
+			if req, ok := s.scanRequest(); ok {
+				return s, func() tea.Msg { return openScanMsg{req: req} }
+			}
 		case s.mode == modeEndpoint && key.Matches(msg, k.Copy):
 			return s, s.copyCommand(false)
 		case s.mode == modeEndpoint && key.Matches(msg, k.CopyAlt):
@@ -251,6 +256,21 @@ func (s *portsScreen) targetRequest(port int) (SessionRequest, bool) {
 	}
 	return SessionRequest{Port: port, Target: addr, Proto: o.Proto, TLSMode: string(o.TLSMode), Label: "target",
 		ServerName: t.ServerName, CAFile: t.CAFile, User: t.User}, true
+}
+
+// scanRequest is the scan s starts in target mode: the target's host, its
+// seven mail ports (mailwire scan HOST).
+func (s *portsScreen) scanRequest() (ScanRequest, bool) {
+	t := s.c.Target
+	if t == nil || s.c.Lab.State != labNone || s.c.OpenScan == nil {
+		return ScanRequest{}, false
+	}
+	req := ScanRequest{Host: t.host(), ServerName: t.ServerName, CAFile: t.CAFile, Addrs: map[int]string{}}
+	for _, p := range scan.HostPorts(t.host(), false) {
+		req.Ports = append(req.Ports, p.Canonical)
+		req.Addrs[p.Canonical] = p.Addr
+	}
+	return req, true
 }
 
 // openHelp is the help of enter: it runs a session when it can, else it
@@ -603,6 +623,9 @@ func (s *portsScreen) ShortHelp() []key.Binding {
 	if s.c.OpenPrompt != nil {
 		out = append(out, k.Connect)
 	}
+	if _, ok := s.scanRequest(); ok {
+		out = append(out, k.Scan)
+	}
 	return append(out, k.Move)
 }
 
@@ -615,6 +638,9 @@ func (s *portsScreen) FullHelp() [][]key.Binding {
 	}
 	if s.c.OpenPrompt != nil {
 		open = append(open, k.Connect)
+	}
+	if _, ok := s.scanRequest(); ok {
+		open = append(open, k.Scan)
 	}
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Left, k.Right},
