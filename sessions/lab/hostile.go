@@ -696,20 +696,11 @@ func (h *hconn) reset() error {
 
 // readLine reads one client line, at most hostileLineMax bytes.
 func (h *hconn) readLine() (string, error) {
-	var b []byte
-	for {
-		frag, err := h.r.ReadSlice('\n')
-		b = append(b, frag...)
-		if len(b) > hostileLineMax {
-			return "", fmt.Errorf("client line over %d bytes", hostileLineMax)
-		}
-		if err == nil {
-			return strings.TrimRight(string(b), "\r\n"), nil
-		}
-		if !errors.Is(err, bufio.ErrBufferFull) {
-			return "", err
-		}
+	line, err := readLimitedLine(h.r, hostileLineMax)
+	if errors.Is(err, errLineTooLong) {
+		return "", fmt.Errorf("client line over %d bytes", hostileLineMax)
 	}
+	return line, err
 }
 
 // startTLS runs the server side of the handshake, or the case's action at
@@ -777,11 +768,6 @@ func (h *hconn) startTLS() error {
 	return nil
 }
 
-func bufferedBytes(r *bufio.Reader) []byte {
-	b, _ := r.Peek(r.Buffered())
-	return bytes.Clone(b)
-}
-
 func (h *hconn) cleartextGreeting() string {
 	switch h.c.Proto {
 	case hostilePOP3:
@@ -833,7 +819,10 @@ func (h *hconn) startTLSReply(normal string) error {
 }
 
 // smtp plays a small SMTP server (RFC 5321, RFC 3207, RFC 4954) that
-// accepts everything and keeps nothing.
+// accepts everything and keeps nothing. It is not the lab's other scripted
+// SMTP server (vulnerable.go's), which follows a port's policy, checks the
+// demo account and delivers to the store: a hostile case must reach its
+// point whatever the client sends, so nothing here refuses or keeps.
 func (h *hconn) smtp() error {
 	if h.c.act == actTLSInstead && h.c.Point == PointGreeting {
 		h.fired = true

@@ -23,6 +23,15 @@ package lab
 // the canonical port (STARTTLS first for AUTH/LOGIN, AUTH for recipients on
 // 587), the demo credentials, local delivery to the shared store, the lab's
 // limits and timeouts (labConn), and no relaying.
+//
+// Why not the hostile servers' scripted SMTP and IMAP (hostile.go), which
+// read their input the same way: those accept everything and keep nothing
+// (any AUTH succeeds, DATA is dropped), so that a case misbehaves at one
+// point of an otherwise smooth session. This one is a lab endpoint: a
+// learner logs in with the demo account, is refused where the port's
+// policy refuses (with the lab's SMTP replies, smtp.go), and finds the
+// injected command's effect in the lab's store. What the two share is in
+// scripted.go: the bounded line reader and the bytes held at STARTTLS.
 
 import (
 	"bufio"
@@ -42,9 +51,6 @@ import (
 // vulnMaxErrors: commands refused before the connection is closed, as
 // Postfix's smtpd_hard_error_limit (20).
 const vulnMaxErrors = 20
-
-// errVulnLineTooLong: a client line over the lab's MaxLineLength.
-var errVulnLineTooLong = errors.New("command line too long")
 
 // serveVulnerable accepts clients of an injection-vulnerable SMTP or IMAP
 // endpoint. Called with l.modeMu held and the lab not stopping, so the
@@ -100,21 +106,7 @@ func (v *vulnConn) readLine() (string, error) {
 	if err := v.conn.SetReadDeadline(time.Now().Add(v.lab.opts.Limits.IdleTimeout)); err != nil {
 		return "", err
 	}
-	max := v.lab.opts.Limits.MaxLineLength
-	var b []byte
-	for {
-		frag, err := v.r.ReadSlice('\n')
-		if len(b)+len(frag) > max {
-			return "", errVulnLineTooLong
-		}
-		b = append(b, frag...)
-		if err == nil {
-			return strings.TrimRight(string(b), "\r\n"), nil
-		}
-		if !errors.Is(err, bufio.ErrBufferFull) {
-			return "", err
-		}
-	}
+	return readLimitedLine(v.r, v.lab.opts.Limits.MaxLineLength)
 }
 
 // startTLS is the bug, on purpose: see the comment at the top of the file.
@@ -166,7 +158,7 @@ func (v *vulnConn) smtp() error {
 	}
 	for {
 		line, err := v.readLine()
-		if errors.Is(err, errVulnLineTooLong) {
+		if errors.Is(err, errLineTooLong) {
 			_ = v.write("500 5.5.0 Error: line too long\r\n")
 			return err
 		}
@@ -464,7 +456,7 @@ func (v *vulnConn) imap() error {
 	}
 	for {
 		line, err := v.readLine()
-		if errors.Is(err, errVulnLineTooLong) {
+		if errors.Is(err, errLineTooLong) {
 			_ = v.write("* BYE Command line too long\r\n")
 			return err
 		}
