@@ -24,7 +24,10 @@ import (
 // Postfix's codes. The policy, not a server flag, is then the one place that
 // says what an endpoint allows.
 
-// Replies, in Postfix's words where Postfix has them.
+// Replies, in Postfix's words where Postfix has them: the lab's SMTP
+// server returns them to go-smtp, and the injection-vulnerable server
+// (vulnerable.go), which writes its replies itself, writes the same ones
+// with smtpReplyLine.
 var (
 	errMustStartTLS = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
 		Message: "Must issue a STARTTLS command first"}
@@ -55,7 +58,15 @@ var (
 // password guessing.
 const maxAuthFailures = 3
 
-func errRelayDenied(addr string) error {
+// smtpReplyLine is e as it crosses the wire, as go-smtp writes a one-line
+// reply: the code, the enhanced code (RFC 3463), the text and CRLF
+// (RFC 5321 §4.2).
+func smtpReplyLine(e *smtp.SMTPError) string {
+	c := e.EnhancedCode
+	return fmt.Sprintf("%d %d.%d.%d %s\r\n", e.Code, c[0], c[1], c[2], e.Message)
+}
+
+func errRelayDenied(addr string) *smtp.SMTPError {
 	return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
 		Message: fmt.Sprintf("<%s>: Relay access denied", addr)}
 }
@@ -64,12 +75,12 @@ func errRelayDenied(addr string) error {
 // from a client that has not authenticated (smtpd_recipient_restrictions =
 // permit_sasl_authenticated, reject), the behaviour of the real server the
 // lab is compared with in its interop tests.
-func errAccessDenied(addr string) error {
+func errAccessDenied(addr string) *smtp.SMTPError {
 	return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
 		Message: fmt.Sprintf("<%s>: Recipient address rejected: Access denied", addr)}
 }
 
-func errUnknownUser(addr string) error {
+func errUnknownUser(addr string) *smtp.SMTPError {
 	return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1},
 		Message: fmt.Sprintf("<%s>: Recipient address rejected: User unknown in virtual mailbox table", addr)}
 }

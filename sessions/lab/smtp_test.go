@@ -248,3 +248,24 @@ func imapLogin(t *testing.T, l *Lab) *imapclient.Client {
 	}
 	return c
 }
+
+// TestSMTPReplyLine: the injection-vulnerable server writes the lab's SMTP
+// replies from smtp.go's table, byte for byte as go-smtp and Postfix put
+// them on the wire.
+func TestSMTPReplyLine(t *testing.T) {
+	for e, want := range map[*smtp.SMTPError]string{
+		errMustStartTLS:                       "530 5.7.0 Must issue a STARTTLS command first\r\n",
+		errAuthNotEnabled:                     "503 5.5.1 Error: authentication not enabled\r\n",
+		errAuthFailed:                         "535 5.7.8 Error: authentication failed: authentication failure\r\n",
+		errAuthSucceeded:                      "235 2.7.0 Authentication successful\r\n",
+		errAlreadyAuthenticated:               "503 5.5.1 Error: already authenticated\r\n",
+		errTooManyAuthFailures:                "503 5.7.0 Error: too many failed authentication attempts on this connection\r\n",
+		errRelayDenied("a@example.org"):       "554 5.7.1 <a@example.org>: Relay access denied\r\n",
+		errAccessDenied("a@example.org"):      "554 5.7.1 <a@example.org>: Recipient address rejected: Access denied\r\n",
+		errUnknownUser("nobody@lab.mailwire"): "550 5.1.1 <nobody@lab.mailwire>: Recipient address rejected: User unknown in virtual mailbox table\r\n",
+	} {
+		if got := smtpReplyLine(e); got != want {
+			t.Errorf("smtpReplyLine = %q, want %q", got, want)
+		}
+	}
+}

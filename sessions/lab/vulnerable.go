@@ -252,15 +252,15 @@ func (v *vulnConn) smtpAuth(arg string) error {
 	mech, initial, hasInitial := strings.Cut(arg, " ")
 	switch {
 	case !v.spec.policy.AuthOffered:
-		return v.refuse("503 5.5.1 Error: authentication not enabled\r\n", vulnSMTPBye)
+		return v.refuse(smtpReplyLine(errAuthNotEnabled), vulnSMTPBye)
 	case !v.loginAllowed():
-		return v.refuse("530 5.7.0 Must issue a STARTTLS command first\r\n", vulnSMTPBye)
+		return v.refuse(smtpReplyLine(errMustStartTLS), vulnSMTPBye)
 	case v.helo == "":
 		return v.refuse("503 5.5.1 Error: send HELO/EHLO first\r\n", vulnSMTPBye)
 	case v.authed:
-		return v.refuse("503 5.5.1 Error: already authenticated\r\n", vulnSMTPBye)
+		return v.refuse(smtpReplyLine(errAlreadyAuthenticated), vulnSMTPBye)
 	case v.failures >= maxAuthFailures:
-		return v.refuse("503 5.7.0 Error: too many failed authentication attempts on this connection\r\n", vulnSMTPBye)
+		return v.refuse(smtpReplyLine(errTooManyAuthFailures), vulnSMTPBye)
 	}
 	// step reads one SASL response: the initial one if given, else after a
 	// 334 challenge (RFC 4954 §4). "*" cancels.
@@ -317,10 +317,10 @@ func (v *vulnConn) smtpAuth(arg string) error {
 	}
 	if checkLogin(user, pass) && (identity == "" || identity == user) {
 		v.authed = true
-		return v.write("235 2.7.0 Authentication successful\r\n")
+		return v.write(smtpReplyLine(errAuthSucceeded))
 	}
 	v.failures++
-	return v.refuse("535 5.7.8 Error: authentication failed: authentication failure\r\n", vulnSMTPBye)
+	return v.refuse(smtpReplyLine(errAuthFailed), vulnSMTPBye)
 }
 
 // pathArg returns the address in "FROM:<addr> params" / "TO:<addr>".
@@ -344,7 +344,7 @@ func (v *vulnConn) smtpMail(arg string) error {
 	case v.helo == "":
 		return v.refuse("503 5.5.1 Error: send HELO/EHLO first\r\n", vulnSMTPBye)
 	case v.spec.policy.RequireTLS && !v.tls:
-		return v.refuse("530 5.7.0 Must issue a STARTTLS command first\r\n", vulnSMTPBye)
+		return v.refuse(smtpReplyLine(errMustStartTLS), vulnSMTPBye)
 	case v.hasFrom:
 		return v.refuse("503 5.5.1 Error: nested MAIL command\r\n", vulnSMTPBye)
 	}
@@ -365,7 +365,7 @@ func (v *vulnConn) smtpRcpt(arg string) error {
 		return v.refuse("501 5.5.4 Syntax: RCPT TO:<address>\r\n", vulnSMTPBye)
 	}
 	if v.spec.policy.RequireAuth && !v.authed {
-		return v.refuse("554 5.7.1 <"+sanitizeHeader(addr)+">: Recipient address rejected: Access denied\r\n", vulnSMTPBye)
+		return v.refuse(smtpReplyLine(errAccessDenied(sanitizeHeader(addr))), vulnSMTPBye)
 	}
 	if len(v.rcpts) >= 50 {
 		return v.write("452 4.5.3 Error: too many recipients\r\n")
@@ -375,10 +375,10 @@ func (v *vulnConn) smtpRcpt(arg string) error {
 		v.rcpts = append(v.rcpts, addr)
 		return v.write("250 2.1.5 Ok\r\n")
 	case recipientUnknown:
-		return v.refuse("550 5.1.1 <"+sanitizeHeader(addr)+">: Recipient address rejected: User unknown in virtual mailbox table\r\n", vulnSMTPBye)
+		return v.refuse(smtpReplyLine(errUnknownUser(sanitizeHeader(addr))), vulnSMTPBye)
 	}
 	// Never relays, whatever Options.Relay says.
-	return v.refuse("554 5.7.1 <"+sanitizeHeader(addr)+">: Relay access denied\r\n", vulnSMTPBye)
+	return v.refuse(smtpReplyLine(errRelayDenied(sanitizeHeader(addr))), vulnSMTPBye)
 }
 
 // smtpData reads the message (RFC 5321 §4.5.2 dot-stuffing), bounded by
