@@ -597,6 +597,18 @@ func (c *Conversation) goOnInCleartext(why string) error {
 	return nil
 }
 
+// noStartTLS is what a client does when the server does not offer the
+// upgrade (STARTTLS, STLS): an opportunistic client goes on in cleartext,
+// why saying what was missing; one that requires TLS fails with required
+// under op (ExplainNoStartTLS) rather than send anything more in
+// cleartext. The three mail drivers call it.
+func (c *Conversation) noStartTLS(op, why string, required error) error {
+	if c.opts.TLSMode == TLSOpportunistic {
+		return c.goOnInCleartext(why)
+	}
+	return c.Fail(op, required, ExplainNoStartTLS)
+}
+
 // ExplainStoppedOnRequest is the note of a session that ended on purpose
 // after a stage (Options.StopAfter).
 const ExplainStoppedOnRequest = "session.note.stopped_on_request"

@@ -319,15 +319,11 @@ func (m *imapClient) capability() error {
 
 // startTLS upgrades the connection (RFC 9051 §6.2.1).
 func (m *imapClient) startTLS() error {
-	opportunistic := m.o.TLSMode == TLSOpportunistic
-	if !m.hasCap("STARTTLS") && opportunistic {
-		return m.c.goOnInCleartext("the server does not offer STARTTLS in its CAPABILITY response")
-	} else if !m.hasCap("STARTTLS") {
-		return m.c.Fail("starttls",
-			fmt.Errorf("%s does not offer STARTTLS in its CAPABILITY response, and TLS mode is starttls", m.o.Target),
-			ExplainNoStartTLS)
+	if !m.hasCap("STARTTLS") {
+		return m.c.noStartTLS("starttls", "the server does not offer STARTTLS in its CAPABILITY response",
+			fmt.Errorf("%s does not offer STARTTLS in its CAPABILITY response, and TLS mode is starttls", m.o.Target))
 	}
-	if r, err := m.commandMay("STARTTLS", "", opportunistic); err != nil {
+	if r, err := m.commandMay("STARTTLS", "", m.o.TLSMode == TLSOpportunistic); err != nil {
 		return err
 	} else if r.Status != "OK" {
 		return m.c.goOnInCleartext("the server answered STARTTLS with " + r.Status)

@@ -219,15 +219,11 @@ func (p *pop3Client) capa() error {
 
 // stls upgrades the connection (RFC 2595 §4).
 func (p *pop3Client) stls() error {
-	opportunistic := p.o.TLSMode == TLSOpportunistic
-	if !p.hasCap("STLS") && opportunistic {
-		return p.c.goOnInCleartext("the server does not offer STLS in its CAPA response")
-	} else if !p.hasCap("STLS") {
-		return p.c.Fail("stls",
-			fmt.Errorf("%s does not offer STLS in its CAPA response, and TLS mode is starttls", p.o.Target),
-			ExplainNoStartTLS)
+	if !p.hasCap("STLS") {
+		return p.c.noStartTLS("stls", "the server does not offer STLS in its CAPA response",
+			fmt.Errorf("%s does not offer STLS in its CAPA response, and TLS mode is starttls", p.o.Target))
 	}
-	if opportunistic {
+	if p.o.TLSMode == TLSOpportunistic {
 		if err := p.command("STLS", "STLS"); err != nil {
 			return err
 		}

@@ -256,12 +256,8 @@ func (s *smtpClient) startTLS() error {
 	if s.helo {
 		missing = "the server refused EHLO, and HELO, which the client fell back to, offers no extensions, STARTTLS included (RFC 5321 §4.1.4)"
 	}
-	if _, ok := s.capability("STARTTLS"); !ok && s.o.TLSMode == TLSOpportunistic {
-		return s.c.goOnInCleartext(missing)
-	} else if !ok {
-		return s.c.Fail("starttls",
-			fmt.Errorf("%s: %s, and TLS mode is starttls", s.o.Target, missing),
-			ExplainNoStartTLS)
+	if _, ok := s.capability("STARTTLS"); !ok {
+		return s.c.noStartTLS("starttls", missing, fmt.Errorf("%s: %s, and TLS mode is starttls", s.o.Target, missing))
 	}
 	if s.o.TLSMode == TLSOpportunistic {
 		if err := s.command("STARTTLS", "STARTTLS"); err != nil {
