@@ -38,16 +38,7 @@ type IMAPError struct {
 	Text    string
 }
 
-func (e *IMAPError) Error() string {
-	s := e.Command + ": server replied " + e.Status
-	if e.Code != "" {
-		s += " [" + e.Code + "]"
-	}
-	if e.Text != "" {
-		s += " " + e.Text
-	}
-	return s
-}
+func (e *IMAPError) Error() string { return repliedError(e.Command, e.Status, e.Code, e.Text) }
 
 // Explain keys of the IMAP driver.
 const (

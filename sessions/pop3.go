@@ -32,13 +32,18 @@ type POP3Error struct {
 	Text    string // the text after "-ERR" and the code
 }
 
-func (e *POP3Error) Error() string {
-	s := e.Command + ": server replied -ERR"
-	if e.Code != "" {
-		s += " [" + e.Code + "]"
+func (e *POP3Error) Error() string { return repliedError(e.Command, "-ERR", e.Code, e.Text) }
+
+// repliedError is the message of a refusal, IMAPError's and POP3Error's:
+// what the response answered, its status, the response code in brackets
+// as on the wire (RFC 2449 §8, RFC 9051 §7.1) and the text.
+func repliedError(cmd, status, code, text string) string {
+	s := cmd + ": server replied " + status
+	if code != "" {
+		s += " [" + code + "]"
 	}
-	if e.Text != "" {
-		s += " " + e.Text
+	if text != "" {
+		s += " " + text
 	}
 	return s
 }
