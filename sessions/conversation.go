@@ -66,6 +66,17 @@ type Driver interface {
 // gone), says goodbye with
 // leave (QUIT, LOGOUT). The error of play is the one that counts; one from
 // leave is dropped, as the session already failed.
+//
+// The three mail drivers (smtp.go, pop3.go, imap.go) share their steps,
+// not their dialogue: playPolitely, stopAfter with tlsReached and
+// authReached, noStartTLS, goOnInCleartext, upgradeAndAskAgain and
+// withholdCredentials are here. Their play methods look alike (greeting,
+// capabilities, STARTTLS, login, the mail, goodbye, with a stop point
+// between) and stay three on purpose: IMAP's PREAUTH skips STARTTLS and
+// login, SMTP's role decides AUTH and its recipient MAIL, RCPT and DATA,
+// POP3's capabilities are optional; one skeleton taking a callback per
+// step would hide the order of each protocol, which is what a reader of a
+// driver comes for.
 func playPolitely(play func() error, canEnd *bool, leave func() error) error {
 	err := play()
 	if err != nil && *canEnd {

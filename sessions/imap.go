@@ -65,6 +65,9 @@ type imapClient struct {
 	canLogout bool
 }
 
+// play is the dialogue in the protocol's order; the steps it shares with
+// the other mail drivers are in conversation.go (see playPolitely for why
+// the three dialogues stay apart).
 func (m *imapClient) play() error {
 	greeting, err := m.greeting()
 	if err != nil {

@@ -62,6 +62,9 @@ type pop3Client struct {
 	canQuit bool
 }
 
+// play is the dialogue in the protocol's order; the steps it shares with
+// the other mail drivers are in conversation.go (see playPolitely for why
+// the three dialogues stay apart).
 func (p *pop3Client) play() error {
 	r, err := p.read("read greeting", "greeting", false)
 	if err != nil {

@@ -70,6 +70,9 @@ type smtpClient struct {
 	authed  bool     // the server accepted AUTH (235)
 }
 
+// play is the dialogue in the protocol's order; the steps it shares with
+// the other mail drivers are in conversation.go (see playPolitely for why
+// the three dialogues stay apart).
 func (s *smtpClient) play() error {
 	r, err := s.reply("read greeting", false)
 	if err != nil {
