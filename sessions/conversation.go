@@ -215,6 +215,17 @@ func (c *Conversation) Send(raw []byte, line wire.Line, ann string, also ...stri
 	return nil
 }
 
+// SendCommand sends raw (one or more CRLF-ended lines, in one write) as the
+// client's command verb, annotated as the protocol's command
+// ("smtp.cmd.ehlo"); a failed write fails the session under "send VERB".
+// The mail drivers and the scenarios' clients send their commands with it.
+func (c *Conversation) SendCommand(verb, raw string) error {
+	if err := c.Send([]byte(raw), wire.Line{Command: verb}, c.opts.Proto+".cmd."+strings.ToLower(verb)); err != nil {
+		return c.Fail("send "+verb, err, "")
+	}
+	return nil
+}
+
 // ReadLine reads one bounded line from the current layer, without emitting.
 func (c *Conversation) ReadLine() ([]byte, error) { return c.lr.ReadLine() }
 

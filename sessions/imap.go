@@ -200,9 +200,9 @@ func (m *imapClient) commandMay(verb, args string, mayRefuse bool) (*protocol.IM
 	if args != "" {
 		line += " " + args
 	}
-	if err := m.c.Send([]byte(line+"\r\n"), wire.Line{Command: verb}, "imap.cmd."+strings.ToLower(verb)); err != nil {
+	if err := m.c.SendCommand(verb, line+"\r\n"); err != nil {
 		m.canLogout = false
-		return nil, m.c.Fail("send "+verb, err, "")
+		return nil, err
 	}
 	op := "read " + verb + " response"
 	var over imapOverBudget

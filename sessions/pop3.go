@@ -175,11 +175,9 @@ func (p *pop3Client) hasCap(kw string) bool {
 
 // command sends one command line.
 func (p *pop3Client) command(verb, line string) error {
-	if err := p.c.Send([]byte(line+"\r\n"), wire.Line{Command: verb}, "pop3.cmd."+strings.ToLower(verb)); err != nil {
-		p.canQuit = false
-		return p.c.Fail("send "+verb, err, "")
-	}
-	return nil
+	err := p.c.SendCommand(verb, line+"\r\n")
+	p.canQuit = p.canQuit && err == nil
+	return err
 }
 
 // exchange sends a command and reads its response, which must be +OK.

@@ -165,11 +165,9 @@ func (s *smtpClient) capability(kw string) (string, bool) {
 // command sends one command line. verb is the command's name for the Line
 // and the annotation ("smtp.cmd.ehlo").
 func (s *smtpClient) command(verb, line string) error {
-	if err := s.c.Send([]byte(line+"\r\n"), wire.Line{Command: verb}, "smtp.cmd."+strings.ToLower(verb)); err != nil {
-		s.canQuit = false
-		return s.c.Fail("send "+verb, err, "")
-	}
-	return nil
+	err := s.c.SendCommand(verb, line+"\r\n")
+	s.canQuit = s.canQuit && err == nil
+	return err
 }
 
 // refused reports a reply the dialogue cannot go on from. want are the

@@ -31,10 +31,7 @@ func newDialog(c *sessions.Conversation) *dialog {
 // client line whose command is verb.
 func (d *dialog) send(raw, verb string) error {
 	d.verb = verb
-	if err := d.c.Send([]byte(raw), wire.Line{Command: verb}, d.proto+".cmd."+strings.ToLower(verb)); err != nil {
-		return d.c.Fail("send "+verb, err, "")
-	}
-	return nil
+	return d.c.SendCommand(verb, raw)
 }
 
 // tag returns the next IMAP tag.
