@@ -41,8 +41,10 @@ func HostPorts(host string, https bool) []Port {
 // Defaults of Options.
 const (
 	// DefaultPerHost bounds the connections open at once to one host,
-	// probes, sessions and scenarios together: below the lab's 16 per
-	// client and Postfix's smtpd_client_connection_count_limit (50).
+	// probes, sessions and scenarios together: below Postfix's
+	// smtpd_client_connection_count_limit (50) and, with a margin, the
+	// lab's 16 per client (a server counts a connection until it has read
+	// its end, a moment after the client closed it and opened the next).
 	DefaultPerHost = 12
 	// DefaultTimeout bounds a whole scan.
 	DefaultTimeout = 60 * time.Second
@@ -150,29 +152,58 @@ type Progress struct {
 // scenarios the rest through a limiter. Two shares, not one pool, because
 // a probe's time limit runs from before it dials: waiting in a pool shared
 // with sessions would eat into it and turn a slow queue into a "timeout"
-// that the server never gave.
-func probeShare(perHost int) int { return max(1, perHost*2/3) }
+// that the server never gave. Within each share a port gets at most
+// probesPerAddr (sessionsPerAddr) of them, so a port whose server is slow
+// (one that forks a process and loads its TLS keys per connection, as
+// Dovecot does) never holds every slot while a fast port waits.
+func probeShare(perHost int) int { return max(1, perHost*3/4) }
 
-// limiter bounds the sessions' connections open at once to a host: a slot
-// is taken before dialing and given back when the connection is closed.
-// The wait for a slot is bounded by the scan (ctx), not by the dial's own
-// time limit, which starts once a slot is held.
+const (
+	probesPerAddr   = 2
+	sessionsPerAddr = 1
+)
+
+// limiter bounds the sessions' connections open at once to a host, and
+// to each of its addresses (perAddr: a port whose server is slow cannot
+// hold every slot while another port's sessions wait): a slot is taken
+// before dialing and given back when the connection is closed. The wait
+// for a slot is bounded by the scan (ctx), not by the dial's own time
+// limit, which starts once a slot is held.
 type limiter struct {
 	ctx         context.Context
 	sem         chan struct{}
+	perAddr     int
 	dialTimeout time.Duration
 	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	mu    sync.Mutex
+	addrs map[string]chan struct{}
 }
 
-func newLimiter(ctx context.Context, n int, dialTimeout time.Duration, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *limiter {
-	return &limiter{ctx: ctx, sem: make(chan struct{}, n), dialTimeout: dialTimeout, dial: dial}
+func newLimiter(ctx context.Context, n, perAddr int, dialTimeout time.Duration, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *limiter {
+	return &limiter{ctx: ctx, sem: make(chan struct{}, n), perAddr: max(1, perAddr), dialTimeout: dialTimeout, dial: dial,
+		addrs: map[string]chan struct{}{}}
 }
 
-// Dial takes a slot (waiting for one while the scan lasts) and dials.
+// Dial takes a slot of addr and one of the host (waiting for them while
+// the scan lasts, always in that order) and dials.
 func (l *limiter) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	l.mu.Lock()
+	asem := l.addrs[addr]
+	if asem == nil {
+		asem = make(chan struct{}, l.perAddr)
+		l.addrs[addr] = asem
+	}
+	l.mu.Unlock()
+	select {
+	case asem <- struct{}{}:
+	case <-l.ctx.Done():
+		return nil, l.ctx.Err()
+	}
 	select {
 	case l.sem <- struct{}{}:
 	case <-l.ctx.Done():
+		<-asem
 		return nil, l.ctx.Err()
 	}
 	dctx, cancel := context.WithTimeout(l.ctx, l.dialTimeout)
@@ -186,9 +217,10 @@ func (l *limiter) Dial(ctx context.Context, network, addr string) (net.Conn, err
 	c, err := l.dial(dctx, network, addr)
 	if err != nil {
 		<-l.sem
+		<-asem
 		return nil, err
 	}
-	return &limitedConn{Conn: c, release: sync.OnceFunc(func() { <-l.sem })}, nil
+	return &limitedConn{Conn: c, release: sync.OnceFunc(func() { <-l.sem; <-asem })}, nil
 }
 
 // limitedConn gives its slot back on Close (crypto/tls closes the

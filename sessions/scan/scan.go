@@ -52,7 +52,7 @@ func newHostScan(ctx context.Context, opts Options, scanner *tlsprobe.Scanner) *
 		h.ports[p.Addr] = p.Canonical
 	}
 	share := probeShare(opts.PerHost)
-	h.lim = newLimiter(ctx, max(1, opts.PerHost-share), min(opts.ReadTimeout, 10*time.Second), opts.Dial)
+	h.lim = newLimiter(ctx, max(1, opts.PerHost-share), sessionsPerAddr, min(opts.ReadTimeout, 10*time.Second), opts.Dial)
 	if scanner == nil {
 		scanner = tlsprobe.NewScanner(h.probeOptions(share))
 	}
@@ -66,6 +66,7 @@ func (h *hostScan) probeOptions(perHost int) tlsprobe.Options {
 	return tlsprobe.Options{
 		ProbeTimeout: h.opts.ProbeTimeout,
 		PerHost:      perHost,
+		PerAddr:      probesPerAddr,
 		Roots:        h.opts.Roots,
 		Now:          h.opts.Now,
 		Dial:         h.opts.Dial,

@@ -319,7 +319,7 @@ func TestLimiterBounds(t *testing.T) {
 		go func() { b.Close() }()
 		return a, nil
 	}
-	l := newLimiter(context.Background(), 3, time.Second, dial)
+	l := newLimiter(context.Background(), 3, 3, time.Second, dial)
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
@@ -342,7 +342,7 @@ func TestLimiterBounds(t *testing.T) {
 		t.Errorf("%d connections open at once, bound 3", peak.Load())
 	}
 	cancelled, cancel := context.WithCancel(context.Background())
-	l = newLimiter(cancelled, 1, time.Second, dial)
+	l = newLimiter(cancelled, 1, 1, time.Second, dial)
 	c, _ := l.Dial(context.Background(), "tcp", "x:1")
 	cancel()
 	if _, err := l.Dial(context.Background(), "tcp", "x:1"); !errors.Is(err, context.Canceled) {

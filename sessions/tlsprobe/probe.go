@@ -75,6 +75,12 @@ type Options struct {
 	// PerHost bounds the connections open at once to one host, across
 	// every Scan of the Scanner; Total across all hosts.
 	PerHost, Total int
+	// PerAddr, when positive, bounds the connections open at once to one
+	// address (host and port) within PerHost: the ports of a host scanned
+	// together share its bound fairly, and a slow port (a server that
+	// forks a process per connection) cannot hold every slot while a
+	// fast one waits.
+	PerAddr int
 	// MaxProbes bounds the probes of one Scan; past it the versions not
 	// finished are marked Incomplete.
 	MaxProbes int
@@ -117,6 +123,7 @@ type Scanner struct {
 	total chan struct{}
 	mu    sync.Mutex
 	hosts map[string]chan struct{}
+	addrs map[string]chan struct{}
 }
 
 // NewScanner returns a Scanner with opts, defaults filled in.
@@ -143,33 +150,48 @@ func NewScanner(opts Options) *Scanner {
 		var d net.Dialer
 		opts.Dial = d.DialContext
 	}
-	return &Scanner{opts: opts, total: make(chan struct{}, opts.Total), hosts: map[string]chan struct{}{}}
+	return &Scanner{opts: opts, total: make(chan struct{}, opts.Total), hosts: map[string]chan struct{}{},
+		addrs: map[string]chan struct{}{}}
 }
 
-// acquire takes a connection slot for host, waiting for one; release
-// gives it back.
-func (s *Scanner) acquire(ctx context.Context, host string) (release func(), err error) {
+// acquire takes a connection slot for t, waiting for one; release gives
+// it back.
+func (s *Scanner) acquire(ctx context.Context, t Target) (release func(), err error) {
 	s.mu.Lock()
-	sem := s.hosts[host]
-	if sem == nil {
-		sem = make(chan struct{}, s.opts.PerHost)
-		s.hosts[host] = sem
+	host := t.host()
+	hsem := s.hosts[host]
+	if hsem == nil {
+		hsem = make(chan struct{}, s.opts.PerHost)
+		s.hosts[host] = hsem
+	}
+	sems := []chan struct{}{hsem, s.total}
+	if s.opts.PerAddr > 0 {
+		asem := s.addrs[t.Addr]
+		if asem == nil {
+			asem = make(chan struct{}, s.opts.PerAddr)
+			s.addrs[t.Addr] = asem
+		}
+		sems = append([]chan struct{}{asem}, sems...)
 	}
 	s.mu.Unlock()
-	// Always the host's slot first, then the global one: the same order
-	// everywhere, so two probes never wait on each other.
-	select {
-	case sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	// Always the address's slot first, then the host's, then the global
+	// one: the same order everywhere, so two probes never wait on each
+	// other.
+	for i, sem := range sems {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			for _, held := range sems[:i] {
+				<-held
+			}
+			return nil, ctx.Err()
+		}
 	}
-	select {
-	case s.total <- struct{}{}:
-	case <-ctx.Done():
-		<-sem
-		return nil, ctx.Err()
-	}
-	return func() { <-s.total; <-sem }, nil
+	return func() {
+		for _, sem := range sems {
+			<-sem
+		}
+	}, nil
 }
 
 // Probe sends one ClientHello to t on a new connection (after t's
@@ -179,7 +201,7 @@ func (s *Scanner) acquire(ctx context.Context, host string) (release func(), err
 // hello (no connection, a preamble the server refused); a server's way of
 // saying no to the hello is in Answer.Refusal.
 func (s *Scanner) Probe(ctx context.Context, t Target, h Hello, flight bool) (*Answer, error) {
-	release, err := s.acquire(ctx, t.host())
+	release, err := s.acquire(ctx, t)
 	if err != nil {
 		return nil, err
 	}

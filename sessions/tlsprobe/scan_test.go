@@ -230,6 +230,43 @@ func TestScanBudgetAndBounds(t *testing.T) {
 	if m := d3.max.Load(); m != 3 {
 		t.Errorf("%d connections open at once, Total 3", m)
 	}
+
+	// PerAddr: two ports of one host each get at most their share of it.
+	d4 := &countingDialer{}
+	byAddr := map[string]*atomic.Int64{f.addr(): {}, f2.addr(): {}}
+	peak := map[string]*atomic.Int64{f.addr(): {}, f2.addr(): {}}
+	s = NewScanner(Options{PerHost: 8, PerAddr: 2, Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		n := byAddr[addr].Add(1)
+		for m := peak[addr].Load(); n > m && !peak[addr].CompareAndSwap(m, n); m = peak[addr].Load() {
+		}
+		c, err := d4.dial(ctx, network, addr)
+		if err != nil {
+			byAddr[addr].Add(-1)
+			return nil, err
+		}
+		return &addrConn{Conn: c, n: byAddr[addr]}, nil
+	}})
+	for _, a := range []string{f.addr(), f2.addr()} {
+		wg.Go(func() { s.Scan(context.Background(), Target{Addr: a}) })
+	}
+	wg.Wait()
+	for a, p := range peak {
+		if p.Load() > 2 || p.Load() < 1 {
+			t.Errorf("%s: %d connections open at once, PerAddr 2", a, p.Load())
+		}
+	}
+}
+
+// addrConn counts its address's open connections down on Close.
+type addrConn struct {
+	net.Conn
+	n    *atomic.Int64
+	once sync.Once
+}
+
+func (c *addrConn) Close() error {
+	c.once.Do(func() { c.n.Add(-1) })
+	return c.Conn.Close()
 }
 
 func TestScanCancelled(t *testing.T) {
