@@ -132,6 +132,9 @@ type SessionRequest struct {
 	// Prompt: the session is typed by hand at a prompt (mailwire connect,
 	// the connect form) and run by Options.OpenPrompt.
 	Prompt bool
+	// Replay names the recording the session is read from (mailwire
+	// replay): the header says replay, not session. Empty when live.
+	Replay string
 	// ServerName, CAFile and User come from the connect form: the SNI
 	// (empty: the host), a PEM file to verify the certificate with
 	// (empty: the system roots), the user name the AUTH helper starts

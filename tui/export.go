@@ -200,11 +200,7 @@ func (m *exportMenu) View(w, h int) []string {
 }
 
 func (m *exportMenu) dirLabel() string {
-	d := DefaultExportDir()
-	if home, err := os.UserHomeDir(); err == nil && home != "" && strings.HasPrefix(d, home+string(filepath.Separator)) {
-		return "~" + d[len(home):]
-	}
-	return d
+	return tildePath(DefaultExportDir())
 }
 
 // humanSize is a file size in bytes, KiB or MiB.

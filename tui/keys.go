@@ -35,6 +35,7 @@ type KeyMap struct {
 	Faster, Slower     key.Binding // auto-play speed
 	Rerun              key.Binding // run the session again
 	Export             key.Binding // the export menu (export.go)
+	Save               key.Binding // save the session as a recording, under a name (save.go)
 
 	// Finding, keeping, looking (session screen; Copy also in the port
 	// table's endpoint view, with CopyAlt for its second command).
@@ -91,6 +92,8 @@ func DefaultKeyMap() KeyMap {
 		Slower:     key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "slower")),
 		Rerun:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-run")),
 		Export:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "export…")),
+		// w as in write; s is step mode. ctrl+s is every editor's save.
+		Save: key.NewBinding(key.WithKeys("w", "ctrl+s"), key.WithHelp("w", "save recording…")),
 
 		// y as in vi's yank, / n N as in less and vi; e, u and v are the
 		// first letters of error, user (a credential) and verdict, shifted

@@ -133,8 +133,9 @@ func (s *promptScreen) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		cmd, _ := s.prompt.Update(msg)
 		return cmd
 	}
-	if s.find.typing {
-		// The search field has the keys, esc included.
+	if s.sessionScreen.typing() {
+		// The search field (or a recording's file name) has the keys,
+		// esc included.
 		_, cmd := s.sessionScreen.Update(msg)
 		return cmd
 	}

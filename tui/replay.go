@@ -25,8 +25,8 @@ import (
 func ReplayRequest(h render.RecordingHeader, name string) SessionRequest {
 	req := SessionRequest{
 		Port: h.Port, Target: h.Target, Proto: h.Proto, TLSMode: h.TLSMode,
-		Label:      "replay of " + filepath.Base(name) + ", recorded " + h.RecordedAt.UTC().Format("2006-01-02 15:04 MST"),
-		ServerName: h.Options.ServerName, User: h.Options.User,
+		Label:      "recorded " + h.RecordedAt.UTC().Format("2006-01-02 15:04 MST"),
+		ServerName: h.Options.ServerName, User: h.Options.User, Replay: filepath.Base(name),
 	}
 	if h.Target == "" && h.Lab {
 		req.Target = "the lab"

@@ -196,3 +196,75 @@ func BenchmarkReplay100k(b *testing.B) {
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB-held")
 	runtime.KeepAlive(m)
 }
+
+// TestSaveRecording: w asks for a file name, under the XDG data directory
+// by default, and saves the session on screen there as a recording (0600,
+// passwords masked even when shown); the status line says what was
+// written and its size; the prompt takes q and ? as text; a file that
+// exists is kept; esc cancels; ctrl+s does what w does.
+func TestSaveRecording(t *testing.T) {
+	dataHome := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", dataHome)
+	f := &fakeSessions{evs: append(fixtureCleartextAuth(), fixture587()...)}
+	m := newSessionModel(t, 120, 40, f)
+	s := session(m)
+	s.now = func() time.Time { return time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC) }
+	press(m, "p") // passwords shown on the screen: still masked in the file
+
+	press(m, "w")
+	want := filepath.Join(dataHome, "mailwire", "recordings", "20261206-100000-587.jsonl")
+	if !s.save.open || s.save.input.Value() != want || !m.typing() {
+		t.Fatalf("w: open %v, path %q (want %q), typing %v", s.save.open, s.save.input.Value(), want, m.typing())
+	}
+	if !strings.Contains(plain(m), "save recording to") {
+		t.Errorf("no prompt in the header:\n%s", plain(m))
+	}
+	// q and ? are text here: a name may hold them.
+	press(m, "q")
+	press(m, "?")
+	if m.quitting || !strings.HasSuffix(s.save.input.Value(), "q?") {
+		t.Fatalf("q and ? were not text: quitting %v, %q", m.quitting, s.save.input.Value())
+	}
+	for range 2 {
+		pressKey(m, keyCode(tea.KeyBackspace))
+	}
+	cmd := pressKey(m, keyCode(tea.KeyEnter))
+	if cmd == nil || s.save.open {
+		t.Fatal("enter did not save")
+	}
+	m.Update(cmd())
+	header := strings.SplitN(plain(m), "\n", 3)[1]
+	if !strings.Contains(header, " KiB: 20261206-100000-587.jsonl in "+filepath.Dir(want)) {
+		t.Errorf("status line %q", header)
+	}
+	fi, err := os.Stat(want)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the recording: %v %v", fi, err)
+	}
+	b, err := os.ReadFile(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte(fixturePassword)) {
+		t.Error("the recording holds the password")
+	}
+	rec, err := render.ReadRecording(bytes.NewReader(b), render.RecordingLimits{})
+	if err != nil || len(rec.Events) != len(f.evs) || rec.Header.Port != 587 || rec.Header.Proto != "smtp" {
+		t.Errorf("read back: %d events, %+v, %v", len(rec.Events), rec.Header, err)
+	}
+
+	// The same name again: the file is kept, and the status says why.
+	pressKey(m, tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl})
+	if !s.save.open {
+		t.Fatal("ctrl+s did not open the prompt")
+	}
+	m.Update(pressKey(m, keyCode(tea.KeyEnter))())
+	if header := strings.SplitN(plain(m), "\n", 3)[1]; !strings.Contains(header, "not saved: 20261206-100000-587.jsonl exists: choose another name") {
+		t.Errorf("saving over a file: %q", header)
+	}
+	press(m, "w")
+	pressKey(m, keyCode(tea.KeyEscape))
+	if s.save.open || m.typing() {
+		t.Error("esc did not close the prompt")
+	}
+}

@@ -532,10 +532,14 @@ func (m *Model) screenTitle() string {
 	case screenSession:
 		switch s := m.screens[screenSession].(type) {
 		case *sessionScreen:
-			if s.req.Scenario != "" {
-				return "scenario " + m.common.scenarioProse(s.req.Scenario).Title
+			what := "session"
+			if s.req.Replay != "" {
+				what = "replay of " + wire.SafeString(s.req.Replay) + ":"
 			}
-			return fmt.Sprintf("session %s %d", s.req.Proto, s.req.Port)
+			if s.req.Scenario != "" {
+				return what + " scenario " + m.common.scenarioProse(s.req.Scenario).Title
+			}
+			return fmt.Sprintf("%s %s %d", what, s.req.Proto, s.req.Port)
 		case *promptScreen:
 			return "typed session " + wire.SafeString(s.req.Target)
 		}

@@ -63,7 +63,11 @@ func (s *sessionScreen) scenarioHeader(w int, stateStyle lipgloss.Style) string 
 	st := s.c.Styles
 	r := s.req
 	t := s.c.scenarioProse(r.Scenario)
-	title := st.Title.Render("scenario: " + wire.SafeString(t.Title))
+	what := "scenario: "
+	if r.Replay != "" {
+		what = "replay of scenario: "
+	}
+	title := st.Title.Render(what + wire.SafeString(t.Title))
 	state := st.Muted.Render(" · ") + s.stateText(stateStyle)
 	count := st.Muted.Render(" · " + plural(len(s.evs), "event"))
 	// Long and short forms of where it runs; narrow screens drop the

@@ -155,6 +155,7 @@ type sessionScreen struct {
 	legs    *legFilter
 	panel   *scenarioPanel
 	export  *exportMenu // x: the session saved or exported (export.go)
+	save    *saveDialog // w: the session saved as a recording, under a name (save.go)
 	// capture and keys are this run's wire bytes and TLS secrets, which
 	// OpenSession fills (WireRecorders); nil for a scenario, a typed
 	// session or a replay.
@@ -202,6 +203,7 @@ func newSessionScreen(c *Common, req SessionRequest) *sessionScreen {
 		legs:        legs,
 		panel:       panel,
 		export:      newExportMenu(c),
+		save:        newSaveDialog(c),
 		story:       req.Scenario != "",
 		spin:        spinner.New(spinner.WithSpinner(spinner.MiniDot)),
 		now:         time.Now,
@@ -426,6 +428,10 @@ func (s *sessionScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		if msg.id == s.id {
 			s.export.done(msg)
 		}
+	case recordingSavedMsg:
+		if msg.id == s.id {
+			s.saved(msg)
+		}
 	case autoTickMsg:
 		cmd, _ = s.stepUpdate(msg)
 	case spinner.TickMsg:
@@ -451,6 +457,9 @@ func (s *sessionScreen) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	if s.find.typing {
 		cmd, _ := s.findKey(msg) // every key is the search field's
 		return cmd
+	}
+	if cmd, ok := s.save.Update(msg, s.saveNow); ok {
+		return cmd // the file name's prompt has every key
 	}
 	if cmd, ok := s.export.Update(msg, s.exportNow); ok {
 		return cmd
@@ -526,6 +535,11 @@ func (s *sessionScreen) screenKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(msg, k.Export):
 		s.step.pause()
 		s.export.toggle()
+	case key.Matches(msg, k.Save) && k.Export.Enabled():
+		// A save is an export: off where the export menu is (a shared
+		// program writes nothing to its host's disk).
+		s.step.pause()
+		return s.save.start(defaultRecordingPath(s.req, s.now())), true
 	default:
 		return nil, false
 	}
@@ -660,6 +674,9 @@ func (s *sessionScreen) ShortHelp() []key.Binding {
 	if s.find.typing {
 		return s.find.typingHelp()
 	}
+	if s.save.open {
+		return s.save.ShortHelp()
+	}
 	var out []key.Binding
 	switch {
 	case s.panel.open:
@@ -693,6 +710,7 @@ func (s *sessionScreen) FullHelp() [][]key.Binding {
 	if s.panel.available() {
 		scen = append(scen, s.panel.helpBinding())
 	}
+	scen = append(scen, k.Save, k.Export)
 	view := append([]key.Binding{k.Lens, k.Reveal}, s.detail.ShortHelp()...)
 	return [][]key.Binding{
 		s.tl.FullHelp()[0],

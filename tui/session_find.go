@@ -16,9 +16,10 @@ import (
 // (y) and zoom (z). What the last of these keys did is the screen's
 // status, in the header's second line until the next key.
 
-// typing says whether the search field has the keys: the root then keeps
-// only ctrl+c and F1 for itself, / and q being text.
-func (s *sessionScreen) typing() bool { return s.find.typing }
+// typing says whether the search field (or the prompt for a recording's
+// file name) has the keys: the root then keeps only ctrl+c and F1 for
+// itself, / and q being text.
+func (s *sessionScreen) typing() bool { return s.find.typing || s.save.open }
 
 // findKey gives a key to the finder; ok says it took it.
 func (s *sessionScreen) findKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {

@@ -200,13 +200,18 @@ func (s *sessionScreen) headerView(w int) string {
 			st.Muted.Render(" → ") + st.Text.Render(target)
 	}
 	// Narrow screens drop the name first, then the target's label, then
-	// the event count: the state (and the spinner) stay.
+	// the event count: the state (and the spinner) stay. A replay says so
+	// where a live session says session.
+	name := "session"
+	if r.Replay != "" {
+		name = "replay"
+	}
 	var line1 string
 	for _, l := range []string{
-		st.Title.Render("mailwire session") + where(target) + state + count,
-		st.Title.Render("session") + where(target) + state + count,
-		st.Title.Render("session") + where(wire.SafeString(r.Target)) + state + count,
-		st.Title.Render("session") + where(wire.SafeString(r.Target)) + state,
+		st.Title.Render("mailwire "+name) + where(target) + state + count,
+		st.Title.Render(name) + where(target) + state + count,
+		st.Title.Render(name) + where(wire.SafeString(r.Target)) + state + count,
+		st.Title.Render(name) + where(wire.SafeString(r.Target)) + state,
 	} {
 		if line1 = l; ansi.StringWidth(l) <= w {
 			break
@@ -233,14 +238,6 @@ func (s *sessionScreen) headerView(w int) string {
 	if s.reveal {
 		line2 += st.Muted.Render(" · ") + st.Warning.Render("passwords shown")
 	}
-	if n := s.export.note; n != "" && !s.step.on {
-		// What the last export wrote, until the next one.
-		style := st.OK
-		if s.export.noteErr {
-			style = st.Error
-		}
-		line2 = st.Lens.Render(lensText) + " " + style.Render(n)
-	}
 	if f := s.legs.View(); f != "" && !s.step.on && s.step.note == "" {
 		// The filter replaces the lens explanation: tab is in the help bar.
 		line2 = st.Lens.Render(lensText) + " " + f
@@ -248,7 +245,18 @@ func (s *sessionScreen) headerView(w int) string {
 			line2 += st.Muted.Render(" · ") + st.Warning.Render("passwords shown")
 		}
 	}
+	if n := s.export.note; n != "" && !s.step.on {
+		// What the last export or save wrote, until the next one (over
+		// a scenario's leg filter too).
+		style := st.OK
+		if s.export.noteErr {
+			style = st.Error
+		}
+		line2 = st.Lens.Render(lensText) + " " + style.Render(n)
+	}
 	switch {
+	case s.save.open:
+		line2 = st.Lens.Render(lensText) + " " + s.save.View(w-ansi.StringWidth(lensText)-1)
 	case s.find.typing:
 		line2 = st.Lens.Render(lensText) + " " + s.find.View()
 	case s.status != "":
