@@ -20,7 +20,7 @@ func BenchmarkDissect(b *testing.B) {
 		for i := range payload {
 			payload[i] = byte(rng.Uint32())
 		}
-		app = append(app, recordBytes(recordApplicationData, payload)...)
+		app = append(app, recordBytes(RecordApplicationData, payload)...)
 		sent += 1 << 14
 	}
 	for len(app) > 0 {

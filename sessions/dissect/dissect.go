@@ -197,7 +197,7 @@ func (d *Dissector) flush(st *dirState) []wire.Event {
 		if len(st.buf) >= recordHeaderLen {
 			want := recordHeaderLen + recordLen(st.buf)
 			msg = fmt.Sprintf("stream ended inside a TLS %s record: got %d of %d bytes",
-				recordTypeName(st.buf[0]), len(st.buf), want)
+				RecordTypeName(st.buf[0]), len(st.buf), want)
 		}
 		return []wire.Event{errEvent(st.dir, wire.VisibleMetadata, headOf(st.buf, mismatchSample), msg, annErrTruncated)}
 	case len(st.hs) > 0:
@@ -218,7 +218,7 @@ const (
 // checkHeader validates as much of a record header as has arrived, so that a
 // non-TLS stream is recognised from its first byte.
 func checkHeader(h []byte) headerCheck {
-	if len(h) >= 1 && (h[0] < recordChangeCipherSpec || h[0] > recordHeartbeat) {
+	if len(h) >= 1 && (h[0] < RecordChangeCipherSpec || h[0] > RecordHeartbeat) {
 		return headerNotTLS // RFC 8446 §5.1 content types
 	}
 	if len(h) >= 2 && h[1] != 3 {
@@ -234,7 +234,7 @@ func (d *Dissector) tooLong(st *dirState, hdr []byte) wire.Event {
 	st.dead = true
 	n := recordLen(hdr)
 	msg := fmt.Sprintf("TLS %s record declares %d bytes, more than the %d any TLS version allows (RFC 5246 §6.2.3, RFC 8446 §5.2); not dissecting this direction further",
-		recordTypeName(hdr[0]), n, maxRecordPayload)
+		RecordTypeName(hdr[0]), n, maxRecordPayload)
 	return errEvent(st.dir, wire.VisibleMetadata, bytes.Clone(hdr), msg, annErrRecordTooLong)
 }
 
@@ -320,7 +320,7 @@ func classifyNonTLS(s []byte, dir wire.Direction) (string, string) {
 		return "a cleartext mail command from the client, sent where the server expects a TLS ClientHello", annMismatchCleartext
 	case isMostlyText(s):
 		return "readable text in cleartext", annMismatchCleartext
-	case len(s) >= 1 && (s[0] < recordChangeCipherSpec || s[0] > recordHeartbeat):
+	case len(s) >= 1 && (s[0] < RecordChangeCipherSpec || s[0] > RecordHeartbeat):
 		return fmt.Sprintf("byte 0x%02x is not a TLS content type (20–24, RFC 8446 §5.1)", s[0]), annMismatchGarbage
 	case len(s) >= 2:
 		return fmt.Sprintf("record version major byte is 0x%02x, not 3", s[1]), annMismatchGarbage
@@ -385,7 +385,7 @@ func (d *Dissector) record(st *dirState, rec []byte, out []wire.Event) []wire.Ev
 	typ := raw[0]
 	payload := raw[recordHeaderLen:]
 	hdr := &wire.Record{
-		ContentType: recordTypeName(typ),
+		ContentType: RecordTypeName(typ),
 		Version:     tlsmsg.VersionName(uint16(raw[1])<<8 | uint16(raw[2])),
 		Length:      len(payload),
 	}
@@ -393,10 +393,10 @@ func (d *Dissector) record(st *dirState, rec []byte, out []wire.Event) []wire.Ev
 	// Which records are encrypted: in TLS 1.3 every protected record is
 	// disguised as application_data (RFC 8446 §5.2); before 1.3 everything a
 	// direction sends after its ChangeCipherSpec is (RFC 5246 §7.1).
-	encrypted := typ == recordApplicationData ||
-		(st.ccs && d.msgs.Version != tlsmsg.VersionTLS13 && typ != recordChangeCipherSpec)
+	encrypted := typ == RecordApplicationData ||
+		(st.ccs && d.msgs.Version != tlsmsg.VersionTLS13 && typ != RecordChangeCipherSpec)
 
-	if len(st.hs) > 0 && (encrypted || typ != recordHandshake) {
+	if len(st.hs) > 0 && (encrypted || typ != RecordHandshake) {
 		// RFC 8446 §5.1: handshake messages must not be interleaved with
 		// other record types.
 		msg := fmt.Sprintf("a %s record interrupted a handshake message (%d bytes pending); the partial message is dropped (RFC 8446 §5.1)",
@@ -419,14 +419,14 @@ func (d *Dissector) record(st *dirState, rec []byte, out []wire.Event) []wire.Ev
 		Text: fmt.Sprintf("TLS record: %s, %s", hdr.ContentType, words.Plural(len(payload), "byte")),
 	}
 	switch typ {
-	case recordHandshake:
+	case RecordHandshake:
 		if len(payload) == 0 {
 			ev.Text += " (empty: RFC 8446 §5.1 forbids zero-length handshake fragments)"
 			ev.Also = []string{annRecordEmpty}
 		}
 		out = append(out, ev)
 		return d.handshakeBytes(st, payload, out)
-	case recordAlert:
+	case RecordAlert:
 		if len(payload) != 2 {
 			// RFC 8446 §5.1: alerts are two bytes and never fragmented.
 			ev.Text += ": malformed alert (an alert is 2 bytes: level, description)"
@@ -437,7 +437,7 @@ func (d *Dissector) record(st *dirState, rec []byte, out []wire.Event) []wire.Ev
 		ev.Text += ": " + hdr.Alert.String()
 		ev.Annotation, ev.Also = "tls.alert."+tlsmsg.AlertDescriptionName(payload[1]), []string{"tls.record.alert"}
 		return append(out, ev)
-	case recordChangeCipherSpec:
+	case RecordChangeCipherSpec:
 		st.ccs = true
 		switch d.msgs.Version {
 		case tlsmsg.VersionTLS13:
@@ -470,7 +470,7 @@ func (d *Dissector) encryptedRecord(st *dirState, typ uint8, raw []byte, hdr *wi
 	text := fmt.Sprintf("encrypted %s, %s", hdr.ContentType, n)
 	ann := annEncAppData
 	switch {
-	case typ == recordApplicationData && d.msgs.Version == tlsmsg.VersionTLS13 && d.msgs.ServerHelloSeen:
+	case typ == RecordApplicationData && d.msgs.Version == tlsmsg.VersionTLS13 && d.msgs.ServerHelloSeen:
 		st.afterSH13++
 		switch {
 		case st.afterSH13 == 1 && st.dir == wire.ServerToClient:
@@ -489,13 +489,13 @@ func (d *Dissector) encryptedRecord(st *dirState, typ uint8, raw []byte, hdr *wi
 			text += ": encrypted handshake or application data; TLS 1.3 hides which (RFC 8446 §5.2)"
 			ann = annEncUndetermined
 		}
-	case typ == recordApplicationData && !d.msgs.ServerHelloSeen && st.dir == wire.ClientToServer && d.msgs.EarlyData:
+	case typ == RecordApplicationData && !d.msgs.ServerHelloSeen && st.dir == wire.ClientToServer && d.msgs.EarlyData:
 		st.earlyCount++
 		text += ": 0-RTT early data, sent before the server answered (RFC 8446 §4.2.10)"
 		ann = annEncEarlyData
-	case typ == recordApplicationData:
+	case typ == RecordApplicationData:
 		// TLS ≤ 1.2, or a version not yet known.
-	case typ == recordHandshake:
+	case typ == RecordHandshake:
 		st.afterCCS++
 		if st.afterCCS == 1 {
 			text += ": probably the encrypted Finished, the first message after ChangeCipherSpec (RFC 5246 §7.4.9)"
@@ -505,10 +505,10 @@ func (d *Dissector) encryptedRecord(st *dirState, typ uint8, raw []byte, hdr *wi
 			ann = annEncHandshake
 		}
 		return encEvent(st.dir, raw, hdr, text, ann)
-	case typ == recordAlert:
+	case typ == RecordAlert:
 		text += ": level and description are hidden (at the end of a session usually close_notify, RFC 5246 §7.2.1)"
 		ann = annEncAlert
-	case typ == recordHeartbeat:
+	case typ == RecordHeartbeat:
 		ann = annEncHeartbeat
 	}
 	if st.ccs && d.msgs.Version != tlsmsg.VersionTLS13 {

@@ -304,7 +304,7 @@ func TestDissectTLS13ClientAlertBySize(t *testing.T) {
 		for _, c := range readTranscript(t, "tls13.bin") {
 			if c.dir == wire.ClientToServer {
 				if c2s++; c2s == 2 { // the client's CCS and Finished
-					c.data = append(recordBytes(recordChangeCipherSpec, []byte{1}), recordBytes(recordApplicationData, make([]byte, tc.size))...)
+					c.data = append(recordBytes(RecordChangeCipherSpec, []byte{1}), recordBytes(RecordApplicationData, make([]byte, tc.size))...)
 					chunks = append(chunks, c)
 					break
 				}
@@ -512,7 +512,7 @@ func TestDissectRefragmented(t *testing.T) {
 	var stream []byte
 	for rest := msg; len(rest) > 0; {
 		n := min(len(rest), 100)
-		stream = append(stream, recordBytes(recordHandshake, rest[:n])...)
+		stream = append(stream, recordBytes(RecordHandshake, rest[:n])...)
 		rest = rest[n:]
 	}
 	evs := New().Feed(wire.ClientToServer, stream)
@@ -540,7 +540,7 @@ func recordBytes(typ uint8, payload []byte) []byte {
 }
 
 func TestDissectHostile(t *testing.T) {
-	bigHS := recordBytes(recordHandshake, []byte{tlsmsg.TypeCertificate, 0x01, 0x00, 0x01}) // declares 65537 bytes
+	bigHS := recordBytes(RecordHandshake, []byte{tlsmsg.TypeCertificate, 0x01, 0x00, 0x01}) // declares 65537 bytes
 	tests := []struct {
 		name    string
 		dir     wire.Direction
@@ -598,15 +598,15 @@ func TestDissectHostile(t *testing.T) {
 		},
 		{
 			name: "record of exactly 2^14+2048", dir: wire.ServerToClient,
-			in:   recordBytes(recordApplicationData, make([]byte, maxRecordPayload)),
+			in:   recordBytes(RecordApplicationData, make([]byte, maxRecordPayload)),
 			want: []string{"s2c encrypted tls.encrypted.application_data"},
 		},
 		{
-			name: "zero-length handshake record", dir: wire.ClientToServer, in: recordBytes(recordHandshake, nil),
+			name: "zero-length handshake record", dir: wire.ClientToServer, in: recordBytes(RecordHandshake, nil),
 			want: []string{"c2s record tls.record.handshake"}, text: "forbids zero-length",
 		},
 		{
-			name: "zero-length application data", dir: wire.ClientToServer, in: recordBytes(recordApplicationData, nil),
+			name: "zero-length application data", dir: wire.ClientToServer, in: recordBytes(RecordApplicationData, nil),
 			want: []string{"c2s encrypted tls.encrypted.application_data"}, text: "0 bytes",
 		},
 		{
@@ -619,7 +619,7 @@ func TestDissectHostile(t *testing.T) {
 		},
 		{
 			name: "truncated handshake message", dir: wire.ServerToClient,
-			in: recordBytes(recordHandshake, []byte{tlsmsg.TypeCertificate, 0, 0, 10, 1}), flush: true,
+			in: recordBytes(RecordHandshake, []byte{tlsmsg.TypeCertificate, 0, 0, 10, 1}), flush: true,
 			want: []string{"s2c record tls.record.handshake", "s2c error tls.error.truncated"},
 		},
 		{
@@ -631,45 +631,45 @@ func TestDissectHostile(t *testing.T) {
 		},
 		{
 			name: "handshake interleaved with alert", dir: wire.ServerToClient,
-			in: append(recordBytes(recordHandshake, []byte{tlsmsg.TypeCertificate, 0, 0, 10, 1}),
-				recordBytes(recordAlert, []byte{2, 40})...),
+			in: append(recordBytes(RecordHandshake, []byte{tlsmsg.TypeCertificate, 0, 0, 10, 1}),
+				recordBytes(RecordAlert, []byte{2, 40})...),
 			want: []string{"s2c record tls.record.handshake", "s2c error tls.error.handshake_interleaved", "s2c record tls.alert.handshake_failure"},
 			text: "fatal handshake_failure",
 		},
 		{
-			name: "unknown alert", dir: wire.ServerToClient, in: recordBytes(recordAlert, []byte{1, 199}),
+			name: "unknown alert", dir: wire.ServerToClient, in: recordBytes(RecordAlert, []byte{1, 199}),
 			want: []string{"s2c record tls.alert.unknown"}, text: "warning unknown(199)",
 		},
 		{
-			name: "malformed alert", dir: wire.ServerToClient, in: recordBytes(recordAlert, []byte{2}),
+			name: "malformed alert", dir: wire.ServerToClient, in: recordBytes(RecordAlert, []byte{2}),
 			want: []string{"s2c record tls.alert.malformed"},
 		},
 		{
 			name: "truncated ClientHello body", dir: wire.ClientToServer,
-			in:   recordBytes(recordHandshake, []byte{tlsmsg.TypeClientHello, 0, 0, 3, 3, 3, 0}),
+			in:   recordBytes(RecordHandshake, []byte{tlsmsg.TypeClientHello, 0, 0, 3, 3, 3, 0}),
 			want: []string{"c2s record tls.record.handshake", "c2s handshake tls.handshake.client_hello"},
 			text: "malformed",
 		},
 		{
 			name: "unknown handshake type", dir: wire.ServerToClient,
-			in:   recordBytes(recordHandshake, []byte{99, 0, 0, 1, 0}),
+			in:   recordBytes(RecordHandshake, []byte{99, 0, 0, 1, 0}),
 			want: []string{"s2c record tls.record.handshake", "s2c handshake tls.handshake.unknown"},
 			text: "type 99",
 		},
 		{
 			name: "ServerHello with lying extension lengths", dir: wire.ServerToClient,
-			in: recordBytes(recordHandshake, append([]byte{tlsmsg.TypeServerHello, 0, 0, 44, 3, 3},
+			in: recordBytes(RecordHandshake, append([]byte{tlsmsg.TypeServerHello, 0, 0, 44, 3, 3},
 				append(make([]byte, 32), 0, 0x13, 0x01, 0, 0, 4, 0, 43, 0xff, 0xff)...)),
 			want: []string{"s2c record tls.record.handshake", "s2c handshake tls.handshake.server_hello"},
 			text: "malformed",
 		},
 		{
-			name: "heartbeat record", dir: wire.ClientToServer, in: recordBytes(recordHeartbeat, []byte{1, 0x40, 0}),
+			name: "heartbeat record", dir: wire.ClientToServer, in: recordBytes(RecordHeartbeat, []byte{1, 0x40, 0}),
 			want: []string{"c2s record tls.record.heartbeat"},
 		},
 		{
 			name: "garbage after a valid record", dir: wire.ServerToClient,
-			in:   append(recordBytes(recordApplicationData, []byte{1, 2, 3}), []byte("220 oops\r\n")...),
+			in:   append(recordBytes(RecordApplicationData, []byte{1, 2, 3}), []byte("220 oops\r\n")...),
 			want: []string{"s2c encrypted tls.encrypted.application_data", "s2c error mismatch.cleartext_after_tls"},
 			text: "after 1 TLS record, the server sent bytes that are not a TLS record: a cleartext SMTP reply (code 220), outside TLS (\"220 oops\r\n\")",
 		},
@@ -679,7 +679,7 @@ func TestDissectHostile(t *testing.T) {
 			// the reply's bytes are in the text as they crossed (the
 			// printers escape them once), without the direction's code.
 			name: "cleartext reply after an alert", dir: wire.ServerToClient,
-			in:   append(recordBytes(recordAlert, []byte{2, 70}), []byte("550 5.0.0 Handshake error\r\n")...),
+			in:   append(recordBytes(RecordAlert, []byte{2, 70}), []byte("550 5.0.0 Handshake error\r\n")...),
 			want: []string{"s2c record tls.alert.protocol_version", "s2c error mismatch.cleartext_after_tls"},
 			text: "after 1 TLS record, the server sent bytes that are not a TLS record: a cleartext SMTP reply (code 550), outside TLS (\"550 5.0.0 Handshake error\r\n\")",
 		},
@@ -737,7 +737,7 @@ func texts(evs []wire.Event) []string {
 
 func TestDissectPlaintextAlertSummary(t *testing.T) {
 	d := New()
-	evs := d.Feed(wire.ServerToClient, recordBytes(recordAlert, []byte{2, 70}))
+	evs := d.Feed(wire.ServerToClient, recordBytes(RecordAlert, []byte{2, 70}))
 	checkEvents(t, evs)
 	if len(evs) != 1 || evs[0].Annotation != "tls.alert.protocol_version" || !slices.Equal(evs[0].Also, []string{"tls.record.alert"}) {
 		t.Fatalf("alert event: %+v", evs)
@@ -760,7 +760,7 @@ func TestDissectMemoryBound(t *testing.T) {
 	var evs []wire.Event
 	for rest := msg; len(rest) > 0; {
 		n := min(len(rest), 1<<14)
-		evs = append(evs, d.Feed(wire.ServerToClient, recordBytes(recordHandshake, rest[:n]))...)
+		evs = append(evs, d.Feed(wire.ServerToClient, recordBytes(RecordHandshake, rest[:n]))...)
 		rest = rest[n:]
 		if len(d.s2c.hs) > maxHandshakeBuf || cap(d.s2c.buf) > recordHeaderLen+maxRecordPayload+64 {
 			t.Fatalf("buffers grew: hs %d, buf cap %d", len(d.s2c.hs), cap(d.s2c.buf))
@@ -776,7 +776,7 @@ func TestDissectMemoryBound(t *testing.T) {
 	var after []wire.Event
 	for rest := append(make([]byte, 65537), tlsmsg.TypeServerHelloDone, 0, 0, 0); len(rest) > 0; {
 		n := min(len(rest), 1<<14)
-		after = append(after, d.Feed(wire.ServerToClient, recordBytes(recordHandshake, rest[:n]))...)
+		after = append(after, d.Feed(wire.ServerToClient, recordBytes(RecordHandshake, rest[:n]))...)
 		rest = rest[n:]
 		if len(d.s2c.hs) > 4 {
 			t.Fatalf("the message over the cap is being reassembled: %d bytes", len(d.s2c.hs))

@@ -56,8 +56,8 @@ func FuzzDissect(f *testing.F) {
 	}
 	f.Add(encodeFuzzScript([]chunk{{wire.ServerToClient, []byte("220 mail.example ESMTP\r\n")}}))
 	f.Add(encodeFuzzScript([]chunk{{wire.ServerToClient, []byte("HTTP/1.1 400 Bad Request\r\n\r\n")}}))
-	f.Add(encodeFuzzScript([]chunk{{wire.ServerToClient, recordBytes(recordAlert, []byte{2, 40})}}))
-	f.Add(encodeFuzzScript([]chunk{{wire.ClientToServer, recordBytes(recordHandshake, []byte{tlsmsg.TypeClientHello, 0, 0, 3, 3, 3, 0})}}))
+	f.Add(encodeFuzzScript([]chunk{{wire.ServerToClient, recordBytes(RecordAlert, []byte{2, 40})}}))
+	f.Add(encodeFuzzScript([]chunk{{wire.ClientToServer, recordBytes(RecordHandshake, []byte{tlsmsg.TypeClientHello, 0, 0, 3, 3, 3, 0})}}))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		chunks := decodeFuzzScript(data)

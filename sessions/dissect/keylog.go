@@ -246,7 +246,7 @@ func (d *Dissector) UseKeyLog(k *KeyLog) { d.keylog = k }
 // decryptCandidate says whether an encrypted record may carry handshake
 // messages this dissector can recover.
 func (d *Dissector) decryptCandidate(st *dirState, typ uint8) bool {
-	return d.keylog != nil && typ == recordApplicationData && d.msgs.Version == tlsmsg.VersionTLS13 && d.msgs.ServerHelloSeen && !st.dec.done
+	return d.keylog != nil && typ == RecordApplicationData && d.msgs.Version == tlsmsg.VersionTLS13 && d.msgs.ServerHelloSeen && !st.dec.done
 }
 
 // settle passes a Feed's events through the hold queue: candidates are
@@ -407,13 +407,13 @@ func (d *Dissector) decryptRecord(st *dirState, raw []byte, out []wire.Event) []
 	}
 	content, typ := plain[:i], plain[i]
 	switch typ {
-	case recordHandshake:
+	case RecordHandshake:
 		return d.decryptedHandshakeBytes(st, content, out)
-	case recordAlert:
+	case RecordAlert:
 		dec.done = true
 		return append(out, decryptedAlert(st.dir, content))
 	}
-	return stop(fmt.Sprintf("it carries %s, which the handshake key never protects (RFC 8446 §2)", recordTypeName(typ)))
+	return stop(fmt.Sprintf("it carries %s, which the handshake key never protects (RFC 8446 §2)", RecordTypeName(typ)))
 }
 
 // decryptedAlert describes an alert sent under the handshake key, e.g. the

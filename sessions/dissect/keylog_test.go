@@ -87,8 +87,8 @@ func rfc8448KeyLog() string {
 // Finished, as the tap would record it.
 func rfc8448Transcript() []chunk {
 	return []chunk{
-		{wire.ClientToServer, recordBytes(recordHandshake, rfc8448ClientHello)},
-		{wire.ServerToClient, append(recordBytes(recordHandshake, rfc8448ServerHello), rfc8448ServerFlightPart...)},
+		{wire.ClientToServer, recordBytes(RecordHandshake, rfc8448ClientHello)},
+		{wire.ServerToClient, append(recordBytes(RecordHandshake, rfc8448ServerHello), rfc8448ServerFlightPart...)},
 		{wire.ClientToServer, rfc8448ClientFinishedRec},
 	}
 }
@@ -286,7 +286,7 @@ func runRFC8448(keylog string, flight []byte) []wire.Event {
 	d.UseKeyLog(kl)
 	kl.Write([]byte(keylog))
 	tr := rfc8448Transcript()
-	tr[1].data = append(recordBytes(recordHandshake, rfc8448ServerHello), flight...)
+	tr[1].data = append(recordBytes(RecordHandshake, rfc8448ServerHello), flight...)
 	var evs []wire.Event
 	for _, c := range tr {
 		evs = append(evs, d.Feed(c.dir, c.data)...)
@@ -350,7 +350,7 @@ func TestKeyLogHostile(t *testing.T) {
 	})
 	t.Run("truncated record", func(t *testing.T) {
 		// A record too short for the tag: a note, no panic.
-		evs := runRFC8448(rfc8448KeyLog(), recordBytes(recordApplicationData, []byte{1, 2, 3}))
+		evs := runRFC8448(rfc8448KeyLog(), recordBytes(RecordApplicationData, []byte{1, 2, 3}))
 		if countAnn(evs, annKeyLogFailed) != 1 {
 			t.Fatalf("want a decrypt-failed note:\n%s", strings.Join(shape(evs), "\n"))
 		}
@@ -366,9 +366,9 @@ func TestKeyLogHoldBound(t *testing.T) {
 	for _, c := range rfc8448Transcript()[:1] {
 		evs = append(evs, d.Feed(c.dir, c.data)...)
 	}
-	evs = append(evs, d.Feed(wire.ServerToClient, recordBytes(recordHandshake, rfc8448ServerHello))...)
+	evs = append(evs, d.Feed(wire.ServerToClient, recordBytes(RecordHandshake, rfc8448ServerHello))...)
 	n0 := len(evs)
-	rec := recordBytes(recordApplicationData, bytes.Repeat([]byte{0xaa}, 1<<14))
+	rec := recordBytes(RecordApplicationData, bytes.Repeat([]byte{0xaa}, 1<<14))
 	released := false
 	for i := 0; i < 6; i++ {
 		out := d.Feed(wire.ServerToClient, rec)
@@ -445,8 +445,8 @@ func TestKeyLogWriter(t *testing.T) {
 func FuzzKeyLogDecrypt(f *testing.F) {
 	f.Add(rfc8448ServerFlightPart)
 	f.Add(rfc8448ServerFlightPart[:40])
-	f.Add(recordBytes(recordApplicationData, make([]byte, 17)))
-	f.Add(append(recordBytes(recordChangeCipherSpec, []byte{1}), rfc8448ServerFlightPart...))
+	f.Add(recordBytes(RecordApplicationData, make([]byte, 17)))
+	f.Add(append(recordBytes(RecordChangeCipherSpec, []byte{1}), rfc8448ServerFlightPart...))
 	f.Fuzz(func(t *testing.T, flight []byte) {
 		evs := runRFC8448(rfc8448KeyLog(), flight)
 		checkDecrypted(t, evs)
@@ -464,9 +464,9 @@ func FuzzKeyLogDecrypt(f *testing.F) {
 // sets the inner plaintext size of each record.
 func FuzzKeyLogPlaintext(f *testing.F) {
 	ee := unhex(`08 00 00 24 00 22 00 0a 00 14 00 12 00 1d 00 17 00 18 00 19 01 00 01 01 01 02 01 03 01 04 00 1c 00 02 40 01 00 00 00 00`)
-	f.Add(append([]byte{byte(len(ee) + 1)}, append(ee, recordHandshake)...))
-	f.Add(append([]byte{20}, append(ee[:19], recordHandshake)...))
-	f.Add([]byte{3, 2, 40, recordAlert})
+	f.Add(append([]byte{byte(len(ee) + 1)}, append(ee, RecordHandshake)...))
+	f.Add(append([]byte{20}, append(ee[:19], RecordHandshake)...))
+	f.Add([]byte{3, 2, 40, RecordAlert})
 	f.Add([]byte{4, 20, 0, 0, 32})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) < 2 {
@@ -486,7 +486,7 @@ func FuzzKeyLogPlaintext(f *testing.F) {
 				nonce[len(nonce)-1-i] ^= byte(seq >> (8 * i))
 			}
 			n := len(inner) + aead.Overhead()
-			hdr := []byte{recordApplicationData, 3, 3, byte(n >> 8), byte(n)}
+			hdr := []byte{RecordApplicationData, 3, 3, byte(n >> 8), byte(n)}
 			flight = append(flight, hdr...)
 			flight = aead.Seal(flight, nonce, inner, hdr)
 		}

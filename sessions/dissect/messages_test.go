@@ -56,7 +56,7 @@ func typedSamples(t *testing.T) []wire.Event {
 		hsMsg(tlsmsg.TypeKeyUpdate, func(b *cryptobyte.Builder) { b.AddUint8(0) }),
 		hsMsg(tlsmsg.TypeServerHelloDone, func(b *cryptobyte.Builder) { b.AddUint8(1) }), // not empty: malformed
 	)
-	flightEvs := New().Feed(wire.ServerToClient, recordBytes(recordHandshake, flight))
+	flightEvs := New().Feed(wire.ServerToClient, recordBytes(RecordHandshake, flight))
 	checkEvents(t, flightEvs)
 	return append(evs, flightEvs...)
 }

@@ -11,24 +11,28 @@ import (
 // registries (the names an observer finds in Wireshark and in the RFCs), not
 // Go's identifiers: "secp256r1" rather than "CurveP256".
 
-// TLS record content types, RFC 8446 §5.1 and RFC 6520 §3 (heartbeat).
+// TLS record content types, RFC 8446 §5.1 and RFC 6520 §3 (heartbeat):
+// the one home of these numbers and their names for the engine (tlsprobe
+// and mitm read them here).
 const (
-	recordChangeCipherSpec = 20
-	recordAlert            = 21
-	recordHandshake        = 22
-	recordApplicationData  = 23
-	recordHeartbeat        = 24
+	RecordChangeCipherSpec = 20
+	RecordAlert            = 21
+	RecordHandshake        = 22
+	RecordApplicationData  = 23
+	RecordHeartbeat        = 24
 )
 
 var recordTypeNames = map[uint8]string{
-	recordChangeCipherSpec: "change_cipher_spec",
-	recordAlert:            "alert",
-	recordHandshake:        "handshake",
-	recordApplicationData:  "application_data",
-	recordHeartbeat:        "heartbeat",
+	RecordChangeCipherSpec: "change_cipher_spec",
+	RecordAlert:            "alert",
+	RecordHandshake:        "handshake",
+	RecordApplicationData:  "application_data",
+	RecordHeartbeat:        "heartbeat",
 }
 
-func recordTypeName(t uint8) string {
+// RecordTypeName returns the IANA name of a record content type
+// ("handshake"), or "unknown(N)".
+func RecordTypeName(t uint8) string {
 	if n, ok := recordTypeNames[t]; ok {
 		return n
 	}
@@ -81,7 +85,7 @@ func AnnotationKeys() []string {
 	for t, n := range recordTypeNames {
 		// application_data is always encrypted (tls.encrypted.*), and an
 		// unknown content type means the stream is not TLS (mismatch.*).
-		if t != recordApplicationData {
+		if t != RecordApplicationData {
 			keys = append(keys, "tls.record."+n)
 		}
 	}

@@ -93,7 +93,7 @@ func synthClientHello() []byte {
 
 func TestDissectSyntheticClientHello(t *testing.T) {
 	d := New()
-	evs := d.Feed(wire.ClientToServer, recordBytes(recordHandshake, synthClientHello()))
+	evs := d.Feed(wire.ClientToServer, recordBytes(RecordHandshake, synthClientHello()))
 	checkEvents(t, evs)
 	ch := findHandshake(t, evs, "client_hello")
 	for name, want := range map[string]string{
@@ -134,7 +134,7 @@ func TestDissectSyntheticClientHello(t *testing.T) {
 	}
 	// The client offered early data: application_data before the
 	// ServerHello is 0-RTT.
-	evs = d.Feed(wire.ClientToServer, recordBytes(recordApplicationData, make([]byte, 40)))
+	evs = d.Feed(wire.ClientToServer, recordBytes(RecordApplicationData, make([]byte, 40)))
 	if len(evs) != 1 || evs[0].Annotation != annEncEarlyData {
 		t.Fatalf("early data: %q", shape(evs))
 	}
@@ -161,8 +161,8 @@ func TestDissectSyntheticTLS12(t *testing.T) {
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint16(0x009c) })
 		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(0) })
 	})
-	d.Feed(wire.ClientToServer, recordBytes(recordHandshake, ch))
-	evs := d.Feed(wire.ServerToClient, recordBytes(recordHandshake, serverHello(0x009c, sid, random)))
+	d.Feed(wire.ClientToServer, recordBytes(RecordHandshake, ch))
+	evs := d.Feed(wire.ServerToClient, recordBytes(RecordHandshake, serverHello(0x009c, sid, random)))
 	checkEvents(t, evs)
 	sh := findHandshake(t, evs, "server_hello")
 	if v := field(t, sh, "downgrade sentinel"); !strings.Contains(v, "supports TLS 1.3") {
@@ -175,7 +175,7 @@ func TestDissectSyntheticTLS12(t *testing.T) {
 	cke := hsMsg(tlsmsg.TypeClientKeyExchange, func(b *cryptobyte.Builder) {
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 256)) })
 	})
-	evs = d.Feed(wire.ClientToServer, recordBytes(recordHandshake, cke))
+	evs = d.Feed(wire.ClientToServer, recordBytes(RecordHandshake, cke))
 	checkEvents(t, evs)
 	if e := findHandshake(t, evs, "client_key_exchange"); field(t, e, "encrypted premaster secret") != "256 bytes" || !strings.Contains(e.Text, "no forward secrecy") {
 		t.Errorf("RSA ClientKeyExchange: %q", e.Text)
@@ -183,7 +183,7 @@ func TestDissectSyntheticTLS12(t *testing.T) {
 
 	// DHE, CertificateRequest, NewSessionTicket, CertificateStatus in one record.
 	d = New()
-	d.Feed(wire.ServerToClient, recordBytes(recordHandshake, serverHello(0x009e, nil, make([]byte, 32))))
+	d.Feed(wire.ServerToClient, recordBytes(RecordHandshake, serverHello(0x009e, nil, make([]byte, 32))))
 	var flight []byte
 	flight = append(flight, hsMsg(tlsmsg.TypeCertificateStatus, func(b *cryptobyte.Builder) {
 		b.AddUint8(1)
@@ -210,7 +210,7 @@ func TestDissectSyntheticTLS12(t *testing.T) {
 		b.AddUint32(7200)
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 150)) })
 	})...)
-	evs = d.Feed(wire.ServerToClient, recordBytes(recordHandshake, flight))
+	evs = d.Feed(wire.ServerToClient, recordBytes(RecordHandshake, flight))
 	checkEvents(t, evs)
 	want := []string{
 		"s2c record tls.record.handshake",

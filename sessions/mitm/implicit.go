@@ -69,7 +69,7 @@ func (c *pconn) breakOnHello() {
 		return
 	}
 	what := fmt.Sprintf("the client's first TLS record header (%s, %d bytes: its ClientHello)",
-		recordType(hdr[0]), int(hdr[3])<<8|int(hdr[4]))
+		dissect.RecordTypeName(hdr[0]), int(hdr[3])<<8|int(hdr[4]))
 	if !looksLikeTLS(hdr[:]) {
 		// As they crossed: the printers escape the note's text once.
 		what = fmt.Sprintf("the client's first bytes, which are not a TLS record (%s)", wire.Quote(string(hdr[:]), len(hdr)))
@@ -85,20 +85,6 @@ func (c *pconn) breakOnHello() {
 	c.p.emit(wire.Event{Kind: wire.KindClose, Dir: wire.Local, Layer: wire.LayerTCP,
 		Visible: wire.VisibleMetadata, Annotation: "tcp.close",
 		Text: "the attacker reset the client's connection; it never connected to the server"})
-}
-
-func recordType(t byte) string {
-	switch t {
-	case 20:
-		return "change_cipher_spec"
-	case 21:
-		return "alert"
-	case 22:
-		return "handshake"
-	case 23:
-		return "application_data"
-	}
-	return fmt.Sprintf("unknown(%d)", t)
 }
 
 // passthrough relays bytes both ways untouched; the dissector shows what

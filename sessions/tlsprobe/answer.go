@@ -10,6 +10,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/mailwire/mailwire/sessions/dissect"
 	"github.com/mailwire/mailwire/sessions/tlsmsg"
 )
 
@@ -221,7 +222,7 @@ func (p *answerParser) read(br *bufio.Reader) error {
 			return fmt.Errorf("record of %d bytes cut short: %w", n, truncated(err))
 		}
 		switch typ {
-		case recordAlert:
+		case dissect.RecordAlert:
 			if p.a.Hello {
 				return fmt.Errorf("alert after the ServerHello: %s", alertText(body))
 			}
@@ -229,13 +230,13 @@ func (p *answerParser) read(br *bufio.Reader) error {
 				return malformedf("an alert record of %d bytes (RFC 8446 §6: 2)", len(body))
 			}
 			return &alertErr{level: body[0], desc: body[1]}
-		case recordHandshake:
+		case dissect.RecordHandshake:
 			if err := p.handshake(body); err != nil {
 				return err
 			}
 		default:
 			if !p.a.Hello {
-				return malformedf("a %s record before the ServerHello", recordName(typ))
+				return malformedf("a %s record before the ServerHello", dissect.RecordTypeName(typ))
 			}
 			// Under TLS ≤ 1.2 the flight is over when anything but
 			// handshake records come (a resumption's ChangeCipherSpec).
@@ -252,7 +253,7 @@ func plausibleHeader(h []byte) bool {
 
 // plausiblePrefix is plausibleHeader for the first bytes of a header.
 func plausiblePrefix(h []byte) bool {
-	if len(h) > 0 && (h[0] < recordChangeCipherSpec || h[0] > recordHeartbeat) {
+	if len(h) > 0 && (h[0] < dissect.RecordChangeCipherSpec || h[0] > dissect.RecordHeartbeat) {
 		return false
 	}
 	return len(h) < 2 || h[1] == 3
@@ -404,18 +405,6 @@ func alertText(body []byte) string {
 		return fmt.Sprintf("%d bytes", len(body))
 	}
 	return tlsmsg.AlertDescriptionName(body[1])
-}
-
-func recordName(t uint8) string {
-	switch t {
-	case recordChangeCipherSpec:
-		return "change_cipher_spec"
-	case recordApplicationData:
-		return "application_data"
-	case recordHeartbeat:
-		return "heartbeat"
-	}
-	return fmt.Sprintf("type %d", t)
 }
 
 // countingReader counts the bytes read through it.

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"github.com/mailwire/mailwire/sessions/dissect"
 	"github.com/mailwire/mailwire/sessions/tlsmsg"
 	"io"
 	"math/big"
@@ -85,7 +86,7 @@ func flight12(suite uint16, ske []byte) []byte {
 	msgs = append(msgs, handshakeMsg(tlsmsg.TypeCertificate, certificateBody([]byte("leaf-der"), []byte("ca-der")))...)
 	msgs = append(msgs, handshakeMsg(tlsmsg.TypeServerKeyExchange, ske)...)
 	msgs = append(msgs, handshakeMsg(tlsmsg.TypeServerHelloDone, nil)...)
-	return record(recordHandshake, VersionTLS12, msgs)
+	return record(dissect.RecordHandshake, VersionTLS12, msgs)
 }
 
 // skeX25519 is an ECDHE ServerKeyExchange on x25519 (RFC 8422 §5.4),
@@ -140,7 +141,7 @@ var answerCases = []struct {
 			t.Errorf("DH bits %d group %d", a.DHBits, a.Group)
 		}
 	}},
-	{"anonymous dh, no certificate", record(recordHandshake, VersionTLS12, append(append(
+	{"anonymous dh, no certificate", record(dissect.RecordHandshake, VersionTLS12, append(append(
 		handshakeMsg(tlsmsg.TypeServerHello, serverHelloBody(VersionTLS12, 0x00a7, nil)),
 		handshakeMsg(tlsmsg.TypeServerKeyExchange, skeDH(3072, false))...), handshakeMsg(tlsmsg.TypeServerHelloDone, nil)...)), true,
 		func(t *testing.T, a *Answer) {
@@ -151,7 +152,7 @@ var answerCases = []struct {
 	// A 6144-bit prime's length starts with 0x03, which the engine's
 	// parser takes for an ECDHE named_curve when it cannot name the suite:
 	// no made-up curve may come of it.
-	{"anonymous dh 6144", record(recordHandshake, VersionTLS12, append(append(
+	{"anonymous dh 6144", record(dissect.RecordHandshake, VersionTLS12, append(append(
 		handshakeMsg(tlsmsg.TypeServerHello, serverHelloBody(VersionTLS12, 0x00a7, nil)),
 		handshakeMsg(tlsmsg.TypeServerKeyExchange, skeDH(6144, false))...), handshakeMsg(tlsmsg.TypeServerHelloDone, nil)...)), true,
 		func(t *testing.T, a *Answer) {
@@ -159,7 +160,7 @@ var answerCases = []struct {
 				t.Errorf("%+v", a)
 			}
 		}},
-	{"tls13 supported_versions", record(recordHandshake, VersionTLS12, handshakeMsg(tlsmsg.TypeServerHello,
+	{"tls13 supported_versions", record(dissect.RecordHandshake, VersionTLS12, handshakeMsg(tlsmsg.TypeServerHello,
 		serverHelloBody(VersionTLS12, 0x1302, nil, ext{tlsmsg.ExtSupportedVersions, u16(VersionTLS13)},
 			ext{tlsmsg.ExtKeyShare, append(u16(29), append(u16(32), make([]byte, 32)...)...)}))), true,
 		func(t *testing.T, a *Answer) {
@@ -167,26 +168,26 @@ var answerCases = []struct {
 				t.Errorf("%+v", a)
 			}
 		}},
-	{"hello retry request", record(recordHandshake, VersionTLS12, handshakeMsg(tlsmsg.TypeServerHello,
+	{"hello retry request", record(dissect.RecordHandshake, VersionTLS12, handshakeMsg(tlsmsg.TypeServerHello,
 		serverHelloBody(VersionTLS12, 0x1301, hrrRandom, ext{tlsmsg.ExtSupportedVersions, u16(VersionTLS13)}, ext{tlsmsg.ExtKeyShare, u16(23)}))), true,
 		func(t *testing.T, a *Answer) {
 			if !a.Hello || !a.HelloRetry || a.Suite != 0x1301 || a.Group != 23 {
 				t.Errorf("%+v", a)
 			}
 		}},
-	{"alpn selected", record(recordHandshake, VersionTLS12, handshakeMsg(tlsmsg.TypeServerHello,
+	{"alpn selected", record(dissect.RecordHandshake, VersionTLS12, handshakeMsg(tlsmsg.TypeServerHello,
 		serverHelloBody(VersionTLS12, 0xc02f, nil, ext{tlsmsg.ExtALPN, []byte{0, 5, 4, 'i', 'm', 'a', 'p'}}))), false,
 		func(t *testing.T, a *Answer) {
 			if a.ALPN != "imap" {
 				t.Errorf("ALPN %q", a.ALPN)
 			}
 		}},
-	{"fatal alert", record(recordAlert, VersionTLS12, []byte{2, 40}), true, func(t *testing.T, a *Answer) {
+	{"fatal alert", record(dissect.RecordAlert, VersionTLS12, []byte{2, 40}), true, func(t *testing.T, a *Answer) {
 		if a.Hello || a.Refusal == nil || a.Refusal.Kind != RefusedAlert || a.Refusal.Alert != 40 || !a.Refusal.Fatal {
 			t.Errorf("%+v %+v", a, a.Refusal)
 		}
 	}},
-	{"close_notify", record(recordAlert, VersionTLS10, []byte{1, 0}), true, func(t *testing.T, a *Answer) {
+	{"close_notify", record(dissect.RecordAlert, VersionTLS10, []byte{1, 0}), true, func(t *testing.T, a *Answer) {
 		if a.Refusal == nil || a.Refusal.Kind != RefusedAlert || a.Refusal.Alert != 0 || a.Refusal.Fatal {
 			t.Errorf("%+v", a.Refusal)
 		}
@@ -216,18 +217,18 @@ var answerCases = []struct {
 			t.Errorf("%+v", a.Refusal)
 		}
 	}},
-	{"certificate before hello", record(recordHandshake, VersionTLS12, handshakeMsg(tlsmsg.TypeCertificate, certificateBody([]byte("x")))), true,
+	{"certificate before hello", record(dissect.RecordHandshake, VersionTLS12, handshakeMsg(tlsmsg.TypeCertificate, certificateBody([]byte("x")))), true,
 		func(t *testing.T, a *Answer) {
 			if a.Refusal == nil || a.Refusal.Kind != RefusedMalformed {
 				t.Errorf("%+v", a.Refusal)
 			}
 		}},
-	{"application data first", record(recordApplicationData, VersionTLS12, []byte("x")), true, func(t *testing.T, a *Answer) {
+	{"application data first", record(dissect.RecordApplicationData, VersionTLS12, []byte("x")), true, func(t *testing.T, a *Answer) {
 		if a.Refusal == nil || a.Refusal.Kind != RefusedMalformed {
 			t.Errorf("%+v", a.Refusal)
 		}
 	}},
-	{"flight cut after hello", record(recordHandshake, VersionTLS12, handshakeMsg(tlsmsg.TypeServerHello, serverHelloBody(VersionTLS12, 0xc02f, nil))), true,
+	{"flight cut after hello", record(dissect.RecordHandshake, VersionTLS12, handshakeMsg(tlsmsg.TypeServerHello, serverHelloBody(VersionTLS12, 0xc02f, nil))), true,
 		func(t *testing.T, a *Answer) {
 			if !a.Hello || a.FlightError == "" || a.Refusal != nil {
 				t.Errorf("%+v", a)
@@ -238,7 +239,7 @@ var answerCases = []struct {
 			t.Errorf("%+v", a)
 		}
 	}},
-	{"handshake message over the limit", record(recordHandshake, VersionTLS12, []byte{tlsmsg.TypeServerHello, 0x10, 0, 0}), true,
+	{"handshake message over the limit", record(dissect.RecordHandshake, VersionTLS12, []byte{tlsmsg.TypeServerHello, 0x10, 0, 0}), true,
 		func(t *testing.T, a *Answer) {
 			if a.Refusal == nil || a.Refusal.Kind != RefusedMalformed {
 				t.Errorf("%+v", a.Refusal)
@@ -280,9 +281,9 @@ func TestReadAnswer(t *testing.T) {
 // TestReadAnswerStopsReading: the answer is read up to what the probe
 // needs and no further (the rest of a TLS 1.3 flight is encrypted).
 func TestReadAnswerStopsReading(t *testing.T) {
-	sh := record(recordHandshake, VersionTLS12, handshakeMsg(tlsmsg.TypeServerHello,
+	sh := record(dissect.RecordHandshake, VersionTLS12, handshakeMsg(tlsmsg.TypeServerHello,
 		serverHelloBody(VersionTLS12, 0x1301, nil, ext{tlsmsg.ExtSupportedVersions, u16(VersionTLS13)})))
-	data := append(bytes.Clone(sh), record(recordApplicationData, VersionTLS12, make([]byte, 4000))...)
+	data := append(bytes.Clone(sh), record(dissect.RecordApplicationData, VersionTLS12, make([]byte, 4000))...)
 	a := ReadAnswer(bytes.NewReader(data), true)
 	if !a.Hello || a.Bytes != len(sh) {
 		t.Errorf("read %d bytes, want the ServerHello's %d", a.Bytes, len(sh))
@@ -326,7 +327,7 @@ func TestReadAnswerNetworkEnds(t *testing.T) {
 		}
 	}
 	// A timeout after the ServerHello keeps the hello.
-	sh := record(recordHandshake, VersionTLS12, handshakeMsg(tlsmsg.TypeServerHello, serverHelloBody(VersionTLS12, 0xc02f, nil)))
+	sh := record(dissect.RecordHandshake, VersionTLS12, handshakeMsg(tlsmsg.TypeServerHello, serverHelloBody(VersionTLS12, 0xc02f, nil)))
 	a := ReadAnswer(&errReader{data: sh, err: timeoutErr{}}, true)
 	if !a.Hello || !strings.Contains(a.FlightError, "timeout") {
 		t.Errorf("%+v", a)

@@ -2,6 +2,7 @@ package tlsprobe
 
 import (
 	"bufio"
+	"github.com/mailwire/mailwire/sessions/dissect"
 	"github.com/mailwire/mailwire/sessions/tlsmsg"
 	"io"
 	"net"
@@ -101,7 +102,7 @@ type clientHello struct {
 
 func readClientHello(r io.Reader) (*clientHello, bool) {
 	hdr := make([]byte, 5)
-	if _, err := io.ReadFull(r, hdr); err != nil || hdr[0] != recordHandshake {
+	if _, err := io.ReadFull(r, hdr); err != nil || hdr[0] != dissect.RecordHandshake {
 		return nil, false
 	}
 	body := make([]byte, int(hdr[3])<<8|int(hdr[4]))
@@ -206,7 +207,7 @@ func (f *fakeServer) handle(c net.Conn) {
 		}
 		msgs = append(msgs, handshakeMsg(tlsmsg.TypeServerHelloDone, nil)...)
 	}
-	c.Write(record(recordHandshake, legacy, msgs))
+	c.Write(record(dissect.RecordHandshake, legacy, msgs))
 	io.Copy(io.Discard, br)
 }
 
@@ -242,6 +243,6 @@ func (f *fakeServer) choose(accepts, offered []uint16) uint16 {
 
 func (f *fakeServer) refuse(c net.Conn, alert uint8) {
 	if !f.closeToRefuse {
-		c.Write(record(recordAlert, VersionTLS12, []byte{2, alert}))
+		c.Write(record(dissect.RecordAlert, VersionTLS12, []byte{2, alert}))
 	}
 }

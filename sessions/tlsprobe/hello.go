@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 
+	"github.com/mailwire/mailwire/sessions/dissect"
 	"github.com/mailwire/mailwire/sessions/tlsmsg"
 )
 
@@ -26,15 +27,6 @@ const (
 func Versions() []uint16 {
 	return []uint16{VersionSSL30, VersionTLS10, VersionTLS11, VersionTLS12, VersionTLS13}
 }
-
-// Record content types (RFC 8446 §5.1, RFC 6520 §2 for heartbeat).
-const (
-	recordChangeCipherSpec uint8 = 20
-	recordAlert            uint8 = 21
-	recordHandshake        uint8 = 22
-	recordApplicationData  uint8 = 23
-	recordHeartbeat        uint8 = 24
-)
 
 // groupX25519 is the key share a TLS 1.3 hello carries (RFC 8446 §4.2.7).
 const groupX25519 uint16 = 29
@@ -234,7 +226,7 @@ func (h Hello) Records() ([]byte, error) {
 	out := make([]byte, 0, len(msg)+5*(len(msg)/maxPlaintext+1))
 	for len(msg) > 0 {
 		n := min(len(msg), maxPlaintext)
-		out = append(out, recordHandshake, byte(recVersion>>8), byte(recVersion), byte(n>>8), byte(n))
+		out = append(out, dissect.RecordHandshake, byte(recVersion>>8), byte(recVersion), byte(n>>8), byte(n))
 		out = append(out, msg[:n]...)
 		msg = msg[n:]
 	}

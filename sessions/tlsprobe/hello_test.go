@@ -3,6 +3,7 @@ package tlsprobe
 import (
 	"crypto/tls"
 	"errors"
+	"github.com/mailwire/mailwire/sessions/dissect"
 	"github.com/mailwire/mailwire/sessions/tlsmsg"
 	"net"
 	"slices"
@@ -121,7 +122,7 @@ func TestHelloWire(t *testing.T) {
 		if v == VersionSSL30 {
 			wantRec = VersionSSL30
 		}
-		if rec[0] != recordHandshake || uint16(rec[1])<<8|uint16(rec[2]) != wantRec || int(rec[3])<<8|int(rec[4]) != len(rec)-5 {
+		if rec[0] != dissect.RecordHandshake || uint16(rec[1])<<8|uint16(rec[2]) != wantRec || int(rec[3])<<8|int(rec[4]) != len(rec)-5 {
 			t.Fatalf("%s: record header % x", versionName(v), rec[:5])
 		}
 		s := cryptobyte.String(rec[5:])
