@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/pflag"
@@ -26,9 +27,18 @@ func addBudgetFlags(fl *pflag.FlagSet, b *wire.Budget) {
 func checkBudget(b wire.Budget) error {
 	for flag, v := range map[string]int64{"max-events": int64(b.Events), "max-event-bytes": int64(b.EventBytes),
 		"max-bytes": b.TotalBytes, "max-line": int64(b.LineWidth), "max-untagged": int64(b.Untagged), "max-literal": int64(b.Literal)} {
-		if v < -1 {
-			return fmt.Errorf("--%s %d: want a positive limit, or -1 for none", flag, v)
+		if err := budgetLimitProblem(v); err != nil {
+			return fmt.Errorf("--%s %d: %w", flag, v, err)
 		}
+	}
+	return nil
+}
+
+// budgetLimitProblem says what is wrong with one limit, from a flag or the
+// configuration file (budget.*).
+func budgetLimitProblem(v int64) error {
+	if v < -1 {
+		return errors.New("want a positive limit, or -1 for none")
 	}
 	return nil
 }

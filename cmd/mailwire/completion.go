@@ -68,6 +68,9 @@ func registerCompletions(root *cobra.Command) {
 			if name == "format" && c.Name() == "bench" {
 				fn = benchFormats
 			}
+			if name == "format" && c.Name() == "config" {
+				fn = configFormats
+			}
 			// Only fails for a flag that does not exist or is registered
 			// twice, which the Lookup and the walk rule out.
 			_ = c.RegisterFlagCompletionFunc(name, fn)

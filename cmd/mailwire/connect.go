@@ -74,10 +74,16 @@ func newConnectCmd() *cobra.Command {
 			if ctx == nil {
 				ctx = context.Background()
 			}
-			o, req, err := connectOptions(args[0], f)
+			target, err := connectTarget(cmd, args)
 			if err != nil {
 				return err
 			}
+			o, req, err := connectOptions(target, f)
+			if err != nil {
+				return err
+			}
+			// The scripted sessions' EHLO name: connect has no --ehlo.
+			o.EHLOName = configEHLO(cmd.Context())
 			if err := checkOutputFlags(f.side); err != nil {
 				return err
 			}
@@ -121,9 +127,15 @@ func newConnectCmd() *cobra.Command {
 	return cmd
 }
 
-// connectArgs wants one HOST[:PORT]; without it the usage line is part of
-// the error (exit status 2).
+// connectArgs wants one HOST[:PORT]; without it (and without a default
+// target in the configuration file) the usage line is part of the error
+// (exit status 2).
 func connectArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		// Perhaps the configuration's client.default_target, read
+		// after the arguments are checked (connectTarget).
+		return nil
+	}
 	if err := cobra.ExactArgs(1)(cmd, args); err != nil {
 		return usageError(fmt.Errorf("%w\nusage: %s", err, cmd.UseLine()))
 	}

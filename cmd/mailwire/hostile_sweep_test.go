@@ -328,7 +328,18 @@ func TestMain(m *testing.M) {
 	if os.Getenv(sweepExecEnv) != "" {
 		os.Exit(sweepExec())
 	}
-	os.Exit(m.Run())
+	// The tests, and the binaries they start, run without a
+	// configuration file: the developer's own ~/.config/mailwire would
+	// change what they see (config_test.go writes its own files).
+	dir, err := os.MkdirTemp("", "mailwire-test-config")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("XDG_CONFIG_HOME", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // sweepExec runs os.Args[1:] with this process's standard files and

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -68,11 +69,20 @@ const maxPortOffset = 65535 - 995
 // checkPortOffset refuses an offset that would put a lab port out of
 // range, or below its canonical port: -5 listened on 20, 582, … (as root).
 func checkPortOffset(offset int) error {
+	if err := portOffsetProblem(offset); err != nil {
+		return fmt.Errorf("--port-offset %d: %w", offset, err)
+	}
+	return nil
+}
+
+// portOffsetProblem says what is wrong with a port offset, from a flag or
+// the configuration file (lab.port_offset).
+func portOffsetProblem(offset int) error {
 	switch {
 	case offset < 0:
-		return fmt.Errorf("--port-offset %d: want 0 (the canonical ports) or more; a negative offset moves each port onto another service's (25-5 is FTP's 20)", offset)
+		return errors.New("want 0 (the canonical ports) or more; a negative offset moves each port onto another service's (25-5 is FTP's 20)")
 	case offset > maxPortOffset:
-		return fmt.Errorf("--port-offset %d: want at most %d, so that 995+offset is a TCP port (RFC 9293 §3.1: 16 bits)", offset, maxPortOffset)
+		return fmt.Errorf("want at most %d, so that 995+offset is a TCP port (RFC 9293 §3.1: 16 bits)", maxPortOffset)
 	}
 	return nil
 }

@@ -41,7 +41,10 @@ func newRootCmd() *cobra.Command {
 			"  mailwire --scenario strip-opportunistic --variant replace 143\n" +
 			"  mailwire --port-offset 20000 --state-dir /tmp/mailwire-lab",
 		Args: rootArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return runTUI(cmd, args, tf) },
+		// The configuration file gives its settings to the flags not
+		// given (config.go), for every command.
+		PersistentPreRunE: applyConfig,
+		RunE:              func(cmd *cobra.Command, args []string) error { return runTUI(cmd, args, tf) },
 	}
 	addTUIFlags(root, &tf)
 	root.SuggestionsMinimumDistance = 2 // rootArgs suggests as cobra would
@@ -49,7 +52,7 @@ func newRootCmd() *cobra.Command {
 	// the root for its subcommands too.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.AddCommand(newLabCmd(), newSessionCmd(), newConnectCmd(), newScanCmd(), newReplayCmd())
-	root.AddCommand(newBenchCmd(), newManCmd())
+	root.AddCommand(newBenchCmd(), newConfigCmd(), newManCmd())
 	registerCompletions(root)
 	return root
 }
