@@ -147,14 +147,28 @@ func extensionKeyName(id uint16) string {
 }
 
 // extensionDisplayName is the name shown to the user.
-func extensionDisplayName(id uint16) string {
-	if isGREASE(id) {
-		return fmt.Sprintf("GREASE(0x%04x)", id)
+func extensionDisplayName(id uint16) string { return codeName(extensionNames, id) }
+
+// codeName names a 16-bit code point of a registry that clients grease
+// (extensions, groups, signature schemes): "GREASE(0x0a0a)" for a value
+// of RFC 8701 §2, the IANA name, or "unknown(0x1234)".
+func codeName(names map[uint16]string, v uint16) string {
+	if isGREASE(v) {
+		return fmt.Sprintf("GREASE(0x%04x)", v)
 	}
-	if n, ok := extensionNames[id]; ok {
+	if n, ok := names[v]; ok {
 		return n
 	}
-	return fmt.Sprintf("unknown(0x%04x)", id)
+	return fmt.Sprintf("unknown(0x%04x)", v)
+}
+
+// smallName names a value of a small registry without GREASE: the IANA
+// name, or "unknown(N)".
+func smallName[T ~uint8 | ~uint16](names map[T]string, v T) string {
+	if n, ok := names[v]; ok {
+		return n
+	}
+	return fmt.Sprintf("unknown(%d)", v)
 }
 
 // isGREASE reports whether v is one of the reserved values of RFC 8701 §2
@@ -174,15 +188,7 @@ var groupNames = map[uint16]string{
 	0x6399: "X25519Kyber768Draft00",
 }
 
-func groupName(id uint16) string {
-	if isGREASE(id) {
-		return fmt.Sprintf("GREASE(0x%04x)", id)
-	}
-	if n, ok := groupNames[id]; ok {
-		return n
-	}
-	return fmt.Sprintf("unknown(0x%04x)", id)
-}
+func groupName(id uint16) string { return codeName(groupNames, id) }
 
 // Signature schemes, IANA "TLS SignatureScheme" (RFC 8446 §4.2.3).
 var sigSchemeNames = map[uint16]string{
@@ -195,70 +201,28 @@ var sigSchemeNames = map[uint16]string{
 	0x0904: "mldsa44", 0x0905: "mldsa65", 0x0906: "mldsa87",
 }
 
-func sigSchemeName(id uint16) string {
-	if isGREASE(id) {
-		return fmt.Sprintf("GREASE(0x%04x)", id)
-	}
-	if n, ok := sigSchemeNames[id]; ok {
-		return n
-	}
-	return fmt.Sprintf("unknown(0x%04x)", id)
-}
+func sigSchemeName(id uint16) string { return codeName(sigSchemeNames, id) }
 
-// pointFormatName names an EC point format (RFC 8422 §5.1.2).
-func pointFormatName(v uint16) string {
-	switch v {
-	case 0:
-		return "uncompressed"
-	case 1:
-		return "ansiX962_compressed_prime"
-	case 2:
-		return "ansiX962_compressed_char2"
-	}
-	return fmt.Sprintf("unknown(%d)", v)
-}
+// EC point formats (RFC 8422 §5.1.2).
+var pointFormatNames = map[uint16]string{0: "uncompressed", 1: "ansiX962_compressed_prime", 2: "ansiX962_compressed_char2"}
 
-// pskModeName names a PSK key exchange mode (RFC 8446 §4.2.9).
-func pskModeName(v uint16) string {
-	switch v {
-	case 0:
-		return "psk_ke"
-	case 1:
-		return "psk_dhe_ke"
-	}
-	return fmt.Sprintf("unknown(%d)", v)
-}
+func pointFormatName(v uint16) string { return smallName(pointFormatNames, v) }
 
-// certCompressionName names a certificate compression algorithm (RFC 8879 §7.3).
-func certCompressionName(v uint16) string {
-	switch v {
-	case 1:
-		return "zlib"
-	case 2:
-		return "brotli"
-	case 3:
-		return "zstd"
-	}
-	return fmt.Sprintf("unknown(%d)", v)
-}
+// PSK key exchange modes (RFC 8446 §4.2.9).
+var pskModeNames = map[uint16]string{0: "psk_ke", 1: "psk_dhe_ke"}
 
-// certTypeName names a TLS 1.2 ClientCertificateType (RFC 5246 §7.4.4,
-// RFC 8422 §5.5 for ecdsa_sign).
-func certTypeName(t uint8) string {
-	switch t {
-	case 1:
-		return "rsa_sign"
-	case 2:
-		return "dss_sign"
-	case 3:
-		return "rsa_fixed_dh"
-	case 4:
-		return "dss_fixed_dh"
-	case 64:
-		return "ecdsa_sign"
-	}
-	return fmt.Sprintf("unknown(%d)", t)
-}
+func pskModeName(v uint16) string { return smallName(pskModeNames, v) }
+
+// Certificate compression algorithms (RFC 8879 §7.3).
+var certCompressionNames = map[uint16]string{1: "zlib", 2: "brotli", 3: "zstd"}
+
+func certCompressionName(v uint16) string { return smallName(certCompressionNames, v) }
+
+// TLS 1.2 ClientCertificateTypes (RFC 5246 §7.4.4, RFC 8422 §5.5 for
+// ecdsa_sign).
+var certTypeNames = map[uint8]string{1: "rsa_sign", 2: "dss_sign", 3: "rsa_fixed_dh", 4: "dss_fixed_dh", 64: "ecdsa_sign"}
+
+func certTypeName(t uint8) string { return smallName(certTypeNames, t) }
 
 // Protocol versions as written on the wire (RFC 8446 §4.2.1, RFC 5246
 // Appendix A.1).
