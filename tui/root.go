@@ -186,48 +186,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case labResultMsg:
 		return m, m.labResult(msg)
 
-	case openSessionMsg:
-		// A new session screen per request: nothing of the previous
-		// session (selection, lens, step) carries over to another port.
-		var drain tea.Cmd
-		if old, ok := m.screens[screenSession].(interface{ stop() tea.Cmd }); ok {
-			drain = old.stop() // the picker was opened from a running session
-		}
-		s := newSessionFor(m.common, msg.req)
-		m.screens[screenSession] = s
-		m.sessionFrom = m.active
-		m.active = screenSession
-		m.resize()
-		return m, tea.Batch(drain, s.Init())
-
-	case openPickerMsg:
-		// A fresh picker each time: it starts from the port or scenario
-		// it was opened on.
-		m.screens[screenPicker] = newPickerScreen(m.common, msg)
-		m.active = screenPicker
-		m.resize()
-		return m, nil
-
-	case openFormMsg:
-		// A fresh form each time, filled in from the session it was
-		// opened from (or the last target).
-		f := newFormScreen(m.common, msg)
-		m.screens[screenForm] = f
-		m.active = screenForm
-		m.resize()
-		return m, f.Init()
-
-	case openScanMsg:
-		// A fresh scan screen each time; the previous run is cancelled.
-		if old, ok := m.screens[screenScan].(*scanScreen); ok {
-			old.stop()
-		}
-		s := newScanScreen(m.common, msg.req)
-		m.screens[screenScan] = s
-		m.active = screenScan
-		m.resize()
-		return m, s.Init()
-
 	case scanOpenedMsg, scanUpdateMsg:
 		// A scan's messages go to the scan screen even while a session
 		// opened from it is in front.
@@ -252,15 +210,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 
-	case switchScreenMsg:
-		if msg.to == screenPorts && m.active == screenSession && m.sessionFrom == screenScan {
-			msg.to = screenScan // back to the findings the session was opened from
-		}
-		if _, ok := m.screens[msg.to]; ok {
-			m.active = msg.to
-			m.resize()
-		}
-		return m, nil
+	case openSessionMsg, openPickerMsg, openFormMsg, openScanMsg, switchScreenMsg:
+		return m, m.navigate(msg)
 
 	case tea.MouseMsg:
 		if m.tooSmall() {
@@ -295,6 +246,65 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	s, cmd := m.screens[m.active].Update(msg)
 	m.screens[m.active] = s
 	return m, cmd
+}
+
+// navigate opens or switches to a screen: the messages by which one screen
+// hands the keys to another.
+func (m *Model) navigate(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case openSessionMsg:
+		// A new session screen per request: nothing of the previous
+		// session (selection, lens, step) carries over to another port.
+		var drain tea.Cmd
+		if old, ok := m.screens[screenSession].(interface{ stop() tea.Cmd }); ok {
+			drain = old.stop() // the picker was opened from a running session
+		}
+		s := newSessionFor(m.common, msg.req)
+		m.screens[screenSession] = s
+		m.sessionFrom = m.active
+		m.active = screenSession
+		m.resize()
+		return tea.Batch(drain, s.Init())
+
+	case openPickerMsg:
+		// A fresh picker each time: it starts from the port or scenario
+		// it was opened on.
+		m.screens[screenPicker] = newPickerScreen(m.common, msg)
+		m.active = screenPicker
+		m.resize()
+		return nil
+
+	case openFormMsg:
+		// A fresh form each time, filled in from the session it was
+		// opened from (or the last target).
+		f := newFormScreen(m.common, msg)
+		m.screens[screenForm] = f
+		m.active = screenForm
+		m.resize()
+		return f.Init()
+
+	case openScanMsg:
+		// A fresh scan screen each time; the previous run is cancelled.
+		if old, ok := m.screens[screenScan].(*scanScreen); ok {
+			old.stop()
+		}
+		s := newScanScreen(m.common, msg.req)
+		m.screens[screenScan] = s
+		m.active = screenScan
+		m.resize()
+		return s.Init()
+
+	case switchScreenMsg:
+		if msg.to == screenPorts && m.active == screenSession && m.sessionFrom == screenScan {
+			msg.to = screenScan // back to the findings the session was opened from
+		}
+		if _, ok := m.screens[msg.to]; ok {
+			m.active = msg.to
+			m.resize()
+		}
+		return nil
+	}
+	return nil
 }
 
 // setBackground rebuilds the styles for a dark or light background, unless
