@@ -89,7 +89,7 @@ func (HTTPSDriver) Play(c *Conversation) error {
 	case "", "http/1.1":
 		return (&http1Client{c: c, o: o}).play()
 	}
-	return c.Fail("alpn", fmt.Errorf("the server chose ALPN protocol %q, which this client does not speak", alpn), ExplainOptions)
+	return c.Fail("alpn", fmt.Errorf("the server chose ALPN protocol %s, which this client does not speak", wire.Quote(alpn, 64)), ExplainOptions)
 }
 
 func alpnKey(p string) string {
@@ -106,8 +106,8 @@ func alpnText(chosen string, offered []string) string {
 	if chosen == "" {
 		return fmt.Sprintf("offered ALPN %s, the server chose none: speaking HTTP/1.1 (RFC 7301 §3.2)", strings.Join(offered, ", "))
 	}
-	return fmt.Sprintf("offered ALPN %s, the server chose %q (RFC 7301 §3.2). The offer travels in cleartext in the ClientHello; in TLS 1.3 the choice comes back encrypted, in EncryptedExtensions",
-		strings.Join(offered, ", "), chosen)
+	return fmt.Sprintf("offered ALPN %s, the server chose %s (RFC 7301 §3.2). The offer travels in cleartext in the ClientHello; in TLS 1.3 the choice comes back encrypted, in EncryptedExtensions",
+		strings.Join(offered, ", "), wire.Quote(chosen, 64))
 }
 
 // authority is the Host header / :authority (RFC 9110 §7.2): the server
@@ -178,7 +178,7 @@ func (h *http1Client) response() (int, map[string]string, error) {
 	codeStr, _, _ := strings.Cut(rest, " ")
 	code, cerr := strconv.Atoi(codeStr)
 	if !strings.HasPrefix(ver, "HTTP/1.") || len(codeStr) != 3 || cerr != nil || code < 100 || code > 599 {
-		return fail(fmt.Errorf("%w: %q is not an HTTP/1.x status line (RFC 9112 §4)", protocol.ErrMalformedReply, wire.Truncate(status, 40)))
+		return fail(fmt.Errorf("%w: %s is not an HTTP/1.x status line (RFC 9112 §4)", protocol.ErrMalformedReply, wire.Quote(status, 40)))
 	}
 	hdr := map[string]string{}
 	for n := 0; ; n++ {
@@ -196,7 +196,7 @@ func (h *http1Client) response() (int, map[string]string, error) {
 		}
 		name, value, ok := strings.Cut(l, ":")
 		if !ok || name == "" || strings.ContainsAny(name, " \t") {
-			return fail(fmt.Errorf("%w: %q is not a header field (RFC 9112 §5)", protocol.ErrMalformedReply, wire.Truncate(l, 40)))
+			return fail(fmt.Errorf("%w: %s is not a header field (RFC 9112 §5)", protocol.ErrMalformedReply, wire.Quote(l, 40)))
 		}
 		hdr[strings.ToLower(name)] = strings.TrimSpace(value)
 	}
@@ -236,7 +236,7 @@ func (h *http1Client) body(hdr map[string]string) error {
 			sizeStr, _, _ := strings.Cut(protocol.TrimEOL(line), ";")
 			size, err := strconv.ParseInt(strings.TrimSpace(sizeStr), 16, 64)
 			if err != nil || size < 0 {
-				return h.c.Fail("read body", fmt.Errorf("%w: chunk size %q (RFC 9112 §7.1)", protocol.ErrMalformedReply, wire.Truncate(protocol.TrimEOL(line), 20)), "")
+				return h.c.Fail("read body", fmt.Errorf("%w: chunk size %s (RFC 9112 §7.1)", protocol.ErrMalformedReply, wire.Quote(protocol.TrimEOL(line), 20)), "")
 			}
 			if size == 0 {
 				break
@@ -267,7 +267,7 @@ func (h *http1Client) body(hdr map[string]string) error {
 	case hdr["content-length"] != "":
 		cl, err := strconv.ParseInt(hdr["content-length"], 10, 64)
 		if err != nil || cl < 0 {
-			return h.c.Fail("read body", fmt.Errorf("%w: Content-Length %q (RFC 9110 §8.6)", protocol.ErrMalformedReply, wire.Truncate(hdr["content-length"], 20)), "")
+			return h.c.Fail("read body", fmt.Errorf("%w: Content-Length %s (RFC 9110 §8.6)", protocol.ErrMalformedReply, wire.Quote(hdr["content-length"], 20)), "")
 		}
 		if err := read(cl); err != nil {
 			return h.c.Fail("read body", err, "")

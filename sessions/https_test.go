@@ -316,3 +316,23 @@ func TestHTTPSFailures(t *testing.T) {
 		})
 	}
 }
+
+// A server's malformed status line and header field go into the error as
+// they crossed, quoted once (wire.Quote): the printers escape the text on
+// its way to a screen, so %q as well showed an ESC as `\\x1b`.
+func TestHTTPSMalformedQuotedOnce(t *testing.T) {
+	for name, resp := range map[string]string{
+		"status line":  "\x1b[31mHTTP/1.1\t200 OK\r\n\r\n",
+		"header field": "HTTP/1.1 200 OK\r\n\x1b[31mbad\theader\r\n\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			pki := validPKI(t)
+			srv := startFake(t, pki, false, false, http1Script([]string{"http/1.1"}, resp))
+			_, e := runFailing(t, srv, httpsOptions(srv.addr, pki), "read response", ExplainMalformed)
+			shown := wire.SafeString(e.Text)
+			if !strings.Contains(shown, `"\x1b[31m`) || strings.Contains(shown, `\\`) {
+				t.Errorf("shown as %s", shown)
+			}
+		})
+	}
+}

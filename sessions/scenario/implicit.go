@@ -65,7 +65,7 @@ func playImplicitAttack(r *Run) error {
 		}
 		what := "record types and sizes"
 		if len(seen.SNI) > 0 {
-			what += fmt.Sprintf(" and the server name %q", strings.Join(seen.SNI, ", "))
+			what += fmt.Sprintf(" and the server name %s", wire.Quote(strings.Join(seen.SNI, ", "), 255))
 		}
 		if len(seen.Certificates) > 0 {
 			what += fmt.Sprintf(", and the server's certificate (%s: TLS %s sends it in the clear)", strings.Join(seen.Certificates, "; "), strings.TrimPrefix(seen.Version, "TLS "))

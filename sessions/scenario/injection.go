@@ -567,7 +567,7 @@ func judgeCommandInjection(proto string, evs []wire.Event) (outcome string, safe
 		}
 		proof := fmt.Sprintf("%d answers came back to the %d commands sent inside TLS", len(answers), len(sent))
 		if proto == protocol.IMAP {
-			proof = fmt.Sprintf("an answer tagged %q came back, a tag the client used only before TLS", imapTag(raws[extra[0]]))
+			proof = fmt.Sprintf("an answer tagged %s came back, a tag the client used only before TLS", wire.Quote(imapTag(raws[extra[0]]), 40))
 		}
 		return OutcomeInjectionAnswered, false,
 			fmt.Sprintf("the server answered %s, which was sent in cleartext right after %s and never inside TLS: %s; an attacker on the path can add commands to this encrypted session (CVE-2011-0411)",
