@@ -96,6 +96,12 @@ type Options struct {
 	// from the lab. Esc leads back to the port table. If the lab fails,
 	// the port table shows why.
 	Open *SessionRequest
+	// Shared: this program is one of many that one host serves to a
+	// class (mailwire serve). Nothing a student does reaches the host's
+	// disk: the export menu is off and no recent targets are kept
+	// (RecentFile is ignored); the connect form is off unless OpenPrompt
+	// is given. The full help says so.
+	Shared bool
 }
 
 // PromptHandle is what the prompt needs of a typed session: a way in for

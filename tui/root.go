@@ -97,6 +97,15 @@ func newModel(opts Options) *Model {
 		recentFile:  opts.RecentFile,
 		catalog:     defaultCatalog(),
 	}
+	if opts.Shared {
+		c.recentFile = ""
+		// The export menu and the save key write under the host's
+		// $XDG_DATA_HOME.
+		c.Keys.Export.SetEnabled(false)
+		if opts.OpenPrompt == nil {
+			c.Keys.Connect.SetEnabled(false)
+		}
+	}
 	if opts.StartLab != nil {
 		c.Lab.State = labStarting
 	}
@@ -405,6 +414,19 @@ func (m *Model) globalKeys() []key.Binding {
 	return []key.Binding{m.common.Keys.Help, m.common.Keys.Quit}
 }
 
+// sharedNotes are the full help's words on what a shared program
+// (Options.Shared) leaves out, listed with the keys they would have.
+func (m *Model) sharedNotes() []key.Binding {
+	if !m.opts.Shared {
+		return nil
+	}
+	notes := []key.Binding{key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "export: off here"))}
+	if m.opts.OpenPrompt == nil {
+		notes = append(notes, key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "connect: lab only")))
+	}
+	return notes
+}
+
 // typing says whether the active screen takes keys as text (a prompt, a
 // form's field).
 func (m *Model) typing() bool {
@@ -457,7 +479,7 @@ func (m *Model) fullHelpView(groups [][]key.Binding) string {
 	}
 	var rows [][][]key.Binding
 	var row [][]key.Binding
-	for _, g := range append(slices.Clone(groups), m.globalKeys()) {
+	for _, g := range append(slices.Clone(groups), m.sharedNotes(), m.globalKeys()) {
 		if width(g) == 0 {
 			continue // no enabled key
 		}
