@@ -55,6 +55,12 @@ type KeyMap struct {
 	AllItems  key.Binding // the picker: every scenario, not only the port's
 	Number    key.Binding // the picker: choose the item with that number
 
+	// Presenter mode (presenter.go): the projector layout, on the
+	// session screen. PresentNext and PresentPrev are Next and Prev plus
+	// what a presentation clicker sends (page down and up).
+	Present                  key.Binding
+	PresentNext, PresentPrev key.Binding
+
 	Help, Quit key.Binding
 }
 
@@ -119,6 +125,14 @@ func DefaultKeyMap() KeyMap {
 		Story:     key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "intro")),
 		AllItems:  key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "all scenarios")),
 		Number:    key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8", "9"), key.WithHelp("1–9", "choose by number")),
+
+		// P as in present; F5 is the slideshow key of presentation
+		// programs, which a clicker's slideshow button sends (and esc
+		// the next time, which leaves presenter mode too). p is the
+		// password.
+		Present:     key.NewBinding(key.WithKeys("P", "f5"), key.WithHelp("P", "presenter mode")),
+		PresentNext: key.NewBinding(key.WithKeys("pgdown", "space", "right"), key.WithHelp("pgdn/space/→", "next step")),
+		PresentPrev: key.NewBinding(key.WithKeys("pgup", "left", "backspace"), key.WithHelp("pgup/←", "previous step")),
 
 		Help: key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit: key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
