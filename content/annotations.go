@@ -197,8 +197,14 @@ var (
 	// Keys: at least two lower-case segments separated by dots; a segment
 	// may hold the characters that appear in protocol names and codes
 	// (auth=plain, auth=*, sys/temp, literal+, in-use, http/1.1).
-	annotationKeyRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_=+/*-]*(\.[a-z0-9][a-z0-9_=+/*-]*)+$`)
-	refRE           = regexp.MustCompile(`^RFC ([1-9][0-9]{0,4})(?: (?:§([0-9]+(?:\.[0-9]+)*)|(Appendix [A-Z](?:\.[0-9]+)*)))?(?: \| (.+))?$`)
+	// Compiled on first use (the dictionary is parsed once, lazily): not
+	// at every command's start.
+	annotationKeyRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[a-z0-9][a-z0-9_=+/*-]*(\.[a-z0-9][a-z0-9_=+/*-]*)+$`)
+	})
+	refRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^RFC ([1-9][0-9]{0,4})(?: (?:§([0-9]+(?:\.[0-9]+)*)|(Appendix [A-Z](?:\.[0-9]+)*)))?(?: \| (.+))?$`)
+	})
 )
 
 // parseAnnotationFS parses every *.md file in dir. It never panics: problems
@@ -278,7 +284,7 @@ func parseAnnotationFile(name, src string) ([]Annotation, []error) {
 			finish()
 			key := strings.TrimSpace(rest)
 			cur, curLine = &Annotation{Key: key}, n
-			if !annotationKeyRE.MatchString(key) {
+			if !annotationKeyRE().MatchString(key) {
 				fail(n, "bad key %q (lower-case dotted segments)", key)
 			}
 			continue
@@ -350,7 +356,7 @@ func parseRefs(s string) ([]Ref, error) {
 	var refs []Ref
 	for item := range strings.SplitSeq(s, ";") {
 		item = strings.TrimSpace(item)
-		m := refRE.FindStringSubmatch(item)
+		m := refRE().FindStringSubmatch(item)
 		if m == nil {
 			return nil, fmt.Errorf("bad reference %q (want \"RFC 5321 §4.2.3\")", item)
 		}

@@ -559,7 +559,7 @@ func FuzzParseAnnotationFile(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src string) {
 		anns, _ := parseAnnotationFile("f.md", src)
 		for _, a := range anns {
-			if a.Title == "" || a.Text == "" || len(a.Refs) == 0 || !annotationKeyRE.MatchString(a.Key) {
+			if a.Title == "" || a.Text == "" || len(a.Refs) == 0 || !annotationKeyRE().MatchString(a.Key) {
 				t.Fatalf("accepted an incomplete entry: %+v", a)
 			}
 		}

@@ -30,6 +30,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -222,17 +223,18 @@ func (h *hconn) flood(tiny bool, gen func(io.Writer) error) error {
 const fillLine = "mailwire hostile lab: filler text, sent again and again to make a big reply.\r\n"
 
 // fillChunk is fillLine repeated into sweepChunk bytes or a little less: a
-// whole number of lines.
-var fillChunk = bytes.Repeat([]byte(fillLine), sweepChunk/len(fillLine))
+// whole number of lines; made when a case first needs it.
+var fillChunk = sync.OnceValue(func() []byte { return bytes.Repeat([]byte(fillLine), sweepChunk/len(fillLine)) })
 
 // fill writes n bytes of filler lines, the last one shortened or
 // lengthened so that the n bytes end with CRLF.
 func fill(w io.Writer, n int64) error {
-	for n >= int64(len(fillChunk))+int64(len(fillLine)) {
-		if _, err := w.Write(fillChunk); err != nil {
+	chunk := fillChunk()
+	for n >= int64(len(chunk))+int64(len(fillLine)) {
+		if _, err := w.Write(chunk); err != nil {
 			return err
 		}
-		n -= int64(len(fillChunk))
+		n -= int64(len(chunk))
 	}
 	for n >= 2*int64(len(fillLine)) {
 		if _, err := io.WriteString(w, fillLine); err != nil {

@@ -7,10 +7,14 @@ import (
 	"html/template"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
-var httpsPage = template.Must(template.New("page").Parse(`<!doctype html>
+// httpsPage is parsed when the lab first serves it, not at every command's
+// start.
+var httpsPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>mailwire lab</title></head>
 <body>
@@ -25,6 +29,7 @@ start in cleartext and upgrade with STARTTLS or STLS.</p>
 </body>
 </html>
 `))
+})
 
 // serveHTTPS runs a small net/http server with ALPN h2 and http/1.1.
 func (l *Lab) serveHTTPS(spec endpointSpec, ln *guardedListener) error {
@@ -41,7 +46,7 @@ func (l *Lab) serveHTTPS(spec endpointSpec, ln *guardedListener) error {
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Content-Security-Policy", "default-src 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
-		if err := httpsPage.Execute(w, data); err != nil {
+		if err := httpsPage().Execute(w, data); err != nil {
 			l.errLog.Printf("https: render: %v", err)
 		}
 	})

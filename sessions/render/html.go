@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions/lens"
@@ -68,7 +69,7 @@ func HTML(w io.Writer, evs []wire.Event, o Options) error {
 		page.Learned = append(page.Learned, htmlLearned{Heading: learnedHeading(ob.Leg), Items: items})
 	}
 	bw := bufio.NewWriter(w)
-	if err := htmlTemplate.Execute(bw, page); err != nil {
+	if err := htmlTemplate().Execute(bw, page); err != nil {
 		return fmt.Errorf("html: %w", err)
 	}
 	return bw.Flush()
@@ -206,4 +207,7 @@ func htmlOutcome(evs []wire.Event) []string {
 //go:embed html.tmpl
 var htmlSource string
 
-var htmlTemplate = template.Must(template.New("session").Parse(htmlSource))
+// htmlTemplate is parsed on first use, not at every command's start.
+var htmlTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("session").Parse(htmlSource))
+})

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // The cipher suite registry: the one table of cipher suite names in
@@ -456,31 +457,32 @@ func (s SuiteInfo) ForwardSecret() bool {
 // ChaCha says the cipher is ChaCha20-Poly1305.
 func (s SuiteInfo) ChaCha() bool { return s.Cipher == "CHACHA20_POLY1305" }
 
-var (
-	suiteInfos = map[uint16]SuiteInfo{}
-	suiteOrder []uint16 // the registry's order
-	macSuffix  = []string{"SHA256", "SHA384", "SHA512", "SHA", "MD5", "OMAC", "IMIT"}
-)
+var macSuffix = []string{"SHA256", "SHA384", "SHA512", "SHA", "MD5", "OMAC", "IMIT"}
 
-func init() {
+// suiteInfos is the registry read into SuiteInfos, on first use rather than
+// at init: every mailwire command starts with this package linked in, few
+// of them name a suite (issue 9's start-up time).
+var suiteInfos = sync.OnceValue(func() map[uint16]SuiteInfo {
+	m := make(map[uint16]SuiteInfo, len(registry))
 	for _, r := range registry {
-		suiteInfos[r.id] = parseSuiteName(r.id, r.name)
-		suiteOrder = append(suiteOrder, r.id)
+		m[r.id] = parseSuiteName(r.id, r.name)
 	}
-}
+	return m
+})
 
 // Suite returns what a cipher suite is made of; false for a value the
 // registry table does not hold.
 func Suite(id uint16) (SuiteInfo, bool) {
-	s, ok := suiteInfos[id]
+	s, ok := suiteInfos()[id]
 	return s, ok
 }
 
 // Suites lists every suite of the registry table, in code point order.
 func Suites() []SuiteInfo {
-	out := make([]SuiteInfo, len(suiteOrder))
-	for i, id := range suiteOrder {
-		out[i] = suiteInfos[id]
+	infos := suiteInfos()
+	out := make([]SuiteInfo, len(registry))
+	for i, r := range registry {
+		out[i] = infos[r.id]
 	}
 	return out
 }
@@ -565,7 +567,7 @@ func cipherSuiteName(id uint16) string {
 	if isGREASE(id) {
 		return fmt.Sprintf("GREASE(0x%04x)", id)
 	}
-	if s, ok := suiteInfos[id]; ok {
+	if s, ok := suiteInfos()[id]; ok {
 		return s.Name
 	}
 	switch id {
@@ -589,7 +591,7 @@ func cipherSuiteName(id uint16) string {
 // KRB5 and GOST suites, whose messages have other forms, and for a value
 // outside the table.
 func suiteKeyExchange(id uint16) KeyExchange {
-	s, ok := suiteInfos[id]
+	s, ok := suiteInfos()[id]
 	if !ok || s.TLS13 {
 		return ""
 	}
@@ -608,6 +610,6 @@ func suiteKeyExchange(id uint16) KeyExchange {
 // its parameters are sent unsigned (RFC 5246 §7.4.3 dh_anon, RFC 8422
 // §5.4 ec_diffie_hellman with anonymous authentication).
 func suiteAnonymous(id uint16) bool {
-	s, ok := suiteInfos[id]
+	s, ok := suiteInfos()[id]
 	return ok && s.Anonymous()
 }

@@ -3,6 +3,7 @@ package tlsprobe
 import (
 	"cmp"
 	"slices"
+	"sync"
 
 	"github.com/mailwire/mailwire/sessions/tlsmsg"
 )
@@ -23,12 +24,10 @@ import (
 // SuiteInfo is what a cipher suite is made of: the registry's entry.
 type SuiteInfo = tlsmsg.SuiteInfo
 
-var (
-	legacy []uint16 // every TLS ≤ 1.2 suite, in offering order
-	modern []uint16 // the TLS 1.3 suites, RFC 8446 §B.4 order
-)
-
-func init() {
+// offerOrder holds every TLS ≤ 1.2 suite in offering order (legacy) and
+// the TLS 1.3 suites in RFC 8446 §B.4 order (modern), worked out on first
+// use rather than at every command's start.
+var offerOrder = sync.OnceValues(func() (legacy, modern []uint16) {
 	for _, s := range tlsmsg.Suites() {
 		if s.TLS13 {
 			modern = append(modern, s.ID)
@@ -44,7 +43,8 @@ func init() {
 		y, _ := tlsmsg.Suite(b)
 		return cmp.Compare(offerRank(x), offerRank(y))
 	})
-}
+	return legacy, modern
+})
 
 // offerRank orders the suites a probe offers: forward-secret AEAD first,
 // then forward-secret CBC, static-key suites, and last what nobody should
@@ -79,7 +79,13 @@ func Info(id uint16) (SuiteInfo, bool) { return tlsmsg.Suite(id) }
 
 // LegacySuites returns every TLS ≤ 1.2 suite a probe offers, in the order
 // it offers them.
-func LegacySuites() []uint16 { return slices.Clone(legacy) }
+func LegacySuites() []uint16 {
+	legacy, _ := offerOrder()
+	return slices.Clone(legacy)
+}
 
 // TLS13Suites returns the five TLS 1.3 suites of RFC 8446 §B.4.
-func TLS13Suites() []uint16 { return slices.Clone(modern) }
+func TLS13Suites() []uint16 {
+	_, modern := offerOrder()
+	return slices.Clone(modern)
+}
