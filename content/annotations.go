@@ -395,3 +395,25 @@ func joinProse(lines []string) string {
 	flush()
 	return strings.Join(paras, "\n\n")
 }
+
+// Lead is the first n sentences of the annotation's prose, within its
+// first paragraph: what a renderer with room for a line or two shows (the
+// presenter's narration, tui/presenter.go). A sentence ends at ".", "!"
+// or "?" before a space and a capital letter, or at the paragraph's end,
+// as the dictionary's prose is written; TestLead holds every entry to it.
+func (a Annotation) Lead(n int) string {
+	para, _, _ := strings.Cut(a.Text, "\n\n")
+	end := 0
+	for i := 0; i < len(para) && n > 0; i++ {
+		switch para[i] {
+		case '.', '!', '?':
+			if i+2 < len(para) && para[i+1] == ' ' && para[i+2] >= 'A' && para[i+2] <= 'Z' {
+				end, n = i+1, n-1
+			}
+		}
+	}
+	if n > 0 {
+		return para
+	}
+	return para[:end]
+}
