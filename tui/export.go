@@ -16,6 +16,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/mailwire/mailwire/internal/xdg"
 	"github.com/mailwire/mailwire/sessions/pcap"
 	"github.com/mailwire/mailwire/sessions/render"
 	"github.com/mailwire/mailwire/sessions/wire"
@@ -106,19 +107,10 @@ type exportMenu struct {
 
 func newExportMenu(c *Common) *exportMenu { return &exportMenu{c: c} }
 
-// DefaultExportDir is where exports go: $XDG_DATA_HOME/mailwire/exports
-// when that is an absolute path, else ~/.local/share/mailwire/exports
-// (the XDG Base Directory Specification); empty without a home.
-func DefaultExportDir() string {
-	if d := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(d) {
-		return filepath.Join(d, "mailwire", "exports")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil || home == "" {
-		return ""
-	}
-	return filepath.Join(home, ".local", "share", "mailwire", "exports")
-}
+// DefaultExportDir is where exports go: exports in mailwire's XDG data
+// directory (xdg.Data: $XDG_DATA_HOME/mailwire, else
+// ~/.local/share/mailwire); empty without a home.
+func DefaultExportDir() string { return xdg.Under(xdg.Data(), "exports") }
 
 // exportSource is what an export needs of the session, copied in Update
 // so that the command touches no state of the model.

@@ -12,6 +12,8 @@ import (
 	"unicode"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailwire/mailwire/internal/xdg"
 )
 
 // Recent targets of the connect form, remembered between runs in the XDG
@@ -47,19 +49,10 @@ const (
 )
 
 // DefaultRecentFile is where the connect form keeps recent targets:
-// $XDG_STATE_HOME/mailwire/recent.json when that is an absolute path (the
-// XDG Base Directory Specification ignores a relative one), else
-// ~/.local/state/mailwire/recent.json. Empty when there is no home.
-func DefaultRecentFile() string {
-	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
-		return filepath.Join(d, "mailwire", "recent.json")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil || home == "" {
-		return ""
-	}
-	return filepath.Join(home, ".local", "state", "mailwire", "recent.json")
-}
+// recent.json in mailwire's XDG state directory (xdg.State:
+// $XDG_STATE_HOME/mailwire, else ~/.local/state/mailwire). Empty when
+// there is no home.
+func DefaultRecentFile() string { return xdg.Under(xdg.State(), "recent.json") }
 
 // loadRecent reads the recent targets. A missing file is an empty list; a
 // file that cannot be used gives an empty list and an error saying why.

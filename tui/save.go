@@ -15,6 +15,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/mailwire/mailwire/internal/xdg"
 	"github.com/mailwire/mailwire/sessions/render"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
@@ -27,20 +28,10 @@ import (
 // status line, where the export menu says what it wrote: the file and its
 // size. `mailwire replay FILE` opens it.
 
-// DefaultRecordingDir is where recordings go by default:
-// $XDG_DATA_HOME/mailwire/recordings when that is an absolute path (the
-// XDG Base Directory Specification ignores a relative one), else
-// ~/.local/share/mailwire/recordings; empty without a home.
-func DefaultRecordingDir() string {
-	if d := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(d) {
-		return filepath.Join(d, "mailwire", "recordings")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil || home == "" {
-		return ""
-	}
-	return filepath.Join(home, ".local", "share", "mailwire", "recordings")
-}
+// DefaultRecordingDir is where recordings go by default: recordings in
+// mailwire's XDG data directory (xdg.Data: $XDG_DATA_HOME/mailwire, else
+// ~/.local/share/mailwire); empty without a home.
+func DefaultRecordingDir() string { return xdg.Under(xdg.Data(), "recordings") }
 
 // defaultRecordingPath is the name the prompt offers for a session seen
 // at: <time>-<port>.jsonl in DefaultRecordingDir, the scenario's name in

@@ -2,11 +2,11 @@ package config
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
 
+	"github.com/mailwire/mailwire/internal/sshserve"
+	"github.com/mailwire/mailwire/internal/xdg"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
@@ -54,14 +54,18 @@ type Entry struct {
 
 // Defaults is the configuration of a run without file or flags. Each
 // default has its home elsewhere, read from there: the lab's address and
-// ports (lab.DefaultOptions), the budget (wire.DefaultBudget). Empty
+// ports (lab.DefaultOptions), the budget (wire.DefaultBudget), the class
+// server's address and limits (sshserve). Empty
 // strings are decided where they are used (the theme by the terminal, the
 // EHLO name by the host's name, the CA file by the system's roots).
 func Defaults() Config {
 	lo := lab.DefaultOptions()
+	sl := sshserve.DefaultLimits()
 	return Config{
 		Lab:    Lab{Listen: lo.ListenHost, PortOffset: lo.PortOffset},
 		Budget: Budget(wire.DefaultBudget()),
+		Serve: Serve{Listen: sshserve.DefaultAddr, MaxStudents: sl.MaxSessions, MaxPerAddress: sl.MaxPerAddr,
+			IdleTimeout: sl.IdleTimeout.String()},
 	}
 }
 
@@ -105,8 +109,8 @@ func Resolve(f *File, flag func(name string) (value string, ok bool)) ([]Entry, 
 // sets it: lab.ResolveStateDir's, from $XDG_STATE_HOME when that is set.
 func stateDirDefault() (string, Source, string) {
 	dir, note := lab.ResolveStateDir()
-	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) && note == "" {
-		return dir, Source{Origin: FromEnv, Name: "XDG_STATE_HOME"}, ""
+	if xdg.FromEnv(xdg.StateHome) && note == "" {
+		return dir, Source{Origin: FromEnv, Name: xdg.StateHome}, ""
 	}
 	return dir, Source{Origin: FromDefault}, note
 }

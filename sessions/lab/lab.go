@@ -22,9 +22,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailwire/mailwire/content"
+	"github.com/mailwire/mailwire/internal/xdg"
 )
 
 const (
@@ -246,6 +248,15 @@ type Options struct {
 	// failed handshake, a broken connection). Nil discards them. It is
 	// never called after Close returns.
 	Logf func(format string, args ...any)
+	// Watch, when set, is asked for a watcher of each admitted connection
+	// (watch.go); a nil ConnWatch leaves that connection unwatched. It is
+	// called from the accept loop, so it must not block.
+	Watch func(ConnInfo) ConnWatch
+	// KeyLogWriter receives the TLS secrets of every connection the lab's
+	// servers handshake (tls.Config.KeyLogWriter, NSS key log format),
+	// for a watcher that decrypts what its connections carried. They live
+	// where the writer keeps them: the lab writes no file.
+	KeyLogWriter io.Writer
 }
 
 // DefaultOptions returns the options `mailwire lab` starts with.
@@ -294,19 +305,10 @@ func ResolveStateDir() (dir, note string) {
 		old, dir, filepath.Dir(dir), old, dir)
 }
 
-// xdgStateDir is $XDG_STATE_HOME/mailwire/lab when that variable is an
-// absolute path (the specification ignores a relative one), else
-// ~/.local/state/mailwire/lab; "" without a home directory.
-func xdgStateDir() string {
-	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
-		return filepath.Join(d, "mailwire", "lab")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil || home == "" {
-		return ""
-	}
-	return filepath.Join(home, ".local", "state", "mailwire", "lab")
-}
+// xdgStateDir is lab in mailwire's XDG state directory (xdg.State):
+// $XDG_STATE_HOME/mailwire/lab, else ~/.local/state/mailwire/lab; "" without
+// a home directory.
+func xdgStateDir() string { return xdg.Under(xdg.State(), "lab") }
 
 // LegacyStateDir is where mailwire kept the lab CA before it followed the
 // XDG state directory: os.UserConfigDir()/mailwire/lab ("" without one).
@@ -336,6 +338,9 @@ type Lab struct {
 	opts      Options
 	ca        *authority
 	tlsConfig *tls.Config
+	// otherNameTLS is tlsConfig with the ModeOtherName certificate.
+	otherNameTLS *tls.Config
+	connIDs      atomic.Uint64 // ConnInfo.ID of the last watched connection
 	store     *store
 	errLog    *log.Logger
 	logf      *gatedLogf // nil when Options.Logf is nil
@@ -440,13 +445,17 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 			// As the peers (Postfix, Dovecot) and RFC 8996: nothing older
 			// than TLS 1.2.
 			MinVersion: tls.VersionTLS12,
-			// Tells the connection under a STARTTLS upgrade that it now
-			// carries TLS (see labConn.markTLS).
-			GetConfigForClient: markTLSStarted,
+			KeyLogWriter: opts.KeyLogWriter,
 		},
 		store: newStore(opts.Limits.MaxStoredMessages),
 		stop:  make(chan struct{}),
 		conns: newConnTracker(opts.Limits),
+	}
+	// Tells the connection under a STARTTLS upgrade that it now carries
+	// TLS (see labConn.markTLS), and picks a mode's certificate.
+	l.tlsConfig.GetConfigForClient = l.configForClient
+	if err := l.newOtherNameTLS(); err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
 	}
 	l.errLog = log.New(io.Discard, "", 0)
 	if opts.Logf != nil {

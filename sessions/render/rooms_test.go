@@ -29,7 +29,7 @@ var rooms = map[string][]string{
 	// The lab is the servers mailwire's clients talk to: it shares no code
 	// with the engine, so a bug cannot hide on both sides at once; its port
 	// plan comes from content's table of canonical ports.
-	"sessions/lab":     {"content"},
+	"sessions/lab":     {"content", "internal/xdg"},
 	"sessions/loadgen": nil,
 	"sessions/mitm": {"sessions", "sessions/wire", "sessions/certs", "sessions/dissect", "sessions/protocol",
 		"sessions/internal/words"},
