@@ -326,22 +326,28 @@ func (ca *authority) issueIntermediate(cn string) (*authority, error) {
 // intermediate, as real servers do; the root stays the one trust anchor
 // clients hold (ca.pem).
 func (ca *authority) issueServerCert(listenHost string) (tls.Certificate, error) {
-	issuer := ca
-	if ca.canIssueCAs() {
-		var err error
-		if issuer, err = ca.issueIntermediate("mailwire lab intermediate CA"); err != nil {
-			return tls.Certificate{}, fmt.Errorf("intermediate CA: %w", err)
-		}
+	issuer, err := ca.leafIssuer()
+	if err != nil {
+		return tls.Certificate{}, err
 	}
 	return issuer.issueLeaf(listenHost)
 }
 
+// leafIssuer is what issues a server leaf: a fresh intermediate when the
+// root allows it, else the root.
+func (ca *authority) leafIssuer() (*authority, error) {
+	if !ca.canIssueCAs() {
+		return ca, nil
+	}
+	issuer, err := ca.issueIntermediate("mailwire lab intermediate CA")
+	if err != nil {
+		return nil, fmt.Errorf("intermediate CA: %w", err)
+	}
+	return issuer, nil
+}
+
 // issueLeaf is issueServerCert's leaf, issued by ca itself.
 func (ca *authority) issueLeaf(listenHost string) (tls.Certificate, error) {
-	key, serial, ski, err := freshKey()
-	if err != nil {
-		return tls.Certificate{}, err
-	}
 	dns := []string{Hostname, "localhost"}
 	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
 	if ip := net.ParseIP(listenHost); ip != nil {
@@ -351,10 +357,20 @@ func (ca *authority) issueLeaf(listenHost string) (tls.Certificate, error) {
 	} else if listenHost != "" && listenHost != Hostname && listenHost != "localhost" {
 		dns = append(dns, listenHost)
 	}
+	return ca.issueLeafFor(dns, ips)
+}
+
+// issueLeafFor is a lab server leaf for exactly these names and addresses,
+// the first name its subject's common name.
+func (ca *authority) issueLeafFor(dns []string, ips []net.IP) (tls.Certificate, error) {
+	key, serial, ski, err := freshKey()
+	if err != nil {
+		return tls.Certificate{}, err
+	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: Hostname, Organization: []string{"mailwire lab"}},
+		Subject:      pkix.Name{CommonName: dns[0], Organization: []string{"mailwire lab"}},
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(serverCertLifetime),
 		// RFC 5280 §4.2.1.3: an ECDSA TLS server key signs, it never

@@ -268,6 +268,7 @@ func (g *guardedListener) Accept() (net.Conn, error) {
 			g.reject(c)
 			continue
 		}
+		g.lab.watch(c, now)
 		if g.implicit != nil {
 			tc := tls.Server(c, g.implicit)
 			c.limitCommands(lim, g.endpoint.Proto, tc, now)

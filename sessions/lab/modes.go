@@ -47,6 +47,14 @@ const (
 	// Poddebniak et al., "Why TLS is better without STARTTLS" (USENIX
 	// Security 2021). RFC 3207 §4.2 has the client discard what it knew.
 	ModeResponseInjection Mode = "response-injection"
+	// ModeOtherName (every mail port): the lab's own server, whose TLS
+	// certificate is issued by the lab CA for OtherName only, not for
+	// Hostname, localhost or any address. A client that checks the name
+	// (RFC 9525 §6; RFC 8314 §5.3 for mail clients) ends the handshake; one
+	// that goes on inside TLS did not check it, and the lab monitor flags
+	// it (sessions/monitor). A client that asked for OtherName in its SNI
+	// is the one client for which the certificate is right.
+	ModeOtherName Mode = "other-name"
 )
 
 // modePorts are the canonical ports each mode (other than ModeNormal)
@@ -55,6 +63,7 @@ var modePorts = map[Mode][]int{
 	ModeCleartextAuth:       {587, 110, 143},
 	ModeInjectionVulnerable: {25, 587, 110, 143},
 	ModeResponseInjection:   {25, 587, 110, 143},
+	ModeOtherName:           {25, 587, 465, 110, 995, 143, 993},
 }
 
 // Modes returns the modes AddEndpoint supports besides ModeNormal, with
@@ -208,7 +217,7 @@ type injectConn struct {
 	done bool
 }
 
-// NetConn leads labConnOf (and so the rate limit and markTLSStarted) to
+// NetConn leads labConnOf (and so the rate limit and configForClient) to
 // the labConn underneath.
 func (c *injectConn) NetConn() net.Conn { return c.labConn }
 

@@ -201,16 +201,6 @@ func (c *labConn) markTLS() {
 	c.mu.Unlock()
 }
 
-// markTLSStarted is the lab's tls.Config.GetConfigForClient. hello.Conn is
-// the connection the handshake runs on: the labConn itself for implicit TLS
-// and for every STARTTLS server that wraps the connection as it is.
-func markTLSStarted(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-	if c := labConnOf(hello.Conn); c != nil {
-		c.markTLS()
-	}
-	return nil, nil // nil: go on with the lab's config
-}
-
 // labConnOf finds the labConn under conn (which may be a *tls.Conn on it).
 func labConnOf(conn net.Conn) *labConn {
 	for range 4 {
