@@ -341,9 +341,9 @@ type Lab struct {
 	// otherNameTLS is tlsConfig with the ModeOtherName certificate.
 	otherNameTLS *tls.Config
 	connIDs      atomic.Uint64 // ConnInfo.ID of the last watched connection
-	store     *store
-	errLog    *log.Logger
-	logf      *gatedLogf // nil when Options.Logf is nil
+	store        *store
+	errLog       *log.Logger
+	logf         *gatedLogf // nil when Options.Logf is nil
 
 	endpoints []Endpoint
 	conns     *connTracker
@@ -444,7 +444,7 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 			Certificates: []tls.Certificate{leaf},
 			// As the peers (Postfix, Dovecot) and RFC 8996: nothing older
 			// than TLS 1.2.
-			MinVersion: tls.VersionTLS12,
+			MinVersion:   tls.VersionTLS12,
 			KeyLogWriter: opts.KeyLogWriter,
 		},
 		store: newStore(opts.Limits.MaxStoredMessages),
