@@ -53,6 +53,12 @@ type Dissector struct {
 	// not speak TLS (RFC 3207 §4, RFC 2595 §4). Set by the Conversation.
 	AfterSTARTTLS bool
 
+	// Plaintext, with a NewTrafficKeyLog in UseKeyLog, receives the
+	// application data of a TLS 1.3 connection, decrypted, per direction
+	// in order (the lab monitor's, keylog.go); the events it returns join
+	// the stream right after the record that carried the data.
+	Plaintext func(dir wire.Direction, b []byte) []wire.Event
+
 	// Key log decryption (keylog.go); all zero unless UseKeyLog was called.
 	keylog       *KeyLog
 	clientRandom []byte      // from the first ClientHello, to match key log lines

@@ -31,10 +31,13 @@ import (
 //
 // It stops at each side's Finished: after it that side protects its records
 // with the application traffic secret (RFC 8446 §7.1), which KeyLog throws
-// away on arrival. mailwire shows the protocol lines inside TLS from the
-// endpoint's own view instead; it never decrypts application data from a
-// key log. The secrets live only in memory for the session; nothing is
-// written to disk.
+// away on arrival. mailwire's sessions show the protocol lines inside TLS
+// from the client's own view instead. The one exception is the lab
+// monitor (sessions/monitor): it watches the lab's servers from outside
+// them, so it has no endpoint's view to read; its KeyLog keeps the
+// application traffic secrets too (NewTrafficKeyLog), and its dissector
+// hands the application data it decrypts to Dissector.Plaintext. The
+// secrets live only in memory; nothing is written to disk.
 
 // Key log labels (NSS key log format) for the handshake traffic secrets;
 // crypto/tls writes them when it processes the ServerHello
@@ -42,6 +45,10 @@ import (
 const (
 	keyLogClientHandshake = "CLIENT_HANDSHAKE_TRAFFIC_SECRET"
 	keyLogServerHandshake = "SERVER_HANDSHAKE_TRAFFIC_SECRET"
+	// The first application traffic secrets (RFC 8446 §7.1), kept by a
+	// NewTrafficKeyLog only.
+	keyLogClientTraffic = "CLIENT_TRAFFIC_SECRET_0"
+	keyLogServerTraffic = "SERVER_TRAFFIC_SECRET_0"
 )
 
 const (
@@ -77,6 +84,7 @@ func KeyLogAnnotationKeys() []string {
 // secrets. It is safe for concurrent use; Write never fails, because an
 // error from a KeyLogWriter would abort the handshake.
 type KeyLog struct {
+	traffic bool // keep the application traffic secrets too
 	mu      sync.Mutex
 	partial []byte // an incomplete line, ≤ maxKeyLogLine
 	skip    bool   // discarding an over-long line up to its newline
@@ -91,6 +99,10 @@ type keyLogEntry struct {
 
 // NewKeyLog returns an empty KeyLog.
 func NewKeyLog() *KeyLog { return &KeyLog{} }
+
+// NewTrafficKeyLog returns an empty KeyLog that also keeps the first
+// application traffic secrets, for a dissector with a Plaintext receiver.
+func NewTrafficKeyLog() *KeyLog { return &KeyLog{traffic: true} }
 
 // Write takes key log bytes in any chunking. Lines with other labels
 // (application traffic secrets, TLS 1.2's CLIENT_RANDOM, exporter secrets),
@@ -133,7 +145,13 @@ func (k *KeyLog) addLine(line []byte) {
 		return
 	}
 	label := string(f[0])
-	if label != keyLogClientHandshake && label != keyLogServerHandshake {
+	switch label {
+	case keyLogClientHandshake, keyLogServerHandshake:
+	case keyLogClientTraffic, keyLogServerTraffic:
+		if !k.traffic {
+			return
+		}
+	default:
 		return
 	}
 	random, err1 := hex.DecodeString(string(f[1]))
@@ -219,10 +237,15 @@ func trafficKeys(s tls13Suite, secret []byte) (key, iv []byte, err error) {
 	return key, iv, nil
 }
 
-// hsDecrypt is one direction's handshake decryption state.
+// hsDecrypt is one direction's decryption state: its handshake, then with
+// a Plaintext receiver its application data.
 type hsDecrypt struct {
 	aead cipher.AEAD
 	iv   []byte
+	// app: the direction's Finished was seen and its records are under
+	// the application traffic secret now (secret, for a KeyUpdate).
+	app    bool
+	secret []byte
 	seq  uint64 // records decrypted with this key (RFC 8446 §5.3)
 	hs   []byte // decrypted handshake bytes not yet a whole message
 	// done: this direction's handshake keys are behind us (its Finished was
@@ -323,6 +346,12 @@ func (d *Dissector) keyDirection(st *dirState) (*wire.Event, bool) {
 	if st.dir == wire.ClientToServer {
 		label = keyLogClientHandshake
 	}
+	if st.dec.app {
+		label = keyLogServerTraffic
+		if st.dir == wire.ClientToServer {
+			label = keyLogClientTraffic
+		}
+	}
 	secret := d.keylog.secret(label, d.clientRandom)
 	if secret == nil {
 		return nil, false
@@ -343,7 +372,7 @@ func (d *Dissector) keyDirection(st *dirState) (*wire.Event, bool) {
 	if err != nil {
 		return fail(err.Error())
 	}
-	st.dec.aead, st.dec.iv = aead, iv
+	st.dec.aead, st.dec.iv, st.dec.secret = aead, iv, secret
 	return nil, true
 }
 
@@ -376,10 +405,14 @@ func (d *Dissector) decryptRecord(st *dirState, raw []byte, out []wire.Event) []
 	dec := &st.dec
 	n := dec.seq
 	dec.seq++
+	key := "handshake"
+	if dec.app {
+		key = "application traffic"
+	}
 	stop := func(why string) []wire.Event {
 		dec.done = true
-		return append(out, keyLogNote(st.dir, fmt.Sprintf("%s record %d under the handshake key: %s; not decrypting this direction further",
-			side(st.dir), n, why), annKeyLogFailed))
+		return append(out, keyLogNote(st.dir, fmt.Sprintf("%s record %d under the %s key: %s; not decrypting this direction further",
+			side(st.dir), n, key, why), annKeyLogFailed))
 	}
 	payload := raw[recordHeaderLen:]
 	if len(payload) < dec.aead.Overhead()+1 {
@@ -411,21 +444,25 @@ func (d *Dissector) decryptRecord(st *dirState, raw []byte, out []wire.Event) []
 		return d.decryptedHandshakeBytes(st, content, out)
 	case RecordAlert:
 		dec.done = true
-		return append(out, decryptedAlert(st.dir, content))
+		return append(out, decryptedAlert(st.dir, content, key))
+	case RecordApplicationData:
+		if dec.app {
+			return append(out, d.Plaintext(st.dir, content)...)
+		}
 	}
 	return stop(fmt.Sprintf("it carries %s, which the handshake key never protects (RFC 8446 §2)", RecordTypeName(typ)))
 }
 
 // decryptedAlert describes an alert sent under the handshake key, e.g. the
-// client's bad_certificate.
-func decryptedAlert(dir wire.Direction, content []byte) wire.Event {
+// client's bad_certificate, or under the application traffic key (key).
+func decryptedAlert(dir wire.Direction, content []byte, key string) wire.Event {
 	ev := wire.Event{Kind: wire.KindNote, Dir: dir, Layer: wire.LayerDecrypted, Visible: wire.VisibleEndpoints, Raw: bytes.Clone(content)}
 	if len(content) != 2 {
 		ev.Text, ev.Annotation = "decrypted alert: malformed (an alert is 2 bytes: level, description)", annAlertMalformed
 		return ev
 	}
 	a := tlsmsg.Alert{Level: content[0], Description: content[1]}
-	ev.Text, ev.Annotation = "decrypted alert, sent under the handshake key: "+a.String(), "tls.alert."+tlsmsg.AlertDescriptionName(a.Description)
+	ev.Text, ev.Annotation = "decrypted alert, sent under the "+key+" key: "+a.String(), "tls.alert."+tlsmsg.AlertDescriptionName(a.Description)
 	return ev
 }
 
@@ -452,10 +489,17 @@ func (d *Dissector) decryptedHandshakeBytes(st *dirState, content []byte, out []
 		msg := bytes.Clone(rest[:4+n])
 		rest = rest[4+n:]
 		out = append(out, handshakeEvent(st.dir, msg, d.msgs.ParseDecrypted(msg, d.verifyDataLen())))
-		if msg[0] == tlsmsg.TypeFinished {
+		switch {
+		case msg[0] == tlsmsg.TypeFinished && !dec.app && d.Plaintext != nil && d.keylog.traffic:
 			// RFC 8446 §7.2: after its Finished a side switches to the
-			// application traffic key, which mailwire does not use.
+			// application traffic key; the lab monitor follows it.
+			dec.app, dec.aead, dec.seq = true, nil, 0
+			rest = d.appPhase(st, rest, &out)
+		case msg[0] == tlsmsg.TypeFinished:
+			// mailwire's own sessions read their lines as the client.
 			dec.done = true
+		case msg[0] == tlsmsg.TypeKeyUpdate && dec.app:
+			out = d.keyUpdate(st, out)
 		}
 	}
 	dec.hs = append(dec.hs[:0], rest...)
@@ -464,6 +508,52 @@ func (d *Dissector) decryptedHandshakeBytes(st *dirState, content []byte, out []
 	}
 	return out
 }
+
+// appPhase is called when a direction turns to its application traffic
+// key: a handshake message after Finished in the same record cannot be
+// (RFC 8446 §5.1: a key change happens at a record boundary).
+func (d *Dissector) appPhase(st *dirState, rest []byte, out *[]wire.Event) []byte {
+	if len(rest) > 0 {
+		*out = append(*out, keyLogNote(st.dir, fmt.Sprintf("%s after the %s's Finished in the same record, where the key changes (RFC 8446 §5.1); dropped",
+			words.Plural(len(rest), "byte"), side(st.dir)), annKeyLogFailed))
+	}
+	return nil
+}
+
+// keyUpdate moves a direction to its next application traffic secret
+// (RFC 8446 §7.2: application_traffic_secret_N+1 =
+// HKDF-Expand-Label(secret_N, "traffic upd", "", Hash.length)), its record
+// sequence starting again from 0 (§5.3).
+func (d *Dissector) keyUpdate(st *dirState, out []wire.Event) []wire.Event {
+	dec := &st.dec
+	suite := tls13Suites[d.msgs.CipherSuite]
+	fail := func(err error) []wire.Event {
+		dec.done = true
+		return append(out, keyLogNote(st.dir, fmt.Sprintf("cannot follow the %s's KeyUpdate: %v; not decrypting this direction further", side(st.dir), err), annKeyLogFailed))
+	}
+	next, err := hkdfExpandLabel(suite.hash, dec.secret, "traffic upd", nil, suite.hash().Size())
+	if err != nil {
+		return fail(err)
+	}
+	key, iv, err := trafficKeys(suite, next)
+	if err != nil {
+		return fail(err)
+	}
+	aead, err := suite.aead(key)
+	if err != nil {
+		return fail(err)
+	}
+	dec.aead, dec.iv, dec.secret, dec.seq = aead, iv, next, 0
+	return out
+}
+
+// ClientRandom is the random of the connection's ClientHello (RFC 8446
+// §4.1.2), which names its lines in a key log; nil until it was seen.
+func (d *Dissector) ClientRandom() []byte { return d.clientRandom }
+
+// Version is the TLS version the ServerHello chose (tlsmsg.VersionTLS13,
+// …), 0 until it was seen.
+func (d *Dissector) Version() uint16 { return d.msgs.Version }
 
 // verifyDataLen is the size of a Finished's verify_data under the
 // negotiated suite: its hash's (RFC 8446 §4.4.4); 0 for a suite mailwire
