@@ -246,8 +246,8 @@ type hsDecrypt struct {
 	// the application traffic secret now (secret, for a KeyUpdate).
 	app    bool
 	secret []byte
-	seq  uint64 // records decrypted with this key (RFC 8446 §5.3)
-	hs   []byte // decrypted handshake bytes not yet a whole message
+	seq    uint64 // records decrypted with this key (RFC 8446 §5.3)
+	hs     []byte // decrypted handshake bytes not yet a whole message
 	// done: this direction's handshake keys are behind us (its Finished was
 	// seen), or decryption stopped (failure, no secret). Its records stay opaque.
 	done bool
