@@ -80,21 +80,106 @@ func (r Ref) String() string {
 	return s
 }
 
+// annotations is the dictionary as a session reads it: an index of every
+// entry's source, each entry parsed the first time it is looked up. Parsing
+// all 650-odd entries up front took a few milliseconds of every command's
+// start (issue 9's start-up time); a session looks up a few dozen.
+// annotationErrors parses everything, for the tests.
 var annotations struct {
 	once  sync.Once
-	byKey map[string]Annotation
+	index map[string]entrySource
 	keys  []string
-	errs  []error
+
+	mu     sync.Mutex
+	parsed map[string]parsedEntry
+}
+
+// entrySource is one entry's Markdown: its "## key" line and what follows
+// up to the next entry, with where it starts for error messages.
+type entrySource struct {
+	file string
+	line int // of the "## key" line, 1-based
+	src  string
+}
+
+type parsedEntry struct {
+	a  Annotation
+	ok bool // false: the entry has an error and is left out, as parseAnnotationFS leaves it
 }
 
 func loadAnnotations() {
 	annotations.once.Do(func() {
-		annotations.byKey, annotations.errs = parseAnnotationFS(annotationFS, "annotations")
-		for k := range annotations.byKey {
+		annotations.index = indexAnnotationFS(annotationFS, "annotations")
+		annotations.parsed = map[string]parsedEntry{}
+		for k := range annotations.index {
 			annotations.keys = append(annotations.keys, k)
 		}
 		slices.Sort(annotations.keys)
 	})
+}
+
+// indexAnnotationFS splits every *.md file in dir into its entries without
+// parsing them, by the same "## " lines parseAnnotationFile starts an entry
+// at. The first of two entries with one key wins, as in parseAnnotationFS
+// (which reports the second).
+func indexAnnotationFS(fsys fs.FS, dir string) map[string]entrySource {
+	index := map[string]entrySource{}
+	entries, _ := fs.ReadDir(fsys, dir)
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".md") {
+			continue
+		}
+		name := path.Join(dir, e.Name())
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			continue
+		}
+		text := string(b)
+		if strings.Contains(text, "\r") {
+			text = strings.ReplaceAll(text, "\r\n", "\n")
+		}
+		// Substrings of the file, no copies: the whole dictionary is about
+		// 200 KB, and this runs in every command that annotates.
+		key, start, startLine, line := "", 0, 0, 1
+		flush := func(end int) {
+			if _, dup := index[key]; key != "" && !dup {
+				index[key] = entrySource{file: name, line: startLine, src: text[start:end]}
+			}
+		}
+		for off := 0; off < len(text); line++ {
+			end := strings.IndexByte(text[off:], '\n')
+			if end < 0 {
+				end = len(text) - off
+			}
+			if rest, ok := strings.CutPrefix(strings.TrimRight(text[off:off+end], " \t"), "## "); ok {
+				flush(off)
+				key, start, startLine = strings.TrimSpace(rest), off, line
+			}
+			off += end + 1
+		}
+		flush(len(text))
+	}
+	return index
+}
+
+// entry returns the parsed entry for an exact key of the index.
+func entry(key string) (Annotation, bool) {
+	src, ok := annotations.index[key]
+	if !ok {
+		return Annotation{}, false
+	}
+	annotations.mu.Lock()
+	defer annotations.mu.Unlock()
+	if p, done := annotations.parsed[key]; done {
+		return p.a, p.ok
+	}
+	anns, errs := parseAnnotationFile(src.file, src.src)
+	p := parsedEntry{}
+	if len(errs) == 0 && len(anns) == 1 {
+		p = parsedEntry{a: anns[0], ok: true}
+	}
+	annotations.parsed[key] = p
+	return p.a, p.ok
 }
 
 // annotationErrors returns the problems found while parsing the embedded
@@ -102,8 +187,8 @@ func loadAnnotations() {
 // AnnotationKeys still serve the entries that parsed: a typo in one entry
 // must not take the whole dictionary down at run time.
 func annotationErrors() []error {
-	loadAnnotations()
-	return annotations.errs
+	_, errs := parseAnnotationFS(annotationFS, "annotations")
+	return errs
 }
 
 // Lookup finds the annotation for key, falling back from the specific to the
@@ -129,7 +214,7 @@ func annotationErrors() []error {
 func Lookup(key string) (Annotation, bool) {
 	loadAnnotations()
 	for _, k := range lookupCandidates(strings.ToLower(strings.TrimSpace(key))) {
-		if a, ok := annotations.byKey[k]; ok {
+		if a, ok := entry(k); ok {
 			return a, true
 		}
 	}

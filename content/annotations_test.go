@@ -2,6 +2,7 @@ package content
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -89,6 +90,7 @@ func sentenceCount(s string) int {
 // checked against the RFC and added here. An empty list means the RFC is
 // only ever cited as a whole.
 var knownSections = map[int][]string{
+	821:  {},
 	1034: {},
 	1870: {"3"},
 	1939: {"1", "3", "4", "5", "6", "7", "8"},
@@ -99,7 +101,8 @@ var knownSections = map[int][]string{
 	2221: {},
 	2342: {},
 	2449: {"5", "6.1", "6.2", "6.3", "6.4", "6.5", "6.6", "6.7", "6.8", "6.9", "8", "8.1"},
-	2595: {"2.2", "2.3", "4"},
+	2476: {"3.1"},
+	2595: {"2.2", "2.3", "4", "7"},
 	2818: {"2.1"},
 	2852: {},
 	2920: {"3"},
@@ -116,6 +119,8 @@ var knownSections = map[int][]string{
 	3516: {},
 	3691: {},
 	3848: {"1"},
+	4033: {"3", "4"},
+	4034: {"2", "3", "4", "5"},
 	4035: {"4.3", "4.4", "4.9.3", "5", "5.2", "5.3", "5.3.1", "5.3.3", "5.4", "5.5"},
 	4315: {},
 	4469: {},
@@ -151,7 +156,7 @@ var knownSections = map[int][]string{
 	6176: {},
 	6520: {"2", "3"},
 	6531: {"3.1"},
-	6698: {"2.1", "2.1.1", "2.1.2", "2.1.3", "4.1"},
+	6698: {"2.1", "2.1.1", "2.1.2", "2.1.3", "3", "4.1"},
 	6840: {"4.3", "4.4", "5.2", "5.9"},
 	6851: {},
 	6409: {"3.1", "4.3"},
@@ -171,7 +176,7 @@ var knownSections = map[int][]string{
 	7627: {"4", "5.1"},
 	7633: {},
 	7671: {},
-	7672: {"2.2", "3", "2.1.1", "2.2.1", "3.1.1", "3.1.2", "3.1.3"},
+	7672: {"1.3", "1.3.1", "1.3.2", "2.2", "3", "2.1.1", "2.2.1", "3.1.1", "3.1.2", "3.1.3"},
 	7685: {"3"},
 	7817: {},
 	7888: {},
@@ -564,4 +569,38 @@ func FuzzParseAnnotationFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLazyEntriesEqualFullParse: Lookup parses one entry at a time from
+// the index; every entry must come out as the full parse has it, and the
+// index must hold exactly the keys the full parse keeps.
+func TestLazyEntriesEqualFullParse(t *testing.T) {
+	full, errs := parseAnnotationFS(annotationFS, "annotations")
+	if len(errs) > 0 {
+		t.Fatalf("dictionary errors: %v", errs)
+	}
+	keys := AnnotationKeys()
+	if len(keys) != len(full) {
+		t.Fatalf("index has %d keys, the full parse %d", len(keys), len(full))
+	}
+	for _, k := range keys {
+		want, ok := full[k]
+		if !ok {
+			t.Fatalf("index key %q not in the full parse", k)
+		}
+		got, ok := entry(k)
+		if !ok || !reflect.DeepEqual(got, want) {
+			t.Fatalf("entry %q parsed alone:\n%+v\nfull parse:\n%+v", k, got, want)
+		}
+	}
+}
+
+func BenchmarkFirstLookup(b *testing.B) {
+	for b.Loop() {
+		annotations.index = indexAnnotationFS(annotationFS, "annotations")
+		annotations.parsed = map[string]parsedEntry{}
+		if _, ok := Lookup("smtp.reply.250"); !ok {
+			b.Fatal("no smtp.reply.250")
+		}
+	}
 }
