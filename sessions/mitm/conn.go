@@ -227,7 +227,7 @@ func (c *pconn) layer() (wire.Layer, wire.Visibility) {
 // sendUp emits and writes a line the attacker sends to the server. cred is
 // the credential the line carries (the client's, relayed), or nil.
 func (c *pconn) sendUp(raw []byte, cred *wire.Credential) error {
-	verb, ann := clientLineInfo(c.cfg.Proto, raw)
+	verb, ann := protocol.ClientCommand(c.cfg.Proto, raw)
 	c.lastUpVerb.Store(verb)
 	layer, vis := c.layer()
 	ev := wire.Event{Kind: wire.KindLine, Dir: wire.ClientToServer, Layer: layer, Visible: vis,
@@ -407,7 +407,7 @@ func (c *pconn) forward(line []byte, continuation bool) (bool, error) {
 		cred = protocol.DecodeCredential(c.cfg.Proto, line, &c.cred)
 		c.credMu.Unlock()
 	}
-	verb, _ := clientLineInfo(c.cfg.Proto, line)
+	verb, _ := protocol.ClientCommand(c.cfg.Proto, line)
 	if !continuation && (verb == "QUIT" || verb == "LOGOUT") {
 		c.quitSent.Store(true)
 	}

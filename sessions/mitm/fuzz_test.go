@@ -54,9 +54,9 @@ func FuzzRelayParsing(f *testing.F) {
 		var caps []string
 		for _, proto := range []string{protocol.SMTP, protocol.POP3, protocol.IMAP} {
 			for _, l := range lines {
-				verb, ann := clientLineInfo(proto, l)
+				verb, ann := protocol.ClientCommand(proto, l)
 				if (verb == "") != (ann == "") {
-					t.Fatalf("clientLineInfo(%q) = %q, %q", l, verb, ann)
+					t.Fatalf("protocol.ClientCommand(%q) = %q, %q", l, verb, ann)
 				}
 				_, _, _ = protocol.ServerLineInfo(proto, l)
 				if n, _ := trailingCount(proto, verb, l); n < -1 || proto == protocol.IMAP && n > maxLiteral+1 {

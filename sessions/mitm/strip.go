@@ -281,7 +281,7 @@ func (c *pconn) clientGreeting(g []byte) []byte {
 // answer handles the client's capability requests and STARTTLS itself.
 // It reports whether it did.
 func (c *pconn) answer(line []byte) (bool, error) {
-	verb, _ := clientLineInfo(c.cfg.Proto, line)
+	verb, _ := protocol.ClientCommand(c.cfg.Proto, line)
 	tag := ""
 	if c.cfg.Proto == protocol.IMAP {
 		tag, _, _ = strings.Cut(strings.TrimRight(string(line), "\r\n"), " ")
@@ -473,27 +473,4 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 		return s, false
 	}
 	return s[len(prefix):], true
-}
-
-// clientLineInfo names the command of a client line and its annotation:
-// the first word (IMAP: the word after the tag), when it looks like a
-// command verb; "" for continuation data (SASL responses, message text).
-func clientLineInfo(proto string, line []byte) (verb, ann string) {
-	f := strings.Fields(string(line))
-	if proto == protocol.IMAP {
-		if len(f) < 2 {
-			return "", ""
-		}
-		f = f[1:]
-	}
-	if len(f) == 0 || len(f[0]) > 12 {
-		return "", ""
-	}
-	for _, r := range f[0] {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return "", ""
-		}
-	}
-	verb = strings.ToUpper(f[0])
-	return verb, proto + ".cmd." + strings.ToLower(verb)
 }
