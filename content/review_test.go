@@ -11,10 +11,11 @@ import (
 	"testing"
 )
 
-// sectionTitles holds the title of every RFC section that a port page or a
-// scenario cites, copied from that RFC's table of contents when the
-// citation was checked against the RFC's text. A new section-level citation
-// in content/ports or content/scenarios must be checked the same way and
+// sectionTitles holds the title of every RFC section that a port page, a
+// scenario or a lesson lists among its references, copied from that RFC's
+// table of contents when the citation was checked against the RFC's text. A
+// new section-level citation in content/ports, content/scenarios or
+// content/lessons must be checked the same way and
 // added here; the test below also keeps the page's own title for the
 // reference from drifting away from the section it names (a "§4.3 | Result
 // of the STARTTLS command" typo fails). RFC 8314 §4.1 carries the title as
@@ -23,27 +24,47 @@ var sectionTitles = map[string]string{
 	"RFC 1939 §1":     "Introduction",
 	"RFC 1939 §3":     "Basic Operation",
 	"RFC 1939 §7":     "Optional POP3 Commands",
+	"RFC 2476 §3.1":   "Submission Identification",
 	"RFC 2595 §2.2":   "Privacy Operational Mode Security Requirements",
 	"RFC 2595 §2.3":   "Clear-Text Password Requirements",
 	"RFC 2595 §4":     "POP3 STARTTLS extension",
+	"RFC 2595 §7":     "imaps and pop3s ports",
 	"RFC 2818 §2.1":   "Connection Initiation",
 	"RFC 3207 §4":     "The STARTTLS Command",
 	"RFC 3207 §4.2":   "Result of the STARTTLS Command",
 	"RFC 3207 §6":     "Security Considerations",
 	"RFC 3501 §6.2.1": "STARTTLS Command",
 	"RFC 3848 §1":     "IANA Considerations",
+	"RFC 4033 §3":     "Services Provided by DNS Security",
+	"RFC 4033 §4":     "Services Not Provided by DNS Security",
+	"RFC 4034 §2":     "The DNSKEY Resource Record",
+	"RFC 4034 §3":     "The RRSIG Resource Record",
+	"RFC 4034 §4":     "The NSEC Resource Record",
+	"RFC 4034 §5":     "The DS Resource Record",
+	"RFC 4035 §5":     "Authenticating DNS Responses",
 	"RFC 4616 §2":     "PLAIN SASL Mechanism",
 	"RFC 4954 §4":     "The AUTH Command",
 	"RFC 5246 §7.4.2": "Server Certificate",
 	"RFC 5321 §2.1":   "Basic Structure",
 	"RFC 5321 §4.4":   "Trace Information",
 	"RFC 5321 §5":     "Address Resolution and Mail Handling",
+	"RFC 5321 §5.1":   "Locating the Target Host",
 	"RFC 6066 §3":     "Server Name Indication",
 	"RFC 6409 §3.1":   "Submission Identification",
 	"RFC 6409 §4.3":   "Require Authentication",
+	"RFC 6698 §2.1":   "TLSA RDATA Wire Format",
+	"RFC 6698 §2.1.1": "The Certificate Usage Field",
+	"RFC 6698 §2.1.2": "The Selector Field",
+	"RFC 6698 §2.1.3": "The Matching Type Field",
+	"RFC 6698 §3":     "Domain Names for TLSA Certificate Associations",
 	"RFC 7301 §3.1":   "The Application-Layer Protocol Negotiation Extension",
+	"RFC 7301 §3.2":   "Protocol Selection",
+	"RFC 7672 §1.3":   "SMTP Channel Security",
+	"RFC 7672 §1.3.1": "STARTTLS Downgrade Attack",
+	"RFC 7672 §1.3.2": "Insecure Server Name without DNSSEC",
 	"RFC 7672 §2.2":   "TLS Discovery",
 	"RFC 7672 §3":     "DANE Authentication",
+	"RFC 7672 §3.1.1": "Certificate Usage DANE-EE(3)",
 	"RFC 8314 §3":     "Implicit TLS",
 	"RFC 8314 §3.1":   "Implicit TLS for POP",
 	"RFC 8314 §3.2":   "Implicit TLS for IMAP",
@@ -54,12 +75,19 @@ var sectionTitles = map[string]string{
 	"RFC 8314 §7.1":   "POP3S Port Registration Update",
 	"RFC 8314 §7.2":   "IMAPS Port Registration Update",
 	"RFC 8314 §7.3":   "Submissions Port Registration",
+	"RFC 8446 §1.2":   "Major Differences from TLS 1.2",
 	"RFC 8446 §2":     "Protocol Overview",
 	"RFC 8446 §2.3":   "0-RTT Data",
 	"RFC 8446 §4.1.2": "Client Hello",
 	"RFC 8446 §4.4.2": "Certificate",
+	"RFC 8460 §3":     "Reporting Policy",
+	"RFC 8461 §3.1":   "MTA-STS TXT Records",
+	"RFC 8461 §3.2":   "MTA-STS Policies",
+	"RFC 8461 §3.3":   "HTTPS Policy Fetching",
+	"RFC 8461 §4.1":   "MX Host Validation",
 	"RFC 8461 §4.2":   "Recipient MTA Certificate Validation",
 	"RFC 8461 §5":     "Policy Application",
+	"RFC 8461 §8.3":   "Removing MTA-STS",
 	"RFC 8461 §10":    "Security Considerations",
 	"RFC 8997 §3":     "Updates to RFC 8314",
 	"RFC 9051 §6.2.1": "STARTTLS Command",
@@ -67,8 +95,12 @@ var sectionTitles = map[string]string{
 	"RFC 9051 §6.2.3": "LOGIN Command",
 	"RFC 9110 §4.2.2": "https URI Scheme",
 	"RFC 9110 §4.3.4": "https Certificate Verification",
+	"RFC 9325 §3.1.1": "SSL/TLS Protocol Versions",
 	"RFC 9325 §3.1.3": "Fallback to Lower Versions",
+	"RFC 9325 §4.1":   "General Guidelines",
+	"RFC 9325 §4.2":   "Cipher Suites for TLS 1.2",
 	"RFC 9325 §4.5":   "Public Key Length",
+	"RFC 9325 §5.2":   "Opportunistic Security",
 	"RFC 9525 §6":     "Verifying Service Identity",
 }
 
