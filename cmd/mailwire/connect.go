@@ -32,6 +32,7 @@ type connectFlags struct {
 	proto, tlsMode, sni, caFile, user, password, tlsMax string
 	insecure                                            bool
 	timeout                                             time.Duration
+	theme                                               string // the screen's colours (parseTheme)
 	// side holds what the session does on the server: --to, --from,
 	// --stop-after, --fetch (addSideEffectFlags).
 	side sessionFlags
@@ -82,6 +83,10 @@ func newConnectCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			theme, err := parseTheme(f.theme)
+			if err != nil {
+				return err
+			}
 			// The scripted sessions' EHLO name: connect has no --ehlo.
 			o.EHLOName = configEHLO(cmd.Context())
 			if err := checkOutputFlags(f.side); err != nil {
@@ -101,7 +106,7 @@ func newConnectCmd() *cobra.Command {
 			}
 			req.Prompt = o.Proto != protocol.HTTPS
 			req.ServerName, req.CAFile, req.User = f.sni, f.caFile, f.user
-			return runConnect(ctx, cmd.ErrOrStderr(), o, req, f.side.record)
+			return runConnect(ctx, cmd.ErrOrStderr(), o, req, f.side.record, theme)
 		},
 	}
 	fl := cmd.Flags()
@@ -120,6 +125,7 @@ func newConnectCmd() *cobra.Command {
 	fl.BoolVar(&f.side.hex, "hex", false, "line mode: add a hex+ASCII dump of the bytes (text format)")
 	fl.IntVar(&f.side.width, "width", 0, "line mode: wrap text at this many columns (default: the terminal's width, else 100)")
 	fl.StringVar(&f.side.forceColor, "color", "", "line mode: colour always or never (default: on a terminal, unless NO_COLOR is set)")
+	addThemeFlag(fl, &f.theme)
 	addSideEffectFlags(fl, &f.side)
 	addBudgetFlags(fl, &f.side.budget)
 	addRecordFlags(fl, &f.side.record)
@@ -252,14 +258,14 @@ func connectOptions(target string, f connectFlags) (sessions.Options, tui.Sessio
 // the user opens from the connect form or the port table, all against real
 // servers, built from the flags (base) and each request. The exit status
 // is the last run's, as for `mailwire session`.
-func runConnect(ctx context.Context, errOut io.Writer, base sessions.Options, req tui.SessionRequest, rf recordFlags) error {
+func runConnect(ctx context.Context, errOut io.Writer, base sessions.Options, req tui.SessionRequest, rf recordFlags, theme tui.Theme) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var last runRecord
 	// --record: the last session on screen, as the exit status.
 	rr := &runRecorder{flags: rf, base: base}
 	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, OpenSession: rr.session(targetOpener(base, &last)), OpenPrompt: rr.prompt(promptOpener(base, &last)), Connect: &req,
-		RecentFile: tui.DefaultRecentFile()}), tea.WithContext(ctx))
+		RecentFile: tui.DefaultRecentFile(), Theme: theme}), tea.WithContext(ctx))
 	_, runErr := p.Run()
 	// Leaving the screen ends a typed session as the end of its input
 	// does: the answers still due are read, the connection is closed

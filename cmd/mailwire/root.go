@@ -42,7 +42,7 @@ func addTUIFlags(cmd *cobra.Command, f *tuiFlags) {
 	addStateDirFlag(fl, &f.stateDir, false)
 	fl.StringVar(&f.scenario, "scenario", "", "open on this scenario (list: print them), on PORT when given")
 	fl.StringVar(&f.variant, "variant", "", "the scenario's variant (e.g. an attack: remove, replace, refuse, …)")
-	fl.StringVar(&f.theme, "theme", "", "colours: dark, light or high-contrast (default: the terminal's background, else COLORFGBG, else dark)")
+	addThemeFlag(fl, &f.theme)
 	addBudgetFlags(fl, &f.budget)
 }
 
@@ -153,9 +153,9 @@ func runTUI(cmd *cobra.Command, args []string, f tuiFlags) error {
 	if err != nil {
 		return usageError(err)
 	}
-	theme, err := tui.ParseTheme(f.theme)
+	theme, err := parseTheme(f.theme)
 	if err != nil {
-		return usageError(fmt.Errorf("--theme: %w", err))
+		return err
 	}
 	if err := needTerminal(cmd.InOrStdin(), cmd.OutOrStdout()); err != nil {
 		return usageError(err)

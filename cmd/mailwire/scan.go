@@ -37,6 +37,7 @@ type scanFlags struct {
 	timeout  time.Duration
 	format   string
 	width    int
+	theme    string // the scan screen's colours (parseTheme)
 	https    bool
 	ports    string
 	resolver string
@@ -100,6 +101,7 @@ func newScanCmd() *cobra.Command {
 	fl.DurationVar(&f.timeout, "timeout", f.timeout, "limit for the whole scan")
 	fl.StringVar(&f.format, "format", f.format, "output: text, json, markdown")
 	fl.IntVar(&f.width, "width", 0, "wrap text at this many columns (default: the terminal's width, else 100)")
+	addThemeFlag(fl, &f.theme)
 	fl.BoolVar(&f.https, "https", false, "scan port 443 too, for comparison")
 	fl.StringVar(&f.ports, "ports", "", "the ports to scan instead of all: a list such as 587,993, each optionally PORT=ACTUAL to dial another port for it (587=10587)")
 	fl.StringVar(&f.resolver, "resolver", "", "resolver to ask with --domain, HOST[:PORT] (default: the system's); mailwire validates DNSSEC itself")
@@ -143,13 +145,17 @@ func runScan(ctx context.Context, in io.Reader, out, errOut io.Writer, host stri
 	default:
 		return usageError(fmt.Errorf("--format %q: want text, json or markdown", f.format))
 	}
+	theme, err := parseTheme(f.theme)
+	if err != nil {
+		return err
+	}
 	job, err := scanRequest(ctx, host, f)
 	if err != nil {
 		return err
 	}
 	defer job.close()
 	if onTerminal(in, out) && !formatSet {
-		return runScanScreen(ctx, out, job, f)
+		return runScanScreen(ctx, out, job, f, theme)
 	}
 	width := f.width
 	if width == 0 {
@@ -405,7 +411,7 @@ func readTrustAnchors(path string) ([]*dns.DS, error) {
 // (the port table, the connect form and each finding's session). A domain
 // scan has no screen of its own: its report is printed. The exit status is
 // the last scan's.
-func runScanScreen(ctx context.Context, out io.Writer, job scanJob, f scanFlags) error {
+func runScanScreen(ctx context.Context, out io.Writer, job scanJob, f scanFlags, theme tui.Theme) error {
 	if job.domain != nil {
 		rep := scan.ScanDomain(ctx, *job.domain)
 		if err := printDomain(out, "text", 0, rep); err != nil {
@@ -466,7 +472,7 @@ func runScanScreen(ctx context.Context, out io.Writer, job scanJob, f scanFlags)
 	}
 	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, OpenScan: openScan, Scan: &req,
 		OpenSession: targetOpener(base, &last), OpenPrompt: promptOpener(base, &last),
-		RecentFile: tui.DefaultRecentFile()}), tea.WithContext(ctx))
+		RecentFile: tui.DefaultRecentFile(), Theme: theme}), tea.WithContext(ctx))
 	_, runErr := p.Run()
 	last.finish(promptGrace)
 	cancel()
