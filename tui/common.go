@@ -102,6 +102,9 @@ type Options struct {
 	// (RecentFile is ignored); the connect form is off unless OpenPrompt
 	// is given. The full help says so.
 	Shared bool
+	// Present starts in presenter mode (--present): the session screen
+	// laid out for a projector, in the high-contrast theme (presenter.go).
+	Present bool
 }
 
 // PromptHandle is what the prompt needs of a typed session: a way in for
@@ -190,6 +193,9 @@ type Common struct {
 	// the last typed session the connect form opened: the port table's
 	// sessions go there when no lab runs. Nil: no target.
 	Target *SessionRequest
+	// Present: presenter mode, for the whole program (Options.Present,
+	// then P on the session screen); the root switches the theme.
+	Present bool
 	// recentFile is Options.RecentFile.
 	recentFile string
 	// runs numbers the session runs of the whole program: a new session

@@ -89,7 +89,8 @@ func newModel(opts Options) *Model {
 	}
 	c := &Common{
 		Ctx:         ctx,
-		Styles:      ThemeStyles(opts.Theme, true), // dark until the terminal answers
+		Styles:      themeStyles(opts.Theme, opts.Present, true), // dark until the terminal answers
+		Present:     opts.Present,
 		Keys:        DefaultKeyMap(),
 		OpenSession: opts.OpenSession,
 		OpenPrompt:  opts.OpenPrompt,
@@ -222,6 +223,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case openSessionMsg, openPickerMsg, openFormMsg, openScanMsg, switchScreenMsg:
 		return m, m.navigate(msg)
 
+	case presentMsg:
+		return m, m.setPresent(msg.on)
+
 	case tea.MouseMsg:
 		if m.tooSmall() {
 			return m, nil // nothing on screen to point at
@@ -320,7 +324,7 @@ func (m *Model) navigate(msg tea.Msg) tea.Cmd {
 // the theme fixes it (--theme dark, light), and has the screens render
 // again.
 func (m *Model) setBackground(isDark bool) tea.Cmd {
-	st := ThemeStyles(m.opts.Theme, isDark)
+	st := themeStyles(m.opts.Theme, m.common.Present, isDark)
 	if st.IsDark == m.common.Styles.IsDark && st.Theme == m.common.Styles.Theme {
 		return nil
 	}

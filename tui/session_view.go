@@ -50,6 +50,10 @@ const (
 	// maxDetailLineBytes bounds one line of it once escaped (a hostile
 	// server's 4 KiB line is shown in part, wrapped, with an ellipsis).
 	maxDetailLineBytes = 1024
+	// minPresenterBody is the least height left below presenter mode's
+	// block: the timeline's header and four rows, the detail pane's
+	// border, footer and a line.
+	minPresenterBody = 9
 	// maxRunList bounds the records listed for a collapsed run.
 	maxRunList = 40
 	// credOnWire flags a credential that crossed the wire readable
@@ -77,24 +81,27 @@ func (s *sessionScreen) layout() sessionLayout {
 	// Side by side, the two legs need the whole width: the detail pane
 	// goes below.
 	l := sessionLayout{wide: w >= sessionWideWidth && !split}
-	body := h - headerLines
+	// Presenter mode's block sits under the header, leaving the parts
+	// below it room for a few rows and the detail pane's.
+	top := headerLines + len(s.presenterLines(s.presenterMaxH()))
+	body := h - top
 	if s.zoom {
 		// z: the timeline takes the screen; the detail pane is hidden
 		// below it.
-		return sessionLayout{listY: headerLines + 1, listW: w, listH: body - 1, detailY: h, detailW: w}
+		return sessionLayout{listY: top + 1, listW: w, listH: body - 1, detailY: h, detailW: w}
 	}
 	if l.wide {
 		l.detailW = max(48, w*2/5)
 		l.listW = w - l.detailW - 1
-		l.listY = headerLines + 1
+		l.listY = top + 1
 		l.listH = body - 1
 		l.detailX = l.listW + 1
-		l.detailY = headerLines
+		l.detailY = top
 		l.detailH = body
 		return l
 	}
 	l.listW = w
-	l.listY = headerLines + 1
+	l.listY = top + 1
 	l.listH = max(3, (body-1)*9/20)
 	if split {
 		l.listH = max(3, (body-1)*3/5)
@@ -123,6 +130,7 @@ func (s *sessionScreen) View() string {
 	w, h := max(s.width, 1), max(s.height, 1)
 	lines := make([]string, 0, h)
 	lines = append(lines, strings.Split(s.headerView(w), "\n")...)
+	lines = append(lines, s.presenterLines(s.presenterMaxH())...)
 	if s.panel.open {
 		lines = append(lines, strings.Split(s.panel.View(), "\n")...)
 		return strings.Join(lines[:min(len(lines), h)], "\n")

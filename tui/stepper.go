@@ -178,6 +178,26 @@ func (p *stepper) prev() {
 	}
 }
 
+// forward is the next key's move: into step mode at the first step, else
+// the next step; it stops auto-play.
+func (p *stepper) forward() {
+	if !p.on {
+		p.setMode(true)
+		return
+	}
+	p.auto = false
+	p.next()
+}
+
+// back is the previous key's: the step before, in step mode; it stops
+// auto-play.
+func (p *stepper) back() {
+	if p.on {
+		p.auto = false
+		p.prev()
+	}
+}
+
 // Update handles the step keys and auto-play's ticks. ok says the message
 // was the controller's.
 func (p *stepper) Update(msg tea.Msg) (tea.Cmd, bool) {
@@ -212,17 +232,9 @@ func (p *stepper) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		p.auto = false
 		p.idx = max(0, len(p.starts)-1)
 	case key.Matches(msg, k.Next):
-		if !p.on {
-			p.setMode(true)
-			return nil, true
-		}
-		p.auto = false
-		p.next()
+		p.forward()
 	case key.Matches(msg, k.Prev):
-		if p.on {
-			p.auto = false
-			p.prev()
-		}
+		p.back()
 	case key.Matches(msg, k.Auto):
 		if p.auto {
 			p.auto = false

@@ -50,6 +50,12 @@ type Styles struct {
 	Lens     lipgloss.Style // the lens banner in the session header
 	Match    lipgloss.Style // a search match in the timeline
 
+	// Presenter mode (presenter.go): the step's headline, a band of
+	// reversed cells in bold that stays a band under NO_COLOR and on a
+	// washed-out projector, and the narration under it, in bold.
+	Headline  lipgloss.Style
+	Narration lipgloss.Style
+
 	// Scenarios. A verdict is told by its text too ("✓ SAFE", "⚠ UNSAFE"),
 	// not by colour alone; the badge is reversed so it stands out in
 	// NO_COLOR as well.
@@ -214,6 +220,8 @@ func ThemeStyles(t Theme, isDark bool) Styles {
 		Dim:       fg(p.muted),
 		Lens:      cell(p.lensText, p.lensCell),
 		Match:     fg(p.match).Bold(true).Underline(true),
+		Headline:  cell(p.selText, p.selCell),
+		Narration: fg(p.fg).Bold(true),
 		Warning:   fg(p.warning).Bold(true),
 
 		VerdictSafe:   fg(p.encrypted).Bold(true).Reverse(true),
