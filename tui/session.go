@@ -175,8 +175,6 @@ type sessionScreen struct {
 	find   *finder
 	zoom   bool
 	status string
-	// pres is the presenter's block as last drawn (presenter.go).
-	pres presenterBlock
 
 	// spin turns in the header while the session runs, beside the time
 	// since started (a session waiting on a slow server must not look
@@ -211,11 +209,6 @@ func newSessionScreen(c *Common, req SessionRequest) *sessionScreen {
 		now:         time.Now,
 		width:       defaultWidth,
 		height:      defaultHeight,
-	}
-	if c.Present {
-		// Opened in presenter mode: its layout from the first frame.
-		s.zoom = true
-		step.setMode(true)
 	}
 	s.sync()
 	return s
@@ -414,7 +407,6 @@ func (s *sessionScreen) invalidate() {
 	s.tl.invalidate()
 	s.detail.invalidate()
 	s.panel.invalidate()
-	s.pres.invalidate()
 }
 
 // SetSize sets the area the screen may draw in.
@@ -453,8 +445,6 @@ func (s *sessionScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 	case tea.BackgroundColorMsg:
 		s.invalidate()
 		s.find.restyle()
-	case presentMsg:
-		s.presenting(msg.on)
 	}
 	s.sync()
 	return s, cmd
@@ -481,11 +471,6 @@ func (s *sessionScreen) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		// The search and the jumps (esc clears a search before it
 		// leaves the screen).
 		if cmd, ok := s.findKey(msg); ok {
-			return cmd
-		}
-	}
-	if s.c.Present && !s.panel.open {
-		if cmd, ok := s.presenterKey(msg); ok {
 			return cmd
 		}
 	}
@@ -534,8 +519,6 @@ func (s *sessionScreen) screenKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		s.step.pause()
 		drain := s.stop()
 		return tea.Batch(drain, func() tea.Msg { return switchScreenMsg{to: screenPorts} }), true
-	case key.Matches(msg, k.Present):
-		return presentCmd(!s.c.Present), true
 	case key.Matches(msg, k.Lens):
 		s.lens = otherLens(s.lens)
 		s.tl.rebuild()
@@ -584,17 +567,8 @@ func (s *sessionScreen) panelToggled() {
 // stepUpdate gives the step controller a key or a tick, then reveals and
 // selects what it moved to.
 func (s *sessionScreen) stepUpdate(msg tea.Msg) (tea.Cmd, bool) {
-	var cmd tea.Cmd
-	var ok bool
-	s.stepped(func() { cmd, ok = s.step.Update(msg) })
-	return cmd, ok
-}
-
-// stepped runs a move of the step controller (a key, a tick, presenter
-// mode's keys), then reveals and selects what it moved to.
-func (s *sessionScreen) stepped(move func()) {
 	before := s.step.pos()
-	move()
+	cmd, ok := s.step.Update(msg)
 	after := s.step.pos()
 	switch {
 	case after == before:
@@ -610,6 +584,7 @@ func (s *sessionScreen) stepped(move func()) {
 		s.invalidate()
 		s.tl.selectStep()
 	}
+	return cmd, ok
 }
 
 // handleMouse sends a click or the wheel to the part under the pointer, in
@@ -622,7 +597,7 @@ func (s *sessionScreen) handleMouse(msg tea.Msg) {
 	switch msg := msg.(type) {
 	case tea.MouseClickMsg:
 		m := msg.Mouse()
-		m.Y -= l.listY - 1 // the header, and presenter mode's block
+		m.Y -= headerLines
 		if _, ok := s.tl.Update(tea.MouseClickMsg(m)); ok {
 			s.story = false
 		}
@@ -704,21 +679,23 @@ func (s *sessionScreen) ShortHelp() []key.Binding {
 	}
 	var out []key.Binding
 	switch {
-	case s.c.Present && !s.panel.open:
-		return s.presenterHelp()
 	case s.panel.open:
 		out = []key.Binding{s.panel.helpBinding(), k.Back}
 	case s.step.on:
 		reveal, leave := k.Reveal, k.Step
 		reveal.SetHelp("p", "password")
 		leave.SetHelp("s", "leave")
-		out = append(s.step.ShortHelp(), reveal, leave, k.Lens, k.Back)
+		out = append(s.step.ShortHelp(), reveal, leave, k.Lens, k.Back, k.Export)
 	case s.req.Scenario != "":
 		out = append([]key.Binding{k.Story}, s.legs.ShortHelp()...)
 		out = append(out, s.panel.ShortHelp()...)
-		out = append(out, k.Lens, k.Step, k.Scenarios, k.Back)
+		out = append(out, k.Lens, k.Step, k.Scenarios, k.Export, k.Back)
 	default:
-		out = []key.Binding{k.Lens, k.Step, k.Reveal, k.Rerun, k.Back}
+		// "p password", as in step mode: with it the export menu's x
+		// fits beside ? help and q quit at 80 columns.
+		reveal := k.Reveal
+		reveal.SetHelp("p", "password")
+		out = []key.Binding{k.Lens, k.Step, reveal, k.Rerun, k.Export, k.Back}
 	}
 	if !s.panel.open {
 		out = append(out, k.Search, k.Copy)
@@ -739,9 +716,6 @@ func (s *sessionScreen) FullHelp() [][]key.Binding {
 	}
 	scen = append(scen, k.Save, k.Export)
 	view := append([]key.Binding{k.Lens, k.Reveal}, s.detail.ShortHelp()...)
-	if s.c.Present {
-		return [][]key.Binding{s.presenterFullHelp(), s.tl.FullHelp()[0], append(view, k.Rerun, k.Back), scen, s.findHelp()}
-	}
 	return [][]key.Binding{
 		s.tl.FullHelp()[0],
 		append(view, k.Rerun, k.Back),
