@@ -175,6 +175,8 @@ type sessionScreen struct {
 	find   *finder
 	zoom   bool
 	status string
+	// pres is the presenter's block as last drawn (presenter.go).
+	pres presenterBlock
 
 	// spin turns in the header while the session runs, beside the time
 	// since started (a session waiting on a slow server must not look
@@ -209,6 +211,11 @@ func newSessionScreen(c *Common, req SessionRequest) *sessionScreen {
 		now:         time.Now,
 		width:       defaultWidth,
 		height:      defaultHeight,
+	}
+	if c.Present {
+		// Opened in presenter mode: its layout from the first frame.
+		s.zoom = true
+		step.setMode(true)
 	}
 	s.sync()
 	return s
@@ -407,6 +414,7 @@ func (s *sessionScreen) invalidate() {
 	s.tl.invalidate()
 	s.detail.invalidate()
 	s.panel.invalidate()
+	s.pres.invalidate()
 }
 
 // SetSize sets the area the screen may draw in.
@@ -445,6 +453,8 @@ func (s *sessionScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 	case tea.BackgroundColorMsg:
 		s.invalidate()
 		s.find.restyle()
+	case presentMsg:
+		s.presenting(msg.on)
 	}
 	s.sync()
 	return s, cmd
@@ -471,6 +481,11 @@ func (s *sessionScreen) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		// The search and the jumps (esc clears a search before it
 		// leaves the screen).
 		if cmd, ok := s.findKey(msg); ok {
+			return cmd
+		}
+	}
+	if s.c.Present && !s.panel.open {
+		if cmd, ok := s.presenterKey(msg); ok {
 			return cmd
 		}
 	}
@@ -519,6 +534,8 @@ func (s *sessionScreen) screenKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		s.step.pause()
 		drain := s.stop()
 		return tea.Batch(drain, func() tea.Msg { return switchScreenMsg{to: screenPorts} }), true
+	case key.Matches(msg, k.Present):
+		return presentCmd(!s.c.Present), true
 	case key.Matches(msg, k.Lens):
 		s.lens = otherLens(s.lens)
 		s.tl.rebuild()
@@ -567,8 +584,17 @@ func (s *sessionScreen) panelToggled() {
 // stepUpdate gives the step controller a key or a tick, then reveals and
 // selects what it moved to.
 func (s *sessionScreen) stepUpdate(msg tea.Msg) (tea.Cmd, bool) {
+	var cmd tea.Cmd
+	var ok bool
+	s.stepped(func() { cmd, ok = s.step.Update(msg) })
+	return cmd, ok
+}
+
+// stepped runs a move of the step controller (a key, a tick, presenter
+// mode's keys), then reveals and selects what it moved to.
+func (s *sessionScreen) stepped(move func()) {
 	before := s.step.pos()
-	cmd, ok := s.step.Update(msg)
+	move()
 	after := s.step.pos()
 	switch {
 	case after == before:
@@ -584,7 +610,6 @@ func (s *sessionScreen) stepUpdate(msg tea.Msg) (tea.Cmd, bool) {
 		s.invalidate()
 		s.tl.selectStep()
 	}
-	return cmd, ok
 }
 
 // handleMouse sends a click or the wheel to the part under the pointer, in
@@ -597,7 +622,7 @@ func (s *sessionScreen) handleMouse(msg tea.Msg) {
 	switch msg := msg.(type) {
 	case tea.MouseClickMsg:
 		m := msg.Mouse()
-		m.Y -= headerLines
+		m.Y -= l.listY - 1 // the header, and presenter mode's block
 		if _, ok := s.tl.Update(tea.MouseClickMsg(m)); ok {
 			s.story = false
 		}
@@ -679,6 +704,8 @@ func (s *sessionScreen) ShortHelp() []key.Binding {
 	}
 	var out []key.Binding
 	switch {
+	case s.c.Present && !s.panel.open:
+		return s.presenterHelp()
 	case s.panel.open:
 		out = []key.Binding{s.panel.helpBinding(), k.Back}
 	case s.step.on:
@@ -716,6 +743,9 @@ func (s *sessionScreen) FullHelp() [][]key.Binding {
 	}
 	scen = append(scen, k.Save, k.Export)
 	view := append([]key.Binding{k.Lens, k.Reveal}, s.detail.ShortHelp()...)
+	if s.c.Present {
+		return [][]key.Binding{s.presenterFullHelp(), s.tl.FullHelp()[0], append(view, k.Rerun, k.Back), scen, s.findHelp()}
+	}
 	return [][]key.Binding{
 		s.tl.FullHelp()[0],
 		append(view, k.Rerun, k.Back),
