@@ -103,6 +103,7 @@ func newModel(opts Options) *Model {
 		// The export menu and the save key write under the host's
 		// $XDG_DATA_HOME.
 		c.Keys.Export.SetEnabled(false)
+		c.Keys.Save.SetEnabled(false)
 		if opts.OpenPrompt == nil {
 			c.Keys.Connect.SetEnabled(false)
 		}
@@ -424,7 +425,7 @@ func (m *Model) sharedNotes() []key.Binding {
 	if !m.opts.Shared {
 		return nil
 	}
-	notes := []key.Binding{key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "export: off here"))}
+	notes := []key.Binding{key.NewBinding(key.WithKeys("x"), key.WithHelp("x w", "export, save: off here"))}
 	if m.opts.OpenPrompt == nil {
 		notes = append(notes, key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "connect: lab only")))
 	}
