@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -145,6 +146,16 @@ func checkConfig(f *config.File) error {
 			return nil
 		},
 		"lab.port_offset": func() error { return portOffsetProblem(c.Lab.PortOffset) },
+		"serve.listen":    func() error { _, _, err := splitServeAddr(c.Serve.Listen); return err },
+		"serve.idle_timeout": func() error {
+			d, err := time.ParseDuration(c.Serve.IdleTimeout)
+			if err != nil {
+				return fmt.Errorf("want a duration such as 30m or 1h30m: %w", err)
+			}
+			return idleTimeoutProblem(d)
+		},
+		"serve.max_students":    func() error { return atLeastOne(c.Serve.MaxStudents) },
+		"serve.max_per_address": func() error { return atLeastOne(c.Serve.MaxPerAddress) },
 	}
 	for _, s := range config.Settings() {
 		if s.Section == "budget" {
@@ -359,7 +370,6 @@ func writeConfigText(out io.Writer, f *config.File, entries []config.Entry) erro
 			notes = append(notes, e.Key+": "+e.Note)
 		}
 	}
-	fmt.Fprintf(tw, "[serve]\t(reserved for mailwire serve: no settings yet)\t\n")
 	tw.Flush()
 	for _, n := range notes {
 		fmt.Fprintf(&b, "\nnote: %s\n", n)

@@ -51,8 +51,8 @@ func newRootCmd() *cobra.Command {
 	// A bad flag or value is a usage error (exit status 2); cobra asks
 	// the root for its subcommands too.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
-	root.AddCommand(newLabCmd(), newSessionCmd(), newConnectCmd(), newScanCmd(), newReplayCmd())
-	root.AddCommand(newBenchCmd(), newConfigCmd(), newManCmd())
+	root.AddCommand(newLabCmd(), newSessionCmd(), newConnectCmd(), newScanCmd(), newReplayCmd(), newLessonCmd())
+	root.AddCommand(newServeCmd(), newBenchCmd(), newConfigCmd(), newManCmd())
 	registerCompletions(root)
 	return root
 }

@@ -199,6 +199,7 @@ type labKeeper struct {
 	listen   string      // the flags' address, port offset and state directory
 	offset   int
 	stateDir string
+	limits   lab.Limits // zero: the lab's defaults (mailwire serve raises them for a class)
 	mu       sync.Mutex
 	lab      *lab.Lab
 	closed   bool
@@ -207,6 +208,9 @@ type labKeeper struct {
 func (k *labKeeper) start(ctx context.Context) (tui.LabInfo, error) {
 	opts := lab.DefaultOptions()
 	opts.ListenHost, opts.PortOffset, opts.StateDir = k.listen, k.offset, k.stateDir
+	if k.limits != (lab.Limits{}) {
+		opts.Limits = k.limits
+	}
 	// A taken port (another lab, a real mail server) must not stop the TUI:
 	// the table shows each endpoint's actual address.
 	opts.FallbackFreePort = true

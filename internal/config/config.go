@@ -101,13 +101,21 @@ type Budget struct {
 // Wire is the budget as the engine takes it.
 func (b Budget) Wire() wire.Budget { return wire.Budget(b) }
 
-// Serve is reserved for mailwire serve --ssh (issue 15 §3): its SSH listen
-// address, the class's access (a passphrase or an authorized keys file)
-// and its limits go here, each a field with toml, flag and help tags as
-// above; Settings, the file's checks, `mailwire config` and --format toml
-// pick a field up without further code. Until then any key in [serve] is
-// refused as unknown.
-type Serve struct{}
+// Serve is mailwire serve's: the SSH address, how students get in and
+// the server's limits (sshserve.Access, sshserve.Limits). The class
+// passphrase itself never goes in the file (a file is synced and shared),
+// only the path of a file holding it; an address other machines reach is
+// allowed, since serving a class is what the command is for, and the
+// command warns of it on each run.
+type Serve struct {
+	Listen         string `toml:"listen" flag:"ssh" help:"address mailwire serve listens on for SSH, HOST:PORT (anything but loopback reaches other machines: it needs a passphrase or authorized keys, and warns each run)"`
+	PassphraseFile string `toml:"passphrase_file" flag:"passphrase-file" path:"true" empty:"none: $MAILWIRE_CLASS_PASSPHRASE, else no passphrase" help:"file whose first line is the class passphrase, an absolute path or ~/… (empty: $MAILWIRE_CLASS_PASSPHRASE, else no passphrase)"`
+	AuthorizedKeys string `toml:"authorized_keys" flag:"authorized-keys" path:"true" empty:"none: no key logins" help:"OpenSSH authorized_keys file of the students' keys, an absolute path or ~/… (read again when it changes)"`
+	MaxStudents    int    `toml:"max_students" flag:"max-students" help:"students connected at once, in all"`
+	MaxPerAddress  int    `toml:"max_per_address" flag:"max-per-address" help:"connections at once from one address (a class behind one NAT address needs the class's size)"`
+	IdleTimeout    string `toml:"idle_timeout" flag:"idle-timeout" help:"a student who presses no key for this long is disconnected: a duration, 30m or 1h30m (a minute at least)"`
+	AllowTargets   bool   `toml:"allow_targets" flag:"allow-targets" help:"let the students' connect form reach any server this host reaches, not only the lab"`
+}
 
 // File is a configuration file as read: its path, whether it exists, the
 // values it sets, and the line of each key it sets.

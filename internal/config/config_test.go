@@ -35,6 +35,13 @@ total_bytes = 1_048_576
 line_width = -1
 untagged = 10
 literal = 4096
+
+[serve]
+listen = "0.0.0.0:2222"
+passphrase_file = "/srv/class/passphrase"
+max_students = 30
+idle_timeout = "45m"
+allow_targets = true
 `
 
 func TestParse(t *testing.T) {
@@ -48,12 +55,14 @@ func TestParse(t *testing.T) {
 		Client: Client{DefaultTarget: "mail.example.org:587", EHLO: "laptop.example.org"},
 		Verify: Verify{CAFile: "/etc/ssl/class-ca.pem"},
 		Budget: Budget{Events: 500, EventBytes: 1024, TotalBytes: 1 << 20, LineWidth: -1, Untagged: 10, Literal: 4096},
+		Serve:  Serve{Listen: "0.0.0.0:2222", PassphraseFile: "/srv/class/passphrase", MaxStudents: 30, IdleTimeout: "45m", AllowTargets: true},
 	}
 	if !reflect.DeepEqual(f.Config, want) {
 		t.Errorf("config:\n got %+v\nwant %+v", f.Config, want)
 	}
 	for key, line := range map[string]int{"theme": 2, "lab.listen": 5, "lab.port_offset": 6, "client.ehlo": 11,
-		"verify.ca_file": 14, "budget.events": 17, "budget.literal": 22, "verify.insecure": 0} {
+		"verify.ca_file": 14, "budget.events": 17, "budget.literal": 22, "verify.insecure": 0, "serve.listen": 25,
+		"serve.allow_targets": 29, "serve.authorized_keys": 0} {
 		if got := f.Line(key); got != line {
 			t.Errorf("line of %s = %d, want %d", key, got, line)
 		}
@@ -86,7 +95,10 @@ func TestParseErrors(t *testing.T) {
 		{"section as a value", "lab = 3\n", "line 1: lab: a section ([lab]), not a value"},
 		{"password", "[client]\npassword = 'hunter2'\n", "line 2: client.password: a password never goes in the configuration file"},
 		{"password at the top", "smtp_password = 'x'\n", "smtp_password: a password never goes"},
-		{"serve is reserved", "[serve]\nlisten = '127.0.0.1:2222'\n", "line 2: serve.listen: the [serve] section is reserved for mailwire serve"},
+		{"passphrase", "[serve]\npassphrase = 'tls-or-bust'\n", "line 2: serve.passphrase: the class passphrase never goes in the configuration file"},
+		{"serve typo", "[serve]\npassphrase_fil = '/p'\n", `unknown key "serve.passphrase_fil" (did you mean serve.passphrase_file?)`},
+		{"serve type", "[serve]\nmax_students = '30'\n", "line 2: serve.max_students: want an integer, not a string"},
+		{"serve relative path", "[serve]\nauthorized_keys = 'keys'\n", "serve.authorized_keys: \"keys\": want an absolute path"},
 		{"type", "[lab]\nport_offset = '20000'\n", "line 2: lab.port_offset: want an integer, not a string"},
 		{"type bool", "[verify]\ninsecure = 'yes'\n", "line 2: verify.insecure: want true or false, not a string"},
 		{"type string", "theme = 1\n", "line 1: theme: want a string in quotes, not an integer"},
@@ -347,8 +359,9 @@ func TestWriteTOMLRoundTrip(t *testing.T) {
 	if back.Has("verify.insecure") || !strings.Contains(out.String(), "\n# insecure = false\n") {
 		t.Errorf("a default was set, not commented out:\n%s", out.String())
 	}
-	if !strings.Contains(out.String(), "\n[serve]\n# reserved for mailwire serve") {
-		t.Errorf("no [serve] section:\n%s", out.String())
+	if !strings.Contains(out.String(), "\n[serve]\n") || !strings.Contains(out.String(), "\nlisten = \"0.0.0.0:2222\"\n") ||
+		!strings.Contains(out.String(), "\n# max_per_address = 4\n") {
+		t.Errorf("the [serve] section is not written, its settings set or commented out:\n%s", out.String())
 	}
 	// Nothing set: every line a comment or a section, and it still parses.
 	es, _ = Resolve(nil, flags{}.get)

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strconv"
 
+	"github.com/mailwire/mailwire/internal/sshserve"
 	"github.com/mailwire/mailwire/internal/xdg"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/wire"
@@ -53,14 +54,18 @@ type Entry struct {
 
 // Defaults is the configuration of a run without file or flags. Each
 // default has its home elsewhere, read from there: the lab's address and
-// ports (lab.DefaultOptions), the budget (wire.DefaultBudget). Empty
+// ports (lab.DefaultOptions), the budget (wire.DefaultBudget), the class
+// server's address and limits (sshserve). Empty
 // strings are decided where they are used (the theme by the terminal, the
 // EHLO name by the host's name, the CA file by the system's roots).
 func Defaults() Config {
 	lo := lab.DefaultOptions()
+	sl := sshserve.DefaultLimits()
 	return Config{
 		Lab:    Lab{Listen: lo.ListenHost, PortOffset: lo.PortOffset},
 		Budget: Budget(wire.DefaultBudget()),
+		Serve: Serve{Listen: sshserve.DefaultAddr, MaxStudents: sl.MaxSessions, MaxPerAddress: sl.MaxPerAddr,
+			IdleTimeout: sl.IdleTimeout.String()},
 	}
 }
 

@@ -52,8 +52,8 @@ func setting(f reflect.StructField, section, name string, index []int) Setting {
 		Kind: f.Type.Kind(), path: f.Tag.Get("path") == "true", index: index}
 }
 
-// Sections are the file's tables, in the schema's order ([serve] with no
-// settings yet included).
+// Sections are the file's tables, in the schema's order (one without
+// settings included).
 func Sections() []string {
 	var out []string
 	t := reflect.TypeFor[Config]()
@@ -235,8 +235,9 @@ func unknownKey(key string) string {
 	case strings.Contains(strings.ToLower(last), "password"):
 		return fmt.Sprintf("%s: a password never goes in the configuration file (files are synced, backed up and shared): "+
 			"set $MAILWIRE_PASSWORD, or let mailwire ask for it", key)
-	case bare == "serve" || strings.HasPrefix(bare, "serve."):
-		return fmt.Sprintf("%s: the [serve] section is reserved for mailwire serve, which has no settings yet", key)
+	case strings.ToLower(last) == "passphrase" || strings.HasSuffix(strings.ToLower(last), "_passphrase"):
+		return fmt.Sprintf("%s: the class passphrase never goes in the configuration file (files are synced, backed up and shared): "+
+			"set serve.passphrase_file to a file that holds it, or $MAILWIRE_CLASS_PASSPHRASE", key)
 	}
 	msg := fmt.Sprintf("unknown key %q", key)
 	if key != bare {

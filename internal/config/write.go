@@ -19,12 +19,7 @@ func WriteTOML(w io.Writer, path string, entries []Entry) error {
 		"# commented out is the default, left to follow mailwire's own: remove the #\n" +
 		"# to set it. No password here: set $MAILWIRE_PASSWORD or let mailwire ask.\n")
 	section := ""
-	writeHeader := func(s string) {
-		fmt.Fprintf(&b, "\n[%s]\n", s)
-		if s == "serve" {
-			b.WriteString("# reserved for mailwire serve --ssh: no settings yet\n")
-		}
-	}
+	writeHeader := func(s string) { fmt.Fprintf(&b, "\n[%s]\n", s) }
 	for _, e := range entries {
 		if e.Section != section {
 			section = e.Section
@@ -38,8 +33,8 @@ func WriteTOML(w io.Writer, path string, entries []Entry) error {
 		}
 		fmt.Fprintf(&b, "%s = %s\n", e.Name, tomlValue(e.Value))
 	}
-	// Sections without settings yet ([serve]) are still named, so that a
-	// saved file shows where they go.
+	// A section without settings yet is still named, so that a saved
+	// file shows where its settings will go.
 	for _, s := range Sections() {
 		if !hasSection(entries, s) {
 			writeHeader(s)

@@ -32,6 +32,10 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 )
 
+// DefaultAddr is mailwire serve's address without --ssh: loopback, so
+// that nothing reaches other machines until the operator says so.
+const DefaultAddr = "127.0.0.1:2222"
+
 // Config configures a Server.
 type Config struct {
 	// Addr is the address to listen on (host:port). Open access (no
