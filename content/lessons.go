@@ -175,12 +175,21 @@ func (l Lesson) Anchor(topic string) string {
 
 // Markdown is the lesson as one Markdown document: the title, the body and
 // the sources. "Try it" is left to the caller, which shows its links as
-// what it can open (the terminal interface) or as commands (the CLI).
+// what it can open (the terminal interface) or as commands (the CLI),
+// between BodyMarkdown and SourcesMarkdown.
 func (l Lesson) Markdown() string {
+	return l.BodyMarkdown() + "\n\n" + l.SourcesMarkdown()
+}
+
+// BodyMarkdown is the lesson's title and body.
+func (l Lesson) BodyMarkdown() string {
+	return "# " + l.Title + "\n\n" + l.Body
+}
+
+// SourcesMarkdown is the lesson's "## Sources" section.
+func (l Lesson) SourcesMarkdown() string {
 	var b strings.Builder
-	b.WriteString("# " + l.Title + "\n\n")
-	b.WriteString(l.Body)
-	b.WriteString("\n\n## Sources\n\n")
+	b.WriteString("## Sources\n\n")
 	for _, s := range l.Sources {
 		b.WriteString("- " + sourceMarkdown(s) + "\n")
 	}
