@@ -492,10 +492,10 @@ func (c *Conversation) newLineReader(r io.Reader) *protocol.LineReader {
 	return lr
 }
 
-// startTLSBoundaryText names the command and the rule of the protocol at
+// StartTLSBoundaryText names the command and the rule of the protocol at
 // hand: SMTP's STARTTLS (RFC 3207 §4), POP3's STLS (RFC 2595 §4), IMAP's
 // STARTTLS (RFC 9051 §6.2.1).
-func startTLSBoundaryText(proto string) string {
+func StartTLSBoundaryText(proto string) string {
 	rule := "RFC 3207 §4"
 	switch proto {
 	case protocol.POP3:
@@ -526,7 +526,7 @@ func (c *Conversation) StartTLS(injectionAnn string) error {
 	c.upgraded = true
 	c.Emit(wire.Event{Kind: wire.KindBoundary, Dir: wire.Local, Layer: wire.LayerTLS, Visible: wire.VisibleMetadata,
 		Annotation: "tls.boundary.starttls",
-		Text:       startTLSBoundaryText(c.opts.Proto)})
+		Text:       StartTLSBoundaryText(c.opts.Proto)})
 	return c.handshake()
 }
 

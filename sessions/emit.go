@@ -243,3 +243,21 @@ func (e *emitter) pass(ev wire.Event) {
 		}
 	}
 }
+
+// Emitter numbers, bounds and coalesces a stream of events that is not a
+// Conversation's (the lab monitor's connections, sessions/monitor), with
+// the same budget and notes. Emit takes events with their At set, in
+// order; it is not safe for concurrent use.
+type Emitter struct{ e *emitter }
+
+// NewEmitter passes the events it is given on to fn, within b (its zero
+// fields take their defaults); start is the stream's time origin.
+func NewEmitter(fn func(wire.Event), start time.Time, b wire.Budget) *Emitter {
+	return &Emitter{e: newEmitter(fn, start, b)}
+}
+
+// Emit takes one event; a run of TLS records may be held until it ends.
+func (e *Emitter) Emit(ev wire.Event) { e.e.emit(ev) }
+
+// Flush passes on a run of records still held (before the stream's end).
+func (e *Emitter) Flush() { e.e.flush() }

@@ -495,6 +495,8 @@ func (d *Dissector) decryptedHandshakeBytes(st *dirState, content []byte, out []
 			// application traffic key; the lab monitor follows it.
 			dec.app, dec.aead, dec.seq = true, nil, 0
 			rest = d.appPhase(st, rest, &out)
+			out[len(out)-1].Text = fmt.Sprintf("Finished (decrypted with the server's key log): %s of verify_data, an HMAC over the whole handshake (RFC 8446 §4.4.4); after it the %s uses its application traffic key (RFC 8446 §7.2), which the key log has too: the lines inside follow, decrypted",
+				words.Plural(len(msg)-4, "byte"), side(st.dir))
 		case msg[0] == tlsmsg.TypeFinished:
 			// mailwire's own sessions read their lines as the client.
 			dec.done = true

@@ -31,6 +31,10 @@ var rooms = map[string][]string{
 	// plan comes from content's table of canonical ports.
 	"sessions/lab":     {"content", "internal/xdg"},
 	"sessions/loadgen": nil,
+	// The lab monitor: the lab's connections seen from the server's side,
+	// through the engine's dissector, protocol readers and lens.
+	"sessions/monitor": {"sessions", "sessions/lab", "sessions/wire", "sessions/dissect", "sessions/protocol",
+		"sessions/lens", "sessions/tlsmsg"},
 	"sessions/mitm": {"sessions", "sessions/wire", "sessions/certs", "sessions/dissect", "sessions/protocol",
 		"sessions/internal/words"},
 	"sessions/scenario": {"sessions", "sessions/wire", "sessions/lens", "sessions/protocol", "sessions/mitm",
