@@ -189,7 +189,7 @@ func TestContrastCoversEveryStyle(t *testing.T) {
 		names[u.name] = true
 	}
 	for _, want := range []string{"Text", "Muted", "Selected", "Lens", "Border", "Help.ShortDesc", "Help.ShortKey",
-		"Help.FullSeparator", "Input.Focused.Prompt", "Input.Blurred.Text", "VerdictUnsafe", "Match"} {
+		"Help.FullSeparator", "Input.Focused.Prompt", "Input.Blurred.Text", "VerdictUnsafe", "Match", "Headline", "Narration"} {
 		if !names[want] {
 			t.Errorf("%s is not checked", want)
 		}

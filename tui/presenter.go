@@ -102,21 +102,31 @@ func (s *sessionScreen) presenterKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 }
 
 // presenterHelp is the help bar in presenter mode: the instructor's keys,
-// in few words where the screen is narrow so that all fit in 80 columns.
+// in fewer words the narrower the screen, so that all of them fit from 80
+// columns on (with the root's global keys).
 func (s *sessionScreen) presenterHelp() []key.Binding {
 	k := s.c.Keys
 	next, prev, auto, lensKey, panes, leave := k.PresentNext, k.PresentPrev, k.Auto, k.Lens, k.Zoom, k.Present
-	wide := s.width >= 100
-	if wide {
+	shown := map[bool]string{true: "show", false: "hide"}[s.zoom]
+	switch {
+	case s.width >= 140:
 		next.SetHelp("pgdn/space/→", "next")
 		prev.SetHelp("pgup/←", "back")
 		auto.SetHelp("a", "auto-play")
 		lensKey.SetHelp("tab", "switch lens")
-		panes.SetHelp("z", "show details")
+		panes.SetHelp("z", shown+" details")
 		leave.SetHelp("P/esc", "leave presenter")
-	} else {
-		next.SetHelp("pgdn", "next")
-		prev.SetHelp("pgup", "back")
+	case s.width >= 105:
+		next.SetHelp("pgdn/→", "next")
+		prev.SetHelp("pgup/←", "back")
+		auto.SetHelp("a", "auto-play")
+		lensKey.SetHelp("tab", "lens")
+		panes.SetHelp("z", "details")
+		leave.SetHelp("P/esc", "exit")
+	default:
+		// Next and previous as one entry: "→/← step".
+		next = key.NewBinding(key.WithKeys(append(next.Keys(), prev.Keys()...)...), key.WithHelp("→/←", "step"))
+		prev.SetEnabled(false)
 		auto.SetHelp("a", "play")
 		lensKey.SetHelp("tab", "lens")
 		panes.SetHelp("z", "panes")
@@ -125,13 +135,11 @@ func (s *sessionScreen) presenterHelp() []key.Binding {
 	if s.step.auto {
 		auto.SetHelp("a", "stop")
 	}
-	if !s.zoom {
-		panes.SetHelp("z", "hide panes")
-		if wide {
-			panes.SetHelp("z", "hide details")
-		}
+	out := []key.Binding{next, prev, auto, lensKey, panes, leave}
+	if !prev.Enabled() {
+		out = append(out[:1], out[2:]...)
 	}
-	return []key.Binding{next, prev, auto, lensKey, panes, leave}
+	return out
 }
 
 // presenterFullHelp is the full help's first column in presenter mode.
@@ -295,7 +303,7 @@ func (s *sessionScreen) renderPresenter(w, maxH int) []string {
 	}
 	var tail []string
 	if n.who != "" {
-		tail = append(tail, "  "+s.tl.badgeStyleOf(&n.ev, n.badge).Render(ansi.Truncate("Who can read it: "+n.who, w-2, "…")))
+		tail = append(tail, "  "+s.tl.badgeStyleOf(&n.ev, n.badge).Render(ansi.Truncate("On the wire: "+n.who, w-2, "…")))
 	}
 	if n.warn != "" {
 		tail = append(tail, "  "+st.Warning.Render(ansi.Truncate("⚠ "+n.warn, w-2, "…")))

@@ -642,7 +642,13 @@ func (s *sessionScreen) handleMouse(msg tea.Msg) {
 // the detail pane's text for what is selected, the panel's for what is
 // revealed.
 func (s *sessionScreen) sync() {
+	listH := s.tl.listH()
 	s.resizeParts()
+	if s.c.Present && s.step.on && s.tl.listH() != listH {
+		// The presenter's block took another height for the step (or
+		// lens) it now tells: the step's rows on screen again.
+		s.tl.scrollToStep(s.tl.stepFirstRow())
+	}
 	s.detail.hint = s.detailHint()
 	subject := s.detailSubject()
 	s.detail.show(subject, func(w int) string { return s.explain.text(subject, w) })

@@ -237,9 +237,9 @@ func (t *timelineModel) clampScroll() {
 // step's first row, else (the lens hides the whole step) the last row
 // before it.
 func (t *timelineModel) selectStep() {
-	from, to := t.step.current()
+	_, to := t.step.current()
 	n := t.visible()
-	i := sort.Search(len(t.rows), func(i int) bool { return t.rows[i].last >= from })
+	i := t.stepFirstRow()
 	first := i
 	for j := i; j < n && t.rows[j].first < to; j++ {
 		if !isRecord(&t.d.evs[t.rows[j].first]) {
@@ -252,10 +252,22 @@ func (t *timelineModel) selectStep() {
 	}
 	t.sel = max(0, i)
 	t.follow = false
-	// The step is the last thing revealed: scroll so that all of it is on
-	// screen, from its first row, as far as it fits.
-	t.top = max(0, min(first, n-max(1, t.listH())))
+	t.scrollToStep(first)
+}
+
+// scrollToStep scrolls so that all of the current step, whose first row is
+// first, is on screen from that row, as far as it fits: the step is the
+// last thing revealed. Presenter mode calls it again when its block's
+// height changed the timeline's.
+func (t *timelineModel) scrollToStep(first int) {
+	t.top = max(0, min(first, t.visible()-max(1, t.listH())))
 	t.clampScroll()
+}
+
+// stepFirstRow is the index of the current step's first row.
+func (t *timelineModel) stepFirstRow() int {
+	from, _ := t.step.current()
+	return sort.Search(len(t.rows), func(i int) bool { return t.rows[i].last >= from })
 }
 
 // click selects the row at (x, y), counted from the timeline's top left
