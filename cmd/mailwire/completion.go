@@ -41,6 +41,11 @@ var valueCompletions = map[string]cobra.CompletionFunc{
 	"state-dir":  dirs,
 }
 
+// printFormats are the formats of the commands that print a session
+// whole (session, replay): --format html too.
+var printFormats = fixed("text\tannotated transcript", "json\tJSON Lines, one event per line", "markdown\ta handout",
+	"html\tone self-contained page, both lenses")
+
 // benchFormats are the formats of mailwire bench.
 var benchFormats = fixed("text\ta summary", "json\tone JSON object (README: mailwire bench)")
 
@@ -64,6 +69,9 @@ func registerCompletions(root *cobra.Command) {
 		for name, fn := range valueCompletions {
 			if c.Flags().Lookup(name) == nil {
 				continue
+			}
+			if name == "format" && (c.Name() == "session" || c.Name() == "replay") {
+				fn = printFormats
 			}
 			if name == "format" && c.Name() == "bench" {
 				fn = benchFormats

@@ -36,12 +36,14 @@ func newReplayCmd() *cobra.Command {
 			"in the session screen, offline: both lenses, step mode, the scenario's panels\n" +
 			"and the leg filter work as they did live; r plays it again.\n\n" +
 			"Without a terminal, or with --format, it prints the recording as\n" +
-			"`mailwire session` prints a session: text, json (JSON Lines), markdown. The\n" +
+			"`mailwire session` prints a session: text, json (JSON Lines), markdown, html\n" +
+			"(one self-contained page with both lenses). The\n" +
 			"exit status is the recorded session's (3: unsafe), as it was live.\n\n" +
 			"Passwords are masked in a recording unless it was made with\n" +
 			"--reveal-secrets; --reveal prints those as they were sent.\n\n" + exitStatusHelp,
 		Example: "  mailwire session --port 587 --record 587.jsonl && mailwire replay 587.jsonl\n" +
 			"  mailwire replay class.jsonl --format markdown > handout.md\n" +
+			"  mailwire replay class.jsonl --format html > class.html\n" +
 			"  mailwire replay strip.jsonl --lens eavesdropper --format text",
 		Args:         usageArgs(cobra.ExactArgs(1)),
 		SilenceUsage: true,
@@ -63,7 +65,7 @@ func newReplayCmd() *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.out.format, "format", f.out.format, "print as: text, json (JSON Lines), markdown")
+	fl.StringVar(&f.out.format, "format", f.out.format, "print as: text, json (JSON Lines), markdown, html")
 	fl.TextVar(&f.out.lens, "lens", f.out.lens, "whose view: endpoint, or eavesdropper (only what a passive observer sees)")
 	fl.BoolVar(&f.out.reveal, "reveal", false, "print passwords as recorded (a recording masks them unless made with --reveal-secrets)")
 	fl.BoolVar(&f.out.hex, "hex", false, "add a hex+ASCII dump of the bytes (text format)")
@@ -75,12 +77,12 @@ func newReplayCmd() *cobra.Command {
 }
 
 // replayPrinters print a recording's events in a format, as the live
-// commands print a stream. The HTML export adds "html" here (it renders
-// the same events and lens, issue 14 §2), and nothing else changes.
+// commands print a stream (printStream): the same events and lens.
 var replayPrinters = map[string]func(w io.Writer, evs []wire.Event, o render.Options) error{
 	"text":     render.Text,
 	"json":     render.JSON,
 	"markdown": render.Markdown,
+	"html":     render.HTML, // one self-contained page, both lenses (issue 14 §2)
 }
 
 // openRecording opens path and reads its header.
@@ -117,7 +119,7 @@ func runReplayPrint(out, errOut io.Writer, path string, f replayFlags) error {
 	format := f.out.format
 	print, ok := replayPrinters[format]
 	if !ok {
-		return usageError(fmt.Errorf("--format %q: want text, json or markdown", f.out.format))
+		return usageError(fmt.Errorf("--format %q: want text, json, markdown or html", f.out.format))
 	}
 	if err := checkOutputFlags(sessionFlags{format: "text", forceColor: f.out.forceColor}); err != nil {
 		return err

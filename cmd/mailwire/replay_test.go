@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/render"
@@ -101,14 +102,17 @@ func TestRecordReplayRoundTrip(t *testing.T) {
 }
 
 // TestReplayTextAsLive: a scenario replayed as text reads as it did live,
-// its prose, transcript, summary and conclusion included.
+// its prose, transcript, summary and conclusion included; as HTML (issue
+// 14 §1, replay --format html) it is the live page, one document with the
+// scenario's title and introduction (text before <!DOCTYPE> and after
+// </html> broke the live scenario's page).
 func TestReplayTextAsLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs lab sessions")
 	}
 	state, dir := t.TempDir(), t.TempDir()
 	for _, args := range [][]string{{"--scenario", "compare"}, {"--port", "110"}} {
-		for _, format := range []string{"text", "markdown"} {
+		for _, format := range []string{"text", "markdown", "html"} {
 			file := filepath.Join(dir, args[1]+format+".jsonl")
 			code, live, liveErr := runMailwire(t, append([]string{"session", "--format", format, "--width", "100", "--color", "never",
 				"--lens", "eavesdropper", "--record", file, "--lab-state-dir", state}, args...)...)
@@ -122,6 +126,15 @@ func TestReplayTextAsLive(t *testing.T) {
 			}
 			if replayed != live {
 				t.Errorf("%v %s: the replay differs from the live output:\n--- replay\n%s\n--- live\n%s", args, format, replayed, live)
+			}
+			if format != "html" {
+				continue
+			}
+			if !strings.HasPrefix(replayed, "<!DOCTYPE html>") || !strings.HasSuffix(strings.TrimSpace(replayed), "</html>") {
+				t.Errorf("%v: not one HTML document:\n%.300s\n…\n%s", args, replayed, replayed[max(0, len(replayed)-300):])
+			}
+			if text, _ := content.ScenarioByName(args[1]); args[0] == "--scenario" && !strings.Contains(replayed, "<h1>"+text.Title) {
+				t.Errorf("%v: the page's title is not the scenario's", args)
 			}
 		}
 	}

@@ -261,7 +261,9 @@ func headScenario(w, out io.Writer, format string, po *render.Options, name stri
 	text, _ := content.ScenarioByName(name)
 	po.Title = scenarioTitle(name, text.Title, port, variant, target)
 	writeTextHeaderAt(w, out, format, fmt.Sprintf("mailwire scenario %s: %s", name, po.Title), *po, when, by)
-	if format == "markdown" {
+	if format == "markdown" || format == "html" {
+		// The page's own title and introduction: text before the
+		// handout's heading, or the HTML's <!DOCTYPE>, would break it.
 		po.Intro = text.Intro
 	} else {
 		scenarioIntro(w, format, po.Width, name)
@@ -280,7 +282,7 @@ func scenarioIntro(w io.Writer, format string, width int, name string) {
 // scenarioOutro ends the transcript of scenario s: its summary of the
 // events, then what it shows and its sources (text and Markdown).
 func scenarioOutro(w io.Writer, format string, width int, s scenario.Scenario, evs []wire.Event) error {
-	if format == "json" {
+	if format == "json" || format == "html" {
 		return nil
 	}
 	if err := scenario.RenderSummary(w, s, evs, format == "markdown"); err != nil {

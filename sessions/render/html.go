@@ -38,9 +38,14 @@ func HTML(w io.Writer, evs []wire.Event, o Options) error {
 	evs, _ = o.prepare(evs)
 	page := htmlPage{
 		Title:    htmlTitle(evs),
+		Intro:    htmlParagraphs(o.Intro),
 		Outcome:  htmlOutcome(evs),
 		Events:   len(evs),
 		FirstEav: o.eavesdropper(),
+	}
+	if o.Title != "" {
+		// What ran, as the CLI names it (the Markdown handout's title).
+		page.Title = wire.SafeString(o.Title)
 	}
 	var order []string
 	seen := map[string]bool{}
@@ -79,6 +84,7 @@ func HTML(w io.Writer, evs []wire.Event, o Options) error {
 // html/template where they land.
 type htmlPage struct {
 	Title    string
+	Intro    []string // paragraphs under the title (a scenario's introduction)
 	Outcome  []string
 	Events   int
 	FirstEav bool // the eavesdropper's lens is shown first
@@ -169,6 +175,18 @@ func htmlLensView(evs []wire.Event, o Options, explain func(string) (content.Ann
 		v.Rows = append(v.Rows, r)
 	}
 	return v
+}
+
+// htmlParagraphs splits prose from content/ (Markdown) into paragraphs of
+// one line each, for the template to escape.
+func htmlParagraphs(prose string) []string {
+	var out []string
+	for _, p := range strings.Split(strings.TrimSpace(prose), "\n\n") {
+		if p = strings.Join(strings.Fields(p), " "); p != "" {
+			out = append(out, wire.SafeString(p))
+		}
+	}
+	return out
 }
 
 // htmlTitle names the page as the Markdown handout's heading does.

@@ -42,11 +42,11 @@ type Options struct {
 	RevealSecrets bool
 	// Width is the column count text is wrapped to (text format); 0 means 100.
 	Width int
-	// Title is the Markdown handout's title, its one level-1 heading: what
-	// ran (the CLI names the protocol, port, TLS mode and target); ""
-	// makes one from the events (the protocol and the address dialed).
-	// Intro, Markdown prose from content/ (a scenario's introduction), goes
-	// under it.
+	// Title is the Markdown handout's title, its one level-1 heading, and
+	// the HTML page's: what ran (the CLI names the protocol, port, TLS
+	// mode and target); "" makes one from the events (the protocol and the
+	// address dialed). Intro, Markdown prose from content/ (a scenario's
+	// introduction), goes under it (in HTML as plain paragraphs).
 	Title, Intro string
 	// Lens is whose view the output shows (the lens decides what each
 	// event shows of itself); the zero value is the endpoint's.
