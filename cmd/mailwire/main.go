@@ -38,6 +38,7 @@ func newRootCmd() *cobra.Command {
 		Example: "  mailwire\n" +
 			"  mailwire 587\n" +
 			"  mailwire --scenario too-early\n" +
+			"  mailwire --scenario too-early --present\n" +
 			"  mailwire --scenario strip-opportunistic --variant replace 143\n" +
 			"  mailwire --port-offset 20000 --state-dir /tmp/mailwire-lab",
 		Args: rootArgs,

@@ -21,8 +21,9 @@ import (
 // `mailwire session` has them (format, lens, reveal, hex, width, color),
 // and the bounds of what a recording may hold.
 type replayFlags struct {
-	out sessionFlags
-	lim render.RecordingLimits
+	out     sessionFlags
+	lim     render.RecordingLimits
+	present bool // the screen in presenter mode (--present)
 }
 
 // newReplayCmd builds `mailwire replay FILE`: a recording (--record, or s
@@ -34,7 +35,8 @@ func newReplayCmd() *cobra.Command {
 		Short: "Open a recorded session offline, or print it",
 		Long: "Open a recording (made with --record FILE, or saved from the session screen)\n" +
 			"in the session screen, offline: both lenses, step mode, the scenario's panels\n" +
-			"and the leg filter work as they did live; r plays it again.\n\n" +
+			"and the leg filter work as they did live; r plays it again. --present opens\n" +
+			"it in presenter mode, for a class: step by step on a projector.\n\n" +
 			"Without a terminal, or with --format, it prints the recording as\n" +
 			"`mailwire session` prints a session: text, json (JSON Lines), markdown, html\n" +
 			"(one self-contained page with both lenses). The\n" +
@@ -42,6 +44,7 @@ func newReplayCmd() *cobra.Command {
 			"Passwords are masked in a recording unless it was made with\n" +
 			"--reveal-secrets; --reveal prints those as they were sent.\n\n" + exitStatusHelp,
 		Example: "  mailwire session --port 587 --record 587.jsonl && mailwire replay 587.jsonl\n" +
+			"  mailwire replay class.jsonl --present\n" +
 			"  mailwire replay class.jsonl --format markdown > handout.md\n" +
 			"  mailwire replay class.jsonl --format html > class.html\n" +
 			"  mailwire replay strip.jsonl --lens eavesdropper --format text",
@@ -59,7 +62,10 @@ func newReplayCmd() *cobra.Command {
 						return usageError(fmt.Errorf("--%s: for printing, with --format (on the screen: tab is the lens, p the passwords)", name))
 					}
 				}
-				return runReplayScreen(ctx, args[0], f.lim)
+				return runReplayScreen(ctx, args[0], f.lim, f.present)
+			}
+			if f.present {
+				return usageError(errors.New("--present: for the screen, without --format (presenter mode is the session screen's)"))
 			}
 			return runReplayPrint(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], f)
 		},
@@ -71,6 +77,7 @@ func newReplayCmd() *cobra.Command {
 	fl.BoolVar(&f.out.hex, "hex", false, "add a hex+ASCII dump of the bytes (text format)")
 	fl.IntVar(&f.out.width, "width", 0, "wrap text at this many columns (default: the terminal's width, else 100)")
 	fl.StringVar(&f.out.forceColor, "color", "", "colour: always or never (default: on a terminal, unless NO_COLOR is set)")
+	addPresentFlag(fl, &f.present)
 	fl.IntVar(&f.lim.Events, "max-events", f.lim.Events, "most events a recording may hold")
 	fl.IntVar(&f.lim.LineBytes, "max-line-bytes", f.lim.LineBytes, "longest line (one event) a recording may hold, in bytes")
 	return cmd
@@ -181,7 +188,7 @@ func runReplayPrint(out, errOut io.Writer, path string, f replayFlags) error {
 // runReplayScreen opens the recording in the session screen. The screen
 // reads a stream of events as it does live; here the stream comes from
 // the file (tui.ReplayOpener), and r reads it again.
-func runReplayScreen(ctx context.Context, path string, lim render.RecordingLimits) error {
+func runReplayScreen(ctx context.Context, path string, lim render.RecordingLimits, present bool) error {
 	file, rr, err := openRecording(path, lim)
 	if err != nil {
 		return err
@@ -194,7 +201,7 @@ func runReplayScreen(ctx context.Context, path string, lim render.RecordingLimit
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	req := tui.ReplayRequest(h, path)
-	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, OpenSession: tui.ReplayOpener(path, lim, req), Connect: &req}),
+	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, OpenSession: tui.ReplayOpener(path, lim, req), Connect: &req, Present: present}),
 		tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("terminal interface: %w", err)

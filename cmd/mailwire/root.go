@@ -30,6 +30,7 @@ type tuiFlags struct {
 	variant  string      // its variant
 	budget   wire.Budget // every session's (--max-events, …)
 	theme    string      // the interface's colours (tui.ParseTheme)
+	present  bool        // presenter mode (--present)
 }
 
 // addTUIFlags adds the terminal interface's flags to the root command.
@@ -43,6 +44,7 @@ func addTUIFlags(cmd *cobra.Command, f *tuiFlags) {
 	fl.StringVar(&f.scenario, "scenario", "", "open on this scenario (list: print them), on PORT when given")
 	fl.StringVar(&f.variant, "variant", "", "the scenario's variant (e.g. an attack: remove, replace, refuse, …)")
 	addThemeFlag(fl, &f.theme)
+	addPresentFlag(fl, &f.present)
 	addBudgetFlags(fl, &f.budget)
 }
 
@@ -176,7 +178,7 @@ func runTUI(cmd *cobra.Command, args []string, f tuiFlags) error {
 	// The connect form (c) types sessions against real servers, with the
 	// defaults of mailwire connect: system roots, no flags.
 	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, StartLab: keeper.start, OpenSession: keeper.openSession,
-		OpenPrompt: promptOpener(sessions.Options{Budget: f.budget}, nil), RecentFile: tui.DefaultRecentFile(), Open: open, Theme: theme}), tea.WithContext(ctx))
+		OpenPrompt: promptOpener(sessions.Options{Budget: f.budget}, nil), RecentFile: tui.DefaultRecentFile(), Open: open, Theme: theme, Present: f.present}), tea.WithContext(ctx))
 	_, runErr := p.Run()
 	closeErr := keeper.close()
 	if note != "" {
