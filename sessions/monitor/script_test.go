@@ -102,6 +102,7 @@ func (c *client) send(line string) {
 // (or to the tagged line when tag is set).
 func (c *client) reply(proto, tag string) string {
 	var last string
+	first := true
 	for c.err == nil {
 		var s string
 		s, c.err = c.r.ReadString('\n')
@@ -111,7 +112,10 @@ func (c *client) reply(proto, tag string) string {
 			continue
 		case proto == lab.ProtoIMAP && tag != "" && !strings.HasPrefix(last, tag+" "):
 			continue
-		case proto == lab.ProtoPOP3 && tag == "." && last != ".":
+		case proto == lab.ProtoPOP3 && tag == "." && last != "." && !(first && strings.HasPrefix(last, "-ERR")):
+			// A multi-line answer ends with a dot; a refusal is one line
+			// (RFC 1939 §3), e.g. the maildrop locked by another session.
+			first = false
 			continue
 		}
 		break
@@ -296,7 +300,13 @@ func runClients(tb testing.TB, m *monitored, n, par int) ([]kind, []*client) {
 				c.conn.Close()
 			}
 			if err != nil && !ks[i].refused {
-				tb.Errorf("client %d (%s): %v", i, ks[i].name, err)
+				var lines []string
+				if c != nil {
+					for _, s := range c.sent {
+						lines = append(lines, s.line)
+					}
+				}
+				tb.Errorf("client %d (%s): %v (sent %q)", i, ks[i].name, err, lines)
 			}
 			cs[i] = c
 		}()
