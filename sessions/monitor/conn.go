@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
@@ -29,6 +30,8 @@ type conn struct {
 	evs      []wire.Event
 	obs      *lens.Observer
 	notes    []wire.Event // flag notes to emit after the event that raised them
+	fols     []chan wire.Event // Follow's channels
+	done     chan struct{}     // closed when the connection ended
 	emitting bool
 	isOver   bool
 	over     atomic.Bool // isOver, for the monitor, which reads it without mu
@@ -50,7 +53,7 @@ type conn struct {
 }
 
 func newConn(m *Monitor, ci lab.ConnInfo) *conn {
-	c := &conn{m: m, info: ci, proto: ci.Endpoint.Proto, obs: lens.NewObserver("")}
+	c := &conn{m: m, info: ci, proto: ci.Endpoint.Proto, obs: lens.NewObserver(""), done: make(chan struct{})}
 	if ci.Endpoint.Mode == lab.ModeOtherName {
 		c.cert = CertPending
 	}
@@ -122,6 +125,11 @@ func (c *conn) Closed() {
 	c.em.Flush()
 	c.isOver = true
 	c.over.Store(true)
+	for _, ch := range c.fols {
+		close(ch)
+	}
+	c.fols = nil
+	close(c.done)
 	random := c.random
 	c.mu.Unlock()
 	c.m.closed(c, random)
@@ -206,6 +214,44 @@ func (c *conn) record(ev wire.Event) {
 	c.obs.Add(ev)
 	c.checkFlags(ev)
 	c.m.publish(c.info.ID, ev)
+	for _, ch := range c.fols {
+		select {
+		case ch <- ev:
+		default: // cannot happen: follow sized it for the whole stream
+		}
+	}
+}
+
+// follow is Monitor.Follow for this connection.
+func (c *conn) follow(ctx context.Context) <-chan wire.Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.m.opts.Budget
+	// The emitter passes at most Events, then a tenth more of the events
+	// a reader cannot do without, and one note per budget limit.
+	ch := make(chan wire.Event, len(c.evs)+b.Events+b.Events/10+len(wire.BudgetKeys())+16)
+	for _, ev := range c.evs {
+		ch <- ev
+	}
+	if c.isOver {
+		close(ch)
+		return ch
+	}
+	c.fols = append(c.fols, ch)
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-c.done:
+			return // Closed closed ch
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if i := slices.Index(c.fols, ch); i >= 0 {
+			c.fols = slices.Delete(c.fols, i, i+1)
+			close(ch)
+		}
+	}()
+	return ch
 }
 
 // checkFlags raises the flags ev completes, each with a note.

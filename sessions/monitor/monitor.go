@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -198,6 +199,20 @@ func (m *Monitor) Client(id uint64) (Client, []wire.Event, bool) {
 	}
 	st, evs := c.snapshot()
 	return st, evs, true
+}
+
+// Follow returns one held connection's events: those so far, then each
+// new one as it comes, on a channel closed after its close event or when
+// ctx ends. The channel has room for the whole stream the budget allows,
+// so following never slows the lab down and never misses an event.
+func (m *Monitor) Follow(ctx context.Context, id uint64) (<-chan wire.Event, error) {
+	m.mu.Lock()
+	c := m.conns[id]
+	m.mu.Unlock()
+	if c == nil {
+		return nil, fmt.Errorf("lab monitor: no connection #%d (it aged out, or never was)", id)
+	}
+	return c.follow(ctx), nil
 }
 
 // Summaries returns the connections that aged out, oldest first, and how

@@ -147,3 +147,41 @@ func TestMonitorKeysHaveEntries(t *testing.T) {
 		}
 	}
 }
+
+// TestFollow: following a connection gives its events so far, then the
+// rest as they come, and ends after its close; a connection that aged
+// out cannot be followed.
+func TestFollow(t *testing.T) {
+	m := startMonitored(t, Options{MaxClients: 2})
+	c, err := dialClient(m.addr(t, 25), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.reply("smtp", "")
+	var id uint64
+	for _, cl := range m.mon.Clients() {
+		if cl.Addr == c.local {
+			id = cl.ID
+		}
+	}
+	ch, err := m.mon.Follow(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.cmd("smtp", "", "EHLO follow.test")
+	c.cmd("smtp", "", "QUIT")
+	c.conn.Close()
+	var kinds []wire.Kind
+	for ev := range ch {
+		kinds = append(kinds, ev.Kind)
+	}
+	want := []wire.Kind{wire.KindConnect, wire.KindLine, wire.KindLine, wire.KindLine, wire.KindLine, wire.KindLine, wire.KindClose}
+	if !slices.Equal(kinds, want) {
+		t.Errorf("followed %v, want %v", kinds, want)
+	}
+	runClients(t, m, 3, 1)
+	waitClosed(t, m.mon, 2)
+	if _, err := m.mon.Follow(t.Context(), id); err == nil {
+		t.Error("followed a connection that aged out")
+	}
+}
