@@ -29,7 +29,7 @@ type conn struct {
 	em       *sessions.Emitter
 	evs      []wire.Event
 	obs      *lens.Observer
-	notes    []wire.Event // flag notes to emit after the event that raised them
+	notes    []wire.Event      // flag notes to emit after the event that raised them
 	fols     []chan wire.Event // Follow's channels
 	done     chan struct{}     // closed when the connection ended
 	emitting bool
