@@ -75,6 +75,8 @@ type Model struct {
 	// COLORFGBG (read from tea.EnvMsg) no longer overrides.
 	bgKnown bool
 	opened  bool // Options.Open was opened
+	// shortHelp is the help bar last made (shortHelpView).
+	shortHelp helpMemo
 }
 
 // New returns the root model.
@@ -331,6 +333,7 @@ func (m *Model) setBackground(isDark bool) tea.Cmd {
 	}
 	m.common.Styles = st
 	m.help.Styles = st.Help
+	m.shortHelp = helpMemo{}
 	// Screens cache rendered text; a BackgroundColorMsg is what has them
 	// render it again with the new styles (they read them from Common).
 	bg := color.Color(color.Black)
@@ -452,6 +455,31 @@ func newSessionFor(c *Common, req SessionRequest) screen {
 // first, then the global ones. When the line does not fit, the screen's
 // last keys go first (the full help still lists them), never ? and q.
 func (m *Model) shortHelpView(keys []key.Binding) string {
+	// The bar is the same from one frame to the next nearly always, and
+	// fitting it renders it up to once per key: with a class of programs
+	// on one host (mailwire serve) that was a third of each frame's
+	// work. It is made again when a key, its words, or the width change
+	// (the styles reset it).
+	var sig strings.Builder
+	fmt.Fprintf(&sig, "%d\x00", m.width)
+	for _, k := range append(slices.Clone(keys), m.globalKeys()...) {
+		if k.Enabled() {
+			sig.WriteString(k.Help().Key + "\x00" + k.Help().Desc + "\x01")
+		}
+	}
+	if m.shortHelp.sig == sig.String() && m.shortHelp.line != "" {
+		return m.shortHelp.line
+	}
+	line := m.fitShortHelp(keys)
+	m.shortHelp = helpMemo{sig: sig.String(), line: line}
+	return line
+}
+
+// helpMemo is the short help line last made, and what it was made from.
+type helpMemo struct{ sig, line string }
+
+// fitShortHelp makes the short help line (shortHelpView).
+func (m *Model) fitShortHelp(keys []key.Binding) string {
 	h := m.help
 	h.SetWidth(0) // measure whole lines; the cut is ours
 	w := max(m.width, 1)
