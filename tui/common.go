@@ -15,6 +15,8 @@ import (
 	"sort"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/monitor"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
 
@@ -105,6 +107,11 @@ type Options struct {
 	// Present starts in presenter mode (--present): the session screen
 	// laid out for a projector, in the high-contrast theme (presenter.go).
 	Present bool
+	// Monitor, when set, opens the lab monitor screen (monitor.go) at
+	// start (mailwire lab --monitor): the lab's connections, live;
+	// MonitorPorts are its certificate check ports (lab.ModeOtherName).
+	Monitor      *monitor.Monitor
+	MonitorPorts []lab.Endpoint
 }
 
 // PromptHandle is what the prompt needs of a typed session: a way in for
@@ -149,6 +156,9 @@ type SessionRequest struct {
 	// (empty: the system roots), the user name the AUTH helper starts
 	// with. Against the lab they are unset.
 	ServerName, CAFile, User string
+	// Follow, when set, shows the lab monitor's connection of that id
+	// (monitor.go) instead of running a session.
+	Follow uint64
 }
 
 // host is the request's host, without the port.

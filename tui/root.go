@@ -25,8 +25,9 @@ const (
 	screenPorts screenID = iota
 	screenSession
 	screenPicker
-	screenForm // the connect form (connect_form.go)
-	screenScan // a host's scan (scan.go)
+	screenForm    // the connect form (connect_form.go)
+	screenScan    // a host's scan (scan.go)
+	screenMonitor // the lab monitor (monitor.go)
 )
 
 // screen is the contract every screen meets: a Bubble Tea model that renders
@@ -113,6 +114,11 @@ func newModel(opts Options) *Model {
 	if opts.StartLab != nil {
 		c.Lab.State = labStarting
 	}
+	if opts.Monitor != nil {
+		// enter on a client follows it: the session screen reads the
+		// monitor's stream of that connection.
+		c.OpenSession = monitorOpener(opts.Monitor, c.OpenSession)
+	}
 	h := help.New()
 	h.Styles = c.Styles.Help
 	m := &Model{
@@ -132,6 +138,11 @@ func newModel(opts Options) *Model {
 		c.Target = &req
 		m.screens[screenSession] = newSessionFor(c, req)
 		m.active = screenSession
+	} else if opts.Monitor != nil {
+		// mailwire lab --monitor: the clients, live; esc from a followed
+		// client leads back to them.
+		m.screens[screenMonitor] = newMonitorScreen(c, opts.Monitor, opts.MonitorPorts)
+		m.active = screenMonitor
 	} else if opts.Scan != nil {
 		// mailwire scan HOST: straight to the scan screen, in target mode
 		// against the scanned host when it was scanned on the canonical
@@ -311,6 +322,9 @@ func (m *Model) navigate(msg tea.Msg) tea.Cmd {
 		return s.Init()
 
 	case switchScreenMsg:
+		if msg.to == screenPorts && m.active == screenSession && m.sessionFrom == screenMonitor {
+			msg.to = screenMonitor // back to the clients
+		}
 		if msg.to == screenPorts && m.active == screenSession && m.sessionFrom == screenScan {
 			msg.to = screenScan // back to the findings the session was opened from
 		}
@@ -612,6 +626,8 @@ func (m *Model) screenTitle() string {
 		return "scenarios"
 	case screenForm:
 		return "connect"
+	case screenMonitor:
+		return "lab monitor"
 	case screenScan:
 		if s, ok := m.screens[screenScan].(*scanScreen); ok {
 			return "scan " + wire.SafeString(s.req.Host)

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/monitor"
 )
 
 type labFlags struct {
@@ -27,6 +28,8 @@ type labFlags struct {
 	caOut    string
 	stateDir string
 	hostile  string // a hostile case to play instead of the lab, or "list"
+	monitor  string // --monitor: "" off, auto, text or screen (lab_monitor.go)
+	in       io.Reader
 }
 
 func newLabCmd() *cobra.Command {
@@ -47,9 +50,12 @@ func newLabCmd() *cobra.Command {
 			"  mailwire lab --port-offset 0          # canonical ports (needs privileges)\n" +
 			"  mailwire lab --ca-out lab-ca.pem      # write the CA certificate and exit\n" +
 			"  mailwire lab --hostile list           # every hostile case, one line each\n" +
-			"  mailwire lab --hostile smtp-greeting-osc52",
+			"  mailwire lab --hostile smtp-greeting-osc52\n" +
+			"  mailwire lab --monitor                # every client's connection, live, from the server's side\n" +
+			"  mailwire lab --monitor=text | less    # the same as text, one line per event, prefixed #id",
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.in = cmd.InOrStdin()
 			return runLab(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
 		},
 	}
@@ -60,6 +66,8 @@ func newLabCmd() *cobra.Command {
 	fl.StringVar(&f.caOut, "ca-out", "", "write the lab CA certificate to this file and exit")
 	addStateDirFlag(fl, &f.stateDir, false)
 	fl.StringVar(&f.hostile, "hostile", "", "play one hostile server case instead of the lab (list: print the cases)")
+	fl.StringVar(&f.monitor, "monitor", "", "show every connection clients make to the lab, annotated from the server's side, and flag careless clients: the monitor screen on a terminal, else text (=text, =screen to choose); adds certificate check ports")
+	fl.Lookup("monitor").NoOptDefVal = monitorAuto
 	return cmd
 }
 
@@ -106,6 +114,15 @@ func runLab(ctx context.Context, out, errOut io.Writer, f labFlags) error {
 	}
 	if err := checkPortOffset(f.offset); err != nil {
 		return usageError(err)
+	}
+	if err := checkMonitorMode(f.monitor); err != nil {
+		return err
+	}
+	if f.monitor == monitorAuto {
+		f.monitor = monitorText
+		if onTerminal(f.in, out) {
+			f.monitor = monitorScreen
+		}
 	}
 	dir, err := labStateDir(f.stateDir, errOut)
 	if err != nil {
@@ -154,6 +171,14 @@ func runLab(ctx context.Context, out, errOut io.Writer, f labFlags) error {
 	opts.Logf = func(format string, args ...any) {
 		logs.printf("%s  %s", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 	}
+	var mon *monitor.Monitor
+	if f.monitor != "" {
+		mon = monitor.New(monitor.Options{})
+		watchWith(&opts, mon)
+		if f.monitor == monitorScreen {
+			opts.Logf = nil // the screen owns the terminal
+		}
+	}
 
 	l, err := lab.Start(ctx, opts)
 	if err != nil {
@@ -165,6 +190,19 @@ func runLab(ctx context.Context, out, errOut io.Writer, f labFlags) error {
 	}
 	defer l.Close()
 
+	if mon != nil {
+		eps, err := addOtherNamePorts(l)
+		if err != nil {
+			return err
+		}
+		if f.monitor == monitorScreen {
+			return runMonitorScreen(ctx, l, f.listen, mon, eps)
+		}
+		printBanner(out, l)
+		printOtherNameBanner(out, eps)
+		logs.start()
+		return runMonitorText(ctx, out, mon)
+	}
 	printBanner(out, l)
 	logs.start()
 	<-ctx.Done()
