@@ -193,7 +193,7 @@ func (s *sessionScreen) narrate() (narration, bool) {
 		return narration{}, false
 	}
 	ev := s.event(at)
-	text, _ := lensRowText(s.lens, ev)
+	text, _, _ := s.tl.rowText(at, at) // as its row says it: a verdict's mark, an error's ✗
 	n := narration{ev: ev, badge: lens.Badge(ev), what: render.Arrow(ev.Dir) + "  " + text}
 	if ev.Leg != "" {
 		n.what = legName(ev.Leg) + "  " + n.what

@@ -189,6 +189,12 @@ func TestPresenterNarration(t *testing.T) {
 	if v := plain(m); !strings.Contains(v, "⚠ "+creds.Risk) || strings.Contains(v, fixturePassword) {
 		t.Errorf("the screen does not warn of the password, or shows it:\n%s", v)
 	}
+	// The failure: its explanation, as the detail pane has it.
+	closed, _ := content.Lookup("net.closed_early")
+	n = stepWith(t, m, "✗")
+	if n.headline != closed.Title || n.badge != "ERROR" || !strings.HasPrefix(closed.Text, n.says) {
+		t.Errorf("the error's step: %+v", n)
+	}
 }
 
 // TestPresenterOption: --present (Options.Present) opens the session in
