@@ -382,7 +382,7 @@ func writeConfigText(out io.Writer, f *config.File, entries []config.Entry) erro
 	for _, e := range environment() {
 		state := "not set"
 		switch {
-		case e.Set && e.Name == envPassword:
+		case e.Set && (e.Name == envPassword || e.Name == envClassPassphrase):
 			state = "set (not shown)"
 		case e.Set:
 			state = fmt.Sprintf("%q", e.Value)
@@ -398,7 +398,7 @@ func writeConfigText(out io.Writer, f *config.File, entries []config.Entry) erro
 type envVar struct {
 	Name  string `json:"name"`
 	Set   bool   `json:"set"`
-	Value string `json:"value,omitempty"` // never the password's
+	Value string `json:"value,omitempty"` // never the password's nor the passphrase's
 }
 
 // environment is what the variables of the man page hold now
@@ -410,7 +410,7 @@ func environment() []envVar {
 		for _, name := range strings.Split(names, ", ") {
 			v, set := os.LookupEnv(name)
 			e := envVar{Name: name, Set: set}
-			if set && name != envPassword {
+			if set && name != envPassword && name != envClassPassphrase {
 				e.Value = v
 			}
 			out = append(out, e)

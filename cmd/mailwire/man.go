@@ -59,6 +59,7 @@ func dropHidden(mc *mango.Command, c *cobra.Command) {
 // manEnvironment: every variable mailwire reads, and what for.
 var manEnvironment = []string{
 	envPassword + ": the password for --user (session, connect, bench), instead of --password, which other local users can read in the process list.",
+	envClassPassphrase + ": the class passphrase of mailwire serve, instead of --passphrase-file (never shown, not even by mailwire config).",
 	"NO_COLOR: when set and not empty, no colour anywhere: the transcripts, the help, the errors and the terminal interface (https://no-color.org); session --color always overrides it for the transcript.",
 	"COLORFGBG: read by the terminal interface when the terminal does not answer its background colour query (\"0;15\": a dark text on a light background); --theme overrides both.",
 	"SSLKEYLOGFILE: mailwire session without --keylog appends each session's TLS secrets to this file (NSS key log format), as curl and browsers do, for Wireshark; whoever has the file can decrypt those sessions.",
@@ -73,6 +74,7 @@ var manFiles = []string{
 	"$XDG_STATE_HOME/mailwire/lab/ca.pem, ca-key.pem: the lab's private CA (the key readable by its owner only), made on first use; --state-dir chooses another directory. Trusting ca.pem lets other clients check the lab's certificates for mail.lab.test.",
 	"$XDG_STATE_HOME/mailwire/lab/hostile-ca.pem: the throwaway CA of the last `mailwire lab --hostile` run.",
 	"$XDG_STATE_HOME/mailwire/recent.json: the connect form's recent targets (host, port, protocol, TLS mode, SNI, CA file, user; never a password).",
+	"$XDG_STATE_HOME/mailwire/lab/ssh_host_ed25519_key: mailwire serve's SSH host key (readable by its owner only), made on first use, kept so that students' clients see the same key each class; --state-dir chooses another directory.",
 	"~/.config/mailwire/lab: the lab CA's former place, used while no CA exists in the state directory.",
 }
 

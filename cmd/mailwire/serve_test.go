@@ -402,3 +402,20 @@ func widest(s string) int {
 	}
 	return w
 }
+
+// The class passphrase from the environment is never shown, as the
+// password is not.
+func TestConfigHidesClassPassphrase(t *testing.T) {
+	writeConfig(t, "")
+	t.Setenv(envClassPassphrase, "tls-or-bust")
+	for _, format := range []string{"text", "json", "toml"} {
+		_, out, _ := runMailwire(t, "config", "--format", format)
+		if strings.Contains(out, "tls-or-bust") {
+			t.Errorf("--format %s shows the passphrase:\n%s", format, out)
+		}
+	}
+	_, out, _ := runMailwire(t, "config")
+	if !regexp.MustCompile(envClassPassphrase + ` +set \(not shown\)`).MatchString(out) {
+		t.Errorf("the passphrase's variable is not said to be set:\n%s", out)
+	}
+}
