@@ -194,7 +194,7 @@ func (s *monitorScreen) selected() (monitor.Client, bool) {
 // listH is how many client rows fit.
 func (s *monitorScreen) listH() int { return max(1, s.height-len(s.headLines())-s.footH()-1) }
 
-func (s *monitorScreen) footH() int { return 4 }
+func (s *monitorScreen) footH() int { return 5 }
 
 func (s *monitorScreen) clamp() {
 	n := len(s.shown())
@@ -232,7 +232,27 @@ func (s *monitorScreen) headLines() []string {
 	if s.flags {
 		title += st.Muted.Render(" · flagged only")
 	}
-	return []string{ansiTruncate(title, s.width), s.checkPortsLine()}
+	out := []string{ansiTruncate(title, s.width)}
+	for _, l := range []string{s.labPortsLine(), s.checkPortsLine()} {
+		if l != "" {
+			out = append(out, strings.Split(wrapText(l, s.width), "\n")...)
+		}
+	}
+	return out
+}
+
+// labPortsLine says where the lab listens, for pointing clients at it.
+func (s *monitorScreen) labPortsLine() string {
+	info := s.c.Lab.Info
+	if s.c.Lab.State != labReady {
+		return ""
+	}
+	parts := make([]string, 0, len(info.Endpoints))
+	for _, p := range info.Ports() {
+		a := info.Endpoints[p]
+		parts = append(parts, fmt.Sprintf("%d→:%s", p, a[strings.LastIndexByte(a, ':')+1:]))
+	}
+	return s.c.Styles.Muted.Render("lab ports (" + lab.Hostname + "): " + strings.Join(parts, " "))
 }
 
 // checkPortsLine names the certificate check ports.
@@ -246,24 +266,31 @@ func (s *monitorScreen) checkPortsLine() string {
 		port := e.Addr[strings.LastIndexByte(e.Addr, ':')+1:]
 		parts = append(parts, fmt.Sprintf("%d→:%s", e.Canonical, port))
 	}
-	return ansiTruncate(st.Muted.Render("cert check ports ("+lab.OtherName+"): "+strings.Join(parts, " ")), s.width)
+	return st.Muted.Render("cert check* (" + lab.OtherName + "): " + strings.Join(parts, " "))
 }
 
-// Column widths of the list.
+// Column widths of the list, each with its gap; the client's address
+// gets more room on a wide screen (an IPv6 address), the flags the rest.
 const (
-	monColID    = 5
-	monColAddr  = 21
-	monColPort  = 5
-	monColProto = 5
-	monColTLS   = 16
-	monColBytes = 13
-	monColState = 6
+	monColID    = 6 // "● 12": ● while open
+	monColAddr  = 17
+	monColPort  = 6
+	monColProto = 6
+	monColTLS   = 14
+	monColBytes = 12
 )
+
+func (s *monitorScreen) addrW() int {
+	if s.width >= 110 {
+		return monColAddr + 12
+	}
+	return monColAddr
+}
 
 func (s *monitorScreen) View() string {
 	st := s.c.Styles
 	lines := s.headLines()
-	lines = append(lines, st.Header.Render(ansiTruncate(s.row("#", "client", "port", "proto", "TLS", "in/out", "state", "flags"), s.width)))
+	lines = append(lines, st.Header.Render(ansiTruncate(s.row("  #", "client", "port", "proto", "TLS", "in/out", "flags"), s.width)))
 	cl := s.shown()
 	h := s.listH()
 	for i := s.top; i < min(len(cl), s.top+h); i++ {
@@ -283,7 +310,7 @@ func (s *monitorScreen) emptyText() string {
 	if s.flags {
 		return "  no flagged client yet"
 	}
-	return "  waiting for clients: point one at a lab port (thunderbird, swaks, openssl s_client, curl)"
+	return "  waiting for clients: point swaks, openssl, curl or a mail client at a lab port"
 }
 
 func padCell(str string, w int) string {
@@ -293,9 +320,22 @@ func padCell(str string, w int) string {
 	return ansiTruncate(str, w)
 }
 
-func (s *monitorScreen) row(id, addr, port, proto, tlsText, bytes, state, flags string) string {
-	return padCell(id, monColID) + padCell(addr, monColAddr) + padCell(port, monColPort) + padCell(proto, monColProto) +
-		padCell(tlsText, monColTLS) + padCell(bytes, monColBytes) + padCell(state, monColState) + flags
+func (s *monitorScreen) row(id, addr, port, proto, tlsText, bytes, flags string) string {
+	cell := func(v string, w int) string { return padCell(v, w-1) + " " }
+	return cell(id, monColID) + cell(addr, s.addrW()) + cell(port, monColPort) + cell(proto, monColProto) +
+		cell(tlsText, monColTLS) + cell(bytes, monColBytes) + flags
+}
+
+// tlsShort is Client.TLSText in the list's few columns.
+func tlsShort(c monitor.Client) string {
+	v := strings.TrimPrefix(c.TLSVersion, "TLS ")
+	switch c.TLS {
+	case lab.TLSImplicit:
+		return strings.TrimSpace("implicit " + v)
+	case lab.TLSStartTLS:
+		return "STARTTLS→" + v
+	}
+	return "cleartext"
 }
 
 // clientRow is one client's row: the TLS column coloured as the
@@ -306,9 +346,9 @@ func (s *monitorScreen) clientRow(c monitor.Client, selected bool) string {
 	if c.Endpoint.Mode == lab.ModeOtherName {
 		port += "*"
 	}
-	state := "open"
-	if !c.Open {
-		state = "closed"
+	id := "  " + fmt.Sprint(c.ID)
+	if c.Open {
+		id = "● " + fmt.Sprint(c.ID)
 	}
 	flags := "—"
 	if c.Flagged() {
@@ -317,7 +357,7 @@ func (s *monitorScreen) clientRow(c monitor.Client, selected bool) string {
 		flags = "✓ refused the cert"
 	}
 	bytes := shortBytes(c.BytesIn) + "/" + shortBytes(c.BytesOut)
-	text := s.row(fmt.Sprint(c.ID), wire.SafeString(c.Addr), port, c.Endpoint.Proto, c.TLSText(), bytes, state, flags)
+	text := s.row(id, wire.SafeString(c.Addr), port, c.Endpoint.Proto, tlsShort(c), bytes, flags)
 	text = ansiTruncate(text, s.width)
 	switch {
 	case selected:
@@ -359,27 +399,46 @@ func shortBytes(n int64) string {
 	return fmt.Sprintf("%.1fM", float64(n)/(1<<20))
 }
 
-// footer says more about the selected client, and what aged out last.
+// footer says more about the selected client (two lines), what its port
+// tells of its certificate check (two), and what aged out last (one).
 func (s *monitorScreen) footer() []string {
 	st := s.c.Styles
-	out := make([]string, 0, s.footH())
+	lines := func(text string, style lipgloss.Style, n int) []string {
+		out := strings.Split(wrapText(text, max(s.width, 1)), "\n")
+		if len(out) > n {
+			out = out[:n]
+			out[n-1] = ansiTruncate(out[n-1]+" …", s.width)
+		}
+		for i := range out {
+			out[i] = style.Render(out[i])
+		}
+		for len(out) < n {
+			out = append(out, "")
+		}
+		return out
+	}
+	var out []string
 	if c, ok := s.selected(); ok {
-		out = append(out, ansiTruncate(st.Heading.Render(fmt.Sprintf("#%d", c.ID))+st.Text.Render(" "+monitorClientText(c)), s.width))
-		out = append(out, ansiTruncate(st.Muted.Render(certText(c)), s.width))
+		out = append(out, lines(fmt.Sprintf("#%d ", c.ID)+monitorClientText(c), st.Text, 2)...)
+		out = append(out, lines(certText(c), st.Muted, 2)...)
 	} else {
-		out = append(out, "", "")
+		out = append(out, "", "", "", "")
 	}
 	if n := len(s.snap.last); n > 0 {
 		out = append(out, ansiTruncate(st.Muted.Render("aged out: "+wire.SafeString(s.snap.last[n-1].Line)), s.width))
 	} else {
 		out = append(out, "")
 	}
-	return append(out, "")
+	return out
 }
 
 func monitorClientText(c monitor.Client) string {
-	text := fmt.Sprintf("%s → port %d (%s, %s, %s), %s", wire.SafeString(c.Addr), c.Endpoint.Canonical, c.Endpoint.Proto,
-		c.Endpoint.TLS, c.Endpoint.Purpose, c.TLSText())
+	state := "open"
+	if !c.Open {
+		state = "closed"
+	}
+	text := fmt.Sprintf("%s → port %d (%s, %s, %s), %s, %s, %s bytes in, %s out", wire.SafeString(c.Addr), c.Endpoint.Canonical, c.Endpoint.Proto,
+		c.Endpoint.TLS, c.Endpoint.Purpose, c.TLSText(), state, wire.GroupDigits(c.BytesIn), wire.GroupDigits(c.BytesOut))
 	if c.SNI != "" {
 		text += ", SNI " + wire.SafeString(c.SNI)
 	}
