@@ -354,6 +354,7 @@ func TestManPageSections(t *testing.T) {
 	for _, want := range []string{
 		".SH EXIT STATUS", ".SH ENVIRONMENT", ".SH FILES", ".SH EXAMPLES",
 		"MAILWIRE_PASSWORD", "NO_COLOR", "COLORFGBG", "SSLKEYLOGFILE", "XDG_STATE_HOME", "MAILWIRE_PEERS",
+		"XDG_DATA_HOME", "XDG_CONFIG_HOME", "mailwire/config.toml", "mailwire/recordings", "mailwire/exports",
 		"mailwire/lab/ca.pem", "mailwire/recent.json", "mailwire session --port 587",
 	} {
 		if !strings.Contains(page, want) {

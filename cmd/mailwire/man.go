@@ -64,7 +64,8 @@ var manEnvironment = []string{
 	"COLORFGBG: read by the terminal interface when the terminal does not answer its background colour query (\"0;15\": a dark text on a light background); --theme overrides both.",
 	"SSLKEYLOGFILE: mailwire session without --keylog appends each session's TLS secrets to this file (NSS key log format), as curl and browsers do, for Wireshark; whoever has the file can decrypt those sessions.",
 	"XDG_STATE_HOME: where the lab's CA and the connect form's recent targets are kept, in mailwire/ under it (an absolute path; default ~/.local/state).",
-	"XDG_CONFIG_HOME: where mailwire kept the lab's CA before (mailwire/lab under it, default ~/.config); a CA found only there is still used, with a note on how to move it.",
+	"XDG_DATA_HOME: where the session screen saves recordings (w) and exports (x), in mailwire/recordings and mailwire/exports under it (an absolute path; default ~/.local/share).",
+	"XDG_CONFIG_HOME: where the configuration file is, mailwire/config.toml under it (an absolute path; default ~/.config); and where mailwire kept the lab's CA before (mailwire/lab under it): a CA found only there is still used, with a note on how to move it.",
 	"HOME: the base of the default directories.",
 	"MAILWIRE_PEERS, MAILWIRE_PEERS_CA: for mailwire's own tests only: the address of real Postfix and Dovecot servers and their CA, for the interoperability tests (go test), which skip without them.",
 }
@@ -74,6 +75,8 @@ var manFiles = []string{
 	"$XDG_STATE_HOME/mailwire/lab/ca.pem, ca-key.pem: the lab's private CA (the key readable by its owner only), made on first use; --state-dir chooses another directory. Trusting ca.pem lets other clients check the lab's certificates for mail.lab.test.",
 	"$XDG_STATE_HOME/mailwire/lab/hostile-ca.pem: the throwaway CA of the last `mailwire lab --hostile` run.",
 	"$XDG_STATE_HOME/mailwire/recent.json: the connect form's recent targets (host, port, protocol, TLS mode, SNI, CA file, user; never a password).",
+	"$XDG_CONFIG_HOME/mailwire/config.toml: the configuration file (TOML), the flags' defaults; mailwire config shows it and where each value came from.",
+	"$XDG_DATA_HOME/mailwire/recordings/, $XDG_DATA_HOME/mailwire/exports/: recordings and exports saved from the session screen, named after the session and the time (mode 0600; a recording never over an existing file).",
 	"$XDG_STATE_HOME/mailwire/lab/ssh_host_ed25519_key: mailwire serve's SSH host key (readable by its owner only), made on first use, kept so that students' clients see the same key each class; --state-dir chooses another directory.",
 	"~/.config/mailwire/lab: the lab CA's former place, used while no CA exists in the state directory.",
 }
