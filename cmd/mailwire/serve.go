@@ -74,7 +74,7 @@ func addServeFlags(cmd *cobra.Command, f *serveFlags) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.ssh, "ssh", sshserve.DefaultAddr, "address the SSH server listens on (anything but loopback reaches other machines, and needs a passphrase or keys)")
 	fl.StringVar(&f.passphraseFile, "passphrase-file", "", "file whose first line is the class passphrase (or $"+envClassPassphrase+")")
-	fl.StringVar(&f.authorizedKeys, "authorized-keys", "", "OpenSSH authorized_keys file of the students' keys (read again when it changes)")
+	fl.StringVar(&f.authorizedKeys, "authorized-keys", "", "the students' keys, an OpenSSH authorized_keys file (read again when it changes)")
 	fl.IntVar(&f.limits.MaxSessions, "max-students", def.MaxSessions, "students connected at once, in all")
 	fl.IntVar(&f.limits.MaxPerAddr, "max-per-address", def.MaxPerAddr, "connections at once from one address (raise it for a class behind one NAT address)")
 	fl.DurationVar(&f.limits.IdleTimeout, "idle-timeout", def.IdleTimeout, "a student who presses no key for this long is disconnected")

@@ -215,7 +215,7 @@ func TestServeStudentsAreIsolated(t *testing.T) {
 		}
 	}
 	log := cs.out.String()
-	for _, want := range []string{`student 1 (user "alice" from 127.0.0.1, open) opened a screen, 100×30`, `student 2 (user "bob"`, "Class server stopped."} {
+	for _, want := range []string{`(user "alice" from 127.0.0.1, open) opened a screen, 100×30`, `(user "bob" from 127.0.0.1, open) opened a screen, 80×24`, "Class server stopped."} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}

@@ -110,7 +110,7 @@ func (b Budget) Wire() wire.Budget { return wire.Budget(b) }
 type Serve struct {
 	Listen         string `toml:"listen" flag:"ssh" help:"address mailwire serve listens on for SSH, HOST:PORT (anything but loopback reaches other machines: it needs a passphrase or authorized keys, and warns each run)"`
 	PassphraseFile string `toml:"passphrase_file" flag:"passphrase-file" path:"true" empty:"none: $MAILWIRE_CLASS_PASSPHRASE, else no passphrase" help:"file whose first line is the class passphrase, an absolute path or ~/… (empty: $MAILWIRE_CLASS_PASSPHRASE, else no passphrase)"`
-	AuthorizedKeys string `toml:"authorized_keys" flag:"authorized-keys" path:"true" empty:"none: no key logins" help:"OpenSSH authorized_keys file of the students' keys, an absolute path or ~/… (read again when it changes)"`
+	AuthorizedKeys string `toml:"authorized_keys" flag:"authorized-keys" path:"true" empty:"none: no key logins" help:"the students' keys, an OpenSSH authorized_keys file: an absolute path or ~/… (read again when it changes)"`
 	MaxStudents    int    `toml:"max_students" flag:"max-students" help:"students connected at once, in all"`
 	MaxPerAddress  int    `toml:"max_per_address" flag:"max-per-address" help:"connections at once from one address (a class behind one NAT address needs the class's size)"`
 	IdleTimeout    string `toml:"idle_timeout" flag:"idle-timeout" help:"a student who presses no key for this long is disconnected: a duration, 30m or 1h30m (a minute at least)"`
