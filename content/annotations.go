@@ -484,21 +484,36 @@ func joinProse(lines []string) string {
 // Lead is the first n sentences of the annotation's prose, within its
 // first paragraph: what a renderer with room for a line or two shows (the
 // presenter's narration, tui/presenter.go). A sentence ends at ".", "!"
-// or "?" before a space and a capital letter, or at the paragraph's end,
-// as the dictionary's prose is written; TestLead holds every entry to it.
+// or "?" before a space, unless the word it ends is an abbreviation
+// ("e.g.", "vs.", an initial); or at the paragraph's end. A sentence may
+// begin in lower case ("mailwire …", "record_size_limit …").
+// TestLead holds every entry of the dictionary to it.
 func (a Annotation) Lead(n int) string {
 	para, _, _ := strings.Cut(a.Text, "\n\n")
 	end := 0
-	for i := 0; i < len(para) && n > 0; i++ {
-		switch para[i] {
-		case '.', '!', '?':
-			if i+2 < len(para) && para[i+1] == ' ' && para[i+2] >= 'A' && para[i+2] <= 'Z' {
-				end, n = i+1, n-1
-			}
+	for i := 0; i+1 < len(para) && n > 0; i++ {
+		if strings.IndexByte(".!?", para[i]) < 0 || para[i+1] != ' ' {
+			continue
 		}
+		word := para[strings.LastIndexByte(para[:i], ' ')+1 : i+1]
+		if para[i] == '.' && isAbbreviation(word) {
+			continue
+		}
+		end, n = i+1, n-1
 	}
 	if n > 0 {
 		return para
 	}
 	return para[:end]
+}
+
+// isAbbreviation says whether word, with its final period, is one that
+// does not end a sentence: a Latin or English abbreviation, or an initial.
+func isAbbreviation(word string) bool {
+	word = strings.TrimLeft(word, "(\"'")
+	switch strings.ToLower(word) {
+	case "e.g.", "i.e.", "vs.", "etc.", "cf.", "approx.", "fig.", "no.", "al.":
+		return true
+	}
+	return len(word) == 2 // "J. Postel"
 }

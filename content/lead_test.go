@@ -18,8 +18,18 @@ func TestLead(t *testing.T) {
 			t.Errorf("Lead(%d) = %q, want %q", n, got, want)
 		}
 	}
-	if got := (Annotation{Text: "version 1.2 is old. Use 1.3"}).Lead(1); got != "version 1.2 is old." {
-		t.Errorf("Lead(1) = %q: a period inside a number ends no sentence", got)
+	for text, want := range map[string]string{
+		"version 1.2 is old. Use 1.3":                      "version 1.2 is old.", // a period inside a number
+		"Servers refuse it. mailwire says so. Then more.":  "Servers refuse it.",  // a sentence in lower case
+		"Some names, e.g. SNI, show. The rest does not.":   "Some names, e.g. SNI, show.",
+		"As J. Postel wrote (cf. RFC 821). Then.":          "As J. Postel wrote (cf. RFC 821).",
+		"One sentence and no end":                          "One sentence and no end",
+		"Ends with a question? Yes. It does.":              "Ends with a question?",
+		"Two spaces after the period.  Still one sentence": "Two spaces after the period.",
+	} {
+		if got := (Annotation{Text: text}).Lead(1); got != want {
+			t.Errorf("Lead(1) of %q = %q, want %q", text, got, want)
+		}
 	}
 	// Every entry of the dictionary: its first sentence is a sentence
 	// (so the presenter's narration never stops mid-clause) and short
