@@ -82,6 +82,13 @@ func TestPresenterKeys(t *testing.T) {
 	if s.step.idx != 0 {
 		t.Fatalf("P started at step %d, want 1", s.step.idx+1)
 	}
+	helpBar := func() string {
+		lines := strings.Split(plain(m), "\n")
+		return lines[len(lines)-1]
+	}
+	if bar := helpBar(); !strings.Contains(bar, "→/← step") || !strings.Contains(bar, "P exit") {
+		t.Errorf("the help bar after P: %q", bar)
+	}
 	for _, c := range []struct {
 		key  tea.KeyPressMsg
 		want int
@@ -115,6 +122,9 @@ func TestPresenterKeys(t *testing.T) {
 	}
 	if !s.step.on || s.step.idx != 3 {
 		t.Fatalf("leaving presenter mode moved the step: on %v, %d", s.step.on, s.step.idx+1)
+	}
+	if bar := helpBar(); strings.Contains(bar, "P exit") {
+		t.Errorf("the help bar after esc: %q", bar)
 	}
 	// Out of presenter mode pgdn is the timeline's page again, not a step.
 	pump(t, m, mustUpdate(t, m, keyCode(tea.KeyPgDown)))
