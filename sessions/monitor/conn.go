@@ -41,6 +41,7 @@ type conn struct {
 	cert     CertCheck
 	offered  bool // STARTTLS was offered in a capability list read in the clear
 	tlsMode  string
+	v12      bool // the note on TLS 1.2 was given
 
 	// The stream.
 	c2s, s2c   *reader
@@ -172,6 +173,20 @@ func (c *conn) startTLS(mode string) {
 	c.s2c.toTLS()
 }
 
+// versionNote says once, when the ServerHello chose a version before
+// TLS 1.3, that the lines inside will not be shown: the monitor decrypts
+// TLS 1.3 only (its key log has no use for TLS 1.2's CLIENT_RANDOM).
+func (c *conn) versionNote() {
+	if c.v12 || c.diss == nil {
+		return
+	}
+	if v := c.diss.Version(); v != 0 && v != tlsmsg.VersionTLS13 {
+		c.v12 = true
+		c.note(fmt.Sprintf("%s: the monitor decrypts TLS 1.3 only, so the lines inside this connection are not shown, only its records", tlsmsg.VersionName(v)), annTLS12)
+		c.flushNotes()
+	}
+}
+
 // plaintext is the dissector's receiver of decrypted application data:
 // the lines inside TLS, as the server read and wrote them.
 func (c *conn) plaintext(dir wire.Direction, b []byte) []wire.Event {
@@ -194,6 +209,11 @@ func (c *conn) emitAll(evs []wire.Event) {
 func (c *conn) emit(ev wire.Event) {
 	ev.At = time.Since(c.info.Time)
 	c.em.Emit(ev)
+	c.flushNotes()
+}
+
+// flushNotes emits the notes queued by the events just emitted.
+func (c *conn) flushNotes() {
 	if c.emitting {
 		return
 	}
@@ -201,7 +221,7 @@ func (c *conn) emit(ev wire.Event) {
 	for len(c.notes) > 0 {
 		n := c.notes[0]
 		c.notes = c.notes[1:]
-		n.At = ev.At
+		n.At = time.Since(c.info.Time)
 		c.em.Emit(n)
 	}
 	c.emitting = false

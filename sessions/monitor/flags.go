@@ -29,13 +29,14 @@ const (
 	annCertRefused              = "monitor.cert.refused"
 	annCertOtherNameAsked       = "monitor.cert.other_name_asked"
 	annConnect                  = "monitor.connect"
+	annTLS12                    = "monitor.tls12"
 )
 
 // AnnotationKeys lists the keys the monitor's own events carry; the rest
 // are the protocol's and the dissector's.
 func AnnotationKeys() []string {
 	return []string{annFlagCleartextCredentials, annFlagStartTLSIgnored, annFlagCertNotVerified,
-		annCertRefused, annCertOtherNameAsked, annConnect}
+		annCertRefused, annCertOtherNameAsked, annConnect, annTLS12}
 }
 
 func joinFlags(fs []Flag) string {

@@ -64,6 +64,7 @@ func (r *reader) feed(b []byte) {
 	for len(b) > 0 {
 		if r.tls {
 			c.emitAll(c.diss.Feed(r.dir, b))
+			c.versionNote()
 			return
 		}
 		if r.dir == wire.ClientToServer && c.startAsked && len(r.line) == 0 && r.mode == modeLine && looksLikeTLS(b) {
