@@ -905,9 +905,9 @@ func (s *interactive) readFailed(res readResult) (bool, error) {
 	if closed && s.outstanding() == 0 && !s.dataMode && s.greeted {
 		idle := time.Duration(0)
 		if !s.lastLine.IsZero() {
-			idle = time.Since(s.lastLine).Round(time.Second)
+			idle = time.Since(s.lastLine)
 		}
-		c.Note(fmt.Sprintf("the server closed the connection while it owed no answer, %v after the client's last line: servers end idle sessions on their own timer (RFC 5321 §4.5.3.2.7, RFC 1939 §3, RFC 9051 §5.4)", idle),
+		c.Note(fmt.Sprintf("the server closed the connection while it owed no answer, %s after the client's last line: servers end idle sessions on their own timer (RFC 5321 §4.5.3.2.7, RFC 1939 §3, RFC 9051 §5.4)", wire.FormatDuration(idle)),
 			AnnInteractiveServerClosed, nil)
 		return true, c.Fail("read", fmt.Errorf("server closed the connection: %w", res.err), ExplainClosedEarly)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -179,7 +180,12 @@ func TestInteractiveServerClosesIdle(t *testing.T) {
 	n := find(evs, 0, func(ev wire.Event) bool { return ev.Annotation == AnnInteractiveServerClosed })
 	e := errorEvent(evs)
 	if n < 0 || e == nil || e.Err.Explain != ExplainClosedEarly || e.Seq < evs[n].Seq {
-		t.Errorf("note %d, error %+v\n%s", n, e, dump(evs))
+		t.Fatalf("note %d, error %+v\n%s", n, e, dump(evs))
+	}
+	// The idle time as people read it (wire.FormatDuration): "0.00 ms",
+	// not Go's "0s".
+	if !regexp.MustCompile(`, [0-9.:]+ (ms|s|min|h) after the client's last line`).MatchString(evs[n].Text) {
+		t.Errorf("note: %s", evs[n].Text)
 	}
 }
 

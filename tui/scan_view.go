@@ -96,7 +96,7 @@ func (s *scanScreen) statusLine() string {
 	case s.err != nil:
 		return st.Error.Render("scan failed: " + wire.SafeString(s.err.Error()))
 	case s.report != nil:
-		text := fmt.Sprintf("%d ports in %s%s · %s", len(s.report.Ports), s.report.Elapsed.Round(10*time.Millisecond), sni,
+		text := fmt.Sprintf("%d ports in %s%s · %s", len(s.report.Ports), wire.FormatDuration(s.report.Elapsed), sni,
 			scan.Verdict(s.report.Findings))
 		switch s.report.Worst {
 		case scan.Bad:

@@ -70,7 +70,7 @@ func JSON(w io.Writer, v any) error {
 func Text(w io.Writer, rep *Report, width int) error {
 	p := &printer{w: w, width: max(width, 60)}
 	p.wrapped(fmt.Sprintf("mailwire scan %s (certificates checked for %s): %s in %s", rep.Host, rep.ServerName,
-		plural(len(rep.Ports), "port"), rep.Elapsed.Round(time.Millisecond)))
+		plural(len(rep.Ports), "port"), wire.FormatDuration(rep.Elapsed)))
 	p.wrapped(Verdict(rep.Findings))
 	p.linef("")
 	p.portTable(rep.Ports)
@@ -88,7 +88,7 @@ func Text(w io.Writer, rep *Report, width int) error {
 // DomainText writes a domain report for a terminal.
 func DomainText(w io.Writer, rep *DomainReport, width int) error {
 	p := &printer{w: w, width: max(width, 60)}
-	p.wrapped(fmt.Sprintf("mailwire scan --domain %s: %s in %s", rep.Domain, plural(len(rep.MX), "MX host"), rep.Elapsed.Round(time.Millisecond)))
+	p.wrapped(fmt.Sprintf("mailwire scan --domain %s: %s in %s", rep.Domain, plural(len(rep.MX), "MX host"), wire.FormatDuration(rep.Elapsed)))
 	p.wrapped(Verdict(rep.Findings))
 	p.linef("")
 	p.linef("DNS and policy")
@@ -259,7 +259,7 @@ func Markdown(w io.Writer, rep *Report) error {
 	p := &printer{w: w}
 	p.linef("# Mail server scan: %s", mdText(rep.Host))
 	p.linef("")
-	p.linef("- **Scanned:** %s, %s, %s", rep.Started.Format(time.RFC3339), plural(len(rep.Ports), "port"), rep.Elapsed.Round(time.Millisecond))
+	p.linef("- **Scanned:** %s, %s, %s", rep.Started.Format(time.RFC3339), plural(len(rep.Ports), "port"), wire.FormatDuration(rep.Elapsed))
 	p.linef("- **Certificates checked for:** %s", mdText(rep.ServerName))
 	p.linef("- **Result:** %s", Verdict(rep.Findings))
 	p.linef("- **Grades:** port 25 by the rules of opportunistic transfer (RFC 7435, RFC 9325 §5.2); the other ports by those of submission and mailbox access (RFC 8314, RFC 8997, RFC 9325 / BCP 195) and %s.", MozillaProfile)
@@ -297,7 +297,7 @@ func DomainMarkdown(w io.Writer, rep *DomainReport) error {
 	p := &printer{w: w}
 	p.linef("# Mail domain scan: %s", mdText(rep.Domain))
 	p.linef("")
-	p.linef("- **Scanned:** %s, %s, %s", rep.Started.Format(time.RFC3339), plural(len(rep.MX), "MX host"), rep.Elapsed.Round(time.Millisecond))
+	p.linef("- **Scanned:** %s, %s, %s", rep.Started.Format(time.RFC3339), plural(len(rep.MX), "MX host"), wire.FormatDuration(rep.Elapsed))
 	p.linef("- **Result:** %s", Verdict(rep.Findings))
 	p.linef("")
 	p.linef("## DNS and policy")

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions/tlsmsg"
@@ -100,6 +101,9 @@ func TestPrinters(t *testing.T) {
 	rep := Scan(t.Context(), labOptions(l))
 	rep.Findings = append(rep.Findings, Finding{Port: 587, Key: KeyCapabilities, Title: "x", Grade: OK,
 		Detail: "a | b <script> *c* [d](e)"})
+	// The time as people read it, wire.FormatDuration's: "20.0 s", not
+	// Go's "20.001s".
+	rep.Elapsed = 20001280 * time.Microsecond
 	var text, md, js bytes.Buffer
 	if err := Text(&text, rep, 80); err != nil {
 		t.Fatal(err)
@@ -109,6 +113,9 @@ func TestPrinters(t *testing.T) {
 	}
 	if err := JSON(&js, rep); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(strings.Fields(text.String()), " "), " in 20.0 s") || !strings.Contains(md.String(), ", 20.0 s") {
+		t.Errorf("the scan's time is not written as people read it:\n%s\n%s", text.String(), md.String())
 	}
 	for _, want := range []string{"PORT  STATE", "Port 587", "✓ ok", "source: RFC", "nothing bad"} {
 		if !strings.Contains(text.String(), want) {
