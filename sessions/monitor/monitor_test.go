@@ -26,7 +26,7 @@ func TestMonitorThirtyClients(t *testing.T) {
 	}
 	byAddr := map[string]Client{}
 	for _, c := range clients {
-		byAddr[c.Addr] = c
+		byAddr[keyOf(c)] = c
 	}
 	careless := 0
 	for i, k := range ks {
@@ -160,7 +160,7 @@ func TestFollow(t *testing.T) {
 	c.reply("smtp", "")
 	var id uint64
 	for _, cl := range m.mon.Clients() {
-		if cl.Addr == c.local {
+		if keyOf(cl) == c.local {
 			id = cl.ID
 		}
 	}

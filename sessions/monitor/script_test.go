@@ -65,7 +65,7 @@ type sent struct {
 type client struct {
 	conn  net.Conn
 	r     *bufio.Reader
-	local string // its address, as the lab sees it
+	local string // its address and the lab's, as the lab sees them (key)
 	sent  []sent
 	err   error
 }
@@ -76,7 +76,7 @@ func dialClient(addr string, cfg *tls.Config) (*client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &client{conn: raw, local: raw.LocalAddr().String()}
+	c := &client{conn: raw, local: connKey(raw.LocalAddr().String(), raw.RemoteAddr().String())}
 	_ = raw.SetDeadline(time.Now().Add(20 * time.Second))
 	if cfg != nil {
 		tc := tls.Client(raw, cfg)
@@ -335,3 +335,9 @@ func waitClosed(tb testing.TB, mon *Monitor, n int) []Client {
 func describe(c Client) string {
 	return fmt.Sprintf("#%d %s %d %s flags=%v cert=%q", c.ID, c.Addr, c.Endpoint.Canonical, c.TLSText(), c.Flags, c.Cert)
 }
+
+// connKey names a connection by both its ends: with a hundred clients, a
+// client's port is soon used again by another, to another lab port.
+func connKey(client, server string) string { return client + "|" + server }
+
+func keyOf(c Client) string { return connKey(c.Addr, c.Endpoint.Addr) }
