@@ -95,6 +95,11 @@ func benchMonitor(b *testing.B, par int) {
 			if hasFlagged(clients, c.local) {
 				careless++
 			}
+			for _, cl := range clients {
+				if keyOf(cl) == c.local && !slices.Equal(cl.Flags, ks[i].flags) {
+					b.Errorf("client %d (%s): %s, want flags %v", i, ks[i].name, describe(cl), ks[i].flags)
+				}
+			}
 			evs := byConn[ids[c.local]]
 			j := 0
 			for _, s := range c.sent {
