@@ -405,10 +405,12 @@ func include(kind, arg string) (string, error) {
 }
 
 // quoteAnnotation is an annotation as a Markdown block quote: its title in
-// bold, its prose, its references, and what to change when it says.
+// bold on a line of its own (glamour loses the quote's mark when it wraps
+// a line that mixes bold and plain text), its prose, its references, and
+// what to change when it says.
 func quoteAnnotation(a Annotation) string {
 	paras := strings.Split(a.Text, "\n\n")
-	paras[0] = "**" + strings.TrimSuffix(a.Title, ".") + ".** " + paras[0]
+	paras = append([]string{"**" + strings.TrimSuffix(a.Title, ".") + "**"}, paras...)
 	paras[len(paras)-1] += " (" + JoinRefs(a.Refs) + ")"
 	if a.Fix != "" {
 		paras = append(paras, "*Fix:* "+a.Fix)

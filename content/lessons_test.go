@@ -325,7 +325,7 @@ func TestLessonIncludes(t *testing.T) {
 	}
 	d, _ := LessonByName("dane")
 	a, _ := Lookup("dane.tlsa.match")
-	if !strings.Contains(d.Body, "**"+a.Title+".**") || !strings.Contains(d.Body, JoinRefs(a.Refs)) {
+	if !strings.Contains(d.Body, "> **"+strings.TrimSuffix(a.Title, ".")+"**\n>\n> ") || !strings.Contains(d.Body, JoinRefs(a.Refs)) {
 		t.Error("the dane lesson does not quote dane.tlsa.match with its title and references")
 	}
 	s, _ := LessonByName("starttls")

@@ -179,8 +179,8 @@ func TestTargetModePortTable(t *testing.T) {
 	if m.active != screenPorts || !strings.Contains(plain(m), "target mx.example.test") {
 		t.Fatalf("esc esc: screen %v\n%s", m.active, plain(m))
 	}
-	mustUpdate(t, m, keyCode(tea.KeyDown)) // 587
-	mustUpdate(t, m, keyText('l'))         // 465
+	mustUpdate(t, m, keyCode(tea.KeyDown))  // 587
+	mustUpdate(t, m, keyCode(tea.KeyRight)) // 465
 	pump(t, m, mustUpdate(t, m, keyCode(tea.KeyEnter)))
 	want := SessionRequest{Port: 465, Target: "mx.example.test:465", Proto: "smtp", TLSMode: "implicit", Label: "target",
 		ServerName: "mail.example.test", CAFile: "/tmp/ca.pem", User: "me"}

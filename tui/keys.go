@@ -5,8 +5,8 @@ import "charm.land/bubbles/v2/key"
 // KeyMap holds every key binding of the TUI. Screens match with key.Matches
 // and expose the bindings they use through help.KeyMap. Two bindings may
 // share a key when no screen uses both (K/J scroll the port table's detail
-// pane and the session's detail pane; l is a column on the port table and
-// the lens on the session screen).
+// pane and the session's detail pane). l opens a lesson from every screen,
+// so no screen binds it to anything else.
 type KeyMap struct {
 	Up, Down, Left, Right key.Binding
 	// Move is for help display only: one entry standing for the four arrows.
@@ -61,6 +61,12 @@ type KeyMap struct {
 	Present                  key.Binding
 	PresentNext, PresentPrev key.Binding
 
+	// Lessons (lesson.go): l opens the lesson on the topic of the screen
+	// in front; on the lesson, tab and shift+tab choose a "Try it" link
+	// and enter opens it.
+	Lesson             key.Binding
+	NextLink, PrevLink key.Binding
+
 	Help, Quit key.Binding
 }
 
@@ -72,8 +78,8 @@ func DefaultKeyMap() KeyMap {
 		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		Left:     key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "explicit TLS column")),
-		Right:    key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "implicit TLS column")),
-		Move:     key.NewBinding(key.WithKeys("up", "down", "left", "right"), key.WithHelp("←↓↑→/hjkl", "select port")),
+		Right:    key.NewBinding(key.WithKeys("right"), key.WithHelp("→", "implicit TLS column")),
+		Move:     key.NewBinding(key.WithKeys("up", "down", "left", "right"), key.WithHelp("←↓↑→/hjk", "select port")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "K"), key.WithHelp("pgup/K", "scroll up")),
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "J"), key.WithHelp("pgdn/J", "scroll down")),
 		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run session")),
@@ -88,7 +94,7 @@ func DefaultKeyMap() KeyMap {
 		Bottom:     key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "last")),
 		DetailUp:   key.NewBinding(key.WithKeys("K", "shift+up"), key.WithHelp("K", "detail up")),
 		DetailDown: key.NewBinding(key.WithKeys("J", "shift+down"), key.WithHelp("J", "detail down")),
-		Lens:       key.NewBinding(key.WithKeys("tab", "l"), key.WithHelp("tab/l", "lens")),
+		Lens:       key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "lens")),
 		Reveal:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "show password")),
 		Step:       key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "step mode")),
 		Next:       key.NewBinding(key.WithKeys("space", "right"), key.WithHelp("space/→", "next step")),
@@ -133,6 +139,10 @@ func DefaultKeyMap() KeyMap {
 		Present:     key.NewBinding(key.WithKeys("P", "f5"), key.WithHelp("P", "presenter mode")),
 		PresentNext: key.NewBinding(key.WithKeys("pgdown", "space", "right"), key.WithHelp("pgdn/space/→", "next step")),
 		PresentPrev: key.NewBinding(key.WithKeys("pgup", "left", "backspace"), key.WithHelp("pgup/←", "previous step")),
+
+		Lesson:   key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "lesson")),
+		NextLink: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab/⇧tab", "choose link")),
+		PrevLink: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("⇧tab", "previous link")),
 
 		Help: key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit: key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),

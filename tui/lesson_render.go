@@ -29,12 +29,26 @@ import (
 // columns: glamour's default is 2, one is enough inside a screen.
 const lessonMargin = 1
 
+// quoteMark is the mark before each line of a block quote (an annotation
+// a lesson quotes), and quoteMarkPlain its NO_COLOR form. Glamour counts
+// a quote's indent in marks, not cells, so a two-cell mark ("│ ", its
+// own) makes the quoted lines one cell too wide: it wraps them again and
+// the last word of a line lands on a line of its own, without the mark.
+// A one-cell mark keeps the widths right; the left eighth block leaves a
+// gap before the text.
+const (
+	quoteMark      = "▏"
+	quoteMarkPlain = "|"
+)
+
 // lessonStyle is the glamour style of a theme.
 func lessonStyle(st Styles, noColor bool) gansi.StyleConfig {
 	margin := uint(lessonMargin)
 	if noColor {
 		cfg := gstyles.NoTTYStyleConfig
 		cfg.Document.Margin = &margin
+		mark := quoteMarkPlain
+		cfg.BlockQuote.IndentToken = &mark
 		return cfg
 	}
 	cfg := gstyles.DarkStyleConfig
@@ -57,6 +71,8 @@ func lessonStyle(st Styles, noColor bool) gansi.StyleConfig {
 	cfg.LinkText = gansi.StylePrimitive{Color: text, Bold: &yes}
 	cfg.HorizontalRule.Color = muted
 	cfg.BlockQuote.Color = text
+	mark := quoteMark
+	cfg.BlockQuote.IndentToken = &mark
 	cfg.Table.Color = text
 	cfg.Image, cfg.ImageText = gansi.StylePrimitive{Color: heading}, gansi.StylePrimitive{Color: muted, Format: "Image: {{.text}} →"}
 	cfg.DefinitionDescription.Color = text

@@ -39,7 +39,7 @@ func TestKeyboardNavigation(t *testing.T) {
 		{keyCode(tea.KeyUp), 993},   // …and turning back starts from the column the selection is in
 		{keyText('h'), 143},
 		{keyText('k'), 110},
-		{keyText('l'), 995},
+		{keyCode(tea.KeyRight), 995},
 		{keyText('k'), 465},
 		{keyText('k'), 25},  // SMTP: only explicit
 		{keyText('j'), 587}, // back down from where the selection is (issue 12)

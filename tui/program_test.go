@@ -39,7 +39,7 @@ func TestProgramSmoke(t *testing.T) {
 		t.Fatal("StartLab was not called")
 	}
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyDown})
-	tm.Send(tea.KeyPressMsg{Code: 'l', Text: "l"})
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyRight})
 	waitFor("over implicit TLS")
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
 	waitFor("s_client")

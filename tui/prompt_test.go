@@ -313,9 +313,9 @@ func TestPromptFocusAndEnd(t *testing.T) {
 	if !s.onTimeline || m.typing() {
 		t.Fatal("shift+tab did not move to the timeline")
 	}
-	mustUpdate(t, m, keyText('l'))
+	mustUpdate(t, m, keyCode(tea.KeyTab))
 	if s.lens == lens.Endpoint {
-		t.Error("l on the timeline did not change the lens")
+		t.Error("tab on the timeline did not change the lens")
 	}
 	mustUpdate(t, m, keyCode(tea.KeyEscape))
 	if s.onTimeline || m.active != screenSession {

@@ -81,9 +81,9 @@ func TestReplayScreenWorks(t *testing.T) {
 	if !strings.Contains(plain(m), "STARTTLS stripped") {
 		t.Fatalf("no scenario header:\n%s", plain(m))
 	}
-	press(m, "l")
+	pressKey(m, tea.KeyPressMsg{Code: tea.KeyTab})
 	if !observer(s.lens) || !strings.Contains(plain(m), "EAVESDROPPER LENS") {
-		t.Error("l did not switch to the eavesdropper lens")
+		t.Error("tab did not switch to the eavesdropper lens")
 	}
 	press(m, "f")
 	if s.legs.all() {

@@ -12,9 +12,9 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
 
@@ -28,6 +28,7 @@ const (
 	screenForm    // the connect form (connect_form.go)
 	screenScan    // a host's scan (scan.go)
 	screenMonitor // the lab monitor (monitor.go)
+	screenLesson  // a lesson (lesson.go)
 )
 
 // screen is the contract every screen meets: a Bubble Tea model that renders
@@ -76,6 +77,9 @@ type Model struct {
 	// COLORFGBG (read from tea.EnvMsg) no longer overrides.
 	bgKnown bool
 	opened  bool // Options.Open was opened
+	// noColor: the terminal shows no colours (NO_COLOR, or none to
+	// show), so lessons render in glamour's notty style.
+	noColor bool
 	// shortHelp is the help bar last made (shortHelpView).
 	shortHelp helpMemo
 }
@@ -237,6 +241,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case openSessionMsg, openPickerMsg, openFormMsg, openScanMsg, switchScreenMsg:
 		return m, m.navigate(msg)
 
+	case openLessonMsg, openReplayMsg, lessonStatusMsg:
+		return m, m.navigateLesson(msg)
+
+	case tea.ColorProfileMsg:
+		m.noColor = msg.Profile == colorprofile.NoTTY || msg.Profile == colorprofile.ASCII
+		return m, nil
+
 	case presentMsg:
 		return m, m.setPresent(msg.on)
 
@@ -268,6 +279,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.help.ShowAll = !m.help.ShowAll
 			m.resize() // the full help is taller
 			return m, nil
+		case key.Matches(msg, m.common.Keys.Lesson) && m.active != screenLesson:
+			return m, m.openLesson()
 		}
 	}
 	s, cmd := m.screens[m.active].Update(msg)
@@ -325,8 +338,8 @@ func (m *Model) navigate(msg tea.Msg) tea.Cmd {
 		if msg.to == screenPorts && m.active == screenSession && m.sessionFrom == screenMonitor {
 			msg.to = screenMonitor // back to the clients
 		}
-		if msg.to == screenPorts && m.active == screenSession && m.sessionFrom == screenScan {
-			msg.to = screenScan // back to the findings the session was opened from
+		if msg.to == screenPorts && m.active == screenSession && (m.sessionFrom == screenScan || m.sessionFrom == screenLesson) {
+			msg.to = m.sessionFrom // back to the findings or the lesson the session was opened from
 		}
 		if _, ok := m.screens[msg.to]; ok {
 			m.active = msg.to
@@ -383,14 +396,7 @@ func (m *Model) openOnStart() (SessionRequest, bool) {
 	if p, ok := m.screens[screenPorts].(*portsScreen); ok {
 		p.selectPort(o.Port) // esc leads back to it
 	}
-	req := SessionRequest{Port: o.Port, Scenario: o.Scenario, Variant: o.Variant, Label: "lab",
-		Target: m.common.Lab.Info.ListenHost}
-	if addr, ok := m.common.Lab.Info.Endpoints[o.Port]; ok && addr != "" {
-		req.Target = addr
-		if so, err := sessions.OptionsForPort(addr, o.Port); err == nil {
-			req.Proto, req.TLSMode = so.Proto, string(so.TLSMode)
-		}
-	}
+	req, _ := m.common.labRequest(o.Port, o.Scenario, o.Variant)
 	return req, true
 }
 
@@ -526,7 +532,7 @@ func (m *Model) fullHelpView(groups [][]key.Binding) string {
 	}
 	var rows [][][]key.Binding
 	var row [][]key.Binding
-	for _, g := range append(slices.Clone(groups), m.sharedNotes(), m.globalKeys()) {
+	for _, g := range append(slices.Clone(groups), m.sharedNotes(), m.fullGlobalKeys()) {
 		if width(g) == 0 {
 			continue // no enabled key
 		}
@@ -631,6 +637,10 @@ func (m *Model) screenTitle() string {
 	case screenScan:
 		if s, ok := m.screens[screenScan].(*scanScreen); ok {
 			return "scan " + wire.SafeString(s.req.Host)
+		}
+	case screenLesson:
+		if s, ok := m.screens[screenLesson].(*lessonScreen); ok {
+			return "lesson " + s.lesson.Title
 		}
 	}
 	return "mailwire"

@@ -695,7 +695,7 @@ func TestScenarioHelp(t *testing.T) {
 	}
 	m := newScenarioModel(t, 120, 40, &fakeSessions{evs: fixtureHops()}, SessionRequest{Scenario: "hops"})
 	s := session(m)
-	if got := keysOf(s.ShortHelp()); got != "i f c tab/l s S x esc / y ↑/k ↓/j" {
+	if got := keysOf(s.ShortHelp()); got != "i f c tab s S x esc / y ↑/k ↓/j" {
 		t.Errorf("scenario help %q", got)
 	}
 	if got := s.panel.helpBinding().Help().Desc; got != "hop diagram" {

@@ -189,9 +189,9 @@ func TestSessionLensToggle(t *testing.T) {
 	if !strings.Contains(tl, "EHLO client.mailwire.invalid") {
 		t.Errorf("eavesdropper timeline lacks the cleartext EHLO:\n%s", tl)
 	}
-	mustUpdate(t, m, keyText('l'))
+	mustUpdate(t, m, keyCode(tea.KeyTab))
 	if s.lens != lens.Endpoint || !strings.Contains(plain(m), "ENDPOINT LENS") {
-		t.Error("l did not switch back to the endpoint lens")
+		t.Error("tab did not switch back to the endpoint lens")
 	}
 }
 
