@@ -33,7 +33,10 @@ func (s *scanScreen) layout() scanLayout {
 	rest := max(0, h-l.headerH-l.portsH-2) // a blank line and the findings heading
 	if w >= scanWide {
 		l.wide = true
-		l.listW = min(56, w/2)
+		// As wide as the longest finding's line, from 56 cells up to half
+		// the screen: at 160 columns the titles were cut at 56 while the
+		// detail had 100.
+		l.listW = min(max(56, s.widestFinding()), w/2)
 		l.detailW = w - l.listW - 1
 		l.listRows, l.detailH = rest, rest
 		return l
@@ -241,17 +244,32 @@ func (s *scanScreen) findingsHeading() string {
 	return fmt.Sprintf("Findings (%d), the worst first", len(s.findings))
 }
 
+// findingLine is a finding's line in the list, before it is cut to the
+// list's width.
+func findingLine(f scan.Finding) string {
+	where := "host"
+	if f.Port != 0 {
+		where = fmt.Sprint(f.Port)
+	}
+	return fmt.Sprintf(" %s %-4s %s", gradeGlyph(f.Grade), where, f.Title)
+}
+
+// widestFinding is the width of the longest finding's line.
+func (s *scanScreen) widestFinding() int {
+	w := 0
+	for _, f := range s.findings {
+		w = max(w, ansi.StringWidth(findingLine(f)))
+	}
+	return w
+}
+
 // listLines is the list of findings, listRows lines of listW cells.
 func (s *scanScreen) listLines(l scanLayout) []string {
 	st := s.c.Styles
 	var out []string
 	for i := s.top; i < len(s.findings) && len(out) < l.listRows; i++ {
 		f := s.findings[i]
-		where := "host"
-		if f.Port != 0 {
-			where = fmt.Sprint(f.Port)
-		}
-		text := ansi.Truncate(fmt.Sprintf(" %s %-4s %s", gradeGlyph(f.Grade), where, f.Title), l.listW, "…")
+		text := ansi.Truncate(findingLine(f), l.listW, "…")
 		text += strings.Repeat(" ", max(0, l.listW-ansi.StringWidth(text)))
 		switch {
 		case i == s.sel:
