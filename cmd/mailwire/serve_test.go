@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +17,6 @@ import (
 
 	"github.com/mailwire/mailwire/internal/sshserve"
 	"github.com/mailwire/mailwire/internal/sshserve/sshtest"
-	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // classServer is mailwire serve running in the test, on 127.0.0.1:0.
@@ -288,34 +288,40 @@ func TestServeUsage(t *testing.T) {
 	}
 }
 
-// Off loopback with a passphrase: a warning on stderr, and the students
-// get in with the passphrase only.
+// Off loopback: a warning on stderr that says who gets in, and the
+// addresses students type rather than the wildcard. The banner is
+// printed for an address never listened on: tests reach 127.0.0.0/8
+// only.
 func TestServeWarnsOffLoopback(t *testing.T) {
-	t.Setenv(envClassPassphrase, "tls-or-bust")
-	for _, v := range []string{"XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"} {
-		t.Setenv(v, t.TempDir())
-	}
-	var out, errOut syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, &out, &errOut, serveFlags{ssh: "0.0.0.0:0", stateDir: t.TempDir(), offset: 10000,
-			limits: sshserve.DefaultLimits(), budget: wire.DefaultBudget()})
-	}()
-	waitOutput(t, &out, "Students (ctrl+c to stop):")
-	if !strings.Contains(errOut.String(), "WARNING: listening on 0.0.0.0:") || !strings.Contains(errOut.String(), "the class passphrase") {
-		t.Errorf("no warning:\n%s", errOut.String())
-	}
-	if strings.Contains(out.String(), "ssh -p") && strings.Contains(out.String(), " 0.0.0.0\n") {
-		t.Errorf("students told to connect to 0.0.0.0:\n%s", out.String())
-	}
-	if !strings.Contains(out.String(), "Access:            the class passphrase") {
-		t.Errorf("banner:\n%s", out.String())
-	}
-	cancel()
-	if err := <-done; err != nil {
+	key, _, err := sshserve.LoadOrCreateHostKey(filepath.Join(t.TempDir(), sshserve.HostKeyFile))
+	if err != nil {
 		t.Fatal(err)
+	}
+	for _, c := range []struct{ flag, listened string }{{"0.0.0.0:2222", "[::]:2222"}, {":2222", "[::]:2222"}, {"192.0.2.10:2222", "192.0.2.10:2222"}} {
+		var out, errOut strings.Builder
+		f := serveFlags{ssh: c.flag, limits: sshserve.DefaultLimits()}
+		printServeBanner(&out, &errOut, f, sshserve.Access{Passphrase: "p"}, c.listened, key, "/state/key", true)
+		if want := "WARNING: listening on " + c.flag + ", not on loopback"; !strings.Contains(errOut.String(), want) ||
+			!strings.Contains(errOut.String(), "anyone who has the class passphrase gets in") {
+			t.Errorf("%s: the warning does not say %q and who gets in:\n%s", c.flag, want, errOut.String())
+		}
+		connect := regexp.MustCompile(`(?m)^(?:Students connect:|               or)  ssh -p 2222 (\S+)`).FindAllStringSubmatch(out.String(), -1)
+		if len(connect) == 0 {
+			t.Errorf("%s: no address for students:\n%s", c.flag, out.String())
+		}
+		for _, m := range connect {
+			if ip := net.ParseIP(m[1]); ip != nil && (ip.IsUnspecified() || ip.IsLoopback()) {
+				t.Errorf("%s: students told to connect to %s:\n%s", c.flag, m[1], out.String())
+			}
+		}
+		if !strings.Contains(out.String(), "Access:            the class passphrase") {
+			t.Errorf("%s: banner:\n%s", c.flag, out.String())
+		}
+	}
+	var out, errOut strings.Builder
+	printServeBanner(&out, &errOut, serveFlags{ssh: "127.0.0.1:2222"}, sshserve.Access{}, "127.0.0.1:2222", key, "/state/key", false)
+	if errOut.Len() != 0 || !strings.Contains(out.String(), "Students connect:  ssh -p 2222 127.0.0.1\n") {
+		t.Errorf("loopback: stderr %q, banner:\n%s", errOut.String(), out.String())
 	}
 }
 
