@@ -637,15 +637,26 @@ func (p *pickerScreen) ShortHelp() []key.Binding {
 	open.SetHelp("enter", "choose")
 	out := []key.Binding{open, k.Back}
 	if p.stage == pickScenario && p.port != 0 {
-		out = append(out, k.AllItems)
+		out = append(out, p.allItemsKey())
 	}
 	// Moving last: the root drops the last keys when the line is full.
 	return append(out, k.Up, k.Down)
+}
+
+// allItemsKey is a's help: what it does from here, as the header says
+// ("a: all", "a: only port 587"); the bar said "a all scenarios" over the
+// full list too.
+func (p *pickerScreen) allItemsKey() key.Binding {
+	b := p.c.Keys.AllItems
+	if p.all && p.port != 0 {
+		b.SetHelp("a", fmt.Sprintf("only port %d", p.port))
+	}
+	return b
 }
 
 func (p *pickerScreen) FullHelp() [][]key.Binding {
 	k := p.c.Keys
 	open := k.Open
 	open.SetHelp("enter", "choose")
-	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {open, k.Number, k.Back, k.AllItems}}
+	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {open, k.Number, k.Back, p.allItemsKey()}}
 }
