@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,7 +78,7 @@ func (s *Server) admitScreen(next ssh.Handler) ssh.Handler {
 		sess.Context().SetValue(screenKey{}, sc)
 		total, fromAddr := s.adm.counts(sc.student.Addr)
 		s.logf("student %d (user %q from %s, %s) opened a screen, %d×%d %s; %d of %d connected, %d of %d from that address",
-			sc.student.ID, sc.student.User, sc.student.Addr, method(sess), sc.student.Width, sc.student.Height, sc.student.Term,
+			sc.student.ID, sc.student.User, sc.student.Addr, method(sess), sc.student.Width, sc.student.Height, logWord(sc.student.Term),
 			total, s.cfg.Limits.MaxSessions, fromAddr, s.cfg.Limits.MaxPerAddr)
 		go s.watchIdle(sc)
 		next(sess) // the program runs (bubbletea middleware)
@@ -203,4 +204,19 @@ func (s *Server) watchIdle(sc *screen) {
 			t.Reset(idle - since)
 		}
 	}
+}
+
+// logWord is a word a client chose (its TERM) as the operator's log shows
+// it: as it is when it is a plain word, quoted otherwise, so that no
+// control character from a student reaches the operator's terminal.
+func logWord(s string) string {
+	if s == "" || len(s) > 64 {
+		return strconv.Quote(s)
+	}
+	for _, r := range s {
+		if r <= ' ' || r > '~' || r == '"' {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }

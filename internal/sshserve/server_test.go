@@ -578,3 +578,36 @@ func TestAddrKey(t *testing.T) {
 		}
 	}
 }
+
+// What a client chooses reaches the operator's log quoted when it is not
+// a plain word: no escape sequence from a student on the operator's
+// terminal.
+func TestLogIsSafe(t *testing.T) {
+	ts := startServer(t, Access{}, Limits{})
+	c, err := sshtest.Dial(ts.addr, &gossh.ClientConfig{User: "eve\x1b]0;owned\x07"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sshtest.Open(c, sshtest.Options{Term: "xterm\x1b[2J"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.WaitText(5*time.Second, "student"); err != nil {
+		t.Fatal(err)
+	}
+	log := ts.logText()
+	if strings.ContainsAny(log, "\x1b\x07") {
+		t.Errorf("a control character reached the log: %q", log)
+	}
+	for _, want := range []string{`user "eve\x1b]0;owned\a"`, `"xterm\x1b[2J"`} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %s: %q", want, log)
+		}
+	}
+	for in, want := range map[string]string{"xterm-256color": "xterm-256color", "": `""`, "a b": `"a b"`, "tmux\u00e9": `"tmuxé"`} {
+		if got := logWord(in); got != want {
+			t.Errorf("logWord(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
