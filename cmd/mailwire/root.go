@@ -177,7 +177,7 @@ func runTUI(cmd *cobra.Command, args []string, f tuiFlags) error {
 	keeper := &labKeeper{listen: f.listen, offset: f.offset, stateDir: stateDir, budget: f.budget}
 	// The connect form (c) types sessions against real servers, with the
 	// defaults of mailwire connect: system roots, no flags.
-	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, StartLab: keeper.start, OpenSession: keeper.openSession,
+	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, StartLab: keeper.start, OpenSession: keeper.openSession, OpenScan: keeper.openScan,
 		OpenPrompt: promptOpener(sessions.Options{Budget: f.budget}, nil), RecentFile: tui.DefaultRecentFile(), Open: open, Theme: theme, Present: f.present}), tea.WithContext(ctx))
 	_, runErr := p.Run()
 	closeErr := keeper.close()

@@ -447,28 +447,11 @@ func runScanScreen(ctx context.Context, out io.Writer, job scanJob, f scanFlags,
 			}
 			so.Roots = pool
 		}
-		ch := make(chan tui.ScanUpdate, 64)
-		send := func(u tui.ScanUpdate) bool {
-			select {
-			case ch <- u:
-				return true
-			case <-ctx.Done():
-				return false
-			}
-		}
-		so.OnProgress = func(p scan.Progress) { send(tui.ScanUpdate{Progress: &p}) }
-		go func() {
-			defer close(ch)
-			rep := scan.Scan(ctx, so)
-			if ctx.Err() != nil {
-				return
-			}
+		return streamScan(ctx, so, func(rep *scan.Report) {
 			mu.Lock()
 			lastReport = rep
 			mu.Unlock()
-			send(tui.ScanUpdate{Report: rep})
-		}()
-		return ch, nil
+		}), nil
 	}
 	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, OpenScan: openScan, Scan: &req,
 		OpenSession: targetOpener(base, &last), OpenPrompt: promptOpener(base, &last),
@@ -486,6 +469,34 @@ func runScanScreen(ctx context.Context, out io.Writer, job scanJob, f scanFlags,
 		return &exitError{code: exitFailed, err: errors.New("scan of " + wire.SafeString(o.Host) + ": left before it finished")}
 	}
 	return scanOutcome(rep.Findings, anyOpen(rep.Ports), "scan of "+rep.Host)
+}
+
+// streamScan runs a scan for the scan screen: its progress, then its
+// report, on the channel, which is closed after the report; done sees the
+// report first. Once ctx is cancelled nothing more is sent.
+func streamScan(ctx context.Context, so scan.Options, done func(*scan.Report)) <-chan tui.ScanUpdate {
+	ch := make(chan tui.ScanUpdate, 64)
+	send := func(u tui.ScanUpdate) bool {
+		select {
+		case ch <- u:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	so.OnProgress = func(p scan.Progress) { send(tui.ScanUpdate{Progress: &p}) }
+	go func() {
+		defer close(ch)
+		rep := scan.Scan(ctx, so)
+		if ctx.Err() != nil {
+			return
+		}
+		if done != nil {
+			done(rep)
+		}
+		send(tui.ScanUpdate{Report: rep})
+	}()
+	return ch
 }
 
 // scanSessionBase are the options of the sessions the scan screen opens
