@@ -58,7 +58,7 @@ func TestLessonTopics(t *testing.T) {
 	}
 	// The scan's findings by the first part of their keys: the host
 	// scan's (scan.*) and the domain scan's DNS ones.
-	want := []string{"screen:ports", "screen:scan", "screen:connect",
+	want := []string{"screen:ports", "screen:scan", "screen:connect", "screen:monitor",
 		"finding:scan", "finding:dane", "finding:dnssec", "finding:mtasts", "finding:tlsrpt", "finding:starttls_policy"}
 	for _, p := range CanonicalPorts() {
 		want = append(want, "port:"+strconv.Itoa(p.Port), "session:"+strconv.Itoa(p.Port))

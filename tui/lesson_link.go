@@ -38,6 +38,10 @@ func (m *Model) lessonTopics() []string {
 			return []string{"scenario:" + s.scen.Name, "screen:ports"}
 		}
 		return []string{"screen:ports"}
+	case *monitorScreen:
+		// The monitor flags clients that log in before TLS or ignore
+		// STARTTLS: what STARTTLS gets wrong.
+		return []string{"screen:monitor"}
 	case *scanScreen:
 		if f, ok := s.selected(); ok {
 			prefix, _, _ := strings.Cut(f.Key, ".")

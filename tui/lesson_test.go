@@ -187,6 +187,18 @@ func TestLessonKey(t *testing.T) {
 			t.Errorf("esc went to screen %v", m.active)
 		}
 	})
+	t.Run("monitor", func(t *testing.T) {
+		m := newMonitorModel(t, 80, 24)
+		from := m.active
+		pump(t, m, mustUpdate(t, m, keyText('l')))
+		if s := lessonOf(t, m); s.lesson.Name != "starttls" {
+			t.Fatalf("l on the monitor opened %s", s.lesson.Name)
+		}
+		pump(t, m, mustUpdate(t, m, keyCode(tea.KeyEscape)))
+		if m.active != from {
+			t.Errorf("esc went to screen %v, not back to the monitor", m.active)
+		}
+	})
 	t.Run("typing", func(t *testing.T) {
 		m := newLessonModel(t, 80, 24, &fakeSessions{})
 		pump(t, m, mustUpdate(t, m, openFormMsg{})) // the connect form: l is text there
