@@ -48,6 +48,7 @@ type conn struct {
 	diss       *dissect.Dissector
 	keys       *dissect.KeyLog
 	random     []byte // the ClientHello's, once registered for the key log
+	version    uint16 // the TLS version, kept when the dissector goes
 	startAsked bool   // the client sent STARTTLS/STLS
 	goAhead    bool   // the server accepted it: its next TLS record starts TLS
 	st         lineState
@@ -124,6 +125,12 @@ func (c *conn) Closed() {
 		Text: fmt.Sprintf("connection closed after %s: %s bytes from the client, %s from the server",
 			wire.FormatDuration(c.closedAt.Sub(c.info.Time)), wire.GroupDigits(c.in), wire.GroupDigits(c.out))})
 	c.em.Flush()
+	// The TLS secrets and the dissector's buffers go with the
+	// connection; what the screens show of them is kept.
+	if c.diss != nil {
+		c.version = c.diss.Version()
+	}
+	c.diss, c.keys = nil, nil
 	c.isOver = true
 	c.over.Store(true)
 	for _, ch := range c.fols {
@@ -340,10 +347,12 @@ func (c *conn) stateLocked() Client {
 	cl := Client{ID: c.info.ID, Addr: c.info.Client, Endpoint: c.info.Endpoint, Opened: c.info.Time,
 		ClosedAt: c.closedAt, Open: !c.isOver, TLS: c.tlsMode, BytesIn: c.in, BytesOut: c.out,
 		Events: len(c.evs), Flags: slices.Clone(c.flags), Cert: c.cert}
+	v := c.version
 	if c.diss != nil {
-		if v := c.diss.Version(); v != 0 {
-			cl.TLSVersion = tlsmsg.VersionName(v)
-		}
+		v = c.diss.Version()
+	}
+	if v != 0 {
+		cl.TLSVersion = tlsmsg.VersionName(v)
 	}
 	if o := c.obs.Observation(); len(o.SNI) > 0 {
 		cl.SNI = o.SNI[0]
