@@ -340,6 +340,29 @@ func checkFlagValues(cmd *cobra.Command) error {
 			return usageError(err)
 		}
 	}
+	if fl.Changed("ssh") {
+		v, _ := fl.GetString("ssh")
+		if _, _, err := splitServeAddr(v); err != nil {
+			return usageError(err)
+		}
+	}
+	if fl.Changed("idle-timeout") {
+		// A string here (the setting's kind); serve's own flag is a
+		// duration.
+		v, _ := fl.GetString("idle-timeout")
+		d, err := time.ParseDuration(v)
+		if err == nil {
+			err = idleTimeoutProblem(d)
+		}
+		if err != nil {
+			return usageError(fmt.Errorf("--idle-timeout %s: %w", v, err))
+		}
+	}
+	for _, name := range []string{"max-students", "max-per-address"} {
+		if v, _ := fl.GetInt(name); fl.Changed(name) && atLeastOne(v) != nil {
+			return usageError(fmt.Errorf("--%s %d: %w", name, v, atLeastOne(v)))
+		}
+	}
 	return nil
 }
 

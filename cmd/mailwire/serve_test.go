@@ -243,6 +243,13 @@ func TestServeConfig(t *testing.T) {
 		}
 	}
 
+	for _, c := range [][]string{{"--idle-timeout", "10s"}, {"--idle-timeout", "soon"}, {"--max-students", "0"}, {"--ssh", "2222"}} {
+		code, _, errOut := runMailwire(t, append([]string{"config"}, c...)...)
+		if code != exitUsage || !strings.Contains(flat(errOut), c[0]) || !strings.Contains(flat(errOut), c[1]) {
+			t.Errorf("config %v: exit %d, want %d naming it:\n%s", c, code, exitUsage, errOut)
+		}
+	}
+
 	for doc, want := range map[string]string{
 		"[serve]\nidle_timeout = '10s'\n":       "line 2: serve.idle_timeout = 10s: want a minute or more",
 		"[serve]\nidle_timeout = 'soon'\n":      "serve.idle_timeout = soon: want a duration such as 30m",
