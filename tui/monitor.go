@@ -166,7 +166,7 @@ func (s *monitorScreen) key(msg tea.KeyPressMsg) tea.Cmd {
 func followRequest(c monitor.Client) SessionRequest {
 	e := c.Endpoint
 	return SessionRequest{Port: e.Canonical, Target: e.Addr, Proto: e.Proto, TLSMode: e.TLS,
-		Label: fmt.Sprintf("lab monitor: client #%d, %s", c.ID, c.Addr), Follow: c.ID}
+		Label: fmt.Sprintf("monitor #%d, client %s", c.ID, c.Addr), Follow: c.ID}
 }
 
 // monitorOpener is Common.OpenSession in a program with a monitor: a

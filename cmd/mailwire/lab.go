@@ -118,6 +118,9 @@ func runLab(ctx context.Context, out, errOut io.Writer, f labFlags) error {
 	if err := checkMonitorMode(f.monitor); err != nil {
 		return err
 	}
+	if f.monitor != "" && (f.hostile != "" || f.caOut != "") {
+		return usageError(errors.New("--monitor watches the lab's own servers: it goes with neither --hostile nor --ca-out"))
+	}
 	if f.monitor == monitorAuto {
 		f.monitor = monitorText
 		if onTerminal(f.in, out) {
