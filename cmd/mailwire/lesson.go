@@ -79,8 +79,11 @@ func listLessons(out io.Writer) error {
 	for _, l := range all {
 		width = max(width, len(l.Name))
 	}
+	indent := strings.Repeat(" ", width+2)
 	for _, l := range all {
-		fmt.Fprintf(out, "%-*s  %s\n%-*s  %s\n", width, l.Name, l.Title, width, "", l.Summary)
+		// The summary under the title, wrapped to 80 columns.
+		summary := lipgloss.Wrap(l.Summary, lessonWidth-len(indent), "")
+		fmt.Fprintf(out, "%-*s  %s\n%s%s\n", width, l.Name, l.Title, indent, strings.ReplaceAll(summary, "\n", "\n"+indent))
 	}
 	fmt.Fprintln(out, "\nRead one with: mailwire lesson NAME")
 	return nil

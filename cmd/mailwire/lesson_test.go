@@ -21,6 +21,11 @@ func TestLessonCommand(t *testing.T) {
 			t.Errorf("the list lacks %s (%s):\n%s", name, l.Title, out)
 		}
 	}
+	for _, line := range strings.Split(out, "\n") {
+		if len([]rune(line)) > lessonWidth {
+			t.Errorf("the list has a line of %d columns: %q", len([]rune(line)), line)
+		}
+	}
 	code, out, errOut = runMailwire(t, "lesson", "starttls")
 	if code != exitOK {
 		t.Fatalf("lesson starttls: exit status %d: %s", code, errOut)
