@@ -76,18 +76,26 @@ func (s *lessonScreen) SetSize(width, height int) {
 	s.refresh()
 }
 
+// lessonMaxWidth is the widest a lesson's text is laid out on a wide
+// screen: longer lines are hard to follow.
+const lessonMaxWidth = 100
+
+// textWidth is the width the lesson's text is laid out at.
+func (s *lessonScreen) textWidth() int { return min(s.width, lessonMaxWidth) }
+
 // render renders the lesson at the screen's width and theme, once per
 // width and theme.
 func (s *lessonScreen) render() lessonText {
 	st := s.c.Styles
-	k := fmt.Sprintf("%d/%s/%v/%v", s.width, st.Theme, st.IsDark, s.noColor)
+	w := s.textWidth()
+	k := fmt.Sprintf("%d/%s/%v/%v", w, st.Theme, st.IsDark, s.noColor)
 	if s.text.key == k {
 		return s.text
 	}
 	t := lessonText{key: k}
-	t.body, t.err = renderMarkdown(s.lesson.BodyMarkdown(), s.width, st, s.noColor)
+	t.body, t.err = renderMarkdown(s.lesson.BodyMarkdown(), w, st, s.noColor)
 	if t.err == nil {
-		t.sources, t.err = renderMarkdown(s.lesson.SourcesMarkdown(), s.width, st, s.noColor)
+		t.sources, t.err = renderMarkdown(s.lesson.SourcesMarkdown(), w, st, s.noColor)
 	}
 	s.text = t
 	return t
@@ -98,7 +106,7 @@ func (s *lessonScreen) render() lessonText {
 func (s *lessonScreen) refresh() {
 	t := s.render()
 	if t.err != nil {
-		s.vp.SetContent(s.c.Styles.Error.Render(wrapText(t.err.Error(), max(s.width-2, 10))))
+		s.vp.SetContent(s.c.Styles.Error.Render(wrapText(t.err.Error(), max(s.textWidth()-2, 10))))
 		return
 	}
 	links, _ := s.links()
@@ -117,7 +125,7 @@ func (s *lessonScreen) links() (text string, at []int) {
 	first := lipgloss.Height(s.text.body) + 1 // the blank line after the body
 	pad := strings.Repeat(" ", lessonMargin)
 	lines := []string{pad + st.Heading.Render("Try it") + st.Muted.Render("  (tab chooses, enter opens)")}
-	w := max(s.width-2*lessonMargin-4, 20)
+	w := max(s.textWidth()-2*lessonMargin-4, 20)
 	for i, t := range s.lesson.Try {
 		at = append(at, first+len(lines))
 		mark, style := "  ", st.Text

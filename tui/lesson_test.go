@@ -269,6 +269,19 @@ func TestLessonLinksResolve(t *testing.T) {
 	}
 }
 
+// On a wide screen the text is laid out at most lessonMaxWidth wide.
+func TestLessonWideScreen(t *testing.T) {
+	m := newLessonModel(t, 160, 48, &fakeSessions{})
+	s := openLessonNamed(t, m, "starttls")
+	widest := 0
+	for _, line := range strings.Split(s.vp.GetContent(), "\n") {
+		widest = max(widest, ansi.StringWidth(strings.TrimRight(ansi.Strip(line), " ")))
+	}
+	if widest > lessonMaxWidth || widest < lessonMaxWidth-10 {
+		t.Errorf("at 160 columns the widest line is %d, want about %d", widest, lessonMaxWidth)
+	}
+}
+
 // tab chooses a link, enter and the link's number open it, and the
 // footer says what enter opens or why it could not.
 func TestLessonScreenKeys(t *testing.T) {
