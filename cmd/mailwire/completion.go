@@ -42,7 +42,7 @@ var valueCompletions = map[string]cobra.CompletionFunc{
 }
 
 // printFormats are the formats of the commands that print a session
-// whole (session, replay): --format html too.
+// (session, replay, connect's line mode; printStream): --format html too.
 var printFormats = fixed("text\tannotated transcript", "json\tJSON Lines, one event per line", "markdown\ta handout",
 	"html\tone self-contained page, both lenses")
 
@@ -70,7 +70,7 @@ func registerCompletions(root *cobra.Command) {
 			if c.Flags().Lookup(name) == nil {
 				continue
 			}
-			if name == "format" && (c.Name() == "session" || c.Name() == "replay") {
+			if name == "format" && (c.Name() == "session" || c.Name() == "replay" || c.Name() == "connect") {
 				fn = printFormats
 			}
 			if name == "format" && c.Name() == "bench" {

@@ -119,7 +119,7 @@ func newConnectCmd() *cobra.Command {
 	fl.StringVar(&f.password, "password", "", "password (visible to other local users in the process list: prefer $MAILWIRE_PASSWORD)")
 	fl.StringVar(&f.tlsMax, "tls-max", "", tlsMaxUsage)
 	fl.DurationVar(&f.timeout, "timeout", 0, "limit for the whole session (default: 1h typed or piped, 30s scripted), and for each answer when shorter than 15s")
-	fl.StringVar(&f.side.format, "format", f.side.format, "line mode's output: text, json (JSON Lines), markdown")
+	fl.StringVar(&f.side.format, "format", f.side.format, "line mode's output: text, json (JSON Lines), markdown, html")
 	fl.TextVar(&f.side.lens, "lens", f.side.lens, "line mode: endpoint, or eavesdropper (only what a passive observer sees)")
 	fl.BoolVar(&f.side.reveal, "reveal", false, "line mode: print passwords instead of masking them")
 	fl.BoolVar(&f.side.hex, "hex", false, "line mode: add a hex+ASCII dump of the bytes (text format)")
