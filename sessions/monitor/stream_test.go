@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"crypto/tls"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,4 +100,30 @@ func FuzzMonitorStream(f *testing.F) {
 			t.Errorf("the last event is %s, not the close", evs[len(evs)-1].Kind)
 		}
 	})
+}
+
+// TestMonitorIMAPLiteralLogin: a LOGIN whose user and password are
+// literals (RFC 9051 §4.3, non-synchronizing ones of RFC 7888) is read as
+// one command with its literals, and its cleartext password flagged.
+func TestMonitorIMAPLiteralLogin(t *testing.T) {
+	m := startMonitored(t, Options{})
+	c, err := dialClient(m.addr(t, 143), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.reply("imap", "")
+	c.send("a1 LOGIN {7+}\r\n" + lab.DemoUser + " {13+}\r\n" + lab.DemoPassword)
+	c.reply("imap", "a1")
+	c.cmd("imap", "a2", "a2 LOGOUT")
+	c.conn.Close()
+	cl := waitClosed(t, m.mon, 1)[0]
+	if want := []Flag{FlagCleartextCredentials, FlagStartTLSIgnored}; !slices.Equal(cl.Flags, want) {
+		t.Errorf("%s, want flags %v", describe(cl), want)
+	}
+	_, evs, _ := m.mon.Client(cl.ID)
+	for _, ev := range evs {
+		if ev.Credential != nil && (ev.Credential.Password != lab.DemoPassword || !strings.HasPrefix(string(ev.Raw), "a1 LOGIN {7+}\r\n")) {
+			t.Errorf("credential %+v on %q", ev.Credential, ev.Raw)
+		}
+	}
 }

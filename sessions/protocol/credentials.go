@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"encoding/base64"
+	"strconv"
 	"strings"
 
 	"github.com/mailwire/mailwire/sessions/wire"
@@ -135,9 +136,8 @@ func b64(s string) (string, bool) {
 	return string(raw), true
 }
 
-// imapStrings parses up to n IMAP astrings: atoms or quoted strings with
-// backslash escapes (RFC 9051 §4.3). Literals ({5}) are not decoded: the
-// bytes follow on the next line.
+// imapStrings parses up to n IMAP astrings: atoms, quoted strings with
+// backslash escapes, and literals whose bytes are in s (RFC 9051 §4.3).
 func imapStrings(s string, n int) []string {
 	var out []string
 	for len(out) < n {
@@ -162,7 +162,23 @@ func imapStrings(s string, n int) []string {
 			continue
 		}
 		if s[0] == '{' {
-			return out
+			// A literal (RFC 9051 §4.3; {n+} non-synchronizing, RFC 7888):
+			// its n octets follow the CRLF after the brace. A reader that
+			// sees a whole command with its literals (the lab monitor)
+			// passes it here in one piece; a literal not all there ends
+			// the parse.
+			end := strings.IndexByte(s, '}')
+			if end < 0 {
+				return out
+			}
+			n, err := strconv.Atoi(strings.TrimSuffix(s[1:end], "+"))
+			rest, ok := strings.CutPrefix(s[end+1:], "\r\n")
+			if err != nil || n < 0 || !ok || len(rest) < n {
+				return out
+			}
+			out = append(out, rest[:n])
+			s = rest[n:]
+			continue
 		}
 		end := strings.IndexByte(s, ' ')
 		if end < 0 {
