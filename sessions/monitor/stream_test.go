@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"crypto/tls"
+	"encoding/base64"
 	"slices"
 	"strings"
 	"testing"
@@ -125,5 +126,49 @@ func TestMonitorIMAPLiteralLogin(t *testing.T) {
 		if ev.Credential != nil && (ev.Credential.Password != lab.DemoPassword || !strings.HasPrefix(string(ev.Raw), "a1 LOGIN {7+}\r\n")) {
 			t.Errorf("credential %+v on %q", ev.Credential, ev.Raw)
 		}
+	}
+}
+
+// TestMonitorAuthLogin: AUTH LOGIN's user and password come as answers to
+// the server's 334 prompts (RFC 4954 §4): the monitor takes them as the
+// AUTH exchange's continuations, not as commands, and flags the password
+// sent before TLS.
+func TestMonitorAuthLogin(t *testing.T) {
+	m := startMonitored(t, Options{})
+	e, err := m.lab.AddEndpoint(587, lab.ModeCleartextAuth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := dialClient(e.Addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.reply("smtp", "")
+	c.cmd("smtp", "", "EHLO login.test")
+	c.cmd("smtp", "", "AUTH LOGIN")
+	c.cmd("smtp", "", base64.StdEncoding.EncodeToString([]byte(lab.DemoUser)))
+	if got := c.cmd("smtp", "", base64.StdEncoding.EncodeToString([]byte(lab.DemoPassword))); !strings.HasPrefix(got, "235") {
+		t.Fatalf("AUTH LOGIN: %q", got)
+	}
+	c.cmd("smtp", "", "QUIT")
+	c.conn.Close()
+	cl := waitClosed(t, m.mon, 1)[0]
+	// In the order raised: AUTH itself ignored the STARTTLS on offer, the
+	// password followed.
+	if want := []Flag{FlagStartTLSIgnored, FlagCleartextCredentials}; !slices.Equal(cl.Flags, want) {
+		t.Errorf("%s, want flags %v", describe(cl), want)
+	}
+	_, evs, _ := m.mon.Client(cl.ID)
+	var conts []string
+	for _, ev := range evs {
+		if ev.Kind == wire.KindLine && ev.Dir == wire.ClientToServer && ev.Line.Command == "" {
+			conts = append(conts, ev.Annotation)
+			if ev.Credential == nil || !ev.Credential.OnWire {
+				t.Errorf("continuation %q without its credential: %+v", ev.Raw, ev.Credential)
+			}
+		}
+	}
+	if !slices.Equal(conts, []string{"smtp.cmd.auth", "smtp.cmd.auth"}) {
+		t.Errorf("continuations %v", conts)
 	}
 }
