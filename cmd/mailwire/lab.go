@@ -180,6 +180,14 @@ func runLab(ctx context.Context, out, errOut io.Writer, f labFlags) error {
 		watchWith(&opts, mon)
 		if f.monitor == monitorScreen {
 			opts.Logf = nil // the screen owns the terminal
+		} else {
+			// The monitor never sees a connection turned away: say so.
+			opts.OnConnect = func(c lab.ConnLog) {
+				if c.Rejected {
+					logs.printf("%s  %-21s → %d %s/%s  rejected: too many connections (not on the monitor)", c.Time.Format("15:04:05.000"),
+						c.Client, c.Endpoint.Canonical, c.Endpoint.Proto, c.Endpoint.TLS)
+				}
+			}
 		}
 	}
 

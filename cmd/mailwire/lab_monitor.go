@@ -46,7 +46,7 @@ func checkMonitorMode(mode string) error {
 func watchWith(opts *lab.Options, mon *monitor.Monitor) {
 	opts.Watch = mon.Watch
 	opts.KeyLogWriter = mon
-	opts.OnConnect = nil // every connection is on the monitor
+	opts.OnConnect = nil // every admitted connection is on the monitor
 }
 
 // addOtherNamePorts starts the other-name twins and returns them.
