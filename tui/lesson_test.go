@@ -261,8 +261,15 @@ func TestLessonLinksResolve(t *testing.T) {
 				}
 				sc := &fakeScans{rep: scanFixture(t)}
 				m.common.OpenScan = sc.open
-				if open, ok := runCmd(t, s.follow(link)).(openScanMsg); !ok || len(open.req.Ports) != len(fakeLabInfo().Endpoints) {
+				open, ok := runCmd(t, s.follow(link)).(openScanMsg)
+				if !ok || len(open.req.Ports) != len(fakeLabInfo().Endpoints) {
 					t.Errorf("%s link %d (%s): with scans, %+v", name, i+1, link, open)
+					continue
+				}
+				pump(t, m, mustUpdate(t, m, open))
+				pump(t, m, mustUpdate(t, m, keyCode(tea.KeyEscape)))
+				if m.active != screenLesson {
+					t.Errorf("%s link %d (%s): esc from the scan went to screen %v, not back to the lesson", name, i+1, link, m.active)
 				}
 			}
 		}

@@ -73,6 +73,9 @@ type Model struct {
 	// sessionFrom is the screen a session was opened from: esc from the
 	// session goes back there when it is the scan screen.
 	sessionFrom screenID
+	// scanFrom is the screen a scan was opened from: esc from the scan
+	// goes back to a lesson whose link opened it.
+	scanFrom screenID
 	// bgKnown: the terminal answered the background colour query, which
 	// COLORFGBG (read from tea.EnvMsg) no longer overrides.
 	bgKnown bool
@@ -330,11 +333,15 @@ func (m *Model) navigate(msg tea.Msg) tea.Cmd {
 		}
 		s := newScanScreen(m.common, msg.req)
 		m.screens[screenScan] = s
+		m.scanFrom = m.active
 		m.active = screenScan
 		m.resize()
 		return s.Init()
 
 	case switchScreenMsg:
+		if msg.to == screenPorts && m.active == screenScan && m.scanFrom == screenLesson {
+			msg.to = screenLesson // back to the lesson whose link opened the scan
+		}
 		if msg.to == screenPorts && m.active == screenSession && m.sessionFrom == screenMonitor {
 			msg.to = screenMonitor // back to the clients
 		}
