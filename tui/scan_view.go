@@ -20,11 +20,10 @@ const scanWide = 110
 
 // scanLayout is where the parts of the scan screen go.
 type scanLayout struct {
-	wide               bool
-	listW, detailW     int
-	listRows, detailH  int
-	headerH, portsH    int
-	findingsHeadingRow bool
+	wide              bool
+	listW, detailW    int
+	listRows, detailH int
+	headerH, portsH   int
 }
 
 func (s *scanScreen) layout() scanLayout {

@@ -54,16 +54,10 @@ func tlsWords(m sessions.TLSMode) string {
 	return string(m)
 }
 
-// writeTextHeader heads a text transcript that goes to a file or a pipe:
-// on a terminal the stderr line above it says the same, but a file would
-// not say what ran, when, and through which lens.
-func writeTextHeader(w, out io.Writer, format, title string, po render.Options) {
-	writeTextHeaderAt(w, out, format, title, po, time.Now(), buildVersion())
-}
-
-// writeTextHeaderAt is writeTextHeader for a session that ran at when,
-// recorded by mailwire version by: a replay says when the recording was
-// made and by which mailwire.
+// writeTextHeaderAt heads a text transcript that goes to a file or a pipe
+// with what ran, when (when) and by which mailwire (by), and through which
+// lens: on a terminal the stderr line above it says the same, but a file
+// would not. A replay gives the recording's time and version.
 func writeTextHeaderAt(w, out io.Writer, format, title string, po render.Options, when time.Time, by string) {
 	if format != "text" {
 		return

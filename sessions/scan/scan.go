@@ -2,7 +2,6 @@ package scan
 
 import (
 	"context"
-	"net"
 	"sync"
 	"time"
 
@@ -114,13 +113,4 @@ func (h *hostScan) scanAll(ctx context.Context) []*PortReport {
 	}
 	wg.Wait()
 	return out
-}
-
-// hostOf is the host part of an address.
-func hostOf(addr string) string {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	return host
 }
