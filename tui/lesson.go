@@ -93,7 +93,8 @@ func (s *lessonScreen) render() lessonText {
 		return s.text
 	}
 	t := lessonText{key: k}
-	t.body, t.err = renderMarkdown(s.lesson.BodyMarkdown(), w, st, s.noColor)
+	// The header names the lesson: the body starts with its text.
+	t.body, t.err = renderMarkdown(s.lesson.Body, w, st, s.noColor)
 	if t.err == nil {
 		t.sources, t.err = renderMarkdown(s.lesson.SourcesMarkdown(), w, st, s.noColor)
 	}

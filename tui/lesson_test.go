@@ -90,7 +90,10 @@ func TestLessonGolden(t *testing.T) {
 				}
 				l, _ := content.LessonByName(name)
 				text := flatten(all)
-				for _, want := range []string{l.Title, "Try it", "Sources", l.Try[0].Text} {
+				if head := strings.SplitN(plain(m), "\n", 2)[0]; !strings.Contains(head, "Lesson: "+l.Title) {
+					t.Errorf("the header does not name the lesson: %q", head)
+				}
+				for _, want := range []string{"Try it", "Sources", l.Try[0].Text} {
 					if !strings.Contains(text, flatten(want)) {
 						t.Errorf("the lesson lacks %q", want)
 					}
