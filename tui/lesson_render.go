@@ -82,10 +82,7 @@ func lessonStyle(st Styles, noColor bool) gansi.StyleConfig {
 // hexColor is a style's foreground as glamour takes it, "#RRGGBB"; nil
 // when the style sets none.
 func hexColor(s lipgloss.Style) *string {
-	c := s.GetForeground()
-	if c == nil {
-		return nil
-	}
+	c := s.GetForeground() // lipgloss.NoColor when the style sets none
 	if _, none := c.(lipgloss.NoColor); none {
 		return nil
 	}

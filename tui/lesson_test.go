@@ -79,7 +79,7 @@ func TestLessonGolden(t *testing.T) {
 					if w := ansi.StringWidth(line); w > 80 {
 						t.Errorf("line %d is %d columns wide: %q", i+1, w, ansi.Strip(line))
 					}
-					if strings.ContainsAny(ansi.Strip(line), "\x1b\x9b") {
+					if strings.ContainsAny(ansi.Strip(line), "\x1b\u009b") {
 						t.Errorf("line %d keeps part of an escape sequence: %q", i+1, line)
 					}
 				}
