@@ -694,7 +694,7 @@ func (s *sessionScreen) detailHint() string {
 	case s.req.Prompt:
 		return "shift+tab: the timeline's keys (s step, tab lens)"
 	}
-	return "s step · tab lens · esc ports"
+	return "s step · tab lens · esc back"
 }
 
 // ShortHelp lists the keys shown in the one-line help bar, most important
