@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
@@ -140,8 +141,10 @@ func (d *dialog) smtpTooEarly(plain string) error {
 		if _, err := d.smtp("EHLO", "EHLO "+o.EHLOName); err != nil {
 			return err
 		}
-		if _, err := d.smtp("AUTH", "AUTH PLAIN "+plain); err != nil {
-			return err
+		if !d.skipDecoyLogin() {
+			if _, err := d.smtp("AUTH", "AUTH PLAIN "+plain); err != nil {
+				return err
+			}
 		}
 	}
 	if r, err := d.smtp("QUIT", "QUIT"); err == nil && r.Code == 221 {
@@ -170,8 +173,10 @@ func (d *dialog) imapTooEarly() error {
 		if err := d.c.StartTLS("imap.note.response_injection_discarded"); err != nil {
 			return err
 		}
-		if _, err := d.imap("LOGIN", login); err != nil {
-			return err
+		if !d.skipDecoyLogin() {
+			if _, err := d.imap("LOGIN", login); err != nil {
+				return err
+			}
 		}
 	}
 	if r, err := d.imap("LOGOUT", ""); err == nil && r.Status == "OK" {
@@ -200,12 +205,27 @@ func (d *dialog) pop3TooEarly(plain string) error {
 		if err := d.c.StartTLS("pop3.note.response_injection_discarded"); err != nil {
 			return err
 		}
-		if _, err := d.pop3("AUTH", "AUTH PLAIN "+plain, false); err != nil {
-			return err
+		if !d.skipDecoyLogin() {
+			if _, err := d.pop3("AUTH", "AUTH PLAIN "+plain, false); err != nil {
+				return err
+			}
 		}
 	}
 	if r, err := d.pop3("QUIT", "QUIT", false); err == nil && r.OK {
 		d.c.Ended()
 	}
 	return nil
+}
+
+// skipDecoyLogin says whether the client leaves out its second login, the
+// one inside TLS, and notes why: a decoy (decoy.go) is no account, so that
+// login could only fail, and a failed login costs the server's failure
+// delay (Postfix asking Dovecot: 10 s) and a line in its log for nothing.
+// The login before TLS, refused or not, is the lesson and the finding.
+func (d *dialog) skipDecoyLogin() bool {
+	if !strings.HasPrefix(d.c.Options().Username, DecoyUserPrefix) {
+		return false
+	}
+	d.c.Note("inside TLS the client would log in again; with a decoy, which is no account, it does not: the login could only fail", "scenario.decoy-no-second-login", nil)
+	return true
 }
