@@ -86,8 +86,7 @@ func KeyLogAnnotationKeys() []string {
 type KeyLog struct {
 	traffic bool // keep the application traffic secrets too
 	mu      sync.Mutex
-	partial []byte // an incomplete line, ≤ maxKeyLogLine
-	skip    bool   // discarding an over-long line up to its newline
+	lines   KeyLogLines
 	entries []keyLogEntry
 }
 
@@ -110,7 +109,22 @@ func NewTrafficKeyLog() *KeyLog { return &KeyLog{traffic: true} }
 func (k *KeyLog) Write(p []byte) (int, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	n := len(p)
+	k.lines.Feed(p, k.addLine)
+	return len(p), nil
+}
+
+// KeyLogLines assembles the lines of a key log written in any chunking,
+// for KeyLog and for whoever routes key log lines (the lab monitor). A
+// line longer than any key log line can be is dropped whole, up to its
+// newline, so that a writer cannot make it hold more than that.
+type KeyLogLines struct {
+	partial []byte // an incomplete line, ≤ maxKeyLogLine
+	skip    bool   // discarding an over-long line up to its newline
+}
+
+// Feed passes each line p completes (with what earlier writes left) to
+// line, without its newline; line must not keep the slice.
+func (s *KeyLogLines) Feed(p []byte, line func([]byte)) {
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
 		chunk := p
@@ -119,22 +133,21 @@ func (k *KeyLog) Write(p []byte) (int, error) {
 		} else {
 			p = nil
 		}
-		if !k.skip {
-			if len(k.partial)+len(chunk) > maxKeyLogLine {
-				k.skip, k.partial = true, k.partial[:0]
+		if !s.skip {
+			if len(s.partial)+len(chunk) > maxKeyLogLine {
+				s.skip, s.partial = true, s.partial[:0]
 			} else {
-				k.partial = append(k.partial, chunk...)
+				s.partial = append(s.partial, chunk...)
 			}
 		}
 		if i < 0 {
 			break
 		}
-		if !k.skip {
-			k.addLine(k.partial)
+		if !s.skip {
+			line(s.partial)
 		}
-		k.skip, k.partial = false, k.partial[:0]
+		s.skip, s.partial = false, s.partial[:0]
 	}
-	return n, nil
 }
 
 // addLine parses one line of the NSS key log format:

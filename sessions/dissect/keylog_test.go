@@ -419,8 +419,8 @@ func TestKeyLogWriter(t *testing.T) {
 	if len(kl.entries) != 1 {
 		t.Errorf("%d entries kept, want 1 (application traffic secrets and junk are dropped)", len(kl.entries))
 	}
-	if len(kl.partial) != 0 {
-		t.Errorf("partial line of %d bytes left", len(kl.partial))
+	if len(kl.lines.partial) != 0 {
+		t.Errorf("partial line of %d bytes left", len(kl.lines.partial))
 	}
 	// Bounded: many lines keep at most maxKeyLogEntries.
 	for i := 0; i < 3*maxKeyLogEntries; i++ {
@@ -434,8 +434,8 @@ func TestKeyLogWriter(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		kl2.Write(bytes.Repeat([]byte("A"), 100))
 	}
-	if len(kl2.partial) > maxKeyLogLine {
-		t.Errorf("partial line grew to %d bytes", len(kl2.partial))
+	if len(kl2.lines.partial) > maxKeyLogLine {
+		t.Errorf("partial line grew to %d bytes", len(kl2.lines.partial))
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailwire/mailwire/sessions/dissect"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
@@ -107,9 +108,8 @@ type Monitor struct {
 	subs      map[*Subscription]struct{}
 	changed   chan struct{} // closed and replaced on every change
 
-	keyMu   sync.Mutex
-	partial []byte // an incomplete key log line
-	skip    bool   // discarding an over-long key log line
+	keyMu    sync.Mutex
+	keyLines dissect.KeyLogLines
 }
 
 // New returns a Monitor.
@@ -273,10 +273,6 @@ func (m *Monitor) register(c *conn, random []byte) {
 	m.mu.Unlock()
 }
 
-// maxKeyLogLine bounds one key log line (the longest real one is about
-// 200 bytes: a label, 64 hex digits of random and 96 of a secret).
-const maxKeyLogLine = 512
-
 // Write is the lab's key log (lab.Options.KeyLogWriter): each line goes
 // to the connection whose ClientHello random it names, whose own KeyLog
 // keeps what its dissector needs; a line for no watched connection is
@@ -284,31 +280,8 @@ const maxKeyLogLine = 512
 func (m *Monitor) Write(p []byte) (int, error) {
 	m.keyMu.Lock()
 	defer m.keyMu.Unlock()
-	n := len(p)
-	for len(p) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		chunk := p
-		if i >= 0 {
-			chunk, p = p[:i], p[i+1:]
-		} else {
-			p = nil
-		}
-		if !m.skip {
-			if len(m.partial)+len(chunk) > maxKeyLogLine {
-				m.skip, m.partial = true, m.partial[:0]
-			} else {
-				m.partial = append(m.partial, chunk...)
-			}
-		}
-		if i < 0 {
-			break
-		}
-		if !m.skip {
-			m.route(m.partial)
-		}
-		m.skip, m.partial = false, m.partial[:0]
-	}
-	return n, nil
+	m.keyLines.Feed(p, m.route)
+	return len(p), nil
 }
 
 // route passes one key log line ("LABEL <random hex> <secret hex>") to its
