@@ -667,23 +667,14 @@ func literalName(proto string) string {
 }
 
 // imapLiteral reports whether a line ends in a literal's announcement
-// "{n}", "{n+}" (RFC 7888) or "~{n}" (RFC 3516), and its size; sizes too
-// large for an int come back as maxLiteral+1.
+// (protocol.AnnouncedLiteral) and its size; sizes too large for the relay
+// come back as maxLiteral+1.
 func imapLiteral(line []byte) (int, bool) {
-	s := strings.TrimRight(string(line), "\r\n")
-	if !strings.HasSuffix(s, "}") {
+	n, ok := protocol.AnnouncedLiteral(string(line))
+	if !ok {
 		return 0, false
 	}
-	i := strings.LastIndexByte(s, '{')
-	if i < 0 {
-		return 0, false
-	}
-	num := strings.TrimSuffix(s[i+1:len(s)-1], "+")
-	if num == "" || strings.ContainsFunc(num, func(r rune) bool { return r < '0' || r > '9' }) {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(num, 10, 31)
-	if err != nil || n > maxLiteral {
+	if n > maxLiteral {
 		return maxLiteral + 1, true
 	}
 	return int(n), true

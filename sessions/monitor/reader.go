@@ -240,7 +240,7 @@ func (r *reader) clientLine(line []byte, layer wire.Layer) {
 		return
 	}
 	r.accumulate(line)
-	if n, ok := literalLen(line); ok && c.proto == protocol.IMAP {
+	if n, ok := protocol.AnnouncedLiteral(string(line)); ok && c.proto == protocol.IMAP {
 		// A literal follows (RFC 9051 §4.3): it belongs to this command.
 		r.mode, r.left = modeCount, n
 		if n == 0 {
@@ -315,24 +315,6 @@ func isDotLine(line []byte) bool {
 	return bytes.Equal(line, []byte(".\r\n")) || bytes.Equal(line, []byte(".\n"))
 }
 
-// literalLen reads an IMAP literal's announced size at the end of a line:
-// {n} or {n+} (RFC 9051 §4.3, RFC 7888).
-func literalLen(line []byte) (int64, bool) {
-	s := strings.TrimRight(string(line), "\r\n")
-	if !strings.HasSuffix(s, "}") {
-		return 0, false
-	}
-	i := strings.LastIndexByte(s, '{')
-	if i < 0 {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(strings.TrimSuffix(s[i+1:len(s)-1], "+"), 10, 64)
-	if err != nil || n < 0 {
-		return 0, false
-	}
-	return n, true
-}
-
 // serverLine handles one line the server wrote.
 func (r *reader) serverLine(line []byte, layer wire.Layer) {
 	c := r.c
@@ -359,7 +341,7 @@ func (r *reader) serverLine(line []byte, layer wire.Layer) {
 			return
 		}
 	case protocol.IMAP:
-		if n, ok := literalLen(line); ok && n > 0 {
+		if n, ok := protocol.AnnouncedLiteral(string(line)); ok && n > 0 {
 			r.mode, r.left = modeCount, n
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -185,15 +186,8 @@ func isCtlOrSpace(r rune) bool { return r <= ' ' || r == 0x7f }
 // size; strict refuses one over imapMaxLiteral. RFC 9051 §4.3 sets no
 // maximum; a number past 2^63 is a malformed response.
 func imapLiteral(s string, strict bool) (int64, bool, error) {
-	if !strings.HasSuffix(s, "}") {
-		return 0, false, nil
-	}
-	i := strings.LastIndexByte(s, '{')
-	if i < 0 {
-		return 0, false, nil
-	}
-	num := strings.TrimSuffix(s[i+1:len(s)-1], "+")
-	if num == "" || strings.ContainsFunc(num, func(r rune) bool { return r < '0' || r > '9' }) {
+	num, ok := literalDigits(s)
+	if !ok {
 		return 0, false, nil
 	}
 	n, err := strconv.ParseInt(num, 10, 64)
@@ -206,6 +200,41 @@ func imapLiteral(s string, strict bool) (int64, bool, error) {
 			ErrTooManyLines, ErrLiteralTooBig, wire.Truncate(num, 20), imapMaxLiteral)
 	}
 	return n, true, nil
+}
+
+// literalDigits returns the size's digits when s (without CRLF) ends in a
+// literal's announcement: "{n}", "{n+}" (RFC 7888) or "~{n}" (RFC 3516).
+func literalDigits(s string) (string, bool) {
+	if !strings.HasSuffix(s, "}") {
+		return "", false
+	}
+	i := strings.LastIndexByte(s, '{')
+	if i < 0 {
+		return "", false
+	}
+	num := strings.TrimSuffix(s[i+1:len(s)-1], "+")
+	if num == "" || strings.ContainsFunc(num, func(r rune) bool { return r < '0' || r > '9' }) {
+		return "", false
+	}
+	return num, true
+}
+
+// AnnouncedLiteral reports whether an IMAP line (with or without its CRLF)
+// ends in a literal's announcement, "{n}", "{n+}" (RFC 9051 §4.3, RFC 7888)
+// or "~{n}" (RFC 3516), and the n octets that follow it; a size past 2^63-1
+// comes back as math.MaxInt64, for the caller's bound to refuse. The one
+// home of the rule for the readers that follow a conversation from
+// outside it (the attacker's relay, the lab monitor, the load generator).
+func AnnouncedLiteral(line string) (int64, bool) {
+	num, ok := literalDigits(strings.TrimRight(line, "\r\n"))
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil {
+		return math.MaxInt64, true
+	}
+	return n, true
 }
 
 // imapRespCode splits "[CODE args] text" (RFC 9051 §7.1).
