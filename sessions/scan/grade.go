@@ -27,6 +27,12 @@ func newFinding(port int, key, detail string, show *Show, insecure bool) Finding
 	if insecure && key == KeyCertInvalid && g == Bad {
 		g = Warn
 	}
+	// A weakness graded ok only because port 25 is opportunistic says so:
+	// "✓ ok  Suites outside Mozilla's intermediate profile are accepted"
+	// read like a problem ticked off.
+	if ok && port == 25 && g == OK && r.Client != OK && detail != "" {
+		detail += "; " + Title(KeyToleratedOn25)
+	}
 	return Finding{Port: port, Key: key, Title: Title(key), Grade: g, Detail: clean(detail),
 		Source: Source(key), Show: show}
 }
