@@ -220,7 +220,7 @@ func (s *monitorScreen) headLines() []string {
 			flagged++
 		}
 	}
-	title := st.Title.Render("lab monitor") + st.Muted.Render(fmt.Sprintf(" · %d connections, %d open, ", s.snap.total, open))
+	title := st.Title.Render("lab monitor") + st.Muted.Render(" · "+plural(s.snap.total, "connection")+fmt.Sprintf(", %d open, ", open))
 	if flagged > 0 {
 		title += st.Warning.Render(fmt.Sprintf("%d flagged", flagged))
 	} else {

@@ -173,3 +173,19 @@ func TestMonitorFitsEverySize(t *testing.T) {
 		}
 	}
 }
+
+// TestMonitorHeaderCounts: the header counts in words ("1 connection",
+// not "1 connections").
+func TestMonitorHeaderCounts(t *testing.T) {
+	m := newMonitorModel(t, 80, 24)
+	one := monitorFixture()
+	one.clients, one.total, one.aged, one.last = one.clients[:1], 1, 0, nil
+	mustUpdate(t, m, monitorMsg{one})
+	if v := plain(m); !strings.Contains(v, "1 connection, 0 open") {
+		t.Errorf("one client's header:\n%s", v)
+	}
+	mustUpdate(t, m, monitorMsg{monitorFixture()})
+	if v := plain(m); !strings.Contains(v, "9 connections, 1 open") {
+		t.Errorf("the fixture's header:\n%s", v)
+	}
+}
