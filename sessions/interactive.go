@@ -220,7 +220,8 @@ func newInteractive(c *Conversation, d InteractiveDriver) *interactive {
 func (s *interactive) run() error {
 	c := s.c
 	s.install()
-	s.rd = newResponseReader(s.o.Proto, s.o.MaxReplyLines, s.nextIsMulti)
+	s.rd = newResponseReader(s.o.Proto, s.o.MaxReplyLines,
+		protocol.IMAPLimits{Literal: s.o.Budget.Literal, Keep: s.o.Budget.EventBytes}, s.nextIsMulti)
 	go s.rd.loop()
 	s.rd.next <- c.Reader()
 	// The server speaks first; a line typed before its greeting waits for
@@ -789,7 +790,7 @@ func (s *interactive) emitResponse(res readResult) (upgrade bool) {
 			ann = "imap.greeting"
 		}
 		also = append(also, protocol.CapabilityKeys("imap.cap.", r.Caps, true)...)
-		c.Received(r.Raw, wire.Line{Code: protocol.IMAPLineCode(r), Capabilities: r.Caps}, ann, also...)
+		c.ReceivedPart(r.Raw, r.Bytes, wire.Line{Code: protocol.IMAPLineCode(r), Capabilities: r.Caps}, ann, also...)
 		s.greeted = true
 		if r.Caps != nil {
 			s.imapCaps = r.Caps

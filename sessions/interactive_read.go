@@ -26,6 +26,9 @@ type readResult struct {
 type responseReader struct {
 	proto    string
 	maxLines int
+	// imap bounds what an IMAP response keeps (the session's budget): a
+	// literal of any size is read and counted, as in the scripted session.
+	imap protocol.IMAPLimits
 	// multi answers, once POP3 bytes arrived, whether the response is
 	// multi-line and its bound (the oldest command awaiting an answer
 	// decides, RFC 1939 §3).
@@ -34,8 +37,8 @@ type responseReader struct {
 	out   chan readResult           // closed when the goroutine ends
 }
 
-func newResponseReader(proto string, maxLines int, multi func() (bool, int)) *responseReader {
-	return &responseReader{proto: proto, maxLines: maxLines, multi: multi,
+func newResponseReader(proto string, maxLines int, imap protocol.IMAPLimits, multi func() (bool, int)) *responseReader {
+	return &responseReader{proto: proto, maxLines: maxLines, imap: imap, multi: multi,
 		next: make(chan *protocol.LineReader), out: make(chan readResult)}
 }
 
@@ -66,7 +69,7 @@ func (r *responseReader) read(lr *protocol.LineReader) readResult {
 		}
 		return readResult{raw: resp.Raw, pop3: resp, err: err}
 	case protocol.IMAP:
-		resp, err := protocol.ReadIMAPResponse(lr)
+		resp, err := protocol.ReadIMAPResponseLimit(lr, r.imap)
 		return readResult{raw: resp.Raw, imap: resp, err: err}
 	}
 	rep, err := protocol.ReadSMTPReply(lr, r.maxLines)

@@ -1,9 +1,11 @@
 package sessions
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -533,5 +535,54 @@ func TestInteractiveNoReplyNoteHidesLine(t *testing.T) {
 		if ev.Kind != wire.KindLine && strings.Contains(ev.Text, "s3cret-pass") {
 			t.Errorf("%s %q quotes the password", ev.Kind, ev.Text)
 		}
+	}
+}
+
+// A typed IMAP session keeps within the budget what a literal of any size
+// brings, as the scripted session does: a 3 MiB literal (over the strict
+// reader's 1 MiB) is read and counted, the event keeps Budget.Literal
+// bytes of it and says how many crossed, and the session goes on.
+func TestInteractiveIMAPHugeLiteral(t *testing.T) {
+	pki := validPKI(t)
+	const size = 3 << 20
+	srv := startFake(t, pki, false, false, func(f *fakeConn) error {
+		if err := f.say("* OK ready"); err != nil {
+			return err
+		}
+		if _, err := f.expect("a1 FETCH"); err != nil {
+			return err
+		}
+		if err := f.write([]byte(fmt.Sprintf("* 1 FETCH (BODY[] {%d}\r\n", size))); err != nil {
+			return err
+		}
+		if err := f.write(bytes.Repeat([]byte("x"), size)); err != nil {
+			return err
+		}
+		if err := f.say(")", "a1 OK FETCH completed"); err != nil {
+			return err
+		}
+		if _, err := f.expect("a2 LOGOUT"); err != nil {
+			return err
+		}
+		return f.say("* BYE bye", "a2 OK LOGOUT completed")
+	})
+	o := interactiveTestOptions(srv.addr, pki, protocol.IMAP)
+	r := startPromptRun(t, o, InteractiveOptions{})
+	r.wait("the greeting", isLine(wire.ServerToClient, "* OK ready"))
+	r.send("a1 FETCH 1 BODY[]")
+	r.wait("the FETCH completion", isLine(wire.ServerToClient, "a1 OK"))
+	r.send("a2 LOGOUT")
+	evs := r.rest()
+	srv.wait(t)
+	if e := errorEvent(evs); e != nil {
+		t.Fatalf("error %+v", e)
+	}
+	i := find(evs, 0, isLine(wire.ServerToClient, "* 1 FETCH"))
+	if i < 0 {
+		t.Fatalf("no FETCH response\n%s", dump(evs))
+	}
+	budget := wire.DefaultBudget()
+	if ev := evs[i]; ev.RawLen < size || len(ev.Raw) > budget.EventBytes {
+		t.Errorf("FETCH event keeps %d bytes, says %d crossed; want at most %d kept of more than %d", len(ev.Raw), ev.RawLen, budget.EventBytes, size)
 	}
 }
