@@ -186,10 +186,7 @@ func (c *Conversation) Emit(ev wire.Event) {
 }
 
 func (c *Conversation) lineLayer() (wire.Layer, wire.Visibility) {
-	if c.tlsc != nil {
-		return wire.LayerDecrypted, wire.VisibleEndpoints
-	}
-	return wire.LayerCleartext, wire.VisibleAnyone
+	return wire.LineLayer(c.tlsc != nil)
 }
 
 // Send emits a client line event for raw and writes raw. line.Proto is

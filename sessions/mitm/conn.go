@@ -218,10 +218,7 @@ func (c *pconn) startUpstreamTLS(boundaryAnn, boundaryText string) error {
 
 // layer is the layer and visibility of lines on the attacker's leg.
 func (c *pconn) layer() (wire.Layer, wire.Visibility) {
-	if c.upTLS {
-		return wire.LayerDecrypted, wire.VisibleEndpoints
-	}
-	return wire.LayerCleartext, wire.VisibleAnyone
+	return wire.LineLayer(c.upTLS)
 }
 
 // sendUp emits and writes a line the attacker sends to the server. cred is

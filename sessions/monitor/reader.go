@@ -179,10 +179,7 @@ func (r *reader) accumulate(b []byte) {
 
 // finish completes the event being assembled.
 func (r *reader) finish(layer wire.Layer, ann string, line *wire.Line, also ...string) *wire.Event {
-	vis := wire.VisibleAnyone
-	if layer == wire.LayerDecrypted {
-		vis = wire.VisibleEndpoints
-	}
+	_, vis := wire.LineLayer(layer == wire.LayerDecrypted)
 	if line == nil {
 		line = &wire.Line{}
 	}

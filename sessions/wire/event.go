@@ -72,6 +72,18 @@ const (
 	LayerNote      Layer = "note"
 )
 
+// LineLayer is where a protocol line lives and who can read it, the one
+// rule every producer of line events follows (the client's conversation,
+// the attacker's relay, the lab monitor): before TLS it is cleartext that
+// anyone on the path reads; inside TLS it is shown decrypted, as only the
+// endpoints see it (RFC 8446 §5.2).
+func LineLayer(inTLS bool) (Layer, Visibility) {
+	if inTLS {
+		return LayerDecrypted, VisibleEndpoints
+	}
+	return LayerCleartext, VisibleAnyone
+}
+
 // Visibility says who can read an event's content.
 type Visibility string
 
