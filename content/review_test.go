@@ -79,6 +79,7 @@ var sectionTitles = map[string]string{
 	"RFC 8446 §2":     "Protocol Overview",
 	"RFC 8446 §2.3":   "0-RTT Data",
 	"RFC 8446 §4.1.2": "Client Hello",
+	"RFC 8446 §4.3.1": "Encrypted Extensions",
 	"RFC 8446 §4.4.2": "Certificate",
 	"RFC 8460 §3":     "Reporting Policy",
 	"RFC 8461 §3.1":   "MTA-STS TXT Records",
