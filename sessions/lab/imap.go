@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -118,28 +117,12 @@ func (s *imapSession) Append(mailbox string, r imap.LiteralReader, options *imap
 	if _, err := io.ReadFull(r, body); err != nil {
 		return nil, fmt.Errorf("read APPEND literal: %w", err)
 	}
-	data, err := s.UserSession.Append(mailbox, bytes.NewReader(body), options)
-	if err != nil {
-		return nil, err
-	}
-	s.watch().changed(mailbox, 1, 0, nil) // EXISTS
-	if mailbox == "INBOX" {
-		// POP3 can serve what was appended to INBOX too.
-		s.lab.store.mu.Lock()
-		s.lab.store.bodies[data.UID] = body
-		s.lab.store.mu.Unlock()
-	}
-	return data, s.lab.store.enforceCap(mailbox)
+	// The store appends, reports the EXISTS and keeps the cap.
+	return s.lab.store.add(mailbox, body, options)
 }
 
 func (s *imapSession) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
-	data, err := s.UserSession.Copy(numSet, dest)
-	if err != nil {
-		return nil, err
-	}
-	// One EXISTS per message copied.
-	s.watch().changed(dest, setSize(data.DestUIDs, s.messages(dest)), 0, nil)
-	return data, s.lab.store.enforceCap(dest)
+	return s.lab.store.copyMessages(s.UserSession, s.mailbox, numSet, dest)
 }
 
 func (s *imapSession) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
@@ -147,10 +130,7 @@ func (s *imapSession) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest st
 	n := setSize(numSet, s.messages(s.mailbox))
 	s.watch().changed(s.mailbox, n, n, nil)
 	s.watch().changed(dest, n, 0, nil)
-	if err := s.UserSession.Move(w, numSet, dest); err != nil {
-		return err
-	}
-	return s.lab.store.enforceCap(dest)
+	return s.lab.store.move(s.UserSession, w, s.mailbox, numSet, dest)
 }
 
 // errAppendUnavailable: too many large messages arrive at once

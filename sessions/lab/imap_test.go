@@ -134,10 +134,7 @@ func TestMailboxCapDropsOldest(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("INBOX %q, want %q", got, want)
 	}
-	l.store.mu.Lock()
-	n := len(l.store.bodies)
-	l.store.mu.Unlock()
-	if n != 3 {
+	if n := len(inboxBodies(l.store)); n != 3 {
 		t.Errorf("store keeps %d bodies, want 3", n)
 	}
 }
@@ -184,4 +181,24 @@ func TestIMAPExpungeVisibleToMaildrop(t *testing.T) {
 		t.Fatalf("maildrop after unlock: %v", err)
 	}
 	md2.unlock()
+}
+
+// TestIMAPCopyMoveNothing: a UID COPY or UID MOVE naming no message is
+// answered OK without COPYUID (RFC 9051 §6.4.9: a UID that does not exist
+// is ignored); go-imap alone wrote "[COPYUID 1  ]", with empty sets no
+// client can parse. One that names a message still gets its COPYUID.
+func TestIMAPCopyMoveNothing(t *testing.T) {
+	l := startLab(t, nil)
+	w := selectedWire(t, l)
+	for _, cmd := range []string{"UID COPY 999 Trash", "UID MOVE 999 Trash", "COPY 50:60 Sent"} {
+		got := w.imapCmd("c", cmd)
+		if last := got[len(got)-1]; !strings.HasPrefix(last, "c OK ") || strings.Contains(strings.Join(got, "\n"), "COPYUID") {
+			t.Errorf("%s: %q, want OK without COPYUID", cmd, got)
+		}
+	}
+	got := w.imapCmd("m", "UID MOVE 1 Trash")
+	if !strings.Contains(strings.Join(got, "\n"), "[COPYUID 4 1 1]") || !strings.HasPrefix(got[len(got)-1], "m OK") {
+		t.Errorf("UID MOVE 1 Trash: %q, want COPYUID 4 1 1", got)
+	}
+	checkIndex(t, l.store)
 }

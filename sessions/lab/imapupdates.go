@@ -226,5 +226,5 @@ func (s *imapSession) Store(w *imapserver.FetchWriter, set imap.NumSet, flags *i
 func (s *imapSession) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
 	n := s.messages(s.mailbox)
 	s.watch().changed(s.mailbox, n, n, nil)
-	return s.UserSession.Expunge(w, uids)
+	return s.lab.store.expungeDeleted(s.UserSession, w, s.mailbox, uids)
 }

@@ -281,15 +281,13 @@ func TestInjectionVulnerableSMTPSession(t *testing.T) {
 	w.expectSMTP("QUIT", "221 2.0.0 Bye")
 
 	// Delivered to the shared store: the lab's own POP3 sees it.
-	l.store.mu.Lock()
 	found := false
-	for _, b := range l.store.bodies {
+	for _, b := range inboxBodies(l.store) {
 		if strings.Contains(string(b), "Subject: injected-mode-test") && strings.Contains(string(b), "\r\n.dot line\r\n") &&
 			strings.Contains(string(b), "with ESMTPSA id") {
 			found = true
 		}
 	}
-	l.store.mu.Unlock()
 	if !found {
 		t.Fatalf("message from the vulnerable endpoint not in the store (or not dot-unstuffed, or no ESMTPSA Received)")
 	}
