@@ -46,6 +46,19 @@ func TestIMAPSilentSelectedCutOff(t *testing.T) {
 	if got := idling.line(); !strings.HasPrefix(got, "+ ") {
 		t.Fatalf("IDLE: %q", got)
 	}
+	// go-imap writes the continuation before it calls the session's Idle
+	// (imapserver/idle.go), so wait until the lab knows: otherwise a
+	// delivery in between counts against the idling connection.
+	waitFor(t, func() bool {
+		l.store.updates.mu.Lock()
+		defer l.store.updates.mu.Unlock()
+		for _, p := range l.store.updates.selected {
+			if p.idling {
+				return true
+			}
+		}
+		return false
+	})
 
 	// 3 seeded + 7: INBOX reaches its cap of 10 with 7 EXISTS owed.
 	deliverN(t, l, 7)
