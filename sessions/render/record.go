@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/mailwire/mailwire/content"
+	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
 
@@ -86,8 +88,13 @@ type RecordingScenario struct {
 // RecordingOptions are the options of a recorded session that shaped what
 // it did and showed; never a password. Empty fields took their defaults.
 type RecordingOptions struct {
-	ServerName string `json:"server_name,omitempty"` // the SNI sent
-	Verify     string `json:"verify,omitempty"`      // how the certificate was checked (wire.VerifyMode)
+	// ServerName is the name the session asked for: sent as SNI unless
+	// it is an IP address (tlsmsg.SNIFor, RFC 6066 §3), and the name the
+	// certificate was checked against. A recording made by an older
+	// mailwire may lack it (the session screen saved none): readers take
+	// it from the events (RecordingHeader.FromEvents).
+	ServerName string `json:"server_name,omitempty"`
+	Verify     string `json:"verify,omitempty"` // how the certificate was checked (wire.VerifyMode)
 	CAFile     string `json:"ca_file,omitempty"`
 	TLSMin     string `json:"tls_min,omitempty"` // "TLS 1.2"
 	TLSMax     string `json:"tls_max,omitempty"`
@@ -456,6 +463,48 @@ func (h RecordingHeader) check() error {
 		}
 	}
 	return nil
+}
+
+// FromEvents returns the header with what a plain session's header may
+// lack filled in from its events: the server name the session asked for
+// (Options.ServerName) and how it checked the certificate
+// (Options.Verify). The session screen saved recordings without them
+// before mailwire wrote them there (it knows its request, not the options
+// the session ran with), and a replay then named the target's address as
+// the SNI of a session that had sent mail.lab.test. The sources, truest
+// first: the client's TLS state (the name the certificate was checked
+// against, and how: wire.TLSState, also on the error of a refused
+// certificate), then the server_name of the first ClientHello (RFC 6066
+// §3, as the lens reads it); a session against a target that shows
+// neither asked for the default, the target's host
+// (sessions.Options.ServerName). A field the header has is kept: it says
+// what the session was told to do, before anything crossed the wire. A
+// scenario's header is returned as it is: its legs each have their own
+// names, and its title names none.
+func (h RecordingHeader) FromEvents(evs []wire.Event) RecordingHeader {
+	if h.Scenario != nil || h.Options.ServerName != "" && h.Options.Verify != "" {
+		return h
+	}
+	var st *wire.TLSState
+	for i := range evs {
+		if ev := &evs[i]; ev.TLS != nil && ev.Leg == "" && (ev.Kind == wire.KindTLSState || ev.Kind == wire.KindError) {
+			st = ev.TLS
+			break
+		}
+	}
+	if h.Options.ServerName == "" {
+		if st != nil && st.ServerName != "" {
+			h.Options.ServerName = st.ServerName
+		} else if sni := lens.Observe(evs, len(evs), "").SNI; len(sni) > 0 {
+			h.Options.ServerName = sni[0]
+		} else if host, _, err := net.SplitHostPort(h.Target); err == nil && !h.Lab {
+			h.Options.ServerName = host
+		}
+	}
+	if h.Options.Verify == "" && st != nil {
+		h.Options.Verify = st.VerifyMethod
+	}
+	return h
 }
 
 // Describe says in one line what was recorded, when and by which
