@@ -17,6 +17,7 @@ import (
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/monitor"
+	"github.com/mailwire/mailwire/sessions/render"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
 
@@ -151,6 +152,10 @@ type SessionRequest struct {
 	// Replay names the recording the session is read from (mailwire
 	// replay): the header says replay, not session. Empty when live.
 	Replay string
+	// Recorded is that recording's header: saving the replay (w) writes
+	// it again, so that the new file says when, where and how the
+	// session ran, not when it was replayed.
+	Recorded *render.RecordingHeader
 	// ServerName, CAFile and User come from the connect form: the SNI
 	// (empty: the host), a PEM file to verify the certificate with
 	// (empty: the system roots), the user name the AUTH helper starts

@@ -301,15 +301,14 @@ func (f *formScreen) request() (SessionRequest, error) {
 	if o, err := sessions.OptionsForPort("", port); err == nil && o.Proto == proto && string(o.TLSMode) == mode {
 		canonical = port // 25 is not 587: the port says what it is for
 	}
-	label := "SNI " + host
+	name, verify := host, wire.VerifySystem
 	if sni != "" {
-		label = "SNI " + sni
+		name = sni
 	}
 	if ca := strings.TrimSpace(f.inputs[fieldCA].Value()); ca != "" {
-		label += ", CA file"
-	} else {
-		label += ", system roots"
+		verify = wire.VerifyCAFile
 	}
+	label := TargetLabel(name, string(verify))
 	return SessionRequest{
 		Port: canonical, Target: net.JoinHostPort(host, strconv.Itoa(port)), Proto: proto, TLSMode: mode,
 		Label: label, Prompt: true, ServerName: sni, CAFile: strings.TrimSpace(f.inputs[fieldCA].Value()), User: user,

@@ -52,7 +52,7 @@ func TestConnectFormFromPortTable(t *testing.T) {
 		t.Fatalf("enter: screen %v, requests %+v", m.active, f.reqs)
 	}
 	want := SessionRequest{Port: 993, Target: "imap.example.test:993", Proto: "imap", TLSMode: "implicit",
-		Label: "SNI imap.example.test, CA file", Prompt: true, CAFile: "/tmp/ca.pem"}
+		Label: "SNI imap.example.test, certificate: CA file", Prompt: true, CAFile: "/tmp/ca.pem"}
 	if f.reqs[0] != want {
 		t.Errorf("request %+v, want %+v", f.reqs[0], want)
 	}

@@ -319,14 +319,26 @@ func exportBaseName(req SessionRequest, at time.Time) string {
 	}, name)
 }
 
-// recordingHeader says what the session on screen was, for its recording.
+// recordingHeader says what the session on screen was, for its
+// recording. A replay's is the recording's own (with the passwords
+// masked: a file the screen writes never holds one). A live session's
+// comes from its request, and what the request does not know (the lab's
+// host name as SNI, the certificate check, which cmd/mailwire chose when
+// it ran the session) from the session's own events (FromEvents): without
+// them a replay named the target's address as the SNI.
 func recordingHeader(src exportSource) render.RecordingHeader {
 	r := src.req
+	if r.Recorded != nil {
+		h := *r.Recorded
+		h.Secrets = render.SecretsMasked
+		return h
+	}
 	h := render.RecordingHeader{RecordedAt: src.at, Target: r.Target, Lab: r.Label == "lab", Port: r.Port,
-		Proto: r.Proto, TLSMode: r.TLSMode, Typed: r.Prompt}
+		Proto: r.Proto, TLSMode: r.TLSMode, Typed: r.Prompt,
+		Options: render.RecordingOptions{ServerName: r.ServerName, CAFile: r.CAFile, User: r.User}}
 	if r.Scenario != "" {
 		h.Scenario = &render.RecordingScenario{Name: r.Scenario, Port: r.Port, Variant: r.Variant}
 		h.Port, h.Proto, h.TLSMode = 0, "", ""
 	}
-	return h
+	return h.FromEvents(src.evs)
 }

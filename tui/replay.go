@@ -21,12 +21,25 @@ import (
 // ReplayRequest is the session screen's request for a recording whose
 // header is h, read from the file named name: what it recorded (the
 // scenario, its port and variant, which the panels need; the protocol,
-// port and TLS mode the header shows), labelled as a replay.
+// port and TLS mode the header shows), labelled as the live session was
+// (the lab, or the target's SNI and certificate check: TargetLabel) and
+// when it was recorded.
 func ReplayRequest(h render.RecordingHeader, name string) SessionRequest {
+	// Against a target, a header without the server name asked for the
+	// default, the target's host (FromEvents without the events).
+	h = h.FromEvents(nil)
+	recorded := "recorded " + h.RecordedAt.UTC().Format("2006-01-02 15:04 MST")
 	req := SessionRequest{
 		Port: h.Port, Target: h.Target, Proto: h.Proto, TLSMode: h.TLSMode,
-		Label:      "recorded " + h.RecordedAt.UTC().Format("2006-01-02 15:04 MST"),
+		Label:      recorded,
 		ServerName: h.Options.ServerName, User: h.Options.User, Replay: filepath.Base(name),
+		Recorded: &h,
+	}
+	switch {
+	case h.Lab:
+		req.Label = "lab, " + recorded
+	case h.Options.ServerName != "" && h.Scenario == nil:
+		req.Label = TargetLabel(h.Options.ServerName, h.Options.Verify) + ", " + recorded
 	}
 	if h.Target == "" && h.Lab {
 		req.Target = "the lab"
