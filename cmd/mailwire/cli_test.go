@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -438,9 +439,29 @@ func TestHandoutTitles(t *testing.T) {
 		t.Errorf("JSON Lines got a header:\n%.200s", out)
 	}
 
-	if got, want := runTitle(sessions.Options{Proto: "imap", TLSMode: sessions.TLSImplicit, Target: "imap.example.org:1993", ServerName: "mail.example.org"}, 993, false),
-		"IMAP as on port 993, implicit TLS, against imap.example.org:1993 (SNI mail.example.org)"; got != want {
-		t.Errorf("runTitle = %q, want %q", got, want)
+	for _, tc := range []struct {
+		o    sessions.Options
+		port int
+		want string
+	}{
+		{sessions.Options{Proto: "imap", TLSMode: sessions.TLSImplicit, Target: "imap.example.org:1993", ServerName: "mail.example.org"}, 993,
+			"IMAP as on port 993, implicit TLS, against imap.example.org:1993 (SNI mail.example.org)"},
+		// No --sni: the target's host is the name asked for.
+		{sessions.Options{Proto: "smtp", TLSMode: sessions.TLSStartTLS, Target: "mx.example.org:587"}, 587,
+			"SMTP on port 587, STARTTLS, against mx.example.org:587 (SNI mx.example.org)"},
+		// crypto/tls sends no SNI for an IP address (RFC 6066 §3): the
+		// title said "SNI 127.0.0.2" of a ClientHello without one.
+		{sessions.Options{Proto: "smtp", TLSMode: sessions.TLSStartTLS, Target: "127.0.0.2:587"}, 587,
+			"SMTP on port 587, STARTTLS, against 127.0.0.2:587 (no SNI: an IP address is not sent, RFC 6066 §3)"},
+		{sessions.Options{Proto: "smtp", TLSMode: sessions.TLSStartTLS, Target: "[::1]:587", ServerName: "mail.example.org."}, 587,
+			"SMTP on port 587, STARTTLS, against [::1]:587 (SNI mail.example.org)"},
+		// No TLS, no ClientHello, no name sent.
+		{sessions.Options{Proto: "smtp", TLSMode: sessions.TLSNone, Target: "mx.example.org:25"}, 25,
+			"SMTP on port 25, no TLS, against mx.example.org:25"},
+	} {
+		if got := runTitle(sessionHeader(tc.o, tc.port, false, time.Time{})); got != tc.want {
+			t.Errorf("runTitle = %q, want %q", got, tc.want)
+		}
 	}
 }
 

@@ -287,7 +287,7 @@ func TestConfigDefaultTarget(t *testing.T) {
 	for _, want := range []string{
 		"mailwire connect: TARGET " + ep.Addr + " from " + p + " line 3 (client.default_target)",
 		"mailwire: certificate check from " + p + " line 5: verify.ca_file = " + l.CAPath(),
-		"certificate check: CA file",
+		"(SNI " + lab.Hostname + ", certificate: CA file)",
 	} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)

@@ -184,8 +184,8 @@ func runConnectLines(ctx context.Context, in io.Reader, out, errOut io.Writer, o
 	if wait <= 0 {
 		wait = sessions.DefaultReadTimeout
 	}
-	fmt.Fprintf(errOut, "mailwire connect: %s %s on %s (SNI %s), certificate check: %s; sending standard input line by line, each after the answer to the last (at most %v)\n",
-		o.Proto, o.TLSMode, wire.SafeString(o.Target), wire.SafeString(serverName(o)), o.Verify, wait)
+	fmt.Fprintf(errOut, "mailwire connect: %s %s on %s (%s); sending standard input line by line, each after the answer to the last (at most %v)\n",
+		o.Proto, o.TLSMode, wire.SafeString(o.Target), wire.SafeString(tui.TargetLabel(serverName(o), string(o.Verify))), wait)
 	warn := func(ev wire.Event) {
 		if ev.Annotation == sessions.AnnInteractiveCleartext {
 			fmt.Fprintln(errOut, "mailwire connect: "+wire.SafeString(ev.Text))
@@ -206,7 +206,10 @@ func runConnectLines(ctx context.Context, in io.Reader, out, errOut io.Writer, o
 	return rec.finish(errOut, "mailwire connect", streamOutcome(evs, "session", func(wire.Event) bool { return true }))
 }
 
-// serverName is the SNI a session sends: --sni, else the target's host.
+// serverName is the name a session asks for: --sni, else the target's
+// host (sessions.Options.ServerName). It is sent as SNI unless it is an IP
+// address (tlsmsg.SNIFor, RFC 6066 §3), and the certificate is checked
+// against it.
 func serverName(o sessions.Options) string {
 	if o.ServerName != "" {
 		return o.ServerName
@@ -244,11 +247,7 @@ func connectOptions(target string, f connectFlags) (sessions.Options, tui.Sessio
 	if err := o.Validate(); err != nil {
 		return o, tui.SessionRequest{}, usageError(err)
 	}
-	label := "SNI " + host
-	if o.ServerName != "" {
-		label = "SNI " + o.ServerName
-	}
-	label += ", certificate: " + string(o.Verify)
+	label := tui.TargetLabel(serverName(o), string(o.Verify))
 	req := tui.SessionRequest{Port: port, Target: o.Target, Proto: o.Proto, TLSMode: string(o.TLSMode), Label: label}
 	return o, req, nil
 }

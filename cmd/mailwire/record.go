@@ -150,7 +150,9 @@ func (r *recordFile) tee(notify func(wire.Event)) func(wire.Event) {
 
 // sessionHeader is the header of a session run with options o on the
 // canonical port (lab: against the embedded lab), started at when. It
-// holds no password.
+// holds no password. The server name is the one the session asks for,
+// the default (the target's host) included, so that a replay need not
+// guess it.
 func sessionHeader(o sessions.Options, port int, lab bool, when time.Time) render.RecordingHeader {
 	return render.RecordingHeader{
 		RecordedAt: when,
@@ -160,7 +162,7 @@ func sessionHeader(o sessions.Options, port int, lab bool, when time.Time) rende
 		Proto:      o.Proto,
 		TLSMode:    string(o.TLSMode),
 		Options: render.RecordingOptions{
-			ServerName: o.ServerName, Verify: string(o.Verify), CAFile: o.CAFile,
+			ServerName: serverName(o), Verify: string(o.Verify), CAFile: o.CAFile,
 			TLSMin: tlsVersionName(o.MinTLS), TLSMax: tlsVersionName(o.MaxTLS),
 			EHLOName: o.EHLOName, User: o.Username, Auth: o.AuthMechanism,
 			To: o.To, From: o.From, Fetch: o.Fetch, StopAfter: string(o.StopAfter),

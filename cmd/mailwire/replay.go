@@ -10,7 +10,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
 
-	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/render"
 	"github.com/mailwire/mailwire/sessions/scenario"
 	"github.com/mailwire/mailwire/sessions/wire"
@@ -152,6 +151,9 @@ func runReplayPrint(out, errOut io.Writer, path string, f replayFlags) error {
 		}
 		evs = append(evs, ev)
 	}
+	// A recording the session screen saved before mailwire wrote the
+	// server name and the certificate check has them in its events.
+	h = h.FromEvents(evs)
 	fmt.Fprintf(errOut, "mailwire replay: %s\n", h.Describe())
 
 	po := render.Options{RevealSecrets: f.out.reveal, Lens: f.out.lens, Hex: f.out.hex, Width: f.out.width}
@@ -169,8 +171,10 @@ func runReplayPrint(out, errOut io.Writer, path string, f replayFlags) error {
 	if isScenario {
 		headScenario(w, out, format, &po, s.Name, h.Scenario.Port, h.Scenario.Variant, target, h.RecordedAt, h.Mailwire)
 	} else {
-		o := sessions.Options{Proto: h.Proto, TLSMode: sessions.TLSMode(h.TLSMode), Target: h.Target, ServerName: h.Options.ServerName}
-		po.Title = "mailwire session: " + runTitle(o, h.Port, h.Lab)
+		// Titled as the live session titled it (runTitle of the same
+		// header), and its stderr line said again.
+		po.Title = "mailwire session: " + runTitle(h)
+		fmt.Fprintf(errOut, "%s%s\n", po.Title, certCheckWords(h))
 		writeTextHeaderAt(w, out, format, po.Title, po, h.RecordedAt, h.Mailwire)
 	}
 	if err := print(w, evs, po); err != nil {

@@ -397,12 +397,14 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw p
 	}
 
 	w := outputWriter(out, f, &po)
-	po.Title = "mailwire session: " + runTitle(o, port, f.target == "")
-	fmt.Fprintf(errOut, "%s; certificate check: %s\n", po.Title, o.Verify)
 	start := time.Now() // the header's and the recording's
+	// The title is the recording header's, as a replay titles it.
+	h := sessionHeader(o, port, f.target == "", start)
+	po.Title = "mailwire session: " + runTitle(h)
+	fmt.Fprintf(errOut, "%s%s\n", po.Title, certCheckWords(h))
 	writeTextHeaderAt(w, out, f.format, po.Title, po, start, buildVersion())
 
-	rec, err := f.record.open(sessionHeader(o, port, f.target == "", start))
+	rec, err := f.record.open(h)
 	if err != nil {
 		return err
 	}

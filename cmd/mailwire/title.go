@@ -14,29 +14,59 @@ import (
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/render"
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
 )
 
 // runTitle says in one line what a session runs: its protocol and
-// canonical port, how TLS starts, and against what. It is the line on
-// stderr, the header of a text transcript written to a file and the title
-// of a Markdown handout. inLab: o.Target is the embedded lab's endpoint.
-func runTitle(o sessions.Options, port int, inLab bool) string {
-	proto := strings.ToUpper(o.Proto)
-	host, p, _ := net.SplitHostPort(o.Target)
-	what := fmt.Sprintf("%s on port %d, %s", proto, port, tlsWords(o.TLSMode))
-	if !inLab && p != strconv.Itoa(port) {
+// canonical port, how TLS starts, against what, and the server name it
+// asks for. It is the line on stderr, the header of a text transcript
+// written to a file and the title of a Markdown handout. It is a function
+// of the session's recording header, which a live session builds before
+// it starts (sessionHeader) and a replay reads (with FromEvents for a
+// recording that lacks the name): the live session and its replay say the
+// same, by construction.
+func runTitle(h render.RecordingHeader) string {
+	proto := strings.ToUpper(h.Proto)
+	mode := sessions.TLSMode(h.TLSMode)
+	_, p, _ := net.SplitHostPort(h.Target)
+	what := fmt.Sprintf("%s on port %d, %s", proto, h.Port, tlsWords(mode))
+	if !h.Lab && p != strconv.Itoa(h.Port) {
 		// The port dialed is not the one whose rules the session
 		// follows (--proto imap --tls implicit against HOST:1993).
-		what = fmt.Sprintf("%s as on port %d, %s", proto, port, tlsWords(o.TLSMode))
+		what = fmt.Sprintf("%s as on port %d, %s", proto, h.Port, tlsWords(mode))
 	}
-	sni := o.ServerName
-	if sni == "" {
-		sni = host
+	name := h.Options.ServerName
+	if mode == sessions.TLSNone {
+		name = "" // no TLS, no ClientHello: no name is sent
 	}
-	if inLab {
-		return fmt.Sprintf("%s, against the embedded lab (%s, as %s)", what, o.Target, sni)
+	sni := tlsmsg.SNIFor(name)
+	switch {
+	case name == "" && h.Lab:
+		return fmt.Sprintf("%s, against the embedded lab (%s)", what, h.Target)
+	case name == "":
+		return fmt.Sprintf("%s, against %s", what, h.Target)
+	case sni == "" && h.Lab:
+		return fmt.Sprintf("%s, against the embedded lab (%s, %s)", what, h.Target, noSNIWords)
+	case sni == "":
+		return fmt.Sprintf("%s, against %s (%s)", what, h.Target, noSNIWords)
+	case h.Lab:
+		return fmt.Sprintf("%s, against the embedded lab (%s, as %s)", what, h.Target, sni)
 	}
-	return fmt.Sprintf("%s, against %s (SNI %s)", what, o.Target, sni)
+	return fmt.Sprintf("%s, against %s (SNI %s)", what, h.Target, sni)
+}
+
+// noSNIWords says why a session asked for an IP address sends no SNI;
+// the certificate is still checked against the address.
+const noSNIWords = "no SNI: an IP address is not sent, RFC 6066 §3"
+
+// certCheckWords ends the stderr line of a session with how it checks the
+// server's certificate ("; certificate check: lab CA"); nothing for a
+// session without TLS, or a recording that does not say.
+func certCheckWords(h render.RecordingHeader) string {
+	if h.Options.Verify == "" || sessions.TLSMode(h.TLSMode) == sessions.TLSNone {
+		return ""
+	}
+	return "; certificate check: " + h.Options.Verify
 }
 
 // tlsWords names a TLS mode as a reader says it.
