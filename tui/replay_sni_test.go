@@ -102,3 +102,20 @@ func sameHeader(a, b render.RecordingHeader) bool {
 	a.Options.Budget, b.Options.Budget = nil, nil
 	return a == b
 }
+
+// TestTargetLabel: the label says the SNI the ClientHello carries, and
+// none for an IP address, which crypto/tls does not send (RFC 6066 §3);
+// the connect form and mailwire connect labelled 127.0.0.2 "SNI
+// 127.0.0.2".
+func TestTargetLabel(t *testing.T) {
+	for _, tc := range []struct{ name, verify, want string }{
+		{"mx.example.org", "system roots", "SNI mx.example.org, certificate: system roots"},
+		{"mx.example.org.", "", "SNI mx.example.org"},
+		{"127.0.0.2", "CA file", "no SNI for an IP address, certificate: CA file"},
+		{"::1", "off", "no SNI for an IP address, certificate: off"},
+	} {
+		if got := TargetLabel(tc.name, tc.verify); got != tc.want {
+			t.Errorf("TargetLabel(%q, %q) = %q, want %q", tc.name, tc.verify, got, tc.want)
+		}
+	}
+}
