@@ -50,6 +50,7 @@ import (
 	"github.com/mailwire/mailwire/sessions/certs"
 	"github.com/mailwire/mailwire/sessions/dissect"
 	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
 
@@ -720,7 +721,7 @@ func (c *Conversation) handshake() error {
 	tc := tls.Client(c.tap, cfg)
 	c.setDeadline(c.tap.SetDeadline)
 	if err := tc.HandshakeContext(c.ctx); err != nil {
-		err = fmt.Errorf("with %s (SNI %q): %w", c.opts.Target, c.opts.ServerName, err)
+		err = fmt.Errorf("with %s (%s): %w", c.opts.Target, tlsmsg.SNIQuoted(c.opts.ServerName), err)
 		if c.refused != nil {
 			// The client refused the certificate: the error says which
 			// problem stopped it (not only crypto/x509's first

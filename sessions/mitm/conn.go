@@ -20,6 +20,7 @@ import (
 	"github.com/mailwire/mailwire/sessions/dissect"
 	"github.com/mailwire/mailwire/sessions/internal/words"
 	"github.com/mailwire/mailwire/sessions/protocol"
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
 
@@ -191,7 +192,7 @@ func (c *pconn) startUpstreamTLS(boundaryAnn, boundaryText string) error {
 	err := tc.HandshakeContext(c.ctx)
 	_ = c.tap.SetDeadline(time.Time{})
 	if err != nil {
-		err = fmt.Errorf("with %s (SNI %q): %w", c.cfg.Upstream, c.cfg.ServerName, err)
+		err = fmt.Errorf("with %s (%s): %w", c.cfg.Upstream, tlsmsg.SNIQuoted(c.cfg.ServerName), err)
 		c.p.fail("tls handshake with the server", err, "")
 		return err
 	}

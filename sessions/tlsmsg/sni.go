@@ -1,6 +1,7 @@
 package tlsmsg
 
 import (
+	"fmt"
 	"net"
 	"strings"
 )
@@ -27,4 +28,15 @@ func SNIFor(name string) string {
 		return ""
 	}
 	return strings.TrimRight(name, ".")
+}
+
+// SNIQuoted names, in an error message, what a handshake asked for:
+// `SNI "mail.example.org"`, or for a name sent as none (an IP address, an
+// empty name) `no SNI, name "192.0.2.1"`: the certificate was still
+// checked against it.
+func SNIQuoted(name string) string {
+	if sni := SNIFor(name); sni != "" {
+		return fmt.Sprintf("SNI %q", sni)
+	}
+	return fmt.Sprintf("no SNI, name %q", name)
 }

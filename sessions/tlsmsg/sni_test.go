@@ -47,3 +47,15 @@ func clientHelloSNI(t *testing.T, name string) string {
 	}
 	return h.ClientHello.ServerName()
 }
+
+func TestSNIQuoted(t *testing.T) {
+	for name, want := range map[string]string{
+		"mail.lab.test.": `SNI "mail.lab.test"`,
+		"127.0.0.2":      `no SNI, name "127.0.0.2"`,
+		"":               `no SNI, name ""`,
+	} {
+		if got := SNIQuoted(name); got != want {
+			t.Errorf("SNIQuoted(%q) = %s, want %s", name, got, want)
+		}
+	}
+}
