@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net"
 
 	"golang.org/x/crypto/cryptobyte"
 
@@ -77,8 +76,8 @@ type Hello struct {
 	Version uint16
 	// Suites are offered in this order.
 	Suites []uint16
-	// ServerName is sent as SNI when it is a DNS name; an IP address is
-	// never sent (RFC 6066 §3).
+	// ServerName is sent as SNI as crypto/tls sends it (tlsmsg.SNIFor):
+	// an IP address never (RFC 6066 §3), a name without its trailing dot.
 	ServerName string
 	// ALPN protocols to offer (RFC 7301 §3.1); none when empty.
 	ALPN []string
@@ -147,7 +146,7 @@ func (h Hello) addExtensions(b *cryptobyte.Builder, share []byte) {
 		b.AddUint16(id)
 		b.AddUint16LengthPrefixed(body)
 	}
-	if name := h.ServerName; name != "" && net.ParseIP(name) == nil {
+	if name := tlsmsg.SNIFor(h.ServerName); name != "" {
 		// RFC 6066 §3: a list holding one host_name (type 0).
 		ext(tlsmsg.ExtServerName, func(b *cryptobyte.Builder) {
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {

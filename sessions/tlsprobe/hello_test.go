@@ -229,3 +229,13 @@ func TestCandidates(t *testing.T) {
 		t.Errorf("last offered %s", last.Name)
 	}
 }
+
+// A name with its trailing dot is sent without it, as crypto/tls sends
+// it (tlsmsg.SNIFor): RFC 6066 §3 leaves the dot out, and crypto/tls
+// rejected the probe's hello that kept it as malformed.
+func TestHelloSNIWithoutTrailingDot(t *testing.T) {
+	info := seenByGo(t, Hello{Version: VersionTLS12, Suites: []uint16{0xc02f}, ServerName: "mail.example.org."})
+	if info.ServerName != "mail.example.org" {
+		t.Errorf("SNI %q, want mail.example.org", info.ServerName)
+	}
+}
