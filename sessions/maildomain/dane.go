@@ -40,7 +40,7 @@ type TLSAResult struct {
 	Host string `json:"host"`
 	Name string `json:"name"` // _25._tcp.HOST
 	// Looked says the lookup was made: only when the MX answer and the
-	// host's addresses are secure (RFC 7672 §2.2.1, §2.2.3).
+	// host's addresses are secure (RFC 7672 §2.2.1, §2.2.2).
 	Looked bool             `json:"looked"`
 	Answer *resolver.Answer `json:"-"`
 	// Records are the TLSA records, when the answer is secure.
@@ -49,7 +49,7 @@ type TLSAResult struct {
 	// DANE-EE(3) with a known selector and matching type.
 	Usable int `json:"usable"`
 	// Unusable says the lookup failed or the answer is bogus: a DANE
-	// sender must not deliver to this host (RFC 7672 §2.1.1).
+	// sender must not deliver to this host (RFC 7672 §2.1.2).
 	Unusable bool      `json:"unusable,omitempty"`
 	Findings []Finding `json:"findings"`
 }
@@ -106,7 +106,7 @@ func (c *Checker) TLSA(ctx context.Context, h MXHost, mxSec resolver.Security) *
 		case usable:
 			res.Usable++
 		case key == KeyDANEPKIXUsage:
-			add(Warn, key, "TLSA %s uses a PKIX usage, which SMTP senders do not use", recordText(t))
+			add(Warn, key, "TLSA %s uses a PKIX usage, which SMTP senders need not use", recordText(t))
 		default:
 			add(Warn, key, "TLSA %s has a parameter senders do not know or data of the wrong length", recordText(t))
 		}
