@@ -36,7 +36,7 @@ var rooms = map[string][]string{
 	"sessions/monitor": {"sessions", "sessions/lab", "sessions/wire", "sessions/dissect", "sessions/protocol",
 		"sessions/lens", "sessions/tlsmsg"},
 	"sessions/mitm": {"sessions", "sessions/wire", "sessions/certs", "sessions/dissect", "sessions/protocol",
-		"sessions/internal/words"},
+		"sessions/internal/words", "sessions/tlsmsg"},
 	"sessions/scenario": {"sessions", "sessions/wire", "sessions/lens", "sessions/protocol", "sessions/mitm",
 		"sessions/lab", "content"},
 	// Name, certificate and TLS scans (scan --domain, issue 13).
