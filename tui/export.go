@@ -333,7 +333,10 @@ func recordingHeader(src exportSource) render.RecordingHeader {
 		h.Secrets = render.SecretsMasked
 		return h
 	}
-	h := render.RecordingHeader{RecordedAt: src.at, Target: r.Target, Lab: r.Label == "lab", Port: r.Port,
+	// A connection the lab monitor follows (Follow) is a client's of the
+	// lab: its name is the one its ClientHello sent, if any, never a
+	// default made from the lab's address.
+	h := render.RecordingHeader{RecordedAt: src.at, Target: r.Target, Lab: r.Label == "lab" || r.Follow != 0, Port: r.Port,
 		Proto: r.Proto, TLSMode: r.TLSMode, Typed: r.Prompt,
 		Options: render.RecordingOptions{ServerName: r.ServerName, CAFile: r.CAFile, User: r.User}}
 	if r.Scenario != "" {

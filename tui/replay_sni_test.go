@@ -10,6 +10,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/mailwire/mailwire/sessions/lab"
+	"github.com/mailwire/mailwire/sessions/monitor"
 	"github.com/mailwire/mailwire/sessions/render"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
@@ -117,5 +119,28 @@ func TestTargetLabel(t *testing.T) {
 		if got := TargetLabel(tc.name, tc.verify); got != tc.want {
 			t.Errorf("TargetLabel(%q, %q) = %q, want %q", tc.name, tc.verify, got, tc.want)
 		}
+	}
+}
+
+// TestMonitorRecordingHeader: a connection the lab monitor follows, saved
+// (w), is a client's of the lab: its name is what its ClientHello sent,
+// and none when it sent none, never one made from the lab's address (a
+// replay said "SNI 127.0.0.1" of such a client).
+func TestMonitorRecordingHeader(t *testing.T) {
+	c := monitor.Client{ID: 2, Addr: "127.0.0.1:58838",
+		Endpoint: lab.Endpoint{Canonical: 25, Proto: "smtp", TLS: lab.TLSStartTLS, Addr: "127.0.0.1:10025"}}
+	h := recordingHeader(exportSource{req: followRequest(c), evs: fixtureCleartextAuth()})
+	if !h.Lab || h.Options.ServerName != "" || h.Options.Verify != "" {
+		t.Errorf("cleartext client: lab %v, options %+v", h.Lab, h.Options)
+	}
+	live := readRecording(t, filepath.Join(recordingsDir, "port-587.jsonl"))
+	var clientSide []wire.Event // what the server's side sees: no client TLS state
+	for _, ev := range live.Events {
+		if ev.Kind != wire.KindTLSState {
+			clientSide = append(clientSide, ev)
+		}
+	}
+	if h := recordingHeader(exportSource{req: followRequest(c), evs: clientSide}); !h.Lab || h.Options.ServerName != "mail.lab.test" {
+		t.Errorf("TLS client: lab %v, options %+v", h.Lab, h.Options)
 	}
 }
