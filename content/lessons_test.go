@@ -1,8 +1,6 @@
 package content
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -191,9 +189,8 @@ func TestLessonLinks(t *testing.T) {
 				t.Errorf("%s: %q has no command", l.Name, try.Link)
 			}
 			if try.Link.Kind == LinkReplay {
-				path := filepath.Join("..", filepath.FromSlash(try.Link.FixturePath()))
-				if _, err := os.Stat(path); err != nil {
-					t.Errorf("%s: %q: %v", l.Name, try.Link, err)
+				if !HasRecording(try.Link.Fixture) {
+					t.Errorf("%s: %q: no bundled recording %q", l.Name, try.Link, try.Link.Fixture)
 				}
 			}
 			if try.Link.Kind == LinkLesson && try.Link.Lesson == l.Name {
@@ -227,7 +224,7 @@ func TestParseLink(t *testing.T) {
 		"mailwire:session?port=587":                                "mailwire 587",
 		"mailwire:scenario?name=too-early&variant=refuse&port=143": "mailwire --scenario too-early --variant refuse 143",
 		"mailwire:scan?host=lab":                                   "mailwire scan --lab",
-		"mailwire:replay?fixture=port-587":                         "mailwire replay sessions/render/testdata/recordings/port-587.jsonl",
+		"mailwire:replay?fixture=port-587":                         "mailwire replay port-587",
 		"mailwire:lesson?name=dnssec":                              "mailwire lesson dnssec",
 	}
 	for s, want := range commands {

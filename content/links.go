@@ -16,7 +16,7 @@ import (
 //	mailwire:session?port=587                                  a live session on a canonical port
 //	mailwire:scenario?name=too-early&variant=refuse&port=143   a scenario (variant and port optional)
 //	mailwire:scan?host=lab                                     a scan of the lab's ports
-//	mailwire:replay?fixture=port-587                           a committed recording
+//	mailwire:replay?fixture=port-587                           a bundled recording (recordings.go)
 //	mailwire:lesson?name=dnssec                                another lesson
 //
 // The terminal interface opens the screen a link names; the CLI prints the
@@ -42,12 +42,6 @@ const LinkScheme = "mailwire"
 // ScanLab is the only host a scan link names: the embedded lab, which
 // `mailwire scan --lab` starts in-process.
 const ScanLab = "lab"
-
-// RecordingFixtureDir is where the committed recordings live in a source
-// checkout (one per port and per scenario, made against the lab by
-// cmd/mailwire's TestMakeRecordingFixtures). A replay link names one of
-// them without its ".jsonl".
-const RecordingFixtureDir = "sessions/render/testdata/recordings"
 
 // Link is a parsed link.
 type Link struct {
@@ -185,16 +179,10 @@ func (l Link) String() string {
 	return LinkScheme + ":" + string(l.Kind) + "?" + strings.Join(q, "&")
 }
 
-// FixturePath is a replay link's recording, relative to the root of a
-// source checkout.
-func (l Link) FixturePath() string {
-	return RecordingFixtureDir + "/" + l.Fixture + ".jsonl"
-}
-
 // Command is the command line that opens what the link names: the
 // terminal interface on a session or scenario (as enter on the port table
-// or the picker does), the scan of the lab, the replay of a committed
-// recording (from a source checkout), another lesson.
+// or the picker does), the scan of the lab, the replay of a bundled
+// recording (recordings.go), another lesson.
 func (l Link) Command() string {
 	switch l.Kind {
 	case LinkSession:
@@ -211,7 +199,7 @@ func (l Link) Command() string {
 	case LinkScan:
 		return "mailwire scan --lab"
 	case LinkReplay:
-		return "mailwire replay " + l.FixturePath()
+		return "mailwire replay " + l.Fixture
 	case LinkLesson:
 		return "mailwire lesson " + l.Lesson
 	}

@@ -3,8 +3,6 @@ package tui
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -77,7 +75,7 @@ func (m *Model) openLesson() tea.Cmd {
 // (a lesson's replay link), as `mailwire replay` does.
 type openReplayMsg struct {
 	req  SessionRequest
-	path string
+	name string // the bundled recording's
 }
 
 // lessonStatusMsg tells the lesson screen why a link did not open.
@@ -106,7 +104,7 @@ func (m *Model) navigateLesson(msg tea.Msg) tea.Cmd {
 			drain = old.stop()
 		}
 		s := newSessionScreen(m.common, msg.req)
-		open := ReplayOpener(msg.path, render.DefaultRecordingLimits(), msg.req)
+		open := BundledReplayOpener(msg.name, render.DefaultRecordingLimits(), msg.req)
 		s.open = func(ctx context.Context, id int, req SessionRequest) tea.Msg {
 			ch, err := open(ctx, req)
 			return sessionOpenedMsg{id: id, ch: ch, err: err}
@@ -185,41 +183,11 @@ func (c *Common) labScanRequest() ScanRequest {
 	return req
 }
 
-// fixtureSearchDepth bounds how far up from the working directory a
-// replay link looks for the source checkout that holds its recording.
-const fixtureSearchDepth = 6
-
-// fixturePath finds a replay link's recording: under the working
-// directory, or under one of its parents (a mailwire source checkout).
-func fixturePath(l content.Link) (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("working directory: %w", err)
-	}
-	rel := filepath.FromSlash(l.FixturePath())
-	for range fixtureSearchDepth {
-		p := filepath.Join(dir, rel)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	return "", fmt.Errorf("the recording is in a mailwire source checkout: %s", l.Command())
-}
-
-// openFixture reads a replay link's recording header, in a command (the
-// file is I/O), and asks the root to open it.
+// openFixture reads a replay link's bundled recording's header, in a
+// command (reading is I/O), and asks the root to open it.
 func openFixture(l content.Link) tea.Cmd {
 	return func() tea.Msg {
-		path, err := fixturePath(l)
-		if err != nil {
-			return lessonStatusMsg{text: err.Error()}
-		}
-		f, err := os.Open(path)
+		f, err := content.OpenRecording(l.Fixture)
 		if err != nil {
 			return lessonStatusMsg{text: "replay: " + err.Error()}
 		}
@@ -228,7 +196,7 @@ func openFixture(l content.Link) tea.Cmd {
 		if err != nil {
 			return lessonStatusMsg{text: fmt.Sprintf("replay %s: %v", l.Fixture, err)}
 		}
-		return openReplayMsg{req: ReplayRequest(rr.Header(), path), path: path}
+		return openReplayMsg{req: ReplayRequest(rr.Header(), l.Fixture), name: l.Fixture}
 	}
 }
 

@@ -113,11 +113,7 @@ func LessonMarkdown(l content.Lesson) string {
 	b.WriteString(l.BodyMarkdown())
 	b.WriteString("\n\n## Try it\n\n")
 	for i, t := range l.Try {
-		fmt.Fprintf(&b, "%d. %s:  \n   `%s`", i+1, t.Text, t.Link.Command())
-		if t.Link.Kind == content.LinkReplay {
-			b.WriteString(" (in a mailwire source checkout)")
-		}
-		b.WriteString("\n")
+		fmt.Fprintf(&b, "%d. %s:  \n   `%s`\n", i+1, t.Text, t.Link.Command())
 	}
 	b.WriteString("\n" + l.SourcesMarkdown())
 	return b.String()

@@ -216,9 +216,21 @@ func TestLessonKey(t *testing.T) {
 // session screen on a request the scenario registry accepts (name, port,
 // variant), a lesson opens that lesson, a replay opens its committed
 // recording, the scan says the command that runs it (this program has no
-// scans) or opens the scan screen (one that has).
+// scans) or opens the scan screen (one that has). It runs outside a source
+// checkout, in a directory whose files are named as the recordings and
+// hold nothing a replay can read: a link opens the recording bundled in
+// the binary, wherever mailwire runs.
 func TestLessonLinksResolve(t *testing.T) {
-	requireCheckout(t)
+	scanRep := scanFixture(t) // read before leaving the package's directory
+	dir := t.TempDir()
+	for _, name := range content.RecordingNames() {
+		for _, f := range []string{name, name + ".jsonl"} {
+			if err := os.WriteFile(filepath.Join(dir, f), []byte("not a recording\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Chdir(dir)
 	for _, name := range content.LessonOrder {
 		l, _ := content.LessonByName(name)
 		for i, try := range l.Try {
@@ -262,7 +274,7 @@ func TestLessonLinksResolve(t *testing.T) {
 				if cmd != nil || !strings.Contains(s.status, "mailwire scan --lab") {
 					t.Errorf("%s link %d (%s): status %q", name, i+1, link, s.status)
 				}
-				sc := &fakeScans{rep: scanFixture(t)}
+				sc := &fakeScans{rep: scanRep}
 				m.common.OpenScan = sc.open
 				open, ok := runCmd(t, s.follow(link)).(openScanMsg)
 				if !ok || len(open.req.Ports) != len(fakeLabInfo().Endpoints) {
@@ -360,17 +372,4 @@ func runCmd(t *testing.T, cmd tea.Cmd) tea.Msg {
 		return nil
 	}
 	return cmd()
-}
-
-// requireCheckout skips a test outside a source checkout: a replay link
-// looks for its recording from the working directory up.
-func requireCheckout(t *testing.T) {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(wd, "..", content.RecordingFixtureDir)); err != nil {
-		t.Skipf("not in a source checkout: %v", err)
-	}
 }

@@ -2,11 +2,15 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions/render"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
@@ -51,24 +55,54 @@ func ReplayRequest(h render.RecordingHeader, name string) SessionRequest {
 }
 
 // ReplayOpener is OpenSession offline: the session of want, read from the
-// recording at path within lim, is the only one there is; another
-// request (a port of the port table, a scenario of the picker) is refused.
+// recording at path (OpenRecording: a file, else a bundled recording of
+// that name) within lim, is the only one there is; another request (a
+// port of the port table, a scenario of the picker) is refused.
 func ReplayOpener(path string, lim render.RecordingLimits, want SessionRequest) func(context.Context, SessionRequest) (<-chan wire.Event, error) {
+	return replayOpener(filepath.Base(path), func() (io.ReadCloser, error) { return OpenRecording(path) }, lim, want)
+}
+
+// BundledReplayOpener is ReplayOpener for the bundled recording name (a
+// lesson's replay link), whatever files the working directory holds.
+func BundledReplayOpener(name string, lim render.RecordingLimits, want SessionRequest) func(context.Context, SessionRequest) (<-chan wire.Event, error) {
+	return replayOpener(name, func() (io.ReadCloser, error) { return content.OpenRecording(name) }, lim, want)
+}
+
+func replayOpener(name string, open func() (io.ReadCloser, error), lim render.RecordingLimits, want SessionRequest) func(context.Context, SessionRequest) (<-chan wire.Event, error) {
 	return func(ctx context.Context, r SessionRequest) (<-chan wire.Event, error) {
 		if r.Scenario != want.Scenario || r.Port != want.Port || r.Variant != want.Variant || r.Prompt {
-			return nil, fmt.Errorf("offline: this is a replay of %s, and nothing else can run", filepath.Base(path))
+			return nil, fmt.Errorf("offline: this is a replay of %s, and nothing else can run", name)
 		}
-		f, err := os.Open(path)
+		f, err := open()
 		if err != nil {
 			return nil, fmt.Errorf("replay: %w", err)
 		}
 		rr, err := render.NewRecordingReader(f, lim)
 		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("replay %s: %w", filepath.Base(path), err)
+			return nil, fmt.Errorf("replay %s: %w", name, err)
 		}
 		return ReplayStream(ctx, rr, f), nil
 	}
+}
+
+// OpenRecording opens a recording to replay: the file at arg or, when
+// there is no such file, the recording bundled under that name
+// (content.OpenRecording), so `mailwire replay port-587` works wherever
+// mailwire is installed. A file of that name comes first: it is what the
+// user pointed at.
+func OpenRecording(arg string) (io.ReadCloser, error) {
+	f, err := os.Open(arg)
+	if err == nil {
+		return f, nil
+	}
+	if errors.Is(err, fs.ErrNotExist) && content.HasRecording(arg) {
+		return content.OpenRecording(arg)
+	}
+	if errors.Is(err, fs.ErrNotExist) && !strings.ContainsAny(arg, `/\`) {
+		return nil, fmt.Errorf("%w, and no recording is bundled under that name (there are: %s)", err, strings.Join(content.RecordingNames(), ", "))
+	}
+	return nil, err
 }
 
 // replayBuffer is how far reading runs ahead of the screen: two of its

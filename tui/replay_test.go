@@ -13,13 +13,14 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions/render"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
 
-// recordingsDir holds the committed recordings: one per kind of port and
+// recordingsDir holds the bundled recordings: one per kind of port and
 // one per scenario, made by an earlier mailwire against its lab.
-var recordingsDir = filepath.Join("..", "sessions", "render", "testdata", "recordings")
+var recordingsDir = filepath.Join("..", filepath.FromSlash(content.RecordingFixtureDir))
 
 // openReplay is the root model of `mailwire replay path` at w×h, with the
 // whole recording read (as the program runs it: ReplayOpener as

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,39 +18,6 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 )
-
-// --version says which version and commit the binary is, from the build
-// information (fang printed "unknown (built from source)").
-func TestVersionString(t *testing.T) {
-	vcs := func(rev, modified, when string) []debug.BuildSetting {
-		return []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: rev},
-			{Key: "vcs.time", Value: when}, {Key: "vcs.modified", Value: modified}}
-	}
-	for _, tc := range []struct {
-		name    string
-		ld      string
-		info    *debug.BuildInfo
-		want    string
-		without string
-	}{
-		{"go install @v1.2.3", "", &debug.BuildInfo{Main: debug.Module{Version: "v1.2.3", Sum: "h1:x"}}, "v1.2.3", "unknown"},
-		{"go build in a checkout", "", &debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20261206074835-97a14412663c+dirty"},
-			Settings: vcs("97a14412663c2a5d8e1f0000000000000000abcd", "true", "2026-12-06T07:48:35Z")},
-			"v0.0.0-20261206074835-97a14412663c+dirty (commit 97a14412663c, with uncommitted changes, 2026-12-06T07:48:35Z)", "unknown"},
-		{"clean checkout", "", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"},
-			Settings: vcs("97a14412663c2a5d8e1f0000000000000000abcd", "false", "2026-12-06T07:48:35Z")},
-			"devel (commit 97a14412663c, 2026-12-06T07:48:35Z)", "uncommitted"},
-		{"ldflags", "v9.9.9", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "v9.9.9", "devel"},
-		{"nothing recorded", "", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "devel (no commit recorded)", "unknown"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := versionString(tc.ld, tc.info, true)
-			if !strings.Contains(got, tc.want) || strings.Contains(got, tc.without) {
-				t.Errorf("versionString = %q, want %q and not %q", got, tc.want, tc.without)
-			}
-		})
-	}
-}
 
 // A binary built in the git checkout names its commit.
 func TestVersionOfBuiltBinary(t *testing.T) {
@@ -315,6 +281,7 @@ func TestCompletions(t *testing.T) {
 		{[]string{"session", "--lens", ""}, []string{"endpoint\t", "eavesdropper\t"}, nil},
 		{[]string{"session", "--format", ""}, []string{"text\t", "json\t", "markdown\t", "html\t"}, nil},
 		{[]string{"replay", "--format", ""}, []string{"text\t", "json\t", "markdown\t", "html\t"}, nil},
+		{[]string{"replay", ""}, []string{"port-587\t", "scenario-too-early\t", ":0"}, nil}, // and files (directive 0)
 		{[]string{"connect", "--format", ""}, []string{"text\t", "markdown\t", "html\t"}, nil},
 		{[]string{"scan", "--format", ""}, []string{"text\t", "markdown\t"}, []string{"html"}},
 		{[]string{"session", "--stop-after", ""}, []string{"connect\t", "tls\t", "auth\t"}, nil},
@@ -459,7 +426,7 @@ func TestHandoutTitles(t *testing.T) {
 		{sessions.Options{Proto: "smtp", TLSMode: sessions.TLSNone, Target: "mx.example.org:25"}, 25,
 			"SMTP on port 25, no TLS, against mx.example.org:25"},
 	} {
-		if got := runTitle(sessionHeader(tc.o, tc.port, false, time.Time{})); got != tc.want {
+		if got := runTitle(render.SessionHeader(tc.o, tc.port, false, time.Time{})); got != tc.want {
 			t.Errorf("runTitle = %q, want %q", got, tc.want)
 		}
 	}

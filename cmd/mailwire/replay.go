@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"strings"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions/render"
 	"github.com/mailwire/mailwire/sessions/scenario"
 	"github.com/mailwire/mailwire/sessions/wire"
@@ -30,7 +31,7 @@ type replayFlags struct {
 func newReplayCmd() *cobra.Command {
 	f := replayFlags{out: sessionFlags{format: "text"}, lim: render.DefaultRecordingLimits()}
 	cmd := &cobra.Command{
-		Use:   "replay FILE",
+		Use:   "replay FILE|NAME",
 		Short: "Open a recorded session offline, or print it",
 		Long: "Open a recording (made with --record FILE, or saved from the session screen)\n" +
 			"in the session screen, offline: both lenses, step mode, the scenario's panels\n" +
@@ -41,14 +42,18 @@ func newReplayCmd() *cobra.Command {
 			"(one self-contained page with both lenses). The\n" +
 			"exit status is the recorded session's (3: unsafe), as it was live.\n\n" +
 			"Passwords are masked in a recording unless it was made with\n" +
-			"--reveal-secrets; --reveal prints those as they were sent.\n\n" + exitStatusHelp,
+			"--reveal-secrets; --reveal prints those as they were sent.\n\n" +
+			"NAME is a recording bundled in mailwire, made against its lab (the lessons'\n" +
+			"replay links open them): " + strings.Join(content.RecordingNames(), ", ") + ".\n\n" + exitStatusHelp,
 		Example: "  mailwire session --port 587 --record 587.jsonl && mailwire replay 587.jsonl\n" +
+			"  mailwire replay scenario-too-early\n" +
 			"  mailwire replay class.jsonl --present\n" +
 			"  mailwire replay class.jsonl --format markdown > handout.md\n" +
 			"  mailwire replay class.jsonl --format html > class.html\n" +
 			"  mailwire replay strip.jsonl --lens eavesdropper --format text",
-		Args:         usageArgs(cobra.ExactArgs(1)),
-		SilenceUsage: true,
+		Args:              usageArgs(cobra.ExactArgs(1)),
+		ValidArgsFunction: completeRecordings,
+		SilenceUsage:      true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if ctx == nil {
@@ -82,6 +87,19 @@ func newReplayCmd() *cobra.Command {
 	return cmd
 }
 
+// completeRecordings offers the bundled recordings' names, and the shell's
+// files.
+func completeRecordings(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []cobra.Completion
+	for _, name := range content.RecordingNames() {
+		out = append(out, name+"\ta recording bundled in mailwire")
+	}
+	return out, cobra.ShellCompDirectiveDefault
+}
+
 // replayPrinters print a recording's events in a format, as the live
 // commands print a stream (printStream): the same events and lens.
 var replayPrinters = map[string]func(w io.Writer, evs []wire.Event, o render.Options) error{
@@ -91,9 +109,10 @@ var replayPrinters = map[string]func(w io.Writer, evs []wire.Event, o render.Opt
 	"html":     render.HTML, // one self-contained page, both lenses (issue 14 §2)
 }
 
-// openRecording opens path and reads its header.
-func openRecording(path string, lim render.RecordingLimits) (*os.File, *render.RecordingReader, error) {
-	f, err := os.Open(path)
+// openRecording opens path (a file, else a bundled recording of that
+// name: tui.OpenRecording) and reads its header.
+func openRecording(path string, lim render.RecordingLimits) (io.ReadCloser, *render.RecordingReader, error) {
+	f, err := tui.OpenRecording(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("replay: %w", err)
 	}

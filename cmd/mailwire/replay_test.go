@@ -226,6 +226,7 @@ func TestReplayErrors(t *testing.T) {
 		{[]string{"replay", transcript}, exitFailed, "a --format json transcript is not a recording"},
 		{[]string{"replay", cut, "--format", "text"}, exitFailed, "recording line 2: unexpected end of JSON input"},
 		{[]string{"replay", filepath.Join(dir, "missing.jsonl")}, exitFailed, "no such file"},
+		{[]string{"replay", "port-588"}, exitFailed, "no recording is bundled under that name (there are: port-110,"},
 		{[]string{"replay", newer, "--format", "xml"}, exitUsage, `--format "xml"`},
 		{[]string{"replay"}, exitUsage, "accepts 1 arg"},
 		{[]string{"session", "--reveal-secrets"}, exitUsage, "--reveal-secrets: only with --record"},
@@ -235,6 +236,41 @@ func TestReplayErrors(t *testing.T) {
 		if code != c.code || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: exit %d, want %d with %q:\n%s", c.args, code, c.code, c.want, errOut)
 		}
+	}
+}
+
+// TestReplayBundled: `mailwire replay NAME` replays the recording bundled
+// under that name from any directory, exactly as the file in the source
+// checkout replays; a file of that name in the working directory comes
+// first, since it is what the user pointed at.
+func TestReplayBundled(t *testing.T) {
+	src := filepath.Join("..", "..", filepath.FromSlash(content.RecordingFixtureDir))
+	names := content.RecordingNames()
+	if len(names) != len(recordingFixtures()) {
+		t.Fatalf("bundled %v, want one per fixture (%d)", names, len(recordingFixtures()))
+	}
+	want := map[string]string{}
+	for _, name := range []string{"port-587", "scenario-too-early"} {
+		code, out, errOut := runMailwire(t, "replay", filepath.Join(src, name+".jsonl"), "--format", "json")
+		if code != exitOK && code != exitUnsafe || out == "" {
+			t.Fatalf("%s from the checkout: exit %d\n%s", name, code, errOut)
+		}
+		want[name] = out
+	}
+	t.Chdir(t.TempDir())
+	for name, out := range want {
+		for _, arg := range []string{name, name + ".jsonl"} {
+			code, got, errOut := runMailwire(t, "replay", arg, "--format", "json")
+			if code != exitOK && code != exitUnsafe || got != out {
+				t.Errorf("replay %s outside a checkout: exit %d, same output %v\n%s", arg, code, got == out, errOut)
+			}
+		}
+	}
+	if err := os.WriteFile("port-587", []byte("not a recording\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runMailwire(t, "replay", "port-587", "--format", "json"); code != exitFailed || !strings.Contains(strings.Join(strings.Fields(errOut), " "), "replay port-587: recording line 1 (header): not a recording header") {
+		t.Errorf("a file named port-587 was not the one replayed: exit %d\n%s", code, errOut)
 	}
 }
 
@@ -268,10 +304,11 @@ func TestReplayStream(t *testing.T) {
 }
 
 var makeRecordings = flag.Bool("make-recordings", false,
-	"write the committed recordings (sessions/render/testdata/recordings) from sessions against the in-process lab")
+	"write the bundled recordings (content/recordings) from sessions against the in-process lab")
 
 // TestMakeRecordingFixtures writes the recordings that
-// sessions/render/testdata/recordings keeps so that a recording made by
+// content/recordings keeps (bundled in the binary: lessons' replay links,
+// `mailwire replay NAME`) so that a recording made by
 // today's mailwire stays loadable: one per kind of port and one per
 // scenario with its defaults, each `mailwire session … --record` against
 // the in-process lab (never a real server), its demo password masked.
@@ -285,7 +322,7 @@ func TestMakeRecordingFixtures(t *testing.T) {
 	if !*makeRecordings {
 		t.Skip("-make-recordings not given")
 	}
-	dir := filepath.Join("..", "..", "sessions", "render", "testdata", "recordings")
+	dir := filepath.Join("..", "..", filepath.FromSlash(content.RecordingFixtureDir))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 var updateRecordings = flag.Bool("update-recordings", false,
-	"rewrite the goldens of the committed recordings in testdata/recordings")
+	"rewrite the goldens of the bundled recordings (content/recordings) in testdata/recordings/golden")
 
 // keyAnnotations stands for the annotation dictionary in the recordings'
 // goldens: each key is its own title and prose, so the goldens say which
@@ -22,12 +22,15 @@ func keyAnnotations(key string) (content.Annotation, bool) {
 	return content.Annotation{Key: key, Title: "[" + key + "]", Text: "prose of " + key}, true
 }
 
-// recordingFixtures are the committed recordings: one per kind of port
-// and one per scenario, made by an earlier mailwire against its lab
-// (cmd/mailwire's TestMakeRecordingFixtures).
+// recordingsDir holds the bundled recordings (content/recordings.go): one
+// per kind of port and one per scenario, made by an earlier mailwire
+// against its lab (cmd/mailwire's TestMakeRecordingFixtures).
+var recordingsDir = filepath.Join("..", "..", filepath.FromSlash(content.RecordingFixtureDir))
+
+// recordingFixtures are the bundled recordings' bytes by file name.
 func recordingFixtures(t *testing.T) map[string][]byte {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join("testdata", "recordings", "*.jsonl"))
+	paths, err := filepath.Glob(filepath.Join(recordingsDir, "*.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +44,7 @@ func recordingFixtures(t *testing.T) map[string][]byte {
 	}
 	want := 5 + len(content.ScenarioOrder)
 	if len(out) != want {
-		t.Fatalf("%d recordings in testdata/recordings, want %d (5 ports, every scenario): run cmd/mailwire's TestMakeRecordingFixtures", len(out), want)
+		t.Fatalf("%d recordings in %s, want %d (5 ports, every scenario): run cmd/mailwire's TestMakeRecordingFixtures", len(out), recordingsDir, want)
 	}
 	return out
 }
