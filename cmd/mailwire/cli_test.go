@@ -426,7 +426,7 @@ func TestHandoutTitles(t *testing.T) {
 		{sessions.Options{Proto: "smtp", TLSMode: sessions.TLSNone, Target: "mx.example.org:25"}, 25,
 			"SMTP on port 25, no TLS, against mx.example.org:25"},
 	} {
-		if got := runTitle(render.SessionHeader(tc.o, tc.port, false, time.Time{})); got != tc.want {
+		if got := runTitle(sessionHeader(tc.o, tc.port, false, time.Time{})); got != tc.want {
 			t.Errorf("runTitle = %q, want %q", got, tc.want)
 		}
 	}
