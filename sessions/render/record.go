@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/mailwire/mailwire/content"
+	"github.com/mailwire/mailwire/internal/buildinfo"
 	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
@@ -49,9 +49,9 @@ type RecordingHeader struct {
 	// Schema is RecordingSchema when written; its key names the file
 	// type, so a reader knows the first line for a header.
 	Schema int `json:"mailwire_recording"`
-	// Mailwire is the version of the mailwire that recorded (its module
-	// version and commit, from the build information when the caller
-	// leaves it empty).
+	// Mailwire is the version of the mailwire that recorded, as its
+	// --version says it (buildinfo.Version, when the caller leaves it
+	// empty).
 	Mailwire string `json:"mailwire"`
 	// RecordedAt is when the session started.
 	RecordedAt time.Time `json:"recorded_at"`
@@ -130,37 +130,6 @@ func BudgetOf(b wire.Budget) *RecordingBudget {
 		LineWidth: b.LineWidth, Untagged: b.Untagged, Literal: b.Literal}
 }
 
-// BuildVersion is this mailwire's version as its build information says:
-// the main module's version (a tag, or "(devel)") and, when the build
-// knew it, the commit, with "+dirty" for uncommitted changes.
-func BuildVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := bi.Main.Version
-	if v == "" {
-		v = "(devel)"
-	}
-	var rev string
-	var dirty bool
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			dirty = s.Value == "true"
-		}
-	}
-	if rev != "" && !strings.Contains(v, rev[:min(12, len(rev))]) {
-		v += " " + rev[:min(12, len(rev))]
-		if dirty {
-			v += "+dirty"
-		}
-	}
-	return v
-}
-
 // Recorder writes a recording as the session goes: the header first, then
 // each event as it arrives, so that a session cut short still leaves a
 // recording that reads up to its last event.
@@ -173,13 +142,14 @@ type Recorder struct {
 }
 
 // NewRecorder writes h to w and returns the recorder of its events. It
-// fills the schema, the version (BuildVersion when empty), the time (now
+// fills the schema, the version (buildinfo.Version when empty: what
+// --version prints, however the file is made), the time (now
 // when zero) and the secrets mode (masked when empty); any other value of
 // Secrets than the two is an error.
 func NewRecorder(w io.Writer, h RecordingHeader) (*Recorder, error) {
 	h.Schema = RecordingSchema
 	if h.Mailwire == "" {
-		h.Mailwire = BuildVersion()
+		h.Mailwire = buildinfo.Version()
 	}
 	if h.RecordedAt.IsZero() {
 		h.RecordedAt = time.Now()

@@ -24,8 +24,10 @@ var rooms = map[string][]string{
 	"sessions/lens":           {"sessions/wire", "sessions/tlsmsg", "sessions/protocol"},
 	"sessions": {"sessions/wire", "sessions/tlsmsg", "sessions/certs", "sessions/dissect",
 		"sessions/protocol", "sessions/lens", "content"},
+	// A recording's header says which mailwire wrote it: the one version
+	// string, internal/buildinfo's.
 	"sessions/render": {"content", "sessions/wire", "sessions/tlsmsg", "sessions/certs", "sessions/lens",
-		"sessions/protocol", "sessions/internal/words"},
+		"sessions/protocol", "sessions/internal/words", "internal/buildinfo"},
 	// The lab is the servers mailwire's clients talk to: it shares no code
 	// with the engine, so a bug cannot hide on both sides at once; its port
 	// plan comes from content's table of canonical ports.
