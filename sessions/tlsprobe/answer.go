@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/mailwire/mailwire/sessions/dissect"
+	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/tlsmsg"
 )
 
@@ -77,6 +78,10 @@ type Refusal struct {
 	// Detail says more in mailwire's words; server bytes in it are
 	// quoted with Go escapes, but it is still peer-controlled text.
 	Detail string `json:"detail,omitempty"`
+	// Busy: a RefusedNotTLS whose bytes were the server saying "not now"
+	// in cleartext (protocol.Busy: Exim's 421 on port 465 past
+	// smtp_accept_max), not an answer to the hello.
+	Busy bool `json:"busy,omitempty"`
 }
 
 // String says it in a few words: "alert handshake_failure", "closed".
@@ -348,7 +353,7 @@ func refusalOf(err error, limited bool) *Refusal {
 	case errors.As(err, &al):
 		return &Refusal{Kind: RefusedAlert, Alert: al.desc, AlertName: tlsmsg.AlertDescriptionName(al.desc), Fatal: al.level == 2}
 	case errors.As(err, &nt):
-		return &Refusal{Kind: RefusedNotTLS, Detail: fmt.Sprintf("the server sent %q", nt.got)}
+		return &Refusal{Kind: RefusedNotTLS, Detail: fmt.Sprintf("the server sent %q", nt.got), Busy: protocol.Busy(nt.got)}
 	case errors.As(err, &bad):
 		return &Refusal{Kind: RefusedMalformed, Detail: bad.msg}
 	case limited:

@@ -43,6 +43,10 @@ type fakeServer struct {
 	// the connection.
 	preamble func(c net.Conn, r *bufio.Reader) bool
 	cert     []byte
+	// busy turns away that many connections first, each with busyLine
+	// written as the first bytes and a close (Exim past smtp_accept_max).
+	busy     atomic.Int64
+	busyLine string
 
 	conns, open, maxOpen atomic.Int64
 	wg                   sync.WaitGroup
@@ -153,6 +157,10 @@ func readClientHello(r io.Reader) (*clientHello, bool) {
 }
 
 func (f *fakeServer) handle(c net.Conn) {
+	if f.busy.Add(-1) >= 0 {
+		c.Write([]byte(f.busyLine))
+		return
+	}
 	br := bufio.NewReader(c)
 	if f.preamble != nil && !f.preamble(c, br) {
 		return

@@ -22,7 +22,10 @@ type PreambleError struct {
 	// Reply is the server's reply, Go-quoted and cut to a line's worth;
 	// still peer-controlled text.
 	Reply string
-	Err   error
+	// Busy: the reply was the server saying "not now" (protocol.Busy: a
+	// 421, -ERR [SYS/TEMP], BYE [UNAVAILABLE]), not a refusal of TLS.
+	Busy bool
+	Err  error
 }
 
 func (e *PreambleError) Error() string {
@@ -36,6 +39,12 @@ func (e *PreambleError) Error() string {
 }
 
 func (e *PreambleError) Unwrap() error { return e.Err }
+
+// refusedWith is the error of a preamble step the server answered with
+// raw instead of its go-ahead.
+func refusedWith(step string, raw []byte) *PreambleError {
+	return &PreambleError{Step: step, Reply: quoteReply(raw), Busy: protocol.Busy(raw)}
+}
 
 // quoteReply makes a reply's bytes safe to carry in an error: Go escapes,
 // cut to a line's worth.
@@ -75,7 +84,7 @@ func smtpPreamble(conn net.Conn, lr *protocol.LineReader, t Target) error {
 			return &PreambleError{Step: name, Reply: quoteReply(r.Raw), Err: err}
 		}
 		if r.Code != want {
-			return &PreambleError{Step: name, Reply: quoteReply(r.Raw)}
+			return refusedWith(name, r.Raw)
 		}
 		return nil
 	}
@@ -100,7 +109,7 @@ func imapPreamble(conn net.Conn, lr *protocol.LineReader) error {
 	// RFC 9051 §7.1: OK invites a login; PREAUTH is already past the
 	// point where STARTTLS is allowed, BYE refuses.
 	if g.Tag != "*" || g.Status != "OK" {
-		return &PreambleError{Step: "greeting", Reply: quoteReply(g.Raw)}
+		return refusedWith("greeting", g.Raw)
 	}
 	if _, err := conn.Write([]byte("a STARTTLS\r\n")); err != nil {
 		return &PreambleError{Step: "STARTTLS", Err: err}
@@ -127,7 +136,7 @@ func pop3Preamble(conn net.Conn, lr *protocol.LineReader) error {
 		return &PreambleError{Step: "greeting", Reply: quoteReply(g.Raw), Err: err}
 	}
 	if !g.OK {
-		return &PreambleError{Step: "greeting", Reply: quoteReply(g.Raw)}
+		return refusedWith("greeting", g.Raw)
 	}
 	if _, err := conn.Write([]byte("STLS\r\n")); err != nil {
 		return &PreambleError{Step: "STLS", Err: err}

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"time"
@@ -200,7 +201,50 @@ func (s *Scanner) acquire(ctx context.Context, t Target) (release func(), err er
 // ever completed. The error is for a probe that never got to send its
 // hello (no connection, a preamble the server refused); a server's way of
 // saying no to the hello is in Answer.Refusal.
+//
+// A server that answers "not now" (Busy: Exim's 421 past smtp_accept_max,
+// which counts a connection until the process serving it has exited) is
+// asked again after a pause, up to BusyRetries times: its answer says
+// nothing about TLS, and reporting it would turn a server's connection
+// limit into untested suites and a port that "does not speak TLS".
 func (s *Scanner) Probe(ctx context.Context, t Target, h Hello, flight bool) (*Answer, error) {
+	for try := 0; ; try++ {
+		a, err := s.probeOnce(ctx, t, h, flight)
+		if try >= BusyRetries || !Busy(a, err) {
+			return a, err
+		}
+		// The slot was given back: the pause lets the server's count
+		// come down, and the other probes go on meanwhile.
+		pause := busyPause << try
+		pause += time.Duration(rand.Int64N(int64(pause)))
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return a, err
+		}
+	}
+}
+
+// BusyRetries is how many times a probe is tried again after the server
+// said it is busy; the pauses double from busyPause (with up to as much
+// again of jitter, so that probes turned away together do not come back
+// together): about 6 s at most in all.
+const BusyRetries = 4
+
+var busyPause = 200 * time.Millisecond
+
+// Busy says whether a probe's outcome is the server saying "not now"
+// rather than answering: a preamble step answered with a busy reply, or
+// an implicit-TLS port that sent one in cleartext (protocol.Busy).
+func Busy(a *Answer, err error) bool {
+	var pe *PreambleError
+	if errors.As(err, &pe) {
+		return pe.Busy
+	}
+	return err == nil && a != nil && a.Refusal != nil && a.Refusal.Busy
+}
+
+func (s *Scanner) probeOnce(ctx context.Context, t Target, h Hello, flight bool) (*Answer, error) {
 	release, err := s.acquire(ctx, t)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,87 @@
+package tlsprobe
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+)
+
+// A server that turns connections away with "not now" (Exim's 421 past
+// smtp_accept_max, in cleartext even on its implicit-TLS port; POP3's
+// -ERR [SYS/TEMP]; IMAP's BYE [UNAVAILABLE]) is asked again after a
+// pause: its answer is about its load, not about TLS. Before, the first
+// such answer was the probe's result, and a scan of a default Exim
+// reported most suites untested and 465 as "not-tls".
+func TestProbeRetriesBusy(t *testing.T) {
+	old := busyPause
+	busyPause = time.Millisecond
+	t.Cleanup(func() { busyPause = old })
+	accepts := map[uint16][]uint16{VersionTLS12: {0xc02f}}
+	hello := Hello{Version: VersionTLS12, Suites: []uint16{0xc02f}}
+	for _, tc := range []struct {
+		name, busyLine string
+		target         func(addr string) Target
+		front          func(net.Conn, *bufio.Reader) bool
+	}{
+		{"implicit smtp 421", "421 Too many concurrent SMTP connections; please try again later.\r\n",
+			func(a string) Target { return Target{Addr: a} }, nil},
+		{"implicit imap BYE", "* BYE [UNAVAILABLE] busy\r\n",
+			func(a string) Target { return Target{Addr: a} }, nil},
+		{"starttls smtp 421", "421 4.7.0 fake.test Error: too many connections\r\n",
+			func(a string) Target { return Target{Addr: a, Proto: "smtp", StartTLS: true} }, smtpFront("220 go ahead\r\n", "")},
+		{"starttls pop3 SYS/TEMP", "-ERR [SYS/TEMP] busy\r\n",
+			func(a string) Target { return Target{Addr: a, Proto: "pop3", StartTLS: true} },
+			func(c net.Conn, r *bufio.Reader) bool {
+				c.Write([]byte("+OK ready\r\n"))
+				if line, _ := r.ReadString('\n'); line != "STLS\r\n" {
+					return false
+				}
+				c.Write([]byte("+OK go\r\n"))
+				return true
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeServer(t, &fakeServer{accepts: accepts, preamble: tc.front, busyLine: tc.busyLine})
+			f.busy.Store(BusyRetries)
+			s := NewScanner(Options{})
+			a, err := s.Probe(context.Background(), tc.target(f.addr()), hello, false)
+			if err != nil || !a.Hello || a.Suite != 0xc02f {
+				t.Fatalf("after %d busy answers: %+v, %v", BusyRetries, a, err)
+			}
+			if n := f.conns.Load(); n != BusyRetries+1 {
+				t.Errorf("%d connections, want %d", n, BusyRetries+1)
+			}
+
+			// Always busy: the probe ends after its retries and says so.
+			f.busy.Store(1 << 30)
+			f.conns.Store(0)
+			a, err = s.Probe(context.Background(), tc.target(f.addr()), hello, false)
+			if !Busy(a, err) {
+				t.Errorf("an always-busy server: %+v, %v; want a busy outcome", a, err)
+			}
+			if n := f.conns.Load(); n != BusyRetries+1 {
+				t.Errorf("%d connections, want %d", n, BusyRetries+1)
+			}
+		})
+	}
+}
+
+// A refusal that is not "not now" is the answer at once: no retry.
+func TestProbeNoRetryOnRefusal(t *testing.T) {
+	f := newFakeServer(t, &fakeServer{accepts: map[uint16][]uint16{VersionTLS12: {0xc02f}}, busyLine: "554 5.7.1 go away\r\n"})
+	f.busy.Store(1 << 30)
+	a, err := NewScanner(Options{}).Probe(context.Background(), Target{Addr: f.addr()}, Hello{Version: VersionTLS12, Suites: []uint16{0xc02f}}, false)
+	if err != nil || a.Refusal == nil || a.Refusal.Kind != RefusedNotTLS || a.Refusal.Busy {
+		t.Fatalf("%+v, %v", a, err)
+	}
+	if n := f.conns.Load(); n != 1 {
+		t.Errorf("%d connections, want 1", n)
+	}
+	var pe *PreambleError
+	if errors.As(err, &pe) {
+		t.Errorf("preamble error %v", pe)
+	}
+}
