@@ -243,9 +243,21 @@ func (o Options) Validate() error {
 	return err
 }
 
+// ServerNameOrHost is the name the session asks for: ServerName, else
+// the host of Target. It is sent as SNI unless it is an IP address
+// (tlsmsg.SNIFor, RFC 6066 §3), and the certificate is checked against
+// it.
+func (o Options) ServerNameOrHost() string {
+	if o.ServerName != "" {
+		return o.ServerName
+	}
+	host, _, _ := net.SplitHostPort(o.Target)
+	return host
+}
+
 // withDefaults fills unset fields and validates the rest.
 func (o Options) withDefaults() (Options, error) {
-	host, port, err := net.SplitHostPort(o.Target)
+	_, port, err := net.SplitHostPort(o.Target)
 	if err != nil {
 		return o, fmt.Errorf("target %q: want host:port: %w", o.Target, err)
 	}
@@ -279,9 +291,7 @@ func (o Options) withDefaults() (Options, error) {
 	if strings.ContainsAny(o.EHLOName, " \r\n") {
 		return o, errors.New("EHLO name must be one word without CR or LF")
 	}
-	if o.ServerName == "" {
-		o.ServerName = host
-	}
+	o.ServerName = o.ServerNameOrHost()
 	if o.Verify == "" {
 		o.Verify = wire.VerifySystem
 		if o.RootCAs != nil {
