@@ -67,6 +67,11 @@ type RecordingHeader struct {
 	// Typed: the client's lines were typed by hand (mailwire connect),
 	// not the scripted session.
 	Typed bool `json:"typed,omitempty"`
+	// LineMode: the typed lines were read from standard input, each sent
+	// after the answer to the one before (mailwire connect without a
+	// terminal). Its live output had no title, only its own stderr line
+	// (cmd/mailwire's lineModeWords); a replay prints the same.
+	LineMode bool `json:"line_mode,omitempty"`
 	// Scenario is the scenario that ran, when one did: the session
 	// screen shows its panels and prose on replay.
 	Scenario *RecordingScenario `json:"scenario,omitempty"`
@@ -105,6 +110,9 @@ type RecordingOptions struct {
 	From       string `json:"from,omitempty"`
 	Fetch      bool   `json:"fetch,omitempty"`
 	StopAfter  string `json:"stop_after,omitempty"`
+	// ReadTimeout is how long each answer was waited for, when not the
+	// default (a time.Duration, "5s").
+	ReadTimeout string `json:"read_timeout,omitempty"`
 	// Budget is the session's budget (wire.Budget), when it was not the
 	// default: what it held back is counted in the events' notes.
 	Budget *RecordingBudget `json:"budget,omitempty"`
@@ -454,6 +462,9 @@ func (h RecordingHeader) check() error {
 func (h RecordingHeader) FromEvents(evs []wire.Event) RecordingHeader {
 	if h.Scenario != nil || h.Options.ServerName != "" && h.Options.Verify != "" {
 		return h
+	}
+	if h.TLSMode == "none" {
+		return h // no TLS: no name asked for, no certificate checked
 	}
 	var st *wire.TLSState
 	for i := range evs {

@@ -55,16 +55,22 @@ func TestHeaderFromEvents(t *testing.T) {
 		})
 	}
 
-	// A session against a target that shows no name (no TLS, or no
+	// A session with TLS against a target that shows no name (no
 	// connection) asked for the default: the target's host. The lab's
 	// name is not the lab's address, so a lab header stays without one.
-	h := RecordingHeader{Target: "mx.example.org:25", Port: 25, Proto: "smtp", TLSMode: "none"}
+	h := RecordingHeader{Target: "mx.example.org:25", Port: 25, Proto: "smtp", TLSMode: "starttls"}
 	if got := h.FromEvents(nil); got.Options.ServerName != "mx.example.org" || got.Options.Verify != "" {
-		t.Errorf("target without TLS: %+v", got.Options)
+		t.Errorf("target, no connection: %+v", got.Options)
 	}
 	h.Lab, h.Target = true, "127.0.0.1:10025"
 	if got := h.FromEvents(nil); got.Options.ServerName != "" {
-		t.Errorf("the lab without TLS: %+v", got.Options)
+		t.Errorf("the lab, no connection: %+v", got.Options)
+	}
+	// Without TLS no name is asked for or sent (there is no ClientHello,
+	// RFC 6066 §3): a replay labelled such a session "SNI mx.example.org".
+	h = RecordingHeader{Target: "mx.example.org:25", Port: 25, Proto: "smtp", TLSMode: "none"}
+	if got := h.FromEvents(fixtureCleartextAuth()); got.Options.ServerName != "" || got.Options.Verify != "" {
+		t.Errorf("target without TLS: %+v", got.Options)
 	}
 	// A scenario's legs have names of their own: its header is left
 	// alone.
