@@ -308,7 +308,7 @@ func (f *formScreen) request() (SessionRequest, error) {
 	if ca := strings.TrimSpace(f.inputs[fieldCA].Value()); ca != "" {
 		verify = wire.VerifyCAFile
 	}
-	label := TargetLabel(name, string(verify))
+	label := SessionLabel(mode, name, string(verify))
 	return SessionRequest{
 		Port: canonical, Target: net.JoinHostPort(host, strconv.Itoa(port)), Proto: proto, TLSMode: mode,
 		Label: label, Prompt: true, ServerName: sni, CAFile: strings.TrimSpace(f.inputs[fieldCA].Value()), User: user,

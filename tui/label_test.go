@@ -1,0 +1,32 @@
+package tui
+
+import "testing"
+
+// TestSessionLabel: a session without TLS sends no ClientHello, so no
+// SNI (RFC 6066 §3) and no certificate check, whatever name it was
+// given; with TLS the label is TargetLabel's. The connect form labelled a
+// --tls none session "SNI mx.example.org, certificate: system roots".
+func TestSessionLabel(t *testing.T) {
+	for _, tc := range []struct{ mode, name, verify, want string }{
+		{"none", "mx.example.org", "system roots", "no TLS: no SNI, no certificate"},
+		{"none", "127.0.0.1", "", "no TLS: no SNI, no certificate"},
+		{"starttls", "mx.example.org", "system roots", "SNI mx.example.org, certificate: system roots"},
+		{"opportunistic", "mx.example.org", "", "SNI mx.example.org"}, // TLS when offered: the name then
+		{"implicit", "::1", "CA file", "no SNI for an IP address, certificate: CA file"},
+	} {
+		if got := SessionLabel(tc.mode, tc.name, tc.verify); got != tc.want {
+			t.Errorf("SessionLabel(%q, %q, %q) = %q, want %q", tc.mode, tc.name, tc.verify, got, tc.want)
+		}
+	}
+
+	// The connect form's request, its TLS mode set to none.
+	c := &Common{Styles: NewStyles(true), Keys: DefaultKeyMap()}
+	f := newFormScreen(c, openFormMsg{have: true, req: SessionRequest{Target: "mx.example.org:25", Proto: "smtp", TLSMode: "none"}})
+	req, err := f.request()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.TLSMode != "none" || req.Label != "no TLS: no SNI, no certificate" {
+		t.Errorf("form request: mode %q, label %q", req.TLSMode, req.Label)
+	}
+}
