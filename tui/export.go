@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -54,6 +55,49 @@ func withWireRecorders(ctx context.Context, c *wire.Capture, k *wire.KeyLogBuffe
 func WireRecorders(ctx context.Context) (*wire.Capture, *wire.KeyLogBuffer) {
 	r, _ := ctx.Value(wireRecordersKey{}).(wireRecorders)
 	return r.capture, r.keys
+}
+
+// headerKey is the context key of a run's headerSlot.
+type headerKey struct{}
+
+// headerSlot holds the recording header the opener of a run reported;
+// the opener writes it inside a tea.Cmd, Update reads it.
+type headerSlot struct {
+	mu sync.Mutex
+	h  *render.RecordingHeader
+}
+
+func withHeaderSlot(ctx context.Context) (context.Context, *headerSlot) {
+	s := &headerSlot{}
+	return context.WithValue(ctx, headerKey{}, s), s
+}
+
+// get is the header reported, or nil; a nil slot has none.
+func (s *headerSlot) get() *render.RecordingHeader {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.h
+}
+
+// ReportHeader tells the session screen the recording header of the
+// session that Options.OpenSession or OpenPrompt opens with ctx (the
+// context it was called with): the header built from the options the
+// session runs with (render.SessionHeader), which the TUI does not know.
+// Saving the session (w) or exporting it as a recording (x) writes that
+// header, the one --record writes for the same session. An opener that
+// reports none leaves the screen to build one from the request and the
+// events (recordingHeader). Without the screen's context it does nothing.
+func ReportHeader(ctx context.Context, h render.RecordingHeader) {
+	s, _ := ctx.Value(headerKey{}).(*headerSlot)
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.h = &h
 }
 
 // exportKind is one entry of the menu.
@@ -115,16 +159,18 @@ func DefaultExportDir() string { return xdg.Under(xdg.Data(), "exports") }
 // exportSource is what an export needs of the session, copied in Update
 // so that the command touches no state of the model.
 type exportSource struct {
-	id      int
-	req     SessionRequest
-	capture *wire.Capture
-	keys    *wire.KeyLogBuffer
-	evs     []wire.Event
-	lens    render.Options
-	dir     string
-	at      time.Time
-	width   int
-	height  int
+	id  int
+	req SessionRequest
+	// reported is the header the run's opener reported (ReportHeader).
+	reported *render.RecordingHeader
+	capture  *wire.Capture
+	keys     *wire.KeyLogBuffer
+	evs      []wire.Event
+	lens     render.Options
+	dir      string
+	at       time.Time
+	width    int
+	height   int
 }
 
 // Update takes the menu's keys while it is open; ok says the key was the
@@ -321,15 +367,24 @@ func exportBaseName(req SessionRequest, at time.Time) string {
 
 // recordingHeader says what the session on screen was, for its
 // recording. A replay's is the recording's own (with the passwords
-// masked: a file the screen writes never holds one). A live session's
-// comes from its request, and what the request does not know (the lab's
-// host name as SNI, the certificate check, which cmd/mailwire chose when
-// it ran the session) from the session's own events (FromEvents): without
-// them a replay named the target's address as the SNI.
+// masked: a file the screen writes never holds one). A live session's is
+// the one its opener reported (ReportHeader: the header --record writes
+// for the same session, built from the options it ran with). Without
+// one (a connection the lab monitor follows, an opener that reports
+// none) it comes from the request, and what the request does not know
+// (the lab's host name as SNI, the certificate check, which cmd/mailwire
+// chose when it ran the session) from the session's own events
+// (FromEvents): without them a replay named the target's address as the
+// SNI.
 func recordingHeader(src exportSource) render.RecordingHeader {
 	r := src.req
 	if r.Recorded != nil {
 		h := *r.Recorded
+		h.Secrets = render.SecretsMasked
+		return h
+	}
+	if src.reported != nil {
+		h := *src.reported
 		h.Secrets = render.SecretsMasked
 		return h
 	}

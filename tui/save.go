@@ -204,7 +204,7 @@ func (s *sessionScreen) saveNow(path string) tea.Cmd {
 	if at.IsZero() {
 		at = s.now()
 	}
-	src := exportSource{id: s.id, req: s.req, evs: append([]wire.Event(nil), s.evs...), at: at}
+	src := exportSource{id: s.id, req: s.req, reported: s.header.get(), evs: append([]wire.Event(nil), s.evs...), at: at}
 	return saveRecordingCmd(src, path)
 }
 

@@ -161,6 +161,9 @@ type sessionScreen struct {
 	// session or a replay.
 	capture *wire.Capture
 	keys    *wire.KeyLogBuffer
+	// header is where this run's opener reports the session's recording
+	// header (ReportHeader), which a save or an export writes.
+	header *headerSlot
 
 	// story: the detail pane shows the scenario's introduction (and its
 	// conclusion once it ends) instead of the selected event; storySet:
@@ -264,6 +267,7 @@ func (s *sessionScreen) start() tea.Cmd {
 		parent = context.Background()
 	}
 	s.capture, s.keys = nil, nil
+	parent, s.header = withHeaderSlot(parent)
 	if s.req.Scenario == "" && !s.req.Prompt {
 		// A fresh capture of the wire and of the TLS secrets per run,
 		// for the export menu's pcap and key log (WireRecorders).
@@ -769,7 +773,7 @@ func (s *sessionScreen) exportNow(kind exportKind) tea.Cmd {
 	}
 	s.export.busy = true
 	s.export.note, s.export.noteErr = "exporting…", false
-	src := exportSource{id: s.id, req: s.req, capture: s.capture, keys: s.keys, evs: append([]wire.Event(nil), s.evs...),
+	src := exportSource{id: s.id, req: s.req, reported: s.header.get(), capture: s.capture, keys: s.keys, evs: append([]wire.Event(nil), s.evs...),
 		lens: render.Options{Lens: s.lens}, dir: DefaultExportDir(), at: s.now(), width: s.width, height: s.height}
 	return exportCmd(kind, src)
 }
