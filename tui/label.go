@@ -22,10 +22,11 @@ func TargetLabel(name, verify string) string {
 	return label
 }
 
-// noTLSLabel labels a session without TLS (--tls none): no ClientHello,
+// noTLSLabel labels a session without TLS (--tls none; the header says
+// "no TLS" just before the label): no ClientHello,
 // so no SNI is sent (RFC 6066 §3 puts it in the ClientHello), and no
 // certificate is checked.
-const noTLSLabel = "no TLS: no SNI, no certificate"
+const noTLSLabel = "no SNI, no certificate"
 
 // SessionLabel is the session header's label of a session against a
 // target in TLS mode tlsMode ("none", "starttls", …): TargetLabel's, or

@@ -8,8 +8,8 @@ import "testing"
 // --tls none session "SNI mx.example.org, certificate: system roots".
 func TestSessionLabel(t *testing.T) {
 	for _, tc := range []struct{ mode, name, verify, want string }{
-		{"none", "mx.example.org", "system roots", "no TLS: no SNI, no certificate"},
-		{"none", "127.0.0.1", "", "no TLS: no SNI, no certificate"},
+		{"none", "mx.example.org", "system roots", "no SNI, no certificate"},
+		{"none", "127.0.0.1", "", "no SNI, no certificate"},
 		{"starttls", "mx.example.org", "system roots", "SNI mx.example.org, certificate: system roots"},
 		{"opportunistic", "mx.example.org", "", "SNI mx.example.org"}, // TLS when offered: the name then
 		{"implicit", "::1", "CA file", "no SNI for an IP address, certificate: CA file"},
@@ -26,7 +26,7 @@ func TestSessionLabel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if req.TLSMode != "none" || req.Label != "no TLS: no SNI, no certificate" {
+	if req.TLSMode != "none" || req.Label != "no SNI, no certificate" {
 		t.Errorf("form request: mode %q, label %q", req.TLSMode, req.Label)
 	}
 }
