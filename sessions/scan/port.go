@@ -55,7 +55,7 @@ func (h *hostScan) scanPort(ctx context.Context, p Port) *PortReport {
 	var sess, login, inj []wire.Event
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		sess = h.session(ctx, p)
+		sess = again(ctx, func() []wire.Event { return h.session(ctx, p) })
 		h.progress(p.Canonical, "session", "session stopped after TLS")
 	})
 	wg.Go(func() {
@@ -64,13 +64,13 @@ func (h *hostScan) scanPort(ctx context.Context, p Port) *PortReport {
 	})
 	if slices.Contains(loginPorts, p.Canonical) {
 		wg.Go(func() {
-			login = h.scenario(ctx, p, scenarioLogin)
+			login = again(ctx, func() []wire.Event { return h.scenario(ctx, p, scenarioLogin) })
 			h.progress(p.Canonical, "login", "login before TLS probed with a decoy")
 		})
 	}
 	if slices.Contains(injectionPorts, p.Canonical) {
 		wg.Go(func() {
-			inj = h.scenario(ctx, p, scenarioInjection)
+			inj = again(ctx, func() []wire.Event { return h.scenario(ctx, p, scenarioInjection) })
 			h.progress(p.Canonical, "injection", "STARTTLS injection probed")
 		})
 	}
@@ -94,6 +94,43 @@ func (h *hostScan) scanPort(ctx context.Context, p Port) *PortReport {
 	}
 	pr.Elapsed = time.Since(start)
 	return pr
+}
+
+// again runs a session (or scenario) and runs it again, as tlsprobe does
+// a probe, while the server turned it away with "not now" (turnedAway):
+// a server that caps its connections (Exim's smtp_accept_max, 20 by
+// default) meets the scan's probes and sessions at once, and its 421 is
+// about its load, not about the port.
+func again(ctx context.Context, run func() []wire.Event) []wire.Event {
+	for try := 0; ; try++ {
+		evs := run()
+		if try >= tlsprobe.BusyRetries || !turnedAway(evs) {
+			return evs
+		}
+		select {
+		case <-time.After(tlsprobe.BusyPause(try)):
+		case <-ctx.Done():
+			return evs
+		}
+	}
+}
+
+// turnedAway says whether a connection of evs (any leg) was turned away:
+// the server's first bytes, a line or the cleartext a TLS client could
+// not read as a record (an implicit-TLS port), said "not now"
+// (protocol.Busy).
+func turnedAway(evs []wire.Event) bool {
+	seen := map[string]bool{}
+	for _, ev := range evs {
+		if ev.Dir != wire.ServerToClient || len(ev.Raw) == 0 || seen[ev.Leg] {
+			continue
+		}
+		seen[ev.Leg] = true
+		if (ev.Kind == wire.KindLine || ev.Kind == wire.KindError) && protocol.Busy(ev.Raw) {
+			return true
+		}
+	}
+	return false
 }
 
 // target is the tlsprobe target of a port: implicit TLS, or STARTTLS

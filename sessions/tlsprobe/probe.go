@@ -215,10 +215,8 @@ func (s *Scanner) Probe(ctx context.Context, t Target, h Hello, flight bool) (*A
 		}
 		// The slot was given back: the pause lets the server's count
 		// come down, and the other probes go on meanwhile.
-		pause := busyPause << try
-		pause += time.Duration(rand.Int64N(int64(pause)))
 		select {
-		case <-time.After(pause):
+		case <-time.After(BusyPause(try)):
 		case <-ctx.Done():
 			return a, err
 		}
@@ -232,6 +230,12 @@ func (s *Scanner) Probe(ctx context.Context, t Target, h Hello, flight bool) (*A
 const BusyRetries = 4
 
 var busyPause = 200 * time.Millisecond
+
+// BusyPause is the pause before try+1 (from 0) after a busy answer.
+func BusyPause(try int) time.Duration {
+	pause := busyPause << try
+	return pause + time.Duration(rand.Int64N(int64(pause)))
+}
 
 // Busy says whether a probe's outcome is the server saying "not now"
 // rather than answering: a preamble step answered with a busy reply, or
