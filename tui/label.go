@@ -23,9 +23,9 @@ func TargetLabel(name, verify string) string {
 }
 
 // noTLSLabel labels a session without TLS (--tls none; the header says
-// "no TLS" just before the label): no ClientHello,
-// so no SNI is sent (RFC 6066 §3 puts it in the ClientHello), and no
-// certificate is checked.
+// "no TLS" just before the label): no ClientHello, so no SNI is sent
+// (RFC 6066 §3 puts it in the ClientHello), and no certificate is
+// checked.
 const noTLSLabel = "no SNI, no certificate"
 
 // SessionLabel is the session header's label of a session against a

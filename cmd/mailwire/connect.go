@@ -180,20 +180,16 @@ func runConnectLines(ctx context.Context, in io.Reader, out, errOut io.Writer, o
 	if o.Proto == protocol.HTTPS {
 		return usageError(errors.New("line mode speaks SMTP, POP3 and IMAP; for HTTPS run `mailwire session --target HOST:443`"))
 	}
-	wait := o.ReadTimeout
-	if wait <= 0 {
-		wait = sessions.DefaultReadTimeout
-	}
-	fmt.Fprintf(errOut, "mailwire connect: %s %s on %s (%s); sending standard input line by line, each after the answer to the last (at most %v)\n",
-		o.Proto, o.TLSMode, wire.SafeString(o.Target), wire.SafeString(tui.TargetLabel(serverName(o), string(o.Verify))), wait)
+	// The line is the recording header's, as a replay says it again.
+	h := sessionHeader(o, port, false, time.Now())
+	h.Typed, h.LineMode = true, true
+	fmt.Fprintln(errOut, "mailwire connect: "+lineModeWords(h))
 	warn := func(ev wire.Event) {
-		if ev.Annotation == sessions.AnnInteractiveCleartext {
-			fmt.Fprintln(errOut, "mailwire connect: "+wire.SafeString(ev.Text))
+		if w := lineModeWarning(ev); w != "" {
+			fmt.Fprintln(errOut, w)
 		}
 	}
 	ch := sessions.StreamLines(ctx, o, in, sessions.InteractiveOptions{Lockstep: true})
-	h := sessionHeader(o, port, false, time.Now())
-	h.Typed = true
 	rec, err := f.side.record.open(h)
 	if err != nil {
 		return err
@@ -204,18 +200,6 @@ func runConnectLines(ctx context.Context, in io.Reader, out, errOut io.Writer, o
 		return err
 	}
 	return rec.finish(errOut, "mailwire connect", streamOutcome(evs, "session", func(wire.Event) bool { return true }))
-}
-
-// serverName is the name a session asks for: --sni, else the target's
-// host (sessions.Options.ServerName). It is sent as SNI unless it is an IP
-// address (tlsmsg.SNIFor, RFC 6066 §3), and the certificate is checked
-// against it.
-func serverName(o sessions.Options) string {
-	if o.ServerName != "" {
-		return o.ServerName
-	}
-	host, _, _ := net.SplitHostPort(o.Target)
-	return host
 }
 
 // connectOptions turns HOST[:PORT] and the flags into session options and
@@ -247,7 +231,7 @@ func connectOptions(target string, f connectFlags) (sessions.Options, tui.Sessio
 	if err := o.Validate(); err != nil {
 		return o, tui.SessionRequest{}, usageError(err)
 	}
-	label := tui.TargetLabel(serverName(o), string(o.Verify))
+	label := tui.SessionLabel(string(o.TLSMode), o.ServerNameOrHost(), string(o.Verify))
 	req := tui.SessionRequest{Port: port, Target: o.Target, Proto: o.Proto, TLSMode: string(o.TLSMode), Label: label}
 	return o, req, nil
 }
@@ -293,12 +277,14 @@ func targetOpener(base sessions.Options, last *runRecord) func(context.Context, 
 			if err != nil {
 				return nil, err
 			}
+			tui.ReportHeader(ctx, requestHeader(base, r)) // what w saves: --record's header
 			return last.record(ctx, scenario.Stream(ctx, sr), nil), nil
 		}
 		o, err := requestOptions(base, r)
 		if err != nil {
 			return nil, err
 		}
+		tui.ReportHeader(ctx, requestHeader(base, r))
 		return last.record(ctx, sessions.Stream(ctx, o), nil), nil
 	}
 }
@@ -312,6 +298,7 @@ func promptOpener(base sessions.Options, last *runRecord) func(context.Context, 
 		if err != nil {
 			return nil, nil, err
 		}
+		tui.ReportHeader(ctx, requestHeader(base, r)) // what w saves: --record's header
 		// On the screen someone can be asked: a password typed before
 		// TLS waits for a second enter.
 		p := sessions.StartPrompt(ctx, o, sessions.InteractiveOptions{ConfirmCleartext: true})

@@ -178,7 +178,7 @@ func (e *exporter) writePcap(errOut io.Writer) error {
 func castRequest(o sessions.Options, port int, lab bool) tui.SessionRequest {
 	r := tui.SessionRequest{Port: port, Target: o.Target, Proto: o.Proto, TLSMode: string(o.TLSMode), Label: "lab"}
 	if !lab {
-		r.Label = tui.TargetLabel(serverName(o), string(o.Verify))
+		r.Label = tui.SessionLabel(string(o.TLSMode), o.ServerNameOrHost(), string(o.Verify))
 	}
 	return r
 }

@@ -148,13 +148,20 @@ func (r *recordFile) tee(notify func(wire.Event)) func(wire.Event) {
 	}
 }
 
-// sessionHeader is the header of a session run with options o on the
-// canonical port (lab: against the embedded lab), started at when. It
+// sessionHeader is the header of a plain session run with options o on
+// the canonical port whose rules it follows (lab: against the embedded
+// lab), started at when; the caller sets what is not an option (Typed,
+// LineMode). It is the one home of that header: --record writes it, and
+// the session screen's save (w) and export write the one the opener
+// reported (tui.ReportHeader: labKeeper.openSession, targetOpener,
+// promptOpener), so that a session saved either way says the same. It
 // holds no password. The server name is the one the session asks for,
-// the default (the target's host) included, so that a replay need not
-// guess it.
+// the default (the target's host, sessions.Options.ServerNameOrHost)
+// included, so that a replay need not guess it; a session without TLS
+// sends no ClientHello, so it asks for no name and checks no certificate,
+// and its header names neither (a replay labelled it "SNI host").
 func sessionHeader(o sessions.Options, port int, lab bool, when time.Time) render.RecordingHeader {
-	return render.RecordingHeader{
+	h := render.RecordingHeader{
 		RecordedAt: when,
 		Target:     o.Target,
 		Lab:        lab,
@@ -162,13 +169,21 @@ func sessionHeader(o sessions.Options, port int, lab bool, when time.Time) rende
 		Proto:      o.Proto,
 		TLSMode:    string(o.TLSMode),
 		Options: render.RecordingOptions{
-			ServerName: serverName(o), Verify: string(o.Verify), CAFile: o.CAFile,
+			ServerName: o.ServerNameOrHost(), Verify: string(o.Verify), CAFile: o.CAFile,
 			TLSMin: tlsVersionName(o.MinTLS), TLSMax: tlsVersionName(o.MaxTLS),
 			EHLOName: o.EHLOName, User: o.Username, Auth: o.AuthMechanism,
 			To: o.To, From: o.From, Fetch: o.Fetch, StopAfter: string(o.StopAfter),
 			Budget: render.BudgetOf(o.Budget),
 		},
 	}
+	if o.ReadTimeout > 0 && o.ReadTimeout != sessions.DefaultReadTimeout {
+		h.Options.ReadTimeout = o.ReadTimeout.String() // zero is the default
+	}
+	if o.TLSMode == sessions.TLSNone {
+		h.Options.ServerName, h.Options.Verify, h.Options.CAFile = "", "", ""
+		h.Options.TLSMin, h.Options.TLSMax = "", ""
+	}
+	return h
 }
 
 // scenarioHeader is the header of a scenario run as req says, against
@@ -200,15 +215,27 @@ func scenarioHeader(req scenario.Request, resolved scenario.Request, target stri
 	return h
 }
 
-// requestHeader is the header of a session the TUI opened in target mode
-// (mailwire connect): its request and the options it ran with.
-func requestHeader(o sessions.Options, r tui.SessionRequest) render.RecordingHeader {
+// requestHeader is the header of the run r that the TUI opened in target
+// mode (mailwire connect), with the flags' options base: the options and
+// the scenario environment its opener builds (requestOptions,
+// targetScenario). The openers report it to the screen (tui.ReportHeader),
+// whose save (w) writes it, and --record writes it: one header, however
+// the file is made.
+func requestHeader(base sessions.Options, r tui.SessionRequest) render.RecordingHeader {
 	if r.Scenario != "" {
-		sr := scenario.Request{Name: r.Scenario, Port: r.Port, Variant: r.Variant}
+		sr, err := targetScenario(base, r)
+		if err != nil {
+			// It ran, so it was valid; the header takes what is known.
+			sr = scenario.Request{Name: r.Scenario, Port: r.Port, Variant: r.Variant}
+		}
 		_, resolved, _ := sr.Resolve()
 		h := scenarioHeader(sr, resolved, r.Target, time.Now())
-		h.Options.ServerName, h.Options.CAFile, h.Options.User = r.ServerName, r.CAFile, r.User
+		h.Options.CAFile, h.Options.User = r.CAFile, r.User
 		return h
+	}
+	o, err := requestOptions(base, r)
+	if err != nil {
+		o = base // as for a scenario
 	}
 	h := sessionHeader(o, r.Port, false, time.Now())
 	h.Typed = r.Prompt
@@ -270,11 +297,7 @@ func (rr *runRecorder) wrap(ctx context.Context, r tui.SessionRequest, ch <-chan
 		rr.cur.close() // a new run replaces the old one
 		rr.cur = nil
 	}
-	o, err := requestOptions(rr.base, r)
-	if err != nil {
-		o = rr.base // it ran, so it was valid; the header takes what is known
-	}
-	f, err := createRecording(rr.flags.path, requestHeader(o, r), rr.flags.reveal)
+	f, err := createRecording(rr.flags.path, requestHeader(rr.base, r), rr.flags.reveal)
 	rr.err = err
 	if err != nil {
 		return ch // the session still runs; the error is reported at the end

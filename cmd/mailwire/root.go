@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/term"
@@ -246,9 +247,12 @@ func (k *labKeeper) openSession(ctx context.Context, req tui.SessionRequest) (<-
 		env := scenario.LabEnv(l, stateDir)
 		env.Budget = k.budget
 		sr := scenario.Request{Name: req.Scenario, Port: req.Port, Variant: req.Variant, Env: env}
-		if _, _, err := sr.Resolve(); err != nil {
+		_, resolved, err := sr.Resolve()
+		if err != nil {
 			return nil, err
 		}
+		// What w saves: the header `mailwire session --scenario` writes.
+		tui.ReportHeader(ctx, scenarioHeader(sr, resolved, "", time.Now()))
 		return scenario.Stream(ctx, sr), nil
 	}
 	ep, ok := l.Endpoint(req.Port)
@@ -265,7 +269,11 @@ func (k *labKeeper) openSession(ctx context.Context, req tui.SessionRequest) (<-
 	if capture, keys := tui.WireRecorders(ctx); capture != nil && keys != nil {
 		o.Capture, o.KeyLog = capture, keys
 	}
-	return sessions.Stream(ctx, forLab(o, l, ep)), nil
+	o = forLab(o, l, ep)
+	// What w saves: the header `mailwire session --port N --record`
+	// writes.
+	tui.ReportHeader(ctx, sessionHeader(o, req.Port, true, time.Now()))
+	return sessions.Stream(ctx, o), nil
 }
 
 func (k *labKeeper) close() error {
