@@ -54,7 +54,7 @@ var engineKeys = []string{
 	"imap.continuation", "imap.greeting", "imap.note.auth_refused_cleartext",
 	"imap.note.capabilities_changed", "imap.note.empty", "imap.note.logindisabled",
 	"imap.note.no_credentials", "imap.note.no_fetch", "imap.note.response_injection_discarded", "imap.response.incomplete",
-	"mismatch.cleartext_on_implicit", "mismatch.http", "mismatch.no_starttls", "mismatch.not_tls",
+	"mismatch.busy_before_tls", "mismatch.cleartext_on_implicit", "mismatch.http", "mismatch.no_starttls", "mismatch.not_tls",
 	"mismatch.preauth", "mismatch.silent_greeting", "mismatch.sslv2", "mismatch.tls_on_cleartext",
 	"net.closed_early", "net.dns", "net.error", "net.refused", "net.timeout",
 	"pop3.greeting", "pop3.note.auth_refused_cleartext", "pop3.note.capabilities_changed",

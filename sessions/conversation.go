@@ -44,6 +44,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -139,6 +140,7 @@ type Conversation struct {
 	out    *emitter // numbers, bounds and coalesces the events (emit.go)
 
 	diss      *dissect.Dissector
+	busy      atomic.Bool // the server's first bytes, where TLS was expected, said "not now" (feed)
 	headMu    sync.Mutex
 	head      []byte // the server's first bytes before TLS (keepHead)
 	cred      protocol.CredentialState
@@ -309,11 +311,15 @@ const (
 	ExplainReplyTooLong       = "proto.reply_too_long"
 	ExplainMalformed          = "proto.malformed"
 	ExplainCleartextOnImplict = "mismatch.cleartext_on_implicit"
-	ExplainNotTLS             = "mismatch.not_tls"
-	ExplainSilentGreeting     = "mismatch.silent_greeting"
-	ExplainNoStartTLS         = "mismatch.no_starttls"
-	ExplainTLSAlert           = "tls.alert.received"
-	ExplainRecordTooLong      = dissect.KeyRecordTooLong
+	// ExplainBusyBeforeTLS: where TLS was expected the server said "not
+	// now" in cleartext (protocol.Busy), as Exim does on 465 past its
+	// connection limit: not a port mix-up.
+	ExplainBusyBeforeTLS  = "mismatch.busy_before_tls"
+	ExplainNotTLS         = "mismatch.not_tls"
+	ExplainSilentGreeting = "mismatch.silent_greeting"
+	ExplainNoStartTLS     = "mismatch.no_starttls"
+	ExplainTLSAlert       = "tls.alert.received"
+	ExplainRecordTooLong  = dissect.KeyRecordTooLong
 	// ExplainDeprecatedVersion: TLS 1.0 or 1.1 was negotiated (RFC 8996).
 	ExplainDeprecatedVersion = "tls.version.deprecated"
 	// ExplainTLSOnCleartext: TLS records where the cleartext greeting of
@@ -330,6 +336,9 @@ func (c *Conversation) explain(op string, err error) string {
 	}
 	expired := c.sessionExpired()
 	key := Explain(err)
+	if key == ExplainCleartextOnImplict && c.busy.Load() {
+		return ExplainBusyBeforeTLS
+	}
 	if key == ExplainCleartextOnImplict && c.upgraded {
 		// Not a port mix-up: the server accepted STARTTLS and then sent
 		// something other than a ServerHello (RFC 3207 §4).
@@ -838,6 +847,19 @@ func (c *Conversation) emitTLSState(cs tls.ConnectionState) {
 // the stream in wire order.
 func (c *Conversation) feed(dir wire.Direction, _ time.Duration, b []byte) {
 	for _, ev := range c.diss.Feed(dir, b) {
+		if ev.Kind == wire.KindError && ev.Dir == wire.ServerToClient && ev.Annotation == ExplainCleartextOnImplict &&
+			protocol.Busy(ev.Raw) {
+			// The dissector knows TLS, not the mail protocols: it takes
+			// any reply where a record belongs for a port mix-up. A 421
+			// (-ERR [SYS/TEMP], BYE [UNAVAILABLE]) is the server turning
+			// connections away for now, on an implicit-TLS port too (Exim
+			// past smtp_accept_max): RFC 5321 §3.8, RFC 3206 §4, RFC 5530
+			// §3.
+			c.busy.Store(true)
+			ev.Annotation = ExplainBusyBeforeTLS
+			ev.Text = fmt.Sprintf("from the server, where TLS was expected: a cleartext \"not now\" (%s): the server is turning connections away for the moment, most often because it has too many open; it is not speaking plain text on this port (try again later)",
+				wire.Quote(wire.LineText(ev.Raw), 48))
+		}
 		c.Emit(ev)
 	}
 }
