@@ -15,7 +15,7 @@ import (
 //     past its connection count and rate limits. On an implicit-TLS port
 //     (465) Exim sends it in cleartext, before any TLS.
 //   - POP3 -ERR [SYS/TEMP], a temporary system error (RFC 3206 §4).
-//   - IMAP * BYE [UNAVAILABLE], a temporary failure (RFC 5530 §3).
+//   - IMAP * BYE [UNAVAILABLE], a temporary failure (RFC 9051 §7.1).
 //
 // A scanner that opens many connections at once meets it from servers
 // that cap concurrent connections: it is a statement about the load,
