@@ -853,8 +853,8 @@ func (c *Conversation) feed(dir wire.Direction, _ time.Duration, b []byte) {
 			// any reply where a record belongs for a port mix-up. A 421
 			// (-ERR [SYS/TEMP], BYE [UNAVAILABLE]) is the server turning
 			// connections away for now, on an implicit-TLS port too (Exim
-			// past smtp_accept_max): RFC 5321 §3.8, RFC 3206 §4, RFC 5530
-			// §3.
+			// past smtp_accept_max): RFC 5321 §3.8, RFC 3206 §4, RFC 9051
+			// §7.1.
 			c.busy.Store(true)
 			ev.Annotation = ExplainBusyBeforeTLS
 			ev.Text = fmt.Sprintf("from the server, where TLS was expected: a cleartext \"not now\" (%s): the server is turning connections away for the moment, most often because it has too many open; it is not speaking plain text on this port (try again later)",
