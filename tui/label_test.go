@@ -1,6 +1,11 @@
 package tui
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/mailwire/mailwire/sessions/render"
+)
 
 // TestSessionLabel: a session without TLS sends no ClientHello, so no
 // SNI (RFC 6066 §3) and no certificate check, whatever name it was
@@ -28,5 +33,18 @@ func TestSessionLabel(t *testing.T) {
 	}
 	if req.TLSMode != "none" || req.Label != "no SNI, no certificate" {
 		t.Errorf("form request: mode %q, label %q", req.TLSMode, req.Label)
+	}
+}
+
+// TestReplayLabelNoTLS: a replay of a session without TLS is labelled as
+// the live one was, even from a recording that names a server (written
+// before headers left it out for --tls none).
+func TestReplayLabelNoTLS(t *testing.T) {
+	h := render.RecordingHeader{Target: "mx.example.org:25", Port: 25, Proto: "smtp", TLSMode: "none",
+		Options: render.RecordingOptions{ServerName: "mx.example.org", Verify: "system roots"}}
+	for _, h := range []render.RecordingHeader{h, {Target: h.Target, Port: 25, Proto: "smtp", TLSMode: "none"}} {
+		if req := ReplayRequest(h, "x.jsonl"); !strings.HasPrefix(req.Label, "no SNI, no certificate, recorded ") {
+			t.Errorf("replay label %q", req.Label)
+		}
 	}
 }

@@ -42,8 +42,8 @@ func ReplayRequest(h render.RecordingHeader, name string) SessionRequest {
 	switch {
 	case h.Lab:
 		req.Label = "lab, " + recorded
-	case h.Options.ServerName != "" && h.Scenario == nil:
-		req.Label = TargetLabel(h.Options.ServerName, h.Options.Verify) + ", " + recorded
+	case h.Scenario == nil && (h.Options.ServerName != "" || h.TLSMode == "none"):
+		req.Label = SessionLabel(h.TLSMode, h.Options.ServerName, h.Options.Verify) + ", " + recorded
 	}
 	if h.Target == "" && h.Lab {
 		req.Target = "the lab"
