@@ -25,6 +25,16 @@ import (
 // decoy; the CLI repeats the note on stderr.
 const AnnotationDecoy = "scenario.decoy-credentials"
 
+// OutcomeCredentialsLeaked is the verdict of a run whose login crossed
+// the wire readable. When the run logged in as a decoy, the verdict's
+// annotation is AnnotationLeakedDecoy instead of "verdict." + the outcome:
+// what leaked was made up for the run, and the finding about the server
+// is its answer to it.
+const (
+	OutcomeCredentialsLeaked = "credentials-leaked"
+	AnnotationLeakedDecoy    = "verdict.credentials-leaked.decoy"
+)
+
 // DecoyUserPrefix starts every decoy user name, so a server's log shows
 // what it was.
 const DecoyUserPrefix = "mailwire-decoy-"

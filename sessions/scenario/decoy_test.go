@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/scenario"
 	"github.com/mailwire/mailwire/sessions/wire"
@@ -117,6 +118,19 @@ func TestNoRealPasswordBeforeTLSAgainstTarget(t *testing.T) {
 						!has(evs, func(ev wire.Event) bool { return ev.Annotation == scenario.AnnotationDecoy }) {
 						t.Errorf("a login crossed in cleartext without the decoy note\n%s", dump(evs))
 					}
+					// A verdict on the decoy's login must not tell the user
+					// their password leaked and has to be changed.
+					for _, ev := range evs {
+						if ev.Kind != wire.KindVerdict || ev.Verdict.Outcome != scenario.OutcomeCredentialsLeaked {
+							continue
+						}
+						a, ok := content.Lookup(ev.Annotation)
+						if ev.Annotation != scenario.AnnotationLeakedDecoy || !ok || a.Risk != "" ||
+							strings.Contains(a.Text, "only remedy") || !strings.Contains(ev.Text, "decoy") {
+							t.Errorf("verdict %d on the decoy's login: annotation %q (risk %q): %s",
+								ev.Seq, ev.Annotation, a.Risk, wire.SafeString(ev.Text))
+						}
+					}
 					if t.Failed() {
 						t.Log("\n" + dump(evs))
 					}
@@ -139,6 +153,9 @@ func TestCleartextLeaksFindsTheLabsDemoPassword(t *testing.T) {
 	}
 	if has(evs, func(ev wire.Event) bool { return ev.Annotation == scenario.AnnotationDecoy }) {
 		t.Errorf("the lab's own run used a decoy\n%s", dump(evs))
+	}
+	if v := wantVerdict(t, evs, scenario.LegNormalPort, scenario.OutcomeCredentialsLeaked); v.Annotation != "verdict."+scenario.OutcomeCredentialsLeaked {
+		t.Errorf("the lab's demo password leaked, yet the verdict is explained by %q", v.Annotation)
 	}
 }
 

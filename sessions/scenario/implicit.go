@@ -27,7 +27,7 @@ func playImplicitAttack(r *Run) error {
 	}
 	client := wire.OnLeg(evs, wire.LegClientAttacker)
 	if leaked := CredentialsOnWire(client); len(leaked) > 0 {
-		r.Verdict("", "credentials-leaked", false, "the password crossed the wire readable", leaked...)
+		r.Verdict("", OutcomeCredentialsLeaked, false, "the password crossed the wire readable", leaked...)
 		return nil
 	}
 	var readable []int

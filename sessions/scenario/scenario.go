@@ -436,8 +436,15 @@ func (r *Run) Result(leg, outcome string, safe bool, text string, evidence ...in
 }
 
 func (r *Run) verdict(leg, outcome string, safe, info bool, text string, evidence []int) {
+	key := "verdict." + outcome
+	if outcome == OutcomeCredentialsLeaked && r.decoyUsed() {
+		// The password that crossed was the run's decoy (decoy.go): the
+		// explanation must not tell the user their password leaked and
+		// has to be changed.
+		key = AnnotationLeakedDecoy
+	}
 	r.Emit(wire.Event{Kind: wire.KindVerdict, Dir: wire.Local, Layer: wire.LayerNote,
-		Visible: wire.VisibleNone, Leg: leg, Annotation: "verdict." + outcome, Text: text,
+		Visible: wire.VisibleNone, Leg: leg, Annotation: key, Text: text,
 		Verdict: &wire.Verdict{Scenario: r.Scenario.Name, Outcome: outcome, Safe: safe, Evidence: evidence, Informational: info}})
 }
 

@@ -124,7 +124,7 @@ func stripVerdict(r *Run, evs []wire.Event) {
 			text += ", and the attacker read it and passed it on to the server over its own TLS connection"
 			leaked = append(leaked, attackerRead)
 		}
-		r.Verdict("", "credentials-leaked", false, text, leaked...)
+		r.Verdict("", OutcomeCredentialsLeaked, false, text, leaked...)
 		return
 	}
 	if data := cleartextData(client); len(data) > 0 {

@@ -78,7 +78,7 @@ func tooEarlyVerdict(r *Run, leg string, evs []wire.Event) {
 	if accepted {
 		text = fmt.Sprintf("the server accepted the login in cleartext (%s): %s crossed the wire readable by anyone on the path", code, r.passwordWord())
 	}
-	r.Verdict(leg, "credentials-leaked", false, text, leaked...)
+	r.Verdict(leg, OutcomeCredentialsLeaked, false, text, leaked...)
 }
 
 // LoginAnswer returns the server's answer to the login line of event
