@@ -370,7 +370,7 @@ func targetEnv(f sessionFlags, port int) (scenario.Env, error) {
 		if err != nil {
 			return env, err
 		}
-		env.RootCAs = pool
+		env.RootCAs, env.CAFile = pool, f.caFile
 	}
 	return env, nil
 }

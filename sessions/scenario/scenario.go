@@ -180,6 +180,10 @@ type Env struct {
 	ServerName string
 	// RootCAs verifies the servers (the lab CA, a peer's CA).
 	RootCAs *x509.CertPool
+	// CAFile, when set, is the PEM file RootCAs came from (--ca-file
+	// against a target): the sessions verify with it as a CA file
+	// (wire.VerifyCAFile), and say so, instead of calling it the lab's.
+	CAFile string
 	// Username and Password are the credentials a scenario's client uses.
 	Username, Password string
 	// EHLOName is the name the SMTP client announces; "" is mailwire's.
@@ -467,6 +471,9 @@ func (e Env) options(addr string, port int) (sessions.Options, error) {
 	o.ServerName = e.ServerName
 	if e.RootCAs != nil {
 		o.Verify, o.RootCAs = wire.VerifyPool, e.RootCAs
+	}
+	if e.CAFile != "" {
+		o.Verify, o.CAFile = wire.VerifyCAFile, e.CAFile
 	}
 	if e.VerifyOff {
 		o.Verify = wire.VerifyOff
