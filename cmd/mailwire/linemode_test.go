@@ -41,7 +41,7 @@ func TestLineModeReplayLines(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".jsonl")
-			_, _, liveErr := runMailwireIn(t, tc.script, append(append([]string{"connect"}, tc.args...), "--record", file)...)
+			_, liveOut, liveErr := runMailwireIn(t, tc.script, append(append([]string{"connect"}, tc.args...), "--record", file, "--width", "100", "--color", "never")...)
 			line := stderrLine(liveErr, "mailwire connect: ")
 			if !strings.Contains(line, tc.label+"; sending standard input") || !strings.HasSuffix(line, "(at most "+tc.wait+")") {
 				t.Errorf("live line %q, want %q and at most %s", line, tc.label, tc.wait)
@@ -57,6 +57,17 @@ func TestLineModeReplayLines(t *testing.T) {
 			live, _, _ := strings.Cut(liveErr, "mailwire connect: recorded ")
 			if replayed.String() != live {
 				t.Errorf("replayed stderr:\n%s\nlive:\n%s", replayed.String(), live)
+			}
+			// mailwire replay prints what the live run printed: the
+			// transcript without a title, and on stderr its own line
+			// ("mailwire replay: …"), the live run's, and the outcome
+			// of the "recorded session".
+			_, replayOut, replayErr := runMailwire(t, "replay", file, "--format", "text", "--width", "100", "--color", "never")
+			if replayOut != liveOut {
+				t.Errorf("replay printed:\n%s\nlive:\n%s", replayOut, liveOut)
+			}
+			if _, after, _ := strings.Cut(replayErr, "\n"); !strings.HasPrefix(after, live) || strings.Contains(replayErr, "mailwire session:") {
+				t.Errorf("replay stderr:\n%s\nlive:\n%s", replayErr, live)
 			}
 			if tc.name == "no TLS" && !strings.Contains(live, "before TLS") {
 				t.Errorf("no warning of the cleartext password:\n%s", live)

@@ -187,9 +187,15 @@ func runReplayPrint(out, errOut io.Writer, path string, f replayFlags) error {
 	if h.Lab {
 		target = ""
 	}
-	if isScenario {
+	switch {
+	case isScenario:
 		headScenario(w, out, format, &po, s.Name, h.Scenario.Port, h.Scenario.Variant, target, h.RecordedAt, h.Mailwire)
-	} else {
+	case h.LineMode:
+		// connect's line mode printed no title and no text header: its
+		// own stderr line and warnings (replayLineMode), then the
+		// transcript.
+		replayLineMode(errOut, h, evs)
+	default:
 		// Titled as the live session titled it (runTitle of the same
 		// header), and its stderr line said again.
 		po.Title = "mailwire session: " + runTitle(h)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/render"
@@ -94,7 +95,7 @@ func TestReplayNamesTheLiveSNI(t *testing.T) {
 // name its title says was sent is the server_name its ClientHello
 // carried.
 func TestTitleSNIIsTheWire(t *testing.T) {
-	paths, err := filepath.Glob(filepath.Join("..", "..", "sessions", "render", "testdata", "recordings", "port-*.jsonl"))
+	paths, err := filepath.Glob(filepath.Join("..", "..", filepath.FromSlash(content.RecordingFixtureDir), "port-*.jsonl"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("recordings: %v %v", paths, err)
 	}
