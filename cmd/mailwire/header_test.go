@@ -15,6 +15,7 @@ import (
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/render"
+	"github.com/mailwire/mailwire/sessions/scenario"
 	"github.com/mailwire/mailwire/sessions/wire"
 	"github.com/mailwire/mailwire/tui"
 )
@@ -225,5 +226,19 @@ func TestRequestHeader(t *testing.T) {
 	sr.ServerName = ""
 	if h := requestHeader(base, sr); h.Options.ServerName != "127.0.0.1" {
 		t.Errorf("scenario without a name: asked for %q, want the host", h.Options.ServerName)
+	}
+	// `mailwire session --scenario … --target … --ca-file F` names F, as
+	// connect's scenario does: a replay says which CAs the check used.
+	env, err := targetEnv(sessionFlags{target: "127.0.0.1:587", caFile: l.CAPath()}, 587)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := scenario.Request{Name: "too-early", Port: 587, Env: env}
+	_, resolved, err := req.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := scenarioHeader(req, resolved, "127.0.0.1:587", time.Now()); h.Options.Verify != string(wire.VerifyCAFile) || h.Options.CAFile != l.CAPath() {
+		t.Errorf("session --scenario --ca-file header: verify %q, ca_file %q", h.Options.Verify, h.Options.CAFile)
 	}
 }

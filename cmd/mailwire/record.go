@@ -208,7 +208,7 @@ func scenarioHeader(req scenario.Request, resolved scenario.Request, target stri
 	case target == "":
 		h.Options.Verify = string(wire.VerifyPool)
 	case env.RootCAs != nil:
-		h.Options.Verify = string(wire.VerifyCAFile)
+		h.Options.Verify, h.Options.CAFile = string(wire.VerifyCAFile), env.CAFile
 	default:
 		h.Options.Verify = string(wire.VerifySystem)
 	}
