@@ -288,18 +288,6 @@ func hasCap(caps []string, kw string) bool {
 	})
 }
 
-// capWords returns the words after keyword kw in caps ("SASL PLAIN LOGIN"
-// gives PLAIN, LOGIN).
-func capWords(caps []string, kw string) []string {
-	for _, c := range caps {
-		f := strings.Fields(c)
-		if len(f) > 0 && protocol.Keyword(f[0]) == strings.ToUpper(kw) {
-			return f[1:]
-		}
-	}
-	return nil
-}
-
 // safeList sanitizes a server's list for the report.
 func safeList(in []string) []string {
 	out := make([]string, len(in))
@@ -338,42 +326,18 @@ func readLogin(pr *PortReport, evs []wire.Event) *LoginProbe {
 	return lp
 }
 
-// loginVerdict grades the server's answer to a login before TLS. A
-// server that refuses by policy answers before it looks at the password:
-// 530 (RFC 3207 §4), NO [PRIVACYREQUIRED] (RFC 9051 §7.1) or BAD, and a
-// POP3 -ERR when it offers no login before STLS. One that checked the
-// decoy (535, RFC 4954 §6; NO [AUTHENTICATIONFAILED]) would have checked a
-// real password, sent in cleartext.
+// loginVerdict grades the server's answer to a login before TLS, as
+// scenario.LoginPolicyOf reads it (the one home of that reading).
 func loginVerdict(pr *PortReport, ans *wire.Event) string {
-	code := ans.Line.Code
-	switch pr.Proto {
-	case protocol.SMTP:
-		switch {
-		case code == "235":
-			return KeyLoginAccepted
-		case code == "535":
-			return KeyLoginChecked
-		case strings.HasPrefix(code, "5"):
-			return KeyLoginRefused
-		}
-	case protocol.IMAP:
-		switch {
-		case code == "OK":
-			return KeyLoginAccepted
-		case ans.Annotation == "imap.code.privacyrequired" || code == "BAD":
-			return KeyLoginRefused
-		case ans.Annotation == "imap.code.authenticationfailed":
-			return KeyLoginChecked
-		}
-	case protocol.POP3:
-		switch {
-		case code == "+OK":
-			return KeyLoginAccepted
-		case hasCap(pr.CapsBefore, "USER") || len(capWords(pr.CapsBefore, "SASL")) > 0:
-			return KeyLoginOffered
-		case code == "-ERR":
-			return KeyLoginRefused
-		}
+	switch scenario.LoginPolicyOf(pr.Proto, ans, pr.CapsBefore) {
+	case scenario.LoginAccepted:
+		return KeyLoginAccepted
+	case scenario.LoginChecked:
+		return KeyLoginChecked
+	case scenario.LoginRefused:
+		return KeyLoginRefused
+	case scenario.LoginOffered:
+		return KeyLoginOffered
 	}
 	return KeyLoginUnclear
 }

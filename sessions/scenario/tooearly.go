@@ -69,14 +69,23 @@ func tooEarlyVerdict(r *Run, leg string, evs []wire.Event) {
 		return
 	}
 	answer, _ := LoginAnswer(evs, leaked[0])
-	code := ""
-	if answer != nil {
-		code = answer.Line.Code
+	code, proto := "no answer", ""
+	if answer != nil && answer.Line != nil {
+		code, proto = answer.Line.Code, answer.Line.Proto
 	}
-	accepted := code == "235" || code == "OK" || code == "+OK"
-	text := fmt.Sprintf("the server refused the login before TLS (%s), but %s had already crossed the wire in cleartext", code, r.passwordWord())
-	if accepted {
+	var text string
+	switch LoginPolicyOf(proto, answer, capabilitiesBeforeTLS(evs, leg)) {
+	case LoginAccepted:
 		text = fmt.Sprintf("the server accepted the login in cleartext (%s): %s crossed the wire readable by anyone on the path", code, r.passwordWord())
+	case LoginChecked:
+		// 535, NO [AUTHENTICATIONFAILED]: the credentials were checked,
+		// so the server takes logins before TLS (Exim with AUTH
+		// advertised before STARTTLS answers the decoy 535).
+		text = fmt.Sprintf("the server checked the login before TLS and turned it down (%s): it takes logins in cleartext, and %s crossed the wire readable by anyone on the path", code, r.passwordWord())
+	case LoginRefused:
+		text = fmt.Sprintf("the server refused the login before TLS (%s), but %s had already crossed the wire in cleartext", code, r.passwordWord())
+	default:
+		text = fmt.Sprintf("the server answered the login before TLS with %s, and %s had already crossed the wire in cleartext", code, r.passwordWord())
 	}
 	r.Verdict(leg, OutcomeCredentialsLeaked, false, text, leaked...)
 }
