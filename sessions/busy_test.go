@@ -58,3 +58,48 @@ func TestImplicitTLSBusy(t *testing.T) {
 		})
 	}
 }
+
+// The same answers as a STARTTLS port's greeting: shown with their own
+// meaning (a -ERR greeting is not "+OK greeting: the server speaks
+// first"), and the error names its operation once ("read greeting: read
+// greeting: server replied 421" said it twice).
+func TestBusyGreeting(t *testing.T) {
+	for _, tc := range []struct {
+		proto, line, notKey, errText string
+		opts                         func(addr string, pki testPKI, mode TLSMode) Options
+	}{
+		{protocol.SMTP, "421 Too many concurrent SMTP connections; please try again later.", "", "read greeting: server replied 421",
+			func(a string, p testPKI, m TLSMode) Options {
+				o := testOptions(a, p, m, RoleSubmission)
+				o.Proto = protocol.SMTP
+				return o
+			}},
+		{protocol.POP3, "-ERR [SYS/TEMP] too many connections", "pop3.greeting", "greeting: server replied -ERR", pop3Options},
+	} {
+		t.Run(tc.proto, func(t *testing.T) {
+			pki := validPKI(t)
+			srv := startFake(t, pki, false, false, func(f *fakeConn) error {
+				err := f.say(tc.line)
+				f.drain()
+				return ignoreNetErr(err)
+			})
+			evs, err := run(t, tc.opts(srv.addr, pki, TLSStartTLS))
+			srv.wait(t)
+			if err == nil {
+				t.Fatal("the session should fail")
+			}
+			e := errorEvent(evs)
+			if e == nil || !strings.HasPrefix(e.Text, tc.errText) || strings.Count(e.Text, "greeting:") != 1 {
+				t.Errorf("error event %+v, want it to start %q, once\n%s", e, tc.errText, dump(evs))
+			}
+			if strings.Count(err.Error(), "greeting:") != 1 {
+				t.Errorf("error %q names its operation more than once", err)
+			}
+			for _, ev := range evs {
+				if tc.notKey != "" && ev.Kind == wire.KindLine && ev.Annotation == tc.notKey {
+					t.Errorf("the busy answer is annotated %s: %s", tc.notKey, wire.SafeString(ev.Text))
+				}
+			}
+		})
+	}
+}

@@ -120,7 +120,18 @@ type SessionError struct {
 	Err     error
 }
 
-func (e *SessionError) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *SessionError) Error() string { return withOp(e.Op, e.Err.Error()) }
+
+// withOp prefixes msg with the operation that failed, unless msg already
+// starts with it: a reply error names its command itself (SMTPReplyError,
+// POP3's), and "read greeting: read greeting: server replied 421" said it
+// twice.
+func withOp(op, msg string) string {
+	if op == "" || strings.HasPrefix(msg, op+": ") {
+		return msg
+	}
+	return op + ": " + msg
+}
 func (e *SessionError) Unwrap() error { return e.Err }
 
 // Conversation is a driver's handle on one connection. Its methods are
@@ -294,7 +305,7 @@ func (c *Conversation) fail(op string, err error, explain string, st *wire.TLSSt
 		msg = fmt.Sprintf("%s (session stopped: %v)", msg, context.Cause(c.ctx))
 	}
 	c.Emit(wire.Event{Kind: wire.KindError, Dir: wire.Local, Layer: wire.LayerNote, Visible: wire.VisibleNone,
-		Text: op + ": " + msg, Annotation: explain, TLS: st,
+		Text: withOp(op, msg), Annotation: explain, TLS: st,
 		Err: &wire.ErrorInfo{Op: op, Message: msg, Explain: explain}})
 	return se
 }

@@ -762,7 +762,7 @@ func (s *interactive) emitResponse(res readResult) (upgrade bool) {
 		sc, asked := s.pop()
 		line := wire.Line{Code: r.Status()}
 		ann, also := r.Annotations()
-		if !s.greeted {
+		if !s.greeted && r.OK { // a -ERR greeting is explained by its status (pop3.go)
 			also = append([]string{ann}, also...)
 			ann = "pop3.greeting"
 		}

@@ -135,7 +135,9 @@ func (p *pop3Client) read(op, cmd string, multi bool) (*protocol.POP3Response, e
 	// The most specific key leads: the greeting's, else the response
 	// code's (pop3.code.in-use), else the status's.
 	ann, also := r.Annotations()
-	if cmd == "greeting" {
+	if cmd == "greeting" && r.OK {
+		// A -ERR greeting (-ERR [SYS/TEMP] from a busy server) is no
+		// greeting in RFC 1939 §4's sense: its status and code explain it.
 		also = append([]string{ann}, also...)
 		ann = "pop3.greeting"
 	}
