@@ -321,7 +321,10 @@ func (o Options) withDefaults() (Options, error) {
 		if strings.Contains(o.Username, "@") {
 			o.From = o.Username
 		} else if o.Username != "" {
-			o.From = o.Username + "@" + o.ServerName
+			// RFC 5321 §4.1.2: an IP address is a mailbox's domain only
+			// as an address literal (learner@[127.0.0.4]); Exim took
+			// learner@127.0.0.4, a stricter server refuses it.
+			o.From = o.Username + "@" + protocol.MailDomain(o.ServerName)
 		}
 	}
 	for _, a := range []string{o.From, o.To, o.Username} {

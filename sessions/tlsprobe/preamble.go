@@ -160,9 +160,5 @@ func addressLiteral(a net.Addr) string {
 		// mean nothing (RFC 6761 §6.4).
 		return "mailwire.invalid"
 	}
-	ip := ap.Addr().Unmap()
-	if ip.Is6() {
-		return "[IPv6:" + ip.String() + "]"
-	}
-	return "[" + ip.String() + "]"
+	return protocol.AddressLiteral(ap.Addr())
 }
