@@ -59,6 +59,12 @@ func LoginPolicyOf(proto string, ans *wire.Event, capsBefore []string) LoginPoli
 			return LoginRefused
 		case ans.Annotation == "imap.code.authenticationfailed":
 			return LoginChecked
+		case code == "NO" && capsBefore != nil && !slices.Contains(capsBefore, "LOGINDISABLED"):
+			// LOGIN is allowed where LOGINDISABLED is not advertised
+			// (RFC 9051 §6.2.3), and its NO is "user name or password
+			// rejected" (GNU Mailutils imap4d answers so, without a
+			// response code).
+			return LoginChecked
 		}
 	case protocol.POP3:
 		switch {
@@ -66,7 +72,10 @@ func LoginPolicyOf(proto string, ans *wire.Event, capsBefore []string) LoginPoli
 			return LoginAccepted
 		case offersLogin(capsBefore):
 			return LoginOffered
-		case code == "-ERR":
+		case code == "-ERR" && capsBefore != nil:
+			// A CAPA that lists no login: the -ERR is the policy.
+			// Without a CAPA, an -ERR (even [AUTH], RFC 3206 §5) may as
+			// well be the password checked: unclear.
 			return LoginRefused
 		}
 	}

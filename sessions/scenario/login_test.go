@@ -95,6 +95,10 @@ func TestLoginPolicyOf(t *testing.T) {
 		{ans("imap", "BAD", ""), nil, scenario.LoginRefused},
 		{ans("pop3", "+OK", ""), nil, scenario.LoginAccepted},
 		{ans("pop3", "-ERR", ""), []string{"STLS", "SASL"}, scenario.LoginRefused},
+		{ans("pop3", "-ERR", ""), nil, scenario.LoginUnclear},                                           // no CAPA: cannot tell
+		{ans("imap", "NO", ""), []string{"IMAP4REV1", "STARTTLS", "AUTH=PLAIN"}, scenario.LoginChecked}, // GNU Mailutils
+		{ans("imap", "NO", ""), []string{"IMAP4REV1", "STARTTLS", "LOGINDISABLED"}, scenario.LoginUnclear},
+		{ans("imap", "NO", ""), nil, scenario.LoginUnclear},
 		{ans("pop3", "-ERR", ""), []string{"STLS", "SASL PLAIN"}, scenario.LoginOffered},
 		{ans("pop3", "-ERR", ""), []string{"USER"}, scenario.LoginOffered},
 		{nil, nil, scenario.LoginUnclear},

@@ -84,6 +84,8 @@ func tooEarlyVerdict(r *Run, leg string, evs []wire.Event) {
 		text = fmt.Sprintf("the server checked the login before TLS and turned it down (%s): it takes logins in cleartext, and %s crossed the wire readable by anyone on the path", code, r.passwordWord())
 	case LoginRefused:
 		text = fmt.Sprintf("the server refused the login before TLS (%s), but %s had already crossed the wire in cleartext", code, r.passwordWord())
+	case LoginOffered:
+		text = fmt.Sprintf("the server answered the login before TLS with %s, but it offers a login before TLS (its CAPA lists USER or SASL mechanisms), where a password is readable by anyone on the path; %s had already crossed the wire in cleartext", code, r.passwordWord())
 	default:
 		text = fmt.Sprintf("the server answered the login before TLS with %s, and %s had already crossed the wire in cleartext", code, r.passwordWord())
 	}
@@ -167,6 +169,13 @@ func (d *dialog) imapTooEarly() error {
 	if _, err := d.imapResponse("read greeting"); err != nil {
 		return err
 	}
+	// It asks for the capabilities first, as clients do: whether the
+	// server advertises LOGINDISABLED is how its answer to the login
+	// reads (LoginPolicyOf: a NO where LOGIN is allowed is a checked
+	// password).
+	if _, err := d.imap("CAPABILITY", ""); err != nil {
+		return err
+	}
 	d.c.Note("the client sends LOGIN now, before STARTTLS, ignoring LOGINDISABLED", "scenario.login-before-tls", nil)
 	login := imapQuote(o.Username) + " " + imapQuote(o.Password)
 	r, err := d.imap("LOGIN", login)
@@ -199,6 +208,12 @@ func (d *dialog) pop3TooEarly(plain string) error {
 		return err
 	} else if !r.OK {
 		return d.c.Fail("greeting", fmt.Errorf("server greeted with -ERR %s", r.Text), "pop3.reply.err")
+	}
+	// CAPA first (RFC 2449 §5), as clients do: whether the server offers
+	// a login before STLS (USER, SASL with mechanisms) is how its -ERR to
+	// the login reads (LoginPolicyOf).
+	if _, err := d.pop3("CAPA", "CAPA", true); err != nil {
+		return err
 	}
 	d.c.Note("the client sends AUTH PLAIN now, before STLS", "scenario.login-before-tls", nil)
 	r, err := d.pop3("AUTH", "AUTH PLAIN "+plain, false)
