@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -83,5 +84,19 @@ func TestProbeNoRetryOnRefusal(t *testing.T) {
 	var pe *PreambleError
 	if errors.As(err, &pe) {
 		t.Errorf("preamble error %v", pe)
+	}
+}
+
+// A preamble that times out before any reply says so without an empty
+// quote: OpenSMTPD 6.8 stalled some greetings past the probe's limit, and
+// the scan showed `greeting: read tcp …: i/o timeout (after "")`.
+func TestPreambleSilentError(t *testing.T) {
+	f := newFakeServer(t, &fakeServer{accepts: map[uint16][]uint16{VersionTLS12: {0xc02f}},
+		preamble: func(c net.Conn, r *bufio.Reader) bool { r.ReadString('\n'); return false }})
+	s := NewScanner(Options{ProbeTimeout: 200 * time.Millisecond})
+	_, err := s.Probe(context.Background(), Target{Addr: f.addr(), Proto: "smtp", StartTLS: true},
+		Hello{Version: VersionTLS12, Suites: []uint16{0xc02f}}, false)
+	if err == nil || !strings.HasPrefix(err.Error(), "greeting: ") || strings.Contains(err.Error(), `(after "")`) {
+		t.Fatalf("error %v", err)
 	}
 }

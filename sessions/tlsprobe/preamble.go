@@ -49,6 +49,10 @@ func refusedWith(step string, raw []byte) *PreambleError {
 // quoteReply makes a reply's bytes safe to carry in an error: Go escapes,
 // cut to a line's worth.
 func quoteReply(raw []byte) string {
+	if len(raw) == 0 {
+		// Nothing came: no `(after "")` in the error.
+		return ""
+	}
 	return fmt.Sprintf("%q", wire.Truncate(string(raw), 120))
 }
 
