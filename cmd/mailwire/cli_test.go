@@ -279,6 +279,8 @@ func TestCompletions(t *testing.T) {
 		{[]string{"session", "--proto", ""}, []string{"smtp", "pop3", "imap", "https"}, nil},
 		{[]string{"session", "--tls", ""}, []string{"none\t", "starttls\t", "implicit\t"}, nil},
 		{[]string{"session", "--lens", ""}, []string{"endpoint\t", "eavesdropper\t"}, nil},
+		{[]string{"session", "--notes", ""}, []string{"full\t", "short\t", "off\t"}, nil},
+		{[]string{"connect", "--notes", ""}, []string{"off\t"}, nil},
 		{[]string{"session", "--format", ""}, []string{"text\t", "json\t", "markdown\t", "html\t"}, nil},
 		{[]string{"replay", "--format", ""}, []string{"text\t", "json\t", "markdown\t", "html\t"}, nil},
 		{[]string{"replay", ""}, []string{"port-587\t", "scenario-too-early\t", ":0"}, nil}, // and files (directive 0)

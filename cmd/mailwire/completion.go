@@ -32,6 +32,7 @@ var valueCompletions = map[string]cobra.CompletionFunc{
 	"scenario":   completeScenarios,
 	"variant":    completeVariants,
 	"lens":       fixed("endpoint\twhat client and server see", "eavesdropper\tonly what a passive observer sees"),
+	"notes":      fixed("full\teach meaning with its prose, fields and RFCs", "short\tone line per event: its meaning and RFCs", "off\tthe wire lines and who can read them"),
 	"format":     fixed("text\tannotated transcript", "json\tJSON Lines, one event per line", "markdown\ta handout"),
 	"stop-after": fixed("connect\tafter the greeting", "tls\tonce TLS is up", "auth\tafter the login"),
 	"auth":       fixed(protocol.AuthPlain, protocol.AuthLogin),

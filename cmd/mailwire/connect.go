@@ -123,6 +123,7 @@ func newConnectCmd() *cobra.Command {
 	fl.TextVar(&f.side.lens, "lens", f.side.lens, "line mode: endpoint, or eavesdropper (only what a passive observer sees)")
 	fl.BoolVar(&f.side.reveal, "reveal", false, "line mode: print passwords instead of masking them")
 	fl.BoolVar(&f.side.hex, "hex", false, "line mode: add a hex+ASCII dump of the bytes (text format)")
+	fl.StringVar(&f.side.notes, "notes", "", "line mode: "+notesUsage)
 	fl.IntVar(&f.side.width, "width", 0, "line mode: wrap text at this many columns (default: the terminal's width, else 100)")
 	fl.StringVar(&f.side.forceColor, "color", "", "line mode: colour always or never (default: on a terminal, unless NO_COLOR is set)")
 	addThemeFlag(fl, &f.theme)
@@ -175,7 +176,7 @@ func checkLineMode(changed func(string) bool) error {
 // is printed as `mailwire session` prints it. The exit status follows the
 // events (streamOutcome).
 func runConnectLines(ctx context.Context, in io.Reader, out, errOut io.Writer, o sessions.Options, port int, f connectFlags) error {
-	po := render.Options{RevealSecrets: f.side.reveal, Lens: f.side.lens, Hex: f.side.hex, Width: f.side.width, LineWidth: f.side.budget.LineWidth}
+	po := render.Options{RevealSecrets: f.side.reveal, Lens: f.side.lens, Hex: f.side.hex, Notes: render.Notes(f.side.notes), Width: f.side.width, LineWidth: f.side.budget.LineWidth}
 	w := outputWriter(out, f.side, &po)
 	if o.Proto == protocol.HTTPS {
 		return usageError(errors.New("line mode speaks SMTP, POP3 and IMAP; for HTTPS run `mailwire session --target HOST:443`"))

@@ -61,7 +61,7 @@ func newReplayCmd() *cobra.Command {
 			}
 			screen := onTerminal(cmd.InOrStdin(), cmd.OutOrStdout()) && !cmd.Flags().Changed("format")
 			if screen {
-				for _, name := range []string{"lens", "reveal", "hex", "width", "color"} {
+				for _, name := range []string{"lens", "reveal", "hex", "notes", "width", "color"} {
 					if cmd.Flags().Changed(name) {
 						return usageError(fmt.Errorf("--%s: for printing, with --format (on the screen: tab is the lens, p the passwords)", name))
 					}
@@ -79,6 +79,7 @@ func newReplayCmd() *cobra.Command {
 	fl.TextVar(&f.out.lens, "lens", f.out.lens, "whose view: endpoint, or eavesdropper (only what a passive observer sees)")
 	fl.BoolVar(&f.out.reveal, "reveal", false, "print passwords as recorded (a recording masks them unless made with --reveal-secrets)")
 	fl.BoolVar(&f.out.hex, "hex", false, "add a hex+ASCII dump of the bytes (text format)")
+	fl.StringVar(&f.out.notes, "notes", "", notesUsage)
 	fl.IntVar(&f.out.width, "width", 0, "wrap text at this many columns (default: the terminal's width, else 100)")
 	fl.StringVar(&f.out.forceColor, "color", "", "colour: always or never (default: on a terminal, unless NO_COLOR is set)")
 	addPresentFlag(fl, &f.present)
@@ -146,7 +147,7 @@ func runReplayPrint(out, errOut io.Writer, path string, f replayFlags) error {
 	if !ok {
 		return usageError(fmt.Errorf("--format %q: want text, json, markdown or html", f.out.format))
 	}
-	if err := checkOutputFlags(sessionFlags{format: "text", forceColor: f.out.forceColor}); err != nil {
+	if err := checkOutputFlags(sessionFlags{format: format, forceColor: f.out.forceColor, notes: f.out.notes}); err != nil {
 		return err
 	}
 	file, rr, err := openRecording(path, f.lim)
@@ -175,7 +176,7 @@ func runReplayPrint(out, errOut io.Writer, path string, f replayFlags) error {
 	h = h.FromEvents(evs)
 	fmt.Fprintf(errOut, "mailwire replay: %s\n", h.Describe())
 
-	po := render.Options{RevealSecrets: f.out.reveal, Lens: f.out.lens, Hex: f.out.hex, Width: f.out.width}
+	po := render.Options{RevealSecrets: f.out.reveal, Lens: f.out.lens, Hex: f.out.hex, Notes: render.Notes(f.out.notes), Width: f.out.width}
 	if b := h.Options.Budget; b != nil {
 		po.LineWidth = b.LineWidth // as the live session cut its lines (--max-line)
 	}

@@ -48,6 +48,7 @@ type sessionFlags struct {
 	lens       lens.Lens
 	reveal     bool
 	hex        bool
+	notes      string // --notes: full, short or off ("": full); text and markdown only
 	width      int
 	stateDir   string // the lab's state directory; "" means lab.ResolveStateDir()
 	forceColor string // "", "always", "never": overrides terminal detection
@@ -122,6 +123,7 @@ func newSessionCmd() *cobra.Command {
 	fl.TextVar(&f.lens, "lens", f.lens, "whose view: endpoint, or eavesdropper (only what a passive observer sees)")
 	fl.BoolVar(&f.reveal, "reveal", false, "print passwords instead of masking them")
 	fl.BoolVar(&f.hex, "hex", false, "add a hex+ASCII dump of the bytes (text format)")
+	fl.StringVar(&f.notes, "notes", "", notesUsage)
 	fl.IntVar(&f.width, "width", 0, "wrap text at this many columns (default: the terminal's width, else 100)")
 	addStateDirFlag(fl, &f.stateDir, true)
 	fl.StringVar(&f.forceColor, "color", "", "colour: always or never (default: on a terminal, unless NO_COLOR is set)")
@@ -341,7 +343,7 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw p
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	po := render.Options{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Width: f.width, LineWidth: f.budget.LineWidth}
+	po := render.Options{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Notes: render.Notes(f.notes), Width: f.width, LineWidth: f.budget.LineWidth}
 	if err := checkOutputFlags(f); err != nil {
 		return err
 	}
@@ -441,8 +443,18 @@ func checkOutputFlags(f sessionFlags) error {
 	default:
 		return usageError(fmt.Errorf("--color %q: want always or never", f.forceColor))
 	}
+	if _, err := render.ParseNotes(f.notes); err != nil {
+		return usageError(fmt.Errorf("--notes %q: want full, short or off", f.notes))
+	}
+	if f.notes != "" && f.format != "text" && f.format != "markdown" {
+		return usageError(fmt.Errorf("--notes: for --format text and markdown (%s carries every note)", f.format))
+	}
 	return f.record.check()
 }
+
+// notesUsage is the help of --notes, on every command that prints a
+// transcript.
+const notesUsage = "how much the transcript explains: full (each meaning with its prose, fields and RFCs), short (one line per event: its meaning and RFCs), off (the wire lines and who can read them, as compact as s_client); text and markdown (default full)"
 
 // useColor: colour on a terminal unless NO_COLOR is set (https://no-color.org),
 // or as forced by --color.

@@ -40,8 +40,15 @@ func Markdown(w io.Writer, evs []wire.Event, o Options) error {
 
 	fmt.Fprintln(bw, "## The exchange")
 	fmt.Fprintln(bw)
-	fmt.Fprintln(bw, "| time | dir | who can read it | what | meaning |")
-	fmt.Fprintln(bw, "|---:|:---:|---|---|---|")
+	// --notes off has no meaning column; short has the meaning and its
+	// RFCs in it, and no section that explains them (notes.go).
+	if o.Notes == NotesOff {
+		fmt.Fprintln(bw, "| time | dir | who can read it | what |")
+		fmt.Fprintln(bw, "|---:|:---:|---|---|")
+	} else {
+		fmt.Fprintln(bw, "| time | dir | who can read it | what | meaning |")
+		fmt.Fprintln(bw, "|---:|:---:|---|---|---|")
+	}
 	var order []string // annotation keys, by first appearance
 	seen := map[string]bool{}
 	explain := func(key string) (content.Annotation, bool) {
@@ -59,18 +66,24 @@ func Markdown(w io.Writer, evs []wire.Event, o Options) error {
 		}
 		ann, hasAnn := explain(ev.Annotation)
 		what := mdWhat(ev, o, explain, &chains)
-		meaning := ""
-		if hasAnn {
-			meaning = mdTable(ann.Title)
+		row := fmt.Sprintf("| %s | %s | %s | %s |", Elapsed(ev), strings.TrimSpace(Arrow(ev.Dir)), lens.Badge(ev), strings.Join(what, "<br>"))
+		if o.Notes != NotesOff {
+			meaning := ""
+			if hasAnn {
+				meaning = mdTable(ann.Title)
+				if refs := content.JoinRefs(ann.Refs); refs != "" && o.Notes == NotesShort {
+					meaning += " (" + mdTable(refs) + ")"
+				}
+			}
+			row += " " + meaning + " |"
 		}
-		fmt.Fprintf(bw, "| %s | %s | %s | %s | %s |\n",
-			Elapsed(ev), strings.TrimSpace(Arrow(ev.Dir)), lens.Badge(ev),
-			strings.Join(what, "<br>"), meaning)
+		fmt.Fprintln(bw, row)
 	}
 	fmt.Fprintln(bw)
-	mdChains(bw, chains, o)
-
-	mdMeanings(bw, order, o)
+	if o.Notes.full() {
+		mdChains(bw, chains, o)
+		mdMeanings(bw, order, o)
+	}
 
 	for i, ob := range observed {
 		if i > 0 {
@@ -130,7 +143,11 @@ func mdWhat(ev wire.Event, o Options, explain func(string) (content.Annotation, 
 		// certificates follow the table, and the problems' words
 		// join "What the lines mean".
 		*chains = append(*chains, v)
-		what = append(what, mdCode(v.Heading, true)+fmt.Sprintf(" (chain %d below)", len(*chains)))
+		heading := mdCode(v.Heading, true)
+		if o.Notes.full() {
+			heading += fmt.Sprintf(" (chain %d below)", len(*chains))
+		}
+		what = append(what, heading)
 		for _, pr := range v.Problems {
 			explain(pr.Key)
 			what = append(what, pr.Mark()+" "+mdCode(pr.Text, true))

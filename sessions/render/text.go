@@ -59,6 +59,9 @@ type Options struct {
 	// Annotations looks up the prose for an annotation key; nil means
 	// content.Lookup. Tests pin it to get goldens independent of content.
 	Annotations func(key string) (content.Annotation, bool)
+	// Notes is how much the text and Markdown outputs explain (notes.go);
+	// the zero value is NotesFull. JSON and HTML carry everything.
+	Notes Notes
 	// LineWidth bounds one line of the text and Markdown outputs, after
 	// escaping: a longer one ends "… N more bytes" (the session budget's
 	// LineWidth, --max-line); 0 means wire.DefaultBudgetLineWidth,
@@ -451,60 +454,62 @@ func (p *TextPrinter) event(ev wire.Event) {
 		// not what the protocol line means.
 		ann, hasAnn = o.lookup(lens.WireAnnotation(ev))
 	}
+	full := o.Notes.full()
 	if ev.Kind == wire.KindBoundary {
-		printRule(bw, st, ev, width)
+		printRule(bw, st, ev, width, o.Notes != NotesOff)
 	} else {
 		text := FirstLine(ev)
 		title := ""
-		if eaves {
-			text = EavesdropperText(ev, false)
-		} else if hasAnn {
+		switch {
+		case eaves:
+			// Short and off have no room under the event for what a
+			// handshake message leaks: it goes on its line.
+			text = EavesdropperText(ev, !full)
+		case hasAnn && o.Notes == NotesShort:
+			title = "— " + ann.Title
+			if refs := content.JoinRefs(ann.Refs); refs != "" {
+				title += " (" + refs + ")"
+			}
+		case hasAnn && full:
 			title = "— " + ann.Title
 		}
 		if ev.Kind == wire.KindVerdict {
 			text = ev.Verdict.Headline() + ": " + text
 		}
-		printMain(bw, st, ev, LegTag(ev)+o.elide(text), title, width)
+		switch o.Notes {
+		case NotesOff:
+			printOneLine(bw, st, ev, LegTag(ev)+text, width)
+		case NotesShort:
+			// The note is one line: beside the text when it fits,
+			// else under it, cut to the width.
+			printMain(bw, st, ev, LegTag(ev)+o.elide(text), truncateCells(title, width-textIndent), width)
+		default:
+			printMain(bw, st, ev, LegTag(ev)+o.elide(text), title, width)
+		}
 	}
 	if ev.Kind == wire.KindLine || ev.Kind == wire.KindNote {
 		for _, l := range extraLines(ev) {
+			if o.Notes == NotesOff {
+				l = truncateCells(l, width-textIndent)
+			}
 			fmt.Fprintln(bw, indent+o.elide(l))
 		}
 	}
-	for _, l := range detailLines(ev, o.Lens) {
-		for i, wl := range wrap(l, width-textIndent-6) {
-			pre := indent + "  "
-			if i > 0 {
-				pre += "    " // hanging indent under the field name
-			}
-			fmt.Fprintln(bw, pre+st.render(st.detail, wl))
-		}
-	}
-	if v := NewChainView(ev.TLS); v != nil && o.Lens.ShowsTLSState(ev) {
-		p.chain(v)
+	if full {
+		p.details(ev)
+	} else if v := NewChainView(ev.TLS); v != nil && o.Lens.ShowsTLSState(ev) {
+		// The chain's verdict alone, as s_client's "Verify return
+		// code".
+		p.chainHeading(v)
 	}
 	if lens.Eavesdropper.ShowsCredential(ev) {
 		fmt.Fprintln(bw, indent+"  "+st.render(st.warn, credentialWarning))
 	}
 	if o.Hex {
-		if b := hexBytes(ev, o.Lens); len(b) > 0 {
-			// A 16-byte row is 78 columns: it starts left of the text
-			// column, and rows shrink to 8 bytes on narrow output.
-			perRow := 16
-			if width-ruleIndent < 78 {
-				perRow = 8
-			}
-			more := len(b) - maxHexBytes
-			if more > 0 {
-				b = b[:maxHexBytes]
-			}
-			for _, l := range strings.Split(strings.TrimSuffix(wire.SafeHexDump(b, perRow), "\n"), "\n") {
-				fmt.Fprintln(bw, strings.Repeat(" ", ruleIndent)+st.render(st.detail, l))
-			}
-			if more > 0 {
-				fmt.Fprintf(bw, "%s%s\n", strings.Repeat(" ", ruleIndent), st.render(st.detail, fmt.Sprintf("… %s more", words.Plural(more, "byte"))))
-			}
-		}
+		p.hex(ev)
+	}
+	if !full {
+		return
 	}
 	if hasAnn && !p.seen[ann.Key] {
 		p.seen[ann.Key] = true
@@ -522,6 +527,50 @@ func (p *TextPrinter) event(ev wire.Event) {
 	}
 }
 
+// details writes the decoded parts of an event under it (detailLines),
+// and its certificate chain.
+func (p *TextPrinter) details(ev wire.Event) {
+	bw, st, o, width := p.w, p.st, p.o, p.width
+	indent := strings.Repeat(" ", textIndent)
+	for _, l := range detailLines(ev, o.Lens) {
+		for i, wl := range wrap(l, width-textIndent-6) {
+			pre := indent + "  "
+			if i > 0 {
+				pre += "    " // hanging indent under the field name
+			}
+			fmt.Fprintln(bw, pre+st.render(st.detail, wl))
+		}
+	}
+	if v := NewChainView(ev.TLS); v != nil && o.Lens.ShowsTLSState(ev) {
+		p.chain(v)
+	}
+}
+
+// hex writes the hex+ASCII dump of what the lens shows of an event.
+func (p *TextPrinter) hex(ev wire.Event) {
+	bw, st, width := p.w, p.st, p.width
+	b := hexBytes(ev, p.o.Lens)
+	if len(b) == 0 {
+		return
+	}
+	// A 16-byte row is 78 columns: it starts left of the text column,
+	// and rows shrink to 8 bytes on narrow output.
+	perRow := 16
+	if width-ruleIndent < 78 {
+		perRow = 8
+	}
+	more := len(b) - maxHexBytes
+	if more > 0 {
+		b = b[:maxHexBytes]
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(wire.SafeHexDump(b, perRow), "\n"), "\n") {
+		fmt.Fprintln(bw, strings.Repeat(" ", ruleIndent)+st.render(st.detail, l))
+	}
+	if more > 0 {
+		fmt.Fprintf(bw, "%s%s\n", strings.Repeat(" ", ruleIndent), st.render(st.detail, fmt.Sprintf("… %s more", words.Plural(more, "byte"))))
+	}
+}
+
 // ruleIndent is where the text under a boundary rule starts.
 const ruleIndent = 13
 
@@ -536,13 +585,7 @@ const chainLabel = 14
 func (p *TextPrinter) chain(v *ChainView) {
 	bw, st, width := p.w, p.st, p.width
 	in := strings.Repeat(" ", ruleIndent)
-	style := st.encrypted
-	if !v.Verified {
-		style = st.warn
-	}
-	for _, l := range wrap(v.Heading, width-ruleIndent) {
-		fmt.Fprintln(bw, in+st.render(style, l))
-	}
+	p.chainHeading(v)
 	for _, c := range v.Certs {
 		for i, l := range wrap(c.Title, width-ruleIndent-2) {
 			pre := in + "  "
@@ -586,8 +629,20 @@ func (p *TextPrinter) chain(v *ChainView) {
 	}
 }
 
+// chainHeading writes a chain's verdict (ChainView.Heading), wrapped,
+// left of the text column as the chain view is.
+func (p *TextPrinter) chainHeading(v *ChainView) {
+	style := p.st.encrypted
+	if !v.Verified {
+		style = p.st.warn
+	}
+	for _, l := range wrap(v.Heading, p.width-ruleIndent) {
+		fmt.Fprintln(p.w, strings.Repeat(" ", ruleIndent)+p.st.render(style, l))
+	}
+}
+
 // printRule draws the boundary where the connection turns into TLS.
-func printRule(w io.Writer, st textStyles, ev wire.Event, width int) {
+func printRule(w io.Writer, st textStyles, ev wire.Event, width int, withText bool) {
 	label := " TLS STARTS HERE "
 	if ev.Annotation == "tls.boundary.implicit" {
 		label = " TLS FROM THE FIRST BYTE "
@@ -597,6 +652,9 @@ func printRule(w io.Writer, st textStyles, ev wire.Event, width int) {
 	right := max(n-left, 3)
 	rule := strings.Repeat("═", left) + label + strings.Repeat("═", right)
 	fmt.Fprintf(w, "%s  %s\n", st.render(st.time, fmt.Sprintf("%11s", Elapsed(ev))), st.render(st.rule, rule))
+	if !withText {
+		return
+	}
 	for _, l := range wrap(wire.SafeString(ev.Text), width-ruleIndent) {
 		fmt.Fprintln(w, strings.Repeat(" ", ruleIndent)+st.render(st.rule, l))
 	}
@@ -627,6 +685,36 @@ func printMain(w io.Writer, st textStyles, ev wire.Event, text, title string, wi
 			fmt.Fprintln(w, indent+st.render(st.title, l))
 		}
 	}
+}
+
+// printOneLine writes an event's own line as --notes off has it: one line
+// of the width, cut with "…" as a pager chops a line (s_client's output is
+// as terse); --notes full and short have the whole text.
+func printOneLine(w io.Writer, st textStyles, ev wire.Event, text string, width int) {
+	prefix := fmt.Sprintf("%s  %s  %s  ", st.render(st.time, fmt.Sprintf("%11s", Elapsed(ev))), Arrow(ev.Dir), st.badge(ev))
+	fmt.Fprintln(w, prefix+truncateCells(text, width-textIndent))
+}
+
+// truncateCells cuts s to at most width display columns, the last one an
+// ellipsis when something was cut.
+func truncateCells(s string, width int) string {
+	if lipgloss.Width(s) <= width {
+		return s
+	}
+	if width <= 0 {
+		return ""
+	}
+	var b strings.Builder
+	cw := 0
+	for _, r := range s {
+		rw := lipgloss.Width(string(r))
+		if cw+rw > width-1 {
+			break
+		}
+		b.WriteRune(r)
+		cw += rw
+	}
+	return b.String() + "…"
 }
 
 // printProse writes an annotation's text, risk and references, wrapped.
