@@ -100,3 +100,44 @@ func TestPreambleSilentError(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+// Once a host said it is busy, the Scanner asks it fewer at once: a
+// quarter of PerHost (against Exim's smtp_accept_max, retries alone
+// still ran out).
+func TestBusyHostCalmed(t *testing.T) {
+	s := NewScanner(Options{PerHost: 8})
+	tg := Target{Addr: "127.0.0.1:1"}
+	take := func() (func(), bool) {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		release, err := s.acquire(ctx, tg)
+		return release, err == nil
+	}
+	var held []func()
+	for range 8 {
+		r, ok := take()
+		if !ok {
+			t.Fatal("PerHost slots not available")
+		}
+		held = append(held, r)
+	}
+	for _, r := range held {
+		r()
+	}
+	held = nil
+	s.calmHost(tg)
+	for range 2 {
+		r, ok := take()
+		if !ok {
+			t.Fatal("a calmed host gives no slot at all")
+		}
+		held = append(held, r)
+	}
+	if r, ok := take(); ok {
+		r()
+		t.Error("a calmed host gave a third slot of PerHost 8 (want a quarter)")
+	}
+	for _, r := range held {
+		r()
+	}
+}

@@ -125,6 +125,12 @@ type Scanner struct {
 	mu    sync.Mutex
 	hosts map[string]chan struct{}
 	addrs map[string]chan struct{}
+	// calm holds, per host that said it is busy (Busy), the narrower
+	// bound every later probe of that host also takes: a server that
+	// caps its connections (Exim's smtp_accept_max, 20, counts each until
+	// the process serving it has exited) is asked fewer at once instead
+	// of being asked again as hard.
+	calm map[string]chan struct{}
 }
 
 // NewScanner returns a Scanner with opts, defaults filled in.
@@ -152,7 +158,17 @@ func NewScanner(opts Options) *Scanner {
 		opts.Dial = d.DialContext
 	}
 	return &Scanner{opts: opts, total: make(chan struct{}, opts.Total), hosts: map[string]chan struct{}{},
-		addrs: map[string]chan struct{}{}}
+		addrs: map[string]chan struct{}{}, calm: map[string]chan struct{}{}}
+}
+
+// calmHost narrows the connections to t's host from now on: a quarter of
+// PerHost, at least one.
+func (s *Scanner) calmHost(t Target) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.calm[t.host()] == nil {
+		s.calm[t.host()] = make(chan struct{}, max(1, s.opts.PerHost/4))
+	}
 }
 
 // acquire takes a connection slot for t, waiting for one; release gives
@@ -174,10 +190,13 @@ func (s *Scanner) acquire(ctx context.Context, t Target) (release func(), err er
 		}
 		sems = append([]chan struct{}{asem}, sems...)
 	}
+	if calm := s.calm[host]; calm != nil {
+		sems = append([]chan struct{}{calm}, sems...)
+	}
 	s.mu.Unlock()
-	// Always the address's slot first, then the host's, then the global
-	// one: the same order everywhere, so two probes never wait on each
-	// other.
+	// Always the busy host's narrow slot first, then the address's, then
+	// the host's, then the global one: the same order everywhere, so two
+	// probes never wait on each other.
 	for i, sem := range sems {
 		select {
 		case sem <- struct{}{}:
@@ -210,7 +229,11 @@ func (s *Scanner) acquire(ctx context.Context, t Target) (release func(), err er
 func (s *Scanner) Probe(ctx context.Context, t Target, h Hello, flight bool) (*Answer, error) {
 	for try := 0; ; try++ {
 		a, err := s.probeOnce(ctx, t, h, flight)
-		if try >= BusyRetries || !Busy(a, err) {
+		if !Busy(a, err) {
+			return a, err
+		}
+		s.calmHost(t)
+		if try >= BusyRetries {
 			return a, err
 		}
 		// The slot was given back: the pause lets the server's count
@@ -226,8 +249,9 @@ func (s *Scanner) Probe(ctx context.Context, t Target, h Hello, flight bool) (*A
 // BusyRetries is how many times a probe is tried again after the server
 // said it is busy; the pauses double from busyPause (with up to as much
 // again of jitter, so that probes turned away together do not come back
-// together): about 6 s at most in all.
-const BusyRetries = 4
+// together): about 25 s at most in all, within a scan's minute. A
+// default Exim under mailwire scan still turned some probes away after 4.
+const BusyRetries = 6
 
 var busyPause = 200 * time.Millisecond
 
