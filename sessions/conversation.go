@@ -127,8 +127,8 @@ func (e *SessionError) Error() string { return withOp(e.Op, e.Err.Error()) }
 // POP3's), and "read greeting: read greeting: server replied 421" said it
 // twice.
 func withOp(op, msg string) string {
-	if op == "" || strings.HasPrefix(msg, op+": ") {
-		return msg
+	if op == "" || len(msg) > len(op) && strings.EqualFold(msg[:len(op)], op) && strings.HasPrefix(msg[len(op):], ": ") {
+		return msg // "auth: AUTH: server replied 535" too
 	}
 	return op + ": " + msg
 }
