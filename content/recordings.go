@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// Recordings are sessions recorded against the lab (one per kind of port,
+// Recordings are sessions recorded against the lab (one per port of the eight,
 // one per scenario; made by cmd/mailwire's TestMakeRecordingFixtures) that
 // ship inside the binary: a lesson's replay link opens one wherever
 // mailwire runs (installed with go install, or under `mailwire serve`),

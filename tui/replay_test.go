@@ -18,7 +18,7 @@ import (
 	"github.com/mailwire/mailwire/sessions/wire"
 )
 
-// recordingsDir holds the bundled recordings: one per kind of port and
+// recordingsDir holds the bundled recordings: one per port and
 // one per scenario, made by an earlier mailwire against its lab.
 var recordingsDir = filepath.Join("..", filepath.FromSlash(content.RecordingFixtureDir))
 
@@ -48,7 +48,7 @@ func openReplay(t testing.TB, path string, w, h int) (*Model, render.Recording) 
 // (replayModel), at 120×40; the screen is kept as a golden.
 func TestReplayGolden(t *testing.T) {
 	paths, err := filepath.Glob(filepath.Join(recordingsDir, "*.jsonl"))
-	if err != nil || len(paths) < 14 {
+	if err != nil || len(paths) < 17 {
 		t.Fatalf("recordings: %v %v", paths, err)
 	}
 	for _, path := range paths {

@@ -23,8 +23,8 @@ import (
 )
 
 // recordingFixtures are what the committed recordings hold: a session on
-// each kind of port (STARTTLS SMTP, implicit-TLS SMTP, STARTTLS POP3,
-// implicit-TLS IMAP, HTTPS) and every scenario with its defaults, each
+// each of the eight ports (SMTP 25, 587 and 465, POP3 110 and 995, IMAP
+// 143 and 993, HTTPS 443) and every scenario with its defaults, each
 // against the in-process lab, run as `mailwire session … --record`.
 // args[1] is the port or the scenario.
 func recordingFixtures() map[string][]string {
@@ -32,7 +32,7 @@ func recordingFixtures() map[string][]string {
 	// Small: a session to its login (HTTPS to its one request); the
 	// scenarios whole (a budget that cut one short would change what its
 	// summary says), but for one that shows the budget's notes.
-	for _, p := range []int{587, 465, 110, 993} {
+	for _, p := range []int{25, 587, 465, 110, 995, 143, 993} {
 		out["port-"+strconv.Itoa(p)] = []string{"--port", strconv.Itoa(p), "--stop-after", "auth"}
 	}
 	out["port-443"] = []string{"--port", "443"}
@@ -303,21 +303,30 @@ func TestReplayStream(t *testing.T) {
 	}
 }
 
-var makeRecordings = flag.Bool("make-recordings", false,
-	"write the bundled recordings (content/recordings) from sessions against the in-process lab")
+var (
+	makeRecordings = flag.Bool("make-recordings", false,
+		"write the bundled recordings (content/recordings) that are missing, from sessions against the in-process lab")
+	rewriteRecordings = flag.Bool("rewrite-recordings", false,
+		"with -make-recordings: write every bundled recording again, the existing ones too")
+)
 
 // TestMakeRecordingFixtures writes the recordings that
 // content/recordings keeps (bundled in the binary: lessons' replay links,
 // `mailwire replay NAME`) so that a recording made by
-// today's mailwire stays loadable: one per kind of port and one per
+// today's mailwire stays loadable: one per port (all eight) and one per
 // scenario with its defaults, each `mailwire session … --record` against
 // the in-process lab (never a real server), its demo password masked.
 // Only with -make-recordings:
 //
 //	go test ./cmd/mailwire -run TestMakeRecordingFixtures -make-recordings
 //
-// then update the goldens that render them (render: -update-recordings;
-// tui: -update), and look at the difference.
+// writes only the fixtures that have no file yet: a recording made again
+// has new timestamps, keys and random bytes, so rewriting all of them
+// would change every golden for nothing. -rewrite-recordings writes every
+// one again (after a change of the schema, say). Then update the goldens
+// that render them (render: -update-recordings; tui: -update), check with
+// git status that only the goldens you meant changed, and look at the
+// difference.
 func TestMakeRecordingFixtures(t *testing.T) {
 	if !*makeRecordings {
 		t.Skip("-make-recordings not given")
@@ -329,6 +338,10 @@ func TestMakeRecordingFixtures(t *testing.T) {
 	state := t.TempDir()
 	for name, args := range recordingFixtures() {
 		file := filepath.Join(dir, name+".jsonl")
+		if _, err := os.Stat(file); err == nil && !*rewriteRecordings {
+			t.Logf("%s: kept (exists; -rewrite-recordings writes it again)", name)
+			continue
+		}
 		code, _, errOut := runMailwire(t, append([]string{"session", "--format", "json", "--record", file, "--lab-state-dir", state}, args...)...)
 		if code != exitOK && code != exitUnsafe {
 			t.Fatalf("%s: exit %d\n%s", name, code, errOut)

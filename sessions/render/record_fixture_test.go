@@ -23,7 +23,7 @@ func keyAnnotations(key string) (content.Annotation, bool) {
 }
 
 // recordingsDir holds the bundled recordings (content/recordings.go): one
-// per kind of port and one per scenario, made by an earlier mailwire
+// per port (all eight) and one per scenario, made by an earlier mailwire
 // against its lab (cmd/mailwire's TestMakeRecordingFixtures).
 var recordingsDir = filepath.Join("..", "..", filepath.FromSlash(content.RecordingFixtureDir))
 
@@ -42,9 +42,9 @@ func recordingFixtures(t *testing.T) map[string][]byte {
 		}
 		out[strings.TrimSuffix(filepath.Base(p), ".jsonl")] = b
 	}
-	want := 5 + len(content.ScenarioOrder)
+	want := 8 + len(content.ScenarioOrder)
 	if len(out) != want {
-		t.Fatalf("%d recordings in %s, want %d (5 ports, every scenario): run cmd/mailwire's TestMakeRecordingFixtures", len(out), recordingsDir, want)
+		t.Fatalf("%d recordings in %s, want %d (8 ports, every scenario): run cmd/mailwire's TestMakeRecordingFixtures", len(out), recordingsDir, want)
 	}
 	return out
 }
