@@ -62,6 +62,9 @@ func TestNotesFlag(t *testing.T) {
 		t.Errorf("connect line mode: full %d lines, off %d", full, off)
 	}
 
+	if code, _, errOut := runMailwire(t, "session", "--port", "587", "--lab-state-dir", state, "--notes", "full", "--format", "json"); code != exitOK {
+		t.Errorf("--notes full --format json: exit %d (json carries every note: full is no mistake)\n%s", code, errOut)
+	}
 	for _, c := range []struct {
 		args []string
 		want string

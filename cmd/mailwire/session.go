@@ -446,7 +446,9 @@ func checkOutputFlags(f sessionFlags) error {
 	if _, err := render.ParseNotes(f.notes); err != nil {
 		return usageError(fmt.Errorf("--notes %q: want full, short or off", f.notes))
 	}
-	if f.notes != "" && f.format != "text" && f.format != "markdown" {
+	// full is what json and html always carry: asking for it there is
+	// no mistake (a script may pass it whatever the format).
+	if n := render.Notes(f.notes); n != "" && n != render.NotesFull && f.format != "text" && f.format != "markdown" {
 		return usageError(fmt.Errorf("--notes: for --format text and markdown (%s carries every note)", f.format))
 	}
 	return f.record.check()
