@@ -85,16 +85,21 @@ func TestHelpFits(t *testing.T) {
 }
 
 // TestPortTableColumnMemory: turning back starts from the column the
-// selection is in (j l k j returns to 587, it landed on 465), while going
-// on in one direction through a row without the column keeps it.
+// selection is in (j → k j returns to 587, it landed on 465), while going
+// on in one direction through a row without the column keeps it. The
+// column key is the arrow: l opens the lesson.
 func TestPortTableColumnMemory(t *testing.T) {
 	m := newTestModel(t, 80, 24, nil, nil)
 	p := ports(m)
-	for _, k := range "jlkj" {
-		update(t, m, keyText(k))
+	update(t, m, keyText('j'))
+	update(t, m, keyCode(tea.KeyRight))
+	if got := p.Selected(); got != 465 {
+		t.Fatalf("after j →: port %d, want 465", got)
 	}
+	update(t, m, keyText('k'))
+	update(t, m, keyText('j'))
 	if got := p.Selected(); got != 587 {
-		t.Errorf("after j l k j: port %d, want 587", got)
+		t.Errorf("after j → k j: port %d, want 587", got)
 	}
 	// From 443 (implicit only) up the implicit column to 465, then on
 	// through SMTP's row (explicit only) and back down: 587.
