@@ -49,6 +49,19 @@ func CanonicalPorts() []PortFacts {
 	}
 }
 
+// MailPorts are the mail ports of CanonicalPorts (all but HTTPS's 443), in
+// its order: the ports a scan of a host checks, and the lab's ports that
+// get a twin for another name (lab --monitor).
+func MailPorts() []int {
+	var out []int
+	for _, p := range CanonicalPorts() {
+		if p.Proto != "https" {
+			out = append(out, p.Port)
+		}
+	}
+	return out
+}
+
 // CanonicalPort returns the facts of one canonical port.
 func CanonicalPort(port int) (PortFacts, bool) {
 	for _, p := range CanonicalPorts() {

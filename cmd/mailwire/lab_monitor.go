@@ -11,6 +11,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/monitor"
 	"github.com/mailwire/mailwire/sessions/render"
@@ -29,8 +30,9 @@ const (
 )
 
 // otherNamePorts are the ports that get a ModeOtherName twin under
-// --monitor, for telling which clients verify the certificate.
-var otherNamePorts = []int{25, 587, 465, 110, 995, 143, 993}
+// --monitor, for telling which clients verify the certificate: every mail
+// port.
+var otherNamePorts = content.MailPorts()
 
 // checkMonitorMode refuses an unknown --monitor value.
 func checkMonitorMode(mode string) error {

@@ -15,6 +15,8 @@ import (
 	"net"
 	"slices"
 	"sync"
+
+	"github.com/mailwire/mailwire/content"
 )
 
 // Mode is how an on-demand endpoint departs from the normal lab.
@@ -63,7 +65,7 @@ var modePorts = map[Mode][]int{
 	ModeCleartextAuth:       {587, 110, 143},
 	ModeInjectionVulnerable: {25, 587, 110, 143},
 	ModeResponseInjection:   {25, 587, 110, 143},
-	ModeOtherName:           {25, 587, 465, 110, 995, 143, 993},
+	ModeOtherName:           content.MailPorts(),
 }
 
 // Modes returns the modes AddEndpoint supports besides ModeNormal, with

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions"
 )
 
@@ -21,8 +22,9 @@ type Port struct {
 	Addr      string `json:"addr"`
 }
 
-// MailPorts are the seven mail ports, in the order a report lists them.
-var MailPorts = []int{25, 587, 465, 110, 995, 143, 993}
+// MailPorts are the seven mail ports, in the order a report lists them
+// (content.MailPorts, the port table's order).
+var MailPorts = content.MailPorts()
 
 // HostPorts returns the ports of host to scan: the seven mail ports, and
 // 443 with https.
