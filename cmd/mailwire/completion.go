@@ -45,7 +45,7 @@ var valueCompletions = map[string]cobra.CompletionFunc{
 // printFormats are the formats of the commands that print a session
 // (session, replay, connect's line mode; printStream): --format html too.
 var printFormats = fixed("text\tannotated transcript", "json\tJSON Lines, one event per line", "markdown\ta handout",
-	"html\tone self-contained page, both lenses")
+	"html\tone self-contained page (both lenses; --lens eavesdropper: that one only)")
 
 // benchFormats are the formats of mailwire bench.
 var benchFormats = fixed("text\ta summary", "json\tone JSON object (README: mailwire bench)")

@@ -39,7 +39,8 @@ func newReplayCmd() *cobra.Command {
 			"it in presenter mode, for a class: step by step on a projector.\n\n" +
 			"Without a terminal, or with --format, it prints the recording as\n" +
 			"`mailwire session` prints a session: text, json (JSON Lines), markdown, html\n" +
-			"(one self-contained page with both lenses). The\n" +
+			"(one self-contained page with both lenses; with --lens eavesdropper, that\n" +
+			"lens alone). The\n" +
 			"exit status is the recorded session's (3: unsafe), as it was live.\n\n" +
 			"Passwords are masked in a recording unless it was made with\n" +
 			"--reveal-secrets; --reveal prints those as they were sent.\n\n" +
@@ -107,7 +108,7 @@ var replayPrinters = map[string]func(w io.Writer, evs []wire.Event, o render.Opt
 	"text":     render.Text,
 	"json":     render.JSON,
 	"markdown": render.Markdown,
-	"html":     render.HTML, // one self-contained page, both lenses (issue 14 §2)
+	"html":     render.HTML, // one self-contained page: both lenses, or the eavesdropper's alone (issue 10)
 }
 
 // openRecording opens path (a file, else a bundled recording of that

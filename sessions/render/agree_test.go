@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"html"
 	"reflect"
 	"strings"
 	"testing"
@@ -20,10 +21,10 @@ import (
 )
 
 // The property of issue 10: for every port × TLS version of a lab session
-// and for every scenario and variant, the JSON, text and Markdown renderings
-// of the eavesdropper lens agree with the lens's observation, and none of
-// them holds a byte of decrypted application data or of a TLS 1.3 handshake
-// message decrypted with the key log. (The session screen's side of the
+// and for every scenario and variant, the JSON, text, Markdown and HTML
+// renderings of the eavesdropper lens agree with the lens's observation,
+// and none of them holds a byte of decrypted application data or of a TLS
+// 1.3 handshake message decrypted with the key log. (The session screen's side of the
 // same property is in tui.)
 
 func agreeEnv(t *testing.T) (*lab.Lab, scenario.Env) {
@@ -94,7 +95,7 @@ func TestEavesdropperRenderingsAgree(t *testing.T) {
 	for name, evs := range streams(t) {
 		t.Run(name, func(t *testing.T) {
 			o := render.Options{Lens: lens.Eavesdropper, Width: 100}
-			var js, text, md bytes.Buffer
+			var js, text, md, page bytes.Buffer
 			if err := render.JSON(&js, evs, o); err != nil {
 				t.Fatal(err)
 			}
@@ -104,6 +105,12 @@ func TestEavesdropperRenderingsAgree(t *testing.T) {
 			if err := render.Markdown(&md, evs, o); err != nil {
 				t.Fatal(err)
 			}
+			if err := render.HTML(&page, evs, o); err != nil {
+				t.Fatal(err)
+			}
+			// The page's text as a reader sees it: html/template escapes
+			// quotes and angle brackets, which must not hide a secret.
+			htmlText := html.UnescapeString(page.String())
 			projected, err := wire.ReadJSON(&js, 1<<20, 16<<20)
 			if err != nil {
 				t.Fatalf("read the JSON back: %v", err)
@@ -114,8 +121,9 @@ func TestEavesdropperRenderingsAgree(t *testing.T) {
 			jsonAgrees(t, masked, projected)
 			summaryAgrees(t, evs, text.String(), wire.SafeString, "text")
 			summaryAgrees(t, evs, md.String(), mdQuote, "markdown")
+			summaryAgrees(t, evs, htmlText, func(s string) string { return "“" + wire.SafeString(s) + "”" }, "html")
 			for _, s := range decryptedSecrets(evs) {
-				for format, out := range map[string]string{"json": js.String(), "text": text.String(), "markdown": md.String()} {
+				for format, out := range map[string]string{"json": js.String(), "text": text.String(), "markdown": md.String(), "html": htmlText} {
 					if strings.Contains(out, s) {
 						t.Errorf("%s: the eavesdropper output holds %q, which only the endpoints read", format, s)
 					}

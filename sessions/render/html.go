@@ -17,14 +17,18 @@ import (
 // HTML writes the session as one self-contained HTML page: no external
 // asset (its CSS and the little script that switches the lens are
 // inline), so it opens offline, attached to a ticket or mailed to a class.
-// It holds both lenses, the endpoint's and the eavesdropper's, each an
-// exchange table decided by the lens (lens.Lens.Shows, Fields,
-// ShowsCredential, ShowsTLSState) as the text and Markdown printers are,
-// with a toggle between them (o.Lens is the one shown first; without
-// script both are shown, one after the other); then the explanation of
-// every annotation that appeared, with its RFC references, and what an
-// eavesdropper learned on each connection. Its colours are the session
-// screen's dark palette.
+// Each lens is an exchange table decided by the lens (lens.Lens.Shows,
+// Fields, ShowsCredential, ShowsTLSState) as the text and Markdown printers
+// are. With the endpoint's lens (the default) the page holds both lenses,
+// the endpoint's and the eavesdropper's, with a toggle between them
+// (without script both are shown, one after the other). With
+// o.Lens == lens.Eavesdropper it holds that lens only, and no toggle: the
+// lens holds in every format (issue 10), and "only what a passive observer
+// sees" must be true of the file, not of what a browser shows first, so
+// no decrypted byte is anywhere in it. Then the explanation of every
+// annotation that appeared in the tables, with its RFC references, and
+// what an eavesdropper learned on each connection. Its colours are the
+// session screen's dark palette.
 //
 // Every string goes through html/template, which escapes it for where it
 // stands (RFC-cited prose included), after SafeString, so a peer can
@@ -37,11 +41,10 @@ func HTML(w io.Writer, evs []wire.Event, o Options) error {
 	observed := LearnedPerLeg(evs)
 	evs, _ = o.prepare(evs)
 	page := htmlPage{
-		Title:    htmlTitle(evs),
-		Intro:    htmlParagraphs(o.Intro),
-		Outcome:  htmlOutcome(evs),
-		Events:   len(evs),
-		FirstEav: o.eavesdropper(),
+		Title:   htmlTitle(evs),
+		Intro:   htmlParagraphs(o.Intro),
+		Outcome: htmlOutcome(evs),
+		Events:  len(evs),
 	}
 	if o.Title != "" {
 		// What ran, as the CLI names it (the Markdown handout's title).
@@ -57,7 +60,11 @@ func HTML(w io.Writer, evs []wire.Event, o Options) error {
 		}
 		return ann, ok
 	}
-	for _, l := range []lens.Lens{lens.Endpoint, lens.Eavesdropper} {
+	views := []lens.Lens{lens.Endpoint, lens.Eavesdropper}
+	if o.eavesdropper() {
+		views = []lens.Lens{lens.Eavesdropper}
+	}
+	for _, l := range views {
 		lo := o
 		lo.Lens = l
 		page.Lenses = append(page.Lenses, htmlLensView(evs, lo, explain))
@@ -87,8 +94,7 @@ type htmlPage struct {
 	Intro    []string // paragraphs under the title (a scenario's introduction)
 	Outcome  []string
 	Events   int
-	FirstEav bool // the eavesdropper's lens is shown first
-	Lenses   []htmlLens
+	Lenses   []htmlLens // the endpoint's and the eavesdropper's, or the eavesdropper's alone
 	Meanings []htmlMeaning
 	Learned  []htmlLearned
 }

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
 
@@ -74,6 +75,42 @@ func TestHTMLSelfContained(t *testing.T) {
 	if strings.Count(endpoint, "EHLO client.test") != 2 || strings.Count(eaves, "EHLO client.test") != 1 {
 		t.Errorf("EHLO appears %d times in the endpoint lens, %d in the eavesdropper's (want 2 and 1)",
 			strings.Count(endpoint, "EHLO client.test"), strings.Count(eaves, "EHLO client.test"))
+	}
+}
+
+// TestHTMLEavesdropperLensOnly: asked for the eavesdropper's lens, the page
+// holds that lens alone (issue 10: the lens holds in every format). No
+// endpoint section, no toggle, and nothing from inside TLS anywhere in the
+// file: the EHLO sent after STARTTLS and the AUTH capability the server
+// advertised there appear nowhere, as in the text and Markdown.
+func TestHTMLEavesdropperLensOnly(t *testing.T) {
+	page := renderHTML(t, fixture587(), Options{Lens: lens.Eavesdropper})
+	if strings.Contains(page, `id="lens-endpoint"`) || !strings.Contains(page, `id="lens-eavesdropper"`) {
+		t.Error("the page does not hold the eavesdropper's lens alone")
+	}
+	for _, bad := range []string{"Switch lens", "<script", "Endpoint lens", "decrypted lines included"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("page holds %q", bad)
+		}
+	}
+	text := html.UnescapeString(page)
+	if n := strings.Count(text, "EHLO client.test"); n != 1 {
+		t.Errorf("EHLO appears %d times, want once (the cleartext one before STARTTLS)", n)
+	}
+	if strings.Contains(text, "AUTH PLAIN LOGIN") {
+		t.Error("the page holds the AUTH capability advertised inside TLS")
+	}
+	var md bytes.Buffer
+	if err := Markdown(&md, fixture587(), Options{Lens: lens.Eavesdropper, Annotations: fixtureAnnotations}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(md.String(), "AUTH PLAIN LOGIN") {
+		t.Fatal("the fixture's AUTH PLAIN LOGIN shows in the Markdown too: pick another secret")
+	}
+	// The default keeps both, with the toggle.
+	both := renderHTML(t, fixture587(), Options{})
+	if !strings.Contains(both, `id="lens-endpoint"`) || !strings.Contains(both, "Switch lens") {
+		t.Error("the default page lost the endpoint's lens or the toggle")
 	}
 }
 
