@@ -720,6 +720,7 @@ func (c *Conversation) handshake() error {
 		ServerName:   c.opts.ServerName,
 		MinVersion:   c.opts.MinTLS,
 		MaxVersion:   c.opts.MaxTLS,
+		CipherSuites: c.opts.CipherSuites,
 		NextProtos:   c.opts.ALPN,
 		KeyLogWriter: c.keyLogWriter(keys),
 		// Verification runs in VerifyConnection so that its result is known

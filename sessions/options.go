@@ -113,6 +113,13 @@ type Options struct {
 	// MinTLS and MaxTLS bound the version (tls.VersionTLS12, …); zero leaves
 	// crypto/tls defaults.
 	MinTLS, MaxTLS uint16
+	// CipherSuites, when set, are the only TLS ≤ 1.2 suites offered
+	// (crypto/tls's Config.CipherSuites: it keeps its own order, and
+	// TLS 1.3's suites are not configurable; they are all AEAD, RFC 8446
+	// §1.2). Nil offers crypto/tls's defaults. A scan finding's
+	// session uses it to show the handshake that accepted a weak suite;
+	// ImplementedSuite says which suites it can hold.
+	CipherSuites []uint16
 	// ALPN protocols to offer (RFC 7301), e.g. "h2", "http/1.1". Nil means
 	// the default (DefaultHTTPSALPN for HTTPS, none for mail); an empty,
 	// non-nil slice offers none.
@@ -357,6 +364,36 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MinTLS != 0 && o.MaxTLS != 0 && o.MinTLS > o.MaxTLS {
 		return o, fmt.Errorf("min TLS %s is above max TLS %s", tls.VersionName(o.MinTLS), tls.VersionName(o.MaxTLS))
 	}
+	for _, id := range o.CipherSuites {
+		if !ImplementedSuite(id, o.MaxTLS) {
+			under := "TLS 1.2 or below"
+			if o.MaxTLS != 0 {
+				under = tls.VersionName(o.MaxTLS)
+			}
+			return o, fmt.Errorf("cipher suite %s is not one crypto/tls can offer under %s", tls.CipherSuiteName(id), under)
+		}
+	}
 	o.Budget = o.Budget.WithDefaults()
 	return o, nil
+}
+
+// ImplementedSuite says whether crypto/tls can offer suite id under
+// version (TLS ≤ 1.2; 0: any of them): its secure and its insecure
+// suites (RC4, 3DES, CBC-SHA256, static RSA key exchange), never
+// anonymous, export, NULL, DHE or CAMELLIA ones, which it does not
+// implement. A session held to such a suite cannot be run.
+func ImplementedSuite(id, version uint16) bool {
+	for _, list := range [][]*tls.CipherSuite{tls.CipherSuites(), tls.InsecureCipherSuites()} {
+		for _, s := range list {
+			if s.ID != id {
+				continue
+			}
+			for _, v := range s.SupportedVersions {
+				if v == version || version == 0 && v <= tls.VersionTLS12 {
+					return v <= tls.VersionTLS12
+				}
+			}
+		}
+	}
+	return false
 }

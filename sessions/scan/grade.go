@@ -204,7 +204,7 @@ func (f *portFindings) versions() {
 		return
 	}
 	if r.Error != "" {
-		f.add(KeyVersionUnknown, "no TLS probe reached the handshake: "+clean(r.Error), "")
+		f.addProbed(KeyVersionUnknown, "no TLS probe reached the handshake: "+clean(r.Error), nil)
 		return
 	}
 	var supported, refused, old, unknown []string
@@ -234,17 +234,18 @@ func (f *portFindings) versions() {
 		}
 	}
 	if has[tlsprobe.VersionSSL30] {
-		f.add(KeyVersionSSL3, "accepts SSL 3.0", "")
+		f.addProbed(KeyVersionSSL3, "accepts SSL 3.0", nil) // crypto/tls has no SSL 3.0
 	}
 	if len(old) > 0 {
-		f.add(KeyVersionOld, "accepts "+strings.Join(old, " and "), "")
+		f.addProbed(KeyVersionOld, "accepts "+strings.Join(old, " and "), oldestShow(r, tlsprobe.VersionTLS10, tlsprobe.VersionTLS11))
 	}
 	switch {
 	case len(supported) == 0 && len(unknown) == 0:
 		f.add(KeyVersionNone, "refused every version offered: "+strings.Join(refused, ", "), "")
 	case len(supported) > 0:
 		if tls12Refused && has[tlsprobe.VersionTLS13] {
-			f.add(KeyVersionNo12, "TLS 1.3 only: clients that cannot do TLS 1.3 get no TLS at all", "")
+			// A session that offers only TLS 1.2 is refused.
+			f.addProbed(KeyVersionNo12, "TLS 1.3 only: clients that cannot do TLS 1.3 get no TLS at all", &ShowTLS{Version: tlsprobe.VersionTLS12})
 		}
 		if !has[tlsprobe.VersionTLS13] {
 			f.add(KeyVersionNo13, "does not accept TLS 1.3", "")
@@ -254,11 +255,11 @@ func (f *portFindings) versions() {
 			d += "; refuses " + strings.Join(refused, ", ")
 		}
 		if !has[tlsprobe.VersionSSL30] && len(old) == 0 {
-			f.add(KeyVersionsOK, d, "")
+			f.addProbed(KeyVersionsOK, d, nil) // a session sees one version, not the refusals
 		}
 	}
 	if len(unknown) > 0 {
-		f.add(KeyVersionUnknown, "could not tell: "+strings.Join(unknown, "; "), "")
+		f.addProbed(KeyVersionUnknown, "could not tell: "+strings.Join(unknown, "; "), nil)
 	}
 }
 
@@ -327,18 +328,19 @@ func (f *portFindings) suites() {
 		summary = append(summary, fmt.Sprintf("%s: %d accepted, %d of them in %s", v.Name, len(v.Suites), inProfile, MozillaProfile))
 	}
 	if len(summary) > 0 {
-		f.add(KeySuitesOK, strings.Join(summary, "; "), "")
+		f.addProbed(KeySuitesOK, strings.Join(summary, "; "), nil)
 	}
 	for _, c := range suiteClasses {
 		if list := byClass[c.key]; len(list) > 0 {
-			f.add(c.key, strings.Join(list, "; "), "")
+			key := c.key
+			f.addProbed(key, strings.Join(list, "; "), suitesShow(r, func(s tlsprobe.Suite) bool { return classOf(s) == key }))
 		}
 	}
 	if len(weakDH) > 0 {
-		f.add(KeyDHWeak, nameList(weakDH), "")
+		f.addProbed(KeyDHWeak, nameList(weakDH), suitesShow(r, func(s tlsprobe.Suite) bool { return s.DHBits > 0 && s.DHBits < 2048 }))
 	}
 	if len(incomplete) > 0 {
-		f.add(KeyIncomplete, strings.Join(incomplete, "; "), "")
+		f.addProbed(KeyIncomplete, strings.Join(incomplete, "; "), nil)
 	}
 	f.order()
 }
@@ -352,7 +354,9 @@ func nameList(ns []string) string {
 }
 
 // order grades whose order decides, under the highest TLS ≤ 1.2 version
-// the port accepts (TLS 1.3's suites are all strong).
+// the port accepts (TLS 1.3's suites are all strong). No session shows
+// an order: it takes two probes offering the suites in different orders,
+// and crypto/tls sends its suites in an order of its own.
 func (f *portFindings) order() {
 	var v *tlsprobe.VersionResult
 	for i := range f.pr.TLS.Versions {
@@ -372,12 +376,12 @@ func (f *portFindings) order() {
 	}
 	switch {
 	case v.Order == tlsprobe.OrderServer:
-		f.add(KeyOrderServer, fmt.Sprintf("%s: the server imposes its own order (it chose %s from both orders)", v.Name, tlsmsg.CipherSuiteName(v.Preferred)), "")
+		f.addProbed(KeyOrderServer, fmt.Sprintf("%s: the server imposes its own order (it chose %s from both orders)", v.Name, tlsmsg.CipherSuiteName(v.Preferred)), nil)
 	case weak > 0:
-		f.add(KeyOrderClientWeak, fmt.Sprintf("%s: the server follows the client's order (%s) while it accepts %d suites outside %s: a client that lists one of them first gets it",
-			v.Name, v.Order, weak, MozillaProfile), "")
+		f.addProbed(KeyOrderClientWeak, fmt.Sprintf("%s: the server follows the client's order (%s) while it accepts %d suites outside %s: a client that lists one of them first gets it",
+			v.Name, v.Order, weak, MozillaProfile), nil)
 	default:
-		f.add(KeyOrderClient, fmt.Sprintf("%s: the server follows the client's order (%s), and every suite it accepts is in %s", v.Name, v.Order, MozillaProfile), "")
+		f.addProbed(KeyOrderClient, fmt.Sprintf("%s: the server follows the client's order (%s), and every suite it accepts is in %s", v.Name, v.Order, MozillaProfile), nil)
 	}
 }
 
@@ -413,8 +417,9 @@ func (f *portFindings) certificates() {
 	}
 	for _, c := range chains {
 		leaf := c.Certs[0]
+		add := f.chainAdder(leaf.SHA256)
 		if p, bad := c.First(); bad {
-			f.add(KeyCertInvalid, fmt.Sprintf("checked for %s: %s", wire.SafeString(c.Name), wire.SafeString(c.Describe(p))), "")
+			add(KeyCertInvalid, fmt.Sprintf("checked for %s: %s", wire.SafeString(c.Name), wire.SafeString(c.Describe(p))))
 			continue
 		}
 		var weak []string
@@ -422,12 +427,12 @@ func (f *portFindings) certificates() {
 			weak = append(weak, wire.SafeString(c.Describe(p)))
 		}
 		if len(weak) > 0 {
-			f.add(KeyCertWeak, strings.Join(weak, "; "), "")
+			add(KeyCertWeak, strings.Join(weak, "; "))
 			continue
 		}
-		f.add(KeyCertOK, fmt.Sprintf("%s, issued by %s, valid until %s, %s key, verified for %s to %s",
+		add(KeyCertOK, fmt.Sprintf("%s, issued by %s, valid until %s, %s key, verified for %s to %s",
 			wire.SafeString(leaf.Subject), wire.SafeString(leaf.Issuer), leaf.NotAfter.UTC().Format("2006-01-02"), leaf.KeyText(),
-			wire.SafeString(c.Name), wire.SafeString(c.Anchor)), "")
+			wire.SafeString(c.Name), wire.SafeString(c.Anchor)))
 	}
 }
 
@@ -456,19 +461,19 @@ func (f *portFindings) alpn() {
 	a := r.ALPN
 	switch {
 	case a.Strict:
-		f.add(KeyALPNStrict, fmt.Sprintf("offered only %q under %s: the server refused with no_application_protocol", a.Offered, versionName(a.Version)), "")
+		f.addProbed(KeyALPNStrict, fmt.Sprintf("offered only %q under %s: the server refused with no_application_protocol", a.Offered, versionName(a.Version)), alpnShow(a))
 	case a.WentOn:
 		d := fmt.Sprintf("offered only %q under %s: the server went on with the handshake", a.Offered, versionName(a.Version))
 		if a.Selected != "" {
 			d += fmt.Sprintf(" and claimed to select %q", wire.SafeString(a.Selected))
 		}
-		f.add(KeyALPNLenient, d, "")
+		f.addProbed(KeyALPNLenient, d, alpnShow(a))
 	default:
 		why := clean(a.Error)
 		if a.Refusal != nil {
 			why = a.Refusal.String()
 		}
-		f.add(KeyALPNUnknown, "could not tell: "+why, "")
+		f.addProbed(KeyALPNUnknown, "could not tell: "+why, nil)
 	}
 }
 

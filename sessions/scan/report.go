@@ -141,9 +141,15 @@ type Finding struct {
 	// Source names the RFC sections (and profile) the grade rests on.
 	Source string `json:"source"`
 	// Show names the session that shows the finding on the wire: the
-	// port, and the scenario when it takes one (too-early,
-	// command-injection).
+	// port, the scenario when it takes one (too-early,
+	// command-injection), and what TLS it is held to when the finding
+	// came from a TLS probe. Nil when no session can show it (a suite
+	// crypto/tls does not implement, a server's order, a summary of many
+	// probes).
 	Show *Show `json:"show,omitempty"`
+	// Probes counts the TLS probes of the port when the finding rests on
+	// them and no session shows it (Show is nil).
+	Probes int `json:"probes,omitempty"`
 }
 
 // Show is a session to open for a finding.
@@ -151,6 +157,19 @@ type Show struct {
 	Port     int    `json:"port"`
 	Addr     string `json:"addr"`
 	Scenario string `json:"scenario,omitempty"`
+	// TLS holds the session to what the probe that found it offered,
+	// so that its handshake is the one the finding is about.
+	TLS *ShowTLS `json:"tls,omitempty"`
+}
+
+// ShowTLS is what a finding's session offers: one TLS version (its
+// minimum and maximum), under TLS ≤ 1.2 only the suites the finding
+// names that crypto/tls implements (sessions.ImplementedSuite), or only
+// the ALPN protocol the ALPN probe offered.
+type ShowTLS struct {
+	Version      uint16   `json:"version"`
+	CipherSuites []uint16 `json:"cipher_suites,omitempty"`
+	ALPN         []string `json:"alpn,omitempty"`
 }
 
 // worst returns the worst grade of fs.
