@@ -21,6 +21,11 @@ import (
 //	## Conclusion
 //	What it proved and what to do about it.
 //
+//	## Against a real server
+//	Optional: the Introduction as it reads when the scenario runs
+//	against a real server (mailwire connect) rather than the lab, for
+//	a scenario whose Introduction describes the lab.
+//
 //	## Sources
 //	- RFC 3207 §6 | Security Considerations
 //	- CVE-2011-0411 | https://www.postfix.org/CVE-2011-0411.html
@@ -43,7 +48,10 @@ type Scenario struct {
 	Summary    string // one line
 	Intro      string // paragraphs separated by "\n\n"
 	Conclusion string
-	Sources    []Source
+	// TargetIntro replaces Intro against a real server; "" when Intro
+	// is true there too.
+	TargetIntro string
+	Sources     []Source
 }
 
 // Source is one cited source: an RFC (Ref set) or another document.
@@ -124,11 +132,15 @@ func ParseScenario(name, src string) (Scenario, error) {
 	fail := func(format string, args ...any) (Scenario, error) {
 		return Scenario{}, fmt.Errorf("scenarios/%s.md: %s", name, fmt.Sprintf(format, args...))
 	}
+	src, target, err := cutSection(src, targetSection)
+	if err != nil {
+		return fail("%v", err)
+	}
 	doc, err := splitSections(src, "Introduction", "Conclusion", "Sources")
 	if err != nil {
 		return fail("%v", err)
 	}
-	s := Scenario{Name: name, Title: doc.title}
+	s := Scenario{Name: name, Title: doc.title, TargetIntro: joinProse(target)}
 	for _, line := range doc.preamble {
 		switch {
 		case strings.HasPrefix(line, "Summary:"):
@@ -155,10 +167,43 @@ func ParseScenario(name, src string) (Scenario, error) {
 		return fail("no Introduction")
 	case s.Conclusion == "":
 		return fail("no Conclusion")
+	case target != nil && s.TargetIntro == "":
+		return fail("empty %q", targetSection)
 	case len(s.Sources) == 0:
 		return fail("no Sources")
 	}
 	return s, nil
+}
+
+// targetSection is the optional section of a scenario file that
+// replaces its Introduction against a real server.
+const targetSection = "Against a real server"
+
+// cutSection removes the optional section "## name" from src, returning
+// src without it and the section's lines (nil when absent). The section
+// ends at the next "## " heading; it may appear once.
+func cutSection(src, name string) (string, []string, error) {
+	var rest, body []string
+	in, seen := false, false
+	for _, line := range strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n") {
+		if h, ok := strings.CutPrefix(strings.TrimRight(line, " \t"), "## "); ok {
+			in = strings.TrimSpace(h) == name
+			if in && seen {
+				return "", nil, fmt.Errorf("section %q appears twice", name)
+			}
+			seen = seen || in
+			if in {
+				body = []string{}
+				continue
+			}
+		}
+		if in {
+			body = append(body, strings.TrimRight(line, " \t"))
+		} else {
+			rest = append(rest, line)
+		}
+	}
+	return strings.Join(rest, "\n"), body, nil
 }
 
 // parseSource parses "- RFC 3207 §6 | title" or "- text | URL".

@@ -35,7 +35,7 @@ func TestScenarioTextsParse(t *testing.T) {
 		}
 		// Every RFC cited in the prose is also in the source list, so a
 		// reader can find it.
-		for _, m := range rfcInProse.FindAllStringSubmatch(s.Intro+" "+s.Conclusion, -1) {
+		for _, m := range rfcInProse.FindAllStringSubmatch(s.Intro+" "+s.TargetIntro+" "+s.Conclusion, -1) {
 			cited := m[0]
 			if !slices.ContainsFunc(s.Sources, func(src Source) bool {
 				if src.Ref == nil {
@@ -89,6 +89,11 @@ func TestParseScenarioErrors(t *testing.T) {
 	if _, err := ParseScenario("x", good); err != nil {
 		t.Fatalf("good file: %v", err)
 	}
+	// The target's Introduction is optional, and may stand anywhere.
+	withTarget := strings.Replace(good, "## Conclusion", "## Against a real server\nt1\nt2\n\nt3\n\n## Conclusion", 1)
+	if s, err := ParseScenario("x", withTarget); err != nil || s.TargetIntro != "t1 t2\n\nt3" || s.Intro != "i" || s.Conclusion != "c" {
+		t.Errorf("with a target section: %+v, %v", s, err)
+	}
 	for name, src := range map[string]string{
 		"no title":       strings.Replace(good, "# T\n", "", 1),
 		"no summary":     strings.Replace(good, "Summary: s\n", "", 1),
@@ -102,6 +107,8 @@ func TestParseScenarioErrors(t *testing.T) {
 		"bad source":     strings.Replace(good, "- RFC 3207 §6 | x", "- somewhere", 1),
 		"http source":    strings.Replace(good, "- RFC 3207 §6 | x", "- A paper | http://example.org", 1),
 		"bad rfc source": strings.Replace(good, "- RFC 3207 §6 | x", "- RFC x §6 | x", 1),
+		"empty target":   good + "## Against a real server\n\n",
+		"two targets":    good + "## Against a real server\nt\n## Against a real server\nu\n",
 	} {
 		if _, err := ParseScenario("x", src); err == nil {
 			t.Errorf("%s: parsed without error", name)

@@ -9,6 +9,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions/protocol"
 	"github.com/mailwire/mailwire/sessions/scenario"
 )
@@ -179,6 +180,15 @@ func TestTargetModePortTable(t *testing.T) {
 	if m.active != screenPorts || !strings.Contains(plain(m), "target mx.example.test") {
 		t.Fatalf("esc esc: screen %v\n%s", m.active, plain(m))
 	}
+	// No lab: neither the help bar nor the footer offers its endpoint,
+	// and e does not open a view that says there is none.
+	if v := plain(m); strings.Contains(v, "lab endpoint") {
+		t.Errorf("target mode offers the lab endpoint:\n%s", v)
+	}
+	mustUpdate(t, m, keyText('e'))
+	if v := plain(m); strings.Contains(v, "No lab in this mode") {
+		t.Errorf("e in target mode:\n%s", v)
+	}
 	mustUpdate(t, m, keyCode(tea.KeyDown))  // 587
 	mustUpdate(t, m, keyCode(tea.KeyRight)) // 465
 	pump(t, m, mustUpdate(t, m, keyCode(tea.KeyEnter)))
@@ -203,5 +213,25 @@ func TestTargetModePortTable(t *testing.T) {
 	}
 	if len(pk.scenarios()) == 0 {
 		t.Fatal("no scenario runs against a target?")
+	}
+	// The picker says where its scenarios run, and its prose is the
+	// target's: no lab anywhere on the screen.
+	if v := plain(m); !strings.Contains(v, "runs live against mx.example.test") {
+		t.Errorf("the picker in target mode:\n%s", v)
+	}
+	mustUpdate(t, m, keyText('a')) // every scenario, not only 465's
+	for range pk.scenarios() {
+		mustUpdate(t, m, keyCode(tea.KeyUp))
+	}
+	for range pk.scenarios() {
+		name := pk.highlighted().Name
+		if v := plain(m); strings.Contains(v, "and the lab") || strings.Contains(v, "the lab CA") ||
+			strings.Contains(v, "normal lab") || strings.Contains(v, "lab's normal port") {
+			t.Errorf("the picker in target mode, %s:\n%s", name, v)
+		}
+		if c, ok := content.ScenarioByName(name); ok && c.TargetIntro != "" && m.common.scenarioProse(name).Intro != c.TargetIntro {
+			t.Errorf("%s: the target mode's introduction is not the one for a real server", name)
+		}
+		mustUpdate(t, m, keyCode(tea.KeyDown))
 	}
 }

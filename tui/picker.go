@@ -378,7 +378,7 @@ func (p *pickerScreen) run(variant string) tea.Cmd {
 
 // targetMode: no lab, a target (mailwire connect): scenarios run against
 // the target's host.
-func (p *pickerScreen) targetMode() bool { return p.c.Lab.State == labNone && p.c.Target != nil }
+func (p *pickerScreen) targetMode() bool { return p.c.targetMode() }
 
 // pickerLayout is where the list sits, from the size alone, so View and
 // click agree.
@@ -511,7 +511,11 @@ func (p *pickerScreen) crumbLine(w int) string {
 		return ansi.Truncate(st.Warning.Render(p.msg), w, "…")
 	}
 	if p.stage == pickScenario {
-		return ansi.Truncate(st.Muted.Render("enter choose · esc back · each scenario runs live against the lab"), w, "…")
+		against := "the lab"
+		if p.targetMode() {
+			against = wire.SafeString(p.c.Target.host())
+		}
+		return ansi.Truncate(st.Muted.Render("enter choose · esc back · each scenario runs live against "+against), w, "…")
 	}
 	parts := []string{p.c.scenarioProse(p.scen.Name).Title}
 	if p.chosen != 0 {

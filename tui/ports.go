@@ -526,7 +526,11 @@ func (s *portsScreen) detailFooter(w int) string {
 	case s.mode == modeEndpoint:
 		parts = append(parts, "esc explanation")
 	case s.c.OpenSession != nil:
-		parts = append(parts, "enter run session", "e lab endpoint", "S scenarios")
+		parts = append(parts, "enter run session")
+		if k := s.c.Keys.Endpoint; k.Enabled() {
+			parts = append(parts, k.Help().Key+" "+k.Help().Desc)
+		}
+		parts = append(parts, "S scenarios")
 	default:
 		parts = append(parts, "enter lab endpoint")
 	}

@@ -143,6 +143,10 @@ func newModel(opts Options) *Model {
 		// typed session leads to the connect form.
 		req := *opts.Connect
 		c.Target = &req
+		if c.Lab.State == labNone {
+			// No lab to show the endpoint of: e would only say so.
+			c.Keys.Endpoint.SetEnabled(false)
+		}
 		m.screens[screenSession] = newSessionFor(c, req)
 		m.active = screenSession
 	} else if opts.Monitor != nil {

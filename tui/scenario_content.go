@@ -8,7 +8,7 @@ func contentScenario(name string) (scenarioText, bool) {
 	if !ok {
 		return scenarioText{}, false
 	}
-	t := scenarioText{Name: name, Title: s.Title, Summary: s.Summary, Intro: s.Intro, Conclusion: s.Conclusion}
+	t := scenarioText{Name: name, Title: s.Title, Summary: s.Summary, Intro: s.Intro, TargetIntro: s.TargetIntro, Conclusion: s.Conclusion}
 	for _, src := range s.Sources {
 		t.Sources = append(t.Sources, src.String())
 	}

@@ -13,7 +13,10 @@ import (
 type scenarioText struct {
 	Name, Title, Summary string
 	Intro, Conclusion    string
-	Sources              []string
+	// TargetIntro replaces Intro in target mode (content's "Against a
+	// real server"); scenarioProse makes the swap.
+	TargetIntro string
+	Sources     []string
 }
 
 // scenarioCatalog is where the TUI finds the scenarios and their prose:
@@ -46,6 +49,10 @@ func (c *Common) scenarioByName(name string) (scenario.Scenario, bool) {
 	return scenario.Scenario{}, false
 }
 
+// targetMode: no lab, a target (mailwire connect): scenarios and the port
+// table's sessions run against the target's host.
+func (c *Common) targetMode() bool { return c.Lab.State == labNone && c.Target != nil }
+
 // scenarioProse returns the texts of the named scenario. A scenario without
 // prose yet still gets a title (its name) and a summary from its ports and
 // variants, so the picker never lists a blank entry.
@@ -58,6 +65,9 @@ func (c *Common) scenarioProse(name string) scenarioText {
 	}
 	if t.Title == "" {
 		t.Title = name
+	}
+	if c.targetMode() && t.TargetIntro != "" {
+		t.Intro = t.TargetIntro
 	}
 	if t.Summary == "" {
 		if s, ok := c.scenarioByName(name); ok {
