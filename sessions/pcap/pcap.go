@@ -11,6 +11,7 @@
 package pcap
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -24,6 +25,10 @@ import (
 
 	"github.com/mailwire/mailwire/sessions/wire"
 )
+
+// ErrNoConnections is Write's error for a capture that holds no
+// connection (the session never connected, or kept no capture).
+var ErrNoConnections = errors.New("the capture holds no connection")
 
 // Options shape the file.
 type Options struct {
@@ -70,8 +75,15 @@ type packet struct {
 // SYN, SYN-ACK and ACK when it was established, one segment per read or
 // write (split past maxSegment), and the FINs when it closed (the server's
 // first when it closed first).
+//
+// A capture without a connection is refused (ErrNoConnections) before
+// anything is written: an empty pcap opens in Wireshark as if nothing had
+// crossed the wire, when nothing was captured.
 func Write(w io.Writer, conns []wire.CaptureConn, o Options) (Stats, error) {
 	var st Stats
+	if len(conns) == 0 {
+		return st, ErrNoConnections
+	}
 	var pkts []packet
 	for i, cc := range conns {
 		ps, err := connPackets(i, cc, o, &st)

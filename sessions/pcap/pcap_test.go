@@ -2,6 +2,7 @@ package pcap_test
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -208,4 +209,19 @@ func flagString(s seg) string {
 		f += "A"
 	}
 	return f
+}
+
+// TestWriteRefusesEmptyCapture: a capture without a connection is an
+// error, and nothing is written (an empty pcap reads as "nothing
+// crossed"; the TUI's export once wrote one, 24 bytes, for a session whose
+// opener kept no capture).
+func TestWriteRefusesEmptyCapture(t *testing.T) {
+	var buf bytes.Buffer
+	_, err := pcap.Write(&buf, wire.NewCapture(0).Snapshot(), pcap.Options{})
+	if !errors.Is(err, pcap.ErrNoConnections) {
+		t.Fatalf("Write of an empty capture: err %v, want ErrNoConnections", err)
+	}
+	if buf.Len() != 0 {
+		t.Errorf("Write of an empty capture wrote %d bytes", buf.Len())
+	}
 }
