@@ -216,6 +216,12 @@ type Env struct {
 	// Dial, when set, opens the scenario's connections (sessions.Options.Dial):
 	// mailwire scan bounds the connections to one host with it.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Capture and KeyLog, when set, keep the bytes and the TLS secrets of
+	// every session of every leg (sessions.Options.Capture and KeyLog),
+	// for a pcap and a key log. The proxy's own connection to the server
+	// in a MITM leg is not a session, and is not in them.
+	Capture *wire.Capture
+	KeyLog  io.Writer
 }
 
 // LabEnv returns the Env of a running lab: its endpoints, CA and demo
@@ -485,6 +491,7 @@ func (e Env) options(addr string, port int) (sessions.Options, error) {
 	o.DialTimeout, o.ReadTimeout, o.SessionTimeout = e.DialTimeout, e.ReadTimeout, e.SessionTimeout
 	o.MaxTLS = e.MaxTLS
 	o.Budget = e.Budget
+	o.Capture, o.KeyLog = e.Capture, e.KeyLog
 	return o, nil
 }
 
