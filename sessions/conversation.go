@@ -686,13 +686,18 @@ func authReached(loggedIn bool) string {
 }
 
 // withholdCredentials applies the rules every driver follows before it
-// logs in, and says whether it must not: no user name was given, or the
-// connection is still cleartext and the user did not allow a password
-// there (RFC 8314 §5.2; cite adds the protocol's own rule). Either way it
-// leaves a note under proto's annotation keys; noCreds says what going on
-// without credentials means.
+// logs in, and says whether it must not: no user name was given (or one
+// without a password: UserWithoutPassword), or the connection is still
+// cleartext and the user did not allow a password there (RFC 8314 §5.2;
+// cite adds the protocol's own rule). Either way it leaves a note under
+// proto's annotation keys; noCreds says what going on without
+// credentials means.
 func (c *Conversation) withholdCredentials(proto, noCreds, cite string) bool {
 	switch {
+	case c.opts.Username == "" && c.opts.UserWithoutPassword != "":
+		c.Note("user "+wire.SafeString(c.opts.UserWithoutPassword)+" given without a password: "+noCreds,
+			proto+".note.no_credentials", nil)
+		return true
 	case c.opts.Username == "":
 		c.Note("no credentials given: "+noCreds, proto+".note.no_credentials", nil)
 		return true

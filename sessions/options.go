@@ -133,6 +133,12 @@ type Options struct {
 	// Password is never serialised with the options (a recorded session
 	// keeps it only where it crossed the wire, in the events).
 	Password string `json:"-"`
+	// UserWithoutPassword is a user name given without a password, which
+	// a scripted session does not log in with (it never sends an empty
+	// password; mailwire connect's port table runs such sessions). With
+	// Username empty, the drivers' note names it rather than saying that
+	// no credentials were given.
+	UserWithoutPassword string
 	// AuthMechanism is AuthPlain (default) or AuthLogin.
 	AuthMechanism string
 	// AllowCleartextAuth lets a driver send credentials before TLS when the
@@ -334,7 +340,7 @@ func (o Options) withDefaults() (Options, error) {
 			o.From = o.Username + "@" + protocol.MailDomain(o.ServerName)
 		}
 	}
-	for _, a := range []string{o.From, o.To, o.Username} {
+	for _, a := range []string{o.From, o.To, o.Username, o.UserWithoutPassword} {
 		// Anything with CR or LF would let a field inject protocol lines.
 		if strings.ContainsAny(a, "\r\n\x00") {
 			return o, fmt.Errorf("%q: addresses and user names must not contain CR, LF or NUL", a)

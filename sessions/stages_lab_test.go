@@ -86,10 +86,31 @@ func TestLabNoSideEffectsUnlessAsked(t *testing.T) {
 		if got, want := clientCommands(evs), []string{"EHLO", "STARTTLS", "EHLO", "QUIT"}; !slices.Equal(got, want) {
 			t.Errorf("client sent %q, want %q", got, want)
 		}
-		if n := annotated(evs, "smtp.note.no_credentials"); n == nil || strings.Contains(n.Text, "relay") {
+		if n := annotated(evs, "smtp.note.no_credentials"); n == nil || strings.Contains(n.Text, "relay") || strings.Contains(n.Text, "user") {
 			t.Errorf("no-credentials note %+v: without a message there is nothing to relay", n)
 		}
 	})
+	// A user name without a password (mailwire connect --user, no
+	// $MAILWIRE_PASSWORD): no login either, and the note says a user was
+	// given, not that there were no credentials.
+	for _, port := range []int{587, 143, 110} {
+		t.Run(strconv.Itoa(port)+" user without a password", func(t *testing.T) {
+			o := labOptions(t, l, port)
+			o.To, o.Fetch, o.Username, o.Password, o.UserWithoutPassword = "", false, "", "", "me\x1b[2J"
+			evs, err := sessions.Collect(context.Background(), o)
+			checkClean(t, evs, err)
+			n := annotated(evs, o.Proto+".note.no_credentials")
+			if n == nil || !strings.HasPrefix(n.Text, "user me") || !strings.Contains(n.Text, "given without a password: not ") ||
+				strings.Contains(n.Text, "no credentials") || strings.Contains(n.Text, "\x1b") {
+				t.Errorf("note %+v", n)
+			}
+			for _, c := range clientCommands(evs) {
+				if c == "AUTH" || c == "USER" || c == "PASS" || strings.HasSuffix(c, "LOGIN") {
+					t.Errorf("client sent %s", c)
+				}
+			}
+		})
+	}
 }
 
 func TestLabStopAfter(t *testing.T) {
