@@ -47,7 +47,7 @@ const (
 
 // LegHopAttacker is the attacker's own connection to the MX in the
 // stripped variant.
-const LegHopAttacker = "attacker→MX (25)"
+const LegHopAttacker = "attacker" + legArrow + "MX (25)"
 
 // HopsDomain is the recipient's domain, served by the second lab.
 const HopsDomain = "other.lab.test"
@@ -246,14 +246,19 @@ func hopsVerdict(r *Run) error {
 	return nil
 }
 
+// legArrow joins a hop's two ends in its name, here and in every
+// rendering of the path (hopName).
+const legArrow = "→"
+
 // Leg names of hops: each names the hop's two ends and its canonical port,
-// "From→To (port)"; the local delivery has no network and no port.
+// "From→To (port)" (legArrow); the local delivery has no network and no
+// port.
 const (
-	LegHopSubmission = "MUA→MSA (587)"
-	LegHopRelay      = "MTA→MX (25)"
+	LegHopSubmission = "MUA" + legArrow + "MSA (587)"
+	LegHopRelay      = "MTA" + legArrow + "MX (25)"
 	LegHopDelivery   = "MDA"
-	LegHopRetrieval  = "MX→MUA (993)"
-	LegHopWeb        = "browser→web (443)"
+	LegHopRetrieval  = "MX" + legArrow + "MUA (993)"
+	LegHopWeb        = "browser" + legArrow + "web (443)"
 )
 
 // The TLS column of a Hop when it is not a TLS version.
@@ -324,7 +329,7 @@ func hopEnds(leg string) (from, to string, port int) {
 			name = name[:i]
 		}
 	}
-	for _, arrow := range []string{"→", "->"} {
+	for _, arrow := range []string{legArrow, "->"} {
 		if a, b, ok := strings.Cut(name, arrow); ok {
 			return strings.TrimSpace(a), strings.TrimSpace(b), port
 		}

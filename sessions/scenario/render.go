@@ -16,8 +16,9 @@ import (
 // Plain-text and Markdown renderings of the compare table and the hop
 // path, for the CLI printers. Every string that may hold peer bytes (a
 // greeting, capabilities, an error, a Received: header) goes through
-// wire.SafeString; the plain text is then made ASCII so that its
-// columns line up in any terminal (a width-1 cell is a byte).
+// wire.SafeString; the plain text is then made ASCII but for the arrow
+// that names a hop's two ends (legArrow), so that its columns line up in
+// any terminal (a width-1 cell is a rune).
 
 // RenderWidth is the width the plain-text renderings fit in.
 const RenderWidth = 80
@@ -126,7 +127,7 @@ func RenderHops(w io.Writer, hops []Hop, markdown bool) error {
 		fmt.Fprintln(bw, "| # | hop | port | TLS | certificate | an observer on the path reads |")
 		fmt.Fprintln(bw, "|---|---|---|---|---|---|")
 		for i, h := range hops {
-			fmt.Fprintf(bw, "| %d | %s | %s | %s | %s | %s |\n", i+1, clean(hopName(h, "→")), clean(hopPort(h)),
+			fmt.Fprintf(bw, "| %d | %s | %s | %s | %s | %s |\n", i+1, clean(hopName(h)), clean(hopPort(h)),
 				clean(h.TLS), clean(orDash(hopCert(h))), clean(hopObserver(h)))
 		}
 	} else {
@@ -137,7 +138,7 @@ func RenderHops(w io.Writer, hops []Hop, markdown bool) error {
 		header := []string{"#", "hop", "TLS", "certificate", "an on-path observer reads"}
 		var rows [][]string
 		for i, h := range hops {
-			rows = append(rows, []string{strconv.Itoa(i + 1), hopName(h, "->") + portSuffix(h), h.TLS, orDash(hopCert(h)), hopObserver(h)})
+			rows = append(rows, []string{strconv.Itoa(i + 1), hopName(h) + portSuffix(h), h.TLS, orDash(hopCert(h)), hopObserver(h)})
 		}
 		if err := writeTextTable(bw, []int{2, 20, 10, 13, RenderWidth - 2 - 20 - 10 - 13 - 8}, header, rows); err != nil {
 			return err
@@ -161,11 +162,14 @@ func RenderHops(w io.Writer, hops []Hop, markdown bool) error {
 	return bw.Flush()
 }
 
-func hopName(h Hop, arrow string) string {
+// hopName names a hop by its two ends as its leg's name does ("MUA→MSA",
+// the LegHop constants), in the text and Markdown alike: one connection,
+// one name, in the timeline, the table and the Received: headings.
+func hopName(h Hop) string {
 	if h.To == "" {
 		return h.From
 	}
-	return h.From + arrow + h.To
+	return h.From + legArrow + h.To
 }
 
 func hopPort(h Hop) string {
@@ -252,7 +256,7 @@ func writeTextTable(w io.Writer, widths []int, header []string, rows [][]string)
 				if i == len(widths)-1 {
 					sb.WriteString(s)
 				} else {
-					sb.WriteString(s + strings.Repeat(" ", wd-len(s)+2))
+					sb.WriteString(s + strings.Repeat(" ", wd-utf8.RuneCountInString(s)+2))
 				}
 			}
 			fmt.Fprintln(bw, strings.TrimRight(sb.String(), " "))
@@ -287,27 +291,29 @@ func writeMarkdownTable(w io.Writer, header []string, rows [][]string) error {
 	return bw.Flush()
 }
 
-// wrap breaks s into lines of at most width bytes (s is ASCII), at spaces
-// where it can, inside a word where it must.
+// wrap breaks s into lines of at most width runes (s is asciiSafe's: one
+// cell a rune), at spaces where it can, inside a word where it must.
 func wrap(s string, width int) []string {
 	if width < 1 {
 		width = 1
 	}
+	runes := utf8.RuneCountInString
 	var out []string
 	var cur string
 	for _, word := range strings.Fields(s) {
-		for len(word) > width {
+		for runes(word) > width {
 			if cur != "" {
 				out = append(out, cur)
 				cur = ""
 			}
-			out = append(out, word[:width])
-			word = word[width:]
+			cut := len(string([]rune(word)[:width]))
+			out = append(out, word[:cut])
+			word = word[cut:]
 		}
 		switch {
 		case cur == "":
 			cur = word
-		case len(cur)+1+len(word) <= width:
+		case runes(cur)+1+runes(word) <= width:
 			cur += " " + word
 		default:
 			out = append(out, cur)
@@ -321,20 +327,22 @@ func wrap(s string, width int) []string {
 }
 
 // asciiReplacements are the non-ASCII characters mailwire's own text uses,
-// spelled in ASCII.
+// spelled in ASCII. The arrow of a hop's name is not among them: the
+// timeline labels the leg "MUA→MSA (587)", and the summary names it so too.
 var asciiReplacements = map[rune]string{
-	'→': "->", '←': "<-", '§': "Section ", '—': "-", '–': "-", '…': "...", '“': `"`, '”': `"`, '’': "'",
+	'←': "<-", '§': "Section ", '—': "-", '–': "-", '…': "...", '“': `"`, '”': `"`, '’': "'",
 }
 
-// asciiSafe makes s safe to print and ASCII: controls and escapes through
+// asciiSafe makes s safe to print and ASCII but for the hop arrow (→, one
+// cell, as in the timeline's C→S): controls and escapes through
 // wire.SafeString, then every other non-ASCII rune spelled in ASCII or
-// escaped as \uXXXX, so a cell's width is its length.
+// escaped as \uXXXX, so a cell's width is its number of runes.
 func asciiSafe(s string) string {
 	s = wire.SafeString(s)
 	var sb strings.Builder
 	for _, r := range s {
 		switch {
-		case r < utf8.RuneSelf:
+		case r < utf8.RuneSelf, string(r) == legArrow:
 			sb.WriteRune(r)
 		case asciiReplacements[r] != "":
 			sb.WriteString(asciiReplacements[r])

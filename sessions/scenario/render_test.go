@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/scenario"
@@ -100,12 +101,13 @@ func TestRenderGoldens(t *testing.T) {
 					t.Errorf("a control or bidi character reached the output:\n%q", out)
 				}
 				if !md {
+					// ASCII but for the arrow of a hop's name, one cell.
 					for i, l := range strings.Split(out, "\n") {
-						if len(l) > scenario.RenderWidth {
-							t.Errorf("line %d is %d bytes wide: %q", i+1, len(l), l)
+						if n := utf8.RuneCountInString(l); n > scenario.RenderWidth {
+							t.Errorf("line %d is %d cells wide: %q", i+1, n, l)
 						}
 						for _, r := range l {
-							if r >= 0x80 {
+							if r >= 0x80 && r != '→' {
 								t.Errorf("line %d is not ASCII: %q", i+1, l)
 								break
 							}
@@ -124,6 +126,34 @@ func TestRenderGoldens(t *testing.T) {
 				}
 				golden(t, name, b.Bytes())
 			})
+		}
+	}
+}
+
+// TestRenderHopsNamesEachLegOnce: a hop's connection has one name, its
+// leg's ("MTA→MX (25)"), in the timeline's labels, the table and the
+// Received: headings, in text as in Markdown. The text named it
+// "MTA->MX (25)" in its table and headings.
+func TestRenderHopsNamesEachLegOnce(t *testing.T) {
+	for _, md := range []bool{false, true} {
+		var b bytes.Buffer
+		if err := scenario.RenderHops(&b, renderHops(), md); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		for _, h := range renderHops() {
+			if !h.Network {
+				continue
+			}
+			if other := strings.ReplaceAll(h.Leg, "→", "->"); strings.Contains(out, other) {
+				t.Errorf("markdown %v: %q is named %q too", md, h.Leg, other)
+			}
+			if !md && !strings.Contains(out, h.Leg) {
+				t.Errorf("the text does not name %q", h.Leg)
+			}
+		}
+		if !strings.Contains(out, "Received: headers of the message on "+scenario.LegHopRelay+" ") {
+			t.Errorf("markdown %v: the Received: heading does not name %q:\n%s", md, scenario.LegHopRelay, out)
 		}
 	}
 }
