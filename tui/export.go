@@ -41,7 +41,10 @@ type wireRecorders struct {
 	keys    *wire.KeyLogBuffer
 }
 
-func withWireRecorders(ctx context.Context, c *wire.Capture, k *wire.KeyLogBuffer) context.Context {
+// WithWireRecorders is the context the session screen calls its openers
+// with: WireRecorders(ctx) returns c and k. Exported for the openers'
+// tests, which play the screen.
+func WithWireRecorders(ctx context.Context, c *wire.Capture, k *wire.KeyLogBuffer) context.Context {
 	return context.WithValue(ctx, wireRecordersKey{}, wireRecorders{c, k})
 }
 
@@ -298,15 +301,22 @@ func writeExport(kind exportKind, src exportSource) ([]exportedFile, error) {
 // writePcap writes the session's capture and its key log. Only a session
 // that ran with a capture has the wire's bytes: the events do not hold
 // them all (the budget trims, records are coalesced, a password is
-// masked).
+// masked). A capture without a connection is refused, not written as an
+// empty pcap, which would read as "nothing crossed".
 func writePcap(base string, src exportSource) ([]exportedFile, error) {
-	if src.capture == nil {
-		return nil, errors.New("this session kept no capture of the wire (a recording or a scenario): run it here again (r) to export a pcap")
+	var conns []wire.CaptureConn
+	if src.capture != nil {
+		conns = src.capture.Snapshot()
 	}
-	conns := src.capture.Snapshot()
+	if len(conns) == 0 {
+		return nil, errNoCapture
+	}
 	port := 0
-	if src.req.Label == "lab" {
-		port = src.req.Port // the lab's 10587 is written as 587, for Wireshark's dissectors
+	if src.req.Label == "lab" && src.req.Scenario == "" {
+		// The lab's 10587 is written as 587, for Wireshark's
+		// dissectors; a scenario's connections go to several ports
+		// (and to a proxy), and keep their own.
+		port = src.req.Port
 	}
 	files, err := writeFiles(base+".pcap", func(w io.Writer) error {
 		_, err := pcap.Write(w, conns, pcap.Options{ServerPort: port})
@@ -325,6 +335,10 @@ func writePcap(base string, src exportSource) ([]exportedFile, error) {
 	})
 	return append(files, more...), err
 }
+
+// errNoCapture is the status line's word on a pcap export without a
+// connection captured.
+var errNoCapture = errors.New("no pcap written: no connection of this session was captured (a replay holds no wire bytes; a session that never connected has none): run it here again (r) to export a pcap")
 
 // writeFiles creates path (mode 0600) and writes it with write.
 func writeFiles(path string, write func(io.Writer) error) ([]exportedFile, error) {

@@ -105,14 +105,14 @@ func TestExportMenuEsc(t *testing.T) {
 	}
 }
 
-// TestExportPcapWithoutCapture: a session without a capture of the wire
-// (a recording, a scenario) says why there is no pcap.
+// TestExportPcapWithoutCapture: a session without a connection captured
+// (here a replay) says on the status line why there is no pcap.
 func TestExportPcapWithoutCapture(t *testing.T) {
 	t.Setenv("XDG_DATA_HOME", t.TempDir())
 	m := replayModel(SessionRequest{Port: 587, Proto: "smtp"}, fixture587(), ThemeDark, 100, 30)
 	press(m, "x")
 	m.Update(press(m, "4")())
-	if header := strings.SplitN(plain(m), "\n", 3)[1]; !strings.Contains(header, "no capture of the wire") {
+	if header := strings.SplitN(plain(m), "\n", 3)[1]; !strings.Contains(header, "no pcap written: no connection") {
 		t.Errorf("status line %q", header)
 	}
 }

@@ -157,8 +157,8 @@ type sessionScreen struct {
 	export  *exportMenu // x: the session saved or exported (export.go)
 	save    *saveDialog // w: the session saved as a recording, under a name (save.go)
 	// capture and keys are this run's wire bytes and TLS secrets, which
-	// OpenSession fills (WireRecorders); nil for a scenario, a typed
-	// session or a replay.
+	// OpenSession and OpenPrompt fill (WireRecorders); empty for a
+	// replay.
 	capture *wire.Capture
 	keys    *wire.KeyLogBuffer
 	// header is where this run's opener reports the session's recording
@@ -266,14 +266,13 @@ func (s *sessionScreen) start() tea.Cmd {
 	if parent == nil {
 		parent = context.Background()
 	}
-	s.capture, s.keys = nil, nil
 	parent, s.header = withHeaderSlot(parent)
-	if s.req.Scenario == "" && !s.req.Prompt {
-		// A fresh capture of the wire and of the TLS secrets per run,
-		// for the export menu's pcap and key log (WireRecorders).
-		s.capture, s.keys = wire.NewCapture(0), &wire.KeyLogBuffer{}
-		parent = withWireRecorders(parent, s.capture, s.keys)
-	}
+	// A fresh capture of the wire and of the TLS secrets per run, for the
+	// export menu's pcap and key log (WireRecorders): a scripted session,
+	// a typed one and every leg of a scenario. A replay's opener leaves
+	// them empty.
+	s.capture, s.keys = wire.NewCapture(0), &wire.KeyLogBuffer{}
+	parent = WithWireRecorders(parent, s.capture, s.keys)
 	ctx, cancel := context.WithCancel(parent)
 	s.cancel = cancel
 	id, req := s.id, s.req

@@ -92,10 +92,21 @@ func newConnectCmd() *cobra.Command {
 			if err := checkOutputFlags(f.side); err != nil {
 				return err
 			}
-			if !onTerminal(cmd.InOrStdin(), cmd.OutOrStdout()) || cmd.Flags().Changed("format") {
+			lineMode := !onTerminal(cmd.InOrStdin(), cmd.OutOrStdout()) || cmd.Flags().Changed("format")
+			if lineMode {
 				if err := checkLineMode(cmd.Flags().Changed); err != nil {
 					return err
 				}
+			}
+			// $SSLKEYLOGFILE: the sessions' secrets, line mode's or the
+			// screen's (whose openers take it from o.KeyLog: withRecorders).
+			keys, err := openKeyLog(cmd.ErrOrStderr(), "", "these sessions'")
+			if err != nil {
+				return err
+			}
+			defer keys.Close()
+			o.KeyLog = keys.writer()
+			if lineMode {
 				return runConnectLines(ctx, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o, req.Port, f)
 			}
 			// On the screen the AUTH helper asks for the password in a
@@ -270,7 +281,9 @@ func runConnect(ctx context.Context, errOut io.Writer, base sessions.Options, re
 
 // targetOpener is the TUI's OpenSession in target mode: a scripted
 // session, or a scenario, against the request's target, with the flags'
-// options (base). Its events are kept in last, for the exit status.
+// options (base). Its events are kept in last, for the exit status; its
+// wire in the screen's recorders, and its TLS secrets in base.KeyLog
+// ($SSLKEYLOGFILE) too (withRecorders).
 func targetOpener(base sessions.Options, last *runRecord) func(context.Context, tui.SessionRequest) (<-chan wire.Event, error) {
 	return func(ctx context.Context, r tui.SessionRequest) (<-chan wire.Event, error) {
 		if r.Scenario != "" {
@@ -278,6 +291,7 @@ func targetOpener(base sessions.Options, last *runRecord) func(context.Context, 
 			if err != nil {
 				return nil, err
 			}
+			sr.Env = scenarioRecorders(ctx, sr.Env, base.KeyLog)
 			tui.ReportHeader(ctx, requestHeader(base, r)) // what w saves: --record's header
 			return last.record(ctx, scenario.Stream(ctx, sr), nil), nil
 		}
@@ -285,6 +299,9 @@ func targetOpener(base sessions.Options, last *runRecord) func(context.Context, 
 		if err != nil {
 			return nil, err
 		}
+		// The export menu's pcap and key log, and $SSLKEYLOGFILE (which
+		// base carries in KeyLog).
+		o = withRecorders(ctx, o, base.KeyLog)
 		tui.ReportHeader(ctx, requestHeader(base, r))
 		return last.record(ctx, sessions.Stream(ctx, o), nil), nil
 	}
@@ -299,6 +316,8 @@ func promptOpener(base sessions.Options, last *runRecord) func(context.Context, 
 		if err != nil {
 			return nil, nil, err
 		}
+		// As targetOpener: the export menu's, and $SSLKEYLOGFILE.
+		o = withRecorders(ctx, o, base.KeyLog)
 		tui.ReportHeader(ctx, requestHeader(base, r)) // what w saves: --record's header
 		// On the screen someone can be asked: a password typed before
 		// TLS waits for a second enter.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/pcap"
+	"github.com/mailwire/mailwire/sessions/scenario"
 	"github.com/mailwire/mailwire/sessions/wire"
 	"github.com/mailwire/mailwire/tui"
 )
@@ -40,13 +42,12 @@ func addExportFlags(fl *pflag.FlagSet, x *exportFlags) {
 	fl.DurationVar(&x.castPause, "cast-pause", tui.DefaultCastPause, "how long each step of --cast stays on screen")
 }
 
-// exporter is a session's exports under way: the capture and the open
-// key log file.
+// exporter is a session's or a scenario's exports under way: the capture
+// and the open key log file.
 type exporter struct {
 	x          exportFlags
 	capture    *wire.Capture
-	keys       *os.File
-	keysPath   string
+	keys       *keyLogFile
 	serverPort int // the canonical port written for a lab session
 	castW      int
 	castH      int
@@ -63,11 +64,11 @@ func parseSize(s string) (int, int, error) {
 	return w, h, nil
 }
 
-// startExports checks the export flags, opens the key log and sets the
-// session's capture; port is the canonical port, written in the pcap in
-// place of the lab's own (10587 → 587) so that Wireshark picks the
-// protocol's dissector.
-func startExports(errOut io.Writer, x exportFlags, o *sessions.Options, port int, lab bool) (*exporter, error) {
+// startExports checks the export flags, opens the key log (--keylog, else
+// $SSLKEYLOGFILE: openKeyLog) and makes the capture; whose says whose
+// secrets the key log gets, for its warning. The caller wires them into
+// its session (session) or its scenario (scenario).
+func startExports(errOut io.Writer, x exportFlags, whose string) (*exporter, error) {
 	e := &exporter{x: x}
 	if x.cast != "" {
 		w, h, err := parseSize(x.castSize)
@@ -79,42 +80,46 @@ func startExports(errOut io.Writer, x exportFlags, o *sessions.Options, port int
 		}
 		e.castW, e.castH = w, h
 	}
+	if x.pcap != "" {
+		e.capture = wire.NewCapture(0)
+	}
+	keys, err := openKeyLog(errOut, x.keylog, whose)
+	if err != nil {
+		return nil, err
+	}
+	e.keys = keys
+	return e, nil
+}
+
+// session sets o's capture and key log; port is the canonical port,
+// written in the pcap in place of the lab's own (10587 → 587) so that
+// Wireshark picks the protocol's dissector.
+func (e *exporter) session(o *sessions.Options, port int, lab bool) {
 	if lab {
 		e.serverPort = port
 	}
-	if x.pcap != "" {
-		o.Capture = wire.NewCapture(0)
-		e.capture = o.Capture
+	if e.capture != nil {
+		o.Capture = e.capture
 	}
-	path, flags, from := x.keylog, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, "--keylog"
-	if path == "" {
-		// NSS, curl and browsers append to $SSLKEYLOGFILE: several
-		// programs may share one.
-		path, flags, from = os.Getenv("SSLKEYLOGFILE"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, "SSLKEYLOGFILE"
+	o.KeyLog = joinKeyLogs(o.KeyLog, e.keys.writer())
+}
+
+// scenario sets the capture and key log of every session of env's
+// scenario. The pcap keeps each connection's own server port: a
+// scenario's sessions go to several ports, and to a proxy.
+func (e *exporter) scenario(env *scenario.Env) {
+	if e.capture != nil {
+		env.Capture = e.capture
 	}
-	if path != "" {
-		f, err := os.OpenFile(path, flags, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", from, err)
-		}
-		e.keys, e.keysPath = f, path
-		o.KeyLog = f
-		fmt.Fprintf(errOut, "mailwire: WARNING: writing this session's TLS secrets to %s (%s): whoever reads that file can decrypt everything sent inside TLS, the password included\n", path, from)
-	}
-	return e, nil
+	env.KeyLog = joinKeyLogs(env.KeyLog, e.keys.writer())
 }
 
 // close closes the key log (idempotent).
 func (e *exporter) close() error {
-	if e == nil || e.keys == nil {
+	if e == nil {
 		return nil
 	}
-	err := e.keys.Close()
-	e.keys = nil
-	if err != nil {
-		return fmt.Errorf("key log %s: %w", e.keysPath, err)
-	}
-	return nil
+	return e.keys.Close()
 }
 
 // finish writes the pcap and the cast of the session's events and says
@@ -123,9 +128,9 @@ func (e *exporter) finish(errOut io.Writer, req tui.SessionRequest, evs []wire.E
 	if err := e.close(); err != nil {
 		return err
 	}
-	if e.keysPath != "" {
-		if fi, err := os.Stat(e.keysPath); err == nil {
-			fmt.Fprintf(errOut, "mailwire: key log %s (%d bytes)\n", e.keysPath, fi.Size())
+	if e.keys != nil {
+		if fi, err := os.Stat(e.keys.path); err == nil {
+			fmt.Fprintf(errOut, "mailwire: key log %s (%d bytes)\n", e.keys.path, fi.Size())
 		}
 	}
 	if e.x.pcap != "" {
@@ -139,7 +144,7 @@ func (e *exporter) finish(errOut io.Writer, req tui.SessionRequest, evs []wire.E
 			return fmt.Errorf("--cast: %w", err)
 		}
 		st, err := tui.WriteCast(f, req, evs, tui.CastOptions{Width: e.castW, Height: e.castH, Pause: e.x.castPause,
-			Title: "mailwire " + strings.ToUpper(req.Proto) + " " + strconv.Itoa(req.Port), Now: time.Now()})
+			Title: castTitle(req), Now: time.Now()})
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -151,22 +156,23 @@ func (e *exporter) finish(errOut io.Writer, req tui.SessionRequest, evs []wire.E
 	return nil
 }
 
+// writePcap writes the pcap, or says on errOut why it wrote none: a
+// session that never connected has no bytes, and an empty pcap would
+// read as "nothing crossed". The session's own error is its outcome.
 func (e *exporter) writePcap(errOut io.Writer) error {
-	f, err := os.OpenFile(e.x.pcap, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("--pcap: %w", err)
-	}
-	st, err := pcap.Write(f, e.capture.Snapshot(), pcap.Options{ServerPort: e.serverPort})
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	var buf bytes.Buffer
+	st, err := pcap.Write(&buf, e.capture.Snapshot(), pcap.Options{ServerPort: e.serverPort})
+	if errors.Is(err, pcap.ErrNoConnections) {
+		fmt.Fprintf(errOut, "mailwire: no pcap written to %s: no connection was made\n", e.x.pcap)
+		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("--pcap %s: %w", e.x.pcap, err)
 	}
-	size := int64(0)
-	if fi, err := os.Stat(e.x.pcap); err == nil {
-		size = fi.Size()
+	if err := os.WriteFile(e.x.pcap, buf.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("--pcap: %w", err)
 	}
+	size := int64(buf.Len())
 	fmt.Fprintf(errOut, "mailwire: pcap %s (%d packets, %d bytes)\n", e.x.pcap, st.Packets, size)
 	if st.Dropped > 0 {
 		fmt.Fprintf(errOut, "mailwire: the pcap lacks %d bytes past the capture's limit of %d MiB\n", st.Dropped, wire.DefaultCaptureLimit>>20)
@@ -174,11 +180,34 @@ func (e *exporter) writePcap(errOut io.Writer) error {
 	return nil
 }
 
+// castTitle is the cast's title: the protocol and port of a session, the
+// scenario (and its variant) and port of a scenario.
+func castTitle(req tui.SessionRequest) string {
+	what := strings.ToUpper(req.Proto)
+	if req.Scenario != "" {
+		what = req.Scenario
+		if req.Variant != "" {
+			what += " " + req.Variant
+		}
+	}
+	return "mailwire " + what + " " + strconv.Itoa(req.Port)
+}
+
 // castRequest labels the cast's header as the session screen would.
 func castRequest(o sessions.Options, port int, lab bool) tui.SessionRequest {
 	r := tui.SessionRequest{Port: port, Target: o.Target, Proto: o.Proto, TLSMode: string(o.TLSMode), Label: "lab"}
 	if !lab {
 		r.Label = tui.SessionLabel(string(o.TLSMode), o.ServerNameOrHost(), string(o.Verify))
+	}
+	return r
+}
+
+// scenarioCastRequest labels a scenario's cast as the session screen
+// would (tui's picker: "lab" or "target").
+func scenarioCastRequest(req scenario.Request, target string) tui.SessionRequest {
+	r := tui.SessionRequest{Scenario: req.Name, Variant: req.Variant, Port: req.Port, Target: target, Label: "lab"}
+	if target != "" {
+		r.Label = "target"
 	}
 	return r
 }

@@ -62,7 +62,7 @@ var manEnvironment = []string{
 	envClassPassphrase + ": the class passphrase of mailwire serve, instead of --passphrase-file (never shown, not even by mailwire config).",
 	"NO_COLOR: when set and not empty, no colour anywhere: the transcripts, the help, the errors and the terminal interface (https://no-color.org); session --color always overrides it for the transcript.",
 	"COLORFGBG: read by the terminal interface when the terminal does not answer its background colour query (\"0;15\": a dark text on a light background); --theme overrides both.",
-	"SSLKEYLOGFILE: mailwire session without --keylog appends each session's TLS secrets to this file (NSS key log format), as curl and browsers do, for Wireshark; whoever has the file can decrypt those sessions.",
+	"SSLKEYLOGFILE: every TLS connection mailwire makes as a client appends its secrets to this file (NSS key log format), as curl and browsers do, for Wireshark, with a warning on standard error: session (without --keylog) and its scenarios, connect, and the sessions the terminal interface and the scan screen run (the lab's server side and scan's probes do not); whoever has the file can decrypt those sessions.",
 	"XDG_STATE_HOME: where the lab's CA and the connect form's recent targets are kept, in mailwire/ under it (an absolute path; default ~/.local/state).",
 	"XDG_DATA_HOME: where the session screen saves recordings (w) and exports (x), in mailwire/recordings and mailwire/exports under it (an absolute path; default ~/.local/share).",
 	"XDG_CONFIG_HOME: where the configuration file is, mailwire/config.toml under it (an absolute path; default ~/.config); and where mailwire kept the lab's CA before (mailwire/lab under it): a CA found only there is still used, with a note on how to move it.",

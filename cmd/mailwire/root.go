@@ -172,14 +172,20 @@ func runTUI(cmd *cobra.Command, args []string, f tuiFlags) error {
 			return usageError(errors.New("no home directory for the lab's CA: pass --state-dir"))
 		}
 	}
+	// $SSLKEYLOGFILE, warned about before the screen is drawn.
+	keys, err := openKeyLog(cmd.ErrOrStderr(), "", "the sessions'")
+	if err != nil {
+		return err
+	}
+	defer keys.Close()
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 
-	keeper := &labKeeper{listen: f.listen, offset: f.offset, stateDir: stateDir, budget: f.budget}
+	keeper := &labKeeper{listen: f.listen, offset: f.offset, stateDir: stateDir, budget: f.budget, keys: keys.writer()}
 	// The connect form (c) types sessions against real servers, with the
 	// defaults of mailwire connect: system roots, no flags.
 	p := tea.NewProgram(tui.New(tui.Options{Context: ctx, StartLab: keeper.start, OpenSession: keeper.openSession, OpenScan: keeper.openScan,
-		OpenPrompt: promptOpener(sessions.Options{Budget: f.budget}, nil), RecentFile: tui.DefaultRecentFile(), Open: open, Theme: theme, Present: f.present}), tea.WithContext(ctx))
+		OpenPrompt: promptOpener(sessions.Options{Budget: f.budget, KeyLog: keys.writer()}, nil), RecentFile: tui.DefaultRecentFile(), Open: open, Theme: theme, Present: f.present}), tea.WithContext(ctx))
 	_, runErr := p.Run()
 	closeErr := keeper.close()
 	if note != "" {
@@ -206,6 +212,10 @@ type labKeeper struct {
 	mu       sync.Mutex
 	lab      *lab.Lab
 	closed   bool
+
+	// keys is $SSLKEYLOGFILE's file, for the secrets of the sessions the
+	// screen runs against the lab (their client side); nil when unset.
+	keys io.Writer
 }
 
 func (k *labKeeper) start(ctx context.Context) (tui.LabInfo, error) {
@@ -246,6 +256,7 @@ func (k *labKeeper) openSession(ctx context.Context, req tui.SessionRequest) (<-
 	if req.Scenario != "" {
 		env := scenario.LabEnv(l, stateDir)
 		env.Budget = k.budget
+		env = scenarioRecorders(ctx, env, k.keys)
 		sr := scenario.Request{Name: req.Scenario, Port: req.Port, Variant: req.Variant, Env: env}
 		_, resolved, err := sr.Resolve()
 		if err != nil {
@@ -266,9 +277,7 @@ func (k *labKeeper) openSession(ctx context.Context, req tui.SessionRequest) (<-
 	o.Budget = k.budget
 	// The session screen's export menu writes a pcap and a key log
 	// from these (tui/export.go).
-	if capture, keys := tui.WireRecorders(ctx); capture != nil && keys != nil {
-		o.Capture, o.KeyLog = capture, keys
-	}
+	o = withRecorders(ctx, o, k.keys)
 	o = forLab(o, l, ep)
 	// What w saves: the header `mailwire session --port N --record`
 	// writes.

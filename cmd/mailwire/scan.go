@@ -155,7 +155,7 @@ func runScan(ctx context.Context, in io.Reader, out, errOut io.Writer, host stri
 	}
 	defer job.close()
 	if onTerminal(in, out) && !formatSet {
-		return runScanScreen(ctx, out, job, f, theme)
+		return runScanScreen(ctx, out, errOut, job, f, theme)
 	}
 	width := f.width
 	if width == 0 {
@@ -411,7 +411,7 @@ func readTrustAnchors(path string) ([]*dns.DS, error) {
 // (the port table, the connect form and each finding's session). A domain
 // scan has no screen of its own: its report is printed. The exit status is
 // the last scan's.
-func runScanScreen(ctx context.Context, out io.Writer, job scanJob, f scanFlags, theme tui.Theme) error {
+func runScanScreen(ctx context.Context, out, errOut io.Writer, job scanJob, f scanFlags, theme tui.Theme) error {
 	if job.domain != nil {
 		rep := scan.ScanDomain(ctx, *job.domain)
 		if err := printDomain(out, "text", 0, rep); err != nil {
@@ -431,6 +431,15 @@ func runScanScreen(ctx context.Context, out io.Writer, job scanJob, f scanFlags,
 		req.Addrs[p.Canonical] = p.Addr
 	}
 	base := scanSessionBase(f)
+	// $SSLKEYLOGFILE: the secrets of the sessions the screen runs
+	// (targetOpener's and promptOpener's, through withRecorders); the
+	// scan's own probes and sessions do not write it.
+	keys, err := openKeyLog(errOut, "", "the screen's sessions'")
+	if err != nil {
+		return err
+	}
+	defer keys.Close()
+	base.KeyLog = keys.writer()
 	var last runRecord
 	var mu sync.Mutex
 	var lastReport *scan.Report

@@ -176,12 +176,25 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw 
 	if err != nil {
 		return err
 	}
+	// --pcap, --keylog ($SSLKEYLOGFILE) and --cast: every leg's sessions
+	// in one capture and one key log, the merged stream in the cast.
+	x, err := startExports(errOut, f.export, "this scenario's")
+	if err != nil {
+		rec.close()
+		return err
+	}
+	defer x.close()
+	x.scenario(&req.Env)
 	evs, err := printStream(w, f.format, po, scenario.Stream(ctx, req), rec.tee(decoyNote))
 	if err != nil {
 		rec.close()
 		return err
 	}
 	if err := scenarioOutro(w, f.format, po.Width, s, evs); err != nil {
+		rec.close()
+		return err
+	}
+	if err := x.finish(errOut, scenarioCastRequest(resolved, f.target), evs); err != nil {
 		rec.close()
 		return err
 	}

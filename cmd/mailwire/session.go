@@ -410,11 +410,12 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw p
 	if err != nil {
 		return err
 	}
-	x, err := startExports(errOut, f.export, &o, port, f.target == "")
+	x, err := startExports(errOut, f.export, "this session's")
 	if err != nil {
 		rec.close()
 		return err
 	}
+	x.session(&o, port, f.target == "")
 	defer x.close()
 	evs, err := printStream(w, f.format, po, sessions.Stream(ctx, o), rec.tee(nil))
 	if err != nil {
