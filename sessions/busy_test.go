@@ -103,3 +103,23 @@ func TestBusyGreeting(t *testing.T) {
 		})
 	}
 }
+
+// The same in a typed session (connect): a -ERR greeting is explained by
+// its code, not as "+OK greeting".
+func TestInteractiveBusyGreetingPOP3(t *testing.T) {
+	pki := validPKI(t)
+	srv := startFake(t, pki, false, false, func(f *fakeConn) error {
+		err := f.say("-ERR [SYS/TEMP] too many connections")
+		f.drain()
+		return ignoreNetErr(err)
+	})
+	r := startPromptRun(t, interactiveTestOptions(srv.addr, pki, protocol.POP3), InteractiveOptions{})
+	r.wait("the greeting", isLine(wire.ServerToClient, "-ERR"))
+	g := r.evs[len(r.evs)-1]
+	if g.Annotation == "pop3.greeting" || g.Annotation != "pop3.code.sys/temp" {
+		t.Errorf("the -ERR greeting is annotated %q, want its code's", g.Annotation)
+	}
+	r.p.Close()
+	r.rest()
+	srv.wait(t)
+}
