@@ -337,8 +337,9 @@ func writePcap(base string, src exportSource) ([]exportedFile, error) {
 }
 
 // errNoCapture is the status line's word on a pcap export without a
-// connection captured.
-var errNoCapture = errors.New("no pcap written: no connection of this session was captured (a replay holds no wire bytes; a session that never connected has none): run it here again (r) to export a pcap")
+// connection captured. The reason comes first: at 80 columns the status
+// line keeps about 60 characters.
+var errNoCapture = errors.New("no connection captured: no pcap written (a replay holds no wire bytes, nor a session that never connected; r runs it again)")
 
 // writeFiles creates path (mode 0600) and writes it with write.
 func writeFiles(path string, write func(io.Writer) error) ([]exportedFile, error) {

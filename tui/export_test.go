@@ -112,7 +112,7 @@ func TestExportPcapWithoutCapture(t *testing.T) {
 	m := replayModel(SessionRequest{Port: 587, Proto: "smtp"}, fixture587(), ThemeDark, 100, 30)
 	press(m, "x")
 	m.Update(press(m, "4")())
-	if header := strings.SplitN(plain(m), "\n", 3)[1]; !strings.Contains(header, "no pcap written: no connection") {
+	if header := strings.SplitN(plain(m), "\n", 3)[1]; !strings.Contains(header, "no connection captured: no pcap written") {
 		t.Errorf("status line %q", header)
 	}
 }
