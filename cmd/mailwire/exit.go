@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/dissect"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
 
@@ -96,13 +97,20 @@ func streamOutcome(evs []wire.Event, what string, failed func(wire.Event) bool) 
 		}
 		return &exitError{code: exitUnsafe, err: fmt.Errorf("%s: unsafe: %s", what, strings.Join(parts, "; "))}
 	}
-	var fails []string
+	// The failures in wire order, but an after-effect (a server's
+	// cleartext error reply after its TLS alert) after the cause, so that
+	// the line leads with why the session failed.
+	var fails, after []string
 	for _, ev := range evs {
 		if ev.Kind == wire.KindError && failed(ev) {
-			fails = append(fails, wire.SafeString(ev.Text))
+			if ev.Annotation == dissect.KeyCleartextAfterTLS {
+				after = append(after, wire.SafeString(ev.Text))
+			} else {
+				fails = append(fails, wire.SafeString(ev.Text))
+			}
 		}
 	}
-	if len(fails) > 0 {
+	if fails = append(fails, after...); len(fails) > 0 {
 		return &exitError{code: exitFailed, err: fmt.Errorf("%s failed: %s", what, strings.Join(fails, "; "))}
 	}
 	return nil

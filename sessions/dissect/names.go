@@ -41,6 +41,13 @@ func RecordTypeName(t uint8) string {
 
 // Annotation keys of the record layer that are not derived from a name
 // table.
+// KeyCleartextAfterTLS is the key of cleartext where a TLS record belongs
+// after TLS records had crossed: most often a server whose handshake
+// failed writing its protocol's error reply after its alert. It reports an
+// after-effect of the failure, not its cause, so a summary of the
+// failures names it after the session's own error (the alert).
+const KeyCleartextAfterTLS = "mismatch.cleartext_after_tls"
+
 // KeyRecordTooLong is the key of a record that declares more than any TLS
 // version allows (RFC 8446 §5.1, §5.2); the session explains crypto/tls's
 // "oversized record" with it too.
@@ -68,7 +75,7 @@ const (
 	annMismatchHTTP      = "mismatch.http"
 	annMismatchSSLv2     = "mismatch.sslv2"
 	annMismatchGarbage   = "mismatch.not_tls"
-	annMismatchAfterTLS  = "mismatch.cleartext_after_tls"
+	annMismatchAfterTLS  = KeyCleartextAfterTLS
 )
 
 // AnnotationKeys lists every annotation key (Event.Annotation,
