@@ -93,10 +93,8 @@ func newConnectCmd() *cobra.Command {
 				return err
 			}
 			lineMode := !onTerminal(cmd.InOrStdin(), cmd.OutOrStdout()) || cmd.Flags().Changed("format")
-			if lineMode {
-				if err := checkLineMode(cmd.Flags().Changed); err != nil {
-					return err
-				}
+			if err := checkMode(lineMode, cmd.Flags().Changed); err != nil {
+				return err
 			}
 			// $SSLKEYLOGFILE: the sessions' secrets, line mode's or the
 			// screen's (whose openers take it from o.KeyLog: withRecorders).
@@ -161,11 +159,30 @@ func connectArgs(cmd *cobra.Command, args []string) error {
 }
 
 // onTerminal says whether both ends of the conversation are a terminal:
-// the screen needs to draw on out and read keys from in.
-func onTerminal(in io.Reader, out io.Writer) bool {
+// the screen needs to draw on out and read keys from in. A variable, so
+// that tests can stand in for a terminal.
+var onTerminal = func(in io.Reader, out io.Writer) bool {
 	fi, ok := in.(*os.File)
 	fo, ok2 := out.(*os.File)
 	return ok && ok2 && term.IsTerminal(fi.Fd()) && term.IsTerminal(fo.Fd())
+}
+
+// screenRefused are the flags that shape line mode's transcript: the
+// screen draws its own, so they would do nothing there, which is a usage
+// error rather than a silent no-op (--format is what selects line mode).
+var screenRefused = []string{"notes", "lens", "hex", "width", "reveal", "color"}
+
+// checkMode refuses the flags that do nothing in the mode chosen.
+func checkMode(lineMode bool, changed func(string) bool) error {
+	if lineMode {
+		return checkLineMode(changed)
+	}
+	for _, name := range screenRefused {
+		if changed(name) {
+			return usageError(fmt.Errorf("--%s shapes line mode's transcript (piped, or with --format); on the screen, tab switches the lens and p shows the passwords", name))
+		}
+	}
+	return nil
 }
 
 // lineModeRefused are the flags that shape a scripted session or the
@@ -371,6 +388,8 @@ func requestOptions(base sessions.Options, r tui.SessionRequest) (sessions.Optio
 		// the prompt the AUTH helper asks for it.
 		if r.User != "" && r.User == base.Username && base.Password != "" {
 			o.Username, o.Password = base.Username, base.Password
+		} else {
+			o.UserWithoutPassword = r.User // the no-login note names it
 		}
 		o.To, o.From, o.Fetch, o.StopAfter = base.To, base.From, base.Fetch, base.StopAfter
 		if o.Proto != protocol.SMTP {

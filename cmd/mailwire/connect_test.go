@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"slices"
 	"strings"
@@ -211,13 +212,14 @@ func TestRequestOptions(t *testing.T) {
 	}
 	// POP3 from the port table: no --to; another user: no login.
 	o, err = requestOptions(base, tui.SessionRequest{Port: 995, Target: "mx.example.test:995", User: "someone"})
-	if err != nil || o.Proto != "pop3" || o.TLSMode != "implicit" || o.To != "" || o.Username != "" || !o.Fetch {
+	if err != nil || o.Proto != "pop3" || o.TLSMode != "implicit" || o.To != "" || o.Username != "" || !o.Fetch || o.UserWithoutPassword != "someone" {
 		t.Errorf("pop3: %+v, %v", o, err)
 	}
-	// No password given: no login, never an empty password.
+	// No password given: no login, never an empty password; the note
+	// says the user was given without one (UserWithoutPassword).
 	o, _ = requestOptions(sessions.Options{Username: "me"}, tui.SessionRequest{Port: 587, Target: "mx.example.test:587", User: "me"})
-	if o.Username != "" || o.Password != "" {
-		t.Errorf("no password: user %q", o.Username)
+	if o.Username != "" || o.Password != "" || o.UserWithoutPassword != "me" {
+		t.Errorf("no password: user %q, without a password %q", o.Username, o.UserWithoutPassword)
 	}
 	// A typed session: the user types what happens.
 	o, err = requestOptions(base, tui.SessionRequest{Port: 143, Target: "mx.example.test:143", Proto: "imap", TLSMode: "starttls", Prompt: true, User: "me"})
@@ -231,5 +233,28 @@ func TestRequestOptions(t *testing.T) {
 	}
 	if _, err := requestOptions(base, tui.SessionRequest{Port: 587, Target: "no port"}); err == nil {
 		t.Error("a bad target passed")
+	}
+}
+
+// On the screen the flags that shape line mode's transcript are refused
+// (exit status 2), as line mode refuses the screen's: the screen would
+// silently ignore them.
+func TestConnectScreenRefusesLineFlags(t *testing.T) {
+	onTerm := onTerminal
+	t.Cleanup(func() { onTerminal = onTerm })
+	onTerminal = func(io.Reader, io.Writer) bool { return true }
+	closed := closedPort(t) // nothing is dialed: a usage error comes first
+	for _, args := range [][]string{
+		{"--notes", "off"}, {"--lens", "eavesdropper"}, {"--hex"}, {"--width", "80"}, {"--reveal"}, {"--color", "never"},
+	} {
+		code, _, errOut := runMailwire(t, append([]string{"connect", closed}, args...)...)
+		if code != 2 || !strings.Contains(errOut, args[0]+" shapes line mode's transcript") || !strings.Contains(errOut, "tab") {
+			t.Errorf("connect on a terminal %v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+	// With --format it is line mode, where they belong: the closed port
+	// is dialed and fails (exit status 1), no usage error.
+	if code, _, errOut := runMailwireIn(t, "QUIT\r\n", "connect", closed, "--format", "text", "--notes", "off", "--hex"); code != 1 {
+		t.Errorf("line mode with --notes --hex: exit %d, stderr %q", code, errOut)
 	}
 }
