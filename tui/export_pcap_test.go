@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -23,6 +24,31 @@ func TestWritePcapRefusesEmptyCapture(t *testing.T) {
 		}
 		if _, err := os.Stat(base + ".pcap"); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s: a pcap was written (%v)", name, err)
+		}
+	}
+}
+
+// TestRecordersPerRun: each run the session screen starts, a scenario's
+// and a typed one included, is given recorders for the export menu's
+// pcap and key log (the openers wire them: cmd/mailwire's withRecorders);
+// a program without the menu (Options.Shared, mailwire serve) keeps
+// nothing.
+func TestRecordersPerRun(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		for _, req := range []SessionRequest{{Port: 587, Label: "lab"}, {Port: 587, Scenario: "tls12-vs-13", Label: "lab"}} {
+			var got *wire.Capture
+			opts := Options{Shared: shared, OpenSession: func(ctx context.Context, _ SessionRequest) (<-chan wire.Event, error) {
+				got, _ = WireRecorders(ctx)
+				ch := make(chan wire.Event)
+				close(ch)
+				return ch, nil
+			}}
+			m := newModel(opts)
+			s := newSessionScreen(m.common, req)
+			runCmds(s.start())
+			if (got != nil) == shared || (s.capture != nil) == shared {
+				t.Errorf("shared %v, scenario %q: the opener got a capture: %v, the screen kept one: %v", shared, req.Scenario, got != nil, s.capture != nil)
+			}
 		}
 	}
 }

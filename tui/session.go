@@ -267,12 +267,16 @@ func (s *sessionScreen) start() tea.Cmd {
 		parent = context.Background()
 	}
 	parent, s.header = withHeaderSlot(parent)
-	// A fresh capture of the wire and of the TLS secrets per run, for the
-	// export menu's pcap and key log (WireRecorders): a scripted session,
-	// a typed one and every leg of a scenario. A replay's opener leaves
-	// them empty.
-	s.capture, s.keys = wire.NewCapture(0), &wire.KeyLogBuffer{}
-	parent = WithWireRecorders(parent, s.capture, s.keys)
+	s.capture, s.keys = nil, nil
+	if s.c.Keys.Export.Enabled() {
+		// A fresh capture of the wire and of the TLS secrets per run,
+		// for the export menu's pcap and key log (WireRecorders): a
+		// scripted session, a typed one and every leg of a scenario. A
+		// replay's opener leaves them empty. Without the menu (mailwire
+		// serve) nothing is kept: up to 64 MiB a run, per student.
+		s.capture, s.keys = wire.NewCapture(0), &wire.KeyLogBuffer{}
+		parent = WithWireRecorders(parent, s.capture, s.keys)
+	}
 	ctx, cancel := context.WithCancel(parent)
 	s.cancel = cancel
 	id, req := s.id, s.req
