@@ -18,6 +18,7 @@ import (
 	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/monitor"
 	"github.com/mailwire/mailwire/sessions/render"
+	"github.com/mailwire/mailwire/sessions/scan"
 	"github.com/mailwire/mailwire/sessions/wire"
 )
 
@@ -164,6 +165,12 @@ type SessionRequest struct {
 	// Follow, when set, shows the lab monitor's connection of that id
 	// (monitor.go) instead of running a session.
 	Follow uint64
+	// TLS, when set, holds the session to one TLS version, and to those
+	// TLS ≤ 1.2 suites or ALPN protocols it names (sessions.Options'
+	// MinTLS/MaxTLS, CipherSuites, ALPN): the scan screen sets it so
+	// that a finding's session offers what the probe that found it
+	// offered. A pointer keeps the request comparable.
+	TLS *scan.ShowTLS
 }
 
 // host is the request's host, without the port.

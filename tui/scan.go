@@ -3,9 +3,11 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/scan"
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
 )
 
 // The scan screen: a host's ports scanned at once (sessions/scan), with
@@ -295,7 +298,9 @@ func (s *scanScreen) selected() (scan.Finding, bool) {
 }
 
 // sessionRequest is the session that shows the selected finding: its
-// port's session, or its scenario, against the address scanned.
+// port's session, or its scenario, against the address scanned; held to
+// the TLS version, suites or ALPN protocol of the probe that found it
+// (scan.ShowTLS), so that its handshake is the finding's.
 func (s *scanScreen) sessionRequest() (SessionRequest, bool) {
 	f, ok := s.selected()
 	if !ok || f.Show == nil || s.c.OpenSession == nil {
@@ -305,8 +310,57 @@ func (s *scanScreen) sessionRequest() (SessionRequest, bool) {
 	if err != nil {
 		return SessionRequest{}, false
 	}
-	return SessionRequest{Port: f.Show.Port, Target: f.Show.Addr, Proto: o.Proto, TLSMode: string(o.TLSMode),
-		Label: "scan", Scenario: f.Show.Scenario, ServerName: s.req.ServerName, CAFile: s.req.CAFile}, true
+	req := SessionRequest{Port: f.Show.Port, Target: f.Show.Addr, Proto: o.Proto, TLSMode: string(o.TLSMode),
+		Label: "scan", Scenario: f.Show.Scenario, ServerName: s.req.ServerName, CAFile: s.req.CAFile}
+	if t := f.Show.TLS; t != nil {
+		req.TLS = &scan.ShowTLS{Version: t.Version, CipherSuites: slices.Clone(t.CipherSuites), ALPN: slices.Clone(t.ALPN)}
+		req.Label = "scan, " + tlsVersionName(t.Version) + " only"
+	}
+	return req, true
+}
+
+// showWords says what a finding's session is held to ("TLS 1.2 only,
+// offering TLS_RSA_WITH_3DES_EDE_CBC_SHA"), "" for a plain session.
+func showWords(t *scan.ShowTLS) string {
+	if t == nil {
+		return ""
+	}
+	w := tlsVersionName(t.Version) + " only"
+	if n := len(t.CipherSuites); n > 0 {
+		w += ", offering " + tlsmsg.CipherSuiteName(t.CipherSuites[0])
+		if n > 1 {
+			w += fmt.Sprintf(" and %d more of the suites found", n-1)
+		}
+	}
+	if len(t.ALPN) > 0 {
+		w += ", offering only ALPN " + strconv.Quote(strings.Join(t.ALPN, ", "))
+	}
+	return w
+}
+
+// tlsVersionName names a TLS version as the dissector does.
+func tlsVersionName(v uint16) string { return tlsmsg.VersionName(v) }
+
+// noShowShort is noShowWords for the footer.
+func noShowShort(f scan.Finding) string {
+	switch {
+	case f.Probes > 0:
+		return fmt.Sprintf("no session shows this (%d TLS probes)", f.Probes)
+	case f.Port == 0:
+		return "no session shows this (all ports)"
+	}
+	return "no session shows this (TLS probes)"
+}
+
+// noShowWords says why the selected finding opens no session.
+func noShowWords(f scan.Finding) string {
+	switch {
+	case f.Probes > 0:
+		return fmt.Sprintf("no session shows this finding: it comes from %d TLS probes", f.Probes)
+	case f.Port == 0:
+		return "no session shows this finding: it compares what the ports showed"
+	}
+	return "no session shows this finding: it comes from the TLS probes"
 }
 
 // ShortHelp lists the screen's most used keys.
@@ -314,6 +368,11 @@ func (s *scanScreen) ShortHelp() []key.Binding {
 	k := s.c.Keys
 	open := k.Open
 	open.SetHelp("enter", "show session")
+	if f, ok := s.selected(); ok && f.Show == nil {
+		// enter does nothing here; the footer says why, short enough for
+		// 80 columns (the detail says it whole).
+		open.SetHelp("enter", noShowShort(f))
+	}
 	move := k.Up
 	move.SetHelp("↑↓/kj", "finding")
 	return []key.Binding{open, move, k.Rerun, k.Back}
@@ -324,5 +383,10 @@ func (s *scanScreen) FullHelp() [][]key.Binding {
 	k := s.c.Keys
 	open := k.Open
 	open.SetHelp("enter", "show session")
+	if f, ok := s.selected(); ok && f.Show == nil {
+		// enter does nothing here; the footer says why, short enough for
+		// 80 columns (the detail says it whole).
+		open.SetHelp("enter", noShowShort(f))
+	}
 	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.DetailUp, k.DetailDown}, {open, k.Rerun, k.Back}}
 }

@@ -344,12 +344,18 @@ func (s *scanScreen) detailLines(l scanLayout) []string {
 			add(st.Text, "Fix: "+a.Fix)
 		}
 	}
-	if f.Show != nil && s.c.OpenSession != nil {
+	switch {
+	case f.Show != nil && s.c.OpenSession != nil:
 		what := fmt.Sprintf("port %d's session", f.Show.Port)
 		if f.Show.Scenario != "" {
 			what = fmt.Sprintf("the %s scenario on port %d", f.Show.Scenario, f.Show.Port)
 		}
+		if w := showWords(f.Show.TLS); w != "" {
+			what += ", " + w
+		}
 		add(st.Muted, "enter: show it on the wire, in "+what)
+	case f.Show == nil:
+		add(st.Muted, noShowWords(f))
 	}
 	top := min(s.detailTop, max(0, len(lines)-1))
 	lines = lines[top:]

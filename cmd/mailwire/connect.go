@@ -368,6 +368,7 @@ func requestOptions(base sessions.Options, r tui.SessionRequest) (sessions.Optio
 	}
 	o.ServerName = r.ServerName
 	o.MinTLS, o.MaxTLS = base.MinTLS, base.MaxTLS
+	r.TLS.Apply(&o) // a scan finding's session offers what its probe did
 	o.EHLOName = base.EHLOName
 	o.DialTimeout, o.ReadTimeout, o.SessionTimeout = base.DialTimeout, base.ReadTimeout, base.SessionTimeout
 	o.Budget = base.Budget

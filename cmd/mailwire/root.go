@@ -275,6 +275,7 @@ func (k *labKeeper) openSession(ctx context.Context, req tui.SessionRequest) (<-
 		return nil, err
 	}
 	o.Budget = k.budget
+	req.TLS.Apply(&o) // a scan finding's session offers what its probe did
 	// The session screen's export menu writes a pcap and a key log
 	// from these (tui/export.go).
 	o = withRecorders(ctx, o, k.keys)
