@@ -51,6 +51,10 @@ func TestImplicitTLSBusy(t *testing.T) {
 				if ev.Kind == wire.KindError && ev.Dir == wire.ServerToClient && ev.Annotation == ExplainBusyBeforeTLS {
 					seen = true
 				}
+				if ev.Err != nil && ev.Err.Explain != ExplainBusyBeforeTLS {
+					// mailwire scan reads the first error's Explain.
+					t.Errorf("event %d explains the error as %s", ev.Seq, ev.Err.Explain)
+				}
 			}
 			if !seen {
 				t.Errorf("no %s event for the server's bytes\n%s", ExplainBusyBeforeTLS, dump(evs))

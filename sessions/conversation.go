@@ -874,6 +874,11 @@ func (c *Conversation) feed(dir wire.Direction, _ time.Duration, b []byte) {
 			// §7.1.
 			c.busy.Store(true)
 			ev.Annotation = ExplainBusyBeforeTLS
+			if ev.Err != nil {
+				e := *ev.Err
+				e.Explain = ExplainBusyBeforeTLS
+				ev.Err = &e
+			}
 			ev.Text = fmt.Sprintf("from the server, where TLS was expected: a cleartext \"not now\" (%s): the server is turning connections away for the moment, most often because it has too many open; it is not speaking plain text on this port (try again later)",
 				wire.Quote(wire.LineText(ev.Raw), 48))
 		}

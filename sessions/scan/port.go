@@ -55,7 +55,7 @@ func (h *hostScan) scanPort(ctx context.Context, p Port) *PortReport {
 	var sess, login, inj []wire.Event
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		sess = again(ctx, func() []wire.Event { return h.session(ctx, p) })
+		sess = h.again(ctx, p, func() []wire.Event { return h.session(ctx, p) })
 		h.progress(p.Canonical, "session", "session stopped after TLS")
 	})
 	wg.Go(func() {
@@ -64,13 +64,13 @@ func (h *hostScan) scanPort(ctx context.Context, p Port) *PortReport {
 	})
 	if slices.Contains(loginPorts, p.Canonical) {
 		wg.Go(func() {
-			login = again(ctx, func() []wire.Event { return h.scenario(ctx, p, scenarioLogin) })
+			login = h.again(ctx, p, func() []wire.Event { return h.scenario(ctx, p, scenarioLogin) })
 			h.progress(p.Canonical, "login", "login before TLS probed with a decoy")
 		})
 	}
 	if slices.Contains(injectionPorts, p.Canonical) {
 		wg.Go(func() {
-			inj = again(ctx, func() []wire.Event { return h.scenario(ctx, p, scenarioInjection) })
+			inj = h.again(ctx, p, func() []wire.Event { return h.scenario(ctx, p, scenarioInjection) })
 			h.progress(p.Canonical, "injection", "STARTTLS injection probed")
 		})
 	}
@@ -101,10 +101,12 @@ func (h *hostScan) scanPort(ctx context.Context, p Port) *PortReport {
 // a server that caps its connections (Exim's smtp_accept_max, 20 by
 // default) meets the scan's probes and sessions at once, and its 421 is
 // about its load, not about the port.
-func again(ctx context.Context, run func() []wire.Event) []wire.Event {
+func (h *hostScan) again(ctx context.Context, p Port, run func() []wire.Event) []wire.Event {
 	for try := 0; ; try++ {
 		evs := run()
-		if try >= tlsprobe.BusyRetries || !turnedAway(evs) {
+		// One retry only for a host that turned every probe away so far
+		// (tlsprobe.Scanner.Probe says why).
+		if try >= tlsprobe.BusyRetries || !turnedAway(evs) || try >= 1 && !h.scanner.HostAnswered(p.Addr) {
 			return evs
 		}
 		select {

@@ -46,9 +46,28 @@ func TestProbeRetriesBusy(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeServer(t, &fakeServer{accepts: accepts, preamble: tc.front, busyLine: tc.busyLine})
-			f.busy.Store(BusyRetries)
 			s := NewScanner(Options{})
+
+			// A host that turned every probe away so far (closed to this
+			// client, not over a limit): one retry, then the answer.
+			f.busy.Store(1 << 30)
 			a, err := s.Probe(context.Background(), tc.target(f.addr()), hello, false)
+			if !Busy(a, err) || s.HostAnswered(f.addr()) {
+				t.Fatalf("a host that never answered: %+v, %v; want a busy outcome", a, err)
+			}
+			if n := f.conns.Load(); n != 2 {
+				t.Errorf("%d connections to a host that never answered, want 2", n)
+			}
+
+			// Once it answered, the scan's own load is what it turns
+			// away: up to BusyRetries more tries.
+			f.busy.Store(0)
+			if a, err := s.Probe(context.Background(), tc.target(f.addr()), hello, false); err != nil || !a.Hello {
+				t.Fatalf("%+v, %v", a, err)
+			}
+			f.busy.Store(BusyRetries)
+			f.conns.Store(0)
+			a, err = s.Probe(context.Background(), tc.target(f.addr()), hello, false)
 			if err != nil || !a.Hello || a.Suite != 0xc02f {
 				t.Fatalf("after %d busy answers: %+v, %v", BusyRetries, a, err)
 			}
@@ -139,5 +158,23 @@ func TestBusyHostCalmed(t *testing.T) {
 	}
 	for _, r := range held {
 		r()
+	}
+}
+
+// A host that turns every probe away: each version is untested
+// (Incomplete, with the reason), not refused: scan graded such a port
+// "No TLS version is accepted".
+func TestScanAlwaysBusy(t *testing.T) {
+	old := busyPause
+	busyPause = time.Millisecond
+	t.Cleanup(func() { busyPause = old })
+	f := newFakeServer(t, &fakeServer{accepts: map[uint16][]uint16{VersionTLS12: {0xc02f}},
+		busyLine: "421 Too many concurrent SMTP connections; please try again later.\r\n"})
+	f.busy.Store(1 << 30)
+	r := NewScanner(Options{}).Scan(context.Background(), Target{Addr: f.addr()})
+	for _, v := range r.Versions {
+		if v.Supported || v.Refusal != nil || !v.Incomplete || len(v.Errors) == 0 || !strings.Contains(v.Errors[0], "turned the probe away") {
+			t.Errorf("%s: supported %v, refusal %v, incomplete %v, errors %v", v.Name, v.Supported, v.Refusal, v.Incomplete, v.Errors)
+		}
 	}
 }

@@ -131,6 +131,9 @@ type Scanner struct {
 	// the process serving it has exited) is asked fewer at once instead
 	// of being asked again as hard.
 	calm map[string]chan struct{}
+	// ok holds the hosts that answered a probe with something other than
+	// "not now" (HostAnswered).
+	ok map[string]bool
 }
 
 // NewScanner returns a Scanner with opts, defaults filled in.
@@ -158,7 +161,24 @@ func NewScanner(opts Options) *Scanner {
 		opts.Dial = d.DialContext
 	}
 	return &Scanner{opts: opts, total: make(chan struct{}, opts.Total), hosts: map[string]chan struct{}{},
-		addrs: map[string]chan struct{}{}, calm: map[string]chan struct{}{}}
+		addrs: map[string]chan struct{}{}, calm: map[string]chan struct{}{}, ok: map[string]bool{}}
+}
+
+// answered notes that t's host answered a probe (not "not now").
+func (s *Scanner) answered(t Target) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ok[t.host()] = true
+}
+
+// HostAnswered says whether the host of addr (host:port) has answered any
+// probe of this Scanner with something other than "not now" (Busy): a
+// server busy because of the scan's own connections has, one that turns
+// everyone away has not.
+func (s *Scanner) HostAnswered(addr string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ok[Target{Addr: addr}.host()]
 }
 
 // calmHost narrows the connections to t's host from now on: a quarter of
@@ -230,10 +250,17 @@ func (s *Scanner) Probe(ctx context.Context, t Target, h Hello, flight bool) (*A
 	for try := 0; ; try++ {
 		a, err := s.probeOnce(ctx, t, h, flight)
 		if !Busy(a, err) {
+			if err == nil {
+				s.answered(t)
+			}
 			return a, err
 		}
 		s.calmHost(t)
-		if try >= BusyRetries {
+		// A host that has turned every probe away so far is not over a
+		// limit the scan pushed it past, but closed to this client (a
+		// server in maintenance, one that blocks the address): one retry,
+		// not half a minute of them per probe.
+		if try >= BusyRetries || try >= 1 && !s.HostAnswered(t.Addr) {
 			return a, err
 		}
 		// The slot was given back: the pause lets the server's count

@@ -110,6 +110,13 @@ func (ps *portScan) version(ctx context.Context, v uint16, vr *VersionResult) {
 		vr.Errors = append(vr.Errors, err.Error())
 		return
 	}
+	if Busy(a, nil) {
+		// Turned away with "not now" even after the retries: the version
+		// is untested, not refused.
+		vr.Incomplete = true
+		vr.Errors = append(vr.Errors, "the server turned the probe away: "+a.Refusal.Detail)
+		return
+	}
 	ok, why := accepted(v, cands, a)
 	if !ok {
 		vr.Refusal = why
