@@ -206,6 +206,15 @@ func cutSection(src, name string) (string, []string, error) {
 	return strings.Join(rest, "\n"), body, nil
 }
 
+// IntroFor is the Introduction to show: against a real server (target,
+// not the lab) the one for it when the file has one.
+func (s Scenario) IntroFor(target bool) string {
+	if target && s.TargetIntro != "" {
+		return s.TargetIntro
+	}
+	return s.Intro
+}
+
 // parseSource parses "- RFC 3207 §6 | title" or "- text | URL".
 func parseSource(line string) (Source, error) {
 	body, ok := strings.CutPrefix(line, "- ")

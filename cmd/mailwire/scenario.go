@@ -277,18 +277,19 @@ func headScenario(w, out io.Writer, format string, po *render.Options, name stri
 	if format == "markdown" || format == "html" {
 		// The page's own title and introduction: text before the
 		// handout's heading, or the HTML's <!DOCTYPE>, would break it.
-		po.Intro = text.Intro
+		po.Intro = text.IntroFor(target != "")
 	} else {
-		scenarioIntro(w, format, po.Width, name)
+		scenarioIntro(w, format, po.Width, name, target)
 	}
 	return po.Title
 }
 
 // scenarioIntro frames the transcript of scenario name with its title and
-// introduction (text and Markdown; JSON stays one event per line).
-func scenarioIntro(w io.Writer, format string, width int, name string) {
+// introduction (text and Markdown; JSON stays one event per line): against
+// target ("": the lab) the one for a real server, when it has one.
+func scenarioIntro(w io.Writer, format string, width int, name, target string) {
 	if text, ok := content.ScenarioByName(name); ok && format != "json" {
-		writeScenarioProse(w, format, width, text.Title, "", text.Intro)
+		writeScenarioProse(w, format, width, text.Title, "", text.IntroFor(target != ""))
 	}
 }
 
