@@ -343,24 +343,20 @@ func tlsVersionName(v uint16) string { return tlsmsg.VersionName(v) }
 
 // noShowShort is noShowWords for the footer.
 func noShowShort(f scan.Finding) string {
-	switch {
-	case f.Probes > 0:
+	if f.Probes > 0 {
 		return fmt.Sprintf("no session shows this (%d TLS probes)", f.Probes)
-	case f.Port == 0:
-		return "no session shows this (all ports)"
 	}
-	return "no session shows this (TLS probes)"
+	return "no session shows this (it compares ports)"
 }
 
 // noShowWords says why the selected finding opens no session.
 func noShowWords(f scan.Finding) string {
-	switch {
-	case f.Probes > 0:
+	if f.Probes > 0 {
 		return fmt.Sprintf("no session shows this finding: it comes from %d TLS probes", f.Probes)
-	case f.Port == 0:
-		return "no session shows this finding: it compares what the ports showed"
 	}
-	return "no session shows this finding: it comes from the TLS probes"
+	// The findings of no port's probes are the host's: a certificate
+	// per port, an implicit-TLS port missing beside a STARTTLS one.
+	return "no session shows this finding: it compares what the ports showed"
 }
 
 // ShortHelp lists the screen's most used keys.

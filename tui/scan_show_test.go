@@ -31,6 +31,7 @@ func TestScanFindingSessions(t *testing.T) {
 			Show: &scan.Show{Port: 993, Addr: addr, TLS: &scan.ShowTLS{Version: tls.VersionTLS12}}},
 		{Port: 993, Key: scan.KeySuiteAnonymous, Title: "anon", Grade: scan.Bad, Probes: 57},
 		{Port: 993, Key: scan.KeyDHWeak, Title: "weak dh", Grade: scan.Bad, Probes: 57},
+		{Port: 993, Key: scan.KeyImplicitMissing, Title: "no 993", Grade: scan.Warn},
 	}
 	rep.Findings = append(extra, rep.Findings...)
 	sess := &fakeSessions{evs: fixture587()}
@@ -51,10 +52,10 @@ func TestScanFindingSessions(t *testing.T) {
 			}
 			view := plain(m)
 			words := "no session shows this finding: it comes from"
-			if f.Port == 0 {
-				words = "no session shows this finding: it compares what the ports showed"
-			} else if f.Probes > 0 {
+			if f.Probes > 0 {
 				words += " " + strconv.Itoa(f.Probes) + " TLS probes"
+			} else {
+				words = "no session shows this finding: it compares what the ports showed"
 			}
 			var detail []string
 			for _, l := range s.detailLines(s.layout()) {
@@ -79,7 +80,7 @@ func TestScanFindingSessions(t *testing.T) {
 	}
 	for _, k := range []string{scan.KeyVersionOld, scan.KeySuite3DES, scan.KeyVersionNo12, scan.KeySuiteAnonymous, scan.KeyDHWeak,
 		scan.KeySuiteOutside, scan.KeyALPNLenient, scan.KeyALPNStrict, scan.KeyOrderServer, scan.KeyVersionsOK, scan.KeySuitesOK,
-		scan.KeyCertOK, scan.KeyModeExpected, scan.KeyCertPorts} {
+		scan.KeyCertOK, scan.KeyModeExpected, scan.KeyCertPorts, scan.KeyImplicitMissing} {
 		if !kinds[k] {
 			t.Errorf("no %s finding was tried", k)
 		}
