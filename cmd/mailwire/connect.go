@@ -213,6 +213,8 @@ func runConnectLines(ctx context.Context, in io.Reader, out, errOut io.Writer, o
 	h := sessionHeader(o, port, false, time.Now())
 	h.Typed, h.LineMode = true, true
 	fmt.Fprintln(errOut, "mailwire connect: "+lineModeWords(h))
+	po.Title = lineModeTitle(h)
+	writeTextHeaderAt(w, out, f.side.format, po.Title, po, h.RecordedAt, buildVersion())
 	warn := func(ev wire.Event) {
 		if w := lineModeWarning(ev); w != "" {
 			fmt.Fprintln(errOut, w)

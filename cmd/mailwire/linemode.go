@@ -14,8 +14,16 @@ import (
 // What mailwire connect's line mode says on stderr, as functions of the
 // recording header and the events, so that a replay of its recording
 // (render.RecordingHeader.LineMode) says exactly what the live run said:
-// no "mailwire session:" title, which the live run never printed, but its
-// own line and its warnings.
+// no "mailwire session:" line, which the live run never printed, but its
+// own line and its warnings, and its transcript's title.
+
+// lineModeTitle titles connect's line mode transcript (the text header of
+// a file or a pipe, the Markdown and HTML title) as what ran: connect, and
+// the session's own words for its protocol, port rules, TLS mode and
+// target (runTitle). A replay of its recording titles it the same.
+func lineModeTitle(h render.RecordingHeader) string {
+	return "mailwire connect: " + runTitle(h)
+}
 
 // lineModeWords is the line mode's stderr line after "mailwire connect: ":
 // what it dials, how it labels the target (tui.SessionLabel: no SNI

@@ -193,10 +193,11 @@ func runReplayPrint(out, errOut io.Writer, path string, f replayFlags) error {
 	case isScenario:
 		headScenario(w, out, format, &po, s.Name, h.Scenario.Port, h.Scenario.Variant, target, h.RecordedAt, h.Mailwire)
 	case h.LineMode:
-		// connect's line mode printed no title and no text header: its
-		// own stderr line and warnings (replayLineMode), then the
-		// transcript.
+		// connect's line mode: its own stderr line and warnings
+		// (replayLineMode), its title and text header (lineModeTitle).
 		replayLineMode(errOut, h, evs)
+		po.Title = lineModeTitle(h)
+		writeTextHeaderAt(w, out, format, po.Title, po, h.RecordedAt, h.Mailwire)
 	default:
 		// Titled as the live session titled it (runTitle of the same
 		// header), and its stderr line said again.
