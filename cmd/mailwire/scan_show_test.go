@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"net"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -36,8 +38,42 @@ func TestScanFindingSessionsLab(t *testing.T) {
 		ep, _ := l.Endpoint(p)
 		o.Ports = append(o.Ports, scan.Port{Canonical: p, Addr: ep.Addr})
 	}
-	rep := scan.Scan(context.Background(), o)
-	base := scanSessionBase(scanFlags{caFile: l.CAPath()})
+	held := checkFindingSessions(t, scan.Scan(context.Background(), o), l.CAPath(), lab.Hostname)
+	for _, k := range []string{scan.KeySuiteOutside, scan.KeyALPNLenient, scan.KeyALPNStrict} {
+		if !held[k] {
+			t.Errorf("no %s finding with a session held to its TLS", k)
+		}
+	}
+}
+
+// TestScanFindingSessionsPeers: the same against real Postfix and
+// Dovecot (../shared/peers), whose Postfix accepts static-RSA suites
+// (no forward secrecy) beside CBC and ARIA ones outside the profile:
+// a held session's ServerHello picks one of the finding's suites.
+func TestScanFindingSessionsPeers(t *testing.T) {
+	ip, ca := findPeers(t)
+	roots, err := loadCAFile(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := scan.Options{Host: ip, ServerName: peersServerName, Roots: roots, Timeout: 30 * time.Second}
+	for _, p := range []int{587, 993} {
+		o.Ports = append(o.Ports, scan.Port{Canonical: p, Addr: net.JoinHostPort(ip, strconv.Itoa(p))})
+	}
+	held := checkFindingSessions(t, scan.Scan(context.Background(), o), ca, peersServerName)
+	for _, k := range []string{scan.KeySuiteStatic, scan.KeySuiteOutside} {
+		if !held[k] {
+			t.Errorf("no %s finding with a session held to its TLS", k)
+		}
+	}
+}
+
+// checkFindingSessions opens the session of each finding of rep held to
+// a TLS version, suites or ALPN, as the scan screen's opener does, and
+// checks its ClientHello and ServerHello; it returns the keys checked.
+func checkFindingSessions(t *testing.T, rep *scan.Report, caFile, serverName string) map[string]bool {
+	t.Helper()
+	base := scanSessionBase(scanFlags{caFile: caFile})
 	held := map[string]bool{}
 	for _, f := range rep.Findings {
 		if f.Show == nil || f.Show.TLS == nil {
@@ -45,7 +81,7 @@ func TestScanFindingSessionsLab(t *testing.T) {
 		}
 		held[f.Key] = true
 		want := f.Show.TLS
-		r := tui.SessionRequest{Port: f.Show.Port, Target: f.Show.Addr, TLS: want, ServerName: lab.Hostname, CAFile: l.CAPath()}
+		r := tui.SessionRequest{Port: f.Show.Port, Target: f.Show.Addr, TLS: want, ServerName: serverName, CAFile: caFile}
 		so, err := requestOptions(base, r)
 		if err != nil {
 			t.Fatalf("%d %s: %v", f.Port, f.Key, err)
@@ -89,9 +125,5 @@ func TestScanFindingSessionsLab(t *testing.T) {
 			t.Errorf("%d %s: the ServerHello chose %s, not a suite of the finding", f.Port, f.Key, tlsmsg.CipherSuiteName(sh.CipherSuite))
 		}
 	}
-	for _, k := range []string{scan.KeySuiteOutside, scan.KeyALPNLenient, scan.KeyALPNStrict} {
-		if !held[k] {
-			t.Errorf("no %s finding with a session held to its TLS", k)
-		}
-	}
+	return held
 }
