@@ -168,6 +168,9 @@ type exportSource struct {
 	reported *render.RecordingHeader
 	capture  *wire.Capture
 	keys     *wire.KeyLogBuffer
+	// labPorts maps the lab's addresses to their canonical ports, for a
+	// lab scenario's pcap (pcap.Options.ServerPorts).
+	labPorts map[string]int
 	evs      []wire.Event
 	lens     render.Options
 	dir      string
@@ -311,15 +314,15 @@ func writePcap(base string, src exportSource) ([]exportedFile, error) {
 	if len(conns) == 0 {
 		return nil, errNoCapture
 	}
-	port := 0
+	// The lab's 10587 is written as 587, for Wireshark's dissectors. A
+	// scenario's connections go to several ports (and to a proxy): each
+	// lab port is written as its own canonical one, any other kept.
+	po := pcap.Options{ServerPorts: src.labPorts}
 	if src.req.Label == "lab" && src.req.Scenario == "" {
-		// The lab's 10587 is written as 587, for Wireshark's
-		// dissectors; a scenario's connections go to several ports
-		// (and to a proxy), and keep their own.
-		port = src.req.Port
+		po.ServerPort = src.req.Port
 	}
 	files, err := writeFiles(base+".pcap", func(w io.Writer) error {
-		_, err := pcap.Write(w, conns, pcap.Options{ServerPort: port})
+		_, err := pcap.Write(w, conns, po)
 		return err
 	})
 	if err != nil || src.keys == nil {

@@ -3,9 +3,13 @@ package tui
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/mailwire/mailwire/sessions/wire"
 )
@@ -51,4 +55,54 @@ func TestRecordersPerRun(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestWritePcapLabScenarioPorts: a lab scenario's pcap writes each lab
+// port as its canonical one (Wireshark picks the dissector by port); a
+// proxy's port is kept.
+func TestWritePcapLabScenarioPorts(t *testing.T) {
+	c := wire.NewCapture(0)
+	for _, server := range []string{"127.0.0.1:10587", "127.0.0.1:45000"} {
+		cc := c.Open("", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, tcpAddr(t, server), time.Now(), time.Millisecond)
+		cc.Add(wire.ServerToClient, 2*time.Millisecond, []byte("220 hi\r\n"))
+		cc.Closed(3 * time.Millisecond)
+	}
+	base := filepath.Join(t.TempDir(), "s")
+	_, err := writePcap(base, exportSource{capture: c, labPorts: map[string]int{"127.0.0.1:10587": 587},
+		req: SessionRequest{Port: 587, Scenario: "tls12-vs-13", Label: "lab"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(base + ".pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports := map[int]bool{}
+	for {
+		data, _, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		// Ethernet (14), IPv4 (20), then TCP: its destination port and flags.
+		if tcp := data[min(len(data), 34):]; len(tcp) > 13 && tcp[13]&0x12 == 0x02 {
+			ports[int(tcp[2])<<8|int(tcp[3])] = true
+		}
+	}
+	if len(ports) != 2 || !ports[587] || !ports[45000] {
+		t.Errorf("connections to ports %v, want 587 and 45000", ports)
+	}
+}
+
+func tcpAddr(t *testing.T, s string) net.Addr {
+	t.Helper()
+	a, err := net.ResolveTCPAddr("tcp", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

@@ -778,5 +778,11 @@ func (s *sessionScreen) exportNow(kind exportKind) tea.Cmd {
 	s.export.note, s.export.noteErr = "exporting…", false
 	src := exportSource{id: s.id, req: s.req, reported: s.header.get(), capture: s.capture, keys: s.keys, evs: append([]wire.Event(nil), s.evs...),
 		lens: render.Options{Lens: s.lens}, dir: DefaultExportDir(), at: s.now(), width: s.width, height: s.height}
+	if s.req.Label == "lab" {
+		src.labPorts = map[string]int{}
+		for port, addr := range s.c.Lab.Info.Endpoints {
+			src.labPorts[addr] = port
+		}
+	}
 	return exportCmd(kind, src)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mailwire/mailwire/sessions"
+	"github.com/mailwire/mailwire/sessions/lab"
 	"github.com/mailwire/mailwire/sessions/pcap"
 	"github.com/mailwire/mailwire/sessions/scenario"
 	"github.com/mailwire/mailwire/sessions/wire"
@@ -48,7 +49,8 @@ type exporter struct {
 	x          exportFlags
 	capture    *wire.Capture
 	keys       *keyLogFile
-	serverPort int // the canonical port written for a lab session
+	serverPort int      // the canonical port written for a lab session
+	lab        *lab.Lab // a scenario's lab, whose ports are written as the canonical ones
 	castW      int
 	castH      int
 }
@@ -105,9 +107,11 @@ func (e *exporter) session(o *sessions.Options, port int, lab bool) {
 }
 
 // scenario sets the capture and key log of every session of env's
-// scenario. The pcap keeps each connection's own server port: a
-// scenario's sessions go to several ports, and to a proxy.
+// scenario. A scenario's sessions go to several ports, and to a proxy:
+// in the pcap each lab port is written as its canonical one, and any
+// other keeps its own.
 func (e *exporter) scenario(env *scenario.Env) {
+	e.lab = env.Lab
 	if e.capture != nil {
 		env.Capture = e.capture
 	}
@@ -161,7 +165,11 @@ func (e *exporter) finish(errOut io.Writer, req tui.SessionRequest, evs []wire.E
 // read as "nothing crossed". The session's own error is its outcome.
 func (e *exporter) writePcap(errOut io.Writer) error {
 	var buf bytes.Buffer
-	st, err := pcap.Write(&buf, e.capture.Snapshot(), pcap.Options{ServerPort: e.serverPort})
+	po := pcap.Options{ServerPort: e.serverPort}
+	if e.lab != nil {
+		po.ServerPorts = labPorts(e.lab.Endpoints())
+	}
+	st, err := pcap.Write(&buf, e.capture.Snapshot(), po)
 	if errors.Is(err, pcap.ErrNoConnections) {
 		fmt.Fprintf(errOut, "mailwire: no pcap written to %s: no connection was made\n", e.x.pcap)
 		return nil
@@ -210,4 +218,14 @@ func scenarioCastRequest(req scenario.Request, target string) tui.SessionRequest
 		r.Label = "target"
 	}
 	return r
+}
+
+// labPorts maps each lab endpoint's address to its canonical port, for
+// pcap.Options.ServerPorts.
+func labPorts(eps []lab.Endpoint) map[string]int {
+	m := make(map[string]int, len(eps))
+	for _, ep := range eps {
+		m[ep.Addr] = ep.Canonical
+	}
+	return m
 }

@@ -155,8 +155,8 @@ func TestOpenersRecordWire(t *testing.T) {
 }
 
 // TestScenarioExports: --pcap, --keylog and --cast with --scenario write
-// every leg's connections, every leg's secrets and the merged stream's
-// cast (they were silently ignored).
+// every leg's connections (to the lab's port written as 587), every leg's
+// secrets and the merged stream's cast (they were silently ignored).
 func TestScenarioExports(t *testing.T) {
 	dir := t.TempDir()
 	pcapFile, keyFile, castFile := filepath.Join(dir, "s.pcap"), filepath.Join(dir, "s.keys"), filepath.Join(dir, "s.cast")
@@ -189,8 +189,13 @@ func TestScenarioExports(t *testing.T) {
 			break
 		}
 		// Ethernet (14) + IPv4 (20): TCP flags at byte 13 of the header.
-		if len(data) > 14+20+13 && data[14+20+13]&0x12 == 0x02 {
+		// The lab's port is written as the canonical one, for
+		// Wireshark's dissectors.
+		if tcp := data[min(len(data), 14+20):]; len(tcp) > 13 && tcp[13]&0x12 == 0x02 {
 			syns++
+			if port := int(tcp[2])<<8 | int(tcp[3]); port != 587 {
+				t.Errorf("a connection to port %d, want 587", port)
+			}
 		}
 	}
 	if syns < 2 {

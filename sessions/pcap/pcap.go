@@ -37,6 +37,11 @@ type Options struct {
 	// a protocol's dissector (SMTP and its STARTTLS, IMAP, TLS) by the
 	// well-known port.
 	ServerPort int
+	// ServerPorts, when ServerPort is 0, maps a server's address as
+	// dialed (host:port) to the port written: a scenario's sessions
+	// reach several lab ports (10587 and 10993 are written as 587 and
+	// 993); an address it does not hold (a proxy) keeps its port.
+	ServerPorts map[string]int
 }
 
 // Stats says what a file holds.
@@ -150,7 +155,11 @@ func connPackets(i int, cc wire.CaptureConn, o Options, st *Stats) ([]packet, er
 	if err != nil {
 		return nil, fmt.Errorf("connection %d client: %w", i+1, err)
 	}
-	sv, err := parseEnd(cc.Server, o.ServerPort, serverMAC)
+	port := o.ServerPort
+	if port == 0 {
+		port = o.ServerPorts[cc.Server]
+	}
+	sv, err := parseEnd(cc.Server, port, serverMAC)
 	if err != nil {
 		return nil, fmt.Errorf("connection %d server: %w", i+1, err)
 	}

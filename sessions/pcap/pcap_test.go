@@ -225,3 +225,29 @@ func TestWriteRefusesEmptyCapture(t *testing.T) {
 		t.Errorf("Write of an empty capture wrote %d bytes", buf.Len())
 	}
 }
+
+// TestWriteServerPorts: a scenario's connections to several lab ports are
+// written with the canonical ones (ServerPorts); an address it does not
+// hold (a proxy's) keeps its own port.
+func TestWriteServerPorts(t *testing.T) {
+	one := func(server string) wire.CaptureConn {
+		return capture("127.0.0.1:40000", server, func(cc *wire.CaptureConn) {
+			cc.Add(wire.ServerToClient, 2*time.Millisecond, []byte("220 hi\r\n"))
+			cc.Closed(3 * time.Millisecond)
+		})[0]
+	}
+	conns := []wire.CaptureConn{one("127.0.0.1:10587"), one("127.0.0.1:10993"), one("127.0.0.1:45000")}
+	var buf bytes.Buffer
+	if _, err := pcap.Write(&buf, conns, pcap.Options{ServerPorts: map[string]int{"127.0.0.1:10587": 587, "127.0.0.1:10993": 993}}); err != nil {
+		t.Fatal(err)
+	}
+	ports := map[uint16]bool{}
+	for _, s := range readBack(t, buf.Bytes()) {
+		if s.syn && !s.ack {
+			ports[s.dstPort] = true
+		}
+	}
+	if len(ports) != 3 || !ports[587] || !ports[993] || !ports[45000] {
+		t.Errorf("server ports %v, want 587, 993 and 45000", ports)
+	}
+}
