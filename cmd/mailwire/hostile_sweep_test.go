@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,10 +32,12 @@ import (
 //   - output at most sweepMaxOutput bytes;
 //   - the end within --timeout plus sweepSlack;
 //   - no raw control byte in stdout or stderr (LF and TAB aside; --color
-//     never, so not even ESC);
+//     never, so not even ESC); in the HTML page, where html/template's
+//     escaping after SafeString is the sanitizer, neither, and no markup
+//     from the peer (the page's one script is its own, and it is whole);
 //   - the case's explanation keys: in the JSON output's annotation, also
-//     or error explain keys, and in the text and Markdown output as the
-//     key or its title (endpoint lens: the eavesdropper does not see
+//     or error explain keys, and in the text, Markdown and HTML output as
+//     the key or its title (endpoint lens: the eavesdropper does not see
 //     mailwire's own notes);
 //   - the case's exit status.
 //
@@ -123,7 +126,7 @@ var sweepWants = map[string]sweepWant{
 }
 
 // sweepKnown lists the failures of the code as it is: case → the checks
-// that fail ("memory", "output", "time", "control", "key", "exit"),
+// that fail ("memory", "output", "time", "control", "markup", "key", "exit"),
 // space-separated. It held 25 of the issue-11 cases when the sweep was
 // written; each row went with its fix, and it is empty now.
 var sweepKnown = map[string]string{}
@@ -302,7 +305,7 @@ func sweepCase(t *testing.T, bin string, c lab.HostileCase, want sweepWant) []sw
 	}
 	args = append(args, c.ClientFlags...)
 	var runs []sweepRun
-	for _, format := range []string{"text", "json", "markdown"} {
+	for _, format := range []string{"text", "json", "markdown", "html"} {
 		for _, lens := range []string{"endpoint", "eavesdropper"} {
 			r := runSweepOnce(t, bin, append(slices.Clone(args), "--format", format, "--lens", lens), want.timeout)
 			r.format, r.lens = format, lens
@@ -419,6 +422,11 @@ func checkSweep(t *testing.T, c lab.HostileCase, want sweepWant, runs []sweepRun
 				fail("control", r, "%s: %s", what, msg)
 			}
 		}
+		if r.format == "html" && r.out <= sweepMaxOutput {
+			if msg := htmlIntact(r.stdout); msg != "" {
+				fail("markup", r, "%s", msg)
+			}
+		}
 		if want.exit >= 0 && r.exit != want.exit {
 			fail("exit", r, "exit status %d, want %d (%s)", r.exit, want.exit, lastLine(r.stderr))
 		}
@@ -483,6 +491,27 @@ func rawControl(b []byte) string {
 	return ""
 }
 
+// htmlIntact describes what is wrong with an HTML page a peer's strings
+// went into: the page must be whole (the template ran to its end) and
+// hold no element the peer could have injected, so at most one <script>
+// (the lens toggle's own; none with --lens eavesdropper) and no other
+// active element.
+func htmlIntact(page []byte) string {
+	lower := bytes.ToLower(page)
+	switch {
+	case !bytes.HasSuffix(bytes.TrimSpace(page), []byte("</html>")):
+		return "the page does not end with </html>"
+	case bytes.Count(lower, []byte("<script")) > 1:
+		return fmt.Sprintf("%d <script> elements", bytes.Count(lower, []byte("<script")))
+	}
+	for _, tag := range []string{"<img", "<iframe", "<object", "<embed", "<svg", "<link", "<meta http-equiv"} {
+		if bytes.Contains(lower, []byte(tag)) {
+			return "the page holds " + tag
+		}
+	}
+	return ""
+}
+
 // jsonKeys returns every annotation key in JSON Lines output: the values
 // of "annotation", "explain" and "also", at any depth.
 func jsonKeys(out []byte) []string {
@@ -526,8 +555,12 @@ func jsonKeys(out []byte) []string {
 }
 
 // keyShown says whether key ("a|b": either) shows in the output: among the
-// JSON keys, or in text and Markdown as the key or its title.
+// JSON keys, or in text, Markdown and HTML (unescaped) as the key or its
+// title.
 func keyShown(key, format string, out []byte, jsonKeys []string) bool {
+	if format == "html" {
+		out = []byte(html.UnescapeString(string(out)))
+	}
 	for _, k := range strings.Split(key, "|") {
 		if format == "json" {
 			if slices.Contains(jsonKeys, k) {
@@ -588,4 +621,24 @@ func sizeText(n int64) string {
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// TestSweepHTMLChecks: the sweep's checks of an HTML page catch a raw
+// escape, a C1 control, an injected element and a page cut short, and
+// pass a page as mailwire writes it.
+func TestSweepHTMLChecks(t *testing.T) {
+	good := "<!DOCTYPE html>\n<html><body><p>220 &lt;img src=x&gt; \\x1b]52</p><script>x()</script></body></html>\n"
+	if rawControl([]byte(good)) != "" || htmlIntact([]byte(good)) != "" {
+		t.Errorf("a good page fails: %q %q", rawControl([]byte(good)), htmlIntact([]byte(good)))
+	}
+	for _, bad := range []string{"<p>\x1b]52;c;x\x07</p></html>", "<p>\u009b31m</p></html>"} {
+		if rawControl([]byte(bad)) == "" {
+			t.Errorf("rawControl passes %q", bad)
+		}
+	}
+	for _, bad := range []string{"<html><p><img src=x></p></html>", "<html><script>a()</script><script>b()</script></html>", "<html><p>cut"} {
+		if htmlIntact([]byte(bad)) == "" {
+			t.Errorf("htmlIntact passes %q", bad)
+		}
+	}
 }
