@@ -27,11 +27,16 @@ func TestNotesFlag(t *testing.T) {
 		{"session", "--scenario", "too-early", "--lab-state-dir", state},
 		{"replay", "port-110", "--format", "text"},
 	} {
-		def, _ := count(base...)
-		full, _ := count(append(base, "--notes", "full")...)
+		def, defOut := count(base...)
+		full, fullOut := count(append(base, "--notes", "full")...)
 		short, shortOut := count(append(base, "--notes", "short")...)
 		off, offOut := count(append(base, "--notes", "off")...)
-		if def != full || !(full > short && short > off) {
+		// A live run differs from the next by a line or two (timings,
+		// records coalesced); a replay is the same events each time.
+		if base[0] == "replay" && defOut != fullOut {
+			t.Errorf("%v: the default is not --notes full", base)
+		}
+		if !(full > short && short > off) || def < short {
 			t.Errorf("%v: lines default %d, full %d, short %d, off %d", base, def, full, short, off)
 		}
 		for _, out := range []string{shortOut, offOut} {
