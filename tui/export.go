@@ -123,7 +123,7 @@ var exportItems = []struct {
 }{
 	{exportRecording, "recording (mailwire replay)", ".jsonl"},
 	{exportMarkdown, "Markdown handout", ".md"},
-	{exportHTML, "HTML page (both lenses, offline)", ".html"},
+	{exportHTML, "HTML page (offline)", ".html"},
 	{exportPcap, "pcap + TLS key log (Wireshark)", ".pcap"},
 	{exportCast, "asciicast of the steps", ".cast"},
 }

@@ -119,7 +119,7 @@ func newSessionCmd() *cobra.Command {
 	fl.StringVar(&f.caFile, "ca-file", "", "verify the server certificate with the CAs in this PEM file")
 	fl.BoolVar(&f.insecure, "insecure", false, "do not enforce certificate verification (the result is still shown)")
 	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "limit for the whole session (0: the engine's default, "+sessions.DefaultSessionTimeout.String()+")")
-	fl.StringVar(&f.format, "format", f.format, "output format: text, json (JSON Lines), markdown, html (one self-contained page, both lenses)")
+	fl.StringVar(&f.format, "format", f.format, "output format: text, json (JSON Lines), markdown, html (one self-contained page: both lenses, or with --lens eavesdropper that lens alone)")
 	fl.TextVar(&f.lens, "lens", f.lens, "whose view: endpoint, or eavesdropper (only what a passive observer sees)")
 	fl.BoolVar(&f.reveal, "reveal", false, "print passwords instead of masking them")
 	fl.BoolVar(&f.hex, "hex", false, "add a hex+ASCII dump of the bytes (text format)")
