@@ -153,9 +153,13 @@ func saveFromScreen(t *testing.T, o tui.Options) render.RecordingHeader {
 	dir := tui.DefaultRecordingDir()
 	for {
 		if m, _ := filepath.Glob(filepath.Join(dir, "*.jsonl")); len(m) == 1 {
-			if rec, err := os.ReadFile(m[0]); err == nil && strings.Contains(string(rec), "\n") {
-				os.Remove(m[0])
-				return readRecordingBytes(t, rec).Header
+			// The screen may still be writing it: read it once it
+			// reads whole (a half-written last line does not).
+			if b, err := os.ReadFile(m[0]); err == nil && strings.HasSuffix(string(b), "\n") {
+				if rec, err := render.ReadRecording(strings.NewReader(string(b)), render.RecordingLimits{}); err == nil {
+					os.Remove(m[0])
+					return rec.Header
+				}
 			}
 		}
 		select {
@@ -164,15 +168,6 @@ func saveFromScreen(t *testing.T, o tui.Options) render.RecordingHeader {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-}
-
-func readRecordingBytes(t *testing.T, b []byte) render.Recording {
-	t.Helper()
-	rec, err := render.ReadRecording(strings.NewReader(string(b)), render.RecordingLimits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rec
 }
 
 // compareHeaders: a and b say the same apart from when they were made.
