@@ -19,7 +19,6 @@ import (
 
 	"github.com/mailwire/mailwire/sessions"
 	"github.com/mailwire/mailwire/sessions/protocol"
-	"github.com/mailwire/mailwire/sessions/render"
 	"github.com/mailwire/mailwire/sessions/scenario"
 	"github.com/mailwire/mailwire/sessions/wire"
 	"github.com/mailwire/mailwire/tui"
@@ -204,7 +203,7 @@ func checkLineMode(changed func(string) bool) error {
 // is printed as `mailwire session` prints it. The exit status follows the
 // events (streamOutcome).
 func runConnectLines(ctx context.Context, in io.Reader, out, errOut io.Writer, o sessions.Options, port int, f connectFlags) error {
-	po := render.Options{RevealSecrets: f.side.reveal, Lens: f.side.lens, Hex: f.side.hex, Notes: render.Notes(f.side.notes), Width: f.side.width, LineWidth: f.side.budget.LineWidth}
+	po := f.side.renderOptions()
 	w := outputWriter(out, f.side, &po)
 	if o.Proto == protocol.HTTPS {
 		return usageError(errors.New("line mode speaks SMTP, POP3 and IMAP; for HTTPS run `mailwire session --target HOST:443`"))

@@ -177,7 +177,7 @@ func runReplayPrint(out, errOut io.Writer, path string, f replayFlags) error {
 	h = h.FromEvents(evs)
 	fmt.Fprintf(errOut, "mailwire replay: %s\n", h.Describe())
 
-	po := render.Options{RevealSecrets: f.out.reveal, Lens: f.out.lens, Hex: f.out.hex, Notes: render.Notes(f.out.notes), Width: f.out.width}
+	po := f.out.renderOptions()
 	if b := h.Options.Budget; b != nil {
 		po.LineWidth = b.LineWidth // as the live session cut its lines (--max-line)
 	}

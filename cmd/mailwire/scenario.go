@@ -160,7 +160,7 @@ func runScenario(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw 
 	}
 	req.Env = env
 
-	po := render.Options{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Notes: render.Notes(f.notes), Width: f.width, LineWidth: f.budget.LineWidth}
+	po := f.renderOptions()
 	w := outputWriter(out, f, &po)
 	start := time.Now() // the header's and the recording's
 	fmt.Fprintf(errOut, "mailwire scenario %s: %s\n", s.Name,

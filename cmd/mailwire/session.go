@@ -343,7 +343,7 @@ func runSession(ctx context.Context, out, errOut io.Writer, f sessionFlags, pw p
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	po := render.Options{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Notes: render.Notes(f.notes), Width: f.width, LineWidth: f.budget.LineWidth}
+	po := f.renderOptions()
 	if err := checkOutputFlags(f); err != nil {
 		return err
 	}
@@ -453,6 +453,13 @@ func checkOutputFlags(f sessionFlags) error {
 		return usageError(fmt.Errorf("--notes: for --format text and markdown (%s carries every note)", f.format))
 	}
 	return f.record.check()
+}
+
+// renderOptions is how the flags shape a printed transcript: the one
+// home of that mapping for session, scenarios, connect's line mode and
+// replay (whose --max-line comes from the recording, not from a flag).
+func (f sessionFlags) renderOptions() render.Options {
+	return render.Options{RevealSecrets: f.reveal, Lens: f.lens, Hex: f.hex, Notes: render.Notes(f.notes), Width: f.width, LineWidth: f.budget.LineWidth}
 }
 
 // notesUsage is the help of --notes, on every command that prints a
