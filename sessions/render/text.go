@@ -22,6 +22,7 @@ import (
 	"strings"
 
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailwire/mailwire/content"
 	"github.com/mailwire/mailwire/sessions/internal/words"
@@ -482,7 +483,7 @@ func (p *TextPrinter) event(ev wire.Event) {
 		case NotesShort:
 			// The note is one line: beside the text when it fits,
 			// else under it, cut to the width.
-			printMain(bw, st, ev, LegTag(ev)+o.elide(text), truncateCells(title, width-textIndent), width)
+			printMain(bw, st, ev, LegTag(ev)+o.elide(text), ansi.Truncate(title, width-textIndent, "…"), width)
 		default:
 			printMain(bw, st, ev, LegTag(ev)+o.elide(text), title, width)
 		}
@@ -490,7 +491,7 @@ func (p *TextPrinter) event(ev wire.Event) {
 	if ev.Kind == wire.KindLine || ev.Kind == wire.KindNote {
 		for _, l := range extraLines(ev) {
 			if o.Notes == NotesOff {
-				l = truncateCells(l, width-textIndent)
+				l = ansi.Truncate(l, width-textIndent, "…")
 			}
 			fmt.Fprintln(bw, indent+o.elide(l))
 		}
@@ -692,29 +693,7 @@ func printMain(w io.Writer, st textStyles, ev wire.Event, text, title string, wi
 // as terse); --notes full and short have the whole text.
 func printOneLine(w io.Writer, st textStyles, ev wire.Event, text string, width int) {
 	prefix := fmt.Sprintf("%s  %s  %s  ", st.render(st.time, fmt.Sprintf("%11s", Elapsed(ev))), Arrow(ev.Dir), st.badge(ev))
-	fmt.Fprintln(w, prefix+truncateCells(text, width-textIndent))
-}
-
-// truncateCells cuts s to at most width display columns, the last one an
-// ellipsis when something was cut.
-func truncateCells(s string, width int) string {
-	if lipgloss.Width(s) <= width {
-		return s
-	}
-	if width <= 0 {
-		return ""
-	}
-	var b strings.Builder
-	cw := 0
-	for _, r := range s {
-		rw := lipgloss.Width(string(r))
-		if cw+rw > width-1 {
-			break
-		}
-		b.WriteRune(r)
-		cw += rw
-	}
-	return b.String() + "…"
+	fmt.Fprintln(w, prefix+ansi.Truncate(text, width-textIndent, "…"))
 }
 
 // printProse writes an annotation's text, risk and references, wrapped.
