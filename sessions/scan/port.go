@@ -104,14 +104,7 @@ func (h *hostScan) scanPort(ctx context.Context, p Port) *PortReport {
 func (h *hostScan) again(ctx context.Context, p Port, run func() []wire.Event) []wire.Event {
 	for try := 0; ; try++ {
 		evs := run()
-		// One retry only for a host that turned every probe away so far
-		// (tlsprobe.Scanner.Probe says why).
-		if try >= tlsprobe.BusyRetries || !turnedAway(evs) || try >= 1 && !h.scanner.HostAnswered(p.Addr) {
-			return evs
-		}
-		select {
-		case <-time.After(tlsprobe.BusyPause(try)):
-		case <-ctx.Done():
+		if !turnedAway(evs) || !h.scanner.RetryBusy(ctx, p.Addr, try) {
 			return evs
 		}
 	}

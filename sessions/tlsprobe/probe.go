@@ -256,20 +256,35 @@ func (s *Scanner) Probe(ctx context.Context, t Target, h Hello, flight bool) (*A
 			return a, err
 		}
 		s.calmHost(t)
-		// A host that has turned every probe away so far is not over a
-		// limit the scan pushed it past, but closed to this client (a
-		// server in maintenance, one that blocks the address): one retry,
-		// not half a minute of them per probe.
-		if try >= BusyRetries || try >= 1 && !s.HostAnswered(t.Addr) {
-			return a, err
-		}
 		// The slot was given back: the pause lets the server's count
 		// come down, and the other probes go on meanwhile.
-		select {
-		case <-time.After(BusyPause(try)):
-		case <-ctx.Done():
+		if !s.RetryBusy(ctx, t.Addr, try) {
 			return a, err
 		}
+	}
+}
+
+// RetryBusy is the one home of the policy for trying again what the host
+// of addr turned away with "not now" (try counts from 0): it waits the
+// pause before the next try and says true, or says false at once when
+// the retries are spent (BusyRetries) or, from the second try on, when
+// the host has turned every probe away so far (HostAnswered): such a
+// host is not over a limit the scan pushed it past, but closed to this
+// client (a server in maintenance, one that blocks the address), and
+// gets one retry, not half a minute of them. It says false when ctx ends
+// during the pause. Probe uses it, and so does mailwire scan for its
+// sessions and scenarios.
+func (s *Scanner) RetryBusy(ctx context.Context, addr string, try int) bool {
+	if try >= BusyRetries || try >= 1 && !s.HostAnswered(addr) {
+		return false
+	}
+	tm := time.NewTimer(busyPauseFor(try))
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
@@ -282,8 +297,8 @@ const BusyRetries = 6
 
 var busyPause = 200 * time.Millisecond
 
-// BusyPause is the pause before try+1 (from 0) after a busy answer.
-func BusyPause(try int) time.Duration {
+// busyPauseFor is the pause before try+1 (from 0) after a busy answer.
+func busyPauseFor(try int) time.Duration {
 	pause := busyPause << try
 	return pause + time.Duration(rand.Int64N(int64(pause)))
 }
