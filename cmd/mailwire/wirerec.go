@@ -128,6 +128,16 @@ func openKeyLog(errOut io.Writer, path, whose string) (*keyLogFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", from, err)
 	}
+	// --keylog's file is mailwire's own: an existing one keeps its mode
+	// through O_TRUNC, and a 0644 file would hand the secrets to every
+	// local user (as createRecording does for --record). $SSLKEYLOGFILE
+	// is shared with other programs: its mode is its owner's choice.
+	if from == "--keylog" {
+		if err := f.Chmod(0o600); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: %w", from, err)
+		}
+	}
 	fmt.Fprintf(errOut, "mailwire: WARNING: writing %s TLS secrets to %s (%s): whoever reads that file can decrypt everything sent inside TLS, the password included\n", whose, path, from)
 	return &keyLogFile{f: f, path: path, from: from}, nil
 }

@@ -256,3 +256,36 @@ func TestSSLKeyLogFileEntryPoints(t *testing.T) {
 		t.Errorf("the scenario appended:\n%s", added)
 	}
 }
+
+// TestOpenKeyLogMode: --keylog's file is 0600 even when it existed with a
+// wider mode (O_TRUNC keeps an existing file's mode); a fresh
+// $SSLKEYLOGFILE is created 0600 and an existing one keeps its owner's.
+func TestOpenKeyLogMode(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.keys")
+	if err := os.WriteFile(old, []byte("stale\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(old, 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	k, err := openKeyLog(io.Discard, old, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Close()
+	if fi, err := os.Stat(old); err != nil || fi.Mode().Perm() != 0o600 || fi.Size() != 0 {
+		t.Errorf("--keylog over a 0644 file: %v, %v (want 0600, truncated)", fi.Mode().Perm(), err)
+	}
+
+	shared := filepath.Join(dir, "shared.keys")
+	t.Setenv("SSLKEYLOGFILE", shared)
+	k, err = openKeyLog(io.Discard, "", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Close()
+	if fi, err := os.Stat(shared); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("a fresh $SSLKEYLOGFILE: %v, %v (want 0600)", fi.Mode().Perm(), err)
+	}
+}
