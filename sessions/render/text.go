@@ -168,11 +168,11 @@ func EavesdropperText(ev wire.Event, inlineLeaks bool) string {
 			if !inlineLeaks {
 				return wire.SafeString(h.Type) + " (in the clear)"
 			}
+			// The lens decides which fields an observer reads (Fields:
+			// Metadata ones, of a message that crossed in the clear).
 			var leaks []string
-			for _, f := range h.Fields {
-				if f.Metadata {
-					leaks = append(leaks, wire.SafeString(f.Name)+" "+wire.SafeString(f.Value))
-				}
+			for _, f := range lens.Eavesdropper.Fields(ev) {
+				leaks = append(leaks, wire.SafeString(f.Name)+" "+wire.SafeString(f.Value))
 			}
 			t := wire.SafeString(h.Type) + " in the clear"
 			if len(leaks) > 0 {
