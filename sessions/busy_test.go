@@ -18,26 +18,12 @@ func TestImplicitTLSBusy(t *testing.T) {
 		proto, line string
 		opts        func(addr string, pki testPKI, mode TLSMode) Options
 	}{
-		{protocol.SMTP, "421 Too many concurrent SMTP connections; please try again later.", func(a string, p testPKI, m TLSMode) Options {
-			o := testOptions(a, p, m, RoleSubmission)
-			o.Proto = protocol.SMTP
-			return o
-		}},
+		{protocol.SMTP, "421 Too many concurrent SMTP connections; please try again later.", smtpSubmissionOptions},
 		{protocol.POP3, "-ERR [SYS/TEMP] too many connections", pop3Options},
 		{protocol.IMAP, "* BYE [UNAVAILABLE] too many connections", imapOptions},
 	} {
 		t.Run(tc.proto, func(t *testing.T) {
-			pki := validPKI(t)
-			srv := startFake(t, pki, false, false, func(f *fakeConn) error {
-				err := f.say(tc.line)
-				f.drain()
-				return ignoreNetErr(err)
-			})
-			evs, err := run(t, tc.opts(srv.addr, pki, TLSImplicit))
-			srv.wait(t)
-			if err == nil {
-				t.Fatal("the session should fail")
-			}
+			evs, _ := runTurnedAway(t, tc.line, tc.opts, TLSImplicit)
 			e := errorEvent(evs)
 			if e == nil || e.Err.Explain != ExplainBusyBeforeTLS {
 				t.Errorf("error %+v, want explain %s\n%s", e, ExplainBusyBeforeTLS, dump(evs))
@@ -63,6 +49,33 @@ func TestImplicitTLSBusy(t *testing.T) {
 	}
 }
 
+// smtpSubmissionOptions are pop3Options' and imapOptions' kin for SMTP
+// on the submission port.
+func smtpSubmissionOptions(addr string, pki testPKI, mode TLSMode) Options {
+	o := testOptions(addr, pki, mode, RoleSubmission)
+	o.Proto = protocol.SMTP
+	return o
+}
+
+// runTurnedAway runs a session in mode against a server that answers
+// every connection with line alone, and fails the test unless the
+// session fails.
+func runTurnedAway(t *testing.T, line string, opts func(string, testPKI, TLSMode) Options, mode TLSMode) ([]wire.Event, error) {
+	t.Helper()
+	pki := validPKI(t)
+	srv := startFake(t, pki, false, false, func(f *fakeConn) error {
+		err := f.say(line)
+		f.drain()
+		return ignoreNetErr(err)
+	})
+	evs, err := run(t, opts(srv.addr, pki, mode))
+	srv.wait(t)
+	if err == nil {
+		t.Fatal("the session should fail")
+	}
+	return evs, err
+}
+
 // The same answers as a STARTTLS port's greeting: shown with their own
 // meaning (a -ERR greeting is not "+OK greeting: the server speaks
 // first"), and the error names its operation once ("read greeting: read
@@ -72,26 +85,11 @@ func TestBusyGreeting(t *testing.T) {
 		proto, line, notKey, errText string
 		opts                         func(addr string, pki testPKI, mode TLSMode) Options
 	}{
-		{protocol.SMTP, "421 Too many concurrent SMTP connections; please try again later.", "", "read greeting: server replied 421",
-			func(a string, p testPKI, m TLSMode) Options {
-				o := testOptions(a, p, m, RoleSubmission)
-				o.Proto = protocol.SMTP
-				return o
-			}},
+		{protocol.SMTP, "421 Too many concurrent SMTP connections; please try again later.", "", "read greeting: server replied 421", smtpSubmissionOptions},
 		{protocol.POP3, "-ERR [SYS/TEMP] too many connections", "pop3.greeting", "greeting: server replied -ERR", pop3Options},
 	} {
 		t.Run(tc.proto, func(t *testing.T) {
-			pki := validPKI(t)
-			srv := startFake(t, pki, false, false, func(f *fakeConn) error {
-				err := f.say(tc.line)
-				f.drain()
-				return ignoreNetErr(err)
-			})
-			evs, err := run(t, tc.opts(srv.addr, pki, TLSStartTLS))
-			srv.wait(t)
-			if err == nil {
-				t.Fatal("the session should fail")
-			}
+			evs, err := runTurnedAway(t, tc.line, tc.opts, TLSStartTLS)
 			e := errorEvent(evs)
 			if e == nil || !strings.HasPrefix(e.Text, tc.errText) || strings.Count(e.Text, "greeting:") != 1 {
 				t.Errorf("error event %+v, want it to start %q, once\n%s", e, tc.errText, dump(evs))
