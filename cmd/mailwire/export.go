@@ -143,7 +143,7 @@ func (e *exporter) finish(errOut io.Writer, req tui.SessionRequest, evs []wire.E
 		}
 	}
 	if e.x.cast != "" {
-		f, err := os.OpenFile(e.x.cast, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		f, err := createPrivate(e.x.cast)
 		if err != nil {
 			return fmt.Errorf("--cast: %w", err)
 		}
@@ -177,8 +177,17 @@ func (e *exporter) writePcap(errOut io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--pcap %s: %w", e.x.pcap, err)
 	}
-	if err := os.WriteFile(e.x.pcap, buf.Bytes(), 0o600); err != nil {
+	// A cleartext session's pcap holds its password: 0600 (createPrivate).
+	f, err := createPrivate(e.x.pcap)
+	if err != nil {
 		return fmt.Errorf("--pcap: %w", err)
+	}
+	_, err = f.Write(buf.Bytes())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("--pcap %s: %w", e.x.pcap, err)
 	}
 	size := int64(buf.Len())
 	fmt.Fprintf(errOut, "mailwire: pcap %s (%d packets, %d bytes)\n", e.x.pcap, st.Packets, size)

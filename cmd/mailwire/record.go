@@ -60,16 +60,26 @@ type recordFile struct {
 	err    error
 }
 
+// createPrivate creates or truncates path for what only its owner should
+// read (a recording, --keylog's secrets, a pcap, a cast): mode 0600, which
+// an existing file gets too, as O_TRUNC keeps an existing file's mode.
+func createPrivate(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // createRecording creates path (mode 0600: it names servers and users, and
 // may hold passwords) and writes the header.
 func createRecording(path string, h render.RecordingHeader, reveal bool) (*recordFile, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := createPrivate(path)
 	if err != nil {
-		return nil, fmt.Errorf("--record: %w", err)
-	}
-	// An existing file keeps its mode through O_TRUNC.
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
 		return nil, fmt.Errorf("--record: %w", err)
 	}
 	if h.Mailwire == "" {

@@ -117,26 +117,23 @@ func (k *keyLogFile) writer() io.Writer {
 // errOut, which is written before anything else is (a screen would hide
 // it).
 func openKeyLog(errOut io.Writer, path, whose string) (*keyLogFile, error) {
-	flags, from := os.O_WRONLY|os.O_CREATE|os.O_TRUNC, "--keylog"
+	// --keylog's file is mailwire's own (createPrivate: 0600 even if it
+	// existed wider). $SSLKEYLOGFILE is shared with other programs: it is
+	// created 0600, and an existing one keeps its owner's mode.
+	from := "--keylog"
+	open := createPrivate
 	if path == "" {
-		path, flags, from = os.Getenv("SSLKEYLOGFILE"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, "SSLKEYLOGFILE"
+		path, from = os.Getenv("SSLKEYLOGFILE"), "SSLKEYLOGFILE"
+		open = func(p string) (*os.File, error) {
+			return os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		}
 	}
 	if path == "" {
 		return nil, nil
 	}
-	f, err := os.OpenFile(path, flags, 0o600)
+	f, err := open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", from, err)
-	}
-	// --keylog's file is mailwire's own: an existing one keeps its mode
-	// through O_TRUNC, and a 0644 file would hand the secrets to every
-	// local user (as createRecording does for --record). $SSLKEYLOGFILE
-	// is shared with other programs: its mode is its owner's choice.
-	if from == "--keylog" {
-		if err := f.Chmod(0o600); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s: %w", from, err)
-		}
 	}
 	fmt.Fprintf(errOut, "mailwire: WARNING: writing %s TLS secrets to %s (%s): whoever reads that file can decrypt everything sent inside TLS, the password included\n", whose, path, from)
 	return &keyLogFile{f: f, path: path, from: from}, nil

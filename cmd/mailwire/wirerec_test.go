@@ -289,3 +289,23 @@ func TestOpenKeyLogMode(t *testing.T) {
 		t.Errorf("a fresh $SSLKEYLOGFILE: %v, %v (want 0600)", fi.Mode().Perm(), err)
 	}
 }
+
+// TestCreatePrivate: what --record, --keylog, --pcap and --cast write is
+// 0600 and truncated, even over an existing 0644 file.
+func TestCreatePrivate(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "old")
+	if err := os.WriteFile(p, []byte("stale\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := createPrivate(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 || fi.Size() != 0 {
+		t.Errorf("over a 0644 file: %v, %v (want 0600, truncated)", fi.Mode().Perm(), err)
+	}
+}
