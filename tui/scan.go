@@ -314,7 +314,7 @@ func (s *scanScreen) sessionRequest() (SessionRequest, bool) {
 		Label: "scan", Scenario: f.Show.Scenario, ServerName: s.req.ServerName, CAFile: s.req.CAFile}
 	if t := f.Show.TLS; t != nil {
 		req.TLS = &scan.ShowTLS{Version: t.Version, CipherSuites: slices.Clone(t.CipherSuites), ALPN: slices.Clone(t.ALPN)}
-		req.Label = "scan, " + tlsVersionName(t.Version) + " only"
+		req.Label = "scan, " + tlsmsg.VersionName(t.Version) + " only"
 	}
 	return req, true
 }
@@ -325,7 +325,7 @@ func showWords(t *scan.ShowTLS) string {
 	if t == nil {
 		return ""
 	}
-	w := tlsVersionName(t.Version) + " only"
+	w := tlsmsg.VersionName(t.Version) + " only"
 	if n := len(t.CipherSuites); n > 0 {
 		w += ", offering " + tlsmsg.CipherSuiteName(t.CipherSuites[0])
 		if n > 1 {
@@ -337,9 +337,6 @@ func showWords(t *scan.ShowTLS) string {
 	}
 	return w
 }
-
-// tlsVersionName names a TLS version as the dissector does.
-func tlsVersionName(v uint16) string { return tlsmsg.VersionName(v) }
 
 // noShowShort is noShowWords for the footer.
 func noShowShort(f scan.Finding) string {

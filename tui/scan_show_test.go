@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailwire/mailwire/sessions/scan"
+	"github.com/mailwire/mailwire/sessions/tlsmsg"
 )
 
 // TestScanFindingSessions (issue 13: enter on any finding opens the
@@ -73,7 +74,7 @@ func TestScanFindingSessions(t *testing.T) {
 		if got.Port != f.Show.Port || got.Target != f.Show.Addr || got.Scenario != f.Show.Scenario || !reflect.DeepEqual(got.TLS, f.Show.TLS) {
 			t.Errorf("%s: request %+v (TLS %+v), want the session of %+v (TLS %+v)", f.Key, got, got.TLS, f.Show, f.Show.TLS)
 		}
-		if f.Show.TLS != nil && !strings.Contains(got.Label, tlsVersionName(f.Show.TLS.Version)+" only") {
+		if f.Show.TLS != nil && !strings.Contains(got.Label, tlsmsg.VersionName(f.Show.TLS.Version)+" only") {
 			t.Errorf("%s: label %q does not say the version", f.Key, got.Label)
 		}
 		pump(t, m, mustUpdate(t, m, keyCode(tea.KeyEscape)))
