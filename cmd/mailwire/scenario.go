@@ -328,9 +328,10 @@ func scenarioTitle(name, title string, port int, variant, target string) string 
 		t += ", variant " + variant
 	}
 	if target == "" {
-		return t + ", against the embedded lab"
+		return wire.SafeString(t + ", against the embedded lab")
 	}
-	return t + ", against " + target
+	// A replay's variant and target are its file's: sanitized, as runTitle.
+	return wire.SafeString(t + ", against " + target)
 }
 
 // writeScenarioProse prints a title or a heading and a paragraph of the

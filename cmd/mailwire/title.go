@@ -15,6 +15,7 @@ import (
 	"github.com/mailwire/mailwire/sessions/lens"
 	"github.com/mailwire/mailwire/sessions/render"
 	"github.com/mailwire/mailwire/sessions/tlsmsg"
+	"github.com/mailwire/mailwire/sessions/wire"
 )
 
 // runTitle says in one line what a session runs: its protocol and
@@ -24,8 +25,14 @@ import (
 // of the session's recording header, which a live session builds before
 // it starts (sessionHeader) and a replay reads (with FromEvents for a
 // recording that lacks the name): the live session and its replay say the
-// same, by construction.
+// same, by construction. A replay's header is the file's, whatever it
+// holds: the title is sanitized (wire.SafeString) before it reaches a
+// terminal, a text header or a page's title.
 func runTitle(h render.RecordingHeader) string {
+	return wire.SafeString(runTitleWords(h))
+}
+
+func runTitleWords(h render.RecordingHeader) string {
 	proto := strings.ToUpper(h.Proto)
 	mode := sessions.TLSMode(h.TLSMode)
 	_, p, _ := net.SplitHostPort(h.Target)
@@ -66,7 +73,7 @@ func certCheckWords(h render.RecordingHeader) string {
 	if h.Options.Verify == "" || sessions.TLSMode(h.TLSMode) == sessions.TLSNone {
 		return ""
 	}
-	return "; certificate check: " + h.Options.Verify
+	return "; certificate check: " + wire.SafeString(h.Options.Verify) // a replay's is the file's
 }
 
 // tlsWords names a TLS mode as a reader says it.
@@ -99,6 +106,7 @@ func writeTextHeaderAt(w, out io.Writer, format, title string, po render.Options
 	if po.Lens == lens.Eavesdropper {
 		view = "eavesdropper lens: only what a passive observer on the path sees"
 	}
+	// by is a replay's recording's (render.RecordingHeader.Mailwire).
 	fmt.Fprintf(w, "%s\nrecorded %s by mailwire %s; %s\n\n", title,
-		when.UTC().Format("2006-01-02 15:04:05 UTC"), by, view)
+		when.UTC().Format("2006-01-02 15:04:05 UTC"), wire.SafeString(by), view)
 }
