@@ -72,7 +72,6 @@ type keyLogFile struct {
 	mu   sync.Mutex
 	f    *os.File
 	path string
-	from string // "--keylog" or "SSLKEYLOGFILE", for messages
 }
 
 func (k *keyLogFile) Write(p []byte) (int, error) {
@@ -136,5 +135,5 @@ func openKeyLog(errOut io.Writer, path, whose string) (*keyLogFile, error) {
 		return nil, fmt.Errorf("%s: %w", from, err)
 	}
 	fmt.Fprintf(errOut, "mailwire: WARNING: writing %s TLS secrets to %s (%s): whoever reads that file can decrypt everything sent inside TLS, the password included\n", whose, path, from)
-	return &keyLogFile{f: f, path: path, from: from}, nil
+	return &keyLogFile{f: f, path: path}, nil
 }
