@@ -65,16 +65,8 @@ func TestLabHostileRefusals(t *testing.T) {
 
 func TestLabHostileRunsAndStops(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut syncBuffer
-	root := newRootCmd()
-	root.SetArgs([]string{"lab", "--hostile", "smtp-greeting-421", "--state-dir", dir})
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
-	banner := waitOutput(t, &out, "Connections:")
+	out, _, stop := startCommand(t, "lab", "--hostile", "smtp-greeting-421", "--state-dir", dir)
+	banner := waitOutput(t, out, "Connections:")
 	addr := regexp.MustCompile(`on (127\.0\.0\.1:\d+)`).FindStringSubmatch(banner)
 	if addr == nil {
 		t.Fatalf("no address in:\n%s", banner)
@@ -98,15 +90,9 @@ func TestLabHostileRunsAndStops(t *testing.T) {
 	if err != nil || !strings.HasPrefix(line, "421 ") {
 		t.Fatalf("greeting %q, %v", line, err)
 	}
-	waitOutput(t, &out, "connection 1 ended")
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("lab --hostile did not stop on cancel")
+	waitOutput(t, out, "connection 1 ended")
+	if err := stop(3 * time.Second); err != nil {
+		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "Hostile server stopped.") {
 		t.Errorf("output:\n%s", out.String())

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"net"
 	"os"
@@ -18,17 +17,9 @@ import (
 // its id: a careless client's flag, and lines inside TLS decrypted.
 func TestLabMonitorText(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut syncBuffer
-	root := newRootCmd()
-	root.SetArgs([]string{"lab", "--monitor", "--any-port", "--state-dir", dir})
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
+	out, _, stop := startCommand(t, "lab", "--monitor", "--any-port", "--state-dir", dir)
 
-	banner := waitOutput(t, &out, "Monitoring:")
+	banner := waitOutput(t, out, "Monitoring:")
 	addr := func(re string) string {
 		m := regexp.MustCompile(`(?m)` + re + `\s+(127\.0\.0\.1:\d+)$`).FindStringSubmatch(banner)
 		if m == nil {
@@ -68,14 +59,13 @@ func TestLabMonitorText(t *testing.T) {
 	tr.ReadString('\n')
 	tc.Close()
 
-	text := waitOutput(t, &out, "FLAG: this client went on inside TLS")
+	text := waitOutput(t, out, "FLAG: this client went on inside TLS")
 	for _, want := range []string{"#1 ", "#2 ", "FLAG: the server offered STARTTLS", "a1 LOGOUT"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(5 * time.Second); err != nil {
 		t.Fatal(err)
 	}
 	// The CA the banner names is the one in the state directory.

@@ -47,19 +47,37 @@ func waitOutput(t *testing.T, out *syncBuffer, want string) string {
 	}
 }
 
-func TestLabCommandRunsAndStops(t *testing.T) {
-	dir := t.TempDir()
+// startCommand runs mailwire with args in the background, as a user
+// leaves `mailwire lab` running in a terminal; stop cancels it and returns
+// what it returned, and fails the test if it has not stopped within d.
+func startCommand(t *testing.T, args ...string) (out, errOut *syncBuffer, stop func(d time.Duration) error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut syncBuffer
+	t.Cleanup(cancel)
+	out, errOut = &syncBuffer{}, &syncBuffer{}
 	root := newRootCmd()
-	root.SetArgs([]string{"lab", "--any-port", "--state-dir", dir})
-	root.SetOut(&out)
-	root.SetErr(&errOut)
+	root.SetArgs(args)
+	root.SetOut(out)
+	root.SetErr(errOut)
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(ctx) }()
+	return out, errOut, func(d time.Duration) error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(d):
+			t.Fatalf("mailwire %s did not stop within %v of its cancel", strings.Join(args, " "), d)
+			return nil
+		}
+	}
+}
 
-	banner := waitOutput(t, &out, "Connections (ctrl+c to stop):")
+func TestLabCommandRunsAndStops(t *testing.T) {
+	dir := t.TempDir()
+	out, errOut, stop := startCommand(t, "lab", "--any-port", "--state-dir", dir)
+
+	banner := waitOutput(t, out, "Connections (ctrl+c to stop):")
 	for _, want := range []string{
 		"PORT  PROTOCOL  TLS", "CA certificate:  " + filepath.Join(dir, "ca.pem"),
 		"learner / correct-horse", "-verify_hostname mail.lab.test",
@@ -91,23 +109,17 @@ func TestLabCommandRunsAndStops(t *testing.T) {
 	if err != nil || !strings.HasPrefix(greet, "220 ") {
 		t.Fatalf("greeting %q, %v", greet, err)
 	}
-	waitOutput(t, &out, c.LocalAddr().String())
-	logged := waitOutput(t, &out, "→ 587 smtp/starttls")
+	waitOutput(t, out, c.LocalAddr().String())
+	logged := waitOutput(t, out, "→ 587 smtp/starttls")
 	if !regexp.MustCompile(`\d\d:\d\d:\d\d\.\d{3}  127\.0\.0\.1:\d+\s+→ 587 smtp/starttls`).MatchString(logged) {
 		t.Errorf("connection log line malformed:\n%s", logged)
 	}
 	c.Close()
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("lab returned %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("lab did not stop on cancel")
+	if err := stop(5 * time.Second); err != nil {
+		t.Fatalf("lab returned %v", err)
 	}
-	waitOutput(t, &out, "Lab stopped.")
+	waitOutput(t, out, "Lab stopped.")
 	if c, err := net.DialTimeout("tcp", rows[1][4], time.Second); err == nil {
 		c.Close()
 		t.Error("still listening after stop")
