@@ -166,9 +166,10 @@ var onTerminal = func(in io.Reader, out io.Writer) bool {
 	return ok && ok2 && term.IsTerminal(fi.Fd()) && term.IsTerminal(fo.Fd())
 }
 
-// screenRefused are the flags that shape line mode's transcript: the
-// screen draws its own, so they would do nothing there, which is a usage
-// error rather than a silent no-op (--format is what selects line mode).
+// screenRefused are the flags that shape a printed transcript (connect's
+// line mode, replay with --format): the screen draws its own, so they
+// would do nothing there, which is a usage error rather than a silent
+// no-op (--format is what selects printing). replay refuses them too.
 var screenRefused = []string{"notes", "lens", "hex", "width", "reveal", "color"}
 
 // checkMode refuses the flags that do nothing in the mode chosen.

@@ -62,7 +62,7 @@ func newReplayCmd() *cobra.Command {
 			}
 			screen := onTerminal(cmd.InOrStdin(), cmd.OutOrStdout()) && !cmd.Flags().Changed("format")
 			if screen {
-				for _, name := range []string{"lens", "reveal", "hex", "notes", "width", "color"} {
+				for _, name := range screenRefused { // connect's: they shape a printed transcript
 					if cmd.Flags().Changed(name) {
 						return usageError(fmt.Errorf("--%s: for printing, with --format (on the screen: tab is the lens, p the passwords)", name))
 					}
