@@ -43,7 +43,7 @@ func HTML(w io.Writer, evs []wire.Event, o Options) error {
 	page := htmlPage{
 		Title:   htmlTitle(evs),
 		Intro:   htmlParagraphs(o.Intro),
-		Outcome: htmlOutcome(evs),
+		Outcome: htmlOutcome(evs, o.Lens),
 		Events:  len(evs),
 	}
 	if o.Title != "" {
@@ -205,8 +205,9 @@ func htmlTitle(evs []wire.Event) string {
 }
 
 // htmlOutcome is the summary: the result and the TLS parameters, in the
-// Markdown handout's words without its markup.
-func htmlOutcome(evs []wire.Event) []string {
+// Markdown handout's words without its markup; the TLS state only when
+// the lens shows it (mdOutcome).
+func htmlOutcome(evs []wire.Event, l lens.Lens) []string {
 	var out []string
 	var errs []string
 	multi := len(wire.Legs(evs)) >= 2
@@ -215,7 +216,7 @@ func htmlOutcome(evs []wire.Event) []string {
 		if ev.Kind == wire.KindError && (ev.Leg == "" || !multi) {
 			errs = append(errs, wire.SafeString(ev.Text))
 		}
-		if ev.Kind == wire.KindTLSState && ev.TLS != nil {
+		if ev.Kind == wire.KindTLSState && l.ShowsTLSState(ev) {
 			out = append(out, "TLS: "+wire.SafeString(ev.Text))
 		}
 		if ev.Kind == wire.KindVerdict && ev.Verdict != nil {

@@ -226,3 +226,23 @@ func runChromium(t *testing.T, chromium, dir string, args ...string) string {
 	}
 	return string(out)
 }
+
+// TestEavesdropperSummaryNoTLSState: the summary at the top of the HTML
+// page and the Markdown handout lists the client's TLS state ("certificate
+// verified") only in the endpoint's lens (lens.ShowsTLSState); an
+// observer of a TLS 1.3 handshake never sees the certificate.
+func TestEavesdropperSummaryNoTLSState(t *testing.T) {
+	const state = "certificate verified"
+	for _, l := range lens.All() {
+		page := html.UnescapeString(renderHTML(t, fixture587(), Options{Lens: l}))
+		var md bytes.Buffer
+		if err := Markdown(&md, fixture587(), Options{Lens: l, Annotations: fixtureAnnotations}); err != nil {
+			t.Fatal(err)
+		}
+		for name, out := range map[string]string{"html": page, "markdown": md.String()} {
+			if got, want := strings.Contains(out, state), l == lens.Endpoint; got != want {
+				t.Errorf("%s, %s lens: holds %q: %v, want %v", name, l, state, got, want)
+			}
+		}
+	}
+}

@@ -271,14 +271,14 @@ func mdHeader(w io.Writer, evs []wire.Event, o Options) {
 		fmt.Fprintf(w, "%s\n\n", strings.TrimSpace(o.Intro))
 	}
 	if len(legs) < 2 {
-		for _, l := range mdOutcome(evs) {
+		for _, l := range mdOutcome(evs, o.Lens) {
 			fmt.Fprintln(w, "- "+l)
 		}
 		return
 	}
 	for _, leg := range legs {
 		fmt.Fprintf(w, "- *%s*: %s\n", mdLine(leg), mdSessionTitle(byLeg[leg]))
-		for _, l := range mdOutcome(byLeg[leg]) {
+		for _, l := range mdOutcome(byLeg[leg], o.Lens) {
 			fmt.Fprintln(w, "  - "+l)
 		}
 	}
@@ -326,15 +326,18 @@ func mdSessionTitle(evs []wire.Event) string {
 	return strings.Join(parts, " with ")
 }
 
-// mdOutcome is the handout's summary list: result, TLS parameters.
-func mdOutcome(evs []wire.Event) []string {
+// mdOutcome is the handout's summary list: result, TLS parameters. The
+// parameters are the client's TLS state (certificate verified or not),
+// which the lens decides on (ShowsTLSState): the eavesdropper's are in
+// what it learned, from the cleartext handshake.
+func mdOutcome(evs []wire.Event, l lens.Lens) []string {
 	var out []string
 	var errs []string
 	for _, ev := range evs {
 		if ev.Kind == wire.KindError {
 			errs = append(errs, mdCode(wire.SafeString(ev.Text), false))
 		}
-		if ev.Kind == wire.KindTLSState && ev.TLS != nil {
+		if ev.Kind == wire.KindTLSState && l.ShowsTLSState(ev) {
 			out = append(out, "TLS: "+mdCode(wire.SafeString(ev.Text), false))
 		}
 	}
