@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,4 +62,22 @@ func TestReplayHeaderSanitized(t *testing.T) {
 func firstLines(s string, n int) string {
 	lines := strings.SplitN(s, "\n", n+1)
 	return strings.Join(lines[:min(n, len(lines))], "\n")
+}
+
+// TestReplayScreenRefusesPrintFlags: on a terminal without --format the
+// replay opens the screen, where the flags that shape a printed
+// transcript (screenRefused, connect's too) would do nothing: a usage
+// error, before the recording is opened.
+func TestReplayScreenRefusesPrintFlags(t *testing.T) {
+	onTerm := onTerminal
+	t.Cleanup(func() { onTerminal = onTerm })
+	onTerminal = func(io.Reader, io.Writer) bool { return true }
+	for _, args := range [][]string{
+		{"--notes", "off"}, {"--lens", "eavesdropper"}, {"--hex"}, {"--width", "80"}, {"--reveal"}, {"--color", "never"},
+	} {
+		code, _, errOut := runMailwire(t, append([]string{"replay", "port-587"}, args...)...)
+		if code != 2 || !strings.Contains(errOut, args[0]+": for printing, with --format") {
+			t.Errorf("replay on a terminal %v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
 }
