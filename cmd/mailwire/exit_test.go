@@ -26,11 +26,7 @@ import (
 // not a terminal, and returns its exit status, stdout and stderr.
 func runMailwire(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var out, errOut bytes.Buffer
-	code := run(ctx, args, strings.NewReader(""), &out, &errOut)
-	return code, out.String(), errOut.String()
+	return runMailwireIn(t, "", args...)
 }
 
 // Exit status 2: a bad flag, a bad value, a missing argument, a --user
