@@ -315,15 +315,23 @@ type markdownDoc struct {
 // of sections, each exactly once, so a typo in a heading cannot silently
 // drop text. Lines keep their leading space; trailing space is trimmed.
 func splitSections(src string, sections ...string) (markdownDoc, error) {
+	return splitSectionsOptional(src, nil, sections...)
+}
+
+// splitSectionsOptional is splitSections where the sections named in
+// optional may also appear, at most once each (a scenario's "Against a
+// real server").
+func splitSectionsOptional(src string, optional []string, sections ...string) (markdownDoc, error) {
 	doc := markdownDoc{sections: map[string][]string{}}
+	known := slices.Concat(sections, optional)
 	current := ""
 	for i, raw := range strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n") {
 		line := strings.TrimRight(raw, " \t")
 		switch {
 		case strings.HasPrefix(line, "## "):
 			h := strings.TrimSpace(line[3:])
-			if !slices.Contains(sections, h) {
-				return doc, fmt.Errorf("line %d: unknown section %q (want %s)", i+1, h, strings.Join(sections, ", "))
+			if !slices.Contains(known, h) {
+				return doc, fmt.Errorf("line %d: unknown section %q (want %s)", i+1, h, strings.Join(known, ", "))
 			}
 			if _, dup := doc.sections[h]; dup {
 				return doc, fmt.Errorf("line %d: section %q appears twice", i+1, h)

@@ -132,14 +132,11 @@ func ParseScenario(name, src string) (Scenario, error) {
 	fail := func(format string, args ...any) (Scenario, error) {
 		return Scenario{}, fmt.Errorf("scenarios/%s.md: %s", name, fmt.Sprintf(format, args...))
 	}
-	src, target, err := cutSection(src, targetSection)
+	doc, err := splitSectionsOptional(src, []string{targetSection}, "Introduction", "Conclusion", "Sources")
 	if err != nil {
 		return fail("%v", err)
 	}
-	doc, err := splitSections(src, "Introduction", "Conclusion", "Sources")
-	if err != nil {
-		return fail("%v", err)
-	}
+	target := doc.sections[targetSection] // nil when absent
 	s := Scenario{Name: name, Title: doc.title, TargetIntro: joinProse(target)}
 	for _, line := range doc.preamble {
 		switch {
@@ -178,33 +175,6 @@ func ParseScenario(name, src string) (Scenario, error) {
 // targetSection is the optional section of a scenario file that
 // replaces its Introduction against a real server.
 const targetSection = "Against a real server"
-
-// cutSection removes the optional section "## name" from src, returning
-// src without it and the section's lines (nil when absent). The section
-// ends at the next "## " heading; it may appear once.
-func cutSection(src, name string) (string, []string, error) {
-	var rest, body []string
-	in, seen := false, false
-	for _, line := range strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n") {
-		if h, ok := strings.CutPrefix(strings.TrimRight(line, " \t"), "## "); ok {
-			in = strings.TrimSpace(h) == name
-			if in && seen {
-				return "", nil, fmt.Errorf("section %q appears twice", name)
-			}
-			seen = seen || in
-			if in {
-				body = []string{}
-				continue
-			}
-		}
-		if in {
-			body = append(body, strings.TrimRight(line, " \t"))
-		} else {
-			rest = append(rest, line)
-		}
-	}
-	return strings.Join(rest, "\n"), body, nil
-}
 
 // IntroFor is the Introduction to show: against a real server (target,
 // not the lab) the one for it when the file has one.
