@@ -338,13 +338,10 @@ func showWords(t *scan.ShowTLS) string {
 	return w
 }
 
-// noShowShort is noShowWords for the footer.
-func noShowShort(f scan.Finding) string {
-	if f.Probes > 0 {
-		return fmt.Sprintf("no session shows this (%d TLS probes)", f.Probes)
-	}
-	return "no session shows this (it compares ports)"
-}
+// noShowShort is noShowWords for the footer: as short as "show
+// session", so that at 80 columns the footer keeps its other keys (the
+// detail says why, with the number of probes).
+func noShowShort(scan.Finding) string { return "no session here" }
 
 // noShowWords says why the selected finding opens no session.
 func noShowWords(f scan.Finding) string {
